@@ -1,0 +1,352 @@
+//! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`,
+//! `keys generate`, `policy check`, `policy simulate`.
+//!
+//! May import: everything.
+
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use lanyard_policy::{Context, Policy, PolicyKind, PolicySet, Request};
+
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::config::Config;
+use crate::secret::Secret;
+use crate::tokens::Algorithm;
+
+/// Lanyard: a federation and SSO identity broker.
+#[derive(Debug, Parser)]
+#[command(name = "lanyard", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the broker.
+    Serve {
+        /// Config file.
+        #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
+        config: PathBuf,
+    },
+    /// Validate a config file; print every problem with its location.
+    CheckConfig {
+        /// Config file.
+        #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
+        config: PathBuf,
+    },
+    /// Read a password on stdin, print its argon2id PHC string.
+    HashPassword,
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The IAM policy language.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Write a new signing key into DIR (it becomes the active key for its algorithm).
+    Generate {
+        /// ES256, EdDSA or RS256.
+        #[arg(long, default_value = "ES256")]
+        alg: Algorithm,
+        /// Key directory (`[tokens] keys_dir`).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate policy documents (JSON).
+    Check {
+        /// Treat the files as trust policies (Principal required) instead of permission policies.
+        #[arg(long)]
+        trust: bool,
+        /// Files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Evaluate a request against policies, as AWS would.
+    Simulate {
+        /// Identity (permission) policies.
+        #[arg(long = "policy", required = true)]
+        policies: Vec<PathBuf>,
+        /// Action, e.g. `s3:GetObject`.
+        #[arg(long)]
+        action: String,
+        /// Resource ARN.
+        #[arg(long)]
+        resource: String,
+        /// JSON object of condition keys to a string or a list of strings.
+        #[arg(long)]
+        context: Option<PathBuf>,
+        /// A resource-based policy.
+        #[arg(long)]
+        resource_policy: Option<PathBuf>,
+        /// A permissions boundary.
+        #[arg(long)]
+        boundary: Option<PathBuf>,
+        /// A session policy.
+        #[arg(long)]
+        session_policy: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => serve(&config),
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: valid ({} provider{}, {} role{}, {} polic{})",
+                    config.display(),
+                    c.providers.len(),
+                    plural(c.providers.len()),
+                    c.roles.len(),
+                    plural(c.roles.len()),
+                    c.policies.len(),
+                    if c.policies.len() == 1 { "y" } else { "ies" }
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::HashPassword => hash_password(),
+        Command::Keys {
+            command: KeysCommand::Generate { alg, dir },
+        } => match crate::tokens::generate_key(&dir, alg, SystemClock.now()) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lanyard: cannot generate a key: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Policy {
+            command: PolicyCommand::Check { trust, files },
+        } => policy_check(&files, trust),
+        Command::Policy {
+            command:
+                PolicyCommand::Simulate {
+                    policies,
+                    action,
+                    resource,
+                    context,
+                    resource_policy,
+                    boundary,
+                    session_policy,
+                    json,
+                },
+        } => match simulate(
+            &policies,
+            &action,
+            &resource,
+            context.as_deref(),
+            resource_policy.as_deref(),
+            boundary.as_deref(),
+            session_policy.as_deref(),
+            json,
+        ) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(2),
+            Err(e) => {
+                eprintln!("lanyard: {e}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn serve(path: &Path) -> ExitCode {
+    crate::telemetry::init();
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("lanyard: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let clock: SharedClock = Arc::new(SystemClock);
+    match runtime.block_on(crate::server::run(config, clock)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("lanyard: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    let stdin = std::io::stdin();
+    if stdin.lock().read_line(&mut line).is_err() {
+        eprintln!("lanyard: cannot read a password from stdin");
+        return ExitCode::from(1);
+    }
+    let password = Secret::new(line.trim_end_matches(['\r', '\n']));
+    if password.is_empty() {
+        eprintln!("lanyard: the password is empty");
+        return ExitCode::from(1);
+    }
+    match crate::connectors::local::hash_password(&password) {
+        Ok(hash) => {
+            println!("{}", hash.expose_secret());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lanyard: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_policy(path: &Path, kind: PolicyKind) -> Result<Policy, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Policy::parse(&name, &text, kind).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("{}: {e}", path.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+fn policy_check(files: &[PathBuf], trust: bool) -> ExitCode {
+    let kind = if trust {
+        PolicyKind::Trust
+    } else {
+        PolicyKind::Identity
+    };
+    let mut ok = true;
+    for f in files {
+        match read_policy(f, kind) {
+            Ok(_) => println!("{}: valid", f.display()),
+            Err(e) => {
+                ok = false;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn simulate(
+    policies: &[PathBuf],
+    action: &str,
+    resource: &str,
+    context: Option<&Path>,
+    resource_policy: Option<&Path>,
+    boundary: Option<&Path>,
+    session_policy: Option<&Path>,
+    json: bool,
+) -> Result<bool, String> {
+    let identity = policies
+        .iter()
+        .map(|p| read_policy(p, PolicyKind::Identity))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resource_policy = resource_policy
+        .map(|p| read_policy(p, PolicyKind::Resource))
+        .transpose()?;
+    let boundary = boundary
+        .map(|p| read_policy(p, PolicyKind::Boundary))
+        .transpose()?;
+    let session = session_policy
+        .map(|p| read_policy(p, PolicyKind::Session))
+        .transpose()?;
+    let context = match context {
+        None => Context::new(),
+        Some(path) => {
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read_to_string(&mut text))
+                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+            Context::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    let set = PolicySet {
+        identity: identity.iter().collect(),
+        resource: resource_policy.as_ref(),
+        boundary: boundary.as_ref(),
+        session: session.as_ref(),
+    };
+    let decision = lanyard_policy::evaluate(
+        &set,
+        &Request {
+            principal: None,
+            action,
+            resource,
+            context: &context,
+        },
+    );
+    let allowed = decision.outcome.is_allowed();
+    if json {
+        let out = serde_json::json!({
+            "decision": if allowed { "Allow" } else { "Deny" },
+            "reason": decision.outcome,
+            "explanation": decision.reason,
+            "statements": decision.statements,
+        });
+        println!("{out:#}");
+    } else {
+        println!(
+            "{} ({:?}): {}",
+            if allowed { "Allow" } else { "Deny" },
+            decision.outcome,
+            decision.reason
+        );
+        for s in &decision.statements {
+            match &s.sid {
+                Some(sid) => println!("  {} Statement[{}] Sid {sid}", s.policy, s.index),
+                None => println!("  {} Statement[{}]", s.policy, s.index),
+            }
+        }
+    }
+    Ok(allowed)
+}

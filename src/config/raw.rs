@@ -1,0 +1,105 @@
+//! The TOML file as written: every key the file may hold, nothing else
+//! (`deny_unknown_fields` everywhere, so that a typo in security configuration is an error
+//! rather than a silently ignored setting).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `[server]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+}
+
+/// `[sessions]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub store: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_url_file: Option<String>,
+    pub key_prefix: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub absolute_timeout: Option<String>,
+}
+
+/// `[tokens]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokens {
+    pub algorithm: Option<String>,
+    pub keys_dir: Option<String>,
+    pub default_duration: Option<String>,
+    pub audience: Option<String>,
+}
+
+/// `kind = "local"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalProvider {
+    pub id: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub users: Vec<RawLocalUser>,
+}
+
+/// `[[providers.users]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalUser {
+    pub username: String,
+    pub password_hash: Option<String>,
+    pub password_hash_file: Option<String>,
+    pub insecure_demo_password: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for RawLocalUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawLocalUser")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A policy written inline (a TOML table of the IAM JSON shape) or a path to a `.json` file.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPolicySource {
+    /// A path, relative to the config file.
+    File(String),
+    /// The document itself.
+    Inline(serde_json::Value),
+}
+
+/// `[[roles]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    pub name: String,
+    pub description: Option<String>,
+    pub group: Option<String>,
+    pub max_session_duration: Option<String>,
+    #[serde(default)]
+    pub permission_policies: Vec<String>,
+    pub inline_policy: Option<RawPolicySource>,
+    pub permissions_boundary: Option<String>,
+    pub trust_policy: Option<RawPolicySource>,
+}
+
+/// `[[policies]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: String,
+    pub document: Option<serde_json::Value>,
+    pub document_file: Option<String>,
+}

@@ -1,0 +1,189 @@
+//! Issuing credentials for a role: the role session and its signed access token
+//! (RFC 9068 JWT profile, `typ: at+jwt`), with the claims of DESIGN.md.
+//!
+//! May import: `tokens`, `roles`, `sso`, `identity`, `config`, `clock`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::SharedClock;
+use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
+use crate::identity::ExternalIdentity;
+use crate::roles::PrincipalKeys;
+use crate::session::random_id;
+use crate::sso::RoleSession;
+use crate::tokens::{Expectations, KeySet, TokenError};
+
+/// The JWT `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    /// Lanyard's public URL.
+    pub iss: String,
+    /// `{provider}:{subject}`.
+    pub sub: String,
+    /// The audience.
+    pub aud: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// Role session id.
+    pub sid: String,
+    /// Role name.
+    pub role: String,
+    /// Role session name.
+    pub session_name: String,
+    /// Provider id.
+    pub idp: String,
+    /// Authentication methods.
+    pub amr: Vec<String>,
+    /// When the person authenticated.
+    pub auth_time: i64,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Principal tags.
+    pub tags: BTreeMap<String, String>,
+    /// The OIDC client it was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Granted scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Why credentials were not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The requested duration is outside 900 s – the role's maximum.
+    #[error("the duration must be between {min} and {max} seconds for this role")]
+    DurationOutOfRange {
+        /// Shortest allowed.
+        min: u64,
+        /// Longest allowed.
+        max: u64,
+    },
+    /// Signing failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// Mints access tokens.
+#[derive(Clone)]
+pub struct CredentialIssuer {
+    keys: Arc<KeySet>,
+    issuer: String,
+    audience: String,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for CredentialIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialIssuer")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialIssuer {
+    /// An issuer signing with `keys` as `issuer` for `audience`.
+    pub fn new(keys: Arc<KeySet>, issuer: String, audience: String, clock: SharedClock) -> Self {
+        Self {
+            keys,
+            issuer,
+            audience,
+            clock,
+        }
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &Arc<KeySet> {
+        &self.keys
+    }
+
+    /// The `iss` of tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The longest duration a role grants, in seconds.
+    pub fn max_duration(role: &RoleConfig) -> u64 {
+        role.max_session_duration.as_secs().min(MAX_SESSION_SECS)
+    }
+
+    /// Issues a role session for `identity` in `role` lasting `duration`.
+    pub fn issue(
+        &self,
+        identity: &ExternalIdentity,
+        role: &RoleConfig,
+        duration: Duration,
+    ) -> Result<RoleSession, IssueError> {
+        let max = Self::max_duration(role);
+        let secs = duration.as_secs();
+        if !(MIN_SESSION_SECS..=max).contains(&secs) {
+            return Err(IssueError::DurationOutOfRange {
+                min: MIN_SESSION_SECS,
+                max,
+            });
+        }
+        let now = self.clock.now();
+        let exp = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+        let sid = random_id().expose_secret().to_owned();
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: identity.qualified_subject(),
+            aud: self.audience.clone(),
+            exp,
+            iat: now,
+            nbf: now,
+            jti: random_id().expose_secret().to_owned(),
+            sid: sid.clone(),
+            role: role.name.clone(),
+            session_name: identity.username.clone(),
+            idp: identity.provider.to_string(),
+            amr: identity.amr.clone(),
+            auth_time: identity.auth_time,
+            groups: identity.groups.clone(),
+            tags: identity.tags.clone(),
+            client_id: None,
+            scope: None,
+        };
+        let access_token = self.keys.sign(&claims, ACCESS_TOKEN_TYPE)?;
+        Ok(RoleSession {
+            id: sid,
+            role: role.name.clone(),
+            session_name: identity.username.clone(),
+            subject: identity.qualified_subject(),
+            principal_keys: PrincipalKeys::of(identity),
+            auth_time: identity.auth_time,
+            mfa: identity.mfa,
+            issued_at: now,
+            expires_at: exp,
+            access_token,
+        })
+    }
+
+    /// Verifies an access token Lanyard issued (signature, `typ`, `iss`, `aud`, time window).
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        self.keys.verify(
+            token,
+            &Expectations {
+                issuer: self.issuer.clone(),
+                audience: Some(self.audience.clone()),
+                typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+                now: self.clock.now(),
+                leeway_secs: 0,
+            },
+        )
+    }
+}

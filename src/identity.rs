@@ -1,0 +1,175 @@
+//! The person as an upstream identity provider described them: [`ExternalIdentity`], and the
+//! normalized claim names every connector fills in, whatever the provider kind.
+//!
+//! May import: nothing of ours.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a configured identity provider (`[[providers]] id`), used in URLs,
+/// `Principal.Federated` and condition keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProviderId(String);
+
+impl ProviderId {
+    /// Wraps an id that the config layer has already validated (see [`ProviderId::is_valid`]).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// A provider id is 1–64 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter,
+    /// so that it is safe in a URL path segment and in a condition key prefix.
+    pub fn is_valid(id: &str) -> bool {
+        let mut chars = id.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && id.len() <= 64
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kind of an upstream provider, which decides the trust-policy action it satisfies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Lanyard's own local directory.
+    Local,
+    /// An LDAP or Active Directory server.
+    Ldap,
+    /// A generic OpenID Connect provider.
+    Oidc,
+    /// Google (OpenID Connect preset).
+    Google,
+    /// Microsoft Entra ID (OpenID Connect preset).
+    Microsoft,
+    /// GitHub (OAuth 2.0).
+    Github,
+    /// A SAML 2.0 identity provider.
+    Saml,
+}
+
+impl ProviderKind {
+    /// The `sts:` action a trust policy must allow for an identity of this kind.
+    pub fn trust_action(self) -> &'static str {
+        match self {
+            ProviderKind::Local => "sts:AssumeRole",
+            ProviderKind::Ldap => "sts:AssumeRoleWithLDAPIdentity",
+            ProviderKind::Oidc
+            | ProviderKind::Google
+            | ProviderKind::Microsoft
+            | ProviderKind::Github => "sts:AssumeRoleWithWebIdentity",
+            ProviderKind::Saml => "sts:AssumeRoleWithSAML",
+        }
+    }
+
+    /// The name used in `kind = "..."`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Local => "local",
+            ProviderKind::Ldap => "ldap",
+            ProviderKind::Oidc => "oidc",
+            ProviderKind::Google => "google",
+            ProviderKind::Microsoft => "microsoft",
+            ProviderKind::Github => "github",
+            ProviderKind::Saml => "saml",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A raw upstream claim or SAML attribute value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClaimValue {
+    /// One value.
+    One(String),
+    /// Several values (a multivalued attribute or a JSON array).
+    Many(Vec<String>),
+}
+
+/// An identity as established by a connector. Everything Lanyard decides about a person
+/// (trust evaluation, token claims) starts from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalIdentity {
+    /// The provider that authenticated the person.
+    pub provider: ProviderId,
+    /// The provider's kind.
+    pub provider_kind: ProviderKind,
+    /// The stable subject at that provider (`sub`, NameID, DN, or the local username).
+    pub subject: String,
+    /// The username to show and to use as the role session name.
+    pub username: String,
+    /// The email address, when the provider gave one.
+    pub email: Option<String>,
+    /// Whether the provider vouches for the email address.
+    pub email_verified: bool,
+    /// A display name, when the provider gave one.
+    pub display_name: Option<String>,
+    /// Group memberships.
+    pub groups: Vec<String>,
+    /// Authentication methods (`amr`, RFC 8176 values such as `pwd`, `otp`, `mfa`).
+    pub amr: Vec<String>,
+    /// Whether a second factor was used.
+    pub mfa: bool,
+    /// When the person authenticated, in seconds since the epoch.
+    pub auth_time: i64,
+    /// Principal tags (`aws:PrincipalTag/<key>`).
+    pub tags: BTreeMap<String, String>,
+    /// The raw upstream claims or attributes (`{provider}:{name}` condition keys).
+    pub claims: BTreeMap<String, ClaimValue>,
+}
+
+impl ExternalIdentity {
+    /// `{provider}:{subject}`, the `sub` of the tokens Lanyard issues.
+    pub fn qualified_subject(&self) -> String {
+        format!("{}:{}", self.provider, self.subject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_ids() {
+        assert!(ProviderId::is_valid("corp"));
+        assert!(ProviderId::is_valid("okta-prod_2"));
+        assert!(!ProviderId::is_valid(""));
+        assert!(!ProviderId::is_valid("Corp"));
+        assert!(!ProviderId::is_valid("1corp"));
+        assert!(!ProviderId::is_valid("corp/../x"));
+        assert!(!ProviderId::is_valid(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn trust_actions() {
+        assert_eq!(ProviderKind::Local.trust_action(), "sts:AssumeRole");
+        assert_eq!(
+            ProviderKind::Github.trust_action(),
+            "sts:AssumeRoleWithWebIdentity"
+        );
+        assert_eq!(ProviderKind::Saml.trust_action(), "sts:AssumeRoleWithSAML");
+        assert_eq!(
+            ProviderKind::Ldap.trust_action(),
+            "sts:AssumeRoleWithLDAPIdentity"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! Lanyard: a federation and SSO identity broker.
+//!
+//! People sign in through their company's identity provider; trust policies (AWS IAM's
+//! language) decide which internal roles they may take; Lanyard issues short-lived signed
+//! credentials for the chosen role. See `DESIGN.md` for the architecture and the contract.
+//!
+//! Modules and what they may import (arrows only point down):
+//! `cli`/`server` → `web` → services (`credentials`, `sso`, `connectors`) → domain
+//! (`roles`, `policy`, `tokens`, `session`, `identity`) with `config`, `clock`, `secret`.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod connectors;
+pub mod credentials;
+pub mod identity;
+pub mod roles;
+pub mod secret;
+pub mod server;
+pub mod session;
+pub mod sso;
+pub mod telemetry;
+pub mod tokens;
+pub mod web;
+
+/// The IAM policy language (the `lanyard-policy` crate).
+pub use lanyard_policy as policy;

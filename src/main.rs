@@ -1,0 +1,7 @@
+//! The `lanyard` command.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    lanyard::cli::main()
+}

@@ -1,0 +1,155 @@
+//! Assembling and running the broker: the session store, keys, connectors and roles of a
+//! validated config, put together into the web layer's state.
+//!
+//! May import: everything below `web`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, StoreKind};
+use crate::connectors::{ConnectorError, Connectors};
+use crate::credentials::CredentialIssuer;
+use crate::roles::RoleCatalog;
+use crate::session::{MemoryStore, RedisStore, RedisTimeouts, SessionStore, StoreError};
+use crate::sso::Sso;
+use crate::tokens::{KeySet, TokenError};
+use crate::web::AppState;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Signing keys.
+    #[error("signing keys: {0}")]
+    Keys(#[from] TokenError),
+    /// Session store.
+    #[error("session store: {0}")]
+    Store(#[from] StoreError),
+    /// A connector.
+    #[error("identity provider: {0}")]
+    Connector(#[from] ConnectorError),
+    /// Listening socket.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the session store the config names.
+pub async fn session_store(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Arc<dyn SessionStore>, StartError> {
+    Ok(match &config.sessions.store {
+        StoreKind::Memory => Arc::new(MemoryStore::new(&config.sessions.key_prefix, clock)),
+        StoreKind::Redis { url } => Arc::new(RedisStore::connect(
+            url.expose_secret(),
+            &config.sessions.key_prefix,
+            RedisTimeouts::default(),
+        )?),
+    })
+}
+
+/// Builds the application state of a validated config around an existing store.
+pub fn build_state(
+    config: Config,
+    store: Arc<dyn SessionStore>,
+    clock: SharedClock,
+) -> Result<AppState, StartError> {
+    let keys = Arc::new(KeySet::load_or_generate(
+        &config.tokens.keys_dir,
+        config.tokens.algorithm,
+        clock.now(),
+    )?);
+    let issuer = config.server.issuer();
+    let audience = if config.tokens.audience.is_empty() {
+        issuer.clone()
+    } else {
+        config.tokens.audience.clone()
+    };
+    let connectors = Arc::new(Connectors::from_config(&config)?);
+    let sso = Sso::new(
+        store,
+        Arc::clone(&clock),
+        config.sessions.idle_timeout,
+        config.sessions.absolute_timeout,
+    );
+    let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
+    Ok(AppState {
+        issuer: CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock)),
+        config: Arc::new(config),
+        clock,
+        sso,
+        connectors,
+        roles,
+    })
+}
+
+/// Runs the broker until SIGINT or SIGTERM.
+pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
+    let started = Instant::now();
+    let demo = crate::config::demo_users(&config);
+    let bind = config.server.bind;
+    let public_url = config.server.issuer();
+    if !config.server.secure_cookies {
+        tracing::warn!(
+            "insecure local development mode: public_url is plain http on loopback, so cookies \
+             are sent without Secure and without the __Host- prefix"
+        );
+    }
+    let store = session_store(&config, Arc::clone(&clock)).await?;
+    let state = build_state(config, store, clock)?;
+    if !demo.is_empty() {
+        tracing::warn!(
+            "DEMO DIRECTORY: users with insecure_demo_password are configured; never use this \
+             configuration in production"
+        );
+        eprintln!("\n  ** DEMO users (insecure_demo_password; for trying Lanyard out only) **");
+        for (provider, user, password) in &demo {
+            eprintln!("     provider {provider:<10} user {user:<10} password {password}");
+        }
+        eprintln!();
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    tracing::info!(
+        %bind,
+        public_url = %public_url,
+        store = state.sso.store().kind(),
+        kid = %state.issuer.keys().active_kid(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Lanyard is listening; sign in at {public_url}/signin"
+    );
+    crate::web::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(StartError::Serve)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,335 @@
+//! The embedded session store: a map behind a `std` mutex, expiring entries by the
+//! injected clock. For a single instance; sessions do not survive a restart.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{SessionStore, StoreError, ttl_millis};
+use crate::clock::SharedClock;
+
+/// Writes between two full sweeps of expired entries, at the least. After a sweep the
+/// next one waits for as many writes as entries were left, so a sweep costs O(1) per
+/// write, amortised, and the map never holds more than about twice the entries that
+/// were live at the last sweep (plus this many).
+const MIN_WRITES_BETWEEN_SWEEPS: usize = 256;
+
+/// The in-process [`SessionStore`]. Cheap operations under a `std` mutex that is never
+/// held across an `.await`; time comes from the injected clock, in whole seconds.
+pub struct MemoryStore {
+    prefix: String,
+    clock: SharedClock,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    entries: HashMap<String, Entry>,
+    writes_since_sweep: usize,
+    /// Writes after which the next sweep runs.
+    sweep_after: usize,
+}
+
+struct Entry {
+    value: Value,
+    /// Unix seconds at which the entry is gone.
+    expires_at: i64,
+}
+
+enum Value {
+    Bytes(Vec<u8>),
+    Counter(i64),
+    Set(BTreeSet<String>),
+}
+
+impl MemoryStore {
+    /// An empty store whose keys all start with `prefix`, expiring entries by `clock`.
+    pub fn new(prefix: &str, clock: SharedClock) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            clock,
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                writes_since_sweep: 0,
+                sweep_after: MIN_WRITES_BETWEEN_SWEEPS,
+            }),
+        }
+    }
+
+    /// The number of entries held, expired ones not yet purged included.
+    pub fn len(&self) -> usize {
+        self.lock().map(|inner| inner.entries.len()).unwrap_or(0)
+    }
+
+    /// Whether the store holds no entry at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn expiry(&self, now: i64, ttl: Duration) -> i64 {
+        let secs = ttl_millis(ttl).div_ceil(1000);
+        now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        // A poisoned lock means a thread panicked mid-operation; every operation leaves
+        // the map consistent, but report it rather than guess.
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".to_owned()))
+    }
+
+    /// Runs `f` on the live (non-expired) entry under `key`, after dropping it if expired.
+    fn with_write<R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut HashMap<String, Entry>, String, i64) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let now = self.clock.now();
+        let key = self.key(key);
+        let mut inner = self.lock()?;
+        inner.note_write(now);
+        if inner.entries.get(&key).is_some_and(|e| e.expires_at <= now) {
+            inner.entries.remove(&key);
+        }
+        f(&mut inner.entries, key, now)
+    }
+}
+
+impl Inner {
+    fn note_write(&mut self, now: i64) {
+        self.writes_since_sweep += 1;
+        if self.writes_since_sweep >= self.sweep_after {
+            self.entries.retain(|_, e| e.expires_at > now);
+            self.writes_since_sweep = 0;
+            self.sweep_after = MIN_WRITES_BETWEEN_SWEEPS.max(self.entries.len());
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("prefix", &self.prefix)
+            .field("entries", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn wrong_type() -> StoreError {
+    StoreError::Backend("operation against a key holding the wrong kind of value".to_owned())
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        self.with_write(key, |entries, key, now| {
+            let entry = Entry {
+                value: Value::Bytes(value.to_vec()),
+                expires_at: self.expiry(now, ttl),
+            };
+            entries.insert(key, entry);
+            Ok(())
+        })
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.with_write(key, |entries, key, now| {
+            if entries.contains_key(&key) {
+                return Ok(false);
+            }
+            let entry = Entry {
+                value: Value::Bytes(value.to_vec()),
+                expires_at: self.expiry(now, ttl),
+            };
+            entries.insert(key, entry);
+            Ok(true)
+        })
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now();
+        let key = self.key(key);
+        let mut inner = self.lock()?;
+        match inner.entries.get(&key) {
+            None => Ok(None),
+            Some(e) if e.expires_at <= now => {
+                inner.entries.remove(&key);
+                Ok(None)
+            }
+            Some(e) => match &e.value {
+                Value::Bytes(b) => Ok(Some(b.clone())),
+                // Redis keeps counters as decimal strings; answer the same.
+                Value::Counter(n) => Ok(Some(n.to_string().into_bytes())),
+                Value::Set(_) => Err(wrong_type()),
+            },
+        }
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_write(key, |entries, key, _| match entries.remove(&key) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Bytes(b),
+                ..
+            }) => Ok(Some(b)),
+            Some(Entry {
+                value: Value::Counter(n),
+                ..
+            }) => Ok(Some(n.to_string().into_bytes())),
+            Some(
+                entry @ Entry {
+                    value: Value::Set(_),
+                    ..
+                },
+            ) => {
+                // Like Redis GETDEL: a set is left alone and the call fails.
+                entries.insert(key, entry);
+                Err(wrong_type())
+            }
+        })
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.with_write(key, |entries, key, _| {
+            entries.remove(&key);
+            Ok(())
+        })
+    }
+
+    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.with_write(key, |entries, key, now| match entries.get_mut(&key) {
+            None => Ok(false),
+            Some(entry) => {
+                entry.expires_at = self.expiry(now, ttl);
+                Ok(true)
+            }
+        })
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        self.with_write(key, |entries, key, now| {
+            let Some(entry) = entries.get_mut(&key) else {
+                let entry = Entry {
+                    value: Value::Counter(1),
+                    expires_at: self.expiry(now, ttl),
+                };
+                entries.insert(key, entry);
+                return Ok(1);
+            };
+            let current = match &entry.value {
+                Value::Counter(n) => *n,
+                Value::Bytes(b) => std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        StoreError::Backend("value is not an integer or out of range".to_owned())
+                    })?,
+                Value::Set(_) => return Err(wrong_type()),
+            };
+            let next = current.checked_add(1).ok_or_else(|| {
+                StoreError::Backend("increment or decrement would overflow".to_owned())
+            })?;
+            entry.value = Value::Counter(next);
+            Ok(next)
+        })
+    }
+
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.with_write(key, |entries, key, now| {
+            let expires_at = self.expiry(now, ttl);
+            match entries.get_mut(&key) {
+                None => {
+                    let set = BTreeSet::from([member.to_owned()]);
+                    entries.insert(
+                        key,
+                        Entry {
+                            value: Value::Set(set),
+                            expires_at,
+                        },
+                    );
+                    Ok(())
+                }
+                Some(Entry {
+                    value: Value::Set(set),
+                    expires_at: at,
+                }) => {
+                    set.insert(member.to_owned());
+                    *at = expires_at;
+                    Ok(())
+                }
+                Some(_) => Err(wrong_type()),
+            }
+        })
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let now = self.clock.now();
+        let key = self.key(key);
+        let inner = self.lock()?;
+        match inner.entries.get(&key) {
+            None => Ok(Vec::new()),
+            Some(e) if e.expires_at <= now => Ok(Vec::new()),
+            Some(e) => match &e.value {
+                Value::Set(set) => Ok(set.iter().cloned().collect()),
+                Value::Bytes(_) | Value::Counter(_) => Err(wrong_type()),
+            },
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn expired_entries_are_purged_so_memory_stays_bounded() {
+        let clock = ManualClock::new(1_000);
+        let store = MemoryStore::new("t:", Arc::new(clock.clone()));
+        for round in 0..20 {
+            for i in 0..1_000 {
+                store
+                    .put(&format!("{round}:{i}"), b"v", Duration::from_secs(10))
+                    .await
+                    .unwrap();
+            }
+            clock.advance(Duration::from_secs(11));
+        }
+        // Without purging this would hold 20 000 entries.
+        assert!(
+            store.len() <= 2_000 + MIN_WRITES_BETWEEN_SWEEPS,
+            "{}",
+            store.len()
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_values() {
+        let store = MemoryStore::new("t:", Arc::new(ManualClock::new(0)));
+        let shown = format!("{store:?}");
+        assert!(shown.contains("MemoryStore"));
+        assert!(shown.contains("entries"));
+    }
+}

@@ -1,0 +1,189 @@
+//! The session store: one [`SessionStore`] trait and its two implementations,
+//! [`MemoryStore`] (the embedded default) and [`RedisStore`] (production, shared by every
+//! Lanyard instance).
+//!
+//! It owns everything kept between requests: SSO sessions, role sessions, login
+//! transactions, OIDC codes, SAML request ids and assertion ids for replay detection, and
+//! rate-limit counters. Everything has a TTL. Single-use items are taken atomically
+//! ([`SessionStore::take`], Redis `GETDEL`), so a replay loses the race every time. Every
+//! key gets the store's prefix (`sessions.key_prefix`, `lanyard:` by default).
+//!
+//! Both implementations pass one test suite (`tests.rs`), the Redis one against a real
+//! server.
+//!
+//! May import: `crate::clock`, `crate::secret`; nothing else of ours, and no HTTP types.
+
+mod memory;
+mod redis;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::secret::Secret;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{RedisStore, RedisTimeouts};
+
+/// The key prefix used when the configuration names none.
+pub const DEFAULT_KEY_PREFIX: &str = "lanyard:";
+
+/// Why a session-store operation failed. Messages never carry stored values, keys'
+/// secret parts or credentials: they are safe to log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store cannot be reached (connection refused, timeout, connection dropped).
+    /// Callers answer 503.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with an error (wrong type of value, bad configuration…).
+    #[error("session store error: {0}")]
+    Backend(String),
+    /// A value could not be encoded to, or decoded from, JSON.
+    #[error("session store value could not be (de)serialized: {0}")]
+    Codec(String),
+}
+
+/// A key-value store with TTLs, shared by every Lanyard instance that points at it.
+///
+/// Keys passed in are relative: the store adds its prefix. TTLs shorter than the store's
+/// resolution are rounded up (to 1 ms in Redis, to whole seconds of the injected clock in
+/// memory); a zero TTL counts as the smallest one.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+
+    /// Stores `value` under `key` for `ttl` only if `key` holds nothing (Redis `SET NX`).
+    /// Returns whether it was stored. Used to detect replayed assertion ids.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// The value under `key`, if any and not expired.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Atomically reads and deletes the value under `key` (Redis `GETDEL`): of any number
+    /// of concurrent takers exactly one gets `Some`. For single-use items.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes `key`, whatever it holds; deleting an absent key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Resets the TTL of `key` to `ttl`. Returns `false` when `key` is absent.
+    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Adds one to the counter under `key` and returns the new value. A counter that did
+    /// not exist starts at 1 and gets `ttl`; an existing one keeps its TTL (a fixed
+    /// rate-limit window).
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+
+    /// Adds `member` to the set under `key` and resets the set's TTL to `ttl`.
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// The members of the set under `key`, sorted; empty when absent.
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Checks that the store answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// `"memory"` or `"redis"`.
+    fn kind(&self) -> &'static str;
+}
+
+/// A fresh 256-bit random identifier from the operating system's CSPRNG (through
+/// aws-lc-rs), base64url without padding (43 characters): for session ids, `state`,
+/// `nonce` and CSRF tokens.
+///
+/// If the CSPRNG ever fails the process aborts, as AWS-LC itself does: an identifier
+/// that might be guessable must never be handed out.
+pub fn random_id() -> Secret {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    if aws_lc_rs::rand::fill(bytes.as_mut_slice()).is_err() {
+        tracing::error!("the system random number generator failed; aborting");
+        std::process::abort();
+    }
+    Secret::new(URL_SAFE_NO_PAD.encode(bytes.as_slice()))
+}
+
+/// Stores `value` as JSON under `key` for `ttl` (see [`SessionStore::put`]).
+pub async fn put_json<S, T>(
+    store: &S,
+    key: &str,
+    value: &T,
+    ttl: Duration,
+) -> Result<(), StoreError>
+where
+    S: SessionStore + ?Sized,
+    T: Serialize + ?Sized,
+{
+    let bytes = encode(value)?;
+    store.put(key, &bytes, ttl).await
+}
+
+/// Stores `value` as JSON under `key` for `ttl` unless `key` holds something (see
+/// [`SessionStore::put_if_absent`]).
+pub async fn put_json_if_absent<S, T>(
+    store: &S,
+    key: &str,
+    value: &T,
+    ttl: Duration,
+) -> Result<bool, StoreError>
+where
+    S: SessionStore + ?Sized,
+    T: Serialize + ?Sized,
+{
+    let bytes = encode(value)?;
+    store.put_if_absent(key, &bytes, ttl).await
+}
+
+/// Reads the JSON value under `key` (see [`SessionStore::get`]).
+pub async fn get_json<S, T>(store: &S, key: &str) -> Result<Option<T>, StoreError>
+where
+    S: SessionStore + ?Sized,
+    T: DeserializeOwned,
+{
+    store.get(key).await?.as_deref().map(decode).transpose()
+}
+
+/// Atomically reads and deletes the JSON value under `key` (see [`SessionStore::take`]).
+pub async fn take_json<S, T>(store: &S, key: &str) -> Result<Option<T>, StoreError>
+where
+    S: SessionStore + ?Sized,
+    T: DeserializeOwned,
+{
+    store.take(key).await?.as_deref().map(decode).transpose()
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
+    // serde_json's encoding errors name the failing type, never the value.
+    serde_json::to_vec(value).map_err(|e| StoreError::Codec(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    // serde_json's decoding messages can quote the offending input, so only the error's
+    // category and position are kept.
+    serde_json::from_slice(bytes).map_err(|e| {
+        StoreError::Codec(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A TTL in whole milliseconds, at least 1.
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}

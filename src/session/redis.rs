@@ -1,0 +1,276 @@
+//! The Redis session store, shared by every Lanyard instance pointing at one Redis.
+//!
+//! One multiplexed connection through `redis::aio::ConnectionManager`, created lazily so
+//! Lanyard starts while Redis is down and reconnects when it comes back. Every operation
+//! runs under a deadline, so an outage answers [`StoreError::Unavailable`] within a few
+//! seconds instead of hanging a request. TTLs are in milliseconds (`PX`, `PEXPIRE`);
+//! single-use items use `GETDEL`; compound operations run in `MULTI`/`EXEC` so they are
+//! atomic. Needs Redis 7.0 or later (`PEXPIRE … NX`).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, FromRedisValue, RedisError};
+
+use super::{SessionStore, StoreError, ttl_millis};
+
+/// How long the Redis store waits before calling Redis unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisTimeouts {
+    /// How long one attempt to open a connection may take.
+    pub connect: Duration,
+    /// How long Redis may take to answer one command (or one pipeline).
+    pub response: Duration,
+}
+
+impl Default for RedisTimeouts {
+    /// 2 s to connect, 2 s for an answer.
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(2),
+            response: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RedisTimeouts {
+    /// The deadline of one whole store operation: connecting (with one retry) and the
+    /// answer. An operation that misses it fails with [`StoreError::Unavailable`].
+    pub fn operation(&self) -> Duration {
+        self.connect
+            .saturating_mul(2)
+            .saturating_add(self.response)
+            .saturating_add(Duration::from_millis(100))
+    }
+}
+
+/// The Redis-backed [`SessionStore`]. Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    timeouts: RedisTimeouts,
+}
+
+impl RedisStore {
+    /// A store for the Redis at `url` (`redis://[user:password@]host:port[/db]`, or
+    /// `rediss://`… when the build has TLS), whose keys all start with `prefix`.
+    ///
+    /// Does not connect: the connection is opened on first use and reopened after a
+    /// failure, so this succeeds while Redis is down. Must be called inside a Tokio
+    /// runtime. Fails only on a URL that cannot be parsed (the message never repeats the
+    /// URL, which may hold a password) or outside a runtime.
+    pub fn connect(url: &str, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Backend(
+                "the Redis store must be created inside a Tokio runtime".to_owned(),
+            ));
+        }
+        let client = redis::Client::open(url)
+            .map_err(|_| StoreError::Backend("the Redis URL is not valid".to_owned()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response))
+            // One quick retry per connection attempt; later failures reconnect on use.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| map_error(&e))?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            timeouts,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Runs one command under the operation deadline.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        self.deadline(async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs a `MULTI`/`EXEC` transaction under the operation deadline.
+    async fn transaction<T: FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        self.deadline(async move { pipe.query_async(&mut conn).await })
+            .await
+    }
+
+    async fn deadline<T>(
+        &self,
+        fut: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeouts.operation(), fut).await {
+            Ok(result) => result.map_err(|e| map_error(&e)),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer from Redis within {} ms",
+                self.timeouts.operation().as_millis()
+            ))),
+        }
+    }
+
+    /// Deletes every key under this store's prefix (`SCAN` + `DEL`): for tests.
+    #[cfg(test)]
+    pub(crate) async fn purge_prefix(&self) -> Result<(), StoreError> {
+        let pattern = format!("{}*", self.prefix);
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await?;
+            if !keys.is_empty() {
+                self.query::<()>(redis::cmd("DEL").arg(&keys)).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may carry a password: never shown.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps a Redis error to a [`StoreError`] without copying any text that could quote a
+/// stored value: only the error's category and server code are kept.
+fn map_error(e: &RedisError) -> StoreError {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() {
+        let what = if e.is_connection_refusal() {
+            "connection refused"
+        } else if e.is_timeout() {
+            "timed out"
+        } else {
+            "connection failed"
+        };
+        return StoreError::Unavailable(format!("Redis {what}"));
+    }
+    match e.code() {
+        Some(code) => StoreError::Backend(format!("Redis {} ({code})", e.category())),
+        None => StoreError::Backend(format!("Redis {}", e.category())),
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_millis(ttl));
+        self.query::<()>(&cmd).await
+    }
+
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_millis(ttl))
+            .arg("NX");
+        let stored: Option<String> = self.query(&cmd).await?;
+        Ok(stored.is_some())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GETDEL").arg(self.key(key))).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.query::<()>(redis::cmd("DEL").arg(self.key(key))).await
+    }
+
+    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.key(key)).arg(ttl_millis(ttl));
+        let set: i64 = self.query(&cmd).await?;
+        Ok(set == 1)
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ttl_millis(ttl))
+            .arg("NX")
+            .ignore();
+        let (count,): (i64,) = self.transaction(&pipe).await?;
+        Ok(count)
+    }
+
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SADD")
+            .arg(&key)
+            .arg(member)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(ttl_millis(ttl))
+            .ignore();
+        self.transaction::<()>(&pipe).await
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let mut members: Vec<String> = self
+            .query(redis::cmd("SMEMBERS").arg(self.key(key)))
+            .await?;
+        members.sort_unstable();
+        Ok(members)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let answer: String = self.query(&redis::cmd("PING")).await?;
+        if answer == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Backend("unexpected answer to PING".to_owned()))
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,598 @@
+//! The one session-store test suite, written once and run against [`MemoryStore`] and
+//! against [`RedisStore`] on a real Redis (`LANYARD_TEST_REDIS_URL`, by default
+//! `redis://127.0.0.1:6379`).
+//!
+//! Every test gets a store with a unique random prefix, so tests run in parallel against
+//! one Redis; each purges its prefix at the end, and every key it writes has a TTL of at
+//! most a minute, so a failed test leaves nothing behind for long.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::clock::ManualClock;
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// One store under test, and how to let a short TTL pass on it.
+struct Fixture {
+    store: Arc<dyn SessionStore>,
+    /// A TTL short enough to wait out in a test.
+    short_ttl: Duration,
+    /// The memory store's clock; `None` for Redis, where time really passes.
+    clock: Option<ManualClock>,
+    redis: Option<RedisStore>,
+}
+
+impl Fixture {
+    fn memory() -> Self {
+        let clock = ManualClock::new(1_764_350_000);
+        let prefix = format!("test:{}:", random_id().expose_secret());
+        Self {
+            store: Arc::new(MemoryStore::new(&prefix, Arc::new(clock.clone()))),
+            short_ttl: Duration::from_secs(2),
+            clock: Some(clock),
+            redis: None,
+        }
+    }
+
+    fn redis() -> Self {
+        let url = std::env::var("LANYARD_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let prefix = format!("lanyard-test:{}:", random_id().expose_secret());
+        let store = RedisStore::connect(&url, &prefix, RedisTimeouts::default()).unwrap();
+        Self {
+            store: Arc::new(store.clone()),
+            // Long enough that a loaded machine does not expire it early (the tests only
+            // let a fifth of it pass where it must still be there).
+            short_ttl: Duration::from_millis(500),
+            clock: None,
+            redis: Some(store),
+        }
+    }
+
+    /// Lets `short_ttl` (and a margin) pass: the memory store's clock moves, Redis waits.
+    async fn let_short_ttl_pass(&self) {
+        match &self.clock {
+            Some(clock) => clock.advance(self.short_ttl * 2),
+            None => tokio::time::sleep(self.short_ttl * 2 + Duration::from_millis(100)).await,
+        }
+    }
+
+    /// Lets some, but well under all, of `short_ttl` pass.
+    async fn let_part_of_short_ttl_pass(&self) {
+        match &self.clock {
+            Some(clock) => clock.advance(self.short_ttl / 2),
+            None => tokio::time::sleep(self.short_ttl / 5).await,
+        }
+    }
+
+    async fn finish(self) {
+        if let Some(redis) = &self.redis {
+            redis.purge_prefix().await.unwrap();
+        }
+    }
+}
+
+/// Instantiates every test of the suite for one store.
+macro_rules! store_suite {
+    ($name:ident, $fixture:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn put_get_delete() {
+                super::put_get_delete($fixture).await;
+            }
+            #[tokio::test]
+            async fn put_replaces_value_and_ttl() {
+                super::put_replaces_value_and_ttl($fixture).await;
+            }
+            #[tokio::test]
+            async fn values_expire() {
+                super::values_expire($fixture).await;
+            }
+            #[tokio::test]
+            async fn put_if_absent_stores_once() {
+                super::put_if_absent_stores_once($fixture).await;
+            }
+            #[tokio::test]
+            async fn put_if_absent_after_expiry() {
+                super::put_if_absent_after_expiry($fixture).await;
+            }
+            #[tokio::test]
+            async fn take_is_single_use() {
+                super::take_is_single_use($fixture).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn take_has_exactly_one_winner_under_concurrency() {
+                super::take_has_exactly_one_winner_under_concurrency($fixture).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn put_if_absent_has_exactly_one_winner_under_concurrency() {
+                super::put_if_absent_has_exactly_one_winner_under_concurrency($fixture).await;
+            }
+            #[tokio::test]
+            async fn take_of_expired_is_none() {
+                super::take_of_expired_is_none($fixture).await;
+            }
+            #[tokio::test]
+            async fn touch_extends_and_reports_absence() {
+                super::touch_extends_and_reports_absence($fixture).await;
+            }
+            #[tokio::test]
+            async fn incr_counts_and_keeps_its_window() {
+                super::incr_counts_and_keeps_its_window($fixture).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn incr_is_atomic_under_concurrency() {
+                super::incr_is_atomic_under_concurrency($fixture).await;
+            }
+            #[tokio::test]
+            async fn incr_of_non_integer_is_an_error() {
+                super::incr_of_non_integer_is_an_error($fixture).await;
+            }
+            #[tokio::test]
+            async fn sets_collect_members_and_refresh_ttl() {
+                super::sets_collect_members_and_refresh_ttl($fixture).await;
+            }
+            #[tokio::test]
+            async fn wrong_type_is_an_error_not_a_panic() {
+                super::wrong_type_is_an_error_not_a_panic($fixture).await;
+            }
+            #[tokio::test]
+            async fn prefixes_keep_stores_apart() {
+                super::prefixes_keep_stores_apart($fixture, $fixture).await;
+            }
+            #[tokio::test]
+            async fn json_helpers_roundtrip() {
+                super::json_helpers_roundtrip($fixture).await;
+            }
+            #[tokio::test]
+            async fn binary_values_survive() {
+                super::binary_values_survive($fixture).await;
+            }
+            #[tokio::test]
+            async fn ping_and_kind() {
+                super::ping_and_kind($fixture).await;
+            }
+        }
+    };
+}
+
+store_suite!(memory, Fixture::memory());
+store_suite!(redis, Fixture::redis());
+
+async fn put_get_delete(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(s.get("a").await.unwrap(), None);
+    s.put("a", b"one", TTL).await.unwrap();
+    assert_eq!(s.get("a").await.unwrap().as_deref(), Some(&b"one"[..]));
+    // Reading does not consume.
+    assert_eq!(s.get("a").await.unwrap().as_deref(), Some(&b"one"[..]));
+    s.delete("a").await.unwrap();
+    assert_eq!(s.get("a").await.unwrap(), None);
+    // Deleting what is not there is fine.
+    s.delete("a").await.unwrap();
+    f.finish().await;
+}
+
+async fn put_replaces_value_and_ttl(f: Fixture) {
+    let s = &f.store;
+    s.put("a", b"one", f.short_ttl).await.unwrap();
+    s.put("a", b"two", TTL).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("a").await.unwrap().as_deref(), Some(&b"two"[..]));
+    f.finish().await;
+}
+
+async fn values_expire(f: Fixture) {
+    let s = &f.store;
+    s.put("short", b"v", f.short_ttl).await.unwrap();
+    s.put("long", b"v", TTL).await.unwrap();
+    f.let_part_of_short_ttl_pass().await;
+    assert!(s.get("short").await.unwrap().is_some());
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("short").await.unwrap(), None);
+    assert!(s.get("long").await.unwrap().is_some());
+    f.finish().await;
+}
+
+async fn put_if_absent_stores_once(f: Fixture) {
+    let s = &f.store;
+    assert!(s.put_if_absent("assertion", b"first", TTL).await.unwrap());
+    assert!(!s.put_if_absent("assertion", b"second", TTL).await.unwrap());
+    assert_eq!(
+        s.get("assertion").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    f.finish().await;
+}
+
+async fn put_if_absent_after_expiry(f: Fixture) {
+    let s = &f.store;
+    assert!(s.put_if_absent("id", b"first", f.short_ttl).await.unwrap());
+    f.let_short_ttl_pass().await;
+    assert!(s.put_if_absent("id", b"second", TTL).await.unwrap());
+    assert_eq!(s.get("id").await.unwrap().as_deref(), Some(&b"second"[..]));
+    f.finish().await;
+}
+
+async fn take_is_single_use(f: Fixture) {
+    let s = &f.store;
+    s.put("tx", b"state", TTL).await.unwrap();
+    assert_eq!(s.take("tx").await.unwrap().as_deref(), Some(&b"state"[..]));
+    assert_eq!(s.take("tx").await.unwrap(), None);
+    assert_eq!(s.get("tx").await.unwrap(), None);
+    f.finish().await;
+}
+
+async fn take_has_exactly_one_winner_under_concurrency(f: Fixture) {
+    for round in 0..5 {
+        let key = format!("code{round}");
+        f.store.put(&key, b"secret-code", TTL).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(32));
+        let mut takers = tokio::task::JoinSet::new();
+        for _ in 0..32 {
+            let store = Arc::clone(&f.store);
+            let start = Arc::clone(&start);
+            let key = key.clone();
+            takers.spawn(async move {
+                start.wait().await;
+                store.take(&key).await.unwrap()
+            });
+        }
+        let mut winners = 0;
+        while let Some(result) = takers.join_next().await {
+            if let Some(value) = result.unwrap() {
+                assert_eq!(value, b"secret-code");
+                winners += 1;
+            }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
+    f.finish().await;
+}
+
+async fn put_if_absent_has_exactly_one_winner_under_concurrency(f: Fixture) {
+    let start = Arc::new(tokio::sync::Barrier::new(32));
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let store = Arc::clone(&f.store);
+        let start = Arc::clone(&start);
+        writers.spawn(async move {
+            start.wait().await;
+            let value = format!("writer{i}");
+            store
+                .put_if_absent("assertion", value.as_bytes(), TTL)
+                .await
+                .unwrap()
+                .then_some(value)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(result) = writers.join_next().await {
+        winners.extend(result.unwrap());
+    }
+    assert_eq!(winners.len(), 1);
+    let stored = f.store.get("assertion").await.unwrap().unwrap();
+    assert_eq!(stored, winners[0].as_bytes());
+    f.finish().await;
+}
+
+async fn take_of_expired_is_none(f: Fixture) {
+    let s = &f.store;
+    s.put("tx", b"state", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.take("tx").await.unwrap(), None);
+    f.finish().await;
+}
+
+async fn touch_extends_and_reports_absence(f: Fixture) {
+    let s = &f.store;
+    assert!(!s.touch("missing", TTL).await.unwrap());
+    s.put("session", b"v", f.short_ttl).await.unwrap();
+    assert!(s.touch("session", TTL).await.unwrap());
+    f.let_short_ttl_pass().await;
+    assert!(s.get("session").await.unwrap().is_some());
+    // Touch can also shorten.
+    assert!(s.touch("session", f.short_ttl).await.unwrap());
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("session").await.unwrap(), None);
+    assert!(!s.touch("session", TTL).await.unwrap());
+    f.finish().await;
+}
+
+async fn incr_counts_and_keeps_its_window(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(s.incr("login:alice", f.short_ttl).await.unwrap(), 1);
+    assert_eq!(s.incr("login:alice", TTL).await.unwrap(), 2);
+    assert_eq!(s.incr("login:alice", TTL).await.unwrap(), 3);
+    // The counter is readable like any value.
+    assert_eq!(
+        s.get("login:alice").await.unwrap().as_deref(),
+        Some(&b"3"[..])
+    );
+    // The window was set by the first increment; later ones do not extend it.
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.incr("login:alice", f.short_ttl).await.unwrap(), 1);
+    f.finish().await;
+}
+
+async fn incr_is_atomic_under_concurrency(f: Fixture) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let store = Arc::clone(&f.store);
+        tasks.spawn(async move { store.incr("hits", TTL).await.unwrap() });
+    }
+    let mut seen = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        seen.push(result.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=50).collect::<Vec<i64>>());
+    f.finish().await;
+}
+
+async fn incr_of_non_integer_is_an_error(f: Fixture) {
+    let s = &f.store;
+    s.put("text", b"not a number", TTL).await.unwrap();
+    let err = s.incr("text", TTL).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(!err.to_string().contains("not a number"));
+    s.put("numeric", b"41", TTL).await.unwrap();
+    assert_eq!(s.incr("numeric", TTL).await.unwrap(), 42);
+    f.finish().await;
+}
+
+async fn sets_collect_members_and_refresh_ttl(f: Fixture) {
+    let s = &f.store;
+    assert!(s.set_members("roles").await.unwrap().is_empty());
+    s.set_add("roles", "rs-b", f.short_ttl).await.unwrap();
+    s.set_add("roles", "rs-a", f.short_ttl).await.unwrap();
+    s.set_add("roles", "rs-b", f.short_ttl).await.unwrap();
+    assert_eq!(s.set_members("roles").await.unwrap(), ["rs-a", "rs-b"]);
+    // Each add refreshes the TTL.
+    f.let_part_of_short_ttl_pass().await;
+    s.set_add("roles", "rs-c", TTL).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert_eq!(
+        s.set_members("roles").await.unwrap(),
+        ["rs-a", "rs-b", "rs-c"]
+    );
+    s.set_add("other", "x", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert!(s.set_members("other").await.unwrap().is_empty());
+    s.delete("roles").await.unwrap();
+    assert!(s.set_members("roles").await.unwrap().is_empty());
+    f.finish().await;
+}
+
+async fn wrong_type_is_an_error_not_a_panic(f: Fixture) {
+    let s = &f.store;
+    s.set_add("set", "m", TTL).await.unwrap();
+    s.put("bytes", b"v", TTL).await.unwrap();
+    assert!(matches!(s.get("set").await, Err(StoreError::Backend(_))));
+    assert!(matches!(s.take("set").await, Err(StoreError::Backend(_))));
+    assert!(matches!(
+        s.incr("set", TTL).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(
+        s.set_add("bytes", "m", TTL).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(
+        s.set_members("bytes").await,
+        Err(StoreError::Backend(_))
+    ));
+    // A failed take leaves the set alone.
+    assert_eq!(s.set_members("set").await.unwrap(), ["m"]);
+    f.finish().await;
+}
+
+async fn prefixes_keep_stores_apart(a: Fixture, b: Fixture) {
+    a.store.put("k", b"from a", TTL).await.unwrap();
+    assert_eq!(b.store.get("k").await.unwrap(), None);
+    b.store.put("k", b"from b", TTL).await.unwrap();
+    assert_eq!(
+        a.store.get("k").await.unwrap().as_deref(),
+        Some(&b"from a"[..])
+    );
+    a.finish().await;
+    b.finish().await;
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct LoginTx {
+    provider: String,
+    nonce: String,
+    created: i64,
+}
+
+async fn json_helpers_roundtrip(f: Fixture) {
+    let s = f.store.as_ref();
+    let tx = LoginTx {
+        provider: "corp".to_owned(),
+        nonce: random_id().expose_secret().to_owned(),
+        created: 1_764_350_000,
+    };
+    put_json(s, "tx", &tx, TTL).await.unwrap();
+    assert_eq!(
+        get_json::<_, LoginTx>(s, "tx").await.unwrap().as_ref(),
+        Some(&tx)
+    );
+    assert_eq!(take_json::<_, LoginTx>(s, "tx").await.unwrap(), Some(tx));
+    assert_eq!(take_json::<_, LoginTx>(s, "tx").await.unwrap(), None);
+
+    assert!(put_json_if_absent(s, "once", &1_u32, TTL).await.unwrap());
+    assert!(!put_json_if_absent(s, "once", &2_u32, TTL).await.unwrap());
+    assert_eq!(get_json::<_, u32>(s, "once").await.unwrap(), Some(1));
+
+    // A value of another shape is a codec error that does not quote the value.
+    s.put("bad", br#"{"provider":"hunter2"}"#, TTL)
+        .await
+        .unwrap();
+    let err = get_json::<_, LoginTx>(s, "bad").await.unwrap_err();
+    assert!(matches!(err, StoreError::Codec(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    f.finish().await;
+}
+
+async fn binary_values_survive(f: Fixture) {
+    let s = &f.store;
+    let value: Vec<u8> = (0..=255).collect();
+    s.put("bin", &value, TTL).await.unwrap();
+    assert_eq!(s.get("bin").await.unwrap(), Some(value.clone()));
+    assert_eq!(s.take("bin").await.unwrap(), Some(value));
+    f.finish().await;
+}
+
+async fn ping_and_kind(f: Fixture) {
+    f.store.ping().await.unwrap();
+    let expected = if f.clock.is_some() { "memory" } else { "redis" };
+    assert_eq!(f.store.kind(), expected);
+    f.finish().await;
+}
+
+// ---- Outside the shared suite -------------------------------------------------------
+
+/// A loopback port with nothing listening on it.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    port
+}
+
+#[tokio::test]
+async fn redis_outage_is_unavailable_fast() {
+    let url = format!("redis://127.0.0.1:{}", closed_port());
+    // Constructible while Redis is down.
+    let store = RedisStore::connect(&url, "lanyard-test:", RedisTimeouts::default()).unwrap();
+    let started = Instant::now();
+    let err = store.get("k").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store.take("k").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn redis_unresponsive_server_times_out() {
+    // Accepts connections but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeouts = RedisTimeouts {
+        connect: Duration::from_millis(300),
+        response: Duration::from_millis(300),
+    };
+    let url = format!("redis://127.0.0.1:{port}");
+    let store = RedisStore::connect(&url, "lanyard-test:", timeouts).unwrap();
+    let started = Instant::now();
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() <= timeouts.operation() + Duration::from_millis(500));
+    silent.abort();
+}
+
+#[tokio::test]
+async fn redis_store_reconnects_when_redis_comes_back() {
+    // Start a TCP relay to the real Redis only after the first failure.
+    let port = closed_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let prefix = format!("lanyard-test:{}:", random_id().expose_secret());
+    let store = RedisStore::connect(&url, &prefix, RedisTimeouts::default()).unwrap();
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let relay = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match store.ping().await {
+            Ok(()) => break,
+            Err(StoreError::Unavailable(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no reconnection: {e:?}"),
+        }
+    }
+    store.put("k", b"v", TTL).await.unwrap();
+    assert_eq!(store.take("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    relay.abort();
+}
+
+#[tokio::test]
+async fn redis_bad_url_does_not_echo_it() {
+    let err = RedisStore::connect("redis://user:hunter2@[::1", "p:", RedisTimeouts::default())
+        .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"));
+    assert!(!format!("{err:?}").contains("hunter2"));
+}
+
+#[test]
+fn redis_store_outside_a_runtime_is_an_error() {
+    let err =
+        RedisStore::connect("redis://127.0.0.1:6379", "p:", RedisTimeouts::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)));
+}
+
+#[test]
+fn random_ids_are_256_bit_base64url_and_distinct() {
+    let a = random_id();
+    let b = random_id();
+    assert_eq!(a.expose_secret().len(), 43);
+    assert!(
+        a.expose_secret()
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    );
+    let decoded = URL_SAFE_NO_PAD.decode(a.expose_secret()).unwrap();
+    assert_eq!(decoded.len(), 32);
+    assert_ne!(a, b);
+    assert_eq!(format!("{a:?}"), "Secret([redacted])");
+}
+
+#[test]
+fn stores_are_shareable_across_tasks() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<MemoryStore>();
+    assert_send_sync::<RedisStore>();
+    assert_send_sync::<Arc<dyn SessionStore>>();
+    assert_send_sync::<StoreError>();
+}
+
+#[test]
+fn ttl_rounding() {
+    assert_eq!(ttl_millis(Duration::ZERO), 1);
+    assert_eq!(ttl_millis(Duration::from_micros(10)), 1);
+    assert_eq!(ttl_millis(Duration::from_millis(1500)), 1500);
+    assert_eq!(ttl_millis(Duration::MAX), u64::MAX);
+}

@@ -1,0 +1,337 @@
+//! SSO sessions, login transactions and role sessions: the typed records Lanyard keeps in the
+//! [`SessionStore`](crate::session::SessionStore).
+//!
+//! Keys never hold a bearer secret in clear: an SSO session or a login transaction is stored
+//! under the SHA-256 of its cookie value, so a dump of the store yields no usable cookie.
+//! Single-use records (login transactions) are taken atomically.
+//!
+//! May import: `session`, `identity`, `roles`, `clock`, `secret`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::clock::SharedClock;
+use crate::identity::{ExternalIdentity, ProviderId};
+use crate::roles::PrincipalKeys;
+use crate::secret::Secret;
+use crate::session::{SessionStore, StoreError, random_id};
+
+/// How long a login transaction (the time between "start sign-in" and "submit") may take.
+pub const LOGIN_TRANSACTION_TTL: Duration = Duration::from_secs(600);
+/// How long the last chosen role is remembered for preselection.
+const LAST_ROLE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// `last_seen` is written back at most this often, to spare the store a write per request.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// A failure of the SSO layer.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored record could not be read back (a different version wrote it, or it was
+    /// tampered with in the store).
+    #[error("a stored session record is unreadable")]
+    Corrupt,
+}
+
+/// A signed-in person.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SsoSession {
+    /// Who.
+    pub identity: ExternalIdentity,
+    /// When they signed in.
+    pub created_at: i64,
+    /// When the session was last used.
+    pub last_seen: i64,
+    /// Synchronizer token of the forms of this session.
+    pub csrf: String,
+    /// The role session issued last, shown on `/credentials`.
+    pub last_role_session: Option<String>,
+}
+
+impl std::fmt::Debug for SsoSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoSession")
+            .field("identity", &self.identity.qualified_subject())
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sign-in in progress. Single use: taken from the store when the answer arrives.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LoginTransaction {
+    /// The provider the person chose.
+    pub provider: ProviderId,
+    /// Synchronizer token of the password form.
+    pub csrf: String,
+    /// A Lanyard path to go back to after sign-in.
+    pub return_to: Option<String>,
+    /// When it started.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for LoginTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginTransaction")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Credentials issued for a role: one role session.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RoleSession {
+    /// Role session id (`sid` of the token).
+    pub id: String,
+    /// The role.
+    pub role: String,
+    /// The role session name (`session_name`).
+    pub session_name: String,
+    /// `{provider}:{subject}`.
+    pub subject: String,
+    /// Principal-derived condition keys, for `/v1/authorize`.
+    pub principal_keys: PrincipalKeys,
+    /// When the person authenticated.
+    pub auth_time: i64,
+    /// Whether a second factor was used.
+    pub mfa: bool,
+    /// When issued.
+    pub issued_at: i64,
+    /// When the token expires.
+    pub expires_at: i64,
+    /// The access token (a bearer credential).
+    pub access_token: String,
+}
+
+impl std::fmt::Debug for RoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSession")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("subject", &self.subject)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SSO layer over a session store.
+#[derive(Clone)]
+pub struct Sso {
+    store: Arc<dyn SessionStore>,
+    clock: SharedClock,
+    idle: Duration,
+    absolute: Duration,
+}
+
+impl std::fmt::Debug for Sso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sso")
+            .field("store", &self.store.kind())
+            .field("idle", &self.idle)
+            .field("absolute", &self.absolute)
+            .finish()
+    }
+}
+
+/// SHA-256 of a cookie value, base64url: the store key of what it names.
+fn key_hash(value: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn sso_key(cookie: &str) -> String {
+    format!("sso:{}", key_hash(cookie))
+}
+
+fn roles_of_key(cookie: &str) -> String {
+    format!("sso-roles:{}", key_hash(cookie))
+}
+
+fn role_session_key(id: &str) -> String {
+    format!("rs:{id}")
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl Sso {
+    /// An SSO layer with the configured timeouts.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        clock: SharedClock,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            idle,
+            absolute,
+        }
+    }
+
+    /// The store underneath (for readiness checks).
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    async fn put<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), SsoError> {
+        let bytes = serde_json::to_vec(value).map_err(|_| SsoError::Corrupt)?;
+        Ok(self.store.put(key, &bytes, ttl).await?)
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, SsoError> {
+        match bytes {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|_| SsoError::Corrupt),
+        }
+    }
+
+    /// Starts a sign-in; returns the transaction's cookie value and the record.
+    pub async fn begin_login(
+        &self,
+        provider: ProviderId,
+        return_to: Option<String>,
+    ) -> Result<(Secret, LoginTransaction), SsoError> {
+        let id = random_id();
+        let txn = LoginTransaction {
+            provider,
+            csrf: random_id().expose_secret().to_owned(),
+            return_to,
+            created_at: self.clock.now(),
+        };
+        let key = format!("login:{}", key_hash(id.expose_secret()));
+        self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
+        Ok((id, txn))
+    }
+
+    /// Takes a login transaction; `None` when unknown, expired or already used.
+    pub async fn take_login(&self, cookie: &str) -> Result<Option<LoginTransaction>, SsoError> {
+        let key = format!("login:{}", key_hash(cookie));
+        Self::decode(self.store.take(&key).await?)
+    }
+
+    /// Creates an SSO session for a freshly authenticated identity; returns the cookie value.
+    pub async fn create(
+        &self,
+        identity: ExternalIdentity,
+    ) -> Result<(Secret, SsoSession), SsoError> {
+        let now = self.clock.now();
+        let id = random_id();
+        let session = SsoSession {
+            identity,
+            created_at: now,
+            last_seen: now,
+            csrf: random_id().expose_secret().to_owned(),
+            last_role_session: None,
+        };
+        self.put(
+            &sso_key(id.expose_secret()),
+            &session,
+            self.idle.min(self.absolute),
+        )
+        .await?;
+        Ok((id, session))
+    }
+
+    /// The live SSO session a cookie names, after the idle and absolute timeouts; using it
+    /// extends the idle timeout. `None` when there is none (unknown, expired, signed out).
+    pub async fn load(&self, cookie: &str) -> Result<Option<SsoSession>, SsoError> {
+        let key = sso_key(cookie);
+        let Some(mut session) = Self::decode::<SsoSession>(self.store.get(&key).await?)? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let absolute_end = session.created_at.saturating_add(secs(self.absolute));
+        let idle_end = session.last_seen.saturating_add(secs(self.idle));
+        if now >= absolute_end || now >= idle_end {
+            self.end(cookie).await?;
+            return Ok(None);
+        }
+        if now - session.last_seen >= TOUCH_INTERVAL_SECS {
+            session.last_seen = now;
+            self.save(cookie, &session).await?;
+        }
+        Ok(Some(session))
+    }
+
+    /// Writes a changed session back, keeping its timeouts.
+    pub async fn save(&self, cookie: &str, session: &SsoSession) -> Result<(), SsoError> {
+        let now = self.clock.now();
+        let absolute_left = session.created_at.saturating_add(secs(self.absolute)) - now;
+        let ttl = secs(self.idle).min(absolute_left).max(1);
+        self.put(
+            &sso_key(cookie),
+            session,
+            Duration::from_secs(ttl.unsigned_abs()),
+        )
+        .await
+    }
+
+    /// Ends an SSO session and every role session issued in it.
+    pub async fn end(&self, cookie: &str) -> Result<(), SsoError> {
+        let set = roles_of_key(cookie);
+        for id in self.store.set_members(&set).await? {
+            self.store.delete(&role_session_key(&id)).await?;
+        }
+        self.store.delete(&set).await?;
+        self.store.delete(&sso_key(cookie)).await?;
+        Ok(())
+    }
+
+    /// Records a role session issued in the SSO session `cookie` names.
+    pub async fn add_role_session(
+        &self,
+        cookie: &str,
+        session: &mut SsoSession,
+        role_session: &RoleSession,
+    ) -> Result<(), SsoError> {
+        let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
+        let ttl = Duration::from_secs(ttl_secs.unsigned_abs());
+        self.put(&role_session_key(&role_session.id), role_session, ttl)
+            .await?;
+        self.store
+            .set_add(
+                &roles_of_key(cookie),
+                &role_session.id,
+                self.absolute.max(ttl),
+            )
+            .await?;
+        session.last_role_session = Some(role_session.id.clone());
+        self.save(cookie, session).await?;
+        let last = format!(
+            "lastrole:{}",
+            key_hash(&session.identity.qualified_subject())
+        );
+        self.store
+            .put(&last, role_session.role.as_bytes(), LAST_ROLE_TTL)
+            .await?;
+        Ok(())
+    }
+
+    /// A live role session by id (`sid`); `None` once expired or signed out.
+    pub async fn role_session(&self, id: &str) -> Result<Option<RoleSession>, SsoError> {
+        let record: Option<RoleSession> =
+            Self::decode(self.store.get(&role_session_key(id)).await?)?;
+        Ok(record.filter(|r| r.expires_at > self.clock.now()))
+    }
+
+    /// The role this person chose last, for preselection.
+    pub async fn last_role(&self, identity: &ExternalIdentity) -> Result<Option<String>, SsoError> {
+        let last = format!("lastrole:{}", key_hash(&identity.qualified_subject()));
+        Ok(self
+            .store
+            .get(&last)
+            .await?
+            .and_then(|b| String::from_utf8(b).ok()))
+    }
+}

@@ -1,0 +1,184 @@
+//! One error type for the web layer. Every error becomes a response with an explicit status:
+//! pages get an HTML page with a plain sentence and a correlation id, JSON APIs get
+//! `{"error", "error_description"}` (OAuth style). 5xx bodies never carry internal text;
+//! the detail goes to the log, once, with the request id.
+
+use askama::Template;
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::sso::SsoError;
+use crate::web::views::ErrorPage;
+
+tokio::task_local! {
+    /// The request id of the request being handled (set by the request-id middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, or `-` outside a request.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// Something went wrong handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No such page, provider or role.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The form was not sent by Lanyard's own page, or it expired.
+    #[error("the form expired or did not come from this site")]
+    Csrf,
+    /// The body is larger than Lanyard accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// Not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The bearer token is missing or invalid (APIs only).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The session store cannot be reached.
+    #[error("the session store is unavailable")]
+    StoreUnavailable(String),
+    /// A bug or an unexpected failure.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<SsoError> for WebError {
+    fn from(e: SsoError) -> Self {
+        match e {
+            SsoError::Store(e) => WebError::StoreUnavailable(e.to_string()),
+            SsoError::Corrupt => WebError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A sentence for the person; never internal detail.
+    fn public_message(&self) -> String {
+        match self {
+            WebError::StoreUnavailable(_) => {
+                "Lanyard cannot reach its session store right now. Please try again in a moment."
+                    .to_owned()
+            }
+            WebError::Internal(_) => "Something went wrong on our side.".to_owned(),
+            WebError::Csrf => "This form has expired or was not sent from Lanyard's own page. \
+                               Go back, reload the page and try again."
+                .to_owned(),
+            other => {
+                let mut s = other.to_string();
+                if let Some(first) = s.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                if !s.ends_with('.') {
+                    s.push('.');
+                }
+                s
+            }
+        }
+    }
+
+    fn oauth_code(&self) -> &'static str {
+        match self {
+            WebError::NotFound(_) => "not_found",
+            WebError::BadRequest(_) | WebError::PayloadTooLarge => "invalid_request",
+            WebError::Csrf | WebError::Forbidden(_) => "access_denied",
+            WebError::Unauthorized(_) => "invalid_token",
+            WebError::StoreUnavailable(_) => "temporarily_unavailable",
+            WebError::Internal(_) => "server_error",
+        }
+    }
+
+    fn log(&self, request_id: &str) {
+        let status = self.status().as_u16();
+        match self {
+            WebError::StoreUnavailable(detail) | WebError::Internal(detail) => {
+                tracing::error!(request_id, status, detail = %detail, "request failed")
+            }
+            other => tracing::info!(request_id, status, reason = %other, "request refused"),
+        }
+    }
+}
+
+/// A [`WebError`] shown as an HTML page.
+#[derive(Debug)]
+pub struct PageError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let request_id = request_id();
+        self.0.log(&request_id);
+        let status = self.0.status();
+        let page = ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.0.public_message(),
+            request_id,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => {
+                (status, [(header::CONTENT_TYPE, "text/plain")], page.message).into_response()
+            }
+        }
+    }
+}
+
+/// A [`WebError`] as OAuth-style JSON.
+#[derive(Debug)]
+pub struct ApiError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = request_id();
+        self.0.log(&request_id);
+        let status = self.0.status();
+        let body = serde_json::json!({
+            "error": self.0.oauth_code(),
+            "error_description": self.0.public_message(),
+            "request_id": request_id,
+        });
+        let mut response = (status, Json(body)).into_response();
+        if let WebError::Unauthorized(_) = self.0
+            && let Ok(v) = header::HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.0.public_message().replace('"', "'")
+            ))
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        response
+    }
+}

@@ -1,0 +1,192 @@
+//! The HTTP surface: the axum router, thin handlers, extractors, askama views, CSRF, cookies,
+//! security headers, and the mapping of every error to a response. HTTP types stop here.
+//!
+//! May import: every domain and service module.
+
+pub mod api;
+pub mod cookies;
+pub mod error;
+pub mod pages;
+mod views;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::connectors::Connectors;
+use crate::credentials::CredentialIssuer;
+use crate::roles::RoleCatalog;
+use crate::sso::Sso;
+use crate::web::error::{PageError, REQUEST_ID, WebError};
+
+/// The largest request body accepted (forms and JSON APIs are small).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The clock.
+    pub clock: SharedClock,
+    /// SSO sessions, login transactions, role sessions.
+    pub sso: Sso,
+    /// Upstream providers.
+    pub connectors: Arc<Connectors>,
+    /// Roles and trust evaluation.
+    pub roles: Arc<RoleCatalog>,
+    /// Token minting and verification.
+    pub issuer: CredentialIssuer,
+}
+
+impl FromRef<AppState> for Sso {
+    fn from_ref(state: &AppState) -> Self {
+        state.sso.clone()
+    }
+}
+
+/// The router with every route and layer.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/", get(pages::root))
+        .route("/signin", get(pages::signin))
+        .route("/auth/{provider}", get(pages::start_login).post(pages::password_login))
+        .route("/roles", get(pages::roles).post(pages::choose_role))
+        .route("/credentials", get(pages::credentials))
+        .route("/signout", post(pages::signout))
+        .route("/static/lanyard.css", get(api::stylesheet))
+        .route("/.well-known/openid-configuration", get(api::discovery))
+        .route("/.well-known/jwks.json", get(api::jwks))
+        .route("/v1/authorize", post(api::authorize))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state, security_headers))
+        .layer(middleware::from_fn(scope_request_id))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn not_found() -> PageError {
+    PageError(WebError::NotFound("there is no such page".into()))
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = PageError(WebError::BadRequest(
+        "this method is not allowed here".into(),
+    ))
+    .into_response();
+    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// Makes the request id available to error responses (as the page's correlation id).
+async fn scope_request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or("-")
+        .to_owned();
+    REQUEST_ID.scope(id, next.run(req)).await
+}
+
+/// Strict security headers on every response; `no-store` on everything but the stylesheet.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
+    if !is_static {
+        set(h, header::CACHE_CONTROL, "no-store");
+        set(h, header::PRAGMA, "no-cache");
+    }
+    if state.config.server.secure_cookies {
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    response
+}
+
+/// The client's address, when the server was started with connection info.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ci| ci.0.ip()),
+        ))
+    }
+}
+
+/// Serves the app on a bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

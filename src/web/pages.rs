@@ -1,0 +1,609 @@
+//! The browser pages: provider chooser, password form, role picker, credentials, sign-out.
+//! Handlers are thin: extract, call one service, map the result.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
+use crate::connectors::Connector;
+use crate::credentials::CredentialIssuer;
+use crate::roles::RequestFacts;
+use crate::secret::Secret;
+use crate::sso::SsoSession;
+use crate::web::error::{PageError, WebError};
+use crate::web::views::{
+    CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink, RoleChoice,
+    RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
+};
+use crate::web::{AppState, ClientIp, cookies};
+
+/// More roles than this and the picker shows a filter box.
+const FILTER_THRESHOLD: usize = 10;
+/// Durations offered on the picker (each capped by the role's maximum).
+const DURATION_STEPS: &[u64] = &[900, 1800, 3600, 7200, 14_400, 28_800, 43_200];
+
+type PageResult = Result<Response, PageError>;
+
+fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| PageError(WebError::Internal(format!("template: {e}"))))
+}
+
+/// A `return_to` Lanyard accepts: a path on this site, nothing that leaves it.
+pub fn safe_return_to(value: Option<&str>) -> Option<String> {
+    let v = value?;
+    let ok = v.starts_with('/')
+        && !v.starts_with("//")
+        && !v.starts_with("/\\")
+        && v.len() <= 512
+        && !v.chars().any(|c| c.is_control() || c == '\\');
+    ok.then(|| v.to_owned())
+}
+
+fn map_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+    match form {
+        Ok(Form(v)) => Ok(v),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(PageError(WebError::PayloadTooLarge))
+        }
+        Err(e) => Err(PageError(WebError::BadRequest(format!(
+            "the form could not be read: {}",
+            e.body_text()
+        )))),
+    }
+}
+
+fn csrf_matches(expected: &str, given: &str) -> bool {
+    !expected.is_empty() && Secret::new(expected) == Secret::new(given)
+}
+
+fn facts(state: &AppState, ip: ClientIp) -> RequestFacts {
+    RequestFacts {
+        source_ip: ip.0,
+        now: state.clock.now(),
+        secure_transport: state.config.server.secure_cookies,
+    }
+}
+
+/// The SSO session of the request, if any; with its cookie value.
+async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Secret, SsoSession)>, PageError> {
+    let secure = state.config.server.secure_cookies;
+    let Some(cookie) = cookies::read(headers, cookies::SESSION, secure) else {
+        return Ok(None);
+    };
+    Ok(state
+        .sso
+        .load(cookie.expose_secret())
+        .await?
+        .map(|s| (cookie, s)))
+}
+
+fn to_signin(return_to: &str) -> Response {
+    let target = format!(
+        "/signin?return_to={}",
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    );
+    Redirect::to(&target).into_response()
+}
+
+/// `GET /`.
+pub async fn root() -> Redirect {
+    Redirect::to("/signin")
+}
+
+/// Query of `/signin` and `/auth/{provider}`.
+#[derive(Debug, Deserialize)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+/// `GET /signin`: the provider chooser.
+pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) -> PageResult {
+    let return_to = safe_return_to(q.return_to.as_deref());
+    let providers = state
+        .connectors
+        .providers()
+        .iter()
+        .map(|p| ProviderLink {
+            display_name: p.display_name.clone(),
+            kind: p.kind.to_string(),
+            href: match &return_to {
+                Some(r) => format!(
+                    "/auth/{}?return_to={}",
+                    p.id,
+                    url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+                ),
+                None => format!("/auth/{}", p.id),
+            },
+        })
+        .collect();
+    Ok(render(&SigninPage {
+        providers,
+        notice: None,
+    })?
+    .into_response())
+}
+
+/// Renders the password form with a fresh login transaction.
+async fn password_form(
+    state: &AppState,
+    provider_id: &str,
+    provider_name: &str,
+    return_to: Option<String>,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let info = state
+        .connectors
+        .get(provider_id)
+        .map(|(i, _)| i.id.clone())
+        .ok_or_else(|| WebError::NotFound(format!("no provider \"{provider_id}\"")))?;
+    let (txn_cookie, txn) = state.sso.begin_login(info, return_to).await?;
+    let page = PasswordPage {
+        provider_id: provider_id.to_owned(),
+        provider_name: provider_name.to_owned(),
+        csrf: txn.csrf,
+        username,
+        error,
+    };
+    let mut response = (status, render(&page)?).into_response();
+    cookies::set(
+        response.headers_mut(),
+        cookies::LOGIN,
+        state.config.server.secure_cookies,
+        &txn_cookie,
+        crate::sso::LOGIN_TRANSACTION_TTL
+            .as_secs()
+            .try_into()
+            .unwrap_or(600),
+    );
+    Ok(response)
+}
+
+/// `GET /auth/{provider}`: starts a sign-in.
+pub async fn start_login(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(q): Query<ReturnTo>,
+) -> PageResult {
+    let Some((info, connector)) = state.connectors.get(&provider) else {
+        return Err(
+            WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
+        );
+    };
+    match connector {
+        Connector::Local(_) => {
+            let name = info.display_name.clone();
+            password_form(
+                &state,
+                &provider,
+                &name,
+                safe_return_to(q.return_to.as_deref()),
+                String::new(),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+    }
+}
+
+/// The password form's fields.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /auth/{provider}`: checks a username and password.
+pub async fn password_login(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> PageResult {
+    let Some((info, connector)) = state.connectors.get(&provider) else {
+        return Err(
+            WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
+        );
+    };
+    let info = info.clone();
+    let form = map_form(form)?;
+    let secure = state.config.server.secure_cookies;
+    let txn_cookie = cookies::read(&headers, cookies::LOGIN, secure).ok_or(WebError::Csrf)?;
+    let txn = state
+        .sso
+        .take_login(txn_cookie.expose_secret())
+        .await?
+        .ok_or(WebError::Csrf)?;
+    if txn.provider != info.id || !csrf_matches(&txn.csrf, &form.csrf) {
+        return Err(WebError::Csrf.into());
+    }
+    let password = Secret::new(form.password);
+    let username = form.username.trim().to_owned();
+    let result = match connector {
+        Connector::Local(dir) => {
+            dir.authenticate(&username, &password, state.clock.now())
+                .await
+        }
+    };
+    let identity = match result {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::info!(provider = %info.id, username = %username, reason = %e, "sign-in refused");
+            return password_form(
+                &state,
+                &provider,
+                &info.display_name,
+                txn.return_to,
+                username,
+                Some("The username or password is incorrect.".to_owned()),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
+        }
+    };
+    if let Some(old) = cookies::read(&headers, cookies::SESSION, secure) {
+        state.sso.end(old.expose_secret()).await?;
+    }
+    tracing::info!(provider = %info.id, subject = %identity.subject, "signed in");
+    let (session_cookie, _) = state.sso.create(identity).await?;
+    let target = txn.return_to.unwrap_or_else(|| "/roles".to_owned());
+    let mut response = Redirect::to(&target).into_response();
+    let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
+    cookies::clear(response.headers_mut(), cookies::LOGIN, secure);
+    cookies::set(
+        response.headers_mut(),
+        cookies::SESSION,
+        secure,
+        &session_cookie,
+        max_age,
+    );
+    Ok(response)
+}
+
+/// Query of `GET /roles`.
+#[derive(Debug, Deserialize)]
+pub struct RolesQuery {
+    q: Option<String>,
+}
+
+/// `GET /roles`: the role picker (or straight to credentials when one role fits).
+pub async fn roles(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Query(query): Query<RolesQuery>,
+) -> PageResult {
+    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
+        return Ok(to_signin("/roles"));
+    };
+    let eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let who = session
+        .identity
+        .display_name
+        .clone()
+        .unwrap_or_else(|| session.identity.username.clone());
+    let provider_name = provider_name(&state, session.identity.provider.as_str());
+    match eligible.as_slice() {
+        [] => {
+            let page = NoRolesPage {
+                who,
+                subject: session.identity.qualified_subject(),
+                provider: provider_name,
+                groups: session.identity.groups.join(", "),
+                csrf: session.csrf.clone(),
+            };
+            Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
+        }
+        [only] => {
+            let duration = state
+                .config
+                .tokens
+                .default_duration
+                .min(Duration::from_secs(CredentialIssuer::max_duration(only)));
+            issue(&state, &cookie, &mut session, only, duration).await
+        }
+        many => {
+            let last = state.sso.last_role(&session.identity).await?;
+            let page = picker(
+                &state,
+                &session,
+                many,
+                last.as_deref(),
+                query.q.unwrap_or_default(),
+                who,
+                provider_name,
+            );
+            Ok(render(&page)?.into_response())
+        }
+    }
+}
+
+fn provider_name(state: &AppState, id: &str) -> String {
+    state
+        .connectors
+        .get(id)
+        .map(|(i, _)| i.display_name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+fn picker(
+    state: &AppState,
+    session: &SsoSession,
+    eligible: &[Arc<RoleConfig>],
+    last: Option<&str>,
+    filter: String,
+    who: String,
+    provider: String,
+) -> RolesPage {
+    let filter = filter.trim().chars().take(100).collect::<String>();
+    let needle = filter.to_lowercase();
+    let shown: Vec<&Arc<RoleConfig>> = eligible
+        .iter()
+        .filter(|r| {
+            needle.is_empty()
+                || r.name.to_lowercase().contains(&needle)
+                || r.description.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let selected = last
+        .filter(|l| shown.iter().any(|r| r.name == *l))
+        .map(str::to_owned)
+        .or_else(|| shown.first().map(|r| r.name.clone()));
+    let mut groups: BTreeMap<String, Vec<RoleChoice>> = BTreeMap::new();
+    for r in &shown {
+        groups
+            .entry(r.group.clone().unwrap_or_else(|| "Roles".to_owned()))
+            .or_default()
+            .push(RoleChoice {
+                name: r.name.clone(),
+                description: r.description.clone(),
+                max_label: human_duration(CredentialIssuer::max_duration(r)),
+                selected: selected.as_deref() == Some(r.name.as_str()),
+            });
+    }
+    let longest = eligible
+        .iter()
+        .map(|r| CredentialIssuer::max_duration(r))
+        .max()
+        .unwrap_or(MIN_SESSION_SECS);
+    let preferred = selected
+        .as_deref()
+        .and_then(|s| eligible.iter().find(|r| r.name == s))
+        .map(|r| CredentialIssuer::max_duration(r))
+        .unwrap_or(longest)
+        .min(state.config.tokens.default_duration.as_secs());
+    let mut steps: Vec<u64> = DURATION_STEPS
+        .iter()
+        .copied()
+        .filter(|s| *s <= longest)
+        .collect();
+    if !steps.contains(&preferred) {
+        steps.push(preferred);
+        steps.sort_unstable();
+    }
+    RolesPage {
+        who,
+        provider,
+        csrf: session.csrf.clone(),
+        groups: groups
+            .into_iter()
+            .map(|(name, roles)| RoleGroup { name, roles })
+            .collect(),
+        durations: steps
+            .into_iter()
+            .map(|s| DurationChoice {
+                seconds: s,
+                label: human_duration(s),
+                selected: s == preferred,
+            })
+            .collect(),
+        show_filter: eligible.len() > FILTER_THRESHOLD,
+        filter,
+        total: eligible.len(),
+        shown: shown.len(),
+    }
+}
+
+/// The role picker's fields.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    role: String,
+    duration: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /roles`: issues credentials for the chosen role.
+pub async fn choose_role(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<RoleForm>, FormRejection>,
+) -> PageResult {
+    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
+        return Ok(to_signin("/roles"));
+    };
+    let form = map_form(form)?;
+    if !csrf_matches(&session.csrf, &form.csrf) {
+        return Err(WebError::Csrf.into());
+    }
+    let eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let Some(role) = eligible.iter().find(|r| r.name == form.role) else {
+        return Err(WebError::Forbidden(format!(
+            "the role \"{}\" is not available to you",
+            form.role.chars().take(64).collect::<String>()
+        ))
+        .into());
+    };
+    let secs: u64 = form.duration.trim().parse().map_err(|_| {
+        WebError::BadRequest("the session length must be a whole number of seconds".into())
+    })?;
+    let max = CredentialIssuer::max_duration(role);
+    if !(MIN_SESSION_SECS..=max.min(MAX_SESSION_SECS)).contains(&secs) {
+        return Err(WebError::BadRequest(format!(
+            "the role \"{}\" grants sessions of {} to {}; {} is outside that range",
+            role.name,
+            human_duration(MIN_SESSION_SECS),
+            human_duration(max),
+            human_duration(secs)
+        ))
+        .into());
+    }
+    issue(
+        &state,
+        &cookie,
+        &mut session,
+        role,
+        Duration::from_secs(secs),
+    )
+    .await
+}
+
+async fn issue(
+    state: &AppState,
+    cookie: &Secret,
+    session: &mut SsoSession,
+    role: &RoleConfig,
+    duration: Duration,
+) -> PageResult {
+    let role_session = state
+        .issuer
+        .issue(&session.identity, role, duration)
+        .map_err(|e| match e {
+            crate::credentials::IssueError::DurationOutOfRange { .. } => {
+                WebError::BadRequest(e.to_string())
+            }
+            crate::credentials::IssueError::Token(e) => WebError::Internal(e.to_string()),
+        })?;
+    state
+        .sso
+        .add_role_session(cookie.expose_secret(), session, &role_session)
+        .await?;
+    tracing::info!(
+        subject = %role_session.subject,
+        role = %role_session.role,
+        sid = %role_session.id,
+        expires_at = role_session.expires_at,
+        "credentials issued"
+    );
+    Ok(Redirect::to("/credentials").into_response())
+}
+
+/// `GET /credentials`: the token just issued.
+pub async fn credentials(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> PageResult {
+    let Some((_, session)) = current_session(&state, &headers).await? else {
+        return Ok(to_signin("/credentials"));
+    };
+    let Some(id) = session.last_role_session.as_deref() else {
+        return Ok(Redirect::to("/roles").into_response());
+    };
+    let Some(rs) = state.sso.role_session(id).await? else {
+        return Ok(Redirect::to("/roles").into_response());
+    };
+    let now = state.clock.now();
+    let expires_at = crate::roles::rfc3339(rs.expires_at);
+    let exports = format!(
+        "export LANYARD_TOKEN='{}'\nexport LANYARD_TOKEN_EXPIRES='{}'\nexport LANYARD_ROLE='{}'\nexport LANYARD_URL='{}'",
+        rs.access_token,
+        expires_at,
+        rs.role,
+        state.config.server.issuer(),
+    );
+    let multiple_roles = state
+        .roles
+        .eligible(&session.identity, &facts(&state, ip))
+        .len()
+        > 1;
+    let page = CredentialsPage {
+        who: session.identity.username.clone(),
+        role: rs.role.clone(),
+        expires_at,
+        expires_in: format!(
+            "in {}",
+            human_duration(u64::try_from(rs.expires_at - now).unwrap_or(0))
+        ),
+        token: rs.access_token.clone(),
+        exports,
+        csrf: session.csrf.clone(),
+        multiple_roles,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct SignoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /signout`: ends the SSO session and its role sessions.
+pub async fn signout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SignoutForm>, FormRejection>,
+) -> PageResult {
+    let secure = state.config.server.secure_cookies;
+    let Some((cookie, session)) = current_session(&state, &headers).await? else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    let form = map_form(form)?;
+    if !csrf_matches(&session.csrf, &form.csrf) {
+        return Err(WebError::Csrf.into());
+    }
+    state.sso.end(cookie.expose_secret()).await?;
+    tracing::info!(subject = %session.identity.qualified_subject(), "signed out");
+    let mut response = render(&SignedOutPage)?.into_response();
+    cookies::clear(response.headers_mut(), cookies::SESSION, secure);
+    response.headers_mut().insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"cookies\""),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_stays_on_site() {
+        assert_eq!(safe_return_to(Some("/roles")), Some("/roles".into()));
+        assert_eq!(
+            safe_return_to(Some("/oauth2/authorize?x=1")),
+            Some("/oauth2/authorize?x=1".into())
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "roles",
+            "/a\nb",
+            "",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), None, "{bad:?}");
+        }
+    }
+}

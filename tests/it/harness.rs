@@ -1,0 +1,199 @@
+//! Starting Lanyard for a test and driving it like a browser would.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use argon2::password_hash::PasswordHasher;
+use argon2::{Argon2, Params};
+use lanyard::clock::{Clock, ManualClock, SharedClock};
+use lanyard::config::Config;
+use lanyard::session::SessionStore;
+use tokio::sync::oneshot;
+
+/// Test start time (2026-11-28T00:00:00Z); tests move the clock instead of sleeping.
+pub const T0: i64 = 1_795_824_000;
+
+/// A cheap argon2id hash so that tests stay fast (production cost comes from the config).
+pub fn cheap_hash(password: &str) -> String {
+    let params = Params::new(256, 1, 1, None).unwrap();
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .unwrap()
+        .to_string()
+}
+
+/// The test directory: alice (engineering, admins), bob (engineering), carol (finance),
+/// dave (no groups); each password is `<name>-pw`.
+pub fn config_text(store: &str, keys_dir: &Path) -> String {
+    let user = |name: &str, groups: &str, team: &str| {
+        format!(
+            "[[providers.users]]\nusername = \"{name}\"\npassword_hash = \"{}\"\nemail = \"{name}@example.com\"\ngroups = [{groups}]\ntags = {{ team = \"{team}\" }}\n",
+            cheap_hash(&format!("{name}-pw"))
+        )
+    };
+    let quickstart = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart.toml"),
+    )
+    .unwrap();
+    // Roles and policies as in the quickstart; server, store and users for the test.
+    let roles_at = quickstart.find("[[roles]]").unwrap();
+    format!(
+        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+         {store}\n\
+         [tokens]\nalgorithm = \"ES256\"\nkeys_dir = \"{keys}\"\ndefault_duration = \"1h\"\n\
+         [[providers]]\nid = \"corp\"\nkind = \"local\"\ndisplay_name = \"Corp directory\"\n\
+         {}{}{}{}\n{}",
+        user("alice", "\"engineering\", \"admins\"", "platform"),
+        user("bob", "\"engineering\"", "payments"),
+        user("carol", "\"finance\"", "finance"),
+        user("dave", "", "none"),
+        &quickstart[roles_at..],
+        keys = keys_dir.display(),
+    )
+}
+
+/// A running Lanyard.
+pub struct Lanyard {
+    pub url: String,
+    pub clock: ManualClock,
+    shutdown: Option<oneshot::Sender<()>>,
+    _keys: Option<tempfile::TempDir>,
+}
+
+impl Drop for Lanyard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts Lanyard with the in-memory store.
+pub async fn start_memory() -> Lanyard {
+    let keys = tempfile::tempdir().unwrap();
+    let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    let clock = ManualClock::new(T0);
+    let store = memory_store(&clock);
+    let mut l = start_with(&text, store, clock).await;
+    l._keys = Some(keys);
+    l
+}
+
+pub fn memory_store(clock: &ManualClock) -> Arc<dyn SessionStore> {
+    let shared: SharedClock = Arc::new(clock.clone());
+    Arc::new(lanyard::session::MemoryStore::new("lanyard:", shared))
+}
+
+/// Starts Lanyard from config text around a given store.
+pub async fn start_with(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let config = Config::from_toml(text, &examples, &|_| None).unwrap();
+    let shared: SharedClock = Arc::new(clock.clone());
+    let state = lanyard::server::build_state(config, store, shared).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(lanyard::web::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let _ = clock.now();
+    Lanyard {
+        url: format!("http://{addr}"),
+        clock,
+        shutdown: Some(tx),
+        _keys: None,
+    }
+}
+
+/// A browser: keeps cookies, does not follow redirects (tests look at each hop).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the first hidden `csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+/// The access token shown on /credentials.
+pub fn token_of(html: &str) -> String {
+    let marker = "export LANYARD_TOKEN=&#39;";
+    let alt = "export LANYARD_TOKEN=&#x27;";
+    let (start, m) = html
+        .find(marker)
+        .map(|i| (i, marker))
+        .or_else(|| html.find(alt).map(|i| (i, alt)))
+        .expect("page shows an export line");
+    let start = start + m.len();
+    let end = html[start..].find('&').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+impl Lanyard {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Signs in through the password form; returns the response to the POST.
+    pub async fn sign_in(
+        &self,
+        b: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let form = b.get(self.at("/auth/corp")).send().await.unwrap();
+        assert_eq!(form.status(), 200);
+        let html = form.text().await.unwrap();
+        let csrf = csrf_of(&html);
+        b.post(self.at("/auth/corp"))
+            .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and follows to the role picker; returns its HTML.
+    pub async fn picker(&self, b: &reqwest::Client, user: &str) -> (u16, String) {
+        let r = self.sign_in(b, user, &format!("{user}-pw")).await;
+        assert_eq!(r.status(), 303, "sign-in of {user}");
+        let r = b.get(self.at("/roles")).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// Chooses a role on the picker; returns the response to the POST.
+    pub async fn choose(
+        &self,
+        b: &reqwest::Client,
+        picker_html: &str,
+        role: &str,
+        duration: u64,
+    ) -> reqwest::Response {
+        let csrf = csrf_of(picker_html);
+        b.post(self.at("/roles"))
+            .form(&[
+                ("role", role),
+                ("duration", &duration.to_string()),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The token on /credentials.
+    pub async fn credentials(&self, b: &reqwest::Client) -> (String, String) {
+        let r = b.get(self.at("/credentials")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        (token_of(&html), html)
+    }
+}

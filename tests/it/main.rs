@@ -1,0 +1,9 @@
+//! Integration tests: one binary (linked once), one module per area. Every test starts
+//! its own Lanyard on a free loopback port; Redis tests use the real server on
+//! 127.0.0.1:6379 with a key prefix of their own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+mod bad_input;
+mod flow;
+mod harness;
+mod redis_store;
