@@ -249,3 +249,21 @@ fn did_you_mean_finds_close_words() {
     assert_eq!(did_you_mean("sesions", SECTIONS), Some("sessions"));
     assert_eq!(did_you_mean("zzz", SECTIONS), None);
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let env = |name: &str| (name == "LANYARD_REDIS_URL").then(|| "redis://redis:6379".to_owned());
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Err(e) = Config::from_toml(&text, &dir, &env) {
+                panic!("{}: {e:#?}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
+}
