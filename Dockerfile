@@ -2,7 +2,7 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin lanyard
+RUN cargo build --release --bin lanyard
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home /var/lib/lanyard lanyard \

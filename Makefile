@@ -17,16 +17,16 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace
 
 build:
-	$(CARGO) build --locked
+	$(CARGO) build
 
 release:
-	$(CARGO) build --release --locked --bin lanyard
+	$(CARGO) build --release --bin lanyard
 
 bench:
 	$(CARGO) bench --workspace
