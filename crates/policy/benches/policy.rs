@@ -9,7 +9,7 @@
 //! been looked at. Policies, entities, contexts and requests are built once, outside the
 //! measured loop, for both engines.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-policy cargo bench -p lanyard-policy --bench policy`.
+//! Run: `cargo bench -p lanyard-policy --bench policy`.
 
 // Bench set-up code: a failed unwrap is a broken bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
