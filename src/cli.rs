@@ -67,11 +67,9 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
-    /// Validate policy documents (JSON).
+    /// Validate policy documents (JSON). A document naming a `Principal` is checked as a
+    /// trust or resource policy, any other as a permission policy.
     Check {
-        /// Treat the files as trust policies (Principal required) instead of permission policies.
-        #[arg(long)]
-        trust: bool,
         /// Files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -143,8 +141,8 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Policy {
-            command: PolicyCommand::Check { trust, files },
-        } => policy_check(&files, trust),
+            command: PolicyCommand::Check { files },
+        } => policy_check(&files),
         Command::Policy {
             command:
                 PolicyCommand::Simulate {
@@ -235,13 +233,20 @@ fn hash_password() -> ExitCode {
     }
 }
 
-fn read_policy(path: &Path, kind: PolicyKind) -> Result<Policy, String> {
+/// Reads a policy file as `kind`, or as the kind its content suggests when `kind` is `None`.
+fn read_policy(path: &Path, kind: Option<PolicyKind>) -> Result<Policy, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
+    let kind = match kind {
+        Some(k) => k,
+        None => serde_json::from_str::<serde_json::Value>(&text)
+            .map(|v| PolicyKind::detect(&v))
+            .unwrap_or(PolicyKind::Identity),
+    };
     Policy::parse(&name, &text, kind).map_err(|errors| {
         errors
             .iter()
@@ -251,16 +256,11 @@ fn read_policy(path: &Path, kind: PolicyKind) -> Result<Policy, String> {
     })
 }
 
-fn policy_check(files: &[PathBuf], trust: bool) -> ExitCode {
-    let kind = if trust {
-        PolicyKind::Trust
-    } else {
-        PolicyKind::Identity
-    };
+fn policy_check(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
-        match read_policy(f, kind) {
-            Ok(_) => println!("{}: valid", f.display()),
+        match read_policy(f, None) {
+            Ok(p) => println!("{}: valid {:?} policy", f.display(), p.kind()),
             Err(e) => {
                 ok = false;
                 eprintln!("{e}");
@@ -287,16 +287,16 @@ fn simulate(
 ) -> Result<bool, String> {
     let identity = policies
         .iter()
-        .map(|p| read_policy(p, PolicyKind::Identity))
+        .map(|p| read_policy(p, Some(PolicyKind::Identity)))
         .collect::<Result<Vec<_>, _>>()?;
     let resource_policy = resource_policy
-        .map(|p| read_policy(p, PolicyKind::Resource))
+        .map(|p| read_policy(p, Some(PolicyKind::Resource)))
         .transpose()?;
     let boundary = boundary
-        .map(|p| read_policy(p, PolicyKind::Boundary))
+        .map(|p| read_policy(p, Some(PolicyKind::Boundary)))
         .transpose()?;
     let session = session_policy
-        .map(|p| read_policy(p, PolicyKind::Session))
+        .map(|p| read_policy(p, Some(PolicyKind::Session)))
         .transpose()?;
     let context = match context {
         None => Context::new(),
