@@ -496,3 +496,86 @@ async fn health_and_readiness() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["store"], "memory");
 }
+
+#[tokio::test]
+async fn many_roles_get_a_filter_box_that_works_without_javascript() {
+    let keys = tempfile::tempdir().unwrap();
+    let mut text = crate::harness::config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    for i in 0..12 {
+        text.push_str(&format!(
+            "\n[[roles]]\nname = \"team-{i:02}\"\ngroup = \"Teams\"\ndescription = \"{} service\"\ntrust_policy = {{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Principal = {{ Federated = \"corp\" }}, Action = \"sts:AssumeRole\", Condition = {{ StringEquals = {{ \"idp:username\" = \"alice\" }} }} }}] }}\n",
+            if i % 2 == 0 { "billing" } else { "search" }
+        ));
+    }
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
+    let b = browser();
+    let (status, html) = l.picker(&b, "alice").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Filter roles"));
+    assert!(
+        html.contains("Showing 15 of 15 roles"),
+        "3 quickstart roles + 12"
+    );
+    let filtered = b
+        .get(l.at("/roles?q=BILLING"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Six "billing service" roles, and auditor ("Read-only access to logs and billing").
+    assert!(filtered.contains("Showing 7 of 15 roles"), "{filtered}");
+    assert!(filtered.contains("value=\"auditor\""));
+    assert!(filtered.contains("value=\"team-00\"") && !filtered.contains("value=\"team-01\""));
+    // The filter only narrows the list; a role not shown can still be chosen by name.
+    assert_eq!(l.choose(&b, &filtered, "team-01", 900).await.status(), 303);
+}
+
+#[tokio::test]
+async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
+    let keys = tempfile::tempdir().unwrap();
+    let text = crate::harness::config_text("[sessions]\nstore = \"memory\"\n", keys.path())
+        .replace(
+            "public_url = \"http://127.0.0.1:8080\"",
+            "public_url = \"https://sso.example.com\"",
+        );
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
+    let r = browser().get(l.at("/auth/corp")).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-lanyard_login="), "{cookie}");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    // The plain-named cookie is not accepted in place of the prefixed one.
+    let html = r.text().await.unwrap();
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-lanyard_login=");
+    let forged = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(l.at("/auth/corp"))
+        .header("cookie", format!("lanyard_login={value}"))
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-pw"),
+            ("csrf", &csrf_of(&html)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
