@@ -61,6 +61,17 @@ pub struct AccessTokenClaims {
     pub scope: Option<String>,
 }
 
+/// The application a token is issued to.
+#[derive(Debug, Clone)]
+pub struct ClientBinding {
+    /// `client_id`.
+    pub client_id: String,
+    /// `aud` of the access token.
+    pub audience: String,
+    /// Granted scope.
+    pub scope: Option<String>,
+}
+
 /// Why credentials were not issued.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
@@ -128,6 +139,18 @@ impl CredentialIssuer {
         role: &RoleConfig,
         duration: Duration,
     ) -> Result<RoleSession, IssueError> {
+        self.issue_for(identity, role, duration, None)
+    }
+
+    /// Issues a role session, to an application when `client` is given (its `client_id`,
+    /// `aud` and `scope` go into the token).
+    pub fn issue_for(
+        &self,
+        identity: &ExternalIdentity,
+        role: &RoleConfig,
+        duration: Duration,
+        client: Option<&ClientBinding>,
+    ) -> Result<RoleSession, IssueError> {
         let max = Self::max_duration(role);
         let secs = duration.as_secs();
         if !(MIN_SESSION_SECS..=max).contains(&secs) {
@@ -142,7 +165,9 @@ impl CredentialIssuer {
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: identity.qualified_subject(),
-            aud: self.audience.clone(),
+            aud: client
+                .map(|c| c.audience.clone())
+                .unwrap_or_else(|| self.audience.clone()),
             exp,
             iat: now,
             nbf: now,
@@ -155,8 +180,8 @@ impl CredentialIssuer {
             auth_time: identity.auth_time,
             groups: identity.groups.clone(),
             tags: identity.tags.clone(),
-            client_id: None,
-            scope: None,
+            client_id: client.map(|c| c.client_id.clone()),
+            scope: client.and_then(|c| c.scope.clone()),
         };
         let access_token = self.keys.sign(&claims, ACCESS_TOKEN_TYPE)?;
         Ok(RoleSession {
@@ -171,6 +196,21 @@ impl CredentialIssuer {
             expires_at: exp,
             access_token,
         })
+    }
+
+    /// Verifies an access token Lanyard issued to any audience (signature, `typ`, `iss`, time
+    /// window): for introspection and userinfo, where the audience is the caller's business.
+    pub fn verify_any_audience(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        self.keys.verify(
+            token,
+            &Expectations {
+                issuer: self.issuer.clone(),
+                audience: None,
+                typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+                now: self.clock.now(),
+                leeway_secs: 0,
+            },
+        )
     }
 
     /// Verifies an access token Lanyard issued (signature, `typ`, `iss`, `aud`, time window).

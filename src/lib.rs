@@ -16,6 +16,7 @@ pub mod config;
 pub mod connectors;
 pub mod credentials;
 pub mod identity;
+pub mod provider;
 pub mod roles;
 pub mod secret;
 pub mod server;

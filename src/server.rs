@@ -10,6 +10,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{ConnectorError, Connectors};
 use crate::credentials::CredentialIssuer;
+use crate::provider::{Clients, OidcProvider};
 use crate::roles::RoleCatalog;
 use crate::session::{MemoryStore, RedisStore, RedisTimeouts, SessionStore, StoreError};
 use crate::sso::Sso;
@@ -81,8 +82,18 @@ pub fn build_state(
         config.sessions.absolute_timeout,
     );
     let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
+    let issuer = CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock));
+    let oidc = OidcProvider::new(
+        Arc::new(Clients::new(&config.clients)),
+        sso.clone(),
+        issuer.clone(),
+        Arc::clone(&roles),
+        Arc::clone(&clock),
+        config.tokens.default_duration,
+    );
     Ok(AppState {
-        issuer: CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock)),
+        issuer,
+        oidc,
         config: Arc::new(config),
         clock,
         sso,

@@ -325,6 +325,52 @@ impl Sso {
         Ok(record.filter(|r| r.expires_at > self.clock.now()))
     }
 
+    /// A stable, non-secret handle of the SSO session a cookie names (the hash its record is
+    /// stored under): the OpenID Connect `sid`, and what codes and refresh tokens are bound to.
+    pub fn session_ref(cookie: &str) -> String {
+        key_hash(cookie)
+    }
+
+    /// The live SSO session with this handle, if any (same timeouts as [`Sso::load`], but
+    /// without extending the idle timeout: a refresh by an application is not a person).
+    pub async fn load_by_ref(&self, session_ref: &str) -> Result<Option<SsoSession>, SsoError> {
+        let Some(session) =
+            Self::decode::<SsoSession>(self.store.get(&format!("sso:{session_ref}")).await?)?
+        else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let alive = now < session.created_at.saturating_add(secs(self.absolute))
+            && now < session.last_seen.saturating_add(secs(self.idle));
+        Ok(alive.then_some(session))
+    }
+
+    /// Records a role session that belongs to an SSO session known only by its handle (tokens
+    /// issued to an application at the token endpoint).
+    pub async fn add_role_session_by_ref(
+        &self,
+        session_ref: &str,
+        role_session: &RoleSession,
+    ) -> Result<(), SsoError> {
+        let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
+        let ttl = Duration::from_secs(ttl_secs.unsigned_abs());
+        self.put(&role_session_key(&role_session.id), role_session, ttl)
+            .await?;
+        self.store
+            .set_add(
+                &format!("sso-roles:{session_ref}"),
+                &role_session.id,
+                self.absolute.max(ttl),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one role session (token revocation).
+    pub async fn revoke_role_session(&self, id: &str) -> Result<(), SsoError> {
+        Ok(self.store.delete(&role_session_key(id)).await?)
+    }
+
     /// The role this person chose last, for preselection.
     pub async fn last_role(&self, identity: &ExternalIdentity) -> Result<Option<String>, SsoError> {
         let last = format!("lastrole:{}", key_hash(&identity.qualified_subject()));

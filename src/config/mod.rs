@@ -8,8 +8,11 @@
 //!
 //! May import: the types it configures (`identity`, `tokens`, `policy`, `secret`).
 
+mod clients;
 mod raw;
 mod spans;
+
+pub use clients::{ClientAuth, ClientConfig, GrantType};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,6 +51,8 @@ pub struct Config {
     pub roles: Vec<RoleConfig>,
     /// `[[policies]]` by name.
     pub policies: BTreeMap<String, Arc<Policy>>,
+    /// `[[clients]]`, in file order.
+    pub clients: Vec<ClientConfig>,
 }
 
 /// `[server]`.
@@ -308,6 +313,7 @@ const SECTIONS: &[&str] = &[
     "providers",
     "roles",
     "policies",
+    "clients",
 ];
 const PROVIDER_KINDS: &[&str] = &[
     "local",
@@ -466,6 +472,12 @@ impl Cx<'_> {
         let providers = self.providers(raw_providers);
         let raw_roles: Vec<RawRole> = self.array("roles", table.remove("roles"));
         let roles = self.roles(raw_roles, &policies, &providers);
+        let raw_clients: Vec<raw::RawClient> = self.array("clients", table.remove("clients"));
+        let absolute = sessions
+            .as_ref()
+            .map(|s| s.absolute_timeout)
+            .unwrap_or(Duration::from_secs(MAX_SESSION_SECS));
+        let clients = self.clients(raw_clients, &roles, absolute);
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -473,6 +485,7 @@ impl Cx<'_> {
             providers,
             roles,
             policies,
+            clients,
         })
     }
 

@@ -103,3 +103,26 @@ pub struct RawPolicy {
     pub document: Option<serde_json::Value>,
     pub document_file: Option<String>,
 }
+
+/// `[[clients]]`: an application signing its users in through Lanyard.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    pub id: String,
+    pub name: Option<String>,
+    pub secret_hash: Option<String>,
+    pub secret_hash_file: Option<String>,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub allowed_roles: Vec<String>,
+    pub audience: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub access_token_lifetime: Option<String>,
+    pub refresh_token_lifetime: Option<String>,
+    pub machine_role: Option<String>,
+}

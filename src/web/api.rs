@@ -37,12 +37,34 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(serde_json::json!({
             "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+            "token_endpoint": format!("{issuer}/oauth2/token"),
+            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+            "end_session_endpoint": format!("{issuer}/oauth2/logout"),
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": ["openid", "profile", "email", "groups", "offline_access"],
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [alg],
+            "id_token_signing_alg_values_supported": [alg.clone()],
+            "userinfo_signing_alg_values_supported": ["none"],
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "claims_parameter_supported": false,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "role",
-                "session_name", "idp", "amr", "auth_time", "groups", "tags"
+                "session_name", "idp", "amr", "acr", "auth_time", "groups", "tags",
+                "nonce", "at_hash", "azp", "email", "email_verified", "name",
+                "preferred_username"
             ],
         })),
     )
@@ -132,9 +154,11 @@ pub async fn authorize(
     body: Result<Json<AuthorizeRequest>, JsonRejection>,
 ) -> Result<Json<AuthorizeResponse>, ApiError> {
     let token = bearer(&headers)?;
+    // Any live role session's token may ask about its own permissions, whichever
+    // application it was issued to.
     let claims = state
         .issuer
-        .verify(token)
+        .verify_any_audience(token)
         .map_err(|e| WebError::Unauthorized(format!("the access token is not valid: {e}")))?;
     let body = match body {
         Ok(Json(b)) => b,

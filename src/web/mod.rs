@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cookies;
 pub mod error;
+pub mod oauth;
 pub mod pages;
 mod views;
 
@@ -26,6 +27,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::connectors::Connectors;
 use crate::credentials::CredentialIssuer;
+use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::sso::Sso;
 use crate::web::error::{PageError, REQUEST_ID, WebError};
@@ -48,6 +50,8 @@ pub struct AppState {
     pub roles: Arc<RoleCatalog>,
     /// Token minting and verification.
     pub issuer: CredentialIssuer,
+    /// Lanyard as an OpenID Connect provider.
+    pub oidc: OidcProvider,
 }
 
 impl FromRef<AppState> for Sso {
@@ -70,6 +74,12 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(api::discovery))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/v1/authorize", post(api::authorize))
+        .route("/oauth2/authorize", get(oauth::authorize))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/oauth2/introspect", post(oauth::introspect))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/logout", get(oauth::logout))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .fallback(not_found)

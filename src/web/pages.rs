@@ -282,6 +282,61 @@ pub async fn password_login(
 #[derive(Debug, Deserialize)]
 pub struct RolesQuery {
     q: Option<String>,
+    /// A pending OpenID Connect authorization request this visit completes.
+    authz: Option<String>,
+}
+
+/// The pending authorization a `/roles` visit belongs to, checked against the session.
+enum ForClient {
+    /// A plain visit: credentials for the person.
+    None,
+    /// For an application.
+    Client {
+        id: String,
+        pending: Box<crate::provider::PendingAuthorization>,
+        name: String,
+    },
+}
+
+/// Looks up `authz`; `Err(response)` when the visit must go elsewhere first.
+async fn for_client(
+    state: &AppState,
+    authz: Option<&str>,
+    session: &SsoSession,
+) -> Result<Result<ForClient, Response>, PageError> {
+    let Some(id) = authz.filter(|a| !a.is_empty()) else {
+        return Ok(Ok(ForClient::None));
+    };
+    let pending = state
+        .oidc
+        .pending(id)
+        .await
+        .map_err(crate::web::oauth::oauth_page)?
+        .ok_or_else(|| {
+            WebError::BadRequest(
+                "this sign-in request has expired or was already used; go back to the \
+                 application and start again"
+                    .into(),
+            )
+        })?;
+    if pending
+        .min_auth_time
+        .is_some_and(|m| session.identity.auth_time < m)
+    {
+        // prompt=login or max_age: this session is too old, sign in again.
+        return Ok(Err(to_signin(&format!("/roles?authz={id}"))));
+    }
+    let name = state
+        .oidc
+        .clients()
+        .get(&pending.client_id)
+        .map(|c| c.config.name.clone())
+        .unwrap_or_else(|| pending.client_id.clone());
+    Ok(Ok(ForClient::Client {
+        id: id.to_owned(),
+        name,
+        pending: Box::new(pending),
+    }))
 }
 
 /// `GET /roles`: the role picker (or straight to credentials when one role fits).
@@ -291,10 +346,24 @@ pub async fn roles(
     headers: HeaderMap,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
-    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
-        return Ok(to_signin("/roles"));
+    let return_to = match &query.authz {
+        Some(a) => format!(
+            "/roles?authz={}",
+            url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
+        ),
+        None => "/roles".to_owned(),
     };
-    let eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
+        return Ok(to_signin(&return_to));
+    };
+    let target = match for_client(&state, query.authz.as_deref(), &session).await? {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let mut eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    if let ForClient::Client { pending, .. } = &target {
+        eligible = state.oidc.allowed_for(&pending.client_id, eligible);
+    }
     let who = session
         .identity
         .display_name
@@ -302,6 +371,23 @@ pub async fn roles(
         .unwrap_or_else(|| session.identity.username.clone());
     let provider_name = provider_name(&state, session.identity.provider.as_str());
     match eligible.as_slice() {
+        [] if matches!(target, ForClient::Client { .. }) => {
+            let ForClient::Client { id, .. } = &target else {
+                return Err(WebError::Internal("unreachable".into()).into());
+            };
+            let error = crate::provider::OAuthError::AccessDenied(
+                "no role this application may receive is available to this person".into(),
+            );
+            match state
+                .oidc
+                .fail(id, &error)
+                .await
+                .map_err(crate::web::oauth::oauth_page)?
+            {
+                Some(url) => Ok(Redirect::to(url.as_str()).into_response()),
+                None => Err(WebError::Forbidden(error.to_string()).into()),
+            }
+        }
         [] => {
             let page = NoRolesPage {
                 who,
@@ -313,16 +399,21 @@ pub async fn roles(
             Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
         }
         [only] => {
-            let duration = state
-                .config
-                .tokens
-                .default_duration
-                .min(Duration::from_secs(CredentialIssuer::max_duration(only)));
-            issue(&state, &cookie, &mut session, only, duration).await
+            let duration = match &target {
+                ForClient::Client { pending, .. } => {
+                    state.oidc.default_duration(&pending.client_id, only)
+                }
+                ForClient::None => state
+                    .config
+                    .tokens
+                    .default_duration
+                    .min(Duration::from_secs(CredentialIssuer::max_duration(only))),
+            };
+            finish(&state, &cookie, &mut session, only, duration, &target).await
         }
         many => {
             let last = state.sso.last_role(&session.identity).await?;
-            let page = picker(
+            let mut page = picker(
                 &state,
                 &session,
                 many,
@@ -331,6 +422,10 @@ pub async fn roles(
                 who,
                 provider_name,
             );
+            if let ForClient::Client { id, name, .. } = &target {
+                page.authz = id.clone();
+                page.client = Some(name.clone());
+            }
             Ok(render(&page)?.into_response())
         }
     }
@@ -419,6 +514,8 @@ fn picker(
         filter,
         total: eligible.len(),
         shown: shown.len(),
+        authz: String::new(),
+        client: None,
     }
 }
 
@@ -429,6 +526,8 @@ pub struct RoleForm {
     duration: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    authz: String,
 }
 
 /// `POST /roles`: issues credentials for the chosen role.
@@ -445,7 +544,14 @@ pub async fn choose_role(
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }
-    let eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let target = match for_client(&state, Some(&form.authz), &session).await? {
+        Ok(t) => t,
+        Err(response) => return Ok(response),
+    };
+    let mut eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    if let ForClient::Client { pending, .. } = &target {
+        eligible = state.oidc.allowed_for(&pending.client_id, eligible);
+    }
     let Some(role) = eligible.iter().find(|r| r.name == form.role) else {
         return Err(WebError::Forbidden(format!(
             "the role \"{}\" is not available to you",
@@ -467,14 +573,49 @@ pub async fn choose_role(
         ))
         .into());
     }
-    issue(
+    finish(
         &state,
         &cookie,
         &mut session,
         role,
         Duration::from_secs(secs),
+        &target,
     )
     .await
+}
+
+/// Ends a role choice: credentials for the person, or a code for the application.
+async fn finish(
+    state: &AppState,
+    cookie: &Secret,
+    session: &mut SsoSession,
+    role: &RoleConfig,
+    duration: Duration,
+    target: &ForClient,
+) -> PageResult {
+    match target {
+        ForClient::None => issue(state, cookie, session, role, duration).await,
+        ForClient::Client { id, pending, .. } => {
+            let url = state
+                .oidc
+                .complete(
+                    id,
+                    cookie.expose_secret(),
+                    &session.identity,
+                    role,
+                    duration,
+                )
+                .await
+                .map_err(crate::web::oauth::oauth_page)?;
+            tracing::info!(
+                client = %pending.client_id,
+                subject = %session.identity.qualified_subject(),
+                role = %role.name,
+                "authorization code issued"
+            );
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+    }
 }
 
 async fn issue(

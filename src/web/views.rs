@@ -72,6 +72,10 @@ pub struct RolesPage {
     pub filter: String,
     pub total: usize,
     pub shown: usize,
+    /// A pending OpenID Connect authorization this choice completes (empty when none).
+    pub authz: String,
+    /// The application the person is signing in to, when there is one.
+    pub client: Option<String>,
 }
 
 /// No role fits.
@@ -97,6 +101,13 @@ pub struct CredentialsPage {
     pub exports: String,
     pub csrf: String,
     pub multiple_roles: bool,
+}
+
+/// An application asked for sign-out without proving which session it meant.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutConfirmPage {
+    pub csrf: String,
 }
 
 /// After sign-out.

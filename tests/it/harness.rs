@@ -138,6 +138,11 @@ pub fn token_of(html: &str) -> String {
 }
 
 impl Lanyard {
+    /// Keeps a temporary directory (keys) alive as long as this Lanyard.
+    pub fn keep(&mut self, dir: tempfile::TempDir) {
+        self._keys = Some(dir);
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }

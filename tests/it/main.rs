@@ -7,4 +7,5 @@ mod bad_input;
 mod cli;
 mod flow;
 mod harness;
+mod oidc_provider;
 mod redis_store;

@@ -1,0 +1,992 @@
+//! Lanyard as an OpenID Connect provider for applications: the authorization code flow with
+//! PKCE (OpenID Connect Core 1.0 §3.1, RFC 6749 §4.1, RFC 7636), refresh tokens rotated on
+//! every use with reuse detection (OAuth 2.0 Security BCP §4.14), `client_credentials` for
+//! machine clients, userinfo (Core §5.3), introspection (RFC 7662), revocation (RFC 7009)
+//! and RP-initiated logout (RP-Initiated Logout 1.0).
+//!
+//! Everything single-use (pending authorization requests once completed, codes, refresh
+//! tokens) is taken atomically from the session store, so a replay loses the race.
+//!
+//! May import: `tokens`, `sso`, `roles`, `credentials`, `config`, `identity`, `session`.
+
+pub mod clients;
+pub mod error;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::config::{GrantType, MIN_SESSION_SECS, RoleConfig};
+use crate::credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer};
+use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
+use crate::roles::{RequestFacts, RoleCatalog};
+use crate::session::{SessionStore, get_json, put_json, random_id, take_json};
+use crate::sso::{RoleSession, Sso};
+use crate::tokens::{Algorithm, Expectations};
+
+pub use clients::{Client, Clients, PresentedClient};
+pub use error::OAuthError;
+
+/// How long a pending authorization request waits for the person to sign in.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+/// How long an authorization code lives (single use).
+const CODE_TTL: Duration = Duration::from_secs(60);
+/// How long a used code or refresh token is remembered, to detect replays.
+const USED_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The `typ` of ID tokens.
+const ID_TOKEN_TYPE: &str = "JWT";
+
+/// The query of `/oauth2/authorize`, before validation.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthorizeParams {
+    /// `response_type`.
+    pub response_type: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<String>,
+    /// `max_age`.
+    pub max_age: Option<String>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// `acr_values`.
+    pub acr_values: Option<String>,
+    /// `response_mode`.
+    pub response_mode: Option<String>,
+}
+
+/// A validated authorization request, waiting for the person to sign in and choose a role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    /// The client.
+    pub client_id: String,
+    /// The exact registered redirect URI.
+    pub redirect_uri: String,
+    /// `state`, returned as given.
+    pub state: Option<String>,
+    /// `nonce`, put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// Granted scope.
+    pub scope: String,
+    /// The person must have authenticated at or after this time (`prompt=login`, `max_age`).
+    pub min_auth_time: Option<i64>,
+    /// `prompt=none`: never show a page.
+    pub prompt_none: bool,
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug)]
+pub enum AuthorizeRejection {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Page(String),
+    /// Send the error back to the client's (valid) redirect URI.
+    Redirect(Url),
+}
+
+/// The answer of the token endpoint (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token (a JWT, DESIGN.md's claims).
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// A refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Granted scope.
+    pub scope: String,
+}
+
+impl std::fmt::Debug for CodeRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeRecord")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct CodeRecord {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    scope: String,
+    sso_ref: String,
+    identity: ExternalIdentity,
+    role: String,
+    duration_secs: u64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct RefreshRecord {
+    family: String,
+    client_id: String,
+    scope: String,
+    sso_ref: Option<String>,
+    identity: ExternalIdentity,
+    role: String,
+    duration_secs: u64,
+    expires_at: i64,
+}
+
+fn digest(value: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+/// Appends query parameters to a redirect URI.
+fn with_params(base: &str, params: &[(&str, &str)]) -> Option<Url> {
+    let mut url = Url::parse(base).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    Some(url)
+}
+
+/// The OpenID Connect provider service.
+#[derive(Clone)]
+pub struct OidcProvider {
+    clients: Arc<Clients>,
+    store: Arc<dyn SessionStore>,
+    sso: Sso,
+    issuer: CredentialIssuer,
+    roles: Arc<RoleCatalog>,
+    clock: SharedClock,
+    default_duration: Duration,
+}
+
+impl std::fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProvider")
+            .field("clients", &self.clients)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcProvider {
+    /// The provider over the broker's services.
+    pub fn new(
+        clients: Arc<Clients>,
+        sso: Sso,
+        issuer: CredentialIssuer,
+        roles: Arc<RoleCatalog>,
+        clock: SharedClock,
+        default_duration: Duration,
+    ) -> Self {
+        Self {
+            store: Arc::clone(sso.store()),
+            clients,
+            sso,
+            issuer,
+            roles,
+            clock,
+            default_duration,
+        }
+    }
+
+    /// The registered clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// Validates an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1-2). The
+    /// client and redirect URI are checked first; until both are known good, errors are
+    /// shown as a page and never sent to the given redirect URI (no open redirect).
+    pub fn validate_authorize(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<PendingAuthorization, AuthorizeRejection> {
+        let client_id = p
+            .client_id
+            .as_deref()
+            .ok_or_else(|| AuthorizeRejection::Page("the request names no client_id".into()))?;
+        let client = self.clients.get(client_id).ok_or_else(|| {
+            AuthorizeRejection::Page(format!("there is no application \"{client_id}\""))
+        })?;
+        let registered = &client.config.redirect_uris;
+        let redirect_uri = match p.redirect_uri.as_deref() {
+            Some(given) => registered
+                .iter()
+                .find(|u| u.as_str() == given)
+                .map(|u| u.as_str().to_owned())
+                .ok_or_else(|| {
+                    AuthorizeRejection::Page(
+                        "the redirect_uri is not registered for this application".into(),
+                    )
+                })?,
+            None if registered.len() == 1 => registered[0].as_str().to_owned(),
+            None => {
+                return Err(AuthorizeRejection::Page(
+                    "the request names no redirect_uri".into(),
+                ));
+            }
+        };
+        let state = p.state.clone();
+        let fail = |code: &str, description: &str| {
+            let mut params = vec![("error", code), ("error_description", description)];
+            if let Some(s) = state.as_deref() {
+                params.push(("state", s));
+            }
+            match with_params(&redirect_uri, &params) {
+                Some(u) => AuthorizeRejection::Redirect(u),
+                None => AuthorizeRejection::Page(description.to_owned()),
+            }
+        };
+        if !client.config.allows(GrantType::AuthorizationCode) {
+            return Err(fail(
+                "unauthorized_client",
+                "this application may not use the authorization code flow",
+            ));
+        }
+        match p.response_type.as_deref() {
+            Some("code") => {}
+            None => return Err(fail("invalid_request", "response_type is required")),
+            Some(_) => {
+                return Err(fail(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ));
+            }
+        }
+        if let Some(mode) = p.response_mode.as_deref()
+            && mode != "query"
+        {
+            return Err(fail(
+                "invalid_request",
+                "only response_mode=query is supported",
+            ));
+        }
+        let method = p.code_challenge_method.as_deref();
+        let code_challenge = match (&p.code_challenge, method) {
+            (Some(c), Some("S256")) if is_pkce_value(c, 43) => Some(c.clone()),
+            (Some(_), Some("S256")) => {
+                return Err(fail("invalid_request", "code_challenge is malformed"));
+            }
+            (Some(_), _) => {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge_method must be S256 (plain is not accepted)",
+                ));
+            }
+            (None, _) if client.is_public() => {
+                return Err(fail(
+                    "invalid_request",
+                    "PKCE (code_challenge with S256) is required for public clients",
+                ));
+            }
+            (None, _) => None,
+        };
+        let scopes: Vec<&str> = p
+            .scope
+            .as_deref()
+            .unwrap_or("openid")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let known = [
+            "openid",
+            "profile",
+            "email",
+            "groups",
+            "offline_access",
+            "roles",
+        ];
+        let granted: Vec<&str> = scopes
+            .iter()
+            .copied()
+            .filter(|s| known.contains(s))
+            .collect();
+        let now = self.clock.now();
+        let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').collect();
+        let prompt_none = prompts.contains(&"none");
+        if prompt_none && prompts.len() > 1 {
+            return Err(fail("invalid_request", "prompt=none cannot be combined"));
+        }
+        let mut min_auth_time = None;
+        if prompts.contains(&"login") {
+            min_auth_time = Some(now);
+        }
+        if let Some(max_age) = p.max_age.as_deref() {
+            let max_age: i64 = max_age
+                .parse()
+                .ok()
+                .filter(|v: &i64| *v >= 0)
+                .ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer"))?;
+            let bound = now - max_age;
+            min_auth_time = Some(min_auth_time.map_or(bound, |m: i64| m.max(bound)));
+        }
+        if p.nonce.as_deref().is_some_and(|n| n.len() > 512)
+            || p.state.as_deref().is_some_and(|s| s.len() > 2048)
+        {
+            return Err(fail("invalid_request", "state or nonce is too long"));
+        }
+        Ok(PendingAuthorization {
+            client_id: client_id.to_owned(),
+            redirect_uri,
+            state: p.state.clone(),
+            nonce: p.nonce.clone(),
+            code_challenge,
+            scope: granted.join(" "),
+            min_auth_time,
+            prompt_none,
+        })
+    }
+
+    /// Stores a validated request; returns its id (the `authz` parameter of `/roles`).
+    pub async fn park(&self, pending: &PendingAuthorization) -> Result<String, OAuthError> {
+        let id = random_id().expose_secret().to_owned();
+        put_json(&*self.store, &format!("authz:{id}"), pending, PENDING_TTL).await?;
+        Ok(id)
+    }
+
+    /// A parked request, without consuming it.
+    pub async fn pending(&self, id: &str) -> Result<Option<PendingAuthorization>, OAuthError> {
+        if id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(get_json(&*self.store, &format!("authz:{id}")).await?)
+    }
+
+    /// The roles of `eligible` this client may receive.
+    pub fn allowed_for(
+        &self,
+        client_id: &str,
+        eligible: Vec<Arc<RoleConfig>>,
+    ) -> Vec<Arc<RoleConfig>> {
+        match self.clients.get(client_id) {
+            Some(c) => eligible
+                .into_iter()
+                .filter(|r| c.config.allowed_roles.contains(&r.name))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The duration to use when the person did not choose one (the picker was skipped).
+    pub fn default_duration(&self, client_id: &str, role: &RoleConfig) -> Duration {
+        let wanted = self
+            .clients
+            .get(client_id)
+            .and_then(|c| c.config.access_token_lifetime)
+            .unwrap_or(self.default_duration);
+        wanted.min(Duration::from_secs(CredentialIssuer::max_duration(role)))
+    }
+
+    /// Completes a parked request once the person has chosen `role`: takes it (single
+    /// use), mints a code bound to the client, redirect URI, PKCE challenge and SSO session,
+    /// and returns where to send the browser.
+    pub async fn complete(
+        &self,
+        authz_id: &str,
+        session_cookie: &str,
+        identity: &ExternalIdentity,
+        role: &RoleConfig,
+        duration: Duration,
+    ) -> Result<Url, OAuthError> {
+        let pending: PendingAuthorization = take_json(&*self.store, &format!("authz:{authz_id}"))
+            .await?
+            .ok_or_else(|| {
+                OAuthError::InvalidRequest("the sign-in request expired or was used".into())
+            })?;
+        let secs = duration.as_secs();
+        if !(MIN_SESSION_SECS..=CredentialIssuer::max_duration(role)).contains(&secs) {
+            return Err(OAuthError::InvalidRequest(
+                "the duration is outside the role's bounds".into(),
+            ));
+        }
+        let code = random_id().expose_secret().to_owned();
+        let record = CodeRecord {
+            client_id: pending.client_id.clone(),
+            redirect_uri: pending.redirect_uri.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            nonce: pending.nonce.clone(),
+            scope: pending.scope.clone(),
+            sso_ref: Sso::session_ref(session_cookie),
+            identity: identity.clone(),
+            role: role.name.clone(),
+            duration_secs: secs,
+        };
+        put_json(
+            &*self.store,
+            &format!("code:{}", digest(&code)),
+            &record,
+            CODE_TTL,
+        )
+        .await?;
+        let mut params = vec![("code", code.as_str()), ("iss", self.issuer.issuer())];
+        if let Some(s) = pending.state.as_deref() {
+            params.push(("state", s));
+        }
+        with_params(&pending.redirect_uri, &params)
+            .ok_or_else(|| OAuthError::ServerError("the redirect URI cannot be built".into()))
+    }
+
+    /// An error answer to a parked request, sent back to the client (`access_denied` when
+    /// no role fits, `login_required` for prompt=none).
+    pub async fn fail(
+        &self,
+        authz_id: &str,
+        error: &OAuthError,
+    ) -> Result<Option<Url>, OAuthError> {
+        let pending: Option<PendingAuthorization> =
+            take_json(&*self.store, &format!("authz:{authz_id}")).await?;
+        Ok(pending.and_then(|p| {
+            let description = error.to_string();
+            let mut params = vec![
+                ("error", error.code()),
+                ("error_description", description.as_str()),
+            ];
+            if let Some(s) = p.state.as_deref() {
+                params.push(("state", s));
+            }
+            with_params(&p.redirect_uri, &params)
+        }))
+    }
+
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    pub async fn exchange_code(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        if !client.config.allows(GrantType::AuthorizationCode) {
+            return Err(OAuthError::UnauthorizedClient(
+                "this client may not use authorization_code".into(),
+            ));
+        }
+        let key = digest(code);
+        let Some(record) = take_json::<_, CodeRecord>(&*self.store, &format!("code:{key}")).await?
+        else {
+            // A replayed code: revoke what it issued (RFC 6749 §4.1.2).
+            if let Some(family) =
+                take_json::<_, String>(&*self.store, &format!("code-used:{key}")).await?
+            {
+                self.revoke_family(&family).await?;
+                tracing::warn!(client = %client.config.id, "authorization code reused: its tokens are revoked");
+            }
+            return Err(OAuthError::InvalidGrant(
+                "the code is invalid, expired or already used".into(),
+            ));
+        };
+        if record.client_id != client.config.id {
+            return Err(OAuthError::InvalidGrant(
+                "the code was issued to another client".into(),
+            ));
+        }
+        if redirect_uri != Some(record.redirect_uri.as_str()) {
+            return Err(OAuthError::InvalidGrant(
+                "redirect_uri does not match the authorization request".into(),
+            ));
+        }
+        match (&record.code_challenge, verifier) {
+            (Some(challenge), Some(v)) if is_pkce_value(v, 43) && pkce_s256(v) == *challenge => {}
+            (Some(_), _) => {
+                return Err(OAuthError::InvalidGrant(
+                    "the PKCE code_verifier does not match".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::InvalidGrant(
+                    "a code_verifier was sent but the request had no code_challenge".into(),
+                ));
+            }
+            (None, None) => {}
+        }
+        if self.sso.load_by_ref(&record.sso_ref).await?.is_none() {
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in session has ended".into(),
+            ));
+        }
+        let family = random_id().expose_secret().to_owned();
+        put_json(&*self.store, &format!("code-used:{key}"), &family, USED_TTL).await?;
+        let role = self.role(&record.role)?;
+        self.respond(
+            client,
+            &record.identity,
+            &role,
+            record.duration_secs,
+            &record.scope,
+            record.nonce.as_deref(),
+            Some(&record.sso_ref),
+            &family,
+        )
+        .await
+    }
+
+    /// `grant_type=refresh_token` (RFC 6749 §6): the token is rotated; presenting an old one
+    /// again revokes the whole family.
+    pub async fn refresh(&self, client: &Client, token: &str) -> Result<TokenResponse, OAuthError> {
+        if !client.config.allows(GrantType::RefreshToken) {
+            return Err(OAuthError::UnauthorizedClient(
+                "this client may not use refresh_token".into(),
+            ));
+        }
+        let key = digest(token);
+        let Some(record) =
+            take_json::<_, RefreshRecord>(&*self.store, &format!("rt:{key}")).await?
+        else {
+            if let Some(family) =
+                get_json::<_, String>(&*self.store, &format!("rt-used:{key}")).await?
+            {
+                self.revoke_family(&family).await?;
+                tracing::warn!(client = %client.config.id, "refresh token reused: its family is revoked");
+            }
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token is invalid, expired or already used".into(),
+            ));
+        };
+        put_json(
+            &*self.store,
+            &format!("rt-used:{key}"),
+            &record.family,
+            USED_TTL,
+        )
+        .await?;
+        if record.client_id != client.config.id {
+            self.revoke_family(&record.family).await?;
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token was issued to another client".into(),
+            ));
+        }
+        if record.expires_at <= self.clock.now() {
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token has expired".into(),
+            ));
+        }
+        if let Some(sso_ref) = &record.sso_ref
+            && self.sso.load_by_ref(sso_ref).await?.is_none()
+        {
+            self.revoke_family(&record.family).await?;
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in session has ended".into(),
+            ));
+        }
+        // The person must still be allowed the role, and the client to receive it: trust is
+        // evaluated again, so a changed policy takes effect at the next refresh.
+        let role = self.role(&record.role)?;
+        let facts = RequestFacts {
+            source_ip: None,
+            now: self.clock.now(),
+            secure_transport: true,
+        };
+        let still_allowed = self
+            .allowed_for(
+                &client.config.id,
+                self.roles.eligible(&record.identity, &facts),
+            )
+            .iter()
+            .any(|r| r.name == role.name);
+        if !still_allowed {
+            self.revoke_family(&record.family).await?;
+            return Err(OAuthError::InvalidGrant(
+                "the role is no longer available to this person".into(),
+            ));
+        }
+        self.respond(
+            client,
+            &record.identity,
+            &role,
+            record.duration_secs,
+            &record.scope,
+            None,
+            record.sso_ref.as_deref(),
+            &record.family,
+        )
+        .await
+    }
+
+    /// `grant_type=client_credentials` for a machine client with a `machine_role`.
+    pub async fn client_credentials(&self, client: &Client) -> Result<TokenResponse, OAuthError> {
+        let role_name = match (
+            &client.config.machine_role,
+            client.config.allows(GrantType::ClientCredentials),
+        ) {
+            (Some(r), true) if !client.is_public() => r.clone(),
+            _ => {
+                return Err(OAuthError::UnauthorizedClient(
+                    "this client may not use client_credentials".into(),
+                ));
+            }
+        };
+        let role = self.role(&role_name)?;
+        let now = self.clock.now();
+        let identity = ExternalIdentity {
+            provider: ProviderId::new("client"),
+            provider_kind: ProviderKind::Local,
+            subject: client.config.id.clone(),
+            username: client.config.id.clone(),
+            email: None,
+            email_verified: false,
+            display_name: Some(client.config.name.clone()),
+            groups: Vec::new(),
+            amr: vec!["client_secret".to_owned()],
+            mfa: false,
+            auth_time: now,
+            tags: BTreeMap::new(),
+            claims: BTreeMap::new(),
+        };
+        let secs = self.default_duration(&client.config.id, &role).as_secs();
+        let family = random_id().expose_secret().to_owned();
+        let mut response = self
+            .respond(client, &identity, &role, secs, "", None, None, &family)
+            .await?;
+        response.refresh_token = None;
+        Ok(response)
+    }
+
+    fn role(&self, name: &str) -> Result<Arc<RoleConfig>, OAuthError> {
+        self.roles
+            .get(name)
+            .cloned()
+            .ok_or_else(|| OAuthError::InvalidGrant("the role no longer exists".into()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn respond(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role: &RoleConfig,
+        duration_secs: u64,
+        scope: &str,
+        nonce: Option<&str>,
+        sso_ref: Option<&str>,
+        family: &str,
+    ) -> Result<TokenResponse, OAuthError> {
+        let binding = ClientBinding {
+            client_id: client.config.id.clone(),
+            audience: client.config.audience.clone(),
+            scope: (!scope.is_empty()).then(|| scope.to_owned()),
+        };
+        let role_session = self
+            .issuer
+            .issue_for(
+                identity,
+                role,
+                Duration::from_secs(duration_secs),
+                Some(&binding),
+            )
+            .map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        match sso_ref {
+            Some(r) => self.sso.add_role_session_by_ref(r, &role_session).await?,
+            None => {
+                self.sso
+                    .add_role_session_by_ref("none", &role_session)
+                    .await?
+            }
+        }
+        self.store
+            .set_add(&format!("family:{family}"), &role_session.id, USED_TTL)
+            .await?;
+        let scopes: Vec<&str> = scope.split(' ').collect();
+        let id_token = if scopes.contains(&"openid") {
+            Some(self.id_token(client, identity, &role_session, nonce, sso_ref, &scopes)?)
+        } else {
+            None
+        };
+        let refresh_token = if client.config.allows(GrantType::RefreshToken) && sso_ref.is_some() {
+            let token = random_id().expose_secret().to_owned();
+            let lifetime = client.config.refresh_token_lifetime;
+            let record = RefreshRecord {
+                family: family.to_owned(),
+                client_id: client.config.id.clone(),
+                scope: scope.to_owned(),
+                sso_ref: sso_ref.map(str::to_owned),
+                identity: identity.clone(),
+                role: role.name.clone(),
+                duration_secs,
+                expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
+            };
+            put_json(
+                &*self.store,
+                &format!("rt:{}", digest(&token)),
+                &record,
+                lifetime,
+            )
+            .await?;
+            self.store
+                .put(
+                    &format!("family-rt:{family}"),
+                    digest(&token).as_bytes(),
+                    lifetime,
+                )
+                .await?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            expires_in: role_session.expires_at - self.clock.now(),
+            access_token: role_session.access_token,
+            token_type: "Bearer",
+            id_token,
+            refresh_token,
+            scope: scope.to_owned(),
+        })
+    }
+
+    fn id_token(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role_session: &RoleSession,
+        nonce: Option<&str>,
+        sso_ref: Option<&str>,
+        scopes: &[&str],
+    ) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let alg = self.issuer.keys().algorithm();
+        let mut claims = serde_json::json!({
+            "iss": self.issuer.issuer(),
+            "sub": identity.qualified_subject(),
+            "aud": client.config.id,
+            "azp": client.config.id,
+            "exp": role_session.expires_at,
+            "iat": now,
+            "auth_time": identity.auth_time,
+            "amr": identity.amr,
+            "acr": if identity.mfa { "mfa" } else { "pwd" },
+            "at_hash": at_hash(&role_session.access_token, alg),
+            "role": role_session.role,
+        });
+        if let Some(map) = claims.as_object_mut() {
+            if let Some(n) = nonce {
+                map.insert("nonce".into(), n.into());
+            }
+            if let Some(s) = sso_ref {
+                map.insert("sid".into(), s.into());
+            }
+            if scopes.contains(&"email")
+                && let Some(e) = &identity.email
+            {
+                map.insert("email".into(), e.clone().into());
+                map.insert("email_verified".into(), identity.email_verified.into());
+            }
+            if scopes.contains(&"profile") {
+                map.insert(
+                    "preferred_username".into(),
+                    identity.username.clone().into(),
+                );
+                if let Some(n) = &identity.display_name {
+                    map.insert("name".into(), n.clone().into());
+                }
+            }
+            if scopes.contains(&"groups") {
+                map.insert("groups".into(), identity.groups.clone().into());
+            }
+        }
+        self.issuer
+            .keys()
+            .sign(&claims, ID_TOKEN_TYPE)
+            .map_err(|e| OAuthError::ServerError(e.to_string()))
+    }
+
+    /// Revokes every role session and the current refresh token of a family.
+    async fn revoke_family(&self, family: &str) -> Result<(), OAuthError> {
+        for id in self.store.set_members(&format!("family:{family}")).await? {
+            self.sso.revoke_role_session(&id).await?;
+        }
+        if let Some(current) = self.store.take(&format!("family-rt:{family}")).await?
+            && let Ok(current) = String::from_utf8(current)
+        {
+            self.store.delete(&format!("rt:{current}")).await?;
+        }
+        Ok(())
+    }
+
+    /// A live access token: its claims and role session (userinfo, introspection).
+    pub async fn live_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(AccessTokenClaims, RoleSession)>, OAuthError> {
+        let Ok(claims) = self.issuer.verify_any_audience(token) else {
+            return Ok(None);
+        };
+        Ok(self
+            .sso
+            .role_session(&claims.sid)
+            .await?
+            .map(|rs| (claims, rs)))
+    }
+
+    /// `/oauth2/userinfo` (OIDC Core §5.3): the claims of the token's person.
+    pub async fn userinfo(&self, token: &str) -> Result<serde_json::Value, OAuthError> {
+        let (claims, rs) = self
+            .live_access_token(token)
+            .await?
+            .ok_or_else(|| OAuthError::InvalidToken("the access token is not active".into()))?;
+        let keys = &rs.principal_keys.0;
+        let one = |k: &str| keys.get(k).and_then(|v| v.first()).cloned();
+        let mut out = serde_json::json!({
+            "sub": claims.sub,
+            "preferred_username": one("idp:username"),
+            "role": claims.role,
+            "groups": claims.groups,
+        });
+        if let Some(map) = out.as_object_mut()
+            && let Some(email) = one("idp:email")
+        {
+            map.insert("email".into(), email.into());
+            map.insert(
+                "email_verified".into(),
+                (one("idp:email_verified").as_deref() == Some("true")).into(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// `/oauth2/introspect` (RFC 7662 §2.2): `active: false` for anything not live.
+    pub async fn introspect(&self, token: &str) -> Result<serde_json::Value, OAuthError> {
+        if let Some((c, _)) = self.live_access_token(token).await? {
+            return Ok(serde_json::json!({
+                "active": true,
+                "token_type": "Bearer",
+                "iss": c.iss, "sub": c.sub, "aud": c.aud, "exp": c.exp, "iat": c.iat,
+                "nbf": c.nbf, "jti": c.jti, "sid": c.sid, "role": c.role,
+                "session_name": c.session_name, "idp": c.idp, "groups": c.groups,
+                "tags": c.tags, "client_id": c.client_id, "scope": c.scope,
+                "username": c.session_name,
+            }));
+        }
+        if let Some(r) =
+            get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{}", digest(token))).await?
+            && r.expires_at > self.clock.now()
+        {
+            return Ok(serde_json::json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "client_id": r.client_id,
+                "sub": r.identity.qualified_subject(),
+                "role": r.role,
+                "exp": r.expires_at,
+                "scope": r.scope,
+            }));
+        }
+        Ok(serde_json::json!({"active": false}))
+    }
+
+    /// `/oauth2/revoke` (RFC 7009): ends an access token's role session or a refresh
+    /// token's family. Unknown tokens are not an error.
+    pub async fn revoke(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
+        if let Some((c, rs)) = self.live_access_token(token).await? {
+            if c.client_id.as_deref() == Some(client.config.id.as_str()) {
+                self.sso.revoke_role_session(&rs.id).await?;
+            }
+            return Ok(());
+        }
+        let key = digest(token);
+        if let Some(r) = get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{key}")).await?
+            && r.client_id == client.config.id
+        {
+            self.revoke_family(&r.family).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks an `id_token_hint` (RP-Initiated Logout 1.0 §2): signed by Lanyard, issued by
+    /// it; expiry is not required. Returns the client it was issued to and its `sid`.
+    pub fn check_id_token_hint(&self, hint: &str) -> Option<(String, Option<String>)> {
+        #[derive(Deserialize)]
+        struct Hint {
+            aud: String,
+            sid: Option<String>,
+        }
+        let hint: Hint = self
+            .issuer
+            .keys()
+            .verify(
+                hint,
+                &Expectations {
+                    issuer: self.issuer.issuer().to_owned(),
+                    audience: None,
+                    typ: Some(ID_TOKEN_TYPE.to_owned()),
+                    now: self.clock.now(),
+                    // An expired ID token is still a fine hint of who is logging out.
+                    leeway_secs: 30 * 24 * 3600,
+                },
+            )
+            .ok()?;
+        Some((hint.aud, hint.sid))
+    }
+}
+
+/// `code_verifier` and `code_challenge` syntax (RFC 7636 §4.1): 43-128 unreserved chars.
+fn is_pkce_value(v: &str, min: usize) -> bool {
+    (min..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+/// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
+fn pkce_s256(verifier: &str) -> String {
+    digest(verifier)
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token, with the
+/// hash of the signing algorithm (SHA-512 for EdDSA/Ed25519).
+fn at_hash(access_token: &str, alg: Algorithm) -> String {
+    let algorithm = match alg {
+        Algorithm::EdDsa => &aws_lc_rs::digest::SHA512,
+        _ => &aws_lc_rs::digest::SHA256,
+    };
+    let d = aws_lc_rs::digest::digest(algorithm, access_token.as_bytes());
+    let half = &d.as_ref()[..d.as_ref().len() / 2];
+    URL_SAFE_NO_PAD.encode(half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_the_rfc_7636_example() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(
+            pkce_s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(is_pkce_value(verifier, 43));
+        assert!(!is_pkce_value("short", 43));
+        assert!(!is_pkce_value(&format!("{verifier}+"), 43));
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half() {
+        let h = at_hash("abc", Algorithm::Es256);
+        assert_eq!(URL_SAFE_NO_PAD.decode(h).unwrap().len(), 16);
+        let h = at_hash("abc", Algorithm::EdDsa);
+        assert_eq!(URL_SAFE_NO_PAD.decode(h).unwrap().len(), 32);
+    }
+}

@@ -1,0 +1,397 @@
+//! The OpenID Connect provider endpoints (`/oauth2/*`): wire types and thin handlers over
+//! [`OidcProvider`](crate::provider::OidcProvider).
+
+use askama::Template;
+use axum::Form;
+use axum::Json;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+
+use crate::provider::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
+use crate::secret::Secret;
+use crate::web::error::{PageError, WebError, request_id};
+use crate::web::views::LogoutConfirmPage;
+use crate::web::{AppState, cookies};
+
+/// An [`OAuthError`] as an RFC 6749 §5.2 JSON response.
+#[derive(Debug)]
+pub struct OAuthResponse(pub OAuthError);
+
+impl From<OAuthError> for OAuthResponse {
+    fn from(e: OAuthError) -> Self {
+        OAuthResponse(e)
+    }
+}
+
+impl IntoResponse for OAuthResponse {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = match &e {
+            OAuthError::InvalidClient | OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description = match &e {
+            OAuthError::TemporarilyUnavailable(detail) | OAuthError::ServerError(detail) => {
+                tracing::error!(request_id = %request_id(), detail = %detail, "oauth request failed");
+                e.to_string()
+            }
+            other => {
+                tracing::info!(request_id = %request_id(), error = other.code(), reason = %other, "oauth request refused");
+                other.to_string()
+            }
+        };
+        let mut response = (
+            status,
+            Json(serde_json::json!({"error": e.code(), "error_description": description})),
+        )
+            .into_response();
+        match e {
+            OAuthError::InvalidClient => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"lanyard\""),
+                );
+            }
+            OAuthError::InvalidToken(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// `GET /oauth2/authorize` (OIDC Core §3.1.2): validates, parks the request, and sends the
+/// person to sign in (if needed) and to the role picker.
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let pending = match state.oidc.validate_authorize(&params) {
+        Ok(p) => p,
+        Err(AuthorizeRejection::Page(message)) => return Err(WebError::BadRequest(message).into()),
+        Err(AuthorizeRejection::Redirect(url)) => {
+            return Ok(Redirect::to(url.as_str()).into_response());
+        }
+    };
+    let secure = state.config.server.secure_cookies;
+    let session = match cookies::read(&headers, cookies::SESSION, secure) {
+        Some(c) => state.sso.load(c.expose_secret()).await?,
+        None => None,
+    };
+    let fresh_enough = |auth_time: i64| pending.min_auth_time.is_none_or(|m| auth_time >= m);
+    let id = state.oidc.park(&pending).await.map_err(oauth_page)?;
+    let roles_url = format!("/roles?authz={id}");
+    match session {
+        Some(s) if fresh_enough(s.identity.auth_time) => {
+            Ok(Redirect::to(&roles_url).into_response())
+        }
+        _ if pending.prompt_none => {
+            let url = state
+                .oidc
+                .fail(&id, &OAuthError::LoginRequired)
+                .await
+                .map_err(oauth_page)?
+                .ok_or_else(|| WebError::BadRequest("the request expired".into()))?;
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+        _ => {
+            let target = format!(
+                "/signin?return_to={}",
+                url::form_urlencoded::byte_serialize(roles_url.as_bytes()).collect::<String>()
+            );
+            Ok(Redirect::to(&target).into_response())
+        }
+    }
+}
+
+/// An OAuth failure on a page-rendering path.
+pub fn oauth_page(e: OAuthError) -> PageError {
+    match e {
+        OAuthError::TemporarilyUnavailable(d) => PageError(WebError::StoreUnavailable(d)),
+        OAuthError::ServerError(d) => PageError(WebError::Internal(d)),
+        other => PageError(WebError::BadRequest(other.to_string())),
+    }
+}
+
+/// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4).
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    #[allow(dead_code)]
+    scope: Option<String>,
+}
+
+/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-urlencoded id and
+/// secret) or the form body; both at once is an error.
+fn presented_client(
+    headers: &HeaderMap,
+    form_id: Option<String>,
+    form_secret: Option<String>,
+) -> Result<PresentedClient, OAuthError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    match (basic, form_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::InvalidRequest(
+            "use one client authentication method".into(),
+        )),
+        (Some(b64), None) => {
+            let decoded = STANDARD
+                .decode(b64.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(OAuthError::InvalidClient)?;
+            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            let id = decode(id);
+            if form_id.as_deref().is_some_and(|f| f != id) {
+                return Err(OAuthError::InvalidClient);
+            }
+            Ok(PresentedClient {
+                id,
+                secret: Some(Secret::new(decode(secret))),
+            })
+        }
+        (None, secret) => Ok(PresentedClient {
+            id: form_id.ok_or(OAuthError::InvalidClient)?,
+            secret: secret.map(Secret::new),
+        }),
+    }
+}
+
+fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
+    f.map(|Form(v)| v).map_err(|e| {
+        OAuthError::InvalidRequest(format!("the form could not be read: {}", e.body_text()))
+    })
+}
+
+/// `POST /oauth2/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, OAuthResponse> {
+    let f = form(body)?;
+    let client = state
+        .oidc
+        .clients()
+        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
+        .await?;
+    let response = match f.grant_type.as_deref() {
+        Some("authorization_code") => {
+            let code = f
+                .code
+                .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
+            state
+                .oidc
+                .exchange_code(
+                    &client,
+                    &code,
+                    f.redirect_uri.as_deref(),
+                    f.code_verifier.as_deref(),
+                )
+                .await?
+        }
+        Some("refresh_token") => {
+            let token = f
+                .refresh_token
+                .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
+            state.oidc.refresh(&client, &token).await?
+        }
+        Some("client_credentials") => state.oidc.client_credentials(&client).await?,
+        Some(_) => return Err(OAuthError::UnsupportedGrantType.into()),
+        None => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
+    };
+    tracing::info!(client = %client.config.id, grant = f.grant_type.as_deref().unwrap_or(""), "tokens issued");
+    Ok(Json(response).into_response())
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, OAuthError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty())
+        .map(|(_, t)| t.trim().to_owned())
+        .ok_or_else(|| OAuthError::InvalidToken("a bearer token is required".into()))
+}
+
+/// `GET|POST /oauth2/userinfo`.
+pub async fn userinfo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, OAuthResponse> {
+    let token = bearer(&headers)?;
+    Ok(Json(state.oidc.userinfo(&token).await?))
+}
+
+/// The form of introspection and revocation.
+#[derive(Debug, Deserialize)]
+pub struct TokenOnlyForm {
+    token: Option<String>,
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `POST /oauth2/introspect` (RFC 7662; client authentication required).
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Form<TokenOnlyForm>, FormRejection>,
+) -> Result<Json<serde_json::Value>, OAuthResponse> {
+    let f = form(body)?;
+    let _client = state
+        .oidc
+        .clients()
+        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
+        .await?;
+    let token = f
+        .token
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    Ok(Json(state.oidc.introspect(&token).await?))
+}
+
+/// `POST /oauth2/revoke` (RFC 7009; 200 even for unknown tokens).
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Form<TokenOnlyForm>, FormRejection>,
+) -> Result<StatusCode, OAuthResponse> {
+    let f = form(body)?;
+    let client = state
+        .oidc
+        .clients()
+        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
+        .await?;
+    let token = f
+        .token
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    state.oidc.revoke(&client, &token).await?;
+    Ok(StatusCode::OK)
+}
+
+/// The query of `/oauth2/logout` (RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Deserialize)]
+pub struct LogoutQuery {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `GET /oauth2/logout`: with a valid `id_token_hint` for the current session, ends it and
+/// returns to a registered `post_logout_redirect_uri`; otherwise asks the person to confirm
+/// on Lanyard's own sign-out form (a cross-site request cannot sign anyone out).
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LogoutQuery>,
+) -> Result<Response, PageError> {
+    let secure = state.config.server.secure_cookies;
+    let hint = q
+        .id_token_hint
+        .as_deref()
+        .and_then(|h| state.oidc.check_id_token_hint(h));
+    let client_id = hint
+        .as_ref()
+        .map(|(aud, _)| aud.clone())
+        .or(q.client_id.clone());
+    if let (Some((aud, _)), Some(given)) = (&hint, &q.client_id)
+        && aud != given
+    {
+        return Err(
+            WebError::BadRequest("client_id does not match the id_token_hint".into()).into(),
+        );
+    }
+    let redirect = match (&q.post_logout_redirect_uri, &client_id) {
+        (Some(uri), Some(id)) => {
+            let client =
+                state.oidc.clients().get(id).ok_or_else(|| {
+                    WebError::BadRequest(format!("there is no application \"{id}\""))
+                })?;
+            if !client
+                .config
+                .post_logout_redirect_uris
+                .iter()
+                .any(|u| u.as_str() == uri)
+            {
+                return Err(WebError::BadRequest(
+                    "post_logout_redirect_uri is not registered for this application".into(),
+                )
+                .into());
+            }
+            let mut url =
+                url::Url::parse(uri).map_err(|_| WebError::BadRequest("bad URI".into()))?;
+            if let Some(s) = &q.state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            Some(url)
+        }
+        (Some(_), None) => {
+            return Err(WebError::BadRequest(
+                "post_logout_redirect_uri needs an id_token_hint or client_id".into(),
+            )
+            .into());
+        }
+        _ => None,
+    };
+    let cookie = cookies::read(&headers, cookies::SESSION, secure);
+    let matches_session = match (&cookie, &hint) {
+        (Some(c), Some((_, Some(sid)))) => crate::sso::Sso::session_ref(c.expose_secret()) == *sid,
+        _ => false,
+    };
+    if let Some(c) = &cookie {
+        if !matches_session {
+            // Not provably this session's application: let the person decide.
+            if let Some(session) = state.sso.load(c.expose_secret()).await? {
+                let page = LogoutConfirmPage { csrf: session.csrf };
+                let html = page
+                    .render()
+                    .map_err(|e| WebError::Internal(format!("template: {e}")))?;
+                return Ok(Html(html).into_response());
+            }
+            return Ok(Redirect::to("/signin").into_response());
+        }
+        state.sso.end(c.expose_secret()).await?;
+        tracing::info!(
+            client = client_id.as_deref().unwrap_or("-"),
+            "signed out by the application"
+        );
+    }
+    let mut response = match redirect {
+        Some(url) => Redirect::to(url.as_str()).into_response(),
+        None => Redirect::to("/signin").into_response(),
+    };
+    cookies::clear(response.headers_mut(), cookies::SESSION, secure);
+    Ok(response)
+}
