@@ -267,3 +267,45 @@ fn every_example_config_is_valid() {
     }
     assert!(checked >= 2);
 }
+
+#[test]
+fn broken_clients_report_exact_problems() {
+    let client = |body: &str| format!("{BASE}\n[[clients]]\nid = \"app\"\n{body}\n");
+    let cases: &[(&str, &str)] = &[
+        (
+            "secret_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$0000000000000000000000000000000000000000000\"\nredirect_uris = [\"http://app.example.com/cb\"]",
+            "clients[0].redirect_uris[0]: must be https:// unless the host is a loopback address",
+        ),
+        (
+            "public = true\nredirect_uris = [\"https://app.example.com/cb#frag\"]",
+            "clients[0].redirect_uris[0]: must not contain a fragment (RFC 6749 §3.1.2)",
+        ),
+        (
+            "public = true\nredirect_uris = [\"javascript://x\"]",
+            "clients[0].redirect_uris[0]: the scheme \"javascript\" is not allowed",
+        ),
+        (
+            "public = true\nredirect_uris = [\"https://app.example.com/cb\"]\nallowed_roles = [\"enginer\"]",
+            "clients[0].allowed_roles[0]: no role named \"enginer\" in [[roles]]",
+        ),
+        (
+            "redirect_uris = [\"https://app.example.com/cb\"]",
+            "clients[0].secret_hash: is required for a confidential client (or set public = true)",
+        ),
+        (
+            "public = true\ngrant_types = [\"client_credentials\"]\nmachine_role = \"engineer\"",
+            "clients[0].machine_role: a public client cannot use client_credentials",
+        ),
+        (
+            "public = true\ngrant_types = [\"password\"]",
+            "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token or client_credentials",
+        ),
+    ];
+    for (body, expected) in cases {
+        let got = problems(&client(body));
+        assert!(
+            got.iter().any(|g| g.ends_with(expected)),
+            "expected {expected:?}\n got {got:#?}"
+        );
+    }
+}
