@@ -14,6 +14,12 @@ if [ "${1:-}" = "test" ]; then
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 fi
 
+# Test peers written for Node (openid-client as a relying party).
+if [ "${1:-}" = "test" ]; then
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need_apt[*]}"
   SUDO=""
@@ -37,4 +43,17 @@ if [ "${1:-}" = "test" ]; then
       sleep 0.1
     done
   fi
+fi
+
+if [ "${1:-}" = "test" ]; then
+  # Node test peers: install each pinned package set once (again when its lockfile changes).
+  for peer in tests/peers/*/; do
+    [ -f "$peer/package-lock.json" ] || continue
+    stamp="$peer/node_modules/.lanyard-installed"
+    if [ ! -f "$stamp" ] || [ "$peer/package-lock.json" -nt "$stamp" ]; then
+      echo "ensure-deps: npm ci in $peer"
+      (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+      touch "$stamp"
+    fi
+  done
 fi

@@ -87,11 +87,29 @@ pub fn memory_store(clock: &ManualClock) -> Arc<dyn SessionStore> {
 
 /// Starts Lanyard from config text around a given store.
 pub async fn start_with(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(listener, text, store, clock).await
+}
+
+/// Starts Lanyard whose `public_url` is its real address (for peers that check the
+/// issuer against the URL they discovered it at). `text` gets `{public_url}` replaced.
+pub async fn start_public(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let text = text.replace("http://127.0.0.1:8080", &url);
+    start_on(listener, &text, store, clock).await
+}
+
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let config = Config::from_toml(text, &examples, &|_| None).unwrap();
     let shared: SharedClock = Arc::new(clock.clone());
     let state = lanyard::server::build_state(config, store, shared).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(lanyard::web::serve(listener, state, async {

@@ -7,5 +7,6 @@ mod bad_input;
 mod cli;
 mod flow;
 mod harness;
+mod interop_rp;
 mod oidc_provider;
 mod redis_store;
