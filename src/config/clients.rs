@@ -38,6 +38,9 @@ pub enum ClientAuth {
     SecretHash(Secret),
     /// A public client (a SPA or a CLI): no secret, PKCE required.
     Public,
+    /// `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9): a JWT signed with one of these
+    /// public keys. HMAC keys are refused.
+    PrivateKeyJwt(std::sync::Arc<jsonwebtoken::jwk::JwkSet>),
 }
 
 /// One `[[clients]]` entry.
@@ -151,10 +154,34 @@ impl Cx<'_> {
             }
             let secret = self.secret(
                 &format!("{path}.secret_hash"),
-                raw.secret_hash,
-                raw.secret_hash_file,
+                raw.secret_hash.clone(),
+                raw.secret_hash_file.clone(),
                 "secret_hash_file",
             );
+            let jwks = match raw.jwks_file.as_deref() {
+                None => None,
+                Some(file) => {
+                    let p = format!("{path}.jwks_file");
+                    match self.client_jwks(&p, file) {
+                        Some(set) => Some(set),
+                        None => continue,
+                    }
+                }
+            };
+            if let Some(set) = jwks {
+                if secret.is_some() || raw.public {
+                    self.error(
+                        format!("{path}.jwks_file"),
+                        "a private_key_jwt client has no secret and is not public",
+                    );
+                    continue;
+                }
+                let auth = ClientAuth::PrivateKeyJwt(std::sync::Arc::new(set));
+                if let Some(c) = self.client_rest(&path, raw, auth, roles, absolute_timeout) {
+                    out.push(c);
+                }
+                continue;
+            }
             let auth = match (secret, raw.public) {
                 (Some(_), true) => {
                     self.error(
@@ -183,107 +210,158 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            let grant_types = match raw.grant_types {
-                None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-                Some(names) => {
-                    let mut grants = Vec::new();
-                    for (j, name) in names.iter().enumerate() {
-                        match name.as_str() {
-                            "authorization_code" => grants.push(GrantType::AuthorizationCode),
-                            "refresh_token" => grants.push(GrantType::RefreshToken),
-                            "client_credentials" => grants.push(GrantType::ClientCredentials),
-                            other => self.error(
-                                format!("{path}.grant_types[{j}]"),
-                                format!(
-                                    "unknown grant type \"{other}\"; use authorization_code, \
-                                     refresh_token or client_credentials"
-                                ),
-                            ),
-                        }
-                    }
-                    grants
-                }
-            };
-            let mut redirect_uris = Vec::new();
-            for (j, u) in raw.redirect_uris.iter().enumerate() {
-                if let Some(u) = redirect_uri(self, &format!("{path}.redirect_uris[{j}]"), u) {
-                    redirect_uris.push(u);
-                }
+            if let Some(c) = self.client_rest(&path, raw, auth, roles, absolute_timeout) {
+                out.push(c);
             }
-            if grant_types.contains(&GrantType::AuthorizationCode) && raw.redirect_uris.is_empty() {
-                self.error(
-                    format!("{path}.redirect_uris"),
-                    "at least one redirect URI is required for authorization_code",
-                );
-            }
-            let mut post_logout_redirect_uris = Vec::new();
-            for (j, u) in raw.post_logout_redirect_uris.iter().enumerate() {
-                let p = format!("{path}.post_logout_redirect_uris[{j}]");
-                if let Some(u) = redirect_uri(self, &p, u) {
-                    post_logout_redirect_uris.push(u);
-                }
-            }
-            for (j, role) in raw.allowed_roles.iter().enumerate() {
-                if !roles.iter().any(|r| &r.name == role) {
-                    self.error(
-                        format!("{path}.allowed_roles[{j}]"),
-                        format!("no role named \"{role}\" in [[roles]]"),
-                    );
-                }
-            }
-            if let Some(role) = &raw.machine_role {
-                if !roles.iter().any(|r| &r.name == role) {
-                    self.error(
-                        format!("{path}.machine_role"),
-                        format!("no role named \"{role}\" in [[roles]]"),
-                    );
-                }
-                if !grant_types.contains(&GrantType::ClientCredentials) {
-                    self.error(
-                        format!("{path}.machine_role"),
-                        "only meaningful with grant_types = [\"client_credentials\"]",
-                    );
-                }
-                if matches!(auth, ClientAuth::Public) {
-                    self.error(
-                        format!("{path}.machine_role"),
-                        "a public client cannot use client_credentials",
-                    );
-                }
-            } else if grant_types.contains(&GrantType::ClientCredentials) {
-                self.error(
-                    format!("{path}.machine_role"),
-                    "is required with client_credentials: the role the client assumes",
-                );
-            }
-            let access_token_lifetime = raw.access_token_lifetime.as_deref().map(|t| {
-                let d = self.duration(
-                    &format!("{path}.access_token_lifetime"),
-                    Some(t),
-                    Duration::from_secs(3600),
-                );
-                check_session_bounds(self, &format!("{path}.access_token_lifetime"), d);
-                d
-            });
-            let refresh_token_lifetime = self.duration(
-                &format!("{path}.refresh_token_lifetime"),
-                raw.refresh_token_lifetime.as_deref(),
-                absolute_timeout.min(Duration::from_secs(MAX_SESSION_SECS)),
-            );
-            out.push(ClientConfig {
-                name: raw.name.unwrap_or_else(|| raw.id.clone()),
-                audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
-                id: raw.id,
-                auth,
-                redirect_uris,
-                post_logout_redirect_uris,
-                allowed_roles: raw.allowed_roles,
-                grant_types,
-                access_token_lifetime,
-                refresh_token_lifetime,
-                machine_role: raw.machine_role,
-            });
         }
         out
+    }
+
+    /// Everything of a client after its authentication method.
+    fn client_rest(
+        &mut self,
+        path: &str,
+        raw: RawClient,
+        auth: ClientAuth,
+        roles: &[RoleConfig],
+        absolute_timeout: Duration,
+    ) -> Option<ClientConfig> {
+        let grant_types = match raw.grant_types {
+            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            Some(names) => {
+                let mut grants = Vec::new();
+                for (j, name) in names.iter().enumerate() {
+                    match name.as_str() {
+                        "authorization_code" => grants.push(GrantType::AuthorizationCode),
+                        "refresh_token" => grants.push(GrantType::RefreshToken),
+                        "client_credentials" => grants.push(GrantType::ClientCredentials),
+                        other => self.error(
+                            format!("{path}.grant_types[{j}]"),
+                            format!(
+                                "unknown grant type \"{other}\"; use authorization_code, \
+                                 refresh_token or client_credentials"
+                            ),
+                        ),
+                    }
+                }
+                grants
+            }
+        };
+        let mut redirect_uris = Vec::new();
+        for (j, u) in raw.redirect_uris.iter().enumerate() {
+            if let Some(u) = redirect_uri(self, &format!("{path}.redirect_uris[{j}]"), u) {
+                redirect_uris.push(u);
+            }
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && raw.redirect_uris.is_empty() {
+            self.error(
+                format!("{path}.redirect_uris"),
+                "at least one redirect URI is required for authorization_code",
+            );
+        }
+        let mut post_logout_redirect_uris = Vec::new();
+        for (j, u) in raw.post_logout_redirect_uris.iter().enumerate() {
+            let p = format!("{path}.post_logout_redirect_uris[{j}]");
+            if let Some(u) = redirect_uri(self, &p, u) {
+                post_logout_redirect_uris.push(u);
+            }
+        }
+        for (j, role) in raw.allowed_roles.iter().enumerate() {
+            if !roles.iter().any(|r| &r.name == role) {
+                self.error(
+                    format!("{path}.allowed_roles[{j}]"),
+                    format!("no role named \"{role}\" in [[roles]]"),
+                );
+            }
+        }
+        if let Some(role) = &raw.machine_role {
+            if !roles.iter().any(|r| &r.name == role) {
+                self.error(
+                    format!("{path}.machine_role"),
+                    format!("no role named \"{role}\" in [[roles]]"),
+                );
+            }
+            if !grant_types.contains(&GrantType::ClientCredentials) {
+                self.error(
+                    format!("{path}.machine_role"),
+                    "only meaningful with grant_types = [\"client_credentials\"]",
+                );
+            }
+            if matches!(auth, ClientAuth::Public) {
+                self.error(
+                    format!("{path}.machine_role"),
+                    "a public client cannot use client_credentials",
+                );
+            }
+        } else if grant_types.contains(&GrantType::ClientCredentials) {
+            self.error(
+                format!("{path}.machine_role"),
+                "is required with client_credentials: the role the client assumes",
+            );
+        }
+        let access_token_lifetime = raw.access_token_lifetime.as_deref().map(|t| {
+            let d = self.duration(
+                &format!("{path}.access_token_lifetime"),
+                Some(t),
+                Duration::from_secs(3600),
+            );
+            check_session_bounds(self, &format!("{path}.access_token_lifetime"), d);
+            d
+        });
+        let refresh_token_lifetime = self.duration(
+            &format!("{path}.refresh_token_lifetime"),
+            raw.refresh_token_lifetime.as_deref(),
+            absolute_timeout.min(Duration::from_secs(MAX_SESSION_SECS)),
+        );
+        Some(ClientConfig {
+            name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
+            id: raw.id,
+            auth,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_roles: raw.allowed_roles,
+            grant_types,
+            access_token_lifetime,
+            refresh_token_lifetime,
+            machine_role: raw.machine_role,
+        })
+    }
+
+    /// A client's JWK set for `private_key_jwt`: asymmetric signing keys only.
+    fn client_jwks(&mut self, path: &str, file: &str) -> Option<jsonwebtoken::jwk::JwkSet> {
+        let full = self.path_of(file);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(path, format!("cannot read {}: {e}", full.display()));
+                return None;
+            }
+        };
+        let set: jsonwebtoken::jwk::JwkSet = match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(path, format!("{} is not a JWK set: {e}", full.display()));
+                return None;
+            }
+        };
+        if set.keys.is_empty() {
+            self.error(path, "the JWK set has no keys");
+            return None;
+        }
+        for (i, k) in set.keys.iter().enumerate() {
+            let usable = !matches!(
+                k.algorithm,
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)
+            ) && jsonwebtoken::DecodingKey::from_jwk(k).is_ok();
+            if !usable {
+                self.error(
+                    path,
+                    format!("key {i} is not a usable public signing key (RSA, EC or OKP; no HMAC)"),
+                );
+                return None;
+            }
+        }
+        Some(set)
     }
 }

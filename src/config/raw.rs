@@ -112,6 +112,7 @@ pub struct RawClient {
     pub name: Option<String>,
     pub secret_hash: Option<String>,
     pub secret_hash_file: Option<String>,
+    pub jwks_file: Option<String>,
     #[serde(default)]
     pub public: bool,
     #[serde(default)]

@@ -24,6 +24,15 @@ pub struct PresentedClient {
     pub secret: Option<Secret>,
 }
 
+/// A `client_assertion` (RFC 7523 §2.2) with the `client_id` it claims to be from.
+#[derive(Debug)]
+pub struct PresentedAssertion {
+    /// `client_id` from the form, if sent.
+    pub client_id: Option<String>,
+    /// The JWT.
+    pub assertion: Secret,
+}
+
 /// A registered client.
 pub struct Client {
     /// Its configuration.
@@ -89,7 +98,7 @@ impl Clients {
         match (client, presented.secret) {
             (Some(client), None) if client.is_public() => Ok(client),
             (Some(client), Some(secret)) => match &client.config.auth {
-                ClientAuth::Public => Err(OAuthError::InvalidClient),
+                ClientAuth::Public | ClientAuth::PrivateKeyJwt(_) => Err(OAuthError::InvalidClient),
                 ClientAuth::SecretHash(hash) => {
                     let digest = sha256(secret.expose_secret());
                     let cached = client.verified.lock().ok().and_then(|g| *g);

@@ -136,6 +136,8 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
     #[allow(dead_code)]
     scope: Option<String>,
 }
@@ -187,6 +189,46 @@ fn presented_client(
     }
 }
 
+/// The client of a token, introspection or revocation request, authenticated by whichever
+/// method it used (exactly one).
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    assertion_type: Option<String>,
+    assertion: Option<String>,
+) -> Result<std::sync::Arc<crate::provider::Client>, OAuthError> {
+    match (assertion_type.as_deref(), assertion) {
+        (Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), Some(a)) => {
+            if client_secret.is_some() || headers.contains_key(header::AUTHORIZATION) {
+                return Err(OAuthError::InvalidRequest(
+                    "use one client authentication method".into(),
+                ));
+            }
+            state
+                .oidc
+                .authenticate_assertion(crate::provider::PresentedAssertion {
+                    client_id,
+                    assertion: Secret::new(a),
+                })
+                .await
+        }
+        (Some(_), _) | (None, Some(_)) => Err(OAuthError::InvalidRequest(
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer \
+             with a client_assertion"
+                .into(),
+        )),
+        (None, None) => {
+            state
+                .oidc
+                .clients()
+                .authenticate(presented_client(headers, client_id, client_secret)?)
+                .await
+        }
+    }
+}
+
 fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
     f.map(|Form(v)| v).map_err(|e| {
         OAuthError::InvalidRequest(format!("the form could not be read: {}", e.body_text()))
@@ -200,11 +242,15 @@ pub async fn token(
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
-    let client = state
-        .oidc
-        .clients()
-        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
-        .await?;
+    let client = authenticate(
+        &state,
+        &headers,
+        f.client_id,
+        f.client_secret,
+        f.client_assertion_type,
+        f.client_assertion,
+    )
+    .await?;
     let response = match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f
@@ -261,6 +307,8 @@ pub struct TokenOnlyForm {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662; client authentication required).
@@ -270,11 +318,15 @@ pub async fn introspect(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Json<serde_json::Value>, OAuthResponse> {
     let f = form(body)?;
-    let _client = state
-        .oidc
-        .clients()
-        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
-        .await?;
+    let _client = authenticate(
+        &state,
+        &headers,
+        f.client_id,
+        f.client_secret,
+        f.client_assertion_type,
+        f.client_assertion,
+    )
+    .await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
@@ -288,11 +340,15 @@ pub async fn revoke(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthResponse> {
     let f = form(body)?;
-    let client = state
-        .oidc
-        .clients()
-        .authenticate(presented_client(&headers, f.client_id, f.client_secret)?)
-        .await?;
+    let client = authenticate(
+        &state,
+        &headers,
+        f.client_id,
+        f.client_secret,
+        f.client_assertion_type,
+        f.client_assertion,
+    )
+    .await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;

@@ -778,3 +778,126 @@ async fn revocation_and_logout_end_sessions() {
     );
     assert_eq!(b.get(&url).send().await.unwrap().status(), 400);
 }
+
+/// A machine client authenticating with `private_key_jwt` (RFC 7523).
+#[tokio::test]
+async fn private_key_jwt_clients_sign_single_use_assertions() {
+    use lanyard::tokens::{Algorithm as KeyAlg, KeySet, generate_key};
+    let client_keys = tempfile::tempdir().unwrap();
+    generate_key(client_keys.path(), KeyAlg::Es256, T0 - 10).unwrap();
+    let client_set = KeySet::load(client_keys.path(), KeyAlg::Es256, T0).unwrap();
+    let jwks = client_keys.path().join("jwks.json");
+    std::fs::write(&jwks, serde_json::to_string(&client_set.jwks()).unwrap()).unwrap();
+    let other_keys = tempfile::tempdir().unwrap();
+    generate_key(other_keys.path(), KeyAlg::Es256, T0 - 10).unwrap();
+    let other_set = KeySet::load(other_keys.path(), KeyAlg::Es256, T0).unwrap();
+
+    let keys = tempfile::tempdir().unwrap();
+    let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    text.push_str(&format!(
+        "\n[[clients]]\nid = \"robot\"\njwks_file = \"{}\"\ngrant_types = [\"client_credentials\"]\nmachine_role = \"auditor\"\n",
+        jwks.display()
+    ));
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let mut l = start_with(&text, memory_store(&clock), clock).await;
+    l.keep(keys);
+    let assertion = |set: &KeySet, aud: &str, exp: i64, jti: &str| {
+        set.sign(
+            &serde_json::json!({"iss": "robot", "sub": "robot", "aud": aud, "exp": exp, "iat": T0, "jti": jti}),
+            "JWT",
+        )
+        .unwrap()
+    };
+    let send = |a: String| {
+        let url = l.at("/oauth2/token");
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", a.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let token_url = "http://127.0.0.1:8080/oauth2/token";
+    let good = assertion(&client_set, token_url, T0 + 120, "a-1");
+    let (s, t) = send(good.clone()).await;
+    assert_eq!(s, 200, "{t}");
+    let payload = t["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        (claims["role"].as_str(), claims["client_id"].as_str()),
+        (Some("auditor"), Some("robot"))
+    );
+    // The same assertion twice: refused.
+    assert_eq!(send(good).await.0, 401);
+    // Another audience, expired, too long-lived, someone else's key: refused.
+    assert_eq!(
+        send(assertion(
+            &client_set,
+            "https://elsewhere.example.com",
+            T0 + 120,
+            "a-2"
+        ))
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        send(assertion(&client_set, token_url, T0 - 120, "a-3"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        send(assertion(&client_set, token_url, T0 + 3600, "a-4"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        send(assertion(&other_set, token_url, T0 + 120, "a-5"))
+            .await
+            .0,
+        401
+    );
+    // alg none with the client's name.
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"iss":"robot","sub":"robot","aud":"{token_url}","exp":{},"jti":"a-6"}}"#,
+            T0 + 60
+        ))
+    );
+    assert_eq!(send(none).await.0, 401);
+    // The issuer as audience is fine too.
+    assert_eq!(
+        send(assertion(
+            &client_set,
+            "http://127.0.0.1:8080",
+            T0 + 120,
+            "a-7"
+        ))
+        .await
+        .0,
+        200
+    );
+}
