@@ -294,6 +294,18 @@ async fn code_flow_with_pkce_issues_verifiable_tokens() {
     assert_eq!(at["aud"], "grafana");
     assert_eq!(at["role"], "engineer");
 
+    // A token with the same claims but not the one Lanyard issued is not active.
+    let mut parts: Vec<&str> = access.split('.').collect();
+    let forged_sig = URL_SAFE_NO_PAD.encode([7u8; 64]);
+    parts[2] = &forged_sig;
+    assert_eq!(introspect(&l, &parts.join(".")).await["active"], false);
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+        parts[1]
+    );
+    assert_eq!(introspect(&l, &none).await["active"], false);
+
     // userinfo.
     let ui: serde_json::Value = reqwest::Client::new()
         .get(l.at("/oauth2/userinfo"))

@@ -1,0 +1,564 @@
+//! `lanyard-loadgen`: a load tool for Lanyard. It starts Lanyard on 127.0.0.1 (Redis
+//! sessions on the local Redis, a generated config), drives it over HTTP with keep-alive
+//! clients, and reports requests per second with p50/p99 latencies. In the same run it
+//! measures the machine's limits the scenarios are judged against: raw RS256 verification
+//! and ES256 signing per second, and a bare axum handler doing one Redis GET.
+//!
+//! Traffic goes only to 127.0.0.1; every scenario stops after `--seconds`.
+//!
+//! ```text
+//! cargo run --release -p lanyard-loadgen -- --seconds 10 --concurrency 32
+//! ```
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::PasswordHasher;
+use clap::Parser;
+use hdrhistogram::Histogram;
+use lanyard::clock::{SharedClock, SystemClock};
+use lanyard::config::Config;
+use lanyard::tokens::{Algorithm, KeySet, generate_key};
+
+/// Load tool for Lanyard (loopback only).
+#[derive(Debug, Parser)]
+struct Args {
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Redis for Lanyard's sessions and the one-GET baseline (must be on loopback).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+}
+
+/// What one scenario measured.
+struct Stats {
+    name: String,
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+    first_error: Option<String>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self) {
+        println!(
+            "| {:<44} | {:>10.0} | {:>9.2} | {:>9.2} | {:>6} |",
+            self.name,
+            self.rate(),
+            self.latency.value_at_quantile(0.50) as f64 / 1000.0,
+            self.latency.value_at_quantile(0.99) as f64 / 1000.0,
+            self.errors
+        );
+        if let Some(e) = &self.first_error {
+            println!("|   first error: {e}");
+        }
+    }
+}
+
+/// Runs `op` from `concurrency` tasks for `duration`; each call is one measured operation.
+async fn drive<F, Fut>(
+    name: &str,
+    concurrency: usize,
+    duration: Duration,
+    op: F,
+) -> Result<Stats, String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+            let (mut ok, mut errors, mut first_error) = (0u64, 0u64, None);
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match op(worker * 1_000_000 + i).await {
+                    Ok(()) => {
+                        ok += 1;
+                        if let Some(h) = hist.as_mut() {
+                            let _ = h.record(t.elapsed().as_micros().max(1) as u64);
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+                i += 1;
+            }
+            (ok, errors, first_error, hist)
+        }));
+    }
+    let mut stats = Stats {
+        name: name.to_owned(),
+        ok: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| e.to_string())?,
+        first_error: None,
+    };
+    for t in tasks {
+        if let Ok((ok, errors, first_error, hist)) = t.await {
+            stats.ok += ok;
+            stats.errors += errors;
+            if stats.first_error.is_none() {
+                stats.first_error = first_error;
+            }
+            if let Some(h) = hist {
+                let _ = stats.latency.add(h);
+            }
+        }
+    }
+    stats.elapsed = start.elapsed();
+    Ok(stats)
+}
+
+/// Operations per second of `f` on one core, over about `duration`.
+fn per_second(duration: Duration, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        for _ in 0..32 {
+            f();
+        }
+        n += 32;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn cheap_hash(password: &str) -> Result<String, String> {
+    // The minimum argon2id cost the library accepts (m = 8 KiB, t = 1, p = 1): the bench
+    // measures Lanyard, not the password hash.
+    let params = argon2::Params::new(8, 1, 1, None).map_err(|e| e.to_string())?;
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn config_text(
+    url: &str,
+    keys: &std::path::Path,
+    redis: &str,
+    prefix: &str,
+) -> Result<String, String> {
+    Ok(format!(
+        r#"
+[server]
+bind = "127.0.0.1:0"
+public_url = "{url}"
+[sessions]
+store = "redis"
+redis_url = "{redis}"
+key_prefix = "{prefix}"
+[tokens]
+algorithm = "ES256"
+keys_dir = "{keys}"
+[[providers]]
+id = "corp"
+kind = "local"
+[[providers.users]]
+username = "bench"
+password_hash = "{user}"
+groups = ["engineering"]
+[[roles]]
+name = "bench"
+max_session_duration = "1h"
+permission_policies = ["p"]
+trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = ["corp", "client"] }}, Action = "sts:AssumeRole" }}] }}
+[[policies]]
+name = "p"
+document = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "bench:*", Resource = "*" }}] }}
+[[clients]]
+id = "app"
+secret_hash = "{app}"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+allowed_roles = ["bench"]
+[[clients]]
+id = "machine"
+secret_hash = "{machine}"
+grant_types = ["client_credentials"]
+machine_role = "bench"
+"#,
+        keys = keys.display(),
+        user = cheap_hash("bench-pw")?,
+        app = cheap_hash("app-secret")?,
+        machine = cheap_hash("machine-secret")?,
+    ))
+}
+
+/// Starts Lanyard on its own runtime; returns its URL.
+fn start_lanyard(args: &Args, keys: &std::path::Path) -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let prefix = format!("loadgen:{}:", lanyard::session::random_id().expose_secret());
+    let text = config_text(&url, keys, &args.redis, &prefix)?;
+    let config = Config::from_toml(&text, keys, &|_| None).map_err(|e| format!("{e:?}"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let clock: SharedClock = Arc::new(SystemClock);
+            let started = async {
+                let store = lanyard::server::session_store(&config, Arc::clone(&clock))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let state = lanyard::server::build_state(config, store, clock)
+                    .map_err(|e| e.to_string())?;
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                Ok::<_, String>((state, listener))
+            }
+            .await;
+            match started {
+                Ok((state, listener)) => {
+                    let _ = tx.send(Ok(()));
+                    let _ = lanyard::web::serve(listener, state, std::future::pending()).await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    rx.recv().map_err(|e| e.to_string())??;
+    Ok(url)
+}
+
+/// A bare axum handler doing one Redis GET: the ceiling of a handler that touches Redis.
+async fn start_one_get(redis_url: &str) -> Result<String, String> {
+    let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+    let conn = redis::aio::ConnectionManager::new(client)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = format!(
+        "loadgen:{}:k",
+        lanyard::session::random_id().expose_secret()
+    );
+    let mut c = conn.clone();
+    redis::cmd("SET")
+        .arg(&key)
+        .arg("v")
+        .arg("EX")
+        .arg(600)
+        .query_async::<()>(&mut c)
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = axum::Router::new().route(
+        "/get",
+        axum::routing::get(move || {
+            let mut conn = conn.clone();
+            let key = key.clone();
+            async move {
+                let v: Option<String> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .ok()
+                    .flatten();
+                if v.is_some() {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::NOT_FOUND
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/get",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(url)
+}
+
+fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(1024)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn field(html: &str, name: &str) -> Result<String, String> {
+    let m = format!("name=\"{name}\" value=\"");
+    let i = html.find(&m).ok_or_else(|| format!("no {name} field"))? + m.len();
+    let end = html[i..].find('"').ok_or("unterminated field")? + i;
+    Ok(html[i..end].to_owned())
+}
+
+fn location(r: &reqwest::Response) -> Result<String, String> {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("expected a redirect, got {}", r.status()))
+}
+
+/// One full authorization-code flow for a local user with a fresh browser.
+async fn code_flow(base: &str) -> Result<(), String> {
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let send =
+        |r: reqwest::RequestBuilder| async move { r.send().await.map_err(|e| e.to_string()) };
+    let authorize = format!(
+        "{base}/oauth2/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid&state=s&nonce=n"
+    );
+    let r = send(b.get(&authorize)).await?;
+    let signin = location(&r)?;
+    let return_to = url::Url::parse(&format!("{base}{signin}"))
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("no return_to")?;
+    let form_url = format!(
+        "{base}/auth/corp?return_to={}",
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    );
+    let html = send(b.get(&form_url))
+        .await?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let csrf = field(&html, "csrf")?;
+    let r = send(b.post(format!("{base}/auth/corp")).form(&[
+        ("username", "bench"),
+        ("password", "bench-pw"),
+        ("csrf", csrf.as_str()),
+    ]))
+    .await?;
+    let roles = location(&r)?;
+    let r = send(b.get(format!("{base}{roles}"))).await?;
+    let back = location(&r)?;
+    let code = url::Url::parse(&back)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| format!("no code in {back}"))?;
+    let r = send(
+        b.post(format!("{base}/oauth2/token"))
+            .basic_auth("app", Some("app-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ]),
+    )
+    .await?;
+    if r.status() != 200 {
+        return Err(format!("token endpoint answered {}", r.status()));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lanyard-loadgen: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let url = url::Url::parse(&args.redis).map_err(|e| e.to_string())?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if !loopback {
+        return Err("the load tool only sends traffic to 127.0.0.1".into());
+    }
+    let duration = Duration::from_secs(args.seconds);
+    let keys = tempfile::tempdir().map_err(|e| e.to_string())?;
+    println!(
+        "lanyard-loadgen: {} s per scenario, {} concurrent clients, {} cores",
+        args.seconds,
+        args.concurrency,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "password hashing for the code flow: argon2id m=8 KiB, t=1, p=1 (the minimum the library accepts)"
+    );
+
+    // Machine limits: raw crypto.
+    let crypto_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    generate_key(crypto_dir.path(), Algorithm::Es256, 0).map_err(|e| e.to_string())?;
+    generate_key(crypto_dir.path(), Algorithm::Rs256, 0).map_err(|e| e.to_string())?;
+    let es = KeySet::load(crypto_dir.path(), Algorithm::Es256, 1).map_err(|e| e.to_string())?;
+    let rs = KeySet::load(crypto_dir.path(), Algorithm::Rs256, 1).map_err(|e| e.to_string())?;
+    let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 4_102_444_800i64});
+    let rs_token = rs.sign(&claims, "JWT").map_err(|e| e.to_string())?;
+    let rs_jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(serde_json::to_value(rs.jwks()).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let rs_key = jsonwebtoken::DecodingKey::from_jwk(rs_jwks.keys.first().ok_or("no key")?)
+        .map_err(|e| e.to_string())?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&["z"]);
+    let crypto_time = Duration::from_secs(2);
+    let sign_rate = per_second(crypto_time, || {
+        let _ = es.sign(&claims, "at+jwt");
+    });
+    let verify_rate = per_second(crypto_time, || {
+        let _ = jsonwebtoken::decode::<serde_json::Value>(&rs_token, &rs_key, &validation);
+    });
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let crypto_limit = cores / (1.0 / sign_rate + 1.0 / verify_rate);
+    println!();
+    println!(
+        "machine limits (one core): ES256 sign {sign_rate:.0}/s, RS256 verify {verify_rate:.0}/s; RS256-verify + ES256-sign on {cores} cores: {crypto_limit:.0}/s"
+    );
+
+    let lanyard_url = start_lanyard(args, keys.path())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = http()?;
+        println!();
+        println!(
+            "| {:<44} | {:>10} | {:>9} | {:>9} | {:>6} |",
+            "scenario", "req/s", "p50 ms", "p99 ms", "errors"
+        );
+        println!(
+            "|{:-<46}|{:->12}|{:->11}|{:->11}|{:->8}|",
+            "", "", "", "", ""
+        );
+
+        let one_get = start_one_get(&args.redis).await?;
+        let c = client.clone();
+        let baseline = drive(
+            "baseline: axum handler + one Redis GET",
+            args.concurrency,
+            duration,
+            move |_| {
+                let c = c.clone();
+                let u = one_get.clone();
+                async move {
+                    let r = c.get(&u).send().await.map_err(|e| e.to_string())?;
+                    if r.status() == 200 {
+                        Ok(())
+                    } else {
+                        Err(format!("status {}", r.status()))
+                    }
+                }
+            },
+        )
+        .await?;
+        baseline.print();
+
+        // A token to introspect: client_credentials for the machine client.
+        let t: serde_json::Value = client
+            .post(format!("{lanyard_url}/oauth2/token"))
+            .basic_auth("machine", Some("machine-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = t["access_token"]
+            .as_str()
+            .ok_or_else(|| format!("no token: {t}"))?
+            .to_owned();
+        let c = client.clone();
+        let u = format!("{lanyard_url}/oauth2/introspect");
+        let introspection = drive(
+            "(2) introspection (client_secret_basic)",
+            args.concurrency,
+            duration,
+            move |_| {
+                let c = c.clone();
+                let u = u.clone();
+                let token = token.clone();
+                async move {
+                    let r = c
+                        .post(&u)
+                        .basic_auth("app", Some("app-secret"))
+                        .form(&[("token", token.as_str())])
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+                    if v["active"] == true {
+                        Ok(())
+                    } else {
+                        Err(format!("inactive: {v}"))
+                    }
+                }
+            },
+        )
+        .await?;
+        introspection.print();
+
+        let base = lanyard_url.clone();
+        let flow = drive(
+            "(3) authorization code flow, local user (7 req)",
+            args.concurrency,
+            duration,
+            move |_| {
+                let base = base.clone();
+                async move { code_flow(&base).await }
+            },
+        )
+        .await?;
+        flow.print();
+
+        println!();
+        println!(
+            "(2) introspection / one-GET handler: {:.0}% (goal >= 70%)",
+            100.0 * introspection.rate() / baseline.rate()
+        );
+        println!(
+            "(3) code flows/s: {:.0} ({:.0} HTTP requests/s)",
+            flow.rate(),
+            flow.rate() * 7.0
+        );
+        Ok::<(), String>(())
+    })
+}
