@@ -36,6 +36,8 @@ pub struct PasswordPage {
     pub csrf: String,
     pub username: String,
     pub error: Option<String>,
+    /// Show the one-time code field (the provider has users with TOTP).
+    pub ask_otp: bool,
 }
 
 /// One role on the picker.
@@ -72,6 +74,8 @@ pub struct RolesPage {
     pub filter: String,
     pub total: usize,
     pub shown: usize,
+    /// Roles not offered because they need a multi-factor sign-in.
+    pub mfa_roles: Vec<String>,
 }
 
 /// No role fits.
@@ -83,6 +87,8 @@ pub struct NoRolesPage {
     pub provider: String,
     pub groups: String,
     pub csrf: String,
+    /// Roles not offered because they need a multi-factor sign-in.
+    pub mfa_roles: Vec<String>,
 }
 
 /// `GET /credentials`.
