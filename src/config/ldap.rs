@@ -280,6 +280,7 @@ impl Cx<'_> {
                 "has no effect with insecure_no_tls = true",
             );
         }
+        let gave_password = raw.bind_password.is_some() || raw.bind_password_file.is_some();
         let bind_password = self.secret(
             &format!("{path}.bind_password"),
             raw.bind_password,
@@ -289,13 +290,13 @@ impl Cx<'_> {
         if let Some(b) = &raw.bind_dn {
             dn(self, &format!("{path}.bind_dn"), b);
         }
-        match (&raw.bind_dn, &bind_password) {
-            (Some(_), None) => self.error(
+        match (&raw.bind_dn, gave_password) {
+            (Some(_), false) => self.error(
                 format!("{path}.bind_password"),
                 "is required with bind_dn (give bind_password = \"${ENV_VAR}\" or \
                  bind_password_file)",
             ),
-            (None, Some(_)) => self.error(
+            (None, true) => self.error(
                 format!("{path}.bind_dn"),
                 "is required with bind_password (leave both out to search anonymously)",
             ),
