@@ -219,6 +219,9 @@ fn totp_enroll(user: &str, issuer: &str, secret_file: Option<&Path>) -> ExitCode
             return ExitCode::from(1);
         }
     };
+    // Built whole (it holds the secret) and written once, so that a closed pipe is an
+    // error exit rather than a panic.
+    let mut out = zeroize::Zeroizing::new(String::new());
     let config_line = match secret_file {
         Some(path) => {
             if let Err(e) = write_private(path, enrolment.secret.expose_secret()) {
@@ -228,21 +231,33 @@ fn totp_enroll(user: &str, issuer: &str, secret_file: Option<&Path>) -> ExitCode
             format!("totp_secret_file = \"{}\"", path.display())
         }
         None => {
-            println!("Secret (base32; keep it secret):");
-            println!("  {}", enrolment.secret.expose_secret());
-            println!();
+            out.push_str("Secret (base32; keep it secret):\n  ");
+            out.push_str(enrolment.secret.expose_secret());
+            out.push_str("\n\n");
             "totp_secret = \"${LANYARD_TOTP_<USER>}\"   # the secret above, from the environment"
                 .to_owned()
         }
     };
-    println!("Scan this with an authenticator app (or paste the URI into it):");
-    println!("  {}", enrolment.uri.expose_secret());
+    out.push_str("Scan this with an authenticator app (or paste the URI into it):\n  ");
+    out.push_str(enrolment.uri.expose_secret());
+    out.push('\n');
     if let Some(qr) = crate::connectors::totp::terminal_qr(enrolment.uri.expose_secret()) {
-        println!("{qr}");
+        out.push_str(&qr);
+        out.push('\n');
     }
-    println!("Then add to the user \"{user}\" in lanyard.toml:");
-    println!("  {config_line}");
-    ExitCode::SUCCESS
+    out.push_str(&format!(
+        "Then add to the user \"{user}\" in lanyard.toml:\n  {config_line}\n"
+    ));
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, out.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lanyard: cannot write the enrolment: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Creates `path` (which must not exist) readable by its owner only, and writes `text`.
