@@ -6,4 +6,8 @@
 mod bad_input;
 mod flow;
 mod harness;
+mod ldap;
+mod limits;
+mod mfa;
 mod redis_store;
+mod slapd;
