@@ -94,7 +94,7 @@ pub struct LdapDirectory {
     tls: Option<Arc<rustls::ClientConfig>>,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
-    /// Moving average of how long a sign-in that reaches the bind takes, in microseconds:
+    /// Moving average of how long a sign-in takes up to the bind's answer, in microseconds:
     /// unknown users and locked accounts are answered after as long.
     typical_micros: AtomicU64,
 }
@@ -165,15 +165,12 @@ impl LdapDirectory {
                     humantime::format_duration(deadline)
                 )))
             });
-        match &result {
-            Ok(_)
-            | Err(LdapError::InvalidCredentials {
-                reason: REASON_BIND,
-            }) => {
-                self.record_typical(started.elapsed());
-            }
-            Err(LdapError::InvalidCredentials { .. }) => self.pad(started).await,
-            Err(_) => {}
+        if let Err(LdapError::InvalidCredentials { reason }) = &result
+            && *reason != REASON_BIND
+        {
+            // Refused before the bind (no such user, several entries...): answer no sooner
+            // than a bind would have.
+            self.pad(started).await;
         }
         result
     }
@@ -311,6 +308,7 @@ impl LdapDirectory {
         password: &Secret,
         now: i64,
     ) -> Result<ExternalIdentity, StepError> {
+        let started = Instant::now();
         if !conn.as_service {
             self.bind_service(conn).await?;
         }
@@ -324,6 +322,7 @@ impl LdapDirectory {
             .with_timeout(self.config.timeout)
             .simple_bind(&entry.dn, password.expose_secret())
             .await?;
+        self.record_typical(started.elapsed());
         match bind.rc {
             0 => {}
             RC_INVALID_CREDENTIALS => return Err(StepError::Refused(REASON_BIND)),
@@ -367,7 +366,11 @@ impl LdapDirectory {
                 )));
             }
         }
-        let mut entries = result.0.into_iter();
+        // Referrals (and intermediate messages) are not entries; they are not followed.
+        let mut entries = result
+            .0
+            .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate());
         match (entries.next(), entries.next()) {
             (Some(e), None) => Ok(SearchEntry::construct(e)),
             (None, _) => Err(StepError::Refused("no such user")),
@@ -417,6 +420,9 @@ impl LdapDirectory {
                 }
             }
             for g in result.0 {
+                if g.is_ref() || g.is_intermediate() {
+                    continue;
+                }
                 let g = SearchEntry::construct(g);
                 match values(&g, &gs.name_attribute).next() {
                     Some(name) => groups.push(name.to_owned()),

@@ -302,6 +302,25 @@ async fn directory_down_gives_a_clear_page_and_the_pool_recovers() {
 }
 
 #[tokio::test]
+async fn a_hanging_directory_times_out_with_a_clear_page() {
+    let slapd = Slapd::start(false).await;
+    let keys = tempfile::tempdir().unwrap();
+    let text = config(&slapd, Transport::Plain, Groups::Search, keys.path())
+        .replace("timeout = \"2s\"", "timeout = \"1s\"");
+    let l = lanyard(&text).await;
+    assert_eq!(sign_in(&l, &browser(), "alice", "alice-pw").await.0, 303);
+    slapd.freeze(true);
+    let started = std::time::Instant::now();
+    let (status, body) = sign_in(&l, &browser(), "alice", "alice-pw").await;
+    let took = started.elapsed();
+    slapd.freeze(false);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(UNREACHABLE));
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    assert_eq!(sign_in(&l, &browser(), "alice", "alice-pw").await.0, 303);
+}
+
+#[tokio::test]
 async fn repeated_failures_lock_an_ldap_account_with_the_same_answer() {
     let slapd = Slapd::start(false).await;
     let keys = tempfile::tempdir().unwrap();

@@ -221,6 +221,15 @@ impl Slapd {
         }
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections are accepted by the
+    /// kernel but nothing answers, like a directory that hangs.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
     /// Stops the server (SIGKILL: an outage, not a shutdown).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
