@@ -15,6 +15,8 @@ if [ "${1:-}" = "test" ]; then
   # The LDAP tests start a real OpenLDAP server (Debian's slapd lives in /usr/sbin).
   have_pkg slapd || need_apt+=(slapd)
   have_pkg ldap-utils || need_apt+=(ldap-utils)
+  # kill(1), to freeze and thaw slapd in the "directory hangs" test.
+  type -P kill >/dev/null 2>&1 || need_apt+=(procps)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
