@@ -14,6 +14,7 @@ const UNREACHABLE: &str = "The directory cannot be reached right now.";
 enum Transport<'a> {
     Plain,
     StartTls { ca_file: &'a Path },
+    Ldaps { ca_file: &'a Path },
 }
 
 /// Groups by search (`member={dn}`) or from the entry's `memberOf`.
@@ -23,9 +24,15 @@ enum Groups {
 }
 
 fn config(slapd: &Slapd, transport: Transport<'_>, groups: Groups, keys: &Path) -> String {
-    let transport = match transport {
-        Transport::Plain => "insecure_no_tls = true".to_owned(),
-        Transport::StartTls { ca_file } => format!("ca_file = \"{}\"", ca_file.display()),
+    let (url, transport) = match transport {
+        Transport::Plain => (slapd.url(), "insecure_no_tls = true".to_owned()),
+        Transport::StartTls { ca_file } => {
+            (slapd.url(), format!("ca_file = \"{}\"", ca_file.display()))
+        }
+        Transport::Ldaps { ca_file } => (
+            slapd.ldaps_url(),
+            format!("ca_file = \"{}\"", ca_file.display()),
+        ),
     };
     let (groups_attribute, group_search) = match groups {
         Groups::Search => (
@@ -65,7 +72,6 @@ fn config(slapd: &Slapd, transport: Transport<'_>, groups: Groups, keys: &Path) 
         trust("engineering"),
         trust("admins"),
         trust("finance"),
-        url = slapd.url(),
         keys = keys.display(),
     )
 }
@@ -233,7 +239,7 @@ async fn ldap_injection_in_the_username_matches_nothing() {
 }
 
 #[tokio::test]
-async fn starttls_with_a_test_ca() {
+async fn starttls_and_ldaps_with_a_test_ca() {
     let slapd = Slapd::start(true).await;
     let keys = tempfile::tempdir().unwrap();
     let ca = slapd.tls.as_ref().unwrap().ca_file.clone();
@@ -248,6 +254,17 @@ async fn starttls_with_a_test_ca() {
     let (status, html, _) = roles_of(&l, "alice").await;
     assert_eq!(status, 200, "{html}");
     assert_eq!(sign_in(&l, &browser(), "alice", "nope").await.0, 401);
+    // The same directory over ldaps:// (TLS from the first byte).
+    let keys_ldaps = tempfile::tempdir().unwrap();
+    let l_ldaps = lanyard(&config(
+        &slapd,
+        Transport::Ldaps { ca_file: &ca },
+        Groups::Search,
+        keys_ldaps.path(),
+    ))
+    .await;
+    let (status, location, _) = roles_of(&l_ldaps, "carol").await;
+    assert_eq!((status, location.as_str()), (303, "/credentials"));
     // A client trusting another CA refuses the server: the directory is "unreachable".
     let other = unrelated(&keys);
     let keys2 = tempfile::tempdir().unwrap();

@@ -62,6 +62,8 @@ pub struct Tls {
 pub struct Slapd {
     dir: tempfile::TempDir,
     pub port: u16,
+    /// The `ldaps://` port, with TLS.
+    ldaps_port: Option<u16>,
     child: Option<Child>,
     pub tls: Option<Tls>,
 }
@@ -169,6 +171,7 @@ impl Slapd {
         let mut s = Slapd {
             dir,
             port: free_port(),
+            ldaps_port: tls.as_ref().map(|_| free_port()),
             child: None,
             tls,
         };
@@ -182,6 +185,14 @@ impl Slapd {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
+    /// `ldaps://127.0.0.1:<port>` (TLS instances only).
+    pub fn ldaps_url(&self) -> String {
+        format!(
+            "ldaps://127.0.0.1:{}",
+            self.ldaps_port.expect("a TLS instance")
+        )
+    }
+
     /// Starts (again) the stopped server, on the same port with the same data.
     pub async fn resume(&mut self) {
         assert!(self.child.is_none(), "already running");
@@ -189,7 +200,10 @@ impl Slapd {
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
             .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{}/", self.port))
+            .arg(match self.ldaps_port {
+                Some(p) => format!("ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{p}/", self.port),
+                None => format!("ldap://127.0.0.1:{}/", self.port),
+            })
             // Debug level 0 keeps slapd in the foreground, so it is our child to kill.
             .arg("-d")
             .arg("0")
