@@ -286,6 +286,106 @@ pub fn lock_duration(limits: &SignInConfig, n: i64, allowed: u32) -> Option<Dura
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+    use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
+    use crate::connectors::local::{LocalDirectory, hash_password};
+    use crate::session::MemoryStore;
+
+    /// Collects what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn attempt<'a>(
+        provider: &'a ProviderId,
+        connector: &'a Connector,
+        password: &'a Secret,
+    ) -> Attempt<'a> {
+        Attempt {
+            provider,
+            connector,
+            username: "alice",
+            password,
+            otp: None,
+            source_ip: Some("192.0.2.7".parse().unwrap()),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn failures_are_audited_with_the_source_address_and_lock() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let clock = ManualClock::new(1_000_000);
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
+        let limits = SignInConfig {
+            max_account_failures: 2,
+            ..SignInConfig::default()
+        };
+        let service = PasswordSignIn::new(store, shared, limits);
+        let dir = Connector::Local(
+            LocalDirectory::new(
+                ProviderId::new("corp"),
+                &LocalDirectoryConfig {
+                    users: vec![LocalUserConfig {
+                        username: "alice".into(),
+                        password: PasswordCredential::Hash(
+                            hash_password(&Secret::new("right")).unwrap(),
+                        ),
+                        email: None,
+                        display_name: None,
+                        groups: vec![],
+                        tags: Default::default(),
+                        totp: None,
+                    }],
+                },
+            )
+            .unwrap(),
+        );
+        let provider = ProviderId::new("corp");
+        let (wrong, right) = (Secret::new("wrong"), Secret::new("right"));
+        let attempt = |password| attempt(&provider, &dir, password);
+        for _ in 0..2 {
+            assert!(matches!(
+                service.sign_in(attempt(&wrong)).await,
+                Err(SignInError::Refused)
+            ));
+        }
+        // Locked: the right password is refused the same way.
+        assert!(matches!(
+            service.sign_in(attempt(&right)).await,
+            Err(SignInError::Refused)
+        ));
+        clock.advance(Duration::from_secs(31));
+        assert!(service.sign_in(attempt(&right)).await.is_ok());
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("sign_in.failure"))
+            .collect();
+        assert_eq!(failures.len(), 3, "{text}");
+        assert!(failures.iter().all(|l| l.contains("source_ip=192.0.2.7")));
+        assert!(failures[2].contains("account locked"), "{text}");
+        assert!(text.contains("sign_in.locked") && text.contains("sign_in.success"));
+        assert!(
+            !text.contains("right") && !text.contains("wrong\""),
+            "no passwords in logs"
+        );
+    }
 
     #[test]
     fn back_off_doubles_up_to_the_maximum() {
