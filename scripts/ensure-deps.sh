@@ -12,6 +12,11 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # The tests need a real Redis; the server package also brings redis-cli.
 if [ "${1:-}" = "test" ]; then
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+  # The LDAP tests start a real OpenLDAP server (Debian's slapd lives in /usr/sbin).
+  have_pkg slapd || need_apt+=(slapd)
+  have_pkg ldap-utils || need_apt+=(ldap-utils)
+  # kill(1), to freeze and thaw slapd in the "directory hangs" test.
+  type -P kill >/dev/null 2>&1 || need_apt+=(procps)
 fi
 
 # Test peers written for Node (openid-client as a relying party).
@@ -25,6 +30,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # slapd: install the binaries only; the tests write their own configuration, and no
+  # system directory is set up or started.
+  echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections 2>/dev/null || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 

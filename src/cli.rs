@@ -1,5 +1,5 @@
 //! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`,
-//! `keys generate`, `policy check`, `policy simulate`.
+//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`.
 //!
 //! May import: everything.
 
@@ -49,6 +49,28 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// One-time codes (TOTP, RFC 6238) for local users.
+    Totp {
+        #[command(subcommand)]
+        command: TotpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TotpCommand {
+    /// Make a new TOTP secret for a local user: prints the otpauth:// URI and a QR code to
+    /// scan with an authenticator app, and the line to add to the user in lanyard.toml.
+    Enroll {
+        /// The local user's username.
+        user: String,
+        /// Name shown in the authenticator app.
+        #[arg(long, default_value = "Lanyard")]
+        issuer: String,
+        /// Write the secret into this new file (mode 0600) for `totp_secret_file`, instead
+        /// of printing it for an environment variable.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
     },
 }
 
@@ -172,7 +194,83 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Totp {
+            command:
+                TotpCommand::Enroll {
+                    user,
+                    issuer,
+                    secret_file,
+                },
+        } => totp_enroll(&user, &issuer, secret_file.as_deref()),
     }
+}
+
+fn totp_enroll(user: &str, issuer: &str, secret_file: Option<&Path>) -> ExitCode {
+    if user.is_empty() || user.chars().any(char::is_control) {
+        eprintln!("lanyard: the username must be non-empty without control characters");
+        return ExitCode::from(1);
+    }
+    let enrolment = match crate::connectors::totp::enroll(user, issuer) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("lanyard: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // Built whole (it holds the secret) and written once, so that a closed pipe is an
+    // error exit rather than a panic.
+    let mut out = zeroize::Zeroizing::new(String::new());
+    let config_line = match secret_file {
+        Some(path) => {
+            if let Err(e) = write_private(path, enrolment.secret.expose_secret()) {
+                eprintln!("lanyard: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+            format!("totp_secret_file = \"{}\"", path.display())
+        }
+        None => {
+            out.push_str("Secret (base32; keep it secret):\n  ");
+            out.push_str(enrolment.secret.expose_secret());
+            out.push_str("\n\n");
+            "totp_secret = \"${LANYARD_TOTP_<USER>}\"   # the secret above, from the environment"
+                .to_owned()
+        }
+    };
+    out.push_str("Scan this with an authenticator app (or paste the URI into it):\n  ");
+    out.push_str(enrolment.uri.expose_secret());
+    out.push('\n');
+    if let Some(qr) = crate::connectors::totp::terminal_qr(enrolment.uri.expose_secret()) {
+        out.push_str(&qr);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Then add to the user \"{user}\" in lanyard.toml:\n  {config_line}\n"
+    ));
+    let mut stdout = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut stdout, out.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lanyard: cannot write the enrolment: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Creates `path` (which must not exist) readable by its owner only, and writes `text`.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")
 }
 
 fn plural(n: usize) -> &'static str {

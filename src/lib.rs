@@ -21,6 +21,7 @@ pub mod roles;
 pub mod secret;
 pub mod server;
 pub mod session;
+pub mod signin;
 pub mod sso;
 pub mod telemetry;
 pub mod tokens;

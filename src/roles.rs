@@ -170,6 +170,34 @@ impl RoleCatalog {
         &self.roles
     }
 
+    /// The roles this identity would get had it signed in with a second factor, but does
+    /// not get without: what the role picker names as "needs MFA". Empty when the identity
+    /// already used MFA.
+    pub fn needing_mfa(
+        &self,
+        identity: &ExternalIdentity,
+        facts: &RequestFacts,
+    ) -> Vec<Arc<RoleConfig>> {
+        if identity.mfa {
+            return Vec::new();
+        }
+        let mut with_mfa = identity.clone();
+        with_mfa.mfa = true;
+        if !with_mfa.amr.iter().any(|m| m == "otp") {
+            with_mfa.amr.push("otp".to_owned());
+        }
+        let without = trust_context(identity, facts);
+        let with = trust_context(&with_mfa, facts);
+        self.roles
+            .iter()
+            .filter(|r| {
+                !trust_decision(r, identity, &without).outcome.is_allowed()
+                    && trust_decision(r, &with_mfa, &with).outcome.is_allowed()
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The roles whose trust policy allows this identity, in config order.
     pub fn eligible(
         &self,
@@ -314,6 +342,37 @@ mod tests {
         };
         assert_eq!(names(&["engineering"]), vec!["engineer", "payments"]);
         assert_eq!(names(&["finance"]), vec!["payments"]);
+    }
+
+    #[test]
+    fn roles_needing_mfa_are_named() {
+        let catalog = RoleCatalog::new(vec![
+            role(
+                "break-glass",
+                serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Federated": "corp"}, "Action": "sts:AssumeRole",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}),
+            ),
+            role(
+                "finance-only",
+                serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Federated": "corp"}, "Action": "sts:AssumeRole",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"},
+                                  "ForAnyValue:StringEquals": {"idp:groups": ["finance"]}}}]}),
+            ),
+        ]);
+        let without = identity(&["engineering"]);
+        assert!(catalog.eligible(&without, &facts()).is_empty());
+        let names: Vec<_> = catalog
+            .needing_mfa(&without, &facts())
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        assert_eq!(names, vec!["break-glass"]);
+        let mut with = without.clone();
+        with.mfa = true;
+        assert_eq!(catalog.eligible(&with, &facts()).len(), 1);
+        assert!(catalog.needing_mfa(&with, &facts()).is_empty());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! May import: the types it configures (`identity`, `tokens`, `policy`, `secret`).
 
 mod clients;
+mod ldap;
 mod raw;
+mod sign_in;
 mod spans;
 
 pub use clients::{ClientAuth, ClientConfig, GrantType};
@@ -29,7 +31,13 @@ use crate::identity::{ProviderId, ProviderKind};
 use crate::secret::Secret;
 use crate::tokens::Algorithm;
 
-use raw::{RawLocalProvider, RawPolicy, RawPolicySource, RawRole};
+use raw::{RawLdapProvider, RawLocalProvider, RawPolicy, RawPolicySource, RawRole};
+
+pub use ldap::{
+    LdapConfig, LdapFilter, LdapGroupSearch, LdapScope, LdapTransport, LdapUserSearch,
+    MATCHING_RULE_IN_CHAIN,
+};
+pub use sign_in::SignInConfig;
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -53,6 +61,8 @@ pub struct Config {
     pub policies: BTreeMap<String, Arc<Policy>>,
     /// `[[clients]]`, in file order.
     pub clients: Vec<ClientConfig>,
+    /// `[sign_in]`: brute-force protection.
+    pub sign_in: SignInConfig,
 }
 
 /// `[server]`.
@@ -128,6 +138,7 @@ impl ProviderConfig {
     pub fn kind(&self) -> ProviderKind {
         match self.settings {
             ProviderSettings::Local(_) => ProviderKind::Local,
+            ProviderSettings::Ldap(_) => ProviderKind::Ldap,
         }
     }
 }
@@ -137,6 +148,8 @@ impl ProviderConfig {
 pub enum ProviderSettings {
     /// `kind = "local"`.
     Local(LocalDirectoryConfig),
+    /// `kind = "ldap"`.
+    Ldap(Box<LdapConfig>),
 }
 
 /// A local directory.
@@ -171,6 +184,8 @@ pub struct LocalUserConfig {
     pub groups: Vec<String>,
     /// Principal tags.
     pub tags: BTreeMap<String, String>,
+    /// The base32 TOTP secret (RFC 6238) when the user signs in with a one-time code too.
+    pub totp: Option<Secret>,
 }
 
 /// One `[[roles]]` entry.
@@ -314,6 +329,7 @@ const SECTIONS: &[&str] = &[
     "roles",
     "policies",
     "clients",
+    "sign_in",
 ];
 const PROVIDER_KINDS: &[&str] = &[
     "local",
@@ -478,6 +494,7 @@ impl Cx<'_> {
             .map(|s| s.absolute_timeout)
             .unwrap_or(Duration::from_secs(MAX_SESSION_SECS));
         let clients = self.clients(raw_clients, &roles, absolute);
+        let sign_in = self.sign_in(table.remove("sign_in"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -486,6 +503,7 @@ impl Cx<'_> {
             roles,
             policies,
             clients,
+            sign_in,
         })
     }
 
@@ -758,7 +776,10 @@ impl Cx<'_> {
                 "local" => self
                     .shape::<RawLocalProvider>(&path, toml::Value::Table(table))
                     .and_then(|local| self.local_provider(&path, local)),
-                "ldap" | "oidc" | "google" | "microsoft" | "github" | "saml" => {
+                "ldap" => self
+                    .shape::<RawLdapProvider>(&path, toml::Value::Table(table))
+                    .and_then(|ldap| self.ldap_provider(&path, ldap)),
+                "oidc" | "google" | "microsoft" | "github" | "saml" => {
                     self.error(
                         format!("{path}.kind"),
                         format!(
@@ -864,7 +885,9 @@ impl Cx<'_> {
                     continue;
                 }
             };
+            let totp = self.totp_secret(&upath, u.totp_secret, u.totp_secret_file);
             users.push(LocalUserConfig {
+                totp,
                 username: u.username,
                 password,
                 email: u.email,
@@ -879,6 +902,43 @@ impl Cx<'_> {
             id,
             settings: ProviderSettings::Local(LocalDirectoryConfig { users }),
         })
+    }
+
+    /// A user's TOTP secret: base32 (RFC 4648), at least 128 bits (RFC 4226 §4).
+    fn totp_secret(
+        &mut self,
+        upath: &str,
+        value: Option<String>,
+        file: Option<String>,
+    ) -> Option<Secret> {
+        let path = format!("{upath}.totp_secret");
+        let secret = self.secret(&path, value, file, "totp_secret_file")?;
+        let normalized = Secret::new(
+            secret
+                .expose_secret()
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '=')
+                .collect::<String>()
+                .to_ascii_uppercase(),
+        );
+        match totp_rs::Secret::try_from_base32(normalized.expose_secret()) {
+            Ok(bytes) if bytes.as_bytes().len() >= 16 => Some(normalized),
+            Ok(_) => {
+                self.error(
+                    path,
+                    "is too short: a TOTP secret needs at least 128 bits (26 base32 \
+                     characters); make one with `lanyard totp enroll USER`",
+                );
+                None
+            }
+            Err(_) => {
+                self.error(
+                    path,
+                    "is not base32 (A-Z, 2-7); make one with `lanyard totp enroll USER`",
+                );
+                None
+            }
+        }
     }
 
     fn roles(
@@ -1058,7 +1118,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn demo_users(config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for p in &config.providers {
-        let ProviderSettings::Local(dir) = &p.settings;
+        let ProviderSettings::Local(dir) = &p.settings else {
+            continue;
+        };
         for u in &dir.users {
             if let PasswordCredential::InsecureDemo(pw) = &u.password {
                 out.push((

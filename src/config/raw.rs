@@ -60,6 +60,8 @@ pub struct RawLocalUser {
     pub groups: Vec<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    pub totp_secret: Option<String>,
+    pub totp_secret_file: Option<String>,
 }
 
 impl std::fmt::Debug for RawLocalUser {
@@ -126,4 +128,64 @@ pub struct RawClient {
     pub access_token_lifetime: Option<String>,
     pub refresh_token_lifetime: Option<String>,
     pub machine_role: Option<String>,
+}
+
+/// `[sign_in]`: brute-force protection of password sign-ins.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignIn {
+    pub max_account_failures: Option<u32>,
+    pub max_ip_failures: Option<u32>,
+    pub lockout: Option<String>,
+    pub max_lockout: Option<String>,
+    pub failure_window: Option<String>,
+}
+
+/// `kind = "ldap"`. No `Debug`: it holds the service account's password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLdapProvider {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub url: String,
+    pub ca_file: Option<String>,
+    #[serde(default)]
+    pub insecure_no_tls: bool,
+    pub bind_dn: Option<String>,
+    pub bind_password: Option<String>,
+    pub bind_password_file: Option<String>,
+    pub user_search: RawLdapUserSearch,
+    pub group_search: Option<RawLdapGroupSearch>,
+    #[serde(default)]
+    pub principal_tags: BTreeMap<String, String>,
+    pub connect_timeout: Option<String>,
+    pub timeout: Option<String>,
+    pub pool_size: Option<u32>,
+}
+
+/// `[providers.user_search]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLdapUserSearch {
+    pub base_dn: String,
+    pub filter: Option<String>,
+    pub scope: Option<String>,
+    pub username_attribute: Option<String>,
+    pub email_attribute: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    pub display_name_attribute: Option<String>,
+    pub groups_attribute: Option<String>,
+}
+
+/// `[providers.group_search]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLdapGroupSearch {
+    pub base_dn: String,
+    pub filter: Option<String>,
+    pub scope: Option<String>,
+    pub name_attribute: Option<String>,
+    #[serde(default)]
+    pub nested: bool,
 }

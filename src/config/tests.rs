@@ -126,7 +126,7 @@ fn broken_configs_report_exact_problems() {
         (
             "typo in a user key",
             "[[providers]]\nid = \"corp\"\nkind = \"local\"\n[[providers.users]]\nusername = \"a\"\npasword_hash = \"x\"\n",
-            "line 6: providers[0].users[0].pasword_hash: unknown field `pasword_hash`, expected one of `username`, `password_hash`, `password_hash_file`, `insecure_demo_password`, `email`, `display_name`, `groups`, `tags`",
+            "line 6: providers[0].users[0].pasword_hash: unknown field `pasword_hash`, expected one of `username`, `password_hash`, `password_hash_file`, `insecure_demo_password`, `email`, `display_name`, `groups`, `tags`, `totp_secret`, `totp_secret_file`",
         ),
         (
             "not an argon2id hash",
@@ -227,7 +227,9 @@ fn secrets_come_from_env_and_files() {
         _ => None,
     };
     let c = Config::from_toml(text, dir.path(), &env).unwrap();
-    let ProviderSettings::Local(local) = &c.providers[0].settings;
+    let ProviderSettings::Local(local) = &c.providers[0].settings else {
+        panic!("not a local provider")
+    };
     for u in &local.users {
         let PasswordCredential::Hash(h) = &u.password else {
             panic!("expected a hash")
@@ -253,7 +255,15 @@ fn did_you_mean_finds_close_words() {
 #[test]
 fn every_example_config_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let env = |name: &str| (name == "LANYARD_REDIS_URL").then(|| "redis://redis:6379".to_owned());
+    let env = |name: &str| match name {
+        "LANYARD_REDIS_URL" => Some("redis://redis:6379".to_owned()),
+        "LANYARD_LDAP_BIND_PASSWORD" | "LANYARD_AD_BIND_PASSWORD" => Some("bind-pw".to_owned()),
+        "LANYARD_ROOT_PASSWORD_HASH" => {
+            Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned())
+        }
+        "LANYARD_TOTP_ROOT" => Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_owned()),
+        _ => None,
+    };
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -265,7 +275,233 @@ fn every_example_config_is_valid() {
             checked += 1;
         }
     }
-    assert!(checked >= 2);
+    assert!(checked >= 4);
+}
+
+const LDAP: &str = r#"
+[[providers]]
+id = "dir"
+kind = "ldap"
+url = "ldaps://ldap.example.com"
+bind_dn = "cn=svc,dc=example,dc=com"
+bind_password = "${BIND_PW}"
+
+[providers.user_search]
+base_dn = "ou=people,dc=example,dc=com"
+
+[providers.group_search]
+base_dn = "ou=groups,dc=example,dc=com"
+"#;
+
+fn with_bind_pw(name: &str) -> Option<String> {
+    (name == "BIND_PW").then(|| "s3cret".to_owned())
+}
+
+fn ldap_problems(extra_provider_lines: &str, replace: Option<(&str, &str)>) -> Vec<String> {
+    let mut ldap = LDAP.replacen(
+        "bind_password = \"${BIND_PW}\"\n",
+        &format!("bind_password = \"${{BIND_PW}}\"\n{extra_provider_lines}"),
+        1,
+    );
+    if let Some((from, to)) = replace {
+        assert!(ldap.contains(from), "{from}");
+        ldap = ldap.replacen(from, to, 1);
+    }
+    match Config::from_toml(&format!("{BASE}{ldap}"), Path::new("."), &with_bind_pw) {
+        Ok(_) => vec![],
+        Err(errors) => errors.iter().map(|e| e.message.clone()).collect(),
+    }
+}
+
+#[test]
+fn an_ldap_provider_with_defaults() {
+    let c = Config::from_toml(&format!("{BASE}{LDAP}"), Path::new("."), &with_bind_pw).unwrap();
+    let p = &c.providers[1];
+    assert_eq!(p.kind(), ProviderKind::Ldap);
+    let ProviderSettings::Ldap(l) = &p.settings else {
+        panic!("not ldap")
+    };
+    assert_eq!(l.transport, LdapTransport::Ldaps);
+    assert_eq!(l.bind_password.as_ref().unwrap().expose_secret(), "s3cret");
+    assert_eq!(l.user_search.filter.render("a*", ""), "(uid=a\\2a)");
+    assert_eq!(l.user_search.username_attribute, "uid");
+    let g = l.group_search.as_ref().unwrap();
+    assert_eq!(g.filter.render("", "uid=a,dc=x"), "(member=uid=a,dc=x)");
+    assert_eq!(l.timeout, Duration::from_secs(5));
+    assert_eq!(l.pool_size, 4);
+    let debug = format!("{l:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
+    assert_eq!(c.sign_in, SignInConfig::default());
+}
+
+#[test]
+fn ldap_settings_are_validated() {
+    // (extra provider lines, a replacement in the provider, the expected message)
+    type Case<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            "insecure_no_tls = true\n",
+            Some(("ldaps://ldap.example.com", "ldap://ldap.example.com")),
+            "only allowed for a loopback host",
+        ),
+        (
+            "insecure_no_tls = true\n",
+            None,
+            "contradicts an ldaps:// URL",
+        ),
+        (
+            "",
+            Some(("ldaps://ldap.example.com", "http://ldap.example.com")),
+            "must be an ldap://",
+        ),
+        (
+            "",
+            Some((
+                "ldaps://ldap.example.com",
+                "ldaps://u:p@ldap.example.com/dc=x",
+            )),
+            "must be just scheme, host and port",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=people,dc=example,dc=com\"\n",
+                "base_dn = \"ou=people,dc=example,dc=com\"\nfilter = \"(uid={user})\"\n",
+            )),
+            "unknown placeholder {user}",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=people,dc=example,dc=com\"\n",
+                "base_dn = \"ou=people,dc=example,dc=com\"\nfilter = \"(uid=alice)\"\n",
+            )),
+            "must contain a placeholder",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=people,dc=example,dc=com\"\n",
+                "base_dn = \"ou=people,dc=example,dc=com\"\nfilter = \"(uid={username}\"\n",
+            )),
+            "is not a valid LDAP filter",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=groups,dc=example,dc=com\"\n",
+                "base_dn = \"ou=groups,dc=example,dc=com\"\nnested = true\nfilter = \"(member={dn})\"\n",
+            )),
+            "give either nested = true or a filter",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=people,dc=example,dc=com\"\n",
+                "base_dn = \"ou=people,dc=example,dc=com\"\nscope = \"deep\"\n",
+            )),
+            "unknown scope",
+        ),
+        (
+            "",
+            Some((
+                "base_dn = \"ou=people,dc=example,dc=com\"\n",
+                "base_dn = \"ou=people,dc=example,dc=com\"\nemail_attribute = \"mail)(x\"\n",
+            )),
+            "is not an LDAP attribute name",
+        ),
+        ("pool_size = 0\n", None, "must be between 1 and 64"),
+        (
+            "timeout = \"0s\"\n",
+            None,
+            "must be a positive whole number",
+        ),
+        (
+            "ca_file = \"/nonexistent/ca.pem\"\n",
+            None,
+            "cannot read /nonexistent/ca.pem",
+        ),
+        ("unknown_key = 1\n", None, "unknown field `unknown_key`"),
+        (
+            "",
+            Some(("bind_password = \"${BIND_PW}\"\n", "")),
+            "is required with bind_dn",
+        ),
+    ];
+    for (extra, replace, expected) in cases {
+        let p = ldap_problems(extra, *replace);
+        assert!(
+            p.iter().any(|m| m.contains(expected)),
+            "{extra:?} {replace:?}: expected {expected:?} in {p:?}"
+        );
+    }
+    // Nested groups build Active Directory's in-chain filter.
+    let text = LDAP.replacen(
+        "base_dn = \"ou=groups,dc=example,dc=com\"\n",
+        "base_dn = \"ou=groups,dc=example,dc=com\"\nnested = true\n",
+        1,
+    );
+    let c = Config::from_toml(&format!("{BASE}{text}"), Path::new("."), &with_bind_pw).unwrap();
+    let ProviderSettings::Ldap(l) = &c.providers[1].settings else {
+        panic!("not ldap")
+    };
+    assert_eq!(
+        l.group_search
+            .as_ref()
+            .unwrap()
+            .filter
+            .render("", "CN=a,DC=x"),
+        "(member:1.2.840.113556.1.4.1941:=CN=a,DC=x)"
+    );
+    // Clear text is fine on loopback.
+    let p = ldap_problems(
+        "insecure_no_tls = true\n",
+        Some(("ldaps://ldap.example.com", "ldap://127.0.0.1:3890")),
+    );
+    assert!(p.is_empty(), "{p:?}");
+}
+
+#[test]
+fn totp_secrets_and_sign_in_limits_are_validated() {
+    let with = |line: &str| {
+        BASE.replacen(
+            "groups = [\"engineering\"]\n",
+            &format!("groups = [\"engineering\"]\n{line}\n"),
+            1,
+        )
+    };
+    let c = parse(&with(
+        "totp_secret = \"gezd gnbv gy3t qojq gezd gnbv gy3t qojq\"",
+    ))
+    .unwrap();
+    let ProviderSettings::Local(dir) = &c.providers[0].settings else {
+        panic!("not local")
+    };
+    assert_eq!(
+        dir.users[0].totp.as_ref().unwrap().expose_secret(),
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    );
+    assert!(problems(&with("totp_secret = \"GEZDGNBV\""))[0].contains("too short"));
+    assert!(problems(&with("totp_secret = \"not base32!\""))[0].contains("not base32"));
+    let limits = format!(
+        "{BASE}\n[sign_in]\nmax_account_failures = 0\nlockout = \"10m\"\nmax_lockout = \"1m\"\n"
+    );
+    let p = problems(&limits);
+    assert!(
+        p.iter()
+            .any(|m| m.contains("max_account_failures: must be at least 1")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("must not be shorter than lockout")),
+        "{p:?}"
+    );
+    let ok = parse(&format!("{BASE}\n[sign_in]\nmax_ip_failures = 7\n")).unwrap();
+    assert_eq!(ok.sign_in.max_ip_failures, 7);
+    assert!(
+        problems(&format!("{BASE}\n[sign_in]\nmax_failures = 7\n"))[0].contains("unknown field")
+    );
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! The failure path costs the same whether the user is unknown or the password is wrong
 //! (an unknown user is checked against a dummy hash of the same cost), and both answer
 //! with the same error, so neither timing nor message tells which it was.
+//!
+//! A user with a TOTP secret also needs a one-time code (RFC 6238, see [`super::totp`]);
+//! a missing or wrong code gets the same error as a wrong password, and a good one gives
+//! `amr = ["pwd", "otp"]` and `mfa = true`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use argon2::{Argon2, Params};
 use tokio::sync::Semaphore;
 
 use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
+use crate::connectors::totp::{Totp, TotpError};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
 
@@ -43,11 +48,30 @@ pub enum LocalError {
     /// The hashing task died.
     #[error("the password check did not complete")]
     Task,
+    /// A configured TOTP secret cannot be used.
+    #[error("user {user}: {source}")]
+    Totp {
+        /// The user.
+        user: String,
+        /// Why.
+        source: TotpError,
+    },
 }
 
 struct User {
     profile: LocalUserConfig,
     hash: Secret,
+    totp: Option<Totp>,
+}
+
+/// A successful local sign-in.
+#[derive(Debug)]
+pub struct LocalSignIn {
+    /// Who.
+    pub identity: ExternalIdentity,
+    /// The TOTP step whose code was used, when the user has TOTP: the caller records it so
+    /// that the same code is not accepted twice.
+    pub totp_step: Option<u64>,
 }
 
 /// A local directory, ready to check passwords.
@@ -87,11 +111,21 @@ impl LocalDirectory {
                 }
                 PasswordCredential::InsecureDemo(pw) => hash_password(pw)?,
             };
+            let totp = u
+                .totp
+                .as_ref()
+                .map(Totp::from_base32)
+                .transpose()
+                .map_err(|source| LocalError::Totp {
+                    user: u.username.clone(),
+                    source,
+                })?;
             users.insert(
                 u.username.clone(),
                 Arc::new(User {
                     profile: u.clone(),
                     hash,
+                    totp,
                 }),
             );
         }
@@ -111,13 +145,21 @@ impl LocalDirectory {
         })
     }
 
-    /// Checks a username and password; on success, the person's identity.
+    /// Whether any user of this directory signs in with a one-time code (the form then
+    /// shows the code field).
+    pub fn has_totp(&self) -> bool {
+        self.users.values().any(|u| u.totp.is_some())
+    }
+
+    /// Checks a username, password and, for users with TOTP, the one-time code `otp`; on
+    /// success, the person's identity.
     pub async fn authenticate(
         &self,
         username: &str,
         password: &Secret,
+        otp: Option<&str>,
         now: i64,
-    ) -> Result<ExternalIdentity, LocalError> {
+    ) -> Result<LocalSignIn, LocalError> {
         if password.is_empty() || password.expose_secret().len() > MAX_PASSWORD_BYTES {
             return Err(LocalError::InvalidCredentials);
         }
@@ -126,18 +168,42 @@ impl LocalDirectory {
             .as_ref()
             .map(|u| u.hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
-        let password = password.clone();
-        let _permit = self.limiter.acquire().await.map_err(|_| LocalError::Task)?;
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|_| LocalError::Task)?;
-        match (ok, user) {
-            (true, Some(user)) => Ok(self.identity(&user.profile, now)),
-            _ => Err(LocalError::InvalidCredentials),
-        }
+        let ok = self.verify(password.clone(), hash).await?;
+        let Some(user) = user.filter(|_| ok) else {
+            return Err(LocalError::InvalidCredentials);
+        };
+        let totp_step = match &user.totp {
+            None => None,
+            Some(totp) => Some(
+                otp.and_then(|code| totp.check(code, now))
+                    .ok_or(LocalError::InvalidCredentials)?,
+            ),
+        };
+        Ok(LocalSignIn {
+            identity: self.identity(&user.profile, totp_step.is_some(), now),
+            totp_step,
+        })
     }
 
-    fn identity(&self, u: &LocalUserConfig, now: i64) -> ExternalIdentity {
+    /// Spends what a failed password check costs, without checking anything: the answer to
+    /// a locked account, so that it cannot be told from a wrong password by its timing.
+    pub async fn decoy(&self) {
+        let _ = self
+            .verify(
+                Secret::new("lanyard-decoy-password"),
+                self.dummy_hash.clone(),
+            )
+            .await;
+    }
+
+    async fn verify(&self, password: Secret, hash: Secret) -> Result<bool, LocalError> {
+        let _permit = self.limiter.acquire().await.map_err(|_| LocalError::Task)?;
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|_| LocalError::Task)
+    }
+
+    fn identity(&self, u: &LocalUserConfig, otp: bool, now: i64) -> ExternalIdentity {
         let mut claims = BTreeMap::new();
         claims.insert("username".to_owned(), ClaimValue::One(u.username.clone()));
         if let Some(email) = &u.email {
@@ -153,8 +219,12 @@ impl LocalDirectory {
             email_verified: u.email.is_some(),
             display_name: u.display_name.clone(),
             groups: u.groups.clone(),
-            amr: vec!["pwd".to_owned()],
-            mfa: false,
+            amr: if otp {
+                vec!["pwd".to_owned(), "otp".to_owned()]
+            } else {
+                vec!["pwd".to_owned()]
+            },
+            mfa: otp,
             auth_time: now,
             tags: u.tags.clone(),
             claims,
@@ -195,6 +265,7 @@ mod tests {
                     display_name: None,
                     groups: vec!["engineering".into()],
                     tags: [("team".to_owned(), "payments".to_owned())].into(),
+                    totp: None,
                 }],
             },
         )
@@ -205,22 +276,69 @@ mod tests {
     async fn right_password_gives_identity() {
         let dir = directory();
         let id = dir
-            .authenticate("alice", &Secret::new("correct horse"), 100)
+            .authenticate("alice", &Secret::new("correct horse"), None, 100)
             .await
-            .unwrap();
+            .unwrap()
+            .identity;
         assert_eq!(id.subject, "alice");
         assert_eq!(id.groups, vec!["engineering"]);
         assert_eq!(id.tags.get("team").map(String::as_str), Some("payments"));
         assert_eq!(id.auth_time, 100);
         assert_eq!(id.qualified_subject(), "corp:alice");
+        assert_eq!(id.amr, vec!["pwd"]);
+        assert!(!id.mfa);
+    }
+
+    #[tokio::test]
+    async fn totp_users_need_the_code() {
+        let secret = Secret::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let hash = hash_password(&Secret::new("pw")).unwrap();
+        let dir = LocalDirectory::new(
+            ProviderId::new("corp"),
+            &LocalDirectoryConfig {
+                users: vec![LocalUserConfig {
+                    username: "root".into(),
+                    password: PasswordCredential::Hash(hash),
+                    email: None,
+                    display_name: None,
+                    groups: vec![],
+                    tags: BTreeMap::new(),
+                    totp: Some(secret.clone()),
+                }],
+            },
+        )
+        .unwrap();
+        assert!(dir.has_totp());
+        let now = 1_800_000_000;
+        let code = Totp::from_base32(&secret).unwrap().code_at(now);
+        let pw = Secret::new("pw");
+        for otp in [None, Some("000000"), Some("")] {
+            let e = dir.authenticate("root", &pw, otp, now).await.unwrap_err();
+            assert!(matches!(e, LocalError::InvalidCredentials), "{otp:?}");
+        }
+        let wrong_pw = dir
+            .authenticate("root", &Secret::new("x"), Some(&code), now)
+            .await;
+        assert!(matches!(wrong_pw, Err(LocalError::InvalidCredentials)));
+        let ok = dir
+            .authenticate("root", &pw, Some(&code), now)
+            .await
+            .unwrap();
+        assert_eq!(ok.identity.amr, vec!["pwd", "otp"]);
+        assert!(ok.identity.mfa);
+        assert_eq!(ok.totp_step, Some(1_800_000_000 / 30));
     }
 
     #[tokio::test]
     async fn failures_are_indistinguishable() {
         let dir = directory();
-        let wrong = dir.authenticate("alice", &Secret::new("nope"), 0).await;
-        let unknown = dir.authenticate("mallory", &Secret::new("nope"), 0).await;
-        let empty = dir.authenticate("alice", &Secret::new(""), 0).await;
+        let wrong = dir
+            .authenticate("alice", &Secret::new("nope"), None, 0)
+            .await;
+        let unknown = dir
+            .authenticate("mallory", &Secret::new("nope"), None, 0)
+            .await;
+        let empty = dir.authenticate("alice", &Secret::new(""), None, 0).await;
         for r in [wrong, unknown, empty] {
             let e = r.unwrap_err();
             assert!(matches!(e, LocalError::InvalidCredentials));

@@ -3,7 +3,9 @@
 //!
 //! May import: `identity`, `session` (login transactions), `config`, `secret`, `clock`.
 
+pub mod ldap;
 pub mod local;
+pub mod totp;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,8 @@ use crate::identity::{ProviderId, ProviderKind};
 pub enum Connector {
     /// The local directory.
     Local(local::LocalDirectory),
+    /// An LDAP or Active Directory server.
+    Ldap(Box<ldap::LdapDirectory>),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -45,6 +49,9 @@ impl Connectors {
             let connector = match &p.settings {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
+                }
+                ProviderSettings::Ldap(settings) => {
+                    Connector::Ldap(Box::new(ldap::LdapDirectory::new(p.id.clone(), settings)?))
                 }
             };
             by_id.insert(p.id.clone(), connector);
@@ -78,4 +85,7 @@ pub enum ConnectorError {
     /// Local directory problems.
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    /// LDAP problems.
+    #[error(transparent)]
+    Ldap(#[from] ldap::LdapError),
 }

@@ -18,6 +18,7 @@ use crate::connectors::Connector;
 use crate::credentials::CredentialIssuer;
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
+use crate::signin::{Attempt, PasswordSignIn, SignInError};
 use crate::sso::SsoSession;
 use crate::web::error::{PageError, WebError};
 use crate::web::views::{
@@ -147,18 +148,19 @@ async fn password_form(
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let info = state
+    let (info, connector) = state
         .connectors
         .get(provider_id)
-        .map(|(i, _)| i.id.clone())
         .ok_or_else(|| WebError::NotFound(format!("no provider \"{provider_id}\"")))?;
-    let (txn_cookie, txn) = state.sso.begin_login(info, return_to).await?;
+    let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
+    let (txn_cookie, txn) = state.sso.begin_login(info.id.clone(), return_to).await?;
     let page = PasswordPage {
         provider_id: provider_id.to_owned(),
         provider_name: provider_name.to_owned(),
         csrf: txn.csrf,
         username,
         error,
+        ask_otp,
     };
     let mut response = (status, render(&page)?).into_response();
     cookies::set(
@@ -186,7 +188,7 @@ pub async fn start_login(
         );
     };
     match connector {
-        Connector::Local(_) => {
+        Connector::Local(_) | Connector::Ldap(_) => {
             let name = info.display_name.clone();
             password_form(
                 &state,
@@ -207,6 +209,9 @@ pub async fn start_login(
 pub struct PasswordForm {
     username: String,
     password: String,
+    /// The one-time code, when the form asks for one.
+    #[serde(default)]
+    otp: String,
     #[serde(default)]
     csrf: String,
 }
@@ -215,6 +220,7 @@ pub struct PasswordForm {
 pub async fn password_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    ip: ClientIp,
     headers: HeaderMap,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> PageResult {
@@ -236,25 +242,48 @@ pub async fn password_login(
         return Err(WebError::Csrf.into());
     }
     let password = Secret::new(form.password);
+    let otp = Secret::new(form.otp);
     let username = form.username.trim().to_owned();
-    let result = match connector {
-        Connector::Local(dir) => {
-            dir.authenticate(&username, &password, state.clock.now())
-                .await
-        }
-    };
+    let service = PasswordSignIn::new(
+        Arc::clone(state.sso.store()),
+        Arc::clone(&state.clock),
+        state.config.sign_in.clone(),
+    );
+    let result = service
+        .sign_in(Attempt {
+            provider: &info.id,
+            connector,
+            username: &username,
+            password: &password,
+            otp: (!otp.is_empty()).then(|| otp.expose_secret()),
+            source_ip: ip.0,
+        })
+        .await;
     let identity = match result {
         Ok(identity) => identity,
         Err(e) => {
-            tracing::info!(provider = %info.id, username = %username, reason = %e, "sign-in refused");
+            let (message, status) = match e {
+                SignInError::Refused => (
+                    "The username or password is incorrect.",
+                    StatusCode::UNAUTHORIZED,
+                ),
+                SignInError::DirectoryUnavailable(_) => (
+                    "The directory cannot be reached right now. Please try again in a moment.",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                ),
+                SignInError::Store(e) => {
+                    return Err(WebError::StoreUnavailable(e.to_string()).into());
+                }
+                SignInError::Internal(e) => return Err(WebError::Internal(e).into()),
+            };
             return password_form(
                 &state,
                 &provider,
                 &info.display_name,
                 txn.return_to,
                 username,
-                Some("The username or password is incorrect.".to_owned()),
-                StatusCode::UNAUTHORIZED,
+                Some(message.to_owned()),
+                status,
             )
             .await;
         }
@@ -364,6 +393,13 @@ pub async fn roles(
     if let ForClient::Client { pending, .. } = &target {
         eligible = state.oidc.allowed_for(&pending.client_id, eligible);
     }
+    let mut mfa_roles = state
+        .roles
+        .needing_mfa(&session.identity, &facts(&state, ip));
+    if let ForClient::Client { pending, .. } = &target {
+        mfa_roles = state.oidc.allowed_for(&pending.client_id, mfa_roles);
+    }
+    let mfa_roles: Vec<String> = mfa_roles.iter().map(|r| r.name.clone()).collect();
     let who = session
         .identity
         .display_name
@@ -395,10 +431,12 @@ pub async fn roles(
                 provider: provider_name,
                 groups: session.identity.groups.join(", "),
                 csrf: session.csrf.clone(),
+                mfa_roles,
             };
             Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
         }
-        [only] => {
+        // One role and nothing to explain: straight on.
+        [only] if mfa_roles.is_empty() => {
             let duration = match &target {
                 ForClient::Client { pending, .. } => {
                     state.oidc.default_duration(&pending.client_id, only)
@@ -426,6 +464,7 @@ pub async fn roles(
                 page.authz = id.clone();
                 page.client = Some(name.clone());
             }
+            page.mfa_roles = mfa_roles;
             Ok(render(&page)?.into_response())
         }
     }
@@ -516,6 +555,7 @@ fn picker(
         shown: shown.len(),
         authz: String::new(),
         client: None,
+        mfa_roles: Vec::new(),
     }
 }
 

@@ -36,6 +36,8 @@ pub struct PasswordPage {
     pub csrf: String,
     pub username: String,
     pub error: Option<String>,
+    /// Show the one-time code field (the provider has users with TOTP).
+    pub ask_otp: bool,
 }
 
 /// One role on the picker.
@@ -76,6 +78,8 @@ pub struct RolesPage {
     pub authz: String,
     /// The application the person is signing in to, when there is one.
     pub client: Option<String>,
+    /// Roles not offered because they need a multi-factor sign-in.
+    pub mfa_roles: Vec<String>,
 }
 
 /// No role fits.
@@ -87,6 +91,8 @@ pub struct NoRolesPage {
     pub provider: String,
     pub groups: String,
     pub csrf: String,
+    /// Roles not offered because they need a multi-factor sign-in.
+    pub mfa_roles: Vec<String>,
 }
 
 /// `GET /credentials`.
