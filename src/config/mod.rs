@@ -10,6 +10,7 @@
 
 mod raw;
 mod spans;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +28,11 @@ use crate::secret::Secret;
 use crate::tokens::Algorithm;
 
 use raw::{RawLocalProvider, RawPolicy, RawPolicySource, RawRole};
+
+pub use upstream::{
+    ClaimMapping, ClientAuth, GithubProviderConfig, OidcPreset, OidcProviderConfig,
+    TENANT_PLACEHOLDER,
+};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -121,8 +127,10 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// The provider's kind.
     pub fn kind(&self) -> ProviderKind {
-        match self.settings {
+        match &self.settings {
             ProviderSettings::Local(_) => ProviderKind::Local,
+            ProviderSettings::Oidc(o) => o.preset.kind(),
+            ProviderSettings::Github(_) => ProviderKind::Github,
         }
     }
 }
@@ -132,6 +140,10 @@ impl ProviderConfig {
 pub enum ProviderSettings {
     /// `kind = "local"`.
     Local(LocalDirectoryConfig),
+    /// `kind = "oidc"`, `"google"` or `"microsoft"`.
+    Oidc(OidcProviderConfig),
+    /// `kind = "github"`.
+    Github(GithubProviderConfig),
 }
 
 /// A local directory.
@@ -745,7 +757,19 @@ impl Cx<'_> {
                 "local" => self
                     .shape::<RawLocalProvider>(&path, toml::Value::Table(table))
                     .and_then(|local| self.local_provider(&path, local)),
-                "ldap" | "oidc" | "google" | "microsoft" | "github" | "saml" => {
+                "oidc" | "google" | "microsoft" => {
+                    let preset = match kind.as_str() {
+                        "google" => upstream::OidcPreset::Google,
+                        "microsoft" => upstream::OidcPreset::Microsoft,
+                        _ => upstream::OidcPreset::Generic,
+                    };
+                    self.shape::<upstream::RawOidcProvider>(&path, toml::Value::Table(table))
+                        .and_then(|raw| self.oidc_provider(&path, preset, raw))
+                }
+                "github" => self
+                    .shape::<upstream::RawGithubProvider>(&path, toml::Value::Table(table))
+                    .and_then(|raw| self.github_provider(&path, raw)),
+                "ldap" | "saml" => {
                     self.error(
                         format!("{path}.kind"),
                         format!(
@@ -1045,7 +1069,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn demo_users(config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for p in &config.providers {
-        let ProviderSettings::Local(dir) = &p.settings;
+        let ProviderSettings::Local(dir) = &p.settings else {
+            continue;
+        };
         for u in &dir.users {
             if let PasswordCredential::InsecureDemo(pw) = &u.password {
                 out.push((

@@ -3,7 +3,11 @@
 //!
 //! May import: `identity`, `session` (login transactions), `config`, `secret`, `clock`.
 
+pub mod id_token;
 pub mod local;
+pub mod oauth2;
+pub mod oidc;
+pub mod upstream;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +19,10 @@ use crate::identity::{ProviderId, ProviderKind};
 pub enum Connector {
     /// The local directory.
     Local(local::LocalDirectory),
+    /// An OpenID Connect provider (generic, Google, Microsoft).
+    Oidc(oidc::OidcConnector),
+    /// GitHub (OAuth 2.0 and its API).
+    Github(oauth2::GithubConnector),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -46,6 +54,18 @@ impl Connectors {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
                 }
+                ProviderSettings::Oidc(settings) => Connector::Oidc(oidc::OidcConnector::new(
+                    p.id.clone(),
+                    settings.clone(),
+                    callback_url(config, &p.id)?,
+                )?),
+                ProviderSettings::Github(settings) => {
+                    Connector::Github(oauth2::GithubConnector::new(
+                        p.id.clone(),
+                        settings.clone(),
+                        callback_url(config, &p.id)?,
+                    )?)
+                }
             };
             by_id.insert(p.id.clone(), connector);
         }
@@ -64,6 +84,16 @@ impl Connectors {
     }
 }
 
+/// `{public_url}/auth/{provider}/callback`: the redirect URI to register at the provider.
+pub fn callback_url(config: &Config, id: &ProviderId) -> Result<url::Url, ConnectorError> {
+    let text = format!("{}/auth/{id}/callback", config.server.issuer());
+    url::Url::parse(&text).map_err(|e| {
+        ConnectorError::Upstream(upstream::UpstreamError::Config(format!(
+            "redirect URI {text}: {e}"
+        )))
+    })
+}
+
 fn info(p: &ProviderConfig) -> ProviderInfo {
     ProviderInfo {
         id: p.id.clone(),
@@ -78,4 +108,7 @@ pub enum ConnectorError {
     /// Local directory problems.
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    /// An upstream (redirect) provider could not be set up.
+    #[error("{0}: {detail}", detail = .0.detail())]
+    Upstream(#[from] upstream::UpstreamError),
 }

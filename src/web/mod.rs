@@ -7,6 +7,7 @@ pub mod api;
 pub mod cookies;
 pub mod error;
 pub mod pages;
+pub mod upstream;
 mod views;
 
 use std::net::{IpAddr, SocketAddr};
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin))
         .route("/auth/{provider}", get(pages::start_login).post(pages::password_login))
+        .route("/auth/{provider}/callback", get(upstream::callback))
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))
