@@ -12,6 +12,9 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # The tests need a real Redis; the server package also brings redis-cli.
 if [ "${1:-}" = "test" ]; then
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+  # The real OpenID Provider of the interop tests (npm oidc-provider) runs on Node.js.
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -36,5 +39,18 @@ if [ "${1:-}" = "test" ]; then
       (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break
       sleep 0.1
     done
+  fi
+fi
+
+if [ "${1:-}" = "test" ]; then
+  # tests/peers/oidc: the pinned oidc-provider, installed from its lockfile; skipped while
+  # node_modules matches the lockfile.
+  peer="$(dirname "$0")/../tests/peers/oidc"
+  stamp="$peer/node_modules/.lanyard-lock.sha256"
+  want="$(sha256sum "$peer/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -d "$peer/node_modules/oidc-provider" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "ensure-deps: installing the test OpenID Provider (npm ci in tests/peers/oidc)"
+    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
   fi
 fi

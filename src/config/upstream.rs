@@ -314,10 +314,7 @@ impl Cx<'_> {
                 let authority = raw
                     .authority
                     .unwrap_or_else(|| MICROSOFT_AUTHORITY.to_owned());
-                Some(format!(
-                    "{}/{tenant}/v2.0",
-                    authority.trim_end_matches('/')
-                ))
+                Some(format!("{}/{tenant}/v2.0", authority.trim_end_matches('/')))
             }
         };
         let issuer = issuer_text.and_then(|t| {
@@ -334,34 +331,41 @@ impl Cx<'_> {
             raw.client_secret_file,
             "client_secret_file",
         );
-        let method = raw.client_auth.as_deref().unwrap_or(if raw.private_key_file.is_some() {
-            "private_key_jwt"
-        } else {
-            "client_secret_basic"
-        });
+        let method = raw
+            .client_auth
+            .as_deref()
+            .unwrap_or(if raw.private_key_file.is_some() {
+                "private_key_jwt"
+            } else {
+                "client_secret_basic"
+            });
         let client_auth = match method {
-            "client_secret_basic" | "client_secret_post" => match secret {
-                Some(s) if raw.private_key_file.is_none() => Some(if method == "client_secret_basic" {
-                    ClientAuth::SecretBasic(s)
-                } else {
-                    ClientAuth::SecretPost(s)
-                }),
-                Some(_) => {
-                    self.error(
+            "client_secret_basic" | "client_secret_post" => {
+                match secret {
+                    Some(s) if raw.private_key_file.is_none() => {
+                        Some(if method == "client_secret_basic" {
+                            ClientAuth::SecretBasic(s)
+                        } else {
+                            ClientAuth::SecretPost(s)
+                        })
+                    }
+                    Some(_) => {
+                        self.error(
                         format!("{path}.private_key_file"),
                         format!("is only used with client_auth = \"private_key_jwt\", not \"{method}\""),
                     );
-                    None
-                }
-                None => {
-                    self.error(
-                        format!("{path}.client_secret"),
-                        "is required (as \"${ENV_VAR}\" or client_secret_file), or use \
+                        None
+                    }
+                    None => {
+                        self.error(
+                            format!("{path}.client_secret"),
+                            "is required (as \"${ENV_VAR}\" or client_secret_file), or use \
                          client_auth = \"private_key_jwt\" with private_key_file",
-                    );
-                    None
+                        );
+                        None
+                    }
                 }
-            },
+            }
             "private_key_jwt" => {
                 if secret.is_some() {
                     self.error(
@@ -417,7 +421,10 @@ impl Cx<'_> {
             scopes.insert(0, "openid".to_owned());
         }
         for (i, s) in scopes.iter().enumerate() {
-            if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\') {
+            if s.is_empty()
+                || s.chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            {
                 self.error(format!("{path}.scopes[{i}]"), "is not a valid scope token");
             }
         }

@@ -244,8 +244,13 @@ impl JwkKeys {
         let Some(key) = self.find(parts.kid.as_deref(), parts.alg, &parts.alg_name) else {
             return false;
         };
-        jsonwebtoken::crypto::verify(parts.signature, parts.message.as_bytes(), &key.key, parts.alg)
-            .unwrap_or(false)
+        jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.message.as_bytes(),
+            &key.key,
+            parts.alg,
+        )
+        .unwrap_or(false)
     }
 }
 
@@ -328,8 +333,9 @@ impl<'a> UnverifiedIdToken<'a> {
         if header.crit.is_some() {
             return Err(IdTokenError::Malformed("unsupported critical header"));
         }
-        let alg = algorithm(&header.alg)
-            .ok_or_else(|| IdTokenError::AlgorithmNotAllowed(header.alg.chars().take(16).collect()))?;
+        let alg = algorithm(&header.alg).ok_or_else(|| {
+            IdTokenError::AlgorithmNotAllowed(header.alg.chars().take(16).collect())
+        })?;
         let message_len = h.len() + 1 + p.len();
         Ok(Self {
             message: &token[..message_len],
@@ -460,7 +466,9 @@ fn check_claims(
     }
     // §3.1.3.8: at_hash, when present.
     if let (Some(at_hash), Some(token)) = (claims.get("at_hash"), expect.access_token) {
-        let want = at_hash.as_str().ok_or(IdTokenError::MissingClaim("at_hash"))?;
+        let want = at_hash
+            .as_str()
+            .ok_or(IdTokenError::MissingClaim("at_hash"))?;
         if access_token_hash(alg, token.expose_secret()) != want {
             return Err(IdTokenError::AccessTokenHashMismatch);
         }
@@ -516,5 +524,108 @@ impl VerifiedIdToken {
     /// Every claim, owned.
     pub fn into_claims(self) -> Map<String, Value> {
         self.claims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tokens::{Algorithm as SigningAlg, KeySet};
+
+    const NOW: i64 = 1_800_000_000;
+    const TEMPLATE: &str = "https://login.example/{tenantid}/v2.0";
+
+    fn setup() -> (tempfile::TempDir, KeySet, JwkKeys) {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeySet::load_or_generate(dir.path(), SigningAlg::Es256, NOW).unwrap();
+        let jwks = JwkKeys::from_json(&serde_json::to_string(&keys.jwks()).unwrap()).unwrap();
+        (dir, keys, jwks)
+    }
+
+    fn expect(issuer: IssuerCheck<'_>) -> Expectations<'_> {
+        Expectations {
+            issuer,
+            client_id: "app",
+            nonce: "n",
+            algorithms: &[Algorithm::ES256],
+            now: NOW,
+            skew: 60,
+            access_token: None,
+        }
+    }
+
+    fn claims(iss: &str, tid: &str) -> Value {
+        json!({"iss": iss, "tid": tid, "sub": "s", "aud": "app", "exp": NOW + 60, "iat": NOW, "nonce": "n"})
+    }
+
+    #[test]
+    fn entra_issuer_template_is_filled_from_tid() {
+        let (_d, keys, jwks) = setup();
+        let check = |c: Value, e: &Expectations<'_>| {
+            let t = keys.sign(&c, "JWT").unwrap();
+            UnverifiedIdToken::parse(&t)
+                .unwrap()
+                .verify(&jwks, e)
+                .map(|_| ())
+        };
+        let e = expect(IssuerCheck::TenantTemplate(TEMPLATE));
+        assert_eq!(
+            check(claims("https://login.example/t1/v2.0", "t1"), &e),
+            Ok(())
+        );
+        // A token of tenant t2 claiming to be t1's, or with a tid that is not an id.
+        assert_eq!(
+            check(claims("https://login.example/t1/v2.0", "t2"), &e),
+            Err(IdTokenError::WrongIssuer)
+        );
+        assert_eq!(
+            check(claims("https://login.example/a/b/v2.0", "a/b"), &e),
+            Err(IdTokenError::WrongIssuer)
+        );
+        let exact = expect(IssuerCheck::Exact("https://login.example/t1/v2.0"));
+        assert_eq!(
+            check(claims("https://login.example/t1/v2.0", "x"), &exact),
+            Ok(())
+        );
+        // Not in the allow-list: refused even with a good signature.
+        let mut only_rs = exact;
+        only_rs.algorithms = &[Algorithm::RS256];
+        assert!(matches!(
+            check(claims("https://login.example/t1/v2.0", "x"), &only_rs),
+            Err(IdTokenError::AlgorithmNotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_before_any_crypto() {
+        assert_eq!(
+            UnverifiedIdToken::parse("a.b").unwrap_err(),
+            IdTokenError::Malformed("not a compact JWS (three parts)")
+        );
+        assert!(UnverifiedIdToken::parse("a.b.c.d.e").is_err());
+        assert_eq!(
+            UnverifiedIdToken::parse(&"a".repeat(MAX_ID_TOKEN_BYTES + 1)).unwrap_err(),
+            IdTokenError::Oversized
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
+        );
+        assert!(matches!(
+            UnverifiedIdToken::parse(&none),
+            Err(IdTokenError::AlgorithmNotAllowed(_))
+        ));
+        assert_eq!(
+            allowed_algorithms(Some(&[
+                "HS256".to_owned(),
+                "none".to_owned(),
+                "ES256".to_owned()
+            ])),
+            vec![Algorithm::ES256]
+        );
+        assert_eq!(allowed_algorithms(None), vec![Algorithm::RS256]);
     }
 }

@@ -20,9 +20,9 @@ pub enum Connector {
     /// The local directory.
     Local(local::LocalDirectory),
     /// An OpenID Connect provider (generic, Google, Microsoft).
-    Oidc(oidc::OidcConnector),
+    Oidc(Box<oidc::OidcConnector>),
     /// GitHub (OAuth 2.0 and its API).
-    Github(oauth2::GithubConnector),
+    Github(Box<oauth2::GithubConnector>),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -54,17 +54,19 @@ impl Connectors {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
                 }
-                ProviderSettings::Oidc(settings) => Connector::Oidc(oidc::OidcConnector::new(
-                    p.id.clone(),
-                    settings.clone(),
-                    callback_url(config, &p.id)?,
-                )?),
-                ProviderSettings::Github(settings) => {
-                    Connector::Github(oauth2::GithubConnector::new(
+                ProviderSettings::Oidc(settings) => {
+                    Connector::Oidc(Box::new(oidc::OidcConnector::new(
                         p.id.clone(),
                         settings.clone(),
                         callback_url(config, &p.id)?,
-                    )?)
+                    )?))
+                }
+                ProviderSettings::Github(settings) => {
+                    Connector::Github(Box::new(oauth2::GithubConnector::new(
+                        p.id.clone(),
+                        settings.clone(),
+                        callback_url(config, &p.id)?,
+                    )?))
                 }
             };
             by_id.insert(p.id.clone(), connector);

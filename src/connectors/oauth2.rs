@@ -130,8 +130,10 @@ impl GithubConnector {
             ("code_verifier", login.pkce_verifier.clone()),
         ];
         let url = join(&self.config.base_url, "login/oauth/access_token")?;
-        let response: Result<TokenResponse, _> =
-            self.http.post_form(Endpoint::Token, &url, &form, None).await;
+        let response: Result<TokenResponse, _> = self
+            .http
+            .post_form(Endpoint::Token, &url, &form, None)
+            .await;
         for (_, v) in &mut form {
             zeroize::Zeroize::zeroize(v);
         }
@@ -210,7 +212,11 @@ fn identity(
     {
         return Err(UpstreamError::NotAllowed(format!(
             "only members of the GitHub organization{} {} may sign in here",
-            if config.allowed_organizations.len() == 1 { "" } else { "s" },
+            if config.allowed_organizations.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             config.allowed_organizations.join(", ")
         )));
     }
@@ -220,7 +226,11 @@ fn identity(
         .map(|e| e.email.clone());
     let mut groups = org_names.clone();
     groups.extend(teams.iter().map(|t| {
-        format!("{}:{}", t.organization.login.to_lowercase(), t.slug.to_lowercase())
+        format!(
+            "{}:{}",
+            t.organization.login.to_lowercase(),
+            t.slug.to_lowercase()
+        )
     }));
     let mut claims = BTreeMap::new();
     claims.insert("id".to_owned(), ClaimValue::One(user.id.to_string()));

@@ -136,7 +136,10 @@ impl OidcConnector {
     }
 
     /// The discovery document, from the cache when fresh.
-    async fn metadata(&self, now: i64) -> Result<(Arc<ProviderMetadata>, Vec<Algorithm>), UpstreamError> {
+    async fn metadata(
+        &self,
+        now: i64,
+    ) -> Result<(Arc<ProviderMetadata>, Vec<Algorithm>), UpstreamError> {
         let stale = {
             let cache = self.cache.lock().await;
             match &cache.metadata {
@@ -146,7 +149,12 @@ impl OidcConnector {
         };
         let fetched = self
             .http
-            .get_json::<ProviderMetadata>(Endpoint::Discovery, &self.discovery_url(), None, "application/json")
+            .get_json::<ProviderMetadata>(
+                Endpoint::Discovery,
+                &self.discovery_url(),
+                None,
+                "application/json",
+            )
             .await
             .and_then(|m| self.check_metadata(m));
         match (fetched, stale) {
@@ -208,7 +216,12 @@ impl OidcConnector {
 
     /// The JWKS; `refresh` forces a fetch unless one happened less than
     /// [`JWKS_MIN_REFRESH_SECS`] ago.
-    async fn keys(&self, jwks_uri: &Url, now: i64, refresh: bool) -> Result<Arc<JwkKeys>, UpstreamError> {
+    async fn keys(
+        &self,
+        jwks_uri: &Url,
+        now: i64,
+        refresh: bool,
+    ) -> Result<Arc<JwkKeys>, UpstreamError> {
         let stale = {
             let mut cache = self.cache.lock().await;
             let fresh = now - cache.keys_at < CACHE_SECS;
@@ -257,7 +270,11 @@ impl OidcConnector {
 
     /// Where to send the browser: the authorization request (Core §3.1.2.1) with `state`,
     /// `nonce` and an S256 PKCE challenge.
-    pub async fn authorization_url(&self, login: &UpstreamLogin, now: i64) -> Result<Url, UpstreamError> {
+    pub async fn authorization_url(
+        &self,
+        login: &UpstreamLogin,
+        now: i64,
+    ) -> Result<Url, UpstreamError> {
         let (metadata, _) = self.metadata(now).await?;
         let mut url = metadata.authorization_endpoint.clone();
         {
@@ -343,7 +360,12 @@ impl OidcConnector {
         {
             let info: Map<String, Value> = self
                 .http
-                .get_json(Endpoint::Userinfo, endpoint, Some(&tokens.access_token), "application/json")
+                .get_json(
+                    Endpoint::Userinfo,
+                    endpoint,
+                    Some(&tokens.access_token),
+                    "application/json",
+                )
                 .await?;
             // Core §5.3.4: the userinfo `sub` must be the ID token's.
             if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
@@ -371,7 +393,9 @@ impl OidcConnector {
         ];
         let mut basic = None;
         match &self.config.client_auth {
-            ClientAuth::SecretBasic(secret) => basic = Some((self.config.client_id.as_str(), secret)),
+            ClientAuth::SecretBasic(secret) => {
+                basic = Some((self.config.client_id.as_str(), secret))
+            }
             ClientAuth::SecretPost(secret) => {
                 form.push(("client_id", self.config.client_id.clone()));
                 form.push(("client_secret", secret.expose_secret().to_owned()));
@@ -432,7 +456,10 @@ impl OidcConnector {
 }
 
 fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn claim_bool(claims: &Map<String, Value>, name: &str) -> Option<bool> {
@@ -478,7 +505,9 @@ pub fn identity_from_claims(
     now: i64,
 ) -> Result<ExternalIdentity, UpstreamError> {
     let subject = claim_str(claims, "sub")
-        .ok_or(UpstreamError::InvalidIdToken(super::id_token::IdTokenError::MissingClaim("sub")))?
+        .ok_or(UpstreamError::InvalidIdToken(
+            super::id_token::IdTokenError::MissingClaim("sub"),
+        ))?
         .to_owned();
     let email = claim_str(claims, &config.claims.email).map(str::to_owned);
     let email_verified = claim_bool(claims, "email_verified");
@@ -546,7 +575,8 @@ pub fn identity_from_claims(
     let mut raw = BTreeMap::new();
     for (k, v) in claims {
         let name_ok = k.len() <= 64
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
             && !PROTOCOL_CLAIMS.contains(&k.as_str());
         if !name_ok {
             continue;
@@ -575,4 +605,114 @@ pub fn identity_from_claims(
         tags,
         claims: raw,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::ClaimMapping;
+
+    fn config(preset: OidcPreset) -> OidcProviderConfig {
+        OidcProviderConfig {
+            preset,
+            issuer: Url::parse("https://idp.example.com").unwrap(),
+            client_id: "lanyard".into(),
+            client_auth: ClientAuth::SecretBasic(Secret::new("s")),
+            scopes: vec!["openid".into()],
+            claims: ClaimMapping::default(),
+            principal_tags: BTreeMap::from([("team".to_owned(), "department".to_owned())]),
+            allowed_domains: vec![],
+            allowed_tenants: vec![],
+            prompt: None,
+            acr_values: vec![],
+            mfa_acr_values: vec!["urn:mfa".into()],
+            fetch_userinfo: false,
+            require_verified_email: preset == OidcPreset::Google,
+            clock_skew: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn id() -> ProviderId {
+        ProviderId::new("idp")
+    }
+
+    #[test]
+    fn claims_map_to_the_normalized_identity() {
+        let c = claims(
+            json!({"sub": "s1", "preferred_username": "jane", "email": "jane@example.com",
+            "email_verified": true, "name": "Jane", "groups": ["a", "b"], "amr": ["pwd", "otp"],
+            "department": "platform", "nonce": "secret-ish", "auth_time": 100}),
+        );
+        let i = identity_from_claims(&id(), &config(OidcPreset::Generic), &c, 1000).unwrap();
+        assert_eq!(i.subject, "s1");
+        assert_eq!(i.username, "jane");
+        assert_eq!(i.email.as_deref(), Some("jane@example.com"));
+        assert!(i.email_verified && i.mfa);
+        assert_eq!(i.groups, ["a", "b"]);
+        assert_eq!(i.auth_time, 100);
+        assert_eq!(i.tags["team"], "platform");
+        assert_eq!(i.claims["department"], ClaimValue::One("platform".into()));
+        assert!(!i.claims.contains_key("nonce"));
+        // Username falls back to email, then sub; a single group string is one group.
+        let c = claims(json!({"sub": "s2", "groups": "solo", "acr": "urn:mfa"}));
+        let i = identity_from_claims(&id(), &config(OidcPreset::Generic), &c, 1000).unwrap();
+        assert_eq!(i.username, "s2");
+        assert_eq!(i.groups, ["solo"]);
+        assert!(i.mfa, "a configured acr counts as MFA");
+        assert!(!i.email_verified);
+    }
+
+    #[test]
+    fn google_requires_a_verified_email_and_checks_hd() {
+        let mut cfg = config(OidcPreset::Google);
+        let unverified =
+            claims(json!({"sub": "g", "email": "a@example.com", "email_verified": false}));
+        assert!(matches!(
+            identity_from_claims(&id(), &cfg, &unverified, 0),
+            Err(UpstreamError::NotAllowed(_))
+        ));
+        cfg.allowed_domains = vec!["example.com".into()];
+        let personal = claims(json!({"sub": "g", "email": "a@gmail.com", "email_verified": true}));
+        assert!(identity_from_claims(&id(), &cfg, &personal, 0).is_err());
+        // The email domain alone is not enough for Google: hd decides.
+        let spoof = claims(json!({"sub": "g", "email": "a@example.com", "email_verified": true}));
+        assert!(identity_from_claims(&id(), &cfg, &spoof, 0).is_err());
+        let member = claims(
+            json!({"sub": "g", "email": "a@example.com", "email_verified": true, "hd": "example.com"}),
+        );
+        assert!(identity_from_claims(&id(), &cfg, &member, 0).is_ok());
+    }
+
+    #[test]
+    fn allowed_domains_and_tenants() {
+        let mut cfg = config(OidcPreset::Generic);
+        cfg.allowed_domains = vec!["example.com".into()];
+        let ok = claims(json!({"sub": "x", "email": "x@Example.COM"}));
+        assert!(identity_from_claims(&id(), &cfg, &ok, 0).is_ok());
+        let unverified =
+            claims(json!({"sub": "x", "email": "x@example.com", "email_verified": false}));
+        assert!(identity_from_claims(&id(), &cfg, &unverified, 0).is_err());
+        let other = claims(json!({"sub": "x", "email": "x@evil.example"}));
+        assert!(identity_from_claims(&id(), &cfg, &other, 0).is_err());
+        let mut cfg = config(OidcPreset::Microsoft);
+        cfg.allowed_tenants = vec!["t-1".into()];
+        assert!(
+            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m", "tid": "T-1"})), 0)
+                .is_ok()
+        );
+        assert!(
+            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m", "tid": "t-2"})), 0)
+                .is_err()
+        );
+        assert!(identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m"})), 0).is_err());
+    }
 }

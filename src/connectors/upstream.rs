@@ -218,7 +218,8 @@ impl Http {
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form);
         if let Some((user, password)) = basic {
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             req = req.basic_auth(enc(user), Some(enc(password.expose_secret())));
         }
         let body = self.send(endpoint, req).await?;
@@ -233,7 +234,11 @@ impl Http {
         let mut resp = req.send().await.map_err(|e| self.classify(endpoint, &e))?;
         let status = resp.status();
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(endpoint, &e))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.classify(endpoint, &e))?
+        {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(UpstreamError::Malformed {
                     endpoint,
@@ -430,11 +435,17 @@ mod tests {
             state: Some("other".into()),
             ..Default::default()
         };
-        assert!(matches!(p.code_for(&login), Err(UpstreamError::StateMismatch)));
+        assert!(matches!(
+            p.code_for(&login),
+            Err(UpstreamError::StateMismatch)
+        ));
         p.state = Some(login.state.clone());
         assert!(p.code_for(&login).is_ok());
         p.error = Some("access_denied".into());
-        assert!(matches!(p.code_for(&login), Err(UpstreamError::Denied { .. })));
+        assert!(matches!(
+            p.code_for(&login),
+            Err(UpstreamError::Denied { .. })
+        ));
         let debug = format!("{login:?}");
         assert!(!debug.contains(&login.state));
     }

@@ -200,8 +200,13 @@ pub async fn start_login(
             .await
         }
         Connector::Oidc(_) | Connector::Github(_) => {
-            crate::web::upstream::start(&state, info, connector, safe_return_to(q.return_to.as_deref()))
-                .await
+            crate::web::upstream::start(
+                &state,
+                info,
+                connector,
+                safe_return_to(q.return_to.as_deref()),
+            )
+            .await
         }
     }
 }

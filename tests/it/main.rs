@@ -5,5 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 mod bad_input;
 mod flow;
+mod github;
 mod harness;
+mod oidc_fake;
+mod oidc_interop;
 mod redis_store;
+mod upstream;

@@ -155,6 +155,10 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${issuer}\n`);
 });
 
+// Never die of a closed pipe or a client that went away.
+process.stdout.on('error', () => {});
+server.on('clientError', (err, socket) => socket.destroy());
+
 // The test harness closes our stdin when it is done (or dies): exit with it.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
