@@ -111,6 +111,13 @@ impl OidcConnector {
         config: OidcProviderConfig,
         redirect_uri: Url,
     ) -> Result<Self, UpstreamError> {
+        if config.preset == OidcPreset::Microsoft && config.allowed_tenants.is_empty() {
+            tracing::warn!(
+                provider = %id,
+                "no allowed_tenants: any Microsoft Entra tenant's accounts can sign in (trust \
+                 policies still decide the roles)"
+            );
+        }
         Ok(Self {
             http: Http::new(config.timeout)?,
             id,

@@ -82,8 +82,8 @@ pub enum UpstreamError {
         /// The cause, for the log.
         detail: String,
     },
-    /// The TLS handshake failed (bad or untrusted certificate).
-    #[error("the provider's TLS certificate was not accepted ({endpoint})")]
+    /// The TLS handshake failed (bad or untrusted certificate, not TLS at all).
+    #[error("a secure (TLS) connection to the provider could not be established ({endpoint})")]
     Tls {
         /// Which call.
         endpoint: Endpoint,
@@ -273,7 +273,18 @@ impl Http {
                 endpoint,
                 timeout: self.timeout,
             }
-        } else if chain.contains("certificate") || chain.contains("Tls") || chain.contains("tls") {
+        } else if [
+            "certificate",
+            "tls",
+            "TLS",
+            "Tls",
+            "rustls",
+            "handshake",
+            "InvalidContentType",
+        ]
+        .iter()
+        .any(|m| chain.contains(m))
+        {
             UpstreamError::Tls {
                 endpoint,
                 detail: chain,

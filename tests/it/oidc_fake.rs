@@ -286,3 +286,47 @@ async fn callbacks_need_their_own_transaction_once() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn microsoft_multi_tenant_issuers_are_checked_against_tid_and_allowed_tenants() {
+    let clock = ManualClock::new(T0);
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    let provider = format!(
+        "[[providers]]\nid = \"entra\"\nkind = \"microsoft\"\ndisplay_name = \"Fake IdP\"\n\
+         authority = \"{}\"\nclient_id = \"lanyard\"\nclient_secret = \"s3cret\"\n\
+         allowed_tenants = [\"tenant-a\"]\n",
+        fake.issuer()
+    );
+    let l = broker(&provider, &["entra"], clock).await;
+    fake.0.lock().unwrap().tenant = Some("tenant-a".into());
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "entra").await.status(), 303);
+    // Another tenant's token is well-formed and correctly issued, but not allowed here.
+    fake.0.lock().unwrap().tenant = Some("tenant-b".into());
+    let b = browser();
+    let r = fake_login(&l, &b, "entra").await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Entra tenant may not sign in")
+    );
+    // A token whose iss names one tenant and tid another is refused as forged.
+    fake.0.lock().unwrap().tenant = None;
+    fake.set_claims(json!({"sub": "u", "tid": "tenant-a"}));
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "entra").await.status(), 502);
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_speak_tls_is_named_as_such() {
+    let clock = ManualClock::new(T0);
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    // https:// to a plain-HTTP server: the TLS handshake fails.
+    let issuer = fake.issuer().replace("http://", "https://");
+    let l = broker(&fake_provider("fake", &issuer, ""), &["fake"], clock).await;
+    let b = browser();
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    refused(&l, &b, r, 502, "secure (TLS) connection").await;
+}

@@ -212,6 +212,8 @@ pub struct FakeState {
     pub pending: Option<(String, String, String)>,
     pub jwks_fetches: usize,
     pub token_requests: usize,
+    /// Entra ID style: tokens of this tenant (`iss` = `{issuer}/{tid}/v2.0`, `tid` claim).
+    pub tenant: Option<String>,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
@@ -253,10 +255,15 @@ pub async fn fake_idp(clock: ManualClock, alg: Algorithm) -> Fake {
         pending: None,
         jwks_fetches: 0,
         token_requests: 0,
+        tenant: None,
         _dirs: (d1, d2),
     })));
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
+        .route(
+            "/organizations/v2.0/.well-known/openid-configuration",
+            get(entra_discovery),
+        )
         .route("/jwks", get(jwks))
         .route("/authorize", get(authorize))
         .route("/token", post(token))
@@ -280,6 +287,13 @@ async fn discovery(State(f): State<Fake>) -> Json<Value> {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "HS256", "none"],
     }))
+}
+
+/// Entra ID's multi-tenant discovery: the issuer is a template.
+async fn entra_discovery(State(f): State<Fake>) -> Json<Value> {
+    let Json(mut doc) = discovery(State(f.clone())).await;
+    doc["issuer"] = json!(format!("{}/{{tenantid}}/v2.0", f.issuer()));
+    Json(doc)
 }
 
 async fn jwks(State(f): State<Fake>) -> Json<Value> {
@@ -319,6 +333,10 @@ fn mint(s: &FakeState, access_token: &str) -> String {
     c.insert("iat".into(), json!(now));
     c.insert("exp".into(), json!(now + 300));
     c.insert("nonce".into(), json!(nonce));
+    if let Some(tid) = &s.tenant {
+        c.insert("iss".into(), json!(format!("{}/{tid}/v2.0", s.issuer)));
+        c.insert("tid".into(), json!(tid));
+    }
     match s.mode {
         Mode::WrongIssuer => {
             c.insert("iss".into(), json!("https://evil.example"));
