@@ -23,6 +23,10 @@ struct Op {
 }
 
 async fn start_op() -> Op {
+    start_op_with(&[]).await
+}
+
+async fn start_op_with(env: &[(&str, String)]) -> Op {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc");
     assert!(
         dir.join("node_modules/oidc-provider").is_dir(),
@@ -32,6 +36,7 @@ async fn start_op() -> Op {
         .arg("op.mjs")
         .current_dir(&dir)
         .env("REDIRECT_URI", format!("{PUBLIC_URL}/auth/op/callback"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -324,4 +329,31 @@ async fn the_provider_rotating_its_signing_key_does_not_break_sign_in() {
         stats["jwks_fetches"], 2,
         "fetched once, refreshed once for the new kid"
     );
+}
+
+#[tokio::test]
+async fn private_key_jwt_client_authentication_works() {
+    // Lanyard's client key (ES256, PKCS#8 PEM) and its public JWKS for the provider.
+    let dir = tempfile::tempdir().unwrap();
+    let pem =
+        lanyard::tokens::generate_key(dir.path(), lanyard::tokens::Algorithm::Es256, real_now())
+            .unwrap();
+    let keys =
+        lanyard::tokens::KeySet::load(dir.path(), lanyard::tokens::Algorithm::Es256, real_now())
+            .unwrap();
+    let jwks = serde_json::to_string(&keys.jwks()).unwrap();
+    let op = start_op_with(&[("PKJWT_JWKS", jwks)]).await;
+    let provider = format!(
+        "[[providers]]\nid = \"op\"\nkind = \"oidc\"\ndisplay_name = \"Test OP\"\nissuer = \"{}\"\n\
+         client_id = \"lanyard-pkjwt\"\nclient_auth = \"private_key_jwt\"\nprivate_key_file = \"{}\"\n\
+         private_key_id = \"{}\"\nscopes = [\"openid\", \"email\", \"groups\"]\nfetch_userinfo = true\n",
+        op.issuer,
+        pem.display(),
+        keys.active_kid()
+    );
+    let l = broker(&provider, &["op"], ManualClock::new(real_now())).await;
+    let (b, r) = sign_in(&l, "bob").await;
+    let mut roles = roles_after(&l, &b, r).await;
+    roles.sort();
+    assert_eq!(roles, ["engineer", "mail"]);
 }

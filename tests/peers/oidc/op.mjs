@@ -8,6 +8,7 @@
 //                                       test plays the person); consent is pre-granted
 //   POST /__test/rotate                 new signing key, published first and used from now on
 //   GET  /__test/stats                  how often the JWKS was fetched
+// With PKJWT_JWKS (a public JWKS) a second client `lanyard-pkjwt` uses private_key_jwt.
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -15,6 +16,9 @@ import Provider from 'oidc-provider';
 const REDIRECT_URI = process.env.REDIRECT_URI ?? 'http://127.0.0.1:8080/auth/op/callback';
 const CLIENT_ID = process.env.CLIENT_ID ?? 'lanyard';
 const CLIENT_SECRET = process.env.CLIENT_SECRET ?? 'lanyard-test-secret';
+// A second client that authenticates with private_key_jwt (RFC 7523), when its public
+// JWKS is given.
+const PKJWT_JWKS = process.env.PKJWT_JWKS ? JSON.parse(process.env.PKJWT_JWKS) : null;
 
 // The people of the tests. `amr`/`acr` are what the login "used".
 const ACCOUNTS = {
@@ -55,7 +59,15 @@ function build(issuer) {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-    }],
+    }, ...(PKJWT_JWKS ? [{
+      client_id: 'lanyard-pkjwt',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: PKJWT_JWKS,
+    }] : [])],
     jwks: { keys },
     cookies: { keys: ['lanyard-test-cookie-key'] },
     acrValues: ['urn:test:pwd', 'urn:test:mfa'],
