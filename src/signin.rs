@@ -142,6 +142,11 @@ impl PasswordSignIn {
                     Err(e) => return Err(SignInError::Internal(e.to_string())),
                 }
             }
+            Connector::Oidc(_) | Connector::Github(_) => {
+                return Err(SignInError::Internal(
+                    "a redirect provider has no password sign-in".to_owned(),
+                ));
+            }
             Connector::Ldap(dir) => match dir.authenticate(a.username, a.password, now).await {
                 Ok(identity) => Ok((identity, None)),
                 Err(LdapError::InvalidCredentials { reason }) => Err(Failure::Credentials(reason)),
@@ -261,6 +266,7 @@ async fn decoy(connector: &Connector) {
     match connector {
         Connector::Local(dir) => dir.decoy().await,
         Connector::Ldap(dir) => dir.decoy().await,
+        Connector::Oidc(_) | Connector::Github(_) => {}
     }
 }
 

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::clock::SharedClock;
+use crate::connectors::upstream::UpstreamLogin;
 use crate::identity::{ExternalIdentity, ProviderId};
 use crate::roles::PrincipalKeys;
 use crate::secret::Secret;
@@ -74,6 +75,9 @@ pub struct LoginTransaction {
     pub return_to: Option<String>,
     /// When it started.
     pub created_at: i64,
+    /// `state`, `nonce` and PKCE verifier of a redirect (OIDC / OAuth 2.0) sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamLogin>,
 }
 
 impl std::fmt::Debug for LoginTransaction {
@@ -202,12 +206,24 @@ impl Sso {
         provider: ProviderId,
         return_to: Option<String>,
     ) -> Result<(Secret, LoginTransaction), SsoError> {
+        self.begin_login_with(provider, return_to, None).await
+    }
+
+    /// Starts a sign-in that keeps redirect state (`state`, `nonce`, PKCE verifier) until
+    /// the callback; returns the transaction's cookie value and the record.
+    pub async fn begin_login_with(
+        &self,
+        provider: ProviderId,
+        return_to: Option<String>,
+        upstream: Option<UpstreamLogin>,
+    ) -> Result<(Secret, LoginTransaction), SsoError> {
         let id = random_id();
         let txn = LoginTransaction {
             provider,
             csrf: random_id().expose_secret().to_owned(),
             return_to,
             created_at: self.clock.now(),
+            upstream,
         };
         let key = format!("login:{}", key_hash(id.expose_secret()));
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;

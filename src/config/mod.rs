@@ -13,6 +13,7 @@ mod ldap;
 mod raw;
 mod sign_in;
 mod spans;
+mod upstream;
 
 pub use clients::{ClientAuth, ClientConfig, GrantType};
 
@@ -38,6 +39,11 @@ pub use ldap::{
     MATCHING_RULE_IN_CHAIN,
 };
 pub use sign_in::SignInConfig;
+
+pub use upstream::{
+    ClaimMapping, GithubProviderConfig, OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER,
+    UpstreamClientAuth,
+};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -136,9 +142,11 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// The provider's kind.
     pub fn kind(&self) -> ProviderKind {
-        match self.settings {
+        match &self.settings {
             ProviderSettings::Local(_) => ProviderKind::Local,
             ProviderSettings::Ldap(_) => ProviderKind::Ldap,
+            ProviderSettings::Oidc(o) => o.preset.kind(),
+            ProviderSettings::Github(_) => ProviderKind::Github,
         }
     }
 }
@@ -150,6 +158,10 @@ pub enum ProviderSettings {
     Local(LocalDirectoryConfig),
     /// `kind = "ldap"`.
     Ldap(Box<LdapConfig>),
+    /// `kind = "oidc"`, `"google"` or `"microsoft"`.
+    Oidc(OidcProviderConfig),
+    /// `kind = "github"`.
+    Github(GithubProviderConfig),
 }
 
 /// A local directory.
@@ -779,7 +791,19 @@ impl Cx<'_> {
                 "ldap" => self
                     .shape::<RawLdapProvider>(&path, toml::Value::Table(table))
                     .and_then(|ldap| self.ldap_provider(&path, ldap)),
-                "oidc" | "google" | "microsoft" | "github" | "saml" => {
+                "oidc" | "google" | "microsoft" => {
+                    let preset = match kind.as_str() {
+                        "google" => upstream::OidcPreset::Google,
+                        "microsoft" => upstream::OidcPreset::Microsoft,
+                        _ => upstream::OidcPreset::Generic,
+                    };
+                    self.shape::<upstream::RawOidcProvider>(&path, toml::Value::Table(table))
+                        .and_then(|raw| self.oidc_provider(&path, preset, raw))
+                }
+                "github" => self
+                    .shape::<upstream::RawGithubProvider>(&path, toml::Value::Table(table))
+                    .and_then(|raw| self.github_provider(&path, raw)),
+                "saml" => {
                     self.error(
                         format!("{path}.kind"),
                         format!(

@@ -262,6 +262,10 @@ fn every_example_config_is_valid() {
             Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned())
         }
         "LANYARD_TOTP_ROOT" => Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_owned()),
+        "OIDC_CLIENT_SECRET"
+        | "GOOGLE_CLIENT_SECRET"
+        | "MICROSOFT_CLIENT_SECRET"
+        | "GITHUB_CLIENT_SECRET" => Some("example-secret".to_owned()),
         _ => None,
     };
     let mut checked = 0;
@@ -542,6 +546,58 @@ fn broken_clients_report_exact_problems() {
         assert!(
             got.iter().any(|g| g.ends_with(expected)),
             "expected {expected:?}\n got {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn upstream_providers_are_checked_with_exact_messages() {
+    let with = |provider: &str| format!("{BASE}\n[[providers]]\n{provider}\n");
+    let ok = with(
+        "id = \"okta\"\nkind = \"oidc\"\nissuer = \"https://example.okta.com\"\nclient_id = \"c\"\nclient_secret = \"s\"",
+    );
+    let c = parse(&ok).unwrap();
+    let ProviderSettings::Oidc(o) = &c.providers[1].settings else {
+        panic!("an oidc provider")
+    };
+    assert_eq!(o.scopes, ["openid", "profile", "email"]);
+    assert_eq!(o.clock_skew, Duration::from_secs(60));
+    assert!(matches!(o.client_auth, UpstreamClientAuth::SecretBasic(_)));
+    assert!(
+        !format!("{o:?}").contains("\"s\""),
+        "secret redacted in Debug"
+    );
+    let cases: &[(&str, &str)] = &[
+        (
+            "id = \"okta\"\nkind = \"oidc\"\nissuer = \"http://idp.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"",
+            "providers[1].issuer: must be an https:// URL (http:// only on a loopback address)",
+        ),
+        (
+            "id = \"okta\"\nkind = \"oidc\"\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"",
+            "providers[1].client_secret: is required (as \"${ENV_VAR}\" or client_secret_file), or use client_auth = \"private_key_jwt\" with private_key_file",
+        ),
+        (
+            "id = \"g\"\nkind = \"google\"\nissuer = \"https://x.example\"\nclient_id = \"c\"\nclient_secret = \"s\"",
+            "providers[1].issuer: issuer is fixed for kind = \"google\"; remove it",
+        ),
+        (
+            "id = \"okta\"\nkind = \"oidc\"\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_auth = \"basic\"",
+            "providers[1].client_auth: unknown method \"basic\": one of client_secret_basic, client_secret_post, private_key_jwt",
+        ),
+        (
+            "id = \"gh\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nallowed_orgs = [\"x\"]",
+            "providers[1].allowed_orgs: unknown field `allowed_orgs`, expected one of",
+        ),
+        (
+            "id = \"m\"\nkind = \"microsoft\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclock_skew = \"10m\"",
+            "providers[1].clock_skew: must be at most 5m",
+        ),
+    ];
+    for (provider, expected) in cases {
+        let found = problems(&with(provider));
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "expected {expected:?} in {found:#?}"
         );
     }
 }

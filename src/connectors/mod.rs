@@ -3,9 +3,13 @@
 //!
 //! May import: `identity`, `session` (login transactions), `config`, `secret`, `clock`.
 
+pub mod id_token;
 pub mod ldap;
 pub mod local;
+pub mod oauth2;
+pub mod oidc;
 pub mod totp;
+pub mod upstream;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +23,10 @@ pub enum Connector {
     Local(local::LocalDirectory),
     /// An LDAP or Active Directory server.
     Ldap(Box<ldap::LdapDirectory>),
+    /// An OpenID Connect provider (generic, Google, Microsoft).
+    Oidc(Box<oidc::OidcConnector>),
+    /// GitHub (OAuth 2.0 and its API).
+    Github(Box<oauth2::GithubConnector>),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -53,6 +61,20 @@ impl Connectors {
                 ProviderSettings::Ldap(settings) => {
                     Connector::Ldap(Box::new(ldap::LdapDirectory::new(p.id.clone(), settings)?))
                 }
+                ProviderSettings::Oidc(settings) => {
+                    Connector::Oidc(Box::new(oidc::OidcConnector::new(
+                        p.id.clone(),
+                        settings.clone(),
+                        callback_url(config, &p.id)?,
+                    )?))
+                }
+                ProviderSettings::Github(settings) => {
+                    Connector::Github(Box::new(oauth2::GithubConnector::new(
+                        p.id.clone(),
+                        settings.clone(),
+                        callback_url(config, &p.id)?,
+                    )?))
+                }
             };
             by_id.insert(p.id.clone(), connector);
         }
@@ -69,6 +91,16 @@ impl Connectors {
         let info = self.order.iter().find(|p| p.id.as_str() == id)?;
         Some((info, self.by_id.get(&info.id)?))
     }
+}
+
+/// `{public_url}/auth/{provider}/callback`: the redirect URI to register at the provider.
+pub fn callback_url(config: &Config, id: &ProviderId) -> Result<url::Url, ConnectorError> {
+    let text = format!("{}/auth/{id}/callback", config.server.issuer());
+    url::Url::parse(&text).map_err(|e| {
+        ConnectorError::Upstream(upstream::UpstreamError::Config(format!(
+            "redirect URI {text}: {e}"
+        )))
+    })
 }
 
 fn info(p: &ProviderConfig) -> ProviderInfo {
@@ -88,4 +120,7 @@ pub enum ConnectorError {
     /// LDAP problems.
     #[error(transparent)]
     Ldap(#[from] ldap::LdapError),
+    /// An upstream (redirect) provider could not be set up.
+    #[error("{0}: {detail}", detail = .0.detail())]
+    Upstream(#[from] upstream::UpstreamError),
 }

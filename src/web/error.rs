@@ -8,6 +8,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::connectors::upstream::UpstreamError;
 use crate::sso::SsoError;
 use crate::web::views::ErrorPage;
 
@@ -50,6 +51,17 @@ pub enum WebError {
     /// A bug or an unexpected failure.
     #[error("internal error")]
     Internal(String),
+    /// A sign-in through an upstream provider failed; the page names the provider and
+    /// offers to try again.
+    #[error("signing in with {provider_name} failed: {error}")]
+    Upstream {
+        /// Provider id (for the retry link).
+        provider_id: String,
+        /// Provider display name.
+        provider_name: String,
+        /// What happened.
+        error: UpstreamError,
+    },
 }
 
 impl From<SsoError> for WebError {
@@ -72,6 +84,24 @@ impl WebError {
             WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             WebError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Upstream { error, .. } => match error {
+                UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::Denied { .. } | UpstreamError::NotAllowed(_) => {
+                    StatusCode::FORBIDDEN
+                }
+                UpstreamError::UnknownTransaction
+                | UpstreamError::StateMismatch
+                | UpstreamError::MissingCode => StatusCode::BAD_REQUEST,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+
+    /// Where "try again" leads, for errors of a sign-in.
+    fn retry(&self) -> Option<String> {
+        match self {
+            WebError::Upstream { provider_id, .. } => Some(format!("/auth/{provider_id}")),
+            _ => None,
         }
     }
 
@@ -107,6 +137,7 @@ impl WebError {
             WebError::Unauthorized(_) => "invalid_token",
             WebError::StoreUnavailable(_) => "temporarily_unavailable",
             WebError::Internal(_) => "server_error",
+            WebError::Upstream { .. } => "upstream_error",
         }
     }
 
@@ -116,6 +147,16 @@ impl WebError {
             WebError::StoreUnavailable(detail) | WebError::Internal(detail) => {
                 tracing::error!(request_id, status, detail = %detail, "request failed")
             }
+            WebError::Upstream {
+                provider_id, error, ..
+            } => tracing::warn!(
+                request_id,
+                status,
+                provider = %provider_id,
+                reason = %error,
+                detail = %error.detail(),
+                "upstream sign-in failed"
+            ),
             other => tracing::info!(request_id, status, reason = %other, "request refused"),
         }
     }
@@ -136,10 +177,17 @@ impl IntoResponse for PageError {
         let request_id = request_id();
         self.0.log(&request_id);
         let status = self.0.status();
+        let title = match &self.0 {
+            WebError::Upstream { provider_name, .. } => {
+                format!("Sign-in with {provider_name} failed")
+            }
+            _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+        };
         let page = ErrorPage {
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title,
             message: self.0.public_message(),
             request_id,
+            retry: self.0.retry(),
         };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),

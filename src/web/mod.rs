@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod error;
 pub mod oauth;
 pub mod pages;
+pub mod upstream;
 mod views;
 
 use std::net::{IpAddr, SocketAddr};
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin))
         .route("/auth/{provider}", get(pages::start_login).post(pages::password_login))
+        .route("/auth/{provider}/callback", get(upstream::callback))
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))

@@ -32,7 +32,7 @@ const FILTER_THRESHOLD: usize = 10;
 /// Durations offered on the picker (each capped by the role's maximum).
 const DURATION_STEPS: &[u64] = &[900, 1800, 3600, 7200, 14_400, 28_800, 43_200];
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
     t.render()
@@ -201,6 +201,15 @@ pub async fn start_login(
             )
             .await
         }
+        Connector::Oidc(_) | Connector::Github(_) => {
+            crate::web::upstream::start(
+                &state,
+                info,
+                connector,
+                safe_return_to(q.return_to.as_deref()),
+            )
+            .await
+        }
     }
 }
 
@@ -230,6 +239,13 @@ pub async fn password_login(
         );
     };
     let info = info.clone();
+    if matches!(connector, Connector::Oidc(_) | Connector::Github(_)) {
+        return Err(WebError::BadRequest(format!(
+            "{} signs people in on its own page; there is no password form here",
+            info.display_name
+        ))
+        .into());
+    }
     let form = map_form(form)?;
     let secure = state.config.server.secure_cookies;
     let txn_cookie = cookies::read(&headers, cookies::LOGIN, secure).ok_or(WebError::Csrf)?;
@@ -288,12 +304,25 @@ pub async fn password_login(
             .await;
         }
     };
-    if let Some(old) = cookies::read(&headers, cookies::SESSION, secure) {
+    establish_session(&state, &headers, identity, txn.return_to).await
+}
+
+/// After any successful sign-in: ends a previous SSO session of this browser, creates a
+/// fresh one (a new cookie value, so a fixated id is useless), clears the login cookie and
+/// goes on to `return_to` or the role picker.
+pub(crate) async fn establish_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    identity: crate::identity::ExternalIdentity,
+    return_to: Option<String>,
+) -> PageResult {
+    let secure = state.config.server.secure_cookies;
+    if let Some(old) = cookies::read(headers, cookies::SESSION, secure) {
         state.sso.end(old.expose_secret()).await?;
     }
-    tracing::info!(provider = %info.id, subject = %identity.subject, "signed in");
+    tracing::info!(provider = %identity.provider, subject = %identity.subject, "signed in");
     let (session_cookie, _) = state.sso.create(identity).await?;
-    let target = txn.return_to.unwrap_or_else(|| "/roles".to_owned());
+    let target = return_to.unwrap_or_else(|| "/roles".to_owned());
     let mut response = Redirect::to(&target).into_response();
     let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
     cookies::clear(response.headers_mut(), cookies::LOGIN, secure);

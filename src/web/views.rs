@@ -10,6 +10,8 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub request_id: String,
+    /// "Try again" link (a failed upstream sign-in).
+    pub retry: Option<String>,
 }
 
 /// One provider on the sign-in page.
@@ -149,6 +151,7 @@ mod tests {
             title: "Bad".into(),
             message: "<script>alert(1)</script>".into(),
             request_id: "r1".into(),
+            retry: None,
         }
         .render()
         .unwrap();

@@ -6,11 +6,15 @@
 mod bad_input;
 mod cli;
 mod flow;
+mod github;
 mod harness;
 mod interop_rp;
 mod ldap;
 mod limits;
 mod mfa;
+mod oidc_fake;
+mod oidc_interop;
 mod oidc_provider;
 mod redis_store;
 mod slapd;
+mod upstream;

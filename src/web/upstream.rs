@@ -1,0 +1,95 @@
+//! Redirect sign-ins (OpenID Connect, GitHub): sending the browser upstream from
+//! `GET /auth/{provider}`, and `GET /auth/{provider}/callback` where it comes back.
+//!
+//! The login transaction (cookie-bound, single use, 10 minutes) carries `state`, `nonce`
+//! and the PKCE verifier; the callback takes it atomically, so a replayed callback finds
+//! nothing. Every failure becomes a page that names the provider and offers to try again.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+
+use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
+use crate::connectors::{Connector, ProviderInfo};
+use crate::sso::LOGIN_TRANSACTION_TTL;
+use crate::web::error::WebError;
+use crate::web::pages::{PageResult, establish_session};
+use crate::web::{AppState, cookies};
+
+fn upstream_error(info: &ProviderInfo, error: UpstreamError) -> WebError {
+    WebError::Upstream {
+        provider_id: info.id.to_string(),
+        provider_name: info.display_name.clone(),
+        error,
+    }
+}
+
+/// Starts a redirect sign-in: a fresh login transaction, then 303 to the provider.
+pub async fn start(
+    state: &AppState,
+    info: &ProviderInfo,
+    connector: &Connector,
+    return_to: Option<String>,
+) -> PageResult {
+    let login = UpstreamLogin::fresh();
+    let now = state.clock.now();
+    let url = match connector {
+        Connector::Oidc(c) => c.authorization_url(&login, now).await,
+        Connector::Github(c) => c.authorization_url(&login),
+        Connector::Local(_) | Connector::Ldap(_) => {
+            return Err(WebError::NotFound("this provider has no redirect sign-in".into()).into());
+        }
+    }
+    .map_err(|e| upstream_error(info, e))?;
+    let (txn_cookie, _) = state
+        .sso
+        .begin_login_with(info.id.clone(), return_to, Some(login))
+        .await?;
+    let mut response = Redirect::to(url.as_str()).into_response();
+    cookies::set(
+        response.headers_mut(),
+        cookies::LOGIN,
+        state.config.server.secure_cookies,
+        &txn_cookie,
+        i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600),
+    );
+    Ok(response)
+}
+
+/// `GET /auth/{provider}/callback`: the provider's answer (RFC 6749 §4.1.2).
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<CallbackParams>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let Some((info, connector)) = state.connectors.get(&provider) else {
+        return Err(
+            WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
+        );
+    };
+    let fail = |e: UpstreamError| upstream_error(info, e);
+    let Query(params) = params.map_err(|_| fail(UpstreamError::MissingCode))?;
+    let secure = state.config.server.secure_cookies;
+    let cookie = cookies::read(&headers, cookies::LOGIN, secure)
+        .ok_or_else(|| fail(UpstreamError::UnknownTransaction))?;
+    // Taken, not read: whatever happens next, this transaction cannot be used again.
+    let txn = state
+        .sso
+        .take_login(cookie.expose_secret())
+        .await?
+        .ok_or_else(|| fail(UpstreamError::UnknownTransaction))?;
+    let login = match txn.upstream {
+        Some(login) if txn.provider == info.id => login,
+        _ => return Err(fail(UpstreamError::UnknownTransaction).into()),
+    };
+    let code = params.code_for(&login).map_err(fail)?;
+    let now = state.clock.now();
+    let identity = match connector {
+        Connector::Oidc(c) => c.finish(&code, params.iss.as_deref(), &login, now).await,
+        Connector::Github(c) => c.finish(&code, &login, now).await,
+        Connector::Local(_) | Connector::Ldap(_) => Err(UpstreamError::UnknownTransaction),
+    }
+    .map_err(fail)?;
+    establish_session(&state, &headers, identity, txn.return_to).await
+}

@@ -1,0 +1,332 @@
+//! What a real provider will not produce: an in-process issuer that signs tokens with
+//! `alg: none`, the wrong issuer or audience, expired, with a forged signature, HMAC keyed
+//! with its own public key, oversized; and a provider that is down, slow or answers
+//! garbage. Each must end on a page naming the provider with a retry link, never a session.
+
+use lanyard::clock::ManualClock;
+use lanyard::tokens::Algorithm;
+use serde_json::json;
+
+use crate::harness::{T0, browser};
+use crate::upstream::{
+    Broker, Mode, broker, fake_idp, fake_login, fake_provider, location, roles_after, to_lanyard,
+};
+
+async fn setup(alg: Algorithm, extra: &str) -> (Broker, crate::upstream::Fake) {
+    let clock = ManualClock::new(T0);
+    let fake = fake_idp(clock.clone(), alg).await;
+    let l = broker(
+        &fake_provider("fake", &fake.issuer(), extra),
+        &["fake"],
+        clock,
+    )
+    .await;
+    (l, fake)
+}
+
+/// The callback failed with `status`, on a page naming the provider with a retry link,
+/// and nobody is signed in.
+async fn refused(l: &Broker, b: &reqwest::Client, r: reqwest::Response, status: u16, says: &str) {
+    assert_eq!(r.status(), status);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Sign-in with Fake IdP failed"), "{html}");
+    assert!(html.contains("href=\"/auth/fake\""), "retry link: {html}");
+    assert!(html.contains(says), "expected {says:?} in {html}");
+    let roles = b.get(l.at("/roles")).send().await.unwrap();
+    assert_eq!(roles.status(), 303, "no session");
+    assert!(location(&roles).starts_with("/signin"));
+}
+
+#[tokio::test]
+async fn a_good_token_signs_in_and_the_trust_policies_decide() {
+    for alg in [Algorithm::Rs256, Algorithm::Es256] {
+        let (l, _fake) = setup(alg, "").await;
+        let b = browser();
+        let r = fake_login(&l, &b, "fake").await;
+        let mut roles = roles_after(&l, &b, r).await;
+        roles.sort();
+        // groups → engineer; admins + hwk (MFA) → admin; example.com → mail;
+        // fake:department = finance → finance-fake.
+        assert_eq!(
+            roles,
+            ["admin", "engineer", "finance-fake", "mail"],
+            "{alg:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_mfa_the_admin_role_is_not_offered_unless_acr_counts() {
+    let (l, fake) = setup(Algorithm::Rs256, "mfa_acr_values = [\"urn:mfa\"]").await;
+    fake.set_claims(
+        json!({"sub": "u-2", "email": "bob@other.example", "email_verified": true,
+                           "groups": ["admins"], "amr": ["pwd"]}),
+    );
+    let b = browser();
+    let roles = roles_after(&l, &b, fake_login(&l, &b, "fake").await).await;
+    assert!(roles.is_empty(), "{roles:?}");
+    fake.set_claims(json!({"sub": "u-2", "groups": ["admins"], "amr": ["pwd"], "acr": "urn:mfa"}));
+    let b = browser();
+    let roles = roles_after(&l, &b, fake_login(&l, &b, "fake").await).await;
+    assert_eq!(roles, ["admin"]);
+}
+
+#[tokio::test]
+async fn forged_and_invalid_id_tokens_are_refused() {
+    let (l, fake) = setup(Algorithm::Rs256, "").await;
+    for mode in [
+        Mode::AlgNone,
+        Mode::HmacWithPublicKey,
+        Mode::WrongSignature,
+        Mode::WrongIssuer,
+        Mode::WrongAudience,
+        Mode::SeveralAudiencesNoAzp,
+        Mode::Expired,
+        Mode::NotYetValid,
+        Mode::WrongNonce,
+        Mode::BadAtHash,
+        Mode::Oversized,
+        Mode::UnknownKid,
+        Mode::UserinfoOtherSub,
+    ] {
+        fake.set_mode(mode);
+        let b = browser();
+        let r = fake_login(&l, &b, "fake").await;
+        let expected = if mode == Mode::UserinfoOtherSub {
+            // Only checked when userinfo is fetched: this provider does not; the token is fine.
+            assert_eq!(r.status(), 303, "{mode:?}");
+            continue;
+        } else {
+            "ID token was not valid"
+        };
+        refused(&l, &b, r, 502, expected).await;
+    }
+}
+
+#[tokio::test]
+async fn expiry_tolerates_the_configured_skew_only() {
+    // Expired 61 s ago: refused with the default 60 s skew, accepted with 2 minutes.
+    let (l, fake) = setup(Algorithm::Rs256, "clock_skew = \"2m\"").await;
+    fake.set_mode(Mode::Expired);
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "fake").await.status(), 303);
+    let (l, fake) = setup(Algorithm::Rs256, "").await;
+    fake.set_mode(Mode::Expired);
+    let b = browser();
+    refused(&l, &b, fake_login(&l, &b, "fake").await, 502, "not valid").await;
+}
+
+#[tokio::test]
+async fn userinfo_is_merged_and_its_subject_must_match() {
+    let (l, fake) = setup(Algorithm::Rs256, "fetch_userinfo = true").await;
+    fake.set_claims(json!({"sub": "u-3", "amr": ["otp"]}));
+    fake.0.lock().unwrap().userinfo =
+        json!({"groups": ["admins"], "email": "x@example.com", "email_verified": true});
+    let b = browser();
+    let mut roles = roles_after(&l, &b, fake_login(&l, &b, "fake").await).await;
+    roles.sort();
+    assert_eq!(roles, ["admin", "mail"]);
+    fake.set_mode(Mode::UserinfoOtherSub);
+    let b = browser();
+    refused(
+        &l,
+        &b,
+        fake_login(&l, &b, "fake").await,
+        502,
+        "userinfo does not describe",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_key_triggers_one_rate_limited_jwks_refresh() {
+    let (l, fake) = setup(Algorithm::Rs256, "").await;
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "fake").await.status(), 303);
+    assert_eq!(fake.jwks_fetches(), 1);
+    // Tokens under made-up key ids: one refresh, then none within the window.
+    fake.set_mode(Mode::UnknownKid);
+    for _ in 0..5 {
+        let b = browser();
+        assert_eq!(fake_login(&l, &b, "fake").await.status(), 502);
+    }
+    assert_eq!(fake.jwks_fetches(), 2, "one refresh for five unknown kids");
+    // The provider rotates (its new key is what it now publishes): after the window, the
+    // refresh finds it and sign-in works again.
+    {
+        let mut s = fake.0.lock().unwrap();
+        let st = &mut *s;
+        std::mem::swap(&mut st.keys, &mut st.other_keys);
+    }
+    fake.set_mode(Mode::Good);
+    l.clock.advance(std::time::Duration::from_secs(11));
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "fake").await.status(), 303);
+    assert_eq!(fake.jwks_fetches(), 3);
+}
+
+#[tokio::test]
+async fn provider_failures_become_clear_pages() {
+    let (l, fake) = setup(Algorithm::Rs256, "").await;
+    fake.set_mode(Mode::TokenEndpoint500);
+    let b = browser();
+    refused(
+        &l,
+        &b,
+        fake_login(&l, &b, "fake").await,
+        502,
+        "token endpoint answered with HTTP 500",
+    )
+    .await;
+    fake.set_mode(Mode::TokenNotJson);
+    let b = browser();
+    refused(
+        &l,
+        &b,
+        fake_login(&l, &b, "fake").await,
+        502,
+        "sent an answer Lanyard cannot read",
+    )
+    .await;
+    fake.set_mode(Mode::SlowToken);
+    let b = browser();
+    refused(
+        &l,
+        &b,
+        fake_login(&l, &b, "fake").await,
+        504,
+        "did not answer in time",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_and_a_denied_sign_in_explain_themselves() {
+    // Nothing listens on this port (bound, then dropped).
+    let port = {
+        let s = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let clock = ManualClock::new(T0);
+    let l = broker(
+        &fake_provider("fake", &format!("http://127.0.0.1:{port}"), ""),
+        &["fake"],
+        clock,
+    )
+    .await;
+    let b = browser();
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    refused(&l, &b, r, 502, "could not be reached").await;
+
+    let (l, _fake) = setup(Algorithm::Rs256, "").await;
+    let b = browser();
+    let start = b.get(l.at("/auth/fake")).send().await.unwrap();
+    let state = crate::upstream::param(&location(&start), "state").unwrap();
+    let cb = format!(
+        "{}/auth/fake/callback?error=access_denied&error_description=The+user+said+no&state={state}",
+        crate::upstream::PUBLIC_URL
+    );
+    let r = b.get(to_lanyard(&l, &cb)).send().await.unwrap();
+    refused(
+        &l,
+        &b,
+        r,
+        403,
+        "refused the sign-in (access_denied): The user said no",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callbacks_need_their_own_transaction_once() {
+    let (l, _fake) = setup(Algorithm::Rs256, "").await;
+    let b = browser();
+    let start = b.get(l.at("/auth/fake")).send().await.unwrap();
+    let authorize = location(&start);
+    assert_eq!(
+        crate::upstream::param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        crate::upstream::param(&authorize, "code_challenge")
+            .unwrap()
+            .len(),
+        43
+    );
+    assert_eq!(
+        crate::upstream::param(&authorize, "nonce").unwrap().len(),
+        43
+    );
+    let callback = location(&b.get(&authorize).send().await.unwrap());
+    // Wrong state: refused, and the transaction is spent.
+    let forged = crate::upstream::with_param(&callback, "state", "attacker-state");
+    let r = b.get(to_lanyard(&l, &forged)).send().await.unwrap();
+    refused(&l, &b, r, 400, "state mismatch").await;
+    let r = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    refused(&l, &b, r, 400, "expired, was already used").await;
+    // A good callback works once; its replay is refused.
+    let b = browser();
+    let start = b.get(l.at("/auth/fake")).send().await.unwrap();
+    let callback = location(&b.get(location(&start)).send().await.unwrap());
+    assert_eq!(
+        b.get(to_lanyard(&l, &callback))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let replay = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    // Another browser presenting the callback has no transaction at all.
+    let r = browser()
+        .get(to_lanyard(&l, &callback))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn microsoft_multi_tenant_issuers_are_checked_against_tid_and_allowed_tenants() {
+    let clock = ManualClock::new(T0);
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    let provider = format!(
+        "[[providers]]\nid = \"entra\"\nkind = \"microsoft\"\ndisplay_name = \"Fake IdP\"\n\
+         authority = \"{}\"\nclient_id = \"lanyard\"\nclient_secret = \"s3cret\"\n\
+         allowed_tenants = [\"tenant-a\"]\n",
+        fake.issuer()
+    );
+    let l = broker(&provider, &["entra"], clock).await;
+    fake.0.lock().unwrap().tenant = Some("tenant-a".into());
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "entra").await.status(), 303);
+    // Another tenant's token is well-formed and correctly issued, but not allowed here.
+    fake.0.lock().unwrap().tenant = Some("tenant-b".into());
+    let b = browser();
+    let r = fake_login(&l, &b, "entra").await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Entra tenant may not sign in")
+    );
+    // A token whose iss names one tenant and tid another is refused as forged.
+    fake.0.lock().unwrap().tenant = None;
+    fake.set_claims(json!({"sub": "u", "tid": "tenant-a"}));
+    let b = browser();
+    assert_eq!(fake_login(&l, &b, "entra").await.status(), 502);
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_speak_tls_is_named_as_such() {
+    let clock = ManualClock::new(T0);
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    // https:// to a plain-HTTP server: the TLS handshake fails.
+    let issuer = fake.issuer().replace("http://", "https://");
+    let l = broker(&fake_provider("fake", &issuer, ""), &["fake"], clock).await;
+    let b = browser();
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    refused(&l, &b, r, 502, "secure (TLS) connection").await;
+}
