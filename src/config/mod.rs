@@ -9,6 +9,7 @@
 //! May import: the types it configures (`identity`, `tokens`, `policy`, `secret`).
 
 mod raw;
+mod saml;
 mod spans;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,9 @@ use crate::identity::{ProviderId, ProviderKind};
 use crate::secret::Secret;
 use crate::tokens::Algorithm;
 
-use raw::{RawLocalProvider, RawPolicy, RawPolicySource, RawRole};
+use raw::{RawLocalProvider, RawPolicy, RawPolicySource, RawRole, RawSamlProvider};
+
+pub use saml::{IdpSource, SamlAttributeMap, SamlProviderConfig};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -123,6 +126,7 @@ impl ProviderConfig {
     pub fn kind(&self) -> ProviderKind {
         match self.settings {
             ProviderSettings::Local(_) => ProviderKind::Local,
+            ProviderSettings::Saml(_) => ProviderKind::Saml,
         }
     }
 }
@@ -132,6 +136,8 @@ impl ProviderConfig {
 pub enum ProviderSettings {
     /// `kind = "local"`.
     Local(LocalDirectoryConfig),
+    /// `kind = "saml"`.
+    Saml(Box<SamlProviderConfig>),
 }
 
 /// A local directory.
@@ -463,7 +469,8 @@ impl Cx<'_> {
         let raw_policies: Vec<RawPolicy> = self.array("policies", table.remove("policies"));
         let policies = self.policies(raw_policies);
         let raw_providers: Vec<toml::Value> = self.array("providers", table.remove("providers"));
-        let providers = self.providers(raw_providers);
+        let public_url = server.as_ref().map(|s| s.public_url.clone());
+        let providers = self.providers(raw_providers, public_url.as_ref());
         let raw_roles: Vec<RawRole> = self.array("roles", table.remove("roles"));
         let roles = self.roles(raw_roles, &policies, &providers);
         Some(Config {
@@ -719,7 +726,7 @@ impl Cx<'_> {
 
     /// Each provider is read in two steps, `kind` first and then the shape of that kind, so
     /// that a problem inside one is reported with its full path.
-    fn providers(&mut self, raws: Vec<toml::Value>) -> Vec<ProviderConfig> {
+    fn providers(&mut self, raws: Vec<toml::Value>, public_url: Option<&Url>) -> Vec<ProviderConfig> {
         let mut out: Vec<ProviderConfig> = Vec::new();
         for (i, raw) in raws.into_iter().enumerate() {
             let path = format!("providers[{i}]");
@@ -745,7 +752,10 @@ impl Cx<'_> {
                 "local" => self
                     .shape::<RawLocalProvider>(&path, toml::Value::Table(table))
                     .and_then(|local| self.local_provider(&path, local)),
-                "ldap" | "oidc" | "google" | "microsoft" | "github" | "saml" => {
+                "saml" => self
+                    .shape::<RawSamlProvider>(&path, toml::Value::Table(table))
+                    .and_then(|saml| self.saml_provider(&path, saml, public_url)),
+                "ldap" | "oidc" | "google" | "microsoft" | "github" => {
                     self.error(
                         format!("{path}.kind"),
                         format!(
@@ -1045,7 +1055,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn demo_users(config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for p in &config.providers {
-        let ProviderSettings::Local(dir) = &p.settings;
+        let ProviderSettings::Local(dir) = &p.settings else {
+            continue;
+        };
         for u in &dir.users {
             if let PasswordCredential::InsecureDemo(pw) = &u.password {
                 out.push((

@@ -4,6 +4,7 @@
 //! May import: `identity`, `session` (login transactions), `config`, `secret`, `clock`.
 
 pub mod local;
+pub mod saml;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ use crate::identity::{ProviderId, ProviderKind};
 pub enum Connector {
     /// The local directory.
     Local(local::LocalDirectory),
+    /// A SAML 2.0 identity provider.
+    Saml(Box<saml::SamlConnector>),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -46,6 +49,10 @@ impl Connectors {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
                 }
+                ProviderSettings::Saml(settings) => Connector::Saml(Box::new(
+                    saml::SamlConnector::new(p.id.clone(), settings)
+                        .map_err(|e| ConnectorError::Saml(p.id.clone(), e))?,
+                )),
             };
             by_id.insert(p.id.clone(), connector);
         }
@@ -78,4 +85,7 @@ pub enum ConnectorError {
     /// Local directory problems.
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    /// A SAML provider could not be set up.
+    #[error("provider {0}: {1}")]
+    Saml(ProviderId, saml::SamlError),
 }

@@ -199,6 +199,9 @@ pub async fn start_login(
             )
             .await
         }
+        Connector::Saml(saml) => {
+            crate::web::saml::start(&state, saml, safe_return_to(q.return_to.as_deref())).await
+        }
     }
 }
 
@@ -224,6 +227,13 @@ pub async fn password_login(
         );
     };
     let info = info.clone();
+    let Connector::Local(dir) = connector else {
+        return Err(WebError::BadRequest(format!(
+            "{} does not take a password here; start at the sign-in page",
+            info.display_name
+        ))
+        .into());
+    };
     let form = map_form(form)?;
     let secure = state.config.server.secure_cookies;
     let txn_cookie = cookies::read(&headers, cookies::LOGIN, secure).ok_or(WebError::Csrf)?;
@@ -237,12 +247,9 @@ pub async fn password_login(
     }
     let password = Secret::new(form.password);
     let username = form.username.trim().to_owned();
-    let result = match connector {
-        Connector::Local(dir) => {
-            dir.authenticate(&username, &password, state.clock.now())
-                .await
-        }
-    };
+    let result = dir
+        .authenticate(&username, &password, state.clock.now())
+        .await;
     let identity = match result {
         Ok(identity) => identity,
         Err(e) => {

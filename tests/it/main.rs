@@ -7,3 +7,6 @@ mod bad_input;
 mod flow;
 mod harness;
 mod redis_store;
+mod saml_interop;
+mod saml_negative;
+mod saml_support;
