@@ -22,17 +22,28 @@ fn bench(c: &mut Criterion) {
     let xml = signed(&shape);
     eprintln!("response size: {} bytes", xml.len());
     let conn = connector("allow_idp_initiated = true");
-    conn.verify_xml(xml.as_bytes(), NOW).expect("the bench response is valid");
+    conn.verify_xml(xml.as_bytes(), NOW)
+        .expect("the bench response is valid");
     let pem = std::fs::read(fixture("idp1.crt")).unwrap();
-    let der = openssl::x509::X509::from_pem(&pem).unwrap().to_der().unwrap().into();
+    let der = openssl::x509::X509::from_pem(&pem)
+        .unwrap()
+        .to_der()
+        .unwrap()
+        .into();
     Crypto::verify_signed_xml(xml.as_bytes(), &der, Some("ID")).expect("xmlsec verifies");
 
     let mut g = c.benchmark_group("saml");
     g.bench_function("lanyard_full_validation_5k", |b| {
-        b.iter(|| conn.verify_xml(std::hint::black_box(xml.as_bytes()), NOW).unwrap())
+        b.iter(|| {
+            conn.verify_xml(std::hint::black_box(xml.as_bytes()), NOW)
+                .unwrap()
+        })
     });
     g.bench_function("xmlsec_verify_only_5k", |b| {
-        b.iter(|| Crypto::verify_signed_xml(std::hint::black_box(xml.as_bytes()), &der, Some("ID")).unwrap())
+        b.iter(|| {
+            Crypto::verify_signed_xml(std::hint::black_box(xml.as_bytes()), &der, Some("ID"))
+                .unwrap()
+        })
     });
     g.finish();
 }

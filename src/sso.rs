@@ -244,8 +244,12 @@ impl Sso {
             created_at: self.clock.now(),
             saml_request_id: Some(request_id.to_owned()),
         };
-        self.put(&saml_request_key(&provider, request_id), &txn, LOGIN_TRANSACTION_TTL)
-            .await?;
+        self.put(
+            &saml_request_key(&provider, request_id),
+            &txn,
+            LOGIN_TRANSACTION_TTL,
+        )
+        .await?;
         Ok(txn)
     }
 
@@ -256,8 +260,11 @@ impl Sso {
         provider: &ProviderId,
         request_id: &str,
     ) -> Result<Option<LoginTransaction>, SsoError> {
-        let txn: Option<LoginTransaction> =
-            Self::decode(self.store.take(&saml_request_key(provider, request_id)).await?)?;
+        let txn: Option<LoginTransaction> = Self::decode(
+            self.store
+                .take(&saml_request_key(provider, request_id))
+                .await?,
+        )?;
         Ok(txn.filter(|t| {
             &t.provider == provider && t.saml_request_id.as_deref() == Some(request_id)
         }))

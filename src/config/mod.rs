@@ -726,7 +726,11 @@ impl Cx<'_> {
 
     /// Each provider is read in two steps, `kind` first and then the shape of that kind, so
     /// that a problem inside one is reported with its full path.
-    fn providers(&mut self, raws: Vec<toml::Value>, public_url: Option<&Url>) -> Vec<ProviderConfig> {
+    fn providers(
+        &mut self,
+        raws: Vec<toml::Value>,
+        public_url: Option<&Url>,
+    ) -> Vec<ProviderConfig> {
         let mut out: Vec<ProviderConfig> = Vec::new();
         for (i, raw) in raws.into_iter().enumerate() {
             let path = format!("providers[{i}]");

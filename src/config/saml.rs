@@ -135,9 +135,9 @@ pub struct SamlProviderConfig {
 }
 
 fn names(given: Option<super::raw::RawNames>, default: &[&str]) -> Vec<String> {
-    given.map(super::raw::RawNames::into_vec).unwrap_or_else(|| {
-        default.iter().map(|s| (*s).to_owned()).collect()
-    })
+    given
+        .map(super::raw::RawNames::into_vec)
+        .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
 }
 
 impl Cx<'_> {
@@ -267,10 +267,7 @@ impl Cx<'_> {
                 username: names(raw.attributes.username, DEFAULT_USERNAME_ATTRIBUTES),
                 email: names(raw.attributes.email, DEFAULT_EMAIL_ATTRIBUTES),
                 groups: names(raw.attributes.groups, DEFAULT_GROUP_ATTRIBUTES),
-                display_name: names(
-                    raw.attributes.display_name,
-                    DEFAULT_DISPLAY_NAME_ATTRIBUTES,
-                ),
+                display_name: names(raw.attributes.display_name, DEFAULT_DISPLAY_NAME_ATTRIBUTES),
             },
             principal_tags: raw.principal_tags,
             allow_idp_initiated: raw.allow_idp_initiated.unwrap_or(false),

@@ -227,7 +227,9 @@ fn secrets_come_from_env_and_files() {
         _ => None,
     };
     let c = Config::from_toml(text, dir.path(), &env).unwrap();
-    let ProviderSettings::Local(local) = &c.providers[0].settings;
+    let ProviderSettings::Local(local) = &c.providers[0].settings else {
+        panic!("a local provider")
+    };
     for u in &local.users {
         let PasswordCredential::Hash(h) = &u.password else {
             panic!("expected a hash")

@@ -230,14 +230,12 @@ pub async fn assume_role_with_saml(
     let connector = match &body.provider {
         Some(p) => saml_connector(&state, p)?,
         None => {
-            let mut saml = state
-                .connectors
-                .providers()
-                .iter()
-                .filter_map(|p| match state.connectors.get(p.id.as_str()) {
+            let mut saml = state.connectors.providers().iter().filter_map(|p| {
+                match state.connectors.get(p.id.as_str()) {
                     Some((_, Connector::Saml(c))) => Some(c.as_ref()),
                     _ => None,
-                });
+                }
+            });
             match (saml.next(), saml.next()) {
                 (Some(one), None) => one,
                 (None, _) => {

@@ -108,7 +108,11 @@ async fn sp_initiated_sign_in_to_role_picker_to_token() {
     assert!(!html.contains("value=\"auditor\""));
     let r = b
         .post(s.l.at("/roles"))
-        .form(&[("role", "admin"), ("duration", "900"), ("csrf", &csrf_of(&html))])
+        .form(&[
+            ("role", "admin"),
+            ("duration", "900"),
+            ("csrf", &csrf_of(&html)),
+        ])
         .send()
         .await
         .unwrap();
@@ -127,7 +131,10 @@ async fn sp_initiated_sign_in_to_role_picker_to_token() {
     assert_eq!(claims["idp"], "idp");
     assert_eq!(claims["sub"], "idp:alice-persistent-id");
     assert_eq!(claims["amr"], serde_json::json!(["mfa"]));
-    assert_eq!(claims["groups"], serde_json::json!(["admins", "engineering"]));
+    assert_eq!(
+        claims["groups"],
+        serde_json::json!(["admins", "engineering"])
+    );
     // bob: engineering only → straight to credentials.
     let b = browser();
     assert_eq!(sign_in(&s, &b, "bob").await.status(), 303);
@@ -193,7 +200,12 @@ async fn encrypted_assertion() {
 
 #[tokio::test]
 async fn idp_initiated_when_allowed_honours_only_local_relay_state() {
-    let s = setup(signed_assertion(), Source::File, "allow_idp_initiated = true").await;
+    let s = setup(
+        signed_assertion(),
+        Source::File,
+        "allow_idp_initiated = true",
+    )
+    .await;
     let post = |resp: String, relay: &'static str| {
         let b = browser();
         let url = s.l.at("/auth/idp/callback");
@@ -205,7 +217,11 @@ async fn idp_initiated_when_allowed_honours_only_local_relay_state() {
                 .unwrap()
         }
     };
-    let r = post(s.idp.unsolicited("bob", "/credentials").await, "/credentials").await;
+    let r = post(
+        s.idp.unsolicited("bob", "/credentials").await,
+        "/credentials",
+    )
+    .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     assert_eq!(r.headers()["location"], "/credentials");
     let r = post(
@@ -257,7 +273,12 @@ async fn certificate_rollover_with_explicit_certificates() {
         rolled_key: true,
         ..IdpOptions::default()
     };
-    let s = setup(opts.clone(), Source::Explicit(&["idp1.crt", "idp2.crt"]), "").await;
+    let s = setup(
+        opts.clone(),
+        Source::Explicit(&["idp1.crt", "idp2.crt"]),
+        "",
+    )
+    .await;
     assert_eq!(sign_in(&s, &browser(), "bob").await.status(), 303);
     // Before the new certificate is configured, the new key is not trusted.
     let s = setup(opts, Source::Explicit(&["idp1.crt"]), "").await;

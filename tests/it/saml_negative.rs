@@ -32,7 +32,9 @@ fn unsolicited_ok() -> lanyard::connectors::saml::SamlConnector {
 #[test]
 fn the_valid_baseline_is_accepted() {
     let c = unsolicited_ok();
-    let v = c.verify_xml(signed(&Shape::valid(T0)).as_bytes(), T0).unwrap();
+    let v = c
+        .verify_xml(signed(&Shape::valid(T0)).as_bytes(), T0)
+        .unwrap();
     assert_eq!(v.name_id(), "alice@example.com");
     assert!(v.assertion_signed() && !v.response_signed());
     let id = c.identity(&v, T0);
@@ -42,7 +44,12 @@ fn the_valid_baseline_is_accepted() {
     let s = Shape::valid(T0);
     let xml = response(&s, &assertion(&s, None), Some("idp1.key"));
     let relaxed = connector("allow_idp_initiated = true\nwant_assertions_signed = false");
-    assert!(relaxed.verify_xml(xml.as_bytes(), T0).unwrap().response_signed());
+    assert!(
+        relaxed
+            .verify_xml(xml.as_bytes(), T0)
+            .unwrap()
+            .response_signed()
+    );
 }
 
 #[test]
@@ -125,14 +132,15 @@ fn xsw1_response_wrapped_in_signature_object_is_refused() {
     let sig = signature_of(&original);
     let wrapped_sig = sig.replace(
         "</ds:Signature>",
-        &format!("<ds:Object>{}</ds:Object></ds:Signature>", without_signature(&original)),
+        &format!(
+            "<ds:Object>{}</ds:Object></ds:Signature>",
+            without_signature(&original)
+        ),
     );
     let mut e = s.clone();
     e.response_id = "_evilresponse".into();
-    let xml = response(&e, &evil(&s), None).replace(
-        "<samlp:Status>",
-        &format!("{wrapped_sig}<samlp:Status>"),
-    );
+    let xml = response(&e, &evil(&s), None)
+        .replace("<samlp:Status>", &format!("{wrapped_sig}<samlp:Status>"));
     xsw_refused(&xml);
 }
 
@@ -174,12 +182,12 @@ fn xsw5_signature_copied_into_evil_assertion_is_refused() {
     let s = Shape::valid(T0);
     let good = assertion(&s, Some("idp1.key"));
     let sig = signature_of(&good);
-    let ev = evil(&s).replacen(
-        "</saml:Issuer>",
-        &format!("</saml:Issuer>{sig}"),
-        1,
-    );
-    xsw_refused(&response(&s, &format!("{ev}{}", without_signature(&good)), None));
+    let ev = evil(&s).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
+    xsw_refused(&response(
+        &s,
+        &format!("{ev}{}", without_signature(&good)),
+        None,
+    ));
 }
 
 /// The evil assertion carries the signature, whose Object holds the original assertion.
@@ -189,7 +197,10 @@ fn xsw6_original_inside_signature_object_of_evil_assertion_is_refused() {
     let good = assertion(&s, Some("idp1.key"));
     let sig = signature_of(&good).replace(
         "</ds:Signature>",
-        &format!("<ds:Object>{}</ds:Object></ds:Signature>", without_signature(&good)),
+        &format!(
+            "<ds:Object>{}</ds:Object></ds:Signature>",
+            without_signature(&good)
+        ),
     );
     let ev = evil(&s).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
     xsw_refused(&response(&s, &ev, None));
@@ -263,12 +274,43 @@ fn two_assertions_are_refused() {
     });
 }
 
+/// The attack: the IdP signs `alice@example.com.evil.com` (a name the attacker may
+/// register), then a comment is slipped in after signing. Exclusive c14n drops comments, so
+/// xmlsec still verifies the document; a parser that reads the first text node would see
+/// `alice@example.com`. Lanyard refuses it: samael's reduction to the signed subtree does
+/// not match a tree with an extra comment node, and the NameID must be one text node.
 #[test]
 fn comment_injection_in_name_id_is_refused() {
     let mut s = Shape::valid(T0);
+    s.name_id_xml = "alice@example.com.evil.com".into();
+    let xml = signed(&s).replace(
+        ">alice@example.com.evil.com<",
+        ">alice@example.com<!---->.evil.com<",
+    );
+    assert!(xml.contains("<!---->"));
+    let pem = std::fs::read(fixture("idp1.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&pem)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    use samael::crypto::CryptoProvider;
+    samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+        .expect("at the xmlsec level the signature still verifies");
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::BadSignature)
+            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+    });
+}
+
+/// A comment inside a signed NameID (signed with the comment) is refused by the
+/// whole-text rule.
+#[test]
+fn comment_inside_signed_name_id_is_refused() {
+    let mut s = Shape::valid(T0);
     s.name_id_xml = "alice@example.com<!---->.evil.com".into();
     refuse_with(&unsolicited_ok(), &signed(&s), |e| {
-        matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+        matches!(e, SamlError::BadSignature)
+            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
     });
 }
 
@@ -350,7 +392,11 @@ fn expired_assertion_is_refused() {
 fn expiry_within_the_clock_skew_is_accepted() {
     let mut s = Shape::valid(T0 - 600);
     s.not_on_or_after = T0 - 60; // 60 s late; the default skew is 2 minutes
-    assert!(unsolicited_ok().verify_xml(signed(&s).as_bytes(), T0).is_ok());
+    assert!(
+        unsolicited_ok()
+            .verify_xml(signed(&s).as_bytes(), T0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -447,7 +493,10 @@ async fn unknown_in_response_to_is_refused() {
     let (l, _k) = lanyard("").await;
     let mut s = Shape::valid(T0);
     s.in_response_to = Some("_never_sent".into());
-    assert_eq!(post_acs(&l, &browser(), &b64(&signed(&s))).await.status(), 403);
+    assert_eq!(
+        post_acs(&l, &browser(), &b64(&signed(&s))).await.status(),
+        403
+    );
 }
 
 #[tokio::test]
@@ -461,7 +510,10 @@ async fn reused_in_response_to_is_refused() {
     // A second, fresh assertion for the same request: the request was taken.
     let mut s2 = Shape::valid(T0);
     s2.in_response_to = Some(id);
-    assert_eq!(post_acs(&l, &browser(), &b64(&signed(&s2))).await.status(), 403);
+    assert_eq!(
+        post_acs(&l, &browser(), &b64(&signed(&s2))).await.status(),
+        403
+    );
 }
 
 #[tokio::test]
@@ -478,21 +530,32 @@ async fn garbage_is_refused_without_a_panic() {
         let r = post_acs(&l, &browser(), body).await;
         assert_eq!(r.status(), 403, "{body:?}");
     }
-    let r = browser().get(l.at("/auth/idp/callback")).send().await.unwrap();
+    let r = browser()
+        .get(l.at("/auth/idp/callback"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]
 async fn sp_metadata_is_signed_and_names_the_acs() {
     let (l, _k) = lanyard("").await;
-    let r = browser().get(l.at("/auth/idp/metadata")).send().await.unwrap();
+    let r = browser()
+        .get(l.at("/auth/idp/metadata"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/samlmetadata+xml");
     let xml = r.text().await.unwrap();
     assert!(xml.contains(&format!("entityID=\"{SP_ENTITY}\"")));
     assert!(xml.contains(&format!("Location=\"{ACS}\"")));
     let sp_cert = std::fs::read(fixture("sp.crt")).unwrap();
-    let der = openssl::x509::X509::from_pem(&sp_cert).unwrap().to_der().unwrap();
+    let der = openssl::x509::X509::from_pem(&sp_cert)
+        .unwrap()
+        .to_der()
+        .unwrap();
     use samael::crypto::CryptoProvider;
     samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
         .expect("the SP metadata signature verifies");
@@ -516,7 +579,9 @@ async fn sts_assume_role_with_saml_issues_credentials() {
     // Not trusted for admin (no MFA, no admins group) → 403 access_denied.
     let denied = c
         .post(l.at("/sts/assume-role-with-saml"))
-        .json(&serde_json::json!({"role": "admin", "saml_response": b64(&signed(&Shape::valid(T0)))}))
+        .json(
+            &serde_json::json!({"role": "admin", "saml_response": b64(&signed(&Shape::valid(T0)))}),
+        )
         .send()
         .await
         .unwrap();

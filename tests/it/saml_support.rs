@@ -404,7 +404,9 @@ impl Idp {
 
     /// Answers an AuthnRequest redirect for `user`: (SAMLResponse, RelayState).
     pub async fn answer(&self, location: &str, user: &str) -> (String, String) {
-        let r = reqwest::get(format!("{location}&user={user}")).await.unwrap();
+        let r = reqwest::get(format!("{location}&user={user}"))
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "IdP answered {}", r.text().await.unwrap());
         let v: serde_json::Value = r.json().await.unwrap();
         (

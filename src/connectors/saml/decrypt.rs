@@ -59,7 +59,9 @@ pub fn decrypt_assertion(encrypted: &Node, key: &PKey<Private>) -> Result<String
                 && mgf.get_attribute("Algorithm").as_deref()
                     != Some("http://www.w3.org/2009/xmlenc11#mgf1sha1")
             {
-                return Err(SamlError::Decrypt("only MGF1 with SHA-1 is supported".into()));
+                return Err(SamlError::Decrypt(
+                    "only MGF1 with SHA-1 is supported".into(),
+                ));
             }
         }
         other => {
@@ -97,9 +99,15 @@ fn decrypt_content(alg: &str, key: &[u8], body: &[u8]) -> Result<Vec<u8>, SamlEr
         }
     };
     if key.len() != cipher.key_len() {
-        return Err(SamlError::Decrypt("the content key has the wrong length".into()));
+        return Err(SamlError::Decrypt(
+            "the content key has the wrong length".into(),
+        ));
     }
-    let iv_len = if gcm { 12 } else { cipher.iv_len().unwrap_or(16) };
+    let iv_len = if gcm {
+        12
+    } else {
+        cipher.iv_len().unwrap_or(16)
+    };
     let tag_len = if gcm { 16 } else { 0 };
     if body.len() < iv_len + tag_len + 1 {
         return Err(SamlError::Decrypt("the ciphertext is too short".into()));

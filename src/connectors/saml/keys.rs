@@ -43,7 +43,11 @@ pub fn read_key(path: &Path) -> Result<PKey<Private>, SamlError> {
 
 impl SpKeys {
     /// Loads the key and certificate, generating both when neither exists.
-    pub fn load_or_generate(key_file: &Path, cert_file: &Path, cn: &str) -> Result<Self, SamlError> {
+    pub fn load_or_generate(
+        key_file: &Path,
+        cert_file: &Path,
+        cn: &str,
+    ) -> Result<Self, SamlError> {
         match (key_file.exists(), cert_file.exists()) {
             (true, true) => {}
             (false, false) => generate(key_file, cert_file, cn)?,
@@ -59,10 +63,7 @@ impl SpKeys {
         let pem = std::fs::read(cert_file).map_err(|e| io(cert_file, e))?;
         let cert = X509::from_pem(&pem).map_err(|_| io(cert_file, "not a PEM certificate"))?;
         let cert_der = cert.to_der().map_err(|e| io(cert_file, e))?;
-        let key_der = Zeroizing::new(
-            key.private_key_to_pkcs8()
-                .map_err(|e| io(key_file, e))?,
-        );
+        let key_der = Zeroizing::new(key.private_key_to_pkcs8().map_err(|e| io(key_file, e))?);
         Ok(Self {
             key,
             key_der,
@@ -82,7 +83,9 @@ fn generate(key_file: &Path, cert_file: &Path, cn: &str) -> Result<(), SamlError
     let mut b = X509::builder().map_err(err)?;
     b.set_version(2).map_err(err)?;
     let mut serial = BigNum::new().map_err(err)?;
-    serial.rand(128, MsbOption::MAYBE_ZERO, false).map_err(err)?;
+    serial
+        .rand(128, MsbOption::MAYBE_ZERO, false)
+        .map_err(err)?;
     let serial = serial.to_asn1_integer().map_err(err)?;
     b.set_serial_number(&serial).map_err(err)?;
     b.set_subject_name(&name).map_err(err)?;

@@ -253,7 +253,11 @@ impl SamlConnector {
 
     /// Builds an AuthnRequest (saml-core §3.4.1) and the HTTP-Redirect URL that carries it.
     /// Returns the request ID (to store) and the URL.
-    pub fn authn_request(&self, now: i64, relay_state: Option<&str>) -> Result<(String, String), SamlError> {
+    pub fn authn_request(
+        &self,
+        now: i64,
+        relay_state: Option<&str>,
+    ) -> Result<(String, String), SamlError> {
         let idp = self.idp()?;
         let s = &self.settings;
         let id = format!("_{}", uuid::Uuid::new_v4().simple());
@@ -267,7 +271,11 @@ impl SamlConnector {
             d = xml::escape(idp.sso_url.as_str()),
             acs = xml::escape(&s.acs_url),
             b = metadata::POST_BINDING,
-            force = if s.force_authn { " ForceAuthn=\"true\"" } else { "" },
+            force = if s.force_authn {
+                " ForceAuthn=\"true\""
+            } else {
+                ""
+            },
             issuer = xml::escape(&s.sp_entity_id),
         );
         match &s.name_id_format {
@@ -317,7 +325,11 @@ impl SamlConnector {
                     query.push_str(&format!("&Signature={}", urlencode(&STANDARD.encode(sig))));
                 }
                 let mut url = idp.sso_url.to_string();
-                url.push(if idp.sso_url.query().is_some() { '&' } else { '?' });
+                url.push(if idp.sso_url.query().is_some() {
+                    '&'
+                } else {
+                    '?'
+                });
                 url.push_str(&query);
                 Ok((id, url))
             })

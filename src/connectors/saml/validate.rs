@@ -20,13 +20,15 @@
 use libxml::parser::{Parser, ParserOptions};
 use libxml::tree::{Document, Node};
 use openssl::pkey::{PKey, Private};
-use samael::crypto::{AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode};
+use samael::crypto::{
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+};
 
 use super::SamlError;
 use super::decrypt::decrypt_assertion;
 use super::xml::{
-    self, ASSERTION, DSIG, PROTOCOL, XENC, at_most_one, attr, children, descendants,
-    exactly_one, time_attr, whole_text,
+    self, ASSERTION, DSIG, PROTOCOL, XENC, at_most_one, attr, children, descendants, exactly_one,
+    time_attr, whole_text,
 };
 
 /// The largest decoded response accepted.
@@ -184,7 +186,9 @@ fn root(doc: &Document) -> Result<Node, SamlError> {
 fn id_of(node: &Node) -> Result<String, SamlError> {
     let id = attr(node, "ID")?;
     if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c == '#') {
-        return Err(SamlError::Malformed("an ID attribute is not an NCName".into()));
+        return Err(SamlError::Malformed(
+            "an ID attribute is not an NCName".into(),
+        ));
     }
     Ok(id)
 }
@@ -219,9 +223,7 @@ fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlEr
     descendants(root, DSIG, "Signature", &mut sigs);
     for s in &sigs {
         let parent = s.get_parent();
-        let ok = parent
-            .as_ref()
-            .is_some_and(|p| p == root || p == assertion);
+        let ok = parent.as_ref().is_some_and(|p| p == root || p == assertion);
         if !ok {
             return Err(SamlError::SignatureReference(
                 "a signature sits outside the Response and the Assertion".into(),
@@ -234,7 +236,9 @@ fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlEr
         if let Some(id) = n.get_attribute("ID")
             && !ids.insert(id)
         {
-            return Err(SamlError::Malformed("two elements carry the same ID".into()));
+            return Err(SamlError::Malformed(
+                "two elements carry the same ID".into(),
+            ));
         }
         stack.extend(n.get_child_elements());
     }
@@ -243,7 +247,9 @@ fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlEr
 
 fn verify_and_reduce(xml: &str, certs: &[CertificateDer]) -> Result<Document, SamlError> {
     if certs.is_empty() {
-        return Err(SamlError::Config("no IdP signing certificate is known".into()));
+        return Err(SamlError::Config(
+            "no IdP signing certificate is known".into(),
+        ));
     }
     let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
@@ -256,7 +262,10 @@ fn verify_and_reduce(xml: &str, certs: &[CertificateDer]) -> Result<Document, Sa
 }
 
 /// Validates a decoded SAML response (the XML, not base64).
-pub fn verify_response(bytes: &[u8], exp: &Expectations<'_>) -> Result<VerifiedAssertion, SamlError> {
+pub fn verify_response(
+    bytes: &[u8],
+    exp: &Expectations<'_>,
+) -> Result<VerifiedAssertion, SamlError> {
     if bytes.len() > MAX_RESPONSE_BYTES {
         return Err(SamlError::TooLarge);
     }
@@ -265,7 +274,9 @@ pub fn verify_response(bytes: &[u8], exp: &Expectations<'_>) -> Result<VerifiedA
     let doc = parse(bytes)?;
     let response = root(&doc)?;
     if !xml::is(&response, PROTOCOL, "Response") {
-        return Err(SamlError::Malformed("the document is not a samlp:Response".into()));
+        return Err(SamlError::Malformed(
+            "the document is not a samlp:Response".into(),
+        ));
     }
     let response_id = id_of(&response)?;
     if response.get_attribute("Version").as_deref() != Some("2.0") {
@@ -344,9 +355,7 @@ pub fn verify_response(bytes: &[u8], exp: &Expectations<'_>) -> Result<VerifiedA
             }
         }
         Some(r) => {
-            if !xml::is(r, ASSERTION, "Assertion")
-                || Some(id_of(r)?) != assertion_id_in_doc
-            {
+            if !xml::is(r, ASSERTION, "Assertion") || Some(id_of(r)?) != assertion_id_in_doc {
                 return Err(SamlError::SignatureReference(
                     "the verified element is not this Assertion".into(),
                 ));
@@ -366,7 +375,9 @@ pub fn verify_response(bytes: &[u8], exp: &Expectations<'_>) -> Result<VerifiedA
         let inner = parse(plaintext.as_bytes())?;
         let inner_root = root(&inner)?;
         if !xml::is(&inner_root, ASSERTION, "Assertion") {
-            return Err(SamlError::Decrypt("the plaintext is not an Assertion".into()));
+            return Err(SamlError::Decrypt(
+                "the plaintext is not an Assertion".into(),
+            ));
         }
         let mut nested = Vec::new();
         descendants(&inner_root, ASSERTION, "Assertion", &mut nested);
@@ -446,7 +457,9 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     let name_id_node = exactly_one(&subject, ASSERTION, "NameID")?;
     let name_id = whole_text(&name_id_node, "NameID")?;
     if name_id.is_empty() || name_id.len() > 512 || name_id.chars().any(char::is_control) {
-        return Err(SamlError::Malformed("the NameID is empty or not printable".into()));
+        return Err(SamlError::Malformed(
+            "the NameID is empty or not printable".into(),
+        ));
     }
     let name_id_format = name_id_node.get_attribute("Format");
     let mut first_error = None;
@@ -486,9 +499,8 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
         break;
     }
     let Some((in_response_to, scd_until)) = confirmed else {
-        return Err(first_error.unwrap_or_else(|| {
-            SamlError::Malformed("no bearer SubjectConfirmation".into())
-        }));
+        return Err(first_error
+            .unwrap_or_else(|| SamlError::Malformed("no bearer SubjectConfirmation".into())));
     };
 
     // Conditions: time window and audience.
@@ -529,7 +541,9 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     let mut authn_context = None;
     let statements = children(a, ASSERTION, "AuthnStatement");
     if statements.is_empty() {
-        return Err(SamlError::Malformed("the assertion has no AuthnStatement".into()));
+        return Err(SamlError::Malformed(
+            "the assertion has no AuthnStatement".into(),
+        ));
     }
     for s in &statements {
         if let Some(end) = time_attr(s, "SessionNotOnOrAfter")?

@@ -37,7 +37,9 @@ pub fn at_most_one(node: &Node, ns: &str, name: &str) -> Result<Option<Node>, Sa
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
-        _ => Err(SamlError::Malformed(format!("more than one {name} element"))),
+        _ => Err(SamlError::Malformed(format!(
+            "more than one {name} element"
+        ))),
     }
 }
 
@@ -80,9 +82,8 @@ pub fn whole_text(node: &Node, what: &str) -> Result<String, SamlError> {
 
 /// A required attribute.
 pub fn attr(node: &Node, name: &str) -> Result<String, SamlError> {
-    node.get_attribute(name).ok_or_else(|| {
-        SamlError::Malformed(format!("{} has no {name} attribute", node.get_name()))
-    })
+    node.get_attribute(name)
+        .ok_or_else(|| SamlError::Malformed(format!("{} has no {name} attribute", node.get_name())))
 }
 
 /// An `xs:dateTime` attribute as seconds since the epoch.
@@ -122,4 +123,40 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_child(xml: &str) -> (libxml::tree::Document, Node) {
+        let doc = libxml::parser::Parser::default().parse_string(xml).unwrap();
+        let n = doc.get_root_element().unwrap();
+        (doc, n)
+    }
+
+    #[test]
+    fn whole_text_refuses_comments_and_markup() {
+        let (_d, n) = first_child("<n>alice@example.com</n>");
+        assert_eq!(whole_text(&n, "NameID").unwrap(), "alice@example.com");
+        for bad in [
+            "<n>alice@example.com<!---->.evil.com</n>",
+            "<n>alice@example.com<?pi x?>.evil.com</n>",
+            "<n>alice<b/>@example.com</n>",
+        ] {
+            let (_d, n) = first_child(bad);
+            assert!(whole_text(&n, "NameID").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("2026-11-28T00:00:00Z").unwrap(), 1_795_824_000);
+        assert_eq!(
+            parse_time("2026-11-28T00:00:00.123Z").unwrap(),
+            1_795_824_000
+        );
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(format_time(1_795_824_000), "2026-11-28T00:00:00Z");
+    }
 }
