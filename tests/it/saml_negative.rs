@@ -597,3 +597,74 @@ async fn sts_assume_role_with_saml_issues_credentials() {
     let v: serde_json::Value = bad.json().await.unwrap();
     assert_eq!(v["error"], "invalid_token");
 }
+
+/// A metadata server that answers once, then fails: the first copy must be kept.
+#[tokio::test]
+async fn metadata_refresh_failure_keeps_the_last_good_copy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let metadata = format!(
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{IDP_ENTITY}\">\
+         <md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>\
+         <ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\
+         <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.test/sso\"/>\
+         </md:IDPSSODescriptor></md:EntityDescriptor>",
+        pem_body("idp1.crt")
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let reply = if n == 0 {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{metadata}",
+                    metadata.len()
+                )
+            } else {
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
+            };
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    let keys = tempfile::tempdir().unwrap();
+    let provider = format!(
+        "[[providers]]\nid = \"idp\"\nkind = \"saml\"\ndisplay_name = \"Test IdP\"\n\
+         metadata_url = \"http://127.0.0.1:{port}/metadata\"\nmetadata_refresh = \"1s\"\n\
+         sp_key_file = \"{}\"\nsp_cert_file = \"{}\"\nallow_idp_initiated = true\n",
+        fixture("sp.key").display(),
+        fixture("sp.crt").display(),
+    );
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let store = crate::harness::memory_store(&clock);
+    let l = start_with(&lanyard_toml(keys.path(), &provider), store, clock).await;
+    // Wait for the first fetch, then for at least one failed refresh.
+    for _ in 0..100 {
+        if served.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        served.load(Ordering::SeqCst) >= 2,
+        "a refresh was attempted"
+    );
+    let r = browser().get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        303,
+        "the IdP is still known after a failed refresh"
+    );
+    let r = post_acs(&l, &browser(), &b64(&signed(&Shape::valid(T0)))).await;
+    assert_eq!(r.status(), 303);
+}
