@@ -18,7 +18,7 @@ const NOW: i64 = 1_795_824_000;
 
 fn bench(c: &mut Criterion) {
     let mut shape = Shape::valid(NOW);
-    shape.padding_attributes = 22;
+    shape.padding_attributes = 8;
     let xml = signed(&shape);
     eprintln!("response size: {} bytes", xml.len());
     let conn = connector("allow_idp_initiated = true");
