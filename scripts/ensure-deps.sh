@@ -9,7 +9,12 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 # C toolchain and pkg-config for -sys crates (aws-lc-sys builds with cc).
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-# The tests need a real Redis; the server package also brings redis-cli.
+# SAML: samael binds libxmlsec1 through bindgen (libclang) and links libxml2 and OpenSSL.
+for pkg in libclang-dev libxmlsec1-dev libxml2-dev libssl-dev; do
+  have_pkg "$pkg" || need_apt+=("$pkg")
+done
+# The tests need a real Redis (the server package also brings redis-cli), and the SAML
+# interop tests a pysaml2 IdP, which signs and encrypts with the xmlsec1 program.
 if [ "${1:-}" = "test" ]; then
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   # The LDAP tests start a real OpenLDAP server (Debian's slapd lives in /usr/sbin).
@@ -17,6 +22,9 @@ if [ "${1:-}" = "test" ]; then
   have_pkg ldap-utils || need_apt+=(ldap-utils)
   # kill(1), to freeze and thaw slapd in the "directory hangs" test.
   type -P kill >/dev/null 2>&1 || need_apt+=(procps)
+  # The SAML tests run a pysaml2 IdP (needs the xmlsec1 program) in a venv.
+  command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 fi
 
 # Test peers written for Node (openid-client as a relying party).
@@ -42,6 +50,14 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 if [ "${1:-}" = "test" ]; then
+  # The pysaml2 IdP of the SAML interop tests, in a git-ignored venv (the test harness
+  # creates it too when missing). Keep the version in step with tests/it/saml_support.rs.
+  venv="tests/peers/saml/.venv"
+  if ! "$venv/bin/python" -c 'import saml2' >/dev/null 2>&1; then
+    echo "ensure-deps: creating $venv with pysaml2 7.5.5"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "pysaml2==7.5.5"
+  fi
   # Redis on 127.0.0.1:6379, as in production tests; start one if nothing answers.
   if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
     echo "ensure-deps: starting redis-server on 127.0.0.1:6379"

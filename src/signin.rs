@@ -142,7 +142,7 @@ impl PasswordSignIn {
                     Err(e) => return Err(SignInError::Internal(e.to_string())),
                 }
             }
-            Connector::Oidc(_) | Connector::Github(_) => {
+            Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_) => {
                 return Err(SignInError::Internal(
                     "a redirect provider has no password sign-in".to_owned(),
                 ));
@@ -266,7 +266,7 @@ async fn decoy(connector: &Connector) {
     match connector {
         Connector::Local(dir) => dir.decoy().await,
         Connector::Ldap(dir) => dir.decoy().await,
-        Connector::Oidc(_) | Connector::Github(_) => {}
+        Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_) => {}
     }
 }
 

@@ -78,6 +78,9 @@ pub struct LoginTransaction {
     /// `state`, `nonce` and PKCE verifier of a redirect (OIDC / OAuth 2.0) sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamLogin>,
+    /// The ID of the SAML AuthnRequest this sign-in sent, when it went to a SAML IdP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_request_id: Option<String>,
 }
 
 impl std::fmt::Debug for LoginTransaction {
@@ -157,6 +160,10 @@ fn roles_of_key(cookie: &str) -> String {
     format!("sso-roles:{}", key_hash(cookie))
 }
 
+fn saml_request_key(provider: &ProviderId, request_id: &str) -> String {
+    format!("saml-req:{provider}:{}", key_hash(request_id))
+}
+
 fn role_session_key(id: &str) -> String {
     format!("rs:{id}")
 }
@@ -224,6 +231,7 @@ impl Sso {
             return_to,
             created_at: self.clock.now(),
             upstream,
+            saml_request_id: None,
         };
         let key = format!("login:{}", key_hash(id.expose_secret()));
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
@@ -234,6 +242,65 @@ impl Sso {
     pub async fn take_login(&self, cookie: &str) -> Result<Option<LoginTransaction>, SsoError> {
         let key = format!("login:{}", key_hash(cookie));
         Self::decode(self.store.take(&key).await?)
+    }
+
+    /// Records a pending SAML AuthnRequest. The IdP posts its answer cross-site, where the
+    /// SameSite=Lax login cookie is not sent, so the transaction is keyed by the request ID
+    /// (random, 128 bits) and taken back by the `InResponseTo` of the verified assertion.
+    pub async fn begin_saml_login(
+        &self,
+        provider: ProviderId,
+        request_id: &str,
+        return_to: Option<String>,
+    ) -> Result<LoginTransaction, SsoError> {
+        let txn = LoginTransaction {
+            provider: provider.clone(),
+            csrf: String::new(),
+            return_to,
+            created_at: self.clock.now(),
+            upstream: None,
+            saml_request_id: Some(request_id.to_owned()),
+        };
+        self.put(
+            &saml_request_key(&provider, request_id),
+            &txn,
+            LOGIN_TRANSACTION_TTL,
+        )
+        .await?;
+        Ok(txn)
+    }
+
+    /// Takes the pending SAML request `request_id` of `provider` (atomic GETDEL): `None` when
+    /// unknown, expired or already answered.
+    pub async fn take_saml_login(
+        &self,
+        provider: &ProviderId,
+        request_id: &str,
+    ) -> Result<Option<LoginTransaction>, SsoError> {
+        let txn: Option<LoginTransaction> = Self::decode(
+            self.store
+                .take(&saml_request_key(provider, request_id))
+                .await?,
+        )?;
+        Ok(txn.filter(|t| {
+            &t.provider == provider && t.saml_request_id.as_deref() == Some(request_id)
+        }))
+    }
+
+    /// Records an assertion ID until `valid_until` (SET NX); `false` when it was seen
+    /// before (a replay).
+    pub async fn first_use_of_assertion(
+        &self,
+        provider: &ProviderId,
+        assertion_id: &str,
+        valid_until: i64,
+    ) -> Result<bool, SsoError> {
+        let ttl = (valid_until - self.clock.now()).max(1);
+        let key = format!("saml-seen:{provider}:{}", key_hash(assertion_id));
+        Ok(self
+            .store
+            .put_if_absent(&key, b"1", Duration::from_secs(ttl.unsigned_abs()))
+            .await?)
     }
 
     /// Creates an SSO session for a freshly authenticated identity; returns the cookie value.
@@ -332,6 +399,18 @@ impl Sso {
             .put(&last, role_session.role.as_bytes(), LAST_ROLE_TTL)
             .await?;
         Ok(())
+    }
+
+    /// Stores a role session issued outside a browser session (STS), so that its token
+    /// works with `/v1/authorize` until it expires.
+    pub async fn put_role_session(&self, role_session: &RoleSession) -> Result<(), SsoError> {
+        let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
+        self.put(
+            &role_session_key(&role_session.id),
+            role_session,
+            Duration::from_secs(ttl_secs.unsigned_abs()),
+        )
+        .await
     }
 
     /// A live role session by id (`sid`); `None` once expired or signed out.

@@ -11,6 +11,7 @@
 mod clients;
 mod ldap;
 mod raw;
+mod saml;
 mod sign_in;
 mod spans;
 mod upstream;
@@ -40,10 +41,13 @@ pub use ldap::{
 };
 pub use sign_in::SignInConfig;
 
+use raw::RawSamlProvider;
 pub use upstream::{
     ClaimMapping, GithubProviderConfig, OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER,
     UpstreamClientAuth,
 };
+
+pub use saml::{IdpSource, SamlAttributeMap, SamlProviderConfig};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -147,6 +151,7 @@ impl ProviderConfig {
             ProviderSettings::Ldap(_) => ProviderKind::Ldap,
             ProviderSettings::Oidc(o) => o.preset.kind(),
             ProviderSettings::Github(_) => ProviderKind::Github,
+            ProviderSettings::Saml(_) => ProviderKind::Saml,
         }
     }
 }
@@ -162,6 +167,8 @@ pub enum ProviderSettings {
     Oidc(OidcProviderConfig),
     /// `kind = "github"`.
     Github(GithubProviderConfig),
+    /// `kind = "saml"`.
+    Saml(Box<SamlProviderConfig>),
 }
 
 /// A local directory.
@@ -497,7 +504,8 @@ impl Cx<'_> {
         let raw_policies: Vec<RawPolicy> = self.array("policies", table.remove("policies"));
         let policies = self.policies(raw_policies);
         let raw_providers: Vec<toml::Value> = self.array("providers", table.remove("providers"));
-        let providers = self.providers(raw_providers);
+        let public_url = server.as_ref().map(|s| s.public_url.clone());
+        let providers = self.providers(raw_providers, public_url.as_ref());
         let raw_roles: Vec<RawRole> = self.array("roles", table.remove("roles"));
         let roles = self.roles(raw_roles, &policies, &providers);
         let raw_clients: Vec<raw::RawClient> = self.array("clients", table.remove("clients"));
@@ -762,7 +770,11 @@ impl Cx<'_> {
 
     /// Each provider is read in two steps, `kind` first and then the shape of that kind, so
     /// that a problem inside one is reported with its full path.
-    fn providers(&mut self, raws: Vec<toml::Value>) -> Vec<ProviderConfig> {
+    fn providers(
+        &mut self,
+        raws: Vec<toml::Value>,
+        public_url: Option<&Url>,
+    ) -> Vec<ProviderConfig> {
         let mut out: Vec<ProviderConfig> = Vec::new();
         for (i, raw) in raws.into_iter().enumerate() {
             let path = format!("providers[{i}]");
@@ -803,15 +815,9 @@ impl Cx<'_> {
                 "github" => self
                     .shape::<upstream::RawGithubProvider>(&path, toml::Value::Table(table))
                     .and_then(|raw| self.github_provider(&path, raw)),
-                "saml" => {
-                    self.error(
-                        format!("{path}.kind"),
-                        format!(
-                            "provider kind \"{kind}\" is not available in this build of Lanyard yet"
-                        ),
-                    );
-                    None
-                }
+                "saml" => self
+                    .shape::<RawSamlProvider>(&path, toml::Value::Table(table))
+                    .and_then(|saml| self.saml_provider(&path, saml, public_url)),
                 other => {
                     let hint = did_you_mean(other, PROVIDER_KINDS)
                         .map(|s| format!(", did you mean \"{s}\"?"))

@@ -189,3 +189,65 @@ pub struct RawLdapGroupSearch {
     #[serde(default)]
     pub nested: bool,
 }
+
+/// `kind = "saml"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSamlProvider {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub metadata_url: Option<String>,
+    pub metadata_file: Option<String>,
+    pub metadata_refresh: Option<String>,
+    pub idp_entity_id: Option<String>,
+    pub sso_url: Option<String>,
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    pub sp_entity_id: Option<String>,
+    pub sp_key_file: Option<String>,
+    pub sp_cert_file: Option<String>,
+    pub encryption_key_file: Option<String>,
+    pub name_id_format: Option<String>,
+    #[serde(default)]
+    pub attributes: RawSamlAttributes,
+    #[serde(default)]
+    pub principal_tags: BTreeMap<String, String>,
+    pub allow_idp_initiated: Option<bool>,
+    pub sign_authn_requests: Option<bool>,
+    pub force_authn: Option<bool>,
+    #[serde(default)]
+    pub requested_authn_context: Vec<String>,
+    pub clock_skew: Option<String>,
+    pub want_assertions_signed: Option<bool>,
+    pub mfa_authn_contexts: Option<Vec<String>>,
+}
+
+/// `[providers.attributes]` of a SAML provider: which attribute names feed the normalized
+/// identity; each takes one name or a list tried in order.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSamlAttributes {
+    pub username: Option<RawNames>,
+    pub email: Option<RawNames>,
+    pub groups: Option<RawNames>,
+    pub display_name: Option<RawNames>,
+}
+
+/// One attribute name or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawNames {
+    /// One name.
+    One(String),
+    /// Names tried in order.
+    Many(Vec<String>),
+}
+
+impl RawNames {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            RawNames::One(s) => vec![s],
+            RawNames::Many(v) => v,
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod ldap;
 pub mod local;
 pub mod oauth2;
 pub mod oidc;
+pub mod saml;
 pub mod totp;
 pub mod upstream;
 
@@ -27,6 +28,8 @@ pub enum Connector {
     Oidc(Box<oidc::OidcConnector>),
     /// GitHub (OAuth 2.0 and its API).
     Github(Box<oauth2::GithubConnector>),
+    /// A SAML 2.0 identity provider.
+    Saml(Box<saml::SamlConnector>),
 }
 
 /// What the sign-in page needs to know of a provider.
@@ -75,6 +78,10 @@ impl Connectors {
                         callback_url(config, &p.id)?,
                     )?))
                 }
+                ProviderSettings::Saml(settings) => Connector::Saml(Box::new(
+                    saml::SamlConnector::new(p.id.clone(), settings)
+                        .map_err(|e| ConnectorError::Saml(p.id.clone(), e))?,
+                )),
             };
             by_id.insert(p.id.clone(), connector);
         }
@@ -123,4 +130,7 @@ pub enum ConnectorError {
     /// An upstream (redirect) provider could not be set up.
     #[error("{0}: {detail}", detail = .0.detail())]
     Upstream(#[from] upstream::UpstreamError),
+    /// A SAML provider could not be set up.
+    #[error("provider {0}: {1}")]
+    Saml(ProviderId, saml::SamlError),
 }

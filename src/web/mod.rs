@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod error;
 pub mod oauth;
 pub mod pages;
+pub mod saml;
 pub mod upstream;
 mod views;
 
@@ -68,7 +69,18 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin))
         .route("/auth/{provider}", get(pages::start_login).post(pages::password_login))
-        .route("/auth/{provider}/callback", get(upstream::callback))
+        .route(
+            "/auth/{provider}/callback",
+            get(upstream::callback)
+                .post(saml::acs)
+                .layer(DefaultBodyLimit::max(saml::MAX_SAML_BODY_BYTES)),
+        )
+        .route("/auth/{provider}/metadata", get(saml::metadata))
+        .route(
+            "/sts/assume-role-with-saml",
+            post(saml::assume_role_with_saml)
+                .layer(DefaultBodyLimit::max(saml::MAX_SAML_BODY_BYTES)),
+        )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))

@@ -210,6 +210,9 @@ pub async fn start_login(
             )
             .await
         }
+        Connector::Saml(saml) => {
+            crate::web::saml::start(&state, saml, safe_return_to(q.return_to.as_deref())).await
+        }
     }
 }
 
@@ -239,7 +242,10 @@ pub async fn password_login(
         );
     };
     let info = info.clone();
-    if matches!(connector, Connector::Oidc(_) | Connector::Github(_)) {
+    if matches!(
+        connector,
+        Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_)
+    ) {
         return Err(WebError::BadRequest(format!(
             "{} signs people in on its own page; there is no password form here",
             info.display_name

@@ -36,7 +36,7 @@ pub async fn start(
     let url = match connector {
         Connector::Oidc(c) => c.authorization_url(&login, now).await,
         Connector::Github(c) => c.authorization_url(&login),
-        Connector::Local(_) | Connector::Ldap(_) => {
+        Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_) => {
             return Err(WebError::NotFound("this provider has no redirect sign-in".into()).into());
         }
     }
@@ -68,6 +68,14 @@ pub async fn callback(
             WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
         );
     };
+    if matches!(connector, Connector::Saml(_)) {
+        return Err(WebError::BadRequest(
+            "this address receives the SAML identity provider's answer by HTTP POST; start at \
+             the sign-in page"
+                .into(),
+        )
+        .into());
+    }
     let fail = |e: UpstreamError| upstream_error(info, e);
     let Query(params) = params.map_err(|_| fail(UpstreamError::MissingCode))?;
     let secure = state.config.server.secure_cookies;
@@ -88,7 +96,9 @@ pub async fn callback(
     let identity = match connector {
         Connector::Oidc(c) => c.finish(&code, params.iss.as_deref(), &login, now).await,
         Connector::Github(c) => c.finish(&code, &login, now).await,
-        Connector::Local(_) | Connector::Ldap(_) => Err(UpstreamError::UnknownTransaction),
+        Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_) => {
+            Err(UpstreamError::UnknownTransaction)
+        }
     }
     .map_err(fail)?;
     establish_session(&state, &headers, identity, txn.return_to).await

@@ -16,5 +16,8 @@ mod oidc_fake;
 mod oidc_interop;
 mod oidc_provider;
 mod redis_store;
+mod saml_interop;
+mod saml_negative;
+mod saml_support;
 mod slapd;
 mod upstream;

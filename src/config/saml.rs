@@ -1,0 +1,298 @@
+//! `kind = "saml"`: the settings of one upstream SAML 2.0 identity provider, and Lanyard's
+//! Service Provider towards it. Checked here without touching the network or the key files
+//! (those are read, or generated, when the connector starts).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use super::raw::RawSamlProvider;
+use super::{Cx, ProviderConfig, ProviderSettings};
+
+/// Attribute names understood out of the box for the username: ADFS/Entra claim URIs,
+/// eduPerson/LDAP `urn:oid:` names and friendly names. The NameID is used when none is sent.
+pub const DEFAULT_USERNAME_ATTRIBUTES: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+    "urn:oid:1.3.6.1.4.1.5923.1.1.1.6",
+    "eduPersonPrincipalName",
+    "urn:oid:0.9.2342.19200300.100.1.1",
+    "uid",
+    "username",
+];
+/// Default email attribute names.
+pub const DEFAULT_EMAIL_ATTRIBUTES: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+    "mail",
+    "email",
+    "emailAddress",
+];
+/// Default group attribute names.
+pub const DEFAULT_GROUP_ATTRIBUTES: &[&str] = &[
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+    "http://schemas.xmlsoap.org/claims/Group",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+    "urn:oid:1.3.6.1.4.1.5923.1.5.1.1",
+    "isMemberOf",
+    "memberOf",
+    "groups",
+    "urn:oid:1.3.6.1.4.1.5923.1.1.1.7",
+    "eduPersonEntitlement",
+];
+/// Default display-name attribute names.
+pub const DEFAULT_DISPLAY_NAME_ATTRIBUTES: &[&str] = &[
+    "http://schemas.microsoft.com/identity/claims/displayname",
+    "urn:oid:2.16.840.1.113730.3.1.241",
+    "displayName",
+    "urn:oid:2.5.4.3",
+    "cn",
+];
+/// `AuthnContextClassRef` values that mean a second factor was used.
+pub const DEFAULT_MFA_AUTHN_CONTEXTS: &[&str] = &[
+    "http://schemas.microsoft.com/claims/multipleauthn",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+    "https://refeds.org/profile/mfa",
+];
+
+/// Where the IdP's description comes from.
+#[derive(Debug, Clone)]
+pub enum IdpSource {
+    /// Metadata fetched from a URL, cached and refreshed every `refresh`.
+    MetadataUrl {
+        /// The URL.
+        url: Url,
+        /// Refresh interval.
+        refresh: Duration,
+    },
+    /// Metadata in a file, read at start-up.
+    MetadataFile(PathBuf),
+    /// Given explicitly.
+    Explicit {
+        /// The IdP's entity id (`Issuer`).
+        entity_id: String,
+        /// Its SSO endpoint (HTTP-Redirect binding).
+        sso_url: Url,
+        /// Its signing certificates, PEM (several during a rollover).
+        certificates: Vec<String>,
+    },
+}
+
+/// Which attribute names feed the normalized identity, in order of preference.
+#[derive(Debug, Clone)]
+pub struct SamlAttributeMap {
+    /// Username.
+    pub username: Vec<String>,
+    /// Email.
+    pub email: Vec<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Display name.
+    pub display_name: Vec<String>,
+}
+
+/// A SAML provider.
+#[derive(Debug, Clone)]
+pub struct SamlProviderConfig {
+    /// The IdP.
+    pub idp: IdpSource,
+    /// Lanyard's entity id towards this IdP.
+    pub sp_entity_id: String,
+    /// The Assertion Consumer Service URL.
+    pub acs_url: String,
+    /// The SP metadata URL.
+    pub metadata_url: String,
+    /// SP signing key (PEM, PKCS#8), generated on first start when absent.
+    pub sp_key_file: PathBuf,
+    /// SP certificate (PEM), generated with the key.
+    pub sp_cert_file: PathBuf,
+    /// Key that decrypts `EncryptedAssertion`s; the signing key when not given.
+    pub encryption_key_file: Option<PathBuf>,
+    /// `NameIDPolicy/@Format` requested.
+    pub name_id_format: Option<String>,
+    /// Attribute mapping.
+    pub attributes: SamlAttributeMap,
+    /// `aws:PrincipalTag/<tag>` from attribute names.
+    pub principal_tags: BTreeMap<String, String>,
+    /// Accept unsolicited responses.
+    pub allow_idp_initiated: bool,
+    /// Sign AuthnRequests (HTTP-Redirect binding signature).
+    pub sign_authn_requests: bool,
+    /// `ForceAuthn`.
+    pub force_authn: bool,
+    /// `RequestedAuthnContext` class refs (exact comparison).
+    pub requested_authn_context: Vec<String>,
+    /// Allowed clock difference with the IdP.
+    pub clock_skew: Duration,
+    /// The assertion itself must be signed (otherwise a signed response covering it will do).
+    pub want_assertions_signed: bool,
+    /// `AuthnContextClassRef` values that set `aws:MultiFactorAuthPresent`.
+    pub mfa_authn_contexts: Vec<String>,
+}
+
+fn names(given: Option<super::raw::RawNames>, default: &[&str]) -> Vec<String> {
+    given
+        .map(super::raw::RawNames::into_vec)
+        .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+}
+
+impl Cx<'_> {
+    pub(super) fn saml_provider(
+        &mut self,
+        path: &str,
+        raw: RawSamlProvider,
+        public_url: Option<&Url>,
+    ) -> Option<ProviderConfig> {
+        let id = self.provider_id(path, &raw.id)?;
+        let refresh = self.duration(
+            &format!("{path}.metadata_refresh"),
+            raw.metadata_refresh.as_deref(),
+            Duration::from_secs(3600),
+        );
+        let explicit = raw.idp_entity_id.is_some() || raw.sso_url.is_some();
+        let idp = match (raw.metadata_url, raw.metadata_file, explicit) {
+            (Some(u), None, false) => match Url::parse(&u) {
+                Ok(url) if matches!(url.scheme(), "https" | "http") => {
+                    Some(IdpSource::MetadataUrl { url, refresh })
+                }
+                _ => {
+                    self.error(
+                        format!("{path}.metadata_url"),
+                        format!("{u:?} is not an http(s) URL"),
+                    );
+                    None
+                }
+            },
+            (None, Some(f), false) => Some(IdpSource::MetadataFile(self.path_of(&f))),
+            (None, None, true) => {
+                let entity_id = raw.idp_entity_id.unwrap_or_default();
+                if entity_id.is_empty() {
+                    self.error(format!("{path}.idp_entity_id"), "is required with sso_url");
+                }
+                let sso_url = match raw.sso_url.as_deref().map(Url::parse) {
+                    Some(Ok(u)) if matches!(u.scheme(), "https" | "http") => Some(u),
+                    _ => {
+                        self.error(
+                            format!("{path}.sso_url"),
+                            "must be the IdP's http(s) single sign-on URL",
+                        );
+                        None
+                    }
+                };
+                let mut certificates = Vec::new();
+                for (j, c) in raw.certificates.iter().enumerate() {
+                    if c.trim_start().starts_with("-----BEGIN CERTIFICATE-----") {
+                        certificates.push(c.clone());
+                        continue;
+                    }
+                    let full = self.path_of(c);
+                    match std::fs::read_to_string(&full) {
+                        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
+                            certificates.push(pem)
+                        }
+                        Ok(_) => self.error(
+                            format!("{path}.certificates[{j}]"),
+                            format!("{} holds no PEM certificate", full.display()),
+                        ),
+                        Err(e) => self.error(
+                            format!("{path}.certificates[{j}]"),
+                            format!("cannot read {}: {e}", full.display()),
+                        ),
+                    }
+                }
+                if raw.certificates.is_empty() {
+                    self.error(
+                        format!("{path}.certificates"),
+                        "at least one IdP signing certificate is required (PEM text or a file)",
+                    );
+                }
+                if entity_id.is_empty() || certificates.len() != raw.certificates.len() {
+                    return None;
+                }
+                sso_url.map(|sso_url| IdpSource::Explicit {
+                    entity_id,
+                    sso_url,
+                    certificates,
+                })
+            }
+            _ => {
+                self.error(
+                    path,
+                    "give exactly one of metadata_url, metadata_file, or idp_entity_id + sso_url + \
+                     certificates",
+                );
+                None
+            }
+        };
+        let skew = self.duration(
+            &format!("{path}.clock_skew"),
+            raw.clock_skew.as_deref(),
+            Duration::from_secs(120),
+        );
+        if skew > Duration::from_secs(600) {
+            self.error(
+                format!("{path}.clock_skew"),
+                "must be at most 10m: a longer skew keeps expired assertions usable",
+            );
+        }
+        let base = public_url
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let metadata_url = format!("{base}/auth/{id}/metadata");
+        let acs_url = format!("{base}/auth/{id}/callback");
+        let want_assertions_signed = raw.want_assertions_signed.unwrap_or(true);
+        let key_dir = self.path_of("data/saml");
+        let sp_key_file = raw
+            .sp_key_file
+            .map(|f| self.path_of(&f))
+            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.key")));
+        let sp_cert_file = raw
+            .sp_cert_file
+            .map(|f| self.path_of(&f))
+            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.crt")));
+        let settings = SamlProviderConfig {
+            idp: idp?,
+            sp_entity_id: raw.sp_entity_id.unwrap_or_else(|| metadata_url.clone()),
+            acs_url,
+            metadata_url,
+            sp_key_file,
+            sp_cert_file,
+            encryption_key_file: raw.encryption_key_file.map(|f| self.path_of(&f)),
+            name_id_format: raw.name_id_format,
+            attributes: SamlAttributeMap {
+                username: names(raw.attributes.username, DEFAULT_USERNAME_ATTRIBUTES),
+                email: names(raw.attributes.email, DEFAULT_EMAIL_ATTRIBUTES),
+                groups: names(raw.attributes.groups, DEFAULT_GROUP_ATTRIBUTES),
+                display_name: names(raw.attributes.display_name, DEFAULT_DISPLAY_NAME_ATTRIBUTES),
+            },
+            principal_tags: raw.principal_tags,
+            allow_idp_initiated: raw.allow_idp_initiated.unwrap_or(false),
+            sign_authn_requests: raw.sign_authn_requests.unwrap_or(true),
+            force_authn: raw.force_authn.unwrap_or(false),
+            requested_authn_context: raw.requested_authn_context,
+            clock_skew: skew,
+            want_assertions_signed,
+            mfa_authn_contexts: raw.mfa_authn_contexts.unwrap_or_else(|| {
+                DEFAULT_MFA_AUTHN_CONTEXTS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            }),
+        };
+        if !want_assertions_signed {
+            tracing::warn!(
+                provider = %id,
+                "want_assertions_signed = false: a signed response covering the assertion is accepted"
+            );
+        }
+        Some(ProviderConfig {
+            display_name: raw.display_name.unwrap_or_else(|| id.to_string()),
+            id,
+            settings: ProviderSettings::Saml(Box::new(settings)),
+        })
+    }
+}

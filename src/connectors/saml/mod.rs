@@ -1,0 +1,485 @@
+//! Upstream SAML 2.0 identity providers (ADFS, Okta, Entra ID, Shibboleth): Lanyard as a
+//! Service Provider, one per configured provider (saml-core, saml-bindings, saml-profiles
+//! Web Browser SSO §4.1).
+//!
+//! - [`SamlConnector::authn_request`] builds an AuthnRequest for the HTTP-Redirect binding
+//!   (saml-bindings §3.4), signed with the SP key when configured;
+//! - [`SamlConnector::verify`] validates what arrives at the ACS by the HTTP-POST binding
+//!   ([`validate`]); the caller then checks InResponseTo and replay with the session store;
+//! - [`SamlConnector::identity`] maps a [`VerifiedAssertion`] to an [`ExternalIdentity`];
+//! - [`SamlConnector::sp_metadata`] is the signed SP metadata.
+//!
+//! The IdP comes from a metadata file, from a metadata URL (fetched with a timeout, cached,
+//! refreshed on a schedule, and kept when a refresh fails), or from explicit settings.
+//!
+//! Signatures are verified by libxmlsec1 through samael. May import: `identity`, `config`,
+//! `sso` (pending requests and the replay cache).
+
+mod decrypt;
+mod flow;
+mod keys;
+pub mod metadata;
+pub mod validate;
+mod xml;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
+
+use crate::config::{IdpSource, SamlProviderConfig};
+use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
+
+pub use flow::{AcceptError, Accepted};
+pub use keys::SpKeys;
+pub use metadata::IdpTrust;
+pub use validate::{SamlAttribute, VerifiedAssertion};
+
+/// How long a metadata fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest metadata document accepted.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+/// After a failed refresh, try again this soon (capped by the configured interval).
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Why a SAML sign-in or set-up failed. Messages carry no secrets and no assertion
+/// content beyond names and timestamps: they are safe to log.
+#[derive(Debug, thiserror::Error)]
+pub enum SamlError {
+    /// The body is larger than accepted.
+    #[error("the SAML response is too large")]
+    TooLarge,
+    /// Not valid base64.
+    #[error("the SAMLResponse is not base64")]
+    Base64,
+    /// DOCTYPE or entity declarations.
+    #[error("the XML carries a DOCTYPE or entity declaration, which SAML never needs")]
+    Dtd,
+    /// Structurally wrong.
+    #[error("malformed SAML: {0}")]
+    Malformed(String),
+    /// Not exactly one assertion.
+    #[error("the response must carry exactly one assertion directly under Response, found {0}")]
+    AssertionCount(usize),
+    /// No signature anywhere.
+    #[error("neither the response nor the assertion is signed")]
+    Unsigned,
+    /// The assertion itself must be signed.
+    #[error("the assertion is not signed (want_assertions_signed)")]
+    AssertionUnsigned,
+    /// A signature references another element or sits in the wrong place.
+    #[error("signature placement: {0}")]
+    SignatureReference(String),
+    /// xmlsec did not verify a signature with any trusted certificate.
+    #[error("the signature does not verify with the IdP's certificates")]
+    BadSignature,
+    /// Status is not Success.
+    #[error("the IdP answered with status {0}")]
+    Status(String),
+    /// Wrong `Destination`.
+    #[error("the Destination {0:?} is not this ACS")]
+    Destination(String),
+    /// Wrong `Recipient`.
+    #[error("the SubjectConfirmationData Recipient {0:?} is not this ACS")]
+    Recipient(String),
+    /// Wrong `Audience`.
+    #[error("the Audience ({0}) is not this SP")]
+    Audience(String),
+    /// Wrong `Issuer`.
+    #[error("the Issuer {0:?} is not the configured IdP")]
+    Issuer(String),
+    /// Past `NotOnOrAfter`.
+    #[error("the assertion expired at {0}")]
+    Expired(String),
+    /// Before `NotBefore`.
+    #[error("the assertion is not valid before {0}")]
+    NotYetValid(String),
+    /// InResponseTo problems.
+    #[error("InResponseTo: {0}")]
+    InResponseTo(String),
+    /// IdP-initiated sign-in while not allowed.
+    #[error("unsolicited (IdP-initiated) responses are not accepted by this provider")]
+    Unsolicited,
+    /// The assertion ID was seen before.
+    #[error("the assertion was already used (replay)")]
+    Replay,
+    /// Decryption failed.
+    #[error("encrypted assertion: {0}")]
+    Decrypt(String),
+    /// Metadata could not be read.
+    #[error("IdP metadata: {0}")]
+    Metadata(String),
+    /// The IdP is not known yet (metadata not loaded).
+    #[error("the IdP's metadata has not been loaded yet")]
+    NotReady,
+    /// Set-up problem (keys, certificates).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// One SAML provider.
+pub struct SamlConnector {
+    id: ProviderId,
+    settings: Arc<SamlProviderConfig>,
+    keys: SpKeys,
+    decryption_key: PKey<Private>,
+    idp: Arc<RwLock<Option<Arc<IdpTrust>>>>,
+}
+
+impl std::fmt::Debug for SamlConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamlConnector")
+            .field("id", &self.id)
+            .field("sp_entity_id", &self.settings.sp_entity_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SamlConnector {
+    /// Sets up the SP (keys generated when absent) and the IdP (metadata file or explicit
+    /// now; a metadata URL is fetched by [`SamlConnector::spawn_refresh`]).
+    pub fn new(id: ProviderId, settings: &SamlProviderConfig) -> Result<Self, SamlError> {
+        let keys = SpKeys::load_or_generate(
+            &settings.sp_key_file,
+            &settings.sp_cert_file,
+            &format!("lanyard-{id}"),
+        )?;
+        let decryption_key = match &settings.encryption_key_file {
+            Some(f) => keys::read_key(f)?,
+            None => keys.key.clone(),
+        };
+        let idp = match &settings.idp {
+            IdpSource::MetadataFile(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    SamlError::Metadata(format!("cannot read {}: {e}", path.display()))
+                })?;
+                Some(Arc::new(metadata::parse_idp_metadata(&text)?))
+            }
+            IdpSource::Explicit {
+                entity_id,
+                sso_url,
+                certificates,
+            } => Some(Arc::new(IdpTrust {
+                entity_id: entity_id.clone(),
+                sso_url: sso_url.clone(),
+                certificates: certificates
+                    .iter()
+                    .map(|c| keys::pem_to_der(c))
+                    .collect::<Result<_, _>>()?,
+            })),
+            IdpSource::MetadataUrl { .. } => None,
+        };
+        let connector = Self {
+            id,
+            settings: Arc::new(settings.clone()),
+            keys,
+            decryption_key,
+            idp: Arc::new(RwLock::new(idp)),
+        };
+        connector.spawn_refresh();
+        Ok(connector)
+    }
+
+    /// The provider id.
+    pub fn id(&self) -> &ProviderId {
+        &self.id
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SamlProviderConfig {
+        &self.settings
+    }
+
+    /// The IdP as currently known.
+    pub fn idp(&self) -> Result<Arc<IdpTrust>, SamlError> {
+        self.idp
+            .read()
+            .ok()
+            .and_then(|g| g.clone())
+            .ok_or(SamlError::NotReady)
+    }
+
+    /// For a metadata URL: fetches it now (inside a Tokio runtime) and then on schedule,
+    /// keeping the last good copy when a fetch fails.
+    fn spawn_refresh(&self) {
+        let IdpSource::MetadataUrl { url, refresh } = &self.settings.idp else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(provider = %self.id, "no runtime: IdP metadata will not be fetched");
+            return;
+        };
+        let url = url.clone();
+        let refresh = *refresh;
+        let slot = Arc::downgrade(&self.idp);
+        let id = self.id.clone();
+        handle.spawn(async move {
+            let client = match reqwest::Client::builder().timeout(FETCH_TIMEOUT).build() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(provider = %id, error = %e, "cannot build an HTTP client");
+                    return;
+                }
+            };
+            loop {
+                let Some(slot) = slot.upgrade() else { return };
+                let wait = match fetch_metadata(&client, &url).await {
+                    Ok(trust) => {
+                        tracing::info!(provider = %id, idp = %trust.entity_id, certificates = trust.certificates.len(), "IdP metadata loaded");
+                        if let Ok(mut g) = slot.write() {
+                            *g = Some(Arc::new(trust));
+                        }
+                        refresh
+                    }
+                    Err(e) => {
+                        let kept = slot.read().map(|g| g.is_some()).unwrap_or(false);
+                        tracing::warn!(provider = %id, url = %url, error = %e, kept_previous = kept, "IdP metadata refresh failed");
+                        refresh.min(RETRY_AFTER)
+                    }
+                };
+                drop(slot);
+                tokio::time::sleep(wait).await;
+            }
+        });
+    }
+
+    /// Builds an AuthnRequest (saml-core §3.4.1) and the HTTP-Redirect URL that carries it.
+    /// Returns the request ID (to store) and the URL.
+    pub fn authn_request(
+        &self,
+        now: i64,
+        relay_state: Option<&str>,
+    ) -> Result<(String, String), SamlError> {
+        let idp = self.idp()?;
+        let s = &self.settings;
+        let id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let mut xml = format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"{p}\" xmlns:saml=\"{a}\" ID=\"{id}\" Version=\"2.0\" \
+             IssueInstant=\"{t}\" Destination=\"{d}\" AssertionConsumerServiceURL=\"{acs}\" \
+             ProtocolBinding=\"{b}\"{force}><saml:Issuer>{issuer}</saml:Issuer>",
+            p = xml::PROTOCOL,
+            a = xml::ASSERTION,
+            t = xml::format_time(now),
+            d = xml::escape(idp.sso_url.as_str()),
+            acs = xml::escape(&s.acs_url),
+            b = metadata::POST_BINDING,
+            force = if s.force_authn {
+                " ForceAuthn=\"true\""
+            } else {
+                ""
+            },
+            issuer = xml::escape(&s.sp_entity_id),
+        );
+        match &s.name_id_format {
+            Some(f) => xml.push_str(&format!(
+                "<samlp:NameIDPolicy Format=\"{}\" AllowCreate=\"true\"/>",
+                xml::escape(f)
+            )),
+            None => xml.push_str("<samlp:NameIDPolicy AllowCreate=\"true\"/>"),
+        }
+        if !s.requested_authn_context.is_empty() {
+            xml.push_str("<samlp:RequestedAuthnContext Comparison=\"exact\">");
+            for c in &s.requested_authn_context {
+                xml.push_str(&format!(
+                    "<saml:AuthnContextClassRef>{}</saml:AuthnContextClassRef>",
+                    xml::escape(c)
+                ));
+            }
+            xml.push_str("</samlp:RequestedAuthnContext>");
+        }
+        xml.push_str("</samlp:AuthnRequest>");
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(xml.as_bytes())
+            .and_then(|()| enc.finish())
+            .map(|deflated| {
+                let mut query = format!("SAMLRequest={}", urlencode(&STANDARD.encode(deflated)));
+                if let Some(rs) = relay_state {
+                    query.push_str(&format!("&RelayState={}", urlencode(rs)));
+                }
+                query
+            })
+            .map_err(|e| SamlError::Config(format!("deflate: {e}")))
+            .and_then(|mut query| {
+                if s.sign_authn_requests {
+                    // saml-bindings §3.4.4.1: sign "SAMLRequest=…&RelayState=…&SigAlg=…".
+                    query.push_str(&format!(
+                        "&SigAlg={}",
+                        urlencode("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+                    ));
+                    let mut signer = Signer::new(MessageDigest::sha256(), &self.keys.key)
+                        .map_err(|e| SamlError::Config(format!("signer: {e}")))?;
+                    signer
+                        .update(query.as_bytes())
+                        .map_err(|e| SamlError::Config(format!("signer: {e}")))?;
+                    let sig = signer
+                        .sign_to_vec()
+                        .map_err(|e| SamlError::Config(format!("signer: {e}")))?;
+                    query.push_str(&format!("&Signature={}", urlencode(&STANDARD.encode(sig))));
+                }
+                let mut url = idp.sso_url.to_string();
+                url.push(if idp.sso_url.query().is_some() {
+                    '&'
+                } else {
+                    '?'
+                });
+                url.push_str(&query);
+                Ok((id, url))
+            })
+    }
+
+    /// Validates a base64 `SAMLResponse` (signature, structure, conditions). InResponseTo
+    /// and replay are the caller's: they need the store.
+    pub fn verify(&self, saml_response: &str, now: i64) -> Result<VerifiedAssertion, SamlError> {
+        if saml_response.len() > validate::MAX_RESPONSE_BYTES * 4 / 3 + 4096 {
+            return Err(SamlError::TooLarge);
+        }
+        let cleaned: String = saml_response
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let bytes = STANDARD.decode(cleaned).map_err(|_| SamlError::Base64)?;
+        self.verify_xml(&bytes, now)
+    }
+
+    /// Validates a decoded response.
+    pub fn verify_xml(&self, xml: &[u8], now: i64) -> Result<VerifiedAssertion, SamlError> {
+        let idp = self.idp()?;
+        let s = &self.settings;
+        let verified = validate::verify_response(
+            xml,
+            &validate::Expectations {
+                idp_entity_id: &idp.entity_id,
+                idp_certificates: &idp.certificates,
+                sp_entity_id: &s.sp_entity_id,
+                acs_url: &s.acs_url,
+                want_assertions_signed: s.want_assertions_signed,
+                clock_skew: i64::try_from(s.clock_skew.as_secs()).unwrap_or(120),
+                now,
+                decryption_key: Some(&self.decryption_key),
+            },
+        )?;
+        if verified.in_response_to().is_none() && !s.allow_idp_initiated {
+            return Err(SamlError::Unsolicited);
+        }
+        Ok(verified)
+    }
+
+    /// The identity a verified assertion describes.
+    pub fn identity(&self, a: &VerifiedAssertion, now: i64) -> ExternalIdentity {
+        let map = &self.settings.attributes;
+        let find = |names: &[String]| -> Vec<String> {
+            for n in names {
+                if let Some(attr) = a
+                    .attributes()
+                    .iter()
+                    .find(|x| &x.name == n || x.friendly_name.as_deref() == Some(n.as_str()))
+                    && !attr.values.is_empty()
+                {
+                    return attr.values.clone();
+                }
+            }
+            Vec::new()
+        };
+        let first = |names: &[String]| find(names).into_iter().next();
+        let username = first(&map.username).unwrap_or_else(|| a.name_id().to_owned());
+        let email = first(&map.email);
+        let mut groups = find(&map.groups);
+        groups.sort();
+        groups.dedup();
+        let mfa = a
+            .authn_context()
+            .is_some_and(|c| self.settings.mfa_authn_contexts.iter().any(|m| m == c));
+        let mut claims = BTreeMap::new();
+        for attr in a.attributes() {
+            let value = match attr.values.as_slice() {
+                [one] => ClaimValue::One(one.clone()),
+                many => ClaimValue::Many(many.to_vec()),
+            };
+            if let Some(f) = &attr.friendly_name {
+                claims.insert(f.clone(), value.clone());
+            }
+            claims.insert(attr.name.clone(), value);
+        }
+        claims.insert("NameID".to_owned(), ClaimValue::One(a.name_id().to_owned()));
+        if let Some(c) = a.authn_context() {
+            claims.insert(
+                "AuthnContextClassRef".to_owned(),
+                ClaimValue::One(c.to_owned()),
+            );
+        }
+        let mut tags = BTreeMap::new();
+        for (tag, attr_name) in &self.settings.principal_tags {
+            if let Some(v) = first(std::slice::from_ref(attr_name)) {
+                tags.insert(tag.clone(), v);
+            }
+        }
+        ExternalIdentity {
+            provider: self.id.clone(),
+            provider_kind: ProviderKind::Saml,
+            subject: a.name_id().to_owned(),
+            username,
+            email,
+            email_verified: false,
+            display_name: first(&map.display_name),
+            groups,
+            amr: if mfa {
+                vec!["mfa".to_owned()]
+            } else {
+                vec!["pwd".to_owned()]
+            },
+            mfa,
+            auth_time: a.authn_instant().unwrap_or(now),
+            tags,
+            claims,
+        }
+    }
+
+    /// Lanyard's signed SP metadata for this provider.
+    pub fn sp_metadata(&self, now: i64) -> Result<String, SamlError> {
+        let s = &self.settings;
+        metadata::sp_metadata(
+            &metadata::SpDescription {
+                entity_id: &s.sp_entity_id,
+                acs_url: &s.acs_url,
+                authn_requests_signed: s.sign_authn_requests,
+                want_assertions_signed: s.want_assertions_signed,
+                name_id_format: s.name_id_format.as_deref(),
+                valid_until: now + 7 * 24 * 3600,
+            },
+            &self.keys,
+        )
+    }
+}
+
+async fn fetch_metadata(client: &reqwest::Client, url: &url::Url) -> Result<IdpTrust, SamlError> {
+    let r = client
+        .get(url.as_str())
+        .send()
+        .await
+        .map_err(|e| SamlError::Metadata(format!("fetch failed: {e}")))?;
+    if !r.status().is_success() {
+        return Err(SamlError::Metadata(format!("HTTP {}", r.status())));
+    }
+    let body = r
+        .bytes()
+        .await
+        .map_err(|e| SamlError::Metadata(format!("read failed: {e}")))?;
+    if body.len() > MAX_METADATA_BYTES {
+        return Err(SamlError::Metadata("the document is too large".into()));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| SamlError::Metadata("the document is not UTF-8".into()))?;
+    metadata::parse_idp_metadata(text)
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

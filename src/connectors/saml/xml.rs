@@ -1,0 +1,162 @@
+//! Small, strict helpers over libxml trees: namespace-aware child lookup, whole-text reads
+//! (comment injection refused), and SAML `xs:dateTime` values.
+
+use libxml::tree::{Node, NodeType};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::SamlError;
+
+/// SAML 2.0 protocol namespace (saml-core §1.2).
+pub const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+/// SAML 2.0 assertion namespace.
+pub const ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+/// XML Signature namespace.
+pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// XML Encryption namespace.
+pub const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+
+/// Whether `node` is the element `{ns}name`.
+pub fn is(node: &Node, ns: &str, name: &str) -> bool {
+    node.get_type() == Some(NodeType::ElementNode)
+        && node.get_name() == name
+        && node.get_namespace().is_some_and(|n| n.get_href() == ns)
+}
+
+/// Child elements `{ns}name` of `node`.
+pub fn children(node: &Node, ns: &str, name: &str) -> Vec<Node> {
+    node.get_child_elements()
+        .into_iter()
+        .filter(|c| is(c, ns, name))
+        .collect()
+}
+
+/// The only child `{ns}name`; `None` when absent; an error when repeated.
+pub fn at_most_one(node: &Node, ns: &str, name: &str) -> Result<Option<Node>, SamlError> {
+    let mut found = children(node, ns, name);
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(SamlError::Malformed(format!(
+            "more than one {name} element"
+        ))),
+    }
+}
+
+/// The only child `{ns}name`, required.
+pub fn exactly_one(node: &Node, ns: &str, name: &str) -> Result<Node, SamlError> {
+    at_most_one(node, ns, name)?
+        .ok_or_else(|| SamlError::Malformed(format!("the {name} element is missing")))
+}
+
+/// Every element `{ns}name` below `node` (and `node` itself), in document order.
+pub fn descendants(node: &Node, ns: &str, name: &str, out: &mut Vec<Node>) {
+    if is(node, ns, name) {
+        out.push(node.clone());
+    }
+    for c in node.get_child_elements() {
+        descendants(&c, ns, name, out);
+    }
+}
+
+/// The text of an element that must hold exactly one text node and nothing else: a
+/// comment, a processing instruction or a child element inside (the comment-injection trick
+/// `alice@example.com<!---->.evil.com`) is refused rather than read around.
+pub fn whole_text(node: &Node, what: &str) -> Result<String, SamlError> {
+    let kids = node.get_child_nodes();
+    let mut text = String::new();
+    for k in &kids {
+        match k.get_type() {
+            Some(NodeType::TextNode) | Some(NodeType::CDataSectionNode) if kids.len() == 1 => {
+                text = k.get_content();
+            }
+            _ => {
+                return Err(SamlError::Malformed(format!(
+                    "{what} must be a single text node (comments or markup inside are refused)"
+                )));
+            }
+        }
+    }
+    Ok(text.trim().to_owned())
+}
+
+/// A required attribute.
+pub fn attr(node: &Node, name: &str) -> Result<String, SamlError> {
+    node.get_attribute(name)
+        .ok_or_else(|| SamlError::Malformed(format!("{} has no {name} attribute", node.get_name())))
+}
+
+/// An `xs:dateTime` attribute as seconds since the epoch.
+pub fn time_attr(node: &Node, name: &str) -> Result<Option<i64>, SamlError> {
+    match node.get_attribute(name) {
+        None => Ok(None),
+        Some(v) => parse_time(v.as_str()).map(Some),
+    }
+}
+
+/// An `xs:dateTime` in UTC (saml-core §1.3.3).
+pub fn parse_time(v: &str) -> Result<i64, SamlError> {
+    OffsetDateTime::parse(v.trim(), &Rfc3339)
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|_| SamlError::Malformed(format!("{v:?} is not an xs:dateTime")))
+}
+
+/// Seconds since the epoch as an `xs:dateTime`.
+pub fn format_time(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// Escapes text for an XML attribute or element.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_child(xml: &str) -> (libxml::tree::Document, Node) {
+        let doc = libxml::parser::Parser::default().parse_string(xml).unwrap();
+        let n = doc.get_root_element().unwrap();
+        (doc, n)
+    }
+
+    #[test]
+    fn whole_text_refuses_comments_and_markup() {
+        let (_d, n) = first_child("<n>alice@example.com</n>");
+        assert_eq!(whole_text(&n, "NameID").unwrap(), "alice@example.com");
+        for bad in [
+            "<n>alice@example.com<!---->.evil.com</n>",
+            "<n>alice@example.com<?pi x?>.evil.com</n>",
+            "<n>alice<b/>@example.com</n>",
+        ] {
+            let (_d, n) = first_child(bad);
+            assert!(whole_text(&n, "NameID").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("2026-11-28T00:00:00Z").unwrap(), 1_795_824_000);
+        assert_eq!(
+            parse_time("2026-11-28T00:00:00.123Z").unwrap(),
+            1_795_824_000
+        );
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(format_time(1_795_824_000), "2026-11-28T00:00:00Z");
+    }
+}

@@ -1,0 +1,296 @@
+//! SAML routes: starting an SP-initiated sign-in (HTTP-Redirect to the IdP), the Assertion
+//! Consumer Service (`POST /auth/{provider}/callback`, HTTP-POST binding, also IdP-initiated),
+//! the SP metadata, and `POST /sts/assume-role-with-saml`.
+
+use std::time::Duration;
+
+use axum::Form;
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::connectors::Connector;
+use crate::connectors::saml::{AcceptError, SamlConnector, SamlError};
+use crate::credentials::CredentialIssuer;
+use crate::identity::ProviderId;
+use crate::roles::RequestFacts;
+use crate::web::error::{ApiError, PageError, WebError};
+use crate::web::pages::safe_return_to;
+use crate::web::{AppState, ClientIp, cookies};
+
+/// The largest body the ACS and the SAML STS endpoint accept (a response with an encrypted
+/// assertion and many groups is larger than a form).
+pub const MAX_SAML_BODY_BYTES: usize = 256 * 1024;
+
+/// Starts an SP-initiated sign-in: stores the request ID, redirects to the IdP.
+pub async fn start(
+    state: &AppState,
+    connector: &SamlConnector,
+    return_to: Option<String>,
+) -> Result<Response, PageError> {
+    let (request_id, url) = connector
+        .authn_request(state.clock.now(), None)
+        .map_err(|e| refused(state, connector.id(), &e))?;
+    state
+        .sso
+        .begin_saml_login(connector.id().clone(), &request_id, return_to)
+        .await?;
+    tracing::info!(provider = %connector.id(), "SAML AuthnRequest sent");
+    Ok(Redirect::to(&url).into_response())
+}
+
+fn display_name(state: &AppState, id: &str) -> String {
+    state
+        .connectors
+        .get(id)
+        .map(|(i, _)| i.display_name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+/// Logs the precise reason and gives the person a plain sentence naming the provider.
+fn refused(state: &AppState, provider: &ProviderId, e: &SamlError) -> WebError {
+    tracing::warn!(provider = %provider, reason = %e, "SAML sign-in refused");
+    let name = display_name(state, provider.as_str());
+    match e {
+        SamlError::NotReady => WebError::StoreUnavailable(format!(
+            "{name}: the identity provider's metadata is not loaded yet"
+        )),
+        SamlError::Config(detail) => WebError::Internal(detail.clone()),
+        _ => WebError::Forbidden(format!(
+            "sign-in through {name} was refused: the identity provider's answer did not pass \
+             Lanyard's checks ({})",
+            public_reason(e)
+        )),
+    }
+}
+
+/// A short reason safe to show to the person.
+fn public_reason(e: &SamlError) -> &'static str {
+    match e {
+        SamlError::Expired(_) | SamlError::NotYetValid(_) => "it is outside its validity period",
+        SamlError::Replay | SamlError::InResponseTo(_) => {
+            "it was already used or answers no pending sign-in; start again"
+        }
+        SamlError::Unsolicited => "sign-ins started at the identity provider are not accepted",
+        SamlError::Status(_) => "the identity provider did not authenticate you",
+        _ => "it is not valid",
+    }
+}
+
+fn saml_connector<'a>(state: &'a AppState, provider: &str) -> Result<&'a SamlConnector, WebError> {
+    match state.connectors.get(provider) {
+        Some((_, Connector::Saml(c))) => Ok(c),
+        _ => Err(WebError::NotFound(format!(
+            "there is no SAML identity provider \"{}\"",
+            provider.chars().take(64).collect::<String>()
+        ))),
+    }
+}
+
+/// The ACS form (saml-bindings §3.5.4).
+#[derive(Deserialize)]
+pub struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// `POST /auth/{provider}/callback`: the Assertion Consumer Service.
+pub async fn acs(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<AcsForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let connector = saml_connector(&state, &provider)?;
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            tracing::warn!(provider = %provider, reason = "body too large", "SAML sign-in refused");
+            return Err(WebError::PayloadTooLarge.into());
+        }
+        Err(e) => {
+            return Err(WebError::BadRequest(format!(
+                "the identity provider's form could not be read: {}",
+                e.body_text()
+            ))
+            .into());
+        }
+    };
+    let accepted = match connector
+        .accept(&state.sso, &form.saml_response, state.clock.now())
+        .await
+    {
+        Ok(a) => a,
+        Err(AcceptError::Store(e)) => return Err(e.into()),
+        Err(AcceptError::Saml(e)) => return Err(refused(&state, connector.id(), &e).into()),
+    };
+    let target = if accepted.unsolicited {
+        safe_return_to(form.relay_state.as_deref())
+    } else {
+        accepted.return_to
+    }
+    .unwrap_or_else(|| "/roles".to_owned());
+    let secure = state.config.server.secure_cookies;
+    if let Some(old) = cookies::read(&headers, cookies::SESSION, secure) {
+        state.sso.end(old.expose_secret()).await?;
+    }
+    tracing::info!(
+        provider = %connector.id(),
+        subject = %accepted.identity.subject,
+        unsolicited = accepted.unsolicited,
+        mfa = accepted.identity.mfa,
+        "signed in"
+    );
+    let (session_cookie, _) = state.sso.create(accepted.identity).await?;
+    let mut response = Redirect::to(&target).into_response();
+    let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
+    cookies::set(
+        response.headers_mut(),
+        cookies::SESSION,
+        secure,
+        &session_cookie,
+        max_age,
+    );
+    Ok(response)
+}
+
+/// `GET /auth/{provider}/metadata`: signed SP metadata to upload to the IdP.
+pub async fn metadata(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+) -> Result<Response, PageError> {
+    let connector = saml_connector(&state, &provider)?;
+    let xml = connector
+        .sp_metadata(state.clock.now())
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+        xml,
+    )
+        .into_response())
+}
+
+/// Body of `POST /sts/assume-role-with-saml`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssumeRoleWithSaml {
+    role: String,
+    saml_response: String,
+    #[serde(default)]
+    duration_seconds: Option<u64>,
+    #[serde(default)]
+    provider: Option<String>,
+}
+
+/// Answer of the STS endpoints.
+#[derive(Serialize)]
+pub struct StsCredentials {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    expiration: String,
+    role: String,
+    session_name: String,
+    subject: String,
+    provider: String,
+}
+
+/// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool, validated as at
+/// the ACS, then trust evaluation with `sts:AssumeRoleWithSAML`.
+pub async fn assume_role_with_saml(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    body: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
+) -> Result<Json<StsCredentials>, ApiError> {
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(WebError::PayloadTooLarge.into());
+        }
+        Err(e) => return Err(WebError::BadRequest(e.body_text()).into()),
+    };
+    let connector = match &body.provider {
+        Some(p) => saml_connector(&state, p)?,
+        None => {
+            let mut saml = state.connectors.providers().iter().filter_map(|p| {
+                match state.connectors.get(p.id.as_str()) {
+                    Some((_, Connector::Saml(c))) => Some(c.as_ref()),
+                    _ => None,
+                }
+            });
+            match (saml.next(), saml.next()) {
+                (Some(one), None) => one,
+                (None, _) => {
+                    return Err(WebError::NotFound("no SAML provider is configured".into()).into());
+                }
+                (Some(_), Some(_)) => {
+                    return Err(WebError::BadRequest(
+                        "several SAML providers are configured: name one in \"provider\"".into(),
+                    )
+                    .into());
+                }
+            }
+        }
+    };
+    let now = state.clock.now();
+    let accepted = match connector.accept(&state.sso, &body.saml_response, now).await {
+        Ok(a) => a,
+        Err(AcceptError::Store(e)) => return Err(e.into()),
+        Err(AcceptError::Saml(e)) => {
+            tracing::warn!(provider = %connector.id(), reason = %e, "SAML assertion refused (STS)");
+            return Err(WebError::Unauthorized(format!(
+                "the SAML response was refused: {}",
+                public_reason(&e)
+            ))
+            .into());
+        }
+    };
+    let facts = RequestFacts {
+        source_ip: ip.0,
+        now,
+        secure_transport: state.config.server.secure_cookies,
+    };
+    let eligible = state.roles.eligible(&accepted.identity, &facts);
+    let Some(role) = eligible.iter().find(|r| r.name == body.role) else {
+        tracing::info!(provider = %connector.id(), subject = %accepted.identity.subject, role = %body.role, "role not assumable (STS)");
+        return Err(WebError::Forbidden(format!(
+            "the role \"{}\" may not be assumed with this assertion",
+            body.role.chars().take(64).collect::<String>()
+        ))
+        .into());
+    };
+    let secs = body.duration_seconds.unwrap_or_else(|| {
+        state
+            .config
+            .tokens
+            .default_duration
+            .as_secs()
+            .min(CredentialIssuer::max_duration(role))
+    });
+    let rs = state
+        .issuer
+        .issue(&accepted.identity, role, Duration::from_secs(secs))
+        .map_err(|e| match e {
+            crate::credentials::IssueError::DurationOutOfRange { .. } => {
+                WebError::BadRequest(e.to_string())
+            }
+            crate::credentials::IssueError::Token(e) => WebError::Internal(e.to_string()),
+        })?;
+    state.sso.put_role_session(&rs).await?;
+    tracing::info!(subject = %rs.subject, role = %rs.role, sid = %rs.id, "credentials issued (AssumeRoleWithSAML)");
+    Ok(Json(StsCredentials {
+        expires_in: rs.expires_at - now,
+        expiration: crate::roles::rfc3339(rs.expires_at),
+        access_token: rs.access_token,
+        token_type: "Bearer",
+        role: rs.role,
+        session_name: rs.session_name,
+        subject: rs.subject,
+        provider: connector.id().to_string(),
+    }))
+}

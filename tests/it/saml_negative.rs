@@ -1,0 +1,670 @@
+//! The negative corpus: responses an attacker or a broken IdP could send, each built
+//! programmatically from a validly signed response (signed by libxmlsec1 through samael with
+//! the fixture IdP key) and each refused with a specific, logged reason.
+
+use lanyard::connectors::saml::SamlError;
+
+use crate::harness::{T0, browser, start_with};
+use crate::saml_support::*;
+
+fn refuse(xml: &str, check: impl Fn(&SamlError) -> bool) {
+    refuse_with(&connector(""), xml, check)
+}
+
+fn refuse_with(
+    c: &lanyard::connectors::saml::SamlConnector,
+    xml: &str,
+    check: impl Fn(&SamlError) -> bool,
+) {
+    match c.verify_xml(xml.as_bytes(), T0) {
+        Ok(v) => panic!("accepted: {v:?}"),
+        Err(e) => {
+            eprintln!("refused as expected: {e}");
+            assert!(check(&e), "refused for the wrong reason: {e}");
+        }
+    }
+}
+
+fn unsolicited_ok() -> lanyard::connectors::saml::SamlConnector {
+    connector("allow_idp_initiated = true")
+}
+
+#[test]
+fn the_valid_baseline_is_accepted() {
+    let c = unsolicited_ok();
+    let v = c
+        .verify_xml(signed(&Shape::valid(T0)).as_bytes(), T0)
+        .unwrap();
+    assert_eq!(v.name_id(), "alice@example.com");
+    assert!(v.assertion_signed() && !v.response_signed());
+    let id = c.identity(&v, T0);
+    assert_eq!(id.groups, vec!["engineering".to_owned()]);
+    assert_eq!(id.email.as_deref(), Some("alice@example.com"));
+    // A signed Response (assertion unsigned) is accepted only when configured so.
+    let s = Shape::valid(T0);
+    let xml = response(&s, &assertion(&s, None), Some("idp1.key"));
+    let relaxed = connector("allow_idp_initiated = true\nwant_assertions_signed = false");
+    assert!(
+        relaxed
+            .verify_xml(xml.as_bytes(), T0)
+            .unwrap()
+            .response_signed()
+    );
+}
+
+#[test]
+fn unsigned_response_is_refused() {
+    let s = Shape::valid(T0);
+    refuse(&response(&s, &assertion(&s, None), None), |e| {
+        matches!(e, SamlError::Unsigned)
+    });
+}
+
+#[test]
+fn signed_response_without_signed_assertion_is_refused_by_default() {
+    let s = Shape::valid(T0);
+    refuse_with(
+        &unsolicited_ok(),
+        &response(&s, &assertion(&s, None), Some("idp1.key")),
+        |e| matches!(e, SamlError::AssertionUnsigned),
+    );
+}
+
+#[test]
+fn signature_by_another_key_is_refused() {
+    let s = Shape::valid(T0);
+    refuse_with(
+        &unsolicited_ok(),
+        &response(&s, &assertion(&s, Some("other.key")), None),
+        |e| matches!(e, SamlError::BadSignature),
+    );
+}
+
+#[test]
+fn attributes_changed_after_signing_are_refused() {
+    let xml = signed(&Shape::valid(T0)).replace(
+        "<saml:AttributeValue>engineering</saml:AttributeValue>",
+        "<saml:AttributeValue>admins</saml:AttributeValue>",
+    );
+    assert!(xml.contains(">admins<"));
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::BadSignature)
+    });
+}
+
+/// The evil assertion: same shape, another subject and group, unsigned.
+fn evil(s: &Shape) -> String {
+    let mut e = s.clone();
+    e.assertion_id = "_evil".into();
+    e.name_id_xml = "mallory@example.com".into();
+    e.groups = vec!["admins".into()];
+    assertion(&e, None)
+}
+
+fn signature_of(xml: &str) -> String {
+    let start = xml.find("<ds:Signature").unwrap();
+    let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    xml[start..end].to_owned()
+}
+
+fn without_signature(xml: &str) -> String {
+    xml.replace(&signature_of(xml), "")
+}
+
+fn xsw_refused(xml: &str) {
+    refuse_with(&unsolicited_ok(), xml, |e| {
+        matches!(
+            e,
+            SamlError::AssertionCount(_)
+                | SamlError::SignatureReference(_)
+                | SamlError::BadSignature
+                | SamlError::Malformed(_)
+        )
+    });
+}
+
+/// Signed-response wrapping: the original signed Response moves into the signature's Object;
+/// a new Response with the evil assertion takes the root.
+#[test]
+fn xsw1_response_wrapped_in_signature_object_is_refused() {
+    let s = Shape::valid(T0);
+    let original = response(&s, &assertion(&s, None), Some("idp1.key"));
+    let sig = signature_of(&original);
+    let wrapped_sig = sig.replace(
+        "</ds:Signature>",
+        &format!(
+            "<ds:Object>{}</ds:Object></ds:Signature>",
+            without_signature(&original)
+        ),
+    );
+    let mut e = s.clone();
+    e.response_id = "_evilresponse".into();
+    let xml = response(&e, &evil(&s), None)
+        .replace("<samlp:Status>", &format!("{wrapped_sig}<samlp:Status>"));
+    xsw_refused(&xml);
+}
+
+/// As XSW1, with the original Response placed after the signature (detached).
+#[test]
+fn xsw2_detached_original_response_is_refused() {
+    let s = Shape::valid(T0);
+    let original = response(&s, &assertion(&s, None), Some("idp1.key"));
+    let sig = signature_of(&original);
+    let mut e = s.clone();
+    e.response_id = "_evilresponse".into();
+    let xml = response(&e, &evil(&s), None).replace(
+        "<samlp:Status>",
+        &format!("{sig}{}<samlp:Status>", without_signature(&original)),
+    );
+    xsw_refused(&xml);
+}
+
+/// The evil assertion inserted before the signed one.
+#[test]
+fn xsw3_evil_assertion_before_the_signed_one_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    xsw_refused(&response(&s, &format!("{}{good}", evil(&s)), None));
+}
+
+/// The evil assertion wraps the signed one.
+#[test]
+fn xsw4_evil_assertion_wrapping_the_signed_one_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let wrapped = evil(&s).replace("</saml:Assertion>", &format!("{good}</saml:Assertion>"));
+    xsw_refused(&response(&s, &wrapped, None));
+}
+
+/// The signature moved into the evil assertion, the original appended after it.
+#[test]
+fn xsw5_signature_copied_into_evil_assertion_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let sig = signature_of(&good);
+    let ev = evil(&s).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
+    xsw_refused(&response(
+        &s,
+        &format!("{ev}{}", without_signature(&good)),
+        None,
+    ));
+}
+
+/// The evil assertion carries the signature, whose Object holds the original assertion.
+#[test]
+fn xsw6_original_inside_signature_object_of_evil_assertion_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let sig = signature_of(&good).replace(
+        "</ds:Signature>",
+        &format!(
+            "<ds:Object>{}</ds:Object></ds:Signature>",
+            without_signature(&good)
+        ),
+    );
+    let ev = evil(&s).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
+    xsw_refused(&response(&s, &ev, None));
+}
+
+/// The signed assertion hidden in an Extensions element, the evil one in its place.
+#[test]
+fn xsw7_signed_assertion_in_extensions_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let xml = response(&s, &evil(&s), None).replace(
+        "<samlp:Status>",
+        &format!("<samlp:Extensions>{good}</samlp:Extensions><samlp:Status>"),
+    );
+    xsw_refused(&xml);
+}
+
+/// The evil assertion's signature holds an Object with the original assertion minus its
+/// signature (the reference then resolves to the hidden original).
+#[test]
+fn xsw8_original_without_signature_in_object_is_refused() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let sig = signature_of(&good).replace(
+        "</ds:Signature>",
+        &format!(
+            "<ds:Object>{}</ds:Object></ds:Signature>",
+            without_signature(&good)
+        ),
+    );
+    let mut e = s.clone();
+    e.name_id_xml = "mallory@example.com".into();
+    e.groups = vec!["admins".into()];
+    // Same ID as the original: the reference could resolve to either.
+    let ev = assertion(&e, None).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
+    xsw_refused(&response(&s, &ev, None));
+}
+
+/// Without the structural checks, the verified-subtree rule alone still holds: an evil
+/// assertion that reuses the signed one's ID (so it alone is in the document) fails the
+/// digest.
+#[test]
+fn xsw_evil_assertion_reusing_the_signed_id_fails_the_digest() {
+    let s = Shape::valid(T0);
+    let good = assertion(&s, Some("idp1.key"));
+    let sig = signature_of(&good);
+    let mut e = s.clone();
+    e.name_id_xml = "mallory@example.com".into();
+    let ev = assertion(&e, None).replacen("</saml:Issuer>", &format!("</saml:Issuer>{sig}"), 1);
+    refuse_with(&unsolicited_ok(), &response(&s, &ev, None), |e| {
+        matches!(e, SamlError::BadSignature)
+    });
+}
+
+#[test]
+fn two_assertions_are_refused() {
+    let s = Shape::valid(T0);
+    let mut other = s.clone();
+    other.assertion_id = "_second".into();
+    let xml = response(
+        &s,
+        &format!(
+            "{}{}",
+            assertion(&s, Some("idp1.key")),
+            assertion(&other, Some("idp1.key"))
+        ),
+        None,
+    );
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::AssertionCount(2))
+    });
+}
+
+/// The attack: the IdP signs `alice@example.com.evil.com` (a name the attacker may
+/// register), then a comment is slipped in after signing. Exclusive c14n drops comments, so
+/// xmlsec still verifies the document; a parser that reads the first text node would see
+/// `alice@example.com`. Lanyard refuses it: samael's reduction to the signed subtree does
+/// not match a tree with an extra comment node, and the NameID must be one text node.
+#[test]
+fn comment_injection_in_name_id_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.name_id_xml = "alice@example.com.evil.com".into();
+    let xml = signed(&s).replace(
+        ">alice@example.com.evil.com<",
+        ">alice@example.com<!---->.evil.com<",
+    );
+    assert!(xml.contains("<!---->"));
+    let pem = std::fs::read(fixture("idp1.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&pem)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    use samael::crypto::CryptoProvider;
+    samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+        .expect("at the xmlsec level the signature still verifies");
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::BadSignature)
+            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+    });
+}
+
+/// A comment inside a signed NameID (signed with the comment) is refused by the
+/// whole-text rule.
+#[test]
+fn comment_inside_signed_name_id_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.name_id_xml = "alice@example.com<!---->.evil.com".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::BadSignature)
+            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+    });
+}
+
+#[test]
+fn doctype_is_refused() {
+    let xml = format!("<!DOCTYPE samlp:Response>{}", signed(&Shape::valid(T0)));
+    refuse(&xml, |e| matches!(e, SamlError::Dtd));
+}
+
+#[test]
+fn external_entity_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.name_id_xml = "&xxe;".into();
+    let xml = format!(
+        "<!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>{}",
+        response(&s, &assertion(&s, None), None)
+    );
+    refuse(&xml, |e| matches!(e, SamlError::Dtd));
+}
+
+#[test]
+fn entity_expansion_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.name_id_xml = "&lol3;".into();
+    let xml = format!(
+        "<!DOCTYPE r [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\
+         <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>{}",
+        response(&s, &assertion(&s, None), None)
+    );
+    refuse(&xml, |e| matches!(e, SamlError::Dtd));
+}
+
+#[test]
+fn wrong_audience_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.audience = "https://other-sp.example/metadata".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Audience(_))
+    });
+}
+
+#[test]
+fn wrong_destination_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.destination = "https://other-sp.example/acs".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Destination(_))
+    });
+}
+
+#[test]
+fn wrong_recipient_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.recipient = "https://other-sp.example/acs".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Recipient(_))
+    });
+}
+
+#[test]
+fn wrong_issuer_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.issuer = "https://evil-idp.example".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Issuer(_))
+    });
+}
+
+#[test]
+fn expired_assertion_is_refused() {
+    let mut s = Shape::valid(T0 - 3600);
+    s.not_on_or_after = T0 - 600;
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Expired(_))
+    });
+}
+
+#[test]
+fn expiry_within_the_clock_skew_is_accepted() {
+    let mut s = Shape::valid(T0 - 600);
+    s.not_on_or_after = T0 - 60; // 60 s late; the default skew is 2 minutes
+    assert!(
+        unsolicited_ok()
+            .verify_xml(signed(&s).as_bytes(), T0)
+            .is_ok()
+    );
+}
+
+#[test]
+fn not_yet_valid_assertion_is_refused() {
+    let mut s = Shape::valid(T0 + 3600);
+    s.not_before = T0 + 3000;
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::NotYetValid(_))
+    });
+}
+
+#[test]
+fn status_other_than_success_is_refused() {
+    let mut s = Shape::valid(T0);
+    s.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::Status(_))
+    });
+}
+
+#[test]
+fn unsolicited_response_is_refused_unless_allowed() {
+    refuse(&signed(&Shape::valid(T0)), |e| {
+        matches!(e, SamlError::Unsolicited)
+    });
+}
+
+#[test]
+fn oversized_response_is_refused_by_the_validator() {
+    let mut s = Shape::valid(T0);
+    s.padding_attributes = 3000;
+    refuse_with(&unsolicited_ok(), &signed(&s), |e| {
+        matches!(e, SamlError::TooLarge)
+    });
+}
+
+// ---- through HTTP, with the session store --------------------------------------------------
+
+async fn lanyard(extra: &str) -> (crate::harness::Lanyard, tempfile::TempDir) {
+    let keys = tempfile::tempdir().unwrap();
+    let text = lanyard_toml(keys.path(), &provider_toml(extra));
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let store = crate::harness::memory_store(&clock);
+    (start_with(&text, store, clock).await, keys)
+}
+
+async fn post_acs(
+    l: &crate::harness::Lanyard,
+    b: &reqwest::Client,
+    saml_response: &str,
+) -> reqwest::Response {
+    b.post(l.at("/auth/idp/callback"))
+        .form(&[("SAMLResponse", saml_response), ("RelayState", "")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn begin(l: &crate::harness::Lanyard, b: &reqwest::Client) -> String {
+    let r = b.get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("https://idp.test/sso?SAMLRequest="));
+    assert!(location.contains("&SigAlg=") && location.contains("&Signature="));
+    request_id(&location)
+}
+
+#[tokio::test]
+async fn sp_initiated_response_signs_in_once() {
+    let (l, _k) = lanyard("").await;
+    let b = browser();
+    let mut s = Shape::valid(T0);
+    s.in_response_to = Some(begin(&l, &b).await);
+    let r = post_acs(&l, &b, &b64(&signed(&s))).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/roles");
+    let r = b.get(l.at("/roles")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "one role (engineer) fits");
+    assert_eq!(r.headers()["location"], "/credentials");
+}
+
+#[tokio::test]
+async fn replayed_response_is_refused() {
+    let (l, _k) = lanyard("allow_idp_initiated = true").await;
+    let xml = b64(&signed(&Shape::valid(T0)));
+    assert_eq!(post_acs(&l, &browser(), &xml).await.status(), 303);
+    let again = post_acs(&l, &browser(), &xml).await;
+    assert_eq!(again.status(), 403);
+    assert!(again.text().await.unwrap().contains("Test IdP"));
+}
+
+#[tokio::test]
+async fn unknown_in_response_to_is_refused() {
+    let (l, _k) = lanyard("").await;
+    let mut s = Shape::valid(T0);
+    s.in_response_to = Some("_never_sent".into());
+    assert_eq!(
+        post_acs(&l, &browser(), &b64(&signed(&s))).await.status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn reused_in_response_to_is_refused() {
+    let (l, _k) = lanyard("").await;
+    let b = browser();
+    let id = begin(&l, &b).await;
+    let mut s = Shape::valid(T0);
+    s.in_response_to = Some(id.clone());
+    assert_eq!(post_acs(&l, &b, &b64(&signed(&s))).await.status(), 303);
+    // A second, fresh assertion for the same request: the request was taken.
+    let mut s2 = Shape::valid(T0);
+    s2.in_response_to = Some(id);
+    assert_eq!(
+        post_acs(&l, &browser(), &b64(&signed(&s2))).await.status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused_with_413() {
+    let (l, _k) = lanyard("allow_idp_initiated = true").await;
+    let big = "A".repeat(300 * 1024);
+    assert_eq!(post_acs(&l, &browser(), &big).await.status(), 413);
+}
+
+#[tokio::test]
+async fn garbage_is_refused_without_a_panic() {
+    let (l, _k) = lanyard("allow_idp_initiated = true").await;
+    for body in ["", "%%%", &b64("<not xml"), &b64("<a/>")] {
+        let r = post_acs(&l, &browser(), body).await;
+        assert_eq!(r.status(), 403, "{body:?}");
+    }
+    let r = browser()
+        .get(l.at("/auth/idp/callback"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn sp_metadata_is_signed_and_names_the_acs() {
+    let (l, _k) = lanyard("").await;
+    let r = browser()
+        .get(l.at("/auth/idp/metadata"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/samlmetadata+xml");
+    let xml = r.text().await.unwrap();
+    assert!(xml.contains(&format!("entityID=\"{SP_ENTITY}\"")));
+    assert!(xml.contains(&format!("Location=\"{ACS}\"")));
+    let sp_cert = std::fs::read(fixture("sp.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&sp_cert)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    use samael::crypto::CryptoProvider;
+    samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+        .expect("the SP metadata signature verifies");
+}
+
+#[tokio::test]
+async fn sts_assume_role_with_saml_issues_credentials() {
+    let (l, _k) = lanyard("allow_idp_initiated = true").await;
+    let c = reqwest::Client::new();
+    let ok = c
+        .post(l.at("/sts/assume-role-with-saml"))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let v: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(v["role"], "engineer");
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(v["access_token"].as_str().unwrap().len() > 100);
+    // Not trusted for admin (no MFA, no admins group) → 403 access_denied.
+    let denied = c
+        .post(l.at("/sts/assume-role-with-saml"))
+        .json(
+            &serde_json::json!({"role": "admin", "saml_response": b64(&signed(&Shape::valid(T0)))}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    // A tampered response → 401 OAuth-style error.
+    let bad = c
+        .post(l.at("/sts/assume-role-with-saml"))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)).replace("engineering", "admins"))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let v: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_token");
+}
+
+/// A metadata server that answers once, then fails: the first copy must be kept.
+#[tokio::test]
+async fn metadata_refresh_failure_keeps_the_last_good_copy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let metadata = format!(
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{IDP_ENTITY}\">\
+         <md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>\
+         <ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\
+         <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.test/sso\"/>\
+         </md:IDPSSODescriptor></md:EntityDescriptor>",
+        pem_body("idp1.crt")
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let reply = if n == 0 {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{metadata}",
+                    metadata.len()
+                )
+            } else {
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
+            };
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    let keys = tempfile::tempdir().unwrap();
+    let provider = format!(
+        "[[providers]]\nid = \"idp\"\nkind = \"saml\"\ndisplay_name = \"Test IdP\"\n\
+         metadata_url = \"http://127.0.0.1:{port}/metadata\"\nmetadata_refresh = \"1s\"\n\
+         sp_key_file = \"{}\"\nsp_cert_file = \"{}\"\nallow_idp_initiated = true\n",
+        fixture("sp.key").display(),
+        fixture("sp.crt").display(),
+    );
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let store = crate::harness::memory_store(&clock);
+    let l = start_with(&lanyard_toml(keys.path(), &provider), store, clock).await;
+    // Wait for the first fetch, then for at least one failed refresh.
+    for _ in 0..100 {
+        if served.load(Ordering::SeqCst) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        served.load(Ordering::SeqCst) >= 2,
+        "a refresh was attempted"
+    );
+    let r = browser().get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        303,
+        "the IdP is still known after a failed refresh"
+    );
+    let r = post_acs(&l, &browser(), &b64(&signed(&Shape::valid(T0)))).await;
+    assert_eq!(r.status(), 303);
+}

@@ -1,0 +1,196 @@
+"""A small SAML 2.0 IdP on pysaml2 for Lanyard's interop tests.
+
+Started by the Rust test harness (tests/it/saml_interop.rs) on 127.0.0.1 and a free port.
+It prints "READY <port>" once it listens. Endpoints:
+
+  GET /metadata                         the IdP's metadata (lists --extra-cert too)
+  GET /sso/redirect?SAMLRequest=...&user=NAME
+                                        HTTP-Redirect SSO: answers the AuthnRequest for
+                                        user NAME (no login form: the test picks the user)
+                                        with JSON {acs, SAMLResponse, RelayState}
+  GET /idp-initiated?user=NAME&relay_state=...
+                                        an unsolicited response (no InResponseTo)
+
+Users (groups): alice (engineering, admins; MFA), bob (engineering), carol (finance).
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import sys
+import urllib.parse
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.authn_context import AuthnBroker, PASSWORD, authn_context_class_ref
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
+from saml2.server import Server
+
+MFA = "http://schemas.microsoft.com/claims/multipleauthn"
+
+USERS = {
+    "alice": {
+        "uid": ["alice"],
+        "mail": ["alice@example.com"],
+        "displayName": ["Alice Admin"],
+        "isMemberOf": ["engineering", "admins"],
+        "_mfa": True,
+    },
+    "bob": {
+        "uid": ["bob"],
+        "mail": ["bob@example.com"],
+        "displayName": ["Bob Builder"],
+        "isMemberOf": ["engineering"],
+        "_mfa": False,
+    },
+    "carol": {
+        "uid": ["carol"],
+        "mail": ["carol@example.com"],
+        "displayName": ["Carol Counter"],
+        "isMemberOf": ["finance"],
+        "_mfa": False,
+    },
+}
+
+
+def sp_metadata(entity_id, acs, cert_pem):
+    body = "".join(l for l in cert_pem.splitlines() if "-----" not in l)
+    return f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+ xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity_id}">
+ <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+  <md:AssertionConsumerService Binding="{BINDING_HTTP_POST}" Location="{acs}" index="0"/>
+ </md:SPSSODescriptor>
+</md:EntityDescriptor>"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--extra-cert", action="append", default=[])
+    ap.add_argument("--sp-entity-id", required=True)
+    ap.add_argument("--acs", required=True)
+    ap.add_argument("--sp-cert", required=True)
+    ap.add_argument("--sign-response", action="store_true")
+    ap.add_argument("--sign-assertion", action="store_true")
+    ap.add_argument("--encrypt-assertion", action="store_true")
+    args = ap.parse_args()
+
+    base = f"http://127.0.0.1:{args.port}"
+    sp_cert = open(args.sp_cert).read()
+    conf = IdPConfig()
+    conf.load(
+        {
+            "entityid": f"{base}/metadata",
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [
+                            (f"{base}/sso/redirect", BINDING_HTTP_REDIRECT)
+                        ]
+                    },
+                    "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": 5},
+                            "attribute_restrictions": None,
+                            "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
+                        }
+                    },
+                    "want_authn_requests_signed": False,
+                }
+            },
+            "metadata": {
+                "inline": [sp_metadata(args.sp_entity_id, args.acs, sp_cert)]
+            },
+            "key_file": args.key,
+            "cert_file": args.cert,
+            "encryption_keypairs": [{"key_file": args.key, "cert_file": args.cert}],
+            "xmlsec_binary": "/usr/bin/xmlsec1",
+            "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
+        }
+    )
+    idp = Server(config=conf)
+
+    metadata = create_metadata_string(None, config=conf, valid=24).decode()
+    # Rollover: publish further certificates next to the one the IdP signs with.
+    for extra in args.extra_cert:
+        body = "".join(l for l in open(extra).read().splitlines() if "-----" not in l)
+        kd = (
+            '<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+            f"<ds:X509Data><ds:X509Certificate>{body}</ds:X509Certificate></ds:X509Data>"
+            "</ds:KeyInfo></md:KeyDescriptor>"
+        )
+        metadata = metadata.replace("<md:KeyDescriptor", kd + "<md:KeyDescriptor", 1)
+
+    def respond(user, in_response_to, relay_state, name_id_policy=None):
+        info = USERS[user]
+        identity = {k: v for k, v in info.items() if not k.startswith("_")}
+        broker = AuthnBroker()
+        broker.add(authn_context_class_ref(MFA if info["_mfa"] else PASSWORD), "")
+        authn = broker.get_authn_by_accr(MFA if info["_mfa"] else PASSWORD)
+        resp = idp.create_authn_response(
+            identity,
+            in_response_to,
+            args.acs,
+            args.sp_entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=f"{user}-persistent-id"),
+            authn=authn,
+            sign_response=args.sign_response,
+            sign_assertion=args.sign_assertion,
+            encrypt_assertion=args.encrypt_assertion,
+            encrypt_cert_assertion=sp_cert if args.encrypt_assertion else None,
+            encrypt_assertion_self_contained=True,
+            sign_alg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            digest_alg="http://www.w3.org/2001/04/xmlenc#sha256",
+        )
+        return {
+            "acs": args.acs,
+            "SAMLResponse": base64.b64encode(str(resp).encode()).decode(),
+            "RelayState": relay_state or "",
+        }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, fmt, *a):
+            sys.stderr.write("idp: " + (fmt % a) + "\n")
+
+        def send(self, status, body, ctype):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            url = urllib.parse.urlparse(self.path)
+            q = dict(urllib.parse.parse_qsl(url.query))
+            try:
+                if url.path == "/metadata":
+                    return self.send(200, metadata, "application/samlmetadata+xml")
+                if url.path == "/sso/redirect":
+                    req = idp.parse_authn_request(q["SAMLRequest"], BINDING_HTTP_REDIRECT)
+                    body = respond(q["user"], req.message.id, q.get("RelayState"))
+                    return self.send(200, json.dumps(body), "application/json")
+                if url.path == "/idp-initiated":
+                    body = respond(q["user"], None, q.get("relay_state"))
+                    return self.send(200, json.dumps(body), "application/json")
+                return self.send(404, "not found", "text/plain")
+            except Exception as e:  # a test peer: report, do not die
+                import traceback
+
+                traceback.print_exc()
+                return self.send(500, f"idp error: {e!r}", "text/plain")
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"READY {args.port}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
