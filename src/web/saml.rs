@@ -18,8 +18,8 @@ use crate::credentials::CredentialIssuer;
 use crate::identity::ProviderId;
 use crate::roles::RequestFacts;
 use crate::web::error::{ApiError, PageError, WebError};
-use crate::web::pages::safe_return_to;
-use crate::web::{AppState, ClientIp, cookies};
+use crate::web::pages::{establish_session, safe_return_to};
+use crate::web::{AppState, ClientIp};
 
 /// The largest body the ACS and the SAML STS endpoint accept (a response with an encrypted
 /// assertion and many groups is larger than a form).
@@ -135,28 +135,14 @@ pub async fn acs(
         accepted.return_to
     }
     .unwrap_or_else(|| "/roles".to_owned());
-    let secure = state.config.server.secure_cookies;
-    if let Some(old) = cookies::read(&headers, cookies::SESSION, secure) {
-        state.sso.end(old.expose_secret()).await?;
-    }
     tracing::info!(
         provider = %connector.id(),
         subject = %accepted.identity.subject,
         unsolicited = accepted.unsolicited,
         mfa = accepted.identity.mfa,
-        "signed in"
+        "SAML assertion accepted"
     );
-    let (session_cookie, _) = state.sso.create(accepted.identity).await?;
-    let mut response = Redirect::to(&target).into_response();
-    let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
-    cookies::set(
-        response.headers_mut(),
-        cookies::SESSION,
-        secure,
-        &session_cookie,
-        max_age,
-    );
-    Ok(response)
+    establish_session(&state, &headers, accepted.identity, Some(target)).await
 }
 
 /// `GET /auth/{provider}/metadata`: signed SP metadata to upload to the IdP.
