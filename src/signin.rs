@@ -18,9 +18,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::clock::SharedClock;
 use crate::config::SignInConfig;
 use crate::connectors::Connector;
@@ -91,8 +88,7 @@ pub struct PasswordSignIn {
 }
 
 fn digest(text: &str) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    URL_SAFE_NO_PAD.encode(d.as_ref())
+    crate::session::digest(text)
 }
 
 /// The store key part of an account: hashed, so no typed text ends up in a key.

@@ -10,8 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::clock::SharedClock;
@@ -148,8 +146,7 @@ impl std::fmt::Debug for Sso {
 
 /// SHA-256 of a cookie value, base64url: the store key of what it names.
 fn key_hash(value: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.as_ref())
+    crate::session::digest(value)
 }
 
 fn sso_key(cookie: &str) -> String {

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -373,9 +371,7 @@ impl UpstreamLogin {
 
     /// The S256 `code_challenge` of the verifier (RFC 7636 §4.2).
     pub fn pkce_challenge(&self) -> String {
-        let digest =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.pkce_verifier.as_bytes());
-        URL_SAFE_NO_PAD.encode(digest.as_ref())
+        crate::session::digest(&self.pkce_verifier)
     }
 
     /// Whether the `state` of a callback is this login's (constant time).

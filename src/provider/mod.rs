@@ -26,7 +26,7 @@ use crate::config::{GrantType, MIN_SESSION_SECS, RoleConfig};
 use crate::credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer};
 use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
 use crate::roles::{RequestFacts, RoleCatalog};
-use crate::session::{SessionStore, get_json, put_json, random_id, take_json};
+use crate::session::{SessionStore, digest, get_json, put_json, random_id, take_json};
 use crate::sso::{RoleSession, Sso};
 use crate::tokens::{Algorithm, Expectations};
 
@@ -153,11 +153,6 @@ struct RefreshRecord {
     role: String,
     duration_secs: u64,
     expires_at: i64,
-}
-
-fn digest(value: &str) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
-    URL_SAFE_NO_PAD.encode(d.as_ref())
 }
 
 /// Appends query parameters to a redirect URI.
@@ -1089,10 +1084,9 @@ fn unverified_claims<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
 
 /// The `sub` of a JWT before verification, only to find whose keys verify it.
 fn unverified_subject(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value["sub"].as_str().map(str::to_owned)
+    unverified_claims::<serde_json::Value>(token)?["sub"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// `code_verifier` and `code_challenge` syntax (RFC 7636 §4.1): 43-128 unreserved chars.

@@ -116,6 +116,14 @@ pub fn random_id() -> Secret {
     Secret::new(URL_SAFE_NO_PAD.encode(bytes.as_slice()))
 }
 
+/// SHA-256 of `value`, base64url without padding: the store key of anything whose value is
+/// a bearer secret (cookies, codes, refresh tokens), so a copy of the store yields none of
+/// them; also the PKCE S256 transform (RFC 7636 §4.2).
+pub fn digest(value: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
 /// Stores `value` as JSON under `key` for `ttl` (see [`SessionStore::put`]).
 pub async fn put_json<S, T>(
     store: &S,

@@ -231,16 +231,6 @@ pub async fn authorize(
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, WebError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| WebError::Unauthorized("a bearer token is required".into()))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(WebError::Unauthorized("a bearer token is required".into())),
-    }
+    crate::web::bearer_token(headers)
+        .ok_or_else(|| WebError::Unauthorized("a bearer token is required".into()))
 }

@@ -281,12 +281,8 @@ pub async fn token(
 }
 
 fn bearer(headers: &HeaderMap) -> Result<String, OAuthError> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty())
-        .map(|(_, t)| t.trim().to_owned())
+    crate::web::bearer_token(headers)
+        .map(str::to_owned)
         .ok_or_else(|| OAuthError::InvalidToken("a bearer token is required".into()))
 }
 
