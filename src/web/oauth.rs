@@ -126,20 +126,28 @@ pub fn oauth_page(e: OAuthError) -> PageError {
     }
 }
 
-/// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4).
-#[derive(Debug, Deserialize)]
+/// How a form authenticates its client (RFC 6749 §2.3.1 `client_secret_post`, RFC 7523
+/// §2.2 `private_key_jwt`); `client_secret_basic` comes in the `Authorization` header. No
+/// `Debug`: it holds secrets.
+#[derive(Deserialize)]
+pub struct ClientAuthFields {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+/// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). No `Debug`: codes, verifiers and
+/// refresh tokens are bearer secrets.
+#[derive(Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
-    #[allow(dead_code)]
-    scope: Option<String>,
+    #[serde(flatten)]
+    client: ClientAuthFields,
 }
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-urlencoded id and
@@ -194,11 +202,14 @@ fn presented_client(
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    assertion_type: Option<String>,
-    assertion: Option<String>,
+    fields: ClientAuthFields,
 ) -> Result<std::sync::Arc<crate::provider::Client>, OAuthError> {
+    let ClientAuthFields {
+        client_id,
+        client_secret,
+        client_assertion_type: assertion_type,
+        client_assertion: assertion,
+    } = fields;
     match (assertion_type.as_deref(), assertion) {
         (Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), Some(a)) => {
             if client_secret.is_some() || headers.contains_key(header::AUTHORIZATION) {
@@ -242,15 +253,7 @@ pub async fn token(
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
-    let client = authenticate(
-        &state,
-        &headers,
-        f.client_id,
-        f.client_secret,
-        f.client_assertion_type,
-        f.client_assertion,
-    )
-    .await?;
+    let client = authenticate(&state, &headers, f.client).await?;
     let response = match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f
@@ -295,16 +298,13 @@ pub async fn userinfo(
     Ok(Json(state.oidc.userinfo(&token).await?))
 }
 
-/// The form of introspection and revocation.
-#[derive(Debug, Deserialize)]
+/// The form of introspection and revocation (`token_type_hint` is accepted and, as RFC
+/// 7009 §2.1 allows, not needed: Lanyard tells the token kinds apart itself). No `Debug`.
+#[derive(Deserialize)]
 pub struct TokenOnlyForm {
     token: Option<String>,
-    #[allow(dead_code)]
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
+    #[serde(flatten)]
+    client: ClientAuthFields,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662; client authentication required).
@@ -314,15 +314,7 @@ pub async fn introspect(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Json<serde_json::Value>, OAuthResponse> {
     let f = form(body)?;
-    let _client = authenticate(
-        &state,
-        &headers,
-        f.client_id,
-        f.client_secret,
-        f.client_assertion_type,
-        f.client_assertion,
-    )
-    .await?;
+    let _client = authenticate(&state, &headers, f.client).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
@@ -336,15 +328,7 @@ pub async fn revoke(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthResponse> {
     let f = form(body)?;
-    let client = authenticate(
-        &state,
-        &headers,
-        f.client_id,
-        f.client_secret,
-        f.client_assertion_type,
-        f.client_assertion,
-    )
-    .await?;
+    let client = authenticate(&state, &headers, f.client).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
@@ -353,7 +337,7 @@ pub async fn revoke(
 }
 
 /// The query of `/oauth2/logout` (RP-Initiated Logout 1.0 §2).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LogoutQuery {
     id_token_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,
