@@ -375,16 +375,7 @@ impl Sso {
         session: &mut SsoSession,
         role_session: &RoleSession,
     ) -> Result<(), SsoError> {
-        let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
-        let ttl = Duration::from_secs(ttl_secs.unsigned_abs());
-        self.put(&role_session_key(&role_session.id), role_session, ttl)
-            .await?;
-        self.store
-            .set_add(
-                &roles_of_key(cookie),
-                &role_session.id,
-                self.absolute.max(ttl),
-            )
+        self.add_role_session_by_ref(&Self::session_ref(cookie), role_session)
             .await?;
         session.last_role_session = Some(role_session.id.clone());
         self.save(cookie, session).await?;
@@ -444,15 +435,14 @@ impl Sso {
         session_ref: &str,
         role_session: &RoleSession,
     ) -> Result<(), SsoError> {
+        self.put_role_session(role_session).await?;
         let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
-        let ttl = Duration::from_secs(ttl_secs.unsigned_abs());
-        self.put(&role_session_key(&role_session.id), role_session, ttl)
-            .await?;
         self.store
             .set_add(
                 &format!("sso-roles:{session_ref}"),
                 &role_session.id,
-                self.absolute.max(ttl),
+                self.absolute
+                    .max(Duration::from_secs(ttl_secs.unsigned_abs())),
             )
             .await?;
         Ok(())

@@ -695,11 +695,8 @@ impl OidcProvider {
             .map_err(|e| OAuthError::ServerError(e.to_string()))?;
         match sso_ref {
             Some(r) => self.sso.add_role_session_by_ref(r, &role_session).await?,
-            None => {
-                self.sso
-                    .add_role_session_by_ref("none", &role_session)
-                    .await?
-            }
+            // A machine client's session belongs to no SSO session.
+            None => self.sso.put_role_session(&role_session).await?,
         }
         self.store
             .set_add(&format!("family:{family}"), &role_session.id, USED_TTL)
