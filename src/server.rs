@@ -15,7 +15,7 @@ use crate::roles::RoleCatalog;
 use crate::session::{MemoryStore, RedisStore, RedisTimeouts, SessionStore, StoreError};
 use crate::sso::Sso;
 use crate::tokens::{KeySet, TokenError};
-use crate::web::AppState;
+use crate::web::{AppState, Services};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ pub fn build_state(
         Arc::clone(&clock),
         config.tokens.default_duration,
     );
-    Ok(AppState {
+    Ok(AppState::new(Services {
         issuer,
         oidc,
         config: Arc::new(config),
@@ -99,7 +99,7 @@ pub fn build_state(
         sso,
         connectors,
         roles,
-    })
+    }))
 }
 
 /// Runs the broker until SIGINT or SIGTERM.

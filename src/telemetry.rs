@@ -7,8 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Call once, at start-up.
 pub fn init() {
-    let filter = EnvFilter::try_from_env("LANYARD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let filter = EnvFilter::try_from_env("LANYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LANYARD_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cookies;
+pub mod envelope;
 pub mod error;
 pub mod oauth;
 pub mod pages;
@@ -13,17 +14,15 @@ pub mod upstream;
 mod views;
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -32,14 +31,35 @@ use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::sso::Sso;
-use crate::web::error::{PageError, REQUEST_ID, WebError};
+use crate::web::envelope::EnvelopeLayer;
+use crate::web::error::{PageError, WebError};
 
 /// The largest request body accepted (forms and JSON APIs are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Everything a handler may need, cheap to clone.
+/// Everything a handler may need, behind one `Arc`: axum clones the state for every
+/// request (the router's handler, `State` extractors, middleware), and a clone of this is
+/// one reference count where a clone of [`Services`] would be a dozen and four `String`s.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// The state of these services.
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services and configuration of a running Lanyard, shared by every request.
+pub struct Services {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// The clock.
@@ -64,11 +84,14 @@ impl FromRef<AppState> for Sso {
 
 /// The router with every route and layer.
 pub fn app(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
+    let hsts = state.config.server.secure_cookies;
     Router::new()
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin))
-        .route("/auth/{provider}", get(pages::start_login).post(pages::password_login))
+        .route(
+            "/auth/{provider}",
+            get(pages::start_login).post(pages::password_login),
+        )
         .route(
             "/auth/{provider}/callback",
             get(upstream::callback)
@@ -90,7 +113,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/authorize", post(api::authorize))
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/oauth2/token", post(oauth::token))
-        .route("/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route(
+            "/oauth2/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
         .route("/oauth2/introspect", post(oauth::introspect))
         .route("/oauth2/revoke", post(oauth::revoke))
         .route("/oauth2/logout", get(oauth::logout))
@@ -98,20 +124,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state.clone())
+        .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state, security_headers))
-        .layer(middleware::from_fn(scope_request_id))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(EnvelopeLayer::new(hsts))
 }
 
 async fn not_found() -> PageError {
@@ -125,63 +140,6 @@ async fn method_not_allowed() -> Response {
     .into_response();
     *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     r
-}
-
-/// Makes the request id available to error responses (as the page's correlation id).
-async fn scope_request_id(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .unwrap_or("-")
-        .to_owned();
-    REQUEST_ID.scope(id, next.run(req)).await
-}
-
-/// Strict security headers on every response; `no-store` on everything but the stylesheet.
-async fn security_headers(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::REFERRER_POLICY, "no-referrer");
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-    );
-    if !is_static {
-        set(h, header::CACHE_CONTROL, "no-store");
-        set(h, header::PRAGMA, "no-cache");
-    }
-    if state.config.server.secure_cookies {
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=63072000; includeSubDomains",
-        );
-    }
-    response
 }
 
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1), if there is one.
