@@ -125,6 +125,57 @@ impl std::fmt::Debug for RoleSession {
     }
 }
 
+/// What a role-session lookup decodes the stored record into: the whole [`RoleSession`],
+/// or a [`RoleSessionToken`] when only its token and expiry are needed (the JSON parser
+/// then skips the principal keys instead of building them).
+pub trait RoleSessionRecord: DeserializeOwned {
+    /// When the role session's token expires.
+    fn expires_at(&self) -> i64;
+    /// The access token issued for the role session (a bearer credential).
+    fn access_token(&self) -> &str;
+}
+
+impl RoleSessionRecord for RoleSession {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    fn access_token(&self) -> &str {
+        &self.access_token
+    }
+}
+
+/// The parts of a stored [`RoleSession`] that tell whether a presented token is its live
+/// one (introspection). No `Debug` of the token.
+#[derive(Deserialize)]
+pub struct RoleSessionToken {
+    /// Role session id.
+    pub id: String,
+    /// When the token expires.
+    pub expires_at: i64,
+    /// The access token (a bearer credential).
+    pub access_token: String,
+}
+
+impl std::fmt::Debug for RoleSessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSessionToken")
+            .field("id", &self.id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoleSessionRecord for RoleSessionToken {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    fn access_token(&self) -> &str {
+        &self.access_token
+    }
+}
+
 /// The SSO layer over a session store.
 #[derive(Clone)]
 pub struct Sso {
@@ -403,9 +454,17 @@ impl Sso {
 
     /// A live role session by id (`sid`); `None` once expired or signed out.
     pub async fn role_session(&self, id: &str) -> Result<Option<RoleSession>, SsoError> {
-        let record: Option<RoleSession> =
-            Self::decode(self.store.get(&role_session_key(id)).await?)?;
-        Ok(record.filter(|r| r.expires_at > self.clock.now()))
+        self.role_session_as(id).await
+    }
+
+    /// A live role session by id, decoded into `R` (see [`RoleSessionRecord`]); `None`
+    /// once expired or signed out.
+    pub async fn role_session_as<R: RoleSessionRecord>(
+        &self,
+        id: &str,
+    ) -> Result<Option<R>, SsoError> {
+        let record: Option<R> = Self::decode(self.store.get(&role_session_key(id)).await?)?;
+        Ok(record.filter(|r| r.expires_at() > self.clock.now()))
     }
 
     /// A stable, non-secret handle of the SSO session a cookie names (the hash its record is

@@ -27,7 +27,7 @@ use crate::credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer};
 use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
 use crate::roles::{RequestFacts, RoleCatalog};
 use crate::session::{SessionStore, digest, get_json, put_json, random_id, take_json};
-use crate::sso::{RoleSession, Sso};
+use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken, Sso};
 use crate::tokens::{Algorithm, Expectations};
 
 pub use clients::{Client, Clients, PresentedAssertion, PresentedClient};
@@ -153,6 +153,82 @@ struct RefreshRecord {
     role: String,
     duration_secs: u64,
     expires_at: i64,
+}
+
+/// The answer of `/oauth2/introspect` (RFC 7662 §2.2). Serialized with `active` first and
+/// the members of each kind in a fixed order, straight from the claims (no intermediate
+/// JSON tree).
+#[derive(Debug)]
+pub enum Introspection {
+    /// A live access token, described by its claims.
+    AccessToken(Box<AccessTokenClaims>),
+    /// A live refresh token.
+    RefreshToken {
+        /// The client it was issued to.
+        client_id: String,
+        /// `{provider}:{subject}`.
+        sub: String,
+        /// The role.
+        role: String,
+        /// Expiry (seconds since the epoch).
+        exp: i64,
+        /// Granted scope.
+        scope: String,
+    },
+    /// Unknown, expired, revoked or signed out: `{"active": false}` and nothing more.
+    Inactive,
+}
+
+impl Serialize for Introspection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            Introspection::AccessToken(c) => {
+                let mut m = serializer.serialize_struct("Introspection", 18)?;
+                m.serialize_field("active", &true)?;
+                m.serialize_field("token_type", "Bearer")?;
+                m.serialize_field("iss", &c.iss)?;
+                m.serialize_field("sub", &c.sub)?;
+                m.serialize_field("aud", &c.aud)?;
+                m.serialize_field("exp", &c.exp)?;
+                m.serialize_field("iat", &c.iat)?;
+                m.serialize_field("nbf", &c.nbf)?;
+                m.serialize_field("jti", &c.jti)?;
+                m.serialize_field("sid", &c.sid)?;
+                m.serialize_field("role", &c.role)?;
+                m.serialize_field("session_name", &c.session_name)?;
+                m.serialize_field("username", &c.session_name)?;
+                m.serialize_field("idp", &c.idp)?;
+                m.serialize_field("groups", &c.groups)?;
+                m.serialize_field("tags", &c.tags)?;
+                m.serialize_field("client_id", &c.client_id)?;
+                m.serialize_field("scope", &c.scope)?;
+                m.end()
+            }
+            Introspection::RefreshToken {
+                client_id,
+                sub,
+                role,
+                exp,
+                scope,
+            } => {
+                let mut m = serializer.serialize_struct("Introspection", 7)?;
+                m.serialize_field("active", &true)?;
+                m.serialize_field("token_type", "refresh_token")?;
+                m.serialize_field("client_id", client_id)?;
+                m.serialize_field("sub", sub)?;
+                m.serialize_field("role", role)?;
+                m.serialize_field("exp", exp)?;
+                m.serialize_field("scope", scope)?;
+                m.end()
+            }
+            Introspection::Inactive => {
+                let mut m = serializer.serialize_struct("Introspection", 1)?;
+                m.serialize_field("active", &false)?;
+                m.end()
+            }
+        }
+    }
 }
 
 /// Appends query parameters to a redirect URI.
@@ -817,7 +893,7 @@ impl OidcProvider {
         Ok(())
     }
 
-    /// A live access token: its claims and role session (userinfo, introspection).
+    /// A live access token: its claims and role session (userinfo, revocation).
     ///
     /// The session store is the source of truth: the role session named by the token's
     /// `sid` keeps the exact token Lanyard issued, so a presented token that equals it
@@ -828,17 +904,32 @@ impl OidcProvider {
         &self,
         token: &str,
     ) -> Result<Option<(AccessTokenClaims, RoleSession)>, OAuthError> {
+        self.live_access_token_as(token).await
+    }
+
+    /// [`OidcProvider::live_access_token`], with the role session decoded into `R`.
+    async fn live_access_token_as<R: RoleSessionRecord>(
+        &self,
+        token: &str,
+    ) -> Result<Option<(AccessTokenClaims, R)>, OAuthError> {
         let Some(claims) = unverified_claims::<AccessTokenClaims>(token) else {
             return Ok(None);
         };
-        let Some(rs) = self.sso.role_session(&claims.sid).await? else {
+        let Some(rs) = self.sso.role_session_as::<R>(&claims.sid).await? else {
             return Ok(None);
         };
-        let same = rs.access_token.len() == token.len()
-            && bool::from(subtle::ConstantTimeEq::ct_eq(
-                rs.access_token.as_bytes(),
-                token.as_bytes(),
-            ));
+        // Checked here too, not only by the store lookup: a token past its role session's
+        // expiry is never live, whichever path loaded the session.
+        if rs.expires_at() <= self.clock.now() {
+            return Ok(None);
+        }
+        // CRYPTO_memcmp: constant time in the contents, word at a time (subtle's `ct_eq`
+        // goes byte by byte behind an optimization barrier, a microsecond per token).
+        let same = aws_lc_rs::constant_time::verify_slices_are_equal(
+            rs.access_token().as_bytes(),
+            token.as_bytes(),
+        )
+        .is_ok();
         Ok(same.then_some((claims, rs)))
     }
 
@@ -869,33 +960,24 @@ impl OidcProvider {
     }
 
     /// `/oauth2/introspect` (RFC 7662 §2.2): `active: false` for anything not live.
-    pub async fn introspect(&self, token: &str) -> Result<serde_json::Value, OAuthError> {
-        if let Some((c, _)) = self.live_access_token(token).await? {
-            return Ok(serde_json::json!({
-                "active": true,
-                "token_type": "Bearer",
-                "iss": c.iss, "sub": c.sub, "aud": c.aud, "exp": c.exp, "iat": c.iat,
-                "nbf": c.nbf, "jti": c.jti, "sid": c.sid, "role": c.role,
-                "session_name": c.session_name, "idp": c.idp, "groups": c.groups,
-                "tags": c.tags, "client_id": c.client_id, "scope": c.scope,
-                "username": c.session_name,
-            }));
+    pub async fn introspect(&self, token: &str) -> Result<Introspection, OAuthError> {
+        // Only the token and expiry of the role session are needed here.
+        if let Some((c, _)) = self.live_access_token_as::<RoleSessionToken>(token).await? {
+            return Ok(Introspection::AccessToken(Box::new(c)));
         }
         if let Some(r) =
             get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{}", digest(token))).await?
             && r.expires_at > self.clock.now()
         {
-            return Ok(serde_json::json!({
-                "active": true,
-                "token_type": "refresh_token",
-                "client_id": r.client_id,
-                "sub": r.identity.qualified_subject(),
-                "role": r.role,
-                "exp": r.expires_at,
-                "scope": r.scope,
-            }));
+            return Ok(Introspection::RefreshToken {
+                sub: r.identity.qualified_subject(),
+                client_id: r.client_id,
+                role: r.role,
+                exp: r.expires_at,
+                scope: r.scope,
+            });
         }
-        Ok(serde_json::json!({"active": false}))
+        Ok(Introspection::Inactive)
     }
 
     /// `/oauth2/revoke` (RFC 7009): ends an access token's role session or a refresh

@@ -312,7 +312,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Form<TokenOnlyForm>, FormRejection>,
-) -> Result<Json<serde_json::Value>, OAuthResponse> {
+) -> Result<Json<crate::provider::Introspection>, OAuthResponse> {
     let f = form(body)?;
     let _client = authenticate(&state, &headers, f.client).await?;
     let token = f

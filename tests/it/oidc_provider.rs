@@ -625,6 +625,17 @@ async fn machine_clients_get_their_role_with_client_credentials() {
         r["reason"], "ImplicitDeny",
         "no team tag: ${{aws:PrincipalTag/team}} does not resolve"
     );
+    // Once expired, the token is no longer active (the clock is Lanyard's injected one).
+    let lifetime = t["expires_in"].as_u64().unwrap();
+    l.clock
+        .advance(std::time::Duration::from_secs(lifetime - 1));
+    assert_eq!(
+        introspect(&l, t["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
+    l.clock.advance(std::time::Duration::from_secs(1));
+    let info = introspect(&l, t["access_token"].as_str().unwrap()).await;
+    assert_eq!(info, serde_json::json!({"active": false}));
 }
 
 #[tokio::test]
