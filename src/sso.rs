@@ -112,6 +112,9 @@ pub struct RoleSession {
     pub expires_at: i64,
     /// The access token (a bearer credential).
     pub access_token: String,
+    /// A session policy (IAM JSON) set by an STS caller; it must allow as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_policy: Option<String>,
 }
 
 impl std::fmt::Debug for RoleSession {

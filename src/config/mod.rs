@@ -16,7 +16,7 @@ mod sign_in;
 mod spans;
 mod upstream;
 
-pub use clients::{ClientAuth, ClientConfig, GrantType};
+pub use clients::{ClientAuth, ClientConfig, GrantType, TOKEN_EXCHANGE_GRANT};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -20,7 +20,8 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::id_token::{
-    Expectations, IssuerCheck, JwkKeys, JwksDocument, UnverifiedIdToken, allowed_algorithms,
+    Expectations, IssuerCheck, JwkKeys, JwksDocument, TokenUse, UnverifiedIdToken,
+    allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
 use crate::config::{OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER, UpstreamClientAuth};
@@ -125,6 +126,11 @@ impl OidcConnector {
             redirect_uri,
             cache: Mutex::new(Cache::default()),
         })
+    }
+
+    /// The provider's id.
+    pub fn id(&self) -> &ProviderId {
+        &self.id
     }
 
     /// The settings.
@@ -352,8 +358,10 @@ impl OidcConnector {
         };
         let expect = Expectations {
             issuer,
-            client_id: &self.config.client_id,
-            nonce: &login.nonce,
+            token_use: TokenUse::SignIn {
+                client_id: &self.config.client_id,
+                nonce: &login.nonce,
+            },
             algorithms: &algorithms,
             now,
             skew: i64::try_from(self.config.clock_skew.as_secs()).unwrap_or(60),
@@ -385,6 +393,56 @@ impl OidcConnector {
         identity_from_claims(&self.id, &self.config, &claims, now)
     }
 
+    /// Whether a token claiming `iss` is this provider's: the configured issuer, compared
+    /// without a trailing slash (an Entra ID multi-tenant template never matches here; a
+    /// workload's token names its tenant's issuer, configured as such).
+    pub fn is_issuer(&self, iss: &str) -> bool {
+        let configured = self.config.issuer.as_str().trim_end_matches('/');
+        !configured.contains(TENANT_PLACEHOLDER) && configured == iss.trim_end_matches('/')
+    }
+
+    /// Validates a web identity token (a JWT this provider issued to a workload, for
+    /// example a CI job's OIDC token): signature with the provider's JWKS (refreshed once on
+    /// an unknown `kid`), `iss` exactly the discovered issuer, `aud` among
+    /// `web_identity_audiences`, and the time window with the configured skew. Returns the
+    /// identity and the audience that matched.
+    pub async fn verify_web_identity(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<(ExternalIdentity, String), UpstreamError> {
+        let unverified = UnverifiedIdToken::parse(token)?;
+        let (metadata, algorithms) = self.metadata(now).await?;
+        let mut keys = self.keys(&metadata.jwks_uri, now, false).await?;
+        if !unverified.has_key_in(&keys) {
+            tracing::info!(provider = %self.id, kid = ?unverified.kid(), "unknown signing key; refreshing the JWKS");
+            keys = self.keys(&metadata.jwks_uri, now, true).await?;
+        }
+        let expect = Expectations {
+            issuer: IssuerCheck::Exact(&metadata.issuer),
+            token_use: TokenUse::WebIdentity {
+                audiences: &self.config.web_identity_audiences,
+            },
+            algorithms: &algorithms,
+            now,
+            skew: i64::try_from(self.config.clock_skew.as_secs()).unwrap_or(60),
+            access_token: None,
+        };
+        let verified = unverified.verify(&keys, &expect)?;
+        let audience = match verified.claims().get("aud") {
+            Some(Value::String(a)) => Some(a.clone()),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|a| self.config.web_identity_audiences.iter().any(|w| w == a))
+                .map(str::to_owned),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let identity = identity_from_claims(&self.id, &self.config, verified.claims(), now)?;
+        Ok((identity, audience))
+    }
+
     async fn redeem(
         &self,
         metadata: &ProviderMetadata,
@@ -407,6 +465,7 @@ impl OidcConnector {
                 form.push(("client_id", self.config.client_id.clone()));
                 form.push(("client_secret", secret.expose_secret().to_owned()));
             }
+            UpstreamClientAuth::None => form.push(("client_id", self.config.client_id.clone())),
             UpstreamClientAuth::PrivateKeyJwt { pem, key_id } => {
                 form.push(("client_id", self.config.client_id.clone()));
                 form.push((
@@ -641,6 +700,8 @@ mod tests {
             require_verified_email: preset == OidcPreset::Google,
             clock_skew: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
+            web_identity_audiences: vec!["lanyard".into()],
+            browser_sign_in: true,
         }
     }
 

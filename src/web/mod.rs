@@ -9,6 +9,7 @@ pub mod error;
 pub mod oauth;
 pub mod pages;
 pub mod saml;
+pub mod sts;
 pub mod upstream;
 mod views;
 
@@ -32,6 +33,7 @@ use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::sso::Sso;
+use crate::sts::Sts;
 use crate::web::error::{PageError, REQUEST_ID, WebError};
 
 /// The largest request body accepted (forms and JSON APIs are small).
@@ -54,6 +56,8 @@ pub struct AppState {
     pub issuer: CredentialIssuer,
     /// Lanyard as an OpenID Connect provider.
     pub oidc: OidcProvider,
+    /// Programmatic role assumption.
+    pub sts: Sts,
 }
 
 impl FromRef<AppState> for Sso {
@@ -78,8 +82,12 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/{provider}/metadata", get(saml::metadata))
         .route(
             "/sts/assume-role-with-saml",
-            post(saml::assume_role_with_saml)
+            post(sts::assume_role_with_saml)
                 .layer(DefaultBodyLimit::max(saml::MAX_SAML_BODY_BYTES)),
+        )
+        .route(
+            "/sts/assume-role-with-web-identity",
+            post(sts::assume_role_with_web_identity),
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))

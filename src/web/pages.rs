@@ -118,6 +118,7 @@ pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) ->
         .connectors
         .providers()
         .iter()
+        .filter(|p| state.connectors.offers_browser_sign_in(&p.id))
         .map(|p| ProviderLink {
             display_name: p.display_name.clone(),
             kind: p.kind.to_string(),
@@ -182,7 +183,11 @@ pub async fn start_login(
     Path(provider): Path<String>,
     Query(q): Query<ReturnTo>,
 ) -> PageResult {
-    let Some((info, connector)) = state.connectors.get(&provider) else {
+    let Some((info, connector)) = state
+        .connectors
+        .get(&provider)
+        .filter(|(info, _)| state.connectors.offers_browser_sign_in(&info.id))
+    else {
         return Err(
             WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
         );

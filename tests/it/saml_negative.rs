@@ -565,18 +565,37 @@ async fn sp_metadata_is_signed_and_names_the_acs() {
 async fn sts_assume_role_with_saml_issues_credentials() {
     let (l, _k) = lanyard("allow_idp_initiated = true").await;
     let c = reqwest::Client::new();
+    let response = b64(&signed(&Shape::valid(T0)));
     let ok = c
         .post(l.at("/sts/assume-role-with-saml"))
-        .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)))}))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": response}))
         .send()
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
     let v: serde_json::Value = ok.json().await.unwrap();
-    assert_eq!(v["role"], "engineer");
-    assert_eq!(v["token_type"], "Bearer");
-    assert!(v["access_token"].as_str().unwrap().len() > 100);
-    // Not trusted for admin (no MFA, no admins group) → 403 access_denied.
+    // The same shape as /sts/assume-role-with-web-identity.
+    assert_eq!(v["assumed_role"]["role"], "engineer");
+    assert_eq!(v["provider"], "idp");
+    assert_eq!(v["credentials"]["token_type"], "Bearer");
+    assert!(v["credentials"]["access_token"].as_str().unwrap().len() > 100);
+    assert!(
+        v["credentials"]["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    // The same assertion again: the replay cache refuses it.
+    let replay = c
+        .post(l.at("/sts/assume-role-with-saml"))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": response}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    let v: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(v["error"], "InvalidIdentityToken");
+    // Not trusted for admin (no MFA, no admins group) → 403 AccessDenied.
     let denied = c
         .post(l.at("/sts/assume-role-with-saml"))
         .json(
@@ -586,16 +605,22 @@ async fn sts_assume_role_with_saml_issues_credentials() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 403);
-    // A tampered response → 401 OAuth-style error.
+    let v: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(v["error"], "AccessDenied");
+    assert_eq!(
+        v["error_description"],
+        "Not authorized to perform sts:AssumeRoleWithSAML"
+    );
+    // A tampered response → 400 InvalidIdentityToken.
     let bad = c
         .post(l.at("/sts/assume-role-with-saml"))
         .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)).replace("engineering", "admins"))}))
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 401);
+    assert_eq!(bad.status(), 400);
     let v: serde_json::Value = bad.json().await.unwrap();
-    assert_eq!(v["error"], "invalid_token");
+    assert_eq!(v["error"], "InvalidIdentityToken");
 }
 
 /// A metadata server that answers once, then fails: the first copy must be kept.

@@ -193,6 +193,11 @@ impl SamlConnector {
         &self.id
     }
 
+    /// Lanyard's SP entity id for this provider (the `Audience` of its assertions).
+    pub fn entity_id(&self) -> &str {
+        &self.settings.sp_entity_id
+    }
+
     /// The settings.
     pub fn settings(&self) -> &SamlProviderConfig {
         &self.settings
