@@ -282,10 +282,11 @@ impl OidcConnector {
     }
 
     /// Where to send the browser: the authorization request (Core §3.1.2.1) with `state`,
-    /// `nonce` and an S256 PKCE challenge.
+    /// `nonce`, an S256 PKCE challenge and, when an application gave one, `login_hint`.
     pub async fn authorization_url(
         &self,
         login: &UpstreamLogin,
+        login_hint: Option<&str>,
         now: i64,
     ) -> Result<Url, UpstreamError> {
         let (metadata, _) = self.metadata(now).await?;
@@ -302,6 +303,9 @@ impl OidcConnector {
                 .append_pair("code_challenge_method", "S256");
             if let Some(prompt) = &self.config.prompt {
                 q.append_pair("prompt", prompt);
+            }
+            if let Some(hint) = login_hint {
+                q.append_pair("login_hint", hint);
             }
             if !self.config.acr_values.is_empty() {
                 q.append_pair("acr_values", &self.config.acr_values.join(" "));

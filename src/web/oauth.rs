@@ -82,7 +82,7 @@ pub async fn authorize(
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
-    let pending = match state.oidc.validate_authorize(&params) {
+    let mut pending = match state.oidc.validate_authorize(&params) {
         Ok(p) => p,
         Err(AuthorizeRejection::Page(message)) => return Err(WebError::BadRequest(message).into()),
         Err(AuthorizeRejection::Redirect(url)) => {
@@ -94,6 +94,15 @@ pub async fn authorize(
         Some(c) => state.sso.load(c.expose_secret()).await?,
         None => None,
     };
+    // acr_values=mfa with a single-factor session: sign in again (once; what that sign-in
+    // achieves goes into the ID token's acr).
+    if pending.wants_mfa
+        && let Some(s) = &session
+        && !s.identity.mfa
+    {
+        let now = state.clock.now();
+        pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
+    }
     let fresh_enough = |auth_time: i64| pending.min_auth_time.is_none_or(|m| auth_time >= m);
     let id = state.oidc.park(&pending).await.map_err(oauth_page)?;
     let roles_url = format!("/roles?authz={id}");
@@ -111,11 +120,12 @@ pub async fn authorize(
             Ok(Redirect::to(url.as_str()).into_response())
         }
         _ => {
-            let target = format!(
-                "/signin?return_to={}",
-                url::form_urlencoded::byte_serialize(roles_url.as_bytes()).collect::<String>()
-            );
-            Ok(Redirect::to(&target).into_response())
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("return_to", &roles_url);
+            if let Some(hint) = &pending.login_hint {
+                query.append_pair("login_hint", hint);
+            }
+            Ok(Redirect::to(&format!("/signin?{}", query.finish())).into_response())
         }
     }
 }
