@@ -27,7 +27,7 @@ use lanyard_policy::{Policy, PolicyKind};
 use crate::clock::SharedClock;
 use crate::config::MIN_SESSION_SECS;
 use crate::connectors::id_token::IdTokenError;
-use crate::connectors::saml::{AcceptError, SamlError};
+use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Connector, Connectors};
 use crate::credentials::{ClientBinding, CredentialIssuer, IssueError};
@@ -281,7 +281,10 @@ impl Sts {
             }
         };
         let now = self.clock.now();
-        let accepted = match connector.accept(&self.sso, saml_response, now).await {
+        let accepted = match connector
+            .accept(&self.sso, saml_response, Presenter::Api, now)
+            .await
+        {
             Ok(a) => a,
             Err(AcceptError::Store(e)) => return Err(e.into()),
             Err(AcceptError::Saml(e)) => {

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::connectors::Connector;
-use crate::connectors::saml::{AcceptError, SamlConnector, SamlError};
+use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::identity::ProviderId;
-use crate::web::AppState;
 use crate::web::error::{PageError, WebError};
 use crate::web::pages::{establish_session, safe_return_to};
+use crate::web::{AppState, cookies};
 
 /// The largest body the ACS and the SAML STS endpoint accept (a response with an encrypted
 /// assertion and many groups is larger than a form).
@@ -29,12 +29,35 @@ pub async fn start(
     let (request_id, url) = connector
         .authn_request(state.clock.now(), None)
         .map_err(|e| refused(state, connector.id(), &e))?;
+    // On https, bind the pending request to this browser with a cookie that survives the
+    // IdP's cross-site POST. (Plain-http local development cannot set SameSite=None.)
+    let binding = state
+        .config
+        .server
+        .secure_cookies
+        .then(crate::session::random_id);
     state
         .sso
-        .begin_saml_login(connector.id().clone(), &request_id, return_to)
+        .begin_saml_login(
+            connector.id().clone(),
+            &request_id,
+            return_to,
+            binding
+                .as_ref()
+                .map(|b| crate::session::digest(b.expose_secret())),
+        )
         .await?;
     tracing::info!(provider = %connector.id(), "SAML AuthnRequest sent");
-    Ok(Redirect::to(&url).into_response())
+    let mut response = Redirect::to(&url).into_response();
+    if let Some(b) = &binding {
+        cookies::set_cross_site(
+            response.headers_mut(),
+            cookies::SAML_BINDING,
+            b,
+            i64::try_from(crate::sso::LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600),
+        );
+    }
+    Ok(response)
 }
 
 fn display_name(state: &AppState, id: &str) -> String {
@@ -66,6 +89,9 @@ fn refused(state: &AppState, provider: &ProviderId, e: &SamlError) -> WebError {
 fn public_reason(e: &SamlError) -> &'static str {
     match e {
         SamlError::Expired(_) | SamlError::NotYetValid(_) => "it is outside its validity period",
+        SamlError::OtherBrowser => {
+            "it answers a sign-in started in another browser; start again here"
+        }
         SamlError::Replay | SamlError::InResponseTo(_) => {
             "it was already used or answers no pending sign-in; start again"
         }
@@ -116,8 +142,16 @@ pub async fn acs(
             .into());
         }
     };
+    let secure = state.config.server.secure_cookies;
+    let binding = cookies::read(&headers, cookies::SAML_BINDING, secure);
+    let presenter = Presenter::Browser(binding.as_ref().map(|b| b.expose_secret()));
     let accepted = match connector
-        .accept(&state.sso, &form.saml_response, state.clock.now())
+        .accept(
+            &state.sso,
+            &form.saml_response,
+            presenter,
+            state.clock.now(),
+        )
         .await
     {
         Ok(a) => a,
@@ -137,7 +171,11 @@ pub async fn acs(
         mfa = accepted.identity.mfa,
         "SAML assertion accepted"
     );
-    establish_session(&state, &headers, accepted.identity, Some(target)).await
+    let mut response = establish_session(&state, &headers, accepted.identity, Some(target)).await?;
+    if binding.is_some() {
+        cookies::clear(response.headers_mut(), cookies::SAML_BINDING, secure);
+    }
+    Ok(response)
 }
 
 /// `GET /auth/{provider}/metadata`: signed SP metadata to upload to the IdP.

@@ -516,6 +516,78 @@ async fn reused_in_response_to_is_refused() {
     );
 }
 
+/// On https, an SP-initiated sign-in is bound to the browser that started it by a
+/// `SameSite=None` cookie: someone who starts a sign-in and gets their own valid response
+/// cannot post it into another person's browser (login CSRF).
+#[tokio::test]
+async fn a_response_is_accepted_only_from_the_browser_that_started_the_sign_in() {
+    const PUBLIC: &str = "https://sso.test";
+    let keys = tempfile::tempdir().unwrap();
+    let text =
+        lanyard_toml(keys.path(), &provider_toml("")).replace("http://127.0.0.1:8080", PUBLIC);
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = start_with(&text, crate::harness::memory_store(&clock), clock).await;
+    // No cookie store: Secure cookies are handled by hand over the loopback http.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let begin = || async {
+        let r = c.get(l.at("/auth/idp")).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let id = request_id(r.headers()["location"].to_str().unwrap());
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with("__Host-lanyard_saml="))
+            .expect("the binding cookie");
+        for attr in ["Secure", "HttpOnly", "SameSite=None", "Path=/"] {
+            assert!(cookie.contains(attr), "{attr} in {cookie}");
+        }
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        (id, pair)
+    };
+    let response_to = |id: &str| {
+        let mut s = Shape::valid(T0);
+        s.in_response_to = Some(id.to_owned());
+        s.audience = format!("{PUBLIC}/auth/idp/metadata");
+        s.recipient = format!("{PUBLIC}/auth/idp/callback");
+        s.destination = s.recipient.clone();
+        b64(&signed(&s))
+    };
+    let post = |saml: String, cookie: Option<String>| {
+        let mut req = c
+            .post(l.at("/auth/idp/callback"))
+            .form(&[("SAMLResponse", saml.as_str()), ("RelayState", "")]);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    // The attacker's own sign-in, answered in the victim's browser (no cookie, or the
+    // victim's cookie of another sign-in): refused.
+    let (attacker_id, _attacker_cookie) = begin().await;
+    let r = post(response_to(&attacker_id), None).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("another browser"));
+    let (other_id, victim_cookie) = begin().await;
+    let (attacker_id, _) = begin().await;
+    let r = post(response_to(&attacker_id), Some(victim_cookie.clone())).await;
+    assert_eq!(r.status(), 403);
+    // The victim's own sign-in in the victim's browser: accepted, and the cookie cleared.
+    let r = post(response_to(&other_id), Some(victim_cookie)).await;
+    assert_eq!(r.status(), 303, "{:?}", r.headers());
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("__Host-lanyard_saml=;")),
+        "binding cookie cleared"
+    );
+}
+
 #[tokio::test]
 async fn oversized_body_is_refused_with_413() {
     let (l, _k) = lanyard("allow_idp_initiated = true").await;

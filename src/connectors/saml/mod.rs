@@ -38,7 +38,7 @@ use openssl::sign::Signer;
 use crate::config::{IdpSource, SamlProviderConfig};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 
-pub use flow::{AcceptError, Accepted};
+pub use flow::{AcceptError, Accepted, Presenter};
 pub use keys::SpKeys;
 pub use metadata::IdpTrust;
 pub use validate::{SamlAttribute, VerifiedAssertion};
@@ -105,6 +105,9 @@ pub enum SamlError {
     /// InResponseTo problems.
     #[error("InResponseTo: {0}")]
     InResponseTo(String),
+    /// The response answers a request started in another browser (login CSRF).
+    #[error("the response answers a sign-in started in another browser")]
+    OtherBrowser,
     /// IdP-initiated sign-in while not allowed.
     #[error("unsolicited (IdP-initiated) responses are not accepted by this provider")]
     Unsolicited,
