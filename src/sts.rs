@@ -219,7 +219,7 @@ impl Sts {
         let provider = connector.id().to_string();
         let now = self.clock.now();
         let (identity, audience) = connector
-            .verify_web_identity(token, now)
+            .verify_web_identity(&unverified, now)
             .await
             .map_err(|e| {
                 tracing::info!(target: "audit", event = "sts.refused", action = ACTION, provider = %provider, reason = %e.detail(), "web identity token refused");

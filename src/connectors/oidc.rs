@@ -412,10 +412,9 @@ impl OidcConnector {
     /// identity and the audience that matched.
     pub async fn verify_web_identity(
         &self,
-        token: &str,
+        unverified: &UnverifiedIdToken<'_>,
         now: i64,
     ) -> Result<(ExternalIdentity, String), UpstreamError> {
-        let unverified = UnverifiedIdToken::parse(token)?;
         let (metadata, algorithms) = self.metadata(now).await?;
         let mut keys = self.keys(&metadata.jwks_uri, now, false).await?;
         if !unverified.has_key_in(&keys) {
