@@ -66,7 +66,12 @@ fn broken_configs_report_exact_problems() {
         (
             "typo in a section key",
             "[server]\nbind = \"127.0.0.1:8080\"\npublic_ur = \"http://127.0.0.1:8080\"\n",
-            "line 3: server.public_ur: unknown field `public_ur`, expected `bind` or `public_url`",
+            "line 3: server.public_ur: unknown field `public_ur`, expected one of `bind`, `public_url`, `trusted_proxies`",
+        ),
+        (
+            "a trusted proxy that is not a network",
+            "[server]\npublic_url = \"http://127.0.0.1:8080\"\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+            "line 3: server.trusted_proxies[1]: \"10.0.0.0/33\" is not an address or a network such as \"10.0.0.0/8\"",
         ),
         (
             "unknown section",

@@ -4,6 +4,7 @@
 //! May import: every domain and service module.
 
 pub mod api;
+pub mod client_ip;
 pub mod cookies;
 pub mod error;
 pub mod oauth;
@@ -13,12 +14,11 @@ pub mod sts;
 pub mod upstream;
 mod views;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,7 @@ use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::sso::Sso;
 use crate::sts::Sts;
+pub use crate::web::client_ip::ClientIp;
 use crate::web::error::{PageError, REQUEST_ID, WebError};
 
 /// The largest request body accepted (forms and JSON APIs are small).
@@ -198,23 +199,6 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The client's address, when the server was started with connection info.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ci| ci.0.ip()),
-        ))
-    }
 }
 
 /// Serves the app on a bound listener until `shutdown` completes.
