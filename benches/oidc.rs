@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use lanyard::connectors::id_token::{
-    Expectations, IssuerCheck, JwkKeys, UnverifiedIdToken, access_token_hash,
+    Expectations, IssuerCheck, JwkKeys, TokenUse, UnverifiedIdToken, access_token_hash,
 };
 use lanyard::secret::Secret;
 use lanyard::tokens::{Algorithm, KeySet};
@@ -47,8 +47,10 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
     ];
     let expect = Expectations {
         issuer: IssuerCheck::Exact(ISSUER),
-        client_id: "lanyard",
-        nonce: "n-0S6_WzA2Mj",
+        token_use: TokenUse::SignIn {
+            client_id: "lanyard",
+            nonce: "n-0S6_WzA2Mj",
+        },
         algorithms: &algorithms,
         now: NOW + 10,
         skew: 60,

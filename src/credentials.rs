@@ -151,6 +151,22 @@ impl CredentialIssuer {
         duration: Duration,
         client: Option<&ClientBinding>,
     ) -> Result<RoleSession, IssueError> {
+        self.issue_session(identity, role, duration, client, None, None)
+    }
+
+    /// Issues a role session with everything an STS caller may set: the session name
+    /// (`session_name`; the identity's username otherwise) and a session policy, kept with
+    /// the role session for `/v1/authorize`.
+    pub fn issue_session(
+        &self,
+        identity: &ExternalIdentity,
+        role: &RoleConfig,
+        duration: Duration,
+        client: Option<&ClientBinding>,
+        session_name: Option<&str>,
+        session_policy: Option<String>,
+    ) -> Result<RoleSession, IssueError> {
+        let session_name = session_name.unwrap_or(&identity.username).to_owned();
         let max = Self::max_duration(role);
         let secs = duration.as_secs();
         if !(MIN_SESSION_SECS..=max).contains(&secs) {
@@ -174,7 +190,7 @@ impl CredentialIssuer {
             jti: random_id().expose_secret().to_owned(),
             sid: sid.clone(),
             role: role.name.clone(),
-            session_name: identity.username.clone(),
+            session_name: session_name.clone(),
             idp: identity.provider.to_string(),
             amr: identity.amr.clone(),
             auth_time: identity.auth_time,
@@ -187,7 +203,7 @@ impl CredentialIssuer {
         Ok(RoleSession {
             id: sid,
             role: role.name.clone(),
-            session_name: identity.username.clone(),
+            session_name,
             subject: identity.qualified_subject(),
             principal_keys: PrincipalKeys::of(identity),
             auth_time: identity.auth_time,
@@ -195,6 +211,7 @@ impl CredentialIssuer {
             issued_at: now,
             expires_at: exp,
             access_token,
+            session_policy,
         })
     }
 

@@ -23,6 +23,7 @@ pub mod server;
 pub mod session;
 pub mod signin;
 pub mod sso;
+pub mod sts;
 pub mod telemetry;
 pub mod tokens;
 pub mod web;

@@ -18,9 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::config::RoleConfig;
 use crate::identity::{ClaimValue, ExternalIdentity};
 
+/// What a role ARN starts with; the role's name follows.
+pub const ROLE_ARN_PREFIX: &str = "arn:lanyard:iam:::role/";
+
 /// The ARN Lanyard gives a role, the resource of trust evaluation.
 pub fn role_arn(name: &str) -> String {
-    format!("arn:lanyard:iam:::role/{name}")
+    format!("{ROLE_ARN_PREFIX}{name}")
 }
 
 /// Facts about the request that are not about the person.

@@ -14,6 +14,7 @@ use crate::provider::{Clients, OidcProvider};
 use crate::roles::RoleCatalog;
 use crate::session::{MemoryStore, RedisStore, RedisTimeouts, SessionStore, StoreError};
 use crate::sso::Sso;
+use crate::sts::Sts;
 use crate::tokens::{KeySet, TokenError};
 use crate::web::{AppState, Services};
 
@@ -91,9 +92,18 @@ pub fn build_state(
         Arc::clone(&clock),
         config.tokens.default_duration,
     );
+    let sts = Sts::new(
+        Arc::clone(&connectors),
+        Arc::clone(&roles),
+        issuer.clone(),
+        sso.clone(),
+        Arc::clone(&clock),
+        config.tokens.default_duration,
+    );
     Ok(AppState::new(Services {
         issuer,
         oidc,
+        sts,
         config: Arc::new(config),
         clock,
         sso,

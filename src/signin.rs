@@ -292,20 +292,7 @@ mod tests {
     use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
     use crate::connectors::local::{LocalDirectory, hash_password};
     use crate::session::MemoryStore;
-
-    /// Collects what the log subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::captured_log;
 
     fn attempt<'a>(
         provider: &'a ProviderId,
@@ -324,13 +311,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn failures_are_audited_with_the_source_address_and_lock() {
-        let log = Captured::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (log, _guard) = captured_log();
         let clock = ManualClock::new(1_000_000);
         let shared: SharedClock = Arc::new(clock.clone());
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
@@ -374,7 +355,7 @@ mod tests {
         ));
         clock.advance(Duration::from_secs(31));
         assert!(service.sign_in(attempt(&right)).await.is_ok());
-        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let text = log.text();
         let failures: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("sign_in.failure"))

@@ -79,6 +79,10 @@ pub struct LoginTransaction {
     /// The ID of the SAML AuthnRequest this sign-in sent, when it went to a SAML IdP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saml_request_id: Option<String>,
+    /// SHA-256 of the cross-site cookie that binds a SAML sign-in to the browser that
+    /// started it (https deployments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_binding: Option<String>,
 }
 
 impl std::fmt::Debug for LoginTransaction {
@@ -112,6 +116,9 @@ pub struct RoleSession {
     pub expires_at: i64,
     /// The access token (a bearer credential).
     pub access_token: String,
+    /// A session policy (IAM JSON) set by an STS caller; it must allow as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_policy: Option<String>,
 }
 
 impl std::fmt::Debug for RoleSession {
@@ -280,6 +287,7 @@ impl Sso {
             created_at: self.clock.now(),
             upstream,
             saml_request_id: None,
+            browser_binding: None,
         };
         let key = format!("login:{}", key_hash(id.expose_secret()));
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
@@ -295,11 +303,14 @@ impl Sso {
     /// Records a pending SAML AuthnRequest. The IdP posts its answer cross-site, where the
     /// SameSite=Lax login cookie is not sent, so the transaction is keyed by the request ID
     /// (random, 128 bits) and taken back by the `InResponseTo` of the verified assertion.
+    /// `browser_binding` is the digest of a `SameSite=None` cookie set in the browser that
+    /// started the sign-in; the ACS then requires that cookie.
     pub async fn begin_saml_login(
         &self,
         provider: ProviderId,
         request_id: &str,
         return_to: Option<String>,
+        browser_binding: Option<String>,
     ) -> Result<LoginTransaction, SsoError> {
         let txn = LoginTransaction {
             provider: provider.clone(),
@@ -308,6 +319,7 @@ impl Sso {
             created_at: self.clock.now(),
             upstream: None,
             saml_request_id: Some(request_id.to_owned()),
+            browser_binding,
         };
         self.put(
             &saml_request_key(&provider, request_id),

@@ -18,7 +18,12 @@ pub enum GrantType {
     RefreshToken,
     /// `client_credentials`, for machine clients with a `machine_role`.
     ClientCredentials,
+    /// RFC 8693 token exchange: an upstream provider's JWT for role credentials.
+    TokenExchange,
 }
+
+/// RFC 8693's grant type URN.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 impl GrantType {
     /// The RFC 6749 name.
@@ -27,6 +32,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::TokenExchange => TOKEN_EXCHANGE_GRANT,
         }
     }
 }
@@ -235,11 +241,14 @@ impl Cx<'_> {
                         "authorization_code" => grants.push(GrantType::AuthorizationCode),
                         "refresh_token" => grants.push(GrantType::RefreshToken),
                         "client_credentials" => grants.push(GrantType::ClientCredentials),
+                        "token_exchange" | TOKEN_EXCHANGE_GRANT => {
+                            grants.push(GrantType::TokenExchange)
+                        }
                         other => self.error(
                             format!("{path}.grant_types[{j}]"),
                             format!(
                                 "unknown grant type \"{other}\"; use authorization_code, \
-                                 refresh_token or client_credentials"
+                                 refresh_token, client_credentials or token_exchange"
                             ),
                         ),
                     }

@@ -16,7 +16,7 @@ mod sign_in;
 mod spans;
 mod upstream;
 
-pub use clients::{ClientAuth, ClientConfig, GrantType};
+pub use clients::{ClientAuth, ClientConfig, GrantType, TOKEN_EXCHANGE_GRANT};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -85,6 +85,8 @@ pub struct ServerConfig {
     /// `false` only when `public_url` is plain `http` on a loopback address (local
     /// development): cookies then lose `Secure` and the `__Host-` prefix.
     pub secure_cookies: bool,
+    /// Reverse proxies and load balancers whose `X-Forwarded-For` is believed (networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -580,10 +582,26 @@ impl Cx<'_> {
             );
             return None;
         }
+        let mut trusted_proxies = Vec::new();
+        for (i, text) in raw.trusted_proxies.iter().enumerate() {
+            let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+                text.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(ipnet::IpNet::from)
+            });
+            match net {
+                Some(n) => trusted_proxies.push(n.trunc()),
+                None => self.error(
+                    format!("server.trusted_proxies[{i}]"),
+                    format!("{text:?} is not an address or a network such as \"10.0.0.0/8\""),
+                ),
+            }
+        }
         Some(ServerConfig {
             bind: bind?,
             public_url,
             secure_cookies,
+            trusted_proxies,
         })
     }
 

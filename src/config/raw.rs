@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub struct RawServer {
     pub bind: Option<String>,
     pub public_url: Option<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[sessions]`.

@@ -66,7 +66,12 @@ fn broken_configs_report_exact_problems() {
         (
             "typo in a section key",
             "[server]\nbind = \"127.0.0.1:8080\"\npublic_ur = \"http://127.0.0.1:8080\"\n",
-            "line 3: server.public_ur: unknown field `public_ur`, expected `bind` or `public_url`",
+            "line 3: server.public_ur: unknown field `public_ur`, expected one of `bind`, `public_url`, `trusted_proxies`",
+        ),
+        (
+            "a trusted proxy that is not a network",
+            "[server]\npublic_url = \"http://127.0.0.1:8080\"\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+            "line 3: server.trusted_proxies[1]: \"10.0.0.0/33\" is not an address or a network such as \"10.0.0.0/8\"",
         ),
         (
             "unknown section",
@@ -258,7 +263,7 @@ fn every_example_config_is_valid() {
     let env = |name: &str| match name {
         "LANYARD_REDIS_URL" => Some("redis://redis:6379".to_owned()),
         "LANYARD_LDAP_BIND_PASSWORD" | "LANYARD_AD_BIND_PASSWORD" => Some("bind-pw".to_owned()),
-        "LANYARD_ROOT_PASSWORD_HASH" => {
+        "LANYARD_ROOT_PASSWORD_HASH" | "DEPLOYER_SECRET_HASH" => {
             Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned())
         }
         "LANYARD_TOTP_ROOT" => Some("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_owned()),
@@ -538,7 +543,7 @@ fn broken_clients_report_exact_problems() {
         ),
         (
             "public = true\ngrant_types = [\"password\"]",
-            "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token or client_credentials",
+            "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token, client_credentials or token_exchange",
         ),
     ];
     for (body, expected) in cases {
@@ -567,6 +572,19 @@ fn upstream_providers_are_checked_with_exact_messages() {
         !format!("{o:?}").contains("\"s\""),
         "secret redacted in Debug"
     );
+    assert_eq!(o.web_identity_audiences, ["c"], "client_id by default");
+    assert!(o.browser_sign_in);
+    let ci = parse(&with(
+        "id = \"ci\"\nkind = \"oidc\"\nissuer = \"https://ci.example\"\nclient_id = \"lanyard\"\n\
+         client_auth = \"none\"\nweb_identity_audiences = [\"sts\", \"sts2\"]\nbrowser_sign_in = false",
+    ))
+    .unwrap();
+    let ProviderSettings::Oidc(o) = &ci.providers[1].settings else {
+        panic!("an oidc provider")
+    };
+    assert!(matches!(o.client_auth, UpstreamClientAuth::None));
+    assert_eq!(o.web_identity_audiences, ["sts", "sts2"]);
+    assert!(!o.browser_sign_in);
     let cases: &[(&str, &str)] = &[
         (
             "id = \"okta\"\nkind = \"oidc\"\nissuer = \"http://idp.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"",
@@ -582,7 +600,15 @@ fn upstream_providers_are_checked_with_exact_messages() {
         ),
         (
             "id = \"okta\"\nkind = \"oidc\"\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_auth = \"basic\"",
-            "providers[1].client_auth: unknown method \"basic\": one of client_secret_basic, client_secret_post, private_key_jwt",
+            "providers[1].client_auth: unknown method \"basic\": one of client_secret_basic, client_secret_post, private_key_jwt, none",
+        ),
+        (
+            "id = \"ci\"\nkind = \"oidc\"\nissuer = \"https://ci.example\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_auth = \"none\"",
+            "providers[1].client_auth: is \"none\" (a public client), so client_secret and private_key_file must not be set",
+        ),
+        (
+            "id = \"ci\"\nkind = \"oidc\"\nissuer = \"https://ci.example\"\nclient_id = \"c\"\nclient_auth = \"none\"\nweb_identity_audiences = []",
+            "providers[1].web_identity_audiences: must name at least one audience (leave it out to accept client_id)",
         ),
         (
             "id = \"gh\"\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nallowed_orgs = [\"x\"]",

@@ -58,6 +58,8 @@ pub struct RawOidcProvider {
     pub fetch_userinfo: Option<bool>,
     pub clock_skew: Option<String>,
     pub timeout: Option<String>,
+    pub web_identity_audiences: Option<Vec<String>>,
+    pub browser_sign_in: Option<bool>,
 }
 
 /// `claims = { username = "...", ... }`.
@@ -123,6 +125,10 @@ pub enum UpstreamClientAuth {
         /// `kid` to put in the assertion header.
         key_id: Option<String>,
     },
+    /// `none`: a public client (OAuth 2.0 §2.1); the code is protected by PKCE alone. Also
+    /// the setting for a provider that is trusted only for web identity tokens (a CI
+    /// system's OIDC tokens), where Lanyard never redeems a code.
+    None,
 }
 
 /// Which claims fill the normalized identity.
@@ -184,6 +190,12 @@ pub struct OidcProviderConfig {
     pub clock_skew: Duration,
     /// Timeout of each upstream call.
     pub timeout: Duration,
+    /// `aud` values accepted in web identity tokens (`/sts/assume-role-with-web-identity`,
+    /// token exchange); `[client_id]` unless configured.
+    pub web_identity_audiences: Vec<String>,
+    /// Whether people can sign in with it in a browser (listed on the sign-in page); `false`
+    /// for a provider trusted only for web identity tokens (a CI system).
+    pub browser_sign_in: bool,
 }
 
 /// GitHub or GitHub Enterprise Server (OAuth 2.0 and the REST API).
@@ -402,12 +414,22 @@ impl Cx<'_> {
                     }
                 }
             }
+            "none" => {
+                if secret.is_some() || raw.private_key_file.is_some() {
+                    self.error(
+                        format!("{path}.client_auth"),
+                        "is \"none\" (a public client), so client_secret and private_key_file \
+                         must not be set",
+                    );
+                }
+                Some(UpstreamClientAuth::None)
+            }
             other => {
                 self.error(
                     format!("{path}.client_auth"),
                     format!(
                         "unknown method \"{other}\": one of client_secret_basic, \
-                         client_secret_post, private_key_jwt"
+                         client_secret_post, private_key_jwt, none"
                     ),
                 );
                 None
@@ -469,6 +491,27 @@ impl Cx<'_> {
         }
         let (clock_skew, timeout) =
             self.timeouts(path, raw.clock_skew.as_deref(), raw.timeout.as_deref());
+        if let Some(audiences) = &raw.web_identity_audiences {
+            if audiences.is_empty() {
+                self.error(
+                    format!("{path}.web_identity_audiences"),
+                    "must name at least one audience (leave it out to accept client_id)",
+                );
+            }
+            for (i, a) in audiences.iter().enumerate() {
+                if a.is_empty() || a.len() > 256 || a.chars().any(char::is_control) {
+                    self.error(
+                        format!("{path}.web_identity_audiences[{i}]"),
+                        "must be a non-empty audience of at most 256 characters",
+                    );
+                }
+            }
+        }
+        let web_identity_audiences = match (raw.web_identity_audiences, &client_id) {
+            (Some(list), _) => list,
+            (None, Some(id)) => vec![id.clone()],
+            (None, None) => Vec::new(),
+        };
         let id = id?;
         Some(ProviderConfig {
             display_name: raw.display_name.unwrap_or_else(|| match preset {
@@ -494,6 +537,8 @@ impl Cx<'_> {
                 require_verified_email: preset == OidcPreset::Google,
                 clock_skew,
                 timeout,
+                web_identity_audiences,
+                browser_sign_in: raw.browser_sign_in.unwrap_or(true),
             }),
         })
     }

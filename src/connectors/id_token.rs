@@ -97,15 +97,34 @@ pub enum IssuerCheck<'a> {
     TenantTemplate(&'a str),
 }
 
-/// What a valid ID token must satisfy.
+/// What the token is presented for, which decides the `aud`, `azp` and `nonce` checks.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenUse<'a> {
+    /// An ID token from a sign-in Lanyard started (OIDC Core §3.1.3.7): `aud` contains our
+    /// client id, `azp` (when present, or when there are several audiences) is our client
+    /// id, and `nonce` is the one we sent.
+    SignIn {
+        /// Our client id.
+        client_id: &'a str,
+        /// The nonce sent with the authorization request.
+        nonce: &'a str,
+    },
+    /// A web identity token a workload presents to the STS or to token exchange: `aud`
+    /// contains one of the configured audiences. There is no nonce (Lanyard did not ask for
+    /// the token) and `azp` is left to trust policies (`{provider}:azp`).
+    WebIdentity {
+        /// Accepted audiences.
+        audiences: &'a [String],
+    },
+}
+
+/// What a valid token must satisfy.
 #[derive(Debug, Clone, Copy)]
 pub struct Expectations<'a> {
     /// Issuer check.
     pub issuer: IssuerCheck<'a>,
-    /// Our client id.
-    pub client_id: &'a str,
-    /// The nonce sent with the authorization request.
-    pub nonce: &'a str,
+    /// Sign-in or web identity.
+    pub token_use: TokenUse<'a>,
     /// Algorithms allowed for this provider (a subset of [`SUPPORTED_ALGORITHMS`]).
     pub algorithms: &'a [Algorithm],
     /// Now, seconds since the epoch (the injected clock).
@@ -352,6 +371,18 @@ impl<'a> UnverifiedIdToken<'a> {
         self.kid.as_deref()
     }
 
+    /// The `iss` the token claims, read before verification, only to pick the provider
+    /// whose keys then verify it (the issuer is checked again after the signature).
+    pub fn claimed_issuer(&self) -> Result<String, IdTokenError> {
+        #[derive(Deserialize)]
+        struct Iss {
+            iss: Option<String>,
+        }
+        b64_json::<Iss>(self.payload, "payload")?
+            .iss
+            .ok_or(IdTokenError::MissingClaim("iss"))
+    }
+
     /// Whether the keys hold a key for this token's `kid` and `alg`.
     pub fn has_key_in(&self, keys: &JwkKeys) -> bool {
         keys.find(self.kid.as_deref(), self.alg, &self.alg_name)
@@ -437,13 +468,24 @@ fn check_claims(
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => return Err(IdTokenError::MissingClaim("aud")),
     };
-    if !audiences.contains(&expect.client_id) {
-        return Err(IdTokenError::WrongAudience);
-    }
-    match claims.get("azp") {
-        Some(Value::String(azp)) if azp == expect.client_id => {}
-        None if audiences.len() == 1 => {}
-        _ => return Err(IdTokenError::WrongAuthorizedParty),
+    match expect.token_use {
+        TokenUse::SignIn { client_id, .. } => {
+            if !audiences.contains(&client_id) {
+                return Err(IdTokenError::WrongAudience);
+            }
+            match claims.get("azp") {
+                Some(Value::String(azp)) if azp == client_id => {}
+                None if audiences.len() == 1 => {}
+                _ => return Err(IdTokenError::WrongAuthorizedParty),
+            }
+        }
+        TokenUse::WebIdentity {
+            audiences: accepted,
+        } => {
+            if !audiences.iter().any(|a| accepted.iter().any(|w| w == a)) {
+                return Err(IdTokenError::WrongAudience);
+            }
+        }
     }
     // Steps 9–10: exp, iat (and nbf, RFC 7519 §4.1.5).
     let exp = number(claims, "exp")?.ok_or(IdTokenError::MissingClaim("exp"))?;
@@ -460,9 +502,11 @@ fn check_claims(
         return Err(IdTokenError::NotYetValid);
     }
     // Step 11: nonce.
-    let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
-    if expect.nonce.is_empty() || Secret::new(nonce) != Secret::new(expect.nonce) {
-        return Err(IdTokenError::NonceMismatch);
+    if let TokenUse::SignIn { nonce: want, .. } = expect.token_use {
+        let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+        if want.is_empty() || Secret::new(nonce) != Secret::new(want) {
+            return Err(IdTokenError::NonceMismatch);
+        }
     }
     // §3.1.3.8: at_hash, when present.
     if let (Some(at_hash), Some(token)) = (claims.get("at_hash"), expect.access_token) {
@@ -547,8 +591,10 @@ mod tests {
     fn expect(issuer: IssuerCheck<'_>) -> Expectations<'_> {
         Expectations {
             issuer,
-            client_id: "app",
-            nonce: "n",
+            token_use: TokenUse::SignIn {
+                client_id: "app",
+                nonce: "n",
+            },
             algorithms: &[Algorithm::ES256],
             now: NOW,
             skew: 60,

@@ -93,6 +93,16 @@ impl Connectors {
         &self.order
     }
 
+    /// Whether people may sign in with this provider in a browser (not so for a provider
+    /// trusted only for web identity tokens).
+    pub fn offers_browser_sign_in(&self, id: &ProviderId) -> bool {
+        match self.by_id.get(id) {
+            Some(Connector::Oidc(c)) => c.config().browser_sign_in,
+            Some(_) => true,
+            None => false,
+        }
+    }
+
     /// Looks up a provider by the id from a URL; `None` for unknown ids.
     pub fn get(&self, id: &str) -> Option<(&ProviderInfo, &Connector)> {
         let info = self.order.iter().find(|p| p.id.as_str() == id)?;

@@ -99,8 +99,16 @@ impl GithubConnector {
     }
 
     /// The authorization request.
-    pub fn authorization_url(&self, login: &UpstreamLogin) -> Result<Url, UpstreamError> {
+    pub fn authorization_url(
+        &self,
+        login: &UpstreamLogin,
+        login_hint: Option<&str>,
+    ) -> Result<Url, UpstreamError> {
         let mut url = join(&self.config.base_url, "login/oauth/authorize")?;
+        if let Some(hint) = login_hint {
+            // GitHub's name for it: the account to suggest.
+            url.query_pairs_mut().append_pair("login", hint);
+        }
         url.query_pairs_mut()
             .append_pair("client_id", &self.config.client_id)
             .append_pair("redirect_uri", self.redirect_uri.as_str())

@@ -20,7 +20,8 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::id_token::{
-    Expectations, IssuerCheck, JwkKeys, JwksDocument, UnverifiedIdToken, allowed_algorithms,
+    Expectations, IssuerCheck, JwkKeys, JwksDocument, TokenUse, UnverifiedIdToken,
+    allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
 use crate::config::{OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER, UpstreamClientAuth};
@@ -125,6 +126,11 @@ impl OidcConnector {
             redirect_uri,
             cache: Mutex::new(Cache::default()),
         })
+    }
+
+    /// The provider's id.
+    pub fn id(&self) -> &ProviderId {
+        &self.id
     }
 
     /// The settings.
@@ -276,10 +282,11 @@ impl OidcConnector {
     }
 
     /// Where to send the browser: the authorization request (Core §3.1.2.1) with `state`,
-    /// `nonce` and an S256 PKCE challenge.
+    /// `nonce`, an S256 PKCE challenge and, when an application gave one, `login_hint`.
     pub async fn authorization_url(
         &self,
         login: &UpstreamLogin,
+        login_hint: Option<&str>,
         now: i64,
     ) -> Result<Url, UpstreamError> {
         let (metadata, _) = self.metadata(now).await?;
@@ -296,6 +303,9 @@ impl OidcConnector {
                 .append_pair("code_challenge_method", "S256");
             if let Some(prompt) = &self.config.prompt {
                 q.append_pair("prompt", prompt);
+            }
+            if let Some(hint) = login_hint {
+                q.append_pair("login_hint", hint);
             }
             if !self.config.acr_values.is_empty() {
                 q.append_pair("acr_values", &self.config.acr_values.join(" "));
@@ -352,8 +362,10 @@ impl OidcConnector {
         };
         let expect = Expectations {
             issuer,
-            client_id: &self.config.client_id,
-            nonce: &login.nonce,
+            token_use: TokenUse::SignIn {
+                client_id: &self.config.client_id,
+                nonce: &login.nonce,
+            },
             algorithms: &algorithms,
             now,
             skew: i64::try_from(self.config.clock_skew.as_secs()).unwrap_or(60),
@@ -385,6 +397,55 @@ impl OidcConnector {
         identity_from_claims(&self.id, &self.config, &claims, now)
     }
 
+    /// Whether a token claiming `iss` is this provider's: the configured issuer, compared
+    /// without a trailing slash (an Entra ID multi-tenant template never matches here; a
+    /// workload's token names its tenant's issuer, configured as such).
+    pub fn is_issuer(&self, iss: &str) -> bool {
+        let configured = self.config.issuer.as_str().trim_end_matches('/');
+        !configured.contains(TENANT_PLACEHOLDER) && configured == iss.trim_end_matches('/')
+    }
+
+    /// Validates a web identity token (a JWT this provider issued to a workload, for
+    /// example a CI job's OIDC token): signature with the provider's JWKS (refreshed once on
+    /// an unknown `kid`), `iss` exactly the discovered issuer, `aud` among
+    /// `web_identity_audiences`, and the time window with the configured skew. Returns the
+    /// identity and the audience that matched.
+    pub async fn verify_web_identity(
+        &self,
+        unverified: &UnverifiedIdToken<'_>,
+        now: i64,
+    ) -> Result<(ExternalIdentity, String), UpstreamError> {
+        let (metadata, algorithms) = self.metadata(now).await?;
+        let mut keys = self.keys(&metadata.jwks_uri, now, false).await?;
+        if !unverified.has_key_in(&keys) {
+            tracing::info!(provider = %self.id, kid = ?unverified.kid(), "unknown signing key; refreshing the JWKS");
+            keys = self.keys(&metadata.jwks_uri, now, true).await?;
+        }
+        let expect = Expectations {
+            issuer: IssuerCheck::Exact(&metadata.issuer),
+            token_use: TokenUse::WebIdentity {
+                audiences: &self.config.web_identity_audiences,
+            },
+            algorithms: &algorithms,
+            now,
+            skew: i64::try_from(self.config.clock_skew.as_secs()).unwrap_or(60),
+            access_token: None,
+        };
+        let verified = unverified.verify(&keys, &expect)?;
+        let audience = match verified.claims().get("aud") {
+            Some(Value::String(a)) => Some(a.clone()),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|a| self.config.web_identity_audiences.iter().any(|w| w == a))
+                .map(str::to_owned),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let identity = identity_from_claims(&self.id, &self.config, verified.claims(), now)?;
+        Ok((identity, audience))
+    }
+
     async fn redeem(
         &self,
         metadata: &ProviderMetadata,
@@ -407,6 +468,7 @@ impl OidcConnector {
                 form.push(("client_id", self.config.client_id.clone()));
                 form.push(("client_secret", secret.expose_secret().to_owned()));
             }
+            UpstreamClientAuth::None => form.push(("client_id", self.config.client_id.clone())),
             UpstreamClientAuth::PrivateKeyJwt { pem, key_id } => {
                 form.push(("client_id", self.config.client_id.clone()));
                 form.push((
@@ -641,6 +703,8 @@ mod tests {
             require_verified_email: preset == OidcPreset::Google,
             clock_skew: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
+            web_identity_audiences: vec!["lanyard".into()],
+            browser_sign_in: true,
         }
     }
 

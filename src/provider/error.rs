@@ -28,6 +28,9 @@ pub enum OAuthError {
     /// `access_denied`.
     #[error("{0}")]
     AccessDenied(String),
+    /// `invalid_target` (RFC 8693 §2.2.2): no token can be issued for the requested role.
+    #[error("{0}")]
+    InvalidTarget(String),
     /// `login_required` (prompt=none without a session).
     #[error("the person is not signed in")]
     LoginRequired,
@@ -54,6 +57,7 @@ impl OAuthError {
             OAuthError::UnsupportedResponseType => "unsupported_response_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AccessDenied(_) => "access_denied",
+            OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::LoginRequired => "login_required",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",

@@ -41,6 +41,10 @@ const CODE_TTL: Duration = Duration::from_secs(60);
 const USED_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The `typ` of ID tokens.
 const ID_TOKEN_TYPE: &str = "JWT";
+/// `acr` of a sign-in with a second factor.
+pub const ACR_MFA: &str = "mfa";
+/// `acr` of a sign-in with a single factor.
+pub const ACR_PASSWORD: &str = "pwd";
 
 /// The query of `/oauth2/authorize`, before validation.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -92,6 +96,13 @@ pub struct PendingAuthorization {
     pub min_auth_time: Option<i64>,
     /// `prompt=none`: never show a page.
     pub prompt_none: bool,
+    /// `login_hint`, passed to the sign-in page and upstream providers.
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    /// `acr_values` asked for `mfa`: a session without a second factor signs in again
+    /// (the ID token's `acr` then says what was achieved; OIDC Core §3.1.2.1).
+    #[serde(default)]
+    pub wants_mfa: bool,
 }
 
 /// Why an authorization request was refused.
@@ -420,6 +431,15 @@ impl OidcProvider {
         {
             return Err(fail("invalid_request", "state or nonce is too long"));
         }
+        let login_hint = match p.login_hint.as_deref() {
+            None | Some("") => None,
+            Some(h) if h.len() <= 256 && !h.chars().any(char::is_control) => Some(h.to_owned()),
+            Some(_) => return Err(fail("invalid_request", "login_hint is not acceptable")),
+        };
+        let wants_mfa = p
+            .acr_values
+            .as_deref()
+            .is_some_and(|v| v.split(' ').any(|a| a == ACR_MFA));
         Ok(PendingAuthorization {
             client_id: client_id.to_owned(),
             redirect_uri,
@@ -429,6 +449,8 @@ impl OidcProvider {
             scope: granted.join(" "),
             min_auth_time,
             prompt_none,
+            login_hint,
+            wants_mfa,
         })
     }
 
@@ -844,7 +866,7 @@ impl OidcProvider {
             "iat": now,
             "auth_time": identity.auth_time,
             "amr": identity.amr,
-            "acr": if identity.mfa { "mfa" } else { "pwd" },
+            "acr": if identity.mfa { ACR_MFA } else { ACR_PASSWORD },
             "at_hash": at_hash(&role_session.access_token, alg),
             "role": role_session.role,
         });

@@ -46,7 +46,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::config::TOKEN_EXCHANGE_GRANT],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
@@ -54,6 +54,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "scopes_supported": ["openid", "profile", "email", "groups", "offline_access"],
             "prompt_values_supported": ["none", "login"],
+            "acr_values_supported": [crate::provider::ACR_PASSWORD, crate::provider::ACR_MFA],
             "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg.clone()],
@@ -208,7 +209,21 @@ pub async fn authorize(
         secure_transport: state.config.server.secure_cookies,
     };
     apply_request_facts(&mut context, &facts, session.auth_time, session.mfa);
-    let decision = crate::roles::authorize(role, None, &body.action, &body.resource, &context);
+    // A session policy set at AssumeRole time narrows the role: it must allow too.
+    let session_policy = match &session.session_policy {
+        None => None,
+        Some(text) => Some(
+            lanyard_policy::Policy::parse("session", text, lanyard_policy::PolicyKind::Session)
+                .map_err(|e| WebError::Internal(format!("stored session policy: {e}")))?,
+        ),
+    };
+    let decision = crate::roles::authorize(
+        role,
+        session_policy.as_ref(),
+        &body.action,
+        &body.resource,
+        &context,
+    );
     tracing::info!(
         sid = %session.id,
         role = %role.name,

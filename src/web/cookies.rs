@@ -15,6 +15,9 @@ use crate::secret::Secret;
 pub const SESSION: &str = "lanyard_session";
 /// The login transaction cookie.
 pub const LOGIN: &str = "lanyard_login";
+/// Binds a SAML sign-in to the browser that started it: `SameSite=None` (the IdP posts
+/// cross-site), so only set on https.
+pub const SAML_BINDING: &str = "lanyard_saml";
 
 /// The cookie's name in this deployment.
 pub fn name(base: &str, secure: bool) -> String {
@@ -52,6 +55,21 @@ pub fn set(headers: &mut HeaderMap, base: &str, secure: bool, value: &Secret, ma
         .http_only(true)
         .secure(secure)
         .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    if let Ok(v) = cookie.to_string().parse() {
+        headers.append(SET_COOKIE, v);
+    }
+}
+
+/// `Set-Cookie` for a cookie that must come back on a cross-site POST (the SAML binding):
+/// `__Host-`, `Secure`, `HttpOnly`, `SameSite=None`. Only for https deployments.
+pub fn set_cross_site(headers: &mut HeaderMap, base: &str, value: &Secret, max_age: i64) {
+    let cookie = Cookie::build((name(base, true), value.expose_secret().to_owned()))
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::None)
         .max_age(cookie::time::Duration::seconds(max_age))
         .build();
     if let Ok(v) = cookie.to_string().parse() {

@@ -4,23 +4,24 @@
 //! May import: every domain and service module.
 
 pub mod api;
+pub mod client_ip;
 pub mod cookies;
 pub mod envelope;
 pub mod error;
 pub mod oauth;
 pub mod pages;
 pub mod saml;
+pub mod sts;
 pub mod upstream;
 mod views;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts};
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::header;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -31,6 +32,8 @@ use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::sso::Sso;
+use crate::sts::Sts;
+pub use crate::web::client_ip::ClientIp;
 use crate::web::envelope::EnvelopeLayer;
 use crate::web::error::{PageError, WebError};
 
@@ -74,6 +77,8 @@ pub struct Services {
     pub issuer: CredentialIssuer,
     /// Lanyard as an OpenID Connect provider.
     pub oidc: OidcProvider,
+    /// Programmatic role assumption.
+    pub sts: Sts,
 }
 
 impl FromRef<AppState> for Sso {
@@ -101,8 +106,12 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/{provider}/metadata", get(saml::metadata))
         .route(
             "/sts/assume-role-with-saml",
-            post(saml::assume_role_with_saml)
+            post(sts::assume_role_with_saml)
                 .layer(DefaultBodyLimit::max(saml::MAX_SAML_BODY_BYTES)),
+        )
+        .route(
+            "/sts/assume-role-with-web-identity",
+            post(sts::assume_role_with_web_identity),
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))
@@ -148,23 +157,6 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The client's address, when the server was started with connection info.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ci| ci.0.ip()),
-        ))
-    }
 }
 
 /// Serves the app on a bound listener until `shutdown` completes.

@@ -12,11 +12,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::config::{GrantType, TOKEN_EXCHANGE_GRANT};
+use crate::credentials::ClientBinding;
 use crate::provider::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
+use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::web::error::{PageError, WebError, request_id};
 use crate::web::views::LogoutConfirmPage;
-use crate::web::{AppState, cookies};
+use crate::web::{AppState, ClientIp, cookies};
 
 /// An [`OAuthError`] as an RFC 6749 §5.2 JSON response.
 #[derive(Debug)]
@@ -79,7 +82,7 @@ pub async fn authorize(
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
-    let pending = match state.oidc.validate_authorize(&params) {
+    let mut pending = match state.oidc.validate_authorize(&params) {
         Ok(p) => p,
         Err(AuthorizeRejection::Page(message)) => return Err(WebError::BadRequest(message).into()),
         Err(AuthorizeRejection::Redirect(url)) => {
@@ -91,6 +94,15 @@ pub async fn authorize(
         Some(c) => state.sso.load(c.expose_secret()).await?,
         None => None,
     };
+    // acr_values=mfa with a single-factor session: sign in again (once; what that sign-in
+    // achieves goes into the ID token's acr).
+    if pending.wants_mfa
+        && let Some(s) = &session
+        && !s.identity.mfa
+    {
+        let now = state.clock.now();
+        pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
+    }
     let fresh_enough = |auth_time: i64| pending.min_auth_time.is_none_or(|m| auth_time >= m);
     let id = state.oidc.park(&pending).await.map_err(oauth_page)?;
     let roles_url = format!("/roles?authz={id}");
@@ -108,11 +120,12 @@ pub async fn authorize(
             Ok(Redirect::to(url.as_str()).into_response())
         }
         _ => {
-            let target = format!(
-                "/signin?return_to={}",
-                url::form_urlencoded::byte_serialize(roles_url.as_bytes()).collect::<String>()
-            );
-            Ok(Redirect::to(&target).into_response())
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("return_to", &roles_url);
+            if let Some(hint) = &pending.login_hint {
+                query.append_pair("login_hint", hint);
+            }
+            Ok(Redirect::to(&format!("/signin?{}", query.finish())).into_response())
         }
     }
 }
@@ -146,6 +159,11 @@ pub struct TokenForm {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    requested_token_type: Option<String>,
+    actor_token: Option<String>,
+    resource: Option<String>,
     #[serde(flatten)]
     client: ClientAuthFields,
 }
@@ -249,11 +267,19 @@ fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
 /// `POST /oauth2/token`.
 pub async fn token(
     State(state): State<AppState>,
+    ip: ClientIp,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
     let client = authenticate(&state, &headers, f.client).await?;
+    let exchange = ExchangeFields {
+        subject_token: f.subject_token,
+        subject_token_type: f.subject_token_type,
+        requested_token_type: f.requested_token_type,
+        actor_token: f.actor_token,
+        resource: f.resource,
+    };
     let response = match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f
@@ -276,11 +302,145 @@ pub async fn token(
             state.oidc.refresh(&client, &token).await?
         }
         Some("client_credentials") => state.oidc.client_credentials(&client).await?,
+        Some(TOKEN_EXCHANGE_GRANT) => {
+            let grant = f.grant_type.as_deref().unwrap_or_default();
+            let response = token_exchange(&state, &client, ip, exchange).await?;
+            tracing::info!(client = %client.config.id, grant, "tokens issued");
+            return Ok(Json(response).into_response());
+        }
         Some(_) => return Err(OAuthError::UnsupportedGrantType.into()),
         None => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
     };
     tracing::info!(client = %client.config.id, grant = f.grant_type.as_deref().unwrap_or(""), "tokens issued");
     Ok(Json(response).into_response())
+}
+
+/// The RFC 8693 fields of a token exchange request.
+struct ExchangeFields {
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    requested_token_type: Option<String>,
+    actor_token: Option<String>,
+    resource: Option<String>,
+}
+
+/// RFC 8693 §2.2.1's answer.
+#[derive(serde::Serialize)]
+struct ExchangeResponse {
+    access_token: String,
+    issued_token_type: &'static str,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// RFC 8693 token exchange: `subject_token` (an upstream provider's JWT) for credentials of
+/// the role named by `resource` (its ARN `arn:lanyard:iam:::role/<name>`, or the client's
+/// only allowed role when left out), with the trust evaluation of
+/// `/sts/assume-role-with-web-identity`. The token is issued to the client (its `aud`).
+async fn token_exchange(
+    state: &AppState,
+    client: &crate::provider::Client,
+    ip: ClientIp,
+    f: ExchangeFields,
+) -> Result<ExchangeResponse, OAuthError> {
+    use crate::sts::StsError;
+    if !client.config.allows(GrantType::TokenExchange) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use token exchange".into(),
+        ));
+    }
+    if f.actor_token.is_some() {
+        return Err(OAuthError::InvalidRequest(
+            "delegation (actor_token) is not supported".into(),
+        ));
+    }
+    let subject_token = f
+        .subject_token
+        .ok_or_else(|| OAuthError::InvalidRequest("subject_token is required".into()))?;
+    match f.subject_token_type.as_deref() {
+        Some(JWT_TOKEN_TYPE | ID_TOKEN_TYPE) => {}
+        Some(_) => {
+            return Err(OAuthError::InvalidRequest(format!(
+                "subject_token_type must be {JWT_TOKEN_TYPE} or {ID_TOKEN_TYPE}"
+            )));
+        }
+        None => {
+            return Err(OAuthError::InvalidRequest(
+                "subject_token_type is required".into(),
+            ));
+        }
+    }
+    if let Some(t) = f.requested_token_type.as_deref()
+        && t != ACCESS_TOKEN_TYPE
+        && t != JWT_TOKEN_TYPE
+    {
+        return Err(OAuthError::InvalidRequest(format!(
+            "requested_token_type must be {ACCESS_TOKEN_TYPE}"
+        )));
+    }
+    let role = match f.resource {
+        Some(arn) => match arn.strip_prefix(crate::roles::ROLE_ARN_PREFIX) {
+            Some(name) => name.to_owned(),
+            None => {
+                return Err(OAuthError::InvalidTarget(
+                    "resource must be a role ARN (arn:lanyard:iam:::role/<name>)".into(),
+                ));
+            }
+        },
+        None => match client.config.allowed_roles.as_slice() {
+            [only] => only.clone(),
+            _ => {
+                return Err(OAuthError::InvalidTarget(
+                    "name the role in resource (arn:lanyard:iam:::role/<name>)".into(),
+                ));
+            }
+        },
+    };
+    let duration = state
+        .roles
+        .get(&role)
+        .map(|r| state.oidc.default_duration(&client.config.id, r).as_secs());
+    let request = crate::sts::AssumeRoleRequest {
+        role,
+        duration_seconds: duration,
+        role_session_name: None,
+        policy: None,
+    };
+    let binding = ClientBinding {
+        client_id: client.config.id.clone(),
+        audience: client.config.audience.clone(),
+        scope: None,
+    };
+    let facts = RequestFacts {
+        source_ip: ip.0,
+        now: state.clock.now(),
+        secure_transport: state.config.server.secure_cookies,
+    };
+    let for_client = crate::sts::ForClient {
+        binding: &binding,
+        allowed_roles: &client.config.allowed_roles,
+    };
+    let assumed = state
+        .sts
+        .assume_role_with_web_identity(&request, &subject_token, Some(for_client), &facts)
+        .await
+        .map_err(|e| match e {
+            StsError::AccessDenied(_) => OAuthError::InvalidTarget(e.to_string()),
+            StsError::IdpCommunication(d) => OAuthError::TemporarilyUnavailable(d),
+            StsError::Store(e) => e.into(),
+            StsError::Internal(d) => OAuthError::ServerError(d),
+            other => OAuthError::InvalidRequest(other.to_string()),
+        })?;
+    Ok(ExchangeResponse {
+        expires_in: assumed.session.expires_at - facts.now,
+        access_token: assumed.session.access_token,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: "Bearer",
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Result<String, OAuthError> {

@@ -109,26 +109,44 @@ pub async fn root() -> Redirect {
 #[derive(Debug, Deserialize)]
 pub struct ReturnTo {
     return_to: Option<String>,
+    /// Who an application expects to sign in (OIDC `login_hint`): prefills the username,
+    /// and is passed on to an upstream provider.
+    login_hint: Option<String>,
+}
+
+/// A `login_hint` worth passing on: short, printable.
+pub fn clean_login_hint(hint: Option<&str>) -> Option<String> {
+    hint.filter(|h| !h.is_empty() && h.len() <= 256 && !h.chars().any(char::is_control))
+        .map(str::to_owned)
 }
 
 /// `GET /signin`: the provider chooser.
 pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) -> PageResult {
     let return_to = safe_return_to(q.return_to.as_deref());
+    let login_hint = clean_login_hint(q.login_hint.as_deref());
     let providers = state
         .connectors
         .providers()
         .iter()
-        .map(|p| ProviderLink {
-            display_name: p.display_name.clone(),
-            kind: p.kind.to_string(),
-            href: match &return_to {
-                Some(r) => format!(
-                    "/auth/{}?return_to={}",
-                    p.id,
-                    url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
-                ),
-                None => format!("/auth/{}", p.id),
-            },
+        .filter(|p| state.connectors.offers_browser_sign_in(&p.id))
+        .map(|p| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(r) = &return_to {
+                query.append_pair("return_to", r);
+            }
+            if let Some(h) = &login_hint {
+                query.append_pair("login_hint", h);
+            }
+            let query = query.finish();
+            ProviderLink {
+                display_name: p.display_name.clone(),
+                kind: p.kind.to_string(),
+                href: if query.is_empty() {
+                    format!("/auth/{}", p.id)
+                } else {
+                    format!("/auth/{}?{query}", p.id)
+                },
+            }
         })
         .collect();
     Ok(render(&SigninPage {
@@ -182,7 +200,11 @@ pub async fn start_login(
     Path(provider): Path<String>,
     Query(q): Query<ReturnTo>,
 ) -> PageResult {
-    let Some((info, connector)) = state.connectors.get(&provider) else {
+    let Some((info, connector)) = state
+        .connectors
+        .get(&provider)
+        .filter(|(info, _)| state.connectors.offers_browser_sign_in(&info.id))
+    else {
         return Err(
             WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
         );
@@ -195,7 +217,7 @@ pub async fn start_login(
                 &provider,
                 &name,
                 safe_return_to(q.return_to.as_deref()),
-                String::new(),
+                clean_login_hint(q.login_hint.as_deref()).unwrap_or_default(),
                 None,
                 StatusCode::OK,
             )
@@ -207,6 +229,7 @@ pub async fn start_login(
                 info,
                 connector,
                 safe_return_to(q.return_to.as_deref()),
+                clean_login_hint(q.login_hint.as_deref()).as_deref(),
             )
             .await
         }

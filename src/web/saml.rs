@@ -2,24 +2,19 @@
 //! Consumer Service (`POST /auth/{provider}/callback`, HTTP-POST binding, also IdP-initiated),
 //! the SP metadata, and `POST /sts/assume-role-with-saml`.
 
-use std::time::Duration;
-
 use axum::Form;
-use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::connectors::Connector;
-use crate::connectors::saml::{AcceptError, SamlConnector, SamlError};
-use crate::credentials::CredentialIssuer;
+use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::identity::ProviderId;
-use crate::roles::RequestFacts;
-use crate::web::error::{ApiError, PageError, WebError};
+use crate::web::error::{PageError, WebError};
 use crate::web::pages::{establish_session, safe_return_to};
-use crate::web::{AppState, ClientIp};
+use crate::web::{AppState, cookies};
 
 /// The largest body the ACS and the SAML STS endpoint accept (a response with an encrypted
 /// assertion and many groups is larger than a form).
@@ -34,12 +29,35 @@ pub async fn start(
     let (request_id, url) = connector
         .authn_request(state.clock.now(), None)
         .map_err(|e| refused(state, connector.id(), &e))?;
+    // On https, bind the pending request to this browser with a cookie that survives the
+    // IdP's cross-site POST. (Plain-http local development cannot set SameSite=None.)
+    let binding = state
+        .config
+        .server
+        .secure_cookies
+        .then(crate::session::random_id);
     state
         .sso
-        .begin_saml_login(connector.id().clone(), &request_id, return_to)
+        .begin_saml_login(
+            connector.id().clone(),
+            &request_id,
+            return_to,
+            binding
+                .as_ref()
+                .map(|b| crate::session::digest(b.expose_secret())),
+        )
         .await?;
     tracing::info!(provider = %connector.id(), "SAML AuthnRequest sent");
-    Ok(Redirect::to(&url).into_response())
+    let mut response = Redirect::to(&url).into_response();
+    if let Some(b) = &binding {
+        cookies::set_cross_site(
+            response.headers_mut(),
+            cookies::SAML_BINDING,
+            b,
+            i64::try_from(crate::sso::LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600),
+        );
+    }
+    Ok(response)
 }
 
 fn display_name(state: &AppState, id: &str) -> String {
@@ -71,6 +89,9 @@ fn refused(state: &AppState, provider: &ProviderId, e: &SamlError) -> WebError {
 fn public_reason(e: &SamlError) -> &'static str {
     match e {
         SamlError::Expired(_) | SamlError::NotYetValid(_) => "it is outside its validity period",
+        SamlError::OtherBrowser => {
+            "it answers a sign-in started in another browser; start again here"
+        }
         SamlError::Replay | SamlError::InResponseTo(_) => {
             "it was already used or answers no pending sign-in; start again"
         }
@@ -121,8 +142,16 @@ pub async fn acs(
             .into());
         }
     };
+    let secure = state.config.server.secure_cookies;
+    let binding = cookies::read(&headers, cookies::SAML_BINDING, secure);
+    let presenter = Presenter::Browser(binding.as_ref().map(|b| b.expose_secret()));
     let accepted = match connector
-        .accept(&state.sso, &form.saml_response, state.clock.now())
+        .accept(
+            &state.sso,
+            &form.saml_response,
+            presenter,
+            state.clock.now(),
+        )
         .await
     {
         Ok(a) => a,
@@ -142,7 +171,11 @@ pub async fn acs(
         mfa = accepted.identity.mfa,
         "SAML assertion accepted"
     );
-    establish_session(&state, &headers, accepted.identity, Some(target)).await
+    let mut response = establish_session(&state, &headers, accepted.identity, Some(target)).await?;
+    if binding.is_some() {
+        cookies::clear(response.headers_mut(), cookies::SAML_BINDING, secure);
+    }
+    Ok(response)
 }
 
 /// `GET /auth/{provider}/metadata`: signed SP metadata to upload to the IdP.
@@ -159,124 +192,4 @@ pub async fn metadata(
         xml,
     )
         .into_response())
-}
-
-/// Body of `POST /sts/assume-role-with-saml`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssumeRoleWithSaml {
-    role: String,
-    saml_response: String,
-    #[serde(default)]
-    duration_seconds: Option<u64>,
-    #[serde(default)]
-    provider: Option<String>,
-}
-
-/// Answer of the STS endpoints.
-#[derive(Serialize)]
-pub struct StsCredentials {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-    expiration: String,
-    role: String,
-    session_name: String,
-    subject: String,
-    provider: String,
-}
-
-/// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool, validated as at
-/// the ACS, then trust evaluation with `sts:AssumeRoleWithSAML`.
-pub async fn assume_role_with_saml(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    body: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
-) -> Result<Json<StsCredentials>, ApiError> {
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(WebError::PayloadTooLarge.into());
-        }
-        Err(e) => return Err(WebError::BadRequest(e.body_text()).into()),
-    };
-    let connector = match &body.provider {
-        Some(p) => saml_connector(&state, p)?,
-        None => {
-            let mut saml = state.connectors.providers().iter().filter_map(|p| {
-                match state.connectors.get(p.id.as_str()) {
-                    Some((_, Connector::Saml(c))) => Some(c.as_ref()),
-                    _ => None,
-                }
-            });
-            match (saml.next(), saml.next()) {
-                (Some(one), None) => one,
-                (None, _) => {
-                    return Err(WebError::NotFound("no SAML provider is configured".into()).into());
-                }
-                (Some(_), Some(_)) => {
-                    return Err(WebError::BadRequest(
-                        "several SAML providers are configured: name one in \"provider\"".into(),
-                    )
-                    .into());
-                }
-            }
-        }
-    };
-    let now = state.clock.now();
-    let accepted = match connector.accept(&state.sso, &body.saml_response, now).await {
-        Ok(a) => a,
-        Err(AcceptError::Store(e)) => return Err(e.into()),
-        Err(AcceptError::Saml(e)) => {
-            tracing::warn!(provider = %connector.id(), reason = %e, "SAML assertion refused (STS)");
-            return Err(WebError::Unauthorized(format!(
-                "the SAML response was refused: {}",
-                public_reason(&e)
-            ))
-            .into());
-        }
-    };
-    let facts = RequestFacts {
-        source_ip: ip.0,
-        now,
-        secure_transport: state.config.server.secure_cookies,
-    };
-    let eligible = state.roles.eligible(&accepted.identity, &facts);
-    let Some(role) = eligible.iter().find(|r| r.name == body.role) else {
-        tracing::info!(provider = %connector.id(), subject = %accepted.identity.subject, role = %body.role, "role not assumable (STS)");
-        return Err(WebError::Forbidden(format!(
-            "the role \"{}\" may not be assumed with this assertion",
-            body.role.chars().take(64).collect::<String>()
-        ))
-        .into());
-    };
-    let secs = body.duration_seconds.unwrap_or_else(|| {
-        state
-            .config
-            .tokens
-            .default_duration
-            .as_secs()
-            .min(CredentialIssuer::max_duration(role))
-    });
-    let rs = state
-        .issuer
-        .issue(&accepted.identity, role, Duration::from_secs(secs))
-        .map_err(|e| match e {
-            crate::credentials::IssueError::DurationOutOfRange { .. } => {
-                WebError::BadRequest(e.to_string())
-            }
-            crate::credentials::IssueError::Token(e) => WebError::Internal(e.to_string()),
-        })?;
-    state.sso.put_role_session(&rs).await?;
-    tracing::info!(subject = %rs.subject, role = %rs.role, sid = %rs.id, "credentials issued (AssumeRoleWithSAML)");
-    Ok(Json(StsCredentials {
-        expires_in: rs.expires_at - now,
-        expiration: crate::roles::rfc3339(rs.expires_at),
-        access_token: rs.access_token,
-        token_type: "Bearer",
-        role: rs.role,
-        session_name: rs.session_name,
-        subject: rs.subject,
-        provider: connector.id().to_string(),
-    }))
 }

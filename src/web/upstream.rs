@@ -30,12 +30,13 @@ pub async fn start(
     info: &ProviderInfo,
     connector: &Connector,
     return_to: Option<String>,
+    login_hint: Option<&str>,
 ) -> PageResult {
     let login = UpstreamLogin::fresh();
     let now = state.clock.now();
     let url = match connector {
-        Connector::Oidc(c) => c.authorization_url(&login, now).await,
-        Connector::Github(c) => c.authorization_url(&login),
+        Connector::Oidc(c) => c.authorization_url(&login, login_hint, now).await,
+        Connector::Github(c) => c.authorization_url(&login, login_hint),
         Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_) => {
             return Err(WebError::NotFound("this provider has no redirect sign-in".into()).into());
         }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use crate::harness::{T0, browser, csrf_of, start_memory};
+use crate::harness::{T0, browser, cheap_hash, csrf_of, memory_store, start_memory, start_with};
+use lanyard::clock::ManualClock;
 
 #[tokio::test]
 async fn signin_lists_providers_and_shows_the_password_form() {
@@ -578,4 +579,82 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+}
+
+/// `aws:SourceIp` (and the per-address sign-in limits) see the peer, or behind
+/// `trusted_proxies` the right-most untrusted `X-Forwarded-For` hop; a client that is not
+/// a trusted proxy cannot choose its own address with the header.
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+    async fn decision(trusted: &str, forwarded_for: &str) -> String {
+        let keys = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"
+[server]
+bind = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+trusted_proxies = [{trusted}]
+[sessions]
+store = "memory"
+[tokens]
+keys_dir = "{keys}"
+[[providers]]
+id = "corp"
+kind = "local"
+[[roles]]
+name = "office"
+permission_policies = ["office"]
+trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = "client" }}, Action = "sts:AssumeRole" }}] }}
+[[policies]]
+name = "office"
+document = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "files:Read", Resource = "*",
+  Condition = {{ IpAddress = {{ "aws:SourceIp" = "203.0.113.0/24" }} }} }}] }}
+[[clients]]
+id = "robot"
+secret_hash = "{hash}"
+grant_types = ["client_credentials"]
+machine_role = "office"
+"#,
+            keys = keys.path().display(),
+            hash = cheap_hash("robot-secret"),
+        );
+        let clock = ManualClock::new(T0);
+        let l = start_with(&text, memory_store(&clock), clock).await;
+        let c = reqwest::Client::new();
+        let t: serde_json::Value = c
+            .post(l.at("/oauth2/token"))
+            .basic_auth("robot", Some("robot-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v: serde_json::Value = c
+            .post(l.at("/v1/authorize"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .header("x-forwarded-for", forwarded_for)
+            .json(&serde_json::json!({"action": "files:Read", "resource": "arn:files:::x"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["decision"].as_str().unwrap().to_owned()
+    }
+    // The test connects from 127.0.0.1.
+    assert_eq!(decision("\"127.0.0.1\"", "203.0.113.9").await, "Allow");
+    assert_eq!(
+        decision("\"127.0.0.0/8\"", "198.51.100.1, 203.0.113.9").await,
+        "Allow"
+    );
+    assert_eq!(
+        decision("\"127.0.0.1\"", "203.0.113.9, 198.51.100.1").await,
+        "Deny"
+    );
+    // Not a trusted proxy: the header is ignored and the peer (127.0.0.1) decides.
+    assert_eq!(decision("", "203.0.113.9").await, "Deny");
+    assert_eq!(decision("\"10.0.0.0/8\"", "203.0.113.9").await, "Deny");
 }

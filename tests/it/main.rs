@@ -20,4 +20,5 @@ mod saml_interop;
 mod saml_negative;
 mod saml_support;
 mod slapd;
+mod sts;
 mod upstream;

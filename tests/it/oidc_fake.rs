@@ -330,3 +330,24 @@ async fn a_provider_that_does_not_speak_tls_is_named_as_such() {
     let r = b.get(l.at("/auth/fake")).send().await.unwrap();
     refused(&l, &b, r, 502, "secure (TLS) connection").await;
 }
+
+#[tokio::test]
+async fn an_applications_login_hint_is_passed_upstream() {
+    let (l, _fake) = setup(Algorithm::Rs256, "").await;
+    let b = browser();
+    let r = b
+        .get(l.at("/auth/fake?login_hint=alice%40example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert_eq!(
+        crate::upstream::param(&to, "login_hint").as_deref(),
+        Some("alice@example.com"),
+        "{to}"
+    );
+    // Without a hint, none is sent.
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    assert_eq!(crate::upstream::param(&location(&r), "login_hint"), None);
+}

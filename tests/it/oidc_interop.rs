@@ -357,3 +357,136 @@ async fn private_key_jwt_client_authentication_works() {
     roles.sort();
     assert_eq!(roles, ["engineer", "mail"]);
 }
+
+/// An ID token for `user` straight from the provider (the code flow with PKCE, as a
+/// workload's own OIDC client would run it), to present to Lanyard as a web identity token.
+async fn op_id_token(op: &Op, user: &str) -> String {
+    use base64::Engine;
+    let b = browser();
+    let discovery: serde_json::Value = b
+        .get(format!("{}/.well-known/openid-configuration", op.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verifier = "a-workload-code-verifier-of-sufficient-length-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
+    );
+    let redirect_uri = format!("{PUBLIC_URL}/auth/op/callback");
+    let mut authorize =
+        url::Url::parse(discovery["authorization_endpoint"].as_str().unwrap()).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", "lanyard")
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("state", "workload-state")
+        .append_pair("nonce", "workload-nonce")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let callback = op_login(&b, authorize.as_str(), user).await;
+    let code = param(&callback, "code").expect("a code");
+    let tokens: serde_json::Value = b
+        .post(discovery["token_endpoint"].as_str().unwrap())
+        .basic_auth("lanyard", Some("lanyard-test-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id_token: {tokens}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_providers_id_tokens_assume_roles_through_the_sts_and_token_exchange() {
+    let op = start_op().await;
+    let extra = format!(
+        r#"
+[[roles]]
+name = "op-alice"
+trust_policy = {{ Version = "2012-10-17", Statement = [
+  {{ Effect = "Allow", Principal = {{ Federated = "op" }}, Action = "sts:AssumeRoleWithWebIdentity",
+    Condition = {{ StringEquals = {{ "op:sub" = "alice", "op:aud" = "lanyard" }} }} }},
+] }}
+
+[[clients]]
+id = "exchanger"
+secret_hash = "{}"
+grant_types = ["token_exchange"]
+allowed_roles = ["op-alice"]
+"#,
+        crate::harness::cheap_hash("exchanger-secret")
+    );
+    let l = broker(
+        &format!("{}{extra}", provider(&op, "")),
+        &["op"],
+        ManualClock::new(real_now()),
+    )
+    .await;
+    let c = reqwest::Client::new();
+    let assume = |token: String| {
+        let r = c
+            .post(l.at("/sts/assume-role-with-web-identity"))
+            .json(&serde_json::json!({"role": "op-alice", "web_identity_token": token}))
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let alice = op_id_token(&op, "alice").await;
+    let (status, v) = assume(alice.clone()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["provider"], "op");
+    assert_eq!(v["audience"], "lanyard");
+    assert_eq!(v["subject"], "op:alice");
+    assert_eq!(v["assumed_role"]["role"], "op-alice");
+    // bob's token is just as valid, but the trust policy names alice.
+    let bob = op_id_token(&op, "bob").await;
+    let (status, v) = assume(bob.clone()).await;
+    assert_eq!(status, 403);
+    assert_eq!(v["error"], "AccessDenied");
+    // RFC 8693 token exchange with the same tokens.
+    let exchange = |token: &str, token_type: &str| {
+        let r = c
+            .post(l.at("/oauth2/token"))
+            .basic_auth("exchanger", Some("exchanger-secret"))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", token),
+                ("subject_token_type", token_type),
+                ("resource", "arn:lanyard:iam:::role/op-alice"),
+            ])
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, v) = exchange(&alice, "urn:ietf:params:oauth:token-type:id_token").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let (status, v) = exchange(&bob, "urn:ietf:params:oauth:token-type:jwt").await;
+    assert_eq!(status, 400);
+    assert_eq!(v["error"], "invalid_target");
+}

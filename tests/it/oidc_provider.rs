@@ -924,3 +924,85 @@ async fn private_key_jwt_clients_sign_single_use_assertions() {
         200
     );
 }
+
+#[tokio::test]
+async fn login_hint_prefills_sign_in_and_acr_mfa_asks_for_a_fresh_one() {
+    let l = start().await;
+    let b = browser();
+    // login_hint travels: authorize → /signin → the provider link → the password form.
+    let url = authorize_url(&l, "grafana", GRAFANA_REDIRECT, &[("login_hint", "bob")]);
+    let r = b.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let signin = location(&r);
+    assert!(signin.starts_with("/signin?"), "{signin}");
+    assert_eq!(
+        query(&format!("http://x{signin}"), "login_hint").as_deref(),
+        Some("bob")
+    );
+    let page = b
+        .get(l.at(&signin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let href = {
+        let i = page.find("href=\"/auth/corp?").expect("a provider link") + 6;
+        page[i..i + page[i..].find('"').unwrap()].replace("&#38;", "&")
+    };
+    assert_eq!(
+        query(&format!("http://x{href}"), "login_hint").as_deref(),
+        Some("bob"),
+        "{href}"
+    );
+    let form = b
+        .get(l.at(&href))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("value=\"bob\""), "{form}");
+    // A hint with control characters is refused at the authorization request.
+    let bad = authorize_url(&l, "grafana", GRAFANA_REDIRECT, &[("login_hint", "a\nb")]);
+    let r = b.get(&bad).send().await.unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // alice signs in with a password only; her next request passes straight to the roles...
+    let first = run_authorize(&l, &b, &url, "alice", Some("engineer")).await;
+    assert!(first.starts_with(GRAFANA_REDIRECT), "{first}");
+    let again = b.get(&url).send().await.unwrap();
+    assert!(location(&again).starts_with("/roles?authz="));
+    // ...but acr_values=mfa sends her to sign in again, and prompt=none cannot.
+    l.clock.advance(std::time::Duration::from_secs(5));
+    let mfa = authorize_url(&l, "grafana", GRAFANA_REDIRECT, &[("acr_values", "mfa")]);
+    let r = b.get(&mfa).send().await.unwrap();
+    assert!(location(&r).starts_with("/signin?"), "{}", location(&r));
+    let silent = authorize_url(
+        &l,
+        "grafana",
+        GRAFANA_REDIRECT,
+        &[("acr_values", "mfa"), ("prompt", "none")],
+    );
+    let r = b.get(&silent).send().await.unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+    // Signing in again (still without a second factor) completes, without a loop: the ID
+    // token's acr says what was achieved and the application decides.
+    let back = run_authorize(&l, &b, &mfa, "alice", Some("engineer")).await;
+    assert!(back.starts_with(GRAFANA_REDIRECT), "{back}");
+    let d: serde_json::Value = reqwest::get(l.at("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["acr_values_supported"], serde_json::json!(["pwd", "mfa"]));
+}

@@ -516,6 +516,78 @@ async fn reused_in_response_to_is_refused() {
     );
 }
 
+/// On https, an SP-initiated sign-in is bound to the browser that started it by a
+/// `SameSite=None` cookie: someone who starts a sign-in and gets their own valid response
+/// cannot post it into another person's browser (login CSRF).
+#[tokio::test]
+async fn a_response_is_accepted_only_from_the_browser_that_started_the_sign_in() {
+    const PUBLIC: &str = "https://sso.test";
+    let keys = tempfile::tempdir().unwrap();
+    let text =
+        lanyard_toml(keys.path(), &provider_toml("")).replace("http://127.0.0.1:8080", PUBLIC);
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = start_with(&text, crate::harness::memory_store(&clock), clock).await;
+    // No cookie store: Secure cookies are handled by hand over the loopback http.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let begin = || async {
+        let r = c.get(l.at("/auth/idp")).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let id = request_id(r.headers()["location"].to_str().unwrap());
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with("__Host-lanyard_saml="))
+            .expect("the binding cookie");
+        for attr in ["Secure", "HttpOnly", "SameSite=None", "Path=/"] {
+            assert!(cookie.contains(attr), "{attr} in {cookie}");
+        }
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        (id, pair)
+    };
+    let response_to = |id: &str| {
+        let mut s = Shape::valid(T0);
+        s.in_response_to = Some(id.to_owned());
+        s.audience = format!("{PUBLIC}/auth/idp/metadata");
+        s.recipient = format!("{PUBLIC}/auth/idp/callback");
+        s.destination = s.recipient.clone();
+        b64(&signed(&s))
+    };
+    let post = |saml: String, cookie: Option<String>| {
+        let mut req = c
+            .post(l.at("/auth/idp/callback"))
+            .form(&[("SAMLResponse", saml.as_str()), ("RelayState", "")]);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    // The attacker's own sign-in, answered in the victim's browser (no cookie, or the
+    // victim's cookie of another sign-in): refused.
+    let (attacker_id, _attacker_cookie) = begin().await;
+    let r = post(response_to(&attacker_id), None).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("another browser"));
+    let (other_id, victim_cookie) = begin().await;
+    let (attacker_id, _) = begin().await;
+    let r = post(response_to(&attacker_id), Some(victim_cookie.clone())).await;
+    assert_eq!(r.status(), 403);
+    // The victim's own sign-in in the victim's browser: accepted, and the cookie cleared.
+    let r = post(response_to(&other_id), Some(victim_cookie)).await;
+    assert_eq!(r.status(), 303, "{:?}", r.headers());
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("__Host-lanyard_saml=;")),
+        "binding cookie cleared"
+    );
+}
+
 #[tokio::test]
 async fn oversized_body_is_refused_with_413() {
     let (l, _k) = lanyard("allow_idp_initiated = true").await;
@@ -565,18 +637,37 @@ async fn sp_metadata_is_signed_and_names_the_acs() {
 async fn sts_assume_role_with_saml_issues_credentials() {
     let (l, _k) = lanyard("allow_idp_initiated = true").await;
     let c = reqwest::Client::new();
+    let response = b64(&signed(&Shape::valid(T0)));
     let ok = c
         .post(l.at("/sts/assume-role-with-saml"))
-        .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)))}))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": response}))
         .send()
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
     let v: serde_json::Value = ok.json().await.unwrap();
-    assert_eq!(v["role"], "engineer");
-    assert_eq!(v["token_type"], "Bearer");
-    assert!(v["access_token"].as_str().unwrap().len() > 100);
-    // Not trusted for admin (no MFA, no admins group) → 403 access_denied.
+    // The same shape as /sts/assume-role-with-web-identity.
+    assert_eq!(v["assumed_role"]["role"], "engineer");
+    assert_eq!(v["provider"], "idp");
+    assert_eq!(v["credentials"]["token_type"], "Bearer");
+    assert!(v["credentials"]["access_token"].as_str().unwrap().len() > 100);
+    assert!(
+        v["credentials"]["expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    // The same assertion again: the replay cache refuses it.
+    let replay = c
+        .post(l.at("/sts/assume-role-with-saml"))
+        .json(&serde_json::json!({"role": "engineer", "saml_response": response}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    let v: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(v["error"], "InvalidIdentityToken");
+    // Not trusted for admin (no MFA, no admins group) → 403 AccessDenied.
     let denied = c
         .post(l.at("/sts/assume-role-with-saml"))
         .json(
@@ -586,16 +677,22 @@ async fn sts_assume_role_with_saml_issues_credentials() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 403);
-    // A tampered response → 401 OAuth-style error.
+    let v: serde_json::Value = denied.json().await.unwrap();
+    assert_eq!(v["error"], "AccessDenied");
+    assert_eq!(
+        v["error_description"],
+        "Not authorized to perform sts:AssumeRoleWithSAML"
+    );
+    // A tampered response → 400 InvalidIdentityToken.
     let bad = c
         .post(l.at("/sts/assume-role-with-saml"))
         .json(&serde_json::json!({"role": "engineer", "saml_response": b64(&signed(&Shape::valid(T0)).replace("engineering", "admins"))}))
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 401);
+    assert_eq!(bad.status(), 400);
     let v: serde_json::Value = bad.json().await.unwrap();
-    assert_eq!(v["error"], "invalid_token");
+    assert_eq!(v["error"], "InvalidIdentityToken");
 }
 
 /// A metadata server that answers once, then fails: the first copy must be kept.

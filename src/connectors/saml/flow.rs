@@ -18,6 +18,19 @@ pub struct Accepted {
     pub unsolicited: bool,
 }
 
+/// Who presents the response, which decides whether it must come from the browser that
+/// started the sign-in.
+#[derive(Debug, Clone, Copy)]
+pub enum Presenter<'a> {
+    /// A browser at the ACS, with the value of its SAML binding cookie, if it sent one. A
+    /// pending request that was bound to a browser is answered only from that browser, so
+    /// nobody can post their own valid response into someone else's browser (login CSRF).
+    Browser(Option<&'a str>),
+    /// A program at the STS API: the credentials go to the caller itself, so there is no
+    /// browser to bind.
+    Api,
+}
+
 /// Why a SAML sign-in was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
@@ -35,6 +48,7 @@ impl SamlConnector {
         &self,
         sso: &Sso,
         saml_response: &str,
+        presenter: Presenter<'_>,
         now: i64,
     ) -> Result<Accepted, AcceptError> {
         let verified = self.verify(saml_response, now)?;
@@ -55,6 +69,19 @@ impl SamlConnector {
                                 .into(),
                         )
                     })?;
+                if let (Presenter::Browser(cookie), Some(want)) =
+                    (presenter, txn.browser_binding.as_deref())
+                {
+                    let got = cookie.map(crate::session::digest).unwrap_or_default();
+                    let same = got.len() == want.len()
+                        && bool::from(subtle::ConstantTimeEq::ct_eq(
+                            got.as_bytes(),
+                            want.as_bytes(),
+                        ));
+                    if !same {
+                        return Err(SamlError::OtherBrowser.into());
+                    }
+                }
                 (txn.return_to, false)
             }
             None => (None, true),

@@ -38,7 +38,7 @@ use openssl::sign::Signer;
 use crate::config::{IdpSource, SamlProviderConfig};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 
-pub use flow::{AcceptError, Accepted};
+pub use flow::{AcceptError, Accepted, Presenter};
 pub use keys::SpKeys;
 pub use metadata::IdpTrust;
 pub use validate::{SamlAttribute, VerifiedAssertion};
@@ -105,6 +105,9 @@ pub enum SamlError {
     /// InResponseTo problems.
     #[error("InResponseTo: {0}")]
     InResponseTo(String),
+    /// The response answers a request started in another browser (login CSRF).
+    #[error("the response answers a sign-in started in another browser")]
+    OtherBrowser,
     /// IdP-initiated sign-in while not allowed.
     #[error("unsolicited (IdP-initiated) responses are not accepted by this provider")]
     Unsolicited,
@@ -191,6 +194,11 @@ impl SamlConnector {
     /// The provider id.
     pub fn id(&self) -> &ProviderId {
         &self.id
+    }
+
+    /// Lanyard's SP entity id for this provider (the `Audience` of its assertions).
+    pub fn entity_id(&self) -> &str {
+        &self.settings.sp_entity_id
     }
 
     /// The settings.

@@ -1,0 +1,666 @@
+//! Programmatic role assumption (the `sts` module of DESIGN.md): a workload presents an
+//! upstream credential (a web identity JWT, or a SAML response) and a role, and gets role
+//! credentials after the same trust evaluation a browser sign-in gets.
+//!
+//! - [`Sts::assume_role_with_web_identity`]: `POST /sts/assume-role-with-web-identity` and
+//!   RFC 8693 token exchange at `/oauth2/token`. The JWT is routed by its claimed `iss` to
+//!   the OpenID Connect provider configured with that issuer, then validated with that
+//!   provider's JWKS (signature, exact `iss`, `aud` among its `web_identity_audiences`,
+//!   `exp`/`nbf`/`iat`). The role's trust policy sees the token's claims as
+//!   `{provider}:{claim}` (`ci:sub`, `ci:aud`, ...) and the normalized `idp:*` keys, with
+//!   the action `sts:AssumeRoleWithWebIdentity`.
+//! - [`Sts::assume_role_with_saml`]: `POST /sts/assume-role-with-saml`, validated as at the
+//!   ACS (including the assertion-ID replay cache), action `sts:AssumeRoleWithSAML`.
+//!
+//! A session policy (`policy`) can only narrow what the role grants: it is validated here,
+//! stored with the role session, and `/v1/authorize` requires it to allow as well.
+//!
+//! Errors carry AWS STS's error codes. A refusal by the trust policy is `AccessDenied` with
+//! AWS's fixed message, the same whether the role does not exist or does not trust the
+//! caller; the audit log (target `audit`) records the deciding statements.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lanyard_policy::{Policy, PolicyKind};
+
+use crate::clock::SharedClock;
+use crate::config::MIN_SESSION_SECS;
+use crate::connectors::id_token::IdTokenError;
+use crate::connectors::saml::{AcceptError, Presenter, SamlError};
+use crate::connectors::upstream::UpstreamError;
+use crate::connectors::{Connector, Connectors};
+use crate::credentials::{ClientBinding, CredentialIssuer, IssueError};
+use crate::identity::ExternalIdentity;
+use crate::roles::{RequestFacts, RoleCatalog, trust_context, trust_decision};
+use crate::sso::{RoleSession, Sso, SsoError};
+
+/// The longest duration any STS call grants (AWS's limit), before the role's own maximum.
+pub const MAX_DURATION_SECS: u64 = 43_200;
+/// The longest session policy accepted, in bytes of JSON (AWS's plain-text limit).
+pub const MAX_SESSION_POLICY_BYTES: usize = 2048;
+/// The longest web identity token accepted (AWS's limit).
+pub const MAX_WEB_IDENTITY_TOKEN_BYTES: usize = 20_000;
+
+/// What every STS call asks for, besides the upstream credential.
+#[derive(Debug, Clone, Default)]
+pub struct AssumeRoleRequest {
+    /// The role's name (or its ARN `arn:lanyard:iam:::role/<name>`).
+    pub role: String,
+    /// Requested lifetime; the configured default (capped by the role) when absent.
+    pub duration_seconds: Option<u64>,
+    /// `session_name` of the credentials; the identity's username when absent.
+    pub role_session_name: Option<String>,
+    /// A session policy (IAM JSON) that narrows the role's permissions.
+    pub policy: Option<String>,
+}
+
+/// Credentials issued by an STS call.
+#[derive(Debug)]
+pub struct Assumed {
+    /// The stored role session, with the access token.
+    pub session: RoleSession,
+    /// The provider that vouched for the caller.
+    pub provider: String,
+    /// The audience of the web identity token, or the SAML SP entity id.
+    pub audience: String,
+}
+
+/// Why an STS call was refused; [`StsError::code`] is AWS STS's error code.
+#[derive(Debug, thiserror::Error)]
+pub enum StsError {
+    /// The request is malformed (duration, session name, role name, size).
+    #[error("{0}")]
+    Validation(String),
+    /// The session policy is not a valid IAM policy.
+    #[error("the session policy is not valid: {0}")]
+    MalformedPolicy(String),
+    /// The session policy is too large.
+    #[error("the session policy is larger than {MAX_SESSION_POLICY_BYTES} bytes")]
+    PolicyTooLarge,
+    /// The upstream credential is not valid (signature, issuer, audience, shape).
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// The upstream credential has expired.
+    #[error("{0}")]
+    ExpiredToken(String),
+    /// The credential is valid but the provider's settings in Lanyard refuse the identity
+    /// (allowed domains or tenants, verified email).
+    #[error("{0}")]
+    IdpRejectedClaim(String),
+    /// The role's trust policy does not allow this caller, or the role does not exist.
+    #[error("Not authorized to perform {0}")]
+    AccessDenied(&'static str),
+    /// The provider's discovery document or keys could not be fetched.
+    #[error("{0}")]
+    IdpCommunication(String),
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] SsoError),
+    /// Signing failed.
+    #[error("credentials could not be issued: {0}")]
+    Internal(String),
+}
+
+impl StsError {
+    /// AWS STS's error code for this refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StsError::Validation(_) => "ValidationError",
+            StsError::MalformedPolicy(_) => "MalformedPolicyDocument",
+            StsError::PolicyTooLarge => "PackedPolicyTooLarge",
+            StsError::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            StsError::ExpiredToken(_) => "ExpiredTokenException",
+            StsError::IdpRejectedClaim(_) => "IDPRejectedClaim",
+            StsError::AccessDenied(_) => "AccessDenied",
+            StsError::IdpCommunication(_) => "IDPCommunicationError",
+            StsError::Store(_) => "ServiceUnavailable",
+            StsError::Internal(_) => "InternalFailure",
+        }
+    }
+}
+
+/// The STS service.
+#[derive(Clone)]
+pub struct Sts {
+    connectors: Arc<Connectors>,
+    roles: Arc<RoleCatalog>,
+    issuer: CredentialIssuer,
+    sso: Sso,
+    clock: SharedClock,
+    default_duration: Duration,
+}
+
+impl std::fmt::Debug for Sts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sts").finish_non_exhaustive()
+    }
+}
+
+/// The application a token exchange issues to: the token is bound to it, and only its
+/// `allowed_roles` may be assumed.
+#[derive(Debug, Clone, Copy)]
+pub struct ForClient<'a> {
+    /// `client_id`, `aud` and scope of the token.
+    pub binding: &'a ClientBinding,
+    /// The client's `allowed_roles`.
+    pub allowed_roles: &'a [String],
+}
+
+/// A request checked for shape before any upstream credential is looked at.
+#[derive(Debug)]
+struct Checked {
+    role: String,
+    duration: Option<u64>,
+    session_name: Option<String>,
+    policy: Option<String>,
+}
+
+impl Sts {
+    /// The service; `default_duration` is `[tokens] default_duration`.
+    pub fn new(
+        connectors: Arc<Connectors>,
+        roles: Arc<RoleCatalog>,
+        issuer: CredentialIssuer,
+        sso: Sso,
+        clock: SharedClock,
+        default_duration: Duration,
+    ) -> Self {
+        Self {
+            connectors,
+            roles,
+            issuer,
+            sso,
+            clock,
+            default_duration,
+        }
+    }
+
+    /// `AssumeRoleWithWebIdentity`: validates `token` with the JWKS of the provider whose
+    /// issuer it names, evaluates the role's trust policy, and issues credentials (to
+    /// `client` when called through token exchange).
+    pub async fn assume_role_with_web_identity(
+        &self,
+        request: &AssumeRoleRequest,
+        token: &str,
+        client: Option<ForClient<'_>>,
+        facts: &RequestFacts,
+    ) -> Result<Assumed, StsError> {
+        const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+        let checked = check(request)?;
+        if token.is_empty() {
+            return Err(StsError::Validation(
+                "web_identity_token is required".into(),
+            ));
+        }
+        if token.len() > MAX_WEB_IDENTITY_TOKEN_BYTES {
+            return Err(StsError::Validation(format!(
+                "web_identity_token is longer than {MAX_WEB_IDENTITY_TOKEN_BYTES} bytes"
+            )));
+        }
+        let unverified = crate::connectors::id_token::UnverifiedIdToken::parse(token)
+            .map_err(|e| token_error(&e))?;
+        let iss = unverified.claimed_issuer().map_err(|e| token_error(&e))?;
+        let connector = self
+            .connectors
+            .providers()
+            .iter()
+            .find_map(|p| match self.connectors.get(p.id.as_str()) {
+                Some((_, Connector::Oidc(c))) if c.is_issuer(&iss) => Some(c.as_ref()),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                tracing::info!(target: "audit", event = "sts.refused", action = ACTION, issuer = %short(&iss), "no provider is configured with this issuer");
+                StsError::InvalidIdentityToken(format!(
+                    "no trusted OpenID Connect provider has the issuer \"{}\"",
+                    short(&iss)
+                ))
+            })?;
+        let provider = connector.id().to_string();
+        let now = self.clock.now();
+        let (identity, audience) = connector
+            .verify_web_identity(&unverified, now)
+            .await
+            .map_err(|e| {
+                tracing::info!(target: "audit", event = "sts.refused", action = ACTION, provider = %provider, reason = %e.detail(), "web identity token refused");
+                upstream_error(e)
+            })?;
+        let session = self
+            .issue(ACTION, &identity, &checked, client, facts)
+            .await?;
+        Ok(Assumed {
+            session,
+            provider,
+            audience,
+        })
+    }
+
+    /// `AssumeRoleWithSAML`: validates a base64 SAMLResponse as the ACS does (one use per
+    /// assertion), evaluates the role's trust policy, and issues credentials. `provider`
+    /// names the SAML provider; it may be left out when only one is configured.
+    pub async fn assume_role_with_saml(
+        &self,
+        request: &AssumeRoleRequest,
+        saml_response: &str,
+        provider: Option<&str>,
+        facts: &RequestFacts,
+    ) -> Result<Assumed, StsError> {
+        const ACTION: &str = "sts:AssumeRoleWithSAML";
+        let checked = check(request)?;
+        let connector = match provider {
+            Some(p) => match self.connectors.get(p) {
+                Some((_, Connector::Saml(c))) => c.as_ref(),
+                _ => {
+                    return Err(StsError::Validation(format!(
+                        "there is no SAML identity provider \"{}\"",
+                        short(p)
+                    )));
+                }
+            },
+            None => {
+                let mut saml = self.connectors.providers().iter().filter_map(|p| {
+                    match self.connectors.get(p.id.as_str()) {
+                        Some((_, Connector::Saml(c))) => Some(c.as_ref()),
+                        _ => None,
+                    }
+                });
+                match (saml.next(), saml.next()) {
+                    (Some(one), None) => one,
+                    (None, _) => {
+                        return Err(StsError::Validation(
+                            "no SAML identity provider is configured".into(),
+                        ));
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(StsError::Validation(
+                            "several SAML providers are configured: name one in \"provider\""
+                                .into(),
+                        ));
+                    }
+                }
+            }
+        };
+        let now = self.clock.now();
+        let accepted = match connector
+            .accept(&self.sso, saml_response, Presenter::Api, now)
+            .await
+        {
+            Ok(a) => a,
+            Err(AcceptError::Store(e)) => return Err(e.into()),
+            Err(AcceptError::Saml(e)) => {
+                tracing::info!(target: "audit", event = "sts.refused", action = ACTION, provider = %connector.id(), reason = %e, "SAML response refused");
+                return Err(match e {
+                    SamlError::Expired(_) | SamlError::NotYetValid(_) => StsError::ExpiredToken(
+                        "the SAML assertion is outside its validity period".into(),
+                    ),
+                    SamlError::Replay => {
+                        StsError::InvalidIdentityToken("the SAML assertion was already used".into())
+                    }
+                    SamlError::Status(_) => StsError::IdpRejectedClaim(
+                        "the identity provider did not authenticate the subject".into(),
+                    ),
+                    _ => StsError::InvalidIdentityToken("the SAML response is not valid".into()),
+                });
+            }
+        };
+        let session = self
+            .issue(ACTION, &accepted.identity, &checked, None, facts)
+            .await?;
+        Ok(Assumed {
+            session,
+            provider: connector.id().to_string(),
+            audience: connector.entity_id().to_owned(),
+        })
+    }
+
+    /// Trust evaluation for the one requested role, then credentials.
+    async fn issue(
+        &self,
+        action: &'static str,
+        identity: &ExternalIdentity,
+        checked: &Checked,
+        client: Option<ForClient<'_>>,
+        facts: &RequestFacts,
+    ) -> Result<RoleSession, StsError> {
+        let Some(role) = self.roles.get(&checked.role) else {
+            tracing::info!(target: "audit", event = "sts.denied", action, provider = %identity.provider, subject = %identity.subject, role = %short(&checked.role), "no such role");
+            return Err(StsError::AccessDenied(action));
+        };
+        if let Some(c) = client
+            && !c.allowed_roles.iter().any(|r| r == &role.name)
+        {
+            tracing::info!(target: "audit", event = "sts.denied", action, client = %c.binding.client_id, role = %role.name, "role not allowed for the client");
+            return Err(StsError::AccessDenied(action));
+        }
+        let context = trust_context(identity, facts);
+        let decision = trust_decision(role, identity, &context);
+        if !decision.outcome.is_allowed() {
+            tracing::info!(
+                target: "audit",
+                event = "sts.denied",
+                action,
+                provider = %identity.provider,
+                subject = %identity.subject,
+                role = %role.name,
+                outcome = ?decision.outcome,
+                statements = ?decision.statements,
+                explanation = %decision.reason,
+                "trust policy refused"
+            );
+            return Err(StsError::AccessDenied(action));
+        }
+        let max = CredentialIssuer::max_duration(role);
+        let secs = checked
+            .duration
+            .unwrap_or_else(|| self.default_duration.as_secs().min(max));
+        let session = self
+            .issuer
+            .issue_session(
+                identity,
+                role,
+                Duration::from_secs(secs),
+                client.map(|c| c.binding),
+                checked.session_name.as_deref(),
+                checked.policy.clone(),
+            )
+            .map_err(|e| match e {
+                IssueError::DurationOutOfRange { .. } => StsError::Validation(format!(
+                    "duration_seconds: {e} (the role \"{}\" allows at most {max})",
+                    role.name
+                )),
+                IssueError::Token(e) => StsError::Internal(e.to_string()),
+            })?;
+        self.sso.put_role_session(&session).await?;
+        tracing::info!(
+            target: "audit",
+            event = "sts.issued",
+            action,
+            provider = %identity.provider,
+            subject = %identity.subject,
+            role = %session.role,
+            sid = %session.id,
+            session_name = %session.session_name,
+            client = client.map(|c| c.binding.client_id.as_str()).unwrap_or("-"),
+            session_policy = session.session_policy.is_some(),
+            expires_at = session.expires_at,
+            "credentials issued"
+        );
+        Ok(session)
+    }
+}
+
+/// Checks the parts of a request that need no upstream call.
+fn check(request: &AssumeRoleRequest) -> Result<Checked, StsError> {
+    let role = request
+        .role
+        .strip_prefix(crate::roles::ROLE_ARN_PREFIX)
+        .unwrap_or(&request.role);
+    if role.is_empty() || role.len() > 128 {
+        return Err(StsError::Validation(
+            "role must name a role (1 to 128 characters)".into(),
+        ));
+    }
+    if let Some(d) = request.duration_seconds
+        && !(MIN_SESSION_SECS..=MAX_DURATION_SECS).contains(&d)
+    {
+        return Err(StsError::Validation(format!(
+            "duration_seconds must be between {MIN_SESSION_SECS} and {MAX_DURATION_SECS}"
+        )));
+    }
+    if let Some(name) = &request.role_session_name {
+        // AWS: 2–64 characters of [\w+=,.@-].
+        let ok = (2..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        if !ok {
+            return Err(StsError::Validation(
+                "role_session_name must be 2 to 64 characters of letters, digits and _+=,.@-"
+                    .into(),
+            ));
+        }
+    }
+    let policy = match &request.policy {
+        None => None,
+        Some(text) if text.len() > MAX_SESSION_POLICY_BYTES => {
+            return Err(StsError::PolicyTooLarge);
+        }
+        Some(text) => {
+            Policy::parse("session", text, PolicyKind::Session)
+                .map_err(|e| StsError::MalformedPolicy(e.to_string()))?;
+            Some(text.clone())
+        }
+    };
+    Ok(Checked {
+        role: role.to_owned(),
+        duration: request.duration_seconds,
+        session_name: request.role_session_name.clone(),
+        policy,
+    })
+}
+
+fn token_error(e: &IdTokenError) -> StsError {
+    match e {
+        IdTokenError::Expired => {
+            StsError::ExpiredToken("the web identity token has expired".into())
+        }
+        other => StsError::InvalidIdentityToken(format!(
+            "the web identity token is not valid: {}",
+            other.to_string().replace("the ID token", "the token")
+        )),
+    }
+}
+
+fn upstream_error(e: UpstreamError) -> StsError {
+    match e {
+        UpstreamError::InvalidIdToken(e) => token_error(&e),
+        UpstreamError::NotAllowed(why) => StsError::IdpRejectedClaim(why),
+        other if other.is_provider_failure() => {
+            StsError::IdpCommunication(format!("the provider's keys could not be fetched: {other}"))
+        }
+        other => StsError::InvalidIdentityToken(other.to_string()),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(128).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::config::Config;
+    use crate::identity::{ClaimValue, ProviderId, ProviderKind};
+    use crate::session::{MemoryStore, SessionStore};
+    use crate::telemetry::captured_log;
+    use crate::tokens::{Algorithm, KeySet};
+
+    const NOW: i64 = 1_800_000_000;
+
+    const CONFIG: &str = r#"
+[server]
+bind = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+[sessions]
+store = "memory"
+[[providers]]
+id = "ci"
+kind = "oidc"
+issuer = "https://ci.example"
+client_id = "lanyard"
+client_auth = "none"
+[[roles]]
+name = "audit"
+trust_policy = { Version = "2012-10-17", Statement = [
+  { Sid = "AcmeRepos", Effect = "Allow", Principal = { Federated = "ci" }, Action = "sts:AssumeRoleWithWebIdentity",
+    Condition = { StringLike = { "ci:sub" = "repo:acme/*" } } },
+  { Sid = "NotForks", Effect = "Deny", Principal = { Federated = "ci" }, Action = "sts:AssumeRoleWithWebIdentity",
+    Condition = { StringEquals = { "ci:repository_owner" = "fork-owner" } } },
+] }
+"#;
+
+    fn service(dir: &std::path::Path) -> Sts {
+        let clock: SharedClock = Arc::new(ManualClock::new(NOW));
+        let config = Config::from_toml(CONFIG, dir, &|_| None).unwrap();
+        let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, NOW).unwrap());
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
+        let sso = Sso::new(
+            store,
+            Arc::clone(&clock),
+            Duration::from_secs(3600),
+            Duration::from_secs(36_000),
+        );
+        let issuer = CredentialIssuer::new(
+            keys,
+            "http://127.0.0.1:8080".into(),
+            "http://127.0.0.1:8080".into(),
+            Arc::clone(&clock),
+        );
+        Sts::new(
+            Arc::new(Connectors::from_config(&config).unwrap()),
+            Arc::new(RoleCatalog::new(config.roles.clone())),
+            issuer,
+            sso,
+            clock,
+            Duration::from_secs(900),
+        )
+    }
+
+    fn ci_identity(sub: &str, owner: &str) -> ExternalIdentity {
+        ExternalIdentity {
+            provider: ProviderId::new("ci"),
+            provider_kind: ProviderKind::Oidc,
+            subject: sub.into(),
+            username: sub.into(),
+            email: None,
+            email_verified: false,
+            display_name: None,
+            groups: vec![],
+            amr: vec![],
+            mfa: false,
+            auth_time: NOW,
+            tags: Default::default(),
+            claims: [
+                ("sub".to_owned(), ClaimValue::One(sub.into())),
+                ("repository_owner".to_owned(), ClaimValue::One(owner.into())),
+            ]
+            .into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trust_refusal_is_explained_in_the_audit_log_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let sts = service(dir.path());
+        let facts = RequestFacts {
+            source_ip: None,
+            now: NOW,
+            secure_transport: false,
+        };
+        const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+        let (log, _guard) = captured_log();
+        let checked = check(&req("audit")).unwrap();
+        let fork = ci_identity("repo:acme/app:ref:refs/heads/main", "fork-owner");
+        let e = sts
+            .issue(ACTION, &fork, &checked, None, &facts)
+            .await
+            .unwrap_err();
+        // The caller's message names nothing of the policy...
+        assert_eq!(e.code(), "AccessDenied");
+        assert_eq!(e.to_string(), format!("Not authorized to perform {ACTION}"));
+        // ...the audit log names the event, the subject and the deciding statement.
+        let text = log.text();
+        assert!(text.contains("sts.denied"), "{text}");
+        assert!(text.contains("NotForks"), "{text}");
+        assert!(text.contains("repo:acme/app:ref:refs/heads/main"), "{text}");
+        // The same caller without the Deny gets credentials, stored for /v1/authorize, and
+        // the issue is audited too.
+        let member = ci_identity("repo:acme/app:ref:refs/heads/main", "acme");
+        let session = sts
+            .issue(ACTION, &member, &checked, None, &facts)
+            .await
+            .unwrap();
+        assert_eq!(session.expires_at, NOW + 900);
+        let stored = sts.sso.role_session(&session.id).await.unwrap().unwrap();
+        assert_eq!(stored.access_token, session.access_token);
+        assert!(log.text().contains("sts.issued"));
+    }
+
+    fn req(role: &str) -> AssumeRoleRequest {
+        AssumeRoleRequest {
+            role: role.into(),
+            ..AssumeRoleRequest::default()
+        }
+    }
+
+    #[test]
+    fn requests_are_checked_before_any_upstream_call() {
+        assert_eq!(check(&req("deploy")).unwrap().role, "deploy");
+        assert_eq!(
+            check(&req("arn:lanyard:iam:::role/deploy")).unwrap().role,
+            "deploy"
+        );
+        assert!(matches!(check(&req("")), Err(StsError::Validation(_))));
+        for d in [0, 899, 43_201] {
+            let r = AssumeRoleRequest {
+                duration_seconds: Some(d),
+                ..req("deploy")
+            };
+            assert!(matches!(check(&r), Err(StsError::Validation(_))), "{d}");
+        }
+        for bad in ["x", "has space", "new\nline", &"a".repeat(65)] {
+            let r = AssumeRoleRequest {
+                role_session_name: Some(bad.to_owned()),
+                ..req("deploy")
+            };
+            assert!(matches!(check(&r), Err(StsError::Validation(_))), "{bad:?}");
+        }
+        let ok = AssumeRoleRequest {
+            role_session_name: Some("ci-job_42@repo.example".into()),
+            ..req("deploy")
+        };
+        assert!(check(&ok).is_ok());
+    }
+
+    #[test]
+    fn session_policies_are_validated_and_bounded() {
+        let valid = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let r = AssumeRoleRequest {
+            policy: Some(valid.into()),
+            ..req("deploy")
+        };
+        assert_eq!(check(&r).unwrap().policy.as_deref(), Some(valid));
+        let r = AssumeRoleRequest {
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe"}]}"#.into()),
+            ..req("deploy")
+        };
+        let e = check(&r).unwrap_err();
+        assert_eq!(e.code(), "MalformedPolicyDocument");
+        let r = AssumeRoleRequest {
+            policy: Some(format!("{valid}{}", " ".repeat(MAX_SESSION_POLICY_BYTES))),
+            ..req("deploy")
+        };
+        assert_eq!(check(&r).unwrap_err().code(), "PackedPolicyTooLarge");
+    }
+
+    #[test]
+    fn token_errors_map_to_sts_codes() {
+        assert_eq!(
+            token_error(&IdTokenError::Expired).code(),
+            "ExpiredTokenException"
+        );
+        assert_eq!(
+            token_error(&IdTokenError::WrongAudience).code(),
+            "InvalidIdentityToken"
+        );
+        assert_eq!(
+            upstream_error(UpstreamError::NotAllowed("no".into())).code(),
+            "IDPRejectedClaim"
+        );
+        assert_eq!(
+            StsError::AccessDenied("sts:AssumeRoleWithWebIdentity").to_string(),
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+        );
+    }
+}
