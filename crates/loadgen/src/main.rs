@@ -19,7 +19,7 @@ use argon2::password_hash::PasswordHasher;
 use base64::Engine as _;
 use clap::Parser;
 use hdrhistogram::Histogram;
-use lanyard::clock::{SharedClock, SystemClock};
+use lanyard::clock::{Clock, SharedClock, SystemClock};
 use lanyard::config::Config;
 use lanyard::tokens::{Algorithm, KeySet, generate_key};
 
@@ -40,7 +40,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "introspection,code-flow"
+        default_value = "sts,introspection,code-flow"
     )]
     scenarios: Vec<Scenario>,
 }
@@ -48,6 +48,8 @@ struct Args {
 /// A scenario of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Scenario {
+    /// (1) STS web-identity exchange.
+    Sts,
     /// (2) Introspection, next to the one-GET baseline.
     Introspection,
     /// (3) Authorization code flow.
@@ -175,6 +177,7 @@ fn config_text(
     keys: &std::path::Path,
     redis: &str,
     prefix: &str,
+    idp: Option<&str>,
 ) -> Result<String, String> {
     Ok(format!(
         r#"
@@ -195,7 +198,7 @@ kind = "local"
 username = "bench"
 password_hash = "{user}"
 groups = ["engineering"]
-[[roles]]
+{sts}[[roles]]
 name = "bench"
 max_session_duration = "1h"
 permission_policies = ["p"]
@@ -215,14 +218,37 @@ grant_types = ["client_credentials"]
 machine_role = "bench"
 "#,
         keys = keys.display(),
+        sts = idp.map(sts_config).unwrap_or_default(),
         user = cheap_hash("bench-pw")?,
         app = cheap_hash("app-secret")?,
         machine = cheap_hash("machine-secret")?,
     ))
 }
 
+/// The upstream provider and the role of scenario (1): the provider at `idp`, trusted for
+/// web identity tokens only (no client secret, not on the sign-in page), whose tokens for
+/// [`STS_AUDIENCE`] may assume [`STS_ROLE`].
+fn sts_config(idp: &str) -> String {
+    format!(
+        r#"[[providers]]
+id = "ci"
+kind = "oidc"
+issuer = "{idp}"
+client_id = "lanyard-sts"
+client_auth = "none"
+web_identity_audiences = ["{STS_AUDIENCE}"]
+browser_sign_in = false
+[[roles]]
+name = "{STS_ROLE}"
+max_session_duration = "1h"
+permission_policies = ["p"]
+trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = "ci" }}, Action = "sts:AssumeRoleWithWebIdentity", Condition = {{ StringEquals = {{ "ci:aud" = "{STS_AUDIENCE}" }} }} }}] }}
+"#
+    )
+}
+
 /// Starts Lanyard on its own runtime; returns its URL.
-fn start_lanyard(args: &Args, keys: &std::path::Path) -> Result<String, String> {
+fn start_lanyard(args: &Args, keys: &std::path::Path, idp: Option<&str>) -> Result<String, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let url = format!(
@@ -230,7 +256,7 @@ fn start_lanyard(args: &Args, keys: &std::path::Path) -> Result<String, String> 
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let prefix = format!("loadgen:{}:", lanyard::session::random_id().expose_secret());
-    let text = config_text(&url, keys, &args.redis, &prefix)?;
+    let text = config_text(&url, keys, &args.redis, &prefix, idp)?;
     let config = Config::from_toml(&text, keys, &|_| None).map_err(|e| format!("{e:?}"))?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -270,6 +296,118 @@ fn start_lanyard(args: &Args, keys: &std::path::Path) -> Result<String, String> 
     });
     rx.recv().map_err(|e| e.to_string())??;
     Ok(url)
+}
+
+/// The `aud` of the web identity tokens of scenario (1), and what the role's trust
+/// policy requires of `ci:aud`.
+const STS_AUDIENCE: &str = "sts.lanyard";
+/// The role scenario (1) assumes.
+const STS_ROLE: &str = "ci-deploy";
+/// How many distinct web identity tokens scenario (1) cycles through. Minting one costs an
+/// RSA-2048 signature (about a millisecond), so they are made before the timed run.
+const STS_TOKENS: usize = 2048;
+
+/// The upstream OpenID Connect provider of scenario (1): discovery and a JWKS with the one
+/// RS256 key of `keys`, served from its own thread on 127.0.0.1. Returns its issuer.
+fn start_idp(keys: &KeySet) -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let issuer = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    // Only the RS256 key (the directory holds the ES256 one too).
+    let mut published = keys.jwks();
+    published.keys.retain(|k| k.kid == keys.active_kid());
+    let jwks = serde_json::to_value(published).map_err(|e| e.to_string())?;
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || std::future::ready(axum::Json(discovery.clone()))),
+        )
+        .route(
+            "/jwks",
+            axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
+        );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => {
+                    let _ = tx.send(Ok(()));
+                    let _ = axum::serve(listener, app).await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                }
+            }
+        });
+    });
+    rx.recv().map_err(|e| e.to_string())??;
+    Ok(issuer)
+}
+
+/// The request bodies of scenario (1): [`STS_TOKENS`] web identity tokens from `issuer`,
+/// each with its own `jti` and `sub`, valid for an hour, already JSON-encoded. Minted on
+/// every core before the timed run, so minting is not measured.
+fn sts_bodies(keys: &KeySet, issuer: &str) -> Result<Vec<bytes::Bytes>, String> {
+    let now = SystemClock.now();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mint = |i: usize| -> Result<bytes::Bytes, String> {
+        let claims = serde_json::json!({
+            "iss": issuer,
+            "sub": format!("repo:lanyard/bench:job:{i}"),
+            "aud": STS_AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "jti": lanyard::session::random_id().expose_secret(),
+        });
+        let token = keys.sign(&claims, "JWT").map_err(|e| e.to_string())?;
+        let body = serde_json::json!({"role": STS_ROLE, "web_identity_token": token});
+        serde_json::to_vec(&body)
+            .map(bytes::Bytes::from)
+            .map_err(|e| e.to_string())
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..cores)
+            .map(|w| {
+                let mint = &mint;
+                scope.spawn(move || {
+                    (w..STS_TOKENS)
+                        .step_by(cores)
+                        .map(mint)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut bodies = Vec::with_capacity(STS_TOKENS);
+        for w in workers {
+            bodies.extend(w.join().map_err(|_| "a minting thread failed")??);
+        }
+        Ok(bodies)
+    })
 }
 
 /// A bare axum handler doing one Redis GET: the ceiling of a handler that touches Redis.
@@ -330,6 +468,11 @@ fn http() -> Result<reqwest::Client, String> {
         .pool_max_idle_per_host(1024)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn field(html: &str, name: &str) -> Result<String, String> {
@@ -406,6 +549,51 @@ async fn code_flow(base: &str) -> Result<(), String> {
         return Err(format!("token endpoint answered {}", r.status()));
     }
     Ok(())
+}
+
+/// Scenario (1): `POST /sts/assume-role-with-web-identity`, each request with the next
+/// pre-minted web identity token of `bodies`.
+async fn sts_exchange(
+    client: &reqwest::Client,
+    lanyard_url: &str,
+    bodies: Vec<bytes::Bytes>,
+    args: &Args,
+    duration: Duration,
+) -> Result<Stats, String> {
+    let c = client.clone();
+    let u = format!("{lanyard_url}/sts/assume-role-with-web-identity");
+    let bodies = Arc::new(bodies);
+    drive(
+        "(1) STS web-identity exchange",
+        args.concurrency,
+        duration,
+        move |i| {
+            let c = c.clone();
+            let u = u.clone();
+            let body = bodies[i % bodies.len()].clone();
+            async move {
+                let r = c
+                    .post(&u)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status();
+                let body = r.bytes().await.map_err(|e| e.to_string())?;
+                // Checked by bytes: the client's own JSON parsing is not Lanyard's cost.
+                if status == 200 && contains(&body, b"\"access_token\"") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "status {status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                    ))
+                }
+            }
+        },
+    )
+    .await
 }
 
 /// The baseline of (2): a bare axum handler doing one Redis GET.
@@ -548,10 +736,17 @@ fn run(args: &Args) -> Result<(), String> {
     let rs_jwks: jsonwebtoken::jwk::JwkSet =
         serde_json::from_value(serde_json::to_value(rs.jwks()).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
-    let rs_key = jsonwebtoken::DecodingKey::from_jwk(rs_jwks.keys.first().ok_or("no key")?)
-        .map_err(|e| e.to_string())?;
+    // The key directory holds the ES256 key too, and both were created at 0: pick the
+    // signing key by its kid, not the first of the set (which was either, by kid order).
+    let rs_jwk = rs_jwks
+        .find(rs.active_kid())
+        .ok_or("the RS256 key is not in its JWKS")?;
+    let rs_key = jsonwebtoken::DecodingKey::from_jwk(rs_jwk).map_err(|e| e.to_string())?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&["z"]);
+    // A failed verification would be measured as a fast one.
+    jsonwebtoken::decode::<serde_json::Value>(&rs_token, &rs_key, &validation)
+        .map_err(|e| format!("RS256 verification of the crypto-limit token: {e}"))?;
     let crypto_time = Duration::from_secs(2);
     let sign_rate = per_second(crypto_time, || {
         let _ = es.sign(&claims, "at+jwt");
@@ -568,8 +763,16 @@ fn run(args: &Args) -> Result<(), String> {
         "machine limits (one core): ES256 sign {sign_rate:.0}/s, RS256 verify {verify_rate:.0}/s; RS256-verify + ES256-sign on {cores} cores: {crypto_limit:.0}/s"
     );
 
+    // Scenario (1)'s upstream provider signs with the RS256 key measured above.
     let selected = |s: Scenario| args.scenarios.contains(&s);
-    let lanyard_url = start_lanyard(args, keys.path())?;
+    let (idp, sts_bodies) = if selected(Scenario::Sts) {
+        let idp = start_idp(&rs)?;
+        let bodies = sts_bodies(&rs, &idp)?;
+        (Some(idp), bodies)
+    } else {
+        (None, Vec::new())
+    };
+    let lanyard_url = start_lanyard(args, keys.path(), idp.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -587,6 +790,17 @@ fn run(args: &Args) -> Result<(), String> {
         );
 
         let mut summary = Vec::new();
+
+        // (1) The STS web-identity exchange: the upstream token's RS256 verification and
+        // the ES256 signature of Lanyard's token are the crypto limit measured above.
+        if selected(Scenario::Sts) {
+            let sts = sts_exchange(&client, &lanyard_url, sts_bodies, args, duration).await?;
+            sts.print();
+            summary.push(format!(
+                "(1) STS exchange / crypto limit: {:.0}% (goal >= 60%)",
+                100.0 * sts.rate() / crypto_limit
+            ));
+        }
 
         if selected(Scenario::Introspection) {
             let baseline = one_get_baseline(&client, args, duration).await?;
