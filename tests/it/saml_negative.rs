@@ -294,8 +294,10 @@ fn comment_injection_in_name_id_is_refused() {
         .to_der()
         .unwrap();
     use samael::crypto::CryptoProvider;
-    samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
-        .expect("at the xmlsec level the signature still verifies");
+    lanyard::connectors::saml::with_xmlsec(|| {
+        samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+    })
+    .expect("at the xmlsec level the signature still verifies");
     refuse_with(&unsolicited_ok(), &xml, |e| {
         matches!(e, SamlError::BadSignature)
             || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
@@ -629,8 +631,10 @@ async fn sp_metadata_is_signed_and_names_the_acs() {
         .to_der()
         .unwrap();
     use samael::crypto::CryptoProvider;
-    samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
-        .expect("the SP metadata signature verifies");
+    lanyard::connectors::saml::with_xmlsec(|| {
+        samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+    })
+    .expect("the SP metadata signature verifies");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lanyard::config::{Config, ProviderSettings};
-use lanyard::connectors::saml::SamlConnector;
+use lanyard::connectors::saml::{SamlConnector, with_xmlsec};
 use lanyard::identity::ProviderId;
 use samael::crypto::{Crypto, CryptoProvider};
 
@@ -146,7 +146,7 @@ pub fn assertion(s: &Shape, signed_by: Option<&str>) -> String {
         aud = s.audience,
     );
     match signed_by {
-        Some(k) => strip_decl(&Crypto::sign_xml(xml, &key_der(k)).unwrap()),
+        Some(k) => strip_decl(&with_xmlsec(|| Crypto::sign_xml(xml, &key_der(k))).unwrap()),
         None => xml,
     }
 }
@@ -181,7 +181,7 @@ pub fn response(s: &Shape, assertion_xml: &str, signed_by: Option<&str>) -> Stri
         status = s.status,
     );
     match signed_by {
-        Some(k) => strip_decl(&Crypto::sign_xml(xml, &key_der(k)).unwrap()),
+        Some(k) => strip_decl(&with_xmlsec(|| Crypto::sign_xml(xml, &key_der(k))).unwrap()),
         None => xml,
     }
 }

@@ -153,6 +153,6 @@ pub fn sp_metadata(d: &SpDescription<'_>, keys: &SpKeys) -> Result<String, SamlE
         want = d.want_assertions_signed,
         acs = escape(d.acs_url),
     );
-    Crypto::sign_xml(xml, &keys.key_der)
+    super::with_xmlsec(|| Crypto::sign_xml(xml, &keys.key_der))
         .map_err(|e| SamlError::Config(format!("signing the SP metadata failed: {e}")))
 }

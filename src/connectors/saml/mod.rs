@@ -22,6 +22,23 @@ pub mod metadata;
 pub mod validate;
 mod xml;
 
+/// Runs `f` while no other thread uses libxmlsec1 (through samael) in this process.
+///
+/// libxmlsec1 and its OpenSSL backend keep process-wide state (the initialised crypto
+/// engine, the transforms' registry, OpenSSL's error queue as xmlsec reads it). Concurrent
+/// signing and verification from several threads was seen to produce, rarely, a signature
+/// that verified as absent. SAML operations take a few hundred microseconds and come at
+/// sign-in rate, so Lanyard runs them one at a time. Everything in the process that calls
+/// samael's xmlsec functions — Lanyard's validator and metadata signer, and tests that sign
+/// responses — goes through this.
+pub fn with_xmlsec<T>(f: impl FnOnce() -> T) -> T {
+    static XMLSEC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = XMLSEC
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    f()
+}
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, RwLock};

@@ -251,12 +251,14 @@ fn verify_and_reduce(xml: &str, certs: &[CertificateDer]) -> Result<Document, Sa
             "no IdP signing certificate is known".into(),
         ));
     }
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        certs,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(ALLOWED_ALGORITHMS),
-    )
+    let reduced = super::with_xmlsec(|| {
+        Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+            xml,
+            certs,
+            ReduceMode::ValidateAndMarkNoAncestors,
+            Some(ALLOWED_ALGORITHMS),
+        )
+    })
     .map_err(|_| SamlError::BadSignature)?;
     parse(reduced.as_bytes())
 }
