@@ -308,6 +308,14 @@ impl Cx<'_> {
                 "is required with client_credentials: the role the client assumes",
             );
         }
+        // As for client_credentials: tokens issued to the client without a person need a
+        // client that proves who it is.
+        if grant_types.contains(&GrantType::TokenExchange) && matches!(auth, ClientAuth::Public) {
+            self.error(
+                format!("{path}.grant_types"),
+                "a public client cannot use token_exchange",
+            );
+        }
         let access_token_lifetime = raw.access_token_lifetime.as_deref().map(|t| {
             let d = self.duration(
                 &format!("{path}.access_token_lifetime"),

@@ -542,6 +542,10 @@ fn broken_clients_report_exact_problems() {
             "clients[0].machine_role: a public client cannot use client_credentials",
         ),
         (
+            "public = true\ngrant_types = [\"token_exchange\"]\nallowed_roles = [\"engineer\"]",
+            "clients[0].grant_types: a public client cannot use token_exchange",
+        ),
+        (
             "public = true\ngrant_types = [\"password\"]",
             "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token, client_credentials or token_exchange",
         ),

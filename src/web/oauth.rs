@@ -348,7 +348,7 @@ async fn token_exchange(
     f: ExchangeFields,
 ) -> Result<ExchangeResponse, OAuthError> {
     use crate::sts::StsError;
-    if !client.config.allows(GrantType::TokenExchange) {
+    if !client.config.allows(GrantType::TokenExchange) || client.is_public() {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use token exchange".into(),
         ));
