@@ -150,6 +150,19 @@ pub struct ClientAuthFields {
     client_assertion: Option<String>,
 }
 
+/// Moves the client authentication fields out of a form (a [`TokenForm`] or a
+/// [`TokenOnlyForm`]).
+macro_rules! client_auth {
+    ($form:ident) => {
+        ClientAuthFields {
+            client_id: $form.client_id,
+            client_secret: $form.client_secret,
+            client_assertion_type: $form.client_assertion_type,
+            client_assertion: $form.client_assertion,
+        }
+    };
+}
+
 /// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). No `Debug`: codes, verifiers and
 /// refresh tokens are bearer secrets.
 #[derive(Deserialize)]
@@ -164,8 +177,12 @@ pub struct TokenForm {
     requested_token_type: Option<String>,
     actor_token: Option<String>,
     resource: Option<String>,
-    #[serde(flatten)]
-    client: ClientAuthFields,
+    // The fields of [`ClientAuthFields`], spelled out: `#[serde(flatten)]` would buffer
+    // every field of the form into an intermediate map first.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-urlencoded id and
@@ -272,7 +289,7 @@ pub async fn token(
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
-    let client = authenticate(&state, &headers, f.client).await?;
+    let client = authenticate(&state, &headers, client_auth!(f)).await?;
     let exchange = ExchangeFields {
         subject_token: f.subject_token,
         subject_token_type: f.subject_token_type,
@@ -463,8 +480,11 @@ pub async fn userinfo(
 #[derive(Deserialize)]
 pub struct TokenOnlyForm {
     token: Option<String>,
-    #[serde(flatten)]
-    client: ClientAuthFields,
+    // As in [`TokenForm`], the fields of [`ClientAuthFields`] without `flatten`.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662; client authentication required).
@@ -474,7 +494,7 @@ pub async fn introspect(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Json<crate::provider::Introspection>, OAuthResponse> {
     let f = form(body)?;
-    let _client = authenticate(&state, &headers, f.client).await?;
+    let _client = authenticate(&state, &headers, client_auth!(f)).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
@@ -488,7 +508,7 @@ pub async fn revoke(
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthResponse> {
     let f = form(body)?;
-    let client = authenticate(&state, &headers, f.client).await?;
+    let client = authenticate(&state, &headers, client_auth!(f)).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
