@@ -23,6 +23,10 @@ use lanyard::clock::{Clock, SharedClock, SystemClock};
 use lanyard::config::Config;
 use lanyard::tokens::{Algorithm, KeySet, generate_key};
 
+/// The allocator of the `lanyard` binary, so that Lanyard runs here as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Load tool for Lanyard (loopback only).
 #[derive(Debug, Parser)]
 struct Args {
@@ -67,6 +71,18 @@ struct Stats {
 }
 
 impl Stats {
+    /// Adds another run of the same scenario.
+    fn add(&mut self, other: Stats) -> Result<(), String> {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latency.add(other.latency).map_err(|e| e.to_string())?;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        Ok(())
+    }
+
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
@@ -247,46 +263,63 @@ trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Prin
     )
 }
 
-/// Starts Lanyard on its own runtime; returns its URL.
-fn start_lanyard(args: &Args, keys: &std::path::Path, idp: Option<&str>) -> Result<String, String> {
+/// How a server of the run is scheduled.
+#[derive(Clone, Copy)]
+enum Runtime {
+    /// Its own multi-threaded tokio runtime (one worker per core), as `lanyard serve` runs.
+    MultiThread,
+    /// One thread (the stand-in upstream provider, which is not measured).
+    CurrentThread,
+}
+
+/// A listener on 127.0.0.1 (non-blocking, for tokio) and its `http://` URL.
+fn bind_loopback() -> Result<(std::net::TcpListener, String), String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let url = format!(
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let prefix = format!("loadgen:{}:", lanyard::session::random_id().expose_secret());
-    let text = config_text(&url, keys, &args.redis, &prefix, idp)?;
-    let config = Config::from_toml(&text, keys, &|_| None).map_err(|e| format!("{e:?}"))?;
+    Ok((listener, url))
+}
+
+/// Serves `listener` from its own thread and runtime, named `name` (so that a profile
+/// tells the servers' threads from the load generator's): `start` builds the server and
+/// returns the future that serves. Returns once `start` has succeeded.
+fn spawn_server<F, Fut, S>(
+    name: &'static str,
+    runtime: Runtime,
+    listener: std::net::TcpListener,
+    start: F,
+) -> Result<(), String>
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<S, String>>,
+    S: Future<Output = ()>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        let mut builder = match runtime {
+            Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+            Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        };
+        let built = builder.thread_name(name).enable_all().build();
+        let rt = match built {
             Ok(r) => r,
             Err(e) => {
                 let _ = tx.send(Err(e.to_string()));
                 return;
             }
         };
-        runtime.block_on(async move {
-            let clock: SharedClock = Arc::new(SystemClock);
-            let started = async {
-                let store = lanyard::server::session_store(&config, Arc::clone(&clock))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let state = lanyard::server::build_state(config, store, clock)
-                    .map_err(|e| e.to_string())?;
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-                Ok::<_, String>((state, listener))
-            }
-            .await;
+        rt.block_on(async move {
+            let started = match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => start(l).await,
+                Err(e) => Err(e.to_string()),
+            };
             match started {
-                Ok((state, listener)) => {
+                Ok(serve) => {
                     let _ = tx.send(Ok(()));
-                    let _ = lanyard::web::serve(listener, state, std::future::pending()).await;
+                    serve.await;
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -294,7 +327,35 @@ fn start_lanyard(args: &Args, keys: &std::path::Path, idp: Option<&str>) -> Resu
             }
         });
     });
-    rx.recv().map_err(|e| e.to_string())??;
+    rx.recv().map_err(|e| e.to_string())?
+}
+
+/// Starts Lanyard on its own runtime; returns its URL.
+fn start_lanyard(
+    args: &Args,
+    prefix: &str,
+    keys: &std::path::Path,
+    idp: Option<&str>,
+) -> Result<String, String> {
+    let (listener, url) = bind_loopback()?;
+    let text = config_text(&url, keys, &args.redis, prefix, idp)?;
+    let config = Config::from_toml(&text, keys, &|_| None).map_err(|e| format!("{e:?}"))?;
+    spawn_server(
+        "lanyard",
+        Runtime::MultiThread,
+        listener,
+        move |listener| async move {
+            let clock: SharedClock = Arc::new(SystemClock);
+            let store = lanyard::server::session_store(&config, Arc::clone(&clock))
+                .await
+                .map_err(|e| e.to_string())?;
+            let state =
+                lanyard::server::build_state(config, store, clock).map_err(|e| e.to_string())?;
+            Ok(async move {
+                let _ = lanyard::web::serve(listener, state, std::future::pending()).await;
+            })
+        },
+    )?;
     Ok(url)
 }
 
@@ -310,12 +371,7 @@ const STS_TOKENS: usize = 2048;
 /// The upstream OpenID Connect provider of scenario (1): discovery and a JWKS with the one
 /// RS256 key of `keys`, served from its own thread on 127.0.0.1. Returns its issuer.
 fn start_idp(keys: &KeySet) -> Result<String, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let issuer = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let (listener, issuer) = bind_loopback()?;
     let discovery = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -338,31 +394,16 @@ fn start_idp(keys: &KeySet) -> Result<String, String> {
             "/jwks",
             axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
         );
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => {
-                    let _ = tx.send(Ok(()));
-                    let _ = axum::serve(listener, app).await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                }
-            }
-        });
-    });
-    rx.recv().map_err(|e| e.to_string())??;
+    spawn_server(
+        "idp",
+        Runtime::CurrentThread,
+        listener,
+        |listener| async move {
+            Ok(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        },
+    )?;
     Ok(issuer)
 }
 
@@ -411,55 +452,56 @@ fn sts_bodies(keys: &KeySet, issuer: &str) -> Result<Vec<bytes::Bytes>, String> 
 }
 
 /// A bare axum handler doing one Redis GET: the ceiling of a handler that touches Redis.
-async fn start_one_get(redis_url: &str) -> Result<String, String> {
-    let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
-    let conn = redis::aio::ConnectionManager::new(client)
-        .await
-        .map_err(|e| e.to_string())?;
-    let key = format!(
-        "loadgen:{}:k",
-        lanyard::session::random_id().expose_secret()
-    );
-    let mut c = conn.clone();
-    redis::cmd("SET")
-        .arg(&key)
-        .arg("v")
-        .arg("EX")
-        .arg(600)
-        .query_async::<()>(&mut c)
-        .await
-        .map_err(|e| e.to_string())?;
-    let app = axum::Router::new().route(
-        "/get",
-        axum::routing::get(move || {
-            let mut conn = conn.clone();
-            let key = key.clone();
-            async move {
-                let v: Option<String> = redis::cmd("GET")
-                    .arg(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .ok()
-                    .flatten();
-                if v.is_some() {
-                    axum::http::StatusCode::OK
-                } else {
-                    axum::http::StatusCode::NOT_FOUND
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}/get",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(url)
+/// It is served as Lanyard is, from its own multi-threaded runtime, so that both answer
+/// the same load generator across the same runtime boundary. Returns its URL.
+fn start_one_get(redis_url: &str, prefix: &str) -> Result<String, String> {
+    let (listener, url) = bind_loopback()?;
+    let redis_url = redis_url.to_owned();
+    let key = format!("{prefix}baseline");
+    spawn_server(
+        "baseline",
+        Runtime::MultiThread,
+        listener,
+        move |listener| async move {
+            let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+            let conn = redis::aio::ConnectionManager::new(client)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut c = conn.clone();
+            redis::cmd("SET")
+                .arg(&key)
+                .arg("v")
+                .arg("EX")
+                .arg(600)
+                .query_async::<()>(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let app = axum::Router::new().route(
+                "/get",
+                axum::routing::get(move || {
+                    let mut conn = conn.clone();
+                    let key = key.clone();
+                    async move {
+                        let v: Option<String> = redis::cmd("GET")
+                            .arg(&key)
+                            .query_async(&mut conn)
+                            .await
+                            .ok()
+                            .flatten();
+                        if v.is_some() {
+                            axum::http::StatusCode::OK
+                        } else {
+                            axum::http::StatusCode::NOT_FOUND
+                        }
+                    }
+                }),
+            );
+            Ok(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        },
+    )?;
+    Ok(format!("{url}/get"))
 }
 
 fn http() -> Result<reqwest::Client, String> {
@@ -551,87 +593,207 @@ async fn code_flow(base: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Scenario (1): `POST /sts/assume-role-with-web-identity`, each request with the next
-/// pre-minted web identity token of `bodies`.
+/// One request of scenario (1) or its bound: a web identity token exchanged for
+/// credentials at `url`.
+async fn post_sts(
+    client: reqwest::Client,
+    url: Arc<str>,
+    body: bytes::Bytes,
+) -> Result<(), String> {
+    let r = client
+        .post(&*url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let body = r.bytes().await.map_err(|e| e.to_string())?;
+    // Checked by bytes: the client's own JSON parsing is not the server's cost.
+    if status == 200 && contains(&body, b"\"access_token\"") {
+        Ok(())
+    } else {
+        Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ))
+    }
+}
+
+/// Scenario (1), `POST /sts/assume-role-with-web-identity` with the pre-minted web
+/// identity tokens of `bodies` in turn, side by side ([`side_by_side`]) with its bound:
+/// the same requests answered by [`start_sts_bound`].
 async fn sts_exchange(
     client: &reqwest::Client,
     lanyard_url: &str,
+    bound_url: &str,
     bodies: Vec<bytes::Bytes>,
     args: &Args,
     duration: Duration,
-) -> Result<Stats, String> {
-    let c = client.clone();
-    let u = format!("{lanyard_url}/sts/assume-role-with-web-identity");
+) -> Result<(Stats, Stats), String> {
     let bodies = Arc::new(bodies);
-    drive(
-        "(1) STS web-identity exchange",
+    let op = |url: Arc<str>| {
+        let c = client.clone();
+        let bodies = Arc::clone(&bodies);
+        move |i: usize| {
+            post_sts(
+                c.clone(),
+                Arc::clone(&url),
+                bodies[i % bodies.len()].clone(),
+            )
+        }
+    };
+    side_by_side(
+        (
+            "(1) bound: bare handler, same crypto + 1 SET",
+            op(Arc::from(format!("{bound_url}/sts"))),
+        ),
+        (
+            "(1) STS web-identity exchange",
+            op(Arc::from(format!(
+                "{lanyard_url}/sts/assume-role-with-web-identity"
+            ))),
+        ),
         args.concurrency,
         duration,
-        move |i| {
-            let c = c.clone();
-            let u = u.clone();
-            let body = bodies[i % bodies.len()].clone();
-            async move {
-                let r = c
-                    .post(&u)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let status = r.status();
-                let body = r.bytes().await.map_err(|e| e.to_string())?;
-                // Checked by bytes: the client's own JSON parsing is not Lanyard's cost.
-                if status == 200 && contains(&body, b"\"access_token\"") {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "status {status}: {}",
-                        String::from_utf8_lossy(&body[..body.len().min(300)])
-                    ))
-                }
-            }
-        },
     )
     .await
 }
 
-/// The baseline of (2): a bare axum handler doing one Redis GET.
-async fn one_get_baseline(
-    client: &reqwest::Client,
-    args: &Args,
-    duration: Duration,
-) -> Result<Stats, String> {
-    // The URL is parsed once, as in (2).
-    let url = url::Url::parse(&start_one_get(&args.redis).await?).map_err(|e| e.to_string())?;
-    let c = client.clone();
-    drive(
-        "baseline: axum handler + one Redis GET",
-        args.concurrency,
-        duration,
-        move |_| {
-            let request = c.get(url.clone());
-            async move {
-                let r = request.send().await.map_err(|e| e.to_string())?;
-                if r.status() == 200 {
-                    Ok(())
-                } else {
-                    Err(format!("status {}", r.status()))
-                }
-            }
-        },
-    )
-    .await
+/// The request of scenario (1), as the bound reads it.
+#[derive(serde::Deserialize)]
+struct BoundRequest {
+    role: String,
+    web_identity_token: String,
 }
 
-/// Scenario (2): `POST /oauth2/introspect` of a machine client's access token, with
-/// `client_secret_basic`.
+/// The claims of a web identity token the bound uses (the rest are validated by
+/// jsonwebtoken: signature, `iss`, `aud`, `exp`).
+#[derive(serde::Deserialize)]
+struct BoundClaims {
+    sub: String,
+}
+
+/// The bound of scenario (1): a bare axum handler doing only what any STS exchange must,
+/// served as Lanyard is (its own runtime, the same Redis). It parses the JSON request,
+/// verifies the RS256 web identity token with jsonwebtoken (key parsed once; signature,
+/// `iss`, `aud`, `exp`), signs an ES256 access token, stores it with one Redis `SET`
+/// and answers it as JSON. No policy, no session record, no headers, no logging: what
+/// it reaches is the most an STS can reach on this machine with this load generator.
+/// Returns its URL.
+fn start_sts_bound(
+    redis_url: &str,
+    prefix: &str,
+    issuer: &str,
+    upstream_key: jsonwebtoken::DecodingKey,
+    signer: Arc<KeySet>,
+) -> Result<String, String> {
+    let (listener, url) = bind_loopback()?;
+    let redis_url = redis_url.to_owned();
+    let prefix = prefix.to_owned();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[STS_AUDIENCE]);
+    validation.set_issuer(&[issuer]);
+    let own = url.clone();
+    spawn_server(
+        "bound",
+        Runtime::MultiThread,
+        listener,
+        move |listener| async move {
+            let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+            let conn = redis::aio::ConnectionManager::new(client)
+                .await
+                .map_err(|e| e.to_string())?;
+            let shared = Arc::new((upstream_key, validation, signer, prefix, own));
+            let app = axum::Router::new().route(
+                "/sts",
+                axum::routing::post(move |body: bytes::Bytes| {
+                    let shared = Arc::clone(&shared);
+                    let mut conn = conn.clone();
+                    async move {
+                        use axum::http::StatusCode;
+                        let (key, validation, signer, prefix, own) = &*shared;
+                        let Ok(request) = serde_json::from_slice::<BoundRequest>(&body) else {
+                            return Err(StatusCode::BAD_REQUEST);
+                        };
+                        if request.role != STS_ROLE {
+                            return Err(StatusCode::FORBIDDEN);
+                        }
+                        let upstream = jsonwebtoken::decode::<BoundClaims>(
+                            &request.web_identity_token,
+                            key,
+                            validation,
+                        )
+                        .map_err(|_| StatusCode::BAD_REQUEST)?;
+                        let now = SystemClock.now();
+                        let jti = lanyard::session::random_id();
+                        let claims = serde_json::json!({
+                            "iss": own,
+                            "sub": upstream.claims.sub,
+                            "aud": "bound",
+                            "iat": now,
+                            "nbf": now,
+                            "exp": now + 3600,
+                            "jti": jti.expose_secret(),
+                            "role": STS_ROLE,
+                        });
+                        let token = signer
+                            .sign(&claims, "at+jwt")
+                            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+                        redis::cmd("SET")
+                            .arg(format!("{prefix}bound:{}", jti.expose_secret()))
+                            .arg(&token)
+                            .arg("EX")
+                            .arg(3600)
+                            .query_async::<()>(&mut conn)
+                            .await
+                            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+                        Ok(axum::Json(serde_json::json!({
+                            "access_token": token,
+                            "token_type": "Bearer",
+                            "expires_in": 3600,
+                        })))
+                    }
+                }),
+            );
+            Ok(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        },
+    )?;
+    Ok(url)
+}
+
+/// How many turns each side of a comparison gets (see [`side_by_side`]).
+const TURNS: u32 = 10;
+
+/// Scenario (2), `POST /oauth2/introspect` of a machine client's access token with
+/// `client_secret_basic`, and its baseline, a bare axum handler doing one Redis GET.
+///
+/// The two take turns ([`side_by_side`]).
 async fn introspection(
     client: &reqwest::Client,
     lanyard_url: &str,
     args: &Args,
+    prefix: &str,
     duration: Duration,
-) -> Result<Stats, String> {
+) -> Result<(Stats, Stats), String> {
+    // The baseline's URL is parsed once, as Lanyard's is below.
+    let get_url =
+        url::Url::parse(&start_one_get(&args.redis, prefix)?).map_err(|e| e.to_string())?;
+    let c = client.clone();
+    let one_get = move |_| {
+        let request = c.get(get_url.clone());
+        async move {
+            let r = request.send().await.map_err(|e| e.to_string())?;
+            if r.status() == 200 {
+                Ok(())
+            } else {
+                Err(format!("status {}", r.status()))
+            }
+        }
+    };
+
     // A token to introspect: client_credentials for the machine client.
     let t: serde_json::Value = client
         .post(format!("{lanyard_url}/oauth2/token"))
@@ -666,32 +828,61 @@ async fn introspection(
         reqwest::header::HeaderValue::from_str(&basic).map_err(|e| e.to_string())?;
     let form = reqwest::header::HeaderValue::from_static("application/x-www-form-urlencoded");
     let c = client.clone();
-    drive(
-        "(2) introspection (client_secret_basic)",
+    let introspect = move |_| {
+        let request = c
+            .post(url.clone())
+            .header(reqwest::header::AUTHORIZATION, authorization.clone())
+            .header(reqwest::header::CONTENT_TYPE, form.clone())
+            .body(body.clone());
+        async move {
+            let r = request.send().await.map_err(|e| e.to_string())?;
+            let status = r.status();
+            let answer = r.bytes().await.map_err(|e| e.to_string())?;
+            if status == 200 && answer.starts_with(b"{\"active\":true,") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "status {status}: {}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                ))
+            }
+        }
+    };
+
+    side_by_side(
+        ("baseline: axum handler + one Redis GET", one_get),
+        ("(2) introspection (client_secret_basic)", introspect),
         args.concurrency,
         duration,
-        move |_| {
-            let request = c
-                .post(url.clone())
-                .header(reqwest::header::AUTHORIZATION, authorization.clone())
-                .header(reqwest::header::CONTENT_TYPE, form.clone())
-                .body(body.clone());
-            async move {
-                let r = request.send().await.map_err(|e| e.to_string())?;
-                let status = r.status();
-                let answer = r.bytes().await.map_err(|e| e.to_string())?;
-                if status == 200 && answer.starts_with(b"{\"active\":true,") {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "status {status}: {}",
-                        String::from_utf8_lossy(&answer[..answer.len().min(300)])
-                    ))
-                }
-            }
-        },
     )
     .await
+}
+
+/// Runs two operations in [`TURNS`] turns each of `duration / TURNS`, `a` first; each
+/// result is the sum of its turns. A ratio of the two is then a side-by-side comparison
+/// on the same machine in the same seconds, not two figures taken a quarter of a minute
+/// apart on a shared virtual machine whose speed drifts (on the 2-core machine of
+/// BENCHMARKS.md, one-GET rates of two-second turns of one run ranged 20–32 k/s).
+async fn side_by_side<A, FutA, B, FutB>(
+    a: (&str, A),
+    b: (&str, B),
+    concurrency: usize,
+    duration: Duration,
+) -> Result<(Stats, Stats), String>
+where
+    A: Fn(usize) -> FutA + Clone + Send + 'static,
+    FutA: Future<Output = Result<(), String>> + Send,
+    B: Fn(usize) -> FutB + Clone + Send + 'static,
+    FutB: Future<Output = Result<(), String>> + Send,
+{
+    let turn = duration / TURNS;
+    let mut first = drive(a.0, concurrency, turn, a.1.clone()).await?;
+    let mut second = drive(b.0, concurrency, turn, b.1.clone()).await?;
+    for _ in 1..TURNS {
+        first.add(drive(a.0, concurrency, turn, a.1.clone()).await?)?;
+        second.add(drive(b.0, concurrency, turn, b.1.clone()).await?)?;
+    }
+    Ok((first, second))
 }
 
 fn main() -> ExitCode {
@@ -729,7 +920,8 @@ fn run(args: &Args) -> Result<(), String> {
     let crypto_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     generate_key(crypto_dir.path(), Algorithm::Es256, 0).map_err(|e| e.to_string())?;
     generate_key(crypto_dir.path(), Algorithm::Rs256, 0).map_err(|e| e.to_string())?;
-    let es = KeySet::load(crypto_dir.path(), Algorithm::Es256, 1).map_err(|e| e.to_string())?;
+    let es =
+        Arc::new(KeySet::load(crypto_dir.path(), Algorithm::Es256, 1).map_err(|e| e.to_string())?);
     let rs = KeySet::load(crypto_dir.path(), Algorithm::Rs256, 1).map_err(|e| e.to_string())?;
     let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 4_102_444_800i64});
     let rs_token = rs.sign(&claims, "JWT").map_err(|e| e.to_string())?;
@@ -765,19 +957,24 @@ fn run(args: &Args) -> Result<(), String> {
 
     // Scenario (1)'s upstream provider signs with the RS256 key measured above.
     let selected = |s: Scenario| args.scenarios.contains(&s);
-    let (idp, sts_bodies) = if selected(Scenario::Sts) {
+    // Every key of the run (Lanyard's sessions, the baselines' keys) is under one prefix,
+    // removed at the end: a run of (1) leaves about a hundred thousand role sessions.
+    let prefix = format!("loadgen:{}:", lanyard::session::random_id().expose_secret());
+    let (idp, sts_bodies, bound_url) = if selected(Scenario::Sts) {
         let idp = start_idp(&rs)?;
         let bodies = sts_bodies(&rs, &idp)?;
-        (Some(idp), bodies)
+        let bound = start_sts_bound(&args.redis, &prefix, &idp, rs_key.clone(), Arc::clone(&es))?;
+        (Some(idp), bodies, bound)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), String::new())
     };
-    let lanyard_url = start_lanyard(args, keys.path(), idp.as_deref())?;
+    let lanyard_url = start_lanyard(args, &prefix, keys.path(), idp.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("loadgen")
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
+    let measured = runtime.block_on(async {
         let client = http()?;
         println!();
         println!(
@@ -794,18 +991,32 @@ fn run(args: &Args) -> Result<(), String> {
         // (1) The STS web-identity exchange: the upstream token's RS256 verification and
         // the ES256 signature of Lanyard's token are the crypto limit measured above.
         if selected(Scenario::Sts) {
-            let sts = sts_exchange(&client, &lanyard_url, sts_bodies, args, duration).await?;
+            let (bound, sts) = sts_exchange(
+                &client,
+                &lanyard_url,
+                &bound_url,
+                sts_bodies,
+                args,
+                duration,
+            )
+            .await?;
+            bound.print();
             sts.print();
             summary.push(format!(
                 "(1) STS exchange / crypto limit: {:.0}% (goal >= 60%)",
                 100.0 * sts.rate() / crypto_limit
             ));
+            summary.push(format!(
+                "(1) bound (bare handler: same crypto + 1 SET) / crypto limit: {:.0}%; STS exchange / bound: {:.0}%",
+                100.0 * bound.rate() / crypto_limit,
+                100.0 * sts.rate() / bound.rate()
+            ));
         }
 
         if selected(Scenario::Introspection) {
-            let baseline = one_get_baseline(&client, args, duration).await?;
+            let (baseline, introspection) =
+                introspection(&client, &lanyard_url, args, &prefix, duration).await?;
             baseline.print();
-            let introspection = introspection(&client, &lanyard_url, args, duration).await?;
             introspection.print();
             summary.push(format!(
                 "(2) introspection / one-GET handler: {:.0}% (goal >= 70%)",
@@ -838,5 +1049,41 @@ fn run(args: &Args) -> Result<(), String> {
             println!("{line}");
         }
         Ok::<(), String>(())
-    })
+    });
+    let cleaned = runtime.block_on(remove_keys(&args.redis, &prefix));
+    measured?;
+    cleaned
+}
+
+/// Removes every Redis key under `prefix` (SCAN and UNLINK, a thousand at a time).
+async fn remove_keys(redis_url: &str, prefix: &str) -> Result<(), String> {
+    let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let pattern = format!("{prefix}*");
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !keys.is_empty() {
+            redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
 }
