@@ -451,6 +451,14 @@ fn sts_bodies(keys: &KeySet, issuer: &str) -> Result<Vec<bytes::Bytes>, String> 
     })
 }
 
+/// A Redis connection for a bare handler, as Lanyard's store keeps one.
+async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    redis::aio::ConnectionManager::new(client)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// A bare axum handler doing one Redis GET: the ceiling of a handler that touches Redis.
 /// It is served as Lanyard is, from its own multi-threaded runtime, so that both answer
 /// the same load generator across the same runtime boundary. Returns its URL.
@@ -463,10 +471,7 @@ fn start_one_get(redis_url: &str, prefix: &str) -> Result<String, String> {
         Runtime::MultiThread,
         listener,
         move |listener| async move {
-            let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
-            let conn = redis::aio::ConnectionManager::new(client)
-                .await
-                .map_err(|e| e.to_string())?;
+            let conn = redis_connection(&redis_url).await?;
             let mut c = conn.clone();
             redis::cmd("SET")
                 .arg(&key)
@@ -700,10 +705,7 @@ fn start_sts_bound(
         Runtime::MultiThread,
         listener,
         move |listener| async move {
-            let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
-            let conn = redis::aio::ConnectionManager::new(client)
-                .await
-                .map_err(|e| e.to_string())?;
+            let conn = redis_connection(&redis_url).await?;
             let shared = Arc::new((upstream_key, validation, signer, prefix, own));
             let app = axum::Router::new().route(
                 "/sts",
