@@ -39,7 +39,11 @@ struct Args {
     /// Redis for Lanyard's sessions and the one-GET baseline (must be on loopback).
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis: String,
-    /// The scenarios to run, comma-separated (`introspection` brings its one-GET baseline).
+    /// Seconds of each crypto-limit measurement (ES256 sign, RS256 verify).
+    #[arg(long, default_value_t = 2.0)]
+    crypto_seconds: f64,
+    /// The scenarios to run, comma-separated (`sts` brings its bound, `introspection` its
+    /// one-GET baseline).
     #[arg(
         long,
         value_enum,
@@ -890,7 +894,17 @@ where
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(report) => {
+            println!("removed the run's Redis keys ({}*)", report.prefix);
+            let failed: u64 = report.rows.iter().map(|r| r.errors).sum();
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                // The table is printed; failed requests make the figures suspect.
+                eprintln!("lanyard-loadgen: {failed} requests failed");
+                ExitCode::from(2)
+            }
+        }
         Err(e) => {
             eprintln!("lanyard-loadgen: {e}");
             ExitCode::from(1)
@@ -898,7 +912,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
+/// What a run measured, besides what it printed.
+#[derive(Default)]
+struct Report {
+    /// Every row of the table, in order.
+    rows: Vec<Stats>,
+    /// The Redis key prefix of the run (nothing is left under it).
+    prefix: String,
+}
+
+fn run(args: &Args) -> Result<Report, String> {
     let url = url::Url::parse(&args.redis).map_err(|e| e.to_string())?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if !loopback {
@@ -941,7 +964,8 @@ fn run(args: &Args) -> Result<(), String> {
     // A failed verification would be measured as a fast one.
     jsonwebtoken::decode::<serde_json::Value>(&rs_token, &rs_key, &validation)
         .map_err(|e| format!("RS256 verification of the crypto-limit token: {e}"))?;
-    let crypto_time = Duration::from_secs(2);
+    let crypto_time =
+        Duration::try_from_secs_f64(args.crypto_seconds).map_err(|e| e.to_string())?;
     let sign_rate = per_second(crypto_time, || {
         let _ = es.sign(&claims, "at+jwt");
     });
@@ -989,6 +1013,7 @@ fn run(args: &Args) -> Result<(), String> {
         );
 
         let mut summary = Vec::new();
+        let mut rows = Vec::new();
 
         // (1) The STS web-identity exchange: the upstream token's RS256 verification and
         // the ES256 signature of Lanyard's token are the crypto limit measured above.
@@ -1013,6 +1038,7 @@ fn run(args: &Args) -> Result<(), String> {
                 100.0 * bound.rate() / crypto_limit,
                 100.0 * sts.rate() / bound.rate()
             ));
+            rows.extend([bound, sts]);
         }
 
         if selected(Scenario::Introspection) {
@@ -1024,6 +1050,7 @@ fn run(args: &Args) -> Result<(), String> {
                 "(2) introspection / one-GET handler: {:.0}% (goal >= 70%)",
                 100.0 * introspection.rate() / baseline.rate()
             ));
+            rows.extend([baseline, introspection]);
         }
 
         if selected(Scenario::CodeFlow) {
@@ -1044,17 +1071,19 @@ fn run(args: &Args) -> Result<(), String> {
                 flow.rate(),
                 flow.rate() * 7.0
             ));
+            rows.push(flow);
         }
 
         println!();
         for line in summary {
             println!("{line}");
         }
-        Ok::<(), String>(())
+        Ok::<_, String>(rows)
     });
     let cleaned = runtime.block_on(remove_keys(&args.redis, &prefix));
-    measured?;
-    cleaned
+    let rows = measured?;
+    cleaned?;
+    Ok(Report { rows, prefix })
 }
 
 /// Removes every Redis key under `prefix` (SCAN and UNLINK, a thousand at a time).
@@ -1087,5 +1116,55 @@ async fn remove_keys(redis_url: &str, prefix: &str) -> Result<(), String> {
             return Ok(());
         }
         cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A short run of every scenario against the local Redis: each row served requests
+    /// and none failed, and the run left no key behind.
+    #[test]
+    fn every_scenario_runs_without_errors_and_leaves_no_keys() {
+        let args = Args::parse_from([
+            "lanyard-loadgen",
+            "--seconds",
+            "1",
+            "--concurrency",
+            "4",
+            "--crypto-seconds",
+            "0.05",
+        ]);
+        let report = run(&args).expect("the run");
+        let names: Vec<&str> = report.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(report.rows.len(), 5, "{names:?}");
+        for row in &report.rows {
+            assert!(row.ok > 0, "{}: no request answered", row.name);
+            assert_eq!(
+                row.errors, 0,
+                "{}: {} errors, the first: {:?}",
+                row.name, row.errors, row.first_error
+            );
+        }
+        let mut conn = redis::Client::open(args.redis.as_str())
+            .and_then(|c| c.get_connection())
+            .expect("redis");
+        let left: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", report.prefix))
+            .query(&mut conn)
+            .expect("KEYS");
+        assert!(
+            left.is_empty(),
+            "{} keys left, e.g. {:?}",
+            left.len(),
+            left.first()
+        );
+    }
+
+    #[test]
+    fn refuses_a_redis_off_loopback() {
+        let args = Args::parse_from(["lanyard-loadgen", "--redis", "redis://10.0.0.1:6379"]);
+        assert!(run(&args).is_err());
     }
 }
