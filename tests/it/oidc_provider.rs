@@ -593,6 +593,28 @@ async fn client_authentication_is_required_and_checked() {
             .unwrap()
             .starts_with("Basic")
     );
+    // A parameter repeated (RFC 6749 §3.2: parameters MUST NOT be included more than
+    // once), here a wrong and a right client_secret: refused, whichever would be read.
+    for secrets in [["wrong", "grafana-secret"], ["grafana-secret", "wrong"]] {
+        let r = reqwest::Client::new()
+            .post(l.at("/oauth2/introspect"))
+            .form(&[
+                ("token", "x"),
+                ("client_id", "grafana"),
+                ("client_secret", secrets[0]),
+                ("client_secret", secrets[1]),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{secrets:?}: {e}"
+        );
+    }
 }
 
 #[tokio::test]
