@@ -455,7 +455,8 @@ fn sts_bodies(keys: &KeySet, issuer: &str) -> Result<Vec<bytes::Bytes>, String> 
     })
 }
 
-/// A Redis connection for a bare handler, as Lanyard's store keeps one.
+/// A Redis connection, of the kind Lanyard's store keeps (for the bare handlers and the
+/// clean-up).
 async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
     redis::aio::ConnectionManager::new(client)
@@ -1088,11 +1089,7 @@ fn run(args: &Args) -> Result<Report, String> {
 
 /// Removes every Redis key under `prefix` (SCAN and UNLINK, a thousand at a time).
 async fn remove_keys(redis_url: &str, prefix: &str) -> Result<(), String> {
-    let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = redis_connection(redis_url).await?;
     let pattern = format!("{prefix}*");
     let mut cursor = 0u64;
     loop {
