@@ -201,6 +201,48 @@ impl SessionStore for MemoryStore {
         })
     }
 
+    async fn take_leaving(
+        &self,
+        key: &str,
+        tombstone: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now();
+        let key = self.key(key);
+        let tombstone = self.key(tombstone);
+        // One lock for both: no other operation sees the value gone and no tombstone.
+        let mut inner = self.lock()?;
+        inner.note_write(now);
+        let value = match inner.entries.get(&key) {
+            None => return Ok(None),
+            Some(e) if e.expires_at <= now => {
+                inner.entries.remove(&key);
+                return Ok(None);
+            }
+            Some(Entry {
+                value: Value::Bytes(b),
+                ..
+            }) => b.clone(),
+            Some(Entry {
+                value: Value::Counter(n),
+                ..
+            }) => n.to_string().into_bytes(),
+            Some(Entry {
+                value: Value::Set(_),
+                ..
+            }) => return Err(wrong_type()),
+        };
+        inner.entries.remove(&key);
+        inner.entries.insert(
+            tombstone,
+            Entry {
+                value: Value::Bytes(value.clone()),
+                expires_at: self.expiry(now, ttl),
+            },
+        );
+        Ok(Some(value))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.with_write(key, |entries, key, _| {
             entries.remove(&key);

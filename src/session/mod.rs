@@ -5,7 +5,9 @@
 //! It owns everything kept between requests: SSO sessions, role sessions, login
 //! transactions, OIDC codes, SAML request ids and assertion ids for replay detection, and
 //! rate-limit counters. Everything has a TTL. Single-use items are taken atomically
-//! ([`SessionStore::take`], Redis `GETDEL`), so a replay loses the race every time. Every
+//! ([`SessionStore::take`], a Redis script around `GETDEL`), so a replay loses the race
+//! every time; a take that Lanyard gave up waiting for changes nothing when a stalled Redis
+//! runs it later (see `redis.rs`), so "try again" always leaves the item usable. Every
 //! key gets the store's prefix (`sessions.key_prefix`, `lanyard:` by default).
 //!
 //! Both implementations pass one test suite (`tests.rs`), the Redis one against a real
@@ -76,6 +78,19 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Atomically reads and deletes the value under `key` (Redis `GETDEL`): of any number
     /// of concurrent takers exactly one gets `Some`. For single-use items.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// [`SessionStore::take`] that, in the same atomic step, leaves a copy of the taken
+    /// value under `tombstone` for `ttl` (nothing is written when `key` held nothing).
+    ///
+    /// For single-use items whose reuse must be recognised (codes, refresh tokens): a
+    /// concurrent second user either takes the value or finds the tombstone, never
+    /// neither, so reuse detection works under races exactly as it does in sequence.
+    async fn take_leaving(
+        &self,
+        key: &str,
+        tombstone: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Deletes `key`, whatever it holds; deleting an absent key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;

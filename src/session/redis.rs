@@ -4,8 +4,26 @@
 //! Lanyard starts while Redis is down and reconnects when it comes back. Every operation
 //! runs under a deadline, so an outage answers [`StoreError::Unavailable`] within a few
 //! seconds instead of hanging a request. TTLs are in milliseconds (`PX`, `PEXPIRE`);
-//! single-use items use `GETDEL`; compound operations run in `MULTI`/`EXEC` so they are
-//! atomic. Needs Redis 7.0 or later (`PEXPIRE … NX`).
+//! compound operations run in `MULTI`/`EXEC` so they are atomic. Needs Redis 7.0 or later
+//! (`PEXPIRE … NX`).
+//!
+//! Single-use items are taken by a Lua script around `GETDEL` that carries a deadline on
+//! Redis's own clock, so a take Lanyard gave up waiting for (and answered "try again")
+//! changes nothing when a stalled Redis runs it later:
+//!
+//! 1. Lanyard reads Redis's clock (`TIME`, an idempotent read): `r0`, answered at local
+//!    instant `t1`. Since `r0` was read no later than `t1`, at any later local instant `t`
+//!    Redis's clock shows at least `r0 + (t - t1)` (both clocks tick at the same rate
+//!    over a few seconds; no offset between them is ever needed).
+//! 2. It sends the script with the deadline `D = r0 + response/2` and waits for the answer
+//!    until `t1 + response`, then gives up.
+//! 3. The script reads `TIME` itself and does nothing (answers "late") when past `D`. A
+//!    script that does run therefore runs before local `t1 + response/2`, and its answer
+//!    has the other half of the response timeout to arrive before Lanyard gives up.
+//!
+//! If `TIME` itself stalls, the script is never sent. Idempotent reads (`GET`,
+//! `SMEMBERS`, `PING`, `TIME`) that fail because the connection broke (Redis restarted)
+//! are retried once on the new connection; writes never are.
 
 use std::fmt;
 use std::future::Future;
@@ -98,6 +116,68 @@ impl RedisStore {
             .await
     }
 
+    /// Runs one idempotent read under the operation deadline, once more if the connection
+    /// was found broken (a restarted Redis): the connection manager reconnects on that
+    /// failure, so the second attempt goes over a fresh connection.
+    async fn read<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        self.deadline(async move {
+            match cmd.query_async(&mut conn).await {
+                Err(e) if is_broken_connection(&e) => cmd.query_async(&mut conn).await,
+                other => other,
+            }
+        })
+        .await
+    }
+
+    /// Takes `key` (and leaves a copy under `tombstone`) with the deadline script; see the
+    /// module documentation.
+    async fn take_before_deadline(
+        &self,
+        key: &str,
+        tombstone: Option<(&str, Duration)>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (secs, micros): (u64, u64) = self.read(&redis::cmd("TIME")).await?;
+        let read_at = tokio::time::Instant::now();
+        let budget = self.timeouts.response;
+        let deadline = secs
+            .saturating_mul(1_000_000)
+            .saturating_add(micros)
+            .saturating_add(u64::try_from((budget / 2).as_micros()).unwrap_or(u64::MAX));
+        let mut invocation = TAKE_SCRIPT.prepare_invoke();
+        invocation.key(self.key(key));
+        match tombstone {
+            Some((tombstone, ttl)) => {
+                invocation
+                    .key(self.key(tombstone))
+                    .arg(deadline)
+                    .arg(ttl_millis(ttl));
+            }
+            None => {
+                invocation.arg(deadline).arg(0);
+            }
+        }
+        let mut conn = self.conn.clone();
+        let answer =
+            tokio::time::timeout_at(read_at + budget, invocation.invoke_async(&mut conn)).await;
+        let late = || {
+            StoreError::Unavailable(format!(
+                "Redis did not take the item within {} ms",
+                budget.as_millis()
+            ))
+        };
+        match answer {
+            Err(_) => Err(late()),
+            Ok(Err(e)) => Err(map_error(&e)),
+            Ok(Ok(redis::Value::Nil)) => Ok(None),
+            Ok(Ok(redis::Value::BulkString(bytes))) => Ok(Some(bytes)),
+            Ok(Ok(redis::Value::Int(LATE))) => Err(late()),
+            Ok(Ok(_)) => Err(StoreError::Backend(
+                "unexpected answer from the take script".to_owned(),
+            )),
+        }
+    }
+
     /// Runs a `MULTI`/`EXEC` transaction under the operation deadline.
     async fn transaction<T: FromRedisValue>(
         &self,
@@ -158,6 +238,34 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// What the take script answers when it runs after its deadline.
+const LATE: i64 = -1;
+
+/// `KEYS[1]`: the item; `KEYS[2]` (optional): where to leave a copy of it. `ARGV[1]`: the
+/// deadline in microseconds of Redis's clock; `ARGV[2]`: the copy's TTL in milliseconds.
+/// Answers the item (nil when absent) or `-1` when past the deadline, having changed
+/// nothing. Lua numbers are doubles: microseconds since the epoch fit exactly (< 2^53).
+static TAKE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
+  return -1
+end
+local v = redis.call('GETDEL', KEYS[1])
+if v and KEYS[2] then
+  redis.call('SET', KEYS[2], v, 'PX', ARGV[2])
+end
+return v
+",
+    )
+});
+
+/// Whether a command failed because the connection broke (worth one retry of a read).
+fn is_broken_connection(e: &RedisError) -> bool {
+    (e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal()) && !e.is_timeout()
+}
+
 /// Maps a Redis error to a [`StoreError`] without copying any text that could quote a
 /// stored value: only the error's category and server code are kept.
 fn map_error(e: &RedisError) -> StoreError {
@@ -205,11 +313,20 @@ impl SessionStore for RedisStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.query(redis::cmd("GET").arg(self.key(key))).await
+        self.read(redis::cmd("GET").arg(self.key(key))).await
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.query(redis::cmd("GETDEL").arg(self.key(key))).await
+        self.take_before_deadline(key, None).await
+    }
+
+    async fn take_leaving(
+        &self,
+        key: &str,
+        tombstone: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.take_before_deadline(key, Some((tombstone, ttl))).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -254,15 +371,13 @@ impl SessionStore for RedisStore {
     }
 
     async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let mut members: Vec<String> = self
-            .query(redis::cmd("SMEMBERS").arg(self.key(key)))
-            .await?;
+        let mut members: Vec<String> = self.read(redis::cmd("SMEMBERS").arg(self.key(key))).await?;
         members.sort_unstable();
         Ok(members)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let answer: String = self.query(&redis::cmd("PING")).await?;
+        let answer: String = self.read(&redis::cmd("PING")).await?;
         if answer == "PONG" {
             Ok(())
         } else {

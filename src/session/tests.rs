@@ -115,6 +115,14 @@ macro_rules! store_suite {
                 super::put_if_absent_has_exactly_one_winner_under_concurrency($fixture).await;
             }
             #[tokio::test]
+            async fn take_leaving_leaves_a_tombstone() {
+                super::take_leaving_leaves_a_tombstone($fixture).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn take_leaving_losers_always_find_the_tombstone() {
+                super::take_leaving_losers_always_find_the_tombstone($fixture).await;
+            }
+            #[tokio::test]
             async fn take_of_expired_is_none() {
                 super::take_of_expired_is_none($fixture).await;
             }
@@ -250,6 +258,69 @@ async fn take_has_exactly_one_winner_under_concurrency(f: Fixture) {
                 assert_eq!(value, b"secret-code");
                 winners += 1;
             }
+        }
+        assert_eq!(winners, 1, "round {round}");
+    }
+    f.finish().await;
+}
+
+async fn take_leaving_leaves_a_tombstone(f: Fixture) {
+    let s = &f.store;
+    // Nothing to take: nothing is written.
+    assert_eq!(s.take_leaving("rt", "rt-used", TTL).await.unwrap(), None);
+    assert_eq!(s.get("rt-used").await.unwrap(), None);
+    s.put("rt", b"family-1", TTL).await.unwrap();
+    assert_eq!(
+        s.take_leaving("rt", "rt-used", f.short_ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"family-1"[..])
+    );
+    assert_eq!(s.get("rt").await.unwrap(), None);
+    assert_eq!(
+        s.get("rt-used").await.unwrap().as_deref(),
+        Some(&b"family-1"[..])
+    );
+    // Taken once only; the tombstone has its own TTL.
+    assert_eq!(s.take_leaving("rt", "rt-used", TTL).await.unwrap(), None);
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("rt-used").await.unwrap(), None);
+    // A set cannot be taken and is left alone.
+    s.set_add("set", "m", TTL).await.unwrap();
+    assert!(s.take_leaving("set", "set-used", TTL).await.is_err());
+    assert_eq!(s.set_members("set").await.unwrap(), vec!["m".to_owned()]);
+    assert_eq!(s.get("set-used").await.unwrap(), None);
+    f.finish().await;
+}
+
+/// The property reuse detection rests on: whoever does not win the take finds the
+/// tombstone, however the two calls interleave (a separate "mark used" write after the
+/// take would leave a window where a loser finds neither).
+async fn take_leaving_losers_always_find_the_tombstone(f: Fixture) {
+    for round in 0..20 {
+        let key = format!("code{round}");
+        let used = format!("code-used{round}");
+        f.store.put(&key, b"record", TTL).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(8));
+        let mut takers = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let store = Arc::clone(&f.store);
+            let start = Arc::clone(&start);
+            let (key, used) = (key.clone(), used.clone());
+            takers.spawn(async move {
+                start.wait().await;
+                match store.take_leaving(&key, &used, TTL).await.unwrap() {
+                    Some(v) => (true, Some(v)),
+                    None => (false, store.get(&used).await.unwrap()),
+                }
+            });
+        }
+        let mut winners = 0;
+        while let Some(result) = takers.join_next().await {
+            let (won, seen) = result.unwrap();
+            winners += usize::from(won);
+            assert_eq!(seen.as_deref(), Some(&b"record"[..]), "round {round}");
         }
         assert_eq!(winners, 1, "round {round}");
     }
