@@ -210,6 +210,7 @@ impl CredentialIssuer {
             mfa: identity.mfa,
             issued_at: now,
             expires_at: exp,
+            access_token_digest: crate::session::digest(&access_token),
             access_token,
             session_policy,
         })

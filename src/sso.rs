@@ -5,6 +5,16 @@
 //! under the SHA-256 of its cookie value, so a dump of the store yields no usable cookie.
 //! Single-use records (login transactions) are taken atomically.
 //!
+//! Role sessions keep the SHA-256 of their access token, never the token: verification
+//! compares digests in constant time. The `/credentials` page must still show the person
+//! the token issued to them, so the SSO session keeps, per role, the id of its current role
+//! session and that session's token sealed (AES-256-GCM) under a key derived from the SSO
+//! session's cookie (HKDF-SHA-256). The store holds only the cookie's hash, so only the
+//! browser holding the cookie can unseal it; a dump of the store yields no bearer token.
+//! The same per-role record lets `GET /roles` reuse a live role session instead of
+//! minting a new one at every visit, and a counter caps how many role sessions one SSO
+//! session may mint.
+//!
 //! May import: `session`, `identity`, `roles`, `clock`, `secret`.
 
 use std::sync::Arc;
@@ -114,8 +124,13 @@ pub struct RoleSession {
     pub issued_at: i64,
     /// When the token expires.
     pub expires_at: i64,
-    /// The access token (a bearer credential).
+    /// The access token (a bearer credential): only in the value just issued, never
+    /// stored (empty in a role session read back from the store).
+    #[serde(skip)]
     pub access_token: String,
+    /// SHA-256 of the access token, base64url: what verification compares with.
+    #[serde(default)]
+    pub access_token_digest: String,
     /// A session policy (IAM JSON) set by an STS caller; it must allow as well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_policy: Option<String>,
@@ -138,8 +153,8 @@ impl std::fmt::Debug for RoleSession {
 pub trait RoleSessionRecord: DeserializeOwned {
     /// When the role session's token expires.
     fn expires_at(&self) -> i64;
-    /// The access token issued for the role session (a bearer credential).
-    fn access_token(&self) -> &str;
+    /// SHA-256 of the access token issued for the role session, base64url.
+    fn access_token_digest(&self) -> &str;
 }
 
 impl RoleSessionRecord for RoleSession {
@@ -147,21 +162,22 @@ impl RoleSessionRecord for RoleSession {
         self.expires_at
     }
 
-    fn access_token(&self) -> &str {
-        &self.access_token
+    fn access_token_digest(&self) -> &str {
+        &self.access_token_digest
     }
 }
 
 /// The parts of a stored [`RoleSession`] that tell whether a presented token is its live
-/// one (introspection). No `Debug` of the token.
+/// one (introspection).
 #[derive(Deserialize)]
 pub struct RoleSessionToken {
     /// Role session id.
     pub id: String,
     /// When the token expires.
     pub expires_at: i64,
-    /// The access token (a bearer credential).
-    pub access_token: String,
+    /// SHA-256 of the access token, base64url.
+    #[serde(default)]
+    pub access_token_digest: String,
 }
 
 impl std::fmt::Debug for RoleSessionToken {
@@ -178,8 +194,74 @@ impl RoleSessionRecord for RoleSessionToken {
         self.expires_at
     }
 
-    fn access_token(&self) -> &str {
-        &self.access_token
+    fn access_token_digest(&self) -> &str {
+        &self.access_token_digest
+    }
+}
+
+/// The role session an SSO session holds for one role, with its token sealed for the
+/// browser (see the module documentation). Stored under `sso-role:{session ref}:{role}`.
+#[derive(Serialize, Deserialize)]
+struct HeldRoleSession {
+    /// Role session id.
+    id: String,
+    /// base64url of nonce ‖ AES-256-GCM(token) ‖ tag, keyed by the SSO cookie.
+    sealed_token: String,
+}
+
+/// Why an SSO session may not mint another role session.
+#[derive(Debug, thiserror::Error)]
+#[error("this sign-in session has been issued {0} sets of credentials, the most allowed")]
+pub struct RoleSessionCap(pub u32);
+
+/// Sealing of role-session tokens under a key only the SSO cookie yields.
+mod seal {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    const SALT: &[u8] = b"lanyard/sso/role-session-token/v1";
+
+    const INFO: &[&[u8]] = &[b"aes-256-gcm"];
+
+    fn key(cookie: &str) -> Option<LessSafeKey> {
+        let prk = Salt::new(HKDF_SHA256, SALT).extract(cookie.as_bytes());
+        let okm = prk.expand(INFO, &AES_256_GCM).ok()?;
+        Some(LessSafeKey::new(UnboundKey::from(okm)))
+    }
+
+    /// Seals `token` for the browser holding `cookie`, bound to the role session `id`.
+    pub(super) fn seal(cookie: &str, id: &str, token: &str) -> Option<String> {
+        let key = key(cookie)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).ok()?;
+        let mut sealed = token.as_bytes().to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(id.as_bytes()),
+            &mut sealed,
+        )
+        .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what [`seal`] sealed; `None` for another cookie, another id or a damaged value.
+    pub(super) fn open(cookie: &str, id: &str, sealed: &str) -> Option<String> {
+        let key = key(cookie)?;
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, rest) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut rest = rest.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(id.as_bytes()), &mut rest)
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
     }
 }
 
@@ -221,6 +303,14 @@ fn saml_request_key(provider: &ProviderId, request_id: &str) -> String {
 
 fn role_session_key(id: &str) -> String {
     format!("rs:{id}")
+}
+
+fn held_role_key(cookie: &str, role: &str) -> String {
+    format!("sso-role:{}:{role}", key_hash(cookie))
+}
+
+fn minted_key(cookie: &str) -> String {
+    format!("sso-minted:{}", key_hash(cookie))
 }
 
 fn secs(d: Duration) -> i64 {
@@ -426,12 +516,88 @@ impl Sso {
         for id in self.store.set_members(&set).await? {
             self.store.delete(&role_session_key(&id)).await?;
         }
+        // The sealed tokens die with their role sessions; their records expire with them.
+        self.store.delete(&minted_key(cookie)).await?;
         self.store.delete(&set).await?;
         self.store.delete(&sso_key(cookie)).await?;
         Ok(())
     }
 
-    /// Records a role session issued in the SSO session `cookie` names.
+    /// Counts one more role session minted by the SSO session `cookie` names (the picker,
+    /// not applications): `Err` once `max` were minted. Call before issuing.
+    pub async fn reserve_role_session(
+        &self,
+        cookie: &str,
+        max: u32,
+    ) -> Result<Result<(), RoleSessionCap>, SsoError> {
+        let minted = self.store.incr(&minted_key(cookie), self.absolute).await?;
+        Ok(if minted > i64::from(max) {
+            Err(RoleSessionCap(max))
+        } else {
+            Ok(())
+        })
+    }
+
+    /// The live role session the SSO session `cookie` names holds for `role`, if it has
+    /// at least `min_left` seconds to run and its token can still be shown: what `GET
+    /// /roles` hands out again instead of minting.
+    pub async fn held_role_session(
+        &self,
+        cookie: &str,
+        role: &str,
+        min_left: i64,
+    ) -> Result<Option<RoleSession>, SsoError> {
+        let Some(held) =
+            Self::decode::<HeldRoleSession>(self.store.get(&held_role_key(cookie, role)).await?)?
+        else {
+            return Ok(None);
+        };
+        let Some(rs) = self.role_session(&held.id).await? else {
+            return Ok(None);
+        };
+        let usable = rs.role == role
+            && rs.expires_at - self.clock.now() >= min_left
+            && seal::open(cookie, &rs.id, &held.sealed_token).is_some();
+        Ok(usable.then_some(rs))
+    }
+
+    /// The access token of `role_session`, for the browser holding `cookie` only: `None`
+    /// when that SSO session did not issue it (or no longer holds it for its role).
+    pub async fn shown_token(
+        &self,
+        cookie: &str,
+        role_session: &RoleSession,
+    ) -> Result<Option<Secret>, SsoError> {
+        let Some(held) = Self::decode::<HeldRoleSession>(
+            self.store
+                .get(&held_role_key(cookie, &role_session.role))
+                .await?,
+        )?
+        else {
+            return Ok(None);
+        };
+        if held.id != role_session.id {
+            return Ok(None);
+        }
+        Ok(seal::open(cookie, &held.id, &held.sealed_token).map(Secret::new))
+    }
+
+    /// Makes `role_session` (already stored) the one shown on `/credentials`.
+    pub async fn show_role_session(
+        &self,
+        cookie: &str,
+        session: &mut SsoSession,
+        role_session: &RoleSession,
+    ) -> Result<(), SsoError> {
+        if session.last_role_session.as_deref() != Some(role_session.id.as_str()) {
+            session.last_role_session = Some(role_session.id.clone());
+            self.save(cookie, session).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a role session issued in the SSO session `cookie` names; its token is
+    /// kept sealed for that browser only (see the module documentation).
     pub async fn add_role_session(
         &self,
         cookie: &str,
@@ -440,6 +606,19 @@ impl Sso {
     ) -> Result<(), SsoError> {
         self.add_role_session_by_ref(&Self::session_ref(cookie), role_session)
             .await?;
+        let sealed_token = seal::seal(cookie, &role_session.id, &role_session.access_token)
+            .ok_or(SsoError::Corrupt)?;
+        let held = HeldRoleSession {
+            id: role_session.id.clone(),
+            sealed_token,
+        };
+        let ttl_secs = (role_session.expires_at - self.clock.now()).max(1);
+        self.put(
+            &held_role_key(cookie, &role_session.role),
+            &held,
+            Duration::from_secs(ttl_secs.unsigned_abs()),
+        )
+        .await?;
         session.last_role_session = Some(role_session.id.clone());
         self.save(cookie, session).await?;
         let last = format!(
@@ -532,5 +711,28 @@ impl Sso {
             .get(&last)
             .await?
             .and_then(|b| String::from_utf8(b).ok()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seal;
+
+    #[test]
+    fn a_sealed_token_opens_only_with_its_cookie_and_role_session() {
+        let sealed = seal::seal("cookie-a", "rs-1", "header.payload.signature").unwrap();
+        assert!(!sealed.contains("signature"));
+        assert_eq!(
+            seal::open("cookie-a", "rs-1", &sealed).as_deref(),
+            Some("header.payload.signature")
+        );
+        assert_eq!(seal::open("cookie-b", "rs-1", &sealed), None);
+        assert_eq!(seal::open("cookie-a", "rs-2", &sealed), None);
+        assert_eq!(seal::open("cookie-a", "rs-1", "short"), None);
+        // A fresh nonce each time.
+        assert_ne!(
+            sealed,
+            seal::seal("cookie-a", "rs-1", "header.payload.signature").unwrap()
+        );
     }
 }

@@ -583,7 +583,11 @@ trust_policy = { Version = "2012-10-17", Statement = [
             .unwrap();
         assert_eq!(session.expires_at, NOW + 900);
         let stored = sts.sso.role_session(&session.id).await.unwrap().unwrap();
-        assert_eq!(stored.access_token, session.access_token);
+        assert_eq!(
+            stored.access_token_digest,
+            crate::session::digest(&session.access_token)
+        );
+        assert!(stored.access_token.is_empty());
         assert!(log.text().contains("sts.issued"));
     }
 

@@ -49,6 +49,15 @@ pub enum ClientAuth {
     PrivateKeyJwt(std::sync::Arc<jsonwebtoken::jwk::JwkSet>),
 }
 
+/// Which tokens a client may introspect (`introspect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntrospectScope {
+    /// `"own"` (the default): tokens issued to it or whose `aud` is its audience.
+    Own,
+    /// `"any"`: every token Lanyard issued (a resource server serving many applications).
+    Any,
+}
+
 /// One `[[clients]]` entry.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -74,6 +83,8 @@ pub struct ClientConfig {
     pub refresh_token_lifetime: Duration,
     /// The role a `client_credentials` client assumes.
     pub machine_role: Option<String>,
+    /// Which tokens it may introspect (public clients may introspect none).
+    pub introspect: IntrospectScope,
 }
 
 impl ClientConfig {
@@ -330,6 +341,24 @@ impl Cx<'_> {
             raw.refresh_token_lifetime.as_deref(),
             absolute_timeout.min(Duration::from_secs(MAX_SESSION_SECS)),
         );
+        let introspect = match raw.introspect.as_deref() {
+            None | Some("own") => IntrospectScope::Own,
+            Some("any") if matches!(auth, ClientAuth::Public) => {
+                self.error(
+                    format!("{path}.introspect"),
+                    "a public client cannot introspect tokens",
+                );
+                IntrospectScope::Own
+            }
+            Some("any") => IntrospectScope::Any,
+            Some(other) => {
+                self.error(
+                    format!("{path}.introspect"),
+                    format!("unknown value \"{other}\"; use \"own\" or \"any\""),
+                );
+                IntrospectScope::Own
+            }
+        };
         Some(ClientConfig {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
@@ -342,6 +371,7 @@ impl Cx<'_> {
             access_token_lifetime,
             refresh_token_lifetime,
             machine_role: raw.machine_role,
+            introspect,
         })
     }
 

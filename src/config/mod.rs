@@ -16,7 +16,7 @@ mod sign_in;
 mod spans;
 mod upstream;
 
-pub use clients::{ClientAuth, ClientConfig, GrantType, TOKEN_EXCHANGE_GRANT};
+pub use clients::{ClientAuth, ClientConfig, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -108,6 +108,10 @@ pub enum StoreKind {
     },
 }
 
+/// Role sessions one SSO session may mint on the picker when the configuration names no
+/// `sessions.max_role_sessions`.
+pub const DEFAULT_MAX_ROLE_SESSIONS: u32 = 50;
+
 /// `[sessions]`.
 #[derive(Debug, Clone)]
 pub struct SessionsConfig {
@@ -119,6 +123,8 @@ pub struct SessionsConfig {
     pub idle_timeout: Duration,
     /// An SSO session ends this long after sign-in, used or not.
     pub absolute_timeout: Duration,
+    /// How many role sessions one SSO session may mint on the role picker.
+    pub max_role_sessions: u32,
 }
 
 /// `[tokens]`.
@@ -667,11 +673,16 @@ impl Cx<'_> {
                 "must not be longer than absolute_timeout",
             );
         }
+        let max_role_sessions = raw.max_role_sessions.unwrap_or(DEFAULT_MAX_ROLE_SESSIONS);
+        if max_role_sessions == 0 {
+            self.error("sessions.max_role_sessions", "must be at least 1");
+        }
         Some(SessionsConfig {
             store: store?,
             key_prefix,
             idle_timeout: idle,
             absolute_timeout: absolute,
+            max_role_sessions,
         })
     }
 

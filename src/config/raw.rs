@@ -26,6 +26,7 @@ pub struct RawSessions {
     pub key_prefix: Option<String>,
     pub idle_timeout: Option<String>,
     pub absolute_timeout: Option<String>,
+    pub max_role_sessions: Option<u32>,
 }
 
 /// `[tokens]`.
@@ -130,6 +131,7 @@ pub struct RawClient {
     pub access_token_lifetime: Option<String>,
     pub refresh_token_lifetime: Option<String>,
     pub machine_role: Option<String>,
+    pub introspect: Option<String>,
 }
 
 /// `[sign_in]`: brute-force protection of password sign-ins.

@@ -5,7 +5,12 @@
 //! and RP-initiated logout (RP-Initiated Logout 1.0).
 //!
 //! Everything single-use (pending authorization requests once completed, codes, refresh
-//! tokens) is taken atomically from the session store, so a replay loses the race.
+//! tokens) is taken atomically from the session store, so a replay loses the race. A code
+//! or refresh token is taken together with leaving its "used" tombstone (one store step,
+//! [`SessionStore::take_leaving`]), which names its token family: whoever comes second,
+//! concurrently or later, finds the tombstone and revokes the family. Revoking marks the
+//! family first, and issuing checks that mark after recording what it issued, so tokens
+//! the first user is still issuing when the second revokes are revoked too.
 //!
 //! May import: `tokens`, `sso`, `roles`, `credentials`, `config`, `identity`, `session`.
 
@@ -22,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::clock::SharedClock;
-use crate::config::{GrantType, MIN_SESSION_SECS, RoleConfig};
+use crate::config::{GrantType, IntrospectScope, MIN_SESSION_SECS, RoleConfig};
 use crate::credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer};
 use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
 use crate::roles::{RequestFacts, RoleCatalog};
@@ -152,6 +157,28 @@ struct CodeRecord {
     identity: ExternalIdentity,
     role: String,
     duration_secs: u64,
+    /// The token family the exchange starts (what a reuse of the code revokes). Absent in
+    /// codes minted before families were named at minting.
+    #[serde(default)]
+    family: Option<String>,
+}
+
+/// The tombstone a used code or refresh token leaves: a copy of its record, of which only
+/// the family is read (an older format kept the family alone, as a JSON string).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UsedTombstone {
+    Family(String),
+    Record { family: Option<String> },
+}
+
+impl UsedTombstone {
+    fn family(self) -> Option<String> {
+        match self {
+            UsedTombstone::Family(f) => Some(f),
+            UsedTombstone::Record { family } => family,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -527,6 +554,7 @@ impl OidcProvider {
             identity: identity.clone(),
             role: role.name.clone(),
             duration_secs: secs,
+            family: Some(random_id().expose_secret().to_owned()),
         };
         put_json(
             &*self.store,
@@ -579,12 +607,13 @@ impl OidcProvider {
             ));
         }
         let key = digest(code);
-        let Some(record) = take_json::<_, CodeRecord>(&*self.store, &format!("code:{key}")).await?
+        let used = format!("code-used:{key}");
+        let Some(record) = self
+            .take_single_use::<CodeRecord>(&format!("code:{key}"), &used)
+            .await?
         else {
             // A replayed code: revoke what it issued (RFC 6749 §4.1.2).
-            if let Some(family) =
-                take_json::<_, String>(&*self.store, &format!("code-used:{key}")).await?
-            {
+            if let Some(family) = self.used_family(&used).await? {
                 self.revoke_family(&family).await?;
                 tracing::warn!(client = %client.config.id, "authorization code reused: its tokens are revoked");
             }
@@ -621,8 +650,10 @@ impl OidcProvider {
                 "the sign-in session has ended".into(),
             ));
         }
-        let family = random_id().expose_secret().to_owned();
-        put_json(&*self.store, &format!("code-used:{key}"), &family, USED_TTL).await?;
+        let family = record
+            .family
+            .clone()
+            .unwrap_or_else(|| random_id().expose_secret().to_owned());
         let role = self.role(&record.role)?;
         self.respond(
             client,
@@ -646,12 +677,12 @@ impl OidcProvider {
             ));
         }
         let key = digest(token);
-        let Some(record) =
-            take_json::<_, RefreshRecord>(&*self.store, &format!("rt:{key}")).await?
+        let used = format!("rt-used:{key}");
+        let Some(record) = self
+            .take_single_use::<RefreshRecord>(&format!("rt:{key}"), &used)
+            .await?
         else {
-            if let Some(family) =
-                get_json::<_, String>(&*self.store, &format!("rt-used:{key}")).await?
-            {
+            if let Some(family) = self.used_family(&used).await? {
                 self.revoke_family(&family).await?;
                 tracing::warn!(client = %client.config.id, "refresh token reused: its family is revoked");
             }
@@ -659,13 +690,6 @@ impl OidcProvider {
                 "the refresh token is invalid, expired or already used".into(),
             ));
         };
-        put_json(
-            &*self.store,
-            &format!("rt-used:{key}"),
-            &record.family,
-            USED_TTL,
-        )
-        .await?;
         if record.client_id != client.config.id {
             self.revoke_family(&record.family).await?;
             return Err(OAuthError::InvalidGrant(
@@ -836,6 +860,21 @@ impl OidcProvider {
         } else {
             None
         };
+        // Recorded first, checked second: a revocation that began before this check is
+        // seen here, and one that begins after it finds what was just recorded.
+        if sso_ref.is_some()
+            && self
+                .store
+                .get(&format!("family-revoked:{family}"))
+                .await?
+                .is_some()
+        {
+            self.revoke_family(family).await?;
+            tracing::warn!(client = %client.config.id, "a code or refresh token was used twice at once: its tokens are revoked");
+            return Err(OAuthError::InvalidGrant(
+                "the code or refresh token was used more than once".into(),
+            ));
+        }
         Ok(TokenResponse {
             expires_in: role_session.expires_at - self.clock.now(),
             access_token: role_session.access_token,
@@ -902,8 +941,38 @@ impl OidcProvider {
             .map_err(|e| OAuthError::ServerError(e.to_string()))
     }
 
-    /// Revokes every role session and the current refresh token of a family.
+    /// Takes a code or refresh token record and, in the same store step, leaves its
+    /// tombstone under `used`.
+    async fn take_single_use<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        used: &str,
+    ) -> Result<Option<T>, OAuthError> {
+        let Some(bytes) = self.store.take_leaving(key, used, USED_TTL).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| OAuthError::ServerError("a stored token record is unreadable".into()))
+    }
+
+    /// The family a used code or refresh token's tombstone names.
+    async fn used_family(&self, used: &str) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .store
+            .get(used)
+            .await?
+            .and_then(|b| serde_json::from_slice::<UsedTombstone>(&b).ok())
+            .and_then(UsedTombstone::family))
+    }
+
+    /// Revokes every role session and the current refresh token of a family. The family is
+    /// marked revoked first: an exchange still issuing into it sees the mark after recording
+    /// its tokens (see [`OidcProvider::respond`]) and revokes them itself.
     async fn revoke_family(&self, family: &str) -> Result<(), OAuthError> {
+        self.store
+            .put(&format!("family-revoked:{family}"), b"1", USED_TTL)
+            .await?;
         for id in self.store.set_members(&format!("family:{family}")).await? {
             self.sso.revoke_role_session(&id).await?;
         }
@@ -918,10 +987,10 @@ impl OidcProvider {
     /// A live access token: its claims and role session (userinfo, revocation).
     ///
     /// The session store is the source of truth: the role session named by the token's
-    /// `sid` keeps the exact token Lanyard issued, so a presented token that equals it
-    /// (compared in constant time) is authentic without a signature check, and one that
-    /// does not is refused whatever its signature says. This spares an ECDSA verification
-    /// per introspection.
+    /// `sid` keeps the SHA-256 of the exact token Lanyard issued (never the token), so a
+    /// presented token whose digest equals it (compared in constant time) is authentic
+    /// without a signature check, and one whose digest does not is refused whatever its
+    /// signature says. This spares an ECDSA verification per introspection.
     pub async fn live_access_token(
         &self,
         token: &str,
@@ -948,8 +1017,8 @@ impl OidcProvider {
         // CRYPTO_memcmp: constant time in the contents, word at a time (subtle's `ct_eq`
         // goes byte by byte behind an optimization barrier, a microsecond per token).
         let same = aws_lc_rs::constant_time::verify_slices_are_equal(
-            rs.access_token().as_bytes(),
-            token.as_bytes(),
+            rs.access_token_digest().as_bytes(),
+            digest(token).as_bytes(),
         )
         .is_ok();
         Ok(same.then_some((claims, rs)))
@@ -981,25 +1050,52 @@ impl OidcProvider {
         Ok(out)
     }
 
-    /// `/oauth2/introspect` (RFC 7662 §2.2): `active: false` for anything not live.
-    pub async fn introspect(&self, token: &str) -> Result<Introspection, OAuthError> {
+    /// `/oauth2/introspect` (RFC 7662 §2.2) for an authenticated `client`: `active: false`
+    /// for anything not live, and for tokens the client may not see. Only confidential
+    /// clients may introspect (RFC 7662 §2.1 protects the endpoint against token
+    /// scanning); by default only tokens issued to them or whose audience is theirs,
+    /// everything with `introspect = "any"`. A refresh token is live only while the SSO
+    /// session it belongs to is.
+    pub async fn introspect(
+        &self,
+        client: &Client,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        if client.is_public() {
+            return Err(OAuthError::InvalidClient);
+        }
+        let any = client.config.introspect == IntrospectScope::Any;
         // Only the token and expiry of the role session are needed here.
         if let Some((c, _)) = self.live_access_token_as::<RoleSessionToken>(token).await? {
-            return Ok(Introspection::AccessToken(Box::new(c)));
-        }
-        if let Some(r) =
-            get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{}", digest(token))).await?
-            && r.expires_at > self.clock.now()
-        {
-            return Ok(Introspection::RefreshToken {
-                sub: r.identity.qualified_subject(),
-                client_id: r.client_id,
-                role: r.role,
-                exp: r.expires_at,
-                scope: r.scope,
+            let visible = any
+                || c.client_id.as_deref() == Some(client.config.id.as_str())
+                || c.aud == client.config.audience;
+            return Ok(if visible {
+                Introspection::AccessToken(Box::new(c))
+            } else {
+                Introspection::Inactive
             });
         }
-        Ok(Introspection::Inactive)
+        let Some(r) =
+            get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{}", digest(token))).await?
+        else {
+            return Ok(Introspection::Inactive);
+        };
+        if r.expires_at <= self.clock.now() || !(any || r.client_id == client.config.id) {
+            return Ok(Introspection::Inactive);
+        }
+        if let Some(sso_ref) = &r.sso_ref
+            && self.sso.load_by_ref(sso_ref).await?.is_none()
+        {
+            return Ok(Introspection::Inactive);
+        }
+        Ok(Introspection::RefreshToken {
+            sub: r.identity.qualified_subject(),
+            client_id: r.client_id,
+            role: r.role,
+            exp: r.expires_at,
+            scope: r.scope,
+        })
     }
 
     /// `/oauth2/revoke` (RFC 7009): ends an access token's role session or a refresh

@@ -51,7 +51,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "scopes_supported": ["openid", "profile", "email", "groups", "offline_access"],
             "prompt_values_supported": ["none", "login"],
             "acr_values_supported": [crate::provider::ACR_PASSWORD, crate::provider::ACR_MFA],

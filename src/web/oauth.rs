@@ -487,18 +487,18 @@ pub struct TokenOnlyForm {
     client_assertion: Option<String>,
 }
 
-/// `POST /oauth2/introspect` (RFC 7662; client authentication required).
+/// `POST /oauth2/introspect` (RFC 7662; confidential clients only, authenticated).
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Json<crate::provider::Introspection>, OAuthResponse> {
     let f = form(body)?;
-    let _client = authenticate(&state, &headers, client_auth!(f)).await?;
+    let client = authenticate(&state, &headers, client_auth!(f)).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    Ok(Json(state.oidc.introspect(&token).await?))
+    Ok(Json(state.oidc.introspect(&client, &token).await?))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009; 200 even for unknown tokens).

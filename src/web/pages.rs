@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -426,13 +426,17 @@ async fn for_client(
     }))
 }
 
-/// `GET /roles`: the role picker (or straight to credentials when one role fits).
+/// `GET /roles`: the role picker (or straight to credentials when one role fits). A GET
+/// never mints without bound: when one role fits, the live role session this SSO session
+/// holds for it is shown again, and a `HEAD` changes nothing at all.
 pub async fn roles(
     State(state): State<AppState>,
+    method: Method,
     ip: ClientIp,
     headers: HeaderMap,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
+    let head = method == Method::HEAD;
     let return_to = match &query.authz {
         Some(a) => format!(
             "/roles?authz={}",
@@ -465,6 +469,10 @@ pub async fn roles(
         .unwrap_or_else(|| session.identity.username.clone());
     let provider_name = provider_name(&state, session.identity.provider.as_str());
     match eligible.as_slice() {
+        // Answering would use up the application's request: not for a HEAD.
+        [] | [_] if head && matches!(target, ForClient::Client { .. }) => {
+            Ok(StatusCode::OK.into_response())
+        }
         [] if matches!(target, ForClient::Client { .. }) => {
             let ForClient::Client { id, .. } = &target else {
                 return Err(WebError::Internal("unreachable".into()).into());
@@ -505,6 +513,24 @@ pub async fn roles(
                     .default_duration
                     .min(Duration::from_secs(CredentialIssuer::max_duration(only))),
             };
+            if matches!(target, ForClient::None) {
+                // Reused while it has at least half the duration a new one would get.
+                let min_left = i64::try_from(duration.as_secs() / 2).unwrap_or(i64::MAX);
+                if let Some(rs) = state
+                    .sso
+                    .held_role_session(cookie.expose_secret(), &only.name, min_left)
+                    .await?
+                {
+                    state
+                        .sso
+                        .show_role_session(cookie.expose_secret(), &mut session, &rs)
+                        .await?;
+                    return Ok(Redirect::to("/credentials").into_response());
+                }
+                if head {
+                    return Ok(StatusCode::OK.into_response());
+                }
+            }
             finish(&state, &cookie, &mut session, only, duration, &target).await
         }
         many => {
@@ -723,6 +749,19 @@ async fn issue(
     role: &RoleConfig,
     duration: Duration,
 ) -> PageResult {
+    if let Err(cap) = state
+        .sso
+        .reserve_role_session(
+            cookie.expose_secret(),
+            state.config.sessions.max_role_sessions,
+        )
+        .await?
+    {
+        return Err(WebError::Forbidden(format!(
+            "{cap}; sign out and sign in again to get new credentials"
+        ))
+        .into());
+    }
     let role_session = state
         .issuer
         .issue(&session.identity, role, duration)
@@ -752,7 +791,7 @@ pub async fn credentials(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> PageResult {
-    let Some((_, session)) = current_session(&state, &headers).await? else {
+    let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(to_signin("/credentials"));
     };
     let Some(id) = session.last_role_session.as_deref() else {
@@ -761,11 +800,15 @@ pub async fn credentials(
     let Some(rs) = state.sso.role_session(id).await? else {
         return Ok(Redirect::to("/roles").into_response());
     };
+    // Only this browser can unseal the token its session was issued (see `sso`).
+    let Some(token) = state.sso.shown_token(cookie.expose_secret(), &rs).await? else {
+        return Ok(Redirect::to("/roles").into_response());
+    };
     let now = state.clock.now();
     let expires_at = crate::roles::rfc3339(rs.expires_at);
     let exports = format!(
         "export LANYARD_TOKEN='{}'\nexport LANYARD_TOKEN_EXPIRES='{}'\nexport LANYARD_ROLE='{}'\nexport LANYARD_URL='{}'",
-        rs.access_token,
+        token.expose_secret(),
         expires_at,
         rs.role,
         state.config.server.issuer(),
@@ -783,7 +826,7 @@ pub async fn credentials(
             "in {}",
             human_duration(u64::try_from(rs.expires_at - now).unwrap_or(0))
         ),
-        token: rs.access_token.clone(),
+        token: token.expose_secret().to_owned(),
         exports,
         csrf: session.csrf.clone(),
         multiple_roles,

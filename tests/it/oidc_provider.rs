@@ -14,12 +14,37 @@ use crate::harness::{
     Lanyard, T0, browser, cheap_hash, config_text, csrf_of, memory_store, start_with,
 };
 
-const GRAFANA_REDIRECT: &str = "https://grafana.example.com/login/generic_oauth";
+pub(crate) const GRAFANA_REDIRECT: &str = "https://grafana.example.com/login/generic_oauth";
 const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
 
 async fn start() -> Lanyard {
+    let clock = lanyard::clock::ManualClock::new(T0);
+    start_on(
+        "[sessions]\nstore = \"memory\"\n",
+        memory_store(&clock),
+        clock,
+    )
+    .await
+}
+
+/// Lanyard with this file's clients over `store` (`store_section` is the config's
+/// `[sessions]` text, `extra` more config appended).
+pub(crate) async fn start_on(
+    store_section: &str,
+    store: std::sync::Arc<dyn lanyard::session::SessionStore>,
+    clock: lanyard::clock::ManualClock,
+) -> Lanyard {
+    start_on_with(store_section, "", store, clock).await
+}
+
+pub(crate) async fn start_on_with(
+    store_section: &str,
+    extra: &str,
+    store: std::sync::Arc<dyn lanyard::session::SessionStore>,
+    clock: lanyard::clock::ManualClock,
+) -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
-    let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    let mut text = config_text(store_section, keys.path());
     text.push_str(&format!(
         r#"
 [[clients]]
@@ -43,6 +68,13 @@ redirect_uris = ["https://billing.example.com/cb"]
 allowed_roles = ["auditor"]
 
 [[clients]]
+id = "api"
+name = "A resource server"
+secret_hash = "{api}"
+grant_types = []
+introspect = "any"
+
+[[clients]]
 id = "deployer"
 secret_hash = "{deployer}"
 grant_types = ["client_credentials"]
@@ -51,20 +83,26 @@ machine_role = "engineer"
         grafana = cheap_hash("grafana-secret"),
         billing = cheap_hash("billing-secret"),
         deployer = cheap_hash("deployer-secret"),
+        api = cheap_hash("api-secret"),
     ));
-    let clock = lanyard::clock::ManualClock::new(T0);
-    let mut l = start_with(&text, memory_store(&clock), clock).await;
+    text.push_str(extra);
+    let mut l = start_with(&text, store, clock).await;
     l.keep(keys);
     l
 }
 
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = lanyard::session::random_id().expose_secret().to_owned();
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     (verifier, URL_SAFE_NO_PAD.encode(d.as_ref()))
 }
 
-fn authorize_url(l: &Lanyard, client: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_url(
+    l: &Lanyard,
+    client: &str,
+    redirect: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut url = Url::parse(&l.at("/oauth2/authorize")).unwrap();
     {
         let mut q = url.query_pairs_mut();
@@ -81,13 +119,13 @@ fn authorize_url(l: &Lanyard, client: &str, redirect: &str, extra: &[(&str, &str
     url.to_string()
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Follows the browser through sign-in and the role picker; returns the redirect back to
 /// the client (or the last response if it did not go back).
-async fn run_authorize(
+pub(crate) async fn run_authorize(
     l: &Lanyard,
     b: &reqwest::Client,
     url: &str,
@@ -152,7 +190,7 @@ async fn run_authorize(
     location(&r)
 }
 
-fn query(url: &str, key: &str) -> Option<String> {
+pub(crate) fn query(url: &str, key: &str) -> Option<String> {
     Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -160,7 +198,7 @@ fn query(url: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-async fn token(
+pub(crate) async fn token(
     l: &Lanyard,
     auth: Option<(&str, &str)>,
     form: &[(&str, &str)],
@@ -174,17 +212,24 @@ async fn token(
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn introspect(l: &Lanyard, token: &str) -> serde_json::Value {
-    reqwest::Client::new()
+/// Introspection by the resource server (`introspect = "any"`).
+pub(crate) async fn introspect(l: &Lanyard, token: &str) -> serde_json::Value {
+    introspect_as(l, ("api", "api-secret"), token).await.1
+}
+
+pub(crate) async fn introspect_as(
+    l: &Lanyard,
+    (id, secret): (&str, &str),
+    token: &str,
+) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
         .post(l.at("/oauth2/introspect"))
-        .basic_auth("grafana", Some("grafana-secret"))
+        .basic_auth(id, Some(secret))
         .form(&[("token", token)])
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 #[tokio::test]
@@ -1027,4 +1072,103 @@ async fn login_hint_prefills_sign_in_and_acr_mfa_asks_for_a_fresh_one() {
         .await
         .unwrap();
     assert_eq!(d["acr_values_supported"], serde_json::json!(["pwd", "mfa"]));
+}
+
+#[tokio::test]
+async fn introspection_is_for_confidential_clients_and_their_own_tokens() {
+    let l = start().await;
+    let b = browser();
+    let back = run_authorize(
+        &l,
+        &b,
+        &authorize_url(&l, "grafana", GRAFANA_REDIRECT, &[]),
+        "alice",
+        Some("auditor"),
+    )
+    .await;
+    let code = query(&back, "code").unwrap();
+    let (_, t) = token(
+        &l,
+        Some(("grafana", "grafana-secret")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", GRAFANA_REDIRECT),
+        ],
+    )
+    .await;
+    let access = t["access_token"].as_str().unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    // A public client has no secret to prove who asks: refused, whatever the token.
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/introspect"))
+        .form(&[("token", access), ("client_id", "cli")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_client");
+    // The client the tokens were issued to sees them; another confidential client does not;
+    // the resource server with `introspect = "any"` does.
+    for (who, active) in [
+        (("grafana", "grafana-secret"), true),
+        (("billing", "billing-secret"), false),
+        (("api", "api-secret"), true),
+    ] {
+        for tok in [access, refresh] {
+            let (s, v) = introspect_as(&l, who, tok).await;
+            assert_eq!((s, v["active"].as_bool()), (200, Some(active)), "{who:?}");
+            if !active {
+                assert_eq!(v, serde_json::json!({"active": false}));
+            }
+        }
+    }
+    // Signing out ends the refresh token too (RP-initiated logout ends the SSO session).
+    let html = b
+        .get(l.at("/roles"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = b
+        .post(l.at("/signout"))
+        .form(&[("csrf", csrf_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        introspect_as(&l, ("grafana", "grafana-secret"), refresh)
+            .await
+            .1["active"],
+        false,
+        "a refresh token of an ended SSO session is inactive"
+    );
+    // Discovery advertises exactly what each endpoint accepts: a public client may revoke
+    // its own tokens (RFC 7009 §2.1), not introspect.
+    let d: serde_json::Value = reqwest::get(l.at("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods = |k: &str| -> Vec<String> {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!methods("introspection_endpoint_auth_methods_supported").contains(&"none".into()));
+    assert!(methods("revocation_endpoint_auth_methods_supported").contains(&"none".into()));
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/revoke"))
+        .form(&[("token", "unknown"), ("client_id", "cli")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a public client may revoke");
 }

@@ -1,0 +1,121 @@
+//! A private `redis-server` for one test, on a free loopback port, that the test may
+//! stall (`CLIENT PAUSE`) or restart without touching the shared Redis on 6379. It keeps
+//! its data in a temporary directory (RDB), so a restart with `SHUTDOWN SAVE` keeps keys.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct PrivateRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        let mut r = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        r.spawn().await;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self.dir.path().to_str().unwrap(),
+                "--dbfilename",
+                "dump.rdb",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut c) = self.raw().await
+                && redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "private redis-server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A plain connection of the test's own (not Lanyard's).
+    pub async fn raw(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        redis::Client::open(self.url())?
+            .get_multiplexed_async_connection()
+            .await
+    }
+
+    /// `CLIENT PAUSE ms mode`: Redis holds the matching commands of every other client.
+    pub async fn pause(&self, ms: u64, mode: &str) {
+        let mut c = self.raw().await.unwrap();
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(ms)
+            .arg(mode)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+
+    /// Stops the server, saving its data, and starts it again on the same port.
+    pub async fn restart(&mut self) {
+        if let Ok(mut c) = self.raw().await {
+            // The connection ends with the server: the answer is an error.
+            let _ = redis::cmd("SHUTDOWN")
+                .arg("SAVE")
+                .query_async::<()>(&mut c)
+                .await;
+        }
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() {
+                assert!(Instant::now() < deadline, "redis-server did not stop");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        self.spawn().await;
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Single-use items (codes, refresh tokens, login transactions) under races and Redis
+//! faults: concurrent reuse revokes exactly as sequential reuse does (real Redis on 6379,
+//! own prefix); a take Lanyard answered "try again" for leaves the item usable when a
+//! stalled Redis resumes; the first request after a Redis restart succeeds (both on a
+//! private `redis-server` the test pauses or restarts).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lanyard::clock::ManualClock;
+use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
+
+use crate::harness::{Lanyard, T0, browser, csrf_of};
+use crate::oidc_provider::{
+    GRAFANA_REDIRECT, authorize_url, introspect, location, query, run_authorize, start_on, token,
+};
+use crate::private_redis::PrivateRedis;
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+const GRAFANA: Option<(&str, &str)> = Some(("grafana", "grafana-secret"));
+
+fn prefix() -> String {
+    format!(
+        "lanyard-it:{}:",
+        lanyard::session::random_id().expose_secret()
+    )
+}
+
+async fn on_redis(url: &str, timeouts: RedisTimeouts) -> (Lanyard, RedisStore, String) {
+    let prefix = prefix();
+    let store = RedisStore::connect(url, &prefix, timeouts).unwrap();
+    let section = format!(
+        "[sessions]\nstore = \"redis\"\nredis_url = \"{url}\"\nkey_prefix = \"{prefix}\"\n"
+    );
+    let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
+    let l = start_on(&section, shared, ManualClock::new(T0)).await;
+    (l, store, prefix)
+}
+
+async fn code_for(l: &Lanyard, b: &reqwest::Client) -> String {
+    let back = run_authorize(
+        l,
+        b,
+        &authorize_url(l, "grafana", GRAFANA_REDIRECT, &[]),
+        "alice",
+        Some("auditor"),
+    )
+    .await;
+    query(&back, "code").unwrap()
+}
+
+async fn redeem(l: &Lanyard, code: &str) -> (u16, serde_json::Value) {
+    token(
+        l,
+        GRAFANA,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", GRAFANA_REDIRECT),
+        ],
+    )
+    .await
+}
+
+async fn refresh(l: &Lanyard, rt: &str) -> (u16, serde_json::Value) {
+    token(
+        l,
+        GRAFANA,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+/// Whatever either of two simultaneous uses got must be dead: its access token inactive,
+/// its refresh token refused.
+async fn assert_all_revoked(l: &Lanyard, answers: &[(u16, serde_json::Value)], trial: usize) {
+    for (status, t) in answers {
+        if *status != 200 {
+            assert_eq!(t["error"], "invalid_grant", "trial {trial}: {t}");
+            continue;
+        }
+        let access = t["access_token"].as_str().unwrap();
+        assert_eq!(
+            introspect(l, access).await["active"],
+            false,
+            "trial {trial}: the winner's access token survived"
+        );
+        let rt = t["refresh_token"].as_str().unwrap();
+        assert_eq!(introspect(l, rt).await["active"], false, "trial {trial}");
+        assert_eq!(refresh(l, rt).await.0, 400, "trial {trial}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_reuse_of_a_code_revokes_the_winners_tokens() {
+    let (l, _, prefix) = on_redis(REDIS, RedisTimeouts::default()).await;
+    let b = browser();
+    for trial in 0..20 {
+        let code = code_for(&l, &b).await;
+        let (x, y) = tokio::join!(redeem(&l, &code), redeem(&l, &code));
+        assert!(x.0 != 200 || y.0 != 200, "trial {trial}: both redeemed");
+        assert_all_revoked(&l, &[x, y], trial).await;
+    }
+    purge(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_reuse_of_a_refresh_token_revokes_the_family() {
+    let (l, _, prefix) = on_redis(REDIS, RedisTimeouts::default()).await;
+    let b = browser();
+    for trial in 0..20 {
+        let code = code_for(&l, &b).await;
+        let (s, first) = redeem(&l, &code).await;
+        assert_eq!(s, 200, "{first}");
+        let rt = first["refresh_token"].as_str().unwrap();
+        let (x, y) = tokio::join!(refresh(&l, rt), refresh(&l, rt));
+        assert!(x.0 != 200 || y.0 != 200, "trial {trial}: both refreshed");
+        assert_all_revoked(&l, &[x, y, (200, first.clone())], trial).await;
+    }
+    purge(&prefix).await;
+}
+
+/// Short timeouts so a stall is noticed quickly: the take gives up after 500 ms.
+fn quick() -> RedisTimeouts {
+    RedisTimeouts {
+        connect: Duration::from_millis(500),
+        response: Duration::from_millis(500),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_redeemed_during_a_stall_is_still_usable_afterwards() {
+    let redis = PrivateRedis::start().await;
+    let (l, _, _) = on_redis(&redis.url(), quick()).await;
+    let b = browser();
+    // WRITE lets Lanyard read Redis's clock and stalls the take itself; ALL stalls both.
+    for mode in ["WRITE", "ALL"] {
+        let code = code_for(&l, &b).await;
+        redis.pause(1_500, mode).await;
+        let (s, e) = redeem(&l, &code).await;
+        assert_eq!(
+            (s, e["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "{mode}: {e}"
+        );
+        // Let the pause end and the stalled command run.
+        tokio::time::sleep(Duration::from_millis(1_800)).await;
+        let (s, t) = redeem(&l, &code).await;
+        assert_eq!(s, 200, "{mode}: the retry must succeed: {t}");
+        assert_eq!(
+            introspect(&l, t["access_token"].as_str().unwrap()).await["active"],
+            true
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_submitted_during_a_stall_can_be_submitted_again() {
+    let redis = PrivateRedis::start().await;
+    let (l, _, _) = on_redis(&redis.url(), quick()).await;
+    let b = browser();
+    let html = b
+        .get(l.at("/auth/corp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("username", "alice".to_owned()),
+        ("password", "alice-pw".to_owned()),
+        ("csrf", csrf_of(&html)),
+    ];
+    redis.pause(1_500, "WRITE").await;
+    let r = b.post(l.at("/auth/corp")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    let r = b.post(l.at("/auth/corp")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303, "the login transaction must still be there");
+    assert_eq!(location(&r), "/roles");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_request_after_a_redis_restart_succeeds() {
+    let mut redis = PrivateRedis::start().await;
+    let (l, store, _) = on_redis(&redis.url(), RedisTimeouts::default()).await;
+    let b = browser();
+    let (_, html) = l.picker(&b, "alice").await;
+    assert_eq!(l.choose(&b, &html, "engineer", 900).await.status(), 303);
+    assert_eq!(
+        b.get(l.at("/credentials")).send().await.unwrap().status(),
+        200
+    );
+    store
+        .put("probe", b"v", Duration::from_secs(60))
+        .await
+        .unwrap();
+    redis.restart().await;
+    // The store's connection is now stale; reads go through on the first try.
+    assert_eq!(
+        store.get("probe").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+    redis.restart().await;
+    assert!(store.set_members("nothing").await.unwrap().is_empty());
+    redis.restart().await;
+    store.ping().await.unwrap();
+    redis.restart().await;
+    // A page that only reads: the session survived (saved) and is found at once.
+    let r = b.get(l.at("/credentials")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Removes the test's keys from the shared Redis (they all expire anyway).
+pub(crate) async fn purge(prefix: &str) {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+}
