@@ -607,10 +607,8 @@ impl OidcProvider {
             ));
         }
         let key = digest(code);
-        let used = format!("code-used:{key}");
-        let Some(record) = self
-            .take_single_use::<CodeRecord>(&format!("code:{key}"), &used)
-            .await?
+        let (code_key, used) = (format!("code:{key}"), format!("code-used:{key}"));
+        let Some((record, bytes)) = self.take_single_use::<CodeRecord>(&code_key, &used).await?
         else {
             // A replayed code: revoke what it issued (RFC 6749 §4.1.2).
             if let Some(family) = self.used_family(&used).await? {
@@ -621,6 +619,24 @@ impl OidcProvider {
                 "the code is invalid, expired or already used".into(),
             ));
         };
+        let result = self
+            .redeem_code(client, record, redirect_uri, verifier)
+            .await;
+        if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
+            self.restore_single_use(&code_key, &used, &bytes, CODE_TTL)
+                .await;
+        }
+        result
+    }
+
+    /// [`OidcProvider::exchange_code`] once the code is taken.
+    async fn redeem_code(
+        &self,
+        client: &Client,
+        record: CodeRecord,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
         if record.client_id != client.config.id {
             return Err(OAuthError::InvalidGrant(
                 "the code was issued to another client".into(),
@@ -677,9 +693,9 @@ impl OidcProvider {
             ));
         }
         let key = digest(token);
-        let used = format!("rt-used:{key}");
-        let Some(record) = self
-            .take_single_use::<RefreshRecord>(&format!("rt:{key}"), &used)
+        let (rt_key, used) = (format!("rt:{key}"), format!("rt-used:{key}"));
+        let Some((record, bytes)) = self
+            .take_single_use::<RefreshRecord>(&rt_key, &used)
             .await?
         else {
             if let Some(family) = self.used_family(&used).await? {
@@ -690,6 +706,24 @@ impl OidcProvider {
                 "the refresh token is invalid, expired or already used".into(),
             ));
         };
+        let expires_at = record.expires_at;
+        let result = self.refresh_with(client, record).await;
+        if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
+            let left = u64::try_from(expires_at - self.clock.now()).unwrap_or(0);
+            if left > 0 {
+                self.restore_single_use(&rt_key, &used, &bytes, Duration::from_secs(left))
+                    .await;
+            }
+        }
+        result
+    }
+
+    /// [`OidcProvider::refresh`] once the refresh token is taken.
+    async fn refresh_with(
+        &self,
+        client: &Client,
+        record: RefreshRecord,
+    ) -> Result<TokenResponse, OAuthError> {
         if record.client_id != client.config.id {
             self.revoke_family(&record.family).await?;
             return Err(OAuthError::InvalidGrant(
@@ -942,18 +976,33 @@ impl OidcProvider {
     }
 
     /// Takes a code or refresh token record and, in the same store step, leaves its
-    /// tombstone under `used`.
+    /// tombstone under `used`. Returns the record and its stored bytes.
     async fn take_single_use<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
         used: &str,
-    ) -> Result<Option<T>, OAuthError> {
+    ) -> Result<Option<(T, Vec<u8>)>, OAuthError> {
         let Some(bytes) = self.store.take_leaving(key, used, USED_TTL).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| OAuthError::ServerError("a stored token record is unreadable".into()))
+        let record = serde_json::from_slice(&bytes)
+            .map_err(|_| OAuthError::ServerError("a stored token record is unreadable".into()))?;
+        Ok(Some((record, bytes)))
+    }
+
+    /// Puts back a code or refresh token whose use failed only because the store did (the
+    /// client is told to try again), and removes its tombstone, so that the retry finds it
+    /// as it was. Best effort: with the store still down the item stays used. Whatever the
+    /// failed attempt recorded before failing was never handed out; should someone reuse
+    /// the item meanwhile, its family is marked revoked and the retry is refused.
+    async fn restore_single_use(&self, key: &str, used: &str, bytes: &[u8], ttl: Duration) {
+        if self.store.put(key, bytes, ttl).await.is_ok() {
+            let _ = self.store.delete(used).await;
+        } else {
+            tracing::warn!(
+                "the session store failed mid-exchange; the code or refresh token is used up"
+            );
+        }
     }
 
     /// The family a used code or refresh token's tombstone names.

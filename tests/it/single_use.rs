@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard::clock::ManualClock;
-use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
+use lanyard::session::{RedisStore, RedisTimeouts, SessionStore, StoreError};
 
 use crate::harness::{Lanyard, T0, browser, csrf_of};
 use crate::oidc_provider::{
@@ -228,4 +228,96 @@ pub(crate) async fn purge(prefix: &str) {
             .await
             .unwrap();
     }
+}
+
+/// A store that fails one chosen write: a failure in the middle of an exchange, after the
+/// code was taken, which a real Redis cannot be made to produce at that exact point.
+struct FailOnce {
+    inner: Arc<dyn SessionStore>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for FailOnce {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        if key.starts_with("rs:") && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected".into()));
+        }
+        self.inner.put(key, value, ttl).await
+    }
+    async fn put_if_absent(&self, k: &str, v: &[u8], t: Duration) -> Result<bool, StoreError> {
+        self.inner.put_if_absent(k, v, t).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.take(key).await
+    }
+    async fn take_leaving(
+        &self,
+        key: &str,
+        tombstone: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.take_leaving(key, tombstone, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.touch(key, ttl).await
+    }
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        self.inner.incr(key, ttl).await
+    }
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.set_add(key, member, ttl).await
+    }
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.set_members(key).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+}
+
+#[tokio::test]
+async fn a_code_whose_exchange_failed_on_the_store_after_the_take_is_usable_again() {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(FailOnce {
+        inner: crate::harness::memory_store(&clock),
+        armed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let shared: Arc<dyn SessionStore> = store.clone();
+    let l = start_on("[sessions]\nstore = \"memory\"\n", shared, clock).await;
+    let b = browser();
+    let code = code_for(&l, &b).await;
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (s, e) = redeem(&l, &code).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (503, Some("temporarily_unavailable"))
+    );
+    let (s, t) = redeem(&l, &code).await;
+    assert_eq!(s, 200, "the retry must succeed: {t}");
+    // And the code is single-use again from here on: a reuse revokes what it issued.
+    assert_eq!(redeem(&l, &code).await.0, 400);
+    assert_eq!(
+        introspect(&l, t["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    // The same for a refresh token.
+    let (s, t) = {
+        let code = code_for(&l, &b).await;
+        redeem(&l, &code).await
+    };
+    assert_eq!(s, 200);
+    let rt2 = t["refresh_token"].as_str().unwrap();
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(refresh(&l, rt2).await.0, 503);
+    assert_eq!(refresh(&l, rt2).await.0, 200);
 }

@@ -231,6 +231,7 @@ id = "app"
 secret_hash = "{app}"
 redirect_uris = ["http://127.0.0.1:9/cb"]
 allowed_roles = ["bench"]
+introspect = "any"
 [[clients]]
 id = "machine"
 secret_hash = "{machine}"
