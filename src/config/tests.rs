@@ -99,6 +99,11 @@ fn broken_configs_report_exact_problems() {
             "line 2: sessions.idle_timeout: must not be longer than absolute_timeout",
         ),
         (
+            "no role sessions at all",
+            "[sessions]\nmax_role_sessions = 0\n",
+            "line 2: sessions.max_role_sessions: must be at least 1",
+        ),
+        (
             "redis without url",
             "[sessions]\nstore = \"redis\"\n",
             "line 1: sessions.redis_url: is required when store = \"redis\" (or give redis_url_file)",
@@ -548,6 +553,14 @@ fn broken_clients_report_exact_problems() {
         (
             "public = true\ngrant_types = [\"password\"]",
             "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token, client_credentials or token_exchange",
+        ),
+        (
+            "public = true\nredirect_uris = [\"https://app.example.com/cb\"]\nintrospect = \"any\"",
+            "clients[0].introspect: a public client cannot introspect tokens",
+        ),
+        (
+            "public = true\nredirect_uris = [\"https://app.example.com/cb\"]\nintrospect = \"all\"",
+            "clients[0].introspect: unknown value \"all\"; use \"own\" or \"any\"",
         ),
     ];
     for (body, expected) in cases {
