@@ -196,9 +196,18 @@ fn scalar(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Lower-cases a condition key (Unicode-aware, allocation only when needed).
+/// The canonical form of a condition-key name, the one the engine stores and looks up:
+/// Unicode lower case (`str::to_lowercase`), since key names are case-insensitive. Callers
+/// that decide which keys someone may set must compare in this form too: the Kelvin sign
+/// `K` (U+212A) lower-cases to an ASCII `k`, so `"\u{212A}corp:email"` is the key
+/// `kcorp:email`, which an ASCII-only comparison would miss.
+pub fn normalize_key(key: &str) -> String {
+    key.to_lowercase()
+}
+
+/// [`normalize_key`], boxed for storage.
 pub(crate) fn lower(s: &str) -> Box<str> {
-    s.to_lowercase().into_boxed_str()
+    normalize_key(s).into_boxed_str()
 }
 
 #[cfg(test)]
@@ -242,6 +251,21 @@ mod tests {
         );
         assert!(ctx.get("gone").is_none());
         assert_eq!(ctx.len(), 4);
+    }
+
+    #[test]
+    fn normalize_key_folds_unicode_like_the_lookup() {
+        assert_eq!(normalize_key("\u{212A}corp:Email"), "kcorp:email");
+        assert_eq!(
+            normalize_key("AWS:PrincipalTag/Team"),
+            "aws:principaltag/team"
+        );
+        let ctx = Context::new().with("\u{212A}corp:email", "x@example.com");
+        assert_eq!(
+            ctx.get("kcorp:email"),
+            Some(&ContextValue::from("x@example.com"))
+        );
+        assert_eq!(ctx.iter().next().map(|(k, _)| k), Some("kcorp:email"));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! policy wins; otherwise an `Allow` is needed from an identity-based policy or from the
 //! resource-based policy; a permissions boundary and a session policy, when present, must
 //! also allow ("Determining whether a request is allowed or denied within an account",
-//! "Permissions boundaries for IAM entities", "Session policies"). Conditions follow "IAM
+//! "Permissions boundaries for IAM entities", "Session policies"), except that an `Allow`
+//! in the resource-based policy naming the caller directly (`"*"` or the caller's own ARN,
+//! not its account) is not limited by the boundary's implicit deny, as AWS documents for
+//! same-account resource-based policies. Conditions follow "IAM
 //! JSON policy elements: Condition operators", "Condition with multiple context keys or
 //! values" and "Set operators for multivalued context keys".
 //!
@@ -173,8 +176,23 @@ pub fn evaluate(set: &PolicySet<'_>, request: &Request<'_>) -> Decision {
     }
 
     let mut allows = Vec::new();
-    for p in set.identity.iter().copied().chain(set.resource) {
+    for p in set.identity.iter().copied() {
         ev.collect(p, Effect::Allow, &mut allows);
+    }
+    // A same-account resource-based policy that grants to the caller directly (its own
+    // ARN, or `"*"`) is not limited by an implicit deny in the permissions boundary ("Permissions
+    // boundaries for IAM entities", evaluating effective permissions with resource-based
+    // policies). An explicit deny in the boundary was already handled above.
+    let mut direct_grant = false;
+    if let Some(resource_policy) = set.resource {
+        let before = allows.len();
+        ev.collect(resource_policy, Effect::Allow, &mut allows);
+        direct_grant = allows[before..].iter().any(|r| {
+            resource_policy
+                .statements
+                .get(r.index)
+                .is_some_and(|st| names_caller_directly(st, request.principal))
+        });
     }
     if allows.is_empty() {
         return Decision {
@@ -198,6 +216,9 @@ pub fn evaluate(set: &PolicySet<'_>, request: &Request<'_>) -> Decision {
         (Gate::SessionPolicy, set.session, "session policy"),
     ] {
         let Some(policy) = policy else { continue };
+        if gate == Gate::PermissionsBoundary && direct_grant {
+            continue;
+        }
         let before = allows.len();
         ev.collect(policy, Effect::Allow, &mut allows);
         if allows.len() == before {
@@ -215,9 +236,14 @@ pub fn evaluate(set: &PolicySet<'_>, request: &Request<'_>) -> Decision {
             };
         }
     }
+    let unbounded = if direct_grant && set.boundary.is_some() {
+        " (a resource-based policy naming the caller directly is not limited by the permissions boundary)"
+    } else {
+        ""
+    };
     Decision {
         outcome: Outcome::Allowed,
-        reason: format!("allowed by {first}{}", more(n)),
+        reason: format!("allowed by {first}{}{unbounded}", more(n)),
         statements: allows,
         gate: None,
     }
@@ -316,6 +342,26 @@ impl Evaluator<'_, '_> {
                 .conditions
                 .iter()
                 .all(|c| eval_condition(c, ctx) == Some(true))
+    }
+}
+
+/// Whether an (applicable) resource-policy statement grants to the caller itself: its
+/// `Principal` is `"*"` / `{"AWS": "*"}` or the caller's own ARN. An account or `root`
+/// principal, a `Federated` or `Service` one, and `NotPrincipal` delegate to the account
+/// and so stay limited by the boundary.
+fn names_caller_directly(st: &Statement, caller: Option<Principal<'_>>) -> bool {
+    let Some(PrincipalMatch::Principal(set)) = &st.principal else {
+        return false;
+    };
+    if set.any {
+        return true;
+    }
+    match caller {
+        Some(Principal::Aws(arn)) => set
+            .aws
+            .iter()
+            .any(|a| matches!(a, AwsPrincipal::Arn(x) if **x == *arn)),
+        _ => false,
     }
 }
 

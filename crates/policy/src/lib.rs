@@ -61,7 +61,7 @@ mod operator;
 mod policy;
 mod value;
 
-pub use context::{Context, ContextValue};
+pub use context::{Context, ContextValue, normalize_key};
 pub use error::{ContextError, ValidationError, ValidationErrors};
 pub use eval::{Decision, Gate, Outcome, PolicySet, Principal, Request, StatementRef, evaluate};
 pub use operator::{KNOWN_OPERATORS, SET_QUALIFIERS};
