@@ -95,6 +95,17 @@ pub async fn start_with(text: &str, store: Arc<dyn SessionStore>, clock: ManualC
 /// issuer against the URL they discovered it at). `text` gets `{public_url}` replaced.
 pub async fn start_public(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_public_on(listener, text, store, clock).await
+}
+
+/// [`start_public`] on a listener bound beforehand (a peer that must know Lanyard's real
+/// URL, such as an IdP sending a browser back, is started in between).
+pub async fn start_public_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+) -> Lanyard {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let text = text.replace("http://127.0.0.1:8080", &url);
     start_on(listener, &text, store, clock).await
