@@ -2,10 +2,17 @@
 //! typed into fields and clicked, with every page's CSP enforced as a browser does.
 //! Each test writes a screenshot of every step to `target/screenshots/<test>/`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Query;
+use axum::response::Html;
 use lanyard::clock::ManualClock;
 
 use crate::chromium::Page;
-use crate::harness::{Lanyard, T0, config_text, memory_store, start_public, start_public_on};
+use crate::harness::{
+    Lanyard, T0, cheap_hash, config_text, memory_store, start_public, start_public_on,
+};
 
 /// Lanyard on its real loopback URL with the test directory and `extra` config.
 async fn lanyard(extra: &str) -> Lanyard {
@@ -120,6 +127,106 @@ async fn local_sign_in_picker_credentials_and_sign_out() {
     page.close().await;
 }
 
+/// A tiny application on another origin: records the query of each visit to `/cb`.
+struct App {
+    url: String,
+    seen: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn app() -> App {
+    let seen: Arc<Mutex<Vec<HashMap<String, String>>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let router = axum::Router::new().route(
+        "/cb",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let record = Arc::clone(&record);
+            async move {
+                record.lock().unwrap().push(q);
+                Html("<!doctype html><title>App</title><h1>Signed in to the app</h1>")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    App {
+        url,
+        seen,
+        _stop: tx,
+    }
+}
+
+/// Signs in to the application through Lanyard in Chromium as `user`, choosing `role` on
+/// the picker when one is shown; returns the query the application received.
+async fn app_sign_in(
+    l: &Lanyard,
+    app: &App,
+    name: &str,
+    user: &str,
+    role: Option<&str>,
+) -> HashMap<String, String> {
+    let page = Page::open(name).await;
+    let redirect = format!("{}/cb", app.url);
+    let mut authorize = url::Url::parse(&l.at("/oauth2/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "app")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid email")
+        .append_pair("state", &format!("state-of-{user}"));
+    page.goto(authorize.as_str()).await;
+    page.wait_for_url("the sign-in page", |u| u.path() == "/signin")
+        .await;
+    page.click("a[href^=\"/auth/corp\"]").await;
+    page.wait_for_url("the password form", |u| u.path() == "/auth/corp")
+        .await;
+    password(&page, user).await;
+    if let Some(role) = role {
+        page.wait_for_url("the role picker", |u| u.path() == "/roles")
+            .await;
+        assert!(page.text().await.contains("Choose the role to use in"));
+        pick(&page, role).await;
+    }
+    let app_origin = url::Url::parse(&app.url).unwrap().origin();
+    let landed = page
+        .wait_for_url("the application", |u| u.origin() == app_origin)
+        .await;
+    page.shot("application").await;
+    assert_eq!(landed.path(), "/cb");
+    page.close().await;
+    let seen = app.seen.lock().unwrap();
+    seen.iter()
+        .find(|q| q.get("state").map(String::as_str) == Some(&format!("state-of-{user}")))
+        .cloned()
+        .expect("the application saw the callback")
+}
+
+async fn redeem(l: &Lanyard, app: &App, code: &str) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &format!("{}/cb", app.url)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    r.json().await.unwrap()
+}
+
 /// The claims of a JWT (its signature is Lanyard's business; the tests read what it says).
 fn claims_of(jwt: &str) -> serde_json::Value {
     use base64::Engine;
@@ -130,6 +237,61 @@ fn claims_of(jwt: &str) -> serde_json::Value {
             .unwrap(),
     )
     .unwrap()
+}
+
+fn role_of(access_token: &str) -> String {
+    claims_of(access_token)["role"].as_str().unwrap().to_owned()
+}
+
+/// Lanyard with the application `app` (engineer and auditor) registered.
+async fn lanyard_with_app(app: &App) -> Lanyard {
+    lanyard(&format!(
+        "\n[[clients]]\nid = \"app\"\nname = \"Example App\"\nsecret_hash = \"{}\"\n\
+         redirect_uris = [\"{}/cb\"]\nallowed_roles = [\"engineer\", \"auditor\"]\n",
+        cheap_hash("app-secret"),
+        app.url
+    ))
+    .await
+}
+
+/// alice may take engineer and auditor in the app: the picker's POST ends the flow. Fails
+/// on a `303` to the application after that POST: Chromium applies the page CSP's
+/// `form-action 'self'` to the redirect and stays on Lanyard.
+#[tokio::test]
+async fn an_application_on_another_origin_receives_its_code_after_the_picker() {
+    let app = app().await;
+    let l = lanyard_with_app(&app).await;
+    let q = app_sign_in(&l, &app, "app_via_picker", "alice", Some("auditor")).await;
+    assert_eq!(q.get("iss"), Some(&l.url));
+    let tokens = redeem(&l, &app, &q["code"]).await;
+    assert_eq!(role_of(tokens["access_token"].as_str().unwrap()), "auditor");
+    // The code was handed over once: a second exchange is refused.
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", &format!("{}/cb", app.url)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+/// bob has one role that fits: no picker, the password form's POST (→ `/roles?authz=…`)
+/// ends the flow; blocked the same way before the hand-over page.
+#[tokio::test]
+async fn an_application_on_another_origin_receives_its_code_when_the_picker_is_skipped() {
+    let app = app().await;
+    let l = lanyard_with_app(&app).await;
+    let q = app_sign_in(&l, &app, "app_picker_skipped", "bob", None).await;
+    let tokens = redeem(&l, &app, &q["code"]).await;
+    assert_eq!(
+        role_of(tokens["access_token"].as_str().unwrap()),
+        "engineer"
+    );
 }
 
 /// Lanyard → the `oidc-provider` peer's login page → back to Lanyard → credentials.

@@ -152,6 +152,15 @@ pub fn csrf_of(html: &str) -> String {
     html[start..end].to_owned()
 }
 
+/// Where Lanyard's "Continue to the application" page sends the browser: the target of
+/// its meta refresh (HTML entities decoded); `None` on any other page.
+pub fn continue_url(html: &str) -> Option<String> {
+    let marker = "<meta http-equiv=\"refresh\" content=\"0;url=";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
 /// The access token shown on /credentials.
 pub fn token_of(html: &str) -> String {
     let marker = "export LANYARD_TOKEN=&#39;";
