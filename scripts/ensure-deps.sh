@@ -25,6 +25,9 @@ if [ "${1:-}" = "test" ]; then
   # The SAML tests run a pysaml2 IdP (needs the xmlsec1 program) in a venv.
   command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+  # The browser tests drive headless Chromium over WebDriver (tests/it/chromium.rs).
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 fi
 
 # Test peers written for Node (openid-client as a relying party).

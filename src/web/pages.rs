@@ -22,8 +22,8 @@ use crate::signin::{Attempt, PasswordSignIn, SignInError};
 use crate::sso::SsoSession;
 use crate::web::error::{PageError, WebError};
 use crate::web::views::{
-    CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink, RoleChoice,
-    RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
+    ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
+    RoleChoice, RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
 };
 use crate::web::{AppState, ClientIp, cookies};
 
@@ -474,7 +474,7 @@ pub async fn roles(
             Ok(StatusCode::OK.into_response())
         }
         [] if matches!(target, ForClient::Client { .. }) => {
-            let ForClient::Client { id, .. } = &target else {
+            let ForClient::Client { id, name, .. } = &target else {
                 return Err(WebError::Internal("unreachable".into()).into());
             };
             let error = crate::provider::OAuthError::AccessDenied(
@@ -486,7 +486,7 @@ pub async fn roles(
                 .await
                 .map_err(crate::web::oauth::oauth_page)?
             {
-                Some(url) => Ok(Redirect::to(url.as_str()).into_response()),
+                Some(url) => to_client(name, &url),
                 None => Err(WebError::Forbidden(error.to_string()).into()),
             }
         }
@@ -719,7 +719,7 @@ async fn finish(
 ) -> PageResult {
     match target {
         ForClient::None => issue(state, cookie, session, role, duration).await,
-        ForClient::Client { id, pending, .. } => {
+        ForClient::Client { id, pending, name } => {
             let url = state
                 .oidc
                 .complete(
@@ -737,9 +737,22 @@ async fn finish(
                 role = %role.name,
                 "authorization code issued"
             );
-            Ok(Redirect::to(url.as_str()).into_response())
+            to_client(name, &url)
         }
     }
+}
+
+/// Sends the browser on to an application (its redirect URI with a code or an error)
+/// through a page rather than a `303`: a redirect off-site that ends the chain of a form
+/// POST (`POST /roles`, or `POST /auth/{provider}` → `/roles?authz=…` when the picker is
+/// skipped) is blocked by the page CSP's `form-action 'self'` in Chromium, after the code
+/// was issued and the request used up. The CSP stays as strict as on every other page.
+fn to_client(app: &str, url: &url::Url) -> PageResult {
+    Ok(render(&ContinuePage {
+        app: app.to_owned(),
+        url: url.as_str().to_owned(),
+    })?
+    .into_response())
 }
 
 async fn issue(

@@ -118,6 +118,20 @@ pub struct LogoutConfirmPage {
     pub csrf: String,
 }
 
+/// The last hop to an application: a page of Lanyard's that sends the browser on with a
+/// meta refresh (and a link, should the browser not follow it). A `303` straight to the
+/// application is blocked by Chromium when it ends a form POST's redirect chain, because
+/// the page CSP says `form-action 'self'`; a navigation started by a page is not.
+#[derive(Template)]
+#[template(path = "continue.html")]
+pub struct ContinuePage {
+    /// The application's name.
+    pub app: String,
+    /// Where the browser goes: the client's redirect URI with `code` and `state` (or
+    /// `error`).
+    pub url: String,
+}
+
 /// After sign-out.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
@@ -143,6 +157,22 @@ mod tests {
         assert_eq!(human_duration(3600), "1 hour");
         assert_eq!(human_duration(43200), "12 hours");
         assert_eq!(human_duration(5400), "1 h 30 min");
+    }
+
+    #[test]
+    fn the_hand_over_page_refreshes_to_the_application_and_escapes_it() {
+        let html = ContinuePage {
+            app: "Grafana".into(),
+            url: "https://app.example/cb?code=c&state=\"><script>".into(),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains(
+            "<meta http-equiv=\"refresh\" content=\"0;url=https://app.example/cb?code=c&#38;state="
+        ));
+        assert!(html.contains("Continue to Grafana"));
+        assert!(!html.contains("\"><script>"));
+        assert!(!html.contains("<script"), "no script on the page");
     }
 
     #[test]

@@ -95,6 +95,17 @@ pub async fn start_with(text: &str, store: Arc<dyn SessionStore>, clock: ManualC
 /// issuer against the URL they discovered it at). `text` gets `{public_url}` replaced.
 pub async fn start_public(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_public_on(listener, text, store, clock).await
+}
+
+/// [`start_public`] on a listener bound beforehand (a peer that must know Lanyard's real
+/// URL, such as an IdP sending a browser back, is started in between).
+pub async fn start_public_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+) -> Lanyard {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let text = text.replace("http://127.0.0.1:8080", &url);
     start_on(listener, &text, store, clock).await
@@ -139,6 +150,15 @@ pub fn csrf_of(html: &str) -> String {
     let start = html.find(marker).expect("page has a csrf field") + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].to_owned()
+}
+
+/// Where Lanyard's "Continue to the application" page sends the browser: the target of
+/// its meta refresh (HTML entities decoded); `None` on any other page.
+pub fn continue_url(html: &str) -> Option<String> {
+    let marker = "<meta http-equiv=\"refresh\" content=\"0;url=";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
 }
 
 /// The access token shown on /credentials.

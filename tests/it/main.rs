@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 mod bad_input;
+mod browser;
+mod chromium;
 mod cli;
 mod flow;
 mod github;

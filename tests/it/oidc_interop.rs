@@ -17,8 +17,8 @@ use crate::upstream::{
 };
 
 /// The running provider; killed when dropped.
-struct Op {
-    issuer: String,
+pub(crate) struct Op {
+    pub(crate) issuer: String,
     _child: Child,
 }
 
@@ -26,7 +26,7 @@ async fn start_op() -> Op {
     start_op_with(&[]).await
 }
 
-async fn start_op_with(env: &[(&str, String)]) -> Op {
+pub(crate) async fn start_op_with(env: &[(&str, String)]) -> Op {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc");
     assert!(
         dir.join("node_modules/oidc-provider").is_dir(),
@@ -60,14 +60,14 @@ async fn start_op_with(env: &[(&str, String)]) -> Op {
 }
 
 #[allow(clippy::disallowed_methods)]
-fn real_now() -> i64 {
+pub(crate) fn real_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-fn provider(op: &Op, extra: &str) -> String {
+pub(crate) fn provider(op: &Op, extra: &str) -> String {
     format!(
         "[[providers]]\nid = \"op\"\nkind = \"oidc\"\ndisplay_name = \"Test OP\"\nissuer = \"{}\"\n\
          client_id = \"lanyard\"\nclient_secret = \"${{OP_SECRET}}\"\nscopes = [\"openid\", \"email\", \"profile\", \"groups\"]\n{extra}\n",

@@ -317,12 +317,19 @@ pub struct IdpOptions {
     pub rolled_key: bool,
     /// Further certificates listed in its metadata.
     pub extra_certs: Vec<&'static str>,
+    /// Lanyard's real base URL, when the IdP must send a real browser there (the ACS and
+    /// SP entity ID follow from it); the fixed `public_url` of [`ACS`] otherwise.
+    pub sp_url: Option<String>,
+    /// The host name in the IdP's URLs (`localhost` puts it on another site than Lanyard
+    /// on 127.0.0.1); 127.0.0.1 when not set. It listens on 127.0.0.1 either way.
+    pub host: Option<&'static str>,
 }
 
 /// A running pysaml2 IdP.
 pub struct Idp {
     child: Child,
     pub port: u16,
+    host: &'static str,
 }
 
 impl Drop for Idp {
@@ -344,15 +351,30 @@ impl Idp {
     pub async fn start(opts: IdpOptions) -> Idp {
         let python = tokio::task::spawn_blocking(venv_python).await.unwrap();
         let port = free_port();
+        let host = opts.host.unwrap_or("127.0.0.1");
         let key = if opts.rolled_key { "idp2" } else { "idp1" };
         let mut cmd = Command::new(python);
         cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/saml/idp.py"))
             .args(["--port", &port.to_string()])
+            .args(["--host", host])
             .arg("--key")
             .arg(fixture(&format!("{key}.key")))
             .arg("--cert")
             .arg(fixture(&format!("{key}.crt")))
-            .args(["--sp-entity-id", SP_ENTITY, "--acs", ACS])
+            .args(match &opts.sp_url {
+                Some(sp) => [
+                    "--sp-entity-id".to_owned(),
+                    format!("{sp}/auth/idp/metadata"),
+                    "--acs".to_owned(),
+                    format!("{sp}/auth/idp/callback"),
+                ],
+                None => [
+                    "--sp-entity-id".to_owned(),
+                    SP_ENTITY.to_owned(),
+                    "--acs".to_owned(),
+                    ACS.to_owned(),
+                ],
+            })
             .arg("--sp-cert")
             .arg(fixture("sp.crt"))
             .env("PYTHONWARNINGS", "ignore")
@@ -382,11 +404,11 @@ impl Idp {
             .unwrap()
             .unwrap();
         assert!(line.starts_with("READY"), "IdP said {line:?}");
-        Idp { child, port }
+        Idp { child, port, host }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{}:{}{path}", self.host, self.port)
     }
 
     pub fn entity_id(&self) -> String {

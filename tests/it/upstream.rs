@@ -85,20 +85,26 @@ impl std::ops::Deref for Broker {
 /// Starts Lanyard with `providers` (TOML `[[providers]]` entries) and roles for `ids`.
 pub async fn broker(providers: &str, ids: &[&str], clock: ManualClock) -> Broker {
     let keys = tempfile::tempdir().unwrap();
-    let text = format!(
-        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
-         [sessions]\nstore = \"memory\"\n\
-         [tokens]\nalgorithm = \"ES256\"\nkeys_dir = \"{}\"\n\
-         {providers}\n{}",
-        keys.path().display(),
-        roles_toml(ids)
-    );
+    let text = broker_text(providers, ids, keys.path());
     let store = memory_store(&clock);
     let lanyard = start_with(&text, store, clock).await;
     Broker {
         lanyard,
         _keys: keys,
     }
+}
+
+/// The config of [`broker`]: `providers`, [`roles_toml`] for `ids`, memory sessions, keys
+/// in `keys_dir`, `public_url` = [`PUBLIC_URL`].
+pub fn broker_text(providers: &str, ids: &[&str], keys_dir: &std::path::Path) -> String {
+    format!(
+        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
+         [sessions]\nstore = \"memory\"\n\
+         [tokens]\nalgorithm = \"ES256\"\nkeys_dir = \"{}\"\n\
+         {providers}\n{}",
+        keys_dir.display(),
+        roles_toml(ids)
+    )
 }
 
 /// The `Location` of a redirect.

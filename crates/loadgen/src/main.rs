@@ -543,6 +543,21 @@ fn location(r: &reqwest::Response) -> Result<String, String> {
         .ok_or_else(|| format!("expected a redirect, got {}", r.status()))
 }
 
+/// Where Lanyard's "Continue to the application" page sends the browser (its meta
+/// refresh target, HTML entities decoded).
+fn continue_target(html: &str) -> Result<String, String> {
+    let marker = "<meta http-equiv=\"refresh\" content=\"0;url=";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .ok_or("expected the page that continues to the application")?;
+    let end = html[start..]
+        .find('"')
+        .map(|i| i + start)
+        .ok_or("unterminated meta refresh")?;
+    Ok(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
 /// One full authorization-code flow for a local user with a fresh browser.
 async fn code_flow(base: &str) -> Result<(), String> {
     let b = reqwest::Client::builder()
@@ -581,7 +596,8 @@ async fn code_flow(base: &str) -> Result<(), String> {
     .await?;
     let roles = location(&r)?;
     let r = send(b.get(format!("{base}{roles}"))).await?;
-    let back = location(&r)?;
+    let html = r.text().await.map_err(|e| e.to_string())?;
+    let back = continue_target(&html)?;
     let code = url::Url::parse(&back)
         .map_err(|e| e.to_string())?
         .query_pairs()

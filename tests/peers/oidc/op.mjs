@@ -6,6 +6,7 @@
 // Prints `listening http://127.0.0.1:PORT` once ready. Routes besides the provider's own:
 //   GET  /interaction/{uid}?user=NAME  finishes the login prompt as NAME (no password: the
 //                                       test plays the person); consent is pre-granted
+//   GET  /interaction/{uid}            a login page (a field for NAME) for a real browser
 //   POST /__test/rotate                 new signing key, published first and used from now on
 //   GET  /__test/stats                  how often the JWKS was fetched
 // With PKJWT_JWKS (a public JWKS) a second client `lanyard-pkjwt` uses private_key_jwt.
@@ -116,7 +117,20 @@ function build(issuer) {
   return provider;
 }
 
+// The login page a real browser sees: pick the user (the test plays the person).
+function loginPage(res, uid) {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(`<!doctype html><title>Test OP sign-in</title><h1>Test OP</h1>
+<form method="get" action="/interaction/${encodeURIComponent(uid)}">
+<label>User <input name="user" autocomplete="username"></label>
+<button type="submit" id="login">Sign in</button></form>`);
+}
+
 async function interaction(req, res, uid, user) {
+  if (!user) {
+    loginPage(res, uid);
+    return;
+  }
   try {
     const details = await current.interactionDetails(req, res);
     if (details.uid !== uid) throw new Error('interaction mismatch');

@@ -44,6 +44,14 @@ const config = await client.discovery(new URL(issuer), clientId, clientSecret, u
   execute: [client.allowInsecureRequests],
 });
 
+// The target of the meta refresh on Lanyard's "Continue to the application" page.
+function continueTarget(html) {
+  const m = html.match(/<meta http-equiv="refresh" content="0;url=([^"]*)">/);
+  if (!m) return null;
+  return m[1].replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 async function signIn() {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -66,11 +74,13 @@ async function signIn() {
     next = r.headers.get('location');
   }
   r = await browse(next);
-  if (r.status === 200) {
-    const html = await r.text();
+  let html = await r.text();
+  if (!continueTarget(html)) {
     r = await browse('/roles', form({ role, duration: '3600', csrf: field(html, 'csrf'), authz: field(html, 'authz') }));
+    html = await r.text();
   }
-  const back = r.headers.get('location');
+  // Lanyard hands the browser back through a page (meta refresh), not a 303.
+  const back = continueTarget(html);
   if (!back || !back.startsWith(redirectUri)) throw new Error(`not sent back to the client: ${r.status} ${back}`);
   const tokens = await client.authorizationCodeGrant(config, new URL(back), {
     pkceCodeVerifier: verifier,

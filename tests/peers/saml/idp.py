@@ -8,6 +8,11 @@ It prints "READY <port>" once it listens. Endpoints:
                                         HTTP-Redirect SSO: answers the AuthnRequest for
                                         user NAME (no login form: the test picks the user)
                                         with JSON {acs, SAMLResponse, RelayState}
+  GET /sso/redirect?SAMLRequest=...    without `user`: a login page for a real browser (pick
+                                        the user); it sends the browser to
+  GET /sso/redirect?...&user=NAME&binding=post
+                                        a page with the HTTP-POST binding form to the ACS
+                                        (a "Continue" button; no script)
   GET /idp-initiated?user=NAME&relay_state=...
                                         an unsolicited response (no InResponseTo)
 
@@ -16,6 +21,7 @@ Users (groups): alice (engineering, admins; MFA), bob (engineering), carol (fina
 
 import argparse
 import base64
+import html
 import http.server
 import json
 import sys
@@ -69,6 +75,9 @@ def sp_metadata(entity_id, acs, cert_pem):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    # The host name in the IdP's own URLs (entity ID, SSO endpoint); it listens on
+    # 127.0.0.1 either way. `localhost` puts it on another site than Lanyard.
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--key", required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--extra-cert", action="append", default=[])
@@ -80,7 +89,7 @@ def main():
     ap.add_argument("--encrypt-assertion", action="store_true")
     args = ap.parse_args()
 
-    base = f"http://127.0.0.1:{args.port}"
+    base = f"http://{args.host}:{args.port}"
     sp_cert = open(args.sp_cert).read()
     conf = IdPConfig()
     conf.load(
@@ -155,6 +164,27 @@ def main():
             "RelayState": relay_state or "",
         }
 
+    def hidden(name, value):
+        return f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+
+    def login_page(q):
+        fields = "".join(hidden(k, v) for k, v in q.items())
+        return (
+            "<!doctype html><title>Test IdP sign-in</title><h1>Test IdP</h1>"
+            '<form method="get" action="/sso/redirect">'
+            f"{fields}{hidden('binding', 'post')}"
+            '<label>User <input name="user" autocomplete="username"></label>'
+            '<button type="submit" id="login">Sign in</button></form>'
+        )
+
+    def post_page(body):
+        return (
+            "<!doctype html><title>Test IdP: continue</title><h1>Signed in at the test IdP</h1>"
+            f'<form method="post" action="{html.escape(body["acs"])}">'
+            f'{hidden("SAMLResponse", body["SAMLResponse"])}{hidden("RelayState", body["RelayState"])}'
+            '<button type="submit" id="continue">Continue</button></form>'
+        )
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, fmt, *a):
             sys.stderr.write("idp: " + (fmt % a) + "\n")
@@ -173,9 +203,13 @@ def main():
             try:
                 if url.path == "/metadata":
                     return self.send(200, metadata, "application/samlmetadata+xml")
+                if url.path == "/sso/redirect" and "user" not in q:
+                    return self.send(200, login_page(q), "text/html; charset=utf-8")
                 if url.path == "/sso/redirect":
                     req = idp.parse_authn_request(q["SAMLRequest"], BINDING_HTTP_REDIRECT)
                     body = respond(q["user"], req.message.id, q.get("RelayState"))
+                    if q.get("binding") == "post":
+                        return self.send(200, post_page(body), "text/html; charset=utf-8")
                     return self.send(200, json.dumps(body), "application/json")
                 if url.path == "/idp-initiated":
                     body = respond(q["user"], None, q.get("relay_state"))

@@ -1,0 +1,271 @@
+//! A real browser for the tests: headless Chromium (Debian's `chromium`) driven over
+//! WebDriver by `chromedriver` (Debian's `chromium-driver`) and the `fantoccini` crate.
+//!
+//! One chromedriver per test binary, started on first use and shared. Each test opens its
+//! own [`Page`]: a WebDriver session, which is a Chromium of its own with a fresh temporary
+//! profile, so cookies never leak between tests and tests run in parallel. The chromedriver
+//! is a process, not a task, so it outlives each test's tokio runtime; a test's session
+//! lives on that test's runtime and ends with it ([`Page::close`]).
+//!
+//! chromedriver runs under a small `sh` that is the leader of its own process group and
+//! waits on a pipe from this process: when the test binary exits, however it exits, the
+//! pipe closes and the whole group (chromedriver and any Chromium a failed test left
+//! open) is terminated.
+//!
+//! Screenshots: [`Page::shot`] writes `target/screenshots/<test>/<nn>-<step>.png`
+//! (git-ignored), so a person can look at each step. The window is 1280x800 unless a test
+//! asks for another size ([`Page::open_sized`], e.g. 390x844 for a phone).
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// The Chromium binary.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The chromedriver binary.
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The default window: a laptop.
+pub const DESKTOP: (u32, u32) = (1280, 800);
+
+/// The shared chromedriver.
+struct Driver {
+    url: String,
+    /// Held open so that the wrapper keeps chromedriver alive; closed on exit.
+    _stdin: ChildStdin,
+    _child: Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn driver() -> &'static Driver {
+    static DRIVER: OnceLock<Driver> = OnceLock::new();
+    DRIVER.get_or_init(|| {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(bin).exists(),
+                "{bin} is missing: run `scripts/ensure-deps.sh test` (or `make test`), which \
+                 installs Debian's chromium and chromium-driver"
+            );
+        }
+        let port = free_port();
+        // `read` returns when this process's end of the pipe closes (at exit, even on a
+        // panic or a kill); then the group, chromedriver and its browsers, is terminated.
+        let script = format!(
+            "{CHROMEDRIVER} --port={port} --allowed-ips=127.0.0.1 >/dev/null 2>&1 & read _; kill -TERM 0"
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        let stdin = child.stdin.take().unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            url,
+            _stdin: stdin,
+            _child: child,
+        }
+    })
+}
+
+/// The folder of screenshots: `target/screenshots`, next to the build's own folders.
+fn screenshots_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|p| p.join("screenshots"))
+        .unwrap_or_else(|| PathBuf::from("target/screenshots"))
+}
+
+/// One test's browser: a WebDriver session with a fresh profile.
+pub struct Page {
+    pub client: Client,
+    name: String,
+    step: AtomicU32,
+    _profile: tempfile::TempDir,
+}
+
+impl Page {
+    /// A browser for the test `name` (its screenshot folder) at the default size.
+    pub async fn open(name: &str) -> Page {
+        Self::open_sized(name, DESKTOP).await
+    }
+
+    /// A browser whose window is `width` x `height`.
+    pub async fn open_sized(name: &str, (width, height): (u32, u32)) -> Page {
+        let driver = driver();
+        let profile = tempfile::tempdir().unwrap();
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--no-default-browser-check".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-extensions".to_owned(),
+            "--password-store=basic".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+        );
+        caps.insert("pageLoadStrategy".into(), "normal".into());
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps)
+                .connect(&driver.url),
+        )
+        .await
+        .expect("Chromium started within 60 s")
+        .expect("a WebDriver session");
+        let dir = screenshots_dir().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let page = Page {
+            client,
+            name: name.to_owned(),
+            step: AtomicU32::new(0),
+            _profile: profile,
+        };
+        page.resize(width, height).await;
+        page
+    }
+
+    /// Sets the size of the viewport (what the page sees as its window).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+        // The outer window includes no chrome in headless mode, but correct for any
+        // difference so that the page lays out at exactly the size asked for.
+        let inner = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .unwrap();
+        let (w, h) = (
+            inner[0].as_u64().unwrap_or(u64::from(width)),
+            inner[1].as_u64().unwrap_or(u64::from(height)),
+        );
+        if (w, h) != (u64::from(width), u64::from(height)) {
+            let fix = |want: u32, got: u64| {
+                u32::try_from(i64::from(want) * 2 - i64::try_from(got).unwrap()).unwrap()
+            };
+            self.client
+                .set_window_size(fix(width, w), fix(height, h))
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The address shown in the location bar.
+    pub async fn url(&self) -> url::Url {
+        self.client.current_url().await.unwrap()
+    }
+
+    /// The page's HTML as the browser sees it now.
+    pub async fn html(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// The visible text of the page.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Types into the field named `name`, as a person would.
+    pub async fn fill(&self, name: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no field {name}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks the element `css`.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits (up to 20 s) until the location satisfies `ok`; returns it.
+    pub async fn wait_for_url(&self, what: &str, ok: impl Fn(&url::Url) -> bool) -> url::Url {
+        let started = Instant::now();
+        loop {
+            let url = self.url().await;
+            if ok(&url) {
+                return url;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let step = self.shot("timeout").await;
+                panic!(
+                    "waited 20 s for {what}; still at {url} (screenshot {})\n{}",
+                    step.display(),
+                    self.text().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Saves a screenshot of the viewport as the next step of this test; returns its path.
+    pub async fn shot(&self, step: &str) -> PathBuf {
+        let n = self.step.fetch_add(1, Ordering::Relaxed) + 1;
+        let dir = screenshots_dir().join(&self.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{n:02}-{step}.png"));
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session (and its Chromium).
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
