@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use lanyard_policy::{Context, Policy, PolicyKind, PolicySet, Request};
+use lanyard_policy::{Context, Policy, PolicyKind, PolicySet, Principal, Request};
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::Config;
@@ -119,15 +119,37 @@ enum PolicyCommand {
         /// A session policy.
         #[arg(long)]
         session_policy: Option<PathBuf>,
+        /// The caller's ARN, matched against `Principal` in the resource policy (without
+        /// it only `"*"` principals match). A resource-policy `Allow` naming this ARN (or
+        /// `"*"`) is not limited by the boundary's implicit deny, as in AWS.
+        #[arg(long, value_name = "ARN")]
+        principal: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
 }
 
+/// Exit code of an invalid command line or invalid input. clap's own default for usage
+/// errors is 2, which `policy simulate` uses for Deny; every command answers 1 instead.
+const EXIT_USAGE: u8 = 1;
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` come here too: printed on stdout, exit 0.
+            let code = if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+            // Printing fails only on a closed stdout/stderr; the exit code still tells.
+            let _ = e.print();
+            return code;
+        }
+    };
     match cli.command {
         Command::Serve { config } => serve(&config),
         Command::CheckConfig { config } => match Config::load(&config) {
@@ -175,18 +197,20 @@ pub fn main() -> ExitCode {
                     resource_policy,
                     boundary,
                     session_policy,
+                    principal,
                     json,
                 },
-        } => match simulate(
-            &policies,
-            &action,
-            &resource,
-            context.as_deref(),
-            resource_policy.as_deref(),
-            boundary.as_deref(),
-            session_policy.as_deref(),
+        } => match simulate(&Simulation {
+            policies: &policies,
+            action: &action,
+            resource: &resource,
+            context: context.as_deref(),
+            resource_policy: resource_policy.as_deref(),
+            boundary: boundary.as_deref(),
+            session_policy: session_policy.as_deref(),
+            principal: principal.as_deref(),
             json,
-        ) {
+        }) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(2),
             Err(e) => {
@@ -372,17 +396,36 @@ fn policy_check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn simulate(
-    policies: &[PathBuf],
-    action: &str,
-    resource: &str,
-    context: Option<&Path>,
-    resource_policy: Option<&Path>,
-    boundary: Option<&Path>,
-    session_policy: Option<&Path>,
+/// The arguments of `policy simulate`.
+struct Simulation<'a> {
+    policies: &'a [PathBuf],
+    action: &'a str,
+    resource: &'a str,
+    context: Option<&'a Path>,
+    resource_policy: Option<&'a Path>,
+    boundary: Option<&'a Path>,
+    session_policy: Option<&'a Path>,
+    principal: Option<&'a str>,
     json: bool,
-) -> Result<bool, String> {
+}
+
+fn simulate(args: &Simulation<'_>) -> Result<bool, String> {
+    let &Simulation {
+        policies,
+        action,
+        resource,
+        context,
+        resource_policy,
+        boundary,
+        session_policy,
+        principal,
+        json,
+    } = args;
+    if let Some(arn) =
+        principal.filter(|a| !a.starts_with("arn:") || a.contains(char::is_whitespace))
+    {
+        return Err(format!("--principal: \"{arn}\" is not an ARN"));
+    }
     let identity = policies
         .iter()
         .map(|p| read_policy(p, Some(PolicyKind::Identity)))
@@ -417,7 +460,7 @@ fn simulate(
     let decision = lanyard_policy::evaluate(
         &set,
         &Request {
-            principal: None,
+            principal: principal.map(Principal::Aws),
             action,
             resource,
             context: &context,

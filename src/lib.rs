@@ -5,11 +5,12 @@
 //! credentials for the chosen role. See `DESIGN.md` for the architecture and the contract.
 //!
 //! Modules and what they may import (arrows only point down):
-//! `cli`/`server` → `web` → services (`credentials`, `sso`, `connectors`) → domain
+//! `cli`/`server` → `web` → services (`authz`, `credentials`, `sso`, `connectors`) → domain
 //! (`roles`, `policy`, `tokens`, `session`, `identity`) with `config`, `clock`, `secret`.
 
 #![forbid(unsafe_code)]
 
+pub mod authz;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -75,6 +75,10 @@ pub struct ClientConfig {
     pub allowed_roles: Vec<String>,
     /// `aud` of access tokens issued to this client.
     pub audience: String,
+    /// Whether `/v1/authorize` takes `aws:SourceIp` from this client's context (the
+    /// application is trusted to report the address of the person it serves); otherwise a
+    /// caller's `aws:SourceIp` is refused and the request's own address is used.
+    pub assert_source_ip: bool,
     /// Grant types allowed.
     pub grant_types: Vec<GrantType>,
     /// Lifetime of access tokens (capped by the role's maximum).
@@ -327,6 +331,14 @@ impl Cx<'_> {
                 "a public client cannot use token_exchange",
             );
         }
+        // A public client's tokens are in the hands of whoever uses it, who could then
+        // claim any address.
+        if raw.assert_source_ip && matches!(auth, ClientAuth::Public) {
+            self.error(
+                format!("{path}.assert_source_ip"),
+                "a public client cannot be trusted to assert aws:SourceIp",
+            );
+        }
         let access_token_lifetime = raw.access_token_lifetime.as_deref().map(|t| {
             let d = self.duration(
                 &format!("{path}.access_token_lifetime"),
@@ -362,6 +374,7 @@ impl Cx<'_> {
         Some(ClientConfig {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
+            assert_source_ip: raw.assert_source_ip,
             id: raw.id,
             auth,
             redirect_uris,

@@ -121,6 +121,8 @@ pub struct RawClient {
     #[serde(default)]
     pub public: bool,
     #[serde(default)]
+    pub assert_source_ip: bool,
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
@@ -212,6 +214,7 @@ pub struct RawSamlProvider {
     pub sp_cert_file: Option<String>,
     pub encryption_key_file: Option<String>,
     pub name_id_format: Option<String>,
+    pub metadata_valid_for: Option<String>,
     #[serde(default)]
     pub attributes: RawSamlAttributes,
     #[serde(default)]

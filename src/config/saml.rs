@@ -50,6 +50,17 @@ pub const DEFAULT_DISPLAY_NAME_ATTRIBUTES: &[&str] = &[
     "urn:oid:2.5.4.3",
     "cn",
 ];
+/// The NameID format requested when `name_id_format` is not set: a persistent, opaque
+/// identifier (saml-core §8.3.7), so that a person keeps one `sub` across sign-ins even at
+/// an IdP whose own default is transient.
+pub const DEFAULT_NAME_ID_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+
+/// Bounds of `metadata_valid_for`: at least an hour, at most ten years.
+const METADATA_VALIDITY: (Duration, Duration) = (
+    Duration::from_secs(3600),
+    Duration::from_secs(3650 * 24 * 3600),
+);
+
 /// `AuthnContextClassRef` values that mean a second factor was used.
 pub const DEFAULT_MFA_AUTHN_CONTEXTS: &[&str] = &[
     "http://schemas.microsoft.com/claims/multipleauthn",
@@ -112,8 +123,12 @@ pub struct SamlProviderConfig {
     pub sp_cert_file: PathBuf,
     /// Key that decrypts `EncryptedAssertion`s; the signing key when not given.
     pub encryption_key_file: Option<PathBuf>,
-    /// `NameIDPolicy/@Format` requested.
-    pub name_id_format: Option<String>,
+    /// `NameIDPolicy/@Format` requested and the `NameIDFormat` of the SP metadata
+    /// ([`DEFAULT_NAME_ID_FORMAT`] unless configured).
+    pub name_id_format: String,
+    /// How long a copy of the SP metadata stays valid (`validUntil` = when it is served +
+    /// this). `None` (the default): no `validUntil`, the copy an IdP saved never expires.
+    pub metadata_valid_for: Option<Duration>,
     /// Attribute mapping.
     pub attributes: SamlAttributeMap,
     /// `aws:PrincipalTag/<tag>` from attribute names.
@@ -239,6 +254,26 @@ impl Cx<'_> {
                 "must be at most 10m: a longer skew keeps expired assertions usable",
             );
         }
+        let metadata_valid_for = raw.metadata_valid_for.as_deref().map(|text| {
+            let p = format!("{path}.metadata_valid_for");
+            let d = self.duration(&p, Some(text), METADATA_VALIDITY.0);
+            if d < METADATA_VALIDITY.0 || d > METADATA_VALIDITY.1 {
+                self.error(
+                    p,
+                    "must be between 1h and 3650d (omit it for metadata without validUntil)",
+                );
+            }
+            d
+        });
+        let name_id_format = raw
+            .name_id_format
+            .unwrap_or_else(|| DEFAULT_NAME_ID_FORMAT.to_owned());
+        if name_id_format.trim().is_empty() || name_id_format.chars().any(char::is_whitespace) {
+            self.error(
+                format!("{path}.name_id_format"),
+                "must be a NameID format URI, e.g. urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            );
+        }
         let base = public_url
             .map(|u| u.as_str().trim_end_matches('/').to_owned())
             .unwrap_or_default();
@@ -262,7 +297,8 @@ impl Cx<'_> {
             sp_key_file,
             sp_cert_file,
             encryption_key_file: raw.encryption_key_file.map(|f| self.path_of(&f)),
-            name_id_format: raw.name_id_format,
+            name_id_format,
+            metadata_valid_for,
             attributes: SamlAttributeMap {
                 username: names(raw.attributes.username, DEFAULT_USERNAME_ATTRIBUTES),
                 email: names(raw.attributes.email, DEFAULT_EMAIL_ATTRIBUTES),

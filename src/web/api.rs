@@ -7,10 +7,12 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lanyard_policy::{Context, Outcome};
+use lanyard_policy::Outcome;
 use serde::{Deserialize, Serialize};
 
-use crate::roles::{RequestFacts, apply_request_facts};
+use crate::authz::{Authorizer, AuthzError, Caller, Question};
+use crate::connectors::Connector;
+use crate::connectors::saml::IdpState;
 use crate::web::error::{ApiError, WebError};
 use crate::web::{AppState, ClientIp};
 
@@ -87,18 +89,56 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the session store answers.
+/// `GET /readyz`, for the load balancer: 200 while the session store answers, 503 when it
+/// does not. A SAML provider whose IdP metadata is not loaded does not take the instance
+/// out (every other provider still works, and every instance would be out alike): the body
+/// then says `"status": "degraded"` and the provider's state under `providers`.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.sso.store();
     let kind = store.kind();
+    let (providers, degraded) = provider_states(&state);
     match tokio::time::timeout(READY_TIMEOUT, store.ping()).await {
-        Ok(Ok(())) => Json(serde_json::json!({"status": "ready", "store": kind})).into_response(),
-        Ok(Err(e)) => not_ready(kind, &e.to_string()),
-        Err(_) => not_ready(kind, "timed out"),
+        Ok(Ok(())) => Json(serde_json::json!({
+            "status": if degraded { "degraded" } else { "ready" },
+            "store": kind,
+            "providers": providers,
+        }))
+        .into_response(),
+        Ok(Err(e)) => not_ready(kind, &e.to_string(), providers),
+        Err(_) => not_ready(kind, "timed out", providers),
     }
 }
 
-fn not_ready(kind: &str, detail: &str) -> Response {
+/// The state of every provider that can be not ready (SAML IdPs known from a metadata
+/// URL), and whether any is not.
+fn provider_states(state: &AppState) -> (serde_json::Map<String, serde_json::Value>, bool) {
+    let mut out = serde_json::Map::new();
+    let mut degraded = false;
+    for info in state.connectors.providers() {
+        let Some((_, Connector::Saml(c))) = state.connectors.get(info.id.as_str()) else {
+            continue;
+        };
+        let entry = match c.idp_state() {
+            IdpState::Ready => serde_json::json!({"state": "ready"}),
+            IdpState::Loading => {
+                degraded = true;
+                serde_json::json!({"state": "loading", "error": IdpState::Loading.to_string()})
+            }
+            failed @ IdpState::Failed(_) => {
+                degraded = true;
+                serde_json::json!({"state": "failed", "error": failed.to_string()})
+            }
+        };
+        out.insert(info.id.to_string(), entry);
+    }
+    (out, degraded)
+}
+
+fn not_ready(
+    kind: &str,
+    detail: &str,
+    providers: serde_json::Map<String, serde_json::Value>,
+) -> Response {
     tracing::warn!(store = kind, detail, "not ready: session store unreachable");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +146,7 @@ fn not_ready(kind: &str, detail: &str) -> Response {
             "status": "unavailable",
             "store": kind,
             "error": "the session store is unreachable",
+            "providers": providers,
         })),
     )
         .into_response()
@@ -136,19 +177,8 @@ pub struct AuthorizeResponse {
     role: String,
 }
 
-/// Condition-key prefixes a caller's context may not set: they describe the principal and
-/// come from the role session, never from the request body.
-const PROTECTED_PREFIXES: &[&str] = &[
-    "idp:",
-    "aws:principaltag/",
-    "aws:username",
-    "aws:userid",
-    "aws:multifactorauth",
-    "aws:currenttime",
-    "aws:epochtime",
-];
-
-/// `POST /v1/authorize`: a policy decision for the bearer's role session.
+/// `POST /v1/authorize`: a policy decision for the bearer's role session (see
+/// [`crate::authz`] for which context keys a caller may send).
 pub async fn authorize(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -169,69 +199,25 @@ pub async fn authorize(
         }
         Err(e) => return Err(WebError::BadRequest(e.body_text()).into()),
     };
-    let session = state
-        .sso
-        .role_session(&claims.sid)
-        .await?
-        .ok_or_else(|| WebError::Unauthorized("the role session has ended".into()))?;
-    let role = state
-        .roles
-        .get(&session.role)
-        .ok_or_else(|| WebError::Unauthorized("the role no longer exists".into()))?;
-    let mut context = match &body.context {
-        None => Context::new(),
-        Some(v) => {
-            Context::from_json(v).map_err(|e| WebError::BadRequest(format!("context: {e}")))?
-        }
+    let authorizer = Authorizer {
+        sso: &state.sso,
+        roles: &state.roles,
+        config: &state.config,
     };
-    if let Some(key) = body
-        .context
-        .as_ref()
-        .and_then(|v| v.as_object())
-        .and_then(|o| {
-            o.keys().find(|k| {
-                let k = k.to_ascii_lowercase();
-                PROTECTED_PREFIXES.iter().any(|p| k.starts_with(p))
-                    || k.starts_with(&format!("{}:", session.principal_keys.provider()))
-            })
-        })
-    {
-        return Err(WebError::BadRequest(format!(
-            "context key \"{key}\" describes the principal; Lanyard takes it from the session"
-        ))
-        .into());
-    }
-    session.principal_keys.apply(&mut context);
-    let caller_ip = context.get("aws:SourceIp").is_some();
-    let facts = RequestFacts {
-        source_ip: if caller_ip { None } else { ip.0 },
-        now: state.clock.now(),
-        secure_transport: state.config.server.secure_cookies,
+    let caller = Caller {
+        claims: &claims,
+        ip: ip.0,
     };
-    apply_request_facts(&mut context, &facts, session.auth_time, session.mfa);
-    // A session policy set at AssumeRole time narrows the role: it must allow too.
-    let session_policy = match &session.session_policy {
-        None => None,
-        Some(text) => Some(
-            lanyard_policy::Policy::parse("session", text, lanyard_policy::PolicyKind::Session)
-                .map_err(|e| WebError::Internal(format!("stored session policy: {e}")))?,
-        ),
+    let question = Question {
+        action: &body.action,
+        resource: &body.resource,
+        context: body.context.as_ref(),
     };
-    let decision = crate::roles::authorize(
-        role,
-        session_policy.as_ref(),
-        &body.action,
-        &body.resource,
-        &context,
-    );
-    tracing::info!(
-        sid = %session.id,
-        role = %role.name,
-        action = %body.action,
-        resource = %body.resource,
-        outcome = ?decision.outcome,
-        "authorization decision"
-    );
+    let answer = authorizer
+        .decide(&caller, &question, state.clock.now())
+        .await
+        .map_err(authz_error)?;
+    let decision = answer.decision;
     Ok(Json(AuthorizeResponse {
         decision: if decision.outcome.is_allowed() {
             "Allow"
@@ -241,8 +227,19 @@ pub async fn authorize(
         reason: decision.outcome,
         explanation: decision.reason,
         statements: decision.statements,
-        role: role.name.clone(),
+        role: answer.role,
     }))
+}
+
+fn authz_error(e: AuthzError) -> WebError {
+    match e {
+        AuthzError::SessionEnded | AuthzError::RoleGone => WebError::Unauthorized(e.to_string()),
+        AuthzError::Context(_) | AuthzError::RefusedKey { .. } | AuthzError::InvalidSourceIp => {
+            WebError::BadRequest(e.to_string())
+        }
+        AuthzError::Store(e) => e.into(),
+        AuthzError::StoredPolicy(_) => WebError::Internal(e.to_string()),
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, WebError> {

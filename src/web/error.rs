@@ -51,6 +51,17 @@ pub enum WebError {
     /// A bug or an unexpected failure.
     #[error("internal error")]
     Internal(String),
+    /// A provider cannot be used right now (a SAML IdP whose metadata is not loaded): 503,
+    /// a page naming the provider and why, with a link to try again.
+    #[error("signing in with {provider_name} is not possible right now: {reason}")]
+    ProviderUnavailable {
+        /// Provider id (for the retry link).
+        provider_id: String,
+        /// Provider display name.
+        provider_name: String,
+        /// Why, in words safe to show.
+        reason: String,
+    },
     /// A sign-in through an upstream provider failed; the page names the provider and
     /// offers to try again.
     #[error("signing in with {provider_name} failed: {error}")]
@@ -82,7 +93,9 @@ impl WebError {
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            WebError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::StoreUnavailable(_) | WebError::ProviderUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Upstream { error, .. } => match error {
                 UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -100,7 +113,10 @@ impl WebError {
     /// Where "try again" leads, for errors of a sign-in.
     fn retry(&self) -> Option<String> {
         match self {
-            WebError::Upstream { provider_id, .. } => Some(format!("/auth/{provider_id}")),
+            WebError::Upstream { provider_id, .. }
+            | WebError::ProviderUnavailable { provider_id, .. } => {
+                Some(format!("/auth/{provider_id}"))
+            }
             _ => None,
         }
     }
@@ -135,7 +151,9 @@ impl WebError {
             WebError::BadRequest(_) | WebError::PayloadTooLarge => "invalid_request",
             WebError::Csrf | WebError::Forbidden(_) => "access_denied",
             WebError::Unauthorized(_) => "invalid_token",
-            WebError::StoreUnavailable(_) => "temporarily_unavailable",
+            WebError::StoreUnavailable(_) | WebError::ProviderUnavailable { .. } => {
+                "temporarily_unavailable"
+            }
             WebError::Internal(_) => "server_error",
             WebError::Upstream { .. } => "upstream_error",
         }
@@ -156,6 +174,17 @@ impl WebError {
                 reason = %error,
                 detail = %error.detail(),
                 "upstream sign-in failed"
+            ),
+            WebError::ProviderUnavailable {
+                provider_id,
+                reason,
+                ..
+            } => tracing::warn!(
+                request_id,
+                status,
+                provider = %provider_id,
+                reason = %reason,
+                "provider not ready"
             ),
             other => tracing::info!(request_id, status, reason = %other, "request refused"),
         }
@@ -180,6 +209,9 @@ impl IntoResponse for PageError {
         let title = match &self.0 {
             WebError::Upstream { provider_name, .. } => {
                 format!("Sign-in with {provider_name} failed")
+            }
+            WebError::ProviderUnavailable { provider_name, .. } => {
+                format!("{provider_name} is not available")
             }
             _ => status.canonical_reason().unwrap_or("Error").to_owned(),
         };

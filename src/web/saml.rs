@@ -73,9 +73,20 @@ fn refused(state: &AppState, provider: &ProviderId, e: &SamlError) -> WebError {
     tracing::warn!(provider = %provider, reason = %e, "SAML sign-in refused");
     let name = display_name(state, provider.as_str());
     match e {
-        SamlError::NotReady => WebError::StoreUnavailable(format!(
-            "{name}: the identity provider's metadata is not loaded yet"
-        )),
+        SamlError::NotReady => {
+            let connector = saml_connector(state, provider.as_str()).ok();
+            let why = connector
+                .map(|c| c.idp_state().to_string())
+                .unwrap_or_else(|| SamlError::NotReady.to_string());
+            WebError::ProviderUnavailable {
+                provider_id: provider.to_string(),
+                provider_name: name,
+                reason: format!(
+                    "Lanyard does not know this identity provider yet: {why}. It tries again \
+                     within a minute"
+                ),
+            }
+        }
         SamlError::Config(detail) => WebError::Internal(detail.clone()),
         _ => WebError::Forbidden(format!(
             "sign-in through {name} was refused: the identity provider's answer did not pass \

@@ -128,8 +128,8 @@ fn keys_generate_writes_a_private_key_file() {
     ]);
     assert_eq!(
         bad.status.code(),
-        Some(2),
-        "clap rejects an unknown algorithm"
+        Some(1),
+        "clap rejects an unknown algorithm: a usage error, exit 1"
     );
 }
 
@@ -254,4 +254,129 @@ fn policy_simulate_exit_codes_and_json() {
         &bad_ctx,
     ]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn policy_simulate_usage_errors_exit_1_not_the_deny_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.json", POLICY);
+    let cases: [&[&str]; 4] = [
+        // --action missing
+        &["policy", "simulate", "--policy", &policy, "--resource", "*"],
+        // an unknown flag
+        &[
+            "policy",
+            "simulate",
+            "--policy",
+            &policy,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+            "--bogus",
+        ],
+        // a flag without its value
+        &["policy", "simulate", "--policy", &policy, "--action"],
+        // an unknown subcommand
+        &["policy", "simulat"],
+    ];
+    for args in cases {
+        let out = lanyard(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Help and version are not errors.
+    let help = lanyard(&["policy", "simulate", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--principal"));
+    assert_eq!(lanyard(&["--version"]).status.code(), Some(0));
+    // A malformed --principal is invalid input.
+    let out = lanyard(&[
+        "policy",
+        "simulate",
+        "--policy",
+        &policy,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+        "--principal",
+        "alice",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an ARN"));
+}
+
+#[test]
+fn policy_simulate_principal_meets_resource_policy_past_the_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = write(
+        dir.path(),
+        "id.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}"#,
+    );
+    let resource_policy = write(
+        dir.path(),
+        "bucket.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+          {"Sid": "ToAlice", "Effect": "Allow",
+           "Principal": {"AWS": "arn:lanyard:sts:::assumed-role/dev/alice"},
+           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"},
+          {"Sid": "ToAccount", "Effect": "Allow", "Principal": {"AWS": "111122223333"},
+           "Action": "s3:PutObject", "Resource": "arn:aws:s3:::shared/*"}]}"#,
+    );
+    let boundary = write(
+        dir.path(),
+        "boundary.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}"#,
+    );
+    let run = |principal: Option<&str>, action: &str| {
+        let mut args = vec![
+            "policy",
+            "simulate",
+            "--policy",
+            &identity,
+            "--resource-policy",
+            &resource_policy,
+            "--boundary",
+            &boundary,
+            "--action",
+            action,
+            "--resource",
+            "arn:aws:s3:::shared/report.csv",
+            "--json",
+        ];
+        if let Some(p) = principal {
+            args.extend(["--principal", p]);
+        }
+        let out = lanyard(&args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), v)
+    };
+    // Named directly: allowed although the boundary allows only ec2.
+    let (code, v) = run(
+        Some("arn:lanyard:sts:::assumed-role/dev/alice"),
+        "s3:GetObject",
+    );
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["statements"][0]["sid"], "ToAlice");
+    // Another caller, or none: the statement does not apply.
+    let (code, v) = run(
+        Some("arn:lanyard:sts:::assumed-role/dev/bob"),
+        "s3:GetObject",
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(v["reason"], "ImplicitDeny");
+    let (code, _) = run(None, "s3:GetObject");
+    assert_eq!(code, Some(2));
+    // A grant to the account is still limited by the boundary.
+    let (code, v) = run(
+        Some("arn:lanyard:sts::111122223333:assumed-role/dev/alice"),
+        "s3:PutObject",
+    );
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["reason"], "ImplicitDeny");
+    assert_eq!(v["statements"][0]["sid"], "ToAccount");
 }

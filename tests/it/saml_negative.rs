@@ -277,8 +277,9 @@ fn two_assertions_are_refused() {
 /// The attack: the IdP signs `alice@example.com.evil.com` (a name the attacker may
 /// register), then a comment is slipped in after signing. Exclusive c14n drops comments, so
 /// xmlsec still verifies the document; a parser that reads the first text node would see
-/// `alice@example.com`. Lanyard refuses it: samael's reduction to the signed subtree does
-/// not match a tree with an extra comment node, and the NameID must be one text node.
+/// `alice@example.com`. Lanyard refuses it, and says why: the NameID holds a comment (the
+/// signature does verify, so "bad signature" would send an operator looking in the wrong
+/// place).
 #[test]
 fn comment_injection_in_name_id_is_refused() {
     let mut s = Shape::valid(T0);
@@ -299,8 +300,26 @@ fn comment_injection_in_name_id_is_refused() {
     })
     .expect("at the xmlsec level the signature still verifies");
     refuse_with(&unsolicited_ok(), &xml, |e| {
-        matches!(e, SamlError::BadSignature)
-            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+        matches!(e, SamlError::SplitText("NameID"))
+    });
+    assert_eq!(
+        SamlError::SplitText("NameID").to_string(),
+        "the NameID holds a comment or markup inside its text (comment injection)"
+    );
+    // A processing instruction, and a comment in an attribute value: the same reason.
+    let xml = signed(&s).replace(
+        ">alice@example.com.evil.com<",
+        ">alice@example.com<?x y?>.evil.com<",
+    );
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::SplitText("NameID"))
+    });
+    let xml = signed(&Shape::valid(T0)).replace(
+        "<saml:AttributeValue>engineering</saml:AttributeValue>",
+        "<saml:AttributeValue>engi<!---->neering</saml:AttributeValue>",
+    );
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::SplitText("AttributeValue"))
     });
 }
 
@@ -311,8 +330,7 @@ fn comment_inside_signed_name_id_is_refused() {
     let mut s = Shape::valid(T0);
     s.name_id_xml = "alice@example.com<!---->.evil.com".into();
     refuse_with(&unsolicited_ok(), &signed(&s), |e| {
-        matches!(e, SamlError::BadSignature)
-            || matches!(e, SamlError::Malformed(m) if m.contains("NameID"))
+        matches!(e, SamlError::SplitText("NameID"))
     });
 }
 
@@ -768,4 +786,195 @@ async fn metadata_refresh_failure_keeps_the_last_good_copy() {
     );
     let r = post_acs(&l, &browser(), &b64(&signed(&Shape::valid(T0)))).await;
     assert_eq!(r.status(), 303);
+}
+
+/// The XML of the AuthnRequest in a redirect Location.
+fn authn_request_xml(location: &str) -> String {
+    use base64::Engine;
+    use std::io::Read;
+    let url = url::Url::parse(location).unwrap();
+    let req = url
+        .query_pairs()
+        .find(|(k, _)| k == "SAMLRequest")
+        .unwrap()
+        .1
+        .to_string();
+    let deflated = base64::engine::general_purpose::STANDARD
+        .decode(req)
+        .unwrap();
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(&deflated[..])
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml
+}
+
+const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+
+#[tokio::test]
+async fn persistent_name_id_is_asked_for_by_default_and_metadata_does_not_expire() {
+    let (l, _k) = lanyard("").await;
+    let b = browser();
+    let r = b.get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let xml = authn_request_xml(r.headers()["location"].to_str().unwrap());
+    assert!(
+        xml.contains(&format!(
+            "<samlp:NameIDPolicy Format=\"{PERSISTENT}\" AllowCreate=\"true\"/>"
+        )),
+        "{xml}"
+    );
+    let metadata = b
+        .get(l.at("/auth/idp/metadata"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metadata.contains(&format!("<md:NameIDFormat>{PERSISTENT}</md:NameIDFormat>")),
+        "{metadata}"
+    );
+    assert!(
+        !metadata.contains("validUntil"),
+        "a saved copy must not expire unless configured: {metadata}"
+    );
+
+    // Both configurable: another format, and a lifetime for the metadata.
+    let email = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+    let (l, _k) = lanyard(&format!(
+        "name_id_format = \"{email}\"\nmetadata_valid_for = \"365d\""
+    ))
+    .await;
+    let r = b.get(l.at("/auth/idp")).send().await.unwrap();
+    let xml = authn_request_xml(r.headers()["location"].to_str().unwrap());
+    assert!(xml.contains(&format!("Format=\"{email}\"")), "{xml}");
+    let metadata = b
+        .get(l.at("/auth/idp/metadata"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // T0 is 2026-11-28T00:00:00Z; 365 days later.
+    assert!(
+        metadata.contains("validUntil=\"2027-11-28T00:00:00Z\""),
+        "{metadata}"
+    );
+    assert!(metadata.contains(&format!("<md:NameIDFormat>{email}</md:NameIDFormat>")));
+    // The signature still verifies.
+    let sp_cert = std::fs::read(fixture("sp.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&sp_cert)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    use samael::crypto::CryptoProvider;
+    lanyard::connectors::saml::with_xmlsec(|| {
+        samael::crypto::Crypto::verify_signed_xml(metadata.as_bytes(), &der.into(), Some("ID"))
+    })
+    .expect("the SP metadata signature verifies");
+}
+
+#[test]
+fn metadata_valid_for_is_bounded() {
+    for bad in ["10m", "20000d", "soon"] {
+        let text = format!(
+            "[server]\npublic_url = \"http://127.0.0.1:8080\"\n{}",
+            provider_toml(&format!("metadata_valid_for = \"{bad}\""))
+        );
+        let err = lanyard::config::Config::from_toml(&text, std::path::Path::new("."), &|_| None)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            err.contains("providers[0].metadata_valid_for"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+/// An IdP whose metadata URL answers 500: the sign-in page names the provider and why (not
+/// the session store), 503 with a link to try again; `/readyz` stays 200 but says
+/// "degraded" and the provider's state.
+#[tokio::test]
+async fn an_idp_whose_metadata_cannot_be_loaded_is_named_and_reported() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let keys = tempfile::tempdir().unwrap();
+    let provider = format!(
+        "[[providers]]\nid = \"idp\"\nkind = \"saml\"\ndisplay_name = \"Test IdP\"\n\
+         metadata_url = \"http://127.0.0.1:{port}/metadata\"\n\
+         sp_key_file = \"{}\"\nsp_cert_file = \"{}\"\n",
+        fixture("sp.key").display(),
+        fixture("sp.crt").display(),
+    );
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let store = crate::harness::memory_store(&clock);
+    let l = start_with(&lanyard_toml(keys.path(), &provider), store, clock).await;
+    let b = browser();
+    // Wait (bounded) for the first fetch to have failed.
+    let mut ready = serde_json::Value::Null;
+    for _ in 0..100 {
+        let r = b.get(l.at("/readyz")).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "a provider down does not take the instance out"
+        );
+        ready = r.json().await.unwrap();
+        if ready["providers"]["idp"]["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["store"], "memory");
+    assert_eq!(ready["providers"]["idp"]["state"], "failed", "{ready}");
+    let error = ready["providers"]["idp"]["error"].as_str().unwrap();
+    assert!(error.contains("HTTP 500"), "{error}");
+    assert!(
+        !error.contains("127.0.0.1"),
+        "no URL in the public body: {error}"
+    );
+
+    let r = b.get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("session store"), "{html}");
+    assert!(html.contains("Test IdP is not available"), "{html}");
+    assert!(
+        html.contains("its metadata could not be loaded (IdP metadata: HTTP 500"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/auth/idp\""), "a retry link: {html}");
+
+    // A healthy SAML provider reports ready.
+    let (l, _k) = lanyard("").await;
+    let v: serde_json::Value = b
+        .get(l.at("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "ready");
+    assert_eq!(v["providers"]["idp"]["state"], "ready");
 }

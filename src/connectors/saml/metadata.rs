@@ -100,9 +100,10 @@ pub struct SpDescription<'a> {
     /// Whether assertions must be signed.
     pub want_assertions_signed: bool,
     /// Requested NameID format.
-    pub name_id_format: Option<&'a str>,
-    /// `validUntil`, seconds since the epoch.
-    pub valid_until: i64,
+    pub name_id_format: &'a str,
+    /// `validUntil`, seconds since the epoch; `None` for none (the metadata does not
+    /// expire).
+    pub valid_until: Option<i64>,
 }
 
 /// A ds:Signature template over the element with `id` (exclusive c14n, RSA-SHA256, SHA-256).
@@ -129,12 +130,16 @@ pub fn sp_metadata(d: &SpDescription<'_>, keys: &SpKeys) -> Result<String, SamlE
     let key_info = format!(
         "<ds:KeyInfo xmlns:ds=\"{DSIG}\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
     );
-    let name_id = d
-        .name_id_format
-        .map(|f| format!("<md:NameIDFormat>{}</md:NameIDFormat>", escape(f)))
+    let name_id = format!(
+        "<md:NameIDFormat>{}</md:NameIDFormat>",
+        escape(d.name_id_format)
+    );
+    let until = d
+        .valid_until
+        .map(|t| format!(" validUntil=\"{}\"", xml::format_time(t)))
         .unwrap_or_default();
     let xml = format!(
-        "<md:EntityDescriptor xmlns:md=\"{MD}\" ID=\"{id}\" entityID=\"{entity}\" validUntil=\"{until}\">\
+        "<md:EntityDescriptor xmlns:md=\"{MD}\" ID=\"{id}\" entityID=\"{entity}\"{until}>\
          {sig}\
          <md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
          AuthnRequestsSigned=\"{signed}\" WantAssertionsSigned=\"{want}\">\
@@ -147,7 +152,6 @@ pub fn sp_metadata(d: &SpDescription<'_>, keys: &SpKeys) -> Result<String, SamlE
          <md:AssertionConsumerService Binding=\"{POST_BINDING}\" Location=\"{acs}\" index=\"0\" isDefault=\"true\"/>\
          </md:SPSSODescriptor></md:EntityDescriptor>",
         entity = escape(d.entity_id),
-        until = xml::format_time(d.valid_until),
         sig = signature_template(&id, &keys.cert),
         signed = d.authn_requests_signed,
         want = d.want_assertions_signed,

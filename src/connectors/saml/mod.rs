@@ -83,6 +83,12 @@ pub enum SamlError {
     /// Structurally wrong.
     #[error("malformed SAML: {0}")]
     Malformed(String),
+    /// A value Lanyard reads (NameID, Issuer, Audience, AuthnContextClassRef,
+    /// AttributeValue) holds a comment, a processing instruction or markup besides its
+    /// text: the comment-injection trick (`alice@example.com<!---->.evil.com`), refused
+    /// whether or not the signature covers it.
+    #[error("the {0} holds a comment or markup inside its text (comment injection)")]
+    SplitText(&'static str),
     /// Not exactly one assertion.
     #[error("the response must carry exactly one assertion directly under Response, found {0}")]
     AssertionCount(usize),
@@ -145,6 +151,30 @@ pub enum SamlError {
     Config(String),
 }
 
+/// Whether a provider's IdP is known, for the sign-in page and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdpState {
+    /// Its metadata is loaded (a failed refresh since then keeps this copy).
+    Ready,
+    /// The first fetch of its metadata URL has not finished yet.
+    Loading,
+    /// Its metadata could not be loaded; the reason names no URL and no secret. Lanyard
+    /// retries within a minute.
+    Failed(String),
+}
+
+impl std::fmt::Display for IdpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdpState::Ready => f.write_str("its metadata is loaded"),
+            IdpState::Loading => f.write_str("its metadata has not been loaded yet"),
+            IdpState::Failed(reason) => {
+                write!(f, "its metadata could not be loaded ({reason})")
+            }
+        }
+    }
+}
+
 /// One SAML provider.
 pub struct SamlConnector {
     id: ProviderId,
@@ -152,6 +182,8 @@ pub struct SamlConnector {
     keys: SpKeys,
     decryption_key: PKey<Private>,
     idp: Arc<RwLock<Option<Arc<IdpTrust>>>>,
+    /// Why the last metadata fetch failed, while no copy is loaded.
+    last_failure: Arc<RwLock<Option<String>>>,
 }
 
 impl std::fmt::Debug for SamlConnector {
@@ -203,6 +235,7 @@ impl SamlConnector {
             keys,
             decryption_key,
             idp: Arc::new(RwLock::new(idp)),
+            last_failure: Arc::new(RwLock::new(None)),
         };
         connector.spawn_refresh();
         Ok(connector)
@@ -232,6 +265,17 @@ impl SamlConnector {
             .ok_or(SamlError::NotReady)
     }
 
+    /// Whether the IdP is known, and if not, why.
+    pub fn idp_state(&self) -> IdpState {
+        if self.idp().is_ok() {
+            return IdpState::Ready;
+        }
+        match self.last_failure.read().ok().and_then(|g| g.clone()) {
+            Some(reason) => IdpState::Failed(reason),
+            None => IdpState::Loading,
+        }
+    }
+
     /// For a metadata URL: fetches it now (inside a Tokio runtime) and then on schedule,
     /// keeping the last good copy when a fetch fails.
     fn spawn_refresh(&self) {
@@ -245,6 +289,7 @@ impl SamlConnector {
         let url = url.clone();
         let refresh = *refresh;
         let slot = Arc::downgrade(&self.idp);
+        let failure = Arc::downgrade(&self.last_failure);
         let id = self.id.clone();
         handle.spawn(async move {
             let client = match reqwest::Client::builder().timeout(FETCH_TIMEOUT).build() {
@@ -255,22 +300,30 @@ impl SamlConnector {
                 }
             };
             loop {
-                let Some(slot) = slot.upgrade() else { return };
+                let (Some(slot), Some(failure)) = (slot.upgrade(), failure.upgrade()) else {
+                    return;
+                };
                 let wait = match fetch_metadata(&client, &url).await {
                     Ok(trust) => {
                         tracing::info!(provider = %id, idp = %trust.entity_id, certificates = trust.certificates.len(), "IdP metadata loaded");
                         if let Ok(mut g) = slot.write() {
                             *g = Some(Arc::new(trust));
                         }
+                        if let Ok(mut g) = failure.write() {
+                            *g = None;
+                        }
                         refresh
                     }
                     Err(e) => {
                         let kept = slot.read().map(|g| g.is_some()).unwrap_or(false);
                         tracing::warn!(provider = %id, url = %url, error = %e, kept_previous = kept, "IdP metadata refresh failed");
+                        if let Ok(mut g) = failure.write() {
+                            *g = Some(e.to_string());
+                        }
                         refresh.min(RETRY_AFTER)
                     }
                 };
-                drop(slot);
+                drop((slot, failure));
                 tokio::time::sleep(wait).await;
             }
         });
@@ -303,13 +356,10 @@ impl SamlConnector {
             },
             issuer = xml::escape(&s.sp_entity_id),
         );
-        match &s.name_id_format {
-            Some(f) => xml.push_str(&format!(
-                "<samlp:NameIDPolicy Format=\"{}\" AllowCreate=\"true\"/>",
-                xml::escape(f)
-            )),
-            None => xml.push_str("<samlp:NameIDPolicy AllowCreate=\"true\"/>"),
-        }
+        xml.push_str(&format!(
+            "<samlp:NameIDPolicy Format=\"{}\" AllowCreate=\"true\"/>",
+            xml::escape(&s.name_id_format)
+        ));
         if !s.requested_authn_context.is_empty() {
             xml.push_str("<samlp:RequestedAuthnContext Comparison=\"exact\">");
             for c in &s.requested_authn_context {
@@ -476,8 +526,11 @@ impl SamlConnector {
                 acs_url: &s.acs_url,
                 authn_requests_signed: s.sign_authn_requests,
                 want_assertions_signed: s.want_assertions_signed,
-                name_id_format: s.name_id_format.as_deref(),
-                valid_until: now + 7 * 24 * 3600,
+                name_id_format: &s.name_id_format,
+                valid_until: s
+                    .metadata_valid_for
+                    .and_then(|d| i64::try_from(d.as_secs()).ok())
+                    .map(|d| now.saturating_add(d)),
             },
             &self.keys,
         )
@@ -489,20 +542,43 @@ async fn fetch_metadata(client: &reqwest::Client, url: &url::Url) -> Result<IdpT
         .get(url.as_str())
         .send()
         .await
-        .map_err(|e| SamlError::Metadata(format!("fetch failed: {e}")))?;
+        .map_err(|e| SamlError::Metadata(format!("fetch failed: {}", error_chain(&e))))?;
     if !r.status().is_success() {
         return Err(SamlError::Metadata(format!("HTTP {}", r.status())));
     }
     let body = r
         .bytes()
         .await
-        .map_err(|e| SamlError::Metadata(format!("read failed: {e}")))?;
+        .map_err(|e| SamlError::Metadata(format!("read failed: {}", error_chain(&e))))?;
     if body.len() > MAX_METADATA_BYTES {
         return Err(SamlError::Metadata("the document is too large".into()));
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| SamlError::Metadata("the document is not UTF-8".into()))?;
     metadata::parse_idp_metadata(text)
+}
+
+/// A fetch error with its causes ("error sending request: ...: Connection refused"), without
+/// the URL (the log names it; `/readyz` and the page do not need it).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        let mut s = String::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            if !s.is_empty() {
+                s.push_str(": ");
+            }
+            s.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        s
+    };
+    if out.is_empty() {
+        out = "the request failed".to_owned();
+    }
+    out
 }
 
 fn urlencode(s: &str) -> String {

@@ -7,6 +7,8 @@
 //!    `Assertion` or `EncryptedAssertion` in the whole document and directly under the root,
 //!    signatures only as a direct child of the Response or of the Assertion, each with one
 //!    `Reference` whose URI is `#` + the ID of its parent, IDs unique;
+//!    and no comment or markup inside the text of a value Lanyard reads (refused with its
+//!    own reason: samael's reduction would otherwise report it as a bad signature);
 //! 3. every signature verified by xmlsec (through samael) against the IdP's certificates,
 //!    with SHA-2 algorithms only, and the document reduced to what the signatures cover;
 //! 4. claims read **only from the reduced (verified) tree** — an element that was not
@@ -331,6 +333,10 @@ pub fn verify_response(
     }
     let response_in_response_to = response.get_attribute("InResponseTo");
 
+    // Comment injection, refused for what it is before the signature check (whose failure
+    // on it would read as "signature does not verify"). Read only to refuse.
+    refuse_split_text(assertion)?;
+
     // Verify and keep only what the signatures cover.
     let verified_doc = if response_signed || plain_assertion_signed {
         Some(verify_and_reduce(text, exp.idp_certificates)?)
@@ -387,6 +393,7 @@ pub fn verify_response(
             return Err(SamlError::AssertionCount(nested.len()));
         }
         check_signature_placement(&inner_root, &inner_root)?;
+        refuse_split_text(&inner_root)?;
         let signed = signature_of(&inner_root)?;
         if signed {
             let reduced = verify_and_reduce(&plaintext, exp.idp_certificates)?;
@@ -439,6 +446,38 @@ pub fn verify_response(
     verified.assertion_signed = assertion_signed;
     verified.encrypted = encrypted;
     Ok(verified)
+}
+
+/// The elements of an assertion whose text Lanyard reads, each required to be one text node.
+const TEXT_VALUES: &[&str] = &[
+    "Issuer",
+    "NameID",
+    "Audience",
+    "AuthnContextClassRef",
+    "AttributeValue",
+];
+
+/// Refuses an assertion (received, not yet verified) in which a value Lanyard reads holds a
+/// comment or markup besides its text ([`SamlError::SplitText`]).
+fn refuse_split_text(assertion: &Node) -> Result<(), SamlError> {
+    for &name in TEXT_VALUES {
+        let mut found = Vec::new();
+        descendants(assertion, ASSERTION, name, &mut found);
+        for node in &found {
+            // An AttributeValue of a complex type (a NameID inside) is refused by the
+            // reader later with the same reason; here only comments and instructions count.
+            let split = node.get_child_nodes().iter().any(|k| {
+                matches!(
+                    k.get_type(),
+                    Some(libxml::tree::NodeType::CommentNode | libxml::tree::NodeType::PiNode)
+                )
+            });
+            if split {
+                return Err(SamlError::SplitText(name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads and checks one verified Assertion element (saml-core §2.3.3, saml-profiles §4.1.4.2).

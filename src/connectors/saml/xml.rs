@@ -62,7 +62,7 @@ pub fn descendants(node: &Node, ns: &str, name: &str, out: &mut Vec<Node>) {
 /// The text of an element that must hold exactly one text node and nothing else: a
 /// comment, a processing instruction or a child element inside (the comment-injection trick
 /// `alice@example.com<!---->.evil.com`) is refused rather than read around.
-pub fn whole_text(node: &Node, what: &str) -> Result<String, SamlError> {
+pub fn whole_text(node: &Node, what: &'static str) -> Result<String, SamlError> {
     let kids = node.get_child_nodes();
     let mut text = String::new();
     for k in &kids {
@@ -70,11 +70,7 @@ pub fn whole_text(node: &Node, what: &str) -> Result<String, SamlError> {
             Some(NodeType::TextNode) | Some(NodeType::CDataSectionNode) if kids.len() == 1 => {
                 text = k.get_content();
             }
-            _ => {
-                return Err(SamlError::Malformed(format!(
-                    "{what} must be a single text node (comments or markup inside are refused)"
-                )));
-            }
+            _ => return Err(SamlError::SplitText(what)),
         }
     }
     Ok(text.trim().to_owned())
@@ -145,7 +141,13 @@ mod tests {
             "<n>alice<b/>@example.com</n>",
         ] {
             let (_d, n) = first_child(bad);
-            assert!(whole_text(&n, "NameID").is_err(), "{bad}");
+            assert!(
+                matches!(
+                    whole_text(&n, "NameID"),
+                    Err(SamlError::SplitText("NameID"))
+                ),
+                "{bad}"
+            );
         }
     }
 
