@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 mod bad_input;
 mod cli;
+mod floods;
 mod flow;
 mod github;
 mod harness;
