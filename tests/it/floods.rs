@@ -321,3 +321,63 @@ async fn a_flood_of_wrong_client_secrets_keeps_healthz_fast_and_memory_bounded()
     assert!(p99 < Duration::from_millis(100), "healthz p99 {p99:?}");
     assert!(peak_mib < 150, "RSS peaked at {peak_mib} MiB");
 }
+
+#[tokio::test]
+async fn generated_client_secrets_use_a_fast_hash_and_must_be_long() {
+    use lanyard::provider::clients::{fast_hash, generate_secret};
+    use lanyard::secret::Secret;
+    let keys = tempfile::tempdir().unwrap();
+    let (secret, hash) = generate_secret();
+    let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    let client = |id: &str, hash: &str| {
+        format!(
+            "\n[[clients]]\nid = \"{id}\"\nsecret_hash = \"{hash}\"\n\
+             grant_types = [\"client_credentials\"]\nmachine_role = \"engineer\"\n"
+        )
+    };
+    text.push_str(&client("generated", &hash));
+    // A short secret given a sha256: hash by hand is refused even when it matches.
+    text.push_str(&client("short", &fast_hash(&Secret::new("short-secret"))));
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = start_with(&text, memory_store(&clock), clock).await;
+    let token = |id: &'static str, secret: String| {
+        let url = l.at("/oauth2/token");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id),
+                    ("client_secret", secret.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        token("generated", secret.expose_secret().to_owned()).await,
+        200
+    );
+    let mut wrong = secret.expose_secret().to_owned();
+    wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
+    assert_eq!(token("generated", wrong).await, 401);
+    assert_eq!(token("short", "short-secret".to_owned()).await, 401);
+}
+
+#[test]
+fn client_secret_prints_a_secret_and_its_hash() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .arg("client-secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0].len(), 43);
+    let expected = lanyard::provider::clients::fast_hash(&lanyard::secret::Secret::new(lines[0]));
+    assert_eq!(lines[1], expected);
+}
