@@ -1,4 +1,4 @@
-//! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`,
+//! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`, `client-secret`,
 //! `keys generate`, `policy check`, `policy simulate`, `totp enroll`.
 //!
 //! May import: everything.
@@ -40,6 +40,9 @@ enum Command {
     },
     /// Read a password on stdin, print its argon2id PHC string.
     HashPassword,
+    /// Generate a client secret (256 random bits); print it and, on a second line, its
+    /// `sha256:` hash for the client's `secret_hash` (checked without argon2id's cost).
+    ClientSecret,
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -172,6 +175,12 @@ pub fn main() -> ExitCode {
             }
         },
         Command::HashPassword => hash_password(),
+        Command::ClientSecret => {
+            let (secret, hash) = crate::provider::clients::generate_secret();
+            println!("{}", secret.expose_secret());
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
         Command::Keys {
             command: KeysCommand::Generate { alg, dir },
         } => match crate::tokens::generate_key(&dir, alg, SystemClock.now()) {

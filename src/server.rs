@@ -12,7 +12,9 @@ use crate::connectors::{ConnectorError, Connectors};
 use crate::credentials::CredentialIssuer;
 use crate::provider::{Clients, OidcProvider};
 use crate::roles::RoleCatalog;
-use crate::session::{MemoryStore, RedisStore, RedisTimeouts, SessionStore, StoreError};
+use crate::session::{
+    MemoryStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
+};
 use crate::sso::Sso;
 use crate::sts::Sts;
 use crate::tokens::{KeySet, TokenError};
@@ -85,7 +87,11 @@ pub fn build_state(
     let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
     let issuer = CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock));
     let oidc = OidcProvider::new(
-        Arc::new(Clients::new(&config.clients)),
+        Arc::new(Clients::new(
+            &config.clients,
+            config.limits.client_secret_checks,
+            config.limits.client_secret_queue,
+        )),
         sso.clone(),
         issuer.clone(),
         Arc::clone(&roles),
@@ -100,7 +106,22 @@ pub fn build_state(
         Arc::clone(&clock),
         config.tokens.default_duration,
     );
+    let limits = &config.limits;
+    let login_cap = ParkingCap {
+        kind: "login",
+        per_address: limits.max_pending_logins_per_address,
+        total: limits.max_pending_logins,
+        window: crate::sso::LOGIN_TRANSACTION_TTL,
+    };
+    let authorization_cap = ParkingCap {
+        kind: "authz",
+        per_address: limits.max_pending_authorizations_per_address,
+        total: limits.max_pending_authorizations,
+        window: crate::sso::LOGIN_TRANSACTION_TTL,
+    };
     Ok(AppState::new(Services {
+        login_cap,
+        authorization_cap,
         issuer,
         oidc,
         sts,
@@ -112,9 +133,39 @@ pub fn build_state(
     }))
 }
 
+/// The process's soft limit on open files, `None` when unlimited.
+pub fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// Raises the soft limit on open files to the hard limit (each client connection holds
+/// one), and returns the soft limit then in force. A failure is logged, not fatal: the
+/// connection limit follows whatever limit holds.
+pub fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "cannot raise the open-file limit to the hard limit");
+        }
+    }
+    open_file_limit()
+}
+
 /// Runs the broker until SIGINT or SIGTERM.
 pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
     let started = Instant::now();
+    let open_files = raise_open_file_limit();
+    tracing::info!(
+        open_files = open_files.map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+        max_connections = crate::web::connection_limit(config.limits.max_connections, open_files),
+        header_read_timeout_secs = config.limits.header_read_timeout.as_secs(),
+        "connection limits"
+    );
     let demo = crate::config::demo_users(&config);
     let bind = config.server.bind;
     let public_url = config.server.issuer();

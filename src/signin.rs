@@ -26,7 +26,7 @@ use crate::connectors::local::LocalError;
 use crate::connectors::totp::{SKEW_STEPS, STEP_SECS};
 use crate::identity::{ExternalIdentity, ProviderId};
 use crate::secret::Secret;
-use crate::session::{SessionStore, StoreError};
+use crate::session::{AttemptLimit, Reservation, SessionStore, StoreError};
 
 /// Why a password sign-in did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -99,8 +99,9 @@ fn account_id(provider: &ProviderId, username: &str) -> String {
     )
 }
 
+/// The store key part of a client address (an IPv6 client by its /64).
 fn ip_id(ip: IpAddr) -> String {
-    format!("ip:{ip}")
+    format!("ip:{}", crate::session::address_key(ip))
 }
 
 /// The username as it may appear in a log line: at most 64 characters.
@@ -119,14 +120,49 @@ impl PasswordSignIn {
     }
 
     /// Checks one attempt; on success, the person's identity.
+    ///
+    /// The attempt is reserved against the account's and the address's limits in one
+    /// atomic store operation *before* anything is checked, so that however many attempts
+    /// arrive at once, at most the allowance of each is ever checked before the lock. An
+    /// attempt that does not fail gives its reservation back (a success resets the
+    /// account's count; the address's count only ever counts failures).
     pub async fn sign_in(&self, a: Attempt<'_>) -> Result<ExternalIdentity, SignInError> {
-        let account = account_id(a.provider, a.username);
-        let ip = a.source_ip.map(ip_id);
-        if let Some(what) = self.locked(&account, ip.as_deref()).await? {
-            decoy(a.connector).await;
-            self.audit_failure(&a, &Failure::Locked(what));
-            return Err(SignInError::Refused);
-        }
+        let account = self.limit(&account_id(a.provider, a.username), false);
+        let ip = a.source_ip.map(|ip| self.limit(&ip_id(ip), true));
+        let limits: Vec<AttemptLimit> =
+            std::iter::once(account.clone()).chain(ip.clone()).collect();
+        let token = crate::session::random_id();
+        let reserved = match self
+            .store
+            .reserve_attempt(&limits, token.expose_secret())
+            .await?
+        {
+            Reservation::Granted(reserved) => reserved,
+            Reservation::Locked(i) => {
+                decoy(a.connector).await;
+                let what = if i == 0 {
+                    "account locked after repeated failures"
+                } else {
+                    "source address locked after repeated failures"
+                };
+                self.audit_failure(&a, &Failure::Locked(what));
+                return Err(SignInError::Refused);
+            }
+        };
+        let give_back = |reset_account: bool| {
+            let (account, ip, token) = (&account, &ip, &token);
+            async move {
+                self.store
+                    .release_attempt(account, token.expose_secret(), reset_account)
+                    .await?;
+                if let Some(ip) = ip {
+                    self.store
+                        .release_attempt(ip, token.expose_secret(), false)
+                        .await?;
+                }
+                Ok::<(), StoreError>(())
+            }
+        };
         let now = self.clock.now();
         let checked = match a.connector {
             Connector::Local(dir) => {
@@ -135,10 +171,14 @@ impl PasswordSignIn {
                     Err(LocalError::InvalidCredentials) => Err(Failure::Credentials(
                         "wrong username, password or one-time code",
                     )),
-                    Err(e) => return Err(SignInError::Internal(e.to_string())),
+                    Err(e) => {
+                        give_back(false).await?;
+                        return Err(SignInError::Internal(e.to_string()));
+                    }
                 }
             }
             Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_) => {
+                give_back(false).await?;
                 return Err(SignInError::Internal(
                     "a redirect provider has no password sign-in".to_owned(),
                 ));
@@ -148,15 +188,16 @@ impl PasswordSignIn {
                 Err(LdapError::InvalidCredentials { reason }) => Err(Failure::Credentials(reason)),
                 Err(e) => {
                     tracing::error!(provider = %a.provider, error = %e, "directory unavailable");
+                    give_back(false).await?;
                     return Err(SignInError::DirectoryUnavailable(e.to_string()));
                 }
             },
         };
         let failure = match checked {
             Ok((identity, step)) => match step {
-                Some(step) if !self.first_use(&account, step).await? => Failure::ReusedCode,
+                Some(step) if !self.first_use(&account.counter, step).await? => Failure::ReusedCode,
                 _ => {
-                    self.store.delete(&format!("bf:n:{account}")).await?;
+                    give_back(true).await?;
                     tracing::info!(
                         target: "audit",
                         event = "sign_in.success",
@@ -170,66 +211,41 @@ impl PasswordSignIn {
             },
             Err(f) => f,
         };
-        self.record_failure(&account).await?;
-        if let Some(ip) = &ip {
-            self.record_failure(ip).await?;
+        for (limit, r) in limits.iter().zip(&reserved) {
+            if let Some(lock) = r.lock {
+                // An account is named by its hash only; the audit failure events name it.
+                let locked = if Some(limit) == ip.as_ref() {
+                    limit.counter.trim_start_matches("bf:n:")
+                } else {
+                    "account"
+                };
+                tracing::warn!(
+                    target: "audit",
+                    event = "sign_in.locked",
+                    locked,
+                    failures = r.count,
+                    lock_secs = lock.as_secs(),
+                );
+            }
         }
         self.audit_failure(&a, &failure);
         Err(SignInError::Refused)
     }
 
-    /// `Some("account locked")` / `Some("source address locked")` while a lock holds.
-    async fn locked(
-        &self,
-        account: &str,
-        ip: Option<&str>,
-    ) -> Result<Option<&'static str>, StoreError> {
-        if self
-            .store
-            .get(&format!("bf:lock:{account}"))
-            .await?
-            .is_some()
-        {
-            return Ok(Some("account locked after repeated failures"));
-        }
-        if let Some(ip) = ip
-            && self.store.get(&format!("bf:lock:{ip}")).await?.is_some()
-        {
-            return Ok(Some("source address locked after repeated failures"));
-        }
-        Ok(None)
-    }
-
-    /// Counts one failure of `who` and locks it once past its allowance.
-    async fn record_failure(&self, who: &str) -> Result<(), StoreError> {
-        let n = self
-            .store
-            .incr(&format!("bf:n:{who}"), self.limits.failure_window)
-            .await?;
-        let allowed = if who.starts_with("ip:") {
-            self.limits.max_ip_failures
-        } else {
-            self.limits.max_account_failures
-        };
-        if let Some(lock) = lock_duration(&self.limits, n, allowed) {
-            self.store
-                .put(&format!("bf:lock:{who}"), b"1", lock)
-                .await?;
-            // An account is named by its hash only; the audit failure events name it.
-            let locked = if who.starts_with("ip:") {
-                who
+    /// The limit on attempts of `who` (an account or an address).
+    fn limit(&self, who: &str, address: bool) -> AttemptLimit {
+        AttemptLimit {
+            counter: format!("bf:n:{who}"),
+            lock: format!("bf:lock:{who}"),
+            allowed: if address {
+                self.limits.max_ip_failures
             } else {
-                "account"
-            };
-            tracing::warn!(
-                target: "audit",
-                event = "sign_in.locked",
-                locked,
-                failures = n,
-                lock_secs = lock.as_secs(),
-            );
+                self.limits.max_account_failures
+            },
+            window: self.limits.failure_window,
+            lockout: self.limits.lockout,
+            max_lockout: self.limits.max_lockout,
         }
-        Ok(())
     }
 
     /// Records that the code of `step` was used; `false` when it had been already.
@@ -238,7 +254,11 @@ impl PasswordSignIn {
         // until then, and one step more for good measure.
         let ttl = Duration::from_secs(STEP_SECS * (2 * u64::from(SKEW_STEPS) + 2));
         self.store
-            .put_if_absent(&format!("totp-used:{account}:{step}"), b"1", ttl)
+            .put_if_absent(
+                &format!("totp-used:{}:{step}", account.trim_start_matches("bf:n:")),
+                b"1",
+                ttl,
+            )
             .await
     }
 
@@ -269,20 +289,15 @@ async fn decoy(connector: &Connector) {
 /// The lock after the `n`th failure when `allowed` are allowed: none before, then
 /// `lockout`, doubling with each further failure, up to `max_lockout`.
 pub fn lock_duration(limits: &SignInConfig, n: i64, allowed: u32) -> Option<Duration> {
-    let over = n - i64::from(allowed);
-    if over < 0 {
-        return None;
+    AttemptLimit {
+        counter: String::new(),
+        lock: String::new(),
+        allowed,
+        window: limits.failure_window,
+        lockout: limits.lockout,
+        max_lockout: limits.max_lockout,
     }
-    let factor = 1u32
-        .checked_shl(u32::try_from(over.min(31)).unwrap_or(31))
-        .unwrap_or(u32::MAX);
-    Some(
-        limits
-            .lockout
-            .checked_mul(factor)
-            .unwrap_or(limits.max_lockout)
-            .min(limits.max_lockout),
-    )
+    .lock_after(n)
 }
 
 #[cfg(test)]
@@ -380,6 +395,22 @@ mod tests {
         assert_eq!(secs(7), Some(120));
         assert_eq!(secs(10), Some(900));
         assert_eq!(secs(1000), Some(900));
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_limit_per_64() {
+        let a = ip_id("2001:db8:1:2:aaaa::1".parse().unwrap());
+        assert_eq!(
+            a,
+            ip_id("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap())
+        );
+        assert_eq!(a, "ip:2001:db8:1:2::/64");
+        assert_ne!(a, ip_id("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(ip_id("192.0.2.7".parse().unwrap()), "ip:192.0.2.7");
+        assert_ne!(
+            ip_id("192.0.2.7".parse().unwrap()),
+            ip_id("192.0.2.8".parse().unwrap())
+        );
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub enum SsoError {
     Corrupt,
 }
 
+/// The outcome of a checked take ([`Sso::take_login_if`]).
+#[derive(Debug)]
+pub enum Claim<T> {
+    /// Checked and taken: nobody else can take it now.
+    Taken(T),
+    /// There, but not the one being answered; left in place.
+    Refused,
+    /// Unknown, expired or already taken.
+    Absent,
+}
+
 /// A signed-in person.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SsoSession {
@@ -388,6 +399,32 @@ impl Sso {
     pub async fn take_login(&self, cookie: &str) -> Result<Option<LoginTransaction>, SsoError> {
         let key = format!("login:{}", key_hash(cookie));
         Self::decode(self.store.take(&key).await?)
+    }
+
+    /// Takes a login transaction only if `accept` says it is the one being answered (for a
+    /// redirect callback: the same provider and `state`): it is read, checked, then taken
+    /// atomically only if it is still the same record (compare and delete). A forged
+    /// answer therefore leaves the person's sign-in in progress untouched.
+    pub async fn take_login_if(
+        &self,
+        cookie: &str,
+        accept: impl FnOnce(&LoginTransaction) -> bool,
+    ) -> Result<Claim<LoginTransaction>, SsoError> {
+        let key = format!("login:{}", key_hash(cookie));
+        let Some(bytes) = self.store.get(&key).await? else {
+            return Ok(Claim::Absent);
+        };
+        let Some(txn) = Self::decode::<LoginTransaction>(Some(bytes.clone()))? else {
+            return Ok(Claim::Absent);
+        };
+        if !accept(&txn) {
+            return Ok(Claim::Refused);
+        }
+        Ok(if self.store.take_if_equal(&key, &bytes).await? {
+            Claim::Taken(txn)
+        } else {
+            Claim::Absent
+        })
     }
 
     /// Records a pending SAML AuthnRequest. The IdP posts its answer cross-site, where the

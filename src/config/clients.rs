@@ -211,14 +211,19 @@ impl Cx<'_> {
                     );
                     continue;
                 }
-                (Some(h), false) if h.expose_secret().starts_with("$argon2id$") => {
+                (Some(h), false)
+                    if h.expose_secret().starts_with("$argon2id$")
+                        || crate::provider::clients::fast_hash_digest(h.expose_secret())
+                            .is_some() =>
+                {
                     ClientAuth::SecretHash(h)
                 }
                 (Some(_), false) => {
                     self.error(
                         format!("{path}.secret_hash"),
-                        "must be an argon2id PHC string ($argon2id$v=19$...); make one with \
-                         `lanyard hash-password`",
+                        "must be an argon2id PHC string ($argon2id$v=19$...; make one with \
+                         `lanyard hash-password`) or the sha256: hash of a generated secret \
+                         (`lanyard client-secret`)",
                     );
                     continue;
                 }

@@ -39,7 +39,7 @@ pub use ldap::{
     LdapConfig, LdapFilter, LdapGroupSearch, LdapScope, LdapTransport, LdapUserSearch,
     MATCHING_RULE_IN_CHAIN,
 };
-pub use sign_in::SignInConfig;
+pub use sign_in::{LimitsConfig, SignInConfig};
 
 use raw::RawSamlProvider;
 pub use upstream::{
@@ -73,6 +73,8 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// `[sign_in]`: brute-force protection.
     pub sign_in: SignInConfig,
+    /// `[limits]`: connections, timeouts, caps on anonymous work.
+    pub limits: LimitsConfig,
 }
 
 /// `[server]`.
@@ -357,6 +359,7 @@ const SECTIONS: &[&str] = &[
     "policies",
     "clients",
     "sign_in",
+    "limits",
 ];
 const PROVIDER_KINDS: &[&str] = &[
     "local",
@@ -523,6 +526,7 @@ impl Cx<'_> {
             .unwrap_or(Duration::from_secs(MAX_SESSION_SECS));
         let clients = self.clients(raw_clients, &roles, absolute);
         let sign_in = self.sign_in(table.remove("sign_in"));
+        let limits = self.limits(table.remove("limits"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -532,6 +536,7 @@ impl Cx<'_> {
             policies,
             clients,
             sign_in,
+            limits,
         })
     }
 

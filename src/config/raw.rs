@@ -147,6 +147,20 @@ pub struct RawSignIn {
     pub failure_window: Option<String>,
 }
 
+/// `[limits]`: connections, timeouts and caps on anonymous work.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub header_read_timeout: Option<String>,
+    pub max_connections: Option<u32>,
+    pub max_pending_logins_per_address: Option<u32>,
+    pub max_pending_logins: Option<u32>,
+    pub max_pending_authorizations_per_address: Option<u32>,
+    pub max_pending_authorizations: Option<u32>,
+    pub client_secret_checks: Option<u32>,
+    pub client_secret_queue: Option<u32>,
+}
+
 /// `kind = "ldap"`. No `Debug`: it holds the service account's password.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

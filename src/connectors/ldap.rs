@@ -94,8 +94,12 @@ pub struct LdapDirectory {
     tls: Option<Arc<rustls::ClientConfig>>,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
-    /// Moving average of how long a sign-in takes up to the bind's answer, in microseconds:
-    /// unknown users and locked accounts are answered after as long.
+    /// Running average of how long a real bind with a password takes, in microseconds (0
+    /// until the first one is measured): an unknown user waits this long where a known one
+    /// would bind, so both are answered after the same time from the very first request.
+    bind_micros: AtomicU64,
+    /// Running average of a whole failed sign-in (search and bind), in microseconds (0
+    /// until measured): how long a locked account waits.
     typical_micros: AtomicU64,
 }
 
@@ -131,7 +135,8 @@ impl LdapDirectory {
             tls,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(config.pool_size)),
-            typical_micros: AtomicU64::new(20_000),
+            bind_micros: AtomicU64::new(0),
+            typical_micros: AtomicU64::new(0),
         })
     }
 
@@ -165,12 +170,8 @@ impl LdapDirectory {
                     humantime::format_duration(deadline)
                 )))
             });
-        if let Err(LdapError::InvalidCredentials { reason }) = &result
-            && *reason != REASON_BIND
-        {
-            // Refused before the bind (no such user, several entries...): answer no sooner
-            // than a bind would have.
-            self.pad(started).await;
+        if let Err(LdapError::InvalidCredentials { .. }) = &result {
+            record(&self.typical_micros, started.elapsed());
         }
         result
     }
@@ -186,13 +187,6 @@ impl LdapDirectory {
         if let Some(rest) = typical.checked_sub(started.elapsed()) {
             tokio::time::sleep(rest).await;
         }
-    }
-
-    fn record_typical(&self, took: Duration) {
-        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let old = self.typical_micros.load(Ordering::Relaxed);
-        self.typical_micros
-            .store(old - old / 8 + took / 8, Ordering::Relaxed);
     }
 
     async fn with_retry(
@@ -286,11 +280,18 @@ impl LdapDirectory {
             // Back to anonymous (RFC 4513 §5.1.1).
             _ => ("", ""),
         };
+        let started = Instant::now();
         let result = conn
             .ldap
             .with_timeout(self.config.timeout)
             .simple_bind(dn, pw)
             .await?;
+        // A bind with a password costs what a person's bind costs (the directory checks a
+        // hash): it calibrates the wait for unknown users from the first sign-in on. An
+        // anonymous bind only does so until a real one has been measured.
+        if !dn.is_empty() || self.bind_micros.load(Ordering::Relaxed) == 0 {
+            record(&self.bind_micros, started.elapsed());
+        }
         if result.rc != 0 {
             return Err(StepError::Transport(format!(
                 "the directory refused the service account (result code {})",
@@ -308,21 +309,37 @@ impl LdapDirectory {
         password: &Secret,
         now: i64,
     ) -> Result<ExternalIdentity, StepError> {
-        let started = Instant::now();
         if !conn.as_service {
             self.bind_service(conn).await?;
         }
-        let entry = self.find_user(conn, username).await?;
-        if entry.dn.trim().is_empty() {
-            return Err(StepError::Refused("the directory returned an empty DN"));
-        }
+        let entry = match self.find_user(conn, username).await {
+            Ok(entry) if entry.dn.trim().is_empty() => {
+                Err(StepError::Refused("the directory returned an empty DN"))
+            }
+            found => found,
+        };
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(StepError::Refused(reason)) => {
+                // Refused before the bind (no such user, several entries…): wait as long
+                // as the bind would have taken, and leave the connection as a bind would
+                // (needing the service account's bind again), so that nothing in this
+                // answer or the next one tells an unknown user from a wrong password.
+                let bind = Duration::from_micros(self.bind_micros.load(Ordering::Relaxed));
+                tokio::time::sleep(bind).await;
+                conn.as_service = false;
+                return Err(StepError::Refused(reason));
+            }
+            Err(e) => return Err(e),
+        };
         conn.as_service = false;
+        let started = Instant::now();
         let bind = conn
             .ldap
             .with_timeout(self.config.timeout)
             .simple_bind(&entry.dn, password.expose_secret())
             .await?;
-        self.record_typical(started.elapsed());
+        record(&self.bind_micros, started.elapsed());
         match bind.rc {
             0 => {}
             RC_INVALID_CREDENTIALS => return Err(StepError::Refused(REASON_BIND)),
@@ -482,7 +499,21 @@ impl LdapDirectory {
     }
 }
 
-/// The reason recorded for a wrong password (its timing feeds the typical duration).
+/// Adds one measurement to a running average in microseconds (the first one sets it;
+/// later ones count for an eighth). Races between requests may lose a sample, which only
+/// slows the average's movement.
+fn record(average: &AtomicU64, took: Duration) {
+    let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+    let old = average.load(Ordering::Relaxed);
+    let new = if old == 0 {
+        took
+    } else {
+        old - old / 8 + took / 8
+    };
+    average.store(new, Ordering::Relaxed);
+}
+
+/// The reason recorded for a wrong password.
 const REASON_BIND: &str = "wrong password";
 
 fn scope(s: LdapScope) -> Scope {

@@ -396,6 +396,12 @@ pub struct CallbackParams {
 }
 
 impl CallbackParams {
+    /// Whether this callback answers `login`: its `state` matches (constant time). Checked
+    /// before the login transaction is taken, so a forged callback cannot end it.
+    pub fn answers(&self, login: Option<&UpstreamLogin>) -> bool {
+        login.is_some_and(|l| l.state_matches(self.state.as_deref().unwrap_or("")))
+    }
+
     /// Checks `state` against the login, then turns an upstream `error` into [`UpstreamError`];
     /// returns the code.
     pub fn code_for(&self, login: &UpstreamLogin) -> Result<Secret, UpstreamError> {

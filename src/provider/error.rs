@@ -40,6 +40,10 @@ pub enum OAuthError {
     /// `temporarily_unavailable`: the session store is down.
     #[error("the session store is unavailable")]
     TemporarilyUnavailable(String),
+    /// `temporarily_unavailable`: too many client authentications are waiting; retry
+    /// after a second.
+    #[error("too many client authentications are in progress; retry in a second")]
+    Busy,
     /// `server_error`.
     #[error("internal error")]
     ServerError(String),
@@ -60,7 +64,7 @@ impl OAuthError {
             OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::LoginRequired => "login_required",
             OAuthError::InvalidToken(_) => "invalid_token",
-            OAuthError::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            OAuthError::TemporarilyUnavailable(_) | OAuthError::Busy => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
         }
     }

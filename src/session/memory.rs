@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{SessionStore, StoreError, ttl_millis};
+use super::{AttemptLimit, Reservation, Reserved, SessionStore, StoreError, ttl_millis};
 use crate::clock::SharedClock;
 
 /// Writes between two full sweeps of expired entries, at the least. After a sweep the
@@ -243,6 +243,19 @@ impl SessionStore for MemoryStore {
         Ok(Some(value))
     }
 
+    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        self.with_write(key, |entries, key, _| {
+            let same = matches!(
+                entries.get(&key),
+                Some(Entry { value: Value::Bytes(b), .. }) if b.as_slice() == expected
+            );
+            if same {
+                entries.remove(&key);
+            }
+            Ok(same)
+        })
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.with_write(key, |entries, key, _| {
             entries.remove(&key);
@@ -286,6 +299,98 @@ impl SessionStore for MemoryStore {
             entry.value = Value::Counter(next);
             Ok(next)
         })
+    }
+
+    async fn reserve_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        lock_token: &str,
+    ) -> Result<Reservation, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock()?;
+        inner.note_write(now);
+        fn live<'a>(entries: &'a HashMap<String, Entry>, key: &str, now: i64) -> Option<&'a Value> {
+            entries
+                .get(key)
+                .filter(|e| e.expires_at > now)
+                .map(|e| &e.value)
+        }
+        for (i, limit) in limits.iter().enumerate() {
+            if live(&inner.entries, &self.key(&limit.lock), now).is_some() {
+                return Ok(Reservation::Locked(i));
+            }
+        }
+        // Check every counter before changing any, so a failure leaves nothing half done.
+        let mut counts = Vec::with_capacity(limits.len());
+        for limit in limits {
+            let count = match live(&inner.entries, &self.key(&limit.counter), now) {
+                None => 0,
+                Some(Value::Counter(n)) => *n,
+                Some(Value::Bytes(_) | Value::Set(_)) => return Err(wrong_type()),
+            };
+            counts.push(count.checked_add(1).ok_or_else(|| {
+                StoreError::Backend("increment or decrement would overflow".to_owned())
+            })?);
+        }
+        let mut reserved = Vec::with_capacity(limits.len());
+        for (limit, count) in limits.iter().zip(counts) {
+            let counter = self.key(&limit.counter);
+            let expires_at = match inner.entries.get(&counter) {
+                Some(e) if e.expires_at > now => e.expires_at,
+                _ => self.expiry(now, limit.window),
+            };
+            inner.entries.insert(
+                counter,
+                Entry {
+                    value: Value::Counter(count),
+                    expires_at,
+                },
+            );
+            let lock = limit.lock_after(count);
+            if let Some(lock) = lock {
+                inner.entries.insert(
+                    self.key(&limit.lock),
+                    Entry {
+                        value: Value::Bytes(lock_token.as_bytes().to_vec()),
+                        expires_at: self.expiry(now, lock),
+                    },
+                );
+            }
+            reserved.push(Reserved { count, lock });
+        }
+        Ok(Reservation::Granted(reserved))
+    }
+
+    async fn release_attempt(
+        &self,
+        limit: &AttemptLimit,
+        lock_token: &str,
+        reset: bool,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock()?;
+        inner.note_write(now);
+        let counter = self.key(&limit.counter);
+        if reset {
+            inner.entries.remove(&counter);
+        } else if let Some(Entry {
+            value: Value::Counter(n),
+            expires_at,
+        }) = inner.entries.get_mut(&counter)
+            && *expires_at > now
+            && *n > 0
+        {
+            *n -= 1;
+        }
+        let lock = self.key(&limit.lock);
+        let ours = inner.entries.get(&lock).is_some_and(|e| {
+            e.expires_at > now
+                && matches!(&e.value, Value::Bytes(b) if b.as_slice() == lock_token.as_bytes())
+        });
+        if ours {
+            inner.entries.remove(&lock);
+        }
+        Ok(())
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {

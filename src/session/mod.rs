@@ -13,6 +13,9 @@
 //! Both implementations pass one test suite (`tests.rs`), the Redis one against a real
 //! server.
 //!
+//! It also counts what anonymous clients make Lanyard park ([`ParkingCap`]) and reserves
+//! rate-limited attempts atomically ([`SessionStore::reserve_attempt`]).
+//!
 //! May import: `crate::clock`, `crate::secret`; nothing else of ours, and no HTTP types.
 
 mod memory;
@@ -20,6 +23,7 @@ mod redis;
 #[cfg(test)]
 mod tests;
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -92,6 +96,11 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Atomically deletes `key` only if it still holds exactly `expected` (compare and
+    /// delete); returns whether it did. For single-use items that are read and checked
+    /// first and taken only if the check passed and nobody took or replaced them since.
+    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
+
     /// Deletes `key`, whatever it holds; deleting an absent key is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
 
@@ -102,6 +111,30 @@ pub trait SessionStore: Send + Sync + 'static {
     /// not exist starts at 1 and gets `ttl`; an existing one keeps its TTL (a fixed
     /// rate-limit window).
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+
+    /// Reserves one attempt against every limit in `limits`, atomically (one Redis script,
+    /// one critical section in memory): when any limit's lock is held, nothing is counted
+    /// and the answer is [`Reservation::Locked`] with that limit's index; otherwise every
+    /// counter is raised (starting its window when new) and every limit whose count
+    /// reaches its allowance gets its lock, holding `lock_token`, for
+    /// [`AttemptLimit::lock_after`]. So of any number of concurrent attempts at most
+    /// `allowed` pass before the lock, however they interleave.
+    async fn reserve_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        lock_token: &str,
+    ) -> Result<Reservation, StoreError>;
+
+    /// Gives back an attempt reserved with `lock_token` that did not fail (a success, or
+    /// one never checked): the counter goes down by one (or is deleted when `reset`), and
+    /// the lock is deleted only if it still holds `lock_token`, i.e. this reservation set it
+    /// and nothing has replaced it since. Atomic like [`SessionStore::reserve_attempt`].
+    async fn release_attempt(
+        &self,
+        limit: &AttemptLimit,
+        lock_token: &str,
+        reset: bool,
+    ) -> Result<(), StoreError>;
 
     /// Adds `member` to the set under `key` and resets the set's TTL to `ttl`.
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError>;
@@ -114,6 +147,111 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// `"memory"` or `"redis"`.
     fn kind(&self) -> &'static str;
+}
+
+/// One limit an attempt counts against (see [`SessionStore::reserve_attempt`]): a counter
+/// with a fixed window, and a lock that holds once the count reaches `allowed`, for
+/// `lockout` doubling with each further attempt up to `max_lockout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLimit {
+    /// The counter's key.
+    pub counter: String,
+    /// The lock's key.
+    pub lock: String,
+    /// Attempts within `window` that reach the lock.
+    pub allowed: u32,
+    /// How long the counter lives, from its first attempt.
+    pub window: Duration,
+    /// The first lock.
+    pub lockout: Duration,
+    /// The longest lock.
+    pub max_lockout: Duration,
+}
+
+impl AttemptLimit {
+    /// The lock set by the `n`th attempt: none before the `allowed`th, then `lockout`,
+    /// doubling with each further attempt, up to `max_lockout`.
+    pub fn lock_after(&self, n: i64) -> Option<Duration> {
+        let over = n - i64::from(self.allowed);
+        if over < 0 {
+            return None;
+        }
+        let factor = 1u32
+            .checked_shl(u32::try_from(over.min(31)).unwrap_or(31))
+            .unwrap_or(u32::MAX);
+        Some(
+            self.lockout
+                .checked_mul(factor)
+                .unwrap_or(self.max_lockout)
+                .min(self.max_lockout),
+        )
+    }
+}
+
+/// The answer to [`SessionStore::reserve_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// No lock held: the attempt may be checked. One entry per limit, in order.
+    Granted(Vec<Reserved>),
+    /// The lock of the limit at this index holds; nothing was counted.
+    Locked(usize),
+}
+
+/// One limit's state after a granted reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The count, this attempt included.
+    pub count: i64,
+    /// The lock this attempt set, if its count reached the allowance.
+    pub lock: Option<Duration>,
+}
+
+/// The part of a counter's key naming a client address: an IPv4 address itself, an IPv6
+/// address by its /64, the smallest network a site is usually given (so one client cannot
+/// walk its 2^64 addresses to escape a per-address limit).
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map_or(v6, |n| n.network());
+            format!("{net}/64")
+        }
+    }
+}
+
+/// A cap on records anonymous clients can make Lanyard park (login transactions,
+/// authorization requests): so many per client address, and so many in all, started
+/// within `window` (the records' lifetime, so at most twice the cap are ever alive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkingCap {
+    /// What is counted, in the counters' keys (`login`, `authz`).
+    pub kind: &'static str,
+    /// Records one client address may start within `window`.
+    pub per_address: u32,
+    /// Records all clients together may start within `window`.
+    pub total: u32,
+    /// The window: the records' lifetime.
+    pub window: Duration,
+}
+
+impl ParkingCap {
+    /// Counts one more record for `address` and in total; `false` (nothing parked, the
+    /// caller answers 429) when either cap is reached. A request without a known address
+    /// counts against the total only.
+    pub async fn admit(
+        &self,
+        store: &dyn SessionStore,
+        address: Option<IpAddr>,
+    ) -> Result<bool, StoreError> {
+        if let Some(ip) = address {
+            let key = format!("cap:{}:{}", self.kind, address_key(ip));
+            if store.incr(&key, self.window).await? > i64::from(self.per_address) {
+                return Ok(false);
+            }
+        }
+        let total = format!("cap:{}:all", self.kind);
+        Ok(store.incr(&total, self.window).await? <= i64::from(self.total))
+    }
 }
 
 /// A fresh 256-bit random identifier from the operating system's CSPRNG (through

@@ -33,7 +33,62 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
-use super::{SessionStore, StoreError, ttl_millis};
+use super::{AttemptLimit, Reservation, Reserved, SessionStore, StoreError, ttl_millis};
+
+/// [`SessionStore::reserve_attempt`] as one script, so Redis runs it atomically.
+/// KEYS: counter and lock of each limit, in turn. ARGV: the lock token, then per limit
+/// allowed, window, lockout and longest lockout (milliseconds). Answers `{-i}` when the
+/// lock of limit `i` (1-based) holds, else the count and lock (ms, 0 for none) of each.
+const RESERVE_SCRIPT: &str = r"
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    return {-((i + 1) / 2)}
+  end
+end
+for i = 1, #KEYS, 2 do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'none' and t ~= 'string' then
+    return redis.error_reply('WRONGTYPE counter')
+  end
+end
+local out = {}
+for i = 1, #KEYS, 2 do
+  local a = 2 + (i - 1) * 2
+  local allowed = tonumber(ARGV[a])
+  local n = redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[a + 1], 'NX')
+  local ms = 0
+  if n >= allowed then
+    local over = math.min(n - allowed, 31)
+    ms = math.max(1, math.floor(math.min(tonumber(ARGV[a + 2]) * 2 ^ over, tonumber(ARGV[a + 3]))))
+    redis.call('SET', KEYS[i + 1], ARGV[1], 'PX', ms)
+  end
+  out[#out + 1] = n
+  out[#out + 1] = ms
+end
+return out
+";
+
+/// [`SessionStore::take_if_equal`]. KEYS: the key. ARGV: the expected value.
+const TAKE_IF_EQUAL_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// [`SessionStore::release_attempt`]. KEYS: counter, lock. ARGV: lock token, reset (0/1).
+const RELEASE_SCRIPT: &str = r"
+if ARGV[2] == '1' then
+  redis.call('DEL', KEYS[1])
+elseif tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+";
 
 /// How long the Redis store waits before calling Redis unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,6 +384,17 @@ impl SessionStore for RedisStore {
         self.take_before_deadline(key, Some((tombstone, ttl))).await
     }
 
+    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let script = redis::Script::new(TAKE_IF_EQUAL_SCRIPT);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key(key)).arg(expected);
+        let mut conn = self.conn.clone();
+        let deleted: i64 = self
+            .deadline(async move { invocation.invoke_async(&mut conn).await })
+            .await?;
+        Ok(deleted == 1)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.query::<()>(redis::cmd("DEL").arg(self.key(key))).await
     }
@@ -353,6 +419,68 @@ impl SessionStore for RedisStore {
             .ignore();
         let (count,): (i64,) = self.transaction(&pipe).await?;
         Ok(count)
+    }
+
+    async fn reserve_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        lock_token: &str,
+    ) -> Result<Reservation, StoreError> {
+        if limits.is_empty() {
+            return Ok(Reservation::Granted(Vec::new()));
+        }
+        let script = redis::Script::new(RESERVE_SCRIPT);
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(lock_token);
+        for limit in limits {
+            invocation
+                .key(self.key(&limit.counter))
+                .key(self.key(&limit.lock))
+                .arg(limit.allowed)
+                .arg(ttl_millis(limit.window))
+                .arg(ttl_millis(limit.lockout))
+                .arg(ttl_millis(limit.max_lockout));
+        }
+        let mut conn = self.conn.clone();
+        let answer: Vec<i64> = self
+            .deadline(async move { invocation.invoke_async(&mut conn).await })
+            .await?;
+        match answer.as_slice() {
+            [locked] if *locked < 0 => usize::try_from(-locked - 1)
+                .map(Reservation::Locked)
+                .map_err(|_| StoreError::Backend("unexpected answer to a reservation".into())),
+            pairs if pairs.len() == 2 * limits.len() => Ok(Reservation::Granted(
+                pairs
+                    .chunks_exact(2)
+                    .map(|pair| Reserved {
+                        count: pair[0],
+                        lock: (pair[1] > 0).then(|| Duration::from_millis(pair[1].unsigned_abs())),
+                    })
+                    .collect(),
+            )),
+            _ => Err(StoreError::Backend(
+                "unexpected answer to a reservation".into(),
+            )),
+        }
+    }
+
+    async fn release_attempt(
+        &self,
+        limit: &AttemptLimit,
+        lock_token: &str,
+        reset: bool,
+    ) -> Result<(), StoreError> {
+        let script = redis::Script::new(RELEASE_SCRIPT);
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.key(&limit.counter))
+            .key(self.key(&limit.lock))
+            .arg(lock_token)
+            .arg(if reset { "1" } else { "0" });
+        let mut conn = self.conn.clone();
+        self.deadline(async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await
+            .map(|_| ())
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {

@@ -123,6 +123,10 @@ macro_rules! store_suite {
                 super::take_leaving_losers_always_find_the_tombstone($fixture).await;
             }
             #[tokio::test]
+            async fn take_if_equal_deletes_only_the_expected_value() {
+                super::take_if_equal_deletes_only_the_expected_value($fixture).await;
+            }
+            #[tokio::test]
             async fn take_of_expired_is_none() {
                 super::take_of_expired_is_none($fixture).await;
             }
@@ -137,6 +141,14 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn incr_is_atomic_under_concurrency() {
                 super::incr_is_atomic_under_concurrency($fixture).await;
+            }
+            #[tokio::test]
+            async fn reservations_stop_at_the_allowance_under_concurrency() {
+                super::reservations_stop_at_the_allowance_under_concurrency($fixture).await;
+            }
+            #[tokio::test]
+            async fn reservations_lock_back_off_and_release() {
+                super::reservations_lock_back_off_and_release($fixture).await;
             }
             #[tokio::test]
             async fn incr_of_non_integer_is_an_error() {
@@ -353,6 +365,32 @@ async fn put_if_absent_has_exactly_one_winner_under_concurrency(f: Fixture) {
     f.finish().await;
 }
 
+async fn take_if_equal_deletes_only_the_expected_value(f: Fixture) {
+    let s = &f.store;
+    s.put("txn", b"first", TTL).await.unwrap();
+    assert!(!s.take_if_equal("txn", b"other").await.unwrap());
+    assert_eq!(s.get("txn").await.unwrap().as_deref(), Some(&b"first"[..]));
+    // Replaced between the read and the take: the take does nothing.
+    s.put("txn", b"second", TTL).await.unwrap();
+    assert!(!s.take_if_equal("txn", b"first").await.unwrap());
+    assert!(s.take_if_equal("txn", b"second").await.unwrap());
+    assert_eq!(s.get("txn").await.unwrap(), None);
+    assert!(!s.take_if_equal("txn", b"second").await.unwrap());
+    // Of concurrent takers exactly one wins.
+    s.put("race", b"v", TTL).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let store = Arc::clone(&f.store);
+        tasks.spawn(async move { store.take_if_equal("race", b"v").await.unwrap() });
+    }
+    let mut wins = 0;
+    while let Some(won) = tasks.join_next().await {
+        wins += usize::from(won.unwrap());
+    }
+    assert_eq!(wins, 1);
+    f.finish().await;
+}
+
 async fn take_of_expired_is_none(f: Fixture) {
     let s = &f.store;
     s.put("tx", b"state", f.short_ttl).await.unwrap();
@@ -404,6 +442,114 @@ async fn incr_is_atomic_under_concurrency(f: Fixture) {
     }
     seen.sort_unstable();
     assert_eq!(seen, (1..=50).collect::<Vec<i64>>());
+    f.finish().await;
+}
+
+fn attempt_limit(who: &str, allowed: u32, lockout: Duration) -> AttemptLimit {
+    AttemptLimit {
+        counter: format!("n:{who}"),
+        lock: format!("lock:{who}"),
+        allowed,
+        window: TTL,
+        lockout,
+        max_lockout: lockout * 4,
+    }
+}
+
+async fn reservations_stop_at_the_allowance_under_concurrency(f: Fixture) {
+    let limits = Arc::new(vec![
+        attempt_limit("acct", 5, TTL),
+        attempt_limit("ip", 7, TTL),
+    ]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (store, limits) = (Arc::clone(&f.store), Arc::clone(&limits));
+        tasks.spawn(async move {
+            let token = random_id();
+            store
+                .reserve_attempt(&limits, token.expose_secret())
+                .await
+                .unwrap()
+        });
+    }
+    let mut granted = Vec::new();
+    let mut locked = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Reservation::Granted(r) => granted.push(r[0].count),
+            Reservation::Locked(i) => {
+                assert_eq!(i, 0, "the account's lock holds first");
+                locked += 1;
+            }
+        }
+    }
+    granted.sort_unstable();
+    assert_eq!(granted, vec![1, 2, 3, 4, 5], "exactly the allowance passes");
+    assert_eq!(locked, 45);
+    // The address's count went to 5 with them; two more reach its allowance of 7 and
+    // lock it, and then a second limit locked alone refuses too, and says which one.
+    let other = vec![attempt_limit("other", 5, TTL), attempt_limit("ip", 7, TTL)];
+    for count in [6, 7] {
+        match f.store.reserve_attempt(&other, "t").await.unwrap() {
+            Reservation::Granted(r) => assert_eq!(r[1].count, count),
+            Reservation::Locked(i) => panic!("locked at {i}"),
+        }
+    }
+    assert_eq!(
+        f.store.reserve_attempt(&other, "t").await.unwrap(),
+        Reservation::Locked(1)
+    );
+    f.finish().await;
+}
+
+async fn reservations_lock_back_off_and_release(f: Fixture) {
+    let s = &f.store;
+    let limit = attempt_limit("acct", 2, f.short_ttl);
+    let one = std::slice::from_ref(&limit);
+    let granted = |count: i64, lock: Option<u32>| {
+        Reservation::Granted(vec![Reserved {
+            count,
+            lock: lock.map(|n| f.short_ttl * n),
+        }])
+    };
+    assert_eq!(s.reserve_attempt(one, "a").await.unwrap(), granted(1, None));
+    // The second reaches the allowance: granted, and it sets the lock.
+    assert_eq!(
+        s.reserve_attempt(one, "b").await.unwrap(),
+        granted(2, Some(1))
+    );
+    assert_eq!(
+        s.reserve_attempt(one, "c").await.unwrap(),
+        Reservation::Locked(0)
+    );
+    // Given back (a success): count down, and its own lock is gone.
+    s.release_attempt(&limit, "b", false).await.unwrap();
+    assert_eq!(s.get("n:acct").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.get("lock:acct").await.unwrap(), None);
+    assert_eq!(
+        s.reserve_attempt(one, "d").await.unwrap(),
+        granted(2, Some(1))
+    );
+    assert_eq!(
+        s.reserve_attempt(one, "e").await.unwrap(),
+        Reservation::Locked(0)
+    );
+    // After the lock, the next attempt doubles it.
+    f.let_short_ttl_pass().await;
+    assert_eq!(
+        s.reserve_attempt(one, "f").await.unwrap(),
+        granted(3, Some(2))
+    );
+    // Another reservation's token does not open the lock.
+    s.release_attempt(&limit, "x", false).await.unwrap();
+    assert_eq!(
+        s.reserve_attempt(one, "g").await.unwrap(),
+        Reservation::Locked(0)
+    );
+    // A reset forgets the count, and the lock this attempt set.
+    s.release_attempt(&limit, "f", true).await.unwrap();
+    assert_eq!(s.get("n:acct").await.unwrap(), None);
+    assert_eq!(s.reserve_attempt(one, "h").await.unwrap(), granted(1, None));
     f.finish().await;
 }
 

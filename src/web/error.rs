@@ -45,6 +45,15 @@ pub enum WebError {
     /// The bearer token is missing or invalid (APIs only).
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many requests of this kind are in progress (an anonymous flood); try later.
+    #[error(
+        "too many sign-ins are in progress from your network right now; please wait a few \
+         minutes and try again"
+    )]
+    TooBusy {
+        /// When to try again (sent as `Retry-After`).
+        retry_after: std::time::Duration,
+    },
     /// The session store cannot be reached.
     #[error("the session store is unavailable")]
     StoreUnavailable(String),
@@ -96,6 +105,7 @@ impl WebError {
             WebError::StoreUnavailable(_) | WebError::ProviderUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            WebError::TooBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Upstream { error, .. } => match error {
                 UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -151,11 +161,21 @@ impl WebError {
             WebError::BadRequest(_) | WebError::PayloadTooLarge => "invalid_request",
             WebError::Csrf | WebError::Forbidden(_) => "access_denied",
             WebError::Unauthorized(_) => "invalid_token",
-            WebError::StoreUnavailable(_) | WebError::ProviderUnavailable { .. } => {
-                "temporarily_unavailable"
-            }
+            WebError::StoreUnavailable(_)
+            | WebError::ProviderUnavailable { .. }
+            | WebError::TooBusy { .. } => "temporarily_unavailable",
             WebError::Internal(_) => "server_error",
             WebError::Upstream { .. } => "upstream_error",
+        }
+    }
+
+    /// Headers the answer carries: `Retry-After` (RFC 9110 §10.2.3) when busy.
+    fn add_headers(&self, response: &mut Response) {
+        if let WebError::TooBusy { retry_after } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after.as_secs()),
+            );
         }
     }
 
@@ -213,6 +233,7 @@ impl IntoResponse for PageError {
             WebError::ProviderUnavailable { provider_name, .. } => {
                 format!("{provider_name} is not available")
             }
+            WebError::TooBusy { .. } => "Too many sign-ins in progress".to_owned(),
             _ => status.canonical_reason().unwrap_or("Error").to_owned(),
         };
         let page = ErrorPage {
@@ -221,12 +242,14 @@ impl IntoResponse for PageError {
             request_id,
             retry: self.0.retry(),
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => {
                 (status, [(header::CONTENT_TYPE, "text/plain")], page.message).into_response()
             }
-        }
+        };
+        self.0.add_headers(&mut response);
+        response
     }
 }
 
@@ -251,6 +274,7 @@ impl IntoResponse for ApiError {
             "request_id": request_id,
         });
         let mut response = (status, Json(body)).into_response();
+        self.0.add_headers(&mut response);
         if let WebError::Unauthorized(_) = self.0
             && let Ok(v) = header::HeaderValue::from_str(&format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",

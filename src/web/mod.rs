@@ -15,7 +15,6 @@ pub mod sts;
 pub mod upstream;
 mod views;
 
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -31,6 +30,7 @@ use crate::connectors::Connectors;
 use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
+use crate::session::ParkingCap;
 use crate::sso::Sso;
 use crate::sts::Sts;
 pub use crate::web::client_ip::ClientIp;
@@ -79,6 +79,27 @@ pub struct Services {
     pub oidc: OidcProvider,
     /// Programmatic role assumption.
     pub sts: Sts,
+    /// The cap on login transactions started by anonymous clients.
+    pub login_cap: ParkingCap,
+    /// The cap on authorization requests parked for anonymous clients.
+    pub authorization_cap: ParkingCap,
+}
+
+/// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
+/// a 429 answer that asks to retry once the window has passed.
+pub async fn admit(state: &AppState, cap: &ParkingCap, ip: ClientIp) -> Result<(), WebError> {
+    if cap
+        .admit(&**state.sso.store(), ip.0)
+        .await
+        .map_err(|e| WebError::StoreUnavailable(e.to_string()))?
+    {
+        Ok(())
+    } else {
+        tracing::warn!(kind = cap.kind, client = ?ip.0, "parking cap reached");
+        Err(WebError::TooBusy {
+            retry_after: cap.window,
+        })
+    }
 }
 
 impl FromRef<AppState> for Sso {
@@ -159,16 +180,129 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Serves the app on a bound listener until `shutdown` completes.
+/// Open files kept free beyond the connection limit: the store, the database, upstream
+/// calls, key files, and the listener itself.
+const FD_HEADROOM_MIN: u64 = 256;
+/// How long the accept loop pauses after `accept` fails (out of file descriptors, …),
+/// so that it neither spins nor stops.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long, beyond the header timeout, requests in progress at shutdown may take.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The connection limit for a configured maximum and the process's open-file limit
+/// (`None` when unknown or unlimited): at most the configured number, and at most the
+/// open-file limit less an eighth of it (at least 256 files) for everything else.
+pub fn connection_limit(configured: u32, open_files: Option<u64>) -> usize {
+    let configured = usize::try_from(configured).unwrap_or(usize::MAX);
+    match open_files {
+        Some(n) => {
+            let headroom = (n / 8).max(FD_HEADROOM_MIN);
+            let room = usize::try_from(n.saturating_sub(headroom)).unwrap_or(usize::MAX);
+            configured.min(room).max(1)
+        }
+        None => configured,
+    }
+}
+
+/// Serves the app on a bound listener until `shutdown` completes, then lets the requests
+/// in progress finish (graceful shutdown).
+///
+/// Hyper's HTTP/1.1 connection builder is used directly (rather than `axum::serve`) so
+/// that every connection has a header-read timeout (`[limits] header_read_timeout`, which
+/// also closes idle keep-alive connections) and so that open connections are bounded
+/// (`[limits] max_connections`, kept below the open-file limit): a connection beyond the
+/// bound is accepted and closed at once, and a failed `accept` (out of file descriptors)
+/// pauses the loop briefly instead of spinning or ending it.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+
+    let limit = connection_limit(
+        state.config.limits.max_connections,
+        crate::server::open_file_limit(),
+    );
+    let state_header_timeout = state.config.limits.header_read_timeout;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.limits.header_read_timeout)
+        .keep_alive(true);
+    let router = app(state);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limit));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut refused_since_log: u64 = 0;
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Closed at once: the client sees the connection end and may retry.
+            drop(stream);
+            refused_since_log += 1;
+            if refused_since_log == 1 || refused_since_log % 1000 == 0 {
+                tracing::warn!(
+                    limit,
+                    refused = refused_since_log,
+                    "connection limit reached; closing new connections"
+                );
+            }
+            continue;
+        };
+        refused_since_log = 0;
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().call(request)
+            },
+        );
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are the client's (reset, header timeout); nothing to answer.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Requests in progress finish and idle connections close; one still sending its
+    // headers is cut off by the header timeout, so the wait is bounded too.
+    let drain = state_header_timeout.saturating_add(SHUTDOWN_GRACE);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at shutdown were closed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_limit;
+
+    #[test]
+    fn the_connection_limit_leaves_room_below_the_open_file_limit() {
+        assert_eq!(connection_limit(10_000, Some(1024)), 768);
+        assert_eq!(connection_limit(10_000, Some(20_000)), 10_000);
+        assert_eq!(connection_limit(10_000, Some(1_048_576)), 10_000);
+        assert_eq!(connection_limit(100, Some(1024)), 100);
+        assert_eq!(connection_limit(10_000, Some(100)), 1);
+        assert_eq!(connection_limit(10_000, None), 10_000);
+    }
 }

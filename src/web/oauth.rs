@@ -36,7 +36,9 @@ impl IntoResponse for OAuthResponse {
         let e = self.0;
         let status = match &e {
             OAuthError::InvalidClient | OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            OAuthError::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::TemporarilyUnavailable(_) | OAuthError::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -68,6 +70,11 @@ impl IntoResponse for OAuthResponse {
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 );
             }
+            OAuthError::Busy => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             _ => {}
         }
         response
@@ -78,6 +85,7 @@ impl IntoResponse for OAuthResponse {
 /// person to sign in (if needed) and to the role picker.
 pub async fn authorize(
     State(state): State<AppState>,
+    ip: ClientIp,
     headers: HeaderMap,
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -104,6 +112,7 @@ pub async fn authorize(
         pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
     }
     let fresh_enough = |auth_time: i64| pending.min_auth_time.is_none_or(|m| auth_time >= m);
+    crate::web::admit(&state, &state.authorization_cap, ip).await?;
     let id = state.oidc.park(&pending).await.map_err(oauth_page)?;
     let roles_url = format!("/roles?authz={id}");
     match session {

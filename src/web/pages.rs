@@ -198,6 +198,7 @@ async fn password_form(
 pub async fn start_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
+    ip: ClientIp,
     Query(q): Query<ReturnTo>,
 ) -> PageResult {
     let Some((info, connector)) = state
@@ -209,6 +210,7 @@ pub async fn start_login(
             WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
         );
     };
+    crate::web::admit(&state, &state.login_cap, ip).await?;
     match connector {
         Connector::Local(_) | Connector::Ldap(_) => {
             let name = info.display_name.clone();

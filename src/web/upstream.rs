@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect};
 
 use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
 use crate::connectors::{Connector, ProviderInfo};
-use crate::sso::LOGIN_TRANSACTION_TTL;
+use crate::sso::{Claim, LOGIN_TRANSACTION_TTL};
 use crate::web::error::WebError;
 use crate::web::pages::{PageResult, establish_session};
 use crate::web::{AppState, cookies};
@@ -82,15 +82,21 @@ pub async fn callback(
     let secure = state.config.server.secure_cookies;
     let cookie = cookies::read(&headers, cookies::LOGIN, secure)
         .ok_or_else(|| fail(UpstreamError::UnknownTransaction))?;
-    // Taken, not read: whatever happens next, this transaction cannot be used again.
-    let txn = state
+    // Checked, then taken: a forged answer (wrong `state`) leaves the sign-in in progress
+    // alone; a matching one takes it atomically, so it cannot be used again.
+    let txn = match state
         .sso
-        .take_login(cookie.expose_secret())
+        .take_login_if(cookie.expose_secret(), |txn| {
+            txn.provider == info.id && params.answers(txn.upstream.as_ref())
+        })
         .await?
-        .ok_or_else(|| fail(UpstreamError::UnknownTransaction))?;
-    let login = match txn.upstream {
-        Some(login) if txn.provider == info.id => login,
-        _ => return Err(fail(UpstreamError::UnknownTransaction).into()),
+    {
+        Claim::Taken(txn) => txn,
+        Claim::Refused => return Err(fail(UpstreamError::StateMismatch).into()),
+        Claim::Absent => return Err(fail(UpstreamError::UnknownTransaction).into()),
+    };
+    let Some(login) = txn.upstream else {
+        return Err(fail(UpstreamError::UnknownTransaction).into());
     };
     let code = params.code_for(&login).map_err(fail)?;
     let now = state.clock.now();

@@ -358,3 +358,53 @@ async fn repeated_failures_lock_an_ldap_account_with_the_same_answer() {
     l.clock.advance(std::time::Duration::from_secs(61));
     assert_eq!(sign_in(&l, &browser(), "bob", "bob-pw").await.0, 303);
 }
+
+/// The time of one password-form POST (the form itself is fetched first, untimed).
+async fn timed_sign_in(
+    l: &Lanyard,
+    b: &reqwest::Client,
+    user: &str,
+    password: &str,
+) -> std::time::Duration {
+    let form = b.get(l.at("/auth/dir")).send().await.unwrap();
+    let csrf = csrf_of(&form.text().await.unwrap());
+    let started = std::time::Instant::now();
+    let r = b
+        .post(l.at("/auth/dir"))
+        .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), 401, "{user}");
+    took
+}
+
+fn median(mut samples: Vec<std::time::Duration>) -> std::time::Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn unknown_users_and_wrong_passwords_take_as_long_from_the_first_request() {
+    let slapd = Slapd::start(false).await;
+    let keys = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}[sign_in]\nmax_account_failures = 100\nmax_ip_failures = 1000\n",
+        config(&slapd, Transport::Plain, Groups::Search, keys.path())
+    );
+    let l = lanyard(&text).await;
+    let b = browser();
+    // Right after start, unknown users and wrong passwords in turn, unknown first.
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for i in 0..9 {
+        unknown.push(timed_sign_in(&l, &b, &format!("nobody{i}"), "whatever").await);
+        wrong.push(timed_sign_in(&l, &b, "alice", "wrong").await);
+    }
+    let (unknown, wrong) = (median(unknown), median(wrong));
+    let gap = unknown.abs_diff(wrong);
+    assert!(
+        gap < std::time::Duration::from_millis(4),
+        "unknown user {unknown:?} vs wrong password {wrong:?} (medians)"
+    );
+}

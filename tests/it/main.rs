@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod chromium;
 mod cli;
+mod floods;
 mod flow;
 mod github;
 mod harness;

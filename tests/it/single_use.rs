@@ -265,6 +265,24 @@ impl SessionStore for FailOnce {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(key).await
     }
+    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        self.inner.take_if_equal(key, expected).await
+    }
+    async fn reserve_attempt(
+        &self,
+        limits: &[lanyard::session::AttemptLimit],
+        lock_token: &str,
+    ) -> Result<lanyard::session::Reservation, StoreError> {
+        self.inner.reserve_attempt(limits, lock_token).await
+    }
+    async fn release_attempt(
+        &self,
+        limit: &lanyard::session::AttemptLimit,
+        lock_token: &str,
+        reset: bool,
+    ) -> Result<(), StoreError> {
+        self.inner.release_attempt(limit, lock_token, reset).await
+    }
     async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.inner.touch(key, ttl).await
     }
