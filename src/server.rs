@@ -125,6 +125,8 @@ pub fn build_state(
         issuer,
         oidc,
         sts,
+        draining: crate::telemetry::Draining::default(),
+        metrics: crate::telemetry::metrics::Metrics::new(),
         config: Arc::new(config),
         clock,
         sso,
@@ -199,9 +201,24 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
         startup_ms = started.elapsed().as_millis() as u64,
         "Lanyard is listening; sign in at {public_url}/signin"
     );
-    crate::web::serve(listener, state, shutdown_signal())
+    let draining = state.draining.clone();
+    let delay = state.config.limits.shutdown_delay;
+    let shutdown = async move {
+        shutdown_signal().await;
+        // `/readyz` turns 503 at once; the listener keeps accepting for `delay`, so that a
+        // load balancer sees the 503 and stops sending before connections are refused.
+        draining.start();
+        tracing::info!(
+            delay_secs = delay.as_secs(),
+            "shutting down: readiness withdrawn, draining"
+        );
+        tokio::time::sleep(delay).await;
+    };
+    crate::web::serve(listener, state, shutdown)
         .await
-        .map_err(StartError::Serve)
+        .map_err(StartError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -223,5 +240,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down");
 }

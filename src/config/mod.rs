@@ -75,6 +75,30 @@ pub struct Config {
     pub sign_in: SignInConfig,
     /// `[limits]`: connections, timeouts, caps on anonymous work.
     pub limits: LimitsConfig,
+    /// `[metrics]`: who may scrape `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: `/metrics` answers clients in `allow`, or presenting `bearer_token`;
+/// everybody else gets 404.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// Networks that may scrape (default loopback only).
+    pub allow: Vec<ipnet::IpNet>,
+    /// A token that lets any address scrape (`Authorization: Bearer …`).
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            allow: vec![
+                ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
+                ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+            ],
+            bearer_token: None,
+        }
+    }
 }
 
 /// `[server]`.
@@ -360,6 +384,7 @@ const SECTIONS: &[&str] = &[
     "clients",
     "sign_in",
     "limits",
+    "metrics",
 ];
 const PROVIDER_KINDS: &[&str] = &[
     "local",
@@ -527,6 +552,7 @@ impl Cx<'_> {
         let clients = self.clients(raw_clients, &roles, absolute);
         let sign_in = self.sign_in(table.remove("sign_in"));
         let limits = self.limits(table.remove("limits"));
+        let metrics = self.metrics(table.remove("metrics"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -537,7 +563,43 @@ impl Cx<'_> {
             clients,
             sign_in,
             limits,
+            metrics,
         })
+    }
+
+    fn metrics(&mut self, value: Option<toml::Value>) -> MetricsConfig {
+        let Some(value) = value else {
+            return MetricsConfig::default();
+        };
+        let Some(raw) = self.shape::<raw::RawMetrics>("metrics", value) else {
+            return MetricsConfig::default();
+        };
+        let allow = match raw.allow {
+            None => MetricsConfig::default().allow,
+            Some(texts) => {
+                let mut allow = Vec::new();
+                for (i, text) in texts.iter().enumerate() {
+                    match text.parse::<ipnet::IpNet>() {
+                        Ok(n) => allow.push(n.trunc()),
+                        Err(_) => self.error(
+                            format!("metrics.allow[{i}]"),
+                            format!("{text:?} is not a network such as \"127.0.0.1/32\""),
+                        ),
+                    }
+                }
+                allow
+            }
+        };
+        let bearer_token = self.secret(
+            "metrics.bearer_token",
+            raw.bearer_token,
+            raw.bearer_token_file,
+            "bearer_token_file",
+        );
+        MetricsConfig {
+            allow,
+            bearer_token,
+        }
     }
 
     fn server(&mut self, value: Option<toml::Value>) -> Option<ServerConfig> {

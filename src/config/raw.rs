@@ -147,6 +147,15 @@ pub struct RawSignIn {
     pub failure_window: Option<String>,
 }
 
+/// `[metrics]`: who may scrape `/metrics`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub allow: Option<Vec<String>>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+}
+
 /// `[limits]`: connections, timeouts and caps on anonymous work.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +168,7 @@ pub struct RawLimits {
     pub max_pending_authorizations: Option<u32>,
     pub client_secret_checks: Option<u32>,
     pub client_secret_queue: Option<u32>,
+    pub shutdown_delay: Option<String>,
 }
 
 /// `kind = "ldap"`. No `Debug`: it holds the service account's password.

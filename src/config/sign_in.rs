@@ -118,6 +118,10 @@ pub struct LimitsConfig {
     /// Client-secret verifications waiting for a turn; beyond it the token, introspection
     /// and revocation endpoints answer 503 `temporarily_unavailable`.
     pub client_secret_queue: u32,
+    /// On SIGTERM or Ctrl-C, how long `/readyz` answers 503 while the listener still
+    /// accepts, so that a load balancer takes the instance out before it stops accepting.
+    /// Zero stops accepting at once.
+    pub shutdown_delay: Duration,
 }
 
 /// Half the CPU cores this process may use, at least one.
@@ -138,6 +142,7 @@ impl Default for LimitsConfig {
             max_pending_authorizations: 100_000,
             client_secret_checks: half_the_cores(),
             client_secret_queue: 64,
+            shutdown_delay: Duration::from_secs(5),
         }
     }
 }
@@ -205,6 +210,13 @@ impl Cx<'_> {
                 raw.client_secret_queue,
                 d.client_secret_queue,
             ),
+            shutdown_delay: match raw.shutdown_delay.as_deref() {
+                // Zero is allowed here (tests, or no load balancer in front).
+                Some(t) if humantime::parse_duration(t).is_ok_and(|d| d.is_zero()) => {
+                    Duration::ZERO
+                }
+                t => self.duration("limits.shutdown_delay", t, d.shutdown_delay),
+            },
         }
     }
 }

@@ -136,6 +136,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// Granted scope.
     pub scope: String,
+    /// The role the access token is for (not sent; for the metrics).
+    #[serde(skip)]
+    pub role: String,
 }
 
 impl std::fmt::Debug for CodeRecord {
@@ -910,6 +913,7 @@ impl OidcProvider {
             ));
         }
         Ok(TokenResponse {
+            role: role_session.role.clone(),
             expires_in: role_session.expires_at - self.clock.now(),
             access_token: role_session.access_token,
             token_type: "Bearer",

@@ -89,11 +89,52 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// `GET /metrics`: the Prometheus text exposition, for clients in `[metrics] allow`
+/// (default loopback only) or presenting `[metrics] bearer_token`; everybody else gets the
+/// ordinary 404 page, so that the endpoint is not advertised.
+pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Response {
+    let settings = &state.config.metrics;
+    let by_network = ip.0.is_some_and(|addr| {
+        let addr = addr.to_canonical();
+        settings.allow.iter().any(|net| net.contains(&addr))
+    });
+    let by_token = match (&settings.bearer_token, crate::web::bearer_token(&headers)) {
+        (Some(expected), Some(given)) => {
+            use subtle::ConstantTimeEq as _;
+            bool::from(expected.expose_secret().as_bytes().ct_eq(given.as_bytes()))
+        }
+        _ => false,
+    };
+    if !(by_network || by_token) {
+        return crate::web::error::PageError(WebError::NotFound("there is no such page".into()))
+            .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
 /// `GET /readyz`, for the load balancer: 200 while the session store answers, 503 when it
 /// does not. A SAML provider whose IdP metadata is not loaded does not take the instance
 /// out (every other provider still works, and every instance would be out alike): the body
-/// then says `"status": "degraded"` and the provider's state under `providers`.
+/// then says `"status": "degraded"` and the provider's state under `providers`. From
+/// SIGTERM on it answers 503 `"status": "shutting down"` while requests in flight finish.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "status": "shutting down",
+                "error": "this instance is shutting down; requests in flight finish",
+            })),
+        )
+            .into_response();
+    }
     let store = state.sso.store();
     let kind = store.kind();
     let (providers, degraded) = provider_states(&state);

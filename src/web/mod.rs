@@ -33,6 +33,8 @@ use crate::roles::RoleCatalog;
 use crate::session::ParkingCap;
 use crate::sso::Sso;
 use crate::sts::Sts;
+use crate::telemetry::Draining;
+use crate::telemetry::metrics::{Metrics, Outcome};
 pub use crate::web::client_ip::ClientIp;
 use crate::web::envelope::EnvelopeLayer;
 use crate::web::error::{PageError, WebError};
@@ -83,6 +85,10 @@ pub struct Services {
     pub login_cap: ParkingCap,
     /// The cap on authorization requests parked for anonymous clients.
     pub authorization_cap: ParkingCap,
+    /// Set at shutdown; `/readyz` then answers 503.
+    pub draining: Draining,
+    /// This broker's Prometheus recorder (`/metrics`).
+    pub metrics: Metrics,
 }
 
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
@@ -152,11 +158,38 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth2/logout", get(oauth::logout))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(EnvelopeLayer::new(hsts))
+}
+
+/// Records every routed request in the metrics: its route template (never the raw path,
+/// so that the series stay few), status, duration, and the [`Outcome`] its handler attached.
+async fn track(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned();
+    let response = next.run(request).await;
+    let route = route
+        .as_ref()
+        .map_or("", axum::extract::MatchedPath::as_str);
+    state.metrics.request(
+        route,
+        response.status().as_u16(),
+        started.elapsed(),
+        response.extensions().get::<Outcome>(),
+    );
+    response
 }
 
 async fn not_found() -> PageError {

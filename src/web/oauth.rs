@@ -17,6 +17,7 @@ use crate::credentials::ClientBinding;
 use crate::provider::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
+use crate::telemetry::metrics::{Door, Outcome};
 use crate::web::error::{PageError, WebError, request_id};
 use crate::web::views::LogoutConfirmPage;
 use crate::web::{AppState, ClientIp, cookies};
@@ -54,6 +55,7 @@ impl IntoResponse for OAuthResponse {
         };
         let mut response = (
             status,
+            axum::Extension(Outcome::OAuthError(e.code())),
             Json(serde_json::json!({"error": e.code(), "error_description": description})),
         )
             .into_response();
@@ -306,12 +308,12 @@ pub async fn token(
         actor_token: f.actor_token,
         resource: f.resource,
     };
-    let response = match f.grant_type.as_deref() {
+    let (door, response) = match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f
                 .code
                 .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-            state
+            let response = state
                 .oidc
                 .exchange_code(
                     &client,
@@ -319,26 +321,41 @@ pub async fn token(
                     f.redirect_uri.as_deref(),
                     f.code_verifier.as_deref(),
                 )
-                .await?
+                .await?;
+            (Door::OidcCode, response)
         }
         Some("refresh_token") => {
             let token = f
                 .refresh_token
                 .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
-            state.oidc.refresh(&client, &token).await?
+            (
+                Door::OidcRefresh,
+                state.oidc.refresh(&client, &token).await?,
+            )
         }
-        Some("client_credentials") => state.oidc.client_credentials(&client).await?,
+        Some("client_credentials") => (
+            Door::ClientCredentials,
+            state.oidc.client_credentials(&client).await?,
+        ),
         Some(TOKEN_EXCHANGE_GRANT) => {
             let grant = f.grant_type.as_deref().unwrap_or_default();
             let response = token_exchange(&state, &client, ip, exchange).await?;
             tracing::info!(client = %client.config.id, grant, "tokens issued");
-            return Ok(Json(response).into_response());
+            let issued = Outcome::Issued {
+                door: Door::TokenExchange,
+                role: response.role.clone(),
+            };
+            return Ok((axum::Extension(issued), Json(response)).into_response());
         }
         Some(_) => return Err(OAuthError::UnsupportedGrantType.into()),
         None => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
     };
     tracing::info!(client = %client.config.id, grant = f.grant_type.as_deref().unwrap_or(""), "tokens issued");
-    Ok(Json(response).into_response())
+    let issued = Outcome::Issued {
+        door,
+        role: response.role.clone(),
+    };
+    Ok((axum::Extension(issued), Json(response)).into_response())
 }
 
 /// The RFC 8693 fields of a token exchange request.
@@ -353,6 +370,9 @@ struct ExchangeFields {
 /// RFC 8693 §2.2.1's answer.
 #[derive(serde::Serialize)]
 struct ExchangeResponse {
+    /// The role (not sent; for the metrics).
+    #[serde(skip)]
+    role: String,
     access_token: String,
     issued_token_type: &'static str,
     token_type: &'static str,
@@ -462,6 +482,7 @@ async fn token_exchange(
             other => OAuthError::InvalidRequest(other.to_string()),
         })?;
     Ok(ExchangeResponse {
+        role: assumed.session.role.clone(),
         expires_in: assumed.session.expires_at - facts.now,
         access_token: assumed.session.access_token,
         issued_token_type: ACCESS_TOKEN_TYPE,

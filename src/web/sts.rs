@@ -3,16 +3,17 @@
 //! answer with the same [`StsResponse`] shape, and refuse with
 //! `{"error": <AWS STS error code>, "error_description", "request_id"}`.
 
-use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use crate::roles::{RequestFacts, rfc3339, role_arn};
 use crate::secret::Secret;
 use crate::sts::{AssumeRoleRequest, Assumed, StsError};
+use crate::telemetry::metrics::{Door, Outcome};
 use crate::web::error::request_id;
 use crate::web::{AppState, ClientIp};
 
@@ -160,6 +161,7 @@ impl IntoResponse for StsRefusal {
         };
         (
             status,
+            Extension(Outcome::StsError(e.code())),
             Json(serde_json::json!({
                 "error": e.code(),
                 "error_description": description,
@@ -212,7 +214,7 @@ pub async fn assume_role_with_web_identity(
     State(state): State<AppState>,
     ip: ClientIp,
     request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
-) -> Result<Json<StsResponse>, StsRefusal> {
+) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
     let b = body(request)?;
     let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
     let facts = facts(&state, ip);
@@ -220,7 +222,7 @@ pub async fn assume_role_with_web_identity(
         .sts
         .assume_role_with_web_identity(&request, b.web_identity_token.expose_secret(), None, &facts)
         .await?;
-    Ok(Json(StsResponse::new(assumed, facts.now)))
+    Ok(answer(Door::StsWebIdentity, assumed, facts.now))
 }
 
 /// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool.
@@ -228,7 +230,7 @@ pub async fn assume_role_with_saml(
     State(state): State<AppState>,
     ip: ClientIp,
     request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
-) -> Result<Json<StsResponse>, StsRefusal> {
+) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
     let b = body(request)?;
     let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
     let facts = facts(&state, ip);
@@ -241,5 +243,15 @@ pub async fn assume_role_with_saml(
             &facts,
         )
         .await?;
-    Ok(Json(StsResponse::new(assumed, facts.now)))
+    Ok(answer(Door::StsSaml, assumed, facts.now))
+}
+
+/// The answer for `assumed`, with what the metrics count.
+fn answer(door: Door, assumed: Assumed, now: i64) -> (Extension<Outcome>, Json<StsResponse>) {
+    let response = StsResponse::new(assumed, now);
+    let issued = Outcome::Issued {
+        door,
+        role: response.assumed_role.role.clone(),
+    };
+    (Extension(issued), Json(response))
 }

@@ -184,9 +184,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// A `lanyard serve` process, killed when dropped.
-struct Served {
-    child: std::process::Child,
-    url: String,
+pub(crate) struct Served {
+    pub(crate) child: std::process::Child,
+    pub(crate) url: String,
 }
 
 impl Drop for Served {
@@ -198,7 +198,7 @@ impl Drop for Served {
 
 /// Starts the real binary with `text` (its `bind` set to a free port) and waits until it
 /// answers.
-async fn serve_binary(text: &str, dir: &std::path::Path) -> Served {
+pub(crate) async fn serve_binary(text: &str, dir: &std::path::Path) -> Served {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use crate::harness::{Lanyard, T0, cheap_hash, memory_store, start_with};
 use crate::upstream::{Fake, PUBLIC_URL, fake_idp};
 
-const MAIN: &str = "repo:acme/app:ref:refs/heads/main";
+pub(crate) const MAIN: &str = "repo:acme/app:ref:refs/heads/main";
 const WEB_IDENTITY: &str = "/sts/assume-role-with-web-identity";
 
-struct Sts {
-    l: Lanyard,
+pub(crate) struct Sts {
+    pub(crate) l: Lanyard,
     fake: Fake,
     _keys: tempfile::TempDir,
 }
@@ -23,7 +23,7 @@ struct Sts {
 /// `deploy` for the main branch of acme/app (at most 1 h), `audit` for any acme repository,
 /// `people` for tokens with an `email` (not CI tokens). A client `ci-app` may exchange
 /// tokens for `deploy`; `web-app` may not use token exchange.
-async fn setup() -> Sts {
+pub(crate) async fn setup() -> Sts {
     let clock = ManualClock::new(T0);
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     let keys = tempfile::tempdir().unwrap();
@@ -104,7 +104,7 @@ allowed_roles = ["deploy"]
 impl Sts {
     /// A CI job's token: `iss` the fake, `aud` sts.lanyard, `sub` `sub`, valid 5 minutes;
     /// `extra` claims are merged in (and may override).
-    fn token(&self, sub: &str, extra: Value) -> String {
+    pub(crate) fn token(&self, sub: &str, extra: Value) -> String {
         let s = self.fake.0.lock().unwrap();
         let now = s.clock.now();
         let mut claims = json!({
@@ -118,7 +118,7 @@ impl Sts {
         s.keys.sign(&claims, "JWT").unwrap()
     }
 
-    async fn assume(&self, body: Value) -> (u16, Value) {
+    pub(crate) async fn assume(&self, body: Value) -> (u16, Value) {
         let r = reqwest::Client::new()
             .post(self.l.at(WEB_IDENTITY))
             .json(&body)
@@ -142,7 +142,11 @@ impl Sts {
         v["decision"].as_str().unwrap().to_owned()
     }
 
-    async fn exchange(&self, client: (&str, &str), form: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) async fn exchange(
+        &self,
+        client: (&str, &str),
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
         let r = reqwest::Client::new()
             .post(self.l.at("/oauth2/token"))
             .basic_auth(client.0, Some(client.1))

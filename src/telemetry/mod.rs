@@ -1,9 +1,32 @@
-//! Logging set-up: `tracing` to stderr, human-readable by default, JSON lines with
-//! `LANYARD_LOG_FORMAT=json`; the filter from `LANYARD_LOG` (default `info`).
+//! Operations: logging set-up (`tracing` to stderr, human-readable by default, JSON lines
+//! with `LANYARD_LOG_FORMAT=json`; the filter from `LANYARD_LOG`, default `info`) and the
+//! shutdown state that `/readyz` reports; Prometheus metrics in [`metrics`].
 //!
 //! May import: nothing of ours.
 
+pub mod metrics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tracing_subscriber::EnvFilter;
+
+/// Whether the process is shutting down: set once on SIGTERM or Ctrl-C, after which
+/// `/readyz` answers 503 while requests in flight finish. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// Marks the process as shutting down (for good).
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Draining::start`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// Installs the global subscriber. Call once, at start-up.
 pub fn init() {

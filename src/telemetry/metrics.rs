@@ -1,0 +1,178 @@
+//! Prometheus metrics: one recorder per running broker (kept in the application state, not
+//! installed as the process-wide recorder, so that several brokers in one process, as in
+//! the tests, keep their series apart), the series Lanyard records, and the text rendering
+//! for `GET /metrics`.
+//!
+//! Series (all prefixed `lanyard_`, documented in the README):
+//! - `lanyard_http_request_duration_seconds{route, status}`: histogram by matched route
+//!   template (never the raw path) and status class;
+//! - `lanyard_credentials_issued_total{door, role}`;
+//! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`.
+//!
+//! May import: nothing of ours.
+
+use std::time::Duration;
+
+use metrics::Label;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// Histogram buckets in seconds: 1 ms to 10 s.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Which door issued credentials (a label value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The browser role picker.
+    Browser,
+    /// `authorization_code` at the token endpoint.
+    OidcCode,
+    /// `refresh_token` at the token endpoint.
+    OidcRefresh,
+    /// `client_credentials` at the token endpoint.
+    ClientCredentials,
+    /// `POST /sts/assume-role-with-web-identity`.
+    StsWebIdentity,
+    /// `POST /sts/assume-role-with-saml`.
+    StsSaml,
+    /// RFC 8693 token exchange at the token endpoint.
+    TokenExchange,
+}
+
+impl Door {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Browser => "browser",
+            Door::OidcCode => "oidc_code",
+            Door::OidcRefresh => "oidc_refresh",
+            Door::ClientCredentials => "client_credentials",
+            Door::StsWebIdentity => "sts_web_identity",
+            Door::StsSaml => "sts_saml",
+            Door::TokenExchange => "token_exchange",
+        }
+    }
+}
+
+/// What a request's answer tells the metrics beyond its route and status: attached to the
+/// response by the handler (as a response extension) and recorded by the metrics layer.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Credentials were issued for `role`.
+    Issued {
+        /// The door.
+        door: Door,
+        /// The role.
+        role: String,
+    },
+    /// An STS error answer with this `error` code.
+    StsError(&'static str),
+    /// An OAuth error answer with this `error` code.
+    OAuthError(&'static str),
+}
+
+/// The broker's metrics recorder and its rendering handle.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A recorder with Lanyard's histogram buckets.
+    pub fn new() -> Self {
+        let builder = PrometheusBuilder::new();
+        // The buckets are a fixed, valid, non-empty list; should the builder still refuse
+        // them, histograms fall back to summaries rather than the broker not starting.
+        let builder = match builder.set_buckets(BUCKETS) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: histogram buckets refused");
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
+
+    /// Records one answered request: its route template, status and duration, and what
+    /// the handler reported.
+    pub fn request(&self, route: &str, status: u16, elapsed: Duration, outcome: Option<&Outcome>) {
+        metrics::with_local_recorder(&self.recorder, || {
+            let labels = [
+                Label::new("route", route.to_owned()),
+                Label::new("status", status_class(status)),
+            ];
+            metrics::histogram!("lanyard_http_request_duration_seconds", labels.iter())
+                .record(elapsed.as_secs_f64());
+            match outcome {
+                Some(Outcome::Issued { door, role }) => metrics::counter!(
+                    "lanyard_credentials_issued_total",
+                    "door" => door.as_str(),
+                    "role" => role.clone()
+                )
+                .increment(1),
+                Some(Outcome::StsError(code)) => {
+                    metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
+                }
+                Some(Outcome::OAuthError(code)) => {
+                    metrics::counter!("lanyard_oauth_errors_total", "code" => *code).increment(1);
+                }
+                None => {}
+            }
+        });
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+}
+
+/// `2xx`, `4xx`, … (static, so that no label value is allocated per request).
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_recorders_keep_their_series_apart() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        a.request(
+            "/sts/assume-role-with-saml",
+            400,
+            Duration::from_millis(3),
+            Some(&Outcome::StsError("InvalidIdentityToken")),
+        );
+        assert!(
+            a.render()
+                .contains("lanyard_sts_errors_total{code=\"InvalidIdentityToken\"} 1")
+        );
+        assert!(!b.render().contains("lanyard_sts_errors_total"));
+        assert!(a.render().contains(
+            "lanyard_http_request_duration_seconds_bucket{route=\"/sts/assume-role-with-saml\",status=\"4xx\",le=\"0.005\"} 1"
+        ));
+    }
+}
