@@ -579,11 +579,18 @@ impl Cx<'_> {
             Some(texts) => {
                 let mut allow = Vec::new();
                 for (i, text) in texts.iter().enumerate() {
-                    match text.parse::<ipnet::IpNet>() {
-                        Ok(n) => allow.push(n.trunc()),
-                        Err(_) => self.error(
+                    let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+                        text.parse::<std::net::IpAddr>()
+                            .ok()
+                            .map(ipnet::IpNet::from)
+                    });
+                    match net {
+                        Some(n) => allow.push(n.trunc()),
+                        None => self.error(
                             format!("metrics.allow[{i}]"),
-                            format!("{text:?} is not a network such as \"127.0.0.1/32\""),
+                            format!(
+                                "{text:?} is not an address or a network such as \"127.0.0.1/32\""
+                            ),
                         ),
                     }
                 }

@@ -644,3 +644,41 @@ fn upstream_providers_are_checked_with_exact_messages() {
         );
     }
 }
+
+#[test]
+fn shutdown_delay_and_metrics_access_are_validated() {
+    let c = parse(BASE).unwrap();
+    assert_eq!(c.limits.shutdown_delay, Duration::from_secs(5));
+    assert_eq!(c.metrics.allow.len(), 2);
+    assert!(c.metrics.bearer_token.is_none());
+    let zero = parse(&format!("{BASE}\n[limits]\nshutdown_delay = \"0s\"\n")).unwrap();
+    assert_eq!(zero.limits.shutdown_delay, Duration::ZERO);
+    let p = problems(&format!("{BASE}\n[limits]\nshutdown_delay = \"soon\"\n"));
+    assert!(p[0].contains("limits.shutdown_delay"), "{p:?}");
+    let m = parse(&format!(
+        "{BASE}\n[metrics]\nallow = [\"10.1.2.0/24\"]\nbearer_token = \"t0ken\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        m.metrics.allow,
+        vec!["10.1.2.0/24".parse::<ipnet::IpNet>().unwrap()]
+    );
+    assert_eq!(m.metrics.bearer_token.unwrap().expose_secret(), "t0ken");
+    let one = parse(&format!("{BASE}\n[metrics]\nallow = [\"10.1.2.3\"]\n")).unwrap();
+    assert_eq!(
+        one.metrics.allow,
+        vec!["10.1.2.3/32".parse::<ipnet::IpNet>().unwrap()]
+    );
+    let p = problems(&format!("{BASE}\n[metrics]\nallow = [\"10.1.2.0/33\"]\n"));
+    assert!(
+        p[0].contains("metrics.allow[0]") && p[0].contains("is not an address or a network"),
+        "{p:?}"
+    );
+    let p = problems(&format!(
+        "{BASE}\n[metrics]\nbearer_token = \"a\"\nbearer_token_file = \"t\"\n"
+    ));
+    assert!(
+        p[0].contains("give either this or bearer_token_file"),
+        "{p:?}"
+    );
+}
