@@ -7,7 +7,8 @@
 //! - `lanyard_http_request_duration_seconds{route, status}`: histogram by matched route
 //!   template (never the raw path) and status class;
 //! - `lanyard_credentials_issued_total{door, role}`;
-//! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`.
+//! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`;
+//! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time.
 //!
 //! May import: nothing of ours.
 
@@ -133,6 +134,18 @@ impl Metrics {
                 }
                 None => {}
             }
+        });
+    }
+
+    /// Sets the seconds until `provider`'s first signing certificate expires (negative once
+    /// expired); set at scrape time.
+    pub fn upstream_certificate_expiry(&self, provider: &str, seconds: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::gauge!(
+                "lanyard_upstream_certificate_expiry_seconds",
+                "provider" => provider.to_owned()
+            )
+            .set(seconds as f64);
         });
     }
 

@@ -109,6 +109,7 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
         return crate::web::error::PageError(WebError::NotFound("there is no such page".into()))
             .into_response();
     }
+    upstream_gauges(&state);
     (
         [(
             header::CONTENT_TYPE,
@@ -117,6 +118,21 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Sets the gauges computed at scrape time: seconds until each SAML IdP's signing
+/// certificate expires.
+fn upstream_gauges(state: &AppState) {
+    let now = state.clock.now();
+    for info in state.connectors.providers() {
+        if let Some((_, Connector::Saml(c))) = state.connectors.get(info.id.as_str())
+            && let Some(expires) = c.certificate_expiry()
+        {
+            state
+                .metrics
+                .upstream_certificate_expiry(info.id.as_str(), expires - now);
+        }
+    }
 }
 
 /// `GET /readyz`, for the load balancer: 200 while the session store answers, 503 when it

@@ -295,3 +295,30 @@ async fn metrics_are_a_404_outside_the_allowed_networks_without_the_token() {
         Some(3.0)
     );
 }
+
+#[tokio::test]
+async fn metrics_give_the_seconds_until_a_saml_idp_certificate_expires() {
+    use crate::harness::{T0, memory_store, start_with};
+    use crate::saml_support::{lanyard_toml, provider_toml};
+    let keys = tempfile::tempdir().unwrap();
+    let text = lanyard_toml(keys.path(), &provider_toml(""));
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = start_with(&text, memory_store(&clock), clock).await;
+    let (status, scrape) = scrape(&l.url, None).await;
+    assert_eq!(status, 200);
+    // tests/fixtures/saml/idp1.crt: notAfter Nov 25 21:05:45 2036 GMT.
+    let not_after = 2_111_259_945_i64;
+    let expiry = scrape
+        .unwrap()
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == "lanyard_upstream_certificate_expiry_seconds"
+                && s.labels.get("provider") == Some("idp")
+        })
+        .map(|s| s.value.clone());
+    match expiry {
+        Some(prometheus_parse::Value::Gauge(v)) => assert_eq!(v, (not_after - T0) as f64),
+        other => panic!("no certificate expiry gauge: {other:?}"),
+    }
+}

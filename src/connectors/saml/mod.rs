@@ -265,6 +265,21 @@ impl SamlConnector {
             .ok_or(SamlError::NotReady)
     }
 
+    /// When the first of the IdP's signing certificates expires (Unix seconds), while its
+    /// metadata is loaded; certificates that cannot be read are left out.
+    pub fn certificate_expiry(&self) -> Option<i64> {
+        let idp = self.idp().ok()?;
+        let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+        idp.certificates
+            .iter()
+            .filter_map(|c| {
+                let cert = openssl::x509::X509::from_der(c.der_data()).ok()?;
+                let d = epoch.diff(cert.not_after()).ok()?;
+                Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
+            })
+            .min()
+    }
+
     /// Whether the IdP is known, and if not, why.
     pub fn idp_state(&self) -> IdpState {
         if self.idp().is_ok() {
