@@ -19,7 +19,7 @@ use crate::credentials::CredentialIssuer;
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::signin::{Attempt, PasswordSignIn, SignInError};
-use crate::sso::SsoSession;
+use crate::sso::{Claim, SsoSession};
 use crate::web::error::{PageError, WebError};
 use crate::web::views::{
     ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
@@ -156,14 +156,28 @@ pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) ->
     .into_response())
 }
 
-/// Renders the password form with a fresh login transaction.
+/// What the password form says above its fields.
+enum FormMessage {
+    None,
+    /// The last attempt failed (wrong password, directory down).
+    Error(&'static str),
+    /// The form answered was stale or already used: a soft notice.
+    Expired,
+}
+
+/// The notice on a fresh form after a stale or used one was submitted.
+pub const FORM_EXPIRED: &str = "That form had expired; please sign in again.";
+
+/// Renders the password form with a fresh login transaction of its own (its id in the
+/// hidden `csrf` field), bound to this browser's `lanyard_browser` cookie, which is set
+/// when missing. Another tab's form keeps its own transaction.
 async fn password_form(
     state: &AppState,
+    headers: &HeaderMap,
     provider_id: &str,
-    provider_name: &str,
     return_to: Option<String>,
     username: String,
-    error: Option<String>,
+    message: FormMessage,
     status: StatusCode,
 ) -> PageResult {
     let (info, connector) = state
@@ -171,25 +185,34 @@ async fn password_form(
         .get(provider_id)
         .ok_or_else(|| WebError::NotFound(format!("no provider \"{provider_id}\"")))?;
     let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
-    let (txn_cookie, txn) = state.sso.begin_login(info.id.clone(), return_to).await?;
+    let secure = state.config.server.secure_cookies;
+    let browser =
+        cookies::read(headers, cookies::BROWSER, secure).unwrap_or_else(crate::session::random_id);
+    let (txn_id, _) = state
+        .sso
+        .begin_form_login(info.id.clone(), return_to, browser.expose_secret())
+        .await?;
+    let (error, notice) = match message {
+        FormMessage::None => (None, None),
+        FormMessage::Error(e) => (Some(e.to_owned()), None),
+        FormMessage::Expired => (None, Some(FORM_EXPIRED.to_owned())),
+    };
     let page = PasswordPage {
         provider_id: provider_id.to_owned(),
-        provider_name: provider_name.to_owned(),
-        csrf: txn.csrf,
+        provider_name: info.display_name.clone(),
+        csrf: txn_id.expose_secret().to_owned(),
         username,
         error,
+        notice,
         ask_otp,
     };
     let mut response = (status, render(&page)?).into_response();
     cookies::set(
         response.headers_mut(),
-        cookies::LOGIN,
-        state.config.server.secure_cookies,
-        &txn_cookie,
-        crate::sso::LOGIN_TRANSACTION_TTL
-            .as_secs()
-            .try_into()
-            .unwrap_or(600),
+        cookies::BROWSER,
+        secure,
+        &browser,
+        cookies::BROWSER_MAX_AGE,
     );
     Ok(response)
 }
@@ -199,6 +222,7 @@ pub async fn start_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     ip: ClientIp,
+    headers: HeaderMap,
     Query(q): Query<ReturnTo>,
 ) -> PageResult {
     let Some((info, connector)) = state
@@ -213,14 +237,13 @@ pub async fn start_login(
     crate::web::admit(&state, &state.login_cap, ip).await?;
     match connector {
         Connector::Local(_) | Connector::Ldap(_) => {
-            let name = info.display_name.clone();
             password_form(
                 &state,
+                &headers,
                 &provider,
-                &name,
                 safe_return_to(q.return_to.as_deref()),
                 clean_login_hint(q.login_hint.as_deref()).unwrap_or_default(),
-                None,
+                FormMessage::None,
                 StatusCode::OK,
             )
             .await
@@ -279,15 +302,28 @@ pub async fn password_login(
     }
     let form = map_form(form)?;
     let secure = state.config.server.secure_cookies;
-    let txn_cookie = cookies::read(&headers, cookies::LOGIN, secure).ok_or(WebError::Csrf)?;
-    let txn = state
+    let browser = cookies::read(&headers, cookies::BROWSER, secure);
+    let claim = state
         .sso
-        .take_login(txn_cookie.expose_secret())
-        .await?
-        .ok_or(WebError::Csrf)?;
-    if txn.provider != info.id || !csrf_matches(&txn.csrf, &form.csrf) {
-        return Err(WebError::Csrf.into());
-    }
+        .take_form_login(
+            &form.csrf,
+            &info.id,
+            browser.as_ref().map(Secret::expose_secret),
+        )
+        .await?;
+    let Claim::Taken(txn) = claim else {
+        // A stale, used or foreign form: nothing is checked, the form comes back fresh.
+        return password_form(
+            &state,
+            &headers,
+            &provider,
+            None,
+            form.username.trim().to_owned(),
+            FormMessage::Expired,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
     let password = Secret::new(form.password);
     let otp = Secret::new(form.otp);
     let username = form.username.trim().to_owned();
@@ -325,11 +361,11 @@ pub async fn password_login(
             };
             return password_form(
                 &state,
+                &headers,
                 &provider,
-                &info.display_name,
                 txn.return_to,
                 username,
-                Some(message.to_owned()),
+                FormMessage::Error(message),
                 status,
             )
             .await;

@@ -38,6 +38,8 @@ pub struct PasswordPage {
     pub csrf: String,
     pub username: String,
     pub error: Option<String>,
+    /// A soft notice (the form answered had expired or was used).
+    pub notice: Option<String>,
     /// Show the one-time code field (the provider has users with TOTP).
     pub ask_otp: bool,
 }

@@ -20,7 +20,7 @@ async fn signin_lists_providers_and_shows_the_password_form() {
     assert!(html.contains("href=\"/auth/corp\""));
     let form = b.get(l.at("/auth/corp")).send().await.unwrap();
     let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("lanyard_login="), "{cookie}");
+    assert!(cookie.starts_with("lanyard_browser="), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
     );
@@ -287,8 +287,14 @@ async fn csrf_missing_or_wrong_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
-    // And the transaction was single-use: the right token now fails as well.
+    // Not signed in: the form again with a fresh transaction, never a "Forbidden" page.
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("That form had expired"));
+    assert_eq!(
+        other.get(l.at("/roles")).send().await.unwrap().status(),
+        303
+    );
+    // The transaction of the form shown is still there: the right token signs in once.
     let r = other
         .post(l.at("/auth/corp"))
         .form(&[
@@ -299,7 +305,7 @@ async fn csrf_missing_or_wrong_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 303);
     // Still able to choose with the right token.
     assert_eq!(l.choose(&b, &html, "engineer", 900).await.status(), 303);
 }
@@ -546,7 +552,7 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
     let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
     let r = browser().get(l.at("/auth/corp")).send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-lanyard_login="), "{cookie}");
+    assert!(cookie.starts_with("__Host-lanyard_browser="), "{cookie}");
     for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{attr} in {cookie}");
     }
@@ -563,13 +569,13 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
         .split(';')
         .next()
         .unwrap()
-        .trim_start_matches("__Host-lanyard_login=");
+        .trim_start_matches("__Host-lanyard_browser=");
     let forged = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
         .post(l.at("/auth/corp"))
-        .header("cookie", format!("lanyard_login={value}"))
+        .header("cookie", format!("lanyard_browser={value}"))
         .form(&[
             ("username", "alice"),
             ("password", "alice-pw"),
@@ -578,7 +584,15 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
         .send()
         .await
         .unwrap();
-    assert_eq!(forged.status(), 403);
+    // Not signed in: the form comes back fresh (400), no session cookie.
+    assert_eq!(forged.status(), 400);
+    assert!(
+        !forged
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("lanyard_session=")),
+    );
 }
 
 /// `aws:SourceIp` (and the per-address sign-in limits) see the peer, or behind

@@ -19,6 +19,7 @@ mod mfa;
 mod oidc_fake;
 mod oidc_interop;
 mod oidc_provider;
+mod pages;
 mod private_redis;
 mod redis_store;
 mod role_sessions;
