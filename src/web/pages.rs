@@ -20,7 +20,7 @@ use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::signin::{Attempt, PasswordSignIn, SignInError};
 use crate::sso::{Claim, SsoSession};
-use crate::web::error::{PageError, WebError};
+use crate::web::error::{Back, PageError, WebError};
 use crate::web::views::{
     ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
     RoleChoice, RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
@@ -51,17 +51,35 @@ pub fn safe_return_to(value: Option<&str>) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-fn map_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    match form {
-        Ok(Form(v)) => Ok(v),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(PageError(WebError::PayloadTooLarge))
+/// A form posted to a page. A form that cannot be read becomes a plain sentence for the
+/// person (STYLE.md item 20: one extractor for every page form), never the deserializer's
+/// developer text.
+pub struct PageForm<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for PageForm<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(v)) => Ok(PageForm(v)),
+            Err(e) => Err(PageError(form_rejection(&e))),
         }
-        Err(e) => Err(PageError(WebError::BadRequest(format!(
-            "the form could not be read: {}",
-            e.body_text()
-        )))),
     }
+}
+
+/// What a page says about a form it could not read (the detail goes to the log only).
+fn form_rejection(e: &FormRejection) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return WebError::PayloadTooLarge;
+    }
+    tracing::info!(detail = %e.body_text(), "page form unreadable");
+    WebError::BadRequest(
+        "the form could not be read; please go back, reload the page and try again".into(),
+    )
 }
 
 fn csrf_matches(expected: &str, given: &str) -> bool {
@@ -282,7 +300,7 @@ pub async fn password_login(
     Path(provider): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
     let Some((info, connector)) = state.connectors.get(&provider) else {
         return Err(
@@ -300,7 +318,6 @@ pub async fn password_login(
         ))
         .into());
     }
-    let form = map_form(form)?;
     let secure = state.config.server.secure_cookies;
     let browser = cookies::read(&headers, cookies::BROWSER, secure);
     let claim = state
@@ -684,7 +701,10 @@ fn picker(
 /// The role picker's fields.
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
+    /// Absent when the filter showed no role: answered with a plain sentence.
+    #[serde(default)]
     role: String,
+    #[serde(default)]
     duration: String,
     #[serde(default)]
     csrf: String,
@@ -692,17 +712,35 @@ pub struct RoleForm {
     authz: String,
 }
 
-/// `POST /roles`: issues credentials for the chosen role.
+/// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: Result<Form<RoleForm>, FormRejection>,
+    form: Result<PageForm<RoleForm>, PageError>,
+) -> Response {
+    chosen(&state, ip, &headers, form)
+        .await
+        .unwrap_or_else(|e| e.page(Back::Roles))
+}
+
+async fn chosen(
+    state: &AppState,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    form: Result<PageForm<RoleForm>, PageError>,
 ) -> PageResult {
-    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
+    let state = state.clone();
+    let Some((cookie, mut session)) = current_session(&state, headers).await? else {
         return Ok(to_signin("/roles"));
     };
-    let form = map_form(form)?;
+    let PageForm(form) = form?;
+    if form.role.is_empty() {
+        return Err(WebError::BadRequest(
+            "no role was chosen; choose one of the roles on the list".into(),
+        )
+        .into());
+    }
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }
@@ -896,13 +934,12 @@ pub struct SignoutForm {
 pub async fn signout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<SignoutForm>, FormRejection>,
+    PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    let form = map_form(form)?;
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }

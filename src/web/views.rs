@@ -12,6 +12,10 @@ pub struct ErrorPage {
     pub request_id: String,
     /// "Try again" link (a failed upstream sign-in).
     pub retry: Option<String>,
+    /// Where the person was: the sign-in page, or the role picker when signed in.
+    pub back_href: String,
+    /// The words of that link.
+    pub back_label: String,
 }
 
 /// One provider on the sign-in page.
@@ -184,6 +188,8 @@ mod tests {
             message: "<script>alert(1)</script>".into(),
             request_id: "r1".into(),
             retry: None,
+            back_href: "/signin".into(),
+            back_label: "Back to sign-in".into(),
         }
         .render()
         .unwrap();

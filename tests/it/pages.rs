@@ -210,3 +210,60 @@ async fn a_form_left_open_in_chromium_comes_back_fresh() {
         .await;
     page.close().await;
 }
+
+/// The picker sent with no role chosen (the filter showed none): a plain sentence, a title
+/// that is not a reason phrase, and a link back to the picker, not to sign-in. On main:
+/// "Failed to deserialize form body: missing field `role`" under the title "Bad Request".
+#[tokio::test]
+async fn a_picker_sent_without_a_role_says_so_plainly() {
+    let l = lanyard().await;
+    let b = browser();
+    let (_, html) = l.picker(&b, "alice").await;
+    let r = b
+        .post(l.at("/roles"))
+        .form(&[("duration", "900"), ("csrf", &csrf_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        !html.contains("deserialize") && !html.contains("missing field"),
+        "{html}"
+    );
+    assert!(html.contains("No role was chosen"), "{html}");
+    assert!(html.contains("href=\"/roles\""), "{html}");
+    assert_plain_title(&html);
+}
+
+/// The same in Chromium: filter to nothing, press the button.
+#[tokio::test]
+async fn an_empty_filter_in_chromium_does_not_show_developer_text() {
+    let l = lanyard().await;
+    let page = Page::open("empty_filter").await;
+    page.goto(&l.at("/auth/corp")).await;
+    fill_and_send(&page, "alice").await;
+    page.wait_for_url("the role picker", |u| u.path() == "/roles")
+        .await;
+    page.goto(&l.at("/roles?q=nothing-matches-this")).await;
+    page.shot("no-match").await;
+    page.click("form[action=\"/roles\"][method=post] button[type=submit]")
+        .await;
+    page.wait_for_url("the answer", |u| {
+        u.query().is_none() && u.path() == "/roles"
+    })
+    .await;
+    page.shot("answer").await;
+    let text = page.text().await;
+    assert!(
+        !text.contains("deserialize") && !text.contains("missing field"),
+        "{text}"
+    );
+    assert!(text.contains("No role was chosen"), "{text}");
+    assert_plain_title(&page.html().await);
+    page.click("a[href=\"/roles\"]").await;
+    page.wait_for_url("the picker again", |u| u.path() == "/roles")
+        .await;
+    assert!(page.text().await.contains("Choose a role"));
+    page.close().await;
+}
