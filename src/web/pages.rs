@@ -762,26 +762,31 @@ async fn chosen(
     let secs: u64 = form.duration.trim().parse().map_err(|_| {
         WebError::BadRequest("the session length must be a whole number of seconds".into())
     })?;
-    let max = CredentialIssuer::max_duration(role);
-    if !(MIN_SESSION_SECS..=max.min(MAX_SESSION_SECS)).contains(&secs) {
+    if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
         return Err(WebError::BadRequest(format!(
-            "the role \"{}\" grants sessions of {} to {}; {} is outside that range",
-            role.name,
+            "a session lasts {} to {}; {} is outside that range",
             human_duration(MIN_SESSION_SECS),
-            human_duration(max),
+            human_duration(MAX_SESSION_SECS),
             human_duration(secs)
         ))
         .into());
     }
-    finish(
+    // A length the list offers but the role does not allow is shortened to the role's
+    // maximum (and the credentials page says so), never answered with an error page.
+    let granted = secs.min(CredentialIssuer::max_duration(role).min(MAX_SESSION_SECS));
+    let response = finish(
         &state,
         &cookie,
         &mut session,
         role,
-        Duration::from_secs(secs),
+        Duration::from_secs(granted),
         &target,
     )
-    .await
+    .await?;
+    if granted < secs && matches!(target, ForClient::None) {
+        return Ok(Redirect::to("/credentials?shortened=1").into_response());
+    }
+    Ok(response)
 }
 
 /// Ends a role choice: credentials for the person, or a code for the application.
@@ -874,11 +879,19 @@ async fn issue(
     Ok(Redirect::to("/credentials").into_response())
 }
 
+/// Query of `GET /credentials`.
+#[derive(Debug, Deserialize)]
+pub struct CredentialsQuery {
+    /// Set when the length chosen was longer than the role allows.
+    shortened: Option<String>,
+}
+
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
+    Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(to_signin("/credentials"));
@@ -919,6 +932,14 @@ pub async fn credentials(
         exports,
         csrf: session.csrf.clone(),
         multiple_roles,
+        shortened: query.shortened.is_some().then(|| {
+            format!(
+                "The role {} grants sessions of at most {}, so these credentials last {}.",
+                rs.role,
+                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
+                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
+            )
+        }),
     };
     Ok(render(&page)?.into_response())
 }

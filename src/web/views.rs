@@ -115,6 +115,8 @@ pub struct CredentialsPage {
     pub exports: String,
     pub csrf: String,
     pub multiple_roles: bool,
+    /// Said when the length chosen was longer than the role allows.
+    pub shortened: Option<String>,
 }
 
 /// An application asked for sign-out without proving which session it meant.

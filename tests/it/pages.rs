@@ -267,3 +267,36 @@ async fn an_empty_filter_in_chromium_does_not_show_developer_text() {
     assert!(page.text().await.contains("Choose a role"));
     page.close().await;
 }
+
+/// alice picks admin (at most 1 hour) with 12 hours in Chromium: credentials for 1 hour,
+/// and the page says why; on main a 400 page.
+#[tokio::test]
+async fn a_length_longer_than_the_role_allows_is_shortened_in_chromium() {
+    let l = lanyard().await;
+    let page = Page::open("duration_shortened").await;
+    page.goto(&l.at("/auth/corp")).await;
+    fill_and_send(&page, "alice").await;
+    page.wait_for_url("the role picker", |u| u.path() == "/roles")
+        .await;
+    page.click("input[name=role][value=\"admin\"]").await;
+    page.client
+        .find(fantoccini::Locator::Css("#duration"))
+        .await
+        .unwrap()
+        .select_by_value("43200")
+        .await
+        .unwrap();
+    page.shot("admin-12h").await;
+    page.click("form[action=\"/roles\"][method=post] button[type=submit]")
+        .await;
+    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
+        .await;
+    page.shot("credentials-shortened").await;
+    let text = page.text().await;
+    assert!(
+        text.contains("The role admin grants sessions of at most 1 hour"),
+        "{text}"
+    );
+    assert_plain_title(&page.html().await);
+    page.close().await;
+}
