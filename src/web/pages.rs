@@ -138,8 +138,19 @@ pub fn clean_login_hint(hint: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `GET /signin`: the provider chooser.
-pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) -> PageResult {
+/// `GET /signin`: the provider chooser; to a signed-in person it says who they are and
+/// offers to continue, since signing in again ends the current session and its tokens.
+pub async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReturnTo>,
+) -> PageResult {
+    let signed_in = current_session(&state, &headers).await?.map(|(_, s)| {
+        s.identity
+            .display_name
+            .clone()
+            .unwrap_or_else(|| s.identity.username.clone())
+    });
     let return_to = safe_return_to(q.return_to.as_deref());
     let login_hint = clean_login_hint(q.login_hint.as_deref());
     let providers = state
@@ -167,9 +178,12 @@ pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) ->
             }
         })
         .collect();
+    let continue_to = return_to.clone().unwrap_or_else(|| "/roles".to_owned());
     Ok(render(&SigninPage {
         providers,
         notice: None,
+        signed_in,
+        continue_to,
     })?
     .into_response())
 }

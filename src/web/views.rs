@@ -31,6 +31,10 @@ pub struct ProviderLink {
 pub struct SigninPage {
     pub providers: Vec<ProviderLink>,
     pub notice: Option<String>,
+    /// Who is signed in in this browser already, if anyone.
+    pub signed_in: Option<String>,
+    /// Where "Continue" leads when signed in.
+    pub continue_to: String,
 }
 
 /// The password form of a local or LDAP provider.

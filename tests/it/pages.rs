@@ -300,3 +300,29 @@ async fn a_length_longer_than_the_role_allows_is_shortened_in_chromium() {
     assert_plain_title(&page.html().await);
     page.close().await;
 }
+
+/// A signed-in person who opens `/` (or `/signin`) is told who they are and can continue;
+/// on main the bare sign-in page, whose use silently ended the session and its tokens.
+#[tokio::test]
+async fn the_sign_in_page_knows_who_is_signed_in_in_chromium() {
+    let l = lanyard().await;
+    let page = Page::open("signed_in_state").await;
+    page.goto(&l.at("/auth/corp")).await;
+    fill_and_send(&page, "alice").await;
+    page.wait_for_url("the role picker", |u| u.path() == "/roles")
+        .await;
+    page.goto(&l.at("/")).await;
+    page.wait_for_url("the sign-in page", |u| u.path() == "/signin")
+        .await;
+    page.shot("signed-in-state").await;
+    let text = page.text().await;
+    assert!(
+        text.contains("Signed in as alice — continue, or use another account"),
+        "{text}"
+    );
+    page.click("a[href=\"/roles\"]").await;
+    page.wait_for_url("the picker", |u| u.path() == "/roles")
+        .await;
+    assert!(page.text().await.contains("Choose a role"));
+    page.close().await;
+}
