@@ -308,6 +308,10 @@ fn roles_of_key(cookie: &str) -> String {
     format!("sso-roles:{}", key_hash(cookie))
 }
 
+fn form_login_key(id: &str) -> String {
+    format!("login-form:{}", key_hash(id))
+}
+
 fn saml_request_key(provider: &ProviderId, request_id: &str) -> String {
     format!("saml-req:{provider}:{}", key_hash(request_id))
 }
@@ -363,13 +367,59 @@ impl Sso {
         }
     }
 
-    /// Starts a sign-in; returns the transaction's cookie value and the record.
-    pub async fn begin_login(
+    /// Starts a password-form sign-in: one transaction per form shown, so that two tabs or
+    /// a second visit never overwrite each other. Returns the transaction id (the form's
+    /// hidden field) and the record. The record keeps the SHA-256 of `browser`, the value
+    /// of the browser's `lanyard_browser` cookie: the answer must come with both the id
+    /// (only readable from Lanyard's own page) and that cookie (`HttpOnly`, `SameSite=Lax`,
+    /// never sent on a cross-site POST). Stored under its own prefix, so a form's id is
+    /// never accepted where a redirect sign-in's cookie is expected, or the other way round.
+    pub async fn begin_form_login(
         &self,
         provider: ProviderId,
         return_to: Option<String>,
+        browser: &str,
     ) -> Result<(Secret, LoginTransaction), SsoError> {
-        self.begin_login_with(provider, return_to, None).await
+        let id = random_id();
+        let txn = LoginTransaction {
+            provider,
+            csrf: String::new(),
+            return_to,
+            created_at: self.clock.now(),
+            upstream: None,
+            saml_request_id: None,
+            browser_binding: Some(key_hash(browser)),
+        };
+        self.put(
+            &form_login_key(id.expose_secret()),
+            &txn,
+            LOGIN_TRANSACTION_TTL,
+        )
+        .await?;
+        Ok((id, txn))
+    }
+
+    /// Takes the password-form transaction `id` if it was started for `provider` in the
+    /// browser holding `browser` (compare and delete, so it is used at most once, also
+    /// under concurrency). A mismatch leaves it in place ([`Claim::Refused`]).
+    pub async fn take_form_login(
+        &self,
+        id: &str,
+        provider: &ProviderId,
+        browser: Option<&str>,
+    ) -> Result<Claim<LoginTransaction>, SsoError> {
+        let Some(browser) = browser else {
+            return Ok(Claim::Refused);
+        };
+        let binding = Secret::new(key_hash(browser));
+        self.take_checked(&form_login_key(id), |txn| {
+            &txn.provider == provider
+                && txn
+                    .browser_binding
+                    .as_deref()
+                    .is_some_and(|b| Secret::new(b) == binding)
+        })
+        .await
     }
 
     /// Starts a sign-in that keeps redirect state (`state`, `nonce`, PKCE verifier) until
@@ -395,12 +445,6 @@ impl Sso {
         Ok((id, txn))
     }
 
-    /// Takes a login transaction; `None` when unknown, expired or already used.
-    pub async fn take_login(&self, cookie: &str) -> Result<Option<LoginTransaction>, SsoError> {
-        let key = format!("login:{}", key_hash(cookie));
-        Self::decode(self.store.take(&key).await?)
-    }
-
     /// Takes a login transaction only if `accept` says it is the one being answered (for a
     /// redirect callback: the same provider and `state`): it is read, checked, then taken
     /// atomically only if it is still the same record (compare and delete). A forged
@@ -410,8 +454,18 @@ impl Sso {
         cookie: &str,
         accept: impl FnOnce(&LoginTransaction) -> bool,
     ) -> Result<Claim<LoginTransaction>, SsoError> {
-        let key = format!("login:{}", key_hash(cookie));
-        let Some(bytes) = self.store.get(&key).await? else {
+        self.take_checked(&format!("login:{}", key_hash(cookie)), accept)
+            .await
+    }
+
+    /// Reads the transaction under `key`, checks it with `accept`, then takes it only if it
+    /// is still the same record (compare and delete).
+    async fn take_checked(
+        &self,
+        key: &str,
+        accept: impl FnOnce(&LoginTransaction) -> bool,
+    ) -> Result<Claim<LoginTransaction>, SsoError> {
+        let Some(bytes) = self.store.get(key).await? else {
             return Ok(Claim::Absent);
         };
         let Some(txn) = Self::decode::<LoginTransaction>(Some(bytes.clone()))? else {
@@ -420,7 +474,7 @@ impl Sso {
         if !accept(&txn) {
             return Ok(Claim::Refused);
         }
-        Ok(if self.store.take_if_equal(&key, &bytes).await? {
+        Ok(if self.store.take_if_equal(key, &bytes).await? {
             Claim::Taken(txn)
         } else {
             Claim::Absent

@@ -1,4 +1,5 @@
-//! Cookies: the SSO session and the login transaction, both opaque 256-bit random values.
+//! Cookies: the SSO session, the login transaction of a redirect sign-in and the browser
+//! binding of password forms, all opaque 256-bit random values.
 //!
 //! Outside local development they are `__Host-` cookies (`Secure`, `Path=/`, no `Domain`),
 //! `HttpOnly`, `SameSite=Lax` (a sign-in must survive the top-level redirect back from an
@@ -13,8 +14,14 @@ use crate::secret::Secret;
 
 /// The SSO session cookie.
 pub const SESSION: &str = "lanyard_session";
-/// The login transaction cookie.
+/// The login transaction cookie of a redirect (OIDC, GitHub) sign-in.
 pub const LOGIN: &str = "lanyard_login";
+/// A per-browser random value that password forms are bound to: each form carries its
+/// own transaction id, and the transaction keeps the SHA-256 of this cookie (see
+/// `Sso::begin_form_login`). On its own it grants nothing.
+pub const BROWSER: &str = "lanyard_browser";
+/// How long the browser cookie lasts (renewed with each password form shown).
+pub const BROWSER_MAX_AGE: i64 = 24 * 3600;
 /// Binds a SAML sign-in to the browser that started it: `SameSite=None` (the IdP posts
 /// cross-site), so only set on https.
 pub const SAML_BINDING: &str = "lanyard_saml";

@@ -131,6 +131,27 @@ impl WebError {
         }
     }
 
+    /// The page title: what happened, in plain words (never an HTTP reason phrase).
+    fn title(&self) -> String {
+        match self {
+            WebError::NotFound(_) => "That page does not exist".to_owned(),
+            WebError::BadRequest(_) => "Lanyard could not use that request".to_owned(),
+            WebError::Csrf => "That form has expired".to_owned(),
+            WebError::PayloadTooLarge => "That was more than Lanyard accepts".to_owned(),
+            WebError::Forbidden(_) => "Not available to you".to_owned(),
+            WebError::Unauthorized(_) => "You need to sign in".to_owned(),
+            WebError::TooBusy { .. } => "Too many sign-ins in progress".to_owned(),
+            WebError::StoreUnavailable(_) => "Lanyard is briefly unavailable".to_owned(),
+            WebError::Internal(_) => "Something went wrong".to_owned(),
+            WebError::Upstream { provider_name, .. } => {
+                format!("Sign-in with {provider_name} failed")
+            }
+            WebError::ProviderUnavailable { provider_name, .. } => {
+                format!("{provider_name} is not available")
+            }
+        }
+    }
+
     /// A sentence for the person; never internal detail.
     fn public_message(&self) -> String {
         match self {
@@ -221,26 +242,33 @@ impl<E: Into<WebError>> From<E> for PageError {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
+/// Where an error page's link leads: back to where the person was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Back {
+    /// Not signed in (or unknown): the sign-in page.
+    #[default]
+    SignIn,
+    /// Signed in: the role picker.
+    Roles,
+}
+
+impl PageError {
+    /// The error page, with its link back to `back`.
+    pub fn page(self, back: Back) -> Response {
         let request_id = request_id();
         self.0.log(&request_id);
         let status = self.0.status();
-        let title = match &self.0 {
-            WebError::Upstream { provider_name, .. } => {
-                format!("Sign-in with {provider_name} failed")
-            }
-            WebError::ProviderUnavailable { provider_name, .. } => {
-                format!("{provider_name} is not available")
-            }
-            WebError::TooBusy { .. } => "Too many sign-ins in progress".to_owned(),
-            _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+        let (back_href, back_label) = match back {
+            Back::SignIn => ("/signin", "Back to sign-in"),
+            Back::Roles => ("/roles", "Back to your roles"),
         };
         let page = ErrorPage {
-            title,
+            title: self.0.title(),
             message: self.0.public_message(),
             request_id,
             retry: self.0.retry(),
+            back_href: back_href.to_owned(),
+            back_label: back_label.to_owned(),
         };
         let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -250,6 +278,12 @@ impl IntoResponse for PageError {
         };
         self.0.add_headers(&mut response);
         response
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.page(Back::SignIn)
     }
 }
 
@@ -284,5 +318,33 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_error_page_title_is_a_reason_phrase() {
+        let all = [
+            WebError::NotFound("x".into()),
+            WebError::BadRequest("x".into()),
+            WebError::Csrf,
+            WebError::PayloadTooLarge,
+            WebError::Forbidden("x".into()),
+            WebError::Unauthorized("x".into()),
+            WebError::TooBusy {
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            WebError::StoreUnavailable("x".into()),
+            WebError::Internal("x".into()),
+        ];
+        for e in all {
+            let title = e.title();
+            let reason = e.status().canonical_reason().unwrap_or("");
+            assert!(!title.eq_ignore_ascii_case(reason), "{title}");
+            assert!(!title.contains(reason), "{title} contains {reason}");
+        }
     }
 }

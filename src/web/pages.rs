@@ -19,8 +19,8 @@ use crate::credentials::CredentialIssuer;
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::signin::{Attempt, PasswordSignIn, SignInError};
-use crate::sso::SsoSession;
-use crate::web::error::{PageError, WebError};
+use crate::sso::{Claim, SsoSession};
+use crate::web::error::{Back, PageError, WebError};
 use crate::web::views::{
     ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
     RoleChoice, RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
@@ -51,17 +51,35 @@ pub fn safe_return_to(value: Option<&str>) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
-fn map_form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
-    match form {
-        Ok(Form(v)) => Ok(v),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(PageError(WebError::PayloadTooLarge))
+/// A form posted to a page. A form that cannot be read becomes a plain sentence for the
+/// person (STYLE.md item 20: one extractor for every page form), never the deserializer's
+/// developer text.
+pub struct PageForm<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for PageForm<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, PageError> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(v)) => Ok(PageForm(v)),
+            Err(e) => Err(PageError(form_rejection(&e))),
         }
-        Err(e) => Err(PageError(WebError::BadRequest(format!(
-            "the form could not be read: {}",
-            e.body_text()
-        )))),
     }
+}
+
+/// What a page says about a form it could not read (the detail goes to the log only).
+fn form_rejection(e: &FormRejection) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return WebError::PayloadTooLarge;
+    }
+    tracing::info!(detail = %e.body_text(), "page form unreadable");
+    WebError::BadRequest(
+        "the form could not be read; please go back, reload the page and try again".into(),
+    )
 }
 
 fn csrf_matches(expected: &str, given: &str) -> bool {
@@ -120,8 +138,19 @@ pub fn clean_login_hint(hint: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `GET /signin`: the provider chooser.
-pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) -> PageResult {
+/// `GET /signin`: the provider chooser; to a signed-in person it says who they are and
+/// offers to continue, since signing in again ends the current session and its tokens.
+pub async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReturnTo>,
+) -> PageResult {
+    let signed_in = current_session(&state, &headers).await?.map(|(_, s)| {
+        s.identity
+            .display_name
+            .clone()
+            .unwrap_or_else(|| s.identity.username.clone())
+    });
     let return_to = safe_return_to(q.return_to.as_deref());
     let login_hint = clean_login_hint(q.login_hint.as_deref());
     let providers = state
@@ -149,21 +178,38 @@ pub async fn signin(State(state): State<AppState>, Query(q): Query<ReturnTo>) ->
             }
         })
         .collect();
+    let continue_to = return_to.clone().unwrap_or_else(|| "/roles".to_owned());
     Ok(render(&SigninPage {
         providers,
         notice: None,
+        signed_in,
+        continue_to,
     })?
     .into_response())
 }
 
-/// Renders the password form with a fresh login transaction.
+/// What the password form says above its fields.
+enum FormMessage {
+    None,
+    /// The last attempt failed (wrong password, directory down).
+    Error(&'static str),
+    /// The form answered was stale or already used: a soft notice.
+    Expired,
+}
+
+/// The notice on a fresh form after a stale or used one was submitted.
+pub const FORM_EXPIRED: &str = "That form had expired; please sign in again.";
+
+/// Renders the password form with a fresh login transaction of its own (its id in the
+/// hidden `csrf` field), bound to this browser's `lanyard_browser` cookie, which is set
+/// when missing. Another tab's form keeps its own transaction.
 async fn password_form(
     state: &AppState,
+    headers: &HeaderMap,
     provider_id: &str,
-    provider_name: &str,
     return_to: Option<String>,
     username: String,
-    error: Option<String>,
+    message: FormMessage,
     status: StatusCode,
 ) -> PageResult {
     let (info, connector) = state
@@ -171,25 +217,34 @@ async fn password_form(
         .get(provider_id)
         .ok_or_else(|| WebError::NotFound(format!("no provider \"{provider_id}\"")))?;
     let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
-    let (txn_cookie, txn) = state.sso.begin_login(info.id.clone(), return_to).await?;
+    let secure = state.config.server.secure_cookies;
+    let browser =
+        cookies::read(headers, cookies::BROWSER, secure).unwrap_or_else(crate::session::random_id);
+    let (txn_id, _) = state
+        .sso
+        .begin_form_login(info.id.clone(), return_to, browser.expose_secret())
+        .await?;
+    let (error, notice) = match message {
+        FormMessage::None => (None, None),
+        FormMessage::Error(e) => (Some(e.to_owned()), None),
+        FormMessage::Expired => (None, Some(FORM_EXPIRED.to_owned())),
+    };
     let page = PasswordPage {
         provider_id: provider_id.to_owned(),
-        provider_name: provider_name.to_owned(),
-        csrf: txn.csrf,
+        provider_name: info.display_name.clone(),
+        csrf: txn_id.expose_secret().to_owned(),
         username,
         error,
+        notice,
         ask_otp,
     };
     let mut response = (status, render(&page)?).into_response();
     cookies::set(
         response.headers_mut(),
-        cookies::LOGIN,
-        state.config.server.secure_cookies,
-        &txn_cookie,
-        crate::sso::LOGIN_TRANSACTION_TTL
-            .as_secs()
-            .try_into()
-            .unwrap_or(600),
+        cookies::BROWSER,
+        secure,
+        &browser,
+        cookies::BROWSER_MAX_AGE,
     );
     Ok(response)
 }
@@ -199,6 +254,7 @@ pub async fn start_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     ip: ClientIp,
+    headers: HeaderMap,
     Query(q): Query<ReturnTo>,
 ) -> PageResult {
     let Some((info, connector)) = state
@@ -213,14 +269,13 @@ pub async fn start_login(
     crate::web::admit(&state, &state.login_cap, ip).await?;
     match connector {
         Connector::Local(_) | Connector::Ldap(_) => {
-            let name = info.display_name.clone();
             password_form(
                 &state,
+                &headers,
                 &provider,
-                &name,
                 safe_return_to(q.return_to.as_deref()),
                 clean_login_hint(q.login_hint.as_deref()).unwrap_or_default(),
-                None,
+                FormMessage::None,
                 StatusCode::OK,
             )
             .await
@@ -259,7 +314,7 @@ pub async fn password_login(
     Path(provider): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
     let Some((info, connector)) = state.connectors.get(&provider) else {
         return Err(
@@ -277,17 +332,29 @@ pub async fn password_login(
         ))
         .into());
     }
-    let form = map_form(form)?;
     let secure = state.config.server.secure_cookies;
-    let txn_cookie = cookies::read(&headers, cookies::LOGIN, secure).ok_or(WebError::Csrf)?;
-    let txn = state
+    let browser = cookies::read(&headers, cookies::BROWSER, secure);
+    let claim = state
         .sso
-        .take_login(txn_cookie.expose_secret())
-        .await?
-        .ok_or(WebError::Csrf)?;
-    if txn.provider != info.id || !csrf_matches(&txn.csrf, &form.csrf) {
-        return Err(WebError::Csrf.into());
-    }
+        .take_form_login(
+            &form.csrf,
+            &info.id,
+            browser.as_ref().map(Secret::expose_secret),
+        )
+        .await?;
+    let Claim::Taken(txn) = claim else {
+        // A stale, used or foreign form: nothing is checked, the form comes back fresh.
+        return password_form(
+            &state,
+            &headers,
+            &provider,
+            None,
+            form.username.trim().to_owned(),
+            FormMessage::Expired,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
     let password = Secret::new(form.password);
     let otp = Secret::new(form.otp);
     let username = form.username.trim().to_owned();
@@ -325,11 +392,11 @@ pub async fn password_login(
             };
             return password_form(
                 &state,
+                &headers,
                 &provider,
-                &info.display_name,
                 txn.return_to,
                 username,
-                Some(message.to_owned()),
+                FormMessage::Error(message),
                 status,
             )
             .await;
@@ -648,7 +715,10 @@ fn picker(
 /// The role picker's fields.
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
+    /// Absent when the filter showed no role: answered with a plain sentence.
+    #[serde(default)]
     role: String,
+    #[serde(default)]
     duration: String,
     #[serde(default)]
     csrf: String,
@@ -656,17 +726,35 @@ pub struct RoleForm {
     authz: String,
 }
 
-/// `POST /roles`: issues credentials for the chosen role.
+/// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: Result<Form<RoleForm>, FormRejection>,
+    form: Result<PageForm<RoleForm>, PageError>,
+) -> Response {
+    chosen(&state, ip, &headers, form)
+        .await
+        .unwrap_or_else(|e| e.page(Back::Roles))
+}
+
+async fn chosen(
+    state: &AppState,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    form: Result<PageForm<RoleForm>, PageError>,
 ) -> PageResult {
-    let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
+    let state = state.clone();
+    let Some((cookie, mut session)) = current_session(&state, headers).await? else {
         return Ok(to_signin("/roles"));
     };
-    let form = map_form(form)?;
+    let PageForm(form) = form?;
+    if form.role.is_empty() {
+        return Err(WebError::BadRequest(
+            "no role was chosen; choose one of the roles on the list".into(),
+        )
+        .into());
+    }
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }
@@ -688,26 +776,31 @@ pub async fn choose_role(
     let secs: u64 = form.duration.trim().parse().map_err(|_| {
         WebError::BadRequest("the session length must be a whole number of seconds".into())
     })?;
-    let max = CredentialIssuer::max_duration(role);
-    if !(MIN_SESSION_SECS..=max.min(MAX_SESSION_SECS)).contains(&secs) {
+    if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
         return Err(WebError::BadRequest(format!(
-            "the role \"{}\" grants sessions of {} to {}; {} is outside that range",
-            role.name,
+            "a session lasts {} to {}; {} is outside that range",
             human_duration(MIN_SESSION_SECS),
-            human_duration(max),
+            human_duration(MAX_SESSION_SECS),
             human_duration(secs)
         ))
         .into());
     }
-    finish(
+    // A length the list offers but the role does not allow is shortened to the role's
+    // maximum (and the credentials page says so), never answered with an error page.
+    let granted = secs.min(CredentialIssuer::max_duration(role).min(MAX_SESSION_SECS));
+    let response = finish(
         &state,
         &cookie,
         &mut session,
         role,
-        Duration::from_secs(secs),
+        Duration::from_secs(granted),
         &target,
     )
-    .await
+    .await?;
+    if granted < secs && matches!(target, ForClient::None) {
+        return Ok(Redirect::to("/credentials?shortened=1").into_response());
+    }
+    Ok(response)
 }
 
 /// Ends a role choice: credentials for the person, or a code for the application.
@@ -800,11 +893,19 @@ async fn issue(
     Ok(Redirect::to("/credentials").into_response())
 }
 
+/// Query of `GET /credentials`.
+#[derive(Debug, Deserialize)]
+pub struct CredentialsQuery {
+    /// Set when the length chosen was longer than the role allows.
+    shortened: Option<String>,
+}
+
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
+    Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(to_signin("/credentials"));
@@ -845,6 +946,14 @@ pub async fn credentials(
         exports,
         csrf: session.csrf.clone(),
         multiple_roles,
+        shortened: query.shortened.is_some().then(|| {
+            format!(
+                "The role {} grants sessions of at most {}, so these credentials last {}.",
+                rs.role,
+                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
+                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
+            )
+        }),
     };
     Ok(render(&page)?.into_response())
 }
@@ -860,13 +969,12 @@ pub struct SignoutForm {
 pub async fn signout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<SignoutForm>, FormRejection>,
+    PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    let form = map_form(form)?;
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }

@@ -12,6 +12,10 @@ pub struct ErrorPage {
     pub request_id: String,
     /// "Try again" link (a failed upstream sign-in).
     pub retry: Option<String>,
+    /// Where the person was: the sign-in page, or the role picker when signed in.
+    pub back_href: String,
+    /// The words of that link.
+    pub back_label: String,
 }
 
 /// One provider on the sign-in page.
@@ -27,6 +31,10 @@ pub struct ProviderLink {
 pub struct SigninPage {
     pub providers: Vec<ProviderLink>,
     pub notice: Option<String>,
+    /// Who is signed in in this browser already, if anyone.
+    pub signed_in: Option<String>,
+    /// Where "Continue" leads when signed in.
+    pub continue_to: String,
 }
 
 /// The password form of a local or LDAP provider.
@@ -38,6 +46,8 @@ pub struct PasswordPage {
     pub csrf: String,
     pub username: String,
     pub error: Option<String>,
+    /// A soft notice (the form answered had expired or was used).
+    pub notice: Option<String>,
     /// Show the one-time code field (the provider has users with TOTP).
     pub ask_otp: bool,
 }
@@ -109,6 +119,8 @@ pub struct CredentialsPage {
     pub exports: String,
     pub csrf: String,
     pub multiple_roles: bool,
+    /// Said when the length chosen was longer than the role allows.
+    pub shortened: Option<String>,
 }
 
 /// An application asked for sign-out without proving which session it meant.
@@ -182,6 +194,8 @@ mod tests {
             message: "<script>alert(1)</script>".into(),
             request_id: "r1".into(),
             retry: None,
+            back_href: "/signin".into(),
+            back_label: "Back to sign-in".into(),
         }
         .render()
         .unwrap();

@@ -20,7 +20,7 @@ async fn signin_lists_providers_and_shows_the_password_form() {
     assert!(html.contains("href=\"/auth/corp\""));
     let form = b.get(l.at("/auth/corp")).send().await.unwrap();
     let cookie = form.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("lanyard_login="), "{cookie}");
+    assert!(cookie.starts_with("lanyard_browser="), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
     );
@@ -212,12 +212,20 @@ async fn duration_above_the_role_maximum_is_refused() {
     let l = start_memory().await;
     let b = browser();
     let (_, html) = l.picker(&b, "alice").await;
-    // admin allows 1h.
+    // admin allows 1h: a longer choice from the list is shortened, and the page says so.
     let r = l.choose(&b, &html, "admin", 7200).await;
-    assert_eq!(r.status(), 400);
-    let text = r.text().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/credentials?shortened=1");
+    let text = b
+        .get(l.at("/credentials?shortened=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        text.contains("grants sessions of 15 minutes to 1 hour"),
+        text.contains("The role admin grants sessions of at most 1 hour"),
         "{text}"
     );
     for bad in ["899", "43201", "abc", "-1"] {
@@ -287,8 +295,14 @@ async fn csrf_missing_or_wrong_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
-    // And the transaction was single-use: the right token now fails as well.
+    // Not signed in: the form again with a fresh transaction, never a "Forbidden" page.
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("That form had expired"));
+    assert_eq!(
+        other.get(l.at("/roles")).send().await.unwrap().status(),
+        303
+    );
+    // The transaction of the form shown is still there: the right token signs in once.
     let r = other
         .post(l.at("/auth/corp"))
         .form(&[
@@ -299,7 +313,7 @@ async fn csrf_missing_or_wrong_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 303);
     // Still able to choose with the right token.
     assert_eq!(l.choose(&b, &html, "engineer", 900).await.status(), 303);
 }
@@ -546,7 +560,7 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
     let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
     let r = browser().get(l.at("/auth/corp")).send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-lanyard_login="), "{cookie}");
+    assert!(cookie.starts_with("__Host-lanyard_browser="), "{cookie}");
     for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{attr} in {cookie}");
     }
@@ -563,13 +577,13 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
         .split(';')
         .next()
         .unwrap()
-        .trim_start_matches("__Host-lanyard_login=");
+        .trim_start_matches("__Host-lanyard_browser=");
     let forged = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
         .post(l.at("/auth/corp"))
-        .header("cookie", format!("lanyard_login={value}"))
+        .header("cookie", format!("lanyard_browser={value}"))
         .form(&[
             ("username", "alice"),
             ("password", "alice-pw"),
@@ -578,7 +592,15 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
         .send()
         .await
         .unwrap();
-    assert_eq!(forged.status(), 403);
+    // Not signed in: the form comes back fresh (400), no session cookie.
+    assert_eq!(forged.status(), 400);
+    assert!(
+        !forged
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("lanyard_session=")),
+    );
 }
 
 /// `aws:SourceIp` (and the per-address sign-in limits) see the peer, or behind

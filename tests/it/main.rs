@@ -20,6 +20,7 @@ mod oidc_fake;
 mod oidc_interop;
 mod oidc_provider;
 mod operations;
+mod pages;
 mod private_redis;
 mod redis_store;
 mod role_sessions;
