@@ -7,8 +7,8 @@
 //! compound operations run in `MULTI`/`EXEC` so they are atomic. Needs Redis 7.0 or later
 //! (`PEXPIRE … NX`).
 //!
-//! Single-use items are taken by a Lua script around `GETDEL` that carries a deadline on
-//! Redis's own clock, so a take Lanyard gave up waiting for (and answered "try again")
+//! Single-use items are taken (`take`, `take_leaving`, and the compare-and-delete
+//! `take_if_equal`) by Lua scripts that carry a deadline on Redis's own clock, so a take Lanyard gave up waiting for (and answered "try again")
 //! changes nothing when a stalled Redis runs it later:
 //!
 //! 1. Lanyard reads Redis's clock (`TIME`, an idempotent read): `r0`, answered at local
@@ -69,13 +69,24 @@ end
 return out
 ";
 
-/// [`SessionStore::take_if_equal`]. KEYS: the key. ARGV: the expected value.
-const TAKE_IF_EQUAL_SCRIPT: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+/// [`SessionStore::take_if_equal`], with the deadline of the module documentation.
+/// KEYS: the key. ARGV: the deadline in microseconds of Redis's clock, the expected value.
+/// Answers 1 (taken), 0 (absent or different) or `-1` when past the deadline, having
+/// changed nothing.
+static TAKE_IF_EQUAL_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
+  return -1
+end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-";
+",
+    )
+});
 
 /// [`SessionStore::release_attempt`]. KEYS: counter, lock. ARGV: lock token, reset (0/1).
 const RELEASE_SCRIPT: &str = r"
@@ -192,6 +203,38 @@ impl RedisStore {
         key: &str,
         tombstone: Option<(&str, Duration)>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut keys = vec![self.key(key)];
+        let ttl = match tombstone {
+            Some((tombstone, ttl)) => {
+                keys.push(self.key(tombstone));
+                ttl_millis(ttl)
+            }
+            None => 0,
+        };
+        let answer = self
+            .before_deadline(&TAKE_SCRIPT, &keys, &ttl.to_string().into_bytes())
+            .await?;
+        match answer {
+            redis::Value::Nil => Ok(None),
+            redis::Value::BulkString(bytes) => Ok(Some(bytes)),
+            _ => Err(StoreError::Backend(
+                "unexpected answer from the take script".to_owned(),
+            )),
+        }
+    }
+
+    /// Runs a single-use script under the deadline protocol of the module documentation:
+    /// reads Redis's clock, passes the deadline (that reading plus half the response
+    /// timeout, in microseconds) as the script's first argument and `arg` as its second,
+    /// and gives up a response timeout after the reading. A script that answers
+    /// [`LATE`] ran past its deadline and changed nothing: that, like giving up, is
+    /// [`StoreError::Unavailable`], and the item stays usable.
+    async fn before_deadline(
+        &self,
+        script: &redis::Script,
+        keys: &[String],
+        arg: &[u8],
+    ) -> Result<redis::Value, StoreError> {
         let (secs, micros): (u64, u64) = self.read(&redis::cmd("TIME")).await?;
         let read_at = tokio::time::Instant::now();
         let budget = self.timeouts.response;
@@ -199,19 +242,11 @@ impl RedisStore {
             .saturating_mul(1_000_000)
             .saturating_add(micros)
             .saturating_add(u64::try_from((budget / 2).as_micros()).unwrap_or(u64::MAX));
-        let mut invocation = TAKE_SCRIPT.prepare_invoke();
-        invocation.key(self.key(key));
-        match tombstone {
-            Some((tombstone, ttl)) => {
-                invocation
-                    .key(self.key(tombstone))
-                    .arg(deadline)
-                    .arg(ttl_millis(ttl));
-            }
-            None => {
-                invocation.arg(deadline).arg(0);
-            }
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
         }
+        invocation.arg(deadline).arg(arg);
         let mut conn = self.conn.clone();
         let answer =
             tokio::time::timeout_at(read_at + budget, invocation.invoke_async(&mut conn)).await;
@@ -224,12 +259,8 @@ impl RedisStore {
         match answer {
             Err(_) => Err(late()),
             Ok(Err(e)) => Err(map_error(&e)),
-            Ok(Ok(redis::Value::Nil)) => Ok(None),
-            Ok(Ok(redis::Value::BulkString(bytes))) => Ok(Some(bytes)),
             Ok(Ok(redis::Value::Int(LATE))) => Err(late()),
-            Ok(Ok(_)) => Err(StoreError::Backend(
-                "unexpected answer from the take script".to_owned(),
-            )),
+            Ok(Ok(value)) => Ok(value),
         }
     }
 
@@ -385,14 +416,15 @@ impl SessionStore for RedisStore {
     }
 
     async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        let script = redis::Script::new(TAKE_IF_EQUAL_SCRIPT);
-        let mut invocation = script.prepare_invoke();
-        invocation.key(self.key(key)).arg(expected);
-        let mut conn = self.conn.clone();
-        let deleted: i64 = self
-            .deadline(async move { invocation.invoke_async(&mut conn).await })
-            .await?;
-        Ok(deleted == 1)
+        match self
+            .before_deadline(&TAKE_IF_EQUAL_SCRIPT, &[self.key(key)], expected)
+            .await?
+        {
+            redis::Value::Int(deleted) => Ok(deleted == 1),
+            _ => Err(StoreError::Backend(
+                "unexpected answer from the take script".to_owned(),
+            )),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -48,6 +48,8 @@ impl PrivateRedis {
                 "no",
                 "--daemonize",
                 "no",
+                "--enable-debug-command",
+                "local",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,6 +91,22 @@ impl PrivateRedis {
             .query_async(&mut c)
             .await
             .unwrap();
+    }
+
+    /// `DEBUG SLEEP`: the whole server stops answering for `ms`, as a busy or frozen Redis
+    /// does, with commands left in its sockets' buffers (unlike `CLIENT PAUSE`, which
+    /// drops a waiting command when its client disconnects). Returns at once.
+    pub async fn freeze(&self, ms: u64) {
+        let mut c = self.raw().await.unwrap();
+        tokio::spawn(async move {
+            let _: redis::RedisResult<()> = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg(format!("{:.3}", ms as f64 / 1000.0))
+                .query_async(&mut c)
+                .await;
+        });
+        // Let the command reach the server before the caller sends anything.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     /// Stops the server, saving its data, and starts it again on the same port.

@@ -181,6 +181,33 @@ async fn a_sign_in_submitted_during_a_stall_can_be_submitted_again() {
     assert_eq!(location(&r), "/roles");
 }
 
+/// The compare-and-delete take (password forms, upstream callbacks) keeps the same promise
+/// as `take`: one that Lanyard gave up on changes nothing when the stalled Redis runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compare_and_delete_given_up_during_a_stall_changes_nothing() {
+    let redis = PrivateRedis::start().await;
+    let store = RedisStore::connect(&redis.url(), &prefix(), quick()).unwrap();
+    let ttl = Duration::from_secs(60);
+    store.put("txn", b"record", ttl).await.unwrap();
+    // Once first, so that Redis knows the script and the stalled call is a plain EVALSHA.
+    assert!(!store.take_if_equal("other", b"record").await.unwrap());
+    redis.freeze(1_500).await;
+    let given_up = store.take_if_equal("txn", b"record").await;
+    assert!(
+        matches!(given_up, Err(StoreError::Unavailable(_))),
+        "{given_up:?}"
+    );
+    // Let Redis wake and run what waited in its sockets: past its deadline, the script
+    // does nothing.
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    assert_eq!(
+        store.get("txn").await.unwrap().as_deref(),
+        Some(&b"record"[..])
+    );
+    assert!(store.take_if_equal("txn", b"record").await.unwrap());
+    assert_eq!(store.get("txn").await.unwrap(), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_request_after_a_redis_restart_succeeds() {
     let mut redis = PrivateRedis::start().await;
