@@ -343,7 +343,10 @@ pub async fn password_login(
         )
         .await?;
     let Claim::Taken(txn) = claim else {
-        // A stale, used or foreign form: nothing is checked, the form comes back fresh.
+        // A stale, used or foreign form: nothing is checked, the form comes back fresh. That
+        // parks a new transaction, so it counts against the same cap as `GET /auth/…`:
+        // anonymous POSTs of made-up forms must not grow the store either.
+        crate::web::admit(&state, &state.login_cap, ip).await?;
         return password_form(
             &state,
             &headers,

@@ -287,6 +287,19 @@ async fn pending_sign_ins_and_authorizations_are_capped_per_address_and_in_total
         assert_eq!(get(login(), from).await.unwrap().status(), 200, "{from}");
     }
     assert_eq!(get(login(), "198.51.100.3").await.unwrap().status(), 429);
+    // A made-up form POSTed anonymously would get a fresh one: it is held to the cap too.
+    let made_up = client
+        .post(l.at("/auth/corp"))
+        .header("x-forwarded-for", "198.51.100.4")
+        .form(&[("username", "x"), ("password", "y"), ("csrf", "made-up")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        made_up.status(),
+        429,
+        "a stale-form answer parks nothing past the cap"
+    );
     // Parked authorization requests have caps of their own.
     for from in ["203.0.113.1", "203.0.113.1", "203.0.113.2"] {
         assert_eq!(get(authorize_path(), from).await.unwrap().status(), 303);
