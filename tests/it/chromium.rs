@@ -200,15 +200,23 @@ impl Page {
         self.client.source().await.unwrap()
     }
 
-    /// The visible text of the page.
+    /// The visible text of the page. Right after a click the next page may still be on
+    /// its way (no `body` yet, or the old one gone stale): asked again for up to 10 s.
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let started = Instant::now();
+        loop {
+            let text = match self.client.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await,
+                Err(e) => Err(e),
+            };
+            match text {
+                Ok(text) => return text,
+                Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the page has no readable body: {e}"),
+            }
+        }
     }
 
     /// Types into the field named `name`, as a person would.
