@@ -51,6 +51,17 @@ async fn shown_token(page: &Page) -> String {
     text[start..end].to_owned()
 }
 
+/// Picks `role` on the picker shown now, waits for the credentials page that names it, and
+/// returns the token it shows.
+async fn credentials_for(page: &Page, role: &str) -> String {
+    pick(page, role).await;
+    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
+        .await;
+    page.shot("credentials").await;
+    assert!(page.html().await.contains(role));
+    shown_token(page).await
+}
+
 /// The status of `/v1/authorize` for an engineer's action with `token`.
 async fn may_deploy(l: &Lanyard, token: &str) -> u16 {
     reqwest::Client::new()
@@ -100,14 +111,8 @@ async fn local_sign_in_picker_credentials_and_sign_out() {
     for role in ["engineer", "admin", "auditor"] {
         assert!(text.contains(role), "{role} is offered: {text}");
     }
-    pick(&page, "engineer").await;
-    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
-        .await;
-    page.shot("credentials").await;
-    let html = page.html().await;
-    assert!(html.contains("engineer"));
     // The token on the page is one Lanyard accepts.
-    let token = shown_token(&page).await;
+    let token = credentials_for(&page, "engineer").await;
     assert_eq!(may_deploy(&l, &token).await, 200);
     page.click("form[action=\"/signout\"] button[type=submit]")
         .await;
@@ -334,13 +339,7 @@ async fn upstream_oidc_provider_in_a_browser() {
         text.contains("Alice Liddell") || text.contains("alice"),
         "{text}"
     );
-    pick(&page, "engineer").await;
-    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
-        .await;
-    page.shot("credentials").await;
-    let html = page.html().await;
-    assert!(html.contains("engineer"));
-    let token = shown_token(&page).await;
+    let token = credentials_for(&page, "engineer").await;
     assert_eq!(claims_of(&token)["sub"], "op:alice");
     page.close().await;
 }
@@ -400,13 +399,7 @@ async fn saml_post_binding_from_another_site_in_a_browser() {
         text.contains("engineer") && text.contains("admin"),
         "{text}"
     );
-    pick(&page, "engineer").await;
-    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
-        .await;
-    page.shot("credentials").await;
-    let html = page.html().await;
-    assert!(html.contains("engineer"));
-    assert!(!shown_token(&page).await.is_empty());
+    assert!(!credentials_for(&page, "engineer").await.is_empty());
     page.close().await;
     drop(dir);
 }
