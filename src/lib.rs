@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod authz;
 pub mod cli;
 pub mod clock;

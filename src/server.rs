@@ -127,6 +127,7 @@ pub fn build_state(
         sts,
         draining: crate::telemetry::Draining::default(),
         metrics: crate::telemetry::metrics::Metrics::new(),
+        audit: crate::audit::Audit::log_only(),
         config: Arc::new(config),
         clock,
         sso,

@@ -10,7 +10,7 @@
 //! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`;
 //! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time.
 //!
-//! May import: nothing of ours.
+//! May import: `audit` (the `Door` label).
 
 use std::time::Duration;
 
@@ -22,39 +22,7 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Which door issued credentials (a label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Door {
-    /// The browser role picker.
-    Browser,
-    /// `authorization_code` at the token endpoint.
-    OidcCode,
-    /// `refresh_token` at the token endpoint.
-    OidcRefresh,
-    /// `client_credentials` at the token endpoint.
-    ClientCredentials,
-    /// `POST /sts/assume-role-with-web-identity`.
-    StsWebIdentity,
-    /// `POST /sts/assume-role-with-saml`.
-    StsSaml,
-    /// RFC 8693 token exchange at the token endpoint.
-    TokenExchange,
-}
-
-impl Door {
-    /// The label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Door::Browser => "browser",
-            Door::OidcCode => "oidc_code",
-            Door::OidcRefresh => "oidc_refresh",
-            Door::ClientCredentials => "client_credentials",
-            Door::StsWebIdentity => "sts_web_identity",
-            Door::StsSaml => "sts_saml",
-            Door::TokenExchange => "token_exchange",
-        }
-    }
-}
+pub use crate::audit::Door;
 
 /// What a request's answer tells the metrics beyond its route and status: attached to the
 /// response by the handler (as a response extension) and recorded by the metrics layer.

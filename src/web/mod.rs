@@ -89,6 +89,8 @@ pub struct Services {
     pub draining: Draining,
     /// This broker's Prometheus recorder (`/metrics`).
     pub metrics: Metrics,
+    /// The audit trail.
+    pub audit: crate::audit::Audit,
 }
 
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,

@@ -1,0 +1,346 @@
+//! The audit trail: one typed [`AuditEvent`] per security-relevant thing Lanyard does
+//! (credentials issued or refused at every door, sign-ins, sign-outs, revocations,
+//! refresh-token reuse, config reloads, key rotations), written to every configured sink.
+//!
+//! Events that gate an answer (credentials issued) are recorded with [`Audit::record`]
+//! *before* the answer leaves: when a sink fails and the policy is
+//! [`OnFailure::Refuse`], the caller gets an error and must not hand out what it audited.
+//!
+//! May import: `db`, `secret`, `clock`.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A role session and its credentials were issued.
+    #[serde(rename = "credentials.issued")]
+    CredentialsIssued,
+    /// Credentials were asked for and refused (trust policy, client allow-list, bounds).
+    #[serde(rename = "credentials.refused")]
+    CredentialsRefused,
+    /// A person signed in.
+    #[serde(rename = "signin.succeeded")]
+    SignInSucceeded,
+    /// A sign-in failed.
+    #[serde(rename = "signin.failed")]
+    SignInFailed,
+    /// An account or address was locked after failed sign-ins.
+    #[serde(rename = "signin.locked")]
+    SignInLocked,
+    /// A person signed out.
+    #[serde(rename = "signout")]
+    SignOut,
+    /// A used refresh token came back: its family was revoked.
+    #[serde(rename = "refresh.reuse")]
+    RefreshReuse,
+    /// Credentials or sessions were revoked.
+    #[serde(rename = "revocation")]
+    Revocation,
+    /// The configuration was reloaded.
+    #[serde(rename = "config.reloaded")]
+    ConfigReloaded,
+    /// A new configuration was refused; the old one stays.
+    #[serde(rename = "config.reload_failed")]
+    ConfigReloadFailed,
+    /// A signing key was generated or rotated.
+    #[serde(rename = "key.rotated")]
+    KeyRotated,
+}
+
+impl EventKind {
+    /// Every kind, for parsing and listing.
+    pub const ALL: [EventKind; 11] = [
+        EventKind::CredentialsIssued,
+        EventKind::CredentialsRefused,
+        EventKind::SignInSucceeded,
+        EventKind::SignInFailed,
+        EventKind::SignInLocked,
+        EventKind::SignOut,
+        EventKind::RefreshReuse,
+        EventKind::Revocation,
+        EventKind::ConfigReloaded,
+        EventKind::ConfigReloadFailed,
+        EventKind::KeyRotated,
+    ];
+
+    /// The stable name, as stored and queried (`credentials.issued`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::CredentialsIssued => "credentials.issued",
+            EventKind::CredentialsRefused => "credentials.refused",
+            EventKind::SignInSucceeded => "signin.succeeded",
+            EventKind::SignInFailed => "signin.failed",
+            EventKind::SignInLocked => "signin.locked",
+            EventKind::SignOut => "signout",
+            EventKind::RefreshReuse => "refresh.reuse",
+            EventKind::Revocation => "revocation",
+            EventKind::ConfigReloaded => "config.reloaded",
+            EventKind::ConfigReloadFailed => "config.reload_failed",
+            EventKind::KeyRotated => "key.rotated",
+        }
+    }
+
+    /// The kind of a stable name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// Which door credentials went through (or were refused at). The names are the
+/// `door` label of `lanyard_credentials_issued_total` and the `door` field of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Door {
+    /// The browser role picker (`POST /roles`, or a single fitting role).
+    Browser,
+    /// `authorization_code` at the token endpoint.
+    OidcCode,
+    /// `refresh_token` at the token endpoint.
+    OidcRefresh,
+    /// `client_credentials` at the token endpoint.
+    ClientCredentials,
+    /// The device authorization grant (RFC 8628).
+    Device,
+    /// `POST /sts/assume-role-with-web-identity`.
+    StsWebIdentity,
+    /// `POST /sts/assume-role-with-saml`.
+    StsSaml,
+    /// RFC 8693 token exchange at the token endpoint.
+    TokenExchange,
+}
+
+impl Door {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Browser => "browser",
+            Door::OidcCode => "oidc_code",
+            Door::OidcRefresh => "oidc_refresh",
+            Door::ClientCredentials => "client_credentials",
+            Door::Device => "device",
+            Door::StsWebIdentity => "sts_web_identity",
+            Door::StsSaml => "sts_saml",
+            Door::TokenExchange => "token_exchange",
+        }
+    }
+}
+
+/// One audit event. Fields that do not apply are `None` or empty; nothing in it is a
+/// secret (tokens are never recorded, only role-session ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// A unique id (UUID v4).
+    pub id: String,
+    /// When, in milliseconds since the epoch.
+    pub time_ms: i64,
+    /// What happened.
+    pub event: EventKind,
+    /// The door, for credential events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<Door>,
+    /// The upstream identity provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The subject at that provider (or `client/{id}` for a machine client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The role session's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// The role session's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_session: Option<String>,
+    /// The granted duration in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+    /// The OAuth client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The trust-policy statements that decided (`Sid`s, or their positions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<String>,
+    /// Why, in plain words (refusals, failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// The client's `User-Agent` (truncated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Anything else worth keeping, as a JSON object.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// A new event of `kind` at `time_ms`, every other field empty.
+    pub fn new(kind: EventKind, time_ms: i64) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            time_ms,
+            event: kind,
+            door: None,
+            provider: None,
+            subject: None,
+            role: None,
+            session_name: None,
+            role_session: None,
+            duration_secs: None,
+            client_id: None,
+            statements: Vec::new(),
+            reason: None,
+            source_ip: None,
+            user_agent: None,
+            detail: serde_json::Value::Null,
+        }
+    }
+}
+
+/// A sink could not keep an event.
+#[derive(Debug, thiserror::Error)]
+#[error("audit sink {sink}: {message}")]
+pub struct AuditError {
+    /// Which sink.
+    pub sink: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Where events go.
+#[async_trait::async_trait]
+pub trait AuditSink: Send + Sync {
+    /// The sink's name, for errors and logs.
+    fn name(&self) -> &'static str;
+    /// Keeps one event; `Ok` only once it is durable as far as this sink goes.
+    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError>;
+}
+
+/// What a failed sink means for the answer that waits on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Refuse the request: nothing is handed out that the trail does not hold.
+    #[default]
+    Refuse,
+    /// Log the failure and answer anyway.
+    Log,
+}
+
+/// Events as JSON in the log (tracing target `audit`): always on, never fails.
+#[derive(Debug, Default)]
+pub struct TracingSink;
+
+#[async_trait::async_trait]
+impl AuditSink for TracingSink {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
+        match serde_json::to_string(event) {
+            Ok(json) => tracing::info!(target: "audit", event = event.event.as_str(), record = %json),
+            Err(e) => tracing::warn!(target: "audit", error = %e, "audit event not serializable"),
+        }
+        Ok(())
+    }
+}
+
+/// The audit trail: every sink, and what a failure means.
+#[derive(Clone)]
+pub struct Audit {
+    sinks: Arc<[Arc<dyn AuditSink>]>,
+    on_failure: OnFailure,
+}
+
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.sinks.iter().map(|s| s.name()).collect();
+        f.debug_struct("Audit")
+            .field("sinks", &names)
+            .field("on_failure", &self.on_failure)
+            .finish()
+    }
+}
+
+impl Audit {
+    /// An audit trail over `sinks`.
+    pub fn new(sinks: Vec<Arc<dyn AuditSink>>, on_failure: OnFailure) -> Self {
+        Self {
+            sinks: sinks.into(),
+            on_failure,
+        }
+    }
+
+    /// The log only (tests, tools, and the default when no sink is configured).
+    pub fn log_only() -> Self {
+        Self::new(vec![Arc::new(TracingSink)], OnFailure::Log)
+    }
+
+    /// Writes `event` to every sink. `Err` only when a sink failed and the policy is
+    /// [`OnFailure::Refuse`]; the caller must then not hand out what the event describes.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
+        let mut first = None;
+        for sink in self.sinks.iter() {
+            if let Err(e) = sink.write(&event).await {
+                tracing::error!(target: "audit", sink = e.sink, error = %e.message, event = event.event.as_str(), id = %event.id, "audit event not kept");
+                first.get_or_insert(e);
+            }
+        }
+        match (first, self.on_failure) {
+            (Some(e), OnFailure::Refuse) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes an event nothing waits on (sign-outs, failures): a failed sink is logged.
+    pub async fn note(&self, event: AuditEvent) {
+        // `record` has already logged the failure with the event's id.
+        let _ = self.record(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Broken;
+
+    #[async_trait::async_trait]
+    impl AuditSink for Broken {
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+        async fn write(&self, _: &AuditEvent) -> Result<(), AuditError> {
+            Err(AuditError {
+                sink: "broken",
+                message: "down".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip_by_name() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_sink_refuses_only_under_refuse() {
+        let e = AuditEvent::new(EventKind::CredentialsIssued, 0);
+        let refuse = Audit::new(vec![Arc::new(TracingSink), Arc::new(Broken)], OnFailure::Refuse);
+        assert!(refuse.record(e.clone()).await.is_err());
+        let log = Audit::new(vec![Arc::new(Broken)], OnFailure::Log);
+        assert!(log.record(e).await.is_ok());
+    }
+}
