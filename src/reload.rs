@@ -219,7 +219,7 @@ impl Reloader {
     /// over it) and reloads, debounced by [`WATCH_DEBOUNCE`], when the file's text changed.
     /// The watch lasts as long as the returned guard.
     pub fn watch(self: &Arc<Self>) -> Result<FileWatch, notify_debouncer_mini::notify::Error> {
-        use notify_debouncer_mini::notify::{self, Watcher as _};
+        use notify_debouncer_mini::notify;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let name = self.path.file_name().map(ToOwned::to_owned);
         let mut debouncer = notify_debouncer_mini::new_debouncer(
@@ -269,15 +269,30 @@ impl Drop for FileWatch {
 /// Puts the running value back into `new` for every restart-only setting the file
 /// changed, and names those settings.
 fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
-    fn keep<T: PartialEq + Clone>(name: &'static str, old: &T, new: &mut T, kept: &mut Vec<&'static str>) {
+    fn keep<T: PartialEq + Clone>(
+        name: &'static str,
+        old: &T,
+        new: &mut T,
+        kept: &mut Vec<&'static str>,
+    ) {
         if old != new {
             new.clone_from(old);
             kept.push(name);
         }
     }
     let mut kept = Vec::new();
-    keep("server.bind", &old.server.bind, &mut new.server.bind, &mut kept);
-    keep("server.public_url", &old.server.public_url, &mut new.server.public_url, &mut kept);
+    keep(
+        "server.bind",
+        &old.server.bind,
+        &mut new.server.bind,
+        &mut kept,
+    );
+    keep(
+        "server.public_url",
+        &old.server.public_url,
+        &mut new.server.public_url,
+        &mut kept,
+    );
     new.server.secure_cookies = old.server.secure_cookies;
     let same_store = match (&old.sessions.store, &new.sessions.store) {
         (StoreKind::Memory, StoreKind::Memory) => true,
@@ -288,13 +303,43 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
         new.sessions.store = old.sessions.store.clone();
         kept.push("sessions.store");
     }
-    keep("sessions.key_prefix", &old.sessions.key_prefix, &mut new.sessions.key_prefix, &mut kept);
-    keep("tokens.keys_dir", &old.tokens.keys_dir, &mut new.tokens.keys_dir, &mut kept);
-    keep("tokens.algorithm", &old.tokens.algorithm, &mut new.tokens.algorithm, &mut kept);
+    keep(
+        "sessions.key_prefix",
+        &old.sessions.key_prefix,
+        &mut new.sessions.key_prefix,
+        &mut kept,
+    );
+    keep(
+        "tokens.keys_dir",
+        &old.tokens.keys_dir,
+        &mut new.tokens.keys_dir,
+        &mut kept,
+    );
+    keep(
+        "tokens.algorithm",
+        &old.tokens.algorithm,
+        &mut new.tokens.algorithm,
+        &mut kept,
+    );
     let (o, n) = (&old.limits, &mut new.limits);
-    keep("limits.max_connections", &o.max_connections, &mut n.max_connections, &mut kept);
-    keep("limits.header_read_timeout", &o.header_read_timeout, &mut n.header_read_timeout, &mut kept);
-    keep("limits.shutdown_delay", &o.shutdown_delay, &mut n.shutdown_delay, &mut kept);
+    keep(
+        "limits.max_connections",
+        &o.max_connections,
+        &mut n.max_connections,
+        &mut kept,
+    );
+    keep(
+        "limits.header_read_timeout",
+        &o.header_read_timeout,
+        &mut n.header_read_timeout,
+        &mut kept,
+    );
+    keep(
+        "limits.shutdown_delay",
+        &o.shutdown_delay,
+        &mut n.shutdown_delay,
+        &mut kept,
+    );
     kept
 }
 
@@ -326,15 +371,14 @@ fn fingerprints(config: &Config, text: &str) -> BTreeMap<ProviderId, Fingerprint
 mod tests {
     use std::path::Path;
 
-    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::password_hash::PasswordHasher;
 
     use super::*;
 
     fn hash(password: &str) -> String {
         let params = argon2::Params::new(256, 1, 1, None).unwrap();
-        let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
         argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-            .hash_password(password.as_bytes(), &salt)
+            .hash_password(password.as_bytes())
             .unwrap()
             .to_string()
     }
@@ -369,10 +413,16 @@ mod tests {
 
     #[test]
     fn a_changed_secret_changes_the_fingerprint_though_debug_redacts_it() {
-        let (a, b) = (text("127.0.0.1:8080", "l:", "one"), text("127.0.0.1:8080", "l:", "two"));
+        let (a, b) = (
+            text("127.0.0.1:8080", "l:", "one"),
+            text("127.0.0.1:8080", "l:", "two"),
+        );
         let (ca, cb) = (config(&a), config(&b));
         let id = ProviderId::new("corp");
-        assert_eq!(format!("{:?}", ca.providers[0]), format!("{:?}", cb.providers[0]));
+        assert_eq!(
+            format!("{:?}", ca.providers[0]),
+            format!("{:?}", cb.providers[0])
+        );
         assert!(fingerprints(&ca, &a)[&id] != fingerprints(&cb, &b)[&id]);
         assert!(fingerprints(&ca, &a)[&id] == fingerprints(&ca, &a)[&id]);
     }

@@ -7,15 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
-use crate::identity::ProviderId;
 use crate::credentials::CredentialIssuer;
+use crate::identity::ProviderId;
 use crate::provider::{Clients, OidcProvider};
 use crate::reload::Reloader;
 use crate::roles::RoleCatalog;
-use crate::audit::Audit;
 use crate::session::{
     MemoryStore, ObservedStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
     StoreObserver,
@@ -178,7 +178,12 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         config.sessions.absolute_timeout,
     );
     let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
-    let issuer = CredentialIssuer::new(Arc::clone(&shared.keys), issuer, audience, Arc::clone(&clock));
+    let issuer = CredentialIssuer::new(
+        Arc::clone(&shared.keys),
+        issuer,
+        audience,
+        Arc::clone(&clock),
+    );
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &config.clients,
@@ -281,14 +286,21 @@ pub async fn run(
     let limits = config.limits.clone();
     let store = session_store(&config, Arc::clone(&clock)).await?;
     let shared = Shared::new(&config, store, clock)?;
-    let reloader = Arc::new(Reloader::new(path.to_owned(), config, text, shared.clone())?);
+    let reloader = Arc::new(Reloader::new(
+        path.to_owned(),
+        config,
+        text,
+        shared.clone(),
+    )?);
     print_demo_users(&demo);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|source| StartError::Bind { addr: bind, source })?;
     let _watch = reloader
         .watch()
-        .map_err(|e| tracing::warn!(error = %e, "cannot watch the config file; SIGHUP still reloads it"))
+        .map_err(
+            |e| tracing::warn!(error = %e, "cannot watch the config file; SIGHUP still reloads it"),
+        )
         .ok();
     reload_on_hangup(Arc::clone(&reloader));
     tracing::info!(
@@ -349,7 +361,9 @@ fn reload_on_hangup(reloader: Arc<Reloader>) {
                 }
             });
         }
-        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP; config reload by signal is off"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGHUP; config reload by signal is off")
+        }
     }
     #[cfg(not(unix))]
     drop(reloader);

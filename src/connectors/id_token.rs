@@ -703,7 +703,9 @@ mod certificate_tests {
     /// The `x5c` form (base64 DER) of a PEM certificate fixture.
     fn x5c(fixture: &str) -> String {
         let pem = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/saml").join(fixture),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/saml")
+                .join(fixture),
         )
         .unwrap();
         pem.lines().filter(|l| !l.starts_with("-----")).collect()

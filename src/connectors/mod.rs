@@ -81,9 +81,9 @@ impl Connectors {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
                 }
-                ProviderSettings::Ldap(settings) => {
-                    Connector::Ldap(Box::new(ldap::LdapDirectory::new(p.id.clone(), settings, timer)?))
-                }
+                ProviderSettings::Ldap(settings) => Connector::Ldap(Box::new(
+                    ldap::LdapDirectory::new(p.id.clone(), settings, timer)?,
+                )),
                 ProviderSettings::Oidc(settings) => {
                     Connector::Oidc(Box::new(oidc::OidcConnector::new(
                         p.id.clone(),

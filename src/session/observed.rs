@@ -33,8 +33,7 @@ impl ObservedStore {
     ) -> Result<T, StoreError> {
         let started = Instant::now();
         let result = call.await;
-        self.observer
-            .observe(op, started.elapsed(), result.is_ok());
+        self.observer.observe(op, started.elapsed(), result.is_ok());
         result
     }
 }

@@ -134,7 +134,13 @@ impl Metrics {
 
     /// Records one call to an upstream provider (`operation`: `discovery`, `jwks`, `token`,
     /// `userinfo`, `metadata`, `bind`, `search`, …), counting it as an error unless `ok`.
-    pub fn upstream_call(&self, provider: &str, operation: &'static str, elapsed: Duration, ok: bool) {
+    pub fn upstream_call(
+        &self,
+        provider: &str,
+        operation: &'static str,
+        elapsed: Duration,
+        ok: bool,
+    ) {
         metrics::with_local_recorder(&self.recorder, || {
             let labels = [
                 Label::new("provider", provider.to_owned()),

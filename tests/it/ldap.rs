@@ -23,7 +23,12 @@ pub(crate) enum Groups {
     MemberOf,
 }
 
-pub(crate) fn config(slapd: &Slapd, transport: Transport<'_>, groups: Groups, keys: &Path) -> String {
+pub(crate) fn config(
+    slapd: &Slapd,
+    transport: Transport<'_>,
+    groups: Groups,
+    keys: &Path,
+) -> String {
     let (url, transport) = match transport {
         Transport::Plain => (slapd.url(), "insecure_no_tls = true".to_owned()),
         Transport::StartTls { ca_file } => {
@@ -82,7 +87,12 @@ pub(crate) async fn lanyard(text: &str) -> Lanyard {
 }
 
 /// Posts the password form of provider `dir`; returns status and body.
-pub(crate) async fn sign_in(l: &Lanyard, b: &reqwest::Client, user: &str, password: &str) -> (u16, String) {
+pub(crate) async fn sign_in(
+    l: &Lanyard,
+    b: &reqwest::Client,
+    user: &str,
+    password: &str,
+) -> (u16, String) {
     let form = b.get(l.at("/auth/dir")).send().await.unwrap();
     assert_eq!(form.status(), 200);
     let html = form.text().await.unwrap();

@@ -116,7 +116,10 @@ async fn sigterm_withdraws_readiness_lets_a_request_in_flight_finish_and_exits_z
 }
 
 /// Every sample of a `/metrics` scrape.
-pub(crate) async fn scrape(url: &str, token: Option<&str>) -> (u16, Option<prometheus_parse::Scrape>) {
+pub(crate) async fn scrape(
+    url: &str,
+    token: Option<&str>,
+) -> (u16, Option<prometheus_parse::Scrape>) {
     let mut request = reqwest::Client::new().get(format!("{url}/metrics"));
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -328,7 +331,11 @@ async fn metrics_give_the_seconds_until_a_saml_idp_certificate_expires() {
         other => panic!("no certificate expiry gauge: {other:?}"),
     }
     // The metadata file was read at start-up, moments ago.
-    let age = value(&scrape_again(&l.url).await, "lanyard_upstream_keys_age_seconds", &[("provider", "idp")]);
+    let age = value(
+        &scrape_again(&l.url).await,
+        "lanyard_upstream_keys_age_seconds",
+        &[("provider", "idp")],
+    );
     assert!(age.is_some_and(|a| (0.0..60.0).contains(&a)), "{age:?}");
 }
 
@@ -359,9 +366,15 @@ async fn metrics_time_store_operations_and_count_a_stopped_redis_as_errors() {
     let scrape = scrape_again(&l.url).await;
     let store_op = "lanyard_store_operation_duration_seconds";
     for op in ["put", "get", "reserve_attempt"] {
-        assert!(observations(&scrape, store_op, &[("op", op)]) >= 1.0, "{op}");
+        assert!(
+            observations(&scrape, store_op, &[("op", op)]) >= 1.0,
+            "{op}"
+        );
     }
-    assert_eq!(value(&scrape, "lanyard_store_errors_total", &[("op", "get")]), None);
+    assert_eq!(
+        value(&scrape, "lanyard_store_errors_total", &[("op", "get")]),
+        None
+    );
 
     // Redis goes away: the session lookup of the next page fails and is counted.
     drop(redis);
@@ -379,11 +392,22 @@ async fn metrics_time_ldap_binds_and_searches_and_count_a_stopped_directory() {
     use crate::ldap::{Groups, Transport, config, lanyard, sign_in};
     let mut slapd = crate::slapd::Slapd::start(false).await;
     let keys = tempfile::tempdir().unwrap();
-    let l = lanyard(&config(&slapd, Transport::Plain, Groups::Search, keys.path())).await;
+    let l = lanyard(&config(
+        &slapd,
+        Transport::Plain,
+        Groups::Search,
+        keys.path(),
+    ))
+    .await;
     let b = crate::harness::browser();
     assert_eq!(sign_in(&l, &b, "alice", "alice-pw").await.0, 303);
     // A wrong password is the directory's answer, not an upstream error.
-    assert_eq!(sign_in(&l, &crate::harness::browser(), "alice", "nope").await.0, 401);
+    assert_eq!(
+        sign_in(&l, &crate::harness::browser(), "alice", "nope")
+            .await
+            .0,
+        401
+    );
     let scrape = scrape_again(&l.url).await;
     let upstream = "lanyard_upstream_request_duration_seconds";
     let dir = |op| [("provider", "dir"), ("operation", op)];
@@ -392,7 +416,10 @@ async fn metrics_time_ldap_binds_and_searches_and_count_a_stopped_directory() {
     assert!(observations(&scrape, upstream, &dir("bind")) >= 4.0);
     // The user search and the group search, and one more user search.
     assert!(observations(&scrape, upstream, &dir("search")) >= 3.0);
-    assert_eq!(value(&scrape, "lanyard_upstream_errors_total", &dir("bind")), None);
+    assert_eq!(
+        value(&scrape, "lanyard_upstream_errors_total", &dir("bind")),
+        None
+    );
 
     slapd.stop();
     let (status, _) = sign_in(&l, &crate::harness::browser(), "alice", "alice-pw").await;
@@ -400,7 +427,7 @@ async fn metrics_time_ldap_binds_and_searches_and_count_a_stopped_directory() {
     let scrape = scrape_again(&l.url).await;
     let errors: f64 = ["connect", "bind", "search"]
         .iter()
-        .filter_map(|op| value(&scrape, "lanyard_upstream_errors_total", &dir(op)))
+        .filter_map(|op| value(&scrape, "lanyard_upstream_errors_total", &dir(*op)))
         .sum();
     assert!(errors >= 1.0, "a stopped directory counts as errors");
 }

@@ -100,6 +100,16 @@ async fn picker(b: &reqwest::Client, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// `lanyard_config_reloads_total{outcome}` in a scrape of `url`.
+async fn reloads(url: &str, outcome: &str) -> Option<f64> {
+    let (_, scrape) = scrape(url, None).await;
+    value(
+        &scrape.unwrap(),
+        "lanyard_config_reloads_total",
+        &[("outcome", outcome)],
+    )
+}
+
 /// Replaces `from` by `to` in the config file.
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -113,7 +123,8 @@ async fn a_trust_policy_edited_under_load_applies_to_every_later_request_and_non
     let reloaded = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let (offered_before, offered_after) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (offered_before, offered_after) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..6 {
         let b = signed_in(&live.url, "alice").await;
@@ -157,16 +168,20 @@ async fn a_trust_policy_edited_under_load_applies_to_every_later_request_and_non
     let (ok, failed) = (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
     eprintln!("{ok} requests answered, {answered_at_reload} before the reload");
     assert_eq!(failed, 0, "failed requests");
-    assert!(answered_at_reload >= 6 && ok > answered_at_reload + 6, "load on both sides");
-    assert!(offered_before.load(Ordering::SeqCst) > 0, "the old policy offered auditor");
-    assert_eq!(offered_after.load(Ordering::SeqCst), 0, "the new policy is in force");
-    // Sessions survived: the same browsers still reach the picker; the scrape counts it.
-    let (_, scrape) = scrape(&live.url, None).await;
-    let scrape = scrape.unwrap();
-    assert_eq!(
-        value(&scrape, "lanyard_config_reloads_total", &[("outcome", "success")]),
-        Some(1.0)
+    assert!(
+        answered_at_reload >= 6 && ok > answered_at_reload + 6,
+        "load on both sides"
     );
+    assert!(
+        offered_before.load(Ordering::SeqCst) > 0,
+        "the old policy offered auditor"
+    );
+    assert_eq!(
+        offered_after.load(Ordering::SeqCst),
+        0,
+        "the new policy is in force"
+    );
+    assert_eq!(reloads(&live.url, "success").await, Some(1.0));
 }
 
 #[tokio::test]
@@ -195,28 +210,31 @@ async fn an_invalid_edit_keeps_the_running_config_and_is_counted_logged_and_audi
     };
     let problems = error.problems();
     assert!(
-        problems
-            .iter()
-            .any(|p| p.starts_with("line ") && p.contains("roles[2].trust_policy.Statement[0].Condition")),
+        problems.iter().any(|p| p.starts_with("line ")
+            && p.contains("roles[2].trust_policy.Statement[0].Condition")),
         "{problems:?}"
     );
     let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     assert!(log.contains("config reload refused"), "{log}");
-    assert!(log.contains("roles[2].trust_policy.Statement[0].Condition"), "{log}");
+    assert!(
+        log.contains("roles[2].trust_policy.Statement[0].Condition"),
+        "{log}"
+    );
     assert!(log.contains("config.reload_failed"), "audit event in {log}");
 
     // The running config stays: auditor is still offered, to the same session.
     let (status, html) = picker(&b, &live.url).await;
     assert_eq!(status, 200);
     assert!(offers_auditor(&html));
+    assert_eq!(reloads(&live.url, "failure").await, Some(1.0));
     let (_, scrape) = scrape(&live.url, None).await;
     let scrape = scrape.unwrap();
     assert_eq!(
-        value(&scrape, "lanyard_config_reloads_total", &[("outcome", "failure")]),
-        Some(1.0)
-    );
-    assert_eq!(
-        value(&scrape, "lanyard_config_last_reload_success_timestamp_seconds", &[]),
+        value(
+            &scrape,
+            "lanyard_config_last_reload_success_timestamp_seconds",
+            &[]
+        ),
         Some(T0 as f64),
         "set at start, not by the failure"
     );
@@ -249,7 +267,10 @@ async fn the_file_watch_reloads_an_edited_config_by_itself() {
         if !offers_auditor(&html) {
             break;
         }
-        assert!(Instant::now() < deadline, "the watch did not reload the edited file");
+        assert!(
+            Instant::now() < deadline,
+            "the watch did not reload the edited file"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A touch that leaves the text as it is does not reload again.
@@ -257,11 +278,7 @@ async fn the_file_watch_reloads_an_edited_config_by_itself() {
     let text = std::fs::read_to_string(&live.path).unwrap();
     std::fs::write(&live.path, text).unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let (_, scrape) = scrape(&live.url, None).await;
-    assert_eq!(
-        value(&scrape.unwrap(), "lanyard_config_reloads_total", &[("outcome", "success")]),
-        Some(1.0)
-    );
+    assert_eq!(reloads(&live.url, "success").await, Some(1.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,27 +294,27 @@ async fn sighup_reloads_a_running_lanyard_serve_process() {
             .unwrap();
         assert!(sent.success());
     };
-    let reloads = |outcome: &'static str| {
-        let url = served.url.clone();
-        async move {
-            let (_, scrape) = scrape(&url, None).await;
-            value(&scrape.unwrap(), "lanyard_config_reloads_total", &[("outcome", outcome)])
-        }
-    };
     let b = signed_in(&served.url, "alice").await;
     assert!(offers_auditor(&picker(&b, &served.url).await.1));
 
     // SIGHUP reloads even an unchanged file (the watch would not), and the process lives.
     hup();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while reloads("success").await != Some(1.0) {
+    while reloads(&served.url, "success").await != Some(1.0) {
         assert!(Instant::now() < deadline, "SIGHUP did not reload");
-        assert!(served.child.try_wait().unwrap().is_none(), "SIGHUP ended the process");
+        assert!(
+            served.child.try_wait().unwrap().is_none(),
+            "SIGHUP ended the process"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // An edit reloaded by SIGHUP (or the watch, whichever comes first) takes effect for
     // the same signed-in session.
-    edit(&dir.path().join("lanyard.toml"), AUDITOR_TRUST, AUDITOR_EDITED);
+    edit(
+        &dir.path().join("lanyard.toml"),
+        AUDITOR_TRUST,
+        AUDITOR_EDITED,
+    );
     hup();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -310,5 +327,5 @@ async fn sighup_reloads_a_running_lanyard_serve_process() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(served.child.try_wait().unwrap().is_none());
-    assert_eq!(reloads("failure").await, None);
+    assert_eq!(reloads(&served.url, "failure").await, None);
 }
