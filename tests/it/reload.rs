@@ -161,6 +161,11 @@ async fn a_trust_policy_edited_under_load_applies_to_every_later_request_and_non
     let done = live.reloader.reload().await.unwrap();
     reloaded.store(true, Ordering::SeqCst);
     assert!(done.restart_needed.is_empty(), "{done:?}");
+    // The provider's entry did not change: its connector (and any cache) was kept.
+    assert_eq!(
+        done.kept_connectors,
+        [lanyard::identity::ProviderId::new("corp")]
+    );
     let answered_at_reload = ok.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(400)).await;
     stop.store(true, Ordering::SeqCst);
