@@ -312,8 +312,8 @@ fn plural(n: usize) -> &'static str {
 
 fn serve(path: &Path) -> ExitCode {
     crate::telemetry::init();
-    let config = match Config::load(path) {
-        Ok(c) => c,
+    let (config, text) = match Config::load_with_text(path) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprint!("{e}");
             return ExitCode::from(1);
@@ -330,7 +330,7 @@ fn serve(path: &Path) -> ExitCode {
         }
     };
     let clock: SharedClock = Arc::new(SystemClock);
-    match runtime.block_on(crate::server::run(config, clock)) {
+    match runtime.block_on(crate::server::run(path, config, &text, clock)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

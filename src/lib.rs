@@ -19,6 +19,7 @@ pub mod connectors;
 pub mod credentials;
 pub mod identity;
 pub mod provider;
+pub mod reload;
 pub mod roles;
 pub mod secret;
 pub mod server;

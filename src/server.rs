@@ -3,20 +3,27 @@
 //!
 //! May import: everything below `web`.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
-use crate::connectors::{ConnectorError, Connectors};
+use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
 use crate::credentials::CredentialIssuer;
+use crate::identity::ProviderId;
 use crate::provider::{Clients, OidcProvider};
+use crate::reload::Reloader;
 use crate::roles::RoleCatalog;
 use crate::session::{
-    MemoryStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
+    MemoryStore, ObservedStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
+    StoreObserver,
 };
 use crate::sso::Sso;
 use crate::sts::Sts;
+use crate::telemetry::Draining;
+use crate::telemetry::metrics::Metrics;
 use crate::tokens::{KeySet, TokenError};
 use crate::web::{AppState, Services};
 
@@ -60,32 +67,123 @@ pub async fn session_store(
     })
 }
 
+/// What a running broker keeps across config reloads: the session store (timed by the
+/// metrics), the signing keys, the clock, the metrics recorder, the draining flag and the
+/// audit trail. Parking caps count in the store, so they carry over with it.
+#[derive(Clone)]
+pub struct Shared {
+    /// The session store, observed by [`Shared::metrics`].
+    pub store: Arc<dyn SessionStore>,
+    /// The clock.
+    pub clock: SharedClock,
+    /// The signing keys.
+    pub keys: Arc<KeySet>,
+    /// The Prometheus recorder.
+    pub metrics: Arc<Metrics>,
+    /// Set at shutdown.
+    pub draining: Draining,
+    /// The audit trail.
+    pub audit: Audit,
+}
+
+impl Shared {
+    /// The lasting parts of a broker for `config` around `store`: the signing keys loaded
+    /// (or generated), and a new metrics recorder that also times every store operation.
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn SessionStore>,
+        clock: SharedClock,
+    ) -> Result<Self, StartError> {
+        let keys = Arc::new(KeySet::load_or_generate(
+            &config.tokens.keys_dir,
+            config.tokens.algorithm,
+            clock.now(),
+        )?);
+        let metrics = Arc::new(Metrics::new());
+        let observer = Arc::new(StoreMetrics(Arc::clone(&metrics)));
+        Ok(Self {
+            store: Arc::new(ObservedStore::new(store, observer)),
+            clock,
+            keys,
+            metrics,
+            draining: Draining::default(),
+            audit: Audit::log_only(),
+        })
+    }
+}
+
+impl Shared {
+    /// The connectors of `config`, reporting their upstream calls to the metrics; `reuse`
+    /// offers connectors to keep (see [`Connectors::rebuild`]).
+    pub fn connectors(
+        &self,
+        config: &Config,
+        reuse: impl Fn(&crate::config::ProviderConfig) -> Option<Arc<Connector>>,
+    ) -> Result<Connectors, ConnectorError> {
+        let observer = Arc::new(UpstreamMetrics(Arc::clone(&self.metrics)));
+        Connectors::rebuild(config, Some(observer), reuse)
+    }
+}
+
+/// Reports upstream calls to the metrics.
+struct UpstreamMetrics(Arc<Metrics>);
+
+impl UpstreamObserver for UpstreamMetrics {
+    fn observe(
+        &self,
+        provider: &ProviderId,
+        operation: &'static str,
+        elapsed: std::time::Duration,
+        ok: bool,
+    ) {
+        self.0
+            .upstream_call(provider.as_str(), operation, elapsed, ok);
+    }
+}
+
+/// Reports store operations to the metrics.
+struct StoreMetrics(Arc<Metrics>);
+
+impl StoreObserver for StoreMetrics {
+    fn observe(&self, op: &'static str, elapsed: std::time::Duration, ok: bool) {
+        self.0.store_operation(op, elapsed, ok);
+    }
+}
+
 /// Builds the application state of a validated config around an existing store.
 pub fn build_state(
     config: Config,
     store: Arc<dyn SessionStore>,
     clock: SharedClock,
 ) -> Result<AppState, StartError> {
-    let keys = Arc::new(KeySet::load_or_generate(
-        &config.tokens.keys_dir,
-        config.tokens.algorithm,
-        clock.now(),
-    )?);
+    let shared = Shared::new(&config, store, clock)?;
+    let connectors = Arc::new(shared.connectors(&config, |_| None)?);
+    Ok(assemble(config, &shared, connectors))
+}
+
+/// The application state of a validated config on a broker's lasting parts, with these
+/// connectors (new ones, or those a reload kept).
+pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) -> AppState {
+    let clock = Arc::clone(&shared.clock);
     let issuer = config.server.issuer();
     let audience = if config.tokens.audience.is_empty() {
         issuer.clone()
     } else {
         config.tokens.audience.clone()
     };
-    let connectors = Arc::new(Connectors::from_config(&config)?);
     let sso = Sso::new(
-        store,
+        Arc::clone(&shared.store),
         Arc::clone(&clock),
         config.sessions.idle_timeout,
         config.sessions.absolute_timeout,
     );
     let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
-    let issuer = CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock));
+    let issuer = CredentialIssuer::new(
+        Arc::clone(&shared.keys),
+        issuer,
+        audience,
+        Arc::clone(&clock),
+    );
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &config.clients,
@@ -119,21 +217,21 @@ pub fn build_state(
         total: limits.max_pending_authorizations,
         window: crate::sso::LOGIN_TRANSACTION_TTL,
     };
-    Ok(AppState::new(Services {
+    AppState::new(Services {
         login_cap,
         authorization_cap,
         issuer,
         oidc,
         sts,
-        draining: crate::telemetry::Draining::default(),
-        metrics: crate::telemetry::metrics::Metrics::new(),
-        audit: crate::audit::Audit::log_only(),
+        draining: shared.draining.clone(),
+        metrics: Arc::clone(&shared.metrics),
+        audit: shared.audit.clone(),
         config: Arc::new(config),
         clock,
         sso,
         connectors,
         roles,
-    }))
+    })
 }
 
 /// The process's soft limit on open files, `None` when unlimited.
@@ -159,8 +257,15 @@ pub fn raise_open_file_limit() -> Option<u64> {
     open_file_limit()
 }
 
-/// Runs the broker until SIGINT or SIGTERM.
-pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
+/// Runs the broker on the config loaded from `path` (`text` is the text it was loaded
+/// from) until SIGINT or SIGTERM; SIGHUP and edits of the file reload it
+/// ([`crate::reload`]).
+pub async fn run(
+    path: &Path,
+    config: Config,
+    text: &str,
+    clock: SharedClock,
+) -> Result<(), StartError> {
     let started = Instant::now();
     let open_files = raise_open_file_limit();
     tracing::info!(
@@ -178,48 +283,90 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
              are sent without Secure and without the __Host- prefix"
         );
     }
+    let limits = config.limits.clone();
     let store = session_store(&config, Arc::clone(&clock)).await?;
-    let state = build_state(config, store, clock)?;
-    if !demo.is_empty() {
-        tracing::warn!(
-            "DEMO DIRECTORY: users with insecure_demo_password are configured; never use this \
-             configuration in production"
-        );
-        eprintln!("\n  ** DEMO users (insecure_demo_password; for trying Lanyard out only) **");
-        for (provider, user, password) in &demo {
-            eprintln!("     provider {provider:<10} user {user:<10} password {password}");
-        }
-        eprintln!();
-    }
+    let shared = Shared::new(&config, store, clock)?;
+    let reloader = Arc::new(Reloader::new(
+        path.to_owned(),
+        config,
+        text,
+        shared.clone(),
+    )?);
+    print_demo_users(&demo);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let _watch = reloader
+        .watch()
+        .map_err(
+            |e| tracing::warn!(error = %e, "cannot watch the config file; SIGHUP still reloads it"),
+        )
+        .ok();
+    reload_on_hangup(Arc::clone(&reloader));
     tracing::info!(
         %bind,
         public_url = %public_url,
-        store = state.sso.store().kind(),
-        kid = %state.issuer.keys().active_kid(),
+        store = shared.store.kind(),
+        kid = %shared.keys.active_kid(),
         startup_ms = started.elapsed().as_millis() as u64,
         "Lanyard is listening; sign in at {public_url}/signin"
     );
-    let draining = state.draining.clone();
-    let delay = state.config.limits.shutdown_delay;
-    let shutdown = async move {
-        shutdown_signal().await;
-        // `/readyz` turns 503 at once; the listener keeps accepting for `delay`, so that a
-        // load balancer sees the 503 and stops sending before connections are refused.
-        draining.start();
-        tracing::info!(
-            delay_secs = delay.as_secs(),
-            "shutting down: readiness withdrawn, draining"
-        );
-        tokio::time::sleep(delay).await;
-    };
-    crate::web::serve(listener, state, shutdown)
+    let shutdown = drain_on_signal(shared.draining.clone(), limits.shutdown_delay);
+    crate::web::serve_live(listener, reloader.router(), limits, shutdown)
         .await
         .map_err(StartError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn print_demo_users(demo: &[(String, String, String)]) {
+    if demo.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "DEMO DIRECTORY: users with insecure_demo_password are configured; never use this \
+         configuration in production"
+    );
+    eprintln!("\n  ** DEMO users (insecure_demo_password; for trying Lanyard out only) **");
+    for (provider, user, password) in demo {
+        eprintln!("     provider {provider:<10} user {user:<10} password {password}");
+    }
+    eprintln!();
+}
+
+/// Completes once SIGINT or SIGTERM came and the drain delay has passed.
+async fn drain_on_signal(draining: Draining, delay: std::time::Duration) {
+    shutdown_signal().await;
+    // `/readyz` turns 503 at once; the listener keeps accepting for `delay`, so that a
+    // load balancer sees the 503 and stops sending before connections are refused.
+    draining.start();
+    tracing::info!(
+        delay_secs = delay.as_secs(),
+        "shutting down: readiness withdrawn, draining"
+    );
+    tokio::time::sleep(delay).await;
+}
+
+/// Reloads the config on every SIGHUP. The handler is installed before this returns, so
+/// a SIGHUP from then on never takes the default action (ending the process).
+fn reload_on_hangup(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading the config");
+                    // The outcome is logged, audited and counted by the reload itself.
+                    let _ = reloader.reload().await;
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGHUP; config reload by signal is off")
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reloader);
 }
 
 async fn shutdown_signal() {

@@ -310,6 +310,12 @@ impl fmt::Display for ConfigErrors {
 impl Config {
     /// Reads and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Self::load_with_text(path).map(|(config, _)| config)
+    }
+
+    /// [`Config::load`], also giving the text it validated (a reload compares it with the
+    /// running one's).
+    pub fn load_with_text(path: &Path) -> Result<(Config, String), ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
             file: path.to_owned(),
             errors: vec![ConfigError {
@@ -319,12 +325,14 @@ impl Config {
             }],
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, base, &|name| std::env::var(name).ok()).map_err(|errors| {
-            ConfigErrors {
-                file: path.to_owned(),
-                errors,
-            }
-        })
+        let config =
+            Self::from_toml(&text, base, &|name| std::env::var(name).ok()).map_err(|errors| {
+                ConfigErrors {
+                    file: path.to_owned(),
+                    errors,
+                }
+            })?;
+        Ok((config, text))
     }
 
     /// Parses and validates `text`; relative paths are taken from `base`, `${VAR}` from `env`.

@@ -154,6 +154,8 @@ enum KeyKind {
 /// A provider's signing keys (its JWKS), parsed once and kept.
 pub struct JwkKeys {
     keys: Vec<VerifyKey>,
+    /// When the first of the keys' `x5c` leaf certificates expires (Unix seconds).
+    certificate_expiry: Option<i64>,
 }
 
 impl std::fmt::Debug for JwkKeys {
@@ -174,11 +176,20 @@ impl JwkKeys {
     /// Keeps every usable signature key of a JWKS (RFC 7517); encryption keys, symmetric
     /// keys and key types Lanyard does not verify with are skipped, not fatal.
     pub fn from_document(doc: &JwksDocument) -> Self {
-        let keys = doc
+        let jwks: Vec<Jwk> = doc
             .keys
             .iter()
             .filter_map(|v| serde_json::from_value::<Jwk>(v.clone()).ok())
             .filter(|jwk| !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)))
+            .collect();
+        let certificate_expiry = jwks
+            .iter()
+            .filter_map(|jwk| jwk.common.x509_chain.as_ref()?.first())
+            .filter_map(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .filter_map(|der| super::certificate_not_after(&der))
+            .min();
+        let keys = jwks
+            .iter()
             .filter_map(|jwk| {
                 let kind = match &jwk.algorithm {
                     AlgorithmParameters::RSA(_) => KeyKind::Rsa,
@@ -192,7 +203,7 @@ impl JwkKeys {
                     }
                     _ => return None,
                 };
-                let key = DecodingKey::from_jwk(&jwk).ok()?;
+                let key = DecodingKey::from_jwk(jwk).ok()?;
                 let alg = jwk
                     .common
                     .key_algorithm
@@ -206,7 +217,16 @@ impl JwkKeys {
                 })
             })
             .collect();
-        Self { keys }
+        Self {
+            keys,
+            certificate_expiry,
+        }
+    }
+
+    /// When the first of the keys' `x5c` certificates expires (Unix seconds); `None` when
+    /// no key carries one.
+    pub fn certificate_expiry(&self) -> Option<i64> {
+        self.certificate_expiry
     }
 
     /// Parses a JWKS from JSON text.
@@ -673,5 +693,35 @@ mod tests {
             vec![Algorithm::ES256]
         );
         assert_eq!(allowed_algorithms(None), vec![Algorithm::RS256]);
+    }
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    use super::*;
+
+    /// The `x5c` form (base64 DER) of a PEM certificate fixture.
+    fn x5c(fixture: &str) -> String {
+        let pem = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/saml")
+                .join(fixture),
+        )
+        .unwrap();
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    #[test]
+    fn the_earliest_x5c_certificate_expiry_is_kept_and_keys_without_x5c_have_none() {
+        let with = serde_json::json!({"keys": [
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "a", "x5c": [x5c("idp1.crt")]},
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "b"},
+        ]});
+        let keys = JwkKeys::from_json(&with.to_string()).unwrap();
+        // tests/fixtures/saml/idp1.crt: notAfter Nov 25 21:05:45 2036 GMT.
+        assert_eq!(keys.certificate_expiry(), Some(2_111_259_945));
+        let without = serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]});
+        let keys = JwkKeys::from_json(&without.to_string()).unwrap();
+        assert_eq!(keys.certificate_expiry(), None);
     }
 }

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOptions};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::CallTimer;
 use crate::config::{LdapConfig, LdapScope, LdapTransport};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
@@ -101,6 +102,8 @@ pub struct LdapDirectory {
     /// Running average of a whole failed sign-in (search and bind), in microseconds (0
     /// until measured): how long a locked account waits.
     typical_micros: AtomicU64,
+    /// Times every directory operation for the metrics.
+    timer: CallTimer,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -114,7 +117,8 @@ impl std::fmt::Debug for LdapDirectory {
 
 impl LdapDirectory {
     /// Prepares the connector (TLS settings); connects lazily, on the first sign-in.
-    pub fn new(id: ProviderId, config: &LdapConfig) -> Result<Self, LdapError> {
+    /// Its binds, searches and connects are timed by `timer`.
+    pub fn new(id: ProviderId, config: &LdapConfig, timer: CallTimer) -> Result<Self, LdapError> {
         let tls = match config.transport {
             LdapTransport::InsecurePlain => {
                 tracing::warn!(
@@ -137,6 +141,7 @@ impl LdapDirectory {
             permits: Arc::new(Semaphore::new(config.pool_size)),
             bind_micros: AtomicU64::new(0),
             typical_micros: AtomicU64::new(0),
+            timer,
         })
     }
 
@@ -261,10 +266,13 @@ impl LdapDirectory {
             settings = settings.set_config(Arc::clone(tls));
         }
         let connect = LdapConnAsync::with_settings(settings, self.config.url.as_str());
-        let (conn, ldap) = tokio::time::timeout(self.config.connect_timeout, connect)
-            .await
-            .map_err(|_| "connection timed out".to_owned())?
-            .map_err(|e| format!("cannot connect: {e}"))?;
+        let connect = async {
+            tokio::time::timeout(self.config.connect_timeout, connect)
+                .await
+                .map_err(|_| "connection timed out".to_owned())?
+                .map_err(|e| format!("cannot connect: {e}"))
+        };
+        let (conn, ldap) = self.timer.time("connect", connect).await?;
         let provider = self.id.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
@@ -281,11 +289,11 @@ impl LdapDirectory {
             _ => ("", ""),
         };
         let started = Instant::now();
-        let result = conn
+        let bind = conn
             .ldap
             .with_timeout(self.config.timeout)
-            .simple_bind(dn, pw)
-            .await?;
+            .simple_bind(dn, pw);
+        let result = self.timer.time("bind", bind).await?;
         // A bind with a password costs what a person's bind costs (the directory checks a
         // hash): it calibrates the wait for unknown users from the first sign-in on. An
         // anonymous bind only does so until a real one has been measured.
@@ -337,8 +345,8 @@ impl LdapDirectory {
         let bind = conn
             .ldap
             .with_timeout(self.config.timeout)
-            .simple_bind(&entry.dn, password.expose_secret())
-            .await?;
+            .simple_bind(&entry.dn, password.expose_secret());
+        let bind = self.timer.time("bind", bind).await?;
         record(&self.bind_micros, started.elapsed());
         match bind.rc {
             0 => {}
@@ -366,8 +374,8 @@ impl LdapDirectory {
             .ldap
             .with_search_options(SearchOptions::new().sizelimit(2))
             .with_timeout(self.config.timeout)
-            .search(&us.base_dn, scope(us.scope), &filter, attrs)
-            .await?;
+            .search(&us.base_dn, scope(us.scope), &filter, attrs);
+        let result = self.timer.time("search", result).await?;
         match result.1.rc {
             0 => {}
             // sizeLimitExceeded: more than one entry.
@@ -420,8 +428,8 @@ impl LdapDirectory {
                     scope(gs.scope),
                     &filter,
                     vec![gs.name_attribute.as_str()],
-                )
-                .await?;
+                );
+            let result = self.timer.time("search", result).await?;
             match result.1.rc {
                 0 => {}
                 4 => {

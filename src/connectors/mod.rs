@@ -13,6 +13,8 @@ pub mod totp;
 pub mod upstream;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, ProviderConfig, ProviderSettings};
 use crate::identity::{ProviderId, ProviderKind};
@@ -47,28 +49,47 @@ pub struct ProviderInfo {
 #[derive(Debug)]
 pub struct Connectors {
     order: Vec<ProviderInfo>,
-    by_id: BTreeMap<ProviderId, Connector>,
+    by_id: BTreeMap<ProviderId, Arc<Connector>>,
 }
 
 impl Connectors {
     /// Builds every connector of the configuration (hashing demo passwords, so call it once).
     pub fn from_config(config: &Config) -> Result<Self, ConnectorError> {
+        Self::rebuild(config, None, |_| None)
+    }
+
+    /// Builds the connectors of `config`, taking the existing instance that `reuse` offers
+    /// for a provider instead of building it anew (a config reload keeps the connector of a
+    /// provider whose settings did not change, and with it its discovery, JWKS and
+    /// metadata caches).
+    /// New connectors report their upstream calls to `observer`.
+    pub fn rebuild(
+        config: &Config,
+        observer: Option<Arc<dyn UpstreamObserver>>,
+        reuse: impl Fn(&ProviderConfig) -> Option<Arc<Connector>>,
+    ) -> Result<Self, ConnectorError> {
         let mut order = Vec::new();
         let mut by_id = BTreeMap::new();
         for p in &config.providers {
             order.push(info(p));
+            if let Some(kept) = reuse(p) {
+                by_id.insert(p.id.clone(), kept);
+                continue;
+            }
+            let timer = CallTimer::new(p.id.clone(), observer.clone());
             let connector = match &p.settings {
                 ProviderSettings::Local(dir) => {
                     Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
                 }
-                ProviderSettings::Ldap(settings) => {
-                    Connector::Ldap(Box::new(ldap::LdapDirectory::new(p.id.clone(), settings)?))
-                }
+                ProviderSettings::Ldap(settings) => Connector::Ldap(Box::new(
+                    ldap::LdapDirectory::new(p.id.clone(), settings, timer)?,
+                )),
                 ProviderSettings::Oidc(settings) => {
                     Connector::Oidc(Box::new(oidc::OidcConnector::new(
                         p.id.clone(),
                         settings.clone(),
                         callback_url(config, &p.id)?,
+                        timer,
                     )?))
                 }
                 ProviderSettings::Github(settings) => {
@@ -76,14 +97,15 @@ impl Connectors {
                         p.id.clone(),
                         settings.clone(),
                         callback_url(config, &p.id)?,
+                        timer,
                     )?))
                 }
                 ProviderSettings::Saml(settings) => Connector::Saml(Box::new(
-                    saml::SamlConnector::new(p.id.clone(), settings)
+                    saml::SamlConnector::new(p.id.clone(), settings, timer)
                         .map_err(|e| ConnectorError::Saml(p.id.clone(), e))?,
                 )),
             };
-            by_id.insert(p.id.clone(), connector);
+            by_id.insert(p.id.clone(), Arc::new(connector));
         }
         Ok(Self { order, by_id })
     }
@@ -96,7 +118,7 @@ impl Connectors {
     /// Whether people may sign in with this provider in a browser (not so for a provider
     /// trusted only for web identity tokens).
     pub fn offers_browser_sign_in(&self, id: &ProviderId) -> bool {
-        match self.by_id.get(id) {
+        match self.by_id.get(id).map(|c| &**c) {
             Some(Connector::Oidc(c)) => c.config().browser_sign_in,
             Some(_) => true,
             None => false,
@@ -106,8 +128,98 @@ impl Connectors {
     /// Looks up a provider by the id from a URL; `None` for unknown ids.
     pub fn get(&self, id: &str) -> Option<(&ProviderInfo, &Connector)> {
         let info = self.order.iter().find(|p| p.id.as_str() == id)?;
-        Some((info, self.by_id.get(&info.id)?))
+        Some((info, &**self.by_id.get(&info.id)?))
     }
+
+    /// For every provider with upstream signing keys, at `now`: how old the copy of its
+    /// keys is (OIDC JWKS, SAML IdP metadata) and when its first signing certificate
+    /// expires (SAML certificates; OIDC keys that carry `x5c`).
+    pub async fn key_facts(&self, now: i64) -> Vec<KeyFacts> {
+        let mut facts = Vec::new();
+        for (id, connector) in &self.by_id {
+            let (age, expires) = match &**connector {
+                Connector::Oidc(c) => match c.keys_status().await {
+                    Some((fetched, expires)) => (Some(now - fetched), expires),
+                    None => (None, None),
+                },
+                Connector::Saml(c) => (
+                    c.metadata_age()
+                        .map(|a| i64::try_from(a.as_secs()).unwrap_or(i64::MAX)),
+                    c.certificate_expiry(),
+                ),
+                _ => continue,
+            };
+            facts.push(KeyFacts {
+                provider: id.clone(),
+                age_secs: age,
+                certificate_expiry: expires,
+            });
+        }
+        facts
+    }
+
+    /// The shared instance of a provider's connector, to be kept by a reload.
+    pub fn instance(&self, id: &ProviderId) -> Option<Arc<Connector>> {
+        self.by_id.get(id).cloned()
+    }
+}
+
+/// Told of every call Lanyard makes to an upstream provider: HTTP requests (discovery,
+/// JWKS, token, userinfo, API, SAML metadata) and LDAP operations.
+pub trait UpstreamObserver: Send + Sync + 'static {
+    /// A call to `provider`'s `operation` took `elapsed`; `ok` is false when it failed
+    /// (unreachable, timed out, an error status; not a refused password).
+    fn observe(&self, provider: &ProviderId, operation: &'static str, elapsed: Duration, ok: bool);
+}
+
+/// Times one provider's upstream calls for an [`UpstreamObserver`], when there is one.
+#[derive(Clone)]
+pub struct CallTimer {
+    provider: ProviderId,
+    observer: Option<Arc<dyn UpstreamObserver>>,
+}
+
+impl std::fmt::Debug for CallTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallTimer")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallTimer {
+    /// The timer of `provider`'s calls.
+    pub fn new(provider: ProviderId, observer: Option<Arc<dyn UpstreamObserver>>) -> Self {
+        Self { provider, observer }
+    }
+
+    /// The provider whose calls are timed.
+    pub fn provider(&self) -> &ProviderId {
+        &self.provider
+    }
+
+    /// Runs `call`, reporting its duration and whether it failed as `operation`.
+    pub async fn time<T, E>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let result = call.await;
+        if let Some(o) = &self.observer {
+            o.observe(&self.provider, operation, started.elapsed(), result.is_ok());
+        }
+        result
+    }
+}
+
+/// When a DER certificate expires (its `notAfter`, in Unix seconds); `None` when it cannot
+/// be read.
+pub fn certificate_not_after(der: &[u8]) -> Option<i64> {
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+    let cert = openssl::x509::X509::from_der(der).ok()?;
+    let d = epoch.diff(cert.not_after()).ok()?;
+    Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
 }
 
 /// `{public_url}/auth/{provider}/callback`: the redirect URI to register at the provider.
@@ -126,6 +238,17 @@ fn info(p: &ProviderConfig) -> ProviderInfo {
         kind: p.kind(),
         display_name: p.display_name.clone(),
     }
+}
+
+/// What the metrics report of one provider's upstream signing keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// The provider.
+    pub provider: ProviderId,
+    /// Seconds since its keys (JWKS, IdP metadata) were fetched or read, once they were.
+    pub age_secs: Option<i64>,
+    /// When its first signing certificate expires (Unix seconds), if its keys carry any.
+    pub certificate_expiry: Option<i64>,
 }
 
 /// A connector could not be set up or could not sign someone in.

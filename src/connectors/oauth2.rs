@@ -89,9 +89,10 @@ impl GithubConnector {
         id: ProviderId,
         config: GithubProviderConfig,
         redirect_uri: Url,
+        timer: super::CallTimer,
     ) -> Result<Self, UpstreamError> {
         Ok(Self {
-            http: Http::new(config.timeout)?,
+            http: Http::new(config.timeout, timer)?,
             id,
             config,
             redirect_uri,

@@ -111,6 +111,7 @@ impl OidcConnector {
         id: ProviderId,
         config: OidcProviderConfig,
         redirect_uri: Url,
+        timer: super::CallTimer,
     ) -> Result<Self, UpstreamError> {
         if config.preset == OidcPreset::Microsoft && config.allowed_tenants.is_empty() {
             tracing::warn!(
@@ -120,12 +121,20 @@ impl OidcConnector {
             );
         }
         Ok(Self {
-            http: Http::new(config.timeout)?,
+            http: Http::new(config.timeout, timer)?,
             id,
             config,
             redirect_uri,
             cache: Mutex::new(Cache::default()),
         })
+    }
+
+    /// When the JWKS in the cache was fetched (the clock's seconds) and when the first of
+    /// its `x5c` certificates expires; `None` before the first fetch.
+    pub async fn keys_status(&self) -> Option<(i64, Option<i64>)> {
+        let cache = self.cache.lock().await;
+        let keys = cache.keys.as_ref()?;
+        Some((cache.keys_at, keys.certificate_expiry()))
     }
 
     /// The provider's id.

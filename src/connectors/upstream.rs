@@ -44,6 +44,19 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The `operation` label of the upstream metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "discovery",
+            Endpoint::Jwks => "jwks",
+            Endpoint::Token => "token",
+            Endpoint::Userinfo => "userinfo",
+            Endpoint::Api => "api",
+        }
+    }
+}
+
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -164,14 +177,16 @@ impl UpstreamError {
 pub struct Http {
     client: reqwest::Client,
     timeout: Duration,
+    timer: super::CallTimer,
 }
 
 /// A form or query parameter list.
 pub type Params<'a> = Vec<(&'a str, String)>;
 
 impl Http {
-    /// A client with `timeout` on every call (connect within 5 s of it).
-    pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
+    /// A client with `timeout` on every call (connect within 5 s of it), each call timed
+    /// by `timer`.
+    pub fn new(timeout: Duration, timer: super::CallTimer) -> Result<Self, UpstreamError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
@@ -179,7 +194,11 @@ impl Http {
             .user_agent(concat!("Lanyard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| UpstreamError::Config(format!("HTTP client: {e}")))?;
-        Ok(Self { client, timeout })
+        Ok(Self {
+            client,
+            timeout,
+            timer,
+        })
     }
 
     /// `GET url` as JSON, optionally with a bearer token.
@@ -225,6 +244,16 @@ impl Http {
     }
 
     async fn send(
+        &self,
+        endpoint: Endpoint,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        self.timer
+            .time(endpoint.label(), self.exchange(endpoint, req))
+            .await
+    }
+
+    async fn exchange(
         &self,
         endpoint: Endpoint,
         req: reqwest::RequestBuilder,

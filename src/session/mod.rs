@@ -19,6 +19,7 @@
 //! May import: `crate::clock`, `crate::secret`; nothing else of ours, and no HTTP types.
 
 mod memory;
+mod observed;
 mod redis;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,7 @@ use serde::de::DeserializeOwned;
 use crate::secret::Secret;
 
 pub use self::memory::MemoryStore;
+pub use self::observed::{ObservedStore, StoreObserver};
 pub use self::redis::{RedisStore, RedisTimeouts};
 
 /// The key prefix used when the configuration names none.

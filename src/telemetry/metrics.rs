@@ -8,7 +8,13 @@
 //!   template (never the raw path) and status class;
 //! - `lanyard_credentials_issued_total{door, role}`;
 //! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`;
-//! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time.
+//! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time;
+//! - `lanyard_upstream_keys_age_seconds{provider}`: gauge set at scrape time;
+//! - `lanyard_upstream_request_duration_seconds{provider, operation}` and
+//!   `lanyard_upstream_errors_total{provider, operation}`;
+//! - `lanyard_store_operation_duration_seconds{op}` and `lanyard_store_errors_total{op}`;
+//! - `lanyard_config_reloads_total{outcome}` and
+//!   `lanyard_config_last_reload_success_timestamp_seconds`.
 //!
 //! May import: `audit` (the `Door` label).
 
@@ -114,6 +120,64 @@ impl Metrics {
                 "provider" => provider.to_owned()
             )
             .set(seconds as f64);
+        });
+    }
+
+    /// Sets the seconds since `provider`'s signing keys (JWKS or IdP metadata) were last
+    /// fetched or read; set at scrape time.
+    pub fn upstream_keys_age(&self, provider: &str, seconds: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::gauge!("lanyard_upstream_keys_age_seconds", "provider" => provider.to_owned())
+                .set(seconds as f64);
+        });
+    }
+
+    /// Records one call to an upstream provider (`operation`: `discovery`, `jwks`, `token`,
+    /// `userinfo`, `metadata`, `bind`, `search`, …), counting it as an error unless `ok`.
+    pub fn upstream_call(
+        &self,
+        provider: &str,
+        operation: &'static str,
+        elapsed: Duration,
+        ok: bool,
+    ) {
+        metrics::with_local_recorder(&self.recorder, || {
+            let labels = [
+                Label::new("provider", provider.to_owned()),
+                Label::new("operation", operation),
+            ];
+            metrics::histogram!("lanyard_upstream_request_duration_seconds", labels.iter())
+                .record(elapsed.as_secs_f64());
+            if !ok {
+                metrics::counter!("lanyard_upstream_errors_total", labels.iter()).increment(1);
+            }
+        });
+    }
+
+    /// Records one session-store operation, counting it as an error unless `ok`.
+    pub fn store_operation(&self, op: &'static str, elapsed: Duration, ok: bool) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::histogram!("lanyard_store_operation_duration_seconds", "op" => op)
+                .record(elapsed.as_secs_f64());
+            if !ok {
+                metrics::counter!("lanyard_store_errors_total", "op" => op).increment(1);
+            }
+        });
+    }
+
+    /// Counts a config reload (`success` or `failure`); a success (and start-up, with
+    /// `outcome` `None`) also sets the time of the last good load, in Unix seconds.
+    pub fn config_reload(&self, outcome: Option<bool>, now: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            if let Some(ok) = outcome {
+                let outcome = if ok { "success" } else { "failure" };
+                metrics::counter!("lanyard_config_reloads_total", "outcome" => outcome)
+                    .increment(1);
+            }
+            if outcome != Some(false) {
+                metrics::gauge!("lanyard_config_last_reload_success_timestamp_seconds")
+                    .set(now as f64);
+            }
         });
     }
 

@@ -109,7 +109,7 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
         return crate::web::error::PageError(WebError::NotFound("there is no such page".into()))
             .into_response();
     }
-    upstream_gauges(&state);
+    upstream_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -120,17 +120,18 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
         .into_response()
 }
 
-/// Sets the gauges computed at scrape time: seconds until each SAML IdP's signing
-/// certificate expires.
-fn upstream_gauges(state: &AppState) {
+/// Sets the gauges computed at scrape time: for every upstream with signing keys, their
+/// age and the seconds until its first signing certificate expires.
+async fn upstream_gauges(state: &AppState) {
     let now = state.clock.now();
-    for info in state.connectors.providers() {
-        if let Some((_, Connector::Saml(c))) = state.connectors.get(info.id.as_str())
-            && let Some(expires) = c.certificate_expiry()
-        {
+    for f in state.connectors.key_facts(now).await {
+        if let Some(age) = f.age_secs {
+            state.metrics.upstream_keys_age(f.provider.as_str(), age);
+        }
+        if let Some(expires) = f.certificate_expiry {
             state
                 .metrics
-                .upstream_certificate_expiry(info.id.as_str(), expires - now);
+                .upstream_certificate_expiry(f.provider.as_str(), expires - now);
         }
     }
 }

@@ -87,8 +87,8 @@ pub struct Services {
     pub authorization_cap: ParkingCap,
     /// Set at shutdown; `/readyz` then answers 503.
     pub draining: Draining,
-    /// This broker's Prometheus recorder (`/metrics`).
-    pub metrics: Metrics,
+    /// This broker's Prometheus recorder (`/metrics`), kept across reloads.
+    pub metrics: Arc<Metrics>,
     /// The audit trail.
     pub audit: crate::audit::Audit,
 }
@@ -254,20 +254,51 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = state.config.limits.clone();
+    serve_live(listener, LiveRouter::new(app(state)), limits, shutdown).await
+}
+
+/// The router requests are answered by, replaced whole by a config reload: each request
+/// takes the router current when it arrives and finishes on it, so a swap never changes
+/// the rules under a request in flight. Clones share the slot.
+#[derive(Clone)]
+pub struct LiveRouter(Arc<arc_swap::ArcSwap<Router>>);
+
+impl LiveRouter {
+    /// A slot holding `router`.
+    pub fn new(router: Router) -> Self {
+        Self(Arc::new(arc_swap::ArcSwap::from_pointee(router)))
+    }
+
+    /// Makes `router` answer every request that arrives from now on.
+    pub fn store(&self, router: Router) {
+        self.0.store(Arc::new(router));
+    }
+
+    /// The router answering now (a clone of an axum router is a reference count).
+    pub fn current(&self) -> Router {
+        Router::clone(&self.0.load())
+    }
+}
+
+/// [`serve`] with the router taken from `live` per request; `limits` size the listener
+/// (connection bound, header timeout), so they are read once, here.
+pub async fn serve_live(
+    listener: tokio::net::TcpListener,
+    live: LiveRouter,
+    limits: crate::config::LimitsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use axum::extract::ConnectInfo;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::Service as _;
 
-    let limit = connection_limit(
-        state.config.limits.max_connections,
-        crate::server::open_file_limit(),
-    );
-    let state_header_timeout = state.config.limits.header_read_timeout;
+    let limit = connection_limit(limits.max_connections, crate::server::open_file_limit());
+    let state_header_timeout = limits.header_read_timeout;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(state.config.limits.header_read_timeout)
+        .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let router = app(state);
     let permits = Arc::new(tokio::sync::Semaphore::new(limit));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut refused_since_log: u64 = 0;
@@ -300,11 +331,11 @@ pub async fn serve(
         };
         refused_since_log = 0;
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let live = live.clone();
         let service = hyper::service::service_fn(
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().call(request)
+                live.current().call(request)
             },
         );
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

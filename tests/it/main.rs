@@ -23,6 +23,7 @@ mod operations;
 mod pages;
 mod private_redis;
 mod redis_store;
+mod reload;
 mod role_sessions;
 mod saml_interop;
 mod saml_negative;

@@ -116,7 +116,10 @@ async fn sigterm_withdraws_readiness_lets_a_request_in_flight_finish_and_exits_z
 }
 
 /// Every sample of a `/metrics` scrape.
-async fn scrape(url: &str, token: Option<&str>) -> (u16, Option<prometheus_parse::Scrape>) {
+pub(crate) async fn scrape(
+    url: &str,
+    token: Option<&str>,
+) -> (u16, Option<prometheus_parse::Scrape>) {
     let mut request = reqwest::Client::new().get(format!("{url}/metrics"));
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -134,8 +137,12 @@ async fn scrape(url: &str, token: Option<&str>) -> (u16, Option<prometheus_parse
     )
 }
 
-/// The value of the counter (or untyped sample) `name` with exactly `labels`.
-fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+/// The value of the counter or gauge (or untyped sample) `name` with exactly `labels`.
+pub(crate) fn value(
+    scrape: &prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     scrape
         .samples
         .iter()
@@ -145,7 +152,9 @@ fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)])
                 && s.labels.len() == labels.len()
         })
         .find_map(|s| match s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => Some(v),
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => Some(v),
             _ => None,
         })
 }
@@ -321,4 +330,104 @@ async fn metrics_give_the_seconds_until_a_saml_idp_certificate_expires() {
         Some(prometheus_parse::Value::Gauge(v)) => assert_eq!(v, (not_after - T0) as f64),
         other => panic!("no certificate expiry gauge: {other:?}"),
     }
+    // The metadata file was read at start-up, moments ago.
+    let age = value(
+        &scrape_again(&l.url).await,
+        "lanyard_upstream_keys_age_seconds",
+        &[("provider", "idp")],
+    );
+    assert!(age.is_some_and(|a| (0.0..60.0).contains(&a)), "{age:?}");
+}
+
+async fn scrape_again(url: &str) -> prometheus_parse::Scrape {
+    let (status, scrape) = scrape(url, None).await;
+    assert_eq!(status, 200);
+    scrape.unwrap()
+}
+
+/// The number of observations of histogram `name` with exactly `labels`.
+fn observations(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    value(scrape, &format!("{name}_count"), labels).unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_time_store_operations_and_count_a_stopped_redis_as_errors() {
+    use crate::harness::{T0, start_with};
+    use lanyard::session::{RedisStore, RedisTimeouts};
+    let redis = crate::private_redis::PrivateRedis::start().await;
+    let keys = tempfile::tempdir().unwrap();
+    let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    let store =
+        RedisStore::connect(&redis.url(), "metrics-store:", RedisTimeouts::default()).unwrap();
+    let clock = lanyard::clock::ManualClock::new(T0);
+    let l = start_with(&text, std::sync::Arc::new(store), clock).await;
+    let b = crate::harness::browser();
+    assert_eq!(l.sign_in(&b, "alice", "alice-pw").await.status(), 303);
+    let scrape = scrape_again(&l.url).await;
+    let store_op = "lanyard_store_operation_duration_seconds";
+    for op in ["put", "get", "reserve_attempt"] {
+        assert!(
+            observations(&scrape, store_op, &[("op", op)]) >= 1.0,
+            "{op}"
+        );
+    }
+    assert_eq!(
+        value(&scrape, "lanyard_store_errors_total", &[("op", "get")]),
+        None
+    );
+
+    // Redis goes away: the session lookup of the next page fails and is counted.
+    drop(redis);
+    let r = b.get(l.at("/roles")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let scrape = scrape_again(&l.url).await;
+    assert!(
+        value(&scrape, "lanyard_store_errors_total", &[("op", "get")]).is_some_and(|n| n >= 1.0)
+    );
+    assert!(observations(&scrape, store_op, &[("op", "get")]) >= 2.0);
+}
+
+#[tokio::test]
+async fn metrics_time_ldap_binds_and_searches_and_count_a_stopped_directory() {
+    use crate::ldap::{Groups, Transport, config, lanyard, sign_in};
+    let mut slapd = crate::slapd::Slapd::start(false).await;
+    let keys = tempfile::tempdir().unwrap();
+    let l = lanyard(&config(
+        &slapd,
+        Transport::Plain,
+        Groups::Search,
+        keys.path(),
+    ))
+    .await;
+    let b = crate::harness::browser();
+    assert_eq!(sign_in(&l, &b, "alice", "alice-pw").await.0, 303);
+    // A wrong password is the directory's answer, not an upstream error.
+    assert_eq!(
+        sign_in(&l, &crate::harness::browser(), "alice", "nope")
+            .await
+            .0,
+        401
+    );
+    let scrape = scrape_again(&l.url).await;
+    let upstream = "lanyard_upstream_request_duration_seconds";
+    let dir = |op| [("provider", "dir"), ("operation", op)];
+    assert!(observations(&scrape, upstream, &dir("connect")) >= 1.0);
+    // Service bind, alice's bind, service bind again; twice, for the two sign-ins.
+    assert!(observations(&scrape, upstream, &dir("bind")) >= 4.0);
+    // The user search and the group search, and one more user search.
+    assert!(observations(&scrape, upstream, &dir("search")) >= 3.0);
+    assert_eq!(
+        value(&scrape, "lanyard_upstream_errors_total", &dir("bind")),
+        None
+    );
+
+    slapd.stop();
+    let (status, _) = sign_in(&l, &crate::harness::browser(), "alice", "alice-pw").await;
+    assert_eq!(status, 503);
+    let scrape = scrape_again(&l.url).await;
+    let errors: f64 = ["connect", "bind", "search"]
+        .iter()
+        .filter_map(|op| value(&scrape, "lanyard_upstream_errors_total", &dir(*op)))
+        .sum();
+    assert!(errors >= 1.0, "a stopped directory counts as errors");
 }

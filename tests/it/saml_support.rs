@@ -217,7 +217,8 @@ pub fn connector(extra: &str) -> SamlConnector {
     let ProviderSettings::Saml(s) = &config.providers[0].settings else {
         panic!("not saml")
     };
-    SamlConnector::new(ProviderId::new("idp"), s).unwrap()
+    let id = ProviderId::new("idp");
+    SamlConnector::new(id.clone(), s, lanyard::connectors::CallTimer::new(id, None)).unwrap()
 }
 
 /// Roles trusting the `idp` SAML provider.

@@ -184,6 +184,8 @@ pub struct SamlConnector {
     idp: Arc<RwLock<Option<Arc<IdpTrust>>>>,
     /// Why the last metadata fetch failed, while no copy is loaded.
     last_failure: Arc<RwLock<Option<String>>>,
+    /// When the IdP's metadata (its signing certificates) was last read or fetched.
+    loaded_at: Arc<RwLock<Option<std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for SamlConnector {
@@ -198,7 +200,12 @@ impl std::fmt::Debug for SamlConnector {
 impl SamlConnector {
     /// Sets up the SP (keys generated when absent) and the IdP (metadata file or explicit
     /// now; a metadata URL is fetched by [`SamlConnector::spawn_refresh`]).
-    pub fn new(id: ProviderId, settings: &SamlProviderConfig) -> Result<Self, SamlError> {
+    /// Metadata fetches are timed by `timer`.
+    pub fn new(
+        id: ProviderId,
+        settings: &SamlProviderConfig,
+        timer: super::CallTimer,
+    ) -> Result<Self, SamlError> {
         let keys = SpKeys::load_or_generate(
             &settings.sp_key_file,
             &settings.sp_cert_file,
@@ -229,6 +236,7 @@ impl SamlConnector {
             })),
             IdpSource::MetadataUrl { .. } => None,
         };
+        let loaded_at = idp.as_ref().map(|_| std::time::Instant::now());
         let connector = Self {
             id,
             settings: Arc::new(settings.clone()),
@@ -236,8 +244,9 @@ impl SamlConnector {
             decryption_key,
             idp: Arc::new(RwLock::new(idp)),
             last_failure: Arc::new(RwLock::new(None)),
+            loaded_at: Arc::new(RwLock::new(loaded_at)),
         };
-        connector.spawn_refresh();
+        connector.spawn_refresh(timer);
         Ok(connector)
     }
 
@@ -269,15 +278,17 @@ impl SamlConnector {
     /// metadata is loaded; certificates that cannot be read are left out.
     pub fn certificate_expiry(&self) -> Option<i64> {
         let idp = self.idp().ok()?;
-        let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
         idp.certificates
             .iter()
-            .filter_map(|c| {
-                let cert = openssl::x509::X509::from_der(c.der_data()).ok()?;
-                let d = epoch.diff(cert.not_after()).ok()?;
-                Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
-            })
+            .filter_map(|c| super::certificate_not_after(c.der_data()))
             .min()
+    }
+
+    /// How long ago the IdP's metadata was last read or fetched, while it is loaded.
+    pub fn metadata_age(&self) -> Option<std::time::Duration> {
+        self.idp().ok()?;
+        let at = (*self.loaded_at.read().ok()?)?;
+        Some(at.elapsed())
     }
 
     /// Whether the IdP is known, and if not, why.
@@ -293,7 +304,7 @@ impl SamlConnector {
 
     /// For a metadata URL: fetches it now (inside a Tokio runtime) and then on schedule,
     /// keeping the last good copy when a fetch fails.
-    fn spawn_refresh(&self) {
+    fn spawn_refresh(&self, timer: super::CallTimer) {
         let IdpSource::MetadataUrl { url, refresh } = &self.settings.idp else {
             return;
         };
@@ -305,6 +316,7 @@ impl SamlConnector {
         let refresh = *refresh;
         let slot = Arc::downgrade(&self.idp);
         let failure = Arc::downgrade(&self.last_failure);
+        let loaded_at = Arc::downgrade(&self.loaded_at);
         let id = self.id.clone();
         handle.spawn(async move {
             let client = match reqwest::Client::builder().timeout(FETCH_TIMEOUT).build() {
@@ -318,7 +330,8 @@ impl SamlConnector {
                 let (Some(slot), Some(failure)) = (slot.upgrade(), failure.upgrade()) else {
                     return;
                 };
-                let wait = match fetch_metadata(&client, &url).await {
+                let fetched = timer.time("metadata", fetch_metadata(&client, &url)).await;
+                let wait = match fetched {
                     Ok(trust) => {
                         tracing::info!(provider = %id, idp = %trust.entity_id, certificates = trust.certificates.len(), "IdP metadata loaded");
                         if let Ok(mut g) = slot.write() {
@@ -326,6 +339,11 @@ impl SamlConnector {
                         }
                         if let Ok(mut g) = failure.write() {
                             *g = None;
+                        }
+                        if let Some(at) = loaded_at.upgrade()
+                            && let Ok(mut g) = at.write()
+                        {
+                            *g = Some(std::time::Instant::now());
                         }
                         refresh
                     }

@@ -1,0 +1,429 @@
+//! Live reload of `lanyard.toml`: on SIGHUP (see [`crate::server::run`]) or when the file
+//! changes (a debounced watch of its directory), the file is read and validated by the code
+//! `check-config` runs ([`Config::load_with_text`]). A valid config is switched to at once:
+//! a new application state and router are built on the broker's lasting parts
+//! ([`Shared`]: store, keys, clock, metrics, audit trail, draining flag), so sessions and
+//! signing keys survive, and the router is swapped atomically ([`LiveRouter`]); requests in
+//! flight finish on the router they started on. An invalid config changes nothing: every
+//! error is logged with its location, written to the audit trail
+//! (`config.reload_failed`) and counted (`lanyard_config_reloads_total{outcome}`).
+//!
+//! Settings that size or identify the running process ([`RESTART_ONLY`]) keep their
+//! running value; a reload that changes one applies the rest and logs that the change
+//! needs a restart. A provider whose entry in the file and whose converted settings are
+//! unchanged keeps its connector, and with it its discovery, JWKS and metadata caches.
+//!
+//! May import: `config`, `connectors`, `server`, `web`, `audit`, `telemetry`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::{AuditEvent, EventKind};
+use crate::config::{Config, ConfigErrors, StoreKind};
+use crate::connectors::ConnectorError;
+use crate::identity::ProviderId;
+use crate::server::{Shared, StartError, assemble};
+use crate::web::{AppState, LiveRouter, app};
+
+/// The settings a reload cannot change (the listener, the store, the keys, the issuer).
+pub const RESTART_ONLY: &[&str] = &[
+    "server.bind",
+    "server.public_url",
+    "sessions.store",
+    "sessions.redis_url",
+    "sessions.key_prefix",
+    "tokens.keys_dir",
+    "tokens.algorithm",
+    "limits.max_connections",
+    "limits.header_read_timeout",
+    "limits.shutdown_delay",
+];
+
+/// How long the file watch waits for a burst of writes to settle before reloading.
+pub const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Why a reload was refused (the running config stays).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file is not a valid config.
+    #[error("{0}")]
+    Config(ConfigErrors),
+    /// The config is valid but a provider could not be set up from it.
+    #[error("{0}")]
+    Connector(ConnectorError),
+}
+
+impl ReloadError {
+    /// Every problem, each with its location (`line 12: roles[0].trust_policy…: …`).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ReloadError::Config(e) => e.errors.iter().map(ToString::to_string).collect(),
+            ReloadError::Connector(e) => vec![format!("providers: {e}")],
+        }
+    }
+}
+
+/// A reload that took effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Restart-only settings that the file changed, kept at their running values.
+    pub restart_needed: Vec<&'static str>,
+    /// Providers whose connectors (and caches) were kept.
+    pub kept_connectors: Vec<ProviderId>,
+}
+
+/// What identifies a provider's settings: its entry in the file (secrets as written,
+/// `${VAR}` or a `*_file` path) and its converted settings (secrets redacted).
+#[derive(PartialEq)]
+struct Fingerprint {
+    entry: Option<toml::Value>,
+    settings: String,
+}
+
+/// The config the broker runs on now.
+struct Running {
+    state: AppState,
+    text: String,
+    providers: BTreeMap<ProviderId, Fingerprint>,
+}
+
+/// Reloads one broker's config file and swaps its router.
+pub struct Reloader {
+    path: PathBuf,
+    shared: Shared,
+    live: LiveRouter,
+    running: tokio::sync::Mutex<Running>,
+}
+
+impl Reloader {
+    /// The broker of `config` (read from `path`, whose text it was) on `shared` parts.
+    pub fn new(
+        path: PathBuf,
+        config: Config,
+        text: &str,
+        shared: Shared,
+    ) -> Result<Self, StartError> {
+        let connectors = Arc::new(shared.connectors(&config, |_| None)?);
+        let providers = fingerprints(&config, text);
+        let state = assemble(config, &shared, connectors);
+        shared.metrics.config_reload(None, shared.clock.now());
+        Ok(Self {
+            path,
+            live: LiveRouter::new(app(state.clone())),
+            shared,
+            running: tokio::sync::Mutex::new(Running {
+                state,
+                text: text.to_owned(),
+                providers,
+            }),
+        })
+    }
+
+    /// The router slot to serve from ([`crate::web::serve_live`]).
+    pub fn router(&self) -> LiveRouter {
+        self.live.clone()
+    }
+
+    /// Reads, validates and applies the config file (the entry point of SIGHUP and the file
+    /// watch). On `Err` the running config is unchanged. Reloads run one at a time.
+    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        let mut running = self.running.lock().await;
+        let result = self.apply(&mut running);
+        match &result {
+            Ok(done) => self.succeeded(done).await,
+            Err(e) => self.failed(e).await,
+        }
+        result
+    }
+
+    /// [`Reloader::reload`] when the file's text differs from the running config's (the
+    /// file watch: a touch, or an event caused by reading the file, changes nothing).
+    pub async fn reload_if_changed(&self) -> Option<Result<Reloaded, ReloadError>> {
+        let running = self.running.lock().await.text.clone();
+        if std::fs::read_to_string(&self.path).is_ok_and(|t| t == running) {
+            return None;
+        }
+        Some(self.reload().await)
+    }
+
+    fn apply(&self, running: &mut Running) -> Result<Reloaded, ReloadError> {
+        let (mut config, text) = Config::load_with_text(&self.path).map_err(ReloadError::Config)?;
+        let restart_needed = keep_restart_only(&running.state.config, &mut config);
+        let providers = fingerprints(&config, &text);
+        let old = &running.state.connectors;
+        let unchanged = |id: &ProviderId| {
+            running
+                .providers
+                .get(id)
+                .is_some_and(|f| providers.get(id) == Some(f))
+        };
+        let connectors = self
+            .shared
+            .connectors(&config, |p| {
+                unchanged(&p.id).then(|| old.instance(&p.id)).flatten()
+            })
+            .map_err(ReloadError::Connector)?;
+        let kept_connectors = config
+            .providers
+            .iter()
+            .map(|p| p.id.clone())
+            .filter(|id| unchanged(id))
+            .collect();
+        let state = assemble(config, &self.shared, Arc::new(connectors));
+        self.live.store(app(state.clone()));
+        *running = Running {
+            state,
+            text,
+            providers,
+        };
+        Ok(Reloaded {
+            restart_needed,
+            kept_connectors,
+        })
+    }
+
+    async fn succeeded(&self, done: &Reloaded) {
+        let now = self.shared.clock.now();
+        self.shared.metrics.config_reload(Some(true), now);
+        for key in &done.restart_needed {
+            tracing::warn!(file = %self.path.display(), setting = key, "config reloaded, but a change of {key} needs a restart; the running value stays");
+        }
+        tracing::info!(file = %self.path.display(), kept_connectors = done.kept_connectors.len(), "config reloaded");
+        let mut event = AuditEvent::new(EventKind::ConfigReloaded, now.saturating_mul(1000));
+        event.detail = serde_json::json!({
+            "file": self.path.display().to_string(),
+            "restart_needed": done.restart_needed,
+        });
+        self.shared.audit.note(event).await;
+    }
+
+    async fn failed(&self, error: &ReloadError) {
+        let now = self.shared.clock.now();
+        self.shared.metrics.config_reload(Some(false), now);
+        let problems = error.problems();
+        for problem in &problems {
+            tracing::error!(file = %self.path.display(), "config reload refused, the running config stays: {problem}");
+        }
+        let mut event = AuditEvent::new(EventKind::ConfigReloadFailed, now.saturating_mul(1000));
+        event.reason = problems.first().cloned();
+        event.detail = serde_json::json!({
+            "file": self.path.display().to_string(),
+            "errors": problems,
+        });
+        self.shared.audit.note(event).await;
+    }
+
+    /// Watches the config file's directory (editors replace a file by renaming a new one
+    /// over it) and reloads, debounced by [`WATCH_DEBOUNCE`], when the file's text changed.
+    /// The watch lasts as long as the returned guard.
+    pub fn watch(self: &Arc<Self>) -> Result<FileWatch, notify_debouncer_mini::notify::Error> {
+        use notify_debouncer_mini::notify;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let name = self.path.file_name().map(ToOwned::to_owned);
+        let mut debouncer = notify_debouncer_mini::new_debouncer(
+            WATCH_DEBOUNCE,
+            move |events: notify_debouncer_mini::DebounceEventResult| {
+                let ours = events.is_ok_and(|events| {
+                    events.iter().any(|e| e.path.file_name() == name.as_deref())
+                });
+                if ours {
+                    let _ = tx.send(());
+                }
+            },
+        )?;
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        debouncer
+            .watcher()
+            .watch(&dir, notify::RecursiveMode::NonRecursive)?;
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // The outcome is logged, audited and counted by the reload itself.
+                let _ = me.reload_if_changed().await;
+            }
+        });
+        Ok(FileWatch {
+            _debouncer: debouncer,
+            task,
+        })
+    }
+}
+
+/// A running watch of the config file; dropping it ends the watch.
+pub struct FileWatch {
+    _debouncer: notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FileWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Puts the running value back into `new` for every restart-only setting the file
+/// changed, and names those settings.
+fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
+    fn keep<T: PartialEq + Clone>(
+        name: &'static str,
+        old: &T,
+        new: &mut T,
+        kept: &mut Vec<&'static str>,
+    ) {
+        if old != new {
+            new.clone_from(old);
+            kept.push(name);
+        }
+    }
+    let mut kept = Vec::new();
+    keep(
+        "server.bind",
+        &old.server.bind,
+        &mut new.server.bind,
+        &mut kept,
+    );
+    keep(
+        "server.public_url",
+        &old.server.public_url,
+        &mut new.server.public_url,
+        &mut kept,
+    );
+    new.server.secure_cookies = old.server.secure_cookies;
+    let same_store = match (&old.sessions.store, &new.sessions.store) {
+        (StoreKind::Memory, StoreKind::Memory) => true,
+        (StoreKind::Redis { url: a }, StoreKind::Redis { url: b }) => a == b,
+        _ => false,
+    };
+    if !same_store {
+        new.sessions.store = old.sessions.store.clone();
+        kept.push("sessions.store");
+    }
+    keep(
+        "sessions.key_prefix",
+        &old.sessions.key_prefix,
+        &mut new.sessions.key_prefix,
+        &mut kept,
+    );
+    keep(
+        "tokens.keys_dir",
+        &old.tokens.keys_dir,
+        &mut new.tokens.keys_dir,
+        &mut kept,
+    );
+    keep(
+        "tokens.algorithm",
+        &old.tokens.algorithm,
+        &mut new.tokens.algorithm,
+        &mut kept,
+    );
+    let (o, n) = (&old.limits, &mut new.limits);
+    keep(
+        "limits.max_connections",
+        &o.max_connections,
+        &mut n.max_connections,
+        &mut kept,
+    );
+    keep(
+        "limits.header_read_timeout",
+        &o.header_read_timeout,
+        &mut n.header_read_timeout,
+        &mut kept,
+    );
+    keep(
+        "limits.shutdown_delay",
+        &o.shutdown_delay,
+        &mut n.shutdown_delay,
+        &mut kept,
+    );
+    kept
+}
+
+/// Each provider's fingerprint: its `[[providers]]` entry in `text` and its settings.
+fn fingerprints(config: &Config, text: &str) -> BTreeMap<ProviderId, Fingerprint> {
+    let entries: Vec<toml::Value> = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|mut t| t.remove("providers"))
+        .and_then(|v| match v {
+            toml::Value::Array(a) => Some(a),
+            _ => None,
+        })
+        .unwrap_or_default();
+    config
+        .providers
+        .iter()
+        .map(|p| {
+            let entry = entries
+                .iter()
+                .find(|e| e.get("id").and_then(toml::Value::as_str) == Some(p.id.as_str()))
+                .cloned();
+            let settings = format!("{p:?}");
+            (p.id.clone(), Fingerprint { entry, settings })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use argon2::password_hash::PasswordHasher;
+
+    use super::*;
+
+    fn hash(password: &str) -> String {
+        let params = argon2::Params::new(256, 1, 1, None).unwrap();
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(password.as_bytes())
+            .unwrap()
+            .to_string()
+    }
+
+    fn text(bind: &str, prefix: &str, password: &str) -> String {
+        format!(
+            "[server]\nbind = \"{bind}\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+             [sessions]\nkey_prefix = \"{prefix}\"\n\
+             [tokens]\nkeys_dir = \"/nonexistent/keys\"\n\
+             [[providers]]\nid = \"corp\"\nkind = \"local\"\ndisplay_name = \"Corp\"\n\
+             [[providers.users]]\nusername = \"alice\"\npassword_hash = \"{}\"\n",
+            hash(password)
+        )
+    }
+
+    fn config(text: &str) -> Config {
+        Config::from_toml(text, Path::new("."), &|_| None).unwrap()
+    }
+
+    #[test]
+    fn restart_only_settings_keep_their_running_values_and_are_named() {
+        let old = config(&text("127.0.0.1:8080", "lanyard:", "pw"));
+        let mut new = config(&text("127.0.0.1:9090", "other:", "pw"));
+        let kept = keep_restart_only(&old, &mut new);
+        assert_eq!(kept, ["server.bind", "sessions.key_prefix"]);
+        assert!(kept.iter().all(|k| RESTART_ONLY.contains(k)));
+        assert_eq!(new.server.bind, old.server.bind);
+        assert_eq!(new.sessions.key_prefix, "lanyard:");
+        let mut same = config(&text("127.0.0.1:8080", "lanyard:", "pw"));
+        assert!(keep_restart_only(&old, &mut same).is_empty());
+    }
+
+    #[test]
+    fn a_changed_secret_changes_the_fingerprint_though_debug_redacts_it() {
+        let (a, b) = (
+            text("127.0.0.1:8080", "l:", "one"),
+            text("127.0.0.1:8080", "l:", "two"),
+        );
+        let (ca, cb) = (config(&a), config(&b));
+        let id = ProviderId::new("corp");
+        assert_eq!(
+            format!("{:?}", ca.providers[0]),
+            format!("{:?}", cb.providers[0])
+        );
+        assert!(fingerprints(&ca, &a)[&id] != fingerprints(&cb, &b)[&id]);
+        assert!(fingerprints(&ca, &a)[&id] == fingerprints(&ca, &a)[&id]);
+    }
+}
