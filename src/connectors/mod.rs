@@ -108,6 +108,21 @@ impl Connectors {
         let info = self.order.iter().find(|p| p.id.as_str() == id)?;
         Some((info, self.by_id.get(&info.id)?))
     }
+
+    /// The SAML connector with this id; `None` for unknown ids and other kinds.
+    pub fn saml(&self, id: &str) -> Option<&saml::SamlConnector> {
+        match self.get(id)? {
+            (_, Connector::Saml(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Every SAML provider, in the order of the config file.
+    pub fn saml_providers(&self) -> impl Iterator<Item = (&ProviderInfo, &saml::SamlConnector)> {
+        self.order
+            .iter()
+            .filter_map(|info| Some((info, self.saml(info.id.as_str())?)))
+    }
 }
 
 /// `{public_url}/auth/{provider}/callback`: the redirect URI to register at the provider.

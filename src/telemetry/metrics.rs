@@ -8,6 +8,8 @@
 //!   template (never the raw path) and status class;
 //! - `lanyard_credentials_issued_total{door, role}`;
 //! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`;
+//! - `lanyard_signins_total{provider, outcome}` (outcome `success`, `failure`, `locked`,
+//!   `refused`), counted by the sign-in service;
 //! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time.
 //!
 //! May import: `audit` (the `Door` label).
@@ -114,6 +116,19 @@ impl Metrics {
                 "provider" => provider.to_owned()
             )
             .set(seconds as f64);
+        });
+    }
+
+    /// Counts one finished sign-in at `provider` by its outcome (`success`, `failure`,
+    /// `locked`, `refused`).
+    pub fn signin(&self, provider: &str, outcome: &'static str) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::counter!(
+                "lanyard_signins_total",
+                "provider" => provider.to_owned(),
+                "outcome" => outcome
+            )
+            .increment(1);
         });
     }
 

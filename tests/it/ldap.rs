@@ -11,19 +11,24 @@ const INCORRECT: &str = "The username or password is incorrect.";
 const UNREACHABLE: &str = "The directory cannot be reached right now.";
 
 /// How Lanyard reaches the test directory.
-enum Transport<'a> {
+pub(crate) enum Transport<'a> {
     Plain,
     StartTls { ca_file: &'a Path },
     Ldaps { ca_file: &'a Path },
 }
 
 /// Groups by search (`member={dn}`) or from the entry's `memberOf`.
-enum Groups {
+pub(crate) enum Groups {
     Search,
     MemberOf,
 }
 
-fn config(slapd: &Slapd, transport: Transport<'_>, groups: Groups, keys: &Path) -> String {
+pub(crate) fn config(
+    slapd: &Slapd,
+    transport: Transport<'_>,
+    groups: Groups,
+    keys: &Path,
+) -> String {
     let (url, transport) = match transport {
         Transport::Plain => (slapd.url(), "insecure_no_tls = true".to_owned()),
         Transport::StartTls { ca_file } => {
@@ -76,13 +81,18 @@ fn config(slapd: &Slapd, transport: Transport<'_>, groups: Groups, keys: &Path) 
     )
 }
 
-async fn lanyard(text: &str) -> Lanyard {
+pub(crate) async fn lanyard(text: &str) -> Lanyard {
     let clock = lanyard::clock::ManualClock::new(T0);
     start_with(text, memory_store(&clock), clock).await
 }
 
 /// Posts the password form of provider `dir`; returns status and body.
-async fn sign_in(l: &Lanyard, b: &reqwest::Client, user: &str, password: &str) -> (u16, String) {
+pub(crate) async fn sign_in(
+    l: &Lanyard,
+    b: &reqwest::Client,
+    user: &str,
+    password: &str,
+) -> (u16, String) {
     let form = b.get(l.at("/auth/dir")).send().await.unwrap();
     assert_eq!(form.status(), 200);
     let html = form.text().await.unwrap();

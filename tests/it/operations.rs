@@ -116,7 +116,10 @@ async fn sigterm_withdraws_readiness_lets_a_request_in_flight_finish_and_exits_z
 }
 
 /// Every sample of a `/metrics` scrape.
-async fn scrape(url: &str, token: Option<&str>) -> (u16, Option<prometheus_parse::Scrape>) {
+pub(crate) async fn scrape(
+    url: &str,
+    token: Option<&str>,
+) -> (u16, Option<prometheus_parse::Scrape>) {
     let mut request = reqwest::Client::new().get(format!("{url}/metrics"));
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -135,7 +138,11 @@ async fn scrape(url: &str, token: Option<&str>) -> (u16, Option<prometheus_parse
 }
 
 /// The value of the counter (or untyped sample) `name` with exactly `labels`.
-fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(
+    scrape: &prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     scrape
         .samples
         .iter()
