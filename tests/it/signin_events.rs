@@ -115,7 +115,7 @@ async fn local_sign_in_failures_lockout_and_sign_out_are_audited_and_counted() {
     assert_eq!(locked.detail["locked"], "account");
     assert_eq!(locked.detail["failures"], allowed);
     let account = &failed[0].detail["account"];
-    assert!(account.as_str().is_some_and(|a| a.len() == 64), "{account}");
+    assert!(account.as_str().is_some_and(|a| a.len() == 43), "{account}");
     for e in failed.iter().chain([&locked]) {
         assert_from_this_browser(e, "corp");
         assert_eq!(&e.detail["account"], account, "one account, by its hash");
