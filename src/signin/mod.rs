@@ -195,7 +195,7 @@ pub enum SignInError {
     UnknownProvider(String),
     /// A password form was posted to a redirect provider.
     #[error("{} signs people in on its own page; there is no password form here", .0.display_name)]
-    NoPasswordForm(ProviderInfo),
+    NoPasswordForm(Box<ProviderInfo>),
     /// A SAML provider's callback was called with GET.
     #[error(
         "this address receives the SAML identity provider's answer by HTTP POST; start at \
@@ -209,7 +209,7 @@ pub enum SignInError {
     #[error("signing in with {} failed: {error}", provider.display_name)]
     Upstream {
         /// The provider.
-        provider: ProviderInfo,
+        provider: Box<ProviderInfo>,
         /// What happened.
         error: UpstreamError,
     },
@@ -217,7 +217,7 @@ pub enum SignInError {
     #[error("signing in with {} was refused: {error}", provider.display_name)]
     Saml {
         /// The provider.
-        provider: ProviderInfo,
+        provider: Box<ProviderInfo>,
         /// Why.
         error: SamlError,
         /// The state of the IdP's metadata, in words.
@@ -227,7 +227,7 @@ pub enum SignInError {
     #[error("the username or password is incorrect")]
     Refused {
         /// The provider.
-        provider: ProviderInfo,
+        provider: Box<ProviderInfo>,
         /// Why, for the audit trail only.
         refusal: Refusal,
         /// The account by its hash ([`account_hash`]).
@@ -239,7 +239,7 @@ pub enum SignInError {
     #[error("the directory of {} is unavailable", provider.display_name)]
     DirectoryUnavailable {
         /// The provider.
-        provider: ProviderInfo,
+        provider: Box<ProviderInfo>,
         /// Where the sign-in wanted to go (for the next form).
         return_to: Option<String>,
     },
@@ -247,7 +247,7 @@ pub enum SignInError {
     #[error("the password form of {} had expired or was already used", provider.display_name)]
     FormExpired {
         /// The provider.
-        provider: ProviderInfo,
+        provider: Box<ProviderInfo>,
     },
     /// The session store failed.
     #[error(transparent)]
@@ -395,7 +395,7 @@ impl<'a> SignIn<'a> {
             .get(provider)
             .ok_or_else(|| unknown(provider))?;
         if !matches!(connector, Connector::Local(_) | Connector::Ldap(_)) {
-            return Err(SignInError::NoPasswordForm(info.clone()));
+            return Err(SignInError::NoPasswordForm(Box::new(info.clone())));
         }
         let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
         let browser = browser.unwrap_or_else(random_id);
@@ -524,7 +524,7 @@ impl<'a> SignIn<'a> {
         facts: &RequestFacts,
     ) -> Result<SignedIn, SignInError> {
         if !matches!(connector, Connector::Local(_) | Connector::Ldap(_)) {
-            return Err(SignInError::NoPasswordForm(info.clone()));
+            return Err(SignInError::NoPasswordForm(Box::new(info.clone())));
         }
         let browser = answer.browser.map(Secret::expose_secret);
         let claim = self
@@ -533,7 +533,7 @@ impl<'a> SignIn<'a> {
             .await?;
         let Claim::Taken(txn) = claim else {
             return Err(SignInError::FormExpired {
-                provider: info.clone(),
+                provider: Box::new(info.clone()),
             });
         };
         let service = PasswordSignIn::new(
@@ -556,13 +556,13 @@ impl<'a> SignIn<'a> {
                 return_to,
             }),
             Err(PasswordError::Refused(refusal)) => Err(SignInError::Refused {
-                provider: info.clone(),
+                provider: Box::new(info.clone()),
                 refusal,
                 account: account_hash(&info.id, answer.username),
                 return_to,
             }),
             Err(PasswordError::DirectoryUnavailable(_)) => Err(SignInError::DirectoryUnavailable {
-                provider: info.clone(),
+                provider: Box::new(info.clone()),
                 return_to,
             }),
             Err(PasswordError::Store(e)) => Err(SsoError::Store(e).into()),
@@ -711,7 +711,7 @@ fn unknown(id: &str) -> SignInError {
 
 fn upstream(info: &ProviderInfo, error: UpstreamError) -> SignInError {
     SignInError::Upstream {
-        provider: info.clone(),
+        provider: Box::new(info.clone()),
         error,
     }
 }
@@ -720,7 +720,7 @@ fn upstream(info: &ProviderInfo, error: UpstreamError) -> SignInError {
 fn saml_refused(info: &ProviderInfo, saml: &SamlConnector, error: SamlError) -> SignInError {
     tracing::warn!(provider = %info.id, reason = %error, "SAML sign-in refused");
     SignInError::Saml {
-        provider: info.clone(),
+        provider: Box::new(info.clone()),
         error,
         idp_state: saml.idp_state().to_string(),
     }
