@@ -219,6 +219,7 @@ impl Authorizer<'_> {
             source_ip: asserted_ip.or(caller.ip),
             now,
             secure_transport: self.config.server.secure_cookies,
+            user_agent: None,
         };
         apply_request_facts(&mut context, &facts, session.auth_time, session.mfa);
 

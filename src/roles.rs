@@ -27,7 +27,7 @@ pub fn role_arn(name: &str) -> String {
 }
 
 /// Facts about the request that are not about the person.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RequestFacts {
     /// The client's address (`aws:SourceIp`).
     pub source_ip: Option<IpAddr>,
@@ -35,6 +35,8 @@ pub struct RequestFacts {
     pub now: i64,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// The client's `User-Agent`, truncated (for the audit trail; no condition key).
+    pub user_agent: Option<String>,
 }
 
 /// The principal-derived condition keys of a session: computed once at sign-in from the
@@ -306,6 +308,7 @@ mod tests {
             source_ip: Some("10.1.2.3".parse().unwrap()),
             now: 2_000,
             secure_transport: true,
+            user_agent: None,
         }
     }
 

@@ -557,6 +557,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             source_ip: None,
             now: NOW,
             secure_transport: false,
+            user_agent: None,
         };
         const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
         let (log, _guard) = captured_log();

@@ -158,6 +158,21 @@ impl Connectors {
         facts
     }
 
+    /// The SAML connector with this id; `None` for unknown ids and other kinds.
+    pub fn saml(&self, id: &str) -> Option<&saml::SamlConnector> {
+        match self.get(id)? {
+            (_, Connector::Saml(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Every SAML provider, in the order of the config file.
+    pub fn saml_providers(&self) -> impl Iterator<Item = (&ProviderInfo, &saml::SamlConnector)> {
+        self.order
+            .iter()
+            .filter_map(|info| Some((info, self.saml(info.id.as_str())?)))
+    }
+
     /// The shared instance of a provider's connector, to be kept by a reload.
     pub fn instance(&self, id: &ProviderId) -> Option<Arc<Connector>> {
         self.by_id.get(id).cloned()

@@ -753,6 +753,7 @@ impl OidcProvider {
             source_ip: None,
             now: self.clock.now(),
             secure_transport: true,
+            user_agent: None,
         };
         let still_allowed = self
             .allowed_for(

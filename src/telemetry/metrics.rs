@@ -8,6 +8,8 @@
 //!   template (never the raw path) and status class;
 //! - `lanyard_credentials_issued_total{door, role}`;
 //! - `lanyard_sts_errors_total{code}` and `lanyard_oauth_errors_total{code}`;
+//! - `lanyard_signins_total{provider, outcome}` (outcome `success`, `failure`, `locked`,
+//!   `refused`), counted by the sign-in service;
 //! - `lanyard_upstream_certificate_expiry_seconds{provider}`: gauge set at scrape time;
 //! - `lanyard_upstream_keys_age_seconds{provider}`: gauge set at scrape time;
 //! - `lanyard_upstream_request_duration_seconds{provider, operation}` and
@@ -178,6 +180,19 @@ impl Metrics {
                 metrics::gauge!("lanyard_config_last_reload_success_timestamp_seconds")
                     .set(now as f64);
             }
+        });
+    }
+
+    /// Counts one finished sign-in at `provider` by its outcome (`success`, `failure`,
+    /// `locked`, `refused`).
+    pub fn signin(&self, provider: &str, outcome: &'static str) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::counter!(
+                "lanyard_signins_total",
+                "provider" => provider.to_owned(),
+                "outcome" => outcome
+            )
+            .increment(1);
         });
     }
 

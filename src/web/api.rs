@@ -4,16 +4,15 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_policy::Outcome;
 use serde::{Deserialize, Serialize};
 
 use crate::authz::{Authorizer, AuthzError, Caller, Question};
-use crate::connectors::Connector;
 use crate::connectors::saml::IdpState;
 use crate::web::error::{ApiError, WebError};
+use crate::web::extract::ApiJson;
 use crate::web::{AppState, ClientIp};
 
 /// Readiness gives up on the store after this long.
@@ -172,10 +171,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 fn provider_states(state: &AppState) -> (serde_json::Map<String, serde_json::Value>, bool) {
     let mut out = serde_json::Map::new();
     let mut degraded = false;
-    for info in state.connectors.providers() {
-        let Some((_, Connector::Saml(c))) = state.connectors.get(info.id.as_str()) else {
-            continue;
-        };
+    for (info, c) in state.connectors.saml_providers() {
         let entry = match c.idp_state() {
             IdpState::Ready => serde_json::json!({"state": "ready"}),
             IdpState::Loading => {
@@ -241,7 +237,7 @@ pub async fn authorize(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    body: Result<Json<AuthorizeRequest>, JsonRejection>,
+    body: Result<ApiJson<AuthorizeRequest>, ApiError>,
 ) -> Result<Json<AuthorizeResponse>, ApiError> {
     let token = bearer(&headers)?;
     // Any live role session's token may ask about its own permissions, whichever
@@ -250,13 +246,8 @@ pub async fn authorize(
         .issuer
         .verify_any_audience(token)
         .map_err(|e| WebError::Unauthorized(format!("the access token is not valid: {e}")))?;
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(WebError::PayloadTooLarge.into());
-        }
-        Err(e) => return Err(WebError::BadRequest(e.body_text()).into()),
-    };
+    // Read after the token is checked: a caller without one learns nothing of the body.
+    let ApiJson(body) = body?;
     let authorizer = Authorizer {
         sso: &state.sso,
         roles: &state.roles,
@@ -275,18 +266,24 @@ pub async fn authorize(
         .decide(&caller, &question, state.clock.now())
         .await
         .map_err(authz_error)?;
-    let decision = answer.decision;
-    Ok(Json(AuthorizeResponse {
-        decision: if decision.outcome.is_allowed() {
-            "Allow"
-        } else {
-            "Deny"
-        },
-        reason: decision.outcome,
-        explanation: decision.reason,
-        statements: decision.statements,
-        role: answer.role,
-    }))
+    Ok(Json(AuthorizeResponse::from(answer)))
+}
+
+impl From<crate::authz::Answer> for AuthorizeResponse {
+    fn from(answer: crate::authz::Answer) -> Self {
+        let decision = answer.decision;
+        Self {
+            decision: if decision.outcome.is_allowed() {
+                "Allow"
+            } else {
+                "Deny"
+            },
+            reason: decision.outcome,
+            explanation: decision.reason,
+            statements: decision.statements,
+            role: answer.role,
+        }
+    }
 }
 
 fn authz_error(e: AuthzError) -> WebError {

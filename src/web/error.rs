@@ -8,7 +8,9 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::connectors::saml::SamlError;
 use crate::connectors::upstream::UpstreamError;
+use crate::signin::SignInError;
 use crate::sso::SsoError;
 use crate::web::views::ErrorPage;
 
@@ -90,6 +92,70 @@ impl From<SsoError> for WebError {
             SsoError::Store(e) => WebError::StoreUnavailable(e.to_string()),
             SsoError::Corrupt => WebError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<SignInError> for WebError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::UnknownProvider(_) | SignInError::NotSaml(_) => {
+                WebError::NotFound(e.to_string())
+            }
+            SignInError::NoPasswordForm(_) | SignInError::PostOnly => {
+                WebError::BadRequest(e.to_string())
+            }
+            SignInError::Upstream { provider, error } => WebError::Upstream {
+                provider_id: provider.id.to_string(),
+                provider_name: provider.display_name,
+                error,
+            },
+            SignInError::Saml {
+                provider,
+                error,
+                idp_state,
+            } => match error {
+                SamlError::NotReady => WebError::ProviderUnavailable {
+                    provider_id: provider.id.to_string(),
+                    provider_name: provider.display_name,
+                    reason: format!(
+                        "Lanyard does not know this identity provider yet: {idp_state}. It \
+                         tries again within a minute"
+                    ),
+                },
+                SamlError::Config(detail) => WebError::Internal(detail),
+                other => WebError::Forbidden(format!(
+                    "sign-in through {} was refused: the identity provider's answer did not \
+                     pass Lanyard's checks ({})",
+                    provider.display_name,
+                    public_saml_reason(&other)
+                )),
+            },
+            SignInError::Refused { .. } => WebError::Forbidden(e.to_string()),
+            SignInError::DirectoryUnavailable { provider, .. } => WebError::ProviderUnavailable {
+                provider_id: provider.id.to_string(),
+                provider_name: provider.display_name,
+                reason: "the directory cannot be reached right now".to_owned(),
+            },
+            SignInError::FormExpired { .. } => WebError::Csrf,
+            SignInError::Sso(e) => e.into(),
+            SignInError::Internal(detail) => WebError::Internal(detail),
+        }
+    }
+}
+
+/// A short reason for a refused SAML answer, safe to show to the person.
+fn public_saml_reason(e: &SamlError) -> &'static str {
+    match e {
+        SamlError::Expired(_) | SamlError::NotYetValid(_) => "it is outside its validity period",
+        SamlError::OtherBrowser => {
+            "it answers a sign-in started in another browser; start again here"
+        }
+        SamlError::Replay | SamlError::InResponseTo(_) => {
+            "it was already used or answers no pending sign-in; start again"
+        }
+        SamlError::Unsolicited => "sign-ins started at the identity provider are not accepted",
+        SamlError::Status(_) => "the identity provider did not authenticate you",
+        _ => "it is not valid",
     }
 }
 

@@ -8,9 +8,11 @@ pub mod client_ip;
 pub mod cookies;
 pub mod envelope;
 pub mod error;
+pub mod extract;
 pub mod oauth;
 pub mod pages;
 pub mod saml;
+pub mod session;
 pub mod sts;
 pub mod upstream;
 mod views;
@@ -52,6 +54,18 @@ impl AppState {
     /// The state of these services.
     pub fn new(services: Services) -> Self {
         Self(Arc::new(services))
+    }
+
+    /// The state with `audit` as its trail (tests give a broker a capturing sink); `Err`
+    /// with the state unchanged once it is shared.
+    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Result<Self, Self> {
+        match Arc::get_mut(&mut self.0) {
+            Some(services) => {
+                services.audit = audit;
+                Ok(self)
+            }
+            None => Err(self),
+        }
     }
 }
 

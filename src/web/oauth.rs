@@ -295,7 +295,7 @@ fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
 /// `POST /oauth2/token`.
 pub async fn token(
     State(state): State<AppState>,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthResponse> {
@@ -339,7 +339,7 @@ pub async fn token(
         ),
         Some(TOKEN_EXCHANGE_GRANT) => {
             let grant = f.grant_type.as_deref().unwrap_or_default();
-            let response = token_exchange(&state, &client, ip, exchange).await?;
+            let response = token_exchange(&state, &client, facts, exchange).await?;
             tracing::info!(client = %client.config.id, grant, "tokens issued");
             let issued = Outcome::Issued {
                 door: Door::TokenExchange,
@@ -390,7 +390,7 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 async fn token_exchange(
     state: &AppState,
     client: &crate::provider::Client,
-    ip: ClientIp,
+    facts: RequestFacts,
     f: ExchangeFields,
 ) -> Result<ExchangeResponse, OAuthError> {
     use crate::sts::StsError;
@@ -460,11 +460,6 @@ async fn token_exchange(
         client_id: client.config.id.clone(),
         audience: client.config.audience.clone(),
         scope: None,
-    };
-    let facts = RequestFacts {
-        source_ip: ip.0,
-        now: state.clock.now(),
-        secure_transport: state.config.server.secure_cookies,
     };
     let for_client = crate::sts::ForClient {
         binding: &binding,

@@ -6,21 +6,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
-use crate::connectors::Connector;
 use crate::credentials::CredentialIssuer;
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
-use crate::signin::{Attempt, PasswordSignIn, SignInError};
-use crate::sso::{Claim, SsoSession};
+use crate::signin::{
+    Answer, Begun, Binding, PasswordAnswer, PasswordPrompt, SignInError, Start, clean_login_hint,
+    safe_return_to,
+};
+use crate::sso::{LOGIN_TRANSACTION_TTL, SsoSession};
 use crate::web::error::{Back, PageError, WebError};
+use crate::web::extract::{PageForm, PageQuery};
+use crate::web::session::{current_session, enter};
 use crate::web::views::{
     ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
     RoleChoice, RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
@@ -40,74 +42,8 @@ fn render(t: &impl Template) -> Result<Html<String>, PageError> {
         .map_err(|e| PageError(WebError::Internal(format!("template: {e}"))))
 }
 
-/// A `return_to` Lanyard accepts: a path on this site, nothing that leaves it.
-pub fn safe_return_to(value: Option<&str>) -> Option<String> {
-    let v = value?;
-    let ok = v.starts_with('/')
-        && !v.starts_with("//")
-        && !v.starts_with("/\\")
-        && v.len() <= 512
-        && !v.chars().any(|c| c.is_control() || c == '\\');
-    ok.then(|| v.to_owned())
-}
-
-/// A form posted to a page. A form that cannot be read becomes a plain sentence for the
-/// person (STYLE.md item 20: one extractor for every page form), never the deserializer's
-/// developer text.
-pub struct PageForm<T>(pub T);
-
-impl<S, T> axum::extract::FromRequest<S> for PageForm<T>
-where
-    S: Send + Sync,
-    T: serde::de::DeserializeOwned,
-{
-    type Rejection = PageError;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, PageError> {
-        match Form::<T>::from_request(req, state).await {
-            Ok(Form(v)) => Ok(PageForm(v)),
-            Err(e) => Err(PageError(form_rejection(&e))),
-        }
-    }
-}
-
-/// What a page says about a form it could not read (the detail goes to the log only).
-fn form_rejection(e: &FormRejection) -> WebError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return WebError::PayloadTooLarge;
-    }
-    tracing::info!(detail = %e.body_text(), "page form unreadable");
-    WebError::BadRequest(
-        "the form could not be read; please go back, reload the page and try again".into(),
-    )
-}
-
 fn csrf_matches(expected: &str, given: &str) -> bool {
     !expected.is_empty() && Secret::new(expected) == Secret::new(given)
-}
-
-fn facts(state: &AppState, ip: ClientIp) -> RequestFacts {
-    RequestFacts {
-        source_ip: ip.0,
-        now: state.clock.now(),
-        secure_transport: state.config.server.secure_cookies,
-    }
-}
-
-/// The SSO session of the request, if any; with its cookie value.
-async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<(Secret, SsoSession)>, PageError> {
-    let secure = state.config.server.secure_cookies;
-    let Some(cookie) = cookies::read(headers, cookies::SESSION, secure) else {
-        return Ok(None);
-    };
-    Ok(state
-        .sso
-        .load(cookie.expose_secret())
-        .await?
-        .map(|s| (cookie, s)))
 }
 
 fn to_signin(return_to: &str) -> Response {
@@ -132,18 +68,12 @@ pub struct ReturnTo {
     login_hint: Option<String>,
 }
 
-/// A `login_hint` worth passing on: short, printable.
-pub fn clean_login_hint(hint: Option<&str>) -> Option<String> {
-    hint.filter(|h| !h.is_empty() && h.len() <= 256 && !h.chars().any(char::is_control))
-        .map(str::to_owned)
-}
-
 /// `GET /signin`: the provider chooser; to a signed-in person it says who they are and
 /// offers to continue, since signing in again ends the current session and its tokens.
 pub async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<ReturnTo>,
+    PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
     let signed_in = current_session(&state, &headers).await?.map(|(_, s)| {
         s.identity
@@ -153,39 +83,45 @@ pub async fn signin(
     });
     let return_to = safe_return_to(q.return_to.as_deref());
     let login_hint = clean_login_hint(q.login_hint.as_deref());
-    let providers = state
-        .connectors
-        .providers()
-        .iter()
-        .filter(|p| state.connectors.offers_browser_sign_in(&p.id))
-        .map(|p| {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            if let Some(r) = &return_to {
-                query.append_pair("return_to", r);
-            }
-            if let Some(h) = &login_hint {
-                query.append_pair("login_hint", h);
-            }
-            let query = query.finish();
-            ProviderLink {
-                display_name: p.display_name.clone(),
-                kind: p.kind.to_string(),
-                href: if query.is_empty() {
-                    format!("/auth/{}", p.id)
-                } else {
-                    format!("/auth/{}?{query}", p.id)
-                },
-            }
-        })
-        .collect();
     let continue_to = return_to.clone().unwrap_or_else(|| "/roles".to_owned());
     Ok(render(&SigninPage {
-        providers,
+        providers: provider_links(&state, return_to, login_hint),
         notice: None,
         signed_in,
         continue_to,
     })?
     .into_response())
+}
+
+/// The chooser's links: every provider offering browser sign-in, with the query passed on.
+fn provider_links(
+    state: &AppState,
+    return_to: Option<String>,
+    login_hint: Option<String>,
+) -> Vec<ProviderLink> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(r) = &return_to {
+        query.append_pair("return_to", r);
+    }
+    if let Some(h) = &login_hint {
+        query.append_pair("login_hint", h);
+    }
+    let query = query.finish();
+    state
+        .connectors
+        .providers()
+        .iter()
+        .filter(|p| state.connectors.offers_browser_sign_in(&p.id))
+        .map(|p| ProviderLink {
+            display_name: p.display_name.clone(),
+            kind: p.kind.to_string(),
+            href: if query.is_empty() {
+                format!("/auth/{}", p.id)
+            } else {
+                format!("/auth/{}?{query}", p.id)
+            },
+        })
+        .collect()
 }
 
 /// What the password form says above its fields.
@@ -200,53 +136,56 @@ enum FormMessage {
 /// The notice on a fresh form after a stale or used one was submitted.
 pub const FORM_EXPIRED: &str = "That form had expired; please sign in again.";
 
-/// Renders the password form with a fresh login transaction of its own (its id in the
-/// hidden `csrf` field), bound to this browser's `lanyard_browser` cookie, which is set
-/// when missing. Another tab's form keeps its own transaction.
-async fn password_form(
+/// Renders the password form of `prompt` (its transaction id in the hidden `csrf` field)
+/// and sets the browser's `lanyard_browser` cookie the transaction is bound to.
+fn password_page(
     state: &AppState,
-    headers: &HeaderMap,
-    provider_id: &str,
-    return_to: Option<String>,
+    prompt: PasswordPrompt,
     username: String,
     message: FormMessage,
     status: StatusCode,
 ) -> PageResult {
-    let (info, connector) = state
-        .connectors
-        .get(provider_id)
-        .ok_or_else(|| WebError::NotFound(format!("no provider \"{provider_id}\"")))?;
-    let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
-    let secure = state.config.server.secure_cookies;
-    let browser =
-        cookies::read(headers, cookies::BROWSER, secure).unwrap_or_else(crate::session::random_id);
-    let (txn_id, _) = state
-        .sso
-        .begin_form_login(info.id.clone(), return_to, browser.expose_secret())
-        .await?;
     let (error, notice) = match message {
         FormMessage::None => (None, None),
         FormMessage::Error(e) => (Some(e.to_owned()), None),
         FormMessage::Expired => (None, Some(FORM_EXPIRED.to_owned())),
     };
     let page = PasswordPage {
-        provider_id: provider_id.to_owned(),
-        provider_name: info.display_name.clone(),
-        csrf: txn_id.expose_secret().to_owned(),
+        provider_id: prompt.provider.id.to_string(),
+        provider_name: prompt.provider.display_name.clone(),
+        csrf: prompt.form_id.expose_secret().to_owned(),
         username,
         error,
         notice,
-        ask_otp,
+        ask_otp: prompt.ask_otp,
     };
     let mut response = (status, render(&page)?).into_response();
     cookies::set(
         response.headers_mut(),
         cookies::BROWSER,
-        secure,
-        &browser,
+        state.config.server.secure_cookies,
+        &prompt.browser,
         cookies::BROWSER_MAX_AGE,
     );
     Ok(response)
+}
+
+/// Sends the browser upstream, setting the cookie that binds the answer to it.
+fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Response {
+    let mut response = Redirect::to(url).into_response();
+    let ttl = i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600);
+    let headers = response.headers_mut();
+    match binding {
+        Some(Binding::Login(value)) => {
+            let secure = state.config.server.secure_cookies;
+            cookies::set(headers, cookies::LOGIN, secure, &value, ttl);
+        }
+        Some(Binding::Saml(value)) => {
+            cookies::set_cross_site(headers, cookies::SAML_BINDING, &value, ttl);
+        }
+        None => {}
+    }
+    response
 }
 
 /// `GET /auth/{provider}`: starts a sign-in.
@@ -255,43 +194,23 @@ pub async fn start_login(
     Path(provider): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    Query(q): Query<ReturnTo>,
+    PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
-    let Some((info, connector)) = state
-        .connectors
-        .get(&provider)
-        .filter(|(info, _)| state.connectors.offers_browser_sign_in(&info.id))
-    else {
-        return Err(
-            WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
-        );
-    };
+    let signin = state.signin();
+    signin.provider(&provider)?;
     crate::web::admit(&state, &state.login_cap, ip).await?;
-    match connector {
-        Connector::Local(_) | Connector::Ldap(_) => {
-            password_form(
-                &state,
-                &headers,
-                &provider,
-                safe_return_to(q.return_to.as_deref()),
-                clean_login_hint(q.login_hint.as_deref()).unwrap_or_default(),
-                FormMessage::None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Connector::Oidc(_) | Connector::Github(_) => {
-            crate::web::upstream::start(
-                &state,
-                info,
-                connector,
-                safe_return_to(q.return_to.as_deref()),
-                clean_login_hint(q.login_hint.as_deref()).as_deref(),
-            )
-            .await
-        }
-        Connector::Saml(saml) => {
-            crate::web::saml::start(&state, saml, safe_return_to(q.return_to.as_deref())).await
+    let secure = state.config.server.secure_cookies;
+    let username = clean_login_hint(q.login_hint.as_deref()).unwrap_or_default();
+    let start = Start {
+        return_to: q.return_to,
+        login_hint: q.login_hint,
+        browser: cookies::read(&headers, cookies::BROWSER, secure),
+        bind_saml_browser: secure,
+    };
+    match signin.begin(&provider, start).await? {
+        Begun::Redirect { url, binding } => Ok(to_upstream(&state, &url, binding)),
+        Begun::PasswordForm(prompt) => {
+            password_page(&state, prompt, username, FormMessage::None, StatusCode::OK)
         }
     }
 }
@@ -308,133 +227,61 @@ pub struct PasswordForm {
     csrf: String,
 }
 
-/// `POST /auth/{provider}`: checks a username and password.
+/// What the next password form says after a refused attempt, and where it goes on to;
+/// other errors are pages of their own.
+fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCode), PageError> {
+    match e {
+        SignInError::Refused { return_to, .. } => Ok((
+            return_to,
+            FormMessage::Error("The username or password is incorrect."),
+            StatusCode::UNAUTHORIZED,
+        )),
+        SignInError::DirectoryUnavailable { return_to, .. } => Ok((
+            return_to,
+            FormMessage::Error(
+                "The directory cannot be reached right now. Please try again in a moment.",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )),
+        other => Err(other.into()),
+    }
+}
+
+/// `POST /auth/{provider}`: checks a username and password. A refused attempt gets a
+/// fresh form saying why; a stale, used or foreign form a fresh one with a notice.
 pub async fn password_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: HeaderMap,
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
-    let Some((info, connector)) = state.connectors.get(&provider) else {
-        return Err(
-            WebError::NotFound(format!("there is no identity provider \"{provider}\"")).into(),
-        );
-    };
-    let info = info.clone();
-    if matches!(
-        connector,
-        Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_)
-    ) {
-        return Err(WebError::BadRequest(format!(
-            "{} signs people in on its own page; there is no password form here",
-            info.display_name
-        ))
-        .into());
-    }
-    let secure = state.config.server.secure_cookies;
-    let browser = cookies::read(&headers, cookies::BROWSER, secure);
-    let claim = state
-        .sso
-        .take_form_login(
-            &form.csrf,
-            &info.id,
-            browser.as_ref().map(Secret::expose_secret),
-        )
-        .await?;
-    let Claim::Taken(txn) = claim else {
-        // A stale, used or foreign form: nothing is checked, the form comes back fresh. That
-        // parks a new transaction, so it counts against the same cap as `GET /auth/…`:
-        // anonymous POSTs of made-up forms must not grow the store either.
-        crate::web::admit(&state, &state.login_cap, ip).await?;
-        return password_form(
-            &state,
-            &headers,
-            &provider,
-            None,
-            form.username.trim().to_owned(),
-            FormMessage::Expired,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    };
-    let password = Secret::new(form.password);
-    let otp = Secret::new(form.otp);
+    let browser = cookies::read(
+        &headers,
+        cookies::BROWSER,
+        state.config.server.secure_cookies,
+    );
     let username = form.username.trim().to_owned();
-    let service = PasswordSignIn::new(
-        Arc::clone(state.sso.store()),
-        Arc::clone(&state.clock),
-        state.config.sign_in.clone(),
-    );
-    let result = service
-        .sign_in(Attempt {
-            provider: &info.id,
-            connector,
-            username: &username,
-            password: &password,
-            otp: (!otp.is_empty()).then(|| otp.expose_secret()),
-            source_ip: ip.0,
-        })
-        .await;
-    let identity = match result {
-        Ok(identity) => identity,
-        Err(e) => {
-            let (message, status) = match e {
-                SignInError::Refused => (
-                    "The username or password is incorrect.",
-                    StatusCode::UNAUTHORIZED,
-                ),
-                SignInError::DirectoryUnavailable(_) => (
-                    "The directory cannot be reached right now. Please try again in a moment.",
-                    StatusCode::SERVICE_UNAVAILABLE,
-                ),
-                SignInError::Store(e) => {
-                    return Err(WebError::StoreUnavailable(e.to_string()).into());
-                }
-                SignInError::Internal(e) => return Err(WebError::Internal(e).into()),
-            };
-            return password_form(
-                &state,
-                &headers,
-                &provider,
-                txn.return_to,
-                username,
-                FormMessage::Error(message),
-                status,
-            )
-            .await;
+    let answer = Answer::Password(PasswordAnswer {
+        form_id: &form.csrf,
+        browser: browser.as_ref(),
+        username: &username,
+        password: Secret::new(form.password),
+        otp: Secret::new(form.otp),
+    });
+    let signin = state.signin();
+    let (return_to, message, status) = match signin.finish(&provider, answer, &facts).await {
+        Ok(signed_in) => return enter(&state, &headers, signed_in).await,
+        // Nothing was checked. The fresh form parks a new transaction, so it counts against
+        // the same cap as `GET /auth/…`: anonymous POSTs must not grow the store either.
+        Err(SignInError::FormExpired { .. }) => {
+            crate::web::admit(&state, &state.login_cap, ClientIp(facts.source_ip)).await?;
+            (None, FormMessage::Expired, StatusCode::BAD_REQUEST)
         }
+        Err(e) => refused_form(e)?,
     };
-    establish_session(&state, &headers, identity, txn.return_to).await
-}
-
-/// After any successful sign-in: ends a previous SSO session of this browser, creates a
-/// fresh one (a new cookie value, so a fixated id is useless), clears the login cookie and
-/// goes on to `return_to` or the role picker.
-pub(crate) async fn establish_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    identity: crate::identity::ExternalIdentity,
-    return_to: Option<String>,
-) -> PageResult {
-    let secure = state.config.server.secure_cookies;
-    if let Some(old) = cookies::read(headers, cookies::SESSION, secure) {
-        state.sso.end(old.expose_secret()).await?;
-    }
-    tracing::info!(provider = %identity.provider, subject = %identity.subject, "signed in");
-    let (session_cookie, _) = state.sso.create(identity).await?;
-    let target = return_to.unwrap_or_else(|| "/roles".to_owned());
-    let mut response = Redirect::to(&target).into_response();
-    let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
-    cookies::clear(response.headers_mut(), cookies::LOGIN, secure);
-    cookies::set(
-        response.headers_mut(),
-        cookies::SESSION,
-        secure,
-        &session_cookie,
-        max_age,
-    );
-    Ok(response)
+    let prompt = signin.password_form(&provider, return_to, browser).await?;
+    password_page(&state, prompt, username, message, status)
 }
 
 /// Query of `GET /roles`.
@@ -504,7 +351,7 @@ async fn for_client(
 pub async fn roles(
     State(state): State<AppState>,
     method: Method,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: HeaderMap,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
@@ -523,13 +370,11 @@ pub async fn roles(
         Ok(t) => t,
         Err(response) => return Ok(response),
     };
-    let mut eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let mut eligible = state.roles.eligible(&session.identity, &facts);
     if let ForClient::Client { pending, .. } = &target {
         eligible = state.oidc.allowed_for(&pending.client_id, eligible);
     }
-    let mut mfa_roles = state
-        .roles
-        .needing_mfa(&session.identity, &facts(&state, ip));
+    let mut mfa_roles = state.roles.needing_mfa(&session.identity, &facts);
     if let ForClient::Client { pending, .. } = &target {
         mfa_roles = state.oidc.allowed_for(&pending.client_id, mfa_roles);
     }
@@ -732,18 +577,18 @@ pub struct RoleForm {
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
     State(state): State<AppState>,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: HeaderMap,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> Response {
-    chosen(&state, ip, &headers, form)
+    chosen(&state, facts, &headers, form)
         .await
         .unwrap_or_else(|e| e.page(Back::Roles))
 }
 
 async fn chosen(
     state: &AppState,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: &HeaderMap,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> PageResult {
@@ -765,7 +610,7 @@ async fn chosen(
         Ok(t) => t,
         Err(response) => return Ok(response),
     };
-    let mut eligible = state.roles.eligible(&session.identity, &facts(&state, ip));
+    let mut eligible = state.roles.eligible(&session.identity, &facts);
     if let ForClient::Client { pending, .. } = &target {
         eligible = state.oidc.allowed_for(&pending.client_id, eligible);
     }
@@ -906,7 +751,7 @@ pub struct CredentialsQuery {
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
     State(state): State<AppState>,
-    ip: ClientIp,
+    facts: RequestFacts,
     headers: HeaderMap,
     Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
@@ -932,11 +777,7 @@ pub async fn credentials(
         rs.role,
         state.config.server.issuer(),
     );
-    let multiple_roles = state
-        .roles
-        .eligible(&session.identity, &facts(&state, ip))
-        .len()
-        > 1;
+    let multiple_roles = state.roles.eligible(&session.identity, &facts).len() > 1;
     let page = CredentialsPage {
         who: session.identity.username.clone(),
         role: rs.role.clone(),
@@ -971,6 +812,7 @@ pub struct SignoutForm {
 /// `POST /signout`: ends the SSO session and its role sessions.
 pub async fn signout(
     State(state): State<AppState>,
+    facts: RequestFacts,
     headers: HeaderMap,
     PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
@@ -981,8 +823,7 @@ pub async fn signout(
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }
-    state.sso.end(cookie.expose_secret()).await?;
-    tracing::info!(subject = %session.identity.qualified_subject(), "signed out");
+    state.signin().sign_out(&cookie, &session, &facts).await?;
     let mut response = render(&SignedOutPage)?.into_response();
     cookies::clear(response.headers_mut(), cookies::SESSION, secure);
     response.headers_mut().insert(
@@ -990,28 +831,4 @@ pub async fn signout(
         header::HeaderValue::from_static("\"cookies\""),
     );
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn return_to_stays_on_site() {
-        assert_eq!(safe_return_to(Some("/roles")), Some("/roles".into()));
-        assert_eq!(
-            safe_return_to(Some("/oauth2/authorize?x=1")),
-            Some("/oauth2/authorize?x=1".into())
-        );
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "roles",
-            "/a\nb",
-            "",
-        ] {
-            assert_eq!(safe_return_to(Some(bad)), None, "{bad:?}");
-        }
-    }
 }

@@ -14,8 +14,8 @@ use crate::roles::{RequestFacts, rfc3339, role_arn};
 use crate::secret::Secret;
 use crate::sts::{AssumeRoleRequest, Assumed, StsError};
 use crate::telemetry::metrics::{Door, Outcome};
+use crate::web::AppState;
 use crate::web::error::request_id;
-use crate::web::{AppState, ClientIp};
 
 /// A session policy as given: a JSON string holding the policy, or the policy object.
 #[derive(Deserialize)]
@@ -186,14 +186,6 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, StsRefusal> {
     }
 }
 
-fn facts(state: &AppState, ip: ClientIp) -> RequestFacts {
-    RequestFacts {
-        source_ip: ip.0,
-        now: state.clock.now(),
-        secure_transport: state.config.server.secure_cookies,
-    }
-}
-
 /// The fields both endpoints share.
 fn assume_role(
     role: String,
@@ -212,12 +204,11 @@ fn assume_role(
 /// `POST /sts/assume-role-with-web-identity`.
 pub async fn assume_role_with_web_identity(
     State(state): State<AppState>,
-    ip: ClientIp,
+    facts: RequestFacts,
     request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
 ) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
     let b = body(request)?;
     let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
-    let facts = facts(&state, ip);
     let assumed = state
         .sts
         .assume_role_with_web_identity(&request, b.web_identity_token.expose_secret(), None, &facts)
@@ -228,12 +219,11 @@ pub async fn assume_role_with_web_identity(
 /// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool.
 pub async fn assume_role_with_saml(
     State(state): State<AppState>,
-    ip: ClientIp,
+    facts: RequestFacts,
     request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
 ) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
     let b = body(request)?;
     let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
-    let facts = facts(&state, ip);
     let assumed = state
         .sts
         .assume_role_with_saml(

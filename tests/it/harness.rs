@@ -53,6 +53,12 @@ pub fn config_text(store: &str, keys_dir: &Path) -> String {
     )
 }
 
+tokio::task_local! {
+    /// The audit trail of every Lanyard started within [`AUDIT.scope`](tokio::task::LocalKey::scope)
+    /// (a test's capturing sink); the log only otherwise.
+    pub static AUDIT: lanyard::audit::Audit;
+}
+
 /// A running Lanyard.
 pub struct Lanyard {
     pub url: String,
@@ -120,7 +126,12 @@ async fn start_on(
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let config = Config::from_toml(text, &examples, &|_| None).unwrap();
     let shared: SharedClock = Arc::new(clock.clone());
-    let state = lanyard::server::build_state(config, store, shared).unwrap();
+    let mut state = lanyard::server::build_state(config, store, shared).unwrap();
+    if let Ok(audit) = AUDIT.try_with(Clone::clone) {
+        state = state
+            .with_audit(audit)
+            .unwrap_or_else(|_| panic!("state already shared"));
+    }
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(lanyard::web::serve(listener, state, async {

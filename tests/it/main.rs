@@ -28,6 +28,7 @@ mod role_sessions;
 mod saml_interop;
 mod saml_negative;
 mod saml_support;
+mod signin_events;
 mod single_use;
 mod slapd;
 mod sts;

@@ -22,7 +22,7 @@ pub(crate) struct Op {
     _child: Child,
 }
 
-async fn start_op() -> Op {
+pub(crate) async fn start_op() -> Op {
     start_op_with(&[]).await
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn provider(op: &Op, extra: &str) -> String {
     .replace("${OP_SECRET}", "lanyard-test-secret")
 }
 
-async fn lanyard_for(op: &Op, extra: &str) -> Broker {
+pub(crate) async fn lanyard_for(op: &Op, extra: &str) -> Broker {
     broker(&provider(op, extra), &["op"], ManualClock::new(real_now())).await
 }
 
@@ -120,7 +120,7 @@ fn absolute(base: &str, loc: &str) -> String {
         .to_string()
 }
 
-async fn sign_in(l: &Broker, user: &str) -> (reqwest::Client, reqwest::Response) {
+pub(crate) async fn sign_in(l: &Broker, user: &str) -> (reqwest::Client, reqwest::Response) {
     let b = browser();
     let (callback, _) = through_op(l, &b, user).await;
     let r = b.get(to_lanyard(l, &callback)).send().await.unwrap();

@@ -17,19 +17,19 @@ fn real_now() -> i64 {
         .as_secs() as i64
 }
 
-enum Source<'a> {
+pub(crate) enum Source<'a> {
     File,
     Url,
     Explicit(&'a [&'a str]),
 }
 
-struct Setup {
-    l: Lanyard,
-    idp: Idp,
+pub(crate) struct Setup {
+    pub(crate) l: Lanyard,
+    pub(crate) idp: Idp,
     _dir: tempfile::TempDir,
 }
 
-async fn setup(opts: IdpOptions, source: Source<'_>, extra: &str) -> Setup {
+pub(crate) async fn setup(opts: IdpOptions, source: Source<'_>, extra: &str) -> Setup {
     let idp = Idp::start(opts).await;
     let dir = tempfile::tempdir().unwrap();
     let idp_block = match source {
@@ -65,7 +65,7 @@ async fn setup(opts: IdpOptions, source: Source<'_>, extra: &str) -> Setup {
 }
 
 /// Starts a sign-in at Lanyard, lets the IdP answer for `user`, posts the answer to the ACS.
-async fn sign_in(s: &Setup, b: &reqwest::Client, user: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(s: &Setup, b: &reqwest::Client, user: &str) -> reqwest::Response {
     let mut r = b.get(s.l.at("/auth/idp")).send().await.unwrap();
     // A metadata URL is fetched in the background at start: wait for it.
     for _ in 0..100 {
@@ -86,7 +86,7 @@ async fn sign_in(s: &Setup, b: &reqwest::Client, user: &str) -> reqwest::Respons
         .unwrap()
 }
 
-fn signed_assertion() -> IdpOptions {
+pub(crate) fn signed_assertion() -> IdpOptions {
     IdpOptions {
         sign_assertion: true,
         ..IdpOptions::default()

@@ -1,5 +1,5 @@
 //! Password sign-in (local directory and LDAP) as one service: brute-force protection,
-//! the connector's check, one-time-code replay protection, and the audit trail.
+//! the connector's check and one-time-code replay protection.
 //!
 //! Brute-force protection counts failures per account (provider + username) and per
 //! source address in the [`SessionStore`], so every instance behind a load balancer shares
@@ -9,8 +9,8 @@
 //! checking the password, after the same work a wrong password costs (a dummy argon2
 //! verification, or the directory's typical answer time), and with the same message.
 //!
-//! Every failure is logged as an audit event (target `audit`) with the provider, the
-//! username as typed (truncated, escaped), the source address and the reason.
+//! Every refusal says why and which locks it set, so that the sign-in service can write
+//! the audit events (`signin.failed`, `signin.locked`) and count the outcome.
 //!
 //! May import: `connectors`, `session`, `identity`, `config`, `clock`, `secret`.
 
@@ -30,11 +30,12 @@ use crate::session::{AttemptLimit, Reservation, SessionStore, StoreError};
 
 /// Why a password sign-in did not succeed.
 #[derive(Debug, thiserror::Error)]
-pub enum SignInError {
+pub enum PasswordError {
     /// Wrong username, password or code, or a locked account or address: one answer for
-    /// all, so that none can be told from the others.
+    /// all, so that none can be told from the others (the [`Refusal`] is for the audit
+    /// trail only).
     #[error("the username or password is incorrect")]
-    Refused,
+    Refused(Refusal),
     /// The directory cannot be reached or is too slow.
     #[error("the directory is unavailable: {0}")]
     DirectoryUnavailable(String),
@@ -62,19 +63,34 @@ pub struct Attempt<'a> {
     pub source_ip: Option<IpAddr>,
 }
 
-/// What failed, for the audit log.
-enum Failure {
-    Locked(&'static str),
-    Credentials(&'static str),
-    ReusedCode,
+/// What failed, for the audit trail; never shown to the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Whether the attempt was refused unchecked because of an earlier lock.
+    pub locked: bool,
+    /// Why, in plain words.
+    pub reason: &'static str,
+    /// The locks this failure set.
+    pub locks: Vec<Lock>,
 }
 
-impl Failure {
-    fn reason(&self) -> &'static str {
-        match self {
-            Failure::Locked(what) => what,
-            Failure::Credentials(why) => why,
-            Failure::ReusedCode => "one-time code already used",
+/// A lock set by a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// `account`, or the address key (an IPv6 client by its /64).
+    pub locked: String,
+    /// The failures counted, this one included.
+    pub failures: i64,
+    /// How long the lock lasts.
+    pub duration: Duration,
+}
+
+impl Refusal {
+    fn new(reason: &'static str) -> Self {
+        Self {
+            locked: false,
+            reason,
+            locks: Vec::new(),
         }
     }
 }
@@ -93,20 +109,18 @@ fn digest(text: &str) -> String {
 
 /// The store key part of an account: hashed, so no typed text ends up in a key.
 fn account_id(provider: &ProviderId, username: &str) -> String {
-    format!(
-        "acct:{}",
-        digest(&format!("{provider}\n{}", username.to_lowercase()))
-    )
+    format!("acct:{}", account_hash(provider, username))
+}
+
+/// An account (provider and username, case-insensitive) by its hash: how the audit trail
+/// names the account of a failed sign-in without keeping what was typed.
+pub fn account_hash(provider: &ProviderId, username: &str) -> String {
+    digest(&format!("{provider}\n{}", username.to_lowercase()))
 }
 
 /// The store key part of a client address (an IPv6 client by its /64).
 fn ip_id(ip: IpAddr) -> String {
     format!("ip:{}", crate::session::address_key(ip))
-}
-
-/// The username as it may appear in a log line: at most 64 characters.
-fn loggable(username: &str) -> String {
-    username.chars().take(64).collect()
 }
 
 impl PasswordSignIn {
@@ -126,7 +140,7 @@ impl PasswordSignIn {
     /// arrive at once, at most the allowance of each is ever checked before the lock. An
     /// attempt that does not fail gives its reservation back (a success resets the
     /// account's count; the address's count only ever counts failures).
-    pub async fn sign_in(&self, a: Attempt<'_>) -> Result<ExternalIdentity, SignInError> {
+    pub async fn sign_in(&self, a: Attempt<'_>) -> Result<ExternalIdentity, PasswordError> {
         let account = self.limit(&account_id(a.provider, a.username), false);
         let ip = a.source_ip.map(|ip| self.limit(&ip_id(ip), true));
         let limits: Vec<AttemptLimit> =
@@ -140,13 +154,13 @@ impl PasswordSignIn {
             Reservation::Granted(reserved) => reserved,
             Reservation::Locked(i) => {
                 decoy(a.connector).await;
-                let what = if i == 0 {
+                let mut refusal = Refusal::new(if i == 0 {
                     "account locked after repeated failures"
                 } else {
                     "source address locked after repeated failures"
-                };
-                self.audit_failure(&a, &Failure::Locked(what));
-                return Err(SignInError::Refused);
+                });
+                refusal.locked = true;
+                return Err(PasswordError::Refused(refusal));
             }
         };
         let give_back = |reset_account: bool| {
@@ -168,68 +182,59 @@ impl PasswordSignIn {
             Connector::Local(dir) => {
                 match dir.authenticate(a.username, a.password, a.otp, now).await {
                     Ok(s) => Ok((s.identity, s.totp_step)),
-                    Err(LocalError::InvalidCredentials) => Err(Failure::Credentials(
-                        "wrong username, password or one-time code",
-                    )),
+                    Err(LocalError::InvalidCredentials) => {
+                        Err(Refusal::new("wrong username, password or one-time code"))
+                    }
                     Err(e) => {
                         give_back(false).await?;
-                        return Err(SignInError::Internal(e.to_string()));
+                        return Err(PasswordError::Internal(e.to_string()));
                     }
                 }
             }
             Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_) => {
                 give_back(false).await?;
-                return Err(SignInError::Internal(
+                return Err(PasswordError::Internal(
                     "a redirect provider has no password sign-in".to_owned(),
                 ));
             }
             Connector::Ldap(dir) => match dir.authenticate(a.username, a.password, now).await {
                 Ok(identity) => Ok((identity, None)),
-                Err(LdapError::InvalidCredentials { reason }) => Err(Failure::Credentials(reason)),
+                Err(LdapError::InvalidCredentials { reason }) => Err(Refusal::new(reason)),
                 Err(e) => {
                     tracing::error!(provider = %a.provider, error = %e, "directory unavailable");
                     give_back(false).await?;
-                    return Err(SignInError::DirectoryUnavailable(e.to_string()));
+                    return Err(PasswordError::DirectoryUnavailable(e.to_string()));
                 }
             },
         };
-        let failure = match checked {
+        let mut refusal = match checked {
             Ok((identity, step)) => match step {
-                Some(step) if !self.first_use(&account.counter, step).await? => Failure::ReusedCode,
+                Some(step) if !self.first_use(&account.counter, step).await? => {
+                    Refusal::new("one-time code already used")
+                }
                 _ => {
                     give_back(true).await?;
-                    tracing::info!(
-                        target: "audit",
-                        event = "sign_in.success",
-                        provider = %a.provider,
-                        subject = %identity.subject,
-                        source_ip = %display_ip(a.source_ip),
-                        mfa = identity.mfa,
-                    );
                     return Ok(identity);
                 }
             },
-            Err(f) => f,
+            Err(refusal) => refusal,
         };
         for (limit, r) in limits.iter().zip(&reserved) {
-            if let Some(lock) = r.lock {
-                // An account is named by its hash only; the audit failure events name it.
+            if let Some(duration) = r.lock {
+                // An account is named by its hash only (in the failure's event).
                 let locked = if Some(limit) == ip.as_ref() {
                     limit.counter.trim_start_matches("bf:n:")
                 } else {
                     "account"
                 };
-                tracing::warn!(
-                    target: "audit",
-                    event = "sign_in.locked",
-                    locked,
-                    failures = r.count,
-                    lock_secs = lock.as_secs(),
-                );
+                refusal.locks.push(Lock {
+                    locked: locked.to_owned(),
+                    failures: r.count,
+                    duration,
+                });
             }
         }
-        self.audit_failure(&a, &failure);
-        Err(SignInError::Refused)
+        Err(PasswordError::Refused(refusal))
     }
 
     /// The limit on attempts of `who` (an account or an address).
@@ -261,21 +266,6 @@ impl PasswordSignIn {
             )
             .await
     }
-
-    fn audit_failure(&self, a: &Attempt<'_>, failure: &Failure) {
-        tracing::warn!(
-            target: "audit",
-            event = "sign_in.failure",
-            provider = %a.provider,
-            username = ?loggable(a.username),
-            source_ip = %display_ip(a.source_ip),
-            reason = failure.reason(),
-        );
-    }
-}
-
-fn display_ip(ip: Option<IpAddr>) -> String {
-    ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 async fn decoy(connector: &Connector) {
@@ -301,13 +291,12 @@ pub fn lock_duration(limits: &SignInConfig, n: i64, allowed: u32) -> Option<Dura
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
     use crate::connectors::local::{LocalDirectory, hash_password};
     use crate::session::MemoryStore;
-    use crate::telemetry::captured_log;
 
     fn attempt<'a>(
         provider: &'a ProviderId,
@@ -324,18 +313,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn failures_are_audited_with_the_source_address_and_lock() {
-        let (log, _guard) = captured_log();
-        let clock = ManualClock::new(1_000_000);
-        let shared: SharedClock = Arc::new(clock.clone());
-        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
-        let limits = SignInConfig {
-            max_account_failures: 2,
-            ..SignInConfig::default()
-        };
-        let service = PasswordSignIn::new(store, shared, limits);
-        let dir = Connector::Local(
+    /// A local directory with one user, alice, whose password is `right`.
+    pub(crate) fn alice_directory() -> Connector {
+        Connector::Local(
             LocalDirectory::new(
                 ProviderId::new("corp"),
                 &LocalDirectoryConfig {
@@ -353,36 +333,45 @@ mod tests {
                 },
             )
             .unwrap(),
-        );
+        )
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn failures_say_why_and_which_locks_they_set() {
+        let clock = ManualClock::new(1_000_000);
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
+        let limits = SignInConfig {
+            max_account_failures: 2,
+            ..SignInConfig::default()
+        };
+        let service = PasswordSignIn::new(store, shared, limits);
+        let dir = alice_directory();
         let provider = ProviderId::new("corp");
         let (wrong, right) = (Secret::new("wrong"), Secret::new("right"));
         let attempt = |password| attempt(&provider, &dir, password);
-        for _ in 0..2 {
-            assert!(matches!(
-                service.sign_in(attempt(&wrong)).await,
-                Err(SignInError::Refused)
-            ));
-        }
-        // Locked: the right password is refused the same way.
-        assert!(matches!(
-            service.sign_in(attempt(&right)).await,
-            Err(SignInError::Refused)
-        ));
+        let refusal = |r: Result<ExternalIdentity, PasswordError>| match r {
+            Err(PasswordError::Refused(refusal)) => refusal,
+            other => panic!("not refused: {other:?}"),
+        };
+        let first = refusal(service.sign_in(attempt(&wrong)).await);
+        assert!(!first.locked && first.locks.is_empty());
+        assert_eq!(first.reason, "wrong username, password or one-time code");
+        let second = refusal(service.sign_in(attempt(&wrong)).await);
+        assert_eq!(
+            second.locks,
+            vec![Lock {
+                locked: "account".into(),
+                failures: 2,
+                duration: Duration::from_secs(30),
+            }]
+        );
+        // Locked: the right password is refused the same way, unchecked.
+        let locked = refusal(service.sign_in(attempt(&right)).await);
+        assert!(locked.locked);
+        assert_eq!(locked.reason, "account locked after repeated failures");
         clock.advance(Duration::from_secs(31));
         assert!(service.sign_in(attempt(&right)).await.is_ok());
-        let text = log.text();
-        let failures: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("sign_in.failure"))
-            .collect();
-        assert_eq!(failures.len(), 3, "{text}");
-        assert!(failures.iter().all(|l| l.contains("source_ip=192.0.2.7")));
-        assert!(failures[2].contains("account locked"), "{text}");
-        assert!(text.contains("sign_in.locked") && text.contains("sign_in.success"));
-        assert!(
-            !text.contains("right") && !text.contains("wrong\""),
-            "no passwords in logs"
-        );
     }
 
     #[test]

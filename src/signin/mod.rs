@@ -1,0 +1,730 @@
+//! The sign-in service: begins a sign-in with any provider kind ([`SignIn::begin`]: a
+//! redirect upstream, or a password form), finishes it ([`SignIn::finish`]: the redirect
+//! callback of OpenID Connect and GitHub, the password form of the local directory and
+//! LDAP with its one-time code, the SAML ACS, SP- and IdP-initiated) into one
+//! [`SignedIn`], and establishes the SSO session ([`SignIn::establish`]). Every finished
+//! sign-in is counted (`lanyard_signins_total{provider, outcome}`) and audited
+//! (`signin.succeeded`, `signin.failed`, `signin.locked`); so is a sign-out.
+//!
+//! HTTP stays in `web`: this module takes and returns cookie *values* and URLs, never
+//! requests or responses.
+//!
+//! May import: `connectors`, `sso`, `session`, `audit`, `telemetry`, `identity`, `roles`
+//! (the request facts), `config` (the limits), `clock`, `secret`.
+
+mod password;
+
+use std::sync::Arc;
+
+pub use password::{
+    Attempt, Lock, PasswordError, PasswordSignIn, Refusal, account_hash, lock_duration,
+};
+use serde_json::json;
+
+use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::clock::SharedClock;
+use crate::config::SignInConfig;
+use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
+use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
+use crate::connectors::{Connector, Connectors, ProviderInfo};
+use crate::identity::{ExternalIdentity, ProviderId};
+use crate::roles::RequestFacts;
+use crate::secret::Secret;
+use crate::session::{digest, random_id};
+use crate::sso::{Claim, Sso, SsoError, SsoSession};
+use crate::telemetry::metrics::Metrics;
+
+/// Where a person goes after signing in when nothing else was asked for.
+pub const DEFAULT_RETURN_TO: &str = "/roles";
+
+/// A `return_to` Lanyard accepts: a path on this site, nothing that leaves it.
+pub fn safe_return_to(value: Option<&str>) -> Option<String> {
+    let v = value?;
+    let ok = v.starts_with('/')
+        && !v.starts_with("//")
+        && !v.starts_with("/\\")
+        && v.len() <= 512
+        && !v.chars().any(|c| c.is_control() || c == '\\');
+    ok.then(|| v.to_owned())
+}
+
+/// A `login_hint` worth passing on: short, printable.
+pub fn clean_login_hint(hint: Option<&str>) -> Option<String> {
+    hint.filter(|h| !h.is_empty() && h.len() <= 256 && !h.chars().any(char::is_control))
+        .map(str::to_owned)
+}
+
+/// How a finished sign-in ended: the `outcome` label of `lanyard_signins_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Signed in.
+    Success,
+    /// The person was not authenticated: wrong credentials, the provider said no or could
+    /// not be reached.
+    Failure,
+    /// Refused unchecked: the account or address is locked after repeated failures.
+    Locked,
+    /// The answer did not pass Lanyard's checks (forged or replayed state, an invalid or
+    /// replayed assertion, a stale form).
+    Refused,
+}
+
+impl Outcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Locked => "locked",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+/// How a sign-in starts.
+#[derive(Debug, Default)]
+pub struct Start {
+    /// Where to go afterwards, as asked (checked here: only paths on this site).
+    pub return_to: Option<String>,
+    /// Who an application expects to sign in (prefills the form, passed upstream).
+    pub login_hint: Option<String>,
+    /// The browser's binding cookie of password forms, when it has one.
+    pub browser: Option<Secret>,
+    /// Whether a SAML sign-in binds its pending request to the browser with a cross-site
+    /// cookie (only possible over https).
+    pub bind_saml_browser: bool,
+}
+
+/// A started sign-in.
+#[derive(Debug)]
+pub enum Begun {
+    /// Send the browser upstream, setting the binding cookie.
+    Redirect {
+        /// The provider's authorization or SSO URL.
+        url: String,
+        /// The cookie that binds the answer to this browser.
+        binding: Option<Binding>,
+    },
+    /// Show the password form.
+    PasswordForm(PasswordPrompt),
+}
+
+/// A cookie value binding an upstream answer to the browser that started the sign-in.
+#[derive(Debug)]
+pub enum Binding {
+    /// The login transaction of a redirect sign-in (a `SameSite=Lax` cookie).
+    Login(Secret),
+    /// The pending SAML request (a `SameSite=None` cookie: the IdP posts cross-site).
+    Saml(Secret),
+}
+
+/// A password form ready to show: its own single-use transaction, bound to the browser.
+#[derive(Debug)]
+pub struct PasswordPrompt {
+    /// The provider.
+    pub provider: ProviderInfo,
+    /// The transaction id (the form's hidden field).
+    pub form_id: Secret,
+    /// The browser's binding cookie (new when it had none).
+    pub browser: Secret,
+    /// Whether the form asks for a one-time code.
+    pub ask_otp: bool,
+}
+
+/// The answer that finishes a sign-in.
+#[derive(Debug)]
+pub enum Answer<'r> {
+    /// The redirect callback (RFC 6749 §4.1.2); `params` is `None` when unreadable.
+    Redirect {
+        /// The callback's query.
+        params: Option<CallbackParams>,
+        /// The login transaction cookie.
+        login: Option<&'r Secret>,
+    },
+    /// The password form.
+    Password(PasswordAnswer<'r>),
+    /// A SAML response at the ACS (saml-bindings §3.5.4).
+    Saml {
+        /// The base64 `SAMLResponse`.
+        response: &'r str,
+        /// The `RelayState` (the target of an IdP-initiated sign-in).
+        relay_state: Option<&'r str>,
+        /// The SAML binding cookie.
+        binding: Option<&'r Secret>,
+    },
+}
+
+/// The fields of a submitted password form.
+#[derive(Debug)]
+pub struct PasswordAnswer<'r> {
+    /// The form's transaction id.
+    pub form_id: &'r str,
+    /// The browser's binding cookie.
+    pub browser: Option<&'r Secret>,
+    /// The username, trimmed.
+    pub username: &'r str,
+    /// The password.
+    pub password: Secret,
+    /// The one-time code (empty when the form had none).
+    pub otp: Secret,
+}
+
+/// A person who has just signed in.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// Who.
+    pub identity: ExternalIdentity,
+    /// Where they wanted to go (a path on this site).
+    pub return_to: Option<String>,
+}
+
+/// A new SSO session.
+#[derive(Debug)]
+pub struct Established {
+    /// The session cookie's value.
+    pub cookie: Secret,
+    /// Where the browser goes next.
+    pub go_to: String,
+}
+
+/// Why a sign-in could not begin or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// No provider has this id (or it offers no browser sign-in).
+    #[error("there is no identity provider \"{0}\"")]
+    UnknownProvider(String),
+    /// A password form was posted to a redirect provider.
+    #[error("{} signs people in on its own page; there is no password form here", .0.display_name)]
+    NoPasswordForm(Box<ProviderInfo>),
+    /// A SAML provider's callback was called with GET.
+    #[error(
+        "this address receives the SAML identity provider's answer by HTTP POST; start at \
+         the sign-in page"
+    )]
+    PostOnly,
+    /// A SAML response was posted for a provider that is not a SAML provider.
+    #[error("there is no SAML identity provider \"{0}\"")]
+    NotSaml(String),
+    /// A redirect sign-in failed.
+    #[error("signing in with {} failed: {error}", provider.display_name)]
+    Upstream {
+        /// The provider.
+        provider: Box<ProviderInfo>,
+        /// What happened.
+        error: UpstreamError,
+    },
+    /// A SAML sign-in was refused.
+    #[error("signing in with {} was refused: {error}", provider.display_name)]
+    Saml {
+        /// The provider.
+        provider: Box<ProviderInfo>,
+        /// Why.
+        error: SamlError,
+        /// The state of the IdP's metadata, in words.
+        idp_state: String,
+    },
+    /// Wrong username, password or code, or a locked account or address.
+    #[error("the username or password is incorrect")]
+    Refused {
+        /// The provider.
+        provider: Box<ProviderInfo>,
+        /// Why, for the audit trail only.
+        refusal: Refusal,
+        /// The account by its hash ([`account_hash`]).
+        account: String,
+        /// Where the sign-in wanted to go (for the next form).
+        return_to: Option<String>,
+    },
+    /// The directory cannot be reached or is too slow.
+    #[error("the directory of {} is unavailable", provider.display_name)]
+    DirectoryUnavailable {
+        /// The provider.
+        provider: Box<ProviderInfo>,
+        /// Where the sign-in wanted to go (for the next form).
+        return_to: Option<String>,
+    },
+    /// The password form was stale, used, or from another browser: nothing was checked.
+    #[error("the password form of {} had expired or was already used", provider.display_name)]
+    FormExpired {
+        /// The provider.
+        provider: Box<ProviderInfo>,
+    },
+    /// The session store failed.
+    #[error(transparent)]
+    Sso(#[from] SsoError),
+    /// Anything else (a bug, a failed hashing task).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl SignInError {
+    /// How this ended a sign-in; `None` when it was no sign-in attempt (an unknown
+    /// provider, a wrong method) or the store failed.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            SignInError::Upstream { error, .. } => Some(match error {
+                UpstreamError::Denied { .. }
+                | UpstreamError::NotAllowed(_)
+                | UpstreamError::Unreachable { .. }
+                | UpstreamError::Tls { .. }
+                | UpstreamError::Timeout { .. }
+                | UpstreamError::Status { .. }
+                | UpstreamError::Malformed { .. }
+                | UpstreamError::Config(_) => Outcome::Failure,
+                _ => Outcome::Refused,
+            }),
+            SignInError::Saml { error, .. } => Some(match error {
+                SamlError::Status(_)
+                | SamlError::NotReady
+                | SamlError::Metadata(_)
+                | SamlError::Config(_) => Outcome::Failure,
+                _ => Outcome::Refused,
+            }),
+            SignInError::Refused { refusal, .. } if refusal.locked => Some(Outcome::Locked),
+            SignInError::Refused { .. } | SignInError::DirectoryUnavailable { .. } => {
+                Some(Outcome::Failure)
+            }
+            SignInError::FormExpired { .. } => Some(Outcome::Refused),
+            SignInError::UnknownProvider(_)
+            | SignInError::NoPasswordForm(_)
+            | SignInError::PostOnly
+            | SignInError::NotSaml(_)
+            | SignInError::Sso(_)
+            | SignInError::Internal(_) => None,
+        }
+    }
+
+    /// Why, for the audit trail.
+    fn reason(&self) -> String {
+        match self {
+            SignInError::Upstream { error, .. } => error.to_string(),
+            SignInError::Saml { error, .. } => error.to_string(),
+            SignInError::Refused { refusal, .. } => refusal.reason.to_owned(),
+            SignInError::DirectoryUnavailable { .. } => "directory unavailable".to_owned(),
+            SignInError::FormExpired { .. } => "password form expired or already used".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The sign-in service over the broker's parts (built per request; it borrows them).
+pub struct SignIn<'a> {
+    sso: &'a Sso,
+    connectors: &'a Connectors,
+    clock: &'a SharedClock,
+    limits: &'a SignInConfig,
+    audit: &'a Audit,
+    metrics: &'a Metrics,
+}
+
+impl<'a> SignIn<'a> {
+    /// The service over these parts.
+    pub fn new(
+        sso: &'a Sso,
+        connectors: &'a Connectors,
+        clock: &'a SharedClock,
+        limits: &'a SignInConfig,
+        audit: &'a Audit,
+        metrics: &'a Metrics,
+    ) -> Self {
+        Self {
+            sso,
+            connectors,
+            clock,
+            limits,
+            audit,
+            metrics,
+        }
+    }
+
+    /// The provider `id` if people may sign in with it in a browser.
+    pub fn provider(&self, id: &str) -> Result<&'a ProviderInfo, SignInError> {
+        self.browser_provider(id).map(|(info, _)| info)
+    }
+
+    fn browser_provider(&self, id: &str) -> Result<(&'a ProviderInfo, &'a Connector), SignInError> {
+        self.connectors
+            .get(id)
+            .filter(|(info, _)| self.connectors.offers_browser_sign_in(&info.id))
+            .ok_or_else(|| unknown(id))
+    }
+
+    /// Starts a sign-in with `provider`: a fresh, single-use login transaction, then the
+    /// way upstream or the password form.
+    pub async fn begin(&self, provider: &str, start: Start) -> Result<Begun, SignInError> {
+        let (info, connector) = self.browser_provider(provider)?;
+        let return_to = safe_return_to(start.return_to.as_deref());
+        let hint = clean_login_hint(start.login_hint.as_deref());
+        let login = UpstreamLogin::fresh();
+        let now = self.clock.now();
+        let url = match connector {
+            Connector::Local(_) | Connector::Ldap(_) => {
+                let prompt = self.password_form(provider, return_to, start.browser);
+                return prompt.await.map(Begun::PasswordForm);
+            }
+            Connector::Saml(saml) => {
+                return self
+                    .begin_saml(info, saml, return_to, start.bind_saml_browser)
+                    .await;
+            }
+            Connector::Oidc(c) => c.authorization_url(&login, hint.as_deref(), now).await,
+            Connector::Github(c) => c.authorization_url(&login, hint.as_deref()),
+        }
+        .map_err(|error| upstream(info, error))?;
+        let (cookie, _) = self
+            .sso
+            .begin_login_with(info.id.clone(), return_to, Some(login))
+            .await?;
+        Ok(Begun::Redirect {
+            url: url.to_string(),
+            binding: Some(Binding::Login(cookie)),
+        })
+    }
+
+    /// A password form of `provider` with a fresh transaction of its own, bound to the
+    /// browser holding `browser` (a new binding when `None`). Another tab's form keeps its
+    /// own transaction.
+    pub async fn password_form(
+        &self,
+        provider: &str,
+        return_to: Option<String>,
+        browser: Option<Secret>,
+    ) -> Result<PasswordPrompt, SignInError> {
+        let (info, connector) = self
+            .connectors
+            .get(provider)
+            .ok_or_else(|| unknown(provider))?;
+        if !matches!(connector, Connector::Local(_) | Connector::Ldap(_)) {
+            return Err(SignInError::NoPasswordForm(Box::new(info.clone())));
+        }
+        let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
+        let browser = browser.unwrap_or_else(random_id);
+        let (form_id, _) = self
+            .sso
+            .begin_form_login(info.id.clone(), return_to, browser.expose_secret())
+            .await?;
+        Ok(PasswordPrompt {
+            provider: info.clone(),
+            form_id,
+            browser,
+            ask_otp,
+        })
+    }
+
+    async fn begin_saml(
+        &self,
+        info: &ProviderInfo,
+        saml: &SamlConnector,
+        return_to: Option<String>,
+        bind_browser: bool,
+    ) -> Result<Begun, SignInError> {
+        let (request_id, url) = saml
+            .authn_request(self.clock.now(), None)
+            .map_err(|e| saml_refused(info, saml, e))?;
+        let binding = bind_browser.then(random_id);
+        self.sso
+            .begin_saml_login(
+                info.id.clone(),
+                &request_id,
+                return_to,
+                binding.as_ref().map(|b| digest(b.expose_secret())),
+            )
+            .await?;
+        tracing::info!(provider = %info.id, "SAML AuthnRequest sent");
+        Ok(Begun::Redirect {
+            url,
+            binding: binding.map(Binding::Saml),
+        })
+    }
+
+    /// Finishes a sign-in with `provider` from its answer; counts and audits the outcome.
+    pub async fn finish(
+        &self,
+        provider: &str,
+        answer: Answer<'_>,
+        facts: &RequestFacts,
+    ) -> Result<SignedIn, SignInError> {
+        let Some((info, connector)) = self.connectors.get(provider) else {
+            return Err(match answer {
+                Answer::Saml { .. } => SignInError::NotSaml(shortened(provider)),
+                _ => unknown(provider),
+            });
+        };
+        let result = match answer {
+            Answer::Redirect { params, login } => {
+                self.finish_redirect(info, connector, params, login).await
+            }
+            Answer::Password(p) => self.finish_password(info, connector, p, facts).await,
+            Answer::Saml {
+                response,
+                relay_state,
+                binding,
+            } => {
+                let Connector::Saml(saml) = connector else {
+                    return Err(SignInError::NotSaml(shortened(provider)));
+                };
+                self.finish_saml(info, saml, response, relay_state, binding)
+                    .await
+            }
+        };
+        self.record(&info.id, &result, facts).await;
+        result
+    }
+
+    async fn finish_redirect(
+        &self,
+        info: &ProviderInfo,
+        connector: &Connector,
+        params: Option<CallbackParams>,
+        login_cookie: Option<&Secret>,
+    ) -> Result<SignedIn, SignInError> {
+        if matches!(connector, Connector::Saml(_)) {
+            return Err(SignInError::PostOnly);
+        }
+        let fail = |error| upstream(info, error);
+        let params = params.ok_or_else(|| fail(UpstreamError::MissingCode))?;
+        let cookie = login_cookie.ok_or_else(|| fail(UpstreamError::UnknownTransaction))?;
+        // Checked, then taken: a forged answer (wrong `state`) leaves the sign-in in
+        // progress alone; a matching one takes it atomically, so it cannot be used again.
+        let txn = match self
+            .sso
+            .take_login_if(cookie.expose_secret(), |txn| {
+                txn.provider == info.id && params.answers(txn.upstream.as_ref())
+            })
+            .await?
+        {
+            Claim::Taken(txn) => txn,
+            Claim::Refused => return Err(fail(UpstreamError::StateMismatch)),
+            Claim::Absent => return Err(fail(UpstreamError::UnknownTransaction)),
+        };
+        let Some(login) = txn.upstream else {
+            return Err(fail(UpstreamError::UnknownTransaction));
+        };
+        let code = params.code_for(&login).map_err(fail)?;
+        let now = self.clock.now();
+        let identity = match connector {
+            Connector::Oidc(c) => c.finish(&code, params.iss.as_deref(), &login, now).await,
+            Connector::Github(c) => c.finish(&code, &login, now).await,
+            Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_) => {
+                Err(UpstreamError::UnknownTransaction)
+            }
+        }
+        .map_err(fail)?;
+        Ok(SignedIn {
+            identity,
+            return_to: txn.return_to,
+        })
+    }
+
+    async fn finish_password(
+        &self,
+        info: &ProviderInfo,
+        connector: &Connector,
+        answer: PasswordAnswer<'_>,
+        facts: &RequestFacts,
+    ) -> Result<SignedIn, SignInError> {
+        if !matches!(connector, Connector::Local(_) | Connector::Ldap(_)) {
+            return Err(SignInError::NoPasswordForm(Box::new(info.clone())));
+        }
+        let browser = answer.browser.map(Secret::expose_secret);
+        let claim = self
+            .sso
+            .take_form_login(answer.form_id, &info.id, browser)
+            .await?;
+        let Claim::Taken(txn) = claim else {
+            return Err(SignInError::FormExpired {
+                provider: Box::new(info.clone()),
+            });
+        };
+        let service = PasswordSignIn::new(
+            Arc::clone(self.sso.store()),
+            Arc::clone(self.clock),
+            self.limits.clone(),
+        );
+        let attempt = Attempt {
+            provider: &info.id,
+            connector,
+            username: answer.username,
+            password: &answer.password,
+            otp: (!answer.otp.is_empty()).then(|| answer.otp.expose_secret()),
+            source_ip: facts.source_ip,
+        };
+        let return_to = txn.return_to;
+        match service.sign_in(attempt).await {
+            Ok(identity) => Ok(SignedIn {
+                identity,
+                return_to,
+            }),
+            Err(PasswordError::Refused(refusal)) => Err(SignInError::Refused {
+                provider: Box::new(info.clone()),
+                refusal,
+                account: account_hash(&info.id, answer.username),
+                return_to,
+            }),
+            Err(PasswordError::DirectoryUnavailable(_)) => Err(SignInError::DirectoryUnavailable {
+                provider: Box::new(info.clone()),
+                return_to,
+            }),
+            Err(PasswordError::Store(e)) => Err(SsoError::Store(e).into()),
+            Err(PasswordError::Internal(e)) => Err(SignInError::Internal(e)),
+        }
+    }
+
+    async fn finish_saml(
+        &self,
+        info: &ProviderInfo,
+        saml: &SamlConnector,
+        response: &str,
+        relay_state: Option<&str>,
+        binding: Option<&Secret>,
+    ) -> Result<SignedIn, SignInError> {
+        let presenter = Presenter::Browser(binding.map(Secret::expose_secret));
+        let accepted = match saml
+            .accept(self.sso, response, presenter, self.clock.now())
+            .await
+        {
+            Ok(a) => a,
+            Err(AcceptError::Store(e)) => return Err(e.into()),
+            Err(AcceptError::Saml(e)) => return Err(saml_refused(info, saml, e)),
+        };
+        tracing::info!(
+            provider = %info.id,
+            subject = %accepted.identity.subject,
+            unsolicited = accepted.unsolicited,
+            mfa = accepted.identity.mfa,
+            "SAML assertion accepted"
+        );
+        // An IdP-initiated sign-in goes where its RelayState says, if that is on this site.
+        let return_to = if accepted.unsolicited {
+            safe_return_to(relay_state)
+        } else {
+            accepted.return_to
+        };
+        Ok(SignedIn {
+            identity: accepted.identity,
+            return_to,
+        })
+    }
+
+    /// After any successful sign-in: ends the browser's previous SSO session (`previous`,
+    /// its cookie), creates a fresh one (a new cookie value, so a fixated id is useless),
+    /// and says where to go next.
+    pub async fn establish(
+        &self,
+        signed_in: SignedIn,
+        previous: Option<&Secret>,
+    ) -> Result<Established, SignInError> {
+        if let Some(old) = previous {
+            self.sso.end(old.expose_secret()).await?;
+        }
+        let identity = signed_in.identity;
+        tracing::info!(provider = %identity.provider, subject = %identity.subject, "signed in");
+        let (cookie, _) = self.sso.create(identity).await?;
+        Ok(Established {
+            cookie,
+            go_to: signed_in
+                .return_to
+                .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned()),
+        })
+    }
+
+    /// Ends `session` (its cookie `cookie`) and its role sessions; audited.
+    pub async fn sign_out(
+        &self,
+        cookie: &Secret,
+        session: &SsoSession,
+        facts: &RequestFacts,
+    ) -> Result<(), SignInError> {
+        self.sso.end(cookie.expose_secret()).await?;
+        let identity = &session.identity;
+        tracing::info!(subject = %identity.qualified_subject(), "signed out");
+        let mut event = event(EventKind::SignOut, &identity.provider, facts);
+        event.subject = Some(identity.subject.clone());
+        self.audit.note(event).await;
+        Ok(())
+    }
+
+    /// Counts and audits a finished sign-in.
+    async fn record(
+        &self,
+        provider: &ProviderId,
+        result: &Result<SignedIn, SignInError>,
+        facts: &RequestFacts,
+    ) {
+        let error = match result {
+            Ok(signed_in) => {
+                self.metrics
+                    .signin(provider.as_str(), Outcome::Success.as_str());
+                let identity = &signed_in.identity;
+                let mut e = event(EventKind::SignInSucceeded, provider, facts);
+                e.subject = Some(identity.subject.clone());
+                e.detail = json!({ "mfa": identity.mfa, "amr": identity.amr });
+                return self.audit.note(e).await;
+            }
+            Err(error) => error,
+        };
+        let Some(outcome) = error.outcome() else {
+            return;
+        };
+        self.metrics.signin(provider.as_str(), outcome.as_str());
+        let mut failed = event(EventKind::SignInFailed, provider, facts);
+        failed.reason = Some(error.reason());
+        failed.detail = json!({ "outcome": outcome.as_str() });
+        if let SignInError::Refused {
+            refusal, account, ..
+        } = error
+        {
+            failed.detail = json!({ "outcome": outcome.as_str(), "account": account });
+            for lock in &refusal.locks {
+                let mut locked = event(EventKind::SignInLocked, provider, facts);
+                locked.reason = Some(format!("{} after {} failures", lock.locked, lock.failures));
+                locked.detail = json!({
+                    "locked": lock.locked,
+                    "account": account,
+                    "failures": lock.failures,
+                    "lock_secs": lock.duration.as_secs(),
+                });
+                self.audit.note(locked).await;
+            }
+        }
+        self.audit.note(failed).await;
+    }
+}
+
+/// An event of `kind` at `provider` with the request's facts.
+fn event(kind: EventKind, provider: &ProviderId, facts: &RequestFacts) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, facts.now.saturating_mul(1000));
+    e.provider = Some(provider.to_string());
+    e.source_ip = facts.source_ip.map(|ip| ip.to_string());
+    e.user_agent.clone_from(&facts.user_agent);
+    e
+}
+
+/// An id from a URL as it may appear in an answer: at most 64 characters.
+fn shortened(id: &str) -> String {
+    id.chars().take(64).collect()
+}
+
+fn unknown(id: &str) -> SignInError {
+    SignInError::UnknownProvider(shortened(id))
+}
+
+fn upstream(info: &ProviderInfo, error: UpstreamError) -> SignInError {
+    SignInError::Upstream {
+        provider: Box::new(info.clone()),
+        error,
+    }
+}
+
+/// Logs the precise reason of a SAML refusal.
+fn saml_refused(info: &ProviderInfo, saml: &SamlConnector, error: SamlError) -> SignInError {
+    tracing::warn!(provider = %info.id, reason = %error, "SAML sign-in refused");
+    SignInError::Saml {
+        provider: Box::new(info.clone()),
+        error,
+        idp_state: saml.idp_state().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

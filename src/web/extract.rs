@@ -1,0 +1,150 @@
+//! Extractors: a page form, a page query and an API JSON body whose rejections are mapped
+//! once (STYLE.md item 20), and the facts of a request (client address, user agent, now, transport) that
+//! trust evaluation and the audit trail use.
+//!
+//! May import: `roles` (the facts type), `web::error`, `web::client_ip`.
+
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::{Form, Json};
+use serde::de::DeserializeOwned;
+
+use crate::roles::RequestFacts;
+use crate::web::error::{ApiError, PageError, WebError};
+use crate::web::{AppState, ClientIp};
+
+/// The longest `User-Agent` kept, in characters.
+pub const USER_AGENT_CHARS: usize = 256;
+
+/// A form posted to a page. A form that cannot be read becomes a plain sentence for the
+/// person, never the deserializer's developer text (that goes to the log).
+pub struct PageForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for PageForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(v)) => Ok(PageForm(v)),
+            Err(e) => Err(PageError(form_rejection(&e))),
+        }
+    }
+}
+
+/// The query of a page, its rejection a plain sentence like [`PageForm`]'s.
+pub struct PageQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PageQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(PageQuery(v)),
+            Err(e) => Err(PageError(unreadable(
+                e.status(),
+                &e.body_text(),
+                "the address could not be read; please start again from the sign-in page",
+            ))),
+        }
+    }
+}
+
+/// A JSON body of an API, its rejection an OAuth-style JSON error.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError(json_rejection(&e))),
+        }
+    }
+}
+
+/// What a page says about a form it could not read (the detail goes to the log only).
+pub fn form_rejection(e: &FormRejection) -> WebError {
+    unreadable(
+        e.status(),
+        &e.body_text(),
+        "the form could not be read; please go back, reload the page and try again",
+    )
+}
+
+/// What an API says about a JSON body it could not read.
+pub fn json_rejection(e: &JsonRejection) -> WebError {
+    let sentence = match e {
+        JsonRejection::MissingJsonContentType(_) => {
+            "the body must be JSON, sent with Content-Type: application/json"
+        }
+        _ => "the body is not the JSON object this endpoint expects",
+    };
+    unreadable(e.status(), &e.body_text(), sentence)
+}
+
+fn unreadable(status: StatusCode, detail: &str, sentence: &str) -> WebError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return WebError::PayloadTooLarge;
+    }
+    tracing::info!(detail, "request body unreadable");
+    WebError::BadRequest(sentence.to_owned())
+}
+
+impl FromRequestParts<AppState> for RequestFacts {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(source_ip)) = ClientIp::from_request_parts(parts, state).await;
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(user_agent)
+            .filter(|ua| !ua.is_empty());
+        Ok(RequestFacts {
+            source_ip,
+            now: state.clock.now(),
+            secure_transport: state.config.server.secure_cookies,
+            user_agent,
+        })
+    }
+}
+
+/// A `User-Agent` as kept: at most [`USER_AGENT_CHARS`] characters, no control characters.
+fn user_agent(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_CHARS)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_agent_is_truncated_and_printable() {
+        let long = "x".repeat(1000);
+        assert_eq!(user_agent(&long).len(), USER_AGENT_CHARS);
+        assert_eq!(user_agent("curl/8\u{7}.1"), "curl/8.1");
+    }
+}

@@ -1,0 +1,70 @@
+//! The SSO session as the browser holds it: the sign-in service over this request's
+//! state, reading the current session from its cookie, and entering a new one after any
+//! sign-in (password, redirect callback, SAML ACS).
+//!
+//! May import: `signin`, `sso`, `web::cookies`, `web::error`.
+
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::secret::Secret;
+use crate::signin::{SignIn, SignedIn};
+use crate::sso::SsoSession;
+use crate::web::error::PageError;
+use crate::web::{AppState, cookies};
+
+impl AppState {
+    /// The sign-in service over this state.
+    pub fn signin(&self) -> SignIn<'_> {
+        SignIn::new(
+            &self.sso,
+            &self.connectors,
+            &self.clock,
+            &self.config.sign_in,
+            &self.audit,
+            &self.metrics,
+        )
+    }
+}
+
+/// The SSO session of the request, if any; with its cookie value.
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Secret, SsoSession)>, PageError> {
+    let secure = state.config.server.secure_cookies;
+    let Some(cookie) = cookies::read(headers, cookies::SESSION, secure) else {
+        return Ok(None);
+    };
+    Ok(state
+        .sso
+        .load(cookie.expose_secret())
+        .await?
+        .map(|s| (cookie, s)))
+}
+
+/// After any successful sign-in: the SSO session is established (a previous one of this
+/// browser ended), its cookie set, the login cookie cleared, and the browser sent on.
+pub async fn enter(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: SignedIn,
+) -> Result<Response, PageError> {
+    let secure = state.config.server.secure_cookies;
+    let previous = cookies::read(headers, cookies::SESSION, secure);
+    let established = state
+        .signin()
+        .establish(signed_in, previous.as_ref())
+        .await?;
+    let mut response = Redirect::to(&established.go_to).into_response();
+    let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
+    cookies::clear(response.headers_mut(), cookies::LOGIN, secure);
+    cookies::set(
+        response.headers_mut(),
+        cookies::SESSION,
+        secure,
+        &established.cookie,
+        max_age,
+    );
+    Ok(response)
+}
