@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::access::{CredentialIssuer, Issuer};
+use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::credentials::CredentialIssuer;
 use crate::provider::{Clients, OidcProvider};
 use crate::roles::RoleCatalog;
 use crate::session::{
@@ -17,6 +18,7 @@ use crate::session::{
 };
 use crate::sso::Sso;
 use crate::sts::Sts;
+use crate::telemetry::metrics::Metrics;
 use crate::tokens::{KeySet, TokenError};
 use crate::web::{AppState, Services};
 
@@ -66,6 +68,16 @@ pub fn build_state(
     store: Arc<dyn SessionStore>,
     clock: SharedClock,
 ) -> Result<AppState, StartError> {
+    build_state_with_audit(config, store, clock, Audit::log_only())
+}
+
+/// [`build_state`] with a given audit trail (its sinks and failure policy).
+pub fn build_state_with_audit(
+    config: Config,
+    store: Arc<dyn SessionStore>,
+    clock: SharedClock,
+    audit: Audit,
+) -> Result<AppState, StartError> {
     let keys = Arc::new(KeySet::load_or_generate(
         &config.tokens.keys_dir,
         config.tokens.algorithm,
@@ -86,6 +98,14 @@ pub fn build_state(
     );
     let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
     let issuer = CredentialIssuer::new(keys, issuer, audience, Arc::clone(&clock));
+    let metrics = Metrics::new();
+    let access = Issuer::new(
+        issuer.clone(),
+        sso.clone(),
+        audit.clone(),
+        metrics.clone(),
+        Arc::clone(&clock),
+    );
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &config.clients,
@@ -93,7 +113,7 @@ pub fn build_state(
             config.limits.client_secret_queue,
         )),
         sso.clone(),
-        issuer.clone(),
+        access.clone(),
         Arc::clone(&roles),
         Arc::clone(&clock),
         config.tokens.default_duration,
@@ -101,7 +121,7 @@ pub fn build_state(
     let sts = Sts::new(
         Arc::clone(&connectors),
         Arc::clone(&roles),
-        issuer.clone(),
+        access.clone(),
         sso.clone(),
         Arc::clone(&clock),
         config.tokens.default_duration,
@@ -123,11 +143,12 @@ pub fn build_state(
         login_cap,
         authorization_cap,
         issuer,
+        access,
         oidc,
         sts,
         draining: crate::telemetry::Draining::default(),
-        metrics: crate::telemetry::metrics::Metrics::new(),
-        audit: crate::audit::Audit::log_only(),
+        metrics,
+        audit,
         config: Arc::new(config),
         clock,
         sso,

@@ -24,10 +24,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::access::CredentialIssuer;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::connectors::Connectors;
-use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::session::ParkingCap;
@@ -77,6 +77,8 @@ pub struct Services {
     pub roles: Arc<RoleCatalog>,
     /// Token minting and verification.
     pub issuer: CredentialIssuer,
+    /// The one door every credential leaves through.
+    pub access: crate::access::Issuer,
     /// Lanyard as an OpenID Connect provider.
     pub oidc: OidcProvider,
     /// Programmatic role assumption.

@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::roles::{RequestFacts, rfc3339, role_arn};
 use crate::secret::Secret;
 use crate::sts::{AssumeRoleRequest, Assumed, StsError};
-use crate::telemetry::metrics::{Door, Outcome};
+use crate::telemetry::metrics::Outcome;
 use crate::web::error::request_id;
 use crate::web::{AppState, ClientIp};
 
@@ -134,7 +134,7 @@ impl From<StsError> for StsRefusal {
             | StsError::ExpiredToken(_) => StatusCode::BAD_REQUEST,
             StsError::IdpRejectedClaim(_) | StsError::AccessDenied(_) => StatusCode::FORBIDDEN,
             StsError::IdpCommunication(_) => StatusCode::BAD_GATEWAY,
-            StsError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            StsError::Store(_) | StsError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             StsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         StsRefusal(e, status)
@@ -149,6 +149,10 @@ impl IntoResponse for StsRefusal {
             StsError::Store(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS: session store failed");
                 "the session store is unavailable; try again".to_owned()
+            }
+            StsError::AuditUnavailable => {
+                tracing::error!(request_id = %request_id, "STS: the audit trail refused the event");
+                e.to_string()
             }
             StsError::Internal(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS failed");
@@ -200,12 +204,14 @@ fn assume_role(
     duration_seconds: Option<u64>,
     role_session_name: Option<String>,
     policy: Option<PolicyParam>,
+    headers: &HeaderMap,
 ) -> AssumeRoleRequest {
     AssumeRoleRequest {
         role,
         duration_seconds,
         role_session_name,
         policy: policy.map(PolicyParam::into_text),
+        user_agent: crate::web::oauth::user_agent(headers),
     }
 }
 
@@ -213,26 +219,40 @@ fn assume_role(
 pub async fn assume_role_with_web_identity(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
-) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
+) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
+    let request = assume_role(
+        b.role,
+        b.duration_seconds,
+        b.role_session_name,
+        b.policy,
+        &headers,
+    );
     let facts = facts(&state, ip);
     let assumed = state
         .sts
         .assume_role_with_web_identity(&request, b.web_identity_token.expose_secret(), None, &facts)
         .await?;
-    Ok(answer(Door::StsWebIdentity, assumed, facts.now))
+    Ok(Json(StsResponse::new(assumed, facts.now)))
 }
 
 /// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool.
 pub async fn assume_role_with_saml(
     State(state): State<AppState>,
     ip: ClientIp,
+    headers: HeaderMap,
     request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
-) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
+) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
+    let request = assume_role(
+        b.role,
+        b.duration_seconds,
+        b.role_session_name,
+        b.policy,
+        &headers,
+    );
     let facts = facts(&state, ip);
     let assumed = state
         .sts
@@ -243,15 +263,5 @@ pub async fn assume_role_with_saml(
             &facts,
         )
         .await?;
-    Ok(answer(Door::StsSaml, assumed, facts.now))
-}
-
-/// The answer for `assumed`, with what the metrics count.
-fn answer(door: Door, assumed: Assumed, now: i64) -> (Extension<Outcome>, Json<StsResponse>) {
-    let response = StsResponse::new(assumed, now);
-    let issued = Outcome::Issued {
-        door,
-        role: response.assumed_role.role.clone(),
-    };
-    (Extension(issued), Json(response))
+    Ok(Json(StsResponse::new(assumed, facts.now)))
 }
