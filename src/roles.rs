@@ -221,7 +221,15 @@ impl RoleCatalog {
         let context = caller.trust_context(facts);
         self.roles
             .iter()
-            .filter_map(|r| decide(r, &caller, &context).ok())
+            .filter_map(|r| {
+                let statements = decide(r, &caller, &context).ok()?;
+                Some(TrustGrant {
+                    role: Arc::clone(r),
+                    caller: caller.clone(),
+                    statements,
+                    decided_at: facts.now,
+                })
+            })
             .collect()
     }
 

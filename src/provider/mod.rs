@@ -1089,6 +1089,7 @@ impl OidcProvider {
             }
         }
         self.issuer
+            .tokens()
             .keys()
             .sign(&claims, ID_TOKEN_TYPE)
             .map_err(|e| OAuthError::ServerError(e.to_string()))
@@ -1307,6 +1308,7 @@ impl OidcProvider {
         }
         let hint: Hint = self
             .issuer
+            .tokens()
             .keys()
             .verify(
                 hint,

@@ -548,7 +548,12 @@ pub async fn roles(
         target: &target,
         origin: &origin,
     };
-    match offer(&state.roles, &session.identity, target.audience(), &origin.facts) {
+    match offer(
+        &state.roles,
+        &session.identity,
+        target.audience(),
+        &origin.facts,
+    ) {
         Offer::SignInAgain => Ok(to_signin(&return_to)),
         // Answering would use up the application's request: not for a HEAD.
         Offer::NoRole { .. } | Offer::Issue(_) if head && target.client_id().is_some() => {
@@ -556,9 +561,15 @@ pub async fn roles(
         }
         Offer::NoRole { needing_mfa } => no_role(&state, &session, &target, needing_mfa).await,
         Offer::Issue(grant) => one_role(&state, &visit, &mut session, *grant, head).await,
-        Offer::Pick { grants, needing_mfa } => {
+        Offer::Pick {
+            grants,
+            needing_mfa,
+        } => {
             let page = pick(&state, &session, &grants, query.q, &target).await?;
-            let page = RolesPage { mfa_roles: needing_mfa, ..page };
+            let page = RolesPage {
+                mfa_roles: needing_mfa,
+                ..page
+            };
             Ok(render(&page)?.into_response())
         }
     }
@@ -819,7 +830,11 @@ async fn chosen(
         Err(e) => return Err(choice_error(e).into()),
     };
     let (cookie, target, origin) = (&cookie, &target, &origin);
-    let visit = Visit { cookie, target, origin };
+    let visit = Visit {
+        cookie,
+        target,
+        origin,
+    };
     let duration = Duration::from_secs(choice.seconds);
     let response = finish(state, &visit, &mut session, choice.grant, duration).await?;
     if choice.shortened && target.client_id().is_none() {

@@ -251,10 +251,7 @@ async fn every_door_writes_exactly_one_issued_event() {
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ),
         ("subject_token", subject.as_str()),
-        (
-            "subject_token_type",
-            "urn:ietf:params:oauth:token-type:jwt",
-        ),
+        ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
     ];
     let (s, t) = token(&x.l, Some(("ci-app", "ci-app-secret")), &form).await;
     assert_eq!(s, 200, "{t}");
@@ -289,7 +286,9 @@ async fn every_door_writes_exactly_one_issued_event() {
         "token_exchange",
     ] {
         assert!(
-            text.contains(&format!("lanyard_credentials_issued_total{{door=\"{door}\"")),
+            text.contains(&format!(
+                "lanyard_credentials_issued_total{{door=\"{door}\""
+            )),
             "{door}: {text}"
         );
     }
@@ -306,7 +305,10 @@ async fn a_client_its_role_does_not_trust_is_refused_and_audited() {
     assert_eq!(e.event, EventKind::CredentialsRefused);
     assert_eq!(e.door, Some(Door::ClientCredentials));
     assert_eq!(e.role.as_deref(), Some("locked"));
-    assert_eq!(e.subject.as_deref(), Some("arn:lanyard:iam:::client/frozen"));
+    assert_eq!(
+        e.subject.as_deref(),
+        Some("arn:lanyard:iam:::client/frozen")
+    );
     assert_eq!(e.statements, ["Frozen"]);
     assert!(e.reason.as_deref().unwrap().contains("denied"), "{e:?}");
 

@@ -258,17 +258,13 @@ impl Policy {
     pub fn may_allow(&self, principal: Principal<'_>, action: &str, resource: &str) -> bool {
         let action = lower_action(action);
         let empty = Context::new();
-        let matches = |ps: &[Pattern], text: &str| {
-            ps.iter()
-                .any(|p| p.matches(text, &empty).unwrap_or(true))
-        };
+        let matches =
+            |ps: &[Pattern], text: &str| ps.iter().any(|p| p.matches(text, &empty).unwrap_or(true));
         self.statements.iter().any(|st| {
             let principal_ok = match &st.principal {
                 None => true,
                 Some(PrincipalMatch::Principal(set)) => principal_matches(set, Some(principal)),
-                Some(PrincipalMatch::NotPrincipal(set)) => {
-                    !principal_matches(set, Some(principal))
-                }
+                Some(PrincipalMatch::NotPrincipal(set)) => !principal_matches(set, Some(principal)),
             };
             let action_ok = match &st.actions {
                 ActionMatch::Action(ps) => matches(ps, action.as_ref()),
