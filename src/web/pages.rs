@@ -543,11 +543,7 @@ pub async fn roles(
     };
     let target = for_client(&state, query.authz.as_deref()).await?;
     let origin = crate::web::oauth::origin(&state, ip, &headers);
-    let visit = Visit {
-        cookie: &cookie,
-        target: &target,
-        origin: &origin,
-    };
+    let visit = Visit::new(&cookie, &target, &origin);
     match offer(
         &state.roles,
         &session.identity,
@@ -565,12 +561,8 @@ pub async fn roles(
             grants,
             needing_mfa,
         } => {
-            let page = pick(&state, &session, &grants, query.q, &target).await?;
-            let page = RolesPage {
-                mfa_roles: needing_mfa,
-                ..page
-            };
-            Ok(render(&page)?.into_response())
+            let listed = (grants.as_slice(), needing_mfa);
+            pick(&state, &session, listed, query.q, &target).await
         }
     }
 }
@@ -581,6 +573,16 @@ struct Visit<'a> {
     cookie: &'a Secret,
     target: &'a ForClient,
     origin: &'a Origin,
+}
+
+impl<'a> Visit<'a> {
+    fn new(cookie: &'a Secret, target: &'a ForClient, origin: &'a Origin) -> Self {
+        Self {
+            cookie,
+            target,
+            origin,
+        }
+    }
 }
 
 /// No role fits: the application hears `access_denied`; the person sees why.
@@ -648,14 +650,14 @@ async fn one_role(
     finish(state, visit, session, grant, duration).await
 }
 
-/// The picker page for several roles.
+/// The picker page for several roles (and the names of those that need MFA).
 async fn pick(
     state: &AppState,
     session: &SsoSession,
-    grants: &[TrustGrant],
+    (grants, mfa_roles): (&[TrustGrant], Vec<String>),
     filter: Option<String>,
     target: &ForClient,
-) -> Result<RolesPage, PageError> {
+) -> PageResult {
     let last = state.sso.last_role(&session.identity).await?;
     let roles: Vec<Arc<RoleConfig>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
     let provider = provider_name(state, session.identity.provider.as_str());
@@ -672,7 +674,8 @@ async fn pick(
         page.authz = id.clone();
         page.client = Some(name.clone());
     }
-    Ok(page)
+    page.mfa_roles = mfa_roles;
+    Ok(render(&page)?.into_response())
 }
 
 /// The name the pages greet the person by.
@@ -829,12 +832,7 @@ async fn chosen(
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
         Err(e) => return Err(choice_error(e).into()),
     };
-    let (cookie, target, origin) = (&cookie, &target, &origin);
-    let visit = Visit {
-        cookie,
-        target,
-        origin,
-    };
+    let visit = Visit::new(&cookie, &target, &origin);
     let duration = Duration::from_secs(choice.seconds);
     let response = finish(state, &visit, &mut session, choice.grant, duration).await?;
     if choice.shortened && target.client_id().is_none() {

@@ -223,7 +223,7 @@ pub async fn assume_role_with_web_identity(
     request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
 ) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(
+    let r = assume_role(
         b.role,
         b.duration_seconds,
         b.role_session_name,
@@ -233,7 +233,7 @@ pub async fn assume_role_with_web_identity(
     let facts = facts(&state, ip);
     let assumed = state
         .sts
-        .assume_role_with_web_identity(&request, b.web_identity_token.expose_secret(), None, &facts)
+        .assume_role_with_web_identity(&r, b.web_identity_token.expose_secret(), None, &facts)
         .await?;
     Ok(Json(StsResponse::new(assumed, facts.now)))
 }
@@ -246,7 +246,7 @@ pub async fn assume_role_with_saml(
     request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
 ) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(
+    let r = assume_role(
         b.role,
         b.duration_seconds,
         b.role_session_name,
@@ -257,7 +257,7 @@ pub async fn assume_role_with_saml(
     let assumed = state
         .sts
         .assume_role_with_saml(
-            &request,
+            &r,
             b.saml_response.expose_secret(),
             b.provider.as_deref(),
             &facts,
