@@ -17,8 +17,8 @@ use lanyard_policy::{
     Context, ContextError, ContextValue, Decision, Policy, PolicyKind, normalize_key,
 };
 
+use crate::access::AccessTokenClaims;
 use crate::config::Config;
-use crate::credentials::AccessTokenClaims;
 use crate::roles::{RequestFacts, RoleCatalog, apply_request_facts, rfc3339};
 use crate::sso::{Sso, SsoError};
 

@@ -10,13 +10,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod audit;
 pub mod authz;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
-pub mod credentials;
 pub mod identity;
 pub mod provider;
 pub mod reload;

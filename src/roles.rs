@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use lanyard_policy::{Context, ContextValue, Decision, Policy, PolicySet, Principal, Request};
+use lanyard_policy::{
+    Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::RoleConfig;
@@ -87,6 +89,21 @@ impl PrincipalKeys {
         Self(m)
     }
 
+    /// The keys of a machine client: `aws:username` (its id), `aws:userid` and
+    /// `aws:PrincipalArn` (its ARN), `aws:MultiFactorAuthPresent` (`false`).
+    pub fn of_client(id: &str) -> Self {
+        let one = |v: String| vec![v];
+        Self(BTreeMap::from([
+            ("aws:username".to_owned(), one(id.to_owned())),
+            ("aws:userid".to_owned(), one(client_arn(id))),
+            ("aws:PrincipalArn".to_owned(), one(client_arn(id))),
+            (
+                "aws:MultiFactorAuthPresent".to_owned(),
+                one("false".to_owned()),
+            ),
+        ]))
+    }
+
     /// The provider these keys came from (`idp:provider`).
     pub fn provider(&self) -> &str {
         self.0
@@ -143,14 +160,6 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
 }
 
-/// The trust context of an identity: its principal keys plus the request facts.
-pub fn trust_context(identity: &ExternalIdentity, facts: &RequestFacts) -> Context {
-    let mut context = Context::new();
-    PrincipalKeys::of(identity).apply(&mut context);
-    apply_request_facts(&mut context, facts, identity.auth_time, identity.mfa);
-    context
-}
-
 /// The configured roles.
 #[derive(Debug)]
 pub struct RoleCatalog {
@@ -191,43 +200,80 @@ impl RoleCatalog {
         if !with_mfa.amr.iter().any(|m| m == "otp") {
             with_mfa.amr.push("otp".to_owned());
         }
-        let without = trust_context(identity, facts);
-        let with = trust_context(&with_mfa, facts);
+        let (without, with) = (
+            Caller::Federated(identity.clone()),
+            Caller::Federated(with_mfa),
+        );
+        let (without_context, with_context) =
+            (without.trust_context(facts), with.trust_context(facts));
         self.roles
             .iter()
             .filter(|r| {
-                !trust_decision(r, identity, &without).outcome.is_allowed()
-                    && trust_decision(r, &with_mfa, &with).outcome.is_allowed()
+                decide(r, &without, &without_context).is_err()
+                    && decide(r, &with, &with_context).is_ok()
             })
             .cloned()
             .collect()
     }
 
-    /// The roles whose trust policy allows this identity, in config order.
-    pub fn eligible(
-        &self,
-        identity: &ExternalIdentity,
-        facts: &RequestFacts,
-    ) -> Vec<Arc<RoleConfig>> {
-        let context = trust_context(identity, facts);
+    /// The grants of every role whose trust policy allows this identity, in config order:
+    /// the role picker's list.
+    pub fn eligible(&self, identity: &ExternalIdentity, facts: &RequestFacts) -> Vec<TrustGrant> {
+        let caller = Caller::Federated(identity.clone());
+        let context = caller.trust_context(facts);
         self.roles
             .iter()
-            .filter(|r| trust_decision(r, identity, &context).outcome.is_allowed())
-            .cloned()
+            .filter_map(|r| {
+                let statements = decide(r, &caller, &context).ok()?;
+                Some(TrustGrant {
+                    role: Arc::clone(r),
+                    caller: caller.clone(),
+                    statements,
+                    decided_at: facts.now,
+                })
+            })
             .collect()
+    }
+
+    /// The trust decision for one role: a [`TrustGrant`] when the role's trust policy
+    /// allows `caller`, a [`TrustRefusal`] with the deciding statements otherwise (also
+    /// when no role has that name).
+    pub fn evaluate(
+        &self,
+        role: &str,
+        caller: Caller,
+        facts: &RequestFacts,
+    ) -> Result<TrustGrant, TrustRefusal> {
+        let Some(role) = self.get(role) else {
+            return Err(TrustRefusal {
+                role: role.chars().take(128).collect(),
+                subject: caller.subject(),
+                provider: caller.provider().map(str::to_owned),
+                statements: Vec::new(),
+                reason: "no role has this name".to_owned(),
+            });
+        };
+        let context = caller.trust_context(facts);
+        decide(role, &caller, &context).map(|decided| TrustGrant {
+            role: Arc::clone(role),
+            caller,
+            statements: decided,
+            decided_at: facts.now,
+        })
     }
 }
 
-/// Evaluates one role's trust policy for an identity with a prepared context.
-pub fn trust_decision(
-    role: &RoleConfig,
-    identity: &ExternalIdentity,
+/// What a role's trust policy said: the deciding `Allow` statements, or the refusal.
+fn decide(
+    role: &Arc<RoleConfig>,
+    caller: &Caller,
     context: &Context,
-) -> Decision {
+) -> Result<Vec<String>, TrustRefusal> {
     let arn = role_arn(&role.name);
+    let (principal, action) = caller.policy_principal();
     let request = Request {
-        principal: Some(Principal::Federated(identity.provider.as_str())),
-        action: identity.provider_kind.trust_action(),
+        principal: Some(principal),
+        action,
         resource: &arn,
         context,
     };
@@ -235,7 +281,200 @@ pub fn trust_decision(
         resource: Some(&role.trust_policy),
         ..PolicySet::default()
     };
-    lanyard_policy::evaluate(&set, &request)
+    let decision = lanyard_policy::evaluate(&set, &request);
+    let statements = decision.statements.iter().map(statement_name).collect();
+    if decision.outcome.is_allowed() {
+        Ok(statements)
+    } else {
+        Err(TrustRefusal {
+            role: role.name.clone(),
+            subject: caller.subject(),
+            provider: caller.provider().map(str::to_owned),
+            statements,
+            reason: decision.reason,
+        })
+    }
+}
+
+/// A statement as the audit trail names it: its `Sid`, or its position.
+fn statement_name(s: &StatementRef) -> String {
+    match &s.sid {
+        Some(sid) => sid.clone(),
+        None => format!("{}#{}", s.policy, s.index),
+    }
+}
+
+/// Whether `role`'s trust policy has an `Allow` statement that could let the machine
+/// client `client_id` assume it with `sts:AssumeRole` under some conditions: what
+/// `check-config` asks of every client's `machine_role`.
+pub fn could_trust_client(role: &RoleConfig, client_id: &str) -> bool {
+    role.trust_policy.may_allow(
+        Principal::Aws(&client_arn(client_id)),
+        CLIENT_TRUST_ACTION,
+        &role_arn(&role.name),
+    )
+}
+
+/// Who asks to assume a role.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A person or workload an upstream provider vouched for: the trust policy sees
+    /// `{"Federated": "<provider id>"}` and the action of the provider's kind.
+    Federated(ExternalIdentity),
+    /// A machine client of Lanyard's OpenID provider (`client_credentials`): the trust
+    /// policy sees `{"AWS": "arn:lanyard:iam:::client/<id>"}` and `sts:AssumeRole`.
+    Client(MachineClient),
+}
+
+/// A machine client that authenticated to the token endpoint.
+#[derive(Debug, Clone)]
+pub struct MachineClient {
+    id: String,
+    arn: String,
+    method: &'static str,
+}
+
+impl MachineClient {
+    /// The client `id`, authenticated by `method` (`client_secret`, `private_key_jwt`).
+    pub fn new(id: &str, method: &'static str) -> Self {
+        Self {
+            id: id.to_owned(),
+            arn: client_arn(id),
+            method,
+        }
+    }
+
+    /// `client_id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// How it authenticated: the token's `amr`.
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+}
+
+impl Caller {
+    /// The session subject: `{provider}:{subject}`, or the client's ARN.
+    pub fn subject(&self) -> String {
+        match self {
+            Caller::Federated(i) => i.qualified_subject(),
+            Caller::Client(c) => c.arn.clone(),
+        }
+    }
+
+    /// The upstream provider that vouched, if any.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            Caller::Federated(i) => Some(i.provider.as_str()),
+            Caller::Client(_) => None,
+        }
+    }
+
+    /// The principal-derived condition keys.
+    pub fn principal_keys(&self) -> PrincipalKeys {
+        match self {
+            Caller::Federated(i) => PrincipalKeys::of(i),
+            Caller::Client(c) => PrincipalKeys::of_client(&c.id),
+        }
+    }
+
+    fn policy_principal(&self) -> (Principal<'_>, &'static str) {
+        match self {
+            Caller::Federated(i) => (
+                Principal::Federated(i.provider.as_str()),
+                i.provider_kind.trust_action(),
+            ),
+            Caller::Client(c) => (Principal::Aws(&c.arn), CLIENT_TRUST_ACTION),
+        }
+    }
+
+    /// The trust context: the principal keys plus the request facts.
+    fn trust_context(&self, facts: &RequestFacts) -> Context {
+        let mut context = Context::new();
+        self.principal_keys().apply(&mut context);
+        match self {
+            Caller::Federated(i) => apply_request_facts(&mut context, facts, i.auth_time, i.mfa),
+            Caller::Client(_) => apply_request_facts(&mut context, facts, facts.now, false),
+        }
+        context
+    }
+}
+
+/// The action a machine client's trust evaluation asks for.
+pub const CLIENT_TRUST_ACTION: &str = "sts:AssumeRole";
+/// What a machine client's ARN starts with; the `client_id` follows.
+pub const CLIENT_ARN_PREFIX: &str = "arn:lanyard:iam:::client/";
+
+/// The ARN of a machine client, its principal in trust policies
+/// (`Principal = { AWS = "arn:lanyard:iam:::client/<id>" }`).
+pub fn client_arn(id: &str) -> String {
+    format!("{CLIENT_ARN_PREFIX}{id}")
+}
+
+/// A role the trust evaluator allowed a caller to assume.
+///
+/// Its fields are private and it has no public constructor: only
+/// [`RoleCatalog::evaluate`] and [`RoleCatalog::eligible`] build one, after the role's
+/// trust policy allowed the caller, so nothing can issue credentials for a role without a
+/// trust decision (the issuer in `access` takes a grant by value).
+#[derive(Debug, Clone)]
+pub struct TrustGrant {
+    role: Arc<RoleConfig>,
+    caller: Caller,
+    statements: Vec<String>,
+    decided_at: i64,
+}
+
+impl TrustGrant {
+    /// The role granted.
+    pub fn role(&self) -> &Arc<RoleConfig> {
+        &self.role
+    }
+
+    /// Who it was granted to.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The `Allow` statements that decided.
+    pub fn statements(&self) -> &[String] {
+        &self.statements
+    }
+
+    /// When the decision was made (seconds since the epoch).
+    pub fn decided_at(&self) -> i64 {
+        self.decided_at
+    }
+
+    /// The refusal of this grant for a reason other than trust (the role is not for this
+    /// client, the duration is out of bounds): for the audit trail.
+    pub fn refused(&self, reason: impl Into<String>) -> TrustRefusal {
+        TrustRefusal {
+            role: self.role.name.clone(),
+            subject: self.caller.subject(),
+            provider: self.caller.provider().map(str::to_owned),
+            statements: Vec::new(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why the trust evaluator refused a role: kept for the audit trail, never shown to the
+/// caller (who gets a plain "not authorized").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustRefusal {
+    /// The role asked for (truncated).
+    pub role: String,
+    /// The caller's subject.
+    pub subject: String,
+    /// The upstream provider, if any.
+    pub provider: Option<String>,
+    /// The deciding statements (every applicable `Deny`, or none for an implicit deny).
+    pub statements: Vec<String>,
+    /// The evaluator's explanation.
+    pub reason: String,
 }
 
 /// Evaluates the role's permission policies (with its boundary and an optional session
@@ -343,7 +582,7 @@ mod tests {
             catalog
                 .eligible(&identity(groups), &facts())
                 .iter()
-                .map(|r| r.name.clone())
+                .map(|g| g.role().name.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&["engineering"]), vec!["engineer", "payments"]);
@@ -379,6 +618,66 @@ mod tests {
         with.mfa = true;
         assert_eq!(catalog.eligible(&with, &facts()).len(), 1);
         assert!(catalog.needing_mfa(&with, &facts()).is_empty());
+    }
+
+    #[test]
+    fn the_evaluator_grants_with_its_statements_and_refuses_with_its_reason() {
+        let catalog = RoleCatalog::new(vec![role(
+            "deploy",
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "Engineers", "Effect": "Allow", "Principal": {"Federated": "corp"},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"ForAnyValue:StringEquals": {"idp:groups": ["engineering"]}}},
+                {"Sid": "NoInterns", "Effect": "Deny", "Principal": {"Federated": "corp"},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"ForAnyValue:StringEquals": {"idp:groups": ["interns"]}}},
+                {"Sid": "Pipeline", "Effect": "Allow",
+                 "Principal": {"AWS": "arn:lanyard:iam:::client/pipeline"},
+                 "Action": "sts:AssumeRole"}]}),
+        )]);
+        let person = |groups: &[&str]| Caller::Federated(identity(groups));
+        let grant = catalog
+            .evaluate("deploy", person(&["engineering"]), &facts())
+            .unwrap();
+        assert_eq!(grant.role().name, "deploy");
+        assert_eq!(grant.statements(), ["Engineers"]);
+        assert_eq!(grant.caller().subject(), "corp:alice");
+        assert_eq!(grant.decided_at(), 2_000);
+        let denied = catalog
+            .evaluate("deploy", person(&["engineering", "interns"]), &facts())
+            .unwrap_err();
+        assert_eq!(denied.statements, ["NoInterns"]);
+        assert!(
+            denied.reason.contains("explicitly denied"),
+            "{}",
+            denied.reason
+        );
+        let implicit = catalog
+            .evaluate("deploy", person(&["finance"]), &facts())
+            .unwrap_err();
+        assert!(implicit.statements.is_empty());
+        assert_eq!(implicit.provider.as_deref(), Some("corp"));
+        let missing = catalog
+            .evaluate("nope", person(&["engineering"]), &facts())
+            .unwrap_err();
+        assert_eq!(missing.reason, "no role has this name");
+        // A machine client is the AWS principal of its ARN, with sts:AssumeRole.
+        let client = |id: &str| Caller::Client(MachineClient::new(id, "client_secret"));
+        let grant = catalog
+            .evaluate("deploy", client("pipeline"), &facts())
+            .unwrap();
+        assert_eq!(grant.statements(), ["Pipeline"]);
+        assert_eq!(
+            grant.caller().subject(),
+            "arn:lanyard:iam:::client/pipeline"
+        );
+        assert_eq!(grant.caller().provider(), None);
+        let other = catalog
+            .evaluate("deploy", client("other"), &facts())
+            .unwrap_err();
+        assert_eq!(other.subject, "arn:lanyard:iam:::client/other");
+        assert!(could_trust_client(&catalog.all()[0], "pipeline"));
+        assert!(!could_trust_client(&catalog.all()[0], "other"));
     }
 
     #[test]

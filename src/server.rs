@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::access::{CredentialIssuer, Issuer};
 use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
-use crate::credentials::CredentialIssuer;
 use crate::identity::ProviderId;
 use crate::provider::{Clients, OidcProvider};
 use crate::reload::Reloader;
@@ -156,7 +156,18 @@ pub fn build_state(
     store: Arc<dyn SessionStore>,
     clock: SharedClock,
 ) -> Result<AppState, StartError> {
-    let shared = Shared::new(&config, store, clock)?;
+    build_state_with_audit(config, store, clock, Audit::log_only())
+}
+
+/// [`build_state`] with a given audit trail (its sinks and failure policy).
+pub fn build_state_with_audit(
+    config: Config,
+    store: Arc<dyn SessionStore>,
+    clock: SharedClock,
+    audit: Audit,
+) -> Result<AppState, StartError> {
+    let mut shared = Shared::new(&config, store, clock)?;
+    shared.audit = audit;
     let connectors = Arc::new(shared.connectors(&config, |_| None)?);
     Ok(assemble(config, &shared, connectors))
 }
@@ -184,6 +195,13 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         audience,
         Arc::clone(&clock),
     );
+    let access = Issuer::new(
+        issuer.clone(),
+        sso.clone(),
+        shared.audit.clone(),
+        (*shared.metrics).clone(),
+        Arc::clone(&clock),
+    );
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &config.clients,
@@ -191,7 +209,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
             config.limits.client_secret_queue,
         )),
         sso.clone(),
-        issuer.clone(),
+        access.clone(),
         Arc::clone(&roles),
         Arc::clone(&clock),
         config.tokens.default_duration,
@@ -199,7 +217,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
     let sts = Sts::new(
         Arc::clone(&connectors),
         Arc::clone(&roles),
-        issuer.clone(),
+        access.clone(),
         sso.clone(),
         Arc::clone(&clock),
         config.tokens.default_duration,
@@ -221,6 +239,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         login_cap,
         authorization_cap,
         issuer,
+        access,
         oidc,
         sts,
         draining: shared.draining.clone(),

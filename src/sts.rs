@@ -11,28 +11,39 @@
 //!   the action `sts:AssumeRoleWithWebIdentity`.
 //! - [`Sts::assume_role_with_saml`]: `POST /sts/assume-role-with-saml`, validated as at the
 //!   ACS (including the assertion-ID replay cache), action `sts:AssumeRoleWithSAML`.
+//! - [`Sts::token_exchange`]: RFC 8693 token exchange at `/oauth2/token` for a confidential
+//!   client allowed the grant: a web identity call whose credentials are bound to the
+//!   client and limited to its `allowed_roles`.
 //!
 //! A session policy (`policy`) can only narrow what the role grants: it is validated here,
 //! stored with the role session, and `/v1/authorize` requires it to allow as well.
 //!
 //! Errors carry AWS STS's error codes. A refusal by the trust policy is `AccessDenied` with
 //! AWS's fixed message, the same whether the role does not exist or does not trust the
-//! caller; the audit log (target `audit`) records the deciding statements.
+//! caller; the audit trail (`credentials.refused`) records the deciding statements.
+//! Credentials leave through the one door ([`Issuer`]).
+//!
+//! May import: `access`, `audit`, `connectors`, `roles`, `sso`, `provider` (the client of a
+//! token exchange and its OAuth errors), `config`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_policy::{Policy, PolicyKind};
 
+use crate::access::{
+    Attempt, ClientBinding, CredentialIssuer, Holder, IssueError, IssueRequest, Issuer,
+};
+use crate::audit::Door;
 use crate::clock::SharedClock;
-use crate::config::MIN_SESSION_SECS;
+use crate::config::{GrantType, MIN_SESSION_SECS};
 use crate::connectors::id_token::IdTokenError;
 use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Connector, Connectors};
-use crate::credentials::{ClientBinding, CredentialIssuer, IssueError};
 use crate::identity::ExternalIdentity;
-use crate::roles::{RequestFacts, RoleCatalog, trust_context, trust_decision};
+use crate::provider::{Client, OAuthError};
+use crate::roles::{Caller, RequestFacts, RoleCatalog};
 use crate::sso::{RoleSession, Sso, SsoError};
 
 /// The longest duration any STS call grants (AWS's limit), before the role's own maximum.
@@ -53,6 +64,8 @@ pub struct AssumeRoleRequest {
     pub role_session_name: Option<String>,
     /// A session policy (IAM JSON) that narrows the role's permissions.
     pub policy: Option<String>,
+    /// The caller's `User-Agent`, for the audit trail.
+    pub user_agent: Option<String>,
 }
 
 /// Credentials issued by an STS call.
@@ -97,6 +110,9 @@ pub enum StsError {
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] SsoError),
+    /// The audit trail cannot record credentials: none are issued.
+    #[error("credentials cannot be issued right now; try again shortly")]
+    AuditUnavailable,
     /// Signing failed.
     #[error("credentials could not be issued: {0}")]
     Internal(String),
@@ -114,7 +130,7 @@ impl StsError {
             StsError::IdpRejectedClaim(_) => "IDPRejectedClaim",
             StsError::AccessDenied(_) => "AccessDenied",
             StsError::IdpCommunication(_) => "IDPCommunicationError",
-            StsError::Store(_) => "ServiceUnavailable",
+            StsError::Store(_) | StsError::AuditUnavailable => "ServiceUnavailable",
             StsError::Internal(_) => "InternalFailure",
         }
     }
@@ -125,7 +141,7 @@ impl StsError {
 pub struct Sts {
     connectors: Arc<Connectors>,
     roles: Arc<RoleCatalog>,
-    issuer: CredentialIssuer,
+    issuer: Issuer,
     sso: Sso,
     clock: SharedClock,
     default_duration: Duration,
@@ -154,6 +170,7 @@ struct Checked {
     duration: Option<u64>,
     session_name: Option<String>,
     policy: Option<String>,
+    user_agent: Option<String>,
 }
 
 impl Sts {
@@ -161,7 +178,7 @@ impl Sts {
     pub fn new(
         connectors: Arc<Connectors>,
         roles: Arc<RoleCatalog>,
-        issuer: CredentialIssuer,
+        issuer: Issuer,
         sso: Sso,
         clock: SharedClock,
         default_duration: Duration,
@@ -233,6 +250,59 @@ impl Sts {
             provider,
             audience,
         })
+    }
+
+    /// RFC 8693 token exchange at `/oauth2/token`: `subject_token` (an upstream provider's
+    /// JWT) for credentials of the role named by `resource` (its ARN, or the client's only
+    /// allowed role when left out), with the trust evaluation of
+    /// [`Sts::assume_role_with_web_identity`]. The token is issued to `client` (its `aud`),
+    /// which must be confidential and allowed the grant and the role.
+    pub async fn token_exchange(
+        &self,
+        client: &Client,
+        request: TokenExchange,
+        facts: &RequestFacts,
+    ) -> Result<Assumed, OAuthError> {
+        if !client.config.allows(GrantType::TokenExchange) || client.is_public() {
+            return Err(OAuthError::UnauthorizedClient(
+                "this client may not use token exchange".into(),
+            ));
+        }
+        let subject_token = request.checked()?;
+        let role = exchange_role(request.resource, &client.config.allowed_roles)?;
+        let duration = self.roles.get(&role).map(|r| {
+            let wanted = client
+                .config
+                .access_token_lifetime
+                .unwrap_or(self.default_duration);
+            wanted.as_secs().min(CredentialIssuer::max_duration(r))
+        });
+        let assume = AssumeRoleRequest {
+            role,
+            duration_seconds: duration,
+            role_session_name: None,
+            policy: None,
+            user_agent: request.user_agent,
+        };
+        let binding = ClientBinding {
+            client_id: client.config.id.clone(),
+            audience: client.config.audience.clone(),
+            scope: None,
+        };
+        let for_client = ForClient {
+            binding: &binding,
+            allowed_roles: &client.config.allowed_roles,
+        };
+        self.assume_role_with_web_identity(&assume, &subject_token, Some(for_client), facts)
+            .await
+            .map_err(|e| match e {
+                StsError::AccessDenied(_) => OAuthError::InvalidTarget(e.to_string()),
+                StsError::IdpCommunication(d) => OAuthError::TemporarilyUnavailable(d),
+                StsError::AuditUnavailable => OAuthError::TemporarilyUnavailable(e.to_string()),
+                StsError::Store(e) => e.into(),
+                StsError::Internal(d) => OAuthError::ServerError(d),
+                other => OAuthError::InvalidRequest(other.to_string()),
+            })
     }
 
     /// `AssumeRoleWithSAML`: validates a base64 SAMLResponse as the ACS does (one use per
@@ -313,7 +383,9 @@ impl Sts {
         })
     }
 
-    /// Trust evaluation for the one requested role, then credentials.
+    /// Trust evaluation for the one requested role, then credentials through the one
+    /// door. A refusal is audited with its deciding statements; the caller learns only
+    /// `AccessDenied`.
     async fn issue(
         &self,
         action: &'static str,
@@ -322,70 +394,143 @@ impl Sts {
         client: Option<ForClient<'_>>,
         facts: &RequestFacts,
     ) -> Result<RoleSession, StsError> {
-        let Some(role) = self.roles.get(&checked.role) else {
-            tracing::info!(target: "audit", event = "sts.denied", action, provider = %identity.provider, subject = %identity.subject, role = %short(&checked.role), "no such role");
-            return Err(StsError::AccessDenied(action));
+        let door = match (client.is_some(), action) {
+            (true, _) => Door::TokenExchange,
+            (false, "sts:AssumeRoleWithSAML") => Door::StsSaml,
+            (false, _) => Door::StsWebIdentity,
+        };
+        let attempt = Attempt {
+            door,
+            source_ip: facts.source_ip,
+            user_agent: checked.user_agent.clone(),
+            client_id: client.map(|c| c.binding.client_id.clone()),
+        };
+        let caller = Caller::Federated(identity.clone());
+        let grant = match self.roles.evaluate(&checked.role, caller, facts) {
+            Ok(g) => g,
+            Err(refusal) => {
+                self.issuer.refused(&attempt, &refusal).await;
+                return Err(StsError::AccessDenied(action));
+            }
         };
         if let Some(c) = client
-            && !c.allowed_roles.iter().any(|r| r == &role.name)
+            && !c.allowed_roles.iter().any(|r| r == &grant.role().name)
         {
-            tracing::info!(target: "audit", event = "sts.denied", action, client = %c.binding.client_id, role = %role.name, "role not allowed for the client");
+            let refusal = grant.refused("the role is not among the client's allowed_roles");
+            self.issuer.refused(&attempt, &refusal).await;
             return Err(StsError::AccessDenied(action));
         }
-        let context = trust_context(identity, facts);
-        let decision = trust_decision(role, identity, &context);
-        if !decision.outcome.is_allowed() {
-            tracing::info!(
-                target: "audit",
-                event = "sts.denied",
-                action,
-                provider = %identity.provider,
-                subject = %identity.subject,
-                role = %role.name,
-                outcome = ?decision.outcome,
-                statements = ?decision.statements,
-                explanation = %decision.reason,
-                "trust policy refused"
-            );
-            return Err(StsError::AccessDenied(action));
-        }
-        let max = CredentialIssuer::max_duration(role);
+        let role = Arc::clone(grant.role());
+        let max = CredentialIssuer::max_duration(&role);
         let secs = checked
             .duration
             .unwrap_or_else(|| self.default_duration.as_secs().min(max));
-        let session = self
-            .issuer
-            .issue_session(
-                identity,
-                role,
-                Duration::from_secs(secs),
-                client.map(|c| c.binding),
-                checked.session_name.as_deref(),
-                checked.policy.clone(),
-            )
+        let request = IssueRequest {
+            attempt,
+            duration: Duration::from_secs(secs),
+            session_name: checked.session_name.clone(),
+            client: client.map(|c| c.binding.clone()),
+            session_policy: checked.policy.clone(),
+            holder: Holder::Alone,
+        };
+        self.issuer
+            .issue(grant, request)
+            .await
             .map_err(|e| match e {
                 IssueError::DurationOutOfRange { .. } => StsError::Validation(format!(
                     "duration_seconds: {e} (the role \"{}\" allows at most {max})",
                     role.name
                 )),
                 IssueError::Token(e) => StsError::Internal(e.to_string()),
-            })?;
-        self.sso.put_role_session(&session).await?;
-        tracing::info!(
-            target: "audit",
-            event = "sts.issued",
-            action,
-            provider = %identity.provider,
-            subject = %identity.subject,
-            role = %session.role,
-            sid = %session.id,
-            session_name = %session.session_name,
-            client = client.map(|c| c.binding.client_id.as_str()).unwrap_or("-"),
-            session_policy = session.session_policy.is_some(),
-            expires_at = session.expires_at,
-            "credentials issued"
-        );
-        Ok(session)
+                IssueError::Store(e) => StsError::Store(e),
+                IssueError::AuditUnavailable(_) => StsError::AuditUnavailable,
+            })
+    }
+}
+
+/// `urn:ietf:params:oauth:token-type:jwt`.
+pub const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// `urn:ietf:params:oauth:token-type:id_token`.
+pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+/// `urn:ietf:params:oauth:token-type:access_token`: what a token exchange issues.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// The RFC 8693 §2.1 fields of a token exchange request.
+#[derive(Default)]
+pub struct TokenExchange {
+    /// `subject_token`: the upstream JWT (a credential; never logged).
+    pub subject_token: Option<String>,
+    /// `subject_token_type`: a JWT or an ID token.
+    pub subject_token_type: Option<String>,
+    /// `requested_token_type`: an access token (or a JWT), when given.
+    pub requested_token_type: Option<String>,
+    /// `actor_token`: delegation, not supported.
+    pub actor_token: Option<String>,
+    /// `resource`: the role's ARN.
+    pub resource: Option<String>,
+    /// The caller's `User-Agent`, for the audit trail.
+    pub user_agent: Option<String>,
+}
+
+impl std::fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenExchange")
+            .field("subject_token_type", &self.subject_token_type)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenExchange {
+    /// The subject token, once the request's shape is right.
+    fn checked(&self) -> Result<String, OAuthError> {
+        if self.actor_token.is_some() {
+            return Err(OAuthError::InvalidRequest(
+                "delegation (actor_token) is not supported".into(),
+            ));
+        }
+        let subject_token = self
+            .subject_token
+            .clone()
+            .ok_or_else(|| OAuthError::InvalidRequest("subject_token is required".into()))?;
+        match self.subject_token_type.as_deref() {
+            Some(JWT_TOKEN_TYPE | ID_TOKEN_TYPE) => {}
+            Some(_) => {
+                return Err(OAuthError::InvalidRequest(format!(
+                    "subject_token_type must be {JWT_TOKEN_TYPE} or {ID_TOKEN_TYPE}"
+                )));
+            }
+            None => {
+                return Err(OAuthError::InvalidRequest(
+                    "subject_token_type is required".into(),
+                ));
+            }
+        }
+        match self.requested_token_type.as_deref() {
+            None | Some(ACCESS_TOKEN_TYPE | JWT_TOKEN_TYPE) => Ok(subject_token),
+            Some(_) => Err(OAuthError::InvalidRequest(format!(
+                "requested_token_type must be {ACCESS_TOKEN_TYPE}"
+            ))),
+        }
+    }
+}
+
+/// The role a token exchange asks for: the role ARN in `resource`, or the client's only
+/// allowed role.
+fn exchange_role(resource: Option<String>, allowed: &[String]) -> Result<String, OAuthError> {
+    match (resource, allowed) {
+        (Some(arn), _) => arn
+            .strip_prefix(crate::roles::ROLE_ARN_PREFIX)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                OAuthError::InvalidTarget(
+                    "resource must be a role ARN (arn:lanyard:iam:::role/<name>)".into(),
+                )
+            }),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(OAuthError::InvalidTarget(
+            "name the role in resource (arn:lanyard:iam:::role/<name>)".into(),
+        )),
     }
 }
 
@@ -436,6 +581,7 @@ fn check(request: &AssumeRoleRequest) -> Result<Checked, StsError> {
         duration: request.duration_seconds,
         session_name: request.role_session_name.clone(),
         policy,
+        user_agent: request.user_agent.clone(),
     })
 }
 
@@ -511,10 +657,17 @@ trust_policy = { Version = "2012-10-17", Statement = [
             Duration::from_secs(3600),
             Duration::from_secs(36_000),
         );
-        let issuer = CredentialIssuer::new(
+        let tokens = CredentialIssuer::new(
             keys,
             "http://127.0.0.1:8080".into(),
             "http://127.0.0.1:8080".into(),
+            Arc::clone(&clock),
+        );
+        let issuer = Issuer::new(
+            tokens,
+            sso.clone(),
+            crate::audit::Audit::log_only(),
+            crate::telemetry::metrics::Metrics::new(),
             Arc::clone(&clock),
         );
         Sts::new(
@@ -572,7 +725,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
         assert_eq!(e.to_string(), format!("Not authorized to perform {ACTION}"));
         // ...the audit log names the event, the subject and the deciding statement.
         let text = log.text();
-        assert!(text.contains("sts.denied"), "{text}");
+        assert!(text.contains("credentials.refused"), "{text}");
         assert!(text.contains("NotForks"), "{text}");
         assert!(text.contains("repo:acme/app:ref:refs/heads/main"), "{text}");
         // The same caller without the Deny gets credentials, stored for /v1/authorize, and
@@ -589,7 +742,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             crate::session::digest(&session.access_token)
         );
         assert!(stored.access_token.is_empty());
-        assert!(log.text().contains("sts.issued"));
+        assert!(log.text().contains("credentials.issued"));
     }
 
     fn req(role: &str) -> AssumeRoleRequest {

@@ -304,11 +304,22 @@ impl Cx<'_> {
             }
         }
         if let Some(role) = &raw.machine_role {
-            if !roles.iter().any(|r| &r.name == role) {
-                self.error(
+            match roles.iter().find(|r| &r.name == role) {
+                None => self.error(
                     format!("{path}.machine_role"),
                     format!("no role named \"{role}\" in [[roles]]"),
-                );
+                ),
+                Some(r) if !crate::roles::could_trust_client(r, &raw.id) => self.error(
+                    format!("{path}.machine_role"),
+                    format!(
+                        "the trust policy of role \"{role}\" has no Allow statement for \
+                         Principal = {{ AWS = \"{}\" }} with Action \"{}\", so this client \
+                         could never get its credentials",
+                        crate::roles::client_arn(&raw.id),
+                        crate::roles::CLIENT_TRUST_ACTION
+                    ),
+                ),
+                Some(_) => {}
             }
             if !grant_types.contains(&GrantType::ClientCredentials) {
                 self.error(

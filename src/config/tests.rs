@@ -547,6 +547,10 @@ fn broken_clients_report_exact_problems() {
             "clients[0].machine_role: a public client cannot use client_credentials",
         ),
         (
+            "secret_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$0000000000000000000000000000000000000000000\"\ngrant_types = [\"client_credentials\"]\nmachine_role = \"engineer\"",
+            "clients[0].machine_role: the trust policy of role \"engineer\" has no Allow statement for Principal = { AWS = \"arn:lanyard:iam:::client/app\" } with Action \"sts:AssumeRole\", so this client could never get its credentials",
+        ),
+        (
             "public = true\ngrant_types = [\"token_exchange\"]\nallowed_roles = [\"engineer\"]",
             "clients[0].grant_types: a public client cannot use token_exchange",
         ),

@@ -12,12 +12,17 @@
 //! family first, and issuing checks that mark after recording what it issued, so tokens
 //! the first user is still issuing when the second revokes are revoked too.
 //!
-//! May import: `tokens`, `sso`, `roles`, `credentials`, `config`, `identity`, `session`.
+//! Credentials leave through the one door ([`Issuer`]): every grant carries a trust
+//! decision. A person's role is evaluated again at the code exchange (with the address
+//! they chose it from) and at every refresh; a machine client's role is evaluated for the
+//! client's principal `arn:lanyard:iam:::client/<id>`. A reused code or refresh token
+//! (`refresh.reuse`) and every revocation (`revocation`) are written to the audit trail.
+//!
+//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `config`, `identity`, `session`.
 
 pub mod clients;
 pub mod error;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,11 +31,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::access::{
+    AccessTokenClaims, Attempt, ClientBinding, CredentialIssuer, Holder, IssueError, IssueRequest,
+    Issuer, Origin,
+};
+use crate::audit::{AuditEvent, Door, EventKind};
 use crate::clock::SharedClock;
+use crate::config::ClientAuth;
 use crate::config::{GrantType, IntrospectScope, MIN_SESSION_SECS, RoleConfig};
-use crate::credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer};
-use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
-use crate::roles::{RequestFacts, RoleCatalog};
+use crate::identity::ExternalIdentity;
+use crate::roles::{Caller, MachineClient, RequestFacts, RoleCatalog, TrustGrant};
 use crate::session::{SessionStore, digest, get_json, put_json, random_id, take_json};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken, Sso};
 use crate::tokens::{Algorithm, Expectations};
@@ -119,8 +129,8 @@ pub enum AuthorizeRejection {
     Redirect(Url),
 }
 
-/// The answer of the token endpoint (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+/// The answer of the token endpoint (RFC 6749 §5.1). Its `Debug` leaves the tokens out.
+#[derive(Serialize)]
 pub struct TokenResponse {
     /// The access token (a JWT, DESIGN.md's claims).
     pub access_token: String,
@@ -136,9 +146,21 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     /// Granted scope.
     pub scope: String,
-    /// The role the access token is for (not sent; for the metrics).
-    #[serde(skip)]
-    pub role: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for CodeRecord {
@@ -164,6 +186,10 @@ struct CodeRecord {
     /// codes minted before families were named at minting.
     #[serde(default)]
     family: Option<String>,
+    /// The person's address when the role was chosen: the exchange evaluates the role's
+    /// trust policy again with it (the token request comes from the application).
+    #[serde(default)]
+    source_ip: Option<std::net::IpAddr>,
 }
 
 /// The tombstone a used code or refresh token leaves: a copy of its record, of which only
@@ -284,13 +310,34 @@ fn with_params(base: &str, params: &[(&str, &str)]) -> Option<Url> {
     Some(url)
 }
 
+/// What a token grant hands to [`OidcProvider::respond`] besides the trust grant.
+struct Exchange<'a> {
+    duration_secs: u64,
+    scope: &'a str,
+    nonce: Option<&'a str>,
+    sso_ref: Option<&'a str>,
+    family: &'a str,
+}
+
+/// The OAuth answer to an issue that failed.
+fn issue_error(e: IssueError) -> OAuthError {
+    match e {
+        IssueError::DurationOutOfRange { .. } => OAuthError::InvalidGrant(e.to_string()),
+        IssueError::Token(e) => OAuthError::ServerError(e.to_string()),
+        IssueError::Store(e) => e.into(),
+        IssueError::AuditUnavailable(e) => OAuthError::TemporarilyUnavailable(format!(
+            "credentials cannot be issued while the audit trail is unavailable: {e}"
+        )),
+    }
+}
+
 /// The OpenID Connect provider service.
 #[derive(Clone)]
 pub struct OidcProvider {
     clients: Arc<Clients>,
     store: Arc<dyn SessionStore>,
     sso: Sso,
-    issuer: CredentialIssuer,
+    issuer: Issuer,
     roles: Arc<RoleCatalog>,
     clock: SharedClock,
     default_duration: Duration,
@@ -309,7 +356,7 @@ impl OidcProvider {
     pub fn new(
         clients: Arc<Clients>,
         sso: Sso,
-        issuer: CredentialIssuer,
+        issuer: Issuer,
         roles: Arc<RoleCatalog>,
         clock: SharedClock,
         default_duration: Duration,
@@ -499,21 +546,6 @@ impl OidcProvider {
         Ok(get_json(&*self.store, &format!("authz:{id}")).await?)
     }
 
-    /// The roles of `eligible` this client may receive.
-    pub fn allowed_for(
-        &self,
-        client_id: &str,
-        eligible: Vec<Arc<RoleConfig>>,
-    ) -> Vec<Arc<RoleConfig>> {
-        match self.clients.get(client_id) {
-            Some(c) => eligible
-                .into_iter()
-                .filter(|r| c.config.allowed_roles.contains(&r.name))
-                .collect(),
-            None => Vec::new(),
-        }
-    }
-
     /// The duration to use when the person did not choose one (the picker was skipped).
     pub fn default_duration(&self, client_id: &str, role: &RoleConfig) -> Duration {
         let wanted = self
@@ -534,6 +566,7 @@ impl OidcProvider {
         identity: &ExternalIdentity,
         role: &RoleConfig,
         duration: Duration,
+        facts: &RequestFacts,
     ) -> Result<Url, OAuthError> {
         let pending: PendingAuthorization = take_json(&*self.store, &format!("authz:{authz_id}"))
             .await?
@@ -558,6 +591,7 @@ impl OidcProvider {
             role: role.name.clone(),
             duration_secs: secs,
             family: Some(random_id().expose_secret().to_owned()),
+            source_ip: facts.source_ip,
         };
         put_json(
             &*self.store,
@@ -566,7 +600,10 @@ impl OidcProvider {
             CODE_TTL,
         )
         .await?;
-        let mut params = vec![("code", code.as_str()), ("iss", self.issuer.issuer())];
+        let mut params = vec![
+            ("code", code.as_str()),
+            ("iss", self.issuer.tokens().issuer()),
+        ];
         if let Some(s) = pending.state.as_deref() {
             params.push(("state", s));
         }
@@ -601,8 +638,8 @@ impl OidcProvider {
         &self,
         client: &Client,
         code: &str,
-        redirect_uri: Option<&str>,
-        verifier: Option<&str>,
+        (redirect_uri, verifier): (Option<&str>, Option<&str>),
+        origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
         if !client.config.allows(GrantType::AuthorizationCode) {
             return Err(OAuthError::UnauthorizedClient(
@@ -615,15 +652,15 @@ impl OidcProvider {
         else {
             // A replayed code: revoke what it issued (RFC 6749 §4.1.2).
             if let Some(family) = self.used_family(&used).await? {
-                self.revoke_family(&family).await?;
-                tracing::warn!(client = %client.config.id, "authorization code reused: its tokens are revoked");
+                self.reuse_detected(client, &family, origin, "authorization code")
+                    .await?;
             }
             return Err(OAuthError::InvalidGrant(
                 "the code is invalid, expired or already used".into(),
             ));
         };
         let result = self
-            .redeem_code(client, record, redirect_uri, verifier)
+            .redeem_code(client, record, (redirect_uri, verifier), origin)
             .await;
         if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
             self.restore_single_use(&code_key, &used, &bytes, CODE_TTL)
@@ -637,8 +674,8 @@ impl OidcProvider {
         &self,
         client: &Client,
         record: CodeRecord,
-        redirect_uri: Option<&str>,
-        verifier: Option<&str>,
+        (redirect_uri, verifier): (Option<&str>, Option<&str>),
+        origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
         if record.client_id != client.config.id {
             return Err(OAuthError::InvalidGrant(
@@ -673,23 +710,35 @@ impl OidcProvider {
             .family
             .clone()
             .unwrap_or_else(|| random_id().expose_secret().to_owned());
-        let role = self.role(&record.role)?;
-        self.respond(
-            client,
-            &record.identity,
-            &role,
-            record.duration_secs,
-            &record.scope,
-            record.nonce.as_deref(),
-            Some(&record.sso_ref),
-            &family,
-        )
-        .await
+        // The person's facts from when the role was chosen, at the time of the exchange.
+        let facts = RequestFacts {
+            source_ip: record.source_ip,
+            now: self.clock.now(),
+            secure_transport: origin.facts.secure_transport,
+            user_agent: origin.user_agent.clone(),
+        };
+        let attempt = origin.at(Door::OidcCode, Some(&client.config.id));
+        let grant = self
+            .person_grant(client, &record.identity, &record.role, &facts, &attempt)
+            .await?;
+        let exchange = Exchange {
+            duration_secs: record.duration_secs,
+            scope: &record.scope,
+            nonce: record.nonce.as_deref(),
+            sso_ref: Some(&record.sso_ref),
+            family: &family,
+        };
+        self.respond(client, grant, exchange, attempt).await
     }
 
     /// `grant_type=refresh_token` (RFC 6749 §6): the token is rotated; presenting an old one
     /// again revokes the whole family.
-    pub async fn refresh(&self, client: &Client, token: &str) -> Result<TokenResponse, OAuthError> {
+    pub async fn refresh(
+        &self,
+        client: &Client,
+        token: &str,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
         if !client.config.allows(GrantType::RefreshToken) {
             return Err(OAuthError::UnauthorizedClient(
                 "this client may not use refresh_token".into(),
@@ -702,15 +751,15 @@ impl OidcProvider {
             .await?
         else {
             if let Some(family) = self.used_family(&used).await? {
-                self.revoke_family(&family).await?;
-                tracing::warn!(client = %client.config.id, "refresh token reused: its family is revoked");
+                self.reuse_detected(client, &family, origin, "refresh token")
+                    .await?;
             }
             return Err(OAuthError::InvalidGrant(
                 "the refresh token is invalid, expired or already used".into(),
             ));
         };
         let expires_at = record.expires_at;
-        let result = self.refresh_with(client, record).await;
+        let result = self.refresh_with(client, record, origin).await;
         if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
             let left = u64::try_from(expires_at - self.clock.now()).unwrap_or(0);
             if left > 0 {
@@ -726,9 +775,11 @@ impl OidcProvider {
         &self,
         client: &Client,
         record: RefreshRecord,
+        origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
         if record.client_id != client.config.id {
-            self.revoke_family(&record.family).await?;
+            self.revoke_family(&record.family, "a refresh token came from another client")
+                .await?;
             return Err(OAuthError::InvalidGrant(
                 "the refresh token was issued to another client".into(),
             ));
@@ -741,48 +792,51 @@ impl OidcProvider {
         if let Some(sso_ref) = &record.sso_ref
             && self.sso.load_by_ref(sso_ref).await?.is_none()
         {
-            self.revoke_family(&record.family).await?;
+            self.revoke_family(&record.family, "the sign-in session has ended")
+                .await?;
             return Err(OAuthError::InvalidGrant(
                 "the sign-in session has ended".into(),
             ));
         }
         // The person must still be allowed the role, and the client to receive it: trust is
-        // evaluated again, so a changed policy takes effect at the next refresh.
-        let role = self.role(&record.role)?;
+        // evaluated again, so a changed policy takes effect at the next refresh. The
+        // request comes from the application, not the person: no address.
         let facts = RequestFacts {
             source_ip: None,
             now: self.clock.now(),
             secure_transport: true,
             user_agent: None,
         };
-        let still_allowed = self
-            .allowed_for(
-                &client.config.id,
-                self.roles.eligible(&record.identity, &facts),
-            )
-            .iter()
-            .any(|r| r.name == role.name);
-        if !still_allowed {
-            self.revoke_family(&record.family).await?;
-            return Err(OAuthError::InvalidGrant(
-                "the role is no longer available to this person".into(),
-            ));
-        }
-        self.respond(
-            client,
-            &record.identity,
-            &role,
-            record.duration_secs,
-            &record.scope,
-            None,
-            record.sso_ref.as_deref(),
-            &record.family,
-        )
-        .await
+        let attempt = origin.at(Door::OidcRefresh, Some(&client.config.id));
+        let grant = match self
+            .person_grant(client, &record.identity, &record.role, &facts, &attempt)
+            .await
+        {
+            Ok(g) => g,
+            Err(e) => {
+                self.revoke_family(&record.family, "the role is no longer available")
+                    .await?;
+                return Err(e);
+            }
+        };
+        let exchange = Exchange {
+            duration_secs: record.duration_secs,
+            scope: &record.scope,
+            nonce: None,
+            sso_ref: record.sso_ref.as_deref(),
+            family: &record.family,
+        };
+        self.respond(client, grant, exchange, attempt).await
     }
 
-    /// `grant_type=client_credentials` for a machine client with a `machine_role`.
-    pub async fn client_credentials(&self, client: &Client) -> Result<TokenResponse, OAuthError> {
+    /// `grant_type=client_credentials` for a machine client with a `machine_role`: the
+    /// role's trust policy is evaluated for the client's principal
+    /// (`{"AWS": "arn:lanyard:iam:::client/<id>"}`, action `sts:AssumeRole`).
+    pub async fn client_credentials(
+        &self,
+        client: &Client,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
         let role_name = match (
             &client.config.machine_role,
             client.config.allows(GrantType::ClientCredentials),
@@ -794,134 +848,196 @@ impl OidcProvider {
                 ));
             }
         };
-        let role = self.role(&role_name)?;
-        let now = self.clock.now();
-        let identity = ExternalIdentity {
-            provider: ProviderId::new("client"),
-            provider_kind: ProviderKind::Local,
-            subject: client.config.id.clone(),
-            username: client.config.id.clone(),
-            email: None,
-            email_verified: false,
-            display_name: Some(client.config.name.clone()),
-            groups: Vec::new(),
-            amr: vec!["client_secret".to_owned()],
-            mfa: false,
-            auth_time: now,
-            tags: BTreeMap::new(),
-            claims: BTreeMap::new(),
+        let method = match client.config.auth {
+            ClientAuth::PrivateKeyJwt(_) => "private_key_jwt",
+            _ => "client_secret",
         };
-        let secs = self.default_duration(&client.config.id, &role).as_secs();
+        let caller = Caller::Client(MachineClient::new(&client.config.id, method));
+        let attempt = origin.at(Door::ClientCredentials, Some(&client.config.id));
+        let grant = match self.roles.evaluate(&role_name, caller, &origin.facts) {
+            Ok(g) => g,
+            Err(refusal) => {
+                self.issuer.refused(&attempt, &refusal).await;
+                return Err(OAuthError::UnauthorizedClient(
+                    "the trust policy of this client's role does not allow it".into(),
+                ));
+            }
+        };
+        let duration_secs = self
+            .default_duration(&client.config.id, grant.role())
+            .as_secs();
         let family = random_id().expose_secret().to_owned();
-        let mut response = self
-            .respond(client, &identity, &role, secs, "", None, None, &family)
-            .await?;
+        let exchange = Exchange {
+            duration_secs,
+            scope: "",
+            nonce: None,
+            sso_ref: None,
+            family: &family,
+        };
+        let mut response = self.respond(client, grant, exchange, attempt).await?;
         response.refresh_token = None;
         Ok(response)
     }
 
-    fn role(&self, name: &str) -> Result<Arc<RoleConfig>, OAuthError> {
-        self.roles
-            .get(name)
-            .cloned()
-            .ok_or_else(|| OAuthError::InvalidGrant("the role no longer exists".into()))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn respond(
+    /// The trust decision for a person's role at the token endpoint (code, refresh): the
+    /// role's trust policy must still allow them, and the client must be allowed the role.
+    /// A refusal is audited and answered `invalid_grant`.
+    async fn person_grant(
         &self,
         client: &Client,
         identity: &ExternalIdentity,
-        role: &RoleConfig,
-        duration_secs: u64,
-        scope: &str,
-        nonce: Option<&str>,
-        sso_ref: Option<&str>,
+        role: &str,
+        facts: &RequestFacts,
+        attempt: &Attempt,
+    ) -> Result<TrustGrant, OAuthError> {
+        let refusal = match self
+            .roles
+            .evaluate(role, Caller::Federated(identity.clone()), facts)
+        {
+            Ok(g) if client.config.allowed_roles.contains(&g.role().name) => return Ok(g),
+            Ok(g) => g.refused("the role is not among the client's allowed_roles"),
+            Err(refusal) => refusal,
+        };
+        self.issuer.refused(attempt, &refusal).await;
+        Err(OAuthError::InvalidGrant(
+            "the role is no longer available to this person".into(),
+        ))
+    }
+
+    /// A used code or refresh token came back: its family is revoked, and the reuse
+    /// recorded in the audit trail (`refresh.reuse`).
+    async fn reuse_detected(
+        &self,
+        client: &Client,
         family: &str,
+        origin: &Origin,
+        what: &str,
+    ) -> Result<(), OAuthError> {
+        self.revoke_family(family, "a used code or refresh token came back")
+            .await?;
+        tracing::warn!(client = %client.config.id, "{what} reused: its family is revoked");
+        let mut event = self.event(EventKind::RefreshReuse, Some(&client.config.id));
+        event.source_ip = origin.facts.source_ip.map(|ip| ip.to_string());
+        event.reason = Some(format!("a used {what} was presented again"));
+        self.issuer.audit().note(event).await;
+        Ok(())
+    }
+
+    /// An audit event of this service.
+    fn event(&self, kind: EventKind, client_id: Option<&str>) -> AuditEvent {
+        let mut event = AuditEvent::new(kind, self.clock.now().saturating_mul(1000));
+        event.client_id = client_id.map(str::to_owned);
+        event
+    }
+
+    /// Issues the tokens of a grant through the one door, then what only the OpenID
+    /// provider adds: the token family, the ID token and the rotated refresh token.
+    async fn respond(
+        &self,
+        client: &Client,
+        grant: TrustGrant,
+        x: Exchange<'_>,
+        attempt: Attempt,
     ) -> Result<TokenResponse, OAuthError> {
-        let binding = ClientBinding {
-            client_id: client.config.id.clone(),
-            audience: client.config.audience.clone(),
-            scope: (!scope.is_empty()).then(|| scope.to_owned()),
+        let identity = match grant.caller() {
+            Caller::Federated(i) => Some(i.clone()),
+            Caller::Client(_) => None,
+        };
+        let request = IssueRequest {
+            attempt,
+            duration: Duration::from_secs(x.duration_secs),
+            session_name: None,
+            client: Some(ClientBinding {
+                client_id: client.config.id.clone(),
+                audience: client.config.audience.clone(),
+                scope: (!x.scope.is_empty()).then(|| x.scope.to_owned()),
+            }),
+            session_policy: None,
+            holder: x.sso_ref.map_or(Holder::Alone, Holder::SsoRef),
         };
         let role_session = self
             .issuer
-            .issue_for(
-                identity,
-                role,
-                Duration::from_secs(duration_secs),
-                Some(&binding),
-            )
-            .map_err(|e| OAuthError::ServerError(e.to_string()))?;
-        match sso_ref {
-            Some(r) => self.sso.add_role_session_by_ref(r, &role_session).await?,
-            // A machine client's session belongs to no SSO session.
-            None => self.sso.put_role_session(&role_session).await?,
-        }
+            .issue(grant, request)
+            .await
+            .map_err(issue_error)?;
         self.store
-            .set_add(&format!("family:{family}"), &role_session.id, USED_TTL)
+            .set_add(&format!("family:{}", x.family), &role_session.id, USED_TTL)
             .await?;
-        let scopes: Vec<&str> = scope.split(' ').collect();
-        let id_token = if scopes.contains(&"openid") {
-            Some(self.id_token(client, identity, &role_session, nonce, sso_ref, &scopes)?)
-        } else {
-            None
+        let scopes: Vec<&str> = x.scope.split(' ').collect();
+        let id_token = match &identity {
+            Some(i) if scopes.contains(&"openid") => {
+                Some(self.id_token(client, i, &role_session, x.nonce, x.sso_ref, &scopes)?)
+            }
+            _ => None,
         };
-        let refresh_token = if client.config.allows(GrantType::RefreshToken) && sso_ref.is_some() {
-            let token = random_id().expose_secret().to_owned();
-            let lifetime = client.config.refresh_token_lifetime;
-            let record = RefreshRecord {
-                family: family.to_owned(),
-                client_id: client.config.id.clone(),
-                scope: scope.to_owned(),
-                sso_ref: sso_ref.map(str::to_owned),
-                identity: identity.clone(),
-                role: role.name.clone(),
-                duration_secs,
-                expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
-            };
-            put_json(
-                &*self.store,
-                &format!("rt:{}", digest(&token)),
-                &record,
-                lifetime,
-            )
-            .await?;
-            self.store
-                .put(
-                    &format!("family-rt:{family}"),
-                    digest(&token).as_bytes(),
-                    lifetime,
-                )
-                .await?;
-            Some(token)
-        } else {
-            None
+        let refresh_token = match (&identity, x.sso_ref) {
+            (Some(i), Some(_)) if client.config.allows(GrantType::RefreshToken) => Some(
+                self.refresh_token(client, i, &role_session.role, &x)
+                    .await?,
+            ),
+            _ => None,
         };
         // Recorded first, checked second: a revocation that began before this check is
         // seen here, and one that begins after it finds what was just recorded.
-        if sso_ref.is_some()
+        if x.sso_ref.is_some()
             && self
                 .store
-                .get(&format!("family-revoked:{family}"))
+                .get(&format!("family-revoked:{}", x.family))
                 .await?
                 .is_some()
         {
-            self.revoke_family(family).await?;
+            self.revoke_family(x.family, "a code or refresh token was used twice at once")
+                .await?;
             tracing::warn!(client = %client.config.id, "a code or refresh token was used twice at once: its tokens are revoked");
             return Err(OAuthError::InvalidGrant(
                 "the code or refresh token was used more than once".into(),
             ));
         }
         Ok(TokenResponse {
-            role: role_session.role.clone(),
             expires_in: role_session.expires_at - self.clock.now(),
             access_token: role_session.access_token,
             token_type: "Bearer",
             id_token,
             refresh_token,
-            scope: scope.to_owned(),
+            scope: x.scope.to_owned(),
         })
+    }
+
+    /// A new refresh token of the exchange's family, replacing the family's current one.
+    async fn refresh_token(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role: &str,
+        x: &Exchange<'_>,
+    ) -> Result<String, OAuthError> {
+        let token = random_id().expose_secret().to_owned();
+        let lifetime = client.config.refresh_token_lifetime;
+        let record = RefreshRecord {
+            family: x.family.to_owned(),
+            client_id: client.config.id.clone(),
+            scope: x.scope.to_owned(),
+            sso_ref: x.sso_ref.map(str::to_owned),
+            identity: identity.clone(),
+            role: role.to_owned(),
+            duration_secs: x.duration_secs,
+            expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
+        };
+        put_json(
+            &*self.store,
+            &format!("rt:{}", digest(&token)),
+            &record,
+            lifetime,
+        )
+        .await?;
+        self.store
+            .put(
+                &format!("family-rt:{}", x.family),
+                digest(&token).as_bytes(),
+                lifetime,
+            )
+            .await?;
+        Ok(token)
     }
 
     fn id_token(
@@ -934,9 +1050,9 @@ impl OidcProvider {
         scopes: &[&str],
     ) -> Result<String, OAuthError> {
         let now = self.clock.now();
-        let alg = self.issuer.keys().algorithm();
+        let alg = self.issuer.tokens().keys().algorithm();
         let mut claims = serde_json::json!({
-            "iss": self.issuer.issuer(),
+            "iss": self.issuer.tokens().issuer(),
             "sub": identity.qualified_subject(),
             "aud": client.config.id,
             "azp": client.config.id,
@@ -975,6 +1091,7 @@ impl OidcProvider {
             }
         }
         self.issuer
+            .tokens()
             .keys()
             .sign(&claims, ID_TOKEN_TYPE)
             .map_err(|e| OAuthError::ServerError(e.to_string()))
@@ -1023,18 +1140,24 @@ impl OidcProvider {
     /// Revokes every role session and the current refresh token of a family. The family is
     /// marked revoked first: an exchange still issuing into it sees the mark after recording
     /// its tokens (see [`OidcProvider::respond`]) and revokes them itself.
-    async fn revoke_family(&self, family: &str) -> Result<(), OAuthError> {
+    /// Recorded as one `revocation` event saying why.
+    async fn revoke_family(&self, family: &str, why: &str) -> Result<(), OAuthError> {
         self.store
             .put(&format!("family-revoked:{family}"), b"1", USED_TTL)
             .await?;
-        for id in self.store.set_members(&format!("family:{family}")).await? {
-            self.sso.revoke_role_session(&id).await?;
+        let members = self.store.set_members(&format!("family:{family}")).await?;
+        for id in &members {
+            self.sso.revoke_role_session(id).await?;
         }
         if let Some(current) = self.store.take(&format!("family-rt:{family}")).await?
             && let Ok(current) = String::from_utf8(current)
         {
             self.store.delete(&format!("rt:{current}")).await?;
         }
+        let mut event = self.event(EventKind::Revocation, None);
+        event.reason = Some(why.to_owned());
+        event.detail = serde_json::json!({ "role_sessions": members });
+        self.issuer.audit().note(event).await;
         Ok(())
     }
 
@@ -1158,6 +1281,12 @@ impl OidcProvider {
         if let Some((c, rs)) = self.live_access_token(token).await? {
             if c.client_id.as_deref() == Some(client.config.id.as_str()) {
                 self.sso.revoke_role_session(&rs.id).await?;
+                let mut event = self.event(EventKind::Revocation, Some(&client.config.id));
+                event.role = Some(rs.role.clone());
+                event.subject = Some(rs.subject.clone());
+                event.role_session = Some(rs.id.clone());
+                event.reason = Some("the client revoked the access token".to_owned());
+                self.issuer.audit().note(event).await;
             }
             return Ok(());
         }
@@ -1165,7 +1294,8 @@ impl OidcProvider {
         if let Some(r) = get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{key}")).await?
             && r.client_id == client.config.id
         {
-            self.revoke_family(&r.family).await?;
+            self.revoke_family(&r.family, "the client revoked the refresh token")
+                .await?;
         }
         Ok(())
     }
@@ -1180,11 +1310,12 @@ impl OidcProvider {
         }
         let hint: Hint = self
             .issuer
+            .tokens()
             .keys()
             .verify(
                 hint,
                 &Expectations {
-                    issuer: self.issuer.issuer().to_owned(),
+                    issuer: self.issuer.tokens().issuer().to_owned(),
                     audience: None,
                     typ: Some(ID_TOKEN_TYPE.to_owned()),
                     now: self.clock.now(),
@@ -1233,7 +1364,7 @@ impl OidcProvider {
             Some(kid) => set.find(kid).into_iter().collect(),
             None => set.keys.iter().collect(),
         };
-        let issuer = self.issuer.issuer().to_owned();
+        let issuer = self.issuer.tokens().issuer().to_owned();
         let audiences = [
             issuer.clone(),
             format!("{issuer}/oauth2/token"),

@@ -34,24 +34,19 @@ pub use crate::audit::Door;
 
 /// What a request's answer tells the metrics beyond its route and status: attached to the
 /// response by the handler (as a response extension) and recorded by the metrics layer.
+/// (Credentials issued are counted by the issuer itself, at every door.)
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// Credentials were issued for `role`.
-    Issued {
-        /// The door.
-        door: Door,
-        /// The role.
-        role: String,
-    },
     /// An STS error answer with this `error` code.
     StsError(&'static str),
     /// An OAuth error answer with this `error` code.
     OAuthError(&'static str),
 }
 
-/// The broker's metrics recorder and its rendering handle.
+/// The broker's metrics recorder and its rendering handle; clones share the recorder.
+#[derive(Clone)]
 pub struct Metrics {
-    recorder: PrometheusRecorder,
+    recorder: std::sync::Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
 }
 
@@ -80,7 +75,7 @@ impl Metrics {
                 PrometheusBuilder::new()
             }
         };
-        let recorder = builder.build_recorder();
+        let recorder = std::sync::Arc::new(builder.build_recorder());
         let handle = recorder.handle();
         Self { recorder, handle }
     }
@@ -88,7 +83,7 @@ impl Metrics {
     /// Records one answered request: its route template, status and duration, and what
     /// the handler reported.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration, outcome: Option<&Outcome>) {
-        metrics::with_local_recorder(&self.recorder, || {
+        metrics::with_local_recorder(&*self.recorder, || {
             let labels = [
                 Label::new("route", route.to_owned()),
                 Label::new("status", status_class(status)),
@@ -96,12 +91,6 @@ impl Metrics {
             metrics::histogram!("lanyard_http_request_duration_seconds", labels.iter())
                 .record(elapsed.as_secs_f64());
             match outcome {
-                Some(Outcome::Issued { door, role }) => metrics::counter!(
-                    "lanyard_credentials_issued_total",
-                    "door" => door.as_str(),
-                    "role" => role.clone()
-                )
-                .increment(1),
                 Some(Outcome::StsError(code)) => {
                     metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
                 }
@@ -113,10 +102,22 @@ impl Metrics {
         });
     }
 
+    /// Counts credentials issued through `door` for `role`.
+    pub fn credentials_issued(&self, door: Door, role: &str) {
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::counter!(
+                "lanyard_credentials_issued_total",
+                "door" => door.as_str(),
+                "role" => role.to_owned()
+            )
+            .increment(1);
+        });
+    }
+
     /// Sets the seconds until `provider`'s first signing certificate expires (negative once
     /// expired); set at scrape time.
     pub fn upstream_certificate_expiry(&self, provider: &str, seconds: i64) {
-        metrics::with_local_recorder(&self.recorder, || {
+        metrics::with_local_recorder(&*self.recorder, || {
             metrics::gauge!(
                 "lanyard_upstream_certificate_expiry_seconds",
                 "provider" => provider.to_owned()

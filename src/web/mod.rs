@@ -26,10 +26,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::access::CredentialIssuer;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::connectors::Connectors;
-use crate::credentials::CredentialIssuer;
 use crate::provider::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::session::ParkingCap;
@@ -55,18 +55,6 @@ impl AppState {
     pub fn new(services: Services) -> Self {
         Self(Arc::new(services))
     }
-
-    /// The state with `audit` as its trail (tests give a broker a capturing sink); `Err`
-    /// with the state unchanged once it is shared.
-    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Result<Self, Self> {
-        match Arc::get_mut(&mut self.0) {
-            Some(services) => {
-                services.audit = audit;
-                Ok(self)
-            }
-            None => Err(self),
-        }
-    }
 }
 
 impl Deref for AppState {
@@ -91,6 +79,8 @@ pub struct Services {
     pub roles: Arc<RoleCatalog>,
     /// Token minting and verification.
     pub issuer: CredentialIssuer,
+    /// The one door every credential leaves through.
+    pub access: crate::access::Issuer,
     /// Lanyard as an OpenID Connect provider.
     pub oidc: OidcProvider,
     /// Programmatic role assumption.

@@ -12,12 +12,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
-use crate::config::{GrantType, TOKEN_EXCHANGE_GRANT};
-use crate::credentials::ClientBinding;
+use crate::access::Origin;
+use crate::config::TOKEN_EXCHANGE_GRANT;
 use crate::provider::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
-use crate::telemetry::metrics::{Door, Outcome};
+use crate::sts::TokenExchange;
+use crate::telemetry::metrics::Outcome;
 use crate::web::error::{PageError, WebError, request_id};
 use crate::web::views::LogoutConfirmPage;
 use crate::web::{AppState, ClientIp, cookies};
@@ -174,6 +175,20 @@ macro_rules! client_auth {
     };
 }
 
+/// Moves the RFC 8693 fields out of a [`TokenForm`] into a [`TokenExchange`].
+macro_rules! exchange_fields {
+    ($form:ident, $user_agent:expr) => {
+        TokenExchange {
+            subject_token: $form.subject_token,
+            subject_token_type: $form.subject_token_type,
+            requested_token_type: $form.requested_token_type,
+            actor_token: $form.actor_token,
+            resource: $form.resource,
+            user_agent: $user_agent,
+        }
+    };
+}
+
 /// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). No `Debug`: codes, verifiers and
 /// refresh tokens are bearer secrets.
 #[derive(Deserialize)]
@@ -292,7 +307,7 @@ fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
     })
 }
 
-/// `POST /oauth2/token`.
+/// `POST /oauth2/token`: one grant per `grant_type`, each through the one door.
 pub async fn token(
     State(state): State<AppState>,
     facts: RequestFacts,
@@ -301,188 +316,55 @@ pub async fn token(
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
     let client = authenticate(&state, &headers, client_auth!(f)).await?;
-    let exchange = ExchangeFields {
-        subject_token: f.subject_token,
-        subject_token_type: f.subject_token_type,
-        requested_token_type: f.requested_token_type,
-        actor_token: f.actor_token,
-        resource: f.resource,
+    let origin = Origin::from(facts);
+    let required = |v: Option<String>, name: &str| {
+        v.ok_or_else(|| OAuthError::InvalidRequest(format!("{name} is required")))
     };
-    let (door, response) = match f.grant_type.as_deref() {
-        Some("authorization_code") => {
-            let code = f
-                .code
-                .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-            let response = state
-                .oidc
-                .exchange_code(
-                    &client,
-                    &code,
-                    f.redirect_uri.as_deref(),
-                    f.code_verifier.as_deref(),
-                )
-                .await?;
-            (Door::OidcCode, response)
+    let grant = f.grant_type.as_deref().unwrap_or_default().to_owned();
+    let response = match grant.as_str() {
+        "authorization_code" => {
+            let code = required(f.code, "code")?;
+            let pkce = (f.redirect_uri.as_deref(), f.code_verifier.as_deref());
+            let response = state.oidc.exchange_code(&client, &code, pkce, &origin);
+            Json(response.await?).into_response()
         }
-        Some("refresh_token") => {
-            let token = f
-                .refresh_token
-                .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
-            (
-                Door::OidcRefresh,
-                state.oidc.refresh(&client, &token).await?,
-            )
+        "refresh_token" => {
+            let token = required(f.refresh_token, "refresh_token")?;
+            Json(state.oidc.refresh(&client, &token, &origin).await?).into_response()
         }
-        Some("client_credentials") => (
-            Door::ClientCredentials,
-            state.oidc.client_credentials(&client).await?,
-        ),
-        Some(TOKEN_EXCHANGE_GRANT) => {
-            let grant = f.grant_type.as_deref().unwrap_or_default();
-            let response = token_exchange(&state, &client, facts, exchange).await?;
-            tracing::info!(client = %client.config.id, grant, "tokens issued");
-            let issued = Outcome::Issued {
-                door: Door::TokenExchange,
-                role: response.role.clone(),
-            };
-            return Ok((axum::Extension(issued), Json(response)).into_response());
+        "client_credentials" => {
+            Json(state.oidc.client_credentials(&client, &origin).await?).into_response()
         }
-        Some(_) => return Err(OAuthError::UnsupportedGrantType.into()),
-        None => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
+        TOKEN_EXCHANGE_GRANT => {
+            let exchange = exchange_fields!(f, origin.user_agent.clone());
+            let assumed = state.sts.token_exchange(&client, exchange, &origin.facts);
+            Json(ExchangeResponse::new(assumed.await?, origin.facts.now)).into_response()
+        }
+        "" => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
+        _ => return Err(OAuthError::UnsupportedGrantType.into()),
     };
-    tracing::info!(client = %client.config.id, grant = f.grant_type.as_deref().unwrap_or(""), "tokens issued");
-    let issued = Outcome::Issued {
-        door,
-        role: response.role.clone(),
-    };
-    Ok((axum::Extension(issued), Json(response)).into_response())
-}
-
-/// The RFC 8693 fields of a token exchange request.
-struct ExchangeFields {
-    subject_token: Option<String>,
-    subject_token_type: Option<String>,
-    requested_token_type: Option<String>,
-    actor_token: Option<String>,
-    resource: Option<String>,
+    tracing::info!(client = %client.config.id, grant, "tokens issued");
+    Ok(response)
 }
 
 /// RFC 8693 §2.2.1's answer.
 #[derive(serde::Serialize)]
 struct ExchangeResponse {
-    /// The role (not sent; for the metrics).
-    #[serde(skip)]
-    role: String,
     access_token: String,
     issued_token_type: &'static str,
     token_type: &'static str,
     expires_in: i64,
 }
 
-const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
-const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-/// RFC 8693 token exchange: `subject_token` (an upstream provider's JWT) for credentials of
-/// the role named by `resource` (its ARN `arn:lanyard:iam:::role/<name>`, or the client's
-/// only allowed role when left out), with the trust evaluation of
-/// `/sts/assume-role-with-web-identity`. The token is issued to the client (its `aud`).
-async fn token_exchange(
-    state: &AppState,
-    client: &crate::provider::Client,
-    facts: RequestFacts,
-    f: ExchangeFields,
-) -> Result<ExchangeResponse, OAuthError> {
-    use crate::sts::StsError;
-    if !client.config.allows(GrantType::TokenExchange) || client.is_public() {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not use token exchange".into(),
-        ));
-    }
-    if f.actor_token.is_some() {
-        return Err(OAuthError::InvalidRequest(
-            "delegation (actor_token) is not supported".into(),
-        ));
-    }
-    let subject_token = f
-        .subject_token
-        .ok_or_else(|| OAuthError::InvalidRequest("subject_token is required".into()))?;
-    match f.subject_token_type.as_deref() {
-        Some(JWT_TOKEN_TYPE | ID_TOKEN_TYPE) => {}
-        Some(_) => {
-            return Err(OAuthError::InvalidRequest(format!(
-                "subject_token_type must be {JWT_TOKEN_TYPE} or {ID_TOKEN_TYPE}"
-            )));
-        }
-        None => {
-            return Err(OAuthError::InvalidRequest(
-                "subject_token_type is required".into(),
-            ));
+impl ExchangeResponse {
+    fn new(assumed: crate::sts::Assumed, now: i64) -> Self {
+        Self {
+            expires_in: assumed.session.expires_at - now,
+            access_token: assumed.session.access_token,
+            issued_token_type: crate::sts::ACCESS_TOKEN_TYPE,
+            token_type: "Bearer",
         }
     }
-    if let Some(t) = f.requested_token_type.as_deref()
-        && t != ACCESS_TOKEN_TYPE
-        && t != JWT_TOKEN_TYPE
-    {
-        return Err(OAuthError::InvalidRequest(format!(
-            "requested_token_type must be {ACCESS_TOKEN_TYPE}"
-        )));
-    }
-    let role = match f.resource {
-        Some(arn) => match arn.strip_prefix(crate::roles::ROLE_ARN_PREFIX) {
-            Some(name) => name.to_owned(),
-            None => {
-                return Err(OAuthError::InvalidTarget(
-                    "resource must be a role ARN (arn:lanyard:iam:::role/<name>)".into(),
-                ));
-            }
-        },
-        None => match client.config.allowed_roles.as_slice() {
-            [only] => only.clone(),
-            _ => {
-                return Err(OAuthError::InvalidTarget(
-                    "name the role in resource (arn:lanyard:iam:::role/<name>)".into(),
-                ));
-            }
-        },
-    };
-    let duration = state
-        .roles
-        .get(&role)
-        .map(|r| state.oidc.default_duration(&client.config.id, r).as_secs());
-    let request = crate::sts::AssumeRoleRequest {
-        role,
-        duration_seconds: duration,
-        role_session_name: None,
-        policy: None,
-    };
-    let binding = ClientBinding {
-        client_id: client.config.id.clone(),
-        audience: client.config.audience.clone(),
-        scope: None,
-    };
-    let for_client = crate::sts::ForClient {
-        binding: &binding,
-        allowed_roles: &client.config.allowed_roles,
-    };
-    let assumed = state
-        .sts
-        .assume_role_with_web_identity(&request, &subject_token, Some(for_client), &facts)
-        .await
-        .map_err(|e| match e {
-            StsError::AccessDenied(_) => OAuthError::InvalidTarget(e.to_string()),
-            StsError::IdpCommunication(d) => OAuthError::TemporarilyUnavailable(d),
-            StsError::Store(e) => e.into(),
-            StsError::Internal(d) => OAuthError::ServerError(d),
-            other => OAuthError::InvalidRequest(other.to_string()),
-        })?;
-    Ok(ExchangeResponse {
-        role: assumed.session.role.clone(),
-        expires_in: assumed.session.expires_at - facts.now,
-        access_token: assumed.session.access_token,
-        issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: "Bearer",
-    })
 }
 
 fn bearer(headers: &HeaderMap) -> Result<String, OAuthError> {

@@ -11,9 +11,11 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::access::offer::{Audience, ChoiceError, Offer, offer};
+use crate::access::{CredentialIssuer, Holder, IssueError, IssueRequest, Origin};
+use crate::audit::Door;
 use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
-use crate::credentials::CredentialIssuer;
-use crate::roles::RequestFacts;
+use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
 use crate::signin::{
     Answer, Begun, Binding, PasswordAnswer, PasswordPrompt, SignInError, Start, clean_login_hint,
@@ -292,7 +294,7 @@ pub struct RolesQuery {
     authz: Option<String>,
 }
 
-/// The pending authorization a `/roles` visit belongs to, checked against the session.
+/// The pending authorization a `/roles` visit belongs to.
 enum ForClient {
     /// A plain visit: credentials for the person.
     None,
@@ -301,17 +303,37 @@ enum ForClient {
         id: String,
         pending: Box<crate::provider::PendingAuthorization>,
         name: String,
+        allowed_roles: Vec<String>,
     },
 }
 
-/// Looks up `authz`; `Err(response)` when the visit must go elsewhere first.
-async fn for_client(
-    state: &AppState,
-    authz: Option<&str>,
-    session: &SsoSession,
-) -> Result<Result<ForClient, Response>, PageError> {
+impl ForClient {
+    fn audience(&self) -> Audience<'_> {
+        match self {
+            ForClient::None => Audience::Person,
+            ForClient::Client {
+                pending,
+                allowed_roles,
+                ..
+            } => Audience::Client {
+                allowed_roles,
+                min_auth_time: pending.min_auth_time,
+            },
+        }
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            ForClient::None => None,
+            ForClient::Client { pending, .. } => Some(&pending.client_id),
+        }
+    }
+}
+
+/// Looks up `authz`, the pending authorization request a visit completes.
+async fn for_client(state: &AppState, authz: Option<&str>) -> Result<ForClient, PageError> {
     let Some(id) = authz.filter(|a| !a.is_empty()) else {
-        return Ok(Ok(ForClient::None));
+        return Ok(ForClient::None);
     };
     let pending = state
         .oidc
@@ -325,24 +347,30 @@ async fn for_client(
                     .into(),
             )
         })?;
-    if pending
-        .min_auth_time
-        .is_some_and(|m| session.identity.auth_time < m)
-    {
-        // prompt=login or max_age: this session is too old, sign in again.
-        return Ok(Err(to_signin(&format!("/roles?authz={id}"))));
-    }
-    let name = state
-        .oidc
-        .clients()
-        .get(&pending.client_id)
+    let client = state.oidc.clients().get(&pending.client_id);
+    let name = client
         .map(|c| c.config.name.clone())
         .unwrap_or_else(|| pending.client_id.clone());
-    Ok(Ok(ForClient::Client {
+    let allowed_roles = client
+        .map(|c| c.config.allowed_roles.clone())
+        .unwrap_or_default();
+    Ok(ForClient::Client {
         id: id.to_owned(),
         name,
         pending: Box::new(pending),
-    }))
+        allowed_roles,
+    })
+}
+
+/// Where a `/roles` visit comes back to after signing in.
+fn roles_url(authz: Option<&str>) -> String {
+    match authz {
+        Some(a) => format!(
+            "/roles?authz={}",
+            url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
+        ),
+        None => "/roles".to_owned(),
+    }
 }
 
 /// `GET /roles`: the role picker (or straight to credentials when one role fits). A GET
@@ -356,119 +384,154 @@ pub async fn roles(
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
     let head = method == Method::HEAD;
-    let return_to = match &query.authz {
-        Some(a) => format!(
-            "/roles?authz={}",
-            url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
-        ),
-        None => "/roles".to_owned(),
-    };
+    let return_to = roles_url(query.authz.as_deref());
     let Some((cookie, mut session)) = current_session(&state, &headers).await? else {
         return Ok(to_signin(&return_to));
     };
-    let target = match for_client(&state, query.authz.as_deref(), &session).await? {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
+    let target = for_client(&state, query.authz.as_deref()).await?;
+    let origin = Origin::from(facts);
+    let visit = Visit::new(&cookie, &target, &origin);
+    match offer(
+        &state.roles,
+        &session.identity,
+        target.audience(),
+        &origin.facts,
+    ) {
+        Offer::SignInAgain => Ok(to_signin(&return_to)),
+        // Answering would use up the application's request: not for a HEAD.
+        Offer::NoRole { .. } | Offer::Issue(_) if head && target.client_id().is_some() => {
+            Ok(StatusCode::OK.into_response())
+        }
+        Offer::NoRole { needing_mfa } => no_role(&state, &session, &target, needing_mfa).await,
+        Offer::Issue(grant) => one_role(&state, &visit, &mut session, *grant, head).await,
+        Offer::Pick {
+            grants,
+            needing_mfa,
+        } => {
+            let listed = (grants.as_slice(), needing_mfa);
+            pick(&state, &session, listed, query.q, &target).await
+        }
+    }
+}
+
+/// What a role choice is about: the browser's session cookie, who it is for, and where
+/// the request came from.
+struct Visit<'a> {
+    cookie: &'a Secret,
+    target: &'a ForClient,
+    origin: &'a Origin,
+}
+
+impl<'a> Visit<'a> {
+    fn new(cookie: &'a Secret, target: &'a ForClient, origin: &'a Origin) -> Self {
+        Self {
+            cookie,
+            target,
+            origin,
+        }
+    }
+}
+
+/// No role fits: the application hears `access_denied`; the person sees why.
+async fn no_role(
+    state: &AppState,
+    session: &SsoSession,
+    target: &ForClient,
+    mfa_roles: Vec<String>,
+) -> PageResult {
+    if let ForClient::Client { id, name, .. } = target {
+        let error = crate::provider::OAuthError::AccessDenied(
+            "no role this application may receive is available to this person".into(),
+        );
+        let back = state.oidc.fail(id, &error).await;
+        return match back.map_err(crate::web::oauth::oauth_page)? {
+            Some(url) => to_client(name, &url),
+            None => Err(WebError::Forbidden(error.to_string()).into()),
+        };
+    }
+    let identity = &session.identity;
+    let page = NoRolesPage {
+        who: who(session),
+        subject: identity.qualified_subject(),
+        provider: provider_name(state, identity.provider.as_str()),
+        groups: identity.groups.join(", "),
+        csrf: session.csrf.clone(),
+        mfa_roles,
     };
-    let mut eligible = state.roles.eligible(&session.identity, &facts);
-    if let ForClient::Client { pending, .. } = &target {
-        eligible = state.oidc.allowed_for(&pending.client_id, eligible);
+    Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
+}
+
+/// One role and nothing to explain: straight on (for the person, the role session this
+/// browser already holds for it is shown again while it has half its time left).
+async fn one_role(
+    state: &AppState,
+    visit: &Visit<'_>,
+    session: &mut SsoSession,
+    grant: TrustGrant,
+    head: bool,
+) -> PageResult {
+    let role = Arc::clone(grant.role());
+    let duration = match visit.target {
+        ForClient::Client { pending, .. } => state.oidc.default_duration(&pending.client_id, &role),
+        ForClient::None => state
+            .config
+            .tokens
+            .default_duration
+            .min(Duration::from_secs(CredentialIssuer::max_duration(&role))),
+    };
+    if let ForClient::None = visit.target {
+        let cookie = visit.cookie.expose_secret();
+        let min_left = i64::try_from(duration.as_secs() / 2).unwrap_or(i64::MAX);
+        if let Some(rs) = state
+            .sso
+            .held_role_session(cookie, &role.name, min_left)
+            .await?
+        {
+            state.sso.show_role_session(cookie, session, &rs).await?;
+            return Ok(Redirect::to("/credentials").into_response());
+        }
+        if head {
+            return Ok(StatusCode::OK.into_response());
+        }
     }
-    let mut mfa_roles = state.roles.needing_mfa(&session.identity, &facts);
-    if let ForClient::Client { pending, .. } = &target {
-        mfa_roles = state.oidc.allowed_for(&pending.client_id, mfa_roles);
+    finish(state, visit, session, grant, duration).await
+}
+
+/// The picker page for several roles (and the names of those that need MFA).
+async fn pick(
+    state: &AppState,
+    session: &SsoSession,
+    (grants, mfa_roles): (&[TrustGrant], Vec<String>),
+    filter: Option<String>,
+    target: &ForClient,
+) -> PageResult {
+    let last = state.sso.last_role(&session.identity).await?;
+    let roles: Vec<Arc<RoleConfig>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
+    let provider = provider_name(state, session.identity.provider.as_str());
+    let mut page = picker(
+        state,
+        session,
+        &roles,
+        last.as_deref(),
+        filter.unwrap_or_default(),
+        who(session),
+        provider,
+    );
+    if let ForClient::Client { id, name, .. } = target {
+        page.authz = id.clone();
+        page.client = Some(name.clone());
     }
-    let mfa_roles: Vec<String> = mfa_roles.iter().map(|r| r.name.clone()).collect();
-    let who = session
+    page.mfa_roles = mfa_roles;
+    Ok(render(&page)?.into_response())
+}
+
+/// The name the pages greet the person by.
+fn who(session: &SsoSession) -> String {
+    session
         .identity
         .display_name
         .clone()
-        .unwrap_or_else(|| session.identity.username.clone());
-    let provider_name = provider_name(&state, session.identity.provider.as_str());
-    match eligible.as_slice() {
-        // Answering would use up the application's request: not for a HEAD.
-        [] | [_] if head && matches!(target, ForClient::Client { .. }) => {
-            Ok(StatusCode::OK.into_response())
-        }
-        [] if matches!(target, ForClient::Client { .. }) => {
-            let ForClient::Client { id, name, .. } = &target else {
-                return Err(WebError::Internal("unreachable".into()).into());
-            };
-            let error = crate::provider::OAuthError::AccessDenied(
-                "no role this application may receive is available to this person".into(),
-            );
-            match state
-                .oidc
-                .fail(id, &error)
-                .await
-                .map_err(crate::web::oauth::oauth_page)?
-            {
-                Some(url) => to_client(name, &url),
-                None => Err(WebError::Forbidden(error.to_string()).into()),
-            }
-        }
-        [] => {
-            let page = NoRolesPage {
-                who,
-                subject: session.identity.qualified_subject(),
-                provider: provider_name,
-                groups: session.identity.groups.join(", "),
-                csrf: session.csrf.clone(),
-                mfa_roles,
-            };
-            Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
-        }
-        // One role and nothing to explain: straight on.
-        [only] if mfa_roles.is_empty() => {
-            let duration = match &target {
-                ForClient::Client { pending, .. } => {
-                    state.oidc.default_duration(&pending.client_id, only)
-                }
-                ForClient::None => state
-                    .config
-                    .tokens
-                    .default_duration
-                    .min(Duration::from_secs(CredentialIssuer::max_duration(only))),
-            };
-            if matches!(target, ForClient::None) {
-                // Reused while it has at least half the duration a new one would get.
-                let min_left = i64::try_from(duration.as_secs() / 2).unwrap_or(i64::MAX);
-                if let Some(rs) = state
-                    .sso
-                    .held_role_session(cookie.expose_secret(), &only.name, min_left)
-                    .await?
-                {
-                    state
-                        .sso
-                        .show_role_session(cookie.expose_secret(), &mut session, &rs)
-                        .await?;
-                    return Ok(Redirect::to("/credentials").into_response());
-                }
-                if head {
-                    return Ok(StatusCode::OK.into_response());
-                }
-            }
-            finish(&state, &cookie, &mut session, only, duration, &target).await
-        }
-        many => {
-            let last = state.sso.last_role(&session.identity).await?;
-            let mut page = picker(
-                &state,
-                &session,
-                many,
-                last.as_deref(),
-                query.q.unwrap_or_default(),
-                who,
-                provider_name,
-            );
-            if let ForClient::Client { id, name, .. } = &target {
-                page.authz = id.clone();
-                page.client = Some(name.clone());
-            }
-            page.mfa_roles = mfa_roles;
-            Ok(render(&page)?.into_response())
-        }
-    }
+        .unwrap_or_else(|| session.identity.username.clone())
 }
 
 fn provider_name(state: &AppState, id: &str) -> String {
@@ -592,97 +655,81 @@ async fn chosen(
     headers: &HeaderMap,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> PageResult {
-    let state = state.clone();
-    let Some((cookie, mut session)) = current_session(&state, headers).await? else {
+    let Some((cookie, mut session)) = current_session(state, headers).await? else {
         return Ok(to_signin("/roles"));
     };
     let PageForm(form) = form?;
     if form.role.is_empty() {
-        return Err(WebError::BadRequest(
-            "no role was chosen; choose one of the roles on the list".into(),
-        )
-        .into());
+        let why = "no role was chosen; choose one of the roles on the list";
+        return Err(WebError::BadRequest(why.into()).into());
     }
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf.into());
     }
-    let target = match for_client(&state, Some(&form.authz), &session).await? {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
+    let target = for_client(state, Some(&form.authz)).await?;
+    let origin = Origin::from(facts);
+    let attempt = origin.at(Door::Browser, target.client_id());
+    let asked = (form.role.as_str(), form.duration.as_str());
+    let (roles, facts) = (&state.roles, (&origin.facts, &attempt));
+    let chose = state
+        .access
+        .choose(roles, &session.identity, target.audience(), asked, facts);
+    let choice = match chose.await {
+        Ok(c) => c,
+        Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
+        Err(e) => return Err(choice_error(e).into()),
     };
-    let mut eligible = state.roles.eligible(&session.identity, &facts);
-    if let ForClient::Client { pending, .. } = &target {
-        eligible = state.oidc.allowed_for(&pending.client_id, eligible);
-    }
-    let Some(role) = eligible.iter().find(|r| r.name == form.role) else {
-        return Err(WebError::Forbidden(format!(
-            "the role \"{}\" is not available to you",
-            form.role.chars().take(64).collect::<String>()
-        ))
-        .into());
-    };
-    let secs: u64 = form.duration.trim().parse().map_err(|_| {
-        WebError::BadRequest("the session length must be a whole number of seconds".into())
-    })?;
-    if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
-        return Err(WebError::BadRequest(format!(
-            "a session lasts {} to {}; {} is outside that range",
-            human_duration(MIN_SESSION_SECS),
-            human_duration(MAX_SESSION_SECS),
-            human_duration(secs)
-        ))
-        .into());
-    }
-    // A length the list offers but the role does not allow is shortened to the role's
-    // maximum (and the credentials page says so), never answered with an error page.
-    let granted = secs.min(CredentialIssuer::max_duration(role).min(MAX_SESSION_SECS));
-    let response = finish(
-        &state,
-        &cookie,
-        &mut session,
-        role,
-        Duration::from_secs(granted),
-        &target,
-    )
-    .await?;
-    if granted < secs && matches!(target, ForClient::None) {
+    let visit = Visit::new(&cookie, &target, &origin);
+    let duration = Duration::from_secs(choice.seconds);
+    let response = finish(state, &visit, &mut session, choice.grant, duration).await?;
+    if choice.shortened && target.client_id().is_none() {
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
     Ok(response)
 }
 
+/// What the person reads about a refused choice.
+fn choice_error(e: ChoiceError) -> WebError {
+    match e {
+        ChoiceError::OutOfRange(secs) => WebError::BadRequest(format!(
+            "a session lasts {} to {}; {} is outside that range",
+            human_duration(MIN_SESSION_SECS),
+            human_duration(MAX_SESSION_SECS),
+            human_duration(secs)
+        )),
+        ChoiceError::NotAvailable(_) => WebError::Forbidden(e.to_string()),
+        ChoiceError::NotSeconds | ChoiceError::SignInAgain => WebError::BadRequest(e.to_string()),
+    }
+}
+
 /// Ends a role choice: credentials for the person, or a code for the application.
 async fn finish(
     state: &AppState,
-    cookie: &Secret,
+    visit: &Visit<'_>,
     session: &mut SsoSession,
-    role: &RoleConfig,
+    grant: TrustGrant,
     duration: Duration,
-    target: &ForClient,
 ) -> PageResult {
-    match target {
-        ForClient::None => issue(state, cookie, session, role, duration).await,
-        ForClient::Client { id, pending, name } => {
-            let url = state
-                .oidc
-                .complete(
-                    id,
-                    cookie.expose_secret(),
-                    &session.identity,
-                    role,
-                    duration,
-                )
-                .await
-                .map_err(crate::web::oauth::oauth_page)?;
-            tracing::info!(
-                client = %pending.client_id,
-                subject = %session.identity.qualified_subject(),
-                role = %role.name,
-                "authorization code issued"
-            );
-            to_client(name, &url)
-        }
-    }
+    let ForClient::Client {
+        id, pending, name, ..
+    } = visit.target
+    else {
+        return issue(state, visit, session, grant, duration).await;
+    };
+    let cookie = visit.cookie.expose_secret();
+    let (identity, role) = (&session.identity, grant.role());
+    let completed = state
+        .oidc
+        .complete(id, cookie, identity, role, duration, &visit.origin.facts)
+        .await;
+    let url = completed.map_err(crate::web::oauth::oauth_page)?;
+    tracing::info!(
+        client = %pending.client_id,
+        subject = %identity.qualified_subject(),
+        role = %role.name,
+        "authorization code issued"
+    );
+    to_client(name, &url)
 }
 
 /// Sends the browser on to an application (its redirect URI with a code or an error)
@@ -698,46 +745,39 @@ fn to_client(app: &str, url: &url::Url) -> PageResult {
     .into_response())
 }
 
+/// Credentials for the person through the one door, held by the browser's SSO session
+/// (at most `max_role_sessions` of them).
 async fn issue(
     state: &AppState,
-    cookie: &Secret,
+    visit: &Visit<'_>,
     session: &mut SsoSession,
-    role: &RoleConfig,
+    grant: TrustGrant,
     duration: Duration,
 ) -> PageResult {
-    if let Err(cap) = state
-        .sso
-        .reserve_role_session(
-            cookie.expose_secret(),
-            state.config.sessions.max_role_sessions,
-        )
-        .await?
-    {
-        return Err(WebError::Forbidden(format!(
-            "{cap}; sign out and sign in again to get new credentials"
-        ))
-        .into());
+    let cookie = visit.cookie.expose_secret();
+    let cap = state.config.sessions.max_role_sessions;
+    if let Err(cap) = state.sso.reserve_role_session(cookie, cap).await? {
+        let why = format!("{cap}; sign out and sign in again to get new credentials");
+        return Err(WebError::Forbidden(why).into());
     }
-    let role_session = state
-        .issuer
-        .issue(&session.identity, role, duration)
-        .map_err(|e| match e {
-            crate::credentials::IssueError::DurationOutOfRange { .. } => {
-                WebError::BadRequest(e.to_string())
-            }
-            crate::credentials::IssueError::Token(e) => WebError::Internal(e.to_string()),
-        })?;
+    let request = IssueRequest {
+        attempt: visit.origin.at(Door::Browser, None),
+        duration,
+        session_name: None,
+        client: None,
+        session_policy: None,
+        holder: Holder::Browser { cookie, session },
+    };
     state
-        .sso
-        .add_role_session(cookie.expose_secret(), session, &role_session)
-        .await?;
-    tracing::info!(
-        subject = %role_session.subject,
-        role = %role_session.role,
-        sid = %role_session.id,
-        expires_at = role_session.expires_at,
-        "credentials issued"
-    );
+        .access
+        .issue(grant, request)
+        .await
+        .map_err(|e| match e {
+            IssueError::DurationOutOfRange { .. } => WebError::BadRequest(e.to_string()),
+            IssueError::Token(e) => WebError::Internal(e.to_string()),
+            IssueError::Store(e) => WebError::StoreUnavailable(e.to_string()),
+            IssueError::AuditUnavailable(e) => WebError::StoreUnavailable(e.to_string()),
+        })?;
     Ok(Redirect::to("/credentials").into_response())
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::roles::{RequestFacts, rfc3339, role_arn};
 use crate::secret::Secret;
 use crate::sts::{AssumeRoleRequest, Assumed, StsError};
-use crate::telemetry::metrics::{Door, Outcome};
+use crate::telemetry::metrics::Outcome;
 use crate::web::AppState;
 use crate::web::error::request_id;
 
@@ -134,7 +134,7 @@ impl From<StsError> for StsRefusal {
             | StsError::ExpiredToken(_) => StatusCode::BAD_REQUEST,
             StsError::IdpRejectedClaim(_) | StsError::AccessDenied(_) => StatusCode::FORBIDDEN,
             StsError::IdpCommunication(_) => StatusCode::BAD_GATEWAY,
-            StsError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            StsError::Store(_) | StsError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             StsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         StsRefusal(e, status)
@@ -149,6 +149,10 @@ impl IntoResponse for StsRefusal {
             StsError::Store(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS: session store failed");
                 "the session store is unavailable; try again".to_owned()
+            }
+            StsError::AuditUnavailable => {
+                tracing::error!(request_id = %request_id, "STS: the audit trail refused the event");
+                e.to_string()
             }
             StsError::Internal(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS failed");
@@ -192,12 +196,14 @@ fn assume_role(
     duration_seconds: Option<u64>,
     role_session_name: Option<String>,
     policy: Option<PolicyParam>,
+    user_agent: Option<String>,
 ) -> AssumeRoleRequest {
     AssumeRoleRequest {
         role,
         duration_seconds,
         role_session_name,
         policy: policy.map(PolicyParam::into_text),
+        user_agent,
     }
 }
 
@@ -206,14 +212,20 @@ pub async fn assume_role_with_web_identity(
     State(state): State<AppState>,
     facts: RequestFacts,
     request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
-) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
+) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
+    let r = assume_role(
+        b.role,
+        b.duration_seconds,
+        b.role_session_name,
+        b.policy,
+        facts.user_agent.clone(),
+    );
     let assumed = state
         .sts
-        .assume_role_with_web_identity(&request, b.web_identity_token.expose_secret(), None, &facts)
+        .assume_role_with_web_identity(&r, b.web_identity_token.expose_secret(), None, &facts)
         .await?;
-    Ok(answer(Door::StsWebIdentity, assumed, facts.now))
+    Ok(Json(StsResponse::new(assumed, facts.now)))
 }
 
 /// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool.
@@ -221,27 +233,23 @@ pub async fn assume_role_with_saml(
     State(state): State<AppState>,
     facts: RequestFacts,
     request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
-) -> Result<(Extension<Outcome>, Json<StsResponse>), StsRefusal> {
+) -> Result<Json<StsResponse>, StsRefusal> {
     let b = body(request)?;
-    let request = assume_role(b.role, b.duration_seconds, b.role_session_name, b.policy);
+    let r = assume_role(
+        b.role,
+        b.duration_seconds,
+        b.role_session_name,
+        b.policy,
+        facts.user_agent.clone(),
+    );
     let assumed = state
         .sts
         .assume_role_with_saml(
-            &request,
+            &r,
             b.saml_response.expose_secret(),
             b.provider.as_deref(),
             &facts,
         )
         .await?;
-    Ok(answer(Door::StsSaml, assumed, facts.now))
-}
-
-/// The answer for `assumed`, with what the metrics count.
-fn answer(door: Door, assumed: Assumed, now: i64) -> (Extension<Outcome>, Json<StsResponse>) {
-    let response = StsResponse::new(assumed, now);
-    let issued = Outcome::Issued {
-        door,
-        role: response.assumed_role.role.clone(),
-    };
-    (Extension(issued), Json(response))
+    Ok(Json(StsResponse::new(assumed, facts.now)))
 }

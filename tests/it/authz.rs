@@ -47,6 +47,8 @@ name = "shared"
 permission_policies = ["shared"]
 trust_policy = {{ Version = "2012-10-17", Statement = [
   {{ Effect = "Allow", Principal = {{ Federated = ["corp", "hr", "kcorp"] }}, Action = "sts:AssumeRole" }},
+  {{ Sid = "Machines", Effect = "Allow", Action = "sts:AssumeRole",
+     Principal = {{ AWS = ["arn:lanyard:iam:::client/gatekeeper", "arn:lanyard:iam:::client/plain"] }} }},
 ] }}
 
 [[roles]]

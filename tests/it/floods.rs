@@ -332,9 +332,15 @@ async fn generated_client_secrets_use_a_fast_hash_and_must_be_long() {
     let client = |id: &str, hash: &str| {
         format!(
             "\n[[clients]]\nid = \"{id}\"\nsecret_hash = \"{hash}\"\n\
-             grant_types = [\"client_credentials\"]\nmachine_role = \"engineer\"\n"
+             grant_types = [\"client_credentials\"]\nmachine_role = \"machine\"\n"
         )
     };
+    // The role whose trust policy names both clients.
+    text.push_str(
+        "\n[[roles]]\nname = \"machine\"\ntrust_policy = { Version = \"2012-10-17\", Statement = [\
+         { Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = { AWS = [\
+         \"arn:lanyard:iam:::client/generated\", \"arn:lanyard:iam:::client/short\"] } }] }\n",
+    );
     text.push_str(&client("generated", &hash));
     // A short secret given a sha256: hash by hand is refused even when it matches.
     text.push_str(&client("short", &fast_hash(&Secret::new("short-secret"))));

@@ -626,7 +626,7 @@ kind = "local"
 [[roles]]
 name = "office"
 permission_policies = ["office"]
-trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = "client" }}, Action = "sts:AssumeRole" }}] }}
+trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ AWS = "arn:lanyard:iam:::client/robot" }}, Action = "sts:AssumeRole" }}] }}
 [[policies]]
 name = "office"
 document = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "files:Read", Resource = "*",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use argon2::password_hash::PasswordHasher;
 use argon2::{Argon2, Params};
+use lanyard::audit::Audit;
 use lanyard::clock::{Clock, ManualClock, SharedClock};
 use lanyard::config::Config;
 use lanyard::session::SessionStore;
@@ -123,15 +124,33 @@ async fn start_on(
     store: Arc<dyn SessionStore>,
     clock: ManualClock,
 ) -> Lanyard {
+    start_audited_on(listener, text, store, clock, Audit::log_only()).await
+}
+
+/// Starts Lanyard from config text around a given store, writing audit events to `audit`.
+pub async fn start_audited(
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+    audit: Audit,
+) -> Lanyard {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_audited_on(listener, text, store, clock, audit).await
+}
+
+async fn start_audited_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+    audit: Audit,
+) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let config = Config::from_toml(text, &examples, &|_| None).unwrap();
     let shared: SharedClock = Arc::new(clock.clone());
-    let mut state = lanyard::server::build_state(config, store, shared).unwrap();
-    if let Ok(audit) = AUDIT.try_with(Clone::clone) {
-        state = state
-            .with_audit(audit)
-            .unwrap_or_else(|_| panic!("state already shared"));
-    }
+    // A test's capturing sink: given directly, or set for the task (`AUDIT.scope`).
+    let audit = AUDIT.try_with(Clone::clone).unwrap_or(audit);
+    let state = lanyard::server::build_state_with_audit(config, store, shared, audit).unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(lanyard::web::serve(listener, state, async {

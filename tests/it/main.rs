@@ -19,6 +19,7 @@ mod mfa;
 mod oidc_fake;
 mod oidc_interop;
 mod oidc_provider;
+mod one_door;
 mod operations;
 mod pages;
 mod private_redis;

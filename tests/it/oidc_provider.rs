@@ -678,7 +678,7 @@ async fn machine_clients_get_their_role_with_client_credentials() {
     assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none());
     let info = introspect(&l, t["access_token"].as_str().unwrap()).await;
     assert_eq!(info["active"], true);
-    assert_eq!(info["sub"], "client:deployer");
+    assert_eq!(info["sub"], "arn:lanyard:iam:::client/deployer");
     assert_eq!(info["role"], "engineer");
     // It can ask for policy decisions like any role session.
     let r: serde_json::Value = reqwest::Client::new()
@@ -888,7 +888,9 @@ async fn private_key_jwt_clients_sign_single_use_assertions() {
     let keys = tempfile::tempdir().unwrap();
     let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
     text.push_str(&format!(
-        "\n[[clients]]\nid = \"robot\"\njwks_file = \"{}\"\ngrant_types = [\"client_credentials\"]\nmachine_role = \"auditor\"\n",
+        "\n[[clients]]\nid = \"robot\"\njwks_file = \"{}\"\ngrant_types = [\"client_credentials\"]\nmachine_role = \"robot\"\n\
+         [[roles]]\nname = \"robot\"\ntrust_policy = {{ Version = \"2012-10-17\", Statement = [\
+         {{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = {{ AWS = \"arn:lanyard:iam:::client/robot\" }} }}] }}\n",
         jwks.display()
     ));
     let clock = lanyard::clock::ManualClock::new(T0);
@@ -937,8 +939,9 @@ async fn private_key_jwt_clients_sign_single_use_assertions() {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert_eq!(
         (claims["role"].as_str(), claims["client_id"].as_str()),
-        (Some("auditor"), Some("robot"))
+        (Some("robot"), Some("robot"))
     );
+    assert_eq!(claims["amr"], serde_json::json!(["private_key_jwt"]));
     // The same assertion twice: refused.
     assert_eq!(send(good).await.0, 401);
     // Another audience, expired, too long-lived, someone else's key: refused.

@@ -249,6 +249,37 @@ pub fn evaluate(set: &PolicySet<'_>, request: &Request<'_>) -> Decision {
     }
 }
 
+impl Policy {
+    /// Whether some `Allow` statement of this policy could allow `action` on `resource`
+    /// for `principal` under some condition values: its principal, action and resource
+    /// match (a pattern whose policy variable cannot be resolved counts as matching) and
+    /// its conditions are not looked at. A `false` means no request of this shape can
+    /// ever be allowed: what a configuration check reports.
+    pub fn may_allow(&self, principal: Principal<'_>, action: &str, resource: &str) -> bool {
+        let action = lower_action(action);
+        let empty = Context::new();
+        let matches =
+            |ps: &[Pattern], text: &str| ps.iter().any(|p| p.matches(text, &empty).unwrap_or(true));
+        self.statements.iter().any(|st| {
+            let principal_ok = match &st.principal {
+                None => true,
+                Some(PrincipalMatch::Principal(set)) => principal_matches(set, Some(principal)),
+                Some(PrincipalMatch::NotPrincipal(set)) => !principal_matches(set, Some(principal)),
+            };
+            let action_ok = match &st.actions {
+                ActionMatch::Action(ps) => matches(ps, action.as_ref()),
+                ActionMatch::NotAction(ps) => !matches(ps, action.as_ref()),
+            };
+            let resource_ok = match &st.resources {
+                ResourceMatch::All => true,
+                ResourceMatch::Resource(ps) => matches(ps, resource),
+                ResourceMatch::NotResource(ps) => !matches(ps, resource),
+            };
+            st.effect == Effect::Allow && principal_ok && action_ok && resource_ok
+        })
+    }
+}
+
 fn describe(s: &StatementRef) -> String {
     match &s.sid {
         Some(sid) => format!("statement \"{sid}\" of policy \"{}\"", s.policy),

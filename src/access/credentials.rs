@@ -1,5 +1,7 @@
-//! Issuing credentials for a role: the role session and its signed access token
-//! (RFC 9068 JWT profile, `typ: at+jwt`), with the claims of DESIGN.md.
+//! Minting credentials for a granted role: the role session and its signed access token
+//! (RFC 9068 JWT profile, `typ: at+jwt`), with the claims of DESIGN.md; and verifying the
+//! tokens Lanyard issued. Minting takes a [`TrustGrant`] and is reachable only from the
+//! issuer of this module's parent (`access`), the one door.
 //!
 //! May import: `tokens`, `roles`, `sso`, `identity`, `config`, `clock`.
 
@@ -11,8 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
-use crate::identity::ExternalIdentity;
-use crate::roles::PrincipalKeys;
+use crate::roles::{Caller, TrustGrant};
 use crate::session::random_id;
 use crate::sso::RoleSession;
 use crate::tokens::{Expectations, KeySet, TokenError};
@@ -86,6 +87,13 @@ pub enum IssueError {
     /// Signing failed.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The session store failed while storing the role session.
+    #[error(transparent)]
+    Store(#[from] crate::sso::SsoError),
+    /// The audit trail could not record the issue (policy `refuse`): nothing was handed
+    /// out, and what was stored is undone.
+    #[error("the audit trail is unavailable: {0}")]
+    AuditUnavailable(#[from] crate::audit::AuditError),
 }
 
 /// Mints access tokens.
@@ -132,41 +140,19 @@ impl CredentialIssuer {
         role.max_session_duration.as_secs().min(MAX_SESSION_SECS)
     }
 
-    /// Issues a role session for `identity` in `role` lasting `duration`.
-    pub fn issue(
+    /// Mints a role session for a grant, to an application when `client` is given (its
+    /// `client_id`, `aud` and `scope` go into the token), named `session_name` (the
+    /// identity's username, or the client's id, otherwise), with an optional session
+    /// policy kept for `/v1/authorize`. Nothing is stored.
+    pub(super) fn mint(
         &self,
-        identity: &ExternalIdentity,
-        role: &RoleConfig,
-        duration: Duration,
-    ) -> Result<RoleSession, IssueError> {
-        self.issue_for(identity, role, duration, None)
-    }
-
-    /// Issues a role session, to an application when `client` is given (its `client_id`,
-    /// `aud` and `scope` go into the token).
-    pub fn issue_for(
-        &self,
-        identity: &ExternalIdentity,
-        role: &RoleConfig,
-        duration: Duration,
-        client: Option<&ClientBinding>,
-    ) -> Result<RoleSession, IssueError> {
-        self.issue_session(identity, role, duration, client, None, None)
-    }
-
-    /// Issues a role session with everything an STS caller may set: the session name
-    /// (`session_name`; the identity's username otherwise) and a session policy, kept with
-    /// the role session for `/v1/authorize`.
-    pub fn issue_session(
-        &self,
-        identity: &ExternalIdentity,
-        role: &RoleConfig,
+        grant: &TrustGrant,
         duration: Duration,
         client: Option<&ClientBinding>,
         session_name: Option<&str>,
         session_policy: Option<String>,
     ) -> Result<RoleSession, IssueError> {
-        let session_name = session_name.unwrap_or(&identity.username).to_owned();
+        let role = grant.role();
         let max = Self::max_duration(role);
         let secs = duration.as_secs();
         if !(MIN_SESSION_SECS..=max).contains(&secs) {
@@ -178,9 +164,11 @@ impl CredentialIssuer {
         let now = self.clock.now();
         let exp = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
         let sid = random_id().expose_secret().to_owned();
+        let who = Who::of(grant.caller(), grant.decided_at());
+        let session_name = session_name.unwrap_or(&who.name).to_owned();
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
-            sub: identity.qualified_subject(),
+            sub: grant.caller().subject(),
             aud: client
                 .map(|c| c.audience.clone())
                 .unwrap_or_else(|| self.audience.clone()),
@@ -191,11 +179,11 @@ impl CredentialIssuer {
             sid: sid.clone(),
             role: role.name.clone(),
             session_name: session_name.clone(),
-            idp: identity.provider.to_string(),
-            amr: identity.amr.clone(),
-            auth_time: identity.auth_time,
-            groups: identity.groups.clone(),
-            tags: identity.tags.clone(),
+            idp: who.idp,
+            amr: who.amr,
+            auth_time: who.auth_time,
+            groups: who.groups,
+            tags: who.tags,
             client_id: client.map(|c| c.client_id.clone()),
             scope: client.and_then(|c| c.scope.clone()),
         };
@@ -204,10 +192,10 @@ impl CredentialIssuer {
             id: sid,
             role: role.name.clone(),
             session_name,
-            subject: identity.qualified_subject(),
-            principal_keys: PrincipalKeys::of(identity),
-            auth_time: identity.auth_time,
-            mfa: identity.mfa,
+            subject: claims.sub,
+            principal_keys: grant.caller().principal_keys(),
+            auth_time: who.auth_time,
+            mfa: who.mfa,
             issued_at: now,
             expires_at: exp,
             access_token_digest: crate::session::digest(&access_token),
@@ -245,3 +233,44 @@ impl CredentialIssuer {
         )
     }
 }
+
+/// The token claims a caller brings.
+struct Who {
+    name: String,
+    idp: String,
+    amr: Vec<String>,
+    auth_time: i64,
+    mfa: bool,
+    groups: Vec<String>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Who {
+    fn of(caller: &Caller, decided_at: i64) -> Self {
+        match caller {
+            Caller::Federated(i) => Who {
+                name: i.username.clone(),
+                idp: i.provider.to_string(),
+                amr: i.amr.clone(),
+                auth_time: i.auth_time,
+                mfa: i.mfa,
+                groups: i.groups.clone(),
+                tags: i.tags.clone(),
+            },
+            // A machine client authenticated at the token endpoint, just now, to Lanyard
+            // itself: no upstream provider, groups or tags.
+            Caller::Client(c) => Who {
+                name: c.id().to_owned(),
+                idp: MACHINE_IDP.to_owned(),
+                amr: vec![c.method().to_owned()],
+                auth_time: decided_at,
+                mfa: false,
+                groups: Vec::new(),
+                tags: BTreeMap::new(),
+            },
+        }
+    }
+}
+
+/// The `idp` of a machine client's token: Lanyard authenticated it itself.
+pub const MACHINE_IDP: &str = "lanyard";

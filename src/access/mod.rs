@@ -1,0 +1,408 @@
+//! Access: the one door through which every credential leaves Lanyard, and the browser's
+//! role offer and choice.
+//!
+//! [`Issuer::issue`] turns a [`TrustGrant`] (which only the trust evaluator in `roles`
+//! builds) into a role session: it mints and signs the access token, stores the role
+//! session (one way for every door, with whatever holds it), writes exactly one
+//! `credentials.issued` audit event and counts the credentials metric, in that order, and
+//! only then returns. When the audit trail refuses the event (policy `refuse`), what was
+//! stored is undone and nothing leaves. Refusals (trust refused, role not allowed for the
+//! client, bad duration) are recorded as one `credentials.refused` event each with
+//! [`Issuer::refused`].
+//!
+//! The doors: the browser role picker ([`offer`]), Lanyard as OpenID provider (code,
+//! refresh, client credentials), STS web identity and SAML, and RFC 8693 token exchange.
+//!
+//! May import: `roles`, `tokens`, `sso`, `audit`, `telemetry`, `config`, `clock`.
+
+pub mod credentials;
+pub mod offer;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::audit::{Audit, AuditEvent, Door, EventKind};
+use crate::clock::SharedClock;
+use crate::roles::{RequestFacts, TrustGrant, TrustRefusal};
+use crate::sso::{RoleSession, Sso, SsoSession};
+use crate::telemetry::metrics::Metrics;
+
+pub use credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer, IssueError};
+
+/// The longest `User-Agent` kept in an audit event, in characters.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a request came from: its trust facts (address, time, transport) and its
+/// `User-Agent`. Built by `web` for every door.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Address, time and transport, as trust policies see them.
+    pub facts: RequestFacts,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl From<RequestFacts> for Origin {
+    fn from(facts: RequestFacts) -> Self {
+        Self {
+            user_agent: facts.user_agent.clone(),
+            facts,
+        }
+    }
+}
+
+impl Origin {
+    /// The attempt this request makes at `door`, by `client_id` if any.
+    pub fn at(&self, door: Door, client_id: Option<&str>) -> Attempt {
+        Attempt {
+            door,
+            source_ip: self.facts.source_ip,
+            user_agent: self.user_agent.clone(),
+            client_id: client_id.map(str::to_owned),
+        }
+    }
+}
+
+/// Where a request for credentials came from: the door and the request's facts, for the
+/// audit trail.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The door.
+    pub door: Door,
+    /// The client's address.
+    pub source_ip: Option<IpAddr>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The OAuth client asking, if any.
+    pub client_id: Option<String>,
+}
+
+/// What holds the role session besides the store.
+#[derive(Debug)]
+pub enum Holder<'a> {
+    /// Nothing: the role session stands alone (STS, machine clients, token exchange).
+    Alone,
+    /// The browser's SSO session, which shows the token on the credentials page.
+    Browser {
+        /// The SSO session cookie.
+        cookie: &'a str,
+        /// The SSO session, updated with its last role session.
+        session: &'a mut SsoSession,
+    },
+    /// An SSO session known by its reference (OpenID provider code and refresh grants):
+    /// signing out ends the role session.
+    SsoRef(&'a str),
+}
+
+/// Everything about one issue besides the grant.
+#[derive(Debug)]
+pub struct IssueRequest<'a> {
+    /// Door, address, user agent, client.
+    pub attempt: Attempt,
+    /// The lifetime asked for (900 s to the role's maximum).
+    pub duration: Duration,
+    /// `session_name`; the identity's username (or the client's id) when absent.
+    pub session_name: Option<String>,
+    /// The application the token is bound to.
+    pub client: Option<ClientBinding>,
+    /// A session policy (IAM JSON), already validated.
+    pub session_policy: Option<String>,
+    /// What holds the role session.
+    pub holder: Holder<'a>,
+}
+
+/// The one door: grant → role session → signed token → stored → one audit event.
+#[derive(Clone)]
+pub struct Issuer {
+    tokens: CredentialIssuer,
+    sso: Sso,
+    audit: Audit,
+    metrics: Metrics,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("tokens", &self.tokens)
+            .field("audit", &self.audit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// The issuer over the token signer, the store, the audit trail and the metrics.
+    pub fn new(
+        tokens: CredentialIssuer,
+        sso: Sso,
+        audit: Audit,
+        metrics: Metrics,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            tokens,
+            sso,
+            audit,
+            metrics,
+            clock,
+        }
+    }
+
+    /// The token signer and verifier.
+    pub fn tokens(&self) -> &CredentialIssuer {
+        &self.tokens
+    }
+
+    /// The audit trail, for the events of the doors that are not credentials (refresh
+    /// token reuse, revocation).
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    /// Issues credentials for `grant`: mints, stores, audits (exactly one
+    /// `credentials.issued` event), counts, and returns the role session with its token.
+    /// A duration out of the role's bounds is refused (and audited as such); an audit
+    /// failure under `refuse` undoes the stored role session and answers
+    /// [`IssueError::AuditUnavailable`].
+    pub async fn issue(
+        &self,
+        grant: TrustGrant,
+        request: IssueRequest<'_>,
+    ) -> Result<RoleSession, IssueError> {
+        let IssueRequest {
+            attempt,
+            duration,
+            session_name,
+            client,
+            session_policy,
+            holder,
+        } = request;
+        let minted = self.tokens.mint(
+            &grant,
+            duration,
+            client.as_ref(),
+            session_name.as_deref(),
+            session_policy,
+        );
+        let session = match minted {
+            Ok(s) => s,
+            Err(e) => {
+                if matches!(e, IssueError::DurationOutOfRange { .. }) {
+                    self.refused(&attempt, &grant.refused(e.to_string())).await;
+                }
+                return Err(e);
+            }
+        };
+        match holder {
+            Holder::Alone => self.sso.put_role_session(&session).await?,
+            Holder::Browser { cookie, session: s } => {
+                self.sso.add_role_session(cookie, s, &session).await?;
+            }
+            Holder::SsoRef(r) => self.sso.add_role_session_by_ref(r, &session).await?,
+        }
+        let event = self.issued_event(&grant, &attempt, &session);
+        if let Err(e) = self.audit.record(event).await {
+            if let Err(undo) = self.sso.revoke_role_session(&session.id).await {
+                tracing::error!(sid = %session.id, error = %undo, "an unaudited role session could not be removed");
+            }
+            return Err(IssueError::AuditUnavailable(e));
+        }
+        self.metrics.credentials_issued(attempt.door, &session.role);
+        Ok(session)
+    }
+
+    /// Records one `credentials.refused` event (nothing waits on it).
+    pub async fn refused(&self, attempt: &Attempt, refusal: &TrustRefusal) {
+        let mut event = self.event(EventKind::CredentialsRefused, attempt);
+        event.role = Some(refusal.role.clone());
+        event.subject = Some(refusal.subject.clone());
+        event.provider = refusal.provider.clone();
+        event.statements = refusal.statements.clone();
+        event.reason = Some(refusal.reason.clone());
+        self.audit.note(event).await;
+    }
+
+    fn issued_event(
+        &self,
+        grant: &TrustGrant,
+        attempt: &Attempt,
+        session: &RoleSession,
+    ) -> AuditEvent {
+        let mut event = self.event(EventKind::CredentialsIssued, attempt);
+        event.role = Some(session.role.clone());
+        event.subject = Some(session.subject.clone());
+        event.provider = grant.caller().provider().map(str::to_owned);
+        event.session_name = Some(session.session_name.clone());
+        event.role_session = Some(session.id.clone());
+        event.duration_secs = u64::try_from(session.expires_at - session.issued_at).ok();
+        event.statements = grant.statements().to_vec();
+        event
+    }
+
+    fn event(&self, kind: EventKind, attempt: &Attempt) -> AuditEvent {
+        let mut event = AuditEvent::new(kind, self.clock.now().saturating_mul(1000));
+        event.door = Some(attempt.door);
+        event.client_id = attempt.client_id.clone();
+        event.source_ip = attempt.source_ip.map(|ip| ip.to_string());
+        event.user_agent = attempt
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use lanyard_policy::{Policy, PolicyKind};
+
+    use super::*;
+    use crate::audit::{AuditError, AuditSink, OnFailure};
+    use crate::clock::ManualClock;
+    use crate::config::RoleConfig;
+    use crate::roles::{Caller, MachineClient, RoleCatalog};
+    use crate::session::{MemoryStore, SessionStore};
+    use crate::tokens::{Algorithm, KeySet};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// Keeps events, or fails every write.
+    struct Sink {
+        events: Mutex<Vec<AuditEvent>>,
+        broken: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl AuditSink for Sink {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        async fn write(&self, event: &AuditEvent) -> Result<(), crate::audit::AuditError> {
+            if self.broken {
+                return Err(AuditError {
+                    sink: "test",
+                    message: "down".into(),
+                });
+            }
+            self.events.lock().unwrap().push(event.clone());
+            Ok(())
+        }
+    }
+
+    fn issuer(
+        dir: &std::path::Path,
+        broken: bool,
+    ) -> (Issuer, Arc<Sink>, RoleCatalog, Arc<MemoryStore>) {
+        let clock: SharedClock = Arc::new(ManualClock::new(NOW));
+        let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, NOW).unwrap());
+        let memory = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
+        let store: Arc<dyn SessionStore> = memory.clone();
+        let sso = Sso::new(
+            store,
+            Arc::clone(&clock),
+            Duration::from_secs(3600),
+            Duration::from_secs(36_000),
+        );
+        let tokens = CredentialIssuer::new(
+            keys,
+            "https://l".into(),
+            "https://l".into(),
+            Arc::clone(&clock),
+        );
+        let sink = Arc::new(Sink {
+            events: Mutex::new(Vec::new()),
+            broken,
+        });
+        let audit = Audit::new(vec![sink.clone()], OnFailure::Refuse);
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "Robot", "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "arn:lanyard:iam:::client/robot"}}]});
+        let roles = RoleCatalog::new(vec![RoleConfig {
+            name: "ops".into(),
+            description: String::new(),
+            group: None,
+            max_session_duration: Duration::from_secs(3600),
+            trust_policy: Arc::new(Policy::from_value("t", &trust, PolicyKind::Trust).unwrap()),
+            permission_policies: vec![],
+            permissions_boundary: None,
+        }]);
+        let issuer = Issuer::new(tokens, sso, audit, Metrics::new(), clock);
+        (issuer, sink, roles, memory)
+    }
+
+    fn facts() -> RequestFacts {
+        RequestFacts {
+            source_ip: Some("10.0.0.1".parse().unwrap()),
+            now: NOW,
+            secure_transport: true,
+            user_agent: None,
+        }
+    }
+
+    fn request(secs: u64) -> IssueRequest<'static> {
+        IssueRequest {
+            attempt: Attempt {
+                door: Door::ClientCredentials,
+                source_ip: facts().source_ip,
+                user_agent: Some("t/1".into()),
+                client_id: Some("robot".into()),
+            },
+            duration: Duration::from_secs(secs),
+            session_name: None,
+            client: None,
+            session_policy: None,
+            holder: Holder::Alone,
+        }
+    }
+
+    fn grant(roles: &RoleCatalog) -> TrustGrant {
+        let robot = Caller::Client(MachineClient::new("robot", "client_secret"));
+        roles.evaluate("ops", robot, &facts()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_issue_is_one_event_and_a_refusal_issues_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, sink, roles, _) = issuer(dir.path(), false);
+        let session = issuer.issue(grant(&roles), request(900)).await.unwrap();
+        let stored = issuer.sso.role_session(&session.id).await.unwrap().unwrap();
+        assert_eq!(stored.subject, "arn:lanyard:iam:::client/robot");
+        let claims = issuer.tokens().verify(&session.access_token).unwrap();
+        assert_eq!(claims.sub, "arn:lanyard:iam:::client/robot");
+        assert_eq!(claims.amr, ["client_secret"]);
+        {
+            let events = sink.events.lock().unwrap();
+            assert_eq!(events.len(), 1);
+            let e = &events[0];
+            assert_eq!(e.event, EventKind::CredentialsIssued);
+            assert_eq!(e.role_session.as_deref(), Some(session.id.as_str()));
+            assert_eq!(e.statements, ["Robot"]);
+            assert_eq!(e.duration_secs, Some(900));
+            assert_eq!(e.user_agent.as_deref(), Some("t/1"));
+            assert_eq!(e.source_ip.as_deref(), Some("10.0.0.1"));
+        }
+        // Longer than the role allows: refused, audited as a refusal, nothing stored.
+        let e = issuer
+            .issue(grant(&roles), request(7200))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, IssueError::DurationOutOfRange { .. }), "{e}");
+        let events = sink.events.lock().unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].event, EventKind::CredentialsRefused);
+        assert!(events[1].reason.as_deref().unwrap().contains("duration"));
+    }
+
+    #[tokio::test]
+    async fn an_audit_failure_under_refuse_undoes_the_issue() {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, sink, roles, memory) = issuer(dir.path(), true);
+        let e = issuer.issue(grant(&roles), request(900)).await.unwrap_err();
+        assert!(matches!(e, IssueError::AuditUnavailable(_)), "{e}");
+        assert!(sink.events.lock().unwrap().is_empty());
+        // Nothing was left behind in the store: the role session was removed again.
+        assert!(memory.is_empty(), "{} records left", memory.len());
+    }
+}

@@ -1,0 +1,176 @@
+//! The browser's role offer and choice (`GET /roles`, `POST /roles`): which roles a signed-in
+//! person may pick, narrowed to an application's allowed roles when the visit completes an
+//! authorization request, and the grant for the role picked. Both use the trust evaluator
+//! of `roles`, so the list shown and the grant issued come from one decision rule; a POST
+//! evaluates the chosen role alone instead of the whole list again.
+//!
+//! May import: `roles`, `identity`, `config`, `audit`.
+
+use crate::access::{Attempt, CredentialIssuer, Issuer};
+use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS};
+use crate::identity::ExternalIdentity;
+use crate::roles::{Caller, RequestFacts, RoleCatalog, TrustGrant};
+
+/// Who a role choice is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience<'a> {
+    /// The person: credentials on the credentials page.
+    Person,
+    /// An application completing an authorization request: only its allowed roles, and a
+    /// session at least this fresh (`prompt=login`, `max_age`).
+    Client {
+        /// The client's `allowed_roles`.
+        allowed_roles: &'a [String],
+        /// The earliest acceptable `auth_time`.
+        min_auth_time: Option<i64>,
+    },
+}
+
+impl Audience<'_> {
+    /// Whether the sign-in is recent enough for the application.
+    fn fresh_enough(&self, identity: &ExternalIdentity) -> bool {
+        match self {
+            Audience::Client {
+                min_auth_time: Some(m),
+                ..
+            } => identity.auth_time >= *m,
+            _ => true,
+        }
+    }
+
+    fn allows(&self, role: &str) -> bool {
+        match self {
+            Audience::Person => true,
+            Audience::Client { allowed_roles, .. } => allowed_roles.iter().any(|r| r == role),
+        }
+    }
+}
+
+/// What `GET /roles` shows.
+#[derive(Debug)]
+pub enum Offer {
+    /// Exactly one role fits and no role needs a second factor: go straight on.
+    Issue(Box<TrustGrant>),
+    /// Several roles fit: the picker, with the roles that would fit with MFA.
+    Pick {
+        /// The grants, in config order.
+        grants: Vec<TrustGrant>,
+        /// Names of roles that need a second factor this sign-in lacks.
+        needing_mfa: Vec<String>,
+    },
+    /// No role fits (`needing_mfa` may name roles a second factor would unlock; with one
+    /// role and such a list, the picker is shown too: see [`Offer::Pick`]).
+    NoRole {
+        /// Names of roles that need a second factor this sign-in lacks.
+        needing_mfa: Vec<String>,
+    },
+    /// The sign-in is too old for the application: sign in again.
+    SignInAgain,
+}
+
+/// Why a choice was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChoiceError {
+    /// The duration is not a whole number of seconds.
+    #[error("the session length must be a whole number of seconds")]
+    NotSeconds,
+    /// The duration is outside 900 s – 12 h.
+    #[error(
+        "a session lasts {MIN_SESSION_SECS} to {MAX_SESSION_SECS} seconds; {0} is outside that range"
+    )]
+    OutOfRange(u64),
+    /// The sign-in is too old for the application: sign in again.
+    #[error("the application asks for a fresh sign-in")]
+    SignInAgain,
+    /// The role is not available to this person (or this application).
+    #[error("the role \"{0}\" is not available to you")]
+    NotAvailable(String),
+}
+
+/// A role the person picked, with the duration granted (never longer than the role
+/// allows: a longer request is shortened, and `shortened` says so).
+#[derive(Debug)]
+pub struct Choice {
+    /// The grant.
+    pub grant: TrustGrant,
+    /// The granted duration in seconds.
+    pub seconds: u64,
+    /// Whether the request was longer than the role allows.
+    pub shortened: bool,
+}
+
+/// The roles `identity` may pick for `audience`.
+pub fn offer(
+    roles: &RoleCatalog,
+    identity: &ExternalIdentity,
+    audience: Audience<'_>,
+    facts: &RequestFacts,
+) -> Offer {
+    if !audience.fresh_enough(identity) {
+        return Offer::SignInAgain;
+    }
+    let mut grants = roles.eligible(identity, facts);
+    grants.retain(|g| audience.allows(&g.role().name));
+    let needing_mfa: Vec<String> = roles
+        .needing_mfa(identity, facts)
+        .iter()
+        .filter(|r| audience.allows(&r.name))
+        .map(|r| r.name.clone())
+        .collect();
+    match grants.len() {
+        0 => Offer::NoRole { needing_mfa },
+        1 if needing_mfa.is_empty() => match grants.pop() {
+            Some(only) => Offer::Issue(Box::new(only)),
+            None => Offer::NoRole { needing_mfa },
+        },
+        _ => Offer::Pick {
+            grants,
+            needing_mfa,
+        },
+    }
+}
+
+impl Issuer {
+    /// `POST /roles`: the grant for `role` with `duration` (seconds, as typed), after the
+    /// trust evaluator allowed it for this person and the audience allows it. A refusal
+    /// is recorded as `credentials.refused`.
+    pub async fn choose(
+        &self,
+        roles: &RoleCatalog,
+        identity: &ExternalIdentity,
+        audience: Audience<'_>,
+        (role, duration): (&str, &str),
+        (facts, attempt): (&RequestFacts, &Attempt),
+    ) -> Result<Choice, ChoiceError> {
+        if !audience.fresh_enough(identity) {
+            return Err(ChoiceError::SignInAgain);
+        }
+        let secs: u64 = duration
+            .trim()
+            .parse()
+            .map_err(|_| ChoiceError::NotSeconds)?;
+        if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
+            return Err(ChoiceError::OutOfRange(secs));
+        }
+        let shown: String = role.chars().take(64).collect();
+        let caller = Caller::Federated(identity.clone());
+        let grant = match roles.evaluate(role, caller, facts) {
+            Ok(g) if audience.allows(&g.role().name) => g,
+            Ok(g) => {
+                let refusal = g.refused("the application may not receive this role");
+                self.refused(attempt, &refusal).await;
+                return Err(ChoiceError::NotAvailable(shown));
+            }
+            Err(refusal) => {
+                self.refused(attempt, &refusal).await;
+                return Err(ChoiceError::NotAvailable(shown));
+            }
+        };
+        let max = CredentialIssuer::max_duration(grant.role());
+        Ok(Choice {
+            seconds: secs.min(max),
+            shortened: secs > max,
+            grant,
+        })
+    }
+}
