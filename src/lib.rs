@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod credentials;
+pub mod db;
 pub mod identity;
 pub mod provider;
 pub mod roles;

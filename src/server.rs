@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::audit::{Audit, AuditError, AuditEvent, EventKind, OnFailure};
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{ConnectorError, Connectors};
@@ -43,6 +44,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("server: {0}")]
     Serve(std::io::Error),
+    /// The audit trail (its file or database).
+    #[error("audit trail: {0}")]
+    Audit(#[from] AuditError),
 }
 
 /// Builds the session store the config names.
@@ -78,6 +82,7 @@ pub fn build_state(
         config.tokens.audience.clone()
     };
     let connectors = Arc::new(Connectors::from_config(&config)?);
+    let audit = Audit::from_settings(&config.audit)?;
     let sso = Sso::new(
         store,
         Arc::clone(&clock),
@@ -105,7 +110,8 @@ pub fn build_state(
         sso.clone(),
         Arc::clone(&clock),
         config.tokens.default_duration,
-    );
+    )
+    .with_audit(audit.clone());
     let limits = &config.limits;
     let login_cap = ParkingCap {
         kind: "login",
@@ -127,7 +133,7 @@ pub fn build_state(
         sts,
         draining: crate::telemetry::Draining::default(),
         metrics: crate::telemetry::metrics::Metrics::new(),
-        audit: crate::audit::Audit::log_only(),
+        audit,
         config: Arc::new(config),
         clock,
         sso,
@@ -179,7 +185,14 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
         );
     }
     let store = session_store(&config, Arc::clone(&clock)).await?;
-    let state = build_state(config, store, clock)?;
+    let had_key = KeySet::load(
+        &config.tokens.keys_dir,
+        config.tokens.algorithm,
+        clock.now(),
+    )
+    .is_ok();
+    let state = build_state(config, store, Arc::clone(&clock))?;
+    start_audit(&state, had_key, clock).await?;
     if !demo.is_empty() {
         tracing::warn!(
             "DEMO DIRECTORY: users with insecure_demo_password are configured; never use this \
@@ -219,6 +232,33 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
         .await
         .map_err(StartError::Serve)?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Connects the audit trail (refusing to start when it cannot keep events and the policy
+/// is to refuse), starts retention, and records a signing key generated at this start.
+async fn start_audit(state: &AppState, had_key: bool, clock: SharedClock) -> Result<(), StartError> {
+    match (state.audit.prepare().await, state.audit.on_failure()) {
+        (Ok(()), _) => {}
+        (Err(e), OnFailure::Refuse) => return Err(e.into()),
+        (Err(e), OnFailure::Log) => {
+            tracing::warn!(target: "audit", error = %e, "audit database unavailable; answering anyway (on_failure = \"log\")");
+        }
+    }
+    if let Some(db) = state.audit.database() {
+        tracing::info!(target: "audit", backend = db.backend(), "audit database ready");
+    }
+    let _retention = state.audit.spawn_retention(Arc::clone(&clock));
+    if !had_key {
+        let keys = state.issuer.keys();
+        let mut event = AuditEvent::new(EventKind::KeyRotated, clock.now().saturating_mul(1000));
+        event.reason = Some("no signing key in force: a new key was generated".to_owned());
+        event.detail = serde_json::json!({
+            "kid": keys.active_kid(),
+            "alg": keys.algorithm().to_string(),
+        });
+        state.audit.record(event).await?;
+    }
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use lanyard_policy::{Policy, PolicyKind};
 
+use crate::audit::{Audit, AuditEvent, Door, EventKind};
 use crate::clock::SharedClock;
 use crate::config::MIN_SESSION_SECS;
 use crate::connectors::id_token::IdTokenError;
@@ -100,6 +101,9 @@ pub enum StsError {
     /// Signing failed.
     #[error("credentials could not be issued: {0}")]
     Internal(String),
+    /// The audit trail could not keep the issue, and its policy is to refuse.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl StsError {
@@ -114,7 +118,7 @@ impl StsError {
             StsError::IdpRejectedClaim(_) => "IDPRejectedClaim",
             StsError::AccessDenied(_) => "AccessDenied",
             StsError::IdpCommunication(_) => "IDPCommunicationError",
-            StsError::Store(_) => "ServiceUnavailable",
+            StsError::Store(_) | StsError::Audit(_) => "ServiceUnavailable",
             StsError::Internal(_) => "InternalFailure",
         }
     }
@@ -129,6 +133,7 @@ pub struct Sts {
     sso: Sso,
     clock: SharedClock,
     default_duration: Duration,
+    audit: Audit,
 }
 
 impl std::fmt::Debug for Sts {
@@ -173,7 +178,14 @@ impl Sts {
             sso,
             clock,
             default_duration,
+            audit: Audit::log_only(),
         }
+    }
+
+    /// Records issues in `audit` (the log only until this is called).
+    pub fn with_audit(mut self, audit: Audit) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// `AssumeRoleWithWebIdentity`: validates `token` with the JWKS of the provider whose
@@ -245,7 +257,7 @@ impl Sts {
         provider: Option<&str>,
         facts: &RequestFacts,
     ) -> Result<Assumed, StsError> {
-        const ACTION: &str = "sts:AssumeRoleWithSAML";
+        const ACTION: &str = SAML_ACTION;
         let checked = check(request)?;
         let connector = match provider {
             Some(p) => match self.connectors.get(p) {
@@ -371,20 +383,8 @@ impl Sts {
                 IssueError::Token(e) => StsError::Internal(e.to_string()),
             })?;
         self.sso.put_role_session(&session).await?;
-        tracing::info!(
-            target: "audit",
-            event = "sts.issued",
-            action,
-            provider = %identity.provider,
-            subject = %identity.subject,
-            role = %session.role,
-            sid = %session.id,
-            session_name = %session.session_name,
-            client = client.map(|c| c.binding.client_id.as_str()).unwrap_or("-"),
-            session_policy = session.session_policy.is_some(),
-            expires_at = session.expires_at,
-            "credentials issued"
-        );
+        let event = issued_event(action, identity, &session, client, &decision, facts);
+        self.audit.record(event).await?;
         Ok(session)
     }
 }
@@ -459,6 +459,45 @@ fn upstream_error(e: UpstreamError) -> StsError {
             StsError::IdpCommunication(format!("the provider's keys could not be fetched: {other}"))
         }
         other => StsError::InvalidIdentityToken(other.to_string()),
+    }
+}
+
+/// The `credentials.issued` event of a role session issued through STS.
+fn issued_event(
+    action: &str,
+    identity: &ExternalIdentity,
+    session: &RoleSession,
+    client: Option<ForClient<'_>>,
+    decision: &lanyard_policy::Decision,
+    facts: &RequestFacts,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(EventKind::CredentialsIssued, facts.now.saturating_mul(1000));
+    event.door = Some(match (client, action) {
+        (Some(_), _) => Door::TokenExchange,
+        (None, SAML_ACTION) => Door::StsSaml,
+        (None, _) => Door::StsWebIdentity,
+    });
+    event.provider = Some(identity.provider.to_string());
+    event.subject = Some(identity.subject.clone());
+    event.role = Some(session.role.clone());
+    event.session_name = Some(session.session_name.clone());
+    event.role_session = Some(session.id.clone());
+    event.duration_secs = u64::try_from(session.expires_at - session.issued_at).ok();
+    event.client_id = client.map(|c| c.binding.client_id.clone());
+    event.statements = decision.statements.iter().map(statement_name).collect();
+    event.source_ip = facts.source_ip.map(|ip| ip.to_string());
+    event.detail = serde_json::json!({ "action": action, "expires_at": session.expires_at });
+    event
+}
+
+/// The trust action of a SAML assertion.
+const SAML_ACTION: &str = "sts:AssumeRoleWithSAML";
+
+/// A deciding statement as the audit trail names it: its `Sid`, else its position.
+fn statement_name(s: &lanyard_policy::StatementRef) -> String {
+    match &s.sid {
+        Some(sid) => sid.clone(),
+        None => format!("Statement[{}]", s.index),
     }
 }
 
@@ -588,7 +627,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             crate::session::digest(&session.access_token)
         );
         assert!(stored.access_token.is_empty());
-        assert!(log.text().contains("sts.issued"));
+        assert!(log.text().contains("credentials.issued"));
     }
 
     fn req(role: &str) -> AssumeRoleRequest {

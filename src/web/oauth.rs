@@ -477,6 +477,9 @@ async fn token_exchange(
         .map_err(|e| match e {
             StsError::AccessDenied(_) => OAuthError::InvalidTarget(e.to_string()),
             StsError::IdpCommunication(d) => OAuthError::TemporarilyUnavailable(d),
+            StsError::Audit(_) => OAuthError::TemporarilyUnavailable(
+                "credentials cannot be recorded right now; try again".to_owned(),
+            ),
             StsError::Store(e) => e.into(),
             StsError::Internal(d) => OAuthError::ServerError(d),
             other => OAuthError::InvalidRequest(other.to_string()),

@@ -134,7 +134,7 @@ impl From<StsError> for StsRefusal {
             | StsError::ExpiredToken(_) => StatusCode::BAD_REQUEST,
             StsError::IdpRejectedClaim(_) | StsError::AccessDenied(_) => StatusCode::FORBIDDEN,
             StsError::IdpCommunication(_) => StatusCode::BAD_GATEWAY,
-            StsError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            StsError::Store(_) | StsError::Audit(_) => StatusCode::SERVICE_UNAVAILABLE,
             StsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         StsRefusal(e, status)
@@ -149,6 +149,10 @@ impl IntoResponse for StsRefusal {
             StsError::Store(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS: session store failed");
                 "the session store is unavailable; try again".to_owned()
+            }
+            StsError::Audit(_) => {
+                tracing::error!(request_id = %request_id, detail = %e, "STS: audit trail failed");
+                "credentials cannot be recorded right now; try again".to_owned()
             }
             StsError::Internal(_) => {
                 tracing::error!(request_id = %request_id, detail = %e, "STS failed");

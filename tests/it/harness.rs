@@ -59,6 +59,7 @@ pub struct Lanyard {
     pub clock: ManualClock,
     shutdown: Option<oneshot::Sender<()>>,
     _keys: Option<tempfile::TempDir>,
+    _audit: Option<tempfile::TempDir>,
 }
 
 impl Drop for Lanyard {
@@ -118,7 +119,14 @@ async fn start_on(
     clock: ManualClock,
 ) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let config = Config::from_toml(text, &examples, &|_| None).unwrap();
+    let mut config = Config::from_toml(text, &examples, &|_| None).unwrap();
+    // Without an [audit] section of its own, each test gets its own audit database (the
+    // default, beside the keys, would be shared by tests whose keys are in the temp dir).
+    let audit_dir = (!text.contains("[audit]")).then(|| tempfile::tempdir().unwrap());
+    if let Some(dir) = &audit_dir {
+        let file = dir.path().join("lanyard.db");
+        config.audit.database = Some(lanyard::db::Location::Sqlite(file));
+    }
     let shared: SharedClock = Arc::new(clock.clone());
     let state = lanyard::server::build_state(config, store, shared).unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -132,6 +140,7 @@ async fn start_on(
         clock,
         shutdown: Some(tx),
         _keys: None,
+        _audit: audit_dir,
     }
 }
 
