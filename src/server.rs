@@ -237,7 +237,11 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), StartError> {
 
 /// Connects the audit trail (refusing to start when it cannot keep events and the policy
 /// is to refuse), starts retention, and records a signing key generated at this start.
-async fn start_audit(state: &AppState, had_key: bool, clock: SharedClock) -> Result<(), StartError> {
+async fn start_audit(
+    state: &AppState,
+    had_key: bool,
+    clock: SharedClock,
+) -> Result<(), StartError> {
     match (state.audit.prepare().await, state.audit.on_failure()) {
         (Ok(()), _) => {}
         (Err(e), OnFailure::Refuse) => return Err(e.into()),

@@ -258,7 +258,9 @@ impl AuditSink for TracingSink {
 
     async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
         match serde_json::to_string(event) {
-            Ok(json) => tracing::info!(target: "audit", event = event.event.as_str(), record = %json),
+            Ok(json) => {
+                tracing::info!(target: "audit", event = event.event.as_str(), record = %json)
+            }
             Err(e) => tracing::warn!(target: "audit", error = %e, "audit event not serializable"),
         }
         Ok(())
@@ -423,7 +425,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_sink_refuses_only_under_refuse() {
         let e = AuditEvent::new(EventKind::CredentialsIssued, 0);
-        let refuse = Audit::new(vec![Arc::new(TracingSink), Arc::new(Broken)], OnFailure::Refuse);
+        let refuse = Audit::new(
+            vec![Arc::new(TracingSink), Arc::new(Broken)],
+            OnFailure::Refuse,
+        );
         assert!(refuse.record(e.clone()).await.is_err());
         let log = Audit::new(vec![Arc::new(Broken)], OnFailure::Log);
         assert!(log.record(e).await.is_ok());

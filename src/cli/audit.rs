@@ -65,7 +65,10 @@ pub fn run(command: AuditCommand) -> ExitCode {
             .map(|name| {
                 EventKind::parse(&name).ok_or_else(|| {
                     let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-                    format!("--event: unknown event {name:?}; one of {}", known.join(", "))
+                    format!(
+                        "--event: unknown event {name:?}; one of {}",
+                        known.join(", ")
+                    )
                 })
             })
             .transpose()?;
@@ -125,11 +128,12 @@ fn read(config: &Config, query: &AuditQuery) -> Result<Vec<AuditEvent>, String> 
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let audit = Audit::from_settings(&config.audit).map_err(|e| e.to_string())?;
-    let db = audit.database().ok_or_else(|| {
-        "no audit database is configured ([audit] database = \"none\")".to_owned()
-    })?;
     runtime.block_on(async {
+        // Inside the runtime: the database pool starts its maintenance task when opened.
+        let audit = Audit::from_settings(&config.audit).map_err(|e| e.to_string())?;
+        let db = audit.database().ok_or_else(|| {
+            "no audit database is configured ([audit] database = \"none\")".to_owned()
+        })?;
         let events = crate::audit::query(db, query).await;
         db.close().await;
         events.map_err(|e| e.to_string())
@@ -174,7 +178,8 @@ fn table(events: &[AuditEvent]) -> String {
             [
                 rfc3339(e.time_ms),
                 e.event.as_str().to_owned(),
-                e.door.map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
+                e.door
+                    .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
                 opt(&e.provider),
                 opt(&e.subject),
                 opt(&e.role),
@@ -253,9 +258,18 @@ mod tests {
         let text = table(&[issued, key]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("TIME                  EVENT"), "{text}");
-        assert!(lines[1].starts_with("2026-11-28T00:00:00Z  credentials.issued  sts_web_identity  ci"), "{text}");
-        assert!(lines[2].starts_with("2026-11-28T00:00:01Z  key.rotated         -"), "{text}");
+        assert!(
+            lines[0].starts_with("TIME                  EVENT"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("2026-11-28T00:00:00Z  credentials.issued  sts_web_identity  ci"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("2026-11-28T00:00:01Z  key.rotated         -"),
+            "{text}"
+        );
         // Every row has its ROLE SESSION column where the header has it.
         let at = lines[0].find("ROLE SESSION").unwrap();
         assert_eq!(&lines[1][at..], "rs-1");

@@ -54,9 +54,9 @@ impl Cx<'_> {
                 None
             }
             Some(text) => match Location::parse(text.expose_secret()) {
-                Ok(Location::Sqlite(path)) => Some(Location::Sqlite(
-                    self.path_of(&path.to_string_lossy()),
-                )),
+                Ok(Location::Sqlite(path)) => {
+                    Some(Location::Sqlite(self.path_of(&path.to_string_lossy())))
+                }
                 Ok(location) => Some(location),
                 Err(message) => {
                     self.error("audit.database", message);
@@ -136,14 +136,18 @@ mod tests {
         let a = audit("");
         assert_eq!(
             a.database,
-            Some(Location::Sqlite(PathBuf::from("/etc/lanyard/data/lanyard.db")))
+            Some(Location::Sqlite(PathBuf::from(
+                "/etc/lanyard/data/lanyard.db"
+            )))
         );
         assert_eq!(a.on_failure, OnFailure::Refuse);
         assert_eq!((a.file, a.retention), (None, None));
         let a = audit("[tokens]\nkeys_dir = \"/var/lib/lanyard/keys\"\n");
         assert_eq!(
             a.database,
-            Some(Location::Sqlite(PathBuf::from("/var/lib/lanyard/lanyard.db")))
+            Some(Location::Sqlite(PathBuf::from(
+                "/var/lib/lanyard/lanyard.db"
+            )))
         );
     }
 
@@ -159,7 +163,9 @@ mod tests {
         );
         assert_eq!(
             a.file,
-            Some(AuditFile::Path(PathBuf::from("/etc/lanyard/logs/audit.jsonl")))
+            Some(AuditFile::Path(PathBuf::from(
+                "/etc/lanyard/logs/audit.jsonl"
+            )))
         );
         assert_eq!(a.on_failure, OnFailure::Log);
         assert_eq!(a.retention, Some(Duration::from_secs(90 * 86_400)));
@@ -188,19 +194,32 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} in {text}");
         }
-        let errors = parse("[audit]\ndatabse = \"none\"\n").unwrap_err().join("\n");
+        let errors = parse("[audit]\ndatabse = \"none\"\n")
+            .unwrap_err()
+            .join("\n");
         assert!(errors.contains("audit.databse: unknown field"), "{errors}");
         let errors = parse("[audit]\ndatabase = \"none\"\nretention = \"30d\"\n")
             .unwrap_err()
             .join("\n");
-        assert!(errors.contains("audit.retention: needs a database"), "{errors}");
-        let errors = parse("[audit]\ndatabase = \"${NOPE}\"\n").unwrap_err().join("\n");
-        assert!(errors.contains("environment variable NOPE is not set"), "{errors}");
+        assert!(
+            errors.contains("audit.retention: needs a database"),
+            "{errors}"
+        );
+        let errors = parse("[audit]\ndatabase = \"${NOPE}\"\n")
+            .unwrap_err()
+            .join("\n");
+        assert!(
+            errors.contains("environment variable NOPE is not set"),
+            "{errors}"
+        );
         // A URL that does not parse is refused without repeating it (it may hold a password).
         let errors = parse("[audit]\ndatabase = \"postgres://u:hunter2@[::1/db\"\n")
             .unwrap_err()
             .join("\n");
-        assert!(errors.contains("audit.database: is not a valid PostgreSQL URL"), "{errors}");
+        assert!(
+            errors.contains("audit.database: is not a valid PostgreSQL URL"),
+            "{errors}"
+        );
         assert!(!errors.contains("hunter2"), "{errors}");
     }
 }

@@ -162,8 +162,17 @@ mod tests {
             "SELECT record FROM audit_events WHERE 1 = 1 AND subject = $1 AND event = $2 \
              AND time_ms >= $3 ORDER BY time_ms DESC, id DESC LIMIT $4"
         );
-        assert!(matches!(args[..], [Arg::Text("alice"), Arg::Text("credentials.issued"), Arg::Int(42), Arg::Int(10)]));
-        let (sql, args) = EventFilter::default().sql();
+        assert!(matches!(
+            args[..],
+            [
+                Arg::Text("alice"),
+                Arg::Text("credentials.issued"),
+                Arg::Int(42),
+                Arg::Int(10)
+            ]
+        ));
+        let empty = EventFilter::default();
+        let (sql, args) = empty.sql();
         assert!(sql.ends_with("WHERE 1 = 1 ORDER BY time_ms DESC, id DESC LIMIT $1"));
         assert_eq!(args.len(), 1);
     }

@@ -139,8 +139,14 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens the pool without connecting yet (so that opening never blocks); the first
     /// operation connects and brings the schema up to date. Creates a SQLite file's
-    /// directory when missing.
+    /// directory when missing. Must be called inside a tokio runtime (an error otherwise).
     pub fn open(location: &Location) -> Result<Database, DbError> {
+        // The pool starts its maintenance task at once: without a runtime that would panic.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(DbError::Open(
+                "the database must be opened inside the async runtime".to_owned(),
+            ));
+        }
         let pool = match location {
             Location::Sqlite(path) => Pool::Sqlite(sqlite_pool(path)?),
             Location::Postgres(url) => {
@@ -272,12 +278,25 @@ mod tests {
             Location::parse("postgres://lanyard:pw@db.internal:5432/lanyard"),
             Ok(Location::Postgres(_))
         ));
-        for bad in ["sqlite:", "sqlite::memory:", "mysql://x/y", "lanyard.db", ""] {
+        for bad in [
+            "sqlite:",
+            "sqlite::memory:",
+            "mysql://x/y",
+            "lanyard.db",
+            "",
+        ] {
             assert!(Location::parse(bad).is_err(), "{bad}");
         }
         let err = Location::parse("postgres://u:hunter2@[::1/db").unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
         let debug = format!("{:?}", Location::parse("postgres://u:hunter2@h/db"));
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn opening_outside_a_runtime_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = Database::open(&Location::Sqlite(dir.path().join("a.db")));
+        assert!(matches!(opened, Err(DbError::Open(_))), "{opened:?}");
     }
 }

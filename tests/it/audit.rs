@@ -79,7 +79,11 @@ const NOW_MS: i64 = crate::harness::T0 * 1000;
 
 /// Five events over three days: sign-ins and credentials for alice and bob, a key rotation.
 fn sample_events() -> Vec<AuditEvent> {
-    let event = |kind, hours_ago: i64, subject: Option<&str>, role: Option<&str>, provider: Option<&str>| {
+    let event = |kind,
+                 hours_ago: i64,
+                 subject: Option<&str>,
+                 role: Option<&str>,
+                 provider: Option<&str>| {
         let mut e = AuditEvent::new(kind, NOW_MS - hours_ago * HOUR_MS);
         e.subject = subject.map(str::to_owned);
         e.role = role.map(str::to_owned);
@@ -95,10 +99,34 @@ fn sample_events() -> Vec<AuditEvent> {
         e
     };
     vec![
-        event(EventKind::SignInSucceeded, 72, Some("alice"), None, Some("corp")),
-        event(EventKind::CredentialsIssued, 48, Some("alice"), Some("deploy"), Some("corp")),
-        event(EventKind::CredentialsIssued, 5, Some("bob"), Some("deploy"), Some("ci")),
-        event(EventKind::CredentialsIssued, 2, Some("alice"), Some("admin"), Some("corp")),
+        event(
+            EventKind::SignInSucceeded,
+            72,
+            Some("alice"),
+            None,
+            Some("corp"),
+        ),
+        event(
+            EventKind::CredentialsIssued,
+            48,
+            Some("alice"),
+            Some("deploy"),
+            Some("corp"),
+        ),
+        event(
+            EventKind::CredentialsIssued,
+            5,
+            Some("bob"),
+            Some("deploy"),
+            Some("ci"),
+        ),
+        event(
+            EventKind::CredentialsIssued,
+            2,
+            Some("alice"),
+            Some("admin"),
+            Some("corp"),
+        ),
         event(EventKind::KeyRotated, 1, None, None, None),
     ]
 }
@@ -116,23 +144,46 @@ async fn events_round_trip(location: Location) {
         let got = query(db, &q).await.unwrap();
         got.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
     };
-    let ids = |idx: &[usize]| idx.iter().map(|&i| events[i].id.clone()).collect::<Vec<_>>();
+    let ids = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| events[i].id.clone())
+            .collect::<Vec<_>>()
+    };
+    let everything = || AuditQuery {
+        limit: 100,
+        ..Default::default()
+    };
     // Everything comes back exactly as written, newest first.
-    let all = query(db, &AuditQuery { limit: 100, ..Default::default() }).await.unwrap();
+    let all = query(db, &everything()).await.unwrap();
     let mut expected = events.clone();
     expected.reverse();
     assert_eq!(all, expected);
     let by = |f: fn(&mut AuditQuery)| {
-        let mut q = AuditQuery { limit: 100, ..Default::default() };
+        let mut q = everything();
         f(&mut q);
         q
     };
-    assert_eq!(ask(by(|q| q.subject = Some("alice".into()))).await, ids(&[3, 1, 0]));
-    assert_eq!(ask(by(|q| q.role = Some("deploy".into()))).await, ids(&[2, 1]));
+    assert_eq!(
+        ask(by(|q| q.subject = Some("alice".into()))).await,
+        ids(&[3, 1, 0])
+    );
+    assert_eq!(
+        ask(by(|q| q.role = Some("deploy".into()))).await,
+        ids(&[2, 1])
+    );
     assert_eq!(ask(by(|q| q.provider = Some("ci".into()))).await, ids(&[2]));
-    assert_eq!(ask(by(|q| q.event = Some(EventKind::KeyRotated))).await, ids(&[4]));
-    assert_eq!(ask(by(|q| q.role_session = Some("rs-5".into()))).await, ids(&[2]));
-    assert_eq!(ask(by(|q| q.since_ms = Some(NOW_MS - 6 * HOUR_MS))).await, ids(&[4, 3, 2]));
+    assert_eq!(
+        ask(by(|q| q.event = Some(EventKind::KeyRotated))).await,
+        ids(&[4])
+    );
+    assert_eq!(
+        ask(by(|q| q.role_session = Some("rs-5".into()))).await,
+        ids(&[2])
+    );
+    assert_eq!(
+        ask(by(|q| q.since_ms = Some(NOW_MS - 6 * HOUR_MS))).await,
+        ids(&[4, 3, 2])
+    );
     assert_eq!(ask(by(|q| q.limit = 2)).await, ids(&[4, 3]));
     // Filters combine.
     let q = by(|q| {
@@ -141,15 +192,31 @@ async fn events_round_trip(location: Location) {
         q.since_ms = Some(NOW_MS - 50 * HOUR_MS);
     });
     assert_eq!(ask(q).await, ids(&[3, 1]));
-    assert_eq!(ask(by(|q| q.subject = Some("mallory".into()))).await, ids(&[]));
+    assert_eq!(
+        ask(by(|q| q.subject = Some("mallory".into()))).await,
+        ids(&[])
+    );
     // A filter value is a value, never SQL.
-    assert_eq!(ask(by(|q| q.subject = Some("' OR 1=1 --".into()))).await, ids(&[]));
+    assert_eq!(
+        ask(by(|q| q.subject = Some("' OR 1=1 --".into()))).await,
+        ids(&[])
+    );
 
     // Retention of one day deletes only the two older events.
-    assert_eq!(prune(db, Duration::from_secs(24 * 3600), NOW_MS).await.unwrap(), 2);
-    let kept = query(db, &AuditQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(
+        prune(db, Duration::from_secs(24 * 3600), NOW_MS)
+            .await
+            .unwrap(),
+        2
+    );
+    let kept = query(db, &everything()).await.unwrap();
     assert_eq!(kept, expected[..3].to_vec());
-    assert_eq!(prune(db, Duration::from_secs(24 * 3600), NOW_MS).await.unwrap(), 0);
+    assert_eq!(
+        prune(db, Duration::from_secs(24 * 3600), NOW_MS)
+            .await
+            .unwrap(),
+        0
+    );
     // An id is unique: the same event twice is an error, not a silent duplicate.
     assert!(audit.record(events[4].clone()).await.is_err());
     db.close().await;
@@ -171,7 +238,15 @@ async fn postgres_keeps_and_finds_events() {
 
 async fn events_of(location: &Location, q: AuditQuery) -> Vec<AuditEvent> {
     let db = Database::open(location).unwrap();
-    let got = query(&db, &AuditQuery { limit: q.limit.max(1000), ..q }).await.unwrap();
+    let got = query(
+        &db,
+        &AuditQuery {
+            limit: q.limit.max(1000),
+            ..q
+        },
+    )
+    .await
+    .unwrap();
     db.close().await;
     got
 }
@@ -179,7 +254,8 @@ async fn events_of(location: &Location, q: AuditQuery) -> Vec<AuditEvent> {
 /// Assumes `deploy` with a CI token of the main branch; `(status, body)`.
 async fn assume(s: &crate::sts::Sts) -> (u16, Value) {
     let token = s.token(MAIN, json!({}));
-    s.assume(json!({"role": "deploy", "web_identity_token": token})).await
+    s.assume(json!({"role": "deploy", "web_identity_token": token}))
+        .await
 }
 
 #[tokio::test]
@@ -218,7 +294,10 @@ async fn sts_credentials_are_recorded_in_sqlite_and_the_json_lines_file() {
     let token = v["credentials"]["access_token"].as_str().unwrap();
     let text = std::fs::read_to_string(&lines).unwrap();
     assert!(!text.contains(token));
-    let logged: Vec<AuditEvent> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let logged: Vec<AuditEvent> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(logged, got);
 }
 
@@ -230,6 +309,18 @@ fn lanyard(args: &[&str]) -> std::process::Output {
         .env_remove("LANYARD_CONFIG")
         .output()
         .unwrap()
+}
+
+/// `lanyard audit query ARGS --json`, which must succeed; the events it printed.
+fn query_json(args: &[&str]) -> Vec<AuditEvent> {
+    let out = lanyard(&[&["audit", "query", "--json"], args].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -257,25 +348,50 @@ async fn audit_query_prints_a_table_or_json_lines_and_refuses_bad_input() {
     audit.database().unwrap().close().await;
     let config = config.to_str().unwrap();
 
-    let out = lanyard(&["audit", "query", "--config", config, "--subject", "alice", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let got: Vec<AuditEvent> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(got, vec![events[3].clone(), events[1].clone(), events[0].clone()]);
+    let got = query_json(&["--config", config, "--subject", "alice"]);
+    assert_eq!(
+        got,
+        vec![events[3].clone(), events[1].clone(), events[0].clone()]
+    );
 
     let out = lanyard(&[
-        "audit", "query", "--config", config, "--role", "deploy", "--provider", "ci",
-        "--event", "credentials.issued", "--since", "4h", "--limit", "5",
+        "audit",
+        "query",
+        "--config",
+        config,
+        "--role",
+        "deploy",
+        "--provider",
+        "ci",
+        "--event",
+        "credentials.issued",
+        "--since",
+        "4h",
+        "--limit",
+        "5",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(rows.len(), 2, "{table}");
-    assert!(rows[0].starts_with("TIME") && rows[0].contains("ROLE SESSION"), "{table}");
-    for cell in ["credentials.issued", "sts_web_identity", "ci", "bob", "deploy", "192.0.2.7", "rs-5"] {
+    assert!(
+        rows[0].starts_with("TIME") && rows[0].contains("ROLE SESSION"),
+        "{table}"
+    );
+    for cell in [
+        "credentials.issued",
+        "sts_web_identity",
+        "ci",
+        "bob",
+        "deploy",
+        "192.0.2.7",
+        "rs-5",
+    ] {
         assert!(rows[1].contains(cell), "{cell} in {table}");
     }
 
@@ -295,7 +411,11 @@ async fn audit_query_prints_a_table_or_json_lines_and_refuses_bad_input() {
     }
     // No database configured: a clear message.
     let off = dir.path().join("off.toml");
-    std::fs::write(&off, "[server]\npublic_url = \"http://127.0.0.1:8080\"\n[audit]\ndatabase = \"none\"\n").unwrap();
+    std::fs::write(
+        &off,
+        "[server]\npublic_url = \"http://127.0.0.1:8080\"\n[audit]\ndatabase = \"none\"\n",
+    )
+    .unwrap();
     let out = lanyard(&["audit", "query", "--config", off.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no audit database"));
@@ -304,23 +424,23 @@ async fn audit_query_prints_a_table_or_json_lines_and_refuses_bad_input() {
 #[tokio::test]
 async fn serve_records_a_generated_signing_key_in_the_default_database() {
     let dir = tempfile::tempdir().unwrap();
-    let text = crate::harness::config_text("[sessions]\nstore = \"memory\"\n", &dir.path().join("keys"));
+    let text =
+        crate::harness::config_text("[sessions]\nstore = \"memory\"\n", &dir.path().join("keys"));
     let served = crate::floods::serve_binary(&text, dir.path()).await;
     drop(served);
     // No [audit] section: the database is lanyard.db beside the keys directory.
     assert!(dir.path().join("lanyard.db").exists());
     let config = dir.path().join("lanyard.toml");
-    let out = lanyard(&["audit", "query", "--config", config.to_str().unwrap(), "--event", "key.rotated", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = query_json(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--event",
+        "key.rotated",
+    ]);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert_eq!(lines[0]["event"], "key.rotated");
-    assert_eq!(lines[0]["detail"]["alg"], "ES256");
-    let kid = lines[0]["detail"]["kid"].as_str().unwrap();
+    assert_eq!(lines[0].event, EventKind::KeyRotated);
+    assert_eq!(lines[0].detail["alg"], "ES256");
+    let kid = lines[0].detail["kid"].as_str().unwrap();
     assert!(!kid.is_empty());
 }
 
@@ -340,7 +460,12 @@ fn as_postgres(program: &str) -> Command {
     let path = format!("{PG_BIN}/{program}");
     if rustix::process::geteuid().is_root() {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", &path]);
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            &path,
+        ]);
         c
     } else {
         Command::new(path)
@@ -352,8 +477,15 @@ impl PrivatePg {
         let dir = tempfile::tempdir().unwrap();
         if rustix::process::geteuid().is_root() {
             let id = |flag| {
-                let out = Command::new("id").args([flag, "postgres"]).output().unwrap();
-                String::from_utf8(out.stdout).unwrap().trim().parse::<u32>().unwrap()
+                let out = Command::new("id")
+                    .args([flag, "postgres"])
+                    .output()
+                    .unwrap();
+                String::from_utf8(out.stdout)
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap()
             };
             std::os::unix::fs::chown(dir.path(), Some(id("-u")), Some(id("-g"))).unwrap();
         }
@@ -363,9 +495,21 @@ impl PrivatePg {
             .arg(&data)
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut pg = PrivatePg { dir, port, server: None };
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut pg = PrivatePg {
+            dir,
+            port,
+            server: None,
+        };
         pg.run();
         pg
     }
@@ -376,11 +520,17 @@ impl PrivatePg {
 
     /// Starts the server and waits until it accepts queries.
     fn run(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join(format!("log-{}", self.port))).unwrap();
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("log-{}", self.port))).unwrap();
         let child = as_postgres("postgres")
             .arg("-D")
             .arg(self.data())
-            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ])
             .arg("-k")
             .arg(self.dir.path())
             .stdin(Stdio::null())
@@ -405,7 +555,8 @@ impl PrivatePg {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join(format!("log-{}", self.port))).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join(format!("log-{}", self.port)))
+            .unwrap_or_default()
     }
 
     /// Stops at once, as a crash would (no checkpoint; recovery at the next start).
@@ -415,7 +566,11 @@ impl PrivatePg {
             .arg(self.data())
             .output()
             .unwrap();
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         if let Some(mut child) = self.server.take() {
             let _ = child.wait();
         }
@@ -470,7 +625,10 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     let mut pg = PrivatePg::start();
     let url = pg.url();
     let refuse = Arc::new(setup_with(&format!("[audit]\ndatabase = \"{url}\"\n")).await);
-    let log = setup_with(&format!("[audit]\ndatabase = \"{url}\"\non_failure = \"log\"\n")).await;
+    let log = setup_with(&format!(
+        "[audit]\ndatabase = \"{url}\"\non_failure = \"log\"\n"
+    ))
+    .await;
     assert_eq!(assume(&log).await.0, 200);
 
     let state = Arc::new(AtomicU8::new(UP));
@@ -478,8 +636,12 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     let sent = Arc::new(Mutex::new(Vec::<Sent>::new()));
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            let (refuse, state, stop, sent) =
-                (Arc::clone(&refuse), Arc::clone(&state), Arc::clone(&stop), Arc::clone(&sent));
+            let (refuse, state, stop, sent) = (
+                Arc::clone(&refuse),
+                Arc::clone(&state),
+                Arc::clone(&stop),
+                Arc::clone(&sent),
+            );
             tokio::spawn(async move {
                 for _ in 0..5000 {
                     if stop.load(Ordering::SeqCst) {
@@ -490,14 +652,23 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
                     let after = state.load(Ordering::SeqCst);
                     let session = v["assumed_role"]["session_id"].as_str().map(str::to_owned);
                     let error = v["error"].as_str().unwrap_or_default().to_owned();
-                    sent.lock().unwrap().push(Sent { before, after, status, error, session });
+                    sent.lock().unwrap().push(Sent {
+                        before,
+                        after,
+                        status,
+                        error,
+                        session,
+                    });
                 }
             })
         })
         .collect();
     let count = |f: &dyn Fn(&Sent) -> bool| sent.lock().unwrap().iter().filter(|s| f(s)).count();
 
-    wait_for("traffic with the database up", || count(&|s| s.status == 200) >= 20).await;
+    wait_for("traffic with the database up", || {
+        count(&|s| s.status == 200) >= 20
+    })
+    .await;
     state.store(CHANGING, Ordering::SeqCst);
     tokio::task::block_in_place(|| pg.stop_immediately());
     state.store(DOWN, Ordering::SeqCst);
@@ -523,11 +694,18 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     let sent = sent.lock().unwrap().clone();
     // During the outage every request was refused, as 503 ServiceUnavailable.
     for s in sent.iter().filter(|s| s.before == DOWN && s.after == DOWN) {
-        assert_eq!((s.status, s.error.as_str()), (503, "ServiceUnavailable"), "{s:?}");
+        assert_eq!(
+            (s.status, s.error.as_str()),
+            (503, "ServiceUnavailable"),
+            "{s:?}"
+        );
     }
     // Nothing else went wrong: every request got credentials or that refusal.
     for s in &sent {
-        assert!(s.status == 200 || (s.status, s.error.as_str()) == (503, "ServiceUnavailable"), "{s:?}");
+        assert!(
+            s.status == 200 || (s.status, s.error.as_str()) == (503, "ServiceUnavailable"),
+            "{s:?}"
+        );
     }
     // Every credential that was returned has its event in the table.
     let location = Location::parse(&url).unwrap();
@@ -544,8 +722,19 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     .filter_map(|e| e.role_session)
     .collect();
     let returned: Vec<&String> = sent.iter().filter_map(|s| s.session.as_ref()).collect();
-    assert!(returned.len() >= 30, "{} credentials returned", returned.len());
-    let lost: Vec<&&String> = returned.iter().filter(|sid| !recorded.contains(**sid)).collect();
-    assert!(lost.is_empty(), "returned without an event: {lost:?}\n{}", pg.log());
+    assert!(
+        returned.len() >= 30,
+        "{} credentials returned",
+        returned.len()
+    );
+    let lost: Vec<&&String> = returned
+        .iter()
+        .filter(|sid| !recorded.contains(**sid))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "returned without an event: {lost:?}\n{}",
+        pg.log()
+    );
     drop(pg);
 }
