@@ -1,7 +1,9 @@
 //! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`, `client-secret`,
-//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`.
+//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`.
 //!
 //! May import: everything.
+
+mod audit;
 
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -57,6 +59,11 @@ enum Command {
     Totp {
         #[command(subcommand)]
         command: TotpCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
 }
 
@@ -235,6 +242,7 @@ pub fn main() -> ExitCode {
                     secret_file,
                 },
         } => totp_enroll(&user, &issuer, secret_file.as_deref()),
+        Command::Audit { command } => audit::run(command),
     }
 }
 

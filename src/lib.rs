@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
+pub mod db;
 pub mod identity;
 pub mod provider;
 pub mod reload;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::access::{CredentialIssuer, Issuer};
-use crate::audit::Audit;
+use crate::audit::{Audit, AuditError, AuditEvent, EventKind, OnFailure};
 use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
@@ -50,6 +50,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("server: {0}")]
     Serve(std::io::Error),
+    /// The audit trail (its file or database).
+    #[error("audit trail: {0}")]
+    Audit(#[from] AuditError),
 }
 
 /// Builds the session store the config names.
@@ -107,7 +110,7 @@ impl Shared {
             keys,
             metrics,
             draining: Draining::default(),
-            audit: Audit::log_only(),
+            audit: Audit::from_settings(&config.audit)?,
         })
     }
 }
@@ -304,6 +307,12 @@ pub async fn run(
     }
     let limits = config.limits.clone();
     let store = session_store(&config, Arc::clone(&clock)).await?;
+    let had_key = KeySet::load(
+        &config.tokens.keys_dir,
+        config.tokens.algorithm,
+        clock.now(),
+    )
+    .is_ok();
     let shared = Shared::new(&config, store, clock)?;
     let reloader = Arc::new(Reloader::new(
         path.to_owned(),
@@ -311,6 +320,7 @@ pub async fn run(
         text,
         shared.clone(),
     )?);
+    start_audit(&shared, had_key).await?;
     print_demo_users(&demo);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -386,6 +396,34 @@ fn reload_on_hangup(reloader: Arc<Reloader>) {
     }
     #[cfg(not(unix))]
     drop(reloader);
+}
+
+/// Connects the audit trail (refusing to start when it cannot keep events and the policy
+/// is to refuse), starts retention, and records a signing key generated at this start.
+async fn start_audit(shared: &Shared, had_key: bool) -> Result<(), StartError> {
+    let clock = Arc::clone(&shared.clock);
+    match (shared.audit.prepare().await, shared.audit.on_failure()) {
+        (Ok(()), _) => {}
+        (Err(e), OnFailure::Refuse) => return Err(e.into()),
+        (Err(e), OnFailure::Log) => {
+            tracing::warn!(target: "audit", error = %e, "audit database unavailable; answering anyway (on_failure = \"log\")");
+        }
+    }
+    if let Some(db) = shared.audit.database() {
+        tracing::info!(target: "audit", backend = db.backend(), "audit database ready");
+    }
+    let _retention = shared.audit.spawn_retention(Arc::clone(&clock));
+    if !had_key {
+        let keys = &shared.keys;
+        let mut event = AuditEvent::new(EventKind::KeyRotated, clock.now().saturating_mul(1000));
+        event.reason = Some("no signing key in force: a new key was generated".to_owned());
+        event.detail = serde_json::json!({
+            "kid": keys.active_kid(),
+            "alg": keys.algorithm().to_string(),
+        });
+        shared.audit.record(event).await?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -6,11 +6,24 @@
 //! *before* the answer leaves: when a sink fails and the policy is
 //! [`OnFailure::Refuse`], the caller gets an error and must not hand out what it audited.
 //!
+//! Sinks: the log (always), JSON lines to a file or stdout ([`JsonLinesSink`]) and the
+//! database ([`DatabaseSink`], SQLite or PostgreSQL), as `[audit]` says ([`AuditSettings`]).
+//!
 //! May import: `db`, `secret`, `clock`.
 
+mod database;
+mod file;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::SharedClock;
+use crate::db::{Database, Location};
+
+pub use database::{AuditQuery, DatabaseSink, RETENTION_INTERVAL, prune, query};
+pub use file::{AuditFile, JsonLinesSink};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -254,11 +267,26 @@ impl AuditSink for TracingSink {
     }
 }
 
+/// `[audit]`: where events go, what a failed write means, how long the database keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// The database (`None`: `database = "none"`).
+    pub database: Option<Location>,
+    /// JSON lines to a file or stdout.
+    pub file: Option<AuditFile>,
+    /// What a failed write means for the answer waiting on it.
+    pub on_failure: OnFailure,
+    /// Events older than this are deleted from the database (`None`: kept).
+    pub retention: Option<Duration>,
+}
+
 /// The audit trail: every sink, and what a failure means.
 #[derive(Clone)]
 pub struct Audit {
     sinks: Arc<[Arc<dyn AuditSink>]>,
     on_failure: OnFailure,
+    database: Option<Arc<Database>>,
+    retention: Option<Duration>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -277,7 +305,64 @@ impl Audit {
         Self {
             sinks: sinks.into(),
             on_failure,
+            database: None,
+            retention: None,
         }
+    }
+
+    /// The trail `[audit]` describes: the log, then the file, then the database. Opening
+    /// does not connect: the database is reached (and migrated) on first use, or by
+    /// [`Audit::prepare`].
+    pub fn from_settings(settings: &AuditSettings) -> Result<Self, AuditError> {
+        let mut sinks: Vec<Arc<dyn AuditSink>> = vec![Arc::new(TracingSink)];
+        if let Some(file) = &settings.file {
+            sinks.push(Arc::new(JsonLinesSink::open(file)?));
+        }
+        let database = match &settings.database {
+            Some(location) => Some(Arc::new(Database::open(location).map_err(|e| {
+                AuditError {
+                    sink: "database",
+                    message: e.to_string(),
+                }
+            })?)),
+            None => None,
+        };
+        if let Some(db) = &database {
+            sinks.push(Arc::new(DatabaseSink::new(Arc::clone(db))));
+        }
+        let mut audit = Self::new(sinks, settings.on_failure);
+        audit.database = database;
+        audit.retention = settings.retention;
+        Ok(audit)
+    }
+
+    /// The audit database, if one is configured.
+    pub fn database(&self) -> Option<&Arc<Database>> {
+        self.database.as_ref()
+    }
+
+    /// What a failed write means.
+    pub fn on_failure(&self) -> OnFailure {
+        self.on_failure
+    }
+
+    /// Connects to the database and brings its schema up to date (at start, so that a
+    /// wrong URL shows at once rather than at the first credential).
+    pub async fn prepare(&self) -> Result<(), AuditError> {
+        match &self.database {
+            Some(db) => db.ready().await.map_err(|e| AuditError {
+                sink: "database",
+                message: e.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts deleting events past the retention period, when both a database and a
+    /// retention are configured.
+    pub fn spawn_retention(&self, clock: SharedClock) -> Option<tokio::task::JoinHandle<()>> {
+        let (db, retention) = (self.database.as_ref()?, self.retention?);
+        Some(database::spawn_retention(Arc::clone(db), retention, clock))
     }
 
     /// The log only (tests, tools, and the default when no sink is configured).

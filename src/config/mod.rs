@@ -8,6 +8,7 @@
 //!
 //! May import: the types it configures (`identity`, `tokens`, `policy`, `secret`).
 
+mod audit;
 mod clients;
 mod ldap;
 mod raw;
@@ -77,6 +78,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[metrics]`: who may scrape `/metrics`.
     pub metrics: MetricsConfig,
+    /// `[audit]`: where audit events go.
+    pub audit: crate::audit::AuditSettings,
 }
 
 /// `[metrics]`: `/metrics` answers clients in `allow`, or presenting `bearer_token`;
@@ -393,6 +396,7 @@ const SECTIONS: &[&str] = &[
     "sign_in",
     "limits",
     "metrics",
+    "audit",
 ];
 const PROVIDER_KINDS: &[&str] = &[
     "local",
@@ -561,6 +565,9 @@ impl Cx<'_> {
         let sign_in = self.sign_in(table.remove("sign_in"));
         let limits = self.limits(table.remove("limits"));
         let metrics = self.metrics(table.remove("metrics"));
+        let keys_dir = tokens.as_ref().map(|t| t.keys_dir.clone());
+        let keys_dir = keys_dir.unwrap_or_else(|| self.path_of("data/keys"));
+        let audit = self.audit(table.remove("audit"), &keys_dir);
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -572,6 +579,7 @@ impl Cx<'_> {
             sign_in,
             limits,
             metrics,
+            audit,
         })
     }
 

@@ -66,6 +66,7 @@ pub struct Lanyard {
     pub clock: ManualClock,
     shutdown: Option<oneshot::Sender<()>>,
     _keys: Option<tempfile::TempDir>,
+    _audit: Option<tempfile::TempDir>,
 }
 
 impl Drop for Lanyard {
@@ -146,7 +147,14 @@ async fn start_audited_on(
     audit: Audit,
 ) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let config = Config::from_toml(text, &examples, &|_| None).unwrap();
+    let mut config = Config::from_toml(text, &examples, &|_| None).unwrap();
+    // Without an [audit] section of its own, each test gets its own audit database (the
+    // default, beside the keys, would be shared by tests whose keys are in the temp dir).
+    let audit_dir = (!text.contains("[audit]")).then(|| tempfile::tempdir().unwrap());
+    if let Some(dir) = &audit_dir {
+        let file = dir.path().join("lanyard.db");
+        config.audit.database = Some(lanyard::db::Location::Sqlite(file));
+    }
     let shared: SharedClock = Arc::new(clock.clone());
     // A test's capturing sink: given directly, or set for the task (`AUDIT.scope`).
     let audit = AUDIT.try_with(Clone::clone).unwrap_or(audit);
@@ -162,6 +170,7 @@ async fn start_audited_on(
         clock,
         shutdown: Some(tx),
         _keys: None,
+        _audit: audit_dir,
     }
 }
 

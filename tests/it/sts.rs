@@ -24,6 +24,11 @@ pub(crate) struct Sts {
 /// `people` for tokens with an `email` (not CI tokens). A client `ci-app` may exchange
 /// tokens for `deploy`; `web-app` may not use token exchange.
 pub(crate) async fn setup() -> Sts {
+    setup_with("").await
+}
+
+/// [`setup`] with `extra` appended to the config (an `[audit]` section, say).
+pub(crate) async fn setup_with(extra: &str) -> Sts {
     let clock = ManualClock::new(T0);
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     let keys = tempfile::tempdir().unwrap();
@@ -92,7 +97,7 @@ allowed_roles = ["deploy"]
         issuer = fake.issuer(),
         ci_secret = cheap_hash("ci-secret"),
         web_secret = cheap_hash("web-secret"),
-    );
+    ) + extra;
     let l = start_with(&text, memory_store(&clock), clock).await;
     Sts {
         l,

@@ -1,0 +1,179 @@
+//! The `audit_events` table: one row per event, its searchable fields in columns and the
+//! whole event as JSON in `record`.
+
+use super::{Database, DbError, Pool, bounded, on_pool};
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Unique id.
+    pub id: String,
+    /// Milliseconds since the epoch.
+    pub time_ms: i64,
+    /// The event's stable name (`credentials.issued`, …).
+    pub event: String,
+    /// The door, for credential events.
+    pub door: Option<String>,
+    /// The upstream identity provider.
+    pub provider: Option<String>,
+    /// The subject.
+    pub subject: Option<String>,
+    /// The role.
+    pub role: Option<String>,
+    /// The role session's name.
+    pub session_name: Option<String>,
+    /// The role session's id.
+    pub role_session: Option<String>,
+    /// The OAuth client.
+    pub client_id: Option<String>,
+    /// The client's address.
+    pub source_ip: Option<String>,
+    /// The whole event, as JSON.
+    pub record: String,
+}
+
+/// Which events to read: every given field must match exactly; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// The subject.
+    pub subject: Option<String>,
+    /// The role.
+    pub role: Option<String>,
+    /// The upstream identity provider.
+    pub provider: Option<String>,
+    /// The event's stable name.
+    pub event: Option<String>,
+    /// The role session's id.
+    pub role_session: Option<String>,
+    /// Only events at or after this time (milliseconds since the epoch).
+    pub since_ms: Option<i64>,
+    /// At most this many events.
+    pub limit: u32,
+}
+
+/// A bind value of a filter.
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl EventFilter {
+    /// The `SELECT` and its bind values, in `$n` order.
+    fn sql(&self) -> (String, Vec<Arg<'_>>) {
+        let mut sql = String::from("SELECT record FROM audit_events WHERE 1 = 1");
+        let mut args = Vec::new();
+        let columns = [
+            ("subject", &self.subject),
+            ("role", &self.role),
+            ("provider", &self.provider),
+            ("event", &self.event),
+            ("role_session", &self.role_session),
+        ];
+        for (column, value) in columns {
+            if let Some(v) = value {
+                args.push(Arg::Text(v));
+                sql.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        }
+        if let Some(since) = self.since_ms {
+            args.push(Arg::Int(since));
+            sql.push_str(&format!(" AND time_ms >= ${}", args.len()));
+        }
+        args.push(Arg::Int(i64::from(self.limit)));
+        sql.push_str(&format!(
+            " ORDER BY time_ms DESC, id DESC LIMIT ${}",
+            args.len()
+        ));
+        (sql, args)
+    }
+}
+
+const INSERT: &str = "INSERT INTO audit_events (id, time_ms, event, door, provider, subject, \
+                      role, session_name, role_session, client_id, source_ip, record) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+const DELETE_BEFORE: &str = "DELETE FROM audit_events WHERE time_ms < $1";
+
+impl Database {
+    /// Inserts one event; `Ok` once the insert is committed.
+    pub async fn insert_event(&self, row: &EventRow) -> Result<(), DbError> {
+        self.ready().await?;
+        on_pool!(self, p => bounded(
+            sqlx::query(INSERT)
+                .bind(&row.id)
+                .bind(row.time_ms)
+                .bind(&row.event)
+                .bind(&row.door)
+                .bind(&row.provider)
+                .bind(&row.subject)
+                .bind(&row.role)
+                .bind(&row.session_name)
+                .bind(&row.role_session)
+                .bind(&row.client_id)
+                .bind(&row.source_ip)
+                .bind(&row.record)
+                .execute(p)
+        )
+        .await
+        .map(|_| ()))
+    }
+
+    /// The `record` of every event that `filter` matches, newest first.
+    pub async fn events(&self, filter: &EventFilter) -> Result<Vec<String>, DbError> {
+        self.ready().await?;
+        let (sql, args) = filter.sql();
+        on_pool!(self, p => {
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for arg in &args {
+                query = match arg {
+                    Arg::Text(s) => query.bind(*s),
+                    Arg::Int(i) => query.bind(*i),
+                };
+            }
+            bounded(query.fetch_all(p)).await
+        })
+    }
+
+    /// Deletes every event older than `time_ms`; returns how many went.
+    pub async fn delete_events_before(&self, time_ms: i64) -> Result<u64, DbError> {
+        self.ready().await?;
+        on_pool!(self, p => bounded(sqlx::query(DELETE_BEFORE).bind(time_ms).execute(p))
+            .await
+            .map(|r| r.rows_affected()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_binds_each_given_field_in_order() {
+        let filter = EventFilter {
+            subject: Some("alice".into()),
+            event: Some("credentials.issued".into()),
+            since_ms: Some(42),
+            limit: 10,
+            ..EventFilter::default()
+        };
+        let (sql, args) = filter.sql();
+        assert_eq!(
+            sql,
+            "SELECT record FROM audit_events WHERE 1 = 1 AND subject = $1 AND event = $2 \
+             AND time_ms >= $3 ORDER BY time_ms DESC, id DESC LIMIT $4"
+        );
+        assert!(matches!(
+            args[..],
+            [
+                Arg::Text("alice"),
+                Arg::Text("credentials.issued"),
+                Arg::Int(42),
+                Arg::Int(10)
+            ]
+        ));
+        let empty = EventFilter::default();
+        let (sql, args) = empty.sql();
+        assert!(sql.ends_with("WHERE 1 = 1 ORDER BY time_ms DESC, id DESC LIMIT $1"));
+        assert_eq!(args.len(), 1);
+    }
+}
