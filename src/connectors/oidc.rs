@@ -13,14 +13,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use url::Url;
 
 use super::id_token::{
-    Expectations, IssuerCheck, JwkKeys, JwksDocument, TokenUse, UnverifiedIdToken,
+    Expectations, IssuerCheck, JwksDocument, PublicKeys, TokenUse, UnverifiedIdToken,
     allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
@@ -28,6 +27,7 @@ use crate::config::{OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER, Upstream
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId};
 use crate::secret::Secret;
 use crate::session::random_id;
+use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
 
 /// How long a fetched discovery document or JWKS is used before it is fetched again.
 pub const CACHE_SECS: i64 = 3600;
@@ -63,7 +63,7 @@ pub struct ProviderMetadata {
 struct Cache {
     metadata: Option<(Arc<ProviderMetadata>, Vec<Algorithm>)>,
     metadata_at: i64,
-    keys: Option<Arc<JwkKeys>>,
+    keys: Option<Arc<PublicKeys>>,
     keys_at: i64,
     last_key_refresh: Option<i64>,
 }
@@ -234,7 +234,7 @@ impl OidcConnector {
         jwks_uri: &Url,
         now: i64,
         refresh: bool,
-    ) -> Result<Arc<JwkKeys>, UpstreamError> {
+    ) -> Result<Arc<PublicKeys>, UpstreamError> {
         let stale = {
             let mut cache = self.cache.lock().await;
             let fresh = now - cache.keys_at < CACHE_SECS;
@@ -259,7 +259,7 @@ impl OidcConnector {
             .http
             .get_json::<JwksDocument>(Endpoint::Jwks, jwks_uri, None, "application/json")
             .await
-            .map(|doc| JwkKeys::from_document(&doc));
+            .map(|doc| PublicKeys::from_document(&doc));
         match (fetched, stale) {
             (Ok(keys), _) if !keys.is_empty() => {
                 let keys = Arc::new(keys);
@@ -500,17 +500,8 @@ impl OidcConnector {
         token_endpoint: &Url,
         now: i64,
     ) -> Result<String, UpstreamError> {
-        let bytes = pem.expose_secret().as_bytes();
-        let (key, alg) = match jsonwebtoken::EncodingKey::from_rsa_pem(bytes) {
-            Ok(k) => (k, Algorithm::RS256),
-            Err(_) => (
-                jsonwebtoken::EncodingKey::from_ec_pem(bytes)
-                    .map_err(|e| UpstreamError::Config(format!("client assertion key: {e}")))?,
-                Algorithm::ES256,
-            ),
-        };
-        let mut header = jsonwebtoken::Header::new(alg);
-        header.kid = key_id.map(str::to_owned);
+        let key = SigningKey::from_pem(pem, key_id)
+            .map_err(|e| UpstreamError::Config(format!("client assertion key: {e}")))?;
         let claims = ClientAssertion {
             iss: &self.config.client_id,
             sub: &self.config.client_id,
@@ -519,7 +510,7 @@ impl OidcConnector {
             iat: now,
             exp: now + 60,
         };
-        jsonwebtoken::encode(&header, &claims, &key)
+        key.sign(&claims, "JWT")
             .map_err(|e| UpstreamError::Config(format!("client assertion: {e}")))
     }
 }
