@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use lanyard::connectors::id_token::{
-    Expectations, IssuerCheck, JwkKeys, TokenUse, UnverifiedIdToken, access_token_hash,
+    Expectations, IssuerCheck, PublicKeys, TokenUse, UnverifiedIdToken, access_token_hash,
 };
 use lanyard::secret::Secret;
 use lanyard::tokens::{Algorithm, KeySet};
@@ -40,7 +40,7 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
     });
     let token = keys.sign(&claims, "JWT").unwrap();
     let jwks_json = serde_json::to_string(&keys.jwks()).unwrap();
-    let cached = JwkKeys::from_json(&jwks_json).unwrap();
+    let cached = PublicKeys::from_json(&jwks_json).unwrap();
     let algorithms = [
         jsonwebtoken::Algorithm::RS256,
         jsonwebtoken::Algorithm::ES256,

@@ -46,7 +46,7 @@ pub enum ClientAuth {
     Public,
     /// `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9): a JWT signed with one of these
     /// public keys. HMAC keys are refused.
-    PrivateKeyJwt(std::sync::Arc<jsonwebtoken::jwk::JwkSet>),
+    PrivateKeyJwt(std::sync::Arc<crate::tokens::jose::PublicKeys>),
 }
 
 /// Which tokens a client may introspect (`introspect`).
@@ -405,7 +405,7 @@ impl Cx<'_> {
     }
 
     /// A client's JWK set for `private_key_jwt`: asymmetric signing keys only.
-    fn client_jwks(&mut self, path: &str, file: &str) -> Option<jsonwebtoken::jwk::JwkSet> {
+    fn client_jwks(&mut self, path: &str, file: &str) -> Option<crate::tokens::jose::PublicKeys> {
         let full = self.path_of(file);
         let text = match std::fs::read_to_string(&full) {
             Ok(t) => t,
@@ -414,30 +414,12 @@ impl Cx<'_> {
                 return None;
             }
         };
-        let set: jsonwebtoken::jwk::JwkSet = match serde_json::from_str(&text) {
-            Ok(s) => s,
+        match crate::tokens::jose::PublicKeys::from_json_strict(&text) {
+            Ok(set) => Some(set),
             Err(e) => {
-                self.error(path, format!("{} is not a JWK set: {e}", full.display()));
-                return None;
-            }
-        };
-        if set.keys.is_empty() {
-            self.error(path, "the JWK set has no keys");
-            return None;
-        }
-        for (i, k) in set.keys.iter().enumerate() {
-            let usable = !matches!(
-                k.algorithm,
-                jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)
-            ) && jsonwebtoken::DecodingKey::from_jwk(k).is_ok();
-            if !usable {
-                self.error(
-                    path,
-                    format!("key {i} is not a usable public signing key (RSA, EC or OKP; no HMAC)"),
-                );
-                return None;
+                self.error(path, format!("{}: {e}", full.display()));
+                None
             }
         }
-        Some(set)
     }
 }

@@ -13,14 +13,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use url::Url;
 
 use super::id_token::{
-    Expectations, IssuerCheck, JwkKeys, JwksDocument, TokenUse, UnverifiedIdToken,
+    Expectations, IssuerCheck, JwksDocument, PublicKeys, TokenUse, UnverifiedIdToken,
     allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
@@ -28,6 +27,7 @@ use crate::config::{OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER, Upstream
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId};
 use crate::secret::Secret;
 use crate::session::random_id;
+use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
 
 /// How long a fetched discovery document or JWKS is used before it is fetched again.
 pub const CACHE_SECS: i64 = 3600;
@@ -63,8 +63,10 @@ pub struct ProviderMetadata {
 struct Cache {
     metadata: Option<(Arc<ProviderMetadata>, Vec<Algorithm>)>,
     metadata_at: i64,
-    keys: Option<Arc<JwkKeys>>,
+    keys: Option<Arc<PublicKeys>>,
     keys_at: i64,
+    /// When the first `x5c` certificate of the cached JWKS expires.
+    keys_expiry: Option<i64>,
     last_key_refresh: Option<i64>,
 }
 
@@ -133,8 +135,8 @@ impl OidcConnector {
     /// its `x5c` certificates expires; `None` before the first fetch.
     pub async fn keys_status(&self) -> Option<(i64, Option<i64>)> {
         let cache = self.cache.lock().await;
-        let keys = cache.keys.as_ref()?;
-        Some((cache.keys_at, keys.certificate_expiry()))
+        cache.keys.as_ref()?;
+        Some((cache.keys_at, cache.keys_expiry))
     }
 
     /// The provider's id.
@@ -243,7 +245,7 @@ impl OidcConnector {
         jwks_uri: &Url,
         now: i64,
         refresh: bool,
-    ) -> Result<Arc<JwkKeys>, UpstreamError> {
+    ) -> Result<Arc<PublicKeys>, UpstreamError> {
         let stale = {
             let mut cache = self.cache.lock().await;
             let fresh = now - cache.keys_at < CACHE_SECS;
@@ -268,13 +270,17 @@ impl OidcConnector {
             .http
             .get_json::<JwksDocument>(Endpoint::Jwks, jwks_uri, None, "application/json")
             .await
-            .map(|doc| JwkKeys::from_document(&doc));
+            .map(|doc| {
+                let expiry = super::id_token::certificate_expiry(&doc);
+                (PublicKeys::from_document(&doc), expiry)
+            });
         match (fetched, stale) {
-            (Ok(keys), _) if !keys.is_empty() => {
+            (Ok((keys, expiry)), _) if !keys.is_empty() => {
                 let keys = Arc::new(keys);
                 let mut cache = self.cache.lock().await;
                 cache.keys = Some(Arc::clone(&keys));
                 cache.keys_at = now;
+                cache.keys_expiry = expiry;
                 Ok(keys)
             }
             (Ok(_), None) => Err(UpstreamError::Malformed {
@@ -509,17 +515,8 @@ impl OidcConnector {
         token_endpoint: &Url,
         now: i64,
     ) -> Result<String, UpstreamError> {
-        let bytes = pem.expose_secret().as_bytes();
-        let (key, alg) = match jsonwebtoken::EncodingKey::from_rsa_pem(bytes) {
-            Ok(k) => (k, Algorithm::RS256),
-            Err(_) => (
-                jsonwebtoken::EncodingKey::from_ec_pem(bytes)
-                    .map_err(|e| UpstreamError::Config(format!("client assertion key: {e}")))?,
-                Algorithm::ES256,
-            ),
-        };
-        let mut header = jsonwebtoken::Header::new(alg);
-        header.kid = key_id.map(str::to_owned);
+        let key = SigningKey::from_pem(pem, key_id)
+            .map_err(|e| UpstreamError::Config(format!("client assertion key: {e}")))?;
         let claims = ClientAssertion {
             iss: &self.config.client_id,
             sub: &self.config.client_id,
@@ -528,7 +525,7 @@ impl OidcConnector {
             iat: now,
             exp: now + 60,
         };
-        jsonwebtoken::encode(&header, &claims, &key)
+        key.sign(&claims, "JWT")
             .map_err(|e| UpstreamError::Config(format!("client assertion: {e}")))
     }
 }

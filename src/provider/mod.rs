@@ -43,6 +43,8 @@ use crate::identity::ExternalIdentity;
 use crate::roles::{Caller, MachineClient, RequestFacts, RoleCatalog, TrustGrant};
 use crate::session::{SessionStore, digest, get_json, put_json, random_id, take_json};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken, Sso};
+use crate::tokens::jose::UnverifiedJws;
+use crate::tokens::jose::client_assertion::{self, VerifiedAssertion};
 use crate::tokens::{Algorithm, Expectations};
 
 pub use clients::{Client, Clients, PresentedAssertion, PresentedClient};
@@ -1328,22 +1330,19 @@ impl OidcProvider {
     }
 }
 
-/// How long a client assertion may live (RFC 7523 §3 lets the server limit it).
-const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
-
 impl OidcProvider {
     /// Authenticates a client by `private_key_jwt` (RFC 7523 §2.2, §3; OIDC Core §9): the
-    /// assertion is signed by one of the client's registered keys with that key's
-    /// algorithm, `iss` = `sub` = the client, `aud` is Lanyard, it expires within five
-    /// minutes, and its `jti` is accepted once.
+    /// assertion verifies as [`VerifiedAssertion`] against the client's registered keys,
+    /// for Lanyard's issuer or one of its client-authenticating endpoints, and its `jti`
+    /// is accepted once.
     pub async fn authenticate_assertion(
         &self,
         presented: PresentedAssertion,
     ) -> Result<Arc<Client>, OAuthError> {
-        use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
-        use jsonwebtoken::{Algorithm as Alg, DecodingKey, Validation};
-        let token = presented.assertion.expose_secret();
-        let claimed = unverified_subject(token).ok_or(OAuthError::InvalidClient)?;
+        let jws = UnverifiedJws::parse(presented.assertion.expose_secret())
+            .map_err(|_| OAuthError::InvalidClient)?;
+        let claimed =
+            client_assertion::claimed_client(&jws).map_err(|_| OAuthError::InvalidClient)?;
         if presented
             .client_id
             .as_deref()
@@ -1356,119 +1355,37 @@ impl OidcProvider {
             .get(&claimed)
             .cloned()
             .ok_or(OAuthError::InvalidClient)?;
-        let crate::config::ClientAuth::PrivateKeyJwt(set) = &client.config.auth else {
+        let crate::config::ClientAuth::PrivateKeyJwt(keys) = &client.config.auth else {
             return Err(OAuthError::InvalidClient);
         };
-        let header = jsonwebtoken::decode_header(token).map_err(|_| OAuthError::InvalidClient)?;
-        let candidates: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
-            Some(kid) => set.find(kid).into_iter().collect(),
-            None => set.keys.iter().collect(),
-        };
-        let issuer = self.issuer.tokens().issuer().to_owned();
-        let audiences = [
-            issuer.clone(),
-            format!("{issuer}/oauth2/token"),
-            format!("{issuer}/oauth2/introspect"),
-            format!("{issuer}/oauth2/revoke"),
-        ];
-        for jwk in candidates {
-            // The algorithm comes from the registered key, never from the token alone.
-            let allowed: Vec<Alg> = match (jwk.common.key_algorithm, &jwk.algorithm) {
-                (Some(KeyAlgorithm::HS256 | KeyAlgorithm::HS384 | KeyAlgorithm::HS512), _) => {
-                    vec![]
-                }
-                (Some(a), _) => a.to_string().parse::<Alg>().ok().into_iter().collect(),
-                (None, AlgorithmParameters::EllipticCurve(ec)) => match ec.curve {
-                    EllipticCurve::P256 => vec![Alg::ES256],
-                    EllipticCurve::P384 => vec![Alg::ES384],
-                    _ => vec![],
-                },
-                (None, AlgorithmParameters::RSA(_)) => {
-                    vec![
-                        Alg::RS256,
-                        Alg::RS384,
-                        Alg::RS512,
-                        Alg::PS256,
-                        Alg::PS384,
-                        Alg::PS512,
-                    ]
-                }
-                (None, AlgorithmParameters::OctetKeyPair(_)) => vec![Alg::EdDSA],
-                (None, _) => vec![],
-            };
-            if !allowed.contains(&header.alg) {
-                continue;
-            }
-            let Ok(key) = DecodingKey::from_jwk(jwk) else {
-                continue;
-            };
-            let mut v = Validation::new(header.alg);
-            v.algorithms = vec![header.alg];
-            v.validate_exp = false;
-            v.validate_nbf = false;
-            v.validate_aud = false;
-            v.required_spec_claims = ["exp", "iss", "sub", "aud"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let Ok(data) = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v) else {
-                continue;
-            };
-            let c = data.claims;
-            let now = self.clock.now();
-            let exp = c["exp"].as_i64().unwrap_or(0);
-            let aud_ok = match &c["aud"] {
-                serde_json::Value::String(a) => audiences.contains(a),
-                serde_json::Value::Array(list) => list
-                    .iter()
-                    .any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a))),
-                _ => false,
-            };
-            let jti = c["jti"].as_str().unwrap_or("");
-            let valid = c["iss"] == claimed.as_str()
-                && c["sub"] == claimed.as_str()
-                && aud_ok
-                && exp > now - 60
-                && exp <= now + MAX_ASSERTION_LIFETIME_SECS + 60
-                && c["nbf"].as_i64().is_none_or(|nbf| nbf <= now + 60)
-                && !jti.is_empty()
-                && jti.len() <= 256;
-            if !valid {
-                return Err(OAuthError::InvalidClient);
-            }
-            let fresh = self
-                .store
-                .put_if_absent(
-                    &format!("jti:{}:{}", claimed, digest(jti)),
-                    b"1",
-                    Duration::from_secs(u64::try_from(exp - now + 120).unwrap_or(120)),
-                )
-                .await?;
-            if !fresh {
-                tracing::warn!(client = %claimed, "client assertion replayed");
-                return Err(OAuthError::InvalidClient);
-            }
-            return Ok(client);
+        let issuer = self.issuer.tokens().issuer();
+        let audiences = [issuer.to_owned()]
+            .into_iter()
+            .chain(["token", "introspect", "revoke"].map(|e| format!("{issuer}/oauth2/{e}")))
+            .collect::<Vec<_>>();
+        let now = self.clock.now();
+        let assertion =
+            VerifiedAssertion::verify(&jws, keys, &claimed, &audiences, now).map_err(|e| {
+                tracing::debug!(client = %claimed, reason = %e, "client assertion refused");
+                OAuthError::InvalidClient
+            })?;
+        let remember = u64::try_from(assertion.expires_at() - now + 120).unwrap_or(120);
+        let key = format!("jti:{claimed}:{}", digest(assertion.jti()));
+        if !self
+            .store
+            .put_if_absent(&key, b"1", Duration::from_secs(remember))
+            .await?
+        {
+            tracing::warn!(client = %claimed, "client assertion replayed");
+            return Err(OAuthError::InvalidClient);
         }
-        Err(OAuthError::InvalidClient)
+        Ok(client)
     }
 }
 
 /// The claims of a JWT before verification: only to find the record that proves it.
 fn unverified_claims<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
-    if token.len() > 16 * 1024 {
-        return None;
-    }
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The `sub` of a JWT before verification, only to find whose keys verify it.
-fn unverified_subject(token: &str) -> Option<String> {
-    unverified_claims::<serde_json::Value>(token)?["sub"]
-        .as_str()
-        .map(str::to_owned)
+    UnverifiedJws::parse(token).ok()?.untrusted_claims().ok()
 }
 
 /// `code_verifier` and `code_challenge` syntax (RFC 7636 §4.1): 43-128 unreserved chars.

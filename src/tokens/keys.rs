@@ -32,6 +32,7 @@ use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::jose::PublicKeys;
 use super::{Algorithm, TokenError};
 
 /// How long a retired key stays in the JWKS after its successor starts signing: the
@@ -150,13 +151,21 @@ fn pem_encode(der: &[u8]) -> Zeroizing<String> {
 
 /// The DER inside a `PRIVATE KEY` PEM block.
 fn pem_decode(pem: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    let start = pem
-        .find(PEM_BEGIN)
-        .ok_or_else(|| "no `BEGIN PRIVATE KEY` block (PKCS#8 is required)".to_owned())?;
-    let body = &pem[start + PEM_BEGIN.len()..];
+    pem_block(pem, "PRIVATE KEY")
+        .ok_or_else(|| "no `BEGIN PRIVATE KEY` block (PKCS#8 is required)".to_owned())?
+}
+
+/// The DER inside the first `label` PEM block; `None` when there is no such block.
+fn pem_block(pem: &str, label: &str) -> Option<Result<Zeroizing<Vec<u8>>, String>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let start = pem.find(&begin)?;
+    Some(pem_body(&pem[start + begin.len()..], label))
+}
+
+fn pem_body(body: &str, label: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     let end = body
-        .find(PEM_END)
-        .ok_or_else(|| "no `END PRIVATE KEY` line".to_owned())?;
+        .find(&format!("-----END {label}-----"))
+        .ok_or_else(|| format!("no `END {label}` line"))?;
     let b64: Zeroizing<String> = Zeroizing::new(
         body[..end]
             .chars()
@@ -211,6 +220,32 @@ impl PublicKey {
     }
 }
 
+/// A PEM private key for signing something other than Lanyard's own tokens: PKCS#8
+/// (RSA, P-256 or Ed25519), PKCS#1 RSA or SEC1 P-256.
+pub(super) fn signer_from_pem(pem: &str) -> Result<Signer, String> {
+    if let Some(der) = pem_block(pem, "PRIVATE KEY") {
+        let der = der?;
+        return Algorithm::ALL
+            .into_iter()
+            .find_map(|alg| Signer::parse(alg, &der).ok())
+            .map(|(signer, _)| signer)
+            .ok_or_else(|| "not an RSA, P-256 or Ed25519 PKCS#8 key".to_owned());
+    }
+    if let Some(der) = pem_block(pem, "RSA PRIVATE KEY") {
+        let key = RsaKeyPair::from_der(&der?).map_err(|e| format!("not an RSA key ({e})"))?;
+        if key.public_modulus_len() < MIN_RSA_MODULUS_BYTES {
+            return Err("RSA keys must have at least 2048 bits".to_owned());
+        }
+        return Ok(Signer::Rs256(key));
+    }
+    if let Some(der) = pem_block(pem, "EC PRIVATE KEY") {
+        return EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der?)
+            .map(Signer::Es256)
+            .map_err(|e| format!("not a P-256 key ({e})"));
+    }
+    Err("no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block".to_owned())
+}
+
 /// A parsed private key, kept for signing.
 pub(super) enum Signer {
     Es256(EcdsaKeyPair),
@@ -261,6 +296,15 @@ impl Signer {
         }
     }
 
+    /// The algorithm it signs with.
+    pub(super) fn alg(&self) -> Algorithm {
+        match self {
+            Signer::Es256(_) => Algorithm::Es256,
+            Signer::EdDsa(_) => Algorithm::EdDsa,
+            Signer::Rs256(_) => Algorithm::Rs256,
+        }
+    }
+
     /// The JWS signature over `message` (RFC 7518 §3: ES256 is the fixed-length r‖s).
     pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -285,7 +329,7 @@ pub(super) struct Key {
     pub(super) created: i64,
     public: PublicKey,
     pub(super) signer: Signer,
-    pub(super) decoding: DecodingKey,
+    decoding: DecodingKey,
 }
 
 impl Key {
@@ -378,6 +422,8 @@ pub struct KeySet {
     pub(super) keys: Vec<Key>,
     active: usize,
     next_change: Option<i64>,
+    /// The published keys, for verification.
+    pub(super) public: PublicKeys,
 }
 
 impl KeySet {
@@ -473,11 +519,16 @@ impl KeySet {
             .iter()
             .position(|k| k.kid == active_kid)
             .ok_or_else(no_key)?;
+        let public = PublicKeys::own(
+            keys.iter()
+                .map(|k| (k.kid.as_str(), k.alg.jws(), &k.decoding)),
+        );
         Ok(KeySet {
             alg,
             keys,
             active,
             next_change,
+            public,
         })
     }
 
@@ -508,10 +559,6 @@ impl KeySet {
     pub(super) fn active_key(&self) -> &Key {
         // `active` indexes `keys` by construction.
         &self.keys[self.active]
-    }
-
-    pub(super) fn key(&self, kid: &str) -> Option<&Key> {
-        self.keys.iter().find(|k| k.kid == kid)
     }
 }
 

@@ -4,13 +4,16 @@
 //! - `keys`: key files in `tokens.keys_dir` (`{created_unix}-{alg}.pem`, PKCS#8),
 //!   generated with aws-lc-rs, parsed once and kept as [`KeySet`]; `kid` is the key's
 //!   RFC 7638 thumbprint; the JWKS (RFC 7517) lists every key not yet expired.
-//! - `jwt`: JWS compact serialization (RFC 7515) signed with the kept keys, and
-//!   verification with `jsonwebtoken`, the algorithm pinned by the key the `kid` names.
+//! - `jwt`: Lanyard's own tokens signed with the kept keys and verified against them: the
+//!   own-token rules (`kid` required, `typ`, audience) on top of [`jose`].
+//! - [`jose`]: the one JOSE module of every trust path (parse, key sets, the
+//!   algorithm-from-key rule, the registered-claims check, the one signing path).
 //!
 //! Time is always passed in (`now`, Unix seconds), never read from the system.
 //!
 //! May import: `crate::secret`, `crate::clock`; nothing else of ours.
 
+pub mod jose;
 mod jwt;
 mod keys;
 #[cfg(test)]
@@ -52,11 +55,12 @@ impl Algorithm {
         }
     }
 
-    fn jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+    /// The same algorithm as a [`jose::JwsAlgorithm`].
+    pub fn jws(self) -> jose::JwsAlgorithm {
         match self {
-            Algorithm::Es256 => jsonwebtoken::Algorithm::ES256,
-            Algorithm::EdDsa => jsonwebtoken::Algorithm::EdDSA,
-            Algorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
+            Algorithm::Es256 => jose::JwsAlgorithm::ES256,
+            Algorithm::EdDsa => jose::JwsAlgorithm::EdDSA,
+            Algorithm::Rs256 => jose::JwsAlgorithm::RS256,
         }
     }
 }
