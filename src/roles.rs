@@ -247,7 +247,7 @@ impl RoleCatalog {
         let Some(role) = self.get(role) else {
             return Err(TrustRefusal {
                 role: role.chars().take(128).collect(),
-                subject: caller.subject(),
+                subject: caller.upstream_subject().to_owned(),
                 provider: caller.provider().map(str::to_owned),
                 statements: Vec::new(),
                 reason: "no role has this name".to_owned(),
@@ -288,7 +288,7 @@ fn decide(
     } else {
         Err(TrustRefusal {
             role: role.name.clone(),
-            subject: caller.subject(),
+            subject: caller.upstream_subject().to_owned(),
             provider: caller.provider().map(str::to_owned),
             statements,
             reason: decision.reason,
@@ -361,6 +361,15 @@ impl Caller {
         match self {
             Caller::Federated(i) => i.qualified_subject(),
             Caller::Client(c) => c.arn.clone(),
+        }
+    }
+
+    /// The subject as its provider names it (the audit trail's `subject`, next to its
+    /// `provider`), or the client's ARN.
+    pub fn upstream_subject(&self) -> &str {
+        match self {
+            Caller::Federated(i) => &i.subject,
+            Caller::Client(c) => &c.arn,
         }
     }
 
@@ -453,7 +462,7 @@ impl TrustGrant {
     pub fn refused(&self, reason: impl Into<String>) -> TrustRefusal {
         TrustRefusal {
             role: self.role.name.clone(),
-            subject: self.caller.subject(),
+            subject: self.caller.upstream_subject().to_owned(),
             provider: self.caller.provider().map(str::to_owned),
             statements: Vec::new(),
             reason: reason.into(),
@@ -467,7 +476,7 @@ impl TrustGrant {
 pub struct TrustRefusal {
     /// The role asked for (truncated).
     pub role: String,
-    /// The caller's subject.
+    /// The caller's subject at its provider (or the client's ARN).
     pub subject: String,
     /// The upstream provider, if any.
     pub provider: Option<String>,

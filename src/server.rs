@@ -153,16 +153,20 @@ impl StoreObserver for StoreMetrics {
     }
 }
 
-/// Builds the application state of a validated config around an existing store.
+/// Builds the application state of a validated config around an existing store, with
+/// the audit trail of its `[audit]` section. Call inside a tokio runtime.
 pub fn build_state(
     config: Config,
     store: Arc<dyn SessionStore>,
     clock: SharedClock,
 ) -> Result<AppState, StartError> {
-    build_state_with_audit(config, store, clock, Audit::log_only())
+    let shared = Shared::new(&config, store, clock)?;
+    let connectors = Arc::new(shared.connectors(&config, |_| None)?);
+    Ok(assemble(config, &shared, connectors))
 }
 
-/// [`build_state`] with a given audit trail (its sinks and failure policy).
+/// [`build_state`] with a given audit trail (its sinks and failure policy) in place of
+/// the configured one.
 pub fn build_state_with_audit(
     config: Config,
     store: Arc<dyn SessionStore>,

@@ -230,7 +230,7 @@ impl Issuer {
     ) -> AuditEvent {
         let mut event = self.event(EventKind::CredentialsIssued, attempt);
         event.role = Some(session.role.clone());
-        event.subject = Some(session.subject.clone());
+        event.subject = Some(grant.caller().upstream_subject().to_owned());
         event.provider = grant.caller().provider().map(str::to_owned);
         event.session_name = Some(session.session_name.clone());
         event.role_session = Some(session.id.clone());

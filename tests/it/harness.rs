@@ -125,7 +125,7 @@ async fn start_on(
     store: Arc<dyn SessionStore>,
     clock: ManualClock,
 ) -> Lanyard {
-    start_audited_on(listener, text, store, clock, Audit::log_only()).await
+    start_audited_on(listener, text, store, clock, None).await
 }
 
 /// Starts Lanyard from config text around a given store, writing audit events to `audit`.
@@ -136,7 +136,7 @@ pub async fn start_audited(
     audit: Audit,
 ) -> Lanyard {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    start_audited_on(listener, text, store, clock, audit).await
+    start_audited_on(listener, text, store, clock, Some(audit)).await
 }
 
 async fn start_audited_on(
@@ -144,7 +144,7 @@ async fn start_audited_on(
     text: &str,
     store: Arc<dyn SessionStore>,
     clock: ManualClock,
-    audit: Audit,
+    audit: Option<Audit>,
 ) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut config = Config::from_toml(text, &examples, &|_| None).unwrap();
@@ -156,9 +156,13 @@ async fn start_audited_on(
         config.audit.database = Some(lanyard::db::Location::Sqlite(file));
     }
     let shared: SharedClock = Arc::new(clock.clone());
-    // A test's capturing sink: given directly, or set for the task (`AUDIT.scope`).
-    let audit = AUDIT.try_with(Clone::clone).unwrap_or(audit);
-    let state = lanyard::server::build_state_with_audit(config, store, shared, audit).unwrap();
+    // A test's capturing sink, given directly or set for the task (`AUDIT.scope`); else
+    // the trail the config describes.
+    let state = match audit.or_else(|| AUDIT.try_with(Clone::clone).ok()) {
+        Some(audit) => lanyard::server::build_state_with_audit(config, store, shared, audit),
+        None => lanyard::server::build_state(config, store, shared),
+    }
+    .unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(lanyard::web::serve(listener, state, async {

@@ -182,7 +182,7 @@ async fn every_door_writes_exactly_one_issued_event() {
     assert!(page.contains("engineer"));
     let e = x.capture.one_issued(Door::Browser);
     assert_eq!(e.role.as_deref(), Some("engineer"));
-    assert_eq!(e.subject.as_deref(), Some("corp:alice"));
+    assert_eq!(e.subject.as_deref(), Some("alice"));
     assert_eq!(e.provider.as_deref(), Some("corp"));
     assert_eq!(e.statements, ["Engineers"]);
     assert_eq!(e.duration_secs, Some(900));
@@ -204,7 +204,7 @@ async fn every_door_writes_exactly_one_issued_event() {
     assert_eq!(s, 200, "{t}");
     let e = x.capture.one_issued(Door::OidcCode);
     assert_eq!(e.client_id.as_deref(), Some("grafana"));
-    assert_eq!(e.subject.as_deref(), Some("corp:bob"));
+    assert_eq!(e.subject.as_deref(), Some("bob"));
     let refresh = t["refresh_token"].as_str().unwrap().to_owned();
     let form = [("grant_type", "refresh_token"), ("refresh_token", &refresh)];
     let (s, t) = token(&x.l, Some(("grafana", "grafana-secret")), &form).await;

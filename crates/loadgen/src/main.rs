@@ -222,7 +222,7 @@ groups = ["engineering"]
 name = "bench"
 max_session_duration = "1h"
 permission_policies = ["p"]
-trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = ["corp", "client"] }}, Action = "sts:AssumeRole" }}] }}
+trust_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Federated = "corp" }}, Action = "sts:AssumeRole" }}, {{ Effect = "Allow", Principal = {{ AWS = "arn:lanyard:iam:::client/machine" }}, Action = "sts:AssumeRole" }}] }}
 [[policies]]
 name = "p"
 document = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "bench:*", Resource = "*" }}] }}
