@@ -216,6 +216,15 @@ pub(crate) async fn serve_binary(text: &str, dir: &std::path::Path) -> Served {
         std::fs::copy(&path, dir.join("policies").join(path.file_name().unwrap())).unwrap();
     }
     let config = dir.join("lanyard.toml");
+    // The default audit database sits beside the keys folder; when that folder is `dir`
+    // itself, the database would land in the shared temporary directory: give it one here.
+    let keys_in_dir = text.contains(&format!("keys_dir = \"{}\"", dir.display()));
+    let text = if keys_in_dir && !text.contains("[audit]") {
+        let db = dir.join("audit.db");
+        format!("{text}\n[audit]\ndatabase = \"sqlite:{}\"\n", db.display())
+    } else {
+        text.to_owned()
+    };
     std::fs::write(&config, text).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_lanyard"))
         .arg("serve")

@@ -1012,7 +1012,10 @@ fn run(args: &Args) -> Result<Report, String> {
     } else {
         (None, Vec::new(), String::new())
     };
-    let lanyard_url = start_lanyard(args, &prefix, keys.path(), idp.as_deref())?;
+    // Keys in a folder of the run's own, so that the default audit database (beside the
+    // keys folder) stays in the run's temporary directory too.
+    let keys_dir = keys.path().join("keys");
+    let lanyard_url = start_lanyard(args, &prefix, &keys_dir, idp.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("loadgen")
         .enable_all()
