@@ -183,7 +183,7 @@ pub fn main() -> ExitCode {
         },
         Command::HashPassword => hash_password(),
         Command::ClientSecret => {
-            let (secret, hash) = crate::provider::clients::generate_secret();
+            let (secret, hash) = crate::op::clients::generate_secret();
             println!("{}", secret.expose_secret());
             println!("{hash}");
             ExitCode::SUCCESS

@@ -144,6 +144,86 @@ impl ExternalIdentity {
     }
 }
 
+/// Declares an identifier that is a string on the wire and in storage (`serde(transparent)`)
+/// but its own type in code, so a role name cannot be passed where a client id is meant.
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value that has already been validated where it entered.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The identifier as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The identifier as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+identifier!(
+    /// A role's name (`[[roles]] name`), unique in the catalog; the last part of its ARN.
+    RoleName
+);
+identifier!(
+    /// An OAuth client's id (`[[oidc_provider.clients]] client_id`).
+    ClientId
+);
+identifier!(
+    /// A role session's id: the `sid` of its tokens and the key of its stored record. Not a
+    /// credential: knowing it grants nothing.
+    RoleSessionId
+);
+identifier!(
+    /// A subject: `{provider}:{subject}` for a person, `client:{id}` for a machine client.
+    Subject
+);
+identifier!(
+    /// An issuer identifier (an `iss` value, an entity id): an upstream's or Lanyard's own.
+    Issuer
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +237,18 @@ mod tests {
         assert!(!ProviderId::is_valid("1corp"));
         assert!(!ProviderId::is_valid("corp/../x"));
         assert!(!ProviderId::is_valid(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn identifiers_are_strings_on_the_wire() {
+        let role = RoleName::new("admin");
+        assert_eq!(serde_json::to_string(&role).unwrap(), "\"admin\"");
+        let back: RoleName = serde_json::from_str("\"admin\"").unwrap();
+        assert_eq!(back, role);
+        assert_eq!(role, "admin");
+        assert_eq!(role.to_string(), "admin");
+        let map: std::collections::BTreeMap<RoleName, u8> = [(role, 1)].into();
+        assert_eq!(map.get("admin"), Some(&1));
     }
 
     #[test]

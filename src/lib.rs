@@ -19,7 +19,7 @@ pub mod config;
 pub mod connectors;
 pub mod db;
 pub mod identity;
-pub mod provider;
+pub mod op;
 pub mod reload;
 pub mod roles;
 pub mod secret;

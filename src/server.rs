@@ -13,7 +13,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
 use crate::identity::ProviderId;
-use crate::provider::{Clients, OidcProvider};
+use crate::op::{Clients, OidcProvider};
 use crate::reload::Reloader;
 use crate::roles::RoleCatalog;
 use crate::session::{

@@ -42,7 +42,7 @@ use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Connector, Connectors};
 use crate::identity::ExternalIdentity;
-use crate::provider::{Client, OAuthError};
+use crate::op::{Client, OAuthError};
 use crate::roles::{Caller, RequestFacts, RoleCatalog};
 use crate::sso::{RoleSession, Sso, SsoError};
 

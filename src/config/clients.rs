@@ -213,8 +213,7 @@ impl Cx<'_> {
                 }
                 (Some(h), false)
                     if h.expose_secret().starts_with("$argon2id$")
-                        || crate::provider::clients::fast_hash_digest(h.expose_secret())
-                            .is_some() =>
+                        || crate::op::clients::fast_hash_digest(h.expose_secret()).is_some() =>
                 {
                     ClientAuth::SecretHash(h)
                 }

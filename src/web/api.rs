@@ -55,7 +55,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "scopes_supported": ["openid", "profile", "email", "groups", "offline_access"],
             "prompt_values_supported": ["none", "login"],
-            "acr_values_supported": [crate::provider::ACR_PASSWORD, crate::provider::ACR_MFA],
+            "acr_values_supported": [crate::op::ACR_PASSWORD, crate::op::ACR_MFA],
             "authorization_response_iss_parameter_supported": true,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg.clone()],

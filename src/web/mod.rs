@@ -30,7 +30,7 @@ use crate::access::CredentialIssuer;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::connectors::Connectors;
-use crate::provider::OidcProvider;
+use crate::op::OidcProvider;
 use crate::roles::RoleCatalog;
 use crate::session::ParkingCap;
 use crate::sso::Sso;

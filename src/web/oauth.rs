@@ -1,5 +1,5 @@
 //! The OpenID Connect provider endpoints (`/oauth2/*`): wire types and thin handlers over
-//! [`OidcProvider`](crate::provider::OidcProvider).
+//! [`OidcProvider`](crate::op::OidcProvider).
 
 use askama::Template;
 use axum::Form;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::access::Origin;
 use crate::config::TOKEN_EXCHANGE_GRANT;
-use crate::provider::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
+use crate::op::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::sts::TokenExchange;
@@ -264,7 +264,7 @@ async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     fields: ClientAuthFields,
-) -> Result<std::sync::Arc<crate::provider::Client>, OAuthError> {
+) -> Result<std::sync::Arc<crate::op::Client>, OAuthError> {
     let ClientAuthFields {
         client_id,
         client_secret,
@@ -280,7 +280,7 @@ async fn authenticate(
             }
             state
                 .oidc
-                .authenticate_assertion(crate::provider::PresentedAssertion {
+                .authenticate_assertion(crate::op::PresentedAssertion {
                     client_id,
                     assertion: Secret::new(a),
                 })
@@ -399,7 +399,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Form<TokenOnlyForm>, FormRejection>,
-) -> Result<Json<crate::provider::Introspection>, OAuthResponse> {
+) -> Result<Json<crate::op::Introspection>, OAuthResponse> {
     let f = form(body)?;
     let client = authenticate(&state, &headers, client_auth!(f)).await?;
     let token = f

@@ -301,7 +301,7 @@ enum ForClient {
     /// For an application.
     Client {
         id: String,
-        pending: Box<crate::provider::PendingAuthorization>,
+        pending: Box<crate::op::PendingAuthorization>,
         name: String,
         allowed_roles: Vec<String>,
     },
@@ -440,7 +440,7 @@ async fn no_role(
     mfa_roles: Vec<String>,
 ) -> PageResult {
     if let ForClient::Client { id, name, .. } = target {
-        let error = crate::provider::OAuthError::AccessDenied(
+        let error = crate::op::OAuthError::AccessDenied(
             "no role this application may receive is available to this person".into(),
         );
         let back = state.oidc.fail(id, &error).await;

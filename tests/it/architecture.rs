@@ -33,7 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "connectors",
             "identity",
-            "provider",
+            "op",
             "roles",
             "secret",
             "session",
@@ -75,7 +75,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "provider",
+        "op",
         &[
             "access", "audit", "clock", "config", "identity", "roles", "secret", "session", "sso",
             "tokens",
@@ -90,7 +90,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "connectors",
             "identity",
-            "provider",
+            "op",
             "roles",
             "session",
             "sso",
@@ -137,7 +137,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "SAML request ids are sso records",
     ),
     // `config` still converts into owners' types it validates with their rules.
-    ("config/clients.rs", "provider", "client secret digests"),
+    ("config/clients.rs", "op", "client secret digests"),
     (
         "config/clients.rs",
         "roles",

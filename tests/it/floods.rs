@@ -333,7 +333,7 @@ async fn a_flood_of_wrong_client_secrets_keeps_healthz_fast_and_memory_bounded()
 
 #[tokio::test]
 async fn generated_client_secrets_use_a_fast_hash_and_must_be_long() {
-    use lanyard::provider::clients::{fast_hash, generate_secret};
+    use lanyard::op::clients::{fast_hash, generate_secret};
     use lanyard::secret::Secret;
     let keys = tempfile::tempdir().unwrap();
     let (secret, hash) = generate_secret();
@@ -393,6 +393,6 @@ fn client_secret_prints_a_secret_and_its_hash() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[0].len(), 43);
-    let expected = lanyard::provider::clients::fast_hash(&lanyard::secret::Secret::new(lines[0]));
+    let expected = lanyard::op::clients::fast_hash(&lanyard::secret::Secret::new(lines[0]));
     assert_eq!(lines[1], expected);
 }

@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::config::{ClientAuth, ClientConfig};
-use crate::provider::error::OAuthError;
+use crate::op::error::OAuthError;
 use crate::secret::Secret;
 
 /// How a request presented its client.
