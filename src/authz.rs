@@ -8,7 +8,7 @@
 //! lower case), so a key that reads differently but means the same to the engine (the
 //! Kelvin sign `K` for `k`, `IDP:` for `idp:`) is judged as the engine will see it.
 //!
-//! May import: `policy`, `roles`, `sso`, `credentials`, `config`. No HTTP types.
+//! May import: `policy`, `roles`, `sso`, `credentials`. No HTTP types.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -18,7 +18,6 @@ use lanyard_policy::{
 };
 
 use crate::access::AccessTokenClaims;
-use crate::config::Config;
 use crate::roles::{RequestFacts, RoleCatalog, apply_request_facts, rfc3339};
 use crate::sso::{Sso, SsoError};
 
@@ -136,15 +135,19 @@ pub struct Answer {
     pub role: String,
 }
 
-/// The services an authorization decision reads.
-#[derive(Clone, Copy)]
+/// The services and settings an authorization decision reads.
+#[derive(Clone)]
 pub struct Authorizer<'a> {
     /// Role sessions.
     pub sso: &'a Sso,
     /// The roles and their policies.
     pub roles: &'a RoleCatalog,
-    /// Providers (reserved namespaces), clients (`assert_source_ip`), server (TLS).
-    pub config: &'a Config,
+    /// Every configured provider id: its namespace (`{id}:*`) describes a principal.
+    pub provider_ids: Vec<&'a str>,
+    /// The clients configured with `assert_source_ip = true`.
+    pub source_ip_clients: Vec<&'a str>,
+    /// Whether Lanyard is reached over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
 }
 
 impl Authorizer<'_> {
@@ -164,10 +167,9 @@ impl Authorizer<'_> {
 
         let rules = KeyRules {
             providers: self
-                .config
-                .providers
+                .provider_ids
                 .iter()
-                .map(|p| normalize_key(p.id.as_str()))
+                .map(|id| normalize_key(id))
                 .collect(),
             session_keys: session
                 .principal_keys
@@ -175,12 +177,11 @@ impl Authorizer<'_> {
                 .keys()
                 .map(|k| normalize_key(k))
                 .collect(),
-            source_ip_trusted: caller.claims.client_id.as_deref().is_some_and(|id| {
-                self.config
-                    .clients
-                    .iter()
-                    .any(|c| c.id == id && c.assert_source_ip)
-            }),
+            source_ip_trusted: caller
+                .claims
+                .client_id
+                .as_deref()
+                .is_some_and(|id| self.source_ip_clients.contains(&id)),
         };
         let mut context = match question.context {
             None => Context::new(),
@@ -218,7 +219,7 @@ impl Authorizer<'_> {
         let facts = RequestFacts {
             source_ip: asserted_ip.or(caller.ip),
             now,
-            secure_transport: self.config.server.secure_cookies,
+            secure_transport: self.secure_transport,
             user_agent: None,
         };
         apply_request_facts(&mut context, &facts, session.auth_time, session.mfa);

@@ -6,19 +6,51 @@
 //! (`sts:AssumeRole` for local, `sts:AssumeRoleWithWebIdentity`, `…WithSAML`,
 //! `…WithLDAPIdentity`) and the role's ARN as the resource.
 //!
-//! May import: `policy`, `identity`, `config` (role definitions).
+//! May import: `policy`, `identity`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lanyard_policy::{
     Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::RoleConfig;
 use crate::identity::{ClaimValue, ExternalIdentity};
+
+/// The shortest session a role may grant (AWS's minimum, 15 minutes).
+pub const MIN_SESSION_SECS: u64 = 900;
+/// The longest session a role may grant (AWS's maximum, 12 hours).
+pub const MAX_SESSION_SECS: u64 = 43_200;
+
+/// A role: who may assume it (its trust policy) and what it may then do.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Name (`[A-Za-z0-9+=,.@_-]`, 1–64, as IAM).
+    pub name: String,
+    /// What the role is for.
+    pub description: String,
+    /// Heading the role is listed under on the role picker.
+    pub group: Option<String>,
+    /// Longest session it grants.
+    pub max_session_duration: Duration,
+    /// Who may assume it.
+    pub trust_policy: Arc<Policy>,
+    /// What it may do: named policies then the inline one.
+    pub permission_policies: Vec<Arc<Policy>>,
+    /// Upper bound of what it may do.
+    pub permissions_boundary: Option<Arc<Policy>>,
+}
+
+/// IAM role-name rules.
+pub fn is_valid_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
 
 /// What a role ARN starts with; the role's name follows.
 pub const ROLE_ARN_PREFIX: &str = "arn:lanyard:iam:::role/";
@@ -163,35 +195,31 @@ pub fn rfc3339(unix: i64) -> String {
 /// The configured roles.
 #[derive(Debug)]
 pub struct RoleCatalog {
-    roles: Vec<Arc<RoleConfig>>,
+    roles: Vec<Arc<Role>>,
 }
 
 impl RoleCatalog {
     /// Wraps the roles of the configuration.
-    pub fn new(roles: Vec<RoleConfig>) -> Self {
+    pub fn new(roles: Vec<Role>) -> Self {
         Self {
             roles: roles.into_iter().map(Arc::new).collect(),
         }
     }
 
     /// A role by name.
-    pub fn get(&self, name: &str) -> Option<&Arc<RoleConfig>> {
+    pub fn get(&self, name: &str) -> Option<&Arc<Role>> {
         self.roles.iter().find(|r| r.name == name)
     }
 
     /// All roles, in config order.
-    pub fn all(&self) -> &[Arc<RoleConfig>] {
+    pub fn all(&self) -> &[Arc<Role>] {
         &self.roles
     }
 
     /// The roles this identity would get had it signed in with a second factor, but does
     /// not get without: what the role picker names as "needs MFA". Empty when the identity
     /// already used MFA.
-    pub fn needing_mfa(
-        &self,
-        identity: &ExternalIdentity,
-        facts: &RequestFacts,
-    ) -> Vec<Arc<RoleConfig>> {
+    pub fn needing_mfa(&self, identity: &ExternalIdentity, facts: &RequestFacts) -> Vec<Arc<Role>> {
         if identity.mfa {
             return Vec::new();
         }
@@ -265,7 +293,7 @@ impl RoleCatalog {
 
 /// What a role's trust policy said: the deciding `Allow` statements, or the refusal.
 fn decide(
-    role: &Arc<RoleConfig>,
+    role: &Arc<Role>,
     caller: &Caller,
     context: &Context,
 ) -> Result<Vec<String>, TrustRefusal> {
@@ -307,7 +335,7 @@ fn statement_name(s: &StatementRef) -> String {
 /// Whether `role`'s trust policy has an `Allow` statement that could let the machine
 /// client `client_id` assume it with `sts:AssumeRole` under some conditions: what
 /// `check-config` asks of every client's `machine_role`.
-pub fn could_trust_client(role: &RoleConfig, client_id: &str) -> bool {
+pub fn could_trust_client(role: &Role, client_id: &str) -> bool {
     role.trust_policy.may_allow(
         Principal::Aws(&client_arn(client_id)),
         CLIENT_TRUST_ACTION,
@@ -430,7 +458,7 @@ pub fn client_arn(id: &str) -> String {
 /// trust decision (the issuer in `access` takes a grant by value).
 #[derive(Debug, Clone)]
 pub struct TrustGrant {
-    role: Arc<RoleConfig>,
+    role: Arc<Role>,
     caller: Caller,
     statements: Vec<String>,
     decided_at: i64,
@@ -438,7 +466,7 @@ pub struct TrustGrant {
 
 impl TrustGrant {
     /// The role granted.
-    pub fn role(&self) -> &Arc<RoleConfig> {
+    pub fn role(&self) -> &Arc<Role> {
         &self.role
     }
 
@@ -489,7 +517,7 @@ pub struct TrustRefusal {
 /// Evaluates the role's permission policies (with its boundary and an optional session
 /// policy) for an action on a resource.
 pub fn authorize(
-    role: &RoleConfig,
+    role: &Role,
     session_policy: Option<&Policy>,
     action: &str,
     resource: &str,
@@ -539,8 +567,8 @@ mod tests {
         }
     }
 
-    fn role(name: &str, trust: serde_json::Value) -> RoleConfig {
-        RoleConfig {
+    fn role(name: &str, trust: serde_json::Value) -> Role {
+        Role {
             name: name.into(),
             description: String::new(),
             group: None,

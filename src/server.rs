@@ -121,10 +121,15 @@ impl Shared {
     pub fn connectors(
         &self,
         config: &Config,
-        reuse: impl Fn(&crate::config::ProviderConfig) -> Option<Arc<Connector>>,
+        reuse: impl Fn(&crate::connectors::Provider) -> Option<Arc<Connector>>,
     ) -> Result<Connectors, ConnectorError> {
         let observer = Arc::new(UpstreamMetrics(Arc::clone(&self.metrics)));
-        Connectors::rebuild(config, Some(observer), reuse)
+        Connectors::rebuild(
+            &config.providers,
+            &config.server.issuer(),
+            Some(observer),
+            reuse,
+        )
     }
 }
 

@@ -24,7 +24,7 @@
 //! Credentials leave through the one door ([`Issuer`]).
 //!
 //! May import: `access`, `audit`, `connectors`, `roles`, `sso`, `provider` (the client of a
-//! token exchange and its OAuth errors), `config`.
+//! token exchange and its OAuth errors).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,14 +36,13 @@ use crate::access::{
 };
 use crate::audit::Door;
 use crate::clock::SharedClock;
-use crate::config::{GrantType, MIN_SESSION_SECS};
 use crate::connectors::id_token::IdTokenError;
 use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Connector, Connectors};
 use crate::identity::ExternalIdentity;
-use crate::op::{Client, OAuthError};
-use crate::roles::{Caller, RequestFacts, RoleCatalog};
+use crate::op::{Client, GrantType, OAuthError};
+use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, RoleCatalog};
 use crate::sso::{RoleSession, Sso, SsoError};
 
 /// The longest duration any STS call grants (AWS's limit), before the role's own maximum.
@@ -671,7 +670,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             Arc::clone(&clock),
         );
         Sts::new(
-            Arc::new(Connectors::from_config(&config).unwrap()),
+            Arc::new(Connectors::new(&config.providers, &config.server.issuer()).unwrap()),
             Arc::new(RoleCatalog::new(config.roles.clone())),
             issuer,
             sso,

@@ -3,7 +3,7 @@
 //! tokens Lanyard issued. Minting takes a [`TrustGrant`] and is reachable only from the
 //! issuer of this module's parent (`access`), the one door.
 //!
-//! May import: `tokens`, `roles`, `sso`, `identity`, `config`, `clock`.
+//! May import: `tokens`, `roles`, `sso`, `identity`, `clock`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,8 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
-use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
-use crate::roles::{Caller, TrustGrant};
+use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role, TrustGrant};
 use crate::session::random_id;
 use crate::sso::RoleSession;
 use crate::tokens::{Expectations, KeySet, TokenError};
@@ -136,7 +135,7 @@ impl CredentialIssuer {
     }
 
     /// The longest duration a role grants, in seconds.
-    pub fn max_duration(role: &RoleConfig) -> u64 {
+    pub fn max_duration(role: &Role) -> u64 {
         role.max_session_duration.as_secs().min(MAX_SESSION_SECS)
     }
 

@@ -13,7 +13,7 @@
 //! The doors: the browser role picker ([`offer`]), Lanyard as OpenID provider (code,
 //! refresh, client credentials), STS web identity and SAML, and RFC 8693 token exchange.
 //!
-//! May import: `roles`, `tokens`, `sso`, `audit`, `telemetry`, `config`, `clock`.
+//! May import: `roles`, `tokens`, `sso`, `audit`, `telemetry`, `clock`.
 
 pub mod credentials;
 pub mod offer;
@@ -261,7 +261,7 @@ mod tests {
     use super::*;
     use crate::audit::{AuditError, AuditSink, OnFailure};
     use crate::clock::ManualClock;
-    use crate::config::RoleConfig;
+    use crate::roles::Role;
     use crate::roles::{Caller, MachineClient, RoleCatalog};
     use crate::session::{MemoryStore, SessionStore};
     use crate::tokens::{Algorithm, KeySet};
@@ -319,7 +319,7 @@ mod tests {
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
             "Sid": "Robot", "Effect": "Allow", "Action": "sts:AssumeRole",
             "Principal": {"AWS": "arn:lanyard:iam:::client/robot"}}]});
-        let roles = RoleCatalog::new(vec![RoleConfig {
+        let roles = RoleCatalog::new(vec![Role {
             name: "ops".into(),
             description: String::new(),
             group: None,

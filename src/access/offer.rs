@@ -4,12 +4,13 @@
 //! of `roles`, so the list shown and the grant issued come from one decision rule; a POST
 //! evaluates the chosen role alone instead of the whole list again.
 //!
-//! May import: `roles`, `identity`, `config`, `audit`.
+//! May import: `roles`, `identity`, `audit`.
 
 use crate::access::{Attempt, CredentialIssuer, Issuer};
-use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS};
 use crate::identity::ExternalIdentity;
-use crate::roles::{Caller, RequestFacts, RoleCatalog, TrustGrant};
+use crate::roles::{
+    Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustGrant,
+};
 
 /// Who a role choice is for.
 #[derive(Debug, Clone, Copy)]

@@ -5,98 +5,13 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::Cx;
 use super::raw::RawClient;
-use super::{Cx, MAX_SESSION_SECS, RoleConfig, check_session_bounds, is_loopback_host};
+use super::roles::check_session_bounds;
+use super::server::is_loopback_host;
+use crate::op::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
+use crate::roles::{MAX_SESSION_SECS, Role};
 use crate::secret::Secret;
-
-/// A grant type a client may use at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantType {
-    /// `authorization_code` (with PKCE).
-    AuthorizationCode,
-    /// `refresh_token`.
-    RefreshToken,
-    /// `client_credentials`, for machine clients with a `machine_role`.
-    ClientCredentials,
-    /// RFC 8693 token exchange: an upstream provider's JWT for role credentials.
-    TokenExchange,
-}
-
-/// RFC 8693's grant type URN.
-pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-
-impl GrantType {
-    /// The RFC 6749 name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::TokenExchange => TOKEN_EXCHANGE_GRANT,
-        }
-    }
-}
-
-/// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone)]
-pub enum ClientAuth {
-    /// A confidential client: its secret's argon2id hash.
-    SecretHash(Secret),
-    /// A public client (a SPA or a CLI): no secret, PKCE required.
-    Public,
-    /// `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9): a JWT signed with one of these
-    /// public keys. HMAC keys are refused.
-    PrivateKeyJwt(std::sync::Arc<crate::tokens::jose::PublicKeys>),
-}
-
-/// Which tokens a client may introspect (`introspect`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntrospectScope {
-    /// `"own"` (the default): tokens issued to it or whose `aud` is its audience.
-    Own,
-    /// `"any"`: every token Lanyard issued (a resource server serving many applications).
-    Any,
-}
-
-/// One `[[clients]]` entry.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// `client_id`.
-    pub id: String,
-    /// Name shown to people.
-    pub name: String,
-    /// Authentication.
-    pub auth: ClientAuth,
-    /// Registered redirect URIs (exact match).
-    pub redirect_uris: Vec<Url>,
-    /// Where RP-initiated logout may send people back to.
-    pub post_logout_redirect_uris: Vec<Url>,
-    /// Roles this client may receive (the role picker shows only the intersection).
-    pub allowed_roles: Vec<String>,
-    /// `aud` of access tokens issued to this client.
-    pub audience: String,
-    /// Whether `/v1/authorize` takes `aws:SourceIp` from this client's context (the
-    /// application is trusted to report the address of the person it serves); otherwise a
-    /// caller's `aws:SourceIp` is refused and the request's own address is used.
-    pub assert_source_ip: bool,
-    /// Grant types allowed.
-    pub grant_types: Vec<GrantType>,
-    /// Lifetime of access tokens (capped by the role's maximum).
-    pub access_token_lifetime: Option<Duration>,
-    /// Lifetime of refresh tokens (never beyond the SSO session's absolute timeout).
-    pub refresh_token_lifetime: Duration,
-    /// The role a `client_credentials` client assumes.
-    pub machine_role: Option<String>,
-    /// Which tokens it may introspect (public clients may introspect none).
-    pub introspect: IntrospectScope,
-}
-
-impl ClientConfig {
-    /// Whether the client may use `grant`.
-    pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
-    }
-}
 
 /// A registered redirect URI: absolute, no fragment, https unless loopback http
 /// (RFC 6749 §3.1.2, RFC 8252 §7.3), or a private-use scheme for native apps (RFC 8252 §7.1).
@@ -148,10 +63,10 @@ impl Cx<'_> {
     pub(super) fn clients(
         &mut self,
         raws: Vec<RawClient>,
-        roles: &[RoleConfig],
+        roles: &[Role],
         absolute_timeout: Duration,
-    ) -> Vec<ClientConfig> {
-        let mut out: Vec<ClientConfig> = Vec::new();
+    ) -> Vec<ClientSettings> {
+        let mut out: Vec<ClientSettings> = Vec::new();
         for (i, raw) in raws.into_iter().enumerate() {
             let path = format!("clients[{i}]");
             let id_ok = (1..=128).contains(&raw.id.len())
@@ -173,73 +88,83 @@ impl Cx<'_> {
                 );
                 continue;
             }
-            let secret = self.secret(
-                &format!("{path}.secret_hash"),
-                raw.secret_hash.clone(),
-                raw.secret_hash_file.clone(),
-                "secret_hash_file",
-            );
-            let jwks = match raw.jwks_file.as_deref() {
-                None => None,
-                Some(file) => {
-                    let p = format!("{path}.jwks_file");
-                    match self.client_jwks(&p, file) {
-                        Some(set) => Some(set),
-                        None => continue,
-                    }
-                }
-            };
-            if let Some(set) = jwks {
+            if let Some(c) = self.client(&path, raw, roles, absolute_timeout) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// One client whose id is valid and new: its authentication method, then the rest.
+    fn client(
+        &mut self,
+        path: &str,
+        raw: RawClient,
+        roles: &[Role],
+        absolute_timeout: Duration,
+    ) -> Option<ClientSettings> {
+        let secret = self.secret(
+            &format!("{path}.secret_hash"),
+            raw.secret_hash.clone(),
+            raw.secret_hash_file.clone(),
+            "secret_hash_file",
+        );
+        let auth = match raw.jwks_file.as_deref() {
+            Some(file) => {
+                let set = self.client_jwks(&format!("{path}.jwks_file"), file)?;
                 if secret.is_some() || raw.public {
                     self.error(
                         format!("{path}.jwks_file"),
                         "a private_key_jwt client has no secret and is not public",
                     );
-                    continue;
+                    return None;
                 }
-                let auth = ClientAuth::PrivateKeyJwt(std::sync::Arc::new(set));
-                if let Some(c) = self.client_rest(&path, raw, auth, roles, absolute_timeout) {
-                    out.push(c);
-                }
-                continue;
+                ClientAuth::PrivateKeyJwt(std::sync::Arc::new(set))
             }
-            let auth = match (secret, raw.public) {
-                (Some(_), true) => {
-                    self.error(
-                        format!("{path}.public"),
-                        "a public client has no secret: remove secret_hash or public",
-                    );
-                    continue;
-                }
-                (Some(h), false)
-                    if h.expose_secret().starts_with("$argon2id$")
-                        || crate::op::clients::fast_hash_digest(h.expose_secret()).is_some() =>
-                {
-                    ClientAuth::SecretHash(h)
-                }
-                (Some(_), false) => {
-                    self.error(
-                        format!("{path}.secret_hash"),
-                        "must be an argon2id PHC string ($argon2id$v=19$...; make one with \
-                         `lanyard hash-password`) or the sha256: hash of a generated secret \
-                         (`lanyard client-secret`)",
-                    );
-                    continue;
-                }
-                (None, true) => ClientAuth::Public,
-                (None, false) => {
-                    self.error(
-                        format!("{path}.secret_hash"),
-                        "is required for a confidential client (or set public = true)",
-                    );
-                    continue;
-                }
-            };
-            if let Some(c) = self.client_rest(&path, raw, auth, roles, absolute_timeout) {
-                out.push(c);
+            None => self.client_secret_auth(path, secret, raw.public)?,
+        };
+        self.client_rest(path, raw, auth, roles, absolute_timeout)
+    }
+
+    /// A client without `jwks_file`: confidential with a secret hash, or public.
+    fn client_secret_auth(
+        &mut self,
+        path: &str,
+        secret: Option<Secret>,
+        public: bool,
+    ) -> Option<ClientAuth> {
+        match (secret, public) {
+            (Some(_), true) => {
+                self.error(
+                    format!("{path}.public"),
+                    "a public client has no secret: remove secret_hash or public",
+                );
+                None
+            }
+            (Some(h), false)
+                if h.expose_secret().starts_with("$argon2id$")
+                    || crate::op::clients::fast_hash_digest(h.expose_secret()).is_some() =>
+            {
+                Some(ClientAuth::SecretHash(h))
+            }
+            (Some(_), false) => {
+                self.error(
+                    format!("{path}.secret_hash"),
+                    "must be an argon2id PHC string ($argon2id$v=19$...; make one with \
+                     `lanyard hash-password`) or the sha256: hash of a generated secret \
+                     (`lanyard client-secret`)",
+                );
+                None
+            }
+            (None, true) => Some(ClientAuth::Public),
+            (None, false) => {
+                self.error(
+                    format!("{path}.secret_hash"),
+                    "is required for a confidential client (or set public = true)",
+                );
+                None
             }
         }
-        out
     }
 
     /// Everything of a client after its authentication method.
@@ -248,99 +173,17 @@ impl Cx<'_> {
         path: &str,
         raw: RawClient,
         auth: ClientAuth,
-        roles: &[RoleConfig],
+        roles: &[Role],
         absolute_timeout: Duration,
-    ) -> Option<ClientConfig> {
-        let grant_types = match raw.grant_types {
-            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            Some(names) => {
-                let mut grants = Vec::new();
-                for (j, name) in names.iter().enumerate() {
-                    match name.as_str() {
-                        "authorization_code" => grants.push(GrantType::AuthorizationCode),
-                        "refresh_token" => grants.push(GrantType::RefreshToken),
-                        "client_credentials" => grants.push(GrantType::ClientCredentials),
-                        "token_exchange" | TOKEN_EXCHANGE_GRANT => {
-                            grants.push(GrantType::TokenExchange)
-                        }
-                        other => self.error(
-                            format!("{path}.grant_types[{j}]"),
-                            format!(
-                                "unknown grant type \"{other}\"; use authorization_code, \
-                                 refresh_token, client_credentials or token_exchange"
-                            ),
-                        ),
-                    }
-                }
-                grants
-            }
-        };
-        let mut redirect_uris = Vec::new();
-        for (j, u) in raw.redirect_uris.iter().enumerate() {
-            if let Some(u) = redirect_uri(self, &format!("{path}.redirect_uris[{j}]"), u) {
-                redirect_uris.push(u);
-            }
-        }
-        if grant_types.contains(&GrantType::AuthorizationCode) && raw.redirect_uris.is_empty() {
-            self.error(
-                format!("{path}.redirect_uris"),
-                "at least one redirect URI is required for authorization_code",
-            );
-        }
-        let mut post_logout_redirect_uris = Vec::new();
-        for (j, u) in raw.post_logout_redirect_uris.iter().enumerate() {
-            let p = format!("{path}.post_logout_redirect_uris[{j}]");
-            if let Some(u) = redirect_uri(self, &p, u) {
-                post_logout_redirect_uris.push(u);
-            }
-        }
-        for (j, role) in raw.allowed_roles.iter().enumerate() {
-            if !roles.iter().any(|r| &r.name == role) {
-                self.error(
-                    format!("{path}.allowed_roles[{j}]"),
-                    format!("no role named \"{role}\" in [[roles]]"),
-                );
-            }
-        }
-        if let Some(role) = &raw.machine_role {
-            match roles.iter().find(|r| &r.name == role) {
-                None => self.error(
-                    format!("{path}.machine_role"),
-                    format!("no role named \"{role}\" in [[roles]]"),
-                ),
-                Some(r) if !crate::roles::could_trust_client(r, &raw.id) => self.error(
-                    format!("{path}.machine_role"),
-                    format!(
-                        "the trust policy of role \"{role}\" has no Allow statement for \
-                         Principal = {{ AWS = \"{}\" }} with Action \"{}\", so this client \
-                         could never get its credentials",
-                        crate::roles::client_arn(&raw.id),
-                        crate::roles::CLIENT_TRUST_ACTION
-                    ),
-                ),
-                Some(_) => {}
-            }
-            if !grant_types.contains(&GrantType::ClientCredentials) {
-                self.error(
-                    format!("{path}.machine_role"),
-                    "only meaningful with grant_types = [\"client_credentials\"]",
-                );
-            }
-            if matches!(auth, ClientAuth::Public) {
-                self.error(
-                    format!("{path}.machine_role"),
-                    "a public client cannot use client_credentials",
-                );
-            }
-        } else if grant_types.contains(&GrantType::ClientCredentials) {
-            self.error(
-                format!("{path}.machine_role"),
-                "is required with client_credentials: the role the client assumes",
-            );
-        }
+    ) -> Option<ClientSettings> {
+        let grant_types = self.grant_types(path, raw.grant_types.as_deref());
+        let (redirect_uris, post_logout_redirect_uris) =
+            self.client_redirect_uris(path, &raw, &grant_types);
+        self.client_roles(path, &raw, &auth, &grant_types, roles);
+        let public = matches!(auth, ClientAuth::Public);
         // As for client_credentials: tokens issued to the client without a person need a
         // client that proves who it is.
-        if grant_types.contains(&GrantType::TokenExchange) && matches!(auth, ClientAuth::Public) {
+        if grant_types.contains(&GrantType::TokenExchange) && public {
             self.error(
                 format!("{path}.grant_types"),
                 "a public client cannot use token_exchange",
@@ -348,7 +191,7 @@ impl Cx<'_> {
         }
         // A public client's tokens are in the hands of whoever uses it, who could then
         // claim any address.
-        if raw.assert_source_ip && matches!(auth, ClientAuth::Public) {
+        if raw.assert_source_ip && public {
             self.error(
                 format!("{path}.assert_source_ip"),
                 "a public client cannot be trusted to assert aws:SourceIp",
@@ -368,25 +211,8 @@ impl Cx<'_> {
             raw.refresh_token_lifetime.as_deref(),
             absolute_timeout.min(Duration::from_secs(MAX_SESSION_SECS)),
         );
-        let introspect = match raw.introspect.as_deref() {
-            None | Some("own") => IntrospectScope::Own,
-            Some("any") if matches!(auth, ClientAuth::Public) => {
-                self.error(
-                    format!("{path}.introspect"),
-                    "a public client cannot introspect tokens",
-                );
-                IntrospectScope::Own
-            }
-            Some("any") => IntrospectScope::Any,
-            Some(other) => {
-                self.error(
-                    format!("{path}.introspect"),
-                    format!("unknown value \"{other}\"; use \"own\" or \"any\""),
-                );
-                IntrospectScope::Own
-            }
-        };
-        Some(ClientConfig {
+        let introspect = self.introspect_scope(path, raw.introspect.as_deref(), public);
+        Some(ClientSettings {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
             assert_source_ip: raw.assert_source_ip,
@@ -401,6 +227,145 @@ impl Cx<'_> {
             machine_role: raw.machine_role,
             introspect,
         })
+    }
+
+    /// `grant_types`, by default the code flow with refresh tokens.
+    fn grant_types(&mut self, path: &str, names: Option<&[String]>) -> Vec<GrantType> {
+        let Some(names) = names else {
+            return vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        };
+        let mut grants = Vec::new();
+        for (j, name) in names.iter().enumerate() {
+            match name.as_str() {
+                "authorization_code" => grants.push(GrantType::AuthorizationCode),
+                "refresh_token" => grants.push(GrantType::RefreshToken),
+                "client_credentials" => grants.push(GrantType::ClientCredentials),
+                "token_exchange" | TOKEN_EXCHANGE_GRANT => grants.push(GrantType::TokenExchange),
+                other => self.error(
+                    format!("{path}.grant_types[{j}]"),
+                    format!(
+                        "unknown grant type \"{other}\"; use authorization_code, \
+                         refresh_token, client_credentials or token_exchange"
+                    ),
+                ),
+            }
+        }
+        grants
+    }
+
+    /// `redirect_uris` (required for the code flow) and `post_logout_redirect_uris`.
+    fn client_redirect_uris(
+        &mut self,
+        path: &str,
+        raw: &RawClient,
+        grant_types: &[GrantType],
+    ) -> (Vec<Url>, Vec<Url>) {
+        let mut redirect_uris = Vec::new();
+        for (j, u) in raw.redirect_uris.iter().enumerate() {
+            if let Some(u) = redirect_uri(self, &format!("{path}.redirect_uris[{j}]"), u) {
+                redirect_uris.push(u);
+            }
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && raw.redirect_uris.is_empty() {
+            self.error(
+                format!("{path}.redirect_uris"),
+                "at least one redirect URI is required for authorization_code",
+            );
+        }
+        let mut post_logout_redirect_uris = Vec::new();
+        for (j, u) in raw.post_logout_redirect_uris.iter().enumerate() {
+            let p = format!("{path}.post_logout_redirect_uris[{j}]");
+            if let Some(u) = redirect_uri(self, &p, u) {
+                post_logout_redirect_uris.push(u);
+            }
+        }
+        (redirect_uris, post_logout_redirect_uris)
+    }
+
+    /// `allowed_roles` and `machine_role` name configured roles; a machine role's trust
+    /// policy lets the client in, and goes with `client_credentials` and a client that
+    /// authenticates.
+    fn client_roles(
+        &mut self,
+        path: &str,
+        raw: &RawClient,
+        auth: &ClientAuth,
+        grant_types: &[GrantType],
+        roles: &[Role],
+    ) {
+        for (j, role) in raw.allowed_roles.iter().enumerate() {
+            if !roles.iter().any(|r| &r.name == role) {
+                self.error(
+                    format!("{path}.allowed_roles[{j}]"),
+                    format!("no role named \"{role}\" in [[roles]]"),
+                );
+            }
+        }
+        let Some(role) = &raw.machine_role else {
+            if grant_types.contains(&GrantType::ClientCredentials) {
+                self.error(
+                    format!("{path}.machine_role"),
+                    "is required with client_credentials: the role the client assumes",
+                );
+            }
+            return;
+        };
+        match roles.iter().find(|r| &r.name == role) {
+            None => self.error(
+                format!("{path}.machine_role"),
+                format!("no role named \"{role}\" in [[roles]]"),
+            ),
+            Some(r) if !crate::roles::could_trust_client(r, &raw.id) => self.error(
+                format!("{path}.machine_role"),
+                format!(
+                    "the trust policy of role \"{role}\" has no Allow statement for \
+                     Principal = {{ AWS = \"{}\" }} with Action \"{}\", so this client \
+                     could never get its credentials",
+                    crate::roles::client_arn(&raw.id),
+                    crate::roles::CLIENT_TRUST_ACTION
+                ),
+            ),
+            Some(_) => {}
+        }
+        if !grant_types.contains(&GrantType::ClientCredentials) {
+            self.error(
+                format!("{path}.machine_role"),
+                "only meaningful with grant_types = [\"client_credentials\"]",
+            );
+        }
+        if matches!(auth, ClientAuth::Public) {
+            self.error(
+                format!("{path}.machine_role"),
+                "a public client cannot use client_credentials",
+            );
+        }
+    }
+
+    /// `introspect`: `"own"` by default; `"any"` not for a public client.
+    fn introspect_scope(
+        &mut self,
+        path: &str,
+        value: Option<&str>,
+        public: bool,
+    ) -> IntrospectScope {
+        match value {
+            None | Some("own") => IntrospectScope::Own,
+            Some("any") if public => {
+                self.error(
+                    format!("{path}.introspect"),
+                    "a public client cannot introspect tokens",
+                );
+                IntrospectScope::Own
+            }
+            Some("any") => IntrospectScope::Any,
+            Some(other) => {
+                self.error(
+                    format!("{path}.introspect"),
+                    format!("unknown value \"{other}\"; use \"own\" or \"any\""),
+                );
+                IntrospectScope::Own
+            }
+        }
     }
 
     /// A client's JWK set for `private_key_jwt`: asymmetric signing keys only.

@@ -1,15 +1,16 @@
-//! `kind = "saml"`: the settings of one upstream SAML 2.0 identity provider, and Lanyard's
-//! Service Provider towards it. Checked here without touching the network or the key files
+//! `kind = "saml"`: one upstream SAML 2.0 identity provider, and Lanyard's Service Provider
+//! towards it, into the connector's [`SamlSettings`]. Checked here without touching the network or the key files
 //! (those are read, or generated, when the connector starts).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
 
-use super::raw::RawSamlProvider;
-use super::{Cx, ProviderConfig, ProviderSettings};
+use super::Cx;
+use super::raw::{RawSamlAttributes, RawSamlProvider};
+use crate::connectors::settings::{
+    IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings,
+};
 
 /// Attribute names understood out of the box for the username: ADFS/Entra claim URIs,
 /// eduPerson/LDAP `urn:oid:` names and friendly names. The NameID is used when none is sent.
@@ -70,89 +71,20 @@ pub const DEFAULT_MFA_AUTHN_CONTEXTS: &[&str] = &[
     "https://refeds.org/profile/mfa",
 ];
 
-/// Where the IdP's description comes from.
-#[derive(Debug, Clone)]
-pub enum IdpSource {
-    /// Metadata fetched from a URL, cached and refreshed every `refresh`.
-    MetadataUrl {
-        /// The URL.
-        url: Url,
-        /// Refresh interval.
-        refresh: Duration,
-    },
-    /// Metadata in a file, read at start-up.
-    MetadataFile(PathBuf),
-    /// Given explicitly.
-    Explicit {
-        /// The IdP's entity id (`Issuer`).
-        entity_id: String,
-        /// Its SSO endpoint (HTTP-Redirect binding).
-        sso_url: Url,
-        /// Its signing certificates, PEM (several during a rollover).
-        certificates: Vec<String>,
-    },
-}
-
-/// Which attribute names feed the normalized identity, in order of preference.
-#[derive(Debug, Clone)]
-pub struct SamlAttributeMap {
-    /// Username.
-    pub username: Vec<String>,
-    /// Email.
-    pub email: Vec<String>,
-    /// Groups.
-    pub groups: Vec<String>,
-    /// Display name.
-    pub display_name: Vec<String>,
-}
-
-/// A SAML provider.
-#[derive(Debug, Clone)]
-pub struct SamlProviderConfig {
-    /// The IdP.
-    pub idp: IdpSource,
-    /// Lanyard's entity id towards this IdP.
-    pub sp_entity_id: String,
-    /// The Assertion Consumer Service URL.
-    pub acs_url: String,
-    /// The SP metadata URL.
-    pub metadata_url: String,
-    /// SP signing key (PEM, PKCS#8), generated on first start when absent.
-    pub sp_key_file: PathBuf,
-    /// SP certificate (PEM), generated with the key.
-    pub sp_cert_file: PathBuf,
-    /// Key that decrypts `EncryptedAssertion`s; the signing key when not given.
-    pub encryption_key_file: Option<PathBuf>,
-    /// `NameIDPolicy/@Format` requested and the `NameIDFormat` of the SP metadata
-    /// ([`DEFAULT_NAME_ID_FORMAT`] unless configured).
-    pub name_id_format: String,
-    /// How long a copy of the SP metadata stays valid (`validUntil` = when it is served +
-    /// this). `None` (the default): no `validUntil`, the copy an IdP saved never expires.
-    pub metadata_valid_for: Option<Duration>,
-    /// Attribute mapping.
-    pub attributes: SamlAttributeMap,
-    /// `aws:PrincipalTag/<tag>` from attribute names.
-    pub principal_tags: BTreeMap<String, String>,
-    /// Accept unsolicited responses.
-    pub allow_idp_initiated: bool,
-    /// Sign AuthnRequests (HTTP-Redirect binding signature).
-    pub sign_authn_requests: bool,
-    /// `ForceAuthn`.
-    pub force_authn: bool,
-    /// `RequestedAuthnContext` class refs (exact comparison).
-    pub requested_authn_context: Vec<String>,
-    /// Allowed clock difference with the IdP.
-    pub clock_skew: Duration,
-    /// The assertion itself must be signed (otherwise a signed response covering it will do).
-    pub want_assertions_signed: bool,
-    /// `AuthnContextClassRef` values that set `aws:MultiFactorAuthPresent`.
-    pub mfa_authn_contexts: Vec<String>,
-}
-
 fn names(given: Option<super::raw::RawNames>, default: &[&str]) -> Vec<String> {
     given
         .map(super::raw::RawNames::into_vec)
         .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+}
+
+/// `[providers.attributes]`, each list defaulted.
+fn attribute_map(raw: RawSamlAttributes) -> SamlAttributeMap {
+    SamlAttributeMap {
+        username: names(raw.username, DEFAULT_USERNAME_ATTRIBUTES),
+        email: names(raw.email, DEFAULT_EMAIL_ATTRIBUTES),
+        groups: names(raw.groups, DEFAULT_GROUP_ATTRIBUTES),
+        display_name: names(raw.display_name, DEFAULT_DISPLAY_NAME_ATTRIBUTES),
+    }
 }
 
 impl Cx<'_> {
@@ -161,7 +93,7 @@ impl Cx<'_> {
         path: &str,
         raw: RawSamlProvider,
         public_url: Option<&Url>,
-    ) -> Option<ProviderConfig> {
+    ) -> Option<Provider> {
         let id = self.provider_id(path, &raw.id)?;
         let refresh = self.duration(
             &format!("{path}.metadata_refresh"),
@@ -170,69 +102,10 @@ impl Cx<'_> {
         );
         let explicit = raw.idp_entity_id.is_some() || raw.sso_url.is_some();
         let idp = match (raw.metadata_url, raw.metadata_file, explicit) {
-            (Some(u), None, false) => match Url::parse(&u) {
-                Ok(url) if matches!(url.scheme(), "https" | "http") => {
-                    Some(IdpSource::MetadataUrl { url, refresh })
-                }
-                _ => {
-                    self.error(
-                        format!("{path}.metadata_url"),
-                        format!("{u:?} is not an http(s) URL"),
-                    );
-                    None
-                }
-            },
+            (Some(u), None, false) => self.idp_metadata_url(path, &u, refresh),
             (None, Some(f), false) => Some(IdpSource::MetadataFile(self.path_of(&f))),
             (None, None, true) => {
-                let entity_id = raw.idp_entity_id.unwrap_or_default();
-                if entity_id.is_empty() {
-                    self.error(format!("{path}.idp_entity_id"), "is required with sso_url");
-                }
-                let sso_url = match raw.sso_url.as_deref().map(Url::parse) {
-                    Some(Ok(u)) if matches!(u.scheme(), "https" | "http") => Some(u),
-                    _ => {
-                        self.error(
-                            format!("{path}.sso_url"),
-                            "must be the IdP's http(s) single sign-on URL",
-                        );
-                        None
-                    }
-                };
-                let mut certificates = Vec::new();
-                for (j, c) in raw.certificates.iter().enumerate() {
-                    if c.trim_start().starts_with("-----BEGIN CERTIFICATE-----") {
-                        certificates.push(c.clone());
-                        continue;
-                    }
-                    let full = self.path_of(c);
-                    match std::fs::read_to_string(&full) {
-                        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {
-                            certificates.push(pem)
-                        }
-                        Ok(_) => self.error(
-                            format!("{path}.certificates[{j}]"),
-                            format!("{} holds no PEM certificate", full.display()),
-                        ),
-                        Err(e) => self.error(
-                            format!("{path}.certificates[{j}]"),
-                            format!("cannot read {}: {e}", full.display()),
-                        ),
-                    }
-                }
-                if raw.certificates.is_empty() {
-                    self.error(
-                        format!("{path}.certificates"),
-                        "at least one IdP signing certificate is required (PEM text or a file)",
-                    );
-                }
-                if entity_id.is_empty() || certificates.len() != raw.certificates.len() {
-                    return None;
-                }
-                sso_url.map(|sso_url| IdpSource::Explicit {
-                    entity_id,
-                    sso_url,
-                    certificates,
-                })
+                self.explicit_idp(path, raw.idp_entity_id, raw.sso_url, &raw.certificates)?
             }
             _ => {
                 self.error(
@@ -243,37 +116,9 @@ impl Cx<'_> {
                 None
             }
         };
-        let skew = self.duration(
-            &format!("{path}.clock_skew"),
-            raw.clock_skew.as_deref(),
-            Duration::from_secs(120),
-        );
-        if skew > Duration::from_secs(600) {
-            self.error(
-                format!("{path}.clock_skew"),
-                "must be at most 10m: a longer skew keeps expired assertions usable",
-            );
-        }
-        let metadata_valid_for = raw.metadata_valid_for.as_deref().map(|text| {
-            let p = format!("{path}.metadata_valid_for");
-            let d = self.duration(&p, Some(text), METADATA_VALIDITY.0);
-            if d < METADATA_VALIDITY.0 || d > METADATA_VALIDITY.1 {
-                self.error(
-                    p,
-                    "must be between 1h and 3650d (omit it for metadata without validUntil)",
-                );
-            }
-            d
-        });
-        let name_id_format = raw
-            .name_id_format
-            .unwrap_or_else(|| DEFAULT_NAME_ID_FORMAT.to_owned());
-        if name_id_format.trim().is_empty() || name_id_format.chars().any(char::is_whitespace) {
-            self.error(
-                format!("{path}.name_id_format"),
-                "must be a NameID format URI, e.g. urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-            );
-        }
+        let clock_skew = self.saml_clock_skew(path, raw.clock_skew.as_deref());
+        let metadata_valid_for = self.metadata_valid_for(path, raw.metadata_valid_for.as_deref());
+        let name_id_format = self.name_id_format(path, raw.name_id_format);
         let base = public_url
             .map(|u| u.as_str().trim_end_matches('/').to_owned())
             .unwrap_or_default();
@@ -289,7 +134,7 @@ impl Cx<'_> {
             .sp_cert_file
             .map(|f| self.path_of(&f))
             .unwrap_or_else(|| key_dir.join(format!("{id}-sp.crt")));
-        let settings = SamlProviderConfig {
+        let settings = SamlSettings {
             idp: idp?,
             sp_entity_id: raw.sp_entity_id.unwrap_or_else(|| metadata_url.clone()),
             acs_url,
@@ -299,18 +144,13 @@ impl Cx<'_> {
             encryption_key_file: raw.encryption_key_file.map(|f| self.path_of(&f)),
             name_id_format,
             metadata_valid_for,
-            attributes: SamlAttributeMap {
-                username: names(raw.attributes.username, DEFAULT_USERNAME_ATTRIBUTES),
-                email: names(raw.attributes.email, DEFAULT_EMAIL_ATTRIBUTES),
-                groups: names(raw.attributes.groups, DEFAULT_GROUP_ATTRIBUTES),
-                display_name: names(raw.attributes.display_name, DEFAULT_DISPLAY_NAME_ATTRIBUTES),
-            },
+            attributes: attribute_map(raw.attributes),
             principal_tags: raw.principal_tags,
             allow_idp_initiated: raw.allow_idp_initiated.unwrap_or(false),
             sign_authn_requests: raw.sign_authn_requests.unwrap_or(true),
             force_authn: raw.force_authn.unwrap_or(false),
             requested_authn_context: raw.requested_authn_context,
-            clock_skew: skew,
+            clock_skew,
             want_assertions_signed,
             mfa_authn_contexts: raw.mfa_authn_contexts.unwrap_or_else(|| {
                 DEFAULT_MFA_AUTHN_CONTEXTS
@@ -325,10 +165,135 @@ impl Cx<'_> {
                 "want_assertions_signed = false: a signed response covering the assertion is accepted"
             );
         }
-        Some(ProviderConfig {
+        Some(Provider {
             display_name: raw.display_name.unwrap_or_else(|| id.to_string()),
             id,
             settings: ProviderSettings::Saml(Box::new(settings)),
         })
+    }
+
+    /// `metadata_url`: the IdP's metadata, fetched over http(s) and refreshed.
+    fn idp_metadata_url(&mut self, path: &str, text: &str, refresh: Duration) -> Option<IdpSource> {
+        match Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "https" | "http") => {
+                Some(IdpSource::MetadataUrl { url, refresh })
+            }
+            _ => {
+                self.error(
+                    format!("{path}.metadata_url"),
+                    format!("{text:?} is not an http(s) URL"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An IdP given by `idp_entity_id`, `sso_url` and `certificates`. The outer `None` means
+    /// the provider cannot be built at all (no entity id, or a certificate that could not be
+    /// read), so that the provider's other keys are not checked; the inner `None` a bad
+    /// `sso_url`.
+    fn explicit_idp(
+        &mut self,
+        path: &str,
+        entity_id: Option<String>,
+        sso_url: Option<String>,
+        given: &[String],
+    ) -> Option<Option<IdpSource>> {
+        let entity_id = entity_id.unwrap_or_default();
+        if entity_id.is_empty() {
+            self.error(format!("{path}.idp_entity_id"), "is required with sso_url");
+        }
+        let sso_url = match sso_url.as_deref().map(Url::parse) {
+            Some(Ok(u)) if matches!(u.scheme(), "https" | "http") => Some(u),
+            _ => {
+                self.error(
+                    format!("{path}.sso_url"),
+                    "must be the IdP's http(s) single sign-on URL",
+                );
+                None
+            }
+        };
+        let certificates = self.idp_certificates(path, given);
+        if entity_id.is_empty() || certificates.len() != given.len() {
+            return None;
+        }
+        Some(sso_url.map(|sso_url| IdpSource::Explicit {
+            entity_id,
+            sso_url,
+            certificates,
+        }))
+    }
+
+    /// `certificates`: each PEM text, or a file holding one; at least one.
+    fn idp_certificates(&mut self, path: &str, given: &[String]) -> Vec<String> {
+        let mut certificates = Vec::new();
+        for (j, c) in given.iter().enumerate() {
+            if c.trim_start().starts_with("-----BEGIN CERTIFICATE-----") {
+                certificates.push(c.clone());
+                continue;
+            }
+            let full = self.path_of(c);
+            match std::fs::read_to_string(&full) {
+                Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => certificates.push(pem),
+                Ok(_) => self.error(
+                    format!("{path}.certificates[{j}]"),
+                    format!("{} holds no PEM certificate", full.display()),
+                ),
+                Err(e) => self.error(
+                    format!("{path}.certificates[{j}]"),
+                    format!("cannot read {}: {e}", full.display()),
+                ),
+            }
+        }
+        if given.is_empty() {
+            self.error(
+                format!("{path}.certificates"),
+                "at least one IdP signing certificate is required (PEM text or a file)",
+            );
+        }
+        certificates
+    }
+
+    /// `clock_skew`: 2 minutes by default, at most 10.
+    fn saml_clock_skew(&mut self, path: &str, text: Option<&str>) -> Duration {
+        let skew = self.duration(
+            &format!("{path}.clock_skew"),
+            text,
+            Duration::from_secs(120),
+        );
+        if skew > Duration::from_secs(600) {
+            self.error(
+                format!("{path}.clock_skew"),
+                "must be at most 10m: a longer skew keeps expired assertions usable",
+            );
+        }
+        skew
+    }
+
+    /// `metadata_valid_for`: the `validUntil` of Lanyard's SP metadata, when wanted.
+    fn metadata_valid_for(&mut self, path: &str, text: Option<&str>) -> Option<Duration> {
+        text.map(|text| {
+            let p = format!("{path}.metadata_valid_for");
+            let d = self.duration(&p, Some(text), METADATA_VALIDITY.0);
+            if d < METADATA_VALIDITY.0 || d > METADATA_VALIDITY.1 {
+                self.error(
+                    p,
+                    "must be between 1h and 3650d (omit it for metadata without validUntil)",
+                );
+            }
+            d
+        })
+    }
+
+    /// `name_id_format`: a URI, persistent by default.
+    fn name_id_format(&mut self, path: &str, given: Option<String>) -> String {
+        let name_id_format = given.unwrap_or_else(|| DEFAULT_NAME_ID_FORMAT.to_owned());
+        if name_id_format.trim().is_empty() || name_id_format.chars().any(char::is_whitespace) {
+            self.error(
+                format!("{path}.name_id_format"),
+                "must be a NameID format URI, e.g. urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            );
+        }
+        name_id_format
     }
 }

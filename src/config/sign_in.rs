@@ -7,40 +7,11 @@ use std::time::Duration;
 
 use super::Cx;
 use super::raw::{RawLimits, RawSignIn};
-
-/// Limits on failed password sign-ins. Failures are counted per account and per source
-/// address in the session store (so every instance shares them); past the allowance, each
-/// further failure locks for twice as long as the one before, from `lockout` up to
-/// `max_lockout`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignInConfig {
-    /// Failures of one account allowed within `failure_window` before it is locked.
-    pub max_account_failures: u32,
-    /// Failures from one source address allowed within `failure_window` before it is locked.
-    pub max_ip_failures: u32,
-    /// The first lock.
-    pub lockout: Duration,
-    /// The longest lock.
-    pub max_lockout: Duration,
-    /// How long failures are remembered, counted from the first one.
-    pub failure_window: Duration,
-}
-
-impl Default for SignInConfig {
-    fn default() -> Self {
-        Self {
-            max_account_failures: 5,
-            max_ip_failures: 50,
-            lockout: Duration::from_secs(30),
-            max_lockout: Duration::from_secs(15 * 60),
-            failure_window: Duration::from_secs(3600),
-        }
-    }
-}
+use crate::signin::SignInLimits;
 
 impl Cx<'_> {
-    pub(super) fn sign_in(&mut self, value: Option<toml::Value>) -> SignInConfig {
-        let d = SignInConfig::default();
+    pub(super) fn sign_in(&mut self, value: Option<toml::Value>) -> SignInLimits {
+        let d = SignInLimits::default();
         let Some(value) = value else { return d };
         let Some(raw) = self.shape::<RawSignIn>("sign_in", value) else {
             return d;
@@ -82,7 +53,7 @@ impl Cx<'_> {
         if max_lockout < lockout {
             self.error("sign_in.max_lockout", "must not be shorter than lockout");
         }
-        SignInConfig {
+        SignInLimits {
             max_account_failures,
             max_ip_failures,
             lockout,

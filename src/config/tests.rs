@@ -1,4 +1,10 @@
 use super::*;
+use crate::connectors::settings::{
+    LdapTransport, PasswordCredential, ProviderSettings, UpstreamClientAuth,
+};
+use crate::identity::ProviderKind;
+use crate::signin::SignInLimits;
+use crate::tokens::Algorithm;
 
 const BASE: &str = r#"
 [server]
@@ -345,7 +351,7 @@ fn an_ldap_provider_with_defaults() {
     assert_eq!(l.pool_size, 4);
     let debug = format!("{l:?}");
     assert!(!debug.contains("s3cret"), "{debug}");
-    assert_eq!(c.sign_in, SignInConfig::default());
+    assert_eq!(c.sign_in, SignInLimits::default());
 }
 
 #[test]

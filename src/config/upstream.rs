@@ -8,16 +8,18 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use super::{Cx, ProviderConfig, ProviderSettings, is_loopback_host};
-use crate::identity::ProviderKind;
+use super::Cx;
+use super::server::is_loopback_host;
+use crate::connectors::settings::{
+    ClaimMapping, GithubSettings, OidcPreset, OidcSettings, Provider, ProviderSettings,
+    UpstreamClientAuth,
+};
 use crate::secret::Secret;
 
 /// Google's issuer (OpenID Connect discovery lives under it).
 pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 /// Microsoft Entra ID's sign-in host (sovereign clouds have their own: set `authority`).
 pub const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
-/// The placeholder Entra ID's multi-tenant discovery documents put in `issuer`.
-pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 /// GitHub's web host.
 pub const GITHUB_URL: &str = "https://github.com";
 /// GitHub's API host.
@@ -89,134 +91,6 @@ pub struct RawGithubProvider {
     pub timeout: Option<String>,
 }
 
-/// Which flavour of OpenID Connect provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OidcPreset {
-    /// Any provider, configured by hand.
-    Generic,
-    /// Google: `email_verified` required, `allowed_domains` checked against `hd`.
-    Google,
-    /// Microsoft Entra ID: multi-tenant issuer validated against `tid`.
-    Microsoft,
-}
-
-impl OidcPreset {
-    /// The provider kind.
-    pub fn kind(self) -> ProviderKind {
-        match self {
-            OidcPreset::Generic => ProviderKind::Oidc,
-            OidcPreset::Google => ProviderKind::Google,
-            OidcPreset::Microsoft => ProviderKind::Microsoft,
-        }
-    }
-}
-
-/// How Lanyard authenticates itself at the token endpoint (OIDC Core §9).
-#[derive(Debug, Clone)]
-pub enum UpstreamClientAuth {
-    /// `client_secret_basic`: HTTP Basic with the client secret (the default).
-    SecretBasic(Secret),
-    /// `client_secret_post`: the secret in the form body.
-    SecretPost(Secret),
-    /// `private_key_jwt`: a JWT signed with Lanyard's key (RFC 7523).
-    PrivateKeyJwt {
-        /// The private key, PEM (RSA → RS256, EC P-256 → ES256).
-        pem: Secret,
-        /// `kid` to put in the assertion header.
-        key_id: Option<String>,
-    },
-    /// `none`: a public client (OAuth 2.0 §2.1); the code is protected by PKCE alone. Also
-    /// the setting for a provider that is trusted only for web identity tokens (a CI
-    /// system's OIDC tokens), where Lanyard never redeems a code.
-    None,
-}
-
-/// Which claims fill the normalized identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimMapping {
-    /// `idp:username` (default `preferred_username`, then `email`, then `sub`).
-    pub username: String,
-    /// `idp:email` (default `email`).
-    pub email: String,
-    /// `idp:groups` (default `groups`).
-    pub groups: String,
-    /// Display name (default `name`).
-    pub display_name: String,
-}
-
-impl Default for ClaimMapping {
-    fn default() -> Self {
-        Self {
-            username: "preferred_username".into(),
-            email: "email".into(),
-            groups: "groups".into(),
-            display_name: "name".into(),
-        }
-    }
-}
-
-/// An OpenID Connect provider (generic or a preset).
-#[derive(Debug, Clone)]
-pub struct OidcProviderConfig {
-    /// Which preset.
-    pub preset: OidcPreset,
-    /// The issuer as configured; discovery is at `{issuer}/.well-known/openid-configuration`.
-    pub issuer: Url,
-    /// Our client id.
-    pub client_id: String,
-    /// Client authentication.
-    pub client_auth: UpstreamClientAuth,
-    /// Scopes requested (always including `openid`).
-    pub scopes: Vec<String>,
-    /// Claim mapping.
-    pub claims: ClaimMapping,
-    /// `aws:PrincipalTag/<tag>` ← claim.
-    pub principal_tags: BTreeMap<String, String>,
-    /// Email domains (generic) or Google `hd` values accepted; empty: any.
-    pub allowed_domains: Vec<String>,
-    /// Entra ID tenant ids (`tid`) accepted; empty: any.
-    pub allowed_tenants: Vec<String>,
-    /// `prompt` sent upstream.
-    pub prompt: Option<String>,
-    /// `acr_values` sent upstream.
-    pub acr_values: Vec<String>,
-    /// An `acr` among these counts as multi-factor authentication.
-    pub mfa_acr_values: Vec<String>,
-    /// Fetch userinfo and merge it into the ID token claims.
-    pub fetch_userinfo: bool,
-    /// Whether `email_verified` must be true (Google).
-    pub require_verified_email: bool,
-    /// Clock skew tolerated on `exp`, `iat`, `nbf`.
-    pub clock_skew: Duration,
-    /// Timeout of each upstream call.
-    pub timeout: Duration,
-    /// `aud` values accepted in web identity tokens (`/sts/assume-role-with-web-identity`,
-    /// token exchange); `[client_id]` unless configured.
-    pub web_identity_audiences: Vec<String>,
-    /// Whether people can sign in with it in a browser (listed on the sign-in page); `false`
-    /// for a provider trusted only for web identity tokens (a CI system).
-    pub browser_sign_in: bool,
-}
-
-/// GitHub or GitHub Enterprise Server (OAuth 2.0 and the REST API).
-#[derive(Debug, Clone)]
-pub struct GithubProviderConfig {
-    /// The web host (`/login/oauth/authorize`, `/login/oauth/access_token`).
-    pub base_url: Url,
-    /// The REST API root (`/user`, `/user/emails`, `/user/orgs`, `/user/teams`).
-    pub api_url: Url,
-    /// Our OAuth app's client id.
-    pub client_id: String,
-    /// Its secret.
-    pub client_secret: Secret,
-    /// Scopes requested.
-    pub scopes: Vec<String>,
-    /// Organizations one of which the person must belong to; empty: any GitHub user.
-    pub allowed_organizations: Vec<String>,
-    /// Timeout of each upstream call.
-    pub timeout: Duration,
-}
-
 impl Cx<'_> {
     /// An upstream URL: https, or http on a loopback host (local development and tests).
     fn upstream_url(&mut self, path: &str, text: &str) -> Option<Url> {
@@ -279,63 +153,9 @@ impl Cx<'_> {
         path: &str,
         preset: OidcPreset,
         raw: RawOidcProvider,
-    ) -> Option<ProviderConfig> {
+    ) -> Option<Provider> {
         let id = self.provider_id(path, &raw.id);
-        let kind = preset.kind();
-        let fixed = |key: &str| format!("{key} is fixed for kind = \"{kind}\"; remove it");
-        let issuer_text = match preset {
-            OidcPreset::Generic => {
-                if raw.tenant.is_some() || raw.authority.is_some() {
-                    self.error(
-                        path,
-                        "tenant and authority are for kind = \"microsoft\"; give issuer instead",
-                    );
-                }
-                self.required(&format!("{path}.issuer"), raw.issuer)
-            }
-            OidcPreset::Google => {
-                for (key, given) in [
-                    ("issuer", raw.issuer.is_some()),
-                    ("tenant", raw.tenant.is_some()),
-                    ("authority", raw.authority.is_some()),
-                ] {
-                    if given {
-                        self.error(format!("{path}.{key}"), fixed(key));
-                    }
-                }
-                Some(GOOGLE_ISSUER.to_owned())
-            }
-            OidcPreset::Microsoft => {
-                if raw.issuer.is_some() {
-                    self.error(
-                        format!("{path}.issuer"),
-                        "for kind = \"microsoft\" give tenant (and authority for a sovereign cloud)",
-                    );
-                }
-                let tenant = raw.tenant.unwrap_or_else(|| "organizations".to_owned());
-                if tenant.is_empty()
-                    || !tenant
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-                {
-                    self.error(
-                        format!("{path}.tenant"),
-                        "must be a tenant id, a domain, \"organizations\" or \"common\"",
-                    );
-                }
-                let authority = raw
-                    .authority
-                    .unwrap_or_else(|| MICROSOFT_AUTHORITY.to_owned());
-                Some(format!("{}/{tenant}/v2.0", authority.trim_end_matches('/')))
-            }
-        };
-        let issuer = issuer_text.and_then(|t| {
-            let key = match preset {
-                OidcPreset::Microsoft => "authority",
-                _ => "issuer",
-            };
-            self.upstream_url(&format!("{path}.{key}"), &t)
-        });
+        let issuer = self.oidc_issuer(path, preset, &raw);
         let client_id = self.required(&format!("{path}.client_id"), raw.client_id);
         let secret = self.secret(
             &format!("{path}.client_secret"),
@@ -343,184 +163,28 @@ impl Cx<'_> {
             raw.client_secret_file,
             "client_secret_file",
         );
-        let method = raw
-            .client_auth
-            .as_deref()
-            .unwrap_or(if raw.private_key_file.is_some() {
-                "private_key_jwt"
-            } else {
-                "client_secret_basic"
-            });
-        let client_auth = match method {
-            "client_secret_basic" | "client_secret_post" => {
-                match secret {
-                    Some(s) if raw.private_key_file.is_none() => {
-                        Some(if method == "client_secret_basic" {
-                            UpstreamClientAuth::SecretBasic(s)
-                        } else {
-                            UpstreamClientAuth::SecretPost(s)
-                        })
-                    }
-                    Some(_) => {
-                        self.error(
-                        format!("{path}.private_key_file"),
-                        format!("is only used with client_auth = \"private_key_jwt\", not \"{method}\""),
-                    );
-                        None
-                    }
-                    None => {
-                        self.error(
-                            format!("{path}.client_secret"),
-                            "is required (as \"${ENV_VAR}\" or client_secret_file), or use \
-                         client_auth = \"private_key_jwt\" with private_key_file",
-                        );
-                        None
-                    }
-                }
-            }
-            "private_key_jwt" => {
-                if secret.is_some() {
-                    self.error(
-                        format!("{path}.client_secret"),
-                        "is not used with client_auth = \"private_key_jwt\"; remove it",
-                    );
-                }
-                let pem = self.secret(
-                    &format!("{path}.private_key"),
-                    None,
-                    raw.private_key_file,
-                    "private_key_file",
-                );
-                match pem {
-                    Some(pem) if private_key_is_usable(&pem) => {
-                        Some(UpstreamClientAuth::PrivateKeyJwt {
-                            pem,
-                            key_id: raw.private_key_id,
-                        })
-                    }
-                    Some(_) => {
-                        self.error(
-                            format!("{path}.private_key_file"),
-                            "is not a PEM RSA or EC P-256 private key (PKCS#8 or PKCS#1/SEC1)",
-                        );
-                        None
-                    }
-                    None => {
-                        self.error(
-                            format!("{path}.private_key_file"),
-                            "is required with client_auth = \"private_key_jwt\"",
-                        );
-                        None
-                    }
-                }
-            }
-            "none" => {
-                if secret.is_some() || raw.private_key_file.is_some() {
-                    self.error(
-                        format!("{path}.client_auth"),
-                        "is \"none\" (a public client), so client_secret and private_key_file \
-                         must not be set",
-                    );
-                }
-                Some(UpstreamClientAuth::None)
-            }
-            other => {
-                self.error(
-                    format!("{path}.client_auth"),
-                    format!(
-                        "unknown method \"{other}\": one of client_secret_basic, \
-                         client_secret_post, private_key_jwt, none"
-                    ),
-                );
-                None
-            }
+        let key = UpstreamKey {
+            file: raw.private_key_file,
+            id: raw.private_key_id,
         };
-        let mut scopes = raw.scopes.unwrap_or_else(|| {
-            ["openid", "profile", "email"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect()
-        });
-        if !scopes.iter().any(|s| s == "openid") {
-            scopes.insert(0, "openid".to_owned());
-        }
-        for (i, s) in scopes.iter().enumerate() {
-            if s.is_empty()
-                || s.chars()
-                    .any(|c| c.is_whitespace() || c == '"' || c == '\\')
-            {
-                self.error(format!("{path}.scopes[{i}]"), "is not a valid scope token");
-            }
-        }
-        let mut claims = ClaimMapping::default();
-        if let Some(m) = raw.claims {
-            for (value, slot) in [
-                (m.username, &mut claims.username),
-                (m.email, &mut claims.email),
-                (m.groups, &mut claims.groups),
-                (m.display_name, &mut claims.display_name),
-            ] {
-                if let Some(v) = value {
-                    *slot = v;
-                }
-            }
-        }
-        for (tag, claim) in &raw.principal_tags {
-            if tag.is_empty() || claim.is_empty() {
-                self.error(
-                    format!("{path}.principal_tags"),
-                    "tag names and claim names must not be empty",
-                );
-            }
-        }
-        if !raw.allowed_tenants.is_empty() && preset != OidcPreset::Microsoft {
-            self.error(
-                format!("{path}.allowed_tenants"),
-                "is for kind = \"microsoft\" (Entra ID tenant ids)",
-            );
-        }
-        if let Some(p) = &raw.prompt
-            && !p
-                .split(' ')
-                .all(|v| matches!(v, "none" | "login" | "consent" | "select_account"))
-        {
-            self.error(
-                format!("{path}.prompt"),
-                "must be space-separated values of none, login, consent, select_account",
-            );
-        }
+        let client_auth = self.upstream_client_auth(path, raw.client_auth.as_deref(), secret, key);
+        let scopes = self.oidc_scopes(path, raw.scopes);
+        let claims = claim_mapping(raw.claims);
+        self.oidc_claim_options(path, preset, &raw.principal_tags, &raw.allowed_tenants);
+        self.oidc_prompt(path, raw.prompt.as_deref());
         let (clock_skew, timeout) =
             self.timeouts(path, raw.clock_skew.as_deref(), raw.timeout.as_deref());
-        if let Some(audiences) = &raw.web_identity_audiences {
-            if audiences.is_empty() {
-                self.error(
-                    format!("{path}.web_identity_audiences"),
-                    "must name at least one audience (leave it out to accept client_id)",
-                );
-            }
-            for (i, a) in audiences.iter().enumerate() {
-                if a.is_empty() || a.len() > 256 || a.chars().any(char::is_control) {
-                    self.error(
-                        format!("{path}.web_identity_audiences[{i}]"),
-                        "must be a non-empty audience of at most 256 characters",
-                    );
-                }
-            }
-        }
-        let web_identity_audiences = match (raw.web_identity_audiences, &client_id) {
-            (Some(list), _) => list,
-            (None, Some(id)) => vec![id.clone()],
-            (None, None) => Vec::new(),
-        };
+        let web_identity_audiences =
+            self.web_identity_audiences(path, raw.web_identity_audiences, client_id.as_ref());
         let id = id?;
-        Some(ProviderConfig {
+        Some(Provider {
             display_name: raw.display_name.unwrap_or_else(|| match preset {
                 OidcPreset::Google => "Google".to_owned(),
                 OidcPreset::Microsoft => "Microsoft".to_owned(),
                 OidcPreset::Generic => id.to_string(),
             }),
             id,
-            settings: ProviderSettings::Oidc(OidcProviderConfig {
+            settings: ProviderSettings::Oidc(OidcSettings {
                 preset,
                 issuer: issuer?,
                 client_id: client_id?,
@@ -543,12 +207,285 @@ impl Cx<'_> {
         })
     }
 
-    /// `kind = "github"`.
+    /// The issuer: `issuer` for a generic provider, fixed for Google, built from `tenant`
+    /// and `authority` for Microsoft.
+    fn oidc_issuer(
+        &mut self,
+        path: &str,
+        preset: OidcPreset,
+        raw: &RawOidcProvider,
+    ) -> Option<Url> {
+        let kind = preset.kind();
+        let fixed = |key: &str| format!("{key} is fixed for kind = \"{kind}\"; remove it");
+        let issuer_text = match preset {
+            OidcPreset::Generic => {
+                if raw.tenant.is_some() || raw.authority.is_some() {
+                    self.error(
+                        path,
+                        "tenant and authority are for kind = \"microsoft\"; give issuer instead",
+                    );
+                }
+                self.required(&format!("{path}.issuer"), raw.issuer.clone())
+            }
+            OidcPreset::Google => {
+                for (key, given) in [
+                    ("issuer", raw.issuer.is_some()),
+                    ("tenant", raw.tenant.is_some()),
+                    ("authority", raw.authority.is_some()),
+                ] {
+                    if given {
+                        self.error(format!("{path}.{key}"), fixed(key));
+                    }
+                }
+                Some(GOOGLE_ISSUER.to_owned())
+            }
+            OidcPreset::Microsoft => self.microsoft_issuer(path, raw),
+        };
+        issuer_text.and_then(|t| {
+            let key = match preset {
+                OidcPreset::Microsoft => "authority",
+                _ => "issuer",
+            };
+            self.upstream_url(&format!("{path}.{key}"), &t)
+        })
+    }
+
+    /// Entra ID's issuer for `tenant` (default `organizations`) under `authority`.
+    fn microsoft_issuer(&mut self, path: &str, raw: &RawOidcProvider) -> Option<String> {
+        if raw.issuer.is_some() {
+            self.error(
+                format!("{path}.issuer"),
+                "for kind = \"microsoft\" give tenant (and authority for a sovereign cloud)",
+            );
+        }
+        let tenant = raw.tenant.as_deref().unwrap_or("organizations");
+        if tenant.is_empty()
+            || !tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            self.error(
+                format!("{path}.tenant"),
+                "must be a tenant id, a domain, \"organizations\" or \"common\"",
+            );
+        }
+        let authority = raw.authority.as_deref().unwrap_or(MICROSOFT_AUTHORITY);
+        Some(format!("{}/{tenant}/v2.0", authority.trim_end_matches('/')))
+    }
+
+    /// How Lanyard authenticates at the provider's token endpoint: `client_auth`, by default
+    /// `private_key_jwt` when a private key is given and `client_secret_basic` otherwise.
+    fn upstream_client_auth(
+        &mut self,
+        path: &str,
+        method: Option<&str>,
+        secret: Option<Secret>,
+        key: UpstreamKey,
+    ) -> Option<UpstreamClientAuth> {
+        let method = method.unwrap_or(if key.file.is_some() {
+            "private_key_jwt"
+        } else {
+            "client_secret_basic"
+        });
+        match method {
+            "client_secret_basic" | "client_secret_post" => {
+                self.upstream_secret_auth(path, method, secret, key.file.is_some())
+            }
+            "private_key_jwt" => self.upstream_private_key_auth(path, secret.is_some(), key),
+            "none" => {
+                if secret.is_some() || key.file.is_some() {
+                    self.error(
+                        format!("{path}.client_auth"),
+                        "is \"none\" (a public client), so client_secret and private_key_file \
+                         must not be set",
+                    );
+                }
+                Some(UpstreamClientAuth::None)
+            }
+            other => {
+                self.error(
+                    format!("{path}.client_auth"),
+                    format!(
+                        "unknown method \"{other}\": one of client_secret_basic, \
+                         client_secret_post, private_key_jwt, none"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `client_secret_basic` or `client_secret_post`: a secret and no private key.
+    fn upstream_secret_auth(
+        &mut self,
+        path: &str,
+        method: &str,
+        secret: Option<Secret>,
+        has_key: bool,
+    ) -> Option<UpstreamClientAuth> {
+        match secret {
+            Some(s) if !has_key => Some(if method == "client_secret_basic" {
+                UpstreamClientAuth::SecretBasic(s)
+            } else {
+                UpstreamClientAuth::SecretPost(s)
+            }),
+            Some(_) => {
+                self.error(
+                    format!("{path}.private_key_file"),
+                    format!(
+                        "is only used with client_auth = \"private_key_jwt\", not \"{method}\""
+                    ),
+                );
+                None
+            }
+            None => {
+                self.error(
+                    format!("{path}.client_secret"),
+                    "is required (as \"${ENV_VAR}\" or client_secret_file), or use \
+                         client_auth = \"private_key_jwt\" with private_key_file",
+                );
+                None
+            }
+        }
+    }
+
+    /// `private_key_jwt`: a usable private key and no secret.
+    fn upstream_private_key_auth(
+        &mut self,
+        path: &str,
+        has_secret: bool,
+        key: UpstreamKey,
+    ) -> Option<UpstreamClientAuth> {
+        if has_secret {
+            self.error(
+                format!("{path}.client_secret"),
+                "is not used with client_auth = \"private_key_jwt\"; remove it",
+            );
+        }
+        let pem = self.secret(
+            &format!("{path}.private_key"),
+            None,
+            key.file,
+            "private_key_file",
+        );
+        match pem {
+            Some(pem) if private_key_is_usable(&pem) => Some(UpstreamClientAuth::PrivateKeyJwt {
+                pem,
+                key_id: key.id,
+            }),
+            Some(_) => {
+                self.error(
+                    format!("{path}.private_key_file"),
+                    "is not a PEM RSA or EC P-256 private key (PKCS#8 or PKCS#1/SEC1)",
+                );
+                None
+            }
+            None => {
+                self.error(
+                    format!("{path}.private_key_file"),
+                    "is required with client_auth = \"private_key_jwt\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// `scopes`, `openid` always among them.
+    fn oidc_scopes(&mut self, path: &str, scopes: Option<Vec<String>>) -> Vec<String> {
+        let mut scopes = scopes.unwrap_or_else(|| {
+            ["openid", "profile", "email"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        });
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".to_owned());
+        }
+        for (i, s) in scopes.iter().enumerate() {
+            if s.is_empty()
+                || s.chars()
+                    .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            {
+                self.error(format!("{path}.scopes[{i}]"), "is not a valid scope token");
+            }
+        }
+        scopes
+    }
+
+    /// `principal_tags` name claims; `allowed_tenants` is for Microsoft only.
+    fn oidc_claim_options(
+        &mut self,
+        path: &str,
+        preset: OidcPreset,
+        principal_tags: &BTreeMap<String, String>,
+        allowed_tenants: &[String],
+    ) {
+        for (tag, claim) in principal_tags {
+            if tag.is_empty() || claim.is_empty() {
+                self.error(
+                    format!("{path}.principal_tags"),
+                    "tag names and claim names must not be empty",
+                );
+            }
+        }
+        if !allowed_tenants.is_empty() && preset != OidcPreset::Microsoft {
+            self.error(
+                format!("{path}.allowed_tenants"),
+                "is for kind = \"microsoft\" (Entra ID tenant ids)",
+            );
+        }
+    }
+
+    /// `prompt`: space-separated OIDC Core §3.1.2.1 values.
+    fn oidc_prompt(&mut self, path: &str, prompt: Option<&str>) {
+        if let Some(p) = prompt
+            && !p
+                .split(' ')
+                .all(|v| matches!(v, "none" | "login" | "consent" | "select_account"))
+        {
+            self.error(
+                format!("{path}.prompt"),
+                "must be space-separated values of none, login, consent, select_account",
+            );
+        }
+    }
+
+    /// The audiences a web identity token may carry: `web_identity_audiences`, by default
+    /// the client id.
+    fn web_identity_audiences(
+        &mut self,
+        path: &str,
+        audiences: Option<Vec<String>>,
+        client_id: Option<&String>,
+    ) -> Vec<String> {
+        if let Some(audiences) = &audiences {
+            if audiences.is_empty() {
+                self.error(
+                    format!("{path}.web_identity_audiences"),
+                    "must name at least one audience (leave it out to accept client_id)",
+                );
+            }
+            for (i, a) in audiences.iter().enumerate() {
+                if a.is_empty() || a.len() > 256 || a.chars().any(char::is_control) {
+                    self.error(
+                        format!("{path}.web_identity_audiences[{i}]"),
+                        "must be a non-empty audience of at most 256 characters",
+                    );
+                }
+            }
+        }
+        match (audiences, client_id) {
+            (Some(list), _) => list,
+            (None, Some(id)) => vec![id.clone()],
+            (None, None) => Vec::new(),
+        }
+    }
+
     pub(super) fn github_provider(
         &mut self,
         path: &str,
         raw: RawGithubProvider,
-    ) -> Option<ProviderConfig> {
+    ) -> Option<Provider> {
         let id = self.provider_id(path, &raw.id);
         let base_text = raw.base_url.unwrap_or_else(|| GITHUB_URL.to_owned());
         let base_url = self.upstream_url(&format!("{path}.base_url"), &base_text);
@@ -583,10 +520,10 @@ impl Cx<'_> {
         });
         let (_, timeout) = self.timeouts(path, None, raw.timeout.as_deref());
         let id = id?;
-        Some(ProviderConfig {
+        Some(Provider {
             display_name: raw.display_name.unwrap_or_else(|| "GitHub".to_owned()),
             id,
-            settings: ProviderSettings::Github(GithubProviderConfig {
+            settings: ProviderSettings::Github(GithubSettings {
                 base_url: base_url?,
                 api_url: api_url?,
                 client_id: client_id?,
@@ -597,6 +534,30 @@ impl Cx<'_> {
             }),
         })
     }
+}
+
+/// `private_key_file` and `private_key_id`: the key Lanyard signs its client assertions with.
+struct UpstreamKey {
+    file: Option<String>,
+    id: Option<String>,
+}
+
+/// `claims`: which claims fill the normalized identity, each defaulted.
+fn claim_mapping(raw: Option<RawClaimMapping>) -> ClaimMapping {
+    let mut claims = ClaimMapping::default();
+    if let Some(m) = raw {
+        for (value, slot) in [
+            (m.username, &mut claims.username),
+            (m.email, &mut claims.email),
+            (m.groups, &mut claims.groups),
+            (m.display_name, &mut claims.display_name),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+    }
+    claims
 }
 
 fn lowercase(values: Vec<String>) -> Vec<String> {

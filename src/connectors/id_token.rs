@@ -18,7 +18,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::config::TENANT_PLACEHOLDER;
+use crate::connectors::settings::TENANT_PLACEHOLDER;
 use crate::secret::Secret;
 use crate::tokens::jose::{
     Audience, JoseError, JwsAlgorithm as Algorithm, MAX_JWS_BYTES, UnverifiedJws, Validation,

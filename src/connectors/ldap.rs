@@ -29,7 +29,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOpt
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::CallTimer;
-use crate::config::{LdapConfig, LdapScope, LdapTransport};
+use crate::connectors::settings::{LdapScope, LdapSettings, LdapTransport};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
 
@@ -91,7 +91,7 @@ struct Conn {
 /// An LDAP directory, ready to sign people in.
 pub struct LdapDirectory {
     id: ProviderId,
-    config: LdapConfig,
+    config: LdapSettings,
     tls: Option<Arc<rustls::ClientConfig>>,
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
@@ -118,7 +118,7 @@ impl std::fmt::Debug for LdapDirectory {
 impl LdapDirectory {
     /// Prepares the connector (TLS settings); connects lazily, on the first sign-in.
     /// Its binds, searches and connects are timed by `timer`.
-    pub fn new(id: ProviderId, config: &LdapConfig, timer: CallTimer) -> Result<Self, LdapError> {
+    pub fn new(id: ProviderId, config: &LdapSettings, timer: CallTimer) -> Result<Self, LdapError> {
         let tls = match config.transport {
             LdapTransport::InsecurePlain => {
                 tracing::warn!(
@@ -582,7 +582,7 @@ pub fn first_rdn_value(dn: &str) -> Option<String> {
 }
 
 /// The rustls client settings: the system's roots, or only the CAs of `ca_file`.
-fn tls_config(id: &ProviderId, config: &LdapConfig) -> Result<rustls::ClientConfig, LdapError> {
+fn tls_config(id: &ProviderId, config: &LdapSettings) -> Result<rustls::ClientConfig, LdapError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 

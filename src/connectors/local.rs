@@ -17,7 +17,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use tokio::sync::Semaphore;
 
-use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
+use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
 use crate::connectors::totp::{Totp, TotpError};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
@@ -59,7 +59,7 @@ pub enum LocalError {
 }
 
 struct User {
-    profile: LocalUserConfig,
+    profile: LocalUser,
     hash: Secret,
     totp: Option<Totp>,
 }
@@ -94,7 +94,7 @@ impl std::fmt::Debug for LocalDirectory {
 
 impl LocalDirectory {
     /// Prepares the directory: parses every hash and hashes demo passwords.
-    pub fn new(id: ProviderId, config: &LocalDirectoryConfig) -> Result<Self, LocalError> {
+    pub fn new(id: ProviderId, config: &LocalDirectorySettings) -> Result<Self, LocalError> {
         let mut users = BTreeMap::new();
         let mut params: Option<Params> = None;
         for u in &config.users {
@@ -203,7 +203,7 @@ impl LocalDirectory {
             .map_err(|_| LocalError::Task)
     }
 
-    fn identity(&self, u: &LocalUserConfig, otp: bool, now: i64) -> ExternalIdentity {
+    fn identity(&self, u: &LocalUser, otp: bool, now: i64) -> ExternalIdentity {
         let mut claims = BTreeMap::new();
         claims.insert("username".to_owned(), ClaimValue::One(u.username.clone()));
         if let Some(email) = &u.email {
@@ -257,8 +257,8 @@ mod tests {
         let hash = hash_password(&Secret::new("correct horse")).unwrap();
         LocalDirectory::new(
             ProviderId::new("corp"),
-            &LocalDirectoryConfig {
-                users: vec![LocalUserConfig {
+            &LocalDirectorySettings {
+                users: vec![LocalUser {
                     username: "alice".into(),
                     password: PasswordCredential::Hash(hash),
                     email: Some("alice@example.com".into()),
@@ -295,8 +295,8 @@ mod tests {
         let hash = hash_password(&Secret::new("pw")).unwrap();
         let dir = LocalDirectory::new(
             ProviderId::new("corp"),
-            &LocalDirectoryConfig {
-                users: vec![LocalUserConfig {
+            &LocalDirectorySettings {
+                users: vec![LocalUser {
                     username: "root".into(),
                     password: PasswordCredential::Hash(hash),
                     email: None,

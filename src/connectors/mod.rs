@@ -1,7 +1,7 @@
 //! Connectors: one submodule per upstream kind, each turning an upstream answer into an
 //! [`ExternalIdentity`](crate::identity::ExternalIdentity).
 //!
-//! May import: `identity`, `session` (login transactions), `config`, `secret`, `clock`.
+//! May import: `identity`, `session` (login transactions), `secret`, `clock`.
 
 pub mod id_token;
 pub mod ldap;
@@ -9,6 +9,7 @@ pub mod local;
 pub mod oauth2;
 pub mod oidc;
 pub mod saml;
+pub mod settings;
 pub mod totp;
 pub mod upstream;
 
@@ -16,8 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, ProviderConfig, ProviderSettings};
 use crate::identity::{ProviderId, ProviderKind};
+
+pub use settings::{Provider, ProviderSettings};
 
 /// A configured upstream provider, ready to sign people in.
 #[derive(Debug)]
@@ -53,24 +55,26 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    /// Builds every connector of the configuration (hashing demo passwords, so call it once).
-    pub fn from_config(config: &Config) -> Result<Self, ConnectorError> {
-        Self::rebuild(config, None, |_| None)
+    /// Builds a connector for every provider (hashing demo passwords, so call it once);
+    /// `issuer` is Lanyard's public URL, the base of the redirect URIs.
+    pub fn new(providers: &[Provider], issuer: &str) -> Result<Self, ConnectorError> {
+        Self::rebuild(providers, issuer, None, |_| None)
     }
 
-    /// Builds the connectors of `config`, taking the existing instance that `reuse` offers
+    /// Builds the connectors of `providers`, taking the existing instance that `reuse` offers
     /// for a provider instead of building it anew (a config reload keeps the connector of a
     /// provider whose settings did not change, and with it its discovery, JWKS and
     /// metadata caches).
     /// New connectors report their upstream calls to `observer`.
     pub fn rebuild(
-        config: &Config,
+        providers: &[Provider],
+        issuer: &str,
         observer: Option<Arc<dyn UpstreamObserver>>,
-        reuse: impl Fn(&ProviderConfig) -> Option<Arc<Connector>>,
+        reuse: impl Fn(&Provider) -> Option<Arc<Connector>>,
     ) -> Result<Self, ConnectorError> {
         let mut order = Vec::new();
         let mut by_id = BTreeMap::new();
-        for p in &config.providers {
+        for p in providers {
             order.push(info(p));
             if let Some(kept) = reuse(p) {
                 by_id.insert(p.id.clone(), kept);
@@ -88,7 +92,7 @@ impl Connectors {
                     Connector::Oidc(Box::new(oidc::OidcConnector::new(
                         p.id.clone(),
                         settings.clone(),
-                        callback_url(config, &p.id)?,
+                        callback_url(issuer, &p.id)?,
                         timer,
                     )?))
                 }
@@ -96,7 +100,7 @@ impl Connectors {
                     Connector::Github(Box::new(oauth2::GithubConnector::new(
                         p.id.clone(),
                         settings.clone(),
-                        callback_url(config, &p.id)?,
+                        callback_url(issuer, &p.id)?,
                         timer,
                     )?))
                 }
@@ -237,9 +241,10 @@ pub fn certificate_not_after(der: &[u8]) -> Option<i64> {
     Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
 }
 
-/// `{public_url}/auth/{provider}/callback`: the redirect URI to register at the provider.
-pub fn callback_url(config: &Config, id: &ProviderId) -> Result<url::Url, ConnectorError> {
-    let text = format!("{}/auth/{id}/callback", config.server.issuer());
+/// `{issuer}/auth/{provider}/callback`: the redirect URI to register at the provider
+/// (`issuer` is Lanyard's public URL without a trailing slash).
+pub fn callback_url(issuer: &str, id: &ProviderId) -> Result<url::Url, ConnectorError> {
+    let text = format!("{issuer}/auth/{id}/callback");
     url::Url::parse(&text).map_err(|e| {
         ConnectorError::Upstream(upstream::UpstreamError::Config(format!(
             "redirect URI {text}: {e}"
@@ -247,7 +252,7 @@ pub fn callback_url(config: &Config, id: &ProviderId) -> Result<url::Url, Connec
     })
 }
 
-fn info(p: &ProviderConfig) -> ProviderInfo {
+fn info(p: &Provider) -> ProviderInfo {
     ProviderInfo {
         id: p.id.clone(),
         kind: p.kind(),

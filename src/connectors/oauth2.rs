@@ -12,7 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
-use crate::config::GithubProviderConfig;
+use crate::connectors::settings::GithubSettings;
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
 
@@ -26,7 +26,7 @@ const GITHUB_JSON: &str = "application/vnd.github+json";
 /// GitHub, ready to sign people in.
 pub struct GithubConnector {
     id: ProviderId,
-    config: GithubProviderConfig,
+    config: GithubSettings,
     http: Http,
     redirect_uri: Url,
 }
@@ -87,7 +87,7 @@ impl GithubConnector {
     /// A connector for `config`; `redirect_uri` is `{public_url}/auth/{id}/callback`.
     pub fn new(
         id: ProviderId,
-        config: GithubProviderConfig,
+        config: GithubSettings,
         redirect_uri: Url,
         timer: super::CallTimer,
     ) -> Result<Self, UpstreamError> {
@@ -206,7 +206,7 @@ impl GithubConnector {
 
 fn identity(
     provider: &ProviderId,
-    config: &GithubProviderConfig,
+    config: &GithubSettings,
     user: User,
     emails: &[Email],
     orgs: &[Org],

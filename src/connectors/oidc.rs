@@ -23,7 +23,9 @@ use super::id_token::{
     allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
-use crate::config::{OidcPreset, OidcProviderConfig, TENANT_PLACEHOLDER, UpstreamClientAuth};
+use crate::connectors::settings::{
+    OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
+};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId};
 use crate::secret::Secret;
 use crate::session::random_id;
@@ -73,7 +75,7 @@ struct Cache {
 /// An OpenID Connect provider, ready to sign people in.
 pub struct OidcConnector {
     id: ProviderId,
-    config: OidcProviderConfig,
+    config: OidcSettings,
     http: Http,
     redirect_uri: Url,
     cache: Mutex<Cache>,
@@ -111,7 +113,7 @@ impl OidcConnector {
     /// A connector for `config`; `redirect_uri` is `{public_url}/auth/{id}/callback`.
     pub fn new(
         id: ProviderId,
-        config: OidcProviderConfig,
+        config: OidcSettings,
         redirect_uri: Url,
         timer: super::CallTimer,
     ) -> Result<Self, UpstreamError> {
@@ -145,7 +147,7 @@ impl OidcConnector {
     }
 
     /// The settings.
-    pub fn config(&self) -> &OidcProviderConfig {
+    pub fn config(&self) -> &OidcSettings {
         &self.config
     }
 
@@ -575,7 +577,7 @@ fn scalar(v: &Value) -> Option<String> {
 /// otherwise the email's domain), `allowed_tenants` (Entra ID `tid`).
 pub fn identity_from_claims(
     provider: &ProviderId,
-    config: &OidcProviderConfig,
+    config: &OidcSettings,
     claims: &Map<String, Value>,
     now: i64,
 ) -> Result<ExternalIdentity, UpstreamError> {
@@ -689,10 +691,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::ClaimMapping;
+    use crate::connectors::settings::ClaimMapping;
 
-    fn config(preset: OidcPreset) -> OidcProviderConfig {
-        OidcProviderConfig {
+    fn config(preset: OidcPreset) -> OidcSettings {
+        OidcSettings {
             preset,
             issuer: Url::parse("https://idp.example.com").unwrap(),
             client_id: "lanyard".into(),

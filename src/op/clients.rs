@@ -22,8 +22,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::config::{ClientAuth, ClientConfig};
 use crate::op::error::OAuthError;
+use crate::op::settings::{ClientAuth, ClientSettings};
 use crate::secret::Secret;
 
 /// How a request presented its client.
@@ -47,7 +47,7 @@ pub struct PresentedAssertion {
 /// A registered client.
 pub struct Client {
     /// Its configuration.
-    pub config: ClientConfig,
+    pub config: ClientSettings,
     verified: Mutex<Option<[u8; 32]>>,
 }
 
@@ -163,7 +163,7 @@ impl Default for Clients {
 impl Clients {
     /// The clients of the configuration; at most `checks` argon2id verifications run at
     /// once and `queue` more wait (`[limits] client_secret_checks`, `client_secret_queue`).
-    pub fn new(configs: &[ClientConfig], checks: u32, queue: u32) -> Self {
+    pub fn new(configs: &[ClientSettings], checks: u32, queue: u32) -> Self {
         let to_usize = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             gate: HashGate::new(to_usize(checks), to_usize(queue)),

@@ -18,10 +18,11 @@
 //! client's principal `arn:lanyard:iam:::client/<id>`. A reused code or refresh token
 //! (`refresh.reuse`) and every revocation (`revocation`) are written to the audit trail.
 //!
-//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `config`, `identity`, `session`.
+//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `identity`, `session`.
 
 pub mod clients;
 pub mod error;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,10 +38,10 @@ use crate::access::{
 };
 use crate::audit::{AuditEvent, Door, EventKind};
 use crate::clock::SharedClock;
-use crate::config::ClientAuth;
-use crate::config::{GrantType, IntrospectScope, MIN_SESSION_SECS, RoleConfig};
 use crate::identity::ExternalIdentity;
-use crate::roles::{Caller, MachineClient, RequestFacts, RoleCatalog, TrustGrant};
+use crate::roles::{
+    Caller, MIN_SESSION_SECS, MachineClient, RequestFacts, Role, RoleCatalog, TrustGrant,
+};
 use crate::session::{SessionStore, digest, get_json, put_json, random_id, take_json};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken, Sso};
 use crate::tokens::jose::UnverifiedJws;
@@ -49,6 +50,7 @@ use crate::tokens::{Algorithm, Expectations};
 
 pub use clients::{Client, Clients, PresentedAssertion, PresentedClient};
 pub use error::OAuthError;
+pub use settings::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
 
 /// How long a pending authorization request waits for the person to sign in.
 const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -549,7 +551,7 @@ impl OidcProvider {
     }
 
     /// The duration to use when the person did not choose one (the picker was skipped).
-    pub fn default_duration(&self, client_id: &str, role: &RoleConfig) -> Duration {
+    pub fn default_duration(&self, client_id: &str, role: &Role) -> Duration {
         let wanted = self
             .clients
             .get(client_id)
@@ -566,7 +568,7 @@ impl OidcProvider {
         authz_id: &str,
         session_cookie: &str,
         identity: &ExternalIdentity,
-        role: &RoleConfig,
+        role: &Role,
         duration: Duration,
         facts: &RequestFacts,
     ) -> Result<Url, OAuthError> {
@@ -1355,7 +1357,7 @@ impl OidcProvider {
             .get(&claimed)
             .cloned()
             .ok_or(OAuthError::InvalidClient)?;
-        let crate::config::ClientAuth::PrivateKeyJwt(keys) = &client.config.auth else {
+        let ClientAuth::PrivateKeyJwt(keys) = &client.config.auth else {
             return Err(OAuthError::InvalidClient);
         };
         let issuer = self.issuer.tokens().issuer();

@@ -10,9 +10,10 @@
 //! requests or responses.
 //!
 //! May import: `connectors`, `sso`, `session`, `audit`, `telemetry`, `identity`, `roles`
-//! (the request facts), `config` (the limits), `clock`, `secret`.
+//! (the request facts), `clock`, `secret`.
 
 mod password;
+mod settings;
 
 use std::sync::Arc;
 
@@ -20,10 +21,10 @@ pub use password::{
     Attempt, Lock, PasswordError, PasswordSignIn, Refusal, account_hash, lock_duration,
 };
 use serde_json::json;
+pub use settings::SignInLimits;
 
 use crate::audit::{Audit, AuditEvent, EventKind};
 use crate::clock::SharedClock;
-use crate::config::SignInConfig;
 use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
 use crate::connectors::{Connector, Connectors, ProviderInfo};
@@ -312,7 +313,7 @@ pub struct SignIn<'a> {
     sso: &'a Sso,
     connectors: &'a Connectors,
     clock: &'a SharedClock,
-    limits: &'a SignInConfig,
+    limits: &'a SignInLimits,
     audit: &'a Audit,
     metrics: &'a Metrics,
 }
@@ -323,7 +324,7 @@ impl<'a> SignIn<'a> {
         sso: &'a Sso,
         connectors: &'a Connectors,
         clock: &'a SharedClock,
-        limits: &'a SignInConfig,
+        limits: &'a SignInLimits,
         audit: &'a Audit,
         metrics: &'a Metrics,
     ) -> Self {

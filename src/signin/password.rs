@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
-use crate::config::SignInConfig;
 use crate::connectors::Connector;
 use crate::connectors::ldap::LdapError;
 use crate::connectors::local::LocalError;
@@ -27,6 +26,7 @@ use crate::connectors::totp::{SKEW_STEPS, STEP_SECS};
 use crate::identity::{ExternalIdentity, ProviderId};
 use crate::secret::Secret;
 use crate::session::{AttemptLimit, Reservation, SessionStore, StoreError};
+use crate::signin::SignInLimits;
 
 /// Why a password sign-in did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,7 @@ impl Refusal {
 pub struct PasswordSignIn {
     store: Arc<dyn SessionStore>,
     clock: SharedClock,
-    limits: SignInConfig,
+    limits: SignInLimits,
 }
 
 fn digest(text: &str) -> String {
@@ -125,7 +125,7 @@ fn ip_id(ip: IpAddr) -> String {
 
 impl PasswordSignIn {
     /// The service over a store, with the configured limits.
-    pub fn new(store: Arc<dyn SessionStore>, clock: SharedClock, limits: SignInConfig) -> Self {
+    pub fn new(store: Arc<dyn SessionStore>, clock: SharedClock, limits: SignInLimits) -> Self {
         Self {
             store,
             clock,
@@ -278,7 +278,7 @@ async fn decoy(connector: &Connector) {
 
 /// The lock after the `n`th failure when `allowed` are allowed: none before, then
 /// `lockout`, doubling with each further failure, up to `max_lockout`.
-pub fn lock_duration(limits: &SignInConfig, n: i64, allowed: u32) -> Option<Duration> {
+pub fn lock_duration(limits: &SignInLimits, n: i64, allowed: u32) -> Option<Duration> {
     AttemptLimit {
         counter: String::new(),
         lock: String::new(),
@@ -294,8 +294,8 @@ pub fn lock_duration(limits: &SignInConfig, n: i64, allowed: u32) -> Option<Dura
 pub(crate) mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::config::{LocalDirectoryConfig, LocalUserConfig, PasswordCredential};
     use crate::connectors::local::{LocalDirectory, hash_password};
+    use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
     use crate::session::MemoryStore;
 
     fn attempt<'a>(
@@ -318,8 +318,8 @@ pub(crate) mod tests {
         Connector::Local(
             LocalDirectory::new(
                 ProviderId::new("corp"),
-                &LocalDirectoryConfig {
-                    users: vec![LocalUserConfig {
+                &LocalDirectorySettings {
+                    users: vec![LocalUser {
                         username: "alice".into(),
                         password: PasswordCredential::Hash(
                             hash_password(&Secret::new("right")).unwrap(),
@@ -341,9 +341,9 @@ pub(crate) mod tests {
         let clock = ManualClock::new(1_000_000);
         let shared: SharedClock = Arc::new(clock.clone());
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
-        let limits = SignInConfig {
+        let limits = SignInLimits {
             max_account_failures: 2,
-            ..SignInConfig::default()
+            ..SignInLimits::default()
         };
         let service = PasswordSignIn::new(store, shared, limits);
         let dir = alice_directory();
@@ -376,7 +376,7 @@ pub(crate) mod tests {
 
     #[test]
     fn back_off_doubles_up_to_the_maximum() {
-        let limits = SignInConfig::default();
+        let limits = SignInLimits::default();
         let secs = |n| lock_duration(&limits, n, 5).map(|d| d.as_secs());
         assert_eq!(secs(4), None);
         assert_eq!(secs(5), Some(30));

@@ -30,7 +30,7 @@ struct Fixture {
     connectors: Connectors,
     clock: SharedClock,
     manual: ManualClock,
-    limits: SignInConfig,
+    limits: SignInLimits,
     audit: Audit,
     captured: Arc<Capture>,
     metrics: Metrics,
@@ -61,12 +61,12 @@ impl Fixture {
                 Duration::from_secs(3600),
                 Duration::from_secs(36_000),
             ),
-            connectors: Connectors::from_config(&config).unwrap(),
+            connectors: Connectors::new(&config.providers, &config.server.issuer()).unwrap(),
             clock,
             manual,
-            limits: SignInConfig {
+            limits: SignInLimits {
                 max_account_failures: 2,
-                ..SignInConfig::default()
+                ..SignInLimits::default()
             },
             audit: Audit::new(vec![sink], OnFailure::Log),
             captured,

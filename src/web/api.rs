@@ -47,7 +47,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::config::TOKEN_EXCHANGE_GRANT],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::op::TOKEN_EXCHANGE_GRANT],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
@@ -251,7 +251,17 @@ pub async fn authorize(
     let authorizer = Authorizer {
         sso: &state.sso,
         roles: &state.roles,
-        config: &state.config,
+        provider_ids: state
+            .config
+            .providers
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect(),
+        source_ip_clients: (state.config.clients.iter())
+            .filter(|c| c.assert_source_ip)
+            .map(|c| c.id.as_str())
+            .collect(),
+        secure_transport: state.config.server.secure_cookies,
     };
     let caller = Caller {
         claims: &claims,

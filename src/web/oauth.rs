@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 use crate::access::Origin;
-use crate::config::TOKEN_EXCHANGE_GRANT;
+use crate::op::TOKEN_EXCHANGE_GRANT;
 use crate::op::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;

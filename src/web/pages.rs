@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::access::offer::{Audience, ChoiceError, Offer, offer};
 use crate::access::{CredentialIssuer, Holder, IssueError, IssueRequest, Origin};
 use crate::audit::Door;
-use crate::config::{MAX_SESSION_SECS, MIN_SESSION_SECS, RoleConfig};
+use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
 use crate::signin::{
@@ -506,7 +506,7 @@ async fn pick(
     target: &ForClient,
 ) -> PageResult {
     let last = state.sso.last_role(&session.identity).await?;
-    let roles: Vec<Arc<RoleConfig>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
+    let roles: Vec<Arc<Role>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
     let provider = provider_name(state, session.identity.provider.as_str());
     let mut page = picker(
         state,
@@ -545,7 +545,7 @@ fn provider_name(state: &AppState, id: &str) -> String {
 fn picker(
     state: &AppState,
     session: &SsoSession,
-    eligible: &[Arc<RoleConfig>],
+    eligible: &[Arc<Role>],
     last: Option<&str>,
     filter: String,
     who: String,
@@ -553,7 +553,7 @@ fn picker(
 ) -> RolesPage {
     let filter = filter.trim().chars().take(100).collect::<String>();
     let needle = filter.to_lowercase();
-    let shown: Vec<&Arc<RoleConfig>> = eligible
+    let shown: Vec<&Arc<Role>> = eligible
         .iter()
         .filter(|r| {
             needle.is_empty()

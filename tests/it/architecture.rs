@@ -50,7 +50,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "audit",
             "clock",
-            "config",
             "connectors",
             "identity",
             "roles",
@@ -65,7 +64,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "audit",
             "clock",
-            "config",
             "identity",
             "roles",
             "session",
@@ -77,8 +75,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "op",
         &[
-            "access", "audit", "clock", "config", "identity", "roles", "secret", "session", "sso",
-            "tokens",
+            "access", "audit", "clock", "identity", "roles", "secret", "session", "sso", "tokens",
         ],
     ),
     (
@@ -87,7 +84,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "access",
             "audit",
             "clock",
-            "config",
             "connectors",
             "identity",
             "op",
@@ -98,15 +94,25 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tokens",
         ],
     ),
-    ("authz", &["access", "config", "roles", "sso"]),
+    ("authz", &["access", "roles", "sso"]),
     // domain
-    (
-        "connectors",
-        &["config", "identity", "secret", "session", "tokens"],
-    ),
-    ("roles", &["config", "identity"]),
+    ("connectors", &["identity", "secret", "session", "tokens"]),
+    ("roles", &["identity"]),
     ("sso", &["clock", "identity", "secret", "session"]),
-    ("config", &["audit", "db", "identity", "secret", "tokens"]),
+    (
+        "config",
+        &[
+            "audit",
+            "connectors",
+            "db",
+            "identity",
+            "op",
+            "roles",
+            "secret",
+            "signin",
+            "tokens",
+        ],
+    ),
     // infrastructure
     ("session", &["clock", "secret"]),
     ("db", &["secret"]),
@@ -135,13 +141,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "connectors/saml/flow.rs",
         "sso",
         "SAML request ids are sso records",
-    ),
-    // `config` still converts into owners' types it validates with their rules.
-    ("config/clients.rs", "op", "client secret digests"),
-    (
-        "config/clients.rs",
-        "roles",
-        "a machine client's trust check",
     ),
     // The listener's connection limit reads the process's open-file limit.
     ("web/mod.rs", "server", "open_file_limit"),

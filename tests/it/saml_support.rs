@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lanyard::config::{Config, ProviderSettings};
+use lanyard::config::Config;
+use lanyard::connectors::ProviderSettings;
 use lanyard::connectors::saml::{SamlConnector, with_xmlsec};
 use lanyard::identity::ProviderId;
 use samael::crypto::{Crypto, CryptoProvider};

@@ -100,7 +100,7 @@ async fn local_sign_in_failures_lockout_and_sign_out_are_audited_and_counted() {
     assert_eq!(e.subject.as_deref(), Some("alice"));
 
     // Five failures lock carol's account; the sixth attempt is refused unchecked.
-    let allowed = lanyard::config::SignInConfig::default().max_account_failures;
+    let allowed = lanyard::signin::SignInLimits::default().max_account_failures;
     for _ in 0..=allowed {
         let r = l.sign_in(&b, "carol", "not-her-password").await;
         assert_eq!(r.status(), 401);

@@ -52,7 +52,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 
-use crate::config::{IdpSource, SamlProviderConfig};
+use crate::connectors::settings::{IdpSource, SamlSettings};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 
 pub use flow::{AcceptError, Accepted, Presenter};
@@ -178,7 +178,7 @@ impl std::fmt::Display for IdpState {
 /// One SAML provider.
 pub struct SamlConnector {
     id: ProviderId,
-    settings: Arc<SamlProviderConfig>,
+    settings: Arc<SamlSettings>,
     keys: SpKeys,
     decryption_key: PKey<Private>,
     idp: Arc<RwLock<Option<Arc<IdpTrust>>>>,
@@ -203,7 +203,7 @@ impl SamlConnector {
     /// Metadata fetches are timed by `timer`.
     pub fn new(
         id: ProviderId,
-        settings: &SamlProviderConfig,
+        settings: &SamlSettings,
         timer: super::CallTimer,
     ) -> Result<Self, SamlError> {
         let keys = SpKeys::load_or_generate(
@@ -261,7 +261,7 @@ impl SamlConnector {
     }
 
     /// The settings.
-    pub fn settings(&self) -> &SamlProviderConfig {
+    pub fn settings(&self) -> &SamlSettings {
         &self.settings
     }
 
