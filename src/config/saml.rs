@@ -2,6 +2,7 @@
 //! towards it, into the connector's [`SamlSettings`]. Checked here without touching the network or the key files
 //! (those are read, or generated, when the connector starts).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
@@ -11,6 +12,7 @@ use super::raw::{RawSamlAttributes, RawSamlProvider};
 use crate::connectors::settings::{
     IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings,
 };
+use crate::identity::ProviderId;
 
 /// Attribute names understood out of the box for the username: ADFS/Entra claim URIs,
 /// eduPerson/LDAP `urn:oid:` names and friendly names. The NameID is used when none is sent.
@@ -91,7 +93,7 @@ impl Cx<'_> {
     pub(super) fn saml_provider(
         &mut self,
         path: &str,
-        raw: RawSamlProvider,
+        mut raw: RawSamlProvider,
         public_url: Option<&Url>,
     ) -> Option<Provider> {
         let id = self.provider_id(path, &raw.id)?;
@@ -100,22 +102,48 @@ impl Cx<'_> {
             raw.metadata_refresh.as_deref(),
             Duration::from_secs(3600),
         );
+        let idp = self.saml_idp(path, &mut raw, refresh)?;
+        self.saml_settings(path, id, idp, raw, public_url)
+    }
+
+    /// Where the IdP's description comes from: `metadata_url`, `metadata_file`, or given
+    /// explicitly. The outer `None` as for [`Cx::explicit_idp`].
+    fn saml_idp(
+        &mut self,
+        path: &str,
+        raw: &mut RawSamlProvider,
+        refresh: Duration,
+    ) -> Option<Option<IdpSource>> {
         let explicit = raw.idp_entity_id.is_some() || raw.sso_url.is_some();
-        let idp = match (raw.metadata_url, raw.metadata_file, explicit) {
-            (Some(u), None, false) => self.idp_metadata_url(path, &u, refresh),
-            (None, Some(f), false) => Some(IdpSource::MetadataFile(self.path_of(&f))),
-            (None, None, true) => {
-                self.explicit_idp(path, raw.idp_entity_id, raw.sso_url, &raw.certificates)?
-            }
+        match (raw.metadata_url.take(), raw.metadata_file.take(), explicit) {
+            (Some(u), None, false) => Some(self.idp_metadata_url(path, &u, refresh)),
+            (None, Some(f), false) => Some(Some(IdpSource::MetadataFile(self.path_of(&f)))),
+            (None, None, true) => self.explicit_idp(
+                path,
+                raw.idp_entity_id.take(),
+                raw.sso_url.take(),
+                &raw.certificates,
+            ),
             _ => {
                 self.error(
                     path,
                     "give exactly one of metadata_url, metadata_file, or idp_entity_id + sso_url + \
                      certificates",
                 );
-                None
+                Some(None)
             }
-        };
+        }
+    }
+
+    /// The provider's settings once its IdP source is read.
+    fn saml_settings(
+        &mut self,
+        path: &str,
+        id: ProviderId,
+        idp: Option<IdpSource>,
+        raw: RawSamlProvider,
+        public_url: Option<&Url>,
+    ) -> Option<Provider> {
         let clock_skew = self.saml_clock_skew(path, raw.clock_skew.as_deref());
         let metadata_valid_for = self.metadata_valid_for(path, raw.metadata_valid_for.as_deref());
         let name_id_format = self.name_id_format(path, raw.name_id_format);
@@ -125,15 +153,7 @@ impl Cx<'_> {
         let metadata_url = format!("{base}/auth/{id}/metadata");
         let acs_url = format!("{base}/auth/{id}/callback");
         let want_assertions_signed = raw.want_assertions_signed.unwrap_or(true);
-        let key_dir = self.path_of("data/saml");
-        let sp_key_file = raw
-            .sp_key_file
-            .map(|f| self.path_of(&f))
-            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.key")));
-        let sp_cert_file = raw
-            .sp_cert_file
-            .map(|f| self.path_of(&f))
-            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.crt")));
+        let (sp_key_file, sp_cert_file) = self.sp_key_files(&id, raw.sp_key_file, raw.sp_cert_file);
         let settings = SamlSettings {
             idp: idp?,
             sp_entity_id: raw.sp_entity_id.unwrap_or_else(|| metadata_url.clone()),
@@ -170,6 +190,23 @@ impl Cx<'_> {
             id,
             settings: ProviderSettings::Saml(Box::new(settings)),
         })
+    }
+
+    /// The SP's key and certificate files, by default `data/saml/{id}-sp.key` and `.crt`.
+    fn sp_key_files(
+        &self,
+        id: &ProviderId,
+        key: Option<String>,
+        cert: Option<String>,
+    ) -> (PathBuf, PathBuf) {
+        let key_dir = self.path_of("data/saml");
+        let key = key
+            .map(|f| self.path_of(&f))
+            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.key")));
+        let cert = cert
+            .map(|f| self.path_of(&f))
+            .unwrap_or_else(|| key_dir.join(format!("{id}-sp.crt")));
+        (key, cert)
     }
 
     /// `metadata_url`: the IdP's metadata, fetched over http(s) and refreshed.

@@ -71,26 +71,7 @@ impl Cx<'_> {
         };
         let allow = match raw.allow {
             None => MetricsConfig::default().allow,
-            Some(texts) => {
-                let mut allow = Vec::new();
-                for (i, text) in texts.iter().enumerate() {
-                    let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
-                        text.parse::<std::net::IpAddr>()
-                            .ok()
-                            .map(ipnet::IpNet::from)
-                    });
-                    match net {
-                        Some(n) => allow.push(n.trunc()),
-                        None => self.error(
-                            format!("metrics.allow[{i}]"),
-                            format!(
-                                "{text:?} is not an address or a network such as \"127.0.0.1/32\""
-                            ),
-                        ),
-                    }
-                }
-                allow
-            }
+            Some(texts) => self.networks("metrics.allow", &texts, "127.0.0.1/32"),
         };
         let bearer_token = self.secret(
             "metrics.bearer_token",
@@ -157,26 +138,34 @@ impl Cx<'_> {
             );
             return None;
         }
-        let mut trusted_proxies = Vec::new();
-        for (i, text) in raw.trusted_proxies.iter().enumerate() {
-            let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
-                text.parse::<std::net::IpAddr>()
-                    .ok()
-                    .map(ipnet::IpNet::from)
-            });
-            match net {
-                Some(n) => trusted_proxies.push(n.trunc()),
-                None => self.error(
-                    format!("server.trusted_proxies[{i}]"),
-                    format!("{text:?} is not an address or a network such as \"10.0.0.0/8\""),
-                ),
-            }
-        }
+        let trusted_proxies =
+            self.networks("server.trusted_proxies", &raw.trusted_proxies, "10.0.0.0/8");
         Some(ServerConfig {
             bind: bind?,
             public_url,
             secure_cookies,
             trusted_proxies,
         })
+    }
+
+    /// A list of networks (`10.0.0.0/8`) or single addresses; `example` goes in the message
+    /// of one that is neither.
+    fn networks(&mut self, path: &str, texts: &[String], example: &str) -> Vec<ipnet::IpNet> {
+        let mut nets = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+                text.parse::<std::net::IpAddr>()
+                    .ok()
+                    .map(ipnet::IpNet::from)
+            });
+            match net {
+                Some(n) => nets.push(n.trunc()),
+                None => self.error(
+                    format!("{path}[{i}]"),
+                    format!("{text:?} is not an address or a network such as \"{example}\""),
+                ),
+            }
+        }
+        nets
     }
 }

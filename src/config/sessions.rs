@@ -66,40 +66,7 @@ impl Cx<'_> {
             raw.redis_url_file,
             "redis_url_file",
         );
-        let store = match raw.store.as_deref().unwrap_or("memory") {
-            "memory" => Some(StoreKind::Memory),
-            "redis" => match redis_url {
-                Some(url) => {
-                    let scheme_ok = url.expose_secret().starts_with("redis://")
-                        || url.expose_secret().starts_with("rediss://")
-                        || url.expose_secret().starts_with("redis+unix://")
-                        || url.expose_secret().starts_with("unix://");
-                    if scheme_ok {
-                        Some(StoreKind::Redis { url })
-                    } else {
-                        self.error(
-                            "sessions.redis_url",
-                            "must start with redis://, rediss:// or unix://",
-                        );
-                        None
-                    }
-                }
-                None => {
-                    self.error(
-                        "sessions.redis_url",
-                        "is required when store = \"redis\" (or give redis_url_file)",
-                    );
-                    None
-                }
-            },
-            other => {
-                self.error(
-                    "sessions.store",
-                    format!("unknown store \"{other}\"; use \"memory\" or \"redis\""),
-                );
-                None
-            }
-        };
+        let store = self.store(raw.store.as_deref(), redis_url);
         let key_prefix = raw.key_prefix.unwrap_or_else(|| "lanyard:".to_owned());
         let idle = self.duration(
             "sessions.idle_timeout",
@@ -165,5 +132,43 @@ impl Cx<'_> {
             default_duration,
             audience: raw.audience.unwrap_or_default(),
         })
+    }
+
+    /// `store`: memory by default, or Redis at `redis_url`.
+    fn store(&mut self, store: Option<&str>, redis_url: Option<Secret>) -> Option<StoreKind> {
+        match store.unwrap_or("memory") {
+            "memory" => Some(StoreKind::Memory),
+            "redis" => match redis_url {
+                Some(url) => {
+                    let scheme_ok = url.expose_secret().starts_with("redis://")
+                        || url.expose_secret().starts_with("rediss://")
+                        || url.expose_secret().starts_with("redis+unix://")
+                        || url.expose_secret().starts_with("unix://");
+                    if scheme_ok {
+                        Some(StoreKind::Redis { url })
+                    } else {
+                        self.error(
+                            "sessions.redis_url",
+                            "must start with redis://, rediss:// or unix://",
+                        );
+                        None
+                    }
+                }
+                None => {
+                    self.error(
+                        "sessions.redis_url",
+                        "is required when store = \"redis\" (or give redis_url_file)",
+                    );
+                    None
+                }
+            },
+            other => {
+                self.error(
+                    "sessions.store",
+                    format!("unknown store \"{other}\"; use \"memory\" or \"redis\""),
+                );
+                None
+            }
+        }
     }
 }
