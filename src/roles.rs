@@ -15,7 +15,6 @@ use std::sync::Arc;
 use lanyard_policy::{
     Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::config::RoleConfig;
 use crate::identity::{ClaimValue, ExternalIdentity};
@@ -41,10 +40,7 @@ pub struct RequestFacts {
     pub user_agent: Option<String>,
 }
 
-/// The principal-derived condition keys of a session: computed once at sign-in from the
-/// identity, kept with the role session, and never overridable by a caller's context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PrincipalKeys(pub BTreeMap<String, Vec<String>>);
+pub use crate::identity::PrincipalKeys;
 
 impl PrincipalKeys {
     /// The keys an identity brings: `idp:*`, `{provider}:{claim}`, `aws:PrincipalTag/*`,
