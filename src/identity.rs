@@ -144,6 +144,35 @@ impl ExternalIdentity {
     }
 }
 
+/// The principal-derived condition keys of a session (`idp:*`, `{provider}:{claim}`,
+/// `aws:PrincipalTag/*`, `aws:username`, `aws:userid`, …): computed once at sign-in from the
+/// identity, kept with the role session, and never overridable by a caller's context.
+/// Defined here, with the identity they come from, so that the role sessions that keep them
+/// need nothing above this module; `roles` computes and applies them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PrincipalKeys(pub BTreeMap<String, Vec<String>>);
+
+/// What a redirect sign-in (OIDC, OAuth 2.0) binds its upstream answer to, kept in the login
+/// transaction until the callback: RFC 6749 §10.12 `state`, OIDC Core §3.1.2.1 `nonce` and
+/// the RFC 7636 PKCE verifier. Defined here so that the login transaction (`sso`) and the
+/// connectors that fill it in share it without importing each other; the connectors make
+/// and check it (`connectors::upstream`).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UpstreamLogin {
+    /// `state` sent upstream (RFC 6749 §10.12).
+    pub state: String,
+    /// `nonce` sent upstream (OIDC Core §3.1.2.1); empty for plain OAuth 2.0.
+    pub nonce: String,
+    /// The PKCE `code_verifier` (RFC 7636 §4.1).
+    pub pkce_verifier: String,
+}
+
+impl fmt::Debug for UpstreamLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UpstreamLogin([redacted])")
+    }
+}
+
 /// Declares an identifier that is a string on the wire and in storage (`serde(transparent)`)
 /// but its own type in code, so a role name cannot be passed where a client id is meant.
 macro_rules! identifier {
@@ -173,6 +202,15 @@ macro_rules! identifier {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            /// The identifier as a string, so it goes wherever a `&str` is read.
+            fn deref(&self) -> &str {
+                &self.0
             }
         }
 

@@ -16,7 +16,6 @@ use std::time::Duration;
 use lanyard_policy::{
     Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::identity::{ClaimValue, ExternalIdentity};
 
@@ -73,10 +72,7 @@ pub struct RequestFacts {
     pub user_agent: Option<String>,
 }
 
-/// The principal-derived condition keys of a session: computed once at sign-in from the
-/// identity, kept with the role session, and never overridable by a caller's context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PrincipalKeys(pub BTreeMap<String, Vec<String>>);
+pub use crate::identity::PrincipalKeys;
 
 impl PrincipalKeys {
     /// The keys an identity brings: `idp:*`, `{provider}:{claim}`, `aws:PrincipalTag/*`,

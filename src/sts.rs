@@ -351,11 +351,16 @@ impl Sts {
         };
         let now = self.clock.now();
         let accepted = match connector
-            .accept(&self.sso, saml_response, Presenter::Api, now)
+            .accept(
+                self.sso.store().as_ref(),
+                saml_response,
+                Presenter::Api,
+                now,
+            )
             .await
         {
             Ok(a) => a,
-            Err(AcceptError::Store(e)) => return Err(e.into()),
+            Err(AcceptError::Store(e)) => return Err(SsoError::from(e).into()),
             Err(AcceptError::Saml(e)) => {
                 tracing::info!(target: "audit", event = "sts.refused", action = ACTION, provider = %connector.id(), reason = %e, "SAML response refused");
                 return Err(match e {

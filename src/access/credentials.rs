@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
+use crate::identity::{ClientId, Issuer, ProviderId, RoleName, RoleSessionId, Subject};
 use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role, TrustGrant};
 use crate::session::random_id;
 use crate::sso::RoleSession;
@@ -24,9 +25,9 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     /// Lanyard's public URL.
-    pub iss: String,
-    /// `{provider}:{subject}`.
-    pub sub: String,
+    pub iss: Issuer,
+    /// `{provider}:{subject}`, or a machine client's ARN.
+    pub sub: Subject,
     /// The audience.
     pub aud: String,
     /// Expiry (seconds since the epoch).
@@ -38,13 +39,13 @@ pub struct AccessTokenClaims {
     /// Unique token id.
     pub jti: String,
     /// Role session id.
-    pub sid: String,
+    pub sid: RoleSessionId,
     /// Role name.
-    pub role: String,
+    pub role: RoleName,
     /// Role session name.
     pub session_name: String,
-    /// Provider id.
-    pub idp: String,
+    /// Provider id (`lanyard` for a machine client).
+    pub idp: ProviderId,
     /// Authentication methods.
     pub amr: Vec<String>,
     /// When the person authenticated.
@@ -55,7 +56,7 @@ pub struct AccessTokenClaims {
     pub tags: BTreeMap<String, String>,
     /// The OIDC client it was issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// Granted scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -166,8 +167,8 @@ impl CredentialIssuer {
         let who = Who::of(grant.caller(), grant.decided_at());
         let session_name = session_name.unwrap_or(&who.name).to_owned();
         let claims = AccessTokenClaims {
-            iss: self.issuer.clone(),
-            sub: grant.caller().subject(),
+            iss: Issuer::new(self.issuer.as_str()),
+            sub: Subject::new(grant.caller().subject()),
             aud: client
                 .map(|c| c.audience.clone())
                 .unwrap_or_else(|| self.audience.clone()),
@@ -175,15 +176,15 @@ impl CredentialIssuer {
             iat: now,
             nbf: now,
             jti: random_id().expose_secret().to_owned(),
-            sid: sid.clone(),
-            role: role.name.clone(),
+            sid: RoleSessionId::new(sid.as_str()),
+            role: RoleName::new(role.name.as_str()),
             session_name: session_name.clone(),
             idp: who.idp,
             amr: who.amr,
             auth_time: who.auth_time,
             groups: who.groups,
             tags: who.tags,
-            client_id: client.map(|c| c.client_id.clone()),
+            client_id: client.map(|c| ClientId::new(c.client_id.as_str())),
             scope: client.and_then(|c| c.scope.clone()),
         };
         let access_token = self.keys.sign(&claims, ACCESS_TOKEN_TYPE)?;
@@ -191,7 +192,7 @@ impl CredentialIssuer {
             id: sid,
             role: role.name.clone(),
             session_name,
-            subject: claims.sub,
+            subject: claims.sub.into_string(),
             principal_keys: grant.caller().principal_keys(),
             auth_time: who.auth_time,
             mfa: who.mfa,
@@ -236,7 +237,7 @@ impl CredentialIssuer {
 /// The token claims a caller brings.
 struct Who {
     name: String,
-    idp: String,
+    idp: ProviderId,
     amr: Vec<String>,
     auth_time: i64,
     mfa: bool,
@@ -249,7 +250,7 @@ impl Who {
         match caller {
             Caller::Federated(i) => Who {
                 name: i.username.clone(),
-                idp: i.provider.to_string(),
+                idp: i.provider.clone(),
                 amr: i.amr.clone(),
                 auth_time: i.auth_time,
                 mfa: i.mfa,
@@ -260,7 +261,7 @@ impl Who {
             // itself: no upstream provider, groups or tags.
             Caller::Client(c) => Who {
                 name: c.id().to_owned(),
-                idp: MACHINE_IDP.to_owned(),
+                idp: ProviderId::new(MACHINE_IDP),
                 amr: vec![c.method().to_owned()],
                 auth_time: decided_at,
                 mfa: false,
@@ -273,3 +274,45 @@ impl Who {
 
 /// The `idp` of a machine client's token: Lanyard authenticated it itself.
 pub const MACHINE_IDP: &str = "lanyard";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The identifier newtypes are plain strings in the token: the claims of DESIGN.md.
+    #[test]
+    fn claims_are_plain_strings_on_the_wire() {
+        let claims = AccessTokenClaims {
+            iss: Issuer::new("https://sso.example.com"),
+            sub: Subject::new("corp:alice"),
+            aud: "lanyard".into(),
+            exp: 3,
+            iat: 1,
+            nbf: 1,
+            jti: "j".into(),
+            sid: RoleSessionId::new("rs-1"),
+            role: RoleName::new("admin"),
+            session_name: "alice".into(),
+            idp: ProviderId::new("corp"),
+            amr: vec!["pwd".into()],
+            auth_time: 1,
+            groups: Vec::new(),
+            tags: BTreeMap::new(),
+            client_id: Some(ClientId::new("grafana")),
+            scope: None,
+        };
+        let json = serde_json::to_value(&claims).unwrap();
+        for (claim, value) in [
+            ("iss", "https://sso.example.com"),
+            ("sub", "corp:alice"),
+            ("sid", "rs-1"),
+            ("role", "admin"),
+            ("idp", "corp"),
+            ("client_id", "grafana"),
+        ] {
+            assert_eq!(json[claim], value, "{claim}");
+        }
+        let back: AccessTokenClaims = serde_json::from_value(json).unwrap();
+        assert_eq!(back, claims);
+    }
+}

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::secret::Secret;
@@ -371,22 +371,7 @@ pub fn short(s: &str, max: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
-/// What a redirect login keeps in its login transaction until the callback.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct UpstreamLogin {
-    /// `state` sent upstream (RFC 6749 §10.12).
-    pub state: String,
-    /// `nonce` sent upstream (OIDC Core §3.1.2.1); empty for plain OAuth 2.0.
-    pub nonce: String,
-    /// The PKCE `code_verifier` (RFC 7636 §4.1).
-    pub pkce_verifier: String,
-}
-
-impl std::fmt::Debug for UpstreamLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UpstreamLogin([redacted])")
-    }
-}
+pub use crate::identity::UpstreamLogin;
 
 impl UpstreamLogin {
     /// Fresh random `state`, `nonce` and PKCE verifier (256 bits each).

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{AttemptLimit, Reservation, Reserved, SessionStore, StoreError, ttl_millis};
+use super::{
+    Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
+};
 use crate::clock::SharedClock;
 
 /// Writes between two full sweeps of expired entries, at the least. After a sweep the
@@ -128,37 +130,71 @@ fn wrong_type() -> StoreError {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.with_write(key, |entries, key, now| {
-            let entry = Entry {
-                value: Value::Bytes(value.to_vec()),
-                expires_at: self.expiry(now, ttl),
-            };
-            entries.insert(key, entry);
-            Ok(())
-        })
-    }
-
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.with_write(key, |entries, key, now| {
-            if entries.contains_key(&key) {
-                return Ok(false);
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
+        match op {
+            Op::Get { key } => self.read(key).map(Answer::Value),
+            Op::Take { key, tombstone } => self.take_value(key, tombstone).map(Answer::Value),
+            Op::Put {
+                key,
+                value,
+                ttl,
+                if_absent,
+            } => self.with_write(key, |entries, key, now| {
+                if if_absent && entries.contains_key(&key) {
+                    return Ok(Answer::Stored(false));
+                }
+                let expires_at = self.expiry(now, ttl);
+                let value = Value::Bytes(value.to_vec());
+                entries.insert(key, Entry { value, expires_at });
+                Ok(Answer::Stored(true))
+            }),
+            Op::TakeIfEqual { key, expected } => self.with_write(key, |entries, key, _| {
+                let same = matches!(
+                    entries.get(&key),
+                    Some(Entry { value: Value::Bytes(b), .. }) if b.as_slice() == expected
+                );
+                if same {
+                    entries.remove(&key);
+                }
+                Ok(Answer::Stored(same))
+            }),
+            Op::Delete { key } => self.with_write(key, |entries, key, _| {
+                entries.remove(&key);
+                Ok(Answer::Stored(true))
+            }),
+            Op::Touch { key, ttl } => {
+                self.with_write(key, |entries, key, now| match entries.get_mut(&key) {
+                    None => Ok(Answer::Stored(false)),
+                    Some(entry) => {
+                        entry.expires_at = self.expiry(now, ttl);
+                        Ok(Answer::Stored(true))
+                    }
+                })
             }
-            let entry = Entry {
-                value: Value::Bytes(value.to_vec()),
-                expires_at: self.expiry(now, ttl),
-            };
-            entries.insert(key, entry);
-            Ok(true)
-        })
+            Op::Incr { key, ttl } => self.count(key, ttl).map(Answer::Count),
+            Op::ReleaseAttempt {
+                limit,
+                lock_token,
+                reset,
+            } => self.release(limit, lock_token, reset).map(Answer::Stored),
+            Op::ReserveAttempt { limits, lock_token } => {
+                self.reserve(limits, lock_token).map(Answer::Reservation)
+            }
+            Op::SetAdd { key, member, ttl } => {
+                self.add_member(key, member, ttl).map(Answer::Stored)
+            }
+            Op::SetMembers { key } => self.members(key).map(Answer::Members),
+            Op::Ping => self.lock().map(|_| Answer::Stored(true)),
+        }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+}
+
+impl MemoryStore {
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let key = self.key(key);
         let mut inner = self.lock()?;
@@ -168,48 +204,18 @@ impl SessionStore for MemoryStore {
                 inner.entries.remove(&key);
                 Ok(None)
             }
-            Some(e) => match &e.value {
-                Value::Bytes(b) => Ok(Some(b.clone())),
-                // Redis keeps counters as decimal strings; answer the same.
-                Value::Counter(n) => Ok(Some(n.to_string().into_bytes())),
-                Value::Set(_) => Err(wrong_type()),
-            },
+            Some(e) => bytes_of(&e.value).map(Some),
         }
     }
 
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with_write(key, |entries, key, _| match entries.remove(&key) {
-            None => Ok(None),
-            Some(Entry {
-                value: Value::Bytes(b),
-                ..
-            }) => Ok(Some(b)),
-            Some(Entry {
-                value: Value::Counter(n),
-                ..
-            }) => Ok(Some(n.to_string().into_bytes())),
-            Some(
-                entry @ Entry {
-                    value: Value::Set(_),
-                    ..
-                },
-            ) => {
-                // Like Redis GETDEL: a set is left alone and the call fails.
-                entries.insert(key, entry);
-                Err(wrong_type())
-            }
-        })
-    }
-
-    async fn take_leaving(
+    /// Takes the value under `key`, leaving a copy under the tombstone if one is given.
+    fn take_value(
         &self,
         key: &str,
-        tombstone: &str,
-        ttl: Duration,
+        tomb: Option<(&str, Duration)>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let key = self.key(key);
-        let tombstone = self.key(tombstone);
         // One lock for both: no other operation sees the value gone and no tombstone.
         let mut inner = self.lock()?;
         inner.note_write(now);
@@ -219,61 +225,21 @@ impl SessionStore for MemoryStore {
                 inner.entries.remove(&key);
                 return Ok(None);
             }
-            Some(Entry {
-                value: Value::Bytes(b),
-                ..
-            }) => b.clone(),
-            Some(Entry {
-                value: Value::Counter(n),
-                ..
-            }) => n.to_string().into_bytes(),
-            Some(Entry {
-                value: Value::Set(_),
-                ..
-            }) => return Err(wrong_type()),
+            // Like Redis GETDEL: a set is left alone and the call fails.
+            Some(e) => bytes_of(&e.value)?,
         };
         inner.entries.remove(&key);
-        inner.entries.insert(
-            tombstone,
-            Entry {
+        if let Some((tombstone, ttl)) = tomb {
+            let entry = Entry {
                 value: Value::Bytes(value.clone()),
                 expires_at: self.expiry(now, ttl),
-            },
-        );
+            };
+            inner.entries.insert(self.key(tombstone), entry);
+        }
         Ok(Some(value))
     }
 
-    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        self.with_write(key, |entries, key, _| {
-            let same = matches!(
-                entries.get(&key),
-                Some(Entry { value: Value::Bytes(b), .. }) if b.as_slice() == expected
-            );
-            if same {
-                entries.remove(&key);
-            }
-            Ok(same)
-        })
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.with_write(key, |entries, key, _| {
-            entries.remove(&key);
-            Ok(())
-        })
-    }
-
-    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.with_write(key, |entries, key, now| match entries.get_mut(&key) {
-            None => Ok(false),
-            Some(entry) => {
-                entry.expires_at = self.expiry(now, ttl);
-                Ok(true)
-            }
-        })
-    }
-
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+    fn count(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         self.with_write(key, |entries, key, now| {
             let Some(entry) = entries.get_mut(&key) else {
                 let entry = Entry {
@@ -301,11 +267,7 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    async fn reserve_attempt(
-        &self,
-        limits: &[AttemptLimit],
-        lock_token: &str,
-    ) -> Result<Reservation, StoreError> {
+    fn reserve(&self, limits: &[AttemptLimit], token: &str) -> Result<Reservation, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock()?;
         inner.note_write(now);
@@ -351,7 +313,7 @@ impl SessionStore for MemoryStore {
                 inner.entries.insert(
                     self.key(&limit.lock),
                     Entry {
-                        value: Value::Bytes(lock_token.as_bytes().to_vec()),
+                        value: Value::Bytes(token.as_bytes().to_vec()),
                         expires_at: self.expiry(now, lock),
                     },
                 );
@@ -361,12 +323,7 @@ impl SessionStore for MemoryStore {
         Ok(Reservation::Granted(reserved))
     }
 
-    async fn release_attempt(
-        &self,
-        limit: &AttemptLimit,
-        lock_token: &str,
-        reset: bool,
-    ) -> Result<(), StoreError> {
+    fn release(&self, limit: &AttemptLimit, token: &str, reset: bool) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock()?;
         inner.note_write(now);
@@ -385,15 +342,15 @@ impl SessionStore for MemoryStore {
         let lock = self.key(&limit.lock);
         let ours = inner.entries.get(&lock).is_some_and(|e| {
             e.expires_at > now
-                && matches!(&e.value, Value::Bytes(b) if b.as_slice() == lock_token.as_bytes())
+                && matches!(&e.value, Value::Bytes(b) if b.as_slice() == token.as_bytes())
         });
         if ours {
             inner.entries.remove(&lock);
         }
-        Ok(())
+        Ok(true)
     }
 
-    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+    fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.with_write(key, |entries, key, now| {
             let expires_at = self.expiry(now, ttl);
             match entries.get_mut(&key) {
@@ -406,7 +363,7 @@ impl SessionStore for MemoryStore {
                             expires_at,
                         },
                     );
-                    Ok(())
+                    Ok(true)
                 }
                 Some(Entry {
                     value: Value::Set(set),
@@ -414,14 +371,14 @@ impl SessionStore for MemoryStore {
                 }) => {
                     set.insert(member.to_owned());
                     *at = expires_at;
-                    Ok(())
+                    Ok(true)
                 }
                 Some(_) => Err(wrong_type()),
             }
         })
     }
 
-    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+    fn members(&self, key: &str) -> Result<Vec<String>, StoreError> {
         let now = self.clock.now();
         let key = self.key(key);
         let inner = self.lock()?;
@@ -434,13 +391,14 @@ impl SessionStore for MemoryStore {
             },
         }
     }
+}
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.lock().map(|_| ())
-    }
-
-    fn kind(&self) -> &'static str {
-        "memory"
+/// The bytes of a value as Redis `GET` answers them: a counter as its decimal string.
+fn bytes_of(value: &Value) -> Result<Vec<u8>, StoreError> {
+    match value {
+        Value::Bytes(b) => Ok(b.clone()),
+        Value::Counter(n) => Ok(n.to_string().into_bytes()),
+        Value::Set(_) => Err(wrong_type()),
     }
 }
 

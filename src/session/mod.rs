@@ -4,7 +4,8 @@
 //!
 //! It owns everything kept between requests: SSO sessions, role sessions, login
 //! transactions, OIDC codes, SAML request ids and assertion ids for replay detection, and
-//! rate-limit counters. Everything has a TTL. Single-use items are taken atomically
+//! rate-limit counters, each kind declared once in the typed [`keyspace`]. Everything has a
+//! TTL. Single-use items are taken atomically
 //! ([`SessionStore::take`], a Redis script around `GETDEL`), so a replay loses the race
 //! every time; a take that Lanyard gave up waiting for changes nothing when a stalled Redis
 //! runs it later (see `redis.rs`), so "try again" always leaves the item usable. Every
@@ -18,6 +19,7 @@
 //!
 //! May import: `crate::clock`, `crate::secret`; nothing else of ours, and no HTTP types.
 
+pub mod keyspace;
 mod memory;
 mod observed;
 mod redis;
@@ -61,13 +63,32 @@ pub enum StoreError {
 
 /// A key-value store with TTLs, shared by every Lanyard instance that points at it.
 ///
-/// Keys passed in are relative: the store adds its prefix. TTLs shorter than the store's
-/// resolution are rounded up (to 1 ms in Redis, to whole seconds of the injected clock in
-/// memory); a zero TTL counts as the smallest one.
+/// Keys passed in are relative: the store adds its prefix. Build them with the
+/// [`keyspace`]. TTLs shorter than the store's resolution are rounded up (to 1 ms in Redis,
+/// to whole seconds of the injected clock in memory); a zero TTL counts as the smallest one.
+///
+/// An implementation carries out one [`Op`] at a time ([`SessionStore::run`]); the other
+/// methods are the typed ways to ask for each, provided once here, so a decorator (such as
+/// [`ObservedStore`]) wraps `run` alone and never misses an operation.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
+    /// Carries out `op`, answering with the [`Answer`] variant its documentation names.
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError>;
+
+    /// `"memory"` or `"redis"`.
+    fn kind(&self) -> &'static str;
+
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let if_absent = false;
+        let op = Op::Put {
+            key,
+            value,
+            ttl,
+            if_absent,
+        };
+        self.run(op).await?.stored().map(drop)
+    }
 
     /// Stores `value` under `key` for `ttl` only if `key` holds nothing (Redis `SET NX`).
     /// Returns whether it was stored. Used to detect replayed assertion ids.
@@ -76,14 +97,33 @@ pub trait SessionStore: Send + Sync + 'static {
         key: &str,
         value: &[u8],
         ttl: Duration,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let if_absent = true;
+        self.run(Op::Put {
+            key,
+            value,
+            ttl,
+            if_absent,
+        })
+        .await?
+        .stored()
+    }
 
     /// The value under `key`, if any and not expired.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(Op::Get { key }).await?.value()
+    }
 
     /// Atomically reads and deletes the value under `key` (Redis `GETDEL`): of any number
     /// of concurrent takers exactly one gets `Some`. For single-use items.
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(Op::Take {
+            key,
+            tombstone: None,
+        })
+        .await?
+        .value()
+    }
 
     /// [`SessionStore::take`] that, in the same atomic step, leaves a copy of the taken
     /// value under `tombstone` for `ttl` (nothing is written when `key` held nothing).
@@ -96,23 +136,37 @@ pub trait SessionStore: Send + Sync + 'static {
         key: &str,
         tombstone: &str,
         ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError>;
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let tombstone = Some((tombstone, ttl));
+        self.run(Op::Take { key, tombstone }).await?.value()
+    }
 
     /// Atomically deletes `key` only if it still holds exactly `expected` (compare and
     /// delete); returns whether it did. For single-use items that are read and checked
     /// first and taken only if the check passed and nobody took or replaced them since.
-    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
+    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        self.run(Op::TakeIfEqual { key, expected }).await?.stored()
+    }
 
     /// Deletes `key`, whatever it holds; deleting an absent key is not an error.
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.run(Op::Delete { key }).await?.stored().map(drop)
+    }
 
     /// Resets the TTL of `key` to `ttl`. Returns `false` when `key` is absent.
-    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.run(Op::Touch { key, ttl }).await?.stored()
+    }
 
     /// Adds one to the counter under `key` and returns the new value. A counter that did
     /// not exist starts at 1 and gets `ttl`; an existing one keeps its TTL (a fixed
     /// rate-limit window).
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        match self.run(Op::Incr { key, ttl }).await? {
+            Answer::Count(n) => Ok(n),
+            other => Err(other.unexpected()),
+        }
+    }
 
     /// Reserves one attempt against every limit in `limits`, atomically (one Redis script,
     /// one critical section in memory): when any limit's lock is held, nothing is counted
@@ -125,7 +179,12 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         limits: &[AttemptLimit],
         lock_token: &str,
-    ) -> Result<Reservation, StoreError>;
+    ) -> Result<Reservation, StoreError> {
+        match self.run(Op::ReserveAttempt { limits, lock_token }).await? {
+            Answer::Reservation(r) => Ok(r),
+            other => Err(other.unexpected()),
+        }
+    }
 
     /// Gives back an attempt reserved with `lock_token` that did not fail (a success, or
     /// one never checked): the counter goes down by one (or is deleted when `reset`), and
@@ -136,19 +195,214 @@ pub trait SessionStore: Send + Sync + 'static {
         limit: &AttemptLimit,
         lock_token: &str,
         reset: bool,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let op = Op::ReleaseAttempt {
+            limit,
+            lock_token,
+            reset,
+        };
+        self.run(op).await?.stored().map(drop)
+    }
 
     /// Adds `member` to the set under `key` and resets the set's TTL to `ttl`.
-    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError>;
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.run(Op::SetAdd { key, member, ttl })
+            .await?
+            .stored()
+            .map(drop)
+    }
 
     /// The members of the set under `key`, sorted; empty when absent.
-    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        match self.run(Op::SetMembers { key }).await? {
+            Answer::Members(m) => Ok(m),
+            other => Err(other.unexpected()),
+        }
+    }
 
     /// Checks that the store answers (for `/readyz`).
-    async fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(Op::Ping).await?.stored().map(drop)
+    }
+}
 
-    /// `"memory"` or `"redis"`.
-    fn kind(&self) -> &'static str;
+/// One operation of a [`SessionStore`], as [`SessionStore::run`] takes it. Each variant
+/// documents its meaning at the typed method of the same name and the [`Answer`] it gets.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum Op<'a> {
+    /// [`SessionStore::put`] (answer [`Answer::Stored`]`(true)`), or
+    /// [`SessionStore::put_if_absent`] when `if_absent` (whether it was stored).
+    Put {
+        /// The key.
+        key: &'a str,
+        /// The value.
+        value: &'a [u8],
+        /// Its lifetime.
+        ttl: Duration,
+        /// Store only if the key holds nothing.
+        if_absent: bool,
+    },
+    /// [`SessionStore::get`]: [`Answer::Value`].
+    Get {
+        /// The key.
+        key: &'a str,
+    },
+    /// [`SessionStore::take`], or [`SessionStore::take_leaving`] with a tombstone key and
+    /// its TTL: [`Answer::Value`].
+    Take {
+        /// The key.
+        key: &'a str,
+        /// Where to leave a copy of the taken value, and for how long.
+        tombstone: Option<(&'a str, Duration)>,
+    },
+    /// [`SessionStore::take_if_equal`]: [`Answer::Stored`] (whether it was taken).
+    TakeIfEqual {
+        /// The key.
+        key: &'a str,
+        /// The value it must still hold.
+        expected: &'a [u8],
+    },
+    /// [`SessionStore::delete`]: [`Answer::Stored`]`(true)`.
+    Delete {
+        /// The key.
+        key: &'a str,
+    },
+    /// [`SessionStore::touch`]: [`Answer::Stored`] (whether the key was there).
+    Touch {
+        /// The key.
+        key: &'a str,
+        /// The new lifetime.
+        ttl: Duration,
+    },
+    /// [`SessionStore::incr`]: [`Answer::Count`].
+    Incr {
+        /// The key.
+        key: &'a str,
+        /// The lifetime of a new counter.
+        ttl: Duration,
+    },
+    /// [`SessionStore::reserve_attempt`]: [`Answer::Reservation`].
+    ReserveAttempt {
+        /// The limits, in order.
+        limits: &'a [AttemptLimit],
+        /// What a lock set by this reservation holds.
+        lock_token: &'a str,
+    },
+    /// [`SessionStore::release_attempt`]: [`Answer::Stored`]`(true)`.
+    ReleaseAttempt {
+        /// The limit.
+        limit: &'a AttemptLimit,
+        /// The token of the reservation given back.
+        lock_token: &'a str,
+        /// Delete the counter instead of counting down.
+        reset: bool,
+    },
+    /// [`SessionStore::set_add`]: [`Answer::Stored`]`(true)`.
+    SetAdd {
+        /// The key.
+        key: &'a str,
+        /// The member.
+        member: &'a str,
+        /// The set's new lifetime.
+        ttl: Duration,
+    },
+    /// [`SessionStore::set_members`]: [`Answer::Members`].
+    SetMembers {
+        /// The key.
+        key: &'a str,
+    },
+    /// [`SessionStore::ping`]: [`Answer::Stored`]`(true)`.
+    Ping,
+}
+
+impl Op<'_> {
+    /// The name of the typed method this operation is (for metrics and logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Put {
+                if_absent: false, ..
+            } => "put",
+            Op::Put {
+                if_absent: true, ..
+            } => "put_if_absent",
+            Op::Get { .. } => "get",
+            Op::Take {
+                tombstone: None, ..
+            } => "take",
+            Op::Take {
+                tombstone: Some(_), ..
+            } => "take_leaving",
+            Op::TakeIfEqual { .. } => "take_if_equal",
+            Op::Delete { .. } => "delete",
+            Op::Touch { .. } => "touch",
+            Op::Incr { .. } => "incr",
+            Op::ReserveAttempt { .. } => "reserve_attempt",
+            Op::ReleaseAttempt { .. } => "release_attempt",
+            Op::SetAdd { .. } => "set_add",
+            Op::SetMembers { .. } => "set_members",
+            Op::Ping => "ping",
+        }
+    }
+}
+
+impl std::fmt::Debug for Op<'_> {
+    /// The operation's name only: values and keys may carry what they protect.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Op").field(&self.name()).finish()
+    }
+}
+
+/// What a [`SessionStore::run`] answers; which variant depends on the [`Op`].
+#[non_exhaustive]
+pub enum Answer {
+    /// Whether the operation took effect (`true` for one that always does).
+    Stored(bool),
+    /// A value read (or taken), if there was one.
+    Value(Option<Vec<u8>>),
+    /// A counter's new value.
+    Count(i64),
+    /// The outcome of a reservation.
+    Reservation(Reservation),
+    /// A set's members, sorted.
+    Members(Vec<String>),
+}
+
+impl std::fmt::Debug for Answer {
+    /// Never a value: stored values may be secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Stored(done) => f.debug_tuple("Stored").field(done).finish(),
+            Answer::Value(v) => f
+                .debug_tuple("Value")
+                .field(&v.as_ref().map(Vec::len))
+                .finish(),
+            Answer::Count(n) => f.debug_tuple("Count").field(n).finish(),
+            Answer::Reservation(r) => f.debug_tuple("Reservation").field(r).finish(),
+            Answer::Members(m) => f.debug_tuple("Members").field(&m.len()).finish(),
+        }
+    }
+}
+
+impl Answer {
+    fn stored(self) -> Result<bool, StoreError> {
+        match self {
+            Answer::Stored(done) => Ok(done),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    fn value(self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Answer::Value(v) => Ok(v),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The error for an answer of the wrong kind (a store implementation's bug).
+    fn unexpected(&self) -> StoreError {
+        StoreError::Backend(format!("the store answered {self:?} to another operation"))
+    }
 }
 
 /// One limit an attempt counts against (see [`SessionStore::reserve_attempt`]): a counter
@@ -246,12 +500,12 @@ impl ParkingCap {
         address: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
         if let Some(ip) = address {
-            let key = format!("cap:{}:{}", self.kind, address_key(ip));
+            let key = keyspace::PARKING_CAP.key([self.kind, &address_key(ip)]);
             if store.incr(&key, self.window).await? > i64::from(self.per_address) {
                 return Ok(false);
             }
         }
-        let total = format!("cap:{}:all", self.kind);
+        let total = keyspace::PARKING_CAP.key([self.kind, "all"]);
         Ok(store.incr(&total, self.window).await? <= i64::from(self.total))
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{AttemptLimit, Reservation, SessionStore, StoreError};
+use super::{Answer, Op, SessionStore, StoreError};
 
 /// Told of every operation of an [`ObservedStore`].
 pub trait StoreObserver: Send + Sync + 'static {
@@ -25,109 +25,98 @@ impl ObservedStore {
     pub fn new(inner: Arc<dyn SessionStore>, observer: Arc<dyn StoreObserver>) -> Self {
         Self { inner, observer }
     }
-
-    async fn timed<T>(
-        &self,
-        op: &'static str,
-        call: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let result = call.await;
-        self.observer.observe(op, started.elapsed(), result.is_ok());
-        result
-    }
 }
 
 #[async_trait]
 impl SessionStore for ObservedStore {
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        self.timed("put", self.inner.put(key, value, ttl)).await
-    }
-
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.timed("put_if_absent", self.inner.put_if_absent(key, value, ttl))
-            .await
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.timed("get", self.inner.get(key)).await
-    }
-
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.timed("take", self.inner.take(key)).await
-    }
-
-    async fn take_leaving(
-        &self,
-        key: &str,
-        tombstone: &str,
-        ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.timed("take_leaving", self.inner.take_leaving(key, tombstone, ttl))
-            .await
-    }
-
-    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        self.timed("take_if_equal", self.inner.take_if_equal(key, expected))
-            .await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.timed("delete", self.inner.delete(key)).await
-    }
-
-    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.timed("touch", self.inner.touch(key, ttl)).await
-    }
-
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        self.timed("incr", self.inner.incr(key, ttl)).await
-    }
-
-    async fn reserve_attempt(
-        &self,
-        limits: &[AttemptLimit],
-        lock_token: &str,
-    ) -> Result<Reservation, StoreError> {
-        self.timed(
-            "reserve_attempt",
-            self.inner.reserve_attempt(limits, lock_token),
-        )
-        .await
-    }
-
-    async fn release_attempt(
-        &self,
-        limit: &AttemptLimit,
-        lock_token: &str,
-        reset: bool,
-    ) -> Result<(), StoreError> {
-        self.timed(
-            "release_attempt",
-            self.inner.release_attempt(limit, lock_token, reset),
-        )
-        .await
-    }
-
-    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.timed("set_add", self.inner.set_add(key, member, ttl))
-            .await
-    }
-
-    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        self.timed("set_members", self.inner.set_members(key)).await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.timed("ping", self.inner.ping()).await
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
+        let name = op.name();
+        let started = Instant::now();
+        let result = self.inner.run(op).await;
+        self.observer
+            .observe(name, started.elapsed(), result.is_ok());
+        result
     }
 
     fn kind(&self) -> &'static str {
         self.inner.kind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::session::{AttemptLimit, MemoryStore};
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<(&'static str, bool)>>);
+
+    impl StoreObserver for Seen {
+        fn observe(&self, op: &'static str, _elapsed: Duration, ok: bool) {
+            self.0.lock().unwrap().push((op, ok));
+        }
+    }
+
+    /// Every typed method reaches the observer under its own name (the metrics' labels).
+    #[tokio::test]
+    async fn every_operation_is_observed_under_its_name() {
+        let seen = Arc::new(Seen::default());
+        let inner = Arc::new(MemoryStore::new("t:", Arc::new(ManualClock::new(0))));
+        let store = ObservedStore::new(inner, seen.clone());
+        let ttl = Duration::from_secs(60);
+        store.put("a", b"1", ttl).await.unwrap();
+        assert!(!store.put_if_absent("a", b"2", ttl).await.unwrap());
+        assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+        store.take_leaving("a", "a-used", ttl).await.unwrap();
+        assert_eq!(
+            store.take("a-used").await.unwrap().as_deref(),
+            Some(&b"1"[..])
+        );
+        assert!(!store.take_if_equal("a", b"1").await.unwrap());
+        store.delete("a").await.unwrap();
+        assert!(!store.touch("a", ttl).await.unwrap());
+        assert_eq!(store.incr("n", ttl).await.unwrap(), 1);
+        store.set_add("s", "m", ttl).await.unwrap();
+        assert_eq!(store.set_members("s").await.unwrap(), vec!["m".to_owned()]);
+        // A wrong kind of value fails, and is observed as a failure.
+        assert!(store.get("s").await.is_err());
+        store.ping().await.unwrap();
+        let limit = AttemptLimit {
+            counter: "c".into(),
+            lock: "l".into(),
+            allowed: 3,
+            window: ttl,
+            lockout: ttl,
+            max_lockout: ttl,
+        };
+        store
+            .reserve_attempt(std::slice::from_ref(&limit), "tok")
+            .await
+            .unwrap();
+        store.release_attempt(&limit, "tok", false).await.unwrap();
+        let seen = seen.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                ("put", true),
+                ("put_if_absent", true),
+                ("get", true),
+                ("take_leaving", true),
+                ("take", true),
+                ("take_if_equal", true),
+                ("delete", true),
+                ("touch", true),
+                ("incr", true),
+                ("set_add", true),
+                ("set_members", true),
+                ("get", false),
+                ("ping", true),
+                ("reserve_attempt", true),
+                ("release_attempt", true),
+            ]
+        );
     }
 }

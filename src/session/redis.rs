@@ -33,7 +33,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError};
 
-use super::{AttemptLimit, Reservation, Reserved, SessionStore, StoreError, ttl_millis};
+use super::{
+    Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
+};
 
 /// [`SessionStore::reserve_attempt`] as one script, so Redis runs it atomically.
 /// KEYS: counter and lock of each limit, in turn. ARGV: the lock token, then per limit
@@ -373,72 +375,95 @@ fn map_error(e: &RedisError) -> StoreError {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_millis(ttl));
-        self.query::<()>(&cmd).await
-    }
-
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: &[u8],
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_millis(ttl))
-            .arg("NX");
-        let stored: Option<String> = self.query(&cmd).await?;
-        Ok(stored.is_some())
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(redis::cmd("GET").arg(self.key(key))).await
-    }
-
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.take_before_deadline(key, None).await
-    }
-
-    async fn take_leaving(
-        &self,
-        key: &str,
-        tombstone: &str,
-        ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.take_before_deadline(key, Some((tombstone, ttl))).await
-    }
-
-    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        match self
-            .before_deadline(&TAKE_IF_EQUAL_SCRIPT, &[self.key(key)], expected)
-            .await?
-        {
-            redis::Value::Int(deleted) => Ok(deleted == 1),
-            _ => Err(StoreError::Backend(
-                "unexpected answer from the take script".to_owned(),
-            )),
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
+        match op {
+            Op::Put {
+                key,
+                value,
+                ttl,
+                if_absent,
+            } => {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(self.key(key))
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl_millis(ttl));
+                if if_absent {
+                    cmd.arg("NX");
+                }
+                let stored: Option<String> = self.query(&cmd).await?;
+                Ok(Answer::Stored(stored.is_some()))
+            }
+            Op::Get { key } => self
+                .read(redis::cmd("GET").arg(self.key(key)))
+                .await
+                .map(Answer::Value),
+            Op::Take { key, tombstone } => self
+                .take_before_deadline(key, tombstone)
+                .await
+                .map(Answer::Value),
+            Op::TakeIfEqual { key, expected } => match self
+                .before_deadline(&TAKE_IF_EQUAL_SCRIPT, &[self.key(key)], expected)
+                .await?
+            {
+                redis::Value::Int(deleted) => Ok(Answer::Stored(deleted == 1)),
+                _ => Err(StoreError::Backend(
+                    "unexpected answer from the take script".to_owned(),
+                )),
+            },
+            Op::Delete { key } => {
+                let mut cmd = redis::cmd("DEL");
+                cmd.arg(self.key(key));
+                self.query::<()>(&cmd).await?;
+                Ok(Answer::Stored(true))
+            }
+            Op::Touch { key, ttl } => {
+                let mut cmd = redis::cmd("PEXPIRE");
+                cmd.arg(self.key(key)).arg(ttl_millis(ttl));
+                let set: i64 = self.query(&cmd).await?;
+                Ok(Answer::Stored(set == 1))
+            }
+            Op::Incr { key, ttl } => self.count(key, ttl).await.map(Answer::Count),
+            Op::ReserveAttempt { limits, lock_token } => self
+                .reserve(limits, lock_token)
+                .await
+                .map(Answer::Reservation),
+            Op::ReleaseAttempt {
+                limit,
+                lock_token,
+                reset,
+            } => self
+                .release(limit, lock_token, reset)
+                .await
+                .map(|()| Answer::Stored(true)),
+            Op::SetAdd { key, member, ttl } => self
+                .add_member(key, member, ttl)
+                .await
+                .map(|()| Answer::Stored(true)),
+            Op::SetMembers { key } => {
+                let mut members: Vec<String> =
+                    self.read(redis::cmd("SMEMBERS").arg(self.key(key))).await?;
+                members.sort_unstable();
+                Ok(Answer::Members(members))
+            }
+            Op::Ping => {
+                let answer: String = self.read(&redis::cmd("PING")).await?;
+                if answer == "PONG" {
+                    Ok(Answer::Stored(true))
+                } else {
+                    Err(StoreError::Backend("unexpected answer to PING".to_owned()))
+                }
+            }
         }
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.query::<()>(redis::cmd("DEL").arg(self.key(key))).await
+    fn kind(&self) -> &'static str {
+        "redis"
     }
+}
 
-    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut cmd = redis::cmd("PEXPIRE");
-        cmd.arg(self.key(key)).arg(ttl_millis(ttl));
-        let set: i64 = self.query(&cmd).await?;
-        Ok(set == 1)
-    }
-
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+impl RedisStore {
+    async fn count(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         let key = self.key(key);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -453,17 +478,17 @@ impl SessionStore for RedisStore {
         Ok(count)
     }
 
-    async fn reserve_attempt(
+    async fn reserve(
         &self,
         limits: &[AttemptLimit],
-        lock_token: &str,
+        token: &str,
     ) -> Result<Reservation, StoreError> {
         if limits.is_empty() {
             return Ok(Reservation::Granted(Vec::new()));
         }
         let script = redis::Script::new(RESERVE_SCRIPT);
         let mut invocation = script.prepare_invoke();
-        invocation.arg(lock_token);
+        invocation.arg(token);
         for limit in limits {
             invocation
                 .key(self.key(&limit.counter))
@@ -496,10 +521,10 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn release_attempt(
+    async fn release(
         &self,
         limit: &AttemptLimit,
-        lock_token: &str,
+        token: &str,
         reset: bool,
     ) -> Result<(), StoreError> {
         let script = redis::Script::new(RELEASE_SCRIPT);
@@ -507,7 +532,7 @@ impl SessionStore for RedisStore {
         invocation
             .key(self.key(&limit.counter))
             .key(self.key(&limit.lock))
-            .arg(lock_token)
+            .arg(token)
             .arg(if reset { "1" } else { "0" });
         let mut conn = self.conn.clone();
         self.deadline(async move { invocation.invoke_async::<i64>(&mut conn).await })
@@ -515,7 +540,7 @@ impl SessionStore for RedisStore {
             .map(|_| ())
     }
 
-    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
         let key = self.key(key);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -528,24 +553,5 @@ impl SessionStore for RedisStore {
             .arg(ttl_millis(ttl))
             .ignore();
         self.transaction::<()>(&pipe).await
-    }
-
-    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let mut members: Vec<String> = self.read(redis::cmd("SMEMBERS").arg(self.key(key))).await?;
-        members.sort_unstable();
-        Ok(members)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        let answer: String = self.read(&redis::cmd("PING")).await?;
-        if answer == "PONG" {
-            Ok(())
-        } else {
-            Err(StoreError::Backend("unexpected answer to PING".to_owned()))
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        "redis"
     }
 }

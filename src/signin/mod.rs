@@ -423,14 +423,15 @@ impl<'a> SignIn<'a> {
             .authn_request(self.clock.now(), None)
             .map_err(|e| saml_refused(info, saml, e))?;
         let binding = bind_browser.then(random_id);
-        self.sso
-            .begin_saml_login(
-                info.id.clone(),
-                &request_id,
-                return_to,
-                binding.as_ref().map(|b| digest(b.expose_secret())),
-            )
-            .await?;
+        saml.remember_request(
+            self.sso.store().as_ref(),
+            &request_id,
+            return_to,
+            binding.as_ref().map(|b| digest(b.expose_secret())),
+            self.clock.now(),
+        )
+        .await
+        .map_err(SsoError::from)?;
         tracing::info!(provider = %info.id, "SAML AuthnRequest sent");
         Ok(Begun::Redirect {
             url,
@@ -581,11 +582,16 @@ impl<'a> SignIn<'a> {
     ) -> Result<SignedIn, SignInError> {
         let presenter = Presenter::Browser(binding.map(Secret::expose_secret));
         let accepted = match saml
-            .accept(self.sso, response, presenter, self.clock.now())
+            .accept(
+                self.sso.store().as_ref(),
+                response,
+                presenter,
+                self.clock.now(),
+            )
             .await
         {
             Ok(a) => a,
-            Err(AcceptError::Store(e)) => return Err(e.into()),
+            Err(AcceptError::Store(e)) => return Err(SsoError::from(e).into()),
             Err(AcceptError::Saml(e)) => return Err(saml_refused(info, saml, e)),
         };
         tracing::info!(

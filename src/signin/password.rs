@@ -25,7 +25,7 @@ use crate::connectors::local::LocalError;
 use crate::connectors::totp::{SKEW_STEPS, STEP_SECS};
 use crate::identity::{ExternalIdentity, ProviderId};
 use crate::secret::Secret;
-use crate::session::{AttemptLimit, Reservation, SessionStore, StoreError};
+use crate::session::{AttemptLimit, Reservation, SessionStore, StoreError, keyspace};
 use crate::signin::SignInLimits;
 
 /// Why a password sign-in did not succeed.
@@ -109,18 +109,13 @@ fn digest(text: &str) -> String {
 
 /// The store key part of an account: hashed, so no typed text ends up in a key.
 fn account_id(provider: &ProviderId, username: &str) -> String {
-    format!("acct:{}", account_hash(provider, username))
+    keyspace::account(&account_hash(provider, username))
 }
 
 /// An account (provider and username, case-insensitive) by its hash: how the audit trail
 /// names the account of a failed sign-in without keeping what was typed.
 pub fn account_hash(provider: &ProviderId, username: &str) -> String {
     digest(&format!("{provider}\n{}", username.to_lowercase()))
-}
-
-/// The store key part of a client address (an IPv6 client by its /64).
-fn ip_id(ip: IpAddr) -> String {
-    format!("ip:{}", crate::session::address_key(ip))
 }
 
 impl PasswordSignIn {
@@ -141,8 +136,10 @@ impl PasswordSignIn {
     /// attempt that does not fail gives its reservation back (a success resets the
     /// account's count; the address's count only ever counts failures).
     pub async fn sign_in(&self, a: Attempt<'_>) -> Result<ExternalIdentity, PasswordError> {
-        let account = self.limit(&account_id(a.provider, a.username), false);
-        let ip = a.source_ip.map(|ip| self.limit(&ip_id(ip), true));
+        let account_who = account_id(a.provider, a.username);
+        let account = self.limit(&account_who, false);
+        let ip_who = a.source_ip.map(keyspace::address);
+        let ip = ip_who.as_deref().map(|who| self.limit(who, true));
         let limits: Vec<AttemptLimit> =
             std::iter::once(account.clone()).chain(ip.clone()).collect();
         let token = crate::session::random_id();
@@ -209,7 +206,7 @@ impl PasswordSignIn {
         };
         let mut refusal = match checked {
             Ok((identity, step)) => match step {
-                Some(step) if !self.first_use(&account.counter, step).await? => {
+                Some(step) if !self.first_use(&account_who, step).await? => {
                     Refusal::new("one-time code already used")
                 }
                 _ => {
@@ -222,10 +219,9 @@ impl PasswordSignIn {
         for (limit, r) in limits.iter().zip(&reserved) {
             if let Some(duration) = r.lock {
                 // An account is named by its hash only (in the failure's event).
-                let locked = if Some(limit) == ip.as_ref() {
-                    limit.counter.trim_start_matches("bf:n:")
-                } else {
-                    "account"
+                let locked = match &ip_who {
+                    Some(who) if Some(limit) == ip.as_ref() => who.as_str(),
+                    _ => "account",
                 };
                 refusal.locks.push(Lock {
                     locked: locked.to_owned(),
@@ -240,8 +236,8 @@ impl PasswordSignIn {
     /// The limit on attempts of `who` (an account or an address).
     fn limit(&self, who: &str, address: bool) -> AttemptLimit {
         AttemptLimit {
-            counter: format!("bf:n:{who}"),
-            lock: format!("bf:lock:{who}"),
+            counter: keyspace::ATTEMPTS.key([who]),
+            lock: keyspace::ATTEMPTS_LOCK.key([who]),
             allowed: if address {
                 self.limits.max_ip_failures
             } else {
@@ -253,14 +249,15 @@ impl PasswordSignIn {
         }
     }
 
-    /// Records that the code of `step` was used; `false` when it had been already.
+    /// Records that the code of `step` was used by `account` (its attempt-limit "who");
+    /// `false` when it had been already.
     async fn first_use(&self, account: &str, step: u64) -> Result<bool, StoreError> {
         // A code is accepted while its step is within the skew window: keep the record
         // until then, and one step more for good measure.
         let ttl = Duration::from_secs(STEP_SECS * (2 * u64::from(SKEW_STEPS) + 2));
         self.store
             .put_if_absent(
-                &format!("totp-used:{}:{step}", account.trim_start_matches("bf:n:")),
+                &keyspace::TOTP_USED.key([account, &step.to_string()]),
                 b"1",
                 ttl,
             )
@@ -388,17 +385,20 @@ pub(crate) mod tests {
 
     #[test]
     fn ipv6_addresses_share_a_limit_per_64() {
-        let a = ip_id("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let a = keyspace::address("2001:db8:1:2:aaaa::1".parse().unwrap());
         assert_eq!(
             a,
-            ip_id("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap())
+            keyspace::address("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap())
         );
         assert_eq!(a, "ip:2001:db8:1:2::/64");
-        assert_ne!(a, ip_id("2001:db8:1:3::1".parse().unwrap()));
-        assert_eq!(ip_id("192.0.2.7".parse().unwrap()), "ip:192.0.2.7");
+        assert_ne!(a, keyspace::address("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(
+            keyspace::address("192.0.2.7".parse().unwrap()),
+            "ip:192.0.2.7"
+        );
         assert_ne!(
-            ip_id("192.0.2.7".parse().unwrap()),
-            ip_id("192.0.2.8".parse().unwrap())
+            keyspace::address("192.0.2.7".parse().unwrap()),
+            keyspace::address("192.0.2.8".parse().unwrap())
         );
     }
 

@@ -129,19 +129,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
 /// why it is still there. The check fails on any other, and on an entry that is no longer
 /// needed, so this list only shrinks.
 const KNOWN: &[(&str, &str, &str)] = &[
-    // `sso` keeps the upstream login record and the principal keys of a role session.
-    (
-        "sso.rs",
-        "connectors",
-        "UpstreamLogin lives with the connectors",
-    ),
-    ("sso.rs", "roles", "PrincipalKeys of a role session"),
-    // The SAML flow stores its request ids through `sso`.
-    (
-        "connectors/saml/flow.rs",
-        "sso",
-        "SAML request ids are sso records",
-    ),
     // The listener's connection limit reads the process's open-file limit.
     ("web/mod.rs", "server", "open_file_limit"),
 ];

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard::clock::ManualClock;
-use lanyard::session::{RedisStore, RedisTimeouts, SessionStore, StoreError};
+use lanyard::session::{Answer, Op, RedisStore, RedisTimeouts, SessionStore, StoreError, keyspace};
 
 use crate::harness::{Lanyard, T0, browser, csrf_of};
 use crate::oidc_provider::{
@@ -266,64 +266,14 @@ struct FailOnce {
 
 #[async_trait::async_trait]
 impl SessionStore for FailOnce {
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
-        if key.starts_with("rs:") && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
+        if let Op::Put { key, .. } = op
+            && key.starts_with(keyspace::ROLE_SESSION.prefix)
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
             return Err(StoreError::Unavailable("injected".into()));
         }
-        self.inner.put(key, value, ttl).await
-    }
-    async fn put_if_absent(&self, k: &str, v: &[u8], t: Duration) -> Result<bool, StoreError> {
-        self.inner.put_if_absent(k, v, t).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.take(key).await
-    }
-    async fn take_leaving(
-        &self,
-        key: &str,
-        tombstone: &str,
-        ttl: Duration,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.take_leaving(key, tombstone, ttl).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn take_if_equal(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
-        self.inner.take_if_equal(key, expected).await
-    }
-    async fn reserve_attempt(
-        &self,
-        limits: &[lanyard::session::AttemptLimit],
-        lock_token: &str,
-    ) -> Result<lanyard::session::Reservation, StoreError> {
-        self.inner.reserve_attempt(limits, lock_token).await
-    }
-    async fn release_attempt(
-        &self,
-        limit: &lanyard::session::AttemptLimit,
-        lock_token: &str,
-        reset: bool,
-    ) -> Result<(), StoreError> {
-        self.inner.release_attempt(limit, lock_token, reset).await
-    }
-    async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.inner.touch(key, ttl).await
-    }
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        self.inner.incr(key, ttl).await
-    }
-    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.inner.set_add(key, member, ttl).await
-    }
-    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.set_members(key).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
+        self.inner.run(op).await
     }
     fn kind(&self) -> &'static str {
         self.inner.kind()

@@ -1,11 +1,46 @@
-//! The store-backed half of a SAML sign-in: after [`SamlConnector::verify`], the pending
-//! AuthnRequest named by `InResponseTo` is taken atomically (single use), and the assertion ID
-//! is recorded until it expires so that the same assertion is refused a second time.
+//! The store-backed half of a SAML sign-in: a sent AuthnRequest is recorded (10 minutes,
+//! single use) and, after [`SamlConnector::verify`], the pending request named by
+//! `InResponseTo` is taken atomically, and the assertion ID is recorded until it expires so
+//! that the same assertion is refused a second time. Both are this connector's records on
+//! the session store (keyspace kinds `SAML_REQUEST` and `SAML_SEEN`).
 
-use crate::identity::ExternalIdentity;
-use crate::sso::{Sso, SsoError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{ExternalIdentity, ProviderId};
+use crate::session::keyspace::{LOGIN_TRANSACTION_TTL, SAML_REQUEST, SAML_SEEN};
+use crate::session::{SessionStore, StoreError, digest, put_json, take_json};
 
 use super::{SamlConnector, SamlError};
+
+/// A pending SAML AuthnRequest. The IdP posts its answer cross-site, where the SameSite=Lax
+/// login cookie is not sent, so the record is keyed by the request ID (random, 128 bits) and
+/// taken back by the `InResponseTo` of the verified assertion. Its JSON is that of the login
+/// transaction it used to be (`csrf` empty), so records survive an upgrade either way.
+#[derive(Serialize, Deserialize)]
+struct PendingRequest {
+    provider: ProviderId,
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+    #[serde(default)]
+    created_at: i64,
+    #[serde(default)]
+    saml_request_id: Option<String>,
+    /// SHA-256 of the `SameSite=None` cookie set in the browser that started the sign-in
+    /// (https deployments); the ACS then requires that cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    browser_binding: Option<String>,
+}
+
+impl std::fmt::Debug for PendingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRequest")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A SAML sign-in that passed every check.
 #[derive(Debug)]
@@ -39,40 +74,88 @@ pub enum AcceptError {
     Saml(#[from] SamlError),
     /// The session store failed.
     #[error(transparent)]
-    Store(#[from] SsoError),
+    Store(#[from] StoreError),
 }
 
 impl SamlConnector {
+    /// Records the AuthnRequest `request_id` as sent at `now`, for [`SamlConnector::accept`]
+    /// to take back once. `browser_binding` is the digest of a `SameSite=None` cookie set in
+    /// the browser that started the sign-in; the ACS then requires that cookie.
+    pub async fn remember_request(
+        &self,
+        store: &dyn SessionStore,
+        request_id: &str,
+        return_to: Option<String>,
+        browser_binding: Option<String>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let pending = PendingRequest {
+            provider: self.id().clone(),
+            csrf: String::new(),
+            return_to,
+            created_at: now,
+            saml_request_id: Some(request_id.to_owned()),
+            browser_binding,
+        };
+        let key = SAML_REQUEST.key([self.id().as_str(), &digest(request_id)]);
+        put_json(store, &key, &pending, LOGIN_TRANSACTION_TTL).await
+    }
+
+    /// Takes the pending request `request_id` (atomic GETDEL): `None` when unknown, expired
+    /// or already answered.
+    async fn take_request(
+        &self,
+        store: &dyn SessionStore,
+        request_id: &str,
+    ) -> Result<Option<PendingRequest>, StoreError> {
+        let key = SAML_REQUEST.key([self.id().as_str(), &digest(request_id)]);
+        let pending: Option<PendingRequest> = take_json(store, &key).await?;
+        Ok(pending.filter(|p| {
+            &p.provider == self.id() && p.saml_request_id.as_deref() == Some(request_id)
+        }))
+    }
+
+    /// Records an assertion ID until `valid_until` (SET NX); `false` when it was seen
+    /// before (a replay).
+    async fn first_use_of_assertion(
+        &self,
+        store: &dyn SessionStore,
+        assertion_id: &str,
+        valid_until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let ttl = Duration::from_secs((valid_until - now).max(1).unsigned_abs());
+        let key = SAML_SEEN.key([self.id().as_str(), &digest(assertion_id)]);
+        store.put_if_absent(&key, b"1", ttl).await
+    }
+
     /// Verifies a base64 `SAMLResponse` and consumes its request and assertion ID.
     pub async fn accept(
         &self,
-        sso: &Sso,
+        store: &dyn SessionStore,
         saml_response: &str,
         presenter: Presenter<'_>,
         now: i64,
     ) -> Result<Accepted, AcceptError> {
         let verified = self.verify(saml_response, now)?;
-        if !sso
-            .first_use_of_assertion(self.id(), verified.id(), verified.valid_until())
+        if !self
+            .first_use_of_assertion(store, verified.id(), verified.valid_until(), now)
             .await?
         {
             return Err(SamlError::Replay.into());
         }
         let (return_to, unsolicited) = match verified.in_response_to() {
             Some(request_id) => {
-                let txn = sso
-                    .take_saml_login(self.id(), request_id)
-                    .await?
-                    .ok_or_else(|| {
-                        SamlError::InResponseTo(
-                            "no pending request with this ID (unknown, expired or already answered)"
-                                .into(),
-                        )
-                    })?;
+                let txn = self.take_request(store, request_id).await?.ok_or_else(|| {
+                    SamlError::InResponseTo(
+                        "no pending request with this ID (unknown, expired or already answered)"
+                            .into(),
+                    )
+                })?;
                 if let (Presenter::Browser(cookie), Some(want)) =
                     (presenter, txn.browser_binding.as_deref())
                 {
-                    let got = cookie.map(crate::session::digest).unwrap_or_default();
+                    let got = cookie.map(digest).unwrap_or_default();
                     let same = got.len() == want.len()
                         && bool::from(subtle::ConstantTimeEq::ct_eq(
                             got.as_bytes(),
@@ -91,5 +174,36 @@ impl SamlConnector {
             return_to,
             unsolicited,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pending request is stored exactly as the login transaction it used to be, so a
+    /// record written by either version is taken by the other.
+    #[test]
+    fn a_pending_request_keeps_the_json_of_a_login_transaction() {
+        let pending = PendingRequest {
+            provider: ProviderId::new("corp"),
+            csrf: String::new(),
+            return_to: Some("/roles".into()),
+            created_at: 5,
+            saml_request_id: Some("id-1".into()),
+            browser_binding: Some("b".into()),
+        };
+        let json = serde_json::to_string(&pending).unwrap();
+        assert_eq!(
+            json,
+            r#"{"provider":"corp","csrf":"","return_to":"/roles","created_at":5,"saml_request_id":"id-1","browser_binding":"b"}"#
+        );
+        let back: PendingRequest = serde_json::from_str(
+            r#"{"provider":"corp","csrf":"","return_to":null,"created_at":5,"saml_request_id":"id-1"}"#,
+        )
+        .unwrap();
+        assert_eq!(back.saml_request_id.as_deref(), Some("id-1"));
+        assert_eq!(back.browser_binding, None);
+        assert!(!format!("{back:?}").contains("id-1"));
     }
 }

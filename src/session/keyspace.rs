@@ -1,0 +1,423 @@
+//! The typed keyspace: every kind of record Lanyard keeps in the store, declared once with
+//! its key prefix, the parts of its key, how long it lives, whether it is single use and
+//! what its value is. Keys are built only through these declarations ([`Kind::key`]), so
+//! no module spells a prefix with `format!`, and `tests.rs` pins every prefix: records in a
+//! running Redis survive an upgrade only while the key strings stay byte-identical.
+//!
+//! A key is the prefix followed by its parts joined with `:`. A part that stands for a
+//! bearer secret (a cookie, a code, a refresh token, an assertion id) is always its
+//! [`digest`](super::digest), never the secret: the declarations say which.
+//!
+//! ```
+//! # use lanyard::session::keyspace::{self, Lifetime};
+//! // An authorization code is stored under the digest of the code, for one minute, and
+//! // taken once (its tombstone under `code-used:` remembers the use).
+//! let key = keyspace::CODE.key(["Ew8zm6f0"]);
+//! assert_eq!(key, "code:Ew8zm6f0");
+//! assert!(keyspace::CODE.single_use);
+//! assert_eq!(keyspace::CODE.lifetime, Lifetime::Fixed(std::time::Duration::from_secs(60)));
+//! ```
+//!
+//! May import: nothing of ours (the value types are named, not imported: they belong to the
+//! modules above).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// One kind of record: a key prefix with `N` key parts, a lifetime, single use or not, and
+/// what its value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind<const N: usize> {
+    /// The key prefix, its trailing `:` included.
+    pub prefix: &'static str,
+    /// What each key part is, in order (documentation, and the test of the key layout).
+    pub parts: [&'static str; N],
+    /// How long a record lives.
+    pub lifetime: Lifetime,
+    /// Whether a record is taken atomically, at most once ([`SessionStore::take`] and
+    /// its variants, or [`SessionStore::put_if_absent`] for a first-use marker).
+    ///
+    /// [`SessionStore::take`]: super::SessionStore::take
+    /// [`SessionStore::put_if_absent`]: super::SessionStore::put_if_absent
+    pub single_use: bool,
+    /// What the value is.
+    pub value: Value,
+}
+
+/// How long a record of a [`Kind`] lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// Always this long.
+    Fixed(Duration),
+    /// Until the expiry of what it stands for (a token, an assertion), chosen per record.
+    UntilExpiry(&'static str),
+    /// As long as a setting says (named here).
+    Configured(&'static str),
+}
+
+impl Lifetime {
+    /// The TTL of a [`Lifetime::Fixed`] kind; `None` for one chosen per record.
+    pub const fn fixed(self) -> Option<Duration> {
+        match self {
+            Lifetime::Fixed(ttl) => Some(ttl),
+            Lifetime::UntilExpiry(_) | Lifetime::Configured(_) => None,
+        }
+    }
+}
+
+/// What the value of a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// A JSON document of the named Rust type (defined by the module that owns the kind).
+    Json(&'static str),
+    /// A marker whose presence is the information (`1`).
+    Flag,
+    /// A UTF-8 string.
+    Text(&'static str),
+    /// A counter ([`SessionStore::incr`](super::SessionStore::incr)).
+    Counter,
+    /// A set of strings ([`SessionStore::set_add`](super::SessionStore::set_add)).
+    Set(&'static str),
+}
+
+impl<const N: usize> Kind<N> {
+    /// The key of the record whose key parts are `parts` (relative: the store adds its own
+    /// prefix, `lanyard:` by default).
+    pub fn key(&self, parts: [&str; N]) -> String {
+        let len = self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>();
+        let mut key = String::with_capacity(len);
+        key.push_str(self.prefix);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push(':');
+            }
+            key.push_str(part);
+        }
+        key
+    }
+}
+
+/// How long a login transaction (from "start sign-in" to the answer) may take.
+pub const LOGIN_TRANSACTION_TTL: Duration = Duration::from_secs(600);
+
+// --- sso: SSO sessions -------------------------------------------------------------------
+
+/// An SSO session, under the digest of its cookie (the session ref).
+pub const SSO_SESSION: Kind<1> = Kind {
+    prefix: "sso:",
+    parts: ["session ref (digest of the SSO cookie)"],
+    lifetime: Lifetime::Configured("sessions.idle_timeout, bounded by absolute_timeout"),
+    single_use: false,
+    value: Value::Json("sso::SsoSession"),
+};
+
+/// The ids of the role sessions issued in an SSO session (ended with it).
+pub const SSO_ROLE_SESSIONS: Kind<1> = Kind {
+    prefix: "sso-roles:",
+    parts: ["session ref"],
+    lifetime: Lifetime::Configured("sessions.absolute_timeout, or its longest role session"),
+    single_use: false,
+    value: Value::Set("role session ids"),
+};
+
+/// The role session an SSO session holds for one role, its token sealed for the browser.
+pub const SSO_HELD_ROLE: Kind<2> = Kind {
+    prefix: "sso-role:",
+    parts: ["session ref", "role name"],
+    lifetime: Lifetime::UntilExpiry("the role session's token"),
+    single_use: false,
+    value: Value::Json("sso::HeldRoleSession"),
+};
+
+/// How many role sessions an SSO session has minted (capped).
+pub const SSO_MINTED: Kind<1> = Kind {
+    prefix: "sso-minted:",
+    parts: ["session ref"],
+    lifetime: Lifetime::Configured("sessions.absolute_timeout"),
+    single_use: false,
+    value: Value::Counter,
+};
+
+// --- sso: login transactions -------------------------------------------------------------
+
+/// A redirect sign-in in progress, under the digest of its login cookie.
+pub const LOGIN: Kind<1> = Kind {
+    prefix: "login:",
+    parts: ["digest of the login cookie"],
+    lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    single_use: true,
+    value: Value::Json("sso::LoginTransaction"),
+};
+
+/// A password-form sign-in in progress, under the digest of the form's id.
+pub const LOGIN_FORM: Kind<1> = Kind {
+    prefix: "login-form:",
+    parts: ["digest of the form id"],
+    lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    single_use: true,
+    value: Value::Json("sso::LoginTransaction"),
+};
+
+/// A pending SAML AuthnRequest, taken by the `InResponseTo` of the answer.
+pub const SAML_REQUEST: Kind<2> = Kind {
+    prefix: "saml-req:",
+    parts: ["provider id", "digest of the request id"],
+    lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    single_use: true,
+    value: Value::Json("sso::LoginTransaction"),
+};
+
+/// A SAML assertion id seen once: a second use is a replay.
+pub const SAML_SEEN: Kind<2> = Kind {
+    prefix: "saml-seen:",
+    parts: ["provider id", "digest of the assertion id"],
+    lifetime: Lifetime::UntilExpiry("the assertion"),
+    single_use: true,
+    value: Value::Flag,
+};
+
+// --- sso: role sessions and the last role --------------------------------------------------
+
+/// A role session, by its id (the `sid` of its tokens; not a credential).
+pub const ROLE_SESSION: Kind<1> = Kind {
+    prefix: "rs:",
+    parts: ["role session id"],
+    lifetime: Lifetime::UntilExpiry("the role session's token"),
+    single_use: false,
+    value: Value::Json("sso::RoleSession"),
+};
+
+/// How long the last chosen role is remembered for preselection.
+pub const LAST_ROLE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The role a person chose last, for preselection.
+pub const LAST_ROLE: Kind<1> = Kind {
+    prefix: "lastrole:",
+    parts: ["digest of {provider}:{subject}"],
+    lifetime: Lifetime::Fixed(LAST_ROLE_TTL),
+    single_use: false,
+    value: Value::Text("role name"),
+};
+
+// --- store: parking caps and attempt limits ------------------------------------------------
+
+/// Records anonymous clients made Lanyard park, per address or in all.
+pub const PARKING_CAP: Kind<2> = Kind {
+    prefix: "cap:",
+    parts: ["what is parked (login, authz)", "address key, or all"],
+    lifetime: Lifetime::Configured("the parked records' lifetime"),
+    single_use: false,
+    value: Value::Counter,
+};
+
+/// Failed password attempts of one account or address, in a fixed window.
+pub const ATTEMPTS: Kind<1> = Kind {
+    prefix: "bf:n:",
+    parts: ["who (account or address)"],
+    lifetime: Lifetime::Configured("sign_in.failure_window"),
+    single_use: false,
+    value: Value::Counter,
+};
+
+/// The lock of one account or address after repeated failures.
+pub const ATTEMPTS_LOCK: Kind<1> = Kind {
+    prefix: "bf:lock:",
+    parts: ["who (account or address)"],
+    lifetime: Lifetime::Configured("sign_in.lockout, doubling up to sign_in.max_lockout"),
+    single_use: false,
+    value: Value::Text("the lock token of the reservation that set it"),
+};
+
+/// A TOTP code used by an account in one time step: a second use is refused.
+pub const TOTP_USED: Kind<2> = Kind {
+    prefix: "totp-used:",
+    parts: ["who (an account)", "time step"],
+    lifetime: Lifetime::UntilExpiry("the skew window of the step"),
+    single_use: true,
+    value: Value::Flag,
+};
+
+/// The "who" of an attempt limit that is an account: its hash (provider and username).
+pub fn account(hash: &str) -> String {
+    format!("acct:{hash}")
+}
+
+/// The "who" of an attempt limit that is a client address (an IPv6 client by its /64).
+pub fn address(ip: IpAddr) -> String {
+    format!("ip:{}", super::address_key(ip))
+}
+
+// --- op: Lanyard as OpenID provider ---------------------------------------------------------
+
+/// A pending authorization request, waiting for the person to sign in.
+pub const AUTHZ: Kind<1> = Kind {
+    prefix: "authz:",
+    parts: ["authorization request id"],
+    lifetime: Lifetime::Fixed(Duration::from_secs(600)),
+    single_use: true,
+    value: Value::Json("op::PendingAuthorization"),
+};
+
+/// An authorization code, under its digest.
+pub const CODE: Kind<1> = Kind {
+    prefix: "code:",
+    parts: ["digest of the code"],
+    lifetime: Lifetime::Fixed(Duration::from_secs(60)),
+    single_use: true,
+    value: Value::Json("op::CodeRecord"),
+};
+
+/// How long a used code or refresh token (and a revoked family) is remembered.
+const USED_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The tombstone of a redeemed code, for replay detection.
+pub const CODE_USED: Kind<1> = Kind {
+    prefix: "code-used:",
+    parts: ["digest of the code"],
+    lifetime: Lifetime::Fixed(USED_TTL),
+    single_use: false,
+    value: Value::Json("op::CodeRecord"),
+};
+
+/// A refresh token, under its digest.
+pub const REFRESH_TOKEN: Kind<1> = Kind {
+    prefix: "rt:",
+    parts: ["digest of the refresh token"],
+    lifetime: Lifetime::UntilExpiry("the refresh token"),
+    single_use: true,
+    value: Value::Json("op::RefreshRecord"),
+};
+
+/// The tombstone of a rotated refresh token, for replay detection.
+pub const REFRESH_TOKEN_USED: Kind<1> = Kind {
+    prefix: "rt-used:",
+    parts: ["digest of the refresh token"],
+    lifetime: Lifetime::Fixed(USED_TTL),
+    single_use: false,
+    value: Value::Json("op::RefreshRecord"),
+};
+
+/// The role sessions issued from one code and its refresh tokens (revoked together).
+pub const FAMILY: Kind<1> = Kind {
+    prefix: "family:",
+    parts: ["family id"],
+    lifetime: Lifetime::Fixed(USED_TTL),
+    single_use: false,
+    value: Value::Set("role session ids"),
+};
+
+/// A family revoked after a replay.
+pub const FAMILY_REVOKED: Kind<1> = Kind {
+    prefix: "family-revoked:",
+    parts: ["family id"],
+    lifetime: Lifetime::Fixed(USED_TTL),
+    single_use: false,
+    value: Value::Flag,
+};
+
+/// The current refresh token of a family.
+pub const FAMILY_REFRESH_TOKEN: Kind<1> = Kind {
+    prefix: "family-rt:",
+    parts: ["family id"],
+    lifetime: Lifetime::UntilExpiry("the refresh token"),
+    single_use: false,
+    value: Value::Text("digest of the refresh token"),
+};
+
+/// A client assertion's `jti`, seen once (RFC 7523 §3): a second use is a replay.
+pub const CLIENT_ASSERTION_JTI: Kind<2> = Kind {
+    prefix: "jti:",
+    parts: ["client id", "digest of the jti"],
+    lifetime: Lifetime::UntilExpiry("the assertion, plus two minutes"),
+    single_use: true,
+    value: Value::Flag,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key layout, byte for byte: a change here orphans the records of a running
+    /// Redis (signed-in people signed out, codes and refresh tokens lost, replays of
+    /// assertions and codes no longer recognised).
+    #[test]
+    fn key_layouts_are_pinned() {
+        let keys = [
+            (SSO_SESSION.key(["H"]), "sso:H"),
+            (SSO_ROLE_SESSIONS.key(["H"]), "sso-roles:H"),
+            (SSO_HELD_ROLE.key(["H", "admin"]), "sso-role:H:admin"),
+            (SSO_MINTED.key(["H"]), "sso-minted:H"),
+            (LOGIN.key(["H"]), "login:H"),
+            (LOGIN_FORM.key(["H"]), "login-form:H"),
+            (SAML_REQUEST.key(["corp", "H"]), "saml-req:corp:H"),
+            (SAML_SEEN.key(["corp", "H"]), "saml-seen:corp:H"),
+            (ROLE_SESSION.key(["sid"]), "rs:sid"),
+            (LAST_ROLE.key(["H"]), "lastrole:H"),
+            (PARKING_CAP.key(["login", "all"]), "cap:login:all"),
+            (ATTEMPTS.key([&account("H")]), "bf:n:acct:H"),
+            (ATTEMPTS_LOCK.key([&account("H")]), "bf:lock:acct:H"),
+            (
+                ATTEMPTS.key([&address("192.0.2.7".parse().unwrap())]),
+                "bf:n:ip:192.0.2.7",
+            ),
+            (
+                ATTEMPTS_LOCK.key([&address("2001:db8::1:2:3:4".parse().unwrap())]),
+                "bf:lock:ip:2001:db8::/64",
+            ),
+            (TOTP_USED.key([&account("H"), "42"]), "totp-used:acct:H:42"),
+            (AUTHZ.key(["id"]), "authz:id"),
+            (CODE.key(["H"]), "code:H"),
+            (CODE_USED.key(["H"]), "code-used:H"),
+            (REFRESH_TOKEN.key(["H"]), "rt:H"),
+            (REFRESH_TOKEN_USED.key(["H"]), "rt-used:H"),
+            (FAMILY.key(["f"]), "family:f"),
+            (FAMILY_REVOKED.key(["f"]), "family-revoked:f"),
+            (FAMILY_REFRESH_TOKEN.key(["f"]), "family-rt:f"),
+            (CLIENT_ASSERTION_JTI.key(["app", "H"]), "jti:app:H"),
+        ];
+        for (built, pinned) in keys {
+            assert_eq!(built, pinned);
+        }
+    }
+
+    #[test]
+    fn single_use_kinds_and_fixed_lifetimes() {
+        let kinds = [
+            (SSO_SESSION.prefix, SSO_SESSION.single_use),
+            (SSO_ROLE_SESSIONS.prefix, SSO_ROLE_SESSIONS.single_use),
+            (SSO_HELD_ROLE.prefix, SSO_HELD_ROLE.single_use),
+            (SSO_MINTED.prefix, SSO_MINTED.single_use),
+            (LOGIN.prefix, LOGIN.single_use),
+            (LOGIN_FORM.prefix, LOGIN_FORM.single_use),
+            (SAML_REQUEST.prefix, SAML_REQUEST.single_use),
+            (SAML_SEEN.prefix, SAML_SEEN.single_use),
+            (ROLE_SESSION.prefix, ROLE_SESSION.single_use),
+            (LAST_ROLE.prefix, LAST_ROLE.single_use),
+            (TOTP_USED.prefix, TOTP_USED.single_use),
+            (AUTHZ.prefix, AUTHZ.single_use),
+            (CODE.prefix, CODE.single_use),
+            (REFRESH_TOKEN.prefix, REFRESH_TOKEN.single_use),
+            (CODE_USED.prefix, CODE_USED.single_use),
+            (CLIENT_ASSERTION_JTI.prefix, CLIENT_ASSERTION_JTI.single_use),
+        ];
+        let single: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
+        assert_eq!(
+            single,
+            [
+                "login:",
+                "login-form:",
+                "saml-req:",
+                "saml-seen:",
+                "totp-used:",
+                "authz:",
+                "code:",
+                "rt:",
+                "jti:"
+            ]
+        );
+        assert_eq!(LOGIN.lifetime.fixed(), Some(Duration::from_secs(600)));
+        assert_eq!(CODE.lifetime.fixed(), Some(Duration::from_secs(60)));
+        assert_eq!(ROLE_SESSION.lifetime.fixed(), None);
+        assert_eq!(LAST_ROLE.lifetime.fixed(), Some(LAST_ROLE_TTL));
+    }
+}
