@@ -30,6 +30,18 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `GET /static/favicon.svg`: Lanyard's icon, embedded like the stylesheet.
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+        .into_response()
+}
+
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3).
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let issuer = state.config.server.issuer();

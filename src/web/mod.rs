@@ -150,6 +150,7 @@ pub fn app(state: AppState) -> Router {
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))
         .route("/static/lanyard.css", get(api::stylesheet))
+        .route("/static/favicon.svg", get(api::favicon))
         .route("/.well-known/openid-configuration", get(api::discovery))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/v1/authorize", post(api::authorize))

@@ -102,6 +102,24 @@ async fn local_sign_in_picker_credentials_and_sign_out() {
         "{}",
         page.text().await
     );
+    // The cursor waits in the password field, which names the message for screen readers,
+    // and the username is kept.
+    let focus = page
+        .client
+        .execute(
+            "const a = document.activeElement; return [a.id, a.getAttribute('aria-describedby'), \
+             document.getElementById(a.getAttribute('aria-describedby') || '')?.textContent, \
+             document.getElementById('username').value];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focus[0], "password", "{focus}");
+    assert_eq!(
+        focus[2], "The username or password is incorrect.",
+        "the field's description is the message: {focus}"
+    );
+    assert_eq!(focus[3], "alice", "{focus}");
     page.shot("wrong-password").await;
     password(&page, "alice").await;
     page.wait_for_url("the role picker", |u| u.path() == "/roles")
@@ -129,6 +147,12 @@ async fn local_sign_in_picker_credentials_and_sign_out() {
         401,
         "the credentials ended with the session"
     );
+    // An error page: a sign-in link to a provider that does not exist.
+    page.goto(&l.at("/auth/nope")).await;
+    let text = page.text().await;
+    assert!(text.contains("Back to sign-in"), "{text}");
+    assert!(!text.contains("Not Found"), "no reason phrase: {text}");
+    page.shot("error-page").await;
     page.close().await;
 }
 

@@ -12,9 +12,13 @@
 //! pipe closes and the whole group (chromedriver and any Chromium a failed test left
 //! open) is terminated.
 //!
-//! Screenshots: [`Page::shot`] writes `target/screenshots/<test>/<nn>-<step>.png`
-//! (git-ignored), so a person can look at each step. The window is 1280x800 unless a test
-//! asks for another size ([`Page::open_sized`], e.g. 390x844 for a phone).
+//! Every page state a test names with [`Page::shot`] is looked at four ways: at 1280x800
+//! and at 390x844 (a phone), each in the light and the dark colour scheme. Each way is
+//! written to `target/screenshots/<test>/<nn>-<step>-<size>-<scheme>.png` (git-ignored), so
+//! a person can look at each step, and on Lanyard's own pages each is checked by axe-core
+//! (npm, `tests/peers/axe`): a serious or critical violation fails the test. The window is
+//! 1280x800 unless a test asks for another size ([`Page::open_sized`]); it is put back after
+//! each state.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -32,6 +36,66 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The default window: a laptop.
 pub const DESKTOP: (u32, u32) = (1280, 800);
+/// A phone's viewport.
+pub const PHONE: (u32, u32) = (390, 844);
+
+/// axe-core's browser build, read once per test binary.
+fn axe_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers/axe/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run `scripts/ensure-deps.sh test` (or `make test`), which installs \
+                 the pinned axe-core",
+                path.display()
+            )
+        })
+    })
+}
+
+/// A Chrome DevTools command sent through chromedriver (`goog/cdp/execute`), for what
+/// WebDriver has no command of its own: the emulated colour scheme.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// A colour scheme the page is looked at in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Light,
+    Dark,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Light => "light",
+            Scheme::Dark => "dark",
+        }
+    }
+}
 
 /// The shared chromedriver.
 struct Driver {
@@ -104,6 +168,7 @@ pub struct Page {
     pub client: Client,
     name: String,
     step: AtomicU32,
+    size: (u32, u32),
     _profile: tempfile::TempDir,
 }
 
@@ -154,6 +219,7 @@ impl Page {
             client,
             name: name.to_owned(),
             step: AtomicU32::new(0),
+            size: (width, height),
             _profile: profile,
         };
         page.resize(width, height).await;
@@ -250,7 +316,8 @@ impl Page {
                 return url;
             }
             if started.elapsed() > Duration::from_secs(20) {
-                let step = self.shot("timeout").await;
+                let n = self.step.fetch_add(1, Ordering::Relaxed) + 1;
+                let step = self.screenshot(&format!("{n:02}-timeout")).await;
                 panic!(
                     "waited 20 s for {what}; still at {url} (screenshot {})\n{}",
                     step.display(),
@@ -261,15 +328,101 @@ impl Page {
         }
     }
 
-    /// Saves a screenshot of the viewport as the next step of this test; returns its path.
+    /// The page state now, as the next step of this test: a screenshot at the desktop and
+    /// the phone size, each in the light and the dark scheme, and on Lanyard's pages an axe
+    /// check of each, which fails the test on any serious or critical violation. Returns the
+    /// first screenshot's path.
     pub async fn shot(&self, step: &str) -> PathBuf {
         let n = self.step.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut first = None;
+        let mut problems = Vec::new();
+        for (size_name, (width, height)) in [("desktop", DESKTOP), ("phone", PHONE)] {
+            self.resize(width, height).await;
+            for scheme in [Scheme::Light, Scheme::Dark] {
+                self.set_scheme(scheme).await;
+                let label = format!("{step}-{size_name}-{}", scheme.name());
+                let path = self.screenshot(&format!("{n:02}-{label}")).await;
+                first.get_or_insert(path);
+                for problem in self.accessibility_problems().await {
+                    problems.push(format!("[{label}] {problem}"));
+                }
+            }
+        }
+        self.set_scheme(Scheme::Light).await;
+        self.resize(self.size.0, self.size.1).await;
+        assert!(
+            problems.is_empty(),
+            "axe found serious or critical problems on {} at step {step} ({}):\n{}",
+            self.url().await,
+            self.name,
+            problems.join("\n")
+        );
+        first.unwrap_or_default()
+    }
+
+    /// Writes a screenshot of the viewport as it is now, named `file`.png.
+    async fn screenshot(&self, file: &str) -> PathBuf {
         let dir = screenshots_dir().join(&self.name);
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{n:02}-{step}.png"));
+        let path = dir.join(format!("{file}.png"));
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(&path, png).unwrap();
         path
+    }
+
+    /// Emulates the `prefers-color-scheme` media feature.
+    async fn set_scheme(&self, scheme: Scheme) {
+        let cmd = Cdp {
+            cmd: "Emulation.setEmulatedMedia",
+            params: serde_json::json!({
+                "features": [{ "name": "prefers-color-scheme", "value": scheme.name() }]
+            }),
+        };
+        self.client.issue_cmd(cmd).await.unwrap();
+    }
+
+    /// axe-core's serious and critical violations on the page now, one line each with the
+    /// rule, what it says and where; empty on pages that are not Lanyard's (an upstream's
+    /// login page is not ours to fix).
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let ours = self
+            .client
+            .execute(
+                "return !!document.querySelector('link[rel=stylesheet][href=\"/static/lanyard.css\"]');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if ours != serde_json::Value::Bool(true) {
+            return Vec::new();
+        }
+        let loaded = self
+            .client
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await
+            .unwrap();
+        if loaded != serde_json::Value::Bool(true) {
+            self.client
+                .execute(&format!("{}\nreturn true;", axe_source()), vec![])
+                .await
+                .unwrap();
+        }
+        let found = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { resultTypes: ["violations"] })
+                  .then(r => done(r.violations
+                    .filter(v => v.impact === "serious" || v.impact === "critical")
+                    .map(v => v.impact + " " + v.id + ": " + v.help + " — " +
+                      v.nodes.map(n => n.target.join(" ") + " (" +
+                        (n.failureSummary || "").replace(/\s+/g, " ") + ")").join("; "))))
+                  .catch(e => done(["axe failed: " + e]));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap_or_else(|e| panic!("axe's answer: {e}"))
     }
 
     /// Ends the session (and its Chromium).

@@ -490,6 +490,14 @@ async fn pages_carry_strict_security_headers() {
             .unwrap()
             .starts_with("text/css")
     );
+    let icon = browser()
+        .get(l.at("/static/favicon.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().starts_with("<svg "));
 }
 
 #[tokio::test]
