@@ -244,6 +244,15 @@ mod tests {
         Arc::new(Database::open(&Location::Sqlite(dir.path().join("audit.db"))).unwrap())
     }
 
+    /// Every stored event.
+    async fn stored(db: &Database) -> Vec<AuditEvent> {
+        let all = AuditQuery {
+            limit: 10_000,
+            ..AuditQuery::default()
+        };
+        query(db, &all).await.unwrap()
+    }
+
     fn pending(event: &AuditEvent) -> (Pending, oneshot::Receiver<Result<(), String>>) {
         let (done, committed) = oneshot::channel();
         let row = row(event).unwrap();
@@ -301,15 +310,7 @@ mod tests {
         for w in writes {
             ids.insert(w.await.unwrap().unwrap());
         }
-        let kept = query(
-            &db,
-            &AuditQuery {
-                limit: 1_000,
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+        let kept = stored(&db).await;
         let kept: std::collections::HashSet<String> = kept.into_iter().map(|e| e.id).collect();
         assert_eq!(kept, ids);
         // Events that waited together shared a transaction.
@@ -347,15 +348,7 @@ mod tests {
             assert!(outcome.is_err(), "{outcome:?}");
         }
         assert_eq!(commits.load(Ordering::Relaxed), 0);
-        let kept = query(
-            &db,
-            &AuditQuery {
-                limit: 100,
-                ..AuditQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+        let kept = stored(&db).await;
         assert_eq!(kept.len(), 1, "{kept:?}");
     }
 
