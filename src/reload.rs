@@ -8,9 +8,10 @@
 //! error is logged with its location, written to the audit trail
 //! (`config.reload_failed`) and counted (`lanyard_config_reloads_total{outcome}`).
 //!
-//! Settings that size or identify the running process ([`RESTART_ONLY`]) keep their
-//! running value; a reload that changes one applies the rest and logs that the change
-//! needs a restart. A provider whose entry in the file and whose converted settings are
+//! Settings that size or identify the running process ([`RESTART_ONLY`], and the whole
+//! `[audit]` section: the running trail stays) keep their running value; a reload that
+//! changes one applies the rest, logs a warning naming it, and counts as
+//! `outcome="restart_needed"`. A provider whose entry in the file and whose converted settings are
 //! unchanged keeps its connector, and with it its discovery, JWKS and metadata caches.
 //!
 //! May import: `config`, `connectors`, `server`, `web`, `audit`, `telemetry`.
@@ -25,9 +26,11 @@ use crate::config::{Config, ConfigErrors, StoreKind};
 use crate::connectors::ConnectorError;
 use crate::identity::ProviderId;
 use crate::server::{Shared, StartError, assemble};
+use crate::telemetry::metrics::ReloadOutcome;
 use crate::web::{AppState, LiveRouter, app};
 
-/// The settings a reload cannot change (the listener, the store, the keys, the issuer).
+/// The settings a reload cannot change (the listener, the store, the keys, the issuer, and
+/// the whole `[audit]` section: the running trail stays).
 pub const RESTART_ONLY: &[&str] = &[
     "server.bind",
     "server.public_url",
@@ -39,6 +42,7 @@ pub const RESTART_ONLY: &[&str] = &[
     "limits.max_connections",
     "limits.header_read_timeout",
     "limits.shutdown_delay",
+    "[audit]",
 ];
 
 /// How long the file watch waits for a burst of writes to settle before reloading.
@@ -186,7 +190,12 @@ impl Reloader {
 
     async fn succeeded(&self, done: &Reloaded) {
         let now = self.shared.clock.now();
-        self.shared.metrics.config_reload(Some(true), now);
+        let outcome = if done.restart_needed.is_empty() {
+            ReloadOutcome::Success
+        } else {
+            ReloadOutcome::RestartNeeded
+        };
+        self.shared.metrics.config_reload(Some(outcome), now);
         for key in &done.restart_needed {
             tracing::warn!(file = %self.path.display(), setting = key, "config reloaded, but a change of {key} needs a restart; the running value stays");
         }
@@ -201,7 +210,9 @@ impl Reloader {
 
     async fn failed(&self, error: &ReloadError) {
         let now = self.shared.clock.now();
-        self.shared.metrics.config_reload(Some(false), now);
+        self.shared
+            .metrics
+            .config_reload(Some(ReloadOutcome::Failure), now);
         let problems = error.problems();
         for problem in &problems {
             tracing::error!(file = %self.path.display(), "config reload refused, the running config stays: {problem}");
@@ -340,6 +351,8 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
         &mut n.shutdown_delay,
         &mut kept,
     );
+    // The trail (database, file, failure policy, retention) was opened at start.
+    keep("[audit]", &old.audit, &mut new.audit, &mut kept);
     kept
 }
 
@@ -409,6 +422,19 @@ mod tests {
         assert_eq!(new.sessions.key_prefix, "lanyard:");
         let mut same = config(&text("127.0.0.1:8080", "lanyard:", "pw"));
         assert!(keep_restart_only(&old, &mut same).is_empty());
+    }
+
+    #[test]
+    fn a_changed_audit_section_keeps_the_running_settings_and_is_named() {
+        let base = text("127.0.0.1:8080", "lanyard:", "pw");
+        let old = config(&base);
+        let mut new = config(&format!(
+            "{base}[audit]\ndatabase = \"none\"\non_failure = \"log\"\n"
+        ));
+        assert_ne!(new.audit, old.audit);
+        assert_eq!(keep_restart_only(&old, &mut new), ["[audit]"]);
+        assert!(RESTART_ONLY.contains(&"[audit]"));
+        assert_eq!(new.audit, old.audit);
     }
 
     #[test]

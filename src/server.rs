@@ -422,6 +422,7 @@ async fn start_audit(shared: &Shared, had_key: bool) -> Result<(), StartError> {
         tracing::info!(target: "audit", backend = db.backend(), "audit database ready");
     }
     let _retention = shared.audit.spawn_retention(Arc::clone(&clock));
+    let _summaries = shared.audit.spawn_summaries(Arc::clone(&clock));
     if !had_key {
         let keys = &shared.keys;
         let mut event = AuditEvent::new(EventKind::KeyRotated, clock.now().saturating_mul(1000));

@@ -254,12 +254,12 @@ impl Issuer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use lanyard_policy::{Policy, PolicyKind};
 
     use super::*;
-    use crate::audit::{AuditError, AuditSink, OnFailure};
+    use crate::audit::{MemorySink, OnFailure};
     use crate::clock::ManualClock;
     use crate::roles::Role;
     use crate::roles::{Caller, MachineClient, RoleCatalog};
@@ -268,33 +268,10 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    /// Keeps events, or fails every write.
-    struct Sink {
-        events: Mutex<Vec<AuditEvent>>,
-        broken: bool,
-    }
-
-    #[async_trait::async_trait]
-    impl AuditSink for Sink {
-        fn name(&self) -> &'static str {
-            "test"
-        }
-        async fn write(&self, event: &AuditEvent) -> Result<(), crate::audit::AuditError> {
-            if self.broken {
-                return Err(AuditError {
-                    sink: "test",
-                    message: "down".into(),
-                });
-            }
-            self.events.lock().unwrap().push(event.clone());
-            Ok(())
-        }
-    }
-
     fn issuer(
         dir: &std::path::Path,
         broken: bool,
-    ) -> (Issuer, Arc<Sink>, RoleCatalog, Arc<MemoryStore>) {
+    ) -> (Issuer, MemorySink, RoleCatalog, Arc<MemoryStore>) {
         let clock: SharedClock = Arc::new(ManualClock::new(NOW));
         let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, NOW).unwrap());
         let memory = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
@@ -311,11 +288,9 @@ mod tests {
             "https://l".into(),
             Arc::clone(&clock),
         );
-        let sink = Arc::new(Sink {
-            events: Mutex::new(Vec::new()),
-            broken,
-        });
-        let audit = Audit::new(vec![sink.clone()], OnFailure::Refuse);
+        let sink = MemorySink::new();
+        sink.set_failing(broken);
+        let audit = sink.audit(OnFailure::Refuse);
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
             "Sid": "Robot", "Effect": "Allow", "Action": "sts:AssumeRole",
             "Principal": {"AWS": "arn:lanyard:iam:::client/robot"}}]});
@@ -373,7 +348,7 @@ mod tests {
         assert_eq!(claims.sub, "arn:lanyard:iam:::client/robot");
         assert_eq!(claims.amr, ["client_secret"]);
         {
-            let events = sink.events.lock().unwrap();
+            let events = sink.events();
             assert_eq!(events.len(), 1);
             let e = &events[0];
             assert_eq!(e.event, EventKind::CredentialsIssued);
@@ -389,7 +364,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, IssueError::DurationOutOfRange { .. }), "{e}");
-        let events = sink.events.lock().unwrap();
+        let events = sink.events();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].event, EventKind::CredentialsRefused);
         assert!(events[1].reason.as_deref().unwrap().contains("duration"));
@@ -401,7 +376,7 @@ mod tests {
         let (issuer, sink, roles, memory) = issuer(dir.path(), true);
         let e = issuer.issue(grant(&roles), request(900)).await.unwrap_err();
         assert!(matches!(e, IssueError::AuditUnavailable(_)), "{e}");
-        assert!(sink.events.lock().unwrap().is_empty());
+        assert!(sink.events().is_empty());
         // Nothing was left behind in the store: the role session was removed again.
         assert!(memory.is_empty(), "{} records left", memory.len());
     }

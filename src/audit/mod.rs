@@ -13,17 +13,23 @@
 
 mod database;
 mod file;
+mod limit;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::db::{Database, Location};
+use limit::Limiter;
 
-pub use database::{AuditQuery, DatabaseSink, RETENTION_INTERVAL, prune, query};
+pub use database::{
+    AuditQuery, DatabaseSink, MAX_BATCH, QUEUE_CAPACITY, RETENTION_INTERVAL, prune, query,
+};
 pub use file::{AuditFile, JsonLinesSink};
+pub use limit::{FULL_EVENTS, MAX_SOURCES, WINDOW_MS};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,11 +67,14 @@ pub enum EventKind {
     /// A signing key was generated or rotated.
     #[serde(rename = "key.rotated")]
     KeyRotated,
+    /// Events of one source held back in a window (failures anyone can cause), counted.
+    #[serde(rename = "audit.summary")]
+    AuditSummary,
 }
 
 impl EventKind {
     /// Every kind, for parsing and listing.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::CredentialsIssued,
         EventKind::CredentialsRefused,
         EventKind::SignInSucceeded,
@@ -77,6 +86,7 @@ impl EventKind {
         EventKind::ConfigReloaded,
         EventKind::ConfigReloadFailed,
         EventKind::KeyRotated,
+        EventKind::AuditSummary,
     ];
 
     /// The stable name, as stored and queried (`credentials.issued`, …).
@@ -93,6 +103,7 @@ impl EventKind {
             EventKind::ConfigReloaded => "config.reloaded",
             EventKind::ConfigReloadFailed => "config.reload_failed",
             EventKind::KeyRotated => "key.rotated",
+            EventKind::AuditSummary => "audit.summary",
         }
     }
 
@@ -267,6 +278,72 @@ impl AuditSink for TracingSink {
     }
 }
 
+/// Events kept in memory, for tests: every write is kept (in order) until taken, or
+/// refused while [`MemorySink::set_failing`] is on. Clones share the same events.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink {
+    inner: Arc<MemoryEvents>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryEvents {
+    events: Mutex<Vec<AuditEvent>>,
+    failing: AtomicBool,
+}
+
+impl MemorySink {
+    /// An empty sink that keeps every event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An audit trail writing only to this sink, with `on_failure`.
+    pub fn audit(&self, on_failure: OnFailure) -> Audit {
+        Audit::new(vec![Arc::new(self.clone())], on_failure)
+    }
+
+    /// The events written so far, oldest first (they stay).
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.lock().clone()
+    }
+
+    /// The events written so far, oldest first; the sink forgets them.
+    pub fn take(&self) -> Vec<AuditEvent> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// While `on`, every write fails (as a database that is down would).
+    pub fn set_failing(&self, on: bool) {
+        self.inner.failing.store(on, Ordering::SeqCst);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<AuditEvent>> {
+        // A test that panicked while holding the lock left whole events behind.
+        self.inner
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditSink for MemorySink {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
+        if self.inner.failing.load(Ordering::SeqCst) {
+            return Err(AuditError {
+                sink: "memory",
+                message: "the sink is set to fail".to_owned(),
+            });
+        }
+        self.lock().push(event.clone());
+        Ok(())
+    }
+}
+
 /// `[audit]`: where events go, what a failed write means, how long the database keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditSettings {
@@ -287,6 +364,7 @@ pub struct Audit {
     on_failure: OnFailure,
     database: Option<Arc<Database>>,
     retention: Option<Duration>,
+    limiter: Arc<Limiter>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -307,6 +385,7 @@ impl Audit {
             on_failure,
             database: None,
             retention: None,
+            limiter: Arc::new(Limiter::default()),
         }
     }
 
@@ -372,10 +451,47 @@ impl Audit {
 
     /// Writes `event` to every sink. `Err` only when a sink failed and the policy is
     /// [`OnFailure::Refuse`]; the caller must then not hand out what the event describes.
+    ///
+    /// Failures anyone can cause (`signin.failed`, `signin.locked`, `credentials.refused`)
+    /// are held to a budget per source (see [`WINDOW_MS`]): beyond it they are counted into
+    /// an `audit.summary` event instead of written one by one.
     pub async fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
+        let admission = self.limiter.admit(&event);
+        for summary in admission.summaries {
+            // `write` has already logged a failure with the event's id.
+            let _ = self.write(&summary).await;
+        }
+        if !admission.write {
+            return Ok(());
+        }
+        self.write(&event).await
+    }
+
+    /// Writes the summaries of the windows that ended by `now_ms` (sources that went
+    /// quiet; a source that keeps sending gets its summary with its next event).
+    pub async fn close_windows(&self, now_ms: i64) {
+        for summary in self.limiter.close_ended(now_ms) {
+            let _ = self.write(&summary).await;
+        }
+    }
+
+    /// Writes the summaries of quiet sources every [`WINDOW_MS`], for as long as the
+    /// process runs.
+    pub fn spawn_summaries(&self, clock: SharedClock) -> tokio::task::JoinHandle<()> {
+        let audit = self.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_millis(WINDOW_MS.unsigned_abs());
+            loop {
+                tokio::time::sleep(period).await;
+                audit.close_windows(clock.now().saturating_mul(1000)).await;
+            }
+        })
+    }
+
+    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
         let mut first = None;
         for sink in self.sinks.iter() {
-            if let Err(e) = sink.write(&event).await {
+            if let Err(e) = sink.write(event).await {
                 tracing::error!(target: "audit", sink = e.sink, error = %e.message, event = event.event.as_str(), id = %event.id, "audit event not kept");
                 first.get_or_insert(e);
             }
@@ -432,5 +548,77 @@ mod tests {
         assert!(refuse.record(e.clone()).await.is_err());
         let log = Audit::new(vec![Arc::new(Broken)], OnFailure::Log);
         assert!(log.record(e).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_flood_from_one_address_writes_a_bounded_number_of_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::open(&Location::Sqlite(dir.path().join("a.db"))).unwrap());
+        let audit = Audit::new(
+            vec![Arc::new(DatabaseSink::new(Arc::clone(&db)))],
+            OnFailure::Refuse,
+        );
+        let failed = |ip: &str, time_ms: i64| {
+            let mut e = AuditEvent::new(EventKind::SignInFailed, time_ms);
+            e.source_ip = Some(ip.to_owned());
+            e.detail = serde_json::json!({ "outcome": "failure" });
+            e
+        };
+        for i in 0..500 {
+            audit
+                .record(failed("203.0.113.9", 1_000 + i))
+                .await
+                .unwrap();
+        }
+        for i in 0..5 {
+            audit
+                .record(failed("198.51.100.1", 1_500 + i))
+                .await
+                .unwrap();
+        }
+        // Issuance from the flooding address is never held back.
+        for i in 0..50 {
+            let mut issued = AuditEvent::new(EventKind::CredentialsIssued, 1_600 + i);
+            issued.source_ip = Some("203.0.113.9".into());
+            audit.record(issued).await.unwrap();
+        }
+        let all = |event| AuditQuery {
+            event: Some(event),
+            limit: 10_000,
+            ..AuditQuery::default()
+        };
+        let rows = query(&db, &all(EventKind::SignInFailed)).await.unwrap();
+        let from = |ip: &str| {
+            rows.iter()
+                .filter(|e| e.source_ip.as_deref() == Some(ip))
+                .count()
+        };
+        assert_eq!(from("203.0.113.9"), FULL_EVENTS as usize);
+        assert_eq!(from("198.51.100.1"), 5);
+        let issued = query(&db, &all(EventKind::CredentialsIssued))
+            .await
+            .unwrap();
+        assert_eq!(issued.len(), 50);
+
+        audit.close_windows(1_000 + WINDOW_MS).await;
+        let summaries = query(&db, &all(EventKind::AuditSummary)).await.unwrap();
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        assert_eq!(summaries[0].source_ip.as_deref(), Some("203.0.113.9"));
+        assert_eq!(summaries[0].detail["count"], 500 - u64::from(FULL_EVENTS));
+        assert_eq!(summaries[0].detail["event"], "signin.failed");
+    }
+
+    #[tokio::test]
+    async fn the_memory_sink_keeps_takes_and_fails_on_demand() {
+        let sink = MemorySink::new();
+        let audit = sink.audit(OnFailure::Refuse);
+        let e = AuditEvent::new(EventKind::SignOut, 1);
+        audit.record(e.clone()).await.unwrap();
+        assert_eq!(sink.events(), std::slice::from_ref(&e));
+        sink.set_failing(true);
+        assert!(audit.record(e.clone()).await.is_err());
+        sink.set_failing(false);
+        assert_eq!(sink.take(), [e]);
+        assert!(sink.events().is_empty());
     }
 }

@@ -97,25 +97,35 @@ const DELETE_BEFORE: &str = "DELETE FROM audit_events WHERE time_ms < $1";
 impl Database {
     /// Inserts one event; `Ok` once the insert is committed.
     pub async fn insert_event(&self, row: &EventRow) -> Result<(), DbError> {
+        self.insert_events(std::slice::from_ref(row)).await
+    }
+
+    /// Inserts `rows` in one transaction (one commit, one sync to disk); `Ok` once it is
+    /// committed, and then every row is kept; on `Err` none is.
+    pub async fn insert_events(&self, rows: &[EventRow]) -> Result<(), DbError> {
         self.ready().await?;
-        on_pool!(self, p => bounded(
-            sqlx::query(INSERT)
-                .bind(&row.id)
-                .bind(row.time_ms)
-                .bind(&row.event)
-                .bind(&row.door)
-                .bind(&row.provider)
-                .bind(&row.subject)
-                .bind(&row.role)
-                .bind(&row.session_name)
-                .bind(&row.role_session)
-                .bind(&row.client_id)
-                .bind(&row.source_ip)
-                .bind(&row.record)
-                .execute(p)
-        )
-        .await
-        .map(|_| ()))
+        on_pool!(self, p => bounded(async {
+            let mut tx = p.begin().await?;
+            for row in rows {
+                sqlx::query(INSERT)
+                    .bind(&row.id)
+                    .bind(row.time_ms)
+                    .bind(&row.event)
+                    .bind(&row.door)
+                    .bind(&row.provider)
+                    .bind(&row.subject)
+                    .bind(&row.role)
+                    .bind(&row.session_name)
+                    .bind(&row.role_session)
+                    .bind(&row.client_id)
+                    .bind(&row.source_ip)
+                    .bind(&row.record)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
+        .await)
     }
 
     /// The `record` of every event that `filter` matches, newest first.

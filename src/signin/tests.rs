@@ -1,29 +1,13 @@
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::*;
-use crate::audit::{AuditError, AuditSink, OnFailure};
+use crate::audit::{MemorySink, OnFailure};
 use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::connectors::local::hash_password;
 use crate::session::{MemoryStore, SessionStore};
 
 const NOW: i64 = 1_800_000_000;
-
-/// Keeps every event, for the tests to read.
-#[derive(Default)]
-struct Capture(Mutex<Vec<AuditEvent>>);
-
-#[async_trait::async_trait]
-impl AuditSink for Capture {
-    fn name(&self) -> &'static str {
-        "capture"
-    }
-    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
 
 struct Fixture {
     sso: Sso,
@@ -32,7 +16,7 @@ struct Fixture {
     manual: ManualClock,
     limits: SignInLimits,
     audit: Audit,
-    captured: Arc<Capture>,
+    captured: MemorySink,
     metrics: Metrics,
 }
 
@@ -52,8 +36,7 @@ impl Fixture {
         let manual = ManualClock::new(NOW);
         let clock: SharedClock = Arc::new(manual.clone());
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
-        let captured = Arc::new(Capture::default());
-        let sink: Arc<dyn AuditSink> = captured.clone();
+        let captured = MemorySink::new();
         Self {
             sso: Sso::new(
                 store,
@@ -68,7 +51,7 @@ impl Fixture {
                 max_account_failures: 2,
                 ..SignInLimits::default()
             },
-            audit: Audit::new(vec![sink], OnFailure::Log),
+            audit: captured.audit(OnFailure::Log),
             captured,
             metrics: Metrics::new(),
         }
@@ -86,7 +69,7 @@ impl Fixture {
     }
 
     fn events(&self) -> Vec<AuditEvent> {
-        std::mem::take(&mut *self.captured.0.lock().unwrap())
+        self.captured.take()
     }
 
     fn count(&self, provider: &str, outcome: &str) -> usize {

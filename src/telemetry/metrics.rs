@@ -15,7 +15,7 @@
 //! - `lanyard_upstream_request_duration_seconds{provider, operation}` and
 //!   `lanyard_upstream_errors_total{provider, operation}`;
 //! - `lanyard_store_operation_duration_seconds{op}` and `lanyard_store_errors_total{op}`;
-//! - `lanyard_config_reloads_total{outcome}` and
+//! - `lanyard_config_reloads_total{outcome}` (`success`, `restart_needed`, `failure`) and
 //!   `lanyard_config_last_reload_success_timestamp_seconds`.
 //!
 //! May import: `audit` (the `Door` label).
@@ -24,6 +24,29 @@ use std::time::Duration;
 
 use metrics::Label;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// How a config reload ended: the `outcome` label of `lanyard_config_reloads_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// Applied in full (`success`).
+    Success,
+    /// Applied, but a changed restart-only setting or section (such as `[audit]`) kept
+    /// its running value (`restart_needed`).
+    RestartNeeded,
+    /// Refused; the running config stays (`failure`).
+    Failure,
+}
+
+impl ReloadOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadOutcome::Success => "success",
+            ReloadOutcome::RestartNeeded => "restart_needed",
+            ReloadOutcome::Failure => "failure",
+        }
+    }
+}
 
 /// Histogram buckets in seconds: 1 ms to 10 s.
 const BUCKETS: &[f64] = &[
@@ -168,16 +191,15 @@ impl Metrics {
         });
     }
 
-    /// Counts a config reload (`success` or `failure`); a success (and start-up, with
+    /// Counts a config reload by its outcome; an applied one (and start-up, with
     /// `outcome` `None`) also sets the time of the last good load, in Unix seconds.
-    pub fn config_reload(&self, outcome: Option<bool>, now: i64) {
+    pub fn config_reload(&self, outcome: Option<ReloadOutcome>, now: i64) {
         metrics::with_local_recorder(&self.recorder, || {
-            if let Some(ok) = outcome {
-                let outcome = if ok { "success" } else { "failure" };
-                metrics::counter!("lanyard_config_reloads_total", "outcome" => outcome)
+            if let Some(outcome) = outcome {
+                metrics::counter!("lanyard_config_reloads_total", "outcome" => outcome.as_str())
                     .increment(1);
             }
-            if outcome != Some(false) {
+            if outcome != Some(ReloadOutcome::Failure) {
                 metrics::gauge!("lanyard_config_last_reload_success_timestamp_seconds")
                     .set(now as f64);
             }

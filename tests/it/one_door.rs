@@ -5,10 +5,7 @@
 //! held to its role's trust policy. Events are captured by an in-memory sink given to the
 //! broker; web identity tokens come from the in-process issuer of `upstream.rs`.
 
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
-use lanyard::audit::{Audit, AuditError, AuditEvent, AuditSink, Door, EventKind, OnFailure};
+use lanyard::audit::{AuditEvent, Door, EventKind, MemorySink, OnFailure};
 use lanyard::clock::{Clock, ManualClock};
 use lanyard::tokens::Algorithm;
 use serde_json::{Value, json};
@@ -17,39 +14,14 @@ use crate::harness::{Lanyard, T0, browser, cheap_hash, config_text, memory_store
 use crate::oidc_provider::{GRAFANA_REDIRECT, authorize_url, query, run_authorize, token};
 use crate::upstream::{Fake, fake_idp};
 
-/// Keeps every event; fails every write while `failing` is set.
-#[derive(Default)]
-struct Capture {
-    events: Mutex<Vec<AuditEvent>>,
-    failing: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl AuditSink for Capture {
-    fn name(&self) -> &'static str {
-        "capture"
-    }
-
-    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(AuditError {
-                sink: "capture",
-                message: "down".into(),
-            });
-        }
-        self.events.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// Takes the events written so far.
-    fn take(&self) -> Vec<AuditEvent> {
-        std::mem::take(&mut *self.events.lock().unwrap())
-    }
-
+/// What the tests ask of the broker's in-memory audit sink.
+trait Issued {
     /// Takes the events so far and checks they are exactly one `credentials.issued` at
     /// `door` (other kinds, such as revocations, are left out); returns it.
+    fn one_issued(&self, door: Door) -> AuditEvent;
+}
+
+impl Issued for MemorySink {
     fn one_issued(&self, door: Door) -> AuditEvent {
         let issued: Vec<AuditEvent> = self
             .take()
@@ -60,15 +32,11 @@ impl Capture {
         assert_eq!(issued[0].door, Some(door), "{issued:#?}");
         issued.into_iter().next().unwrap()
     }
-
-    fn set_failing(&self, on: bool) {
-        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 struct Broker {
     l: Lanyard,
-    capture: Arc<Capture>,
+    capture: MemorySink,
     fake: Fake,
     _keys: tempfile::TempDir,
 }
@@ -138,8 +106,8 @@ allowed_roles = ["deploy"]
         frozen = cheap_hash("frozen-secret"),
         ci_app = cheap_hash("ci-app-secret"),
     ));
-    let capture = Arc::new(Capture::default());
-    let audit = Audit::new(vec![capture.clone()], on_failure);
+    let capture = MemorySink::new();
+    let audit = capture.audit(on_failure);
     let l = start_audited(&text, memory_store(&clock), clock, audit).await;
     Broker {
         l,

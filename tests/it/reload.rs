@@ -334,3 +334,42 @@ async fn sighup_reloads_a_running_lanyard_serve_process() {
     assert!(served.child.try_wait().unwrap().is_none());
     assert_eq!(reloads(&served.url, "failure").await, None);
 }
+
+#[tokio::test]
+async fn a_changed_audit_section_keeps_the_running_trail_warns_and_is_counted_apart() {
+    let live = start_live().await;
+    let b = signed_in(&live.url, "alice").await;
+    assert!(offers_auditor(&picker(&b, &live.url).await.1));
+    // One edit changes a role (applied at once) and adds an [audit] file (needs a restart).
+    let trail = live.path.parent().unwrap().join("trail.jsonl");
+    edit(&live.path, AUDITOR_TRUST, AUDITOR_EDITED);
+    let mut text = std::fs::read_to_string(&live.path).unwrap();
+    assert!(!text.contains("[audit]"));
+    text.push_str(&format!("\n[audit]\nfile = \"{}\"\n", trail.display()));
+    std::fs::write(&live.path, text).unwrap();
+
+    let log = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = Arc::clone(&log);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || Capture(Arc::clone(&writer)))
+        .with_ansi(false)
+        .finish();
+    let done = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        live.reloader.reload().await.unwrap()
+    };
+    assert_eq!(done.restart_needed, ["[audit]"]);
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("[audit]") && l.contains("restart")),
+        "{log}"
+    );
+    // The rest of the edit applies; the running trail stays (the new file gets nothing,
+    // not even this reload's `config.reloaded`).
+    assert!(!offers_auditor(&picker(&b, &live.url).await.1));
+    assert!(!trail.exists(), "the new [audit] file was opened");
+    assert_eq!(reloads(&live.url, "restart_needed").await, Some(1.0));
+    assert_eq!(reloads(&live.url, "success").await, None);
+    assert_eq!(reloads(&live.url, "failure").await, None);
+}

@@ -3,9 +3,7 @@
 //! local directory, slapd, oidc-provider and pysaml2. Each broker gets a capturing audit
 //! sink (`harness::AUDIT`); the series are read from `/metrics` with a Prometheus parser.
 
-use std::sync::{Arc, Mutex};
-
-use lanyard::audit::{Audit, AuditError, AuditEvent, AuditSink, EventKind, OnFailure};
+use lanyard::audit::{Audit, AuditEvent, EventKind, MemorySink, OnFailure};
 
 use crate::harness::{AUDIT, Lanyard, csrf_of};
 
@@ -13,27 +11,16 @@ const USER_AGENT: &str = "signin-events-test/1.0";
 
 /// Keeps every event the broker writes.
 #[derive(Default, Clone)]
-struct Capture(Arc<Mutex<Vec<AuditEvent>>>);
-
-#[async_trait::async_trait]
-impl AuditSink for Capture {
-    fn name(&self) -> &'static str {
-        "capture"
-    }
-    async fn write(&self, event: &AuditEvent) -> Result<(), AuditError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
+struct Capture(MemorySink);
 
 impl Capture {
     fn audit(&self) -> Audit {
-        Audit::new(vec![Arc::new(self.clone())], OnFailure::Refuse)
+        self.0.audit(OnFailure::Refuse)
     }
 
     /// The events written so far (and forgets them).
     fn take(&self) -> Vec<AuditEvent> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        self.0.take()
     }
 }
 

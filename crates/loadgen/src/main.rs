@@ -192,6 +192,21 @@ fn cheap_hash(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The broker's own limits for a load test: every request comes from 127.0.0.1 and
+/// scenario (3) signs the one user `bench` in at full speed, so the per-address caps on
+/// pending logins and authorizations and the sign-in lockouts (which reserve each attempt
+/// against the account and the address before its password is checked) would refuse most
+/// flows after the first few hundred and measure the limits instead of the flow.
+const LOAD_LIMITS: &str = r#"[sign_in]
+max_account_failures = 1000000000
+max_ip_failures = 1000000000
+[limits]
+max_pending_logins_per_address = 1000000000
+max_pending_logins = 1000000000
+max_pending_authorizations_per_address = 1000000000
+max_pending_authorizations = 1000000000
+"#;
+
 fn config_text(
     url: &str,
     keys: &std::path::Path,
@@ -211,7 +226,7 @@ key_prefix = "{prefix}"
 [tokens]
 algorithm = "ES256"
 keys_dir = "{keys}"
-[[providers]]
+{limits}[[providers]]
 id = "corp"
 kind = "local"
 [[providers.users]]
@@ -239,6 +254,7 @@ grant_types = ["client_credentials"]
 machine_role = "bench"
 "#,
         keys = keys.display(),
+        limits = LOAD_LIMITS,
         sts = idp.map(sts_config).unwrap_or_default(),
         user = cheap_hash("bench-pw")?,
         app = cheap_hash("app-secret")?,
