@@ -515,7 +515,7 @@ pub fn authorize(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::identity::{ProviderId, ProviderKind};
     use lanyard_policy::PolicyKind;
@@ -539,7 +539,8 @@ mod tests {
         }
     }
 
-    fn role(name: &str, trust: serde_json::Value) -> RoleConfig {
+    /// A role of one hour at most with this trust policy (shared by the tests of `access`).
+    pub(crate) fn role(name: &str, trust: serde_json::Value) -> RoleConfig {
         RoleConfig {
             name: name.into(),
             description: String::new(),

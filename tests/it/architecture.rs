@@ -143,8 +143,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "roles",
         "a machine client's trust check",
     ),
-    // The listener's connection limit reads the process's open-file limit.
-    ("web/mod.rs", "server", "open_file_limit"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
