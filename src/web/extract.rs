@@ -120,16 +120,10 @@ impl FromRequestParts<AppState> for RequestFacts {
     }
 }
 
-/// A browser's request as the page handlers see it: the broker's state, the request's
-/// facts and its headers (the cookies), in one extractor.
-pub struct Browser {
-    /// The broker's state.
-    pub state: AppState,
-    /// Address, user agent, time and transport.
-    pub facts: RequestFacts,
-    /// The request's headers.
-    pub headers: HeaderMap,
-}
+/// A browser's request as the page handlers see it, in one extractor: the broker's
+/// state, the request's facts (address, user agent, time, transport) and its headers
+/// (the cookies).
+pub struct Browser(pub AppState, pub RequestFacts, pub HeaderMap);
 
 impl FromRequestParts<AppState> for Browser {
     type Rejection = std::convert::Infallible;
@@ -139,11 +133,7 @@ impl FromRequestParts<AppState> for Browser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Ok(facts) = RequestFacts::from_request_parts(parts, state).await;
-        Ok(Browser {
-            state: state.clone(),
-            facts,
-            headers: parts.headers.clone(),
-        })
+        Ok(Browser(state.clone(), facts, parts.headers.clone()))
     }
 }
 

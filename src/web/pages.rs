@@ -194,11 +194,7 @@ fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Respons
 
 /// `GET /auth/{provider}`: starts a sign-in.
 pub async fn start_login(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
     PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
@@ -256,11 +252,7 @@ fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCo
 /// `POST /auth/{provider}`: checks a username and password. A refused attempt gets a
 /// fresh form saying why; a stale, used or foreign form a fresh one with a notice.
 pub async fn password_login(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
@@ -383,11 +375,7 @@ fn roles_url(authz: Option<&str>) -> String {
 /// never mints without bound: when one role fits, the live role session this SSO session
 /// holds for it is shown again, and a `HEAD` changes nothing at all.
 pub async fn roles(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     method: Method,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
@@ -675,11 +663,7 @@ pub struct RoleForm {
 
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> Response {
     chosen(&state, facts, &headers, form)
@@ -826,11 +810,7 @@ pub struct CredentialsQuery {
 
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
@@ -893,11 +873,7 @@ pub struct SignoutForm {
 
 /// `POST /signout`: ends the SSO session and its role sessions.
 pub async fn signout(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;

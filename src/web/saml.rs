@@ -29,11 +29,7 @@ pub struct AcsForm {
 
 /// `POST /auth/{provider}/callback`: the Assertion Consumer Service.
 pub async fn acs(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
     PageForm(form): PageForm<AcsForm>,
 ) -> Result<Response, PageError> {

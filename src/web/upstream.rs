@@ -20,11 +20,7 @@ use crate::web::session::enter;
 /// `GET /auth/{provider}/callback`: the provider's answer (RFC 6749 §4.1.2). A query that
 /// cannot be read is answered as one without a code.
 pub async fn callback(
-    Browser {
-        state,
-        facts,
-        headers,
-    }: Browser,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
     params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Result<Response, PageError> {
