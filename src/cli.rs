@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use lanyard_policy::{Context, Policy, PolicyKind, PolicySet, Principal, Request};
 
 use crate::clock::{Clock, SharedClock, SystemClock};
@@ -107,37 +107,41 @@ enum PolicyCommand {
         files: Vec<PathBuf>,
     },
     /// Evaluate a request against policies, as AWS would.
-    Simulate {
-        /// Identity (permission) policies.
-        #[arg(long = "policy", required = true)]
-        policies: Vec<PathBuf>,
-        /// Action, e.g. `s3:GetObject`.
-        #[arg(long)]
-        action: String,
-        /// Resource ARN.
-        #[arg(long)]
-        resource: String,
-        /// JSON object of condition keys to a string or a list of strings.
-        #[arg(long)]
-        context: Option<PathBuf>,
-        /// A resource-based policy.
-        #[arg(long)]
-        resource_policy: Option<PathBuf>,
-        /// A permissions boundary.
-        #[arg(long)]
-        boundary: Option<PathBuf>,
-        /// A session policy.
-        #[arg(long)]
-        session_policy: Option<PathBuf>,
-        /// The caller's ARN, matched against `Principal` in the resource policy (without
-        /// it only `"*"` principals match). A resource-policy `Allow` naming this ARN (or
-        /// `"*"`) is not limited by the boundary's implicit deny, as in AWS.
-        #[arg(long, value_name = "ARN")]
-        principal: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Simulate(SimulateArgs),
+}
+
+/// The arguments of `policy simulate`.
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    /// Identity (permission) policies.
+    #[arg(long = "policy", required = true)]
+    policies: Vec<PathBuf>,
+    /// Action, e.g. `s3:GetObject`.
+    #[arg(long)]
+    action: String,
+    /// Resource ARN.
+    #[arg(long)]
+    resource: String,
+    /// JSON object of condition keys to a string or a list of strings.
+    #[arg(long)]
+    context: Option<PathBuf>,
+    /// A resource-based policy.
+    #[arg(long)]
+    resource_policy: Option<PathBuf>,
+    /// A permissions boundary.
+    #[arg(long)]
+    boundary: Option<PathBuf>,
+    /// A session policy.
+    #[arg(long)]
+    session_policy: Option<PathBuf>,
+    /// The caller's ARN, matched against `Principal` in the resource policy (without
+    /// it only `"*"` principals match). A resource-policy `Allow` naming this ARN (or
+    /// `"*"`) is not limited by the boundary's implicit deny, as in AWS.
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Exit code of an invalid command line or invalid input. clap's own default for usage
@@ -204,29 +208,8 @@ pub fn main() -> ExitCode {
             command: PolicyCommand::Check { files },
         } => policy_check(&files),
         Command::Policy {
-            command:
-                PolicyCommand::Simulate {
-                    policies,
-                    action,
-                    resource,
-                    context,
-                    resource_policy,
-                    boundary,
-                    session_policy,
-                    principal,
-                    json,
-                },
-        } => match simulate(&Simulation {
-            policies: &policies,
-            action: &action,
-            resource: &resource,
-            context: context.as_deref(),
-            resource_policy: resource_policy.as_deref(),
-            boundary: boundary.as_deref(),
-            session_policy: session_policy.as_deref(),
-            principal: principal.as_deref(),
-            json,
-        }) {
+            command: PolicyCommand::Simulate(args),
+        } => match simulate(&args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(2),
             Err(e) => {
@@ -413,60 +396,43 @@ fn policy_check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-/// The arguments of `policy simulate`.
-struct Simulation<'a> {
-    policies: &'a [PathBuf],
-    action: &'a str,
-    resource: &'a str,
-    context: Option<&'a Path>,
-    resource_policy: Option<&'a Path>,
-    boundary: Option<&'a Path>,
-    session_policy: Option<&'a Path>,
-    principal: Option<&'a str>,
-    json: bool,
+/// A `--context` file: a JSON object of condition keys to a string or a list of strings.
+fn read_context(path: &Path) -> Result<Context, String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    Context::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn simulate(args: &Simulation<'_>) -> Result<bool, String> {
-    let &Simulation {
-        policies,
-        action,
-        resource,
-        context,
-        resource_policy,
-        boundary,
-        session_policy,
-        principal,
-        json,
-    } = args;
-    if let Some(arn) =
-        principal.filter(|a| !a.starts_with("arn:") || a.contains(char::is_whitespace))
+/// `policy simulate`: prints the decision and which statements decided it; `Ok(true)` on
+/// Allow.
+fn simulate(args: &SimulateArgs) -> Result<bool, String> {
+    if let Some(arn) = args
+        .principal
+        .as_deref()
+        .filter(|a| !a.starts_with("arn:") || a.contains(char::is_whitespace))
     {
         return Err(format!("--principal: \"{arn}\" is not an ARN"));
     }
-    let identity = policies
+    let identity = args
+        .policies
         .iter()
         .map(|p| read_policy(p, Some(PolicyKind::Identity)))
         .collect::<Result<Vec<_>, _>>()?;
-    let resource_policy = resource_policy
-        .map(|p| read_policy(p, Some(PolicyKind::Resource)))
-        .transpose()?;
-    let boundary = boundary
-        .map(|p| read_policy(p, Some(PolicyKind::Boundary)))
-        .transpose()?;
-    let session = session_policy
-        .map(|p| read_policy(p, Some(PolicyKind::Session)))
-        .transpose()?;
-    let context = match context {
+    let optional = |path: &Option<PathBuf>, kind| {
+        path.as_deref()
+            .map(|p| read_policy(p, Some(kind)))
+            .transpose()
+    };
+    let resource_policy = optional(&args.resource_policy, PolicyKind::Resource)?;
+    let boundary = optional(&args.boundary, PolicyKind::Boundary)?;
+    let session = optional(&args.session_policy, PolicyKind::Session)?;
+    let context = match &args.context {
         None => Context::new(),
-        Some(path) => {
-            let mut text = String::new();
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_string(&mut text))
-                .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
-            Context::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        Some(path) => read_context(path)?,
     };
     let set = PolicySet {
         identity: identity.iter().collect(),
@@ -477,14 +443,14 @@ fn simulate(args: &Simulation<'_>) -> Result<bool, String> {
     let decision = lanyard_policy::evaluate(
         &set,
         &Request {
-            principal: principal.map(Principal::Aws),
-            action,
-            resource,
+            principal: args.principal.as_deref().map(Principal::Aws),
+            action: &args.action,
+            resource: &args.resource,
             context: &context,
         },
     );
     let allowed = decision.outcome.is_allowed();
-    if json {
+    if args.json {
         let out = serde_json::json!({
             "decision": if allowed { "Allow" } else { "Deny" },
             "reason": decision.outcome,

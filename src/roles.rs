@@ -539,7 +539,7 @@ pub fn authorize(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::identity::{ProviderId, ProviderKind};
     use lanyard_policy::PolicyKind;
@@ -563,7 +563,8 @@ mod tests {
         }
     }
 
-    fn role(name: &str, trust: serde_json::Value) -> Role {
+    /// A role of one hour at most with this trust policy (shared by the tests of `access`).
+    pub(crate) fn role(name: &str, trust: serde_json::Value) -> Role {
         Role {
             name: name.into(),
             description: String::new(),

@@ -208,7 +208,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         Arc::clone(&clock),
     );
     let access = Issuer::new(
-        issuer.clone(),
+        issuer,
         sso.clone(),
         shared.audit.clone(),
         (*shared.metrics).clone(),
@@ -230,8 +230,6 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         Arc::clone(&connectors),
         Arc::clone(&roles),
         access.clone(),
-        sso.clone(),
-        Arc::clone(&clock),
         config.tokens.default_duration,
     );
     let limits = &config.limits;
@@ -250,7 +248,6 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
     AppState::new(Services {
         login_cap,
         authorization_cap,
-        issuer,
         access,
         oidc,
         sts,
@@ -263,11 +260,6 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         connectors,
         roles,
     })
-}
-
-/// The process's soft limit on open files, `None` when unlimited.
-pub fn open_file_limit() -> Option<u64> {
-    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
 }
 
 /// Raises the soft limit on open files to the hard limit (each client connection holds
@@ -285,7 +277,7 @@ pub fn raise_open_file_limit() -> Option<u64> {
             tracing::warn!(error = %e, "cannot raise the open-file limit to the hard limit");
         }
     }
-    open_file_limit()
+    crate::web::open_file_limit()
 }
 
 /// Runs the broker on the config loaded from `path` (`text` is the text it was loaded

@@ -35,7 +35,6 @@ use crate::access::{
     Attempt, ClientBinding, CredentialIssuer, Holder, IssueError, IssueRequest, Issuer,
 };
 use crate::audit::Door;
-use crate::clock::SharedClock;
 use crate::connectors::id_token::IdTokenError;
 use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
@@ -43,7 +42,7 @@ use crate::connectors::{Connector, Connectors};
 use crate::identity::ExternalIdentity;
 use crate::op::{Client, GrantType, OAuthError};
 use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, RoleCatalog};
-use crate::sso::{RoleSession, Sso, SsoError};
+use crate::sso::{RoleSession, SsoError};
 
 /// The longest duration any STS call grants (AWS's limit), before the role's own maximum.
 pub const MAX_DURATION_SECS: u64 = 43_200;
@@ -63,8 +62,6 @@ pub struct AssumeRoleRequest {
     pub role_session_name: Option<String>,
     /// A session policy (IAM JSON) that narrows the role's permissions.
     pub policy: Option<String>,
-    /// The caller's `User-Agent`, for the audit trail.
-    pub user_agent: Option<String>,
 }
 
 /// Credentials issued by an STS call.
@@ -141,8 +138,6 @@ pub struct Sts {
     connectors: Arc<Connectors>,
     roles: Arc<RoleCatalog>,
     issuer: Issuer,
-    sso: Sso,
-    clock: SharedClock,
     default_duration: Duration,
 }
 
@@ -169,25 +164,21 @@ struct Checked {
     duration: Option<u64>,
     session_name: Option<String>,
     policy: Option<String>,
-    user_agent: Option<String>,
 }
 
 impl Sts {
-    /// The service; `default_duration` is `[tokens] default_duration`.
+    /// The service over the one door `issuer` (and its store and clock);
+    /// `default_duration` is `[tokens] default_duration`.
     pub fn new(
         connectors: Arc<Connectors>,
         roles: Arc<RoleCatalog>,
         issuer: Issuer,
-        sso: Sso,
-        clock: SharedClock,
         default_duration: Duration,
     ) -> Self {
         Self {
             connectors,
             roles,
             issuer,
-            sso,
-            clock,
             default_duration,
         }
     }
@@ -233,7 +224,7 @@ impl Sts {
                 ))
             })?;
         let provider = connector.id().to_string();
-        let now = self.clock.now();
+        let now = self.issuer.clock().now();
         let (identity, audience) = connector
             .verify_web_identity(&unverified, now)
             .await
@@ -281,7 +272,6 @@ impl Sts {
             duration_seconds: duration,
             role_session_name: None,
             policy: None,
-            user_agent: request.user_agent,
         };
         let binding = ClientBinding {
             client_id: client.config.id.clone(),
@@ -349,10 +339,10 @@ impl Sts {
                 }
             }
         };
-        let now = self.clock.now();
+        let now = self.issuer.clock().now();
         let accepted = match connector
             .accept(
-                self.sso.store().as_ref(),
+                self.issuer.sso().store().as_ref(),
                 saml_response,
                 Presenter::Api,
                 now,
@@ -403,12 +393,8 @@ impl Sts {
             (false, "sts:AssumeRoleWithSAML") => Door::StsSaml,
             (false, _) => Door::StsWebIdentity,
         };
-        let attempt = Attempt {
-            door,
-            source_ip: facts.source_ip,
-            user_agent: checked.user_agent.clone(),
-            client_id: client.map(|c| c.binding.client_id.clone()),
-        };
+        let client_id = client.map(|c| c.binding.client_id.as_str());
+        let attempt = Attempt::new(facts, door, client_id);
         let caller = Caller::Federated(identity.clone());
         let grant = match self.roles.evaluate(&checked.role, caller, facts) {
             Ok(g) => g,
@@ -472,8 +458,6 @@ pub struct TokenExchange {
     pub actor_token: Option<String>,
     /// `resource`: the role's ARN.
     pub resource: Option<String>,
-    /// The caller's `User-Agent`, for the audit trail.
-    pub user_agent: Option<String>,
 }
 
 impl std::fmt::Debug for TokenExchange {
@@ -585,7 +569,6 @@ fn check(request: &AssumeRoleRequest) -> Result<Checked, StsError> {
         duration: request.duration_seconds,
         session_name: request.role_session_name.clone(),
         policy,
-        user_agent: request.user_agent.clone(),
     })
 }
 
@@ -619,12 +602,11 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, SharedClock};
     use crate::config::Config;
     use crate::identity::{ClaimValue, ProviderId, ProviderKind};
     use crate::session::{MemoryStore, SessionStore};
     use crate::telemetry::captured_log;
-    use crate::tokens::{Algorithm, KeySet};
 
     const NOW: i64 = 1_800_000_000;
 
@@ -653,33 +635,14 @@ trust_policy = { Version = "2012-10-17", Statement = [
     fn service(dir: &std::path::Path) -> Sts {
         let clock: SharedClock = Arc::new(ManualClock::new(NOW));
         let config = Config::from_toml(CONFIG, dir, &|_| None).unwrap();
-        let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, NOW).unwrap());
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
-        let sso = Sso::new(
-            store,
-            Arc::clone(&clock),
-            Duration::from_secs(3600),
-            Duration::from_secs(36_000),
-        );
-        let tokens = CredentialIssuer::new(
-            keys,
-            "http://127.0.0.1:8080".into(),
-            "http://127.0.0.1:8080".into(),
-            Arc::clone(&clock),
-        );
-        let issuer = Issuer::new(
-            tokens,
-            sso.clone(),
-            crate::audit::Audit::log_only(),
-            crate::telemetry::metrics::Metrics::new(),
-            Arc::clone(&clock),
-        );
+        let url = "http://127.0.0.1:8080";
+        let audit = crate::audit::Audit::log_only();
+        let issuer = crate::access::testing::issuer(dir, &clock, store, url, audit);
         Sts::new(
             Arc::new(Connectors::new(&config.providers, &config.server.issuer()).unwrap()),
             Arc::new(RoleCatalog::new(config.roles.clone())),
             issuer,
-            sso,
-            clock,
             Duration::from_secs(900),
         )
     }
@@ -740,7 +703,13 @@ trust_policy = { Version = "2012-10-17", Statement = [
             .await
             .unwrap();
         assert_eq!(session.expires_at, NOW + 900);
-        let stored = sts.sso.role_session(&session.id).await.unwrap().unwrap();
+        let stored = sts
+            .issuer
+            .sso()
+            .role_session(&session.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             stored.access_token_digest,
             crate::session::digest(&session.access_token)

@@ -23,45 +23,14 @@ use std::time::Duration;
 
 use crate::audit::{Audit, AuditEvent, Door, EventKind};
 use crate::clock::SharedClock;
-use crate::roles::{RequestFacts, TrustGrant, TrustRefusal};
-use crate::sso::{RoleSession, Sso, SsoSession};
+use crate::roles::{RequestFacts, RoleCatalog, TrustGrant, TrustRefusal};
+use crate::sso::{RoleSession, Sso, SsoError, SsoSession};
 use crate::telemetry::metrics::Metrics;
 
 pub use credentials::{AccessTokenClaims, ClientBinding, CredentialIssuer, IssueError};
 
 /// The longest `User-Agent` kept in an audit event, in characters.
 const MAX_USER_AGENT_CHARS: usize = 256;
-
-/// Where a request came from: its trust facts (address, time, transport) and its
-/// `User-Agent`. Built by `web` for every door.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    /// Address, time and transport, as trust policies see them.
-    pub facts: RequestFacts,
-    /// The client's `User-Agent`.
-    pub user_agent: Option<String>,
-}
-
-impl From<RequestFacts> for Origin {
-    fn from(facts: RequestFacts) -> Self {
-        Self {
-            user_agent: facts.user_agent.clone(),
-            facts,
-        }
-    }
-}
-
-impl Origin {
-    /// The attempt this request makes at `door`, by `client_id` if any.
-    pub fn at(&self, door: Door, client_id: Option<&str>) -> Attempt {
-        Attempt {
-            door,
-            source_ip: self.facts.source_ip,
-            user_agent: self.user_agent.clone(),
-            client_id: client_id.map(str::to_owned),
-        }
-    }
-}
 
 /// Where a request for credentials came from: the door and the request's facts, for the
 /// audit trail.
@@ -75,6 +44,18 @@ pub struct Attempt {
     pub user_agent: Option<String>,
     /// The OAuth client asking, if any.
     pub client_id: Option<String>,
+}
+
+impl Attempt {
+    /// The attempt a request with these `facts` makes at `door`, by `client_id` if any.
+    pub fn new(facts: &RequestFacts, door: Door, client_id: Option<&str>) -> Self {
+        Self {
+            door,
+            source_ip: facts.source_ip,
+            user_agent: facts.user_agent.clone(),
+            client_id: client_id.map(str::to_owned),
+        }
+    }
 }
 
 /// What holds the role session besides the store.
@@ -109,6 +90,16 @@ pub struct IssueRequest<'a> {
     pub session_policy: Option<String>,
     /// What holds the role session.
     pub holder: Holder<'a>,
+}
+
+/// What the credentials page shows a browser: the role session its SSO session was last
+/// issued, with the token (in `access_token`; `RoleSession`'s `Debug` leaves it out).
+#[derive(Debug)]
+pub struct ShownCredentials {
+    /// The role session, its `access_token` unsealed.
+    pub role_session: RoleSession,
+    /// Whether more than one role fits the person now (the page offers another choice).
+    pub multiple_roles: bool,
 }
 
 /// The one door: grant → role session → signed token → stored → one audit event.
@@ -151,6 +142,16 @@ impl Issuer {
     /// The token signer and verifier.
     pub fn tokens(&self) -> &CredentialIssuer {
         &self.tokens
+    }
+
+    /// The store of SSO and role sessions the door writes to.
+    pub fn sso(&self) -> &Sso {
+        &self.sso
+    }
+
+    /// The clock of the door.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The audit trail, for the events of the doors that are not credentials (refresh
@@ -211,6 +212,34 @@ impl Issuer {
         Ok(session)
     }
 
+    /// The credentials the browser holding `cookie` was last issued through its SSO
+    /// `session`; `None` when there are none to show (none issued, expired, or not this
+    /// browser's: only the browser it was issued to can unseal the token, see `sso`).
+    pub async fn shown_credentials(
+        &self,
+        cookie: &str,
+        session: &SsoSession,
+        roles: &RoleCatalog,
+        facts: &RequestFacts,
+    ) -> Result<Option<ShownCredentials>, SsoError> {
+        let Some(id) = session.last_role_session.as_deref() else {
+            return Ok(None);
+        };
+        let Some(mut role_session) = self.sso.role_session(id).await? else {
+            return Ok(None);
+        };
+        let Some(token) = self.sso.shown_token(cookie, &role_session).await? else {
+            return Ok(None);
+        };
+        token
+            .expose_secret()
+            .clone_into(&mut role_session.access_token);
+        Ok(Some(ShownCredentials {
+            role_session,
+            multiple_roles: roles.eligible(&session.identity, facts).len() > 1,
+        }))
+    }
+
     /// Records one `credentials.refused` event (nothing waits on it).
     pub async fn refused(&self, attempt: &Attempt, refusal: &TrustRefusal) {
         let mut event = self.event(EventKind::CredentialsRefused, attempt);
@@ -252,19 +281,47 @@ impl Issuer {
     }
 }
 
+/// Test helpers: the one door over a fresh key set (ES256) and a given store.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{CredentialIssuer, Issuer};
+    use crate::audit::Audit;
+    use crate::clock::SharedClock;
+    use crate::session::SessionStore;
+    use crate::sso::Sso;
+    use crate::telemetry::metrics::Metrics;
+    use crate::tokens::{Algorithm, KeySet};
+
+    /// The door over keys made in `dir`, `store`, and `audit`, issuing as `url` (also the
+    /// tokens' audience); SSO sessions idle out after an hour.
+    pub(crate) fn issuer(
+        dir: &std::path::Path,
+        clock: &SharedClock,
+        store: Arc<dyn SessionStore>,
+        url: &str,
+        audit: Audit,
+    ) -> Issuer {
+        let now = clock.now();
+        let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, now).unwrap());
+        let (idle, absolute) = (Duration::from_secs(3600), Duration::from_secs(36_000));
+        let sso = Sso::new(store, Arc::clone(clock), idle, absolute);
+        let tokens = CredentialIssuer::new(keys, url.into(), url.into(), Arc::clone(clock));
+        Issuer::new(tokens, sso, audit, Metrics::new(), Arc::clone(clock))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use lanyard_policy::{Policy, PolicyKind};
-
     use super::*;
     use crate::audit::{MemorySink, OnFailure};
     use crate::clock::ManualClock;
-    use crate::roles::Role;
     use crate::roles::{Caller, MachineClient, RoleCatalog};
-    use crate::session::{MemoryStore, SessionStore};
-    use crate::tokens::{Algorithm, KeySet};
+    use crate::session::MemoryStore;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -273,37 +330,15 @@ mod tests {
         broken: bool,
     ) -> (Issuer, MemorySink, RoleCatalog, Arc<MemoryStore>) {
         let clock: SharedClock = Arc::new(ManualClock::new(NOW));
-        let keys = Arc::new(KeySet::load_or_generate(dir, Algorithm::Es256, NOW).unwrap());
         let memory = Arc::new(MemoryStore::new("t:", Arc::clone(&clock)));
-        let store: Arc<dyn SessionStore> = memory.clone();
-        let sso = Sso::new(
-            store,
-            Arc::clone(&clock),
-            Duration::from_secs(3600),
-            Duration::from_secs(36_000),
-        );
-        let tokens = CredentialIssuer::new(
-            keys,
-            "https://l".into(),
-            "https://l".into(),
-            Arc::clone(&clock),
-        );
         let sink = MemorySink::new();
         sink.set_failing(broken);
         let audit = sink.audit(OnFailure::Refuse);
+        let issuer = testing::issuer(dir, &clock, memory.clone(), "https://l", audit);
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
             "Sid": "Robot", "Effect": "Allow", "Action": "sts:AssumeRole",
             "Principal": {"AWS": "arn:lanyard:iam:::client/robot"}}]});
-        let roles = RoleCatalog::new(vec![Role {
-            name: "ops".into(),
-            description: String::new(),
-            group: None,
-            max_session_duration: Duration::from_secs(3600),
-            trust_policy: Arc::new(Policy::from_value("t", &trust, PolicyKind::Trust).unwrap()),
-            permission_policies: vec![],
-            permissions_boundary: None,
-        }]);
-        let issuer = Issuer::new(tokens, sso, audit, Metrics::new(), clock);
+        let roles = RoleCatalog::new(vec![crate::roles::tests::role("ops", trust)]);
         (issuer, sink, roles, memory)
     }
 

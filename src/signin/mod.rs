@@ -308,36 +308,24 @@ impl SignInError {
     }
 }
 
-/// The sign-in service over the broker's parts (built per request; it borrows them).
+/// The sign-in service over the broker's parts: built per request, as a struct of the
+/// parts it borrows.
 pub struct SignIn<'a> {
-    sso: &'a Sso,
-    connectors: &'a Connectors,
-    clock: &'a SharedClock,
-    limits: &'a SignInLimits,
-    audit: &'a Audit,
-    metrics: &'a Metrics,
+    /// SSO sessions and login transactions.
+    pub sso: &'a Sso,
+    /// The upstream providers.
+    pub connectors: &'a Connectors,
+    /// The clock.
+    pub clock: &'a SharedClock,
+    /// `[sign_in]`: lockout and login limits.
+    pub limits: &'a SignInLimits,
+    /// The audit trail.
+    pub audit: &'a Audit,
+    /// The metrics.
+    pub metrics: &'a Metrics,
 }
 
 impl<'a> SignIn<'a> {
-    /// The service over these parts.
-    pub fn new(
-        sso: &'a Sso,
-        connectors: &'a Connectors,
-        clock: &'a SharedClock,
-        limits: &'a SignInLimits,
-        audit: &'a Audit,
-        metrics: &'a Metrics,
-    ) -> Self {
-        Self {
-            sso,
-            connectors,
-            clock,
-            limits,
-            audit,
-            metrics,
-        }
-    }
-
     /// The provider `id` if people may sign in with it in a browser.
     pub fn provider(&self, id: &str) -> Result<&'a ProviderInfo, SignInError> {
         self.browser_provider(id).map(|(info, _)| info)

@@ -58,14 +58,14 @@ impl Fixture {
     }
 
     fn service(&self) -> SignIn<'_> {
-        SignIn::new(
-            &self.sso,
-            &self.connectors,
-            &self.clock,
-            &self.limits,
-            &self.audit,
-            &self.metrics,
-        )
+        SignIn {
+            sso: &self.sso,
+            connectors: &self.connectors,
+            clock: &self.clock,
+            limits: &self.limits,
+            audit: &self.audit,
+            metrics: &self.metrics,
+        }
     }
 
     fn events(&self) -> Vec<AuditEvent> {

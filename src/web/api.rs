@@ -44,44 +44,9 @@ pub async fn favicon() -> Response {
 
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3).
 pub async fn discovery(State(state): State<AppState>) -> Response {
-    let issuer = state.config.server.issuer();
-    let alg = state.issuer.keys().algorithm().to_string();
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(serde_json::json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
-            "token_endpoint": format!("{issuer}/oauth2/token"),
-            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
-            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
-            "end_session_endpoint": format!("{issuer}/oauth2/logout"),
-            "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::op::TOKEN_EXCHANGE_GRANT],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-            "scopes_supported": ["openid", "profile", "email", "groups", "offline_access"],
-            "prompt_values_supported": ["none", "login"],
-            "acr_values_supported": [crate::op::ACR_PASSWORD, crate::op::ACR_MFA],
-            "authorization_response_iss_parameter_supported": true,
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [alg.clone()],
-            "userinfo_signing_alg_values_supported": ["none"],
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "claims_parameter_supported": false,
-            "claims_supported": [
-                "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "role",
-                "session_name", "idp", "amr", "acr", "auth_time", "groups", "tags",
-                "nonce", "at_hash", "azp", "email", "email_verified", "name",
-                "preferred_username"
-            ],
-        })),
+        Json(state.oidc.discovery()),
     )
         .into_response()
 }
@@ -90,7 +55,7 @@ pub async fn discovery(State(state): State<AppState>) -> Response {
 pub async fn jwks(State(state): State<AppState>) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.issuer.keys().jwks()),
+        Json(state.access.tokens().keys().jwks()),
     )
         .into_response()
 }
@@ -255,7 +220,8 @@ pub async fn authorize(
     // Any live role session's token may ask about its own permissions, whichever
     // application it was issued to.
     let claims = state
-        .issuer
+        .access
+        .tokens()
         .verify_any_audience(token)
         .map_err(|e| WebError::Unauthorized(format!("the access token is not valid: {e}")))?;
     // Read after the token is checked: a caller without one learns nothing of the body.

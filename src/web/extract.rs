@@ -4,10 +4,10 @@
 //!
 //! May import: `roles` (the facts type), `web::error`, `web::client_ip`.
 
-use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Form, Json};
 use serde::de::DeserializeOwned;
 
@@ -18,63 +18,55 @@ use crate::web::{AppState, ClientIp};
 /// The longest `User-Agent` kept, in characters.
 pub const USER_AGENT_CHARS: usize = 256;
 
-/// A form posted to a page. A form that cannot be read becomes a plain sentence for the
-/// person, never the deserializer's developer text (that goes to the log).
-pub struct PageForm<T>(pub T);
+/// Declares a wrapper extractor over an axum one (`$inner`, a `$trait` extractor) whose
+/// rejection is mapped once, by `$map`, into one of ours (`$rejection`).
+macro_rules! mapped_extractor {
+    ($(#[$doc:meta])* $name:ident: $trait:ident::$method:ident($input:ty) over $inner:ident,
+     $rejection:ident by $map:expr) => {
+        $(#[$doc])*
+        pub struct $name<T>(pub T);
 
-impl<S, T> FromRequest<S> for PageForm<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = PageError;
+        impl<S, T> $trait<S> for $name<T>
+        where
+            S: Send + Sync,
+            T: DeserializeOwned,
+        {
+            type Rejection = $rejection;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
-        match Form::<T>::from_request(req, state).await {
-            Ok(Form(v)) => Ok(PageForm(v)),
-            Err(e) => Err(PageError(form_rejection(&e))),
+            async fn $method(input: $input, state: &S) -> Result<Self, $rejection> {
+                match $inner::<T>::$method(input, state).await {
+                    Ok($inner(v)) => Ok($name(v)),
+                    Err(e) => Err($rejection($map(&e))),
+                }
+            }
         }
-    }
+    };
 }
 
-/// The query of a page, its rejection a plain sentence like [`PageForm`]'s.
-pub struct PageQuery<T>(pub T);
+mapped_extractor!(
+    /// A form posted to a page. A form that cannot be read becomes a plain sentence for
+    /// the person, never the deserializer's developer text (that goes to the log).
+    PageForm: FromRequest::from_request(Request) over Form, PageError by form_rejection
+);
 
-impl<S, T> FromRequestParts<S> for PageQuery<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = PageError;
+mapped_extractor!(
+    /// The query of a page, its rejection a plain sentence like [`PageForm`]'s.
+    PageQuery: FromRequestParts::from_request_parts(&mut Parts) over Query, PageError
+        by query_rejection
+);
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(PageQuery(v)),
-            Err(e) => Err(PageError(unreadable(
-                e.status(),
-                &e.body_text(),
-                "the address could not be read; please start again from the sign-in page",
-            ))),
-        }
-    }
-}
+mapped_extractor!(
+    /// A JSON body of an API, its rejection an OAuth-style JSON error.
+    ApiJson: FromRequest::from_request(Request) over Json, ApiError by json_rejection
+);
 
-/// A JSON body of an API, its rejection an OAuth-style JSON error.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(ApiError(json_rejection(&e))),
-        }
-    }
+/// What a page says about an address whose query it could not read.
+fn query_rejection(e: &QueryRejection) -> WebError {
+    unreadable(
+        e.status(),
+        &e.body_text(),
+        "the address could not be read; please start again from the sign-in page",
+    )
 }
 
 /// What a page says about a form it could not read (the detail goes to the log only).
@@ -125,6 +117,23 @@ impl FromRequestParts<AppState> for RequestFacts {
             secure_transport: state.config.server.secure_cookies,
             user_agent,
         })
+    }
+}
+
+/// A browser's request as the page handlers see it, in one extractor: the broker's
+/// state, the request's facts (address, user agent, time, transport) and its headers
+/// (the cookies).
+pub struct Browser(pub AppState, pub RequestFacts, pub HeaderMap);
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(facts) = RequestFacts::from_request_parts(parts, state).await;
+        Ok(Browser(state.clone(), facts, parts.headers.clone()))
     }
 }
 

@@ -26,7 +26,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::access::CredentialIssuer;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::connectors::Connectors;
@@ -77,8 +76,6 @@ pub struct Services {
     pub connectors: Arc<Connectors>,
     /// Roles and trust evaluation.
     pub roles: Arc<RoleCatalog>,
-    /// Token minting and verification.
-    pub issuer: CredentialIssuer,
     /// The one door every credential leaves through.
     pub access: crate::access::Issuer,
     /// Lanyard as an OpenID Connect provider.
@@ -139,12 +136,12 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/{provider}/metadata", get(saml::metadata))
         .route(
             "/sts/assume-role-with-saml",
-            post(sts::assume_role_with_saml)
+            post(sts::assume_role::<sts::AssumeRoleWithSaml>)
                 .layer(DefaultBodyLimit::max(saml::MAX_SAML_BODY_BYTES)),
         )
         .route(
             "/sts/assume-role-with-web-identity",
-            post(sts::assume_role_with_web_identity),
+            post(sts::assume_role::<sts::AssumeRoleWithWebIdentity>),
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/credentials", get(pages::credentials))
@@ -230,6 +227,12 @@ const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50)
 /// How long, beyond the header timeout, requests in progress at shutdown may take.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The process's soft limit on open files, `None` when unlimited (what the listener's
+/// connection limit leaves room below).
+pub fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
 /// The connection limit for a configured maximum and the process's open-file limit
 /// (`None` when unknown or unlimited): at most the configured number, and at most the
 /// open-file limit less an eighth of it (at least 256 files) for everything else.
@@ -298,7 +301,7 @@ pub async fn serve_live(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::Service as _;
 
-    let limit = connection_limit(limits.max_connections, crate::server::open_file_limit());
+    let limit = connection_limit(limits.max_connections, open_file_limit());
     let state_header_timeout = limits.header_read_timeout;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())

@@ -12,14 +12,16 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
-use crate::access::Origin;
-use crate::op::TOKEN_EXCHANGE_GRANT;
-use crate::op::{AuthorizeParams, AuthorizeRejection, OAuthError, PresentedClient};
+use crate::op::{
+    AuthorizeNext, AuthorizeParams, AuthorizeRejection, LogoutRequest, OAuthError, PresentedClient,
+    TOKEN_EXCHANGE_GRANT,
+};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::sts::TokenExchange;
 use crate::telemetry::metrics::Outcome;
 use crate::web::error::{PageError, WebError, request_id};
+use crate::web::session::current_session;
 use crate::web::views::LogoutConfirmPage;
 use crate::web::{AppState, ClientIp, cookies};
 
@@ -93,53 +95,30 @@ pub async fn authorize(
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
-    let mut pending = match state.oidc.validate_authorize(&params) {
+    let pending = match state.oidc.validate_authorize(&params) {
         Ok(p) => p,
         Err(AuthorizeRejection::Page(message)) => return Err(WebError::BadRequest(message).into()),
         Err(AuthorizeRejection::Redirect(url)) => {
             return Ok(Redirect::to(url.as_str()).into_response());
         }
     };
-    let secure = state.config.server.secure_cookies;
-    let session = match cookies::read(&headers, cookies::SESSION, secure) {
-        Some(c) => state.sso.load(c.expose_secret()).await?,
-        None => None,
-    };
-    // acr_values=mfa with a single-factor session: sign in again (once; what that sign-in
-    // achieves goes into the ID token's acr).
-    if pending.wants_mfa
-        && let Some(s) = &session
-        && !s.identity.mfa
-    {
-        let now = state.clock.now();
-        pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
-    }
-    let fresh_enough = |auth_time: i64| pending.min_auth_time.is_none_or(|m| auth_time >= m);
+    let session = current_session(&state, &headers).await?;
     crate::web::admit(&state, &state.authorization_cap, ip).await?;
-    let id = state.oidc.park(&pending).await.map_err(oauth_page)?;
-    let roles_url = format!("/roles?authz={id}");
-    match session {
-        Some(s) if fresh_enough(s.identity.auth_time) => {
-            Ok(Redirect::to(&roles_url).into_response())
-        }
-        _ if pending.prompt_none => {
-            let url = state
-                .oidc
-                .fail(&id, &OAuthError::LoginRequired)
-                .await
-                .map_err(oauth_page)?
-                .ok_or_else(|| WebError::BadRequest("the request expired".into()))?;
-            Ok(Redirect::to(url.as_str()).into_response())
-        }
-        _ => {
+    let identity = session.as_ref().map(|(_, s)| &s.identity);
+    let next = state.oidc.start(pending, identity).await;
+    let to = match next.map_err(oauth_page)? {
+        AuthorizeNext::Roles { authz } => format!("/roles?authz={authz}"),
+        AuthorizeNext::Client(url) => url.into(),
+        AuthorizeNext::SignIn { authz, login_hint } => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("return_to", &roles_url);
-            if let Some(hint) = &pending.login_hint {
+            query.append_pair("return_to", &format!("/roles?authz={authz}"));
+            if let Some(hint) = &login_hint {
                 query.append_pair("login_hint", hint);
             }
-            Ok(Redirect::to(&format!("/signin?{}", query.finish())).into_response())
+            format!("/signin?{}", query.finish())
         }
-    }
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// An OAuth failure on a page-rendering path.
@@ -177,14 +156,13 @@ macro_rules! client_auth {
 
 /// Moves the RFC 8693 fields out of a [`TokenForm`] into a [`TokenExchange`].
 macro_rules! exchange_fields {
-    ($form:ident, $user_agent:expr) => {
+    ($form:ident) => {
         TokenExchange {
             subject_token: $form.subject_token,
             subject_token_type: $form.subject_token_type,
             requested_token_type: $form.requested_token_type,
             actor_token: $form.actor_token,
             resource: $form.resource,
-            user_agent: $user_agent,
         }
     };
 }
@@ -316,7 +294,6 @@ pub async fn token(
 ) -> Result<Response, OAuthResponse> {
     let f = form(body)?;
     let client = authenticate(&state, &headers, client_auth!(f)).await?;
-    let origin = Origin::from(facts);
     let required = |v: Option<String>, name: &str| {
         v.ok_or_else(|| OAuthError::InvalidRequest(format!("{name} is required")))
     };
@@ -325,20 +302,20 @@ pub async fn token(
         "authorization_code" => {
             let code = required(f.code, "code")?;
             let pkce = (f.redirect_uri.as_deref(), f.code_verifier.as_deref());
-            let response = state.oidc.exchange_code(&client, &code, pkce, &origin);
+            let response = state.oidc.exchange_code(&client, &code, pkce, &facts);
             Json(response.await?).into_response()
         }
         "refresh_token" => {
             let token = required(f.refresh_token, "refresh_token")?;
-            Json(state.oidc.refresh(&client, &token, &origin).await?).into_response()
+            Json(state.oidc.refresh(&client, &token, &facts).await?).into_response()
         }
         "client_credentials" => {
-            Json(state.oidc.client_credentials(&client, &origin).await?).into_response()
+            Json(state.oidc.client_credentials(&client, &facts).await?).into_response()
         }
         TOKEN_EXCHANGE_GRANT => {
-            let exchange = exchange_fields!(f, origin.user_agent.clone());
-            let assumed = state.sts.token_exchange(&client, exchange, &origin.facts);
-            Json(ExchangeResponse::new(assumed.await?, origin.facts.now)).into_response()
+            let exchange = exchange_fields!(f);
+            let assumed = state.sts.token_exchange(&client, exchange, &facts);
+            Json(ExchangeResponse::new(assumed.await?, facts.now)).into_response()
         }
         "" => return Err(OAuthError::InvalidRequest("grant_type is required".into()).into()),
         _ => return Err(OAuthError::UnsupportedGrantType.into()),
@@ -423,78 +400,18 @@ pub async fn revoke(
     Ok(StatusCode::OK)
 }
 
-/// The query of `/oauth2/logout` (RP-Initiated Logout 1.0 §2).
-#[derive(Deserialize)]
-pub struct LogoutQuery {
-    id_token_hint: Option<String>,
-    post_logout_redirect_uri: Option<String>,
-    state: Option<String>,
-    client_id: Option<String>,
-}
-
 /// `GET /oauth2/logout`: with a valid `id_token_hint` for the current session, ends it and
 /// returns to a registered `post_logout_redirect_uri`; otherwise asks the person to confirm
 /// on Lanyard's own sign-out form (a cross-site request cannot sign anyone out).
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<LogoutQuery>,
+    Query(q): Query<LogoutRequest>,
 ) -> Result<Response, PageError> {
     let secure = state.config.server.secure_cookies;
-    let hint = q
-        .id_token_hint
-        .as_deref()
-        .and_then(|h| state.oidc.check_id_token_hint(h));
-    let client_id = hint
-        .as_ref()
-        .map(|(aud, _)| aud.clone())
-        .or(q.client_id.clone());
-    if let (Some((aud, _)), Some(given)) = (&hint, &q.client_id)
-        && aud != given
-    {
-        return Err(
-            WebError::BadRequest("client_id does not match the id_token_hint".into()).into(),
-        );
-    }
-    let redirect = match (&q.post_logout_redirect_uri, &client_id) {
-        (Some(uri), Some(id)) => {
-            let client =
-                state.oidc.clients().get(id).ok_or_else(|| {
-                    WebError::BadRequest(format!("there is no application \"{id}\""))
-                })?;
-            if !client
-                .config
-                .post_logout_redirect_uris
-                .iter()
-                .any(|u| u.as_str() == uri)
-            {
-                return Err(WebError::BadRequest(
-                    "post_logout_redirect_uri is not registered for this application".into(),
-                )
-                .into());
-            }
-            let mut url =
-                url::Url::parse(uri).map_err(|_| WebError::BadRequest("bad URI".into()))?;
-            if let Some(s) = &q.state {
-                url.query_pairs_mut().append_pair("state", s);
-            }
-            Some(url)
-        }
-        (Some(_), None) => {
-            return Err(WebError::BadRequest(
-                "post_logout_redirect_uri needs an id_token_hint or client_id".into(),
-            )
-            .into());
-        }
-        _ => None,
-    };
-    let cookie = cookies::read(&headers, cookies::SESSION, secure);
-    let matches_session = match (&cookie, &hint) {
-        (Some(c), Some((_, Some(sid)))) => crate::sso::Sso::session_ref(c.expose_secret()) == *sid,
-        _ => false,
-    };
-    if let Some(c) = &cookie {
-        if !matches_session {
+    let plan = state.oidc.plan_logout(&q).map_err(oauth_page)?;
+    if let Some(c) = cookies::read(&headers, cookies::SESSION, secure) {
+        if !plan.proves(c.expose_secret()) {
             // Not provably this session's application: let the person decide.
             if let Some(session) = state.sso.load(c.expose_secret()).await? {
                 let page = LogoutConfirmPage { csrf: session.csrf };
@@ -506,15 +423,13 @@ pub async fn logout(
             return Ok(Redirect::to("/signin").into_response());
         }
         state.sso.end(c.expose_secret()).await?;
-        tracing::info!(
-            client = client_id.as_deref().unwrap_or("-"),
-            "signed out by the application"
-        );
+        let client = plan.client_id.as_deref().unwrap_or("-");
+        tracing::info!(client, "signed out by the application");
     }
-    let mut response = match redirect {
-        Some(url) => Redirect::to(url.as_str()).into_response(),
-        None => Redirect::to("/signin").into_response(),
-    };
+    let to = plan
+        .redirect
+        .map_or_else(|| "/signin".to_owned(), String::from);
+    let mut response = Redirect::to(&to).into_response();
     cookies::clear(response.headers_mut(), cookies::SESSION, secure);
     Ok(response)
 }

@@ -12,7 +12,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::access::offer::{Audience, ChoiceError, Offer, offer};
-use crate::access::{CredentialIssuer, Holder, IssueError, IssueRequest, Origin};
+use crate::access::{
+    Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
+};
 use crate::audit::Door;
 use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
@@ -23,7 +25,7 @@ use crate::signin::{
 };
 use crate::sso::{LOGIN_TRANSACTION_TTL, SsoSession};
 use crate::web::error::{Back, PageError, WebError};
-use crate::web::extract::{PageForm, PageQuery};
+use crate::web::extract::{Browser, PageForm, PageQuery};
 use crate::web::session::{current_session, enter};
 use crate::web::views::{
     ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
@@ -192,15 +194,13 @@ fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Respons
 
 /// `GET /auth/{provider}`: starts a sign-in.
 pub async fn start_login(
-    State(state): State<AppState>,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
     PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
     let signin = state.signin();
     signin.provider(&provider)?;
-    crate::web::admit(&state, &state.login_cap, ip).await?;
+    crate::web::admit(&state, &state.login_cap, ClientIp(facts.source_ip)).await?;
     let secure = state.config.server.secure_cookies;
     let username = clean_login_hint(q.login_hint.as_deref()).unwrap_or_default();
     let start = Start {
@@ -252,10 +252,8 @@ fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCo
 /// `POST /auth/{provider}`: checks a username and password. A refused attempt gets a
 /// fresh form saying why; a stale, used or foreign form a fresh one with a notice.
 pub async fn password_login(
-    State(state): State<AppState>,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
-    facts: RequestFacts,
-    headers: HeaderMap,
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
     let browser = cookies::read(
@@ -377,10 +375,8 @@ fn roles_url(authz: Option<&str>) -> String {
 /// never mints without bound: when one role fits, the live role session this SSO session
 /// holds for it is shown again, and a `HEAD` changes nothing at all.
 pub async fn roles(
-    State(state): State<AppState>,
+    Browser(state, facts, headers): Browser,
     method: Method,
-    facts: RequestFacts,
-    headers: HeaderMap,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
     let head = method == Method::HEAD;
@@ -389,21 +385,15 @@ pub async fn roles(
         return Ok(to_signin(&return_to));
     };
     let target = for_client(&state, query.authz.as_deref()).await?;
-    let origin = Origin::from(facts);
-    let visit = Visit::new(&cookie, &target, &origin);
-    match offer(
-        &state.roles,
-        &session.identity,
-        target.audience(),
-        &origin.facts,
-    ) {
+    let visit = Visit::new(&state, &cookie, &target, &facts);
+    match offer(&state.roles, &session.identity, target.audience(), &facts) {
         Offer::SignInAgain => Ok(to_signin(&return_to)),
         // Answering would use up the application's request: not for a HEAD.
         Offer::NoRole { .. } | Offer::Issue(_) if head && target.client_id().is_some() => {
             Ok(StatusCode::OK.into_response())
         }
         Offer::NoRole { needing_mfa } => no_role(&state, &session, &target, needing_mfa).await,
-        Offer::Issue(grant) => one_role(&state, &visit, &mut session, *grant, head).await,
+        Offer::Issue(grant) => one_role(&visit, &mut session, *grant, head).await,
         Offer::Pick {
             grants,
             needing_mfa,
@@ -414,20 +404,27 @@ pub async fn roles(
     }
 }
 
-/// What a role choice is about: the browser's session cookie, who it is for, and where
-/// the request came from.
+/// What a role choice is about: the broker's state, the browser's session cookie, who
+/// it is for, and where the request came from.
 struct Visit<'a> {
+    state: &'a AppState,
     cookie: &'a Secret,
     target: &'a ForClient,
-    origin: &'a Origin,
+    facts: &'a RequestFacts,
 }
 
 impl<'a> Visit<'a> {
-    fn new(cookie: &'a Secret, target: &'a ForClient, origin: &'a Origin) -> Self {
+    fn new(
+        state: &'a AppState,
+        cookie: &'a Secret,
+        target: &'a ForClient,
+        facts: &'a RequestFacts,
+    ) -> Self {
         Self {
+            state,
             cookie,
             target,
-            origin,
+            facts,
         }
     }
 }
@@ -464,13 +461,12 @@ async fn no_role(
 /// One role and nothing to explain: straight on (for the person, the role session this
 /// browser already holds for it is shown again while it has half its time left).
 async fn one_role(
-    state: &AppState,
     visit: &Visit<'_>,
     session: &mut SsoSession,
     grant: TrustGrant,
     head: bool,
 ) -> PageResult {
-    let role = Arc::clone(grant.role());
+    let (state, role) = (visit.state, Arc::clone(grant.role()));
     let duration = match visit.target {
         ForClient::Client { pending, .. } => state.oidc.default_duration(&pending.client_id, &role),
         ForClient::None => state
@@ -494,7 +490,7 @@ async fn one_role(
             return Ok(StatusCode::OK.into_response());
         }
     }
-    finish(state, visit, session, grant, duration).await
+    finish(visit, session, (grant, duration)).await
 }
 
 /// The picker page for several roles (and the names of those that need MFA).
@@ -542,6 +538,7 @@ fn provider_name(state: &AppState, id: &str) -> String {
         .unwrap_or_else(|| id.to_owned())
 }
 
+/// The picker page over the `eligible` roles (`last`: the role chosen last time).
 fn picker(
     state: &AppState,
     session: &SsoSession,
@@ -552,13 +549,40 @@ fn picker(
     provider: String,
 ) -> RolesPage {
     let filter = filter.trim().chars().take(100).collect::<String>();
-    let needle = filter.to_lowercase();
+    let shown = shown_roles(eligible, last, &filter.to_lowercase());
+    let default = state.config.tokens.default_duration.as_secs();
+    RolesPage {
+        who,
+        provider,
+        csrf: session.csrf.clone(),
+        durations: duration_choices(eligible, shown.selected.as_deref(), default),
+        groups: shown.groups,
+        show_filter: eligible.len() > FILTER_THRESHOLD,
+        filter,
+        total: eligible.len(),
+        shown: shown.count,
+        authz: String::new(),
+        client: None,
+        mfa_roles: Vec::new(),
+    }
+}
+
+/// The roles a picker's filter lets through, grouped.
+struct ShownRoles {
+    groups: Vec<RoleGroup>,
+    /// The role preselected: the last one chosen if shown, else the first shown.
+    selected: Option<String>,
+    count: usize,
+}
+
+/// The `eligible` roles whose name or description contains `needle` (all when empty).
+fn shown_roles(eligible: &[Arc<Role>], last: Option<&str>, needle: &str) -> ShownRoles {
     let shown: Vec<&Arc<Role>> = eligible
         .iter()
         .filter(|r| {
             needle.is_empty()
-                || r.name.to_lowercase().contains(&needle)
-                || r.description.to_lowercase().contains(&needle)
+                || r.name.to_lowercase().contains(needle)
+                || r.description.to_lowercase().contains(needle)
         })
         .collect();
     let selected = last
@@ -577,17 +601,33 @@ fn picker(
                 selected: selected.as_deref() == Some(r.name.as_str()),
             });
     }
+    ShownRoles {
+        groups: groups
+            .into_iter()
+            .map(|(name, roles)| RoleGroup { name, roles })
+            .collect(),
+        selected,
+        count: shown.len(),
+    }
+}
+
+/// The lengths offered: the steps up to the longest role's maximum, and the preferred
+/// one (the `selected` role's maximum, at most `default` seconds), preselected.
+fn duration_choices(
+    eligible: &[Arc<Role>],
+    selected: Option<&str>,
+    default: u64,
+) -> Vec<DurationChoice> {
     let longest = eligible
         .iter()
         .map(|r| CredentialIssuer::max_duration(r))
         .max()
         .unwrap_or(MIN_SESSION_SECS);
     let preferred = selected
-        .as_deref()
         .and_then(|s| eligible.iter().find(|r| r.name == s))
         .map(|r| CredentialIssuer::max_duration(r))
         .unwrap_or(longest)
-        .min(state.config.tokens.default_duration.as_secs());
+        .min(default);
     let mut steps: Vec<u64> = DURATION_STEPS
         .iter()
         .copied()
@@ -597,30 +637,14 @@ fn picker(
         steps.push(preferred);
         steps.sort_unstable();
     }
-    RolesPage {
-        who,
-        provider,
-        csrf: session.csrf.clone(),
-        groups: groups
-            .into_iter()
-            .map(|(name, roles)| RoleGroup { name, roles })
-            .collect(),
-        durations: steps
-            .into_iter()
-            .map(|s| DurationChoice {
-                seconds: s,
-                label: human_duration(s),
-                selected: s == preferred,
-            })
-            .collect(),
-        show_filter: eligible.len() > FILTER_THRESHOLD,
-        filter,
-        total: eligible.len(),
-        shown: shown.len(),
-        authz: String::new(),
-        client: None,
-        mfa_roles: Vec::new(),
-    }
+    steps
+        .into_iter()
+        .map(|s| DurationChoice {
+            seconds: s,
+            label: human_duration(s),
+            selected: s == preferred,
+        })
+        .collect()
 }
 
 /// The role picker's fields.
@@ -639,9 +663,7 @@ pub struct RoleForm {
 
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
-    State(state): State<AppState>,
-    facts: RequestFacts,
-    headers: HeaderMap,
+    Browser(state, facts, headers): Browser,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> Response {
     chosen(&state, facts, &headers, form)
@@ -667,21 +689,21 @@ async fn chosen(
         return Err(WebError::Csrf.into());
     }
     let target = for_client(state, Some(&form.authz)).await?;
-    let origin = Origin::from(facts);
-    let attempt = origin.at(Door::Browser, target.client_id());
+    let attempt = Attempt::new(&facts, Door::Browser, target.client_id());
     let asked = (form.role.as_str(), form.duration.as_str());
-    let (roles, facts) = (&state.roles, (&origin.facts, &attempt));
+    let (roles, request) = (&state.roles, (&facts, &attempt));
     let chose = state
         .access
-        .choose(roles, &session.identity, target.audience(), asked, facts);
+        .choose(roles, &session.identity, target.audience(), asked, request);
     let choice = match chose.await {
         Ok(c) => c,
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
         Err(e) => return Err(choice_error(e).into()),
     };
-    let visit = Visit::new(&cookie, &target, &origin);
+    let visit = Visit::new(state, &cookie, &target, &facts);
     let duration = Duration::from_secs(choice.seconds);
-    let response = finish(state, &visit, &mut session, choice.grant, duration).await?;
+    let chosen = (choice.grant, duration);
+    let response = finish(&visit, &mut session, chosen).await?;
     if choice.shortened && target.client_id().is_none() {
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
@@ -704,23 +726,22 @@ fn choice_error(e: ChoiceError) -> WebError {
 
 /// Ends a role choice: credentials for the person, or a code for the application.
 async fn finish(
-    state: &AppState,
     visit: &Visit<'_>,
     session: &mut SsoSession,
-    grant: TrustGrant,
-    duration: Duration,
+    (grant, duration): (TrustGrant, Duration),
 ) -> PageResult {
     let ForClient::Client {
         id, pending, name, ..
     } = visit.target
     else {
-        return issue(state, visit, session, grant, duration).await;
+        return issue(visit, session, (grant, duration)).await;
     };
+    let state = visit.state;
     let cookie = visit.cookie.expose_secret();
     let (identity, role) = (&session.identity, grant.role());
     let completed = state
         .oidc
-        .complete(id, cookie, identity, role, duration, &visit.origin.facts)
+        .complete(id, cookie, identity, role, duration, visit.facts)
         .await;
     let url = completed.map_err(crate::web::oauth::oauth_page)?;
     tracing::info!(
@@ -748,12 +769,11 @@ fn to_client(app: &str, url: &url::Url) -> PageResult {
 /// Credentials for the person through the one door, held by the browser's SSO session
 /// (at most `max_role_sessions` of them).
 async fn issue(
-    state: &AppState,
     visit: &Visit<'_>,
     session: &mut SsoSession,
-    grant: TrustGrant,
-    duration: Duration,
+    (grant, duration): (TrustGrant, Duration),
 ) -> PageResult {
+    let state = visit.state;
     let cookie = visit.cookie.expose_secret();
     let cap = state.config.sessions.max_role_sessions;
     if let Err(cap) = state.sso.reserve_role_session(cookie, cap).await? {
@@ -761,7 +781,7 @@ async fn issue(
         return Err(WebError::Forbidden(why).into());
     }
     let request = IssueRequest {
-        attempt: visit.origin.at(Door::Browser, None),
+        attempt: Attempt::new(visit.facts, Door::Browser, None),
         duration,
         session_name: None,
         client: None,
@@ -790,56 +810,58 @@ pub struct CredentialsQuery {
 
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
-    State(state): State<AppState>,
-    facts: RequestFacts,
-    headers: HeaderMap,
+    Browser(state, facts, headers): Browser,
     Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
         return Ok(to_signin("/credentials"));
     };
-    let Some(id) = session.last_role_session.as_deref() else {
+    let cookie = cookie.expose_secret();
+    let shown = state
+        .access
+        .shown_credentials(cookie, &session, &state.roles, &facts);
+    let Some(shown) = shown.await? else {
         return Ok(Redirect::to("/roles").into_response());
     };
-    let Some(rs) = state.sso.role_session(id).await? else {
-        return Ok(Redirect::to("/roles").into_response());
-    };
-    // Only this browser can unseal the token its session was issued (see `sso`).
-    let Some(token) = state.sso.shown_token(cookie.expose_secret(), &rs).await? else {
-        return Ok(Redirect::to("/roles").into_response());
-    };
-    let now = state.clock.now();
+    let page = credentials_page(&state, &session, shown, query.shortened.is_some());
+    Ok(render(&page)?.into_response())
+}
+
+/// The credentials page of `shown` (`shortened`: the length chosen was longer than the
+/// role allows).
+fn credentials_page(
+    state: &AppState,
+    session: &SsoSession,
+    shown: ShownCredentials,
+    shortened: bool,
+) -> CredentialsPage {
+    let rs = shown.role_session;
     let expires_at = crate::roles::rfc3339(rs.expires_at);
     let exports = format!(
         "export LANYARD_TOKEN='{}'\nexport LANYARD_TOKEN_EXPIRES='{}'\nexport LANYARD_ROLE='{}'\nexport LANYARD_URL='{}'",
-        token.expose_secret(),
+        rs.access_token,
         expires_at,
         rs.role,
         state.config.server.issuer(),
     );
-    let multiple_roles = state.roles.eligible(&session.identity, &facts).len() > 1;
-    let page = CredentialsPage {
+    let left = u64::try_from(rs.expires_at - state.clock.now()).unwrap_or(0);
+    let length = human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0));
+    CredentialsPage {
         who: session.identity.username.clone(),
-        role: rs.role.clone(),
         expires_at,
-        expires_in: format!(
-            "in {}",
-            human_duration(u64::try_from(rs.expires_at - now).unwrap_or(0))
-        ),
-        token: token.expose_secret().to_owned(),
+        expires_in: format!("in {}", human_duration(left)),
         exports,
         csrf: session.csrf.clone(),
-        multiple_roles,
-        shortened: query.shortened.is_some().then(|| {
+        multiple_roles: shown.multiple_roles,
+        shortened: shortened.then(|| {
             format!(
-                "The role {} grants sessions of at most {}, so these credentials last {}.",
+                "The role {} grants sessions of at most {length}, so these credentials last {length}.",
                 rs.role,
-                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
-                human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0)),
             )
         }),
-    };
-    Ok(render(&page)?.into_response())
+        role: rs.role,
+        token: rs.access_token,
+    }
 }
 
 /// The sign-out form.
@@ -851,9 +873,7 @@ pub struct SignoutForm {
 
 /// `POST /signout`: ends the SSO session and its role sessions.
 pub async fn signout(
-    State(state): State<AppState>,
-    facts: RequestFacts,
-    headers: HeaderMap,
+    Browser(state, facts, headers): Browser,
     PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;

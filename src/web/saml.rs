@@ -4,14 +4,13 @@
 //! /sts/assume-role-with-saml` is in `web::sts`.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::roles::RequestFacts;
 use crate::signin::Answer;
 use crate::web::error::{PageError, WebError};
-use crate::web::extract::PageForm;
+use crate::web::extract::{Browser, PageForm};
 use crate::web::session::enter;
 use crate::web::{AppState, cookies};
 
@@ -30,10 +29,8 @@ pub struct AcsForm {
 
 /// `POST /auth/{provider}/callback`: the Assertion Consumer Service.
 pub async fn acs(
-    State(state): State<AppState>,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
-    facts: RequestFacts,
-    headers: HeaderMap,
     PageForm(form): PageForm<AcsForm>,
 ) -> Result<Response, PageError> {
     let secure = state.config.server.secure_cookies;

@@ -16,14 +16,14 @@ use crate::web::{AppState, cookies};
 impl AppState {
     /// The sign-in service over this state.
     pub fn signin(&self) -> SignIn<'_> {
-        SignIn::new(
-            &self.sso,
-            &self.connectors,
-            &self.clock,
-            &self.config.sign_in,
-            &self.audit,
-            &self.metrics,
-        )
+        SignIn {
+            sso: &self.sso,
+            connectors: &self.connectors,
+            clock: &self.clock,
+            limits: &self.config.sign_in,
+            audit: &self.audit,
+            metrics: &self.metrics,
+        }
     }
 }
 

@@ -34,35 +34,55 @@ impl PolicyParam {
     }
 }
 
-/// Body of `POST /sts/assume-role-with-web-identity`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssumeRoleWithWebIdentity {
-    role: String,
-    web_identity_token: Secret,
-    #[serde(default)]
-    duration_seconds: Option<u64>,
-    #[serde(default)]
-    role_session_name: Option<String>,
-    #[serde(default)]
-    policy: Option<PolicyParam>,
+/// Declares the body of an STS endpoint and its [`StsBody`] impl: `role`, the upstream
+/// credential, the fields every call shares, then the endpoint's own optional ones.
+macro_rules! sts_body {
+    ($(#[$doc:meta])* $name:ident { $credential:ident $(, $extra:ident: $extra_ty:ty)* }
+     into |$b:ident| $upstream:expr) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            role: String,
+            $credential: Secret,
+            #[serde(default)]
+            duration_seconds: Option<u64>,
+            #[serde(default)]
+            role_session_name: Option<String>,
+            #[serde(default)]
+            policy: Option<PolicyParam>,
+            $(
+                #[serde(default)]
+                $extra: $extra_ty,
+            )*
+        }
+
+        impl StsBody for $name {
+            fn into_parts(self) -> (AssumeRoleRequest, Upstream) {
+                let $b = self;
+                let request = AssumeRoleRequest {
+                    role: $b.role,
+                    duration_seconds: $b.duration_seconds,
+                    role_session_name: $b.role_session_name,
+                    policy: $b.policy.map(PolicyParam::into_text),
+                };
+                (request, $upstream)
+            }
+        }
+    };
 }
 
-/// Body of `POST /sts/assume-role-with-saml`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssumeRoleWithSaml {
-    role: String,
-    saml_response: Secret,
-    #[serde(default)]
-    duration_seconds: Option<u64>,
-    #[serde(default)]
-    role_session_name: Option<String>,
-    #[serde(default)]
-    policy: Option<PolicyParam>,
-    #[serde(default)]
-    provider: Option<String>,
-}
+sts_body!(
+    /// Body of `POST /sts/assume-role-with-web-identity`.
+    AssumeRoleWithWebIdentity { web_identity_token }
+    into |b| Upstream::WebIdentity(b.web_identity_token)
+);
+
+sts_body!(
+    /// Body of `POST /sts/assume-role-with-saml`.
+    AssumeRoleWithSaml { saml_response, provider: Option<String> }
+    into |b| Upstream::Saml(b.saml_response, b.provider)
+);
 
 /// `credentials` of an STS answer.
 #[derive(Serialize)]
@@ -190,66 +210,41 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, StsRefusal> {
     }
 }
 
-/// The fields both endpoints share.
-fn assume_role(
-    role: String,
-    duration_seconds: Option<u64>,
-    role_session_name: Option<String>,
-    policy: Option<PolicyParam>,
-    user_agent: Option<String>,
-) -> AssumeRoleRequest {
-    AssumeRoleRequest {
-        role,
-        duration_seconds,
-        role_session_name,
-        policy: policy.map(PolicyParam::into_text),
-        user_agent,
-    }
+/// The upstream credential an STS call presents.
+pub enum Upstream {
+    /// An upstream JWT (`AssumeRoleWithWebIdentity`).
+    WebIdentity(Secret),
+    /// A base64 SAMLResponse (`AssumeRoleWithSAML`), and the provider it names, if any.
+    Saml(Secret, Option<String>),
 }
 
-/// `POST /sts/assume-role-with-web-identity`.
-pub async fn assume_role_with_web_identity(
-    State(state): State<AppState>,
-    facts: RequestFacts,
-    request: Result<Json<AssumeRoleWithWebIdentity>, JsonRejection>,
-) -> Result<Json<StsResponse>, StsRefusal> {
-    let b = body(request)?;
-    let r = assume_role(
-        b.role,
-        b.duration_seconds,
-        b.role_session_name,
-        b.policy,
-        facts.user_agent.clone(),
-    );
-    let assumed = state
-        .sts
-        .assume_role_with_web_identity(&r, b.web_identity_token.expose_secret(), None, &facts)
-        .await?;
-    Ok(Json(StsResponse::new(assumed, facts.now)))
+/// The body of an STS endpoint: the request every call shares, and its credential.
+pub trait StsBody: serde::de::DeserializeOwned {
+    /// The body taken apart.
+    fn into_parts(self) -> (AssumeRoleRequest, Upstream);
 }
 
-/// `POST /sts/assume-role-with-saml`: a base64 SAMLResponse from a CLI tool.
-pub async fn assume_role_with_saml(
+/// `POST /sts/assume-role-with-web-identity` (with an [`AssumeRoleWithWebIdentity`] body)
+/// and `POST /sts/assume-role-with-saml` (an [`AssumeRoleWithSaml`] body: a base64
+/// SAMLResponse from a CLI tool).
+pub async fn assume_role<B: StsBody>(
     State(state): State<AppState>,
     facts: RequestFacts,
-    request: Result<Json<AssumeRoleWithSaml>, JsonRejection>,
+    request: Result<Json<B>, JsonRejection>,
 ) -> Result<Json<StsResponse>, StsRefusal> {
-    let b = body(request)?;
-    let r = assume_role(
-        b.role,
-        b.duration_seconds,
-        b.role_session_name,
-        b.policy,
-        facts.user_agent.clone(),
-    );
-    let assumed = state
-        .sts
-        .assume_role_with_saml(
-            &r,
-            b.saml_response.expose_secret(),
-            b.provider.as_deref(),
-            &facts,
-        )
-        .await?;
+    let (r, upstream) = body(request)?.into_parts();
+    let sts = &state.sts;
+    let assumed = match &upstream {
+        Upstream::WebIdentity(token) => {
+            let token = token.expose_secret();
+            sts.assume_role_with_web_identity(&r, token, None, &facts)
+                .await?
+        }
+        Upstream::Saml(response, provider) => {
+            let response = response.expose_secret();
+            sts.assume_role_with_saml(&r, response, provider.as_deref(), &facts)
+                .await?
+        }
+    };
     Ok(Json(StsResponse::new(assumed, facts.now)))
 }

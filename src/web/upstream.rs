@@ -7,24 +7,21 @@
 //! again.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::Response;
 
 use crate::connectors::upstream::CallbackParams;
-use crate::roles::RequestFacts;
 use crate::signin::Answer;
+use crate::web::cookies;
 use crate::web::error::PageError;
+use crate::web::extract::Browser;
 use crate::web::session::enter;
-use crate::web::{AppState, cookies};
 
 /// `GET /auth/{provider}/callback`: the provider's answer (RFC 6749 §4.1.2). A query that
 /// cannot be read is answered as one without a code.
 pub async fn callback(
-    State(state): State<AppState>,
+    Browser(state, facts, headers): Browser,
     Path(provider): Path<String>,
-    facts: RequestFacts,
-    headers: HeaderMap,
     params: Result<Query<CallbackParams>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let login = cookies::read(&headers, cookies::LOGIN, state.config.server.secure_cookies);

@@ -1,0 +1,435 @@
+//! Authorization requests (RFC 6749 §4.1.1, OIDC Core §3.1.2): validated, parked until
+//! the person has signed in and chosen a role, then answered with a code or an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::access::CredentialIssuer;
+use crate::identity::ExternalIdentity;
+use crate::op::GrantType;
+use crate::roles::RequestFacts;
+use crate::roles::{MIN_SESSION_SECS, Role};
+use crate::session::{digest, get_json, put_json, random_id, take_json};
+use crate::sso::Sso;
+
+use super::code::{CodeRecord, is_pkce_value};
+use super::{ACR_MFA, CODE_TTL, Client, OAuthError, OidcProvider, PENDING_TTL, with_params};
+
+/// The scopes Lanyard grants; others asked for are left out.
+const KNOWN_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "groups",
+    "offline_access",
+    "roles",
+];
+
+/// The query of `/oauth2/authorize`, before validation.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthorizeParams {
+    /// `response_type`.
+    pub response_type: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<String>,
+    /// `max_age`.
+    pub max_age: Option<String>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// `acr_values`.
+    pub acr_values: Option<String>,
+    /// `response_mode`.
+    pub response_mode: Option<String>,
+}
+
+/// A validated authorization request, waiting for the person to sign in and choose a role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    /// The client.
+    pub client_id: String,
+    /// The exact registered redirect URI.
+    pub redirect_uri: String,
+    /// `state`, returned as given.
+    pub state: Option<String>,
+    /// `nonce`, put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// Granted scope.
+    pub scope: String,
+    /// The person must have authenticated at or after this time (`prompt=login`, `max_age`).
+    pub min_auth_time: Option<i64>,
+    /// `prompt=none`: never show a page.
+    pub prompt_none: bool,
+    /// `login_hint`, passed to the sign-in page and upstream providers.
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    /// `acr_values` asked for `mfa`: a session without a second factor signs in again
+    /// (the ID token's `acr` then says what was achieved; OIDC Core §3.1.2.1).
+    #[serde(default)]
+    pub wants_mfa: bool,
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug)]
+pub enum AuthorizeRejection {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Page(String),
+    /// Send the error back to the client's (valid) redirect URI.
+    Redirect(Url),
+}
+
+/// Where the browser goes once a validated request is parked.
+#[derive(Debug)]
+pub enum AuthorizeNext {
+    /// The session is fresh enough: on to the role picker for the parked request `authz`.
+    Roles {
+        /// The parked request's id.
+        authz: String,
+    },
+    /// Sign in first, then on to the role picker.
+    SignIn {
+        /// The parked request's id.
+        authz: String,
+        /// The application's `login_hint`.
+        login_hint: Option<String>,
+    },
+    /// `prompt=none` without a fresh session: back to the client with `login_required`.
+    Client(Url),
+}
+
+/// Sends an error to a client's redirect URI once the client and that URI are known good.
+struct ErrorBack<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+}
+
+impl ErrorBack<'_> {
+    /// The rejection saying `code` and `description` to the client (a page when the
+    /// redirect URI cannot carry them).
+    fn reject(&self, code: &str, description: &str) -> AuthorizeRejection {
+        let mut params = vec![("error", code), ("error_description", description)];
+        if let Some(s) = self.state {
+            params.push(("state", s));
+        }
+        match with_params(self.redirect_uri, &params) {
+            Some(u) => AuthorizeRejection::Redirect(u),
+            None => AuthorizeRejection::Page(description.to_owned()),
+        }
+    }
+}
+
+/// When the person must have signed in: `prompt` and `max_age`.
+struct Freshness {
+    min_auth_time: Option<i64>,
+    prompt_none: bool,
+}
+
+impl OidcProvider {
+    /// Validates an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1-2). The
+    /// client and redirect URI are checked first; until both are known good, errors are
+    /// shown as a page and never sent to the given redirect URI (no open redirect).
+    pub fn validate_authorize(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<PendingAuthorization, AuthorizeRejection> {
+        let (client, redirect_uri) = self.client_and_redirect(p)?;
+        let back = ErrorBack {
+            redirect_uri: &redirect_uri,
+            state: p.state.as_deref(),
+        };
+        let code_challenge = code_flow(&client, p, &back)?;
+        let granted: Vec<&str> = p
+            .scope
+            .as_deref()
+            .unwrap_or("openid")
+            .split(' ')
+            .filter(|s| !s.is_empty() && KNOWN_SCOPES.contains(s))
+            .collect();
+        let freshness = freshness(p, self.clock.now(), &back)?;
+        let login_hint = hints(p, &back)?;
+        let wants_mfa = p
+            .acr_values
+            .as_deref()
+            .is_some_and(|v| v.split(' ').any(|a| a == ACR_MFA));
+        Ok(PendingAuthorization {
+            client_id: client.config.id.clone(),
+            redirect_uri,
+            state: p.state.clone(),
+            nonce: p.nonce.clone(),
+            code_challenge,
+            scope: granted.join(" "),
+            min_auth_time: freshness.min_auth_time,
+            prompt_none: freshness.prompt_none,
+            login_hint,
+            wants_mfa,
+        })
+    }
+
+    /// The request's client and the exact registered redirect URI it names (or the only
+    /// one registered); refused as a page, never redirected.
+    fn client_and_redirect(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<(Arc<Client>, String), AuthorizeRejection> {
+        let client_id = p
+            .client_id
+            .as_deref()
+            .ok_or_else(|| AuthorizeRejection::Page("the request names no client_id".into()))?;
+        let client = self.clients.get(client_id).cloned().ok_or_else(|| {
+            AuthorizeRejection::Page(format!("there is no application \"{client_id}\""))
+        })?;
+        let registered = &client.config.redirect_uris;
+        let redirect_uri = match p.redirect_uri.as_deref() {
+            Some(given) => registered
+                .iter()
+                .find(|u| u.as_str() == given)
+                .map(|u| u.as_str().to_owned())
+                .ok_or_else(|| {
+                    AuthorizeRejection::Page(
+                        "the redirect_uri is not registered for this application".into(),
+                    )
+                })?,
+            None if registered.len() == 1 => registered[0].as_str().to_owned(),
+            None => {
+                return Err(AuthorizeRejection::Page(
+                    "the request names no redirect_uri".into(),
+                ));
+            }
+        };
+        Ok((client, redirect_uri))
+    }
+
+    /// After validation: parks the request for the person `identity` (signed in, or not)
+    /// and says where the browser goes. A request asking for `mfa` of a single-factor
+    /// session needs a fresh sign-in (once; what it achieves goes into the ID token's
+    /// `acr`).
+    pub async fn start(
+        &self,
+        mut pending: PendingAuthorization,
+        identity: Option<&ExternalIdentity>,
+    ) -> Result<AuthorizeNext, OAuthError> {
+        if pending.wants_mfa && identity.is_some_and(|i| !i.mfa) {
+            let now = self.clock.now();
+            pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
+        }
+        let min = pending.min_auth_time;
+        let fresh = identity.is_some_and(|i| min.is_none_or(|m| i.auth_time >= m));
+        let authz = self.park(&pending).await?;
+        if fresh {
+            return Ok(AuthorizeNext::Roles { authz });
+        }
+        if pending.prompt_none {
+            let url = self.fail(&authz, &OAuthError::LoginRequired).await?;
+            let url =
+                url.ok_or_else(|| OAuthError::InvalidRequest("the request expired".into()))?;
+            return Ok(AuthorizeNext::Client(url));
+        }
+        Ok(AuthorizeNext::SignIn {
+            authz,
+            login_hint: pending.login_hint,
+        })
+    }
+
+    /// Stores a validated request; returns its id (the `authz` parameter of `/roles`).
+    pub async fn park(&self, pending: &PendingAuthorization) -> Result<String, OAuthError> {
+        let id = random_id().expose_secret().to_owned();
+        put_json(&*self.store, &format!("authz:{id}"), pending, PENDING_TTL).await?;
+        Ok(id)
+    }
+
+    /// A parked request, without consuming it.
+    pub async fn pending(&self, id: &str) -> Result<Option<PendingAuthorization>, OAuthError> {
+        if id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(get_json(&*self.store, &format!("authz:{id}")).await?)
+    }
+
+    /// The duration to use when the person did not choose one (the picker was skipped).
+    pub fn default_duration(&self, client_id: &str, role: &Role) -> Duration {
+        let wanted = self
+            .clients
+            .get(client_id)
+            .and_then(|c| c.config.access_token_lifetime)
+            .unwrap_or(self.default_duration);
+        wanted.min(Duration::from_secs(CredentialIssuer::max_duration(role)))
+    }
+
+    /// Completes a parked request once the person has chosen `role`: takes it (single
+    /// use), mints a code bound to the client, redirect URI, PKCE challenge and SSO session,
+    /// and returns where to send the browser.
+    pub async fn complete(
+        &self,
+        authz_id: &str,
+        session_cookie: &str,
+        identity: &ExternalIdentity,
+        role: &Role,
+        duration: Duration,
+        facts: &RequestFacts,
+    ) -> Result<Url, OAuthError> {
+        let pending: PendingAuthorization = take_json(&*self.store, &format!("authz:{authz_id}"))
+            .await?
+            .ok_or_else(|| {
+                OAuthError::InvalidRequest("the sign-in request expired or was used".into())
+            })?;
+        let secs = duration.as_secs();
+        if !(MIN_SESSION_SECS..=CredentialIssuer::max_duration(role)).contains(&secs) {
+            return Err(OAuthError::InvalidRequest(
+                "the duration is outside the role's bounds".into(),
+            ));
+        }
+        let code = random_id().expose_secret().to_owned();
+        let record = CodeRecord {
+            client_id: pending.client_id.clone(),
+            redirect_uri: pending.redirect_uri.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            nonce: pending.nonce.clone(),
+            scope: pending.scope.clone(),
+            sso_ref: Sso::session_ref(session_cookie),
+            identity: identity.clone(),
+            role: role.name.clone(),
+            duration_secs: secs,
+            family: Some(random_id().expose_secret().to_owned()),
+            source_ip: facts.source_ip,
+        };
+        put_json(
+            &*self.store,
+            &format!("code:{}", digest(&code)),
+            &record,
+            CODE_TTL,
+        )
+        .await?;
+        let mut params = vec![
+            ("code", code.as_str()),
+            ("iss", self.issuer.tokens().issuer()),
+        ];
+        if let Some(s) = pending.state.as_deref() {
+            params.push(("state", s));
+        }
+        with_params(&pending.redirect_uri, &params)
+            .ok_or_else(|| OAuthError::ServerError("the redirect URI cannot be built".into()))
+    }
+
+    /// An error answer to a parked request, sent back to the client (`access_denied` when
+    /// no role fits, `login_required` for prompt=none).
+    pub async fn fail(
+        &self,
+        authz_id: &str,
+        error: &OAuthError,
+    ) -> Result<Option<Url>, OAuthError> {
+        let pending: Option<PendingAuthorization> =
+            take_json(&*self.store, &format!("authz:{authz_id}")).await?;
+        Ok(pending.and_then(|p| {
+            let description = error.to_string();
+            let mut params = vec![
+                ("error", error.code()),
+                ("error_description", description.as_str()),
+            ];
+            if let Some(s) = p.state.as_deref() {
+                params.push(("state", s));
+            }
+            with_params(&p.redirect_uri, &params)
+        }))
+    }
+}
+
+/// The flow's own checks: the client may use it, `response_type=code`,
+/// `response_mode=query`, and PKCE (S256 only; required of public clients). Returns the
+/// code challenge.
+fn code_flow(
+    client: &Client,
+    p: &AuthorizeParams,
+    back: &ErrorBack<'_>,
+) -> Result<Option<String>, AuthorizeRejection> {
+    if !client.config.allows(GrantType::AuthorizationCode) {
+        return Err(back.reject(
+            "unauthorized_client",
+            "this application may not use the authorization code flow",
+        ));
+    }
+    match p.response_type.as_deref() {
+        Some("code") => {}
+        None => return Err(back.reject("invalid_request", "response_type is required")),
+        Some(_) => {
+            return Err(back.reject(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
+        let why = "only response_mode=query is supported";
+        return Err(back.reject("invalid_request", why));
+    }
+    let why = match (&p.code_challenge, p.code_challenge_method.as_deref()) {
+        (Some(c), Some("S256")) if is_pkce_value(c, 43) => return Ok(Some(c.clone())),
+        (Some(_), Some("S256")) => "code_challenge is malformed",
+        (Some(_), _) => "code_challenge_method must be S256 (plain is not accepted)",
+        (None, _) if client.is_public() => {
+            "PKCE (code_challenge with S256) is required for public clients"
+        }
+        (None, _) => return Ok(None),
+    };
+    Err(back.reject("invalid_request", why))
+}
+
+/// `prompt` (`none` alone, or `login`) and `max_age` as the earliest acceptable
+/// `auth_time`.
+fn freshness(
+    p: &AuthorizeParams,
+    now: i64,
+    back: &ErrorBack<'_>,
+) -> Result<Freshness, AuthorizeRejection> {
+    let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(back.reject("invalid_request", "prompt=none cannot be combined"));
+    }
+    let mut min_auth_time = prompts.contains(&"login").then_some(now);
+    if let Some(max_age) = p.max_age.as_deref() {
+        let why = "max_age must be a non-negative integer";
+        let max_age: i64 = max_age
+            .parse()
+            .ok()
+            .filter(|v: &i64| *v >= 0)
+            .ok_or_else(|| back.reject("invalid_request", why))?;
+        let bound = now - max_age;
+        min_auth_time = Some(min_auth_time.map_or(bound, |m: i64| m.max(bound)));
+    }
+    Ok(Freshness {
+        min_auth_time,
+        prompt_none,
+    })
+}
+
+/// Bounds on `state` and `nonce`, and the `login_hint` kept (none when empty).
+fn hints(p: &AuthorizeParams, back: &ErrorBack<'_>) -> Result<Option<String>, AuthorizeRejection> {
+    if p.nonce.as_deref().is_some_and(|n| n.len() > 512)
+        || p.state.as_deref().is_some_and(|s| s.len() > 2048)
+    {
+        return Err(back.reject("invalid_request", "state or nonce is too long"));
+    }
+    match p.login_hint.as_deref() {
+        None | Some("") => Ok(None),
+        Some(h) if h.len() <= 256 && !h.chars().any(char::is_control) => Ok(Some(h.to_owned())),
+        Some(_) => Err(back.reject("invalid_request", "login_hint is not acceptable")),
+    }
+}

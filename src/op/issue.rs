@@ -1,0 +1,261 @@
+//! What every token grant ends with: the person's trust decision, the tokens issued
+//! through the one door, the ID token (OIDC Core §2) and the rotated refresh token.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use crate::access::{Attempt, ClientBinding, Holder, IssueRequest};
+use crate::identity::ExternalIdentity;
+use crate::op::GrantType;
+use crate::roles::{Caller, RequestFacts, TrustGrant};
+use crate::sso::RoleSession;
+use crate::tokens::Algorithm;
+
+use super::{
+    ACR_MFA, ACR_PASSWORD, Client, ID_TOKEN_TYPE, OAuthError, OidcProvider, USED_TTL, issue_error,
+};
+
+/// The answer of the token endpoint (RFC 6749 §5.1). Its `Debug` leaves the tokens out.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    /// The access token (a JWT, DESIGN.md's claims).
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// A refresh token, when the client may refresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Granted scope.
+    pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a token grant hands to [`OidcProvider::respond`] besides the trust grant.
+pub(super) struct Exchange<'a> {
+    pub(super) duration_secs: u64,
+    pub(super) scope: &'a str,
+    pub(super) nonce: Option<&'a str>,
+    pub(super) sso_ref: Option<&'a str>,
+    pub(super) family: &'a str,
+}
+
+impl OidcProvider {
+    /// The trust decision for a person's role at the token endpoint (code, refresh): the
+    /// role's trust policy must still allow them, and the client must be allowed the role.
+    /// A refusal is audited and answered `invalid_grant`.
+    pub(super) async fn person_grant(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role: &str,
+        facts: &RequestFacts,
+        attempt: &Attempt,
+    ) -> Result<TrustGrant, OAuthError> {
+        let refusal = match self
+            .roles
+            .evaluate(role, Caller::Federated(identity.clone()), facts)
+        {
+            Ok(g) if client.config.allowed_roles.contains(&g.role().name) => return Ok(g),
+            Ok(g) => g.refused("the role is not among the client's allowed_roles"),
+            Err(refusal) => refusal,
+        };
+        self.issuer.refused(attempt, &refusal).await;
+        Err(OAuthError::InvalidGrant(
+            "the role is no longer available to this person".into(),
+        ))
+    }
+
+    /// Issues the tokens of a grant through the one door, then what only the OpenID
+    /// provider adds: the token family, the ID token and the rotated refresh token.
+    pub(super) async fn respond(
+        &self,
+        client: &Client,
+        grant: TrustGrant,
+        x: Exchange<'_>,
+        attempt: Attempt,
+    ) -> Result<TokenResponse, OAuthError> {
+        let identity = match grant.caller() {
+            Caller::Federated(i) => Some(i.clone()),
+            Caller::Client(_) => None,
+        };
+        let request = IssueRequest {
+            attempt,
+            duration: Duration::from_secs(x.duration_secs),
+            session_name: None,
+            client: Some(ClientBinding {
+                client_id: client.config.id.clone(),
+                audience: client.config.audience.clone(),
+                scope: (!x.scope.is_empty()).then(|| x.scope.to_owned()),
+            }),
+            session_policy: None,
+            holder: x.sso_ref.map_or(Holder::Alone, Holder::SsoRef),
+        };
+        let role_session = self
+            .issuer
+            .issue(grant, request)
+            .await
+            .map_err(issue_error)?;
+        self.store
+            .set_add(&format!("family:{}", x.family), &role_session.id, USED_TTL)
+            .await?;
+        let scopes: Vec<&str> = x.scope.split(' ').collect();
+        let id_token = match &identity {
+            Some(i) if scopes.contains(&"openid") => {
+                Some(self.id_token(client, i, &role_session, x.nonce, x.sso_ref, &scopes)?)
+            }
+            _ => None,
+        };
+        let refresh_token = match (&identity, x.sso_ref) {
+            (Some(i), Some(_)) if client.config.allows(GrantType::RefreshToken) => Some(
+                self.refresh_token(client, i, &role_session.role, &x)
+                    .await?,
+            ),
+            _ => None,
+        };
+        // Recorded first, checked second: a revocation that began before this check is
+        // seen here, and one that begins after it finds what was just recorded.
+        if x.sso_ref.is_some()
+            && self
+                .store
+                .get(&format!("family-revoked:{}", x.family))
+                .await?
+                .is_some()
+        {
+            self.revoke_family(x.family, "a code or refresh token was used twice at once")
+                .await?;
+            tracing::warn!(client = %client.config.id, "a code or refresh token was used twice at once: its tokens are revoked");
+            return Err(OAuthError::InvalidGrant(
+                "the code or refresh token was used more than once".into(),
+            ));
+        }
+        Ok(TokenResponse {
+            expires_in: role_session.expires_at - self.clock.now(),
+            access_token: role_session.access_token,
+            token_type: "Bearer",
+            id_token,
+            refresh_token,
+            scope: x.scope.to_owned(),
+        })
+    }
+
+    fn id_token(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role_session: &RoleSession,
+        nonce: Option<&str>,
+        sso_ref: Option<&str>,
+        scopes: &[&str],
+    ) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let alg = self.issuer.tokens().keys().algorithm();
+        let mut claims = serde_json::json!({
+            "iss": self.issuer.tokens().issuer(),
+            "sub": identity.qualified_subject(),
+            "aud": client.config.id,
+            "azp": client.config.id,
+            "exp": role_session.expires_at,
+            "iat": now,
+            "auth_time": identity.auth_time,
+            "amr": identity.amr,
+            "acr": if identity.mfa { ACR_MFA } else { ACR_PASSWORD },
+            "at_hash": at_hash(&role_session.access_token, alg),
+            "role": role_session.role,
+        });
+        if let Some(map) = claims.as_object_mut() {
+            if let Some(n) = nonce {
+                map.insert("nonce".into(), n.into());
+            }
+            if let Some(s) = sso_ref {
+                map.insert("sid".into(), s.into());
+            }
+            if scopes.contains(&"email")
+                && let Some(e) = &identity.email
+            {
+                map.insert("email".into(), e.clone().into());
+                map.insert("email_verified".into(), identity.email_verified.into());
+            }
+            if scopes.contains(&"profile") {
+                map.insert(
+                    "preferred_username".into(),
+                    identity.username.clone().into(),
+                );
+                if let Some(n) = &identity.display_name {
+                    map.insert("name".into(), n.clone().into());
+                }
+            }
+            if scopes.contains(&"groups") {
+                map.insert("groups".into(), identity.groups.clone().into());
+            }
+        }
+        self.issuer
+            .tokens()
+            .keys()
+            .sign(&claims, ID_TOKEN_TYPE)
+            .map_err(|e| OAuthError::ServerError(e.to_string()))
+    }
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token, with the
+/// hash of the signing algorithm (SHA-512 for EdDSA/Ed25519).
+fn at_hash(access_token: &str, alg: Algorithm) -> String {
+    let algorithm = match alg {
+        Algorithm::EdDsa => &aws_lc_rs::digest::SHA512,
+        _ => &aws_lc_rs::digest::SHA256,
+    };
+    let d = aws_lc_rs::digest::digest(algorithm, access_token.as_bytes());
+    let half = &d.as_ref()[..d.as_ref().len() / 2];
+    URL_SAFE_NO_PAD.encode(half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half() {
+        let h = at_hash("abc", Algorithm::Es256);
+        assert_eq!(URL_SAFE_NO_PAD.decode(h).unwrap().len(), 16);
+        let h = at_hash("abc", Algorithm::EdDsa);
+        assert_eq!(URL_SAFE_NO_PAD.decode(h).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn the_debug_of_a_token_response_leaves_the_tokens_out() {
+        let response = TokenResponse {
+            access_token: "access-token-text".into(),
+            token_type: "Bearer",
+            expires_in: 900,
+            id_token: Some("id-token-text".into()),
+            refresh_token: Some("refresh-token-text".into()),
+            scope: "openid".into(),
+        };
+        let shown = format!("{response:?}");
+        for token in ["access-token-text", "id-token-text", "refresh-token-text"] {
+            assert!(!shown.contains(token), "{shown}");
+        }
+        assert!(shown.contains("openid") && shown.contains("900"), "{shown}");
+    }
+}

@@ -1,0 +1,273 @@
+//! Refresh tokens (RFC 6749 §6), rotated on every use, and token families: a used code or
+//! refresh token leaves a tombstone naming its family, and whoever presents it again
+//! revokes the family (OAuth 2.0 Security BCP §4.14).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::Attempt;
+use crate::audit::{Door, EventKind};
+use crate::identity::ExternalIdentity;
+use crate::op::GrantType;
+use crate::roles::RequestFacts;
+use crate::session::{digest, put_json, random_id};
+
+use super::issue::Exchange;
+use super::{Client, OAuthError, OidcProvider, TokenResponse, USED_TTL};
+
+/// The tombstone a used code or refresh token leaves: a copy of its record, of which only
+/// the family is read (an older format kept the family alone, as a JSON string).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UsedTombstone {
+    Family(String),
+    Record { family: Option<String> },
+}
+
+impl UsedTombstone {
+    fn family(self) -> Option<String> {
+        match self {
+            UsedTombstone::Family(f) => Some(f),
+            UsedTombstone::Record { family } => family,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct RefreshRecord {
+    pub(super) family: String,
+    pub(super) client_id: String,
+    pub(super) scope: String,
+    pub(super) sso_ref: Option<String>,
+    pub(super) identity: ExternalIdentity,
+    pub(super) role: String,
+    pub(super) duration_secs: u64,
+    pub(super) expires_at: i64,
+}
+
+impl OidcProvider {
+    /// `grant_type=refresh_token` (RFC 6749 §6): the token is rotated; presenting an old one
+    /// again revokes the whole family.
+    pub async fn refresh(
+        &self,
+        client: &Client,
+        token: &str,
+        origin: &RequestFacts,
+    ) -> Result<TokenResponse, OAuthError> {
+        if !client.config.allows(GrantType::RefreshToken) {
+            return Err(OAuthError::UnauthorizedClient(
+                "this client may not use refresh_token".into(),
+            ));
+        }
+        let key = digest(token);
+        let (rt_key, used) = (format!("rt:{key}"), format!("rt-used:{key}"));
+        let Some((record, bytes)) = self
+            .take_single_use::<RefreshRecord>(&rt_key, &used)
+            .await?
+        else {
+            if let Some(family) = self.used_family(&used).await? {
+                self.reuse_detected(client, &family, origin, "refresh token")
+                    .await?;
+            }
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token is invalid, expired or already used".into(),
+            ));
+        };
+        let expires_at = record.expires_at;
+        let result = self.refresh_with(client, record, origin).await;
+        if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
+            let left = u64::try_from(expires_at - self.clock.now()).unwrap_or(0);
+            if left > 0 {
+                self.restore_single_use(&rt_key, &used, &bytes, Duration::from_secs(left))
+                    .await;
+            }
+        }
+        result
+    }
+
+    /// [`OidcProvider::refresh`] once the refresh token is taken.
+    async fn refresh_with(
+        &self,
+        client: &Client,
+        record: RefreshRecord,
+        origin: &RequestFacts,
+    ) -> Result<TokenResponse, OAuthError> {
+        if record.client_id != client.config.id {
+            self.revoke_family(&record.family, "a refresh token came from another client")
+                .await?;
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token was issued to another client".into(),
+            ));
+        }
+        if record.expires_at <= self.clock.now() {
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token has expired".into(),
+            ));
+        }
+        if let Some(sso_ref) = &record.sso_ref
+            && self.sso.load_by_ref(sso_ref).await?.is_none()
+        {
+            self.revoke_family(&record.family, "the sign-in session has ended")
+                .await?;
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in session has ended".into(),
+            ));
+        }
+        // The person must still be allowed the role, and the client to receive it: trust is
+        // evaluated again, so a changed policy takes effect at the next refresh. The
+        // request comes from the application, not the person: no address.
+        let facts = RequestFacts {
+            source_ip: None,
+            now: self.clock.now(),
+            secure_transport: true,
+            user_agent: None,
+        };
+        let attempt = Attempt::new(origin, Door::OidcRefresh, Some(&client.config.id));
+        let grant = match self
+            .person_grant(client, &record.identity, &record.role, &facts, &attempt)
+            .await
+        {
+            Ok(g) => g,
+            Err(e) => {
+                self.revoke_family(&record.family, "the role is no longer available")
+                    .await?;
+                return Err(e);
+            }
+        };
+        let exchange = Exchange {
+            duration_secs: record.duration_secs,
+            scope: &record.scope,
+            nonce: None,
+            sso_ref: record.sso_ref.as_deref(),
+            family: &record.family,
+        };
+        self.respond(client, grant, exchange, attempt).await
+    }
+
+    /// A used code or refresh token came back: its family is revoked, and the reuse
+    /// recorded in the audit trail (`refresh.reuse`).
+    pub(super) async fn reuse_detected(
+        &self,
+        client: &Client,
+        family: &str,
+        origin: &RequestFacts,
+        what: &str,
+    ) -> Result<(), OAuthError> {
+        self.revoke_family(family, "a used code or refresh token came back")
+            .await?;
+        tracing::warn!(client = %client.config.id, "{what} reused: its family is revoked");
+        let mut event = self.event(EventKind::RefreshReuse, Some(&client.config.id));
+        event.source_ip = origin.source_ip.map(|ip| ip.to_string());
+        event.reason = Some(format!("a used {what} was presented again"));
+        self.issuer.audit().note(event).await;
+        Ok(())
+    }
+
+    /// A new refresh token of the exchange's family, replacing the family's current one.
+    pub(super) async fn refresh_token(
+        &self,
+        client: &Client,
+        identity: &ExternalIdentity,
+        role: &str,
+        x: &Exchange<'_>,
+    ) -> Result<String, OAuthError> {
+        let token = random_id().expose_secret().to_owned();
+        let lifetime = client.config.refresh_token_lifetime;
+        let record = RefreshRecord {
+            family: x.family.to_owned(),
+            client_id: client.config.id.clone(),
+            scope: x.scope.to_owned(),
+            sso_ref: x.sso_ref.map(str::to_owned),
+            identity: identity.clone(),
+            role: role.to_owned(),
+            duration_secs: x.duration_secs,
+            expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
+        };
+        put_json(
+            &*self.store,
+            &format!("rt:{}", digest(&token)),
+            &record,
+            lifetime,
+        )
+        .await?;
+        self.store
+            .put(
+                &format!("family-rt:{}", x.family),
+                digest(&token).as_bytes(),
+                lifetime,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Takes a code or refresh token record and, in the same store step, leaves its
+    /// tombstone under `used`. Returns the record and its stored bytes.
+    pub(super) async fn take_single_use<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        used: &str,
+    ) -> Result<Option<(T, Vec<u8>)>, OAuthError> {
+        let Some(bytes) = self.store.take_leaving(key, used, USED_TTL).await? else {
+            return Ok(None);
+        };
+        let record = serde_json::from_slice(&bytes)
+            .map_err(|_| OAuthError::ServerError("a stored token record is unreadable".into()))?;
+        Ok(Some((record, bytes)))
+    }
+
+    /// Puts back a code or refresh token whose use failed only because the store did (the
+    /// client is told to try again), and removes its tombstone, so that the retry finds it
+    /// as it was. Best effort: with the store still down the item stays used. Whatever the
+    /// failed attempt recorded before failing was never handed out; should someone reuse
+    /// the item meanwhile, its family is marked revoked and the retry is refused.
+    pub(super) async fn restore_single_use(
+        &self,
+        key: &str,
+        used: &str,
+        bytes: &[u8],
+        ttl: Duration,
+    ) {
+        if self.store.put(key, bytes, ttl).await.is_ok() {
+            let _ = self.store.delete(used).await;
+        } else {
+            tracing::warn!(
+                "the session store failed mid-exchange; the code or refresh token is used up"
+            );
+        }
+    }
+
+    /// The family a used code or refresh token's tombstone names.
+    pub(super) async fn used_family(&self, used: &str) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .store
+            .get(used)
+            .await?
+            .and_then(|b| serde_json::from_slice::<UsedTombstone>(&b).ok())
+            .and_then(UsedTombstone::family))
+    }
+
+    /// Revokes every role session and the current refresh token of a family. The family is
+    /// marked revoked first: an exchange still issuing into it sees the mark after recording
+    /// its tokens (see [`OidcProvider::respond`]) and revokes them itself.
+    /// Recorded as one `revocation` event saying why.
+    pub(super) async fn revoke_family(&self, family: &str, why: &str) -> Result<(), OAuthError> {
+        self.store
+            .put(&format!("family-revoked:{family}"), b"1", USED_TTL)
+            .await?;
+        let members = self.store.set_members(&format!("family:{family}")).await?;
+        for id in &members {
+            self.sso.revoke_role_session(id).await?;
+        }
+        if let Some(current) = self.store.take(&format!("family-rt:{family}")).await?
+            && let Ok(current) = String::from_utf8(current)
+        {
+            self.store.delete(&format!("rt:{current}")).await?;
+        }
+        let mut event = self.event(EventKind::Revocation, None);
+        event.reason = Some(why.to_owned());
+        event.detail = serde_json::json!({ "role_sessions": members });
+        self.issuer.audit().note(event).await;
+        Ok(())
+    }
+}
