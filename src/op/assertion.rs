@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::session::digest;
+use crate::session::{digest, keyspace};
 use crate::tokens::jose::UnverifiedJws;
 use crate::tokens::jose::client_assertion::{self, VerifiedAssertion};
 
@@ -49,7 +49,7 @@ impl OidcProvider {
                 OAuthError::InvalidClient
             })?;
         let remember = u64::try_from(assertion.expires_at() - now + 120).unwrap_or(120);
-        let key = format!("jti:{claimed}:{}", digest(assertion.jti()));
+        let key = keyspace::CLIENT_ASSERTION_JTI.key([&claimed, &digest(assertion.jti())]);
         if !self
             .store
             .put_if_absent(&key, b"1", Duration::from_secs(remember))

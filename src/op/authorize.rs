@@ -12,7 +12,7 @@ use crate::identity::ExternalIdentity;
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::roles::{MIN_SESSION_SECS, Role};
-use crate::session::{digest, get_json, put_json, random_id, take_json};
+use crate::session::{digest, get_json, keyspace, put_json, random_id, take_json};
 use crate::sso::Sso;
 
 use super::code::{CodeRecord, is_pkce_value};
@@ -251,7 +251,13 @@ impl OidcProvider {
     /// Stores a validated request; returns its id (the `authz` parameter of `/roles`).
     pub async fn park(&self, pending: &PendingAuthorization) -> Result<String, OAuthError> {
         let id = random_id().expose_secret().to_owned();
-        put_json(&*self.store, &format!("authz:{id}"), pending, PENDING_TTL).await?;
+        put_json(
+            &*self.store,
+            &keyspace::AUTHZ.key([&id]),
+            pending,
+            PENDING_TTL,
+        )
+        .await?;
         Ok(id)
     }
 
@@ -260,7 +266,7 @@ impl OidcProvider {
         if id.len() > 64 {
             return Ok(None);
         }
-        Ok(get_json(&*self.store, &format!("authz:{id}")).await?)
+        Ok(get_json(&*self.store, &keyspace::AUTHZ.key([id])).await?)
     }
 
     /// The duration to use when the person did not choose one (the picker was skipped).
@@ -285,11 +291,12 @@ impl OidcProvider {
         duration: Duration,
         facts: &RequestFacts,
     ) -> Result<Url, OAuthError> {
-        let pending: PendingAuthorization = take_json(&*self.store, &format!("authz:{authz_id}"))
-            .await?
-            .ok_or_else(|| {
-                OAuthError::InvalidRequest("the sign-in request expired or was used".into())
-            })?;
+        let pending: PendingAuthorization =
+            take_json(&*self.store, &keyspace::AUTHZ.key([authz_id]))
+                .await?
+                .ok_or_else(|| {
+                    OAuthError::InvalidRequest("the sign-in request expired or was used".into())
+                })?;
         let secs = duration.as_secs();
         if !(MIN_SESSION_SECS..=CredentialIssuer::max_duration(role)).contains(&secs) {
             return Err(OAuthError::InvalidRequest(
@@ -312,7 +319,7 @@ impl OidcProvider {
         };
         put_json(
             &*self.store,
-            &format!("code:{}", digest(&code)),
+            &keyspace::CODE.key([&digest(&code)]),
             &record,
             CODE_TTL,
         )
@@ -336,7 +343,7 @@ impl OidcProvider {
         error: &OAuthError,
     ) -> Result<Option<Url>, OAuthError> {
         let pending: Option<PendingAuthorization> =
-            take_json(&*self.store, &format!("authz:{authz_id}")).await?;
+            take_json(&*self.store, &keyspace::AUTHZ.key([authz_id])).await?;
         Ok(pending.and_then(|p| {
             let description = error.to_string();
             let mut params = vec![

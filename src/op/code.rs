@@ -9,7 +9,7 @@ use crate::audit::Door;
 use crate::identity::ExternalIdentity;
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
-use crate::session::{digest, random_id};
+use crate::session::{digest, keyspace, random_id};
 
 use super::issue::Exchange;
 use super::{CODE_TTL, Client, OAuthError, OidcProvider, TokenResponse};
@@ -58,7 +58,7 @@ impl OidcProvider {
             ));
         }
         let key = digest(code);
-        let (code_key, used) = (format!("code:{key}"), format!("code-used:{key}"));
+        let (code_key, used) = (keyspace::CODE.key([&key]), keyspace::CODE_USED.key([&key]));
         let Some((record, bytes)) = self.take_single_use::<CodeRecord>(&code_key, &used).await?
         else {
             // A replayed code: revoke what it issued (RFC 6749 §4.1.2).

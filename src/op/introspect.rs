@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::access::AccessTokenClaims;
 use crate::audit::EventKind;
 use crate::op::IntrospectScope;
-use crate::session::{digest, get_json};
+use crate::session::{digest, get_json, keyspace};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken};
 
 use super::refresh::RefreshRecord;
@@ -181,8 +181,11 @@ impl OidcProvider {
                 Introspection::Inactive
             });
         }
-        let Some(r) =
-            get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{}", digest(token))).await?
+        let Some(r) = get_json::<_, RefreshRecord>(
+            &*self.store,
+            &keyspace::REFRESH_TOKEN.key([&digest(token)]),
+        )
+        .await?
         else {
             return Ok(Introspection::Inactive);
         };
@@ -219,7 +222,8 @@ impl OidcProvider {
             return Ok(());
         }
         let key = digest(token);
-        if let Some(r) = get_json::<_, RefreshRecord>(&*self.store, &format!("rt:{key}")).await?
+        if let Some(r) =
+            get_json::<_, RefreshRecord>(&*self.store, &keyspace::REFRESH_TOKEN.key([&key])).await?
             && r.client_id == client.config.id
         {
             self.revoke_family(&r.family, "the client revoked the refresh token")

@@ -11,6 +11,7 @@ use crate::access::{Attempt, ClientBinding, Holder, IssueRequest};
 use crate::identity::ExternalIdentity;
 use crate::op::GrantType;
 use crate::roles::{Caller, RequestFacts, TrustGrant};
+use crate::session::keyspace;
 use crate::sso::RoleSession;
 use crate::tokens::Algorithm;
 
@@ -118,7 +119,11 @@ impl OidcProvider {
             .await
             .map_err(issue_error)?;
         self.store
-            .set_add(&format!("family:{}", x.family), &role_session.id, USED_TTL)
+            .set_add(
+                &keyspace::FAMILY.key([x.family]),
+                &role_session.id,
+                USED_TTL,
+            )
             .await?;
         let scopes: Vec<&str> = x.scope.split(' ').collect();
         let id_token = match &identity {
@@ -139,7 +144,7 @@ impl OidcProvider {
         if x.sso_ref.is_some()
             && self
                 .store
-                .get(&format!("family-revoked:{}", x.family))
+                .get(&keyspace::FAMILY_REVOKED.key([x.family]))
                 .await?
                 .is_some()
         {

@@ -42,7 +42,7 @@ use crate::access::{IssueError, Issuer};
 use crate::audit::{AuditEvent, EventKind};
 use crate::clock::SharedClock;
 use crate::roles::RoleCatalog;
-use crate::session::SessionStore;
+use crate::session::{SessionStore, keyspace};
 use crate::sso::Sso;
 use crate::tokens::jose::UnverifiedJws;
 
@@ -55,11 +55,11 @@ pub use logout::{LogoutPlan, LogoutRequest};
 pub use settings::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
 
 /// How long a pending authorization request waits for the person to sign in.
-const PENDING_TTL: Duration = Duration::from_secs(600);
+const PENDING_TTL: Duration = keyspace::AUTHZ_TTL;
 /// How long an authorization code lives (single use).
-const CODE_TTL: Duration = Duration::from_secs(60);
+const CODE_TTL: Duration = keyspace::CODE_TTL;
 /// How long a used code or refresh token is remembered, to detect replays.
-const USED_TTL: Duration = Duration::from_secs(24 * 3600);
+const USED_TTL: Duration = keyspace::USED_TTL;
 /// The `typ` of ID tokens.
 const ID_TOKEN_TYPE: &str = "JWT";
 /// `acr` of a sign-in with a second factor.

@@ -11,7 +11,7 @@ use crate::audit::{Door, EventKind};
 use crate::identity::ExternalIdentity;
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
-use crate::session::{digest, put_json, random_id};
+use crate::session::{digest, keyspace, put_json, random_id};
 
 use super::issue::Exchange;
 use super::{Client, OAuthError, OidcProvider, TokenResponse, USED_TTL};
@@ -61,7 +61,10 @@ impl OidcProvider {
             ));
         }
         let key = digest(token);
-        let (rt_key, used) = (format!("rt:{key}"), format!("rt-used:{key}"));
+        let (rt_key, used) = (
+            keyspace::REFRESH_TOKEN.key([&key]),
+            keyspace::REFRESH_TOKEN_USED.key([&key]),
+        );
         let Some((record, bytes)) = self
             .take_single_use::<RefreshRecord>(&rt_key, &used)
             .await?
@@ -186,14 +189,14 @@ impl OidcProvider {
         };
         put_json(
             &*self.store,
-            &format!("rt:{}", digest(&token)),
+            &keyspace::REFRESH_TOKEN.key([&digest(&token)]),
             &record,
             lifetime,
         )
         .await?;
         self.store
             .put(
-                &format!("family-rt:{}", x.family),
+                &keyspace::FAMILY_REFRESH_TOKEN.key([x.family]),
                 digest(&token).as_bytes(),
                 lifetime,
             )
@@ -253,16 +256,24 @@ impl OidcProvider {
     /// Recorded as one `revocation` event saying why.
     pub(super) async fn revoke_family(&self, family: &str, why: &str) -> Result<(), OAuthError> {
         self.store
-            .put(&format!("family-revoked:{family}"), b"1", USED_TTL)
+            .put(&keyspace::FAMILY_REVOKED.key([family]), b"1", USED_TTL)
             .await?;
-        let members = self.store.set_members(&format!("family:{family}")).await?;
+        let members = self
+            .store
+            .set_members(&keyspace::FAMILY.key([family]))
+            .await?;
         for id in &members {
             self.sso.revoke_role_session(id).await?;
         }
-        if let Some(current) = self.store.take(&format!("family-rt:{family}")).await?
+        if let Some(current) = self
+            .store
+            .take(&keyspace::FAMILY_REFRESH_TOKEN.key([family]))
+            .await?
             && let Ok(current) = String::from_utf8(current)
         {
-            self.store.delete(&format!("rt:{current}")).await?;
+            self.store
+                .delete(&keyspace::REFRESH_TOKEN.key([&current]))
+                .await?;
         }
         let mut event = self.event(EventKind::Revocation, None);
         event.reason = Some(why.to_owned());

@@ -249,26 +249,32 @@ pub fn address(ip: IpAddr) -> String {
 
 // --- op: Lanyard as OpenID provider ---------------------------------------------------------
 
+/// How long a pending authorization request waits for the person to sign in.
+pub const AUTHZ_TTL: Duration = Duration::from_secs(600);
+
 /// A pending authorization request, waiting for the person to sign in.
 pub const AUTHZ: Kind<1> = Kind {
     prefix: "authz:",
     parts: ["authorization request id"],
-    lifetime: Lifetime::Fixed(Duration::from_secs(600)),
+    lifetime: Lifetime::Fixed(AUTHZ_TTL),
     single_use: true,
     value: Value::Json("op::PendingAuthorization"),
 };
+
+/// How long an authorization code lives.
+pub const CODE_TTL: Duration = Duration::from_secs(60);
 
 /// An authorization code, under its digest.
 pub const CODE: Kind<1> = Kind {
     prefix: "code:",
     parts: ["digest of the code"],
-    lifetime: Lifetime::Fixed(Duration::from_secs(60)),
+    lifetime: Lifetime::Fixed(CODE_TTL),
     single_use: true,
     value: Value::Json("op::CodeRecord"),
 };
 
 /// How long a used code or refresh token (and a revoked family) is remembered.
-const USED_TTL: Duration = Duration::from_secs(24 * 3600);
+pub const USED_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The tombstone of a redeemed code, for replay detection.
 pub const CODE_USED: Kind<1> = Kind {
