@@ -226,7 +226,25 @@ pub async fn authorize(
         .map_err(|e| WebError::Unauthorized(format!("the access token is not valid: {e}")))?;
     // Read after the token is checked: a caller without one learns nothing of the body.
     let ApiJson(body) = body?;
-    let authorizer = Authorizer {
+    let caller = Caller {
+        claims: &claims,
+        ip: ip.0,
+    };
+    let question = Question {
+        action: &body.action,
+        resource: &body.resource,
+        context: body.context.as_ref(),
+    };
+    let answer = authorizer(&state)
+        .decide(&caller, &question, state.clock.now())
+        .await
+        .map_err(authz_error)?;
+    Ok(Json(AuthorizeResponse::from(answer)))
+}
+
+/// The decision service over this broker's roles, sessions and settings.
+fn authorizer(state: &AppState) -> Authorizer<'_> {
+    Authorizer {
         sso: &state.sso,
         roles: &state.roles,
         provider_ids: state
@@ -240,21 +258,7 @@ pub async fn authorize(
             .map(|c| c.id.as_str())
             .collect(),
         secure_transport: state.config.server.secure_cookies,
-    };
-    let caller = Caller {
-        claims: &claims,
-        ip: ip.0,
-    };
-    let question = Question {
-        action: &body.action,
-        resource: &body.resource,
-        context: body.context.as_ref(),
-    };
-    let answer = authorizer
-        .decide(&caller, &question, state.clock.now())
-        .await
-        .map_err(authz_error)?;
-    Ok(Json(AuthorizeResponse::from(answer)))
+    }
 }
 
 impl From<crate::authz::Answer> for AuthorizeResponse {
