@@ -2,7 +2,8 @@
 """Figures about the shape of Lanyard's code, for the "one door" redesign's before/after.
 
 Prints: lines in src/web, functions longer than 80 lines (and web handlers longer than 40),
-and which top-level modules import `config`. Function extents are found by matching braces
+and which top-level modules import `config` (outside test modules, as the architecture
+check counts them). Function extents are found by matching braces
 after each `fn` item, skipping string literals, char literals and comments; `#[cfg(test)]`
 modules (and `tests.rs` files) are left out. Usage: scripts/code-figures.py [SRC_DIR]
 """
@@ -119,7 +120,10 @@ def main():
         top = rel.split(os.sep)[0].removesuffix(".rs")
         if top == "config":
             continue
-        if re.search(r"\bcrate::config\b", open(f, encoding="utf-8").read()):
+        lines = open(f, encoding="utf-8").read().split("\n")
+        skip = without_test_modules(lines)
+        code = "\n".join(line for i, line in enumerate(lines) if i not in skip)
+        if re.search(r"\bcrate::config\b", code):
             importers.add(top)
     print(f"lines in {SRC}/web: {web_lines}")
     print(f"functions over 80 lines: {len(long_fns)}")
