@@ -23,7 +23,7 @@
 //! caller; the audit trail (`credentials.refused`) records the deciding statements.
 //! Credentials leave through the one door ([`Issuer`]).
 //!
-//! May import: `access`, `audit`, `connectors`, `roles`, `sso`, `provider` (the client of a
+//! May import: `access`, `audit`, `connectors`, `roles`, `sso`, `op` (the client of a
 //! token exchange and its OAuth errors).
 
 use std::sync::Arc;

@@ -18,7 +18,7 @@
 //! dropped, never reused; a new one is opened on demand, so the pool recovers by itself once
 //! the directory is back. A stale pooled connection gets one retry on a fresh one.
 //!
-//! May import: `config`, `identity`, `secret`.
+//! May import: `identity`, `secret`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

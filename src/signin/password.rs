@@ -12,7 +12,7 @@
 //! Every refusal says why and which locks it set, so that the sign-in service can write
 //! the audit events (`signin.failed`, `signin.locked`) and count the outcome.
 //!
-//! May import: `connectors`, `session`, `identity`, `config`, `clock`, `secret`.
+//! May import: `connectors`, `session`, `identity`, `clock`, `secret`.
 
 use std::net::IpAddr;
 use std::sync::Arc;

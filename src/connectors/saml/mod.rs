@@ -12,8 +12,8 @@
 //! The IdP comes from a metadata file, from a metadata URL (fetched with a timeout, cached,
 //! refreshed on a schedule, and kept when a refresh fails), or from explicit settings.
 //!
-//! Signatures are verified by libxmlsec1 through samael. May import: `identity`, `config`,
-//! `sso` (pending requests and the replay cache).
+//! Signatures are verified by libxmlsec1 through samael. May import: `identity`,
+//! `session` (its pending requests and replay cache are its own keyspace records).
 
 mod decrypt;
 mod flow;
