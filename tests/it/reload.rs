@@ -203,23 +203,14 @@ async fn an_invalid_edit_keeps_the_running_config_and_is_counted_logged_and_audi
     assert_ne!(bad, text);
     std::fs::write(&live.path, bad).unwrap();
 
-    let log = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let writer = Arc::clone(&log);
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || Capture(Arc::clone(&writer)))
-        .with_ansi(false)
-        .finish();
-    let error = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        live.reloader.reload().await.unwrap_err()
-    };
+    let (outcome, log) = reload_logged(&live).await;
+    let error = outcome.unwrap_err();
     let problems = error.problems();
     assert!(
         problems.iter().any(|p| p.starts_with("line ")
             && p.contains("roles[2].trust_policy.Statement[0].Condition")),
         "{problems:?}"
     );
-    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     assert!(log.contains("config reload refused"), "{log}");
     assert!(
         log.contains("roles[2].trust_policy.Statement[0].Condition"),
@@ -247,6 +238,27 @@ async fn an_invalid_edit_keeps_the_running_config_and_is_counted_logged_and_audi
 
 #[derive(Clone)]
 struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+/// One reload of `live`'s file with the log it writes captured: its outcome and the log.
+async fn reload_logged(
+    live: &Live,
+) -> (
+    Result<lanyard::reload::Reloaded, lanyard::reload::ReloadError>,
+    String,
+) {
+    let log = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = Arc::clone(&log);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || Capture(Arc::clone(&writer)))
+        .with_ansi(false)
+        .finish();
+    let outcome = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        live.reloader.reload().await
+    };
+    let text = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    (outcome, text)
+}
 
 impl std::io::Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -348,18 +360,9 @@ async fn a_changed_audit_section_keeps_the_running_trail_warns_and_is_counted_ap
     text.push_str(&format!("\n[audit]\nfile = \"{}\"\n", trail.display()));
     std::fs::write(&live.path, text).unwrap();
 
-    let log = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let writer = Arc::clone(&log);
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || Capture(Arc::clone(&writer)))
-        .with_ansi(false)
-        .finish();
-    let done = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        live.reloader.reload().await.unwrap()
-    };
+    let (outcome, log) = reload_logged(&live).await;
+    let done = outcome.unwrap();
     assert_eq!(done.restart_needed, ["[audit]"]);
-    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     assert!(
         log.lines()
             .any(|l| l.contains("WARN") && l.contains("[audit]") && l.contains("restart")),
