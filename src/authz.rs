@@ -8,7 +8,7 @@
 //! lower case), so a key that reads differently but means the same to the engine (the
 //! Kelvin sign `K` for `k`, `IDP:` for `idp:`) is judged as the engine will see it.
 //!
-//! May import: `policy`, `roles`, `sso`, `credentials`. No HTTP types.
+//! May import: `policy`, `roles`, `sso`, `access` (credentials), `identity`. No HTTP types.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -18,6 +18,7 @@ use lanyard_policy::{
 };
 
 use crate::access::AccessTokenClaims;
+use crate::identity::RoleName;
 use crate::roles::{RequestFacts, RoleCatalog, apply_request_facts, rfc3339};
 use crate::sso::{Sso, SsoError};
 
@@ -132,7 +133,7 @@ pub struct Answer {
     /// The decision with its explanation.
     pub decision: Decision,
     /// The role evaluated.
-    pub role: String,
+    pub role: RoleName,
 }
 
 /// The services and settings an authorization decision reads.

@@ -17,7 +17,7 @@ use lanyard_policy::{
     Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
 };
 
-use crate::identity::{ClaimValue, ExternalIdentity};
+use crate::identity::{ClaimValue, ExternalIdentity, RoleName};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -28,7 +28,7 @@ pub const MAX_SESSION_SECS: u64 = 43_200;
 #[derive(Debug, Clone)]
 pub struct Role {
     /// Name (`[A-Za-z0-9+=,.@_-]`, 1–64, as IAM).
-    pub name: String,
+    pub name: RoleName,
     /// What the role is for.
     pub description: String,
     /// Heading the role is listed under on the role picker.
@@ -311,7 +311,7 @@ fn decide(
         Ok(statements)
     } else {
         Err(TrustRefusal {
-            role: role.name.clone(),
+            role: role.name.to_string(),
             subject: caller.upstream_subject().to_owned(),
             provider: caller.provider().map(str::to_owned),
             statements,
@@ -485,7 +485,7 @@ impl TrustGrant {
     /// client, the duration is out of bounds): for the audit trail.
     pub fn refused(&self, reason: impl Into<String>) -> TrustRefusal {
         TrustRefusal {
-            role: self.role.name.clone(),
+            role: self.role.name.to_string(),
             subject: self.caller.upstream_subject().to_owned(),
             provider: self.caller.provider().map(str::to_owned),
             statements: Vec::new(),

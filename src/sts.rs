@@ -39,7 +39,7 @@ use crate::connectors::id_token::IdTokenError;
 use crate::connectors::saml::{AcceptError, Presenter, SamlError};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Connector, Connectors};
-use crate::identity::ExternalIdentity;
+use crate::identity::{ExternalIdentity, RoleName};
 use crate::op::{Client, GrantType, OAuthError};
 use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, RoleCatalog};
 use crate::sso::{RoleSession, SsoError};
@@ -154,7 +154,7 @@ pub struct ForClient<'a> {
     /// `client_id`, `aud` and scope of the token.
     pub binding: &'a ClientBinding,
     /// The client's `allowed_roles`.
-    pub allowed_roles: &'a [String],
+    pub allowed_roles: &'a [RoleName],
 }
 
 /// A request checked for shape before any upstream credential is looked at.
@@ -505,7 +505,7 @@ impl TokenExchange {
 
 /// The role a token exchange asks for: the role ARN in `resource`, or the client's only
 /// allowed role.
-fn exchange_role(resource: Option<String>, allowed: &[String]) -> Result<String, OAuthError> {
+fn exchange_role(resource: Option<String>, allowed: &[RoleName]) -> Result<String, OAuthError> {
     match (resource, allowed) {
         (Some(arn), _) => arn
             .strip_prefix(crate::roles::ROLE_ARN_PREFIX)
@@ -515,7 +515,7 @@ fn exchange_role(resource: Option<String>, allowed: &[String]) -> Result<String,
                     "resource must be a role ARN (arn:lanyard:iam:::role/<name>)".into(),
                 )
             }),
-        (None, [only]) => Ok(only.clone()),
+        (None, [only]) => Ok(only.to_string()),
         (None, _) => Err(OAuthError::InvalidTarget(
             "name the role in resource (arn:lanyard:iam:::role/<name>)".into(),
         )),

@@ -66,7 +66,7 @@ pub struct AccessTokenClaims {
 #[derive(Debug, Clone)]
 pub struct ClientBinding {
     /// `client_id`.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `aud` of the access token.
     pub audience: String,
     /// Granted scope.
@@ -163,7 +163,7 @@ impl CredentialIssuer {
         }
         let now = self.clock.now();
         let exp = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
-        let sid = random_id().expose_secret().to_owned();
+        let sid = RoleSessionId::new(random_id().expose_secret());
         let who = Who::of(grant.caller(), grant.decided_at());
         let session_name = session_name.unwrap_or(&who.name).to_owned();
         let claims = AccessTokenClaims {
@@ -176,15 +176,15 @@ impl CredentialIssuer {
             iat: now,
             nbf: now,
             jti: random_id().expose_secret().to_owned(),
-            sid: RoleSessionId::new(sid.as_str()),
-            role: RoleName::new(role.name.as_str()),
+            sid: sid.clone(),
+            role: role.name.clone(),
             session_name: session_name.clone(),
             idp: who.idp,
             amr: who.amr,
             auth_time: who.auth_time,
             groups: who.groups,
             tags: who.tags,
-            client_id: client.map(|c| ClientId::new(c.client_id.as_str())),
+            client_id: client.map(|c| c.client_id.clone()),
             scope: client.and_then(|c| c.scope.clone()),
         };
         let access_token = self.keys.sign(&claims, ACCESS_TOKEN_TYPE)?;
@@ -192,7 +192,7 @@ impl CredentialIssuer {
             id: sid,
             role: role.name.clone(),
             session_name,
-            subject: claims.sub.into_string(),
+            subject: claims.sub,
             principal_keys: grant.caller().principal_keys(),
             auth_time: who.auth_time,
             mfa: who.mfa,

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::audit::{Audit, AuditEvent, Door, EventKind};
 use crate::clock::SharedClock;
+use crate::identity::{ClientId, RoleName};
 use crate::roles::{RequestFacts, RoleCatalog, TrustGrant, TrustRefusal};
 use crate::sso::{RoleSession, Sso, SsoError, SsoSession};
 use crate::telemetry::metrics::Metrics;
@@ -43,7 +44,7 @@ pub struct Attempt {
     /// The client's `User-Agent`.
     pub user_agent: Option<String>,
     /// The OAuth client asking, if any.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
 }
 
 impl Attempt {
@@ -53,7 +54,7 @@ impl Attempt {
             door,
             source_ip: facts.source_ip,
             user_agent: facts.user_agent.clone(),
-            client_id: client_id.map(str::to_owned),
+            client_id: client_id.map(ClientId::new),
         }
     }
 }
@@ -243,7 +244,7 @@ impl Issuer {
     /// Records one `credentials.refused` event (nothing waits on it).
     pub async fn refused(&self, attempt: &Attempt, refusal: &TrustRefusal) {
         let mut event = self.event(EventKind::CredentialsRefused, attempt);
-        event.role = Some(refusal.role.clone());
+        event.role = Some(RoleName::new(refusal.role.as_str()));
         event.subject = Some(refusal.subject.clone());
         event.provider = refusal.provider.clone();
         event.statements = refusal.statements.clone();

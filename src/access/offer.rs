@@ -7,7 +7,7 @@
 //! May import: `roles`, `identity`, `audit`.
 
 use crate::access::{Attempt, CredentialIssuer, Issuer};
-use crate::identity::ExternalIdentity;
+use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{
     Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustGrant,
 };
@@ -21,7 +21,7 @@ pub enum Audience<'a> {
     /// session at least this fresh (`prompt=login`, `max_age`).
     Client {
         /// The client's `allowed_roles`.
-        allowed_roles: &'a [String],
+        allowed_roles: &'a [RoleName],
         /// The earliest acceptable `auth_time`.
         min_auth_time: Option<i64>,
     },
@@ -57,13 +57,13 @@ pub enum Offer {
         /// The grants, in config order.
         grants: Vec<TrustGrant>,
         /// Names of roles that need a second factor this sign-in lacks.
-        needing_mfa: Vec<String>,
+        needing_mfa: Vec<RoleName>,
     },
     /// No role fits (`needing_mfa` may name roles a second factor would unlock; with one
     /// role and such a list, the picker is shown too: see [`Offer::Pick`]).
     NoRole {
         /// Names of roles that need a second factor this sign-in lacks.
-        needing_mfa: Vec<String>,
+        needing_mfa: Vec<RoleName>,
     },
     /// The sign-in is too old for the application: sign in again.
     SignInAgain,
@@ -112,7 +112,7 @@ pub fn offer(
     }
     let mut grants = roles.eligible(identity, facts);
     grants.retain(|g| audience.allows(&g.role().name));
-    let needing_mfa: Vec<String> = roles
+    let needing_mfa: Vec<RoleName> = roles
         .needing_mfa(identity, facts)
         .iter()
         .filter(|r| audience.allows(&r.name))

@@ -158,10 +158,10 @@ fn row(event: &AuditEvent) -> Result<EventRow, AuditError> {
         door: event.door.map(|d| d.as_str().to_owned()),
         provider: event.provider.clone(),
         subject: event.subject.clone(),
-        role: event.role.clone(),
+        role: event.role.as_ref().map(ToString::to_string),
         session_name: event.session_name.clone(),
-        role_session: event.role_session.clone(),
-        client_id: event.client_id.clone(),
+        role_session: event.role_session.as_ref().map(ToString::to_string),
+        client_id: event.client_id.as_ref().map(ToString::to_string),
         source_ip: event.source_ip.clone(),
         record,
     })
@@ -350,6 +350,32 @@ mod tests {
         assert_eq!(commits.load(Ordering::Relaxed), 0);
         let kept = stored(&db).await;
         assert_eq!(kept.len(), 1, "{kept:?}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_longer_than_one_statement_keeps_every_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir);
+        let rows: Vec<EventRow> = (0..1100)
+            .map(|i| {
+                let mut e = AuditEvent::new(EventKind::CredentialsIssued, i);
+                e.subject = Some(format!("user{i}"));
+                e.role = (i % 2 == 0).then(|| "dev".into());
+                row(&e).unwrap()
+            })
+            .collect();
+        db.insert_events(&rows).await.unwrap();
+        let kept = stored(&db).await;
+        assert_eq!(kept.len(), rows.len());
+        let newest = &kept[0];
+        assert_eq!(newest.subject.as_deref(), Some("user1099"));
+        assert_eq!(newest.role, None);
+        assert_eq!(
+            kept.iter()
+                .filter(|e| e.role.as_deref() == Some("dev"))
+                .count(),
+            550
+        );
     }
 
     #[tokio::test]

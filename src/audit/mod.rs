@@ -9,7 +9,7 @@
 //! Sinks: the log (always), JSON lines to a file or stdout ([`JsonLinesSink`]) and the
 //! database ([`DatabaseSink`], SQLite or PostgreSQL), as `[audit]` says ([`AuditSettings`]).
 //!
-//! May import: `db`, `secret`, `clock`.
+//! May import: `db`, `clock`, `identity`.
 
 mod database;
 mod file;
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::db::{Database, Location};
+use crate::identity::{ClientId, RoleName, RoleSessionId};
 use limit::Limiter;
 
 pub use database::{
@@ -173,19 +174,19 @@ pub struct AuditEvent {
     pub subject: Option<String>,
     /// The role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     /// The role session's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_name: Option<String>,
     /// The role session's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_session: Option<String>,
+    pub role_session: Option<RoleSessionId>,
     /// The granted duration in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<u64>,
     /// The OAuth client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// The trust-policy statements that decided (`Sid`s, or their positions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<String>,

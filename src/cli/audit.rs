@@ -171,7 +171,6 @@ fn table(events: &[AuditEvent]) -> String {
         "SOURCE IP",
         "ROLE SESSION",
     ];
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     let rows: Vec<[String; 9]> = events
         .iter()
         .map(|e| {
@@ -180,12 +179,12 @@ fn table(events: &[AuditEvent]) -> String {
                 e.event.as_str().to_owned(),
                 e.door
                     .map_or_else(|| "-".to_owned(), |d| d.as_str().to_owned()),
-                opt(&e.provider),
-                opt(&e.subject),
-                opt(&e.role),
-                opt(&e.client_id),
-                opt(&e.source_ip),
-                opt(&e.role_session),
+                cell(e.provider.as_deref()),
+                cell(e.subject.as_deref()),
+                cell(e.role.as_deref()),
+                cell(e.client_id.as_deref()),
+                cell(e.source_ip.as_deref()),
+                cell(e.role_session.as_deref()),
             ]
         })
         .collect();
@@ -219,6 +218,11 @@ fn rfc3339(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// A table cell: the value, or `-` when there is none.
+fn cell(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_owned()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::Cx;
 use super::raw::RawClient;
 use super::roles::check_session_bounds;
 use super::server::is_loopback_host;
+use crate::identity::{ClientId, RoleName};
 use crate::op::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
 use crate::roles::{MAX_SESSION_SECS, Role};
 use crate::secret::Secret;
@@ -216,11 +217,11 @@ impl Cx<'_> {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             audience: raw.audience.unwrap_or_else(|| raw.id.clone()),
             assert_source_ip: raw.assert_source_ip,
-            id: raw.id,
+            id: ClientId::new(raw.id),
             auth,
             redirect_uris,
             post_logout_redirect_uris,
-            allowed_roles: raw.allowed_roles,
+            allowed_roles: raw.allowed_roles.into_iter().map(RoleName::new).collect(),
             grant_types,
             access_token_lifetime,
             refresh_token_lifetime,

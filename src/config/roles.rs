@@ -9,6 +9,7 @@ use lanyard_policy::{Policy, PolicyKind};
 
 use super::Cx;
 use super::raw::RawRole;
+use crate::identity::RoleName;
 use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role, is_valid_role_name};
 
 pub(super) fn check_session_bounds(cx: &mut Cx<'_>, path: &str, d: Duration) {
@@ -104,7 +105,7 @@ impl Cx<'_> {
             None => None,
         };
         Some(Role {
-            name: raw.name,
+            name: RoleName::new(raw.name),
             description: raw.description.unwrap_or_default(),
             group: raw.group,
             max_session_duration: max,

@@ -26,7 +26,7 @@ use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, shor
 use crate::connectors::settings::{
     OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
 };
-use crate::identity::{ClaimValue, ExternalIdentity, ProviderId};
+use crate::identity::{ClaimValue, ExternalIdentity, Issuer, ProviderId};
 use crate::secret::Secret;
 use crate::session::random_id;
 use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
@@ -46,7 +46,7 @@ const PROTOCOL_CLAIMS: &[&str] = &["nonce", "at_hash", "c_hash", "s_hash", "sid"
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProviderMetadata {
     /// `issuer`.
-    pub issuer: String,
+    pub issuer: Issuer,
     /// `authorization_endpoint`.
     pub authorization_endpoint: Url,
     /// `token_endpoint`.
@@ -350,7 +350,7 @@ impl OidcConnector {
         // RFC 9207: when the provider names itself in the callback, it must be this one.
         if let Some(iss) = callback_iss
             && !metadata.issuer.contains(TENANT_PLACEHOLDER)
-            && iss != metadata.issuer
+            && metadata.issuer != iss
         {
             return Err(super::id_token::IdTokenError::WrongIssuer.into());
         }

@@ -88,9 +88,13 @@ impl EventFilter {
     }
 }
 
-const INSERT: &str = "INSERT INTO audit_events (id, time_ms, event, door, provider, subject, \
-                      role, session_name, role_session, client_id, source_ip, record) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// The head of the one multi-row `INSERT` a batch of events is written with.
+const INSERT_HEAD: &str = "INSERT INTO audit_events (id, time_ms, event, door, provider, subject, \
+                           role, session_name, role_session, client_id, source_ip, record) ";
+
+/// The most rows one `INSERT` statement carries: 12 bind values each stays far below
+/// SQLite's (32,766) and PostgreSQL's (65,535) limits on bind values per statement.
+const ROWS_PER_STATEMENT: usize = 512;
 
 const DELETE_BEFORE: &str = "DELETE FROM audit_events WHERE time_ms < $1";
 
@@ -106,22 +110,26 @@ impl Database {
         self.ready().await?;
         on_pool!(self, p => bounded(async {
             let mut tx = p.begin().await?;
-            for row in rows {
-                sqlx::query(INSERT)
-                    .bind(&row.id)
-                    .bind(row.time_ms)
-                    .bind(&row.event)
-                    .bind(&row.door)
-                    .bind(&row.provider)
-                    .bind(&row.subject)
-                    .bind(&row.role)
-                    .bind(&row.session_name)
-                    .bind(&row.role_session)
-                    .bind(&row.client_id)
-                    .bind(&row.source_ip)
-                    .bind(&row.record)
-                    .execute(&mut *tx)
-                    .await?;
+            // One statement per chunk instead of one per row: a batch costs a few round
+            // trips to the database, not one per event.
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::new(INSERT_HEAD);
+                insert.push_values(chunk, |mut values, row| {
+                    values
+                        .push_bind(row.id.as_str())
+                        .push_bind(row.time_ms)
+                        .push_bind(row.event.as_str())
+                        .push_bind(row.door.as_deref())
+                        .push_bind(row.provider.as_deref())
+                        .push_bind(row.subject.as_deref())
+                        .push_bind(row.role.as_deref())
+                        .push_bind(row.session_name.as_deref())
+                        .push_bind(row.role_session.as_deref())
+                        .push_bind(row.client_id.as_deref())
+                        .push_bind(row.source_ip.as_deref())
+                        .push_bind(row.record.as_str());
+                });
+                insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await
         })

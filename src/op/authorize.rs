@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::access::CredentialIssuer;
-use crate::identity::ExternalIdentity;
+use crate::identity::{ClientId, ExternalIdentity};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::roles::{MIN_SESSION_SECS, Role};
@@ -63,7 +63,7 @@ pub struct AuthorizeParams {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingAuthorization {
     /// The client.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The exact registered redirect URI.
     pub redirect_uri: String,
     /// `state`, returned as given.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Attempt;
 use crate::audit::Door;
-use crate::identity::ExternalIdentity;
+use crate::identity::{ClientId, ExternalIdentity, RoleName};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::session::{digest, keyspace, random_id};
@@ -24,14 +24,14 @@ impl std::fmt::Debug for CodeRecord {
 
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct CodeRecord {
-    pub(super) client_id: String,
+    pub(super) client_id: ClientId,
     pub(super) redirect_uri: String,
     pub(super) code_challenge: Option<String>,
     pub(super) nonce: Option<String>,
     pub(super) scope: String,
     pub(super) sso_ref: String,
     pub(super) identity: ExternalIdentity,
-    pub(super) role: String,
+    pub(super) role: RoleName,
     pub(super) duration_secs: u64,
     /// The token family the exchange starts (what a reuse of the code revokes). Absent in
     /// codes minted before families were named at minting.

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::access::AccessTokenClaims;
 use crate::audit::EventKind;
+use crate::identity::{ClientId, RoleName, Subject};
 use crate::op::IntrospectScope;
 use crate::session::{digest, get_json, keyspace};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken};
@@ -22,11 +23,11 @@ pub enum Introspection {
     /// A live refresh token.
     RefreshToken {
         /// The client it was issued to.
-        client_id: String,
+        client_id: ClientId,
         /// `{provider}:{subject}`.
-        sub: String,
+        sub: Subject,
         /// The role.
-        role: String,
+        role: RoleName,
         /// Expiry (seconds since the epoch).
         exp: i64,
         /// Granted scope.
@@ -198,7 +199,7 @@ impl OidcProvider {
             return Ok(Introspection::Inactive);
         }
         Ok(Introspection::RefreshToken {
-            sub: r.identity.qualified_subject(),
+            sub: Subject::new(r.identity.qualified_subject()),
             client_id: r.client_id,
             role: r.role,
             exp: r.expires_at,
@@ -214,7 +215,7 @@ impl OidcProvider {
                 self.sso.revoke_role_session(&rs.id).await?;
                 let mut event = self.event(EventKind::Revocation, Some(&client.config.id));
                 event.role = Some(rs.role.clone());
-                event.subject = Some(rs.subject.clone());
+                event.subject = Some(rs.subject.to_string());
                 event.role_session = Some(rs.id.clone());
                 event.reason = Some("the client revoked the access token".to_owned());
                 self.issuer.audit().note(event).await;

@@ -41,6 +41,7 @@ use url::Url;
 use crate::access::{IssueError, Issuer};
 use crate::audit::{AuditEvent, EventKind};
 use crate::clock::SharedClock;
+use crate::identity::ClientId;
 use crate::roles::RoleCatalog;
 use crate::session::{SessionStore, keyspace};
 use crate::sso::Sso;
@@ -140,7 +141,7 @@ impl OidcProvider {
     /// An audit event of this service.
     fn event(&self, kind: EventKind, client_id: Option<&str>) -> AuditEvent {
         let mut event = AuditEvent::new(kind, self.clock.now().saturating_mul(1000));
-        event.client_id = client_id.map(str::to_owned);
+        event.client_id = client_id.map(ClientId::new);
         event
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Attempt;
 use crate::audit::{Door, EventKind};
-use crate::identity::ExternalIdentity;
+use crate::identity::{ClientId, ExternalIdentity, RoleName};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::session::{digest, keyspace, put_json, random_id};
@@ -37,11 +37,11 @@ impl UsedTombstone {
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct RefreshRecord {
     pub(super) family: String,
-    pub(super) client_id: String,
+    pub(super) client_id: ClientId,
     pub(super) scope: String,
     pub(super) sso_ref: Option<String>,
     pub(super) identity: ExternalIdentity,
-    pub(super) role: String,
+    pub(super) role: RoleName,
     pub(super) duration_secs: u64,
     pub(super) expires_at: i64,
 }
@@ -183,7 +183,7 @@ impl OidcProvider {
             scope: x.scope.to_owned(),
             sso_ref: x.sso_ref.map(str::to_owned),
             identity: identity.clone(),
-            role: role.to_owned(),
+            role: RoleName::new(role),
             duration_secs: x.duration_secs,
             expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
         };

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::identity::{ClientId, RoleName};
 use crate::secret::Secret;
 use crate::tokens::jose::PublicKeys;
 
@@ -65,7 +66,7 @@ pub enum IntrospectScope {
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     /// `client_id`.
-    pub id: String,
+    pub id: ClientId,
     /// Name shown to people.
     pub name: String,
     /// Authentication.
@@ -75,7 +76,7 @@ pub struct ClientSettings {
     /// Where RP-initiated logout may send people back to.
     pub post_logout_redirect_uris: Vec<Url>,
     /// Roles this client may receive (the role picker shows only the intersection).
-    pub allowed_roles: Vec<String>,
+    pub allowed_roles: Vec<RoleName>,
     /// `aud` of access tokens issued to this client.
     pub audience: String,
     /// Whether `/v1/authorize` takes `aws:SourceIp` from this client's context (the

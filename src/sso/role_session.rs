@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{Sso, SsoError, SsoSession, key_hash, seal, until};
-use crate::identity::{PrincipalKeys, RoleSessionId};
+use crate::identity::{PrincipalKeys, RoleName, RoleSessionId, Subject};
 use crate::secret::Secret;
 use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_MINTED, SSO_ROLE_SESSIONS};
 
@@ -13,13 +13,13 @@ use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_MINTED, SSO_ROLE
 #[derive(Clone, Serialize, Deserialize)]
 pub struct RoleSession {
     /// Role session id (`sid` of the token).
-    pub id: String,
+    pub id: RoleSessionId,
     /// The role.
-    pub role: String,
+    pub role: RoleName,
     /// The role session name (`session_name`).
     pub session_name: String,
     /// `{provider}:{subject}`.
-    pub subject: String,
+    pub subject: Subject,
     /// Principal-derived condition keys, for `/v1/authorize`.
     pub principal_keys: PrincipalKeys,
     /// When the person authenticated.
@@ -216,7 +216,7 @@ impl Sso {
         let sealed_token = seal::seal(cookie, &role_session.id, &role_session.access_token)
             .ok_or(SsoError::Corrupt)?;
         let held = HeldRoleSession {
-            id: role_session.id.clone(),
+            id: role_session.id.to_string(),
             sealed_token,
         };
         self.put(

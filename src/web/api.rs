@@ -273,7 +273,7 @@ impl From<crate::authz::Answer> for AuthorizeResponse {
             reason: decision.outcome,
             explanation: decision.reason,
             statements: decision.statements,
-            role: answer.role,
+            role: answer.role.into_string(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
 use crate::audit::Door;
+use crate::identity::RoleName;
 use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
@@ -301,7 +302,7 @@ enum ForClient {
         id: String,
         pending: Box<crate::op::PendingAuthorization>,
         name: String,
-        allowed_roles: Vec<String>,
+        allowed_roles: Vec<RoleName>,
     },
 }
 
@@ -348,7 +349,7 @@ async fn for_client(state: &AppState, authz: Option<&str>) -> Result<ForClient, 
     let client = state.oidc.clients().get(&pending.client_id);
     let name = client
         .map(|c| c.config.name.clone())
-        .unwrap_or_else(|| pending.client_id.clone());
+        .unwrap_or_else(|| pending.client_id.to_string());
     let allowed_roles = client
         .map(|c| c.config.allowed_roles.clone())
         .unwrap_or_default();
@@ -434,7 +435,7 @@ async fn no_role(
     state: &AppState,
     session: &SsoSession,
     target: &ForClient,
-    mfa_roles: Vec<String>,
+    mfa_roles: Vec<RoleName>,
 ) -> PageResult {
     if let ForClient::Client { id, name, .. } = target {
         let error = crate::op::OAuthError::AccessDenied(
@@ -497,7 +498,7 @@ async fn one_role(
 async fn pick(
     state: &AppState,
     session: &SsoSession,
-    (grants, mfa_roles): (&[TrustGrant], Vec<String>),
+    (grants, mfa_roles): (&[TrustGrant], Vec<RoleName>),
     filter: Option<String>,
     target: &ForClient,
 ) -> PageResult {
@@ -588,14 +589,14 @@ fn shown_roles(eligible: &[Arc<Role>], last: Option<&str>, needle: &str) -> Show
     let selected = last
         .filter(|l| shown.iter().any(|r| r.name == *l))
         .map(str::to_owned)
-        .or_else(|| shown.first().map(|r| r.name.clone()));
+        .or_else(|| shown.first().map(|r| r.name.to_string()));
     let mut groups: BTreeMap<String, Vec<RoleChoice>> = BTreeMap::new();
     for r in &shown {
         groups
             .entry(r.group.clone().unwrap_or_else(|| "Roles".to_owned()))
             .or_default()
             .push(RoleChoice {
-                name: r.name.clone(),
+                name: r.name.to_string(),
                 description: r.description.clone(),
                 max_label: human_duration(CredentialIssuer::max_duration(r)),
                 selected: selected.as_deref() == Some(r.name.as_str()),
@@ -859,7 +860,7 @@ fn credentials_page(
                 rs.role,
             )
         }),
-        role: rs.role,
+        role: rs.role.into_string(),
         token: rs.access_token,
     }
 }

@@ -129,13 +129,13 @@ impl StsResponse {
             },
             assumed_role: AssumedRole {
                 arn: role_arn(&s.role),
-                role: s.role,
+                role: s.role.into_string(),
                 session_name: s.session_name,
-                session_id: s.id,
+                session_id: s.id.into_string(),
             },
             provider: a.provider,
             audience: a.audience,
-            subject: s.subject,
+            subject: s.subject.into_string(),
         }
     }
 }

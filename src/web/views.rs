@@ -91,7 +91,7 @@ pub struct RolesPage {
     /// The application the person is signing in to, when there is one.
     pub client: Option<String>,
     /// Roles not offered because they need a multi-factor sign-in.
-    pub mfa_roles: Vec<String>,
+    pub mfa_roles: Vec<crate::identity::RoleName>,
 }
 
 /// No role fits.
@@ -104,7 +104,7 @@ pub struct NoRolesPage {
     pub groups: String,
     pub csrf: String,
     /// Roles not offered because they need a multi-factor sign-in.
-    pub mfa_roles: Vec<String>,
+    pub mfa_roles: Vec<crate::identity::RoleName>,
 }
 
 /// `GET /credentials`.

@@ -94,7 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tokens",
         ],
     ),
-    ("authz", &["access", "roles", "sso"]),
+    ("authz", &["access", "identity", "roles", "sso"]),
     // domain
     ("connectors", &["identity", "secret", "session", "tokens"]),
     ("roles", &["identity"]),
@@ -117,7 +117,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session", &["clock", "secret"]),
     ("db", &["secret"]),
     ("tokens", &["clock", "secret"]),
-    ("audit", &["clock", "db"]),
+    ("audit", &["clock", "db", "identity"]),
     ("telemetry", &["audit"]),
     // leaves
     ("identity", &[]),

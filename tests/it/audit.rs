@@ -14,6 +14,7 @@ use lanyard::audit::{
     Audit, AuditEvent, AuditQuery, AuditSettings, Door, EventKind, OnFailure, prune, query,
 };
 use lanyard::db::{Database, Location};
+use lanyard::identity::{RoleName, RoleSessionId};
 use serde_json::{Value, json};
 
 use crate::sts::{MAIN, setup_with};
@@ -86,11 +87,11 @@ fn sample_events() -> Vec<AuditEvent> {
                  provider: Option<&str>| {
         let mut e = AuditEvent::new(kind, NOW_MS - hours_ago * HOUR_MS);
         e.subject = subject.map(str::to_owned);
-        e.role = role.map(str::to_owned);
+        e.role = role.map(RoleName::from);
         e.provider = provider.map(str::to_owned);
         if kind == EventKind::CredentialsIssued {
             e.door = Some(Door::StsWebIdentity);
-            e.role_session = Some(format!("rs-{hours_ago}"));
+            e.role_session = Some(format!("rs-{hours_ago}").into());
             e.duration_secs = Some(900);
             e.statements = vec!["AcmeRepos".into()];
             e.source_ip = Some("192.0.2.7".into());
@@ -719,7 +720,7 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     )
     .await
     .into_iter()
-    .filter_map(|e| e.role_session)
+    .filter_map(|e| e.role_session.map(RoleSessionId::into_string))
     .collect();
     let returned: Vec<&String> = sent.iter().filter_map(|s| s.session.as_ref()).collect();
     assert!(
