@@ -89,10 +89,10 @@ impl Sub<Duration> for UnixTime {
     }
 }
 
-/// A source of wall-clock time, in whole seconds since the Unix epoch.
+/// A source of wall-clock time.
 pub trait Clock: Send + Sync + 'static {
-    /// Seconds since 1970-01-01T00:00:00Z.
-    fn now(&self) -> i64;
+    /// The current time, in whole seconds.
+    fn now(&self) -> UnixTime;
 }
 
 /// The real clock.
@@ -101,11 +101,11 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)]
-    fn now(&self) -> i64 {
-        SystemTime::now()
+    fn now(&self) -> UnixTime {
+        let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
+            .unwrap_or(Duration::ZERO);
+        UnixTime::EPOCH + since_epoch
     }
 }
 
@@ -116,27 +116,27 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
-    /// A clock stopped at `now` (seconds since the epoch).
-    pub fn new(now: i64) -> Self {
+    /// A clock stopped at `now`.
+    pub fn new(now: UnixTime) -> Self {
         Self {
-            now: Arc::new(AtomicI64::new(now)),
+            now: Arc::new(AtomicI64::new(now.secs())),
         }
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock forward by `by` (whole seconds).
     pub fn advance(&self, by: Duration) {
         self.now.fetch_add(whole_secs(by), Ordering::SeqCst);
     }
 
     /// Sets the clock to `now`.
-    pub fn set(&self, now: i64) {
-        self.now.store(now, Ordering::SeqCst);
+    pub fn set(&self, now: UnixTime) {
+        self.now.store(now.secs(), Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        self.now.load(Ordering::SeqCst)
+    fn now(&self) -> UnixTime {
+        UnixTime(self.now.load(Ordering::SeqCst))
     }
 }
 
@@ -203,5 +203,14 @@ mod tests {
         let (min, max) = (UnixTime::from_secs(i64::MIN), UnixTime::from_secs(i64::MAX));
         assert_eq!(min.until(max), Duration::from_secs(u64::MAX));
         assert_eq!(max.until(min), Duration::ZERO);
+    }
+
+    #[test]
+    fn manual_clock_moves_when_told() {
+        let clock = ManualClock::new(UnixTime::from_secs(1_000));
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(clock.now(), UnixTime::from_secs(1_005));
+        clock.set(UnixTime::EPOCH);
+        assert_eq!(clock.now().secs(), 0);
     }
 }

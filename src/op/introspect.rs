@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::access::AccessTokenClaims;
 use crate::audit::EventKind;
+use crate::clock::UnixTime;
 use crate::op::IntrospectScope;
 use crate::session::{digest, get_json, keyspace};
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken};
@@ -27,8 +28,8 @@ pub enum Introspection {
         sub: String,
         /// The role.
         role: String,
-        /// Expiry (seconds since the epoch).
-        exp: i64,
+        /// Expiry.
+        exp: UnixTime,
         /// Granted scope.
         scope: String,
     },
