@@ -93,19 +93,35 @@ impl Sub<Duration> for UnixTime {
 pub trait Clock: Send + Sync + 'static {
     /// The current time, in whole seconds.
     fn now(&self) -> UnixTime;
+
+    /// The current time in milliseconds since the epoch (audit event times). By default
+    /// [`Clock::now`] in milliseconds; the system clock gives the real fraction.
+    fn now_ms(&self) -> i64 {
+        self.now().millis()
+    }
 }
 
 /// The real clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
-impl Clock for SystemClock {
+impl SystemClock {
+    /// Time since the epoch (zero if the system clock is set before it).
     #[allow(clippy::disallowed_methods)]
-    fn now(&self) -> UnixTime {
-        let since_epoch = SystemTime::now()
+    fn since_epoch() -> Duration {
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO);
-        UnixTime::EPOCH + since_epoch
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::EPOCH + Self::since_epoch()
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(Self::since_epoch().as_millis()).unwrap_or(i64::MAX)
     }
 }
 
@@ -210,7 +226,18 @@ mod tests {
         let clock = ManualClock::new(UnixTime::from_secs(1_000));
         clock.advance(Duration::from_secs(5));
         assert_eq!(clock.now(), UnixTime::from_secs(1_005));
+        assert_eq!(clock.now_ms(), 1_005_000);
         clock.set(UnixTime::EPOCH);
         assert_eq!(clock.now().secs(), 0);
+    }
+
+    #[test]
+    fn system_milliseconds_agree_with_its_seconds() {
+        let secs = SystemClock.now().secs();
+        let ms = SystemClock.now_ms();
+        assert!(
+            (secs..=secs + 1).contains(&(ms / 1000)),
+            "{secs} s, {ms} ms"
+        );
     }
 }

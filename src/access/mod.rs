@@ -269,7 +269,7 @@ impl Issuer {
     }
 
     fn event(&self, kind: EventKind, attempt: &Attempt) -> AuditEvent {
-        let mut event = AuditEvent::new(kind, self.clock.now().millis());
+        let mut event = AuditEvent::new(kind, self.clock.now_ms());
         event.door = Some(attempt.door);
         event.client_id = attempt.client_id.clone();
         event.source_ip = attempt.source_ip.map(|ip| ip.to_string());

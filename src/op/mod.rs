@@ -139,7 +139,7 @@ impl OidcProvider {
 
     /// An audit event of this service.
     fn event(&self, kind: EventKind, client_id: Option<&str>) -> AuditEvent {
-        let mut event = AuditEvent::new(kind, self.clock.now().millis());
+        let mut event = AuditEvent::new(kind, self.clock.now_ms());
         event.client_id = client_id.map(str::to_owned);
         event
     }
