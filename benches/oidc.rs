@@ -11,6 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
+use lanyard::clock::UnixTime;
 use lanyard::connectors::id_token::{
     Expectations, IssuerCheck, PublicKeys, TokenUse, UnverifiedIdToken, access_token_hash,
 };
@@ -23,7 +24,7 @@ const ISSUER: &str = "https://idp.example.com";
 
 fn bench_alg(c: &mut Criterion, alg: Algorithm) {
     let dir = tempfile::tempdir().unwrap();
-    let keys = KeySet::load_or_generate(dir.path(), alg, NOW).unwrap();
+    let keys = KeySet::load_or_generate(dir.path(), alg, UnixTime::from_secs(NOW)).unwrap();
     let jose_alg = match alg {
         Algorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
         Algorithm::Es256 => jsonwebtoken::Algorithm::ES256,
@@ -52,7 +53,7 @@ fn bench_alg(c: &mut Criterion, alg: Algorithm) {
             nonce: "n-0S6_WzA2Mj",
         },
         algorithms: &algorithms,
-        now: NOW + 10,
+        now: UnixTime::from_secs(NOW + 10),
         skew: 60,
         access_token: Some(&access_token),
     };

@@ -8,7 +8,8 @@
 //! lower case), so a key that reads differently but means the same to the engine (the
 //! Kelvin sign `K` for `k`, `IDP:` for `idp:`) is judged as the engine will see it.
 //!
-//! May import: `policy`, `roles`, `sso`, `access` (credentials), `identity`. No HTTP types.
+//! May import: `policy`, `roles`, `sso`, `access` (credentials), `identity`, `clock` (the
+//! `UnixTime` type). No HTTP types.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -18,6 +19,7 @@ use lanyard_policy::{
 };
 
 use crate::access::AccessTokenClaims;
+use crate::clock::UnixTime;
 use crate::identity::RoleName;
 use crate::roles::{RequestFacts, RoleCatalog, apply_request_facts, rfc3339};
 use crate::sso::{Sso, SsoError};
@@ -157,7 +159,7 @@ impl Authorizer<'_> {
         &self,
         caller: &Caller<'_>,
         question: &Question<'_>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Answer, AuthzError> {
         let session = self
             .sso

@@ -1,12 +1,14 @@
 //! The person as an upstream identity provider described them: [`ExternalIdentity`], and the
 //! normalized claim names every connector fills in, whatever the provider kind.
 //!
-//! May import: nothing of ours.
+//! May import: `clock` (the `UnixTime` type); nothing else of ours.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
 
 /// Identifier of a configured identity provider (`[[providers]] id`), used in URLs,
 /// `Principal.Federated` and condition keys.
@@ -129,8 +131,8 @@ pub struct ExternalIdentity {
     pub amr: Vec<String>,
     /// Whether a second factor was used.
     pub mfa: bool,
-    /// When the person authenticated, in seconds since the epoch.
-    pub auth_time: i64,
+    /// When the person authenticated.
+    pub auth_time: UnixTime,
     /// Principal tags (`aws:PrincipalTag/<key>`).
     pub tags: BTreeMap<String, String>,
     /// The raw upstream claims or attributes (`{provider}:{name}` condition keys).

@@ -200,7 +200,7 @@ impl Reloader {
             tracing::warn!(file = %self.path.display(), setting = key, "config reloaded, but a change of {key} needs a restart; the running value stays");
         }
         tracing::info!(file = %self.path.display(), kept_connectors = done.kept_connectors.len(), "config reloaded");
-        let mut event = AuditEvent::new(EventKind::ConfigReloaded, now.saturating_mul(1000));
+        let mut event = AuditEvent::new(EventKind::ConfigReloaded, self.shared.clock.now_ms());
         event.detail = serde_json::json!({
             "file": self.path.display().to_string(),
             "restart_needed": done.restart_needed,
@@ -217,7 +217,7 @@ impl Reloader {
         for problem in &problems {
             tracing::error!(file = %self.path.display(), "config reload refused, the running config stays: {problem}");
         }
-        let mut event = AuditEvent::new(EventKind::ConfigReloadFailed, now.saturating_mul(1000));
+        let mut event = AuditEvent::new(EventKind::ConfigReloadFailed, self.shared.clock.now_ms());
         event.reason = problems.first().cloned();
         event.detail = serde_json::json!({
             "file": self.path.display().to_string(),

@@ -6,7 +6,7 @@
 //! (`sts:AssumeRole` for local, `sts:AssumeRoleWithWebIdentity`, `…WithSAML`,
 //! `…WithLDAPIdentity`) and the role's ARN as the resource.
 //!
-//! May import: `policy`, `identity`.
+//! May import: `policy`, `identity`, `clock` (the `UnixTime` type).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use lanyard_policy::{
     Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
 };
 
+use crate::clock::UnixTime;
 use crate::identity::{ClaimValue, ExternalIdentity, RoleName};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
@@ -64,8 +65,8 @@ pub fn role_arn(name: &str) -> String {
 pub struct RequestFacts {
     /// The client's address (`aws:SourceIp`).
     pub source_ip: Option<IpAddr>,
-    /// Now, seconds since the epoch (`aws:CurrentTime`, `aws:EpochTime`).
-    pub now: i64,
+    /// Now (`aws:CurrentTime`, `aws:EpochTime`).
+    pub now: UnixTime,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
     /// The client's `User-Agent`, truncated (for the audit trail; no condition key).
@@ -159,12 +160,20 @@ fn is_multivalued(key: &str) -> bool {
 
 /// Adds the request facts: `aws:SourceIp`, `aws:CurrentTime`, `aws:EpochTime`,
 /// `aws:SecureTransport`, and `aws:MultiFactorAuthAge` when MFA was used.
-pub fn apply_request_facts(context: &mut Context, facts: &RequestFacts, auth_time: i64, mfa: bool) {
+pub fn apply_request_facts(
+    context: &mut Context,
+    facts: &RequestFacts,
+    auth_time: UnixTime,
+    mfa: bool,
+) {
     if let Some(ip) = facts.source_ip {
         context.insert("aws:SourceIp", ContextValue::Single(ip.to_string()));
     }
     context.insert("aws:CurrentTime", ContextValue::Single(rfc3339(facts.now)));
-    context.insert("aws:EpochTime", ContextValue::Single(facts.now.to_string()));
+    context.insert(
+        "aws:EpochTime",
+        ContextValue::Single(facts.now.secs().to_string()),
+    );
     context.insert(
         "aws:SecureTransport",
         ContextValue::Single(facts.secure_transport.to_string()),
@@ -172,14 +181,14 @@ pub fn apply_request_facts(context: &mut Context, facts: &RequestFacts, auth_tim
     if mfa {
         context.insert(
             "aws:MultiFactorAuthAge",
-            ContextValue::Single((facts.now - auth_time).max(0).to_string()),
+            ContextValue::Single(facts.now.since(auth_time).as_secs().to_string()),
         );
     }
 }
 
 /// `2026-11-28T20:33:14Z`.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
+pub fn rfc3339(at: UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at.secs())
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -457,7 +466,7 @@ pub struct TrustGrant {
     role: Arc<Role>,
     caller: Caller,
     statements: Vec<String>,
-    decided_at: i64,
+    decided_at: UnixTime,
 }
 
 impl TrustGrant {
@@ -476,8 +485,8 @@ impl TrustGrant {
         &self.statements
     }
 
-    /// When the decision was made (seconds since the epoch).
-    pub fn decided_at(&self) -> i64 {
+    /// When the decision was made.
+    pub fn decided_at(&self) -> UnixTime {
         self.decided_at
     }
 
@@ -557,7 +566,7 @@ pub(crate) mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             amr: vec!["pwd".into()],
             mfa: false,
-            auth_time: 1_000,
+            auth_time: UnixTime::from_secs(1_000),
             tags: [("team".to_owned(), "payments".to_owned())].into(),
             claims: BTreeMap::new(),
         }
@@ -579,7 +588,7 @@ pub(crate) mod tests {
     fn facts() -> RequestFacts {
         RequestFacts {
             source_ip: Some("10.1.2.3".parse().unwrap()),
-            now: 2_000,
+            now: UnixTime::from_secs(2_000),
             secure_transport: true,
             user_agent: None,
         }
@@ -676,7 +685,7 @@ pub(crate) mod tests {
         assert_eq!(grant.role().name, "deploy");
         assert_eq!(grant.statements(), ["Engineers"]);
         assert_eq!(grant.caller().subject(), "corp:alice");
-        assert_eq!(grant.decided_at(), 2_000);
+        assert_eq!(grant.decided_at(), UnixTime::from_secs(2_000));
         let denied = catalog
             .evaluate("deploy", person(&["engineering", "interns"]), &facts())
             .unwrap_err();
@@ -721,6 +730,6 @@ pub(crate) mod tests {
         assert_eq!(keys.0["aws:userid"], vec!["corp:alice"]);
         assert_eq!(keys.0["aws:PrincipalTag/team"], vec!["payments"]);
         assert_eq!(keys.0["idp:email_verified"], vec!["true"]);
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(UnixTime::EPOCH), "1970-01-01T00:00:00Z");
     }
 }

@@ -417,7 +417,7 @@ async fn start_audit(shared: &Shared, had_key: bool) -> Result<(), StartError> {
     let _summaries = shared.audit.spawn_summaries(Arc::clone(&clock));
     if !had_key {
         let keys = &shared.keys;
-        let mut event = AuditEvent::new(EventKind::KeyRotated, clock.now().saturating_mul(1000));
+        let mut event = AuditEvent::new(EventKind::KeyRotated, clock.now_ms());
         event.reason = Some("no signing key in force: a new key was generated".to_owned());
         event.detail = serde_json::json!({
             "kid": keys.active_kid(),

@@ -602,13 +602,13 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{ManualClock, SharedClock};
+    use crate::clock::{ManualClock, SharedClock, UnixTime};
     use crate::config::Config;
     use crate::identity::{ClaimValue, ProviderId, ProviderKind};
     use crate::session::{MemoryStore, SessionStore};
     use crate::telemetry::captured_log;
 
-    const NOW: i64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     const CONFIG: &str = r#"
 [server]
@@ -702,7 +702,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             .issue(ACTION, &member, &checked, None, &facts)
             .await
             .unwrap();
-        assert_eq!(session.expires_at, NOW + 900);
+        assert_eq!(session.expires_at, NOW + Duration::from_secs(900));
         let stored = sts
             .issuer
             .sso()

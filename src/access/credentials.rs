@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, UnixTime};
 use crate::identity::{ClientId, Issuer, ProviderId, RoleName, RoleSessionId, Subject};
 use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role, TrustGrant};
 use crate::session::random_id;
@@ -30,12 +30,12 @@ pub struct AccessTokenClaims {
     pub sub: Subject,
     /// The audience.
     pub aud: String,
-    /// Expiry (seconds since the epoch).
-    pub exp: i64,
+    /// Expiry.
+    pub exp: UnixTime,
     /// Issued at.
-    pub iat: i64,
+    pub iat: UnixTime,
     /// Not before.
-    pub nbf: i64,
+    pub nbf: UnixTime,
     /// Unique token id.
     pub jti: String,
     /// Role session id.
@@ -49,7 +49,7 @@ pub struct AccessTokenClaims {
     /// Authentication methods.
     pub amr: Vec<String>,
     /// When the person authenticated.
-    pub auth_time: i64,
+    pub auth_time: UnixTime,
     /// Groups.
     pub groups: Vec<String>,
     /// Principal tags.
@@ -162,7 +162,7 @@ impl CredentialIssuer {
             });
         }
         let now = self.clock.now();
-        let exp = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+        let exp = now + Duration::from_secs(secs);
         let sid = RoleSessionId::new(random_id().expose_secret());
         let who = Who::of(grant.caller(), grant.decided_at());
         let session_name = session_name.unwrap_or(&who.name).to_owned();
@@ -239,14 +239,14 @@ struct Who {
     name: String,
     idp: ProviderId,
     amr: Vec<String>,
-    auth_time: i64,
+    auth_time: UnixTime,
     mfa: bool,
     groups: Vec<String>,
     tags: BTreeMap<String, String>,
 }
 
 impl Who {
-    fn of(caller: &Caller, decided_at: i64) -> Self {
+    fn of(caller: &Caller, decided_at: UnixTime) -> Self {
         match caller {
             Caller::Federated(i) => Who {
                 name: i.username.clone(),
@@ -286,16 +286,16 @@ mod tests {
             iss: Issuer::new("https://sso.example.com"),
             sub: Subject::new("corp:alice"),
             aud: "lanyard".into(),
-            exp: 3,
-            iat: 1,
-            nbf: 1,
+            exp: UnixTime::from_secs(3),
+            iat: UnixTime::from_secs(1),
+            nbf: UnixTime::from_secs(1),
             jti: "j".into(),
             sid: RoleSessionId::new("rs-1"),
             role: RoleName::new("admin"),
             session_name: "alice".into(),
             idp: ProviderId::new("corp"),
             amr: vec!["pwd".into()],
-            auth_time: 1,
+            auth_time: UnixTime::from_secs(1),
             groups: Vec::new(),
             tags: BTreeMap::new(),
             client_id: Some(ClientId::new("grafana")),
@@ -310,6 +310,9 @@ mod tests {
             ("idp", "corp"),
             ("client_id", "grafana"),
         ] {
+            assert_eq!(json[claim], value, "{claim}");
+        }
+        for (claim, value) in [("exp", 3), ("iat", 1), ("nbf", 1), ("auth_time", 1)] {
             assert_eq!(json[claim], value, "{claim}");
         }
         let back: AccessTokenClaims = serde_json::from_value(json).unwrap();

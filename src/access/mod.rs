@@ -264,13 +264,13 @@ impl Issuer {
         event.provider = grant.caller().provider().map(str::to_owned);
         event.session_name = Some(session.session_name.clone());
         event.role_session = Some(session.id.clone());
-        event.duration_secs = u64::try_from(session.expires_at - session.issued_at).ok();
+        event.duration_secs = Some(session.issued_at.until(session.expires_at).as_secs());
         event.statements = grant.statements().to_vec();
         event
     }
 
     fn event(&self, kind: EventKind, attempt: &Attempt) -> AuditEvent {
-        let mut event = AuditEvent::new(kind, self.clock.now().saturating_mul(1000));
+        let mut event = AuditEvent::new(kind, self.clock.now_ms());
         event.door = Some(attempt.door);
         event.client_id = attempt.client_id.clone();
         event.source_ip = attempt.source_ip.map(|ip| ip.to_string());
@@ -320,11 +320,11 @@ mod tests {
 
     use super::*;
     use crate::audit::{MemorySink, OnFailure};
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, UnixTime};
     use crate::roles::{Caller, MachineClient, RoleCatalog};
     use crate::session::MemoryStore;
 
-    const NOW: i64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
     fn issuer(
         dir: &std::path::Path,

@@ -4,9 +4,10 @@
 //! of `roles`, so the list shown and the grant issued come from one decision rule; a POST
 //! evaluates the chosen role alone instead of the whole list again.
 //!
-//! May import: `roles`, `identity`, `audit`.
+//! May import: `roles`, `identity`, `audit`, `clock` (the `UnixTime` type).
 
 use crate::access::{Attempt, CredentialIssuer, Issuer};
+use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{
     Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustGrant,
@@ -23,7 +24,7 @@ pub enum Audience<'a> {
         /// The client's `allowed_roles`.
         allowed_roles: &'a [RoleName],
         /// The earliest acceptable `auth_time`.
-        min_auth_time: Option<i64>,
+        min_auth_time: Option<UnixTime>,
     },
 }
 

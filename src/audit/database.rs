@@ -225,7 +225,7 @@ pub fn spawn_retention(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match prune(&db, retention, clock.now().saturating_mul(1000)).await {
+            match prune(&db, retention, clock.now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(target: "audit", deleted = n, "old audit events deleted"),
                 Err(e) => tracing::warn!(target: "audit", error = %e, "audit retention failed"),

@@ -484,7 +484,7 @@ impl Audit {
             let period = Duration::from_millis(WINDOW_MS.unsigned_abs());
             loop {
                 tokio::time::sleep(period).await;
-                audit.close_windows(clock.now().saturating_mul(1000)).await;
+                audit.close_windows(clock.now_ms()).await;
             }
         })
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::audit::{Audit, AuditEvent, AuditQuery, EventKind};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::Config;
 
 use super::EXIT_USAGE;
@@ -142,10 +142,10 @@ fn read(config: &Config, query: &AuditQuery) -> Result<Vec<AuditEvent>, String> 
 
 /// `--since`: a duration before `now` (`90m`, `1h`, `7d`) or an RFC 3339 time; in
 /// milliseconds since the epoch.
-fn parse_since(text: &str, now: i64) -> Result<i64, String> {
+fn parse_since(text: &str, now: UnixTime) -> Result<i64, String> {
     if let Ok(ago) = humantime::parse_duration(text) {
         let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
-        return Ok(now.saturating_mul(1000).saturating_sub(ago));
+        return Ok(now.millis().saturating_sub(ago));
     }
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|_| {
@@ -234,18 +234,24 @@ mod tests {
 
     #[test]
     fn since_takes_a_duration_or_a_time() {
-        assert_eq!(parse_since("1h", NOW), Ok((NOW - 3600) * 1000));
-        assert_eq!(parse_since("7d", NOW), Ok((NOW - 7 * 86_400) * 1000));
         assert_eq!(
-            parse_since("2026-11-27T23:00:00Z", NOW),
+            parse_since("1h", UnixTime::from_secs(NOW)),
             Ok((NOW - 3600) * 1000)
         );
         assert_eq!(
-            parse_since("2026-11-28T01:00:00+01:00", NOW),
+            parse_since("7d", UnixTime::from_secs(NOW)),
+            Ok((NOW - 7 * 86_400) * 1000)
+        );
+        assert_eq!(
+            parse_since("2026-11-27T23:00:00Z", UnixTime::from_secs(NOW)),
+            Ok((NOW - 3600) * 1000)
+        );
+        assert_eq!(
+            parse_since("2026-11-28T01:00:00+01:00", UnixTime::from_secs(NOW)),
             Ok(NOW * 1000)
         );
         for bad in ["yesterday", "", "1 fortnight", "2026-11-28"] {
-            let err = parse_since(bad, NOW).unwrap_err();
+            let err = parse_since(bad, UnixTime::from_secs(NOW)).unwrap_err();
             assert!(err.starts_with("--since:"), "{bad}: {err}");
         }
     }

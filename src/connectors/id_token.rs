@@ -18,6 +18,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::clock::UnixTime;
 use crate::connectors::settings::TENANT_PLACEHOLDER;
 use crate::secret::Secret;
 use crate::tokens::jose::{
@@ -117,8 +118,8 @@ pub struct Expectations<'a> {
     /// Algorithms allowed for this provider (a subset of
     /// [`crate::tokens::jose::ASYMMETRIC_ALGORITHMS`]).
     pub algorithms: &'a [Algorithm],
-    /// Now, seconds since the epoch (the injected clock).
-    pub now: i64,
+    /// Now (the injected clock).
+    pub now: UnixTime,
     /// Tolerated clock skew in seconds.
     pub skew: i64,
     /// The access token issued with the ID token, for `at_hash`.
@@ -334,7 +335,7 @@ mod tests {
     use super::*;
     use crate::tokens::{Algorithm as SigningAlg, KeySet};
 
-    const NOW: i64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
     const TEMPLATE: &str = "https://login.example/{tenantid}/v2.0";
 
     fn setup() -> (tempfile::TempDir, KeySet, PublicKeys) {
@@ -359,7 +360,7 @@ mod tests {
     }
 
     fn claims(iss: &str, tid: &str) -> Value {
-        json!({"iss": iss, "tid": tid, "sub": "s", "aud": "app", "exp": NOW + 60, "iat": NOW, "nonce": "n"})
+        json!({"iss": iss, "tid": tid, "sub": "s", "aud": "app", "exp": NOW.secs() + 60, "iat": NOW, "nonce": "n"})
     }
 
     #[test]
@@ -432,9 +433,9 @@ mod tests {
     }
 }
 
-/// When the first of a JWKS's `x5c` leaf certificates expires (Unix seconds), among its
-/// signing keys; `None` when none carries a readable certificate.
-pub fn certificate_expiry(doc: &JwksDocument) -> Option<i64> {
+/// When the first of a JWKS's `x5c` leaf certificates expires, among its signing keys;
+/// `None` when none carries a readable certificate.
+pub fn certificate_expiry(doc: &JwksDocument) -> Option<UnixTime> {
     use base64::Engine as _;
     doc.keys()
         .iter()
@@ -468,7 +469,10 @@ mod certificate_tests {
         ]});
         let doc: JwksDocument = serde_json::from_value(with).unwrap();
         // tests/fixtures/saml/idp1.crt: notAfter Nov 25 21:05:45 2036 GMT.
-        assert_eq!(certificate_expiry(&doc), Some(2_111_259_945));
+        assert_eq!(
+            certificate_expiry(&doc),
+            Some(UnixTime::from_secs(2_111_259_945))
+        );
         let without = serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]});
         let doc: JwksDocument = serde_json::from_value(without).unwrap();
         assert_eq!(certificate_expiry(&doc), None);

@@ -18,7 +18,7 @@
 //! dropped, never reused; a new one is opened on demand, so the pool recovers by itself once
 //! the directory is back. A stale pooled connection gets one retry on a fresh one.
 //!
-//! May import: `identity`, `secret`.
+//! May import: `identity`, `secret`, `clock` (the `UnixTime` type).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, SearchOpt
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::CallTimer;
+use crate::clock::UnixTime;
 use crate::connectors::settings::{LdapScope, LdapSettings, LdapTransport};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
@@ -151,7 +152,7 @@ impl LdapDirectory {
         &self,
         username: &str,
         password: &Secret,
-        now: i64,
+        now: UnixTime,
     ) -> Result<ExternalIdentity, LdapError> {
         if username.is_empty()
             || username.len() > MAX_USERNAME_BYTES
@@ -198,7 +199,7 @@ impl LdapDirectory {
         &self,
         username: &str,
         password: &Secret,
-        now: i64,
+        now: UnixTime,
     ) -> Result<ExternalIdentity, LdapError> {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
@@ -315,7 +316,7 @@ impl LdapDirectory {
         conn: &mut Conn,
         username: &str,
         password: &Secret,
-        now: i64,
+        now: UnixTime,
     ) -> Result<ExternalIdentity, StepError> {
         if !conn.as_service {
             self.bind_service(conn).await?;
@@ -469,7 +470,7 @@ impl LdapDirectory {
         typed: &str,
         entry: SearchEntry,
         groups: Vec<String>,
-        now: i64,
+        now: UnixTime,
     ) -> ExternalIdentity {
         let us = &self.config.user_search;
         let first = |attr: &str| values(&entry, attr).next().map(str::to_owned);

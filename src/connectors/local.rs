@@ -17,6 +17,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
 use tokio::sync::Semaphore;
 
+use crate::clock::UnixTime;
 use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
 use crate::connectors::totp::{Totp, TotpError};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
@@ -158,7 +159,7 @@ impl LocalDirectory {
         username: &str,
         password: &Secret,
         otp: Option<&str>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<LocalSignIn, LocalError> {
         if password.is_empty() || password.expose_secret().len() > MAX_PASSWORD_BYTES {
             return Err(LocalError::InvalidCredentials);
@@ -203,7 +204,7 @@ impl LocalDirectory {
             .map_err(|_| LocalError::Task)
     }
 
-    fn identity(&self, u: &LocalUser, otp: bool, now: i64) -> ExternalIdentity {
+    fn identity(&self, u: &LocalUser, otp: bool, now: UnixTime) -> ExternalIdentity {
         let mut claims = BTreeMap::new();
         claims.insert("username".to_owned(), ClaimValue::One(u.username.clone()));
         if let Some(email) = &u.email {
@@ -276,14 +277,19 @@ mod tests {
     async fn right_password_gives_identity() {
         let dir = directory();
         let id = dir
-            .authenticate("alice", &Secret::new("correct horse"), None, 100)
+            .authenticate(
+                "alice",
+                &Secret::new("correct horse"),
+                None,
+                UnixTime::from_secs(100),
+            )
             .await
             .unwrap()
             .identity;
         assert_eq!(id.subject, "alice");
         assert_eq!(id.groups, vec!["engineering"]);
         assert_eq!(id.tags.get("team").map(String::as_str), Some("payments"));
-        assert_eq!(id.auth_time, 100);
+        assert_eq!(id.auth_time, UnixTime::from_secs(100));
         assert_eq!(id.qualified_subject(), "corp:alice");
         assert_eq!(id.amr, vec!["pwd"]);
         assert!(!id.mfa);
@@ -309,7 +315,7 @@ mod tests {
         )
         .unwrap();
         assert!(dir.has_totp());
-        let now = 1_800_000_000;
+        let now = UnixTime::from_secs(1_800_000_000);
         let code = Totp::from_base32(&secret).unwrap().code_at(now);
         let pw = Secret::new("pw");
         for otp in [None, Some("000000"), Some("")] {
@@ -333,12 +339,14 @@ mod tests {
     async fn failures_are_indistinguishable() {
         let dir = directory();
         let wrong = dir
-            .authenticate("alice", &Secret::new("nope"), None, 0)
+            .authenticate("alice", &Secret::new("nope"), None, UnixTime::EPOCH)
             .await;
         let unknown = dir
-            .authenticate("mallory", &Secret::new("nope"), None, 0)
+            .authenticate("mallory", &Secret::new("nope"), None, UnixTime::EPOCH)
             .await;
-        let empty = dir.authenticate("alice", &Secret::new(""), None, 0).await;
+        let empty = dir
+            .authenticate("alice", &Secret::new(""), None, UnixTime::EPOCH)
+            .await;
         for r in [wrong, unknown, empty] {
             let e = r.unwrap_err();
             assert!(matches!(e, LocalError::InvalidCredentials));

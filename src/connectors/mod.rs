@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::UnixTime;
 use crate::identity::{ProviderId, ProviderKind};
 
 pub use settings::{Provider, ProviderSettings};
@@ -138,24 +139,20 @@ impl Connectors {
     /// For every provider with upstream signing keys, at `now`: how old the copy of its
     /// keys is (OIDC JWKS, SAML IdP metadata) and when its first signing certificate
     /// expires (SAML certificates; OIDC keys that carry `x5c`).
-    pub async fn key_facts(&self, now: i64) -> Vec<KeyFacts> {
+    pub async fn key_facts(&self, now: UnixTime) -> Vec<KeyFacts> {
         let mut facts = Vec::new();
         for (id, connector) in &self.by_id {
             let (age, expires) = match &**connector {
                 Connector::Oidc(c) => match c.keys_status().await {
-                    Some((fetched, expires)) => (Some(now - fetched), expires),
+                    Some((fetched, expires)) => (Some(now.since(fetched)), expires),
                     None => (None, None),
                 },
-                Connector::Saml(c) => (
-                    c.metadata_age()
-                        .map(|a| i64::try_from(a.as_secs()).unwrap_or(i64::MAX)),
-                    c.certificate_expiry(),
-                ),
+                Connector::Saml(c) => (c.metadata_age(), c.certificate_expiry()),
                 _ => continue,
             };
             facts.push(KeyFacts {
                 provider: id.clone(),
-                age_secs: age,
+                age,
                 certificate_expiry: expires,
             });
         }
@@ -232,13 +229,14 @@ impl CallTimer {
     }
 }
 
-/// When a DER certificate expires (its `notAfter`, in Unix seconds); `None` when it cannot
-/// be read.
-pub fn certificate_not_after(der: &[u8]) -> Option<i64> {
+/// When a DER certificate expires (its `notAfter`); `None` when it cannot be read.
+pub fn certificate_not_after(der: &[u8]) -> Option<UnixTime> {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let cert = openssl::x509::X509::from_der(der).ok()?;
     let d = epoch.diff(cert.not_after()).ok()?;
-    Some(i64::from(d.days) * 86_400 + i64::from(d.secs))
+    Some(UnixTime::from_secs(
+        i64::from(d.days) * 86_400 + i64::from(d.secs),
+    ))
 }
 
 /// `{issuer}/auth/{provider}/callback`: the redirect URI to register at the provider
@@ -265,10 +263,10 @@ fn info(p: &Provider) -> ProviderInfo {
 pub struct KeyFacts {
     /// The provider.
     pub provider: ProviderId,
-    /// Seconds since its keys (JWKS, IdP metadata) were fetched or read, once they were.
-    pub age_secs: Option<i64>,
-    /// When its first signing certificate expires (Unix seconds), if its keys carry any.
-    pub certificate_expiry: Option<i64>,
+    /// How long ago its keys (JWKS, IdP metadata) were fetched or read, once they were.
+    pub age: Option<Duration>,
+    /// When its first signing certificate expires, if its keys carry any.
+    pub certificate_expiry: Option<UnixTime>,
 }
 
 /// A connector could not be set up or could not sign someone in.

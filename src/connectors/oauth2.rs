@@ -12,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
+use crate::clock::UnixTime;
 use crate::connectors::settings::GithubSettings;
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
@@ -126,7 +127,7 @@ impl GithubConnector {
         &self,
         code: &Secret,
         login: &UpstreamLogin,
-        now: i64,
+        now: UnixTime,
     ) -> Result<ExternalIdentity, UpstreamError> {
         let mut form: Params<'_> = vec![
             ("client_id", self.config.client_id.clone()),
@@ -211,7 +212,7 @@ fn identity(
     emails: &[Email],
     orgs: &[Org],
     teams: &[Team],
-    now: i64,
+    now: UnixTime,
 ) -> Result<ExternalIdentity, UpstreamError> {
     let org_names: Vec<String> = orgs.iter().map(|o| o.login.to_lowercase()).collect();
     if !config.allowed_organizations.is_empty()

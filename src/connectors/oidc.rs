@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -23,6 +24,7 @@ use super::id_token::{
     allowed_algorithms,
 };
 use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
+use crate::clock::UnixTime;
 use crate::connectors::settings::{
     OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
 };
@@ -32,9 +34,9 @@ use crate::session::random_id;
 use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
 
 /// How long a fetched discovery document or JWKS is used before it is fetched again.
-pub const CACHE_SECS: i64 = 3600;
+pub const CACHE_FOR: Duration = Duration::from_secs(3600);
 /// The least time between two JWKS refreshes caused by an unknown `kid`.
-pub const JWKS_MIN_REFRESH_SECS: i64 = 10;
+pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(10);
 /// `amr` values (RFC 8176) that mean a second factor was used.
 pub const MFA_AMR_VALUES: &[&str] = &["mfa", "otp", "hwk", "swk", "fido"];
 /// At most this many groups are kept from a token.
@@ -64,12 +66,12 @@ pub struct ProviderMetadata {
 #[derive(Default)]
 struct Cache {
     metadata: Option<(Arc<ProviderMetadata>, Vec<Algorithm>)>,
-    metadata_at: i64,
+    metadata_at: UnixTime,
     keys: Option<Arc<PublicKeys>>,
-    keys_at: i64,
+    keys_at: UnixTime,
     /// When the first `x5c` certificate of the cached JWKS expires.
-    keys_expiry: Option<i64>,
-    last_key_refresh: Option<i64>,
+    keys_expiry: Option<UnixTime>,
+    last_key_refresh: Option<UnixTime>,
 }
 
 /// An OpenID Connect provider, ready to sign people in.
@@ -105,8 +107,8 @@ struct ClientAssertion<'a> {
     sub: &'a str,
     aud: &'a str,
     jti: String,
-    iat: i64,
-    exp: i64,
+    iat: UnixTime,
+    exp: UnixTime,
 }
 
 impl OidcConnector {
@@ -133,9 +135,9 @@ impl OidcConnector {
         })
     }
 
-    /// When the JWKS in the cache was fetched (the clock's seconds) and when the first of
-    /// its `x5c` certificates expires; `None` before the first fetch.
-    pub async fn keys_status(&self) -> Option<(i64, Option<i64>)> {
+    /// When the JWKS in the cache was fetched (by the injected clock) and when the first
+    /// of its `x5c` certificates expires; `None` before the first fetch.
+    pub async fn keys_status(&self) -> Option<(UnixTime, Option<UnixTime>)> {
         let cache = self.cache.lock().await;
         cache.keys.as_ref()?;
         Some((cache.keys_at, cache.keys_expiry))
@@ -164,12 +166,12 @@ impl OidcConnector {
     /// The discovery document, from the cache when fresh.
     async fn metadata(
         &self,
-        now: i64,
+        now: UnixTime,
     ) -> Result<(Arc<ProviderMetadata>, Vec<Algorithm>), UpstreamError> {
         let stale = {
             let cache = self.cache.lock().await;
             match &cache.metadata {
-                Some(m) if now - cache.metadata_at < CACHE_SECS => return Ok(m.clone()),
+                Some(m) if now.since(cache.metadata_at) < CACHE_FOR => return Ok(m.clone()),
                 other => other.clone(),
             }
         };
@@ -241,23 +243,23 @@ impl OidcConnector {
     }
 
     /// The JWKS; `refresh` forces a fetch unless one happened less than
-    /// [`JWKS_MIN_REFRESH_SECS`] ago.
+    /// [`JWKS_MIN_REFRESH`] ago.
     async fn keys(
         &self,
         jwks_uri: &Url,
-        now: i64,
+        now: UnixTime,
         refresh: bool,
     ) -> Result<Arc<PublicKeys>, UpstreamError> {
         let stale = {
             let mut cache = self.cache.lock().await;
-            let fresh = now - cache.keys_at < CACHE_SECS;
+            let fresh = now.since(cache.keys_at) < CACHE_FOR;
             match &cache.keys {
                 Some(k) if fresh && !refresh => return Ok(Arc::clone(k)),
                 Some(k)
                     if refresh
                         && cache
                             .last_key_refresh
-                            .is_some_and(|t| now - t < JWKS_MIN_REFRESH_SECS) =>
+                            .is_some_and(|t| now.since(t) < JWKS_MIN_REFRESH) =>
                 {
                     return Ok(Arc::clone(k));
                 }
@@ -304,7 +306,7 @@ impl OidcConnector {
         &self,
         login: &UpstreamLogin,
         login_hint: Option<&str>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Url, UpstreamError> {
         let (metadata, _) = self.metadata(now).await?;
         let mut url = metadata.authorization_endpoint.clone();
@@ -344,7 +346,7 @@ impl OidcConnector {
         code: &Secret,
         callback_iss: Option<&str>,
         login: &UpstreamLogin,
-        now: i64,
+        now: UnixTime,
     ) -> Result<ExternalIdentity, UpstreamError> {
         let (metadata, algorithms) = self.metadata(now).await?;
         // RFC 9207: when the provider names itself in the callback, it must be this one.
@@ -430,7 +432,7 @@ impl OidcConnector {
     pub async fn verify_web_identity(
         &self,
         unverified: &UnverifiedIdToken<'_>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<(ExternalIdentity, String), UpstreamError> {
         let (metadata, algorithms) = self.metadata(now).await?;
         let mut keys = self.keys(&metadata.jwks_uri, now, false).await?;
@@ -468,7 +470,7 @@ impl OidcConnector {
         metadata: &ProviderMetadata,
         code: &Secret,
         login: &UpstreamLogin,
-        now: i64,
+        now: UnixTime,
     ) -> Result<TokenResponse, UpstreamError> {
         let mut form: Params<'_> = vec![
             ("grant_type", "authorization_code".to_owned()),
@@ -515,7 +517,7 @@ impl OidcConnector {
         pem: &Secret,
         key_id: Option<&str>,
         token_endpoint: &Url,
-        now: i64,
+        now: UnixTime,
     ) -> Result<String, UpstreamError> {
         let key = SigningKey::from_pem(pem, key_id)
             .map_err(|e| UpstreamError::Config(format!("client assertion key: {e}")))?;
@@ -525,7 +527,7 @@ impl OidcConnector {
             aud: token_endpoint.as_str(),
             jti: random_id().expose_secret().to_owned(),
             iat: now,
-            exp: now + 60,
+            exp: now + Duration::from_secs(60),
         };
         key.sign(&claims, "JWT")
             .map_err(|e| UpstreamError::Config(format!("client assertion: {e}")))
@@ -579,7 +581,7 @@ pub fn identity_from_claims(
     provider: &ProviderId,
     config: &OidcSettings,
     claims: &Map<String, Value>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<ExternalIdentity, UpstreamError> {
     let subject = claim_str(claims, "sub")
         .ok_or(UpstreamError::InvalidIdToken(
@@ -641,7 +643,8 @@ pub fn identity_from_claims(
     let auth_time = claims
         .get("auth_time")
         .and_then(Value::as_i64)
-        .filter(|t| *t > 0 && *t <= now + 300)
+        .map(UnixTime::from_secs)
+        .filter(|t| *t > UnixTime::EPOCH && *t <= now + Duration::from_secs(300))
         .unwrap_or(now);
     let mut tags = BTreeMap::new();
     for (tag, claim) in &config.principal_tags {
@@ -731,19 +734,31 @@ mod tests {
             "email_verified": true, "name": "Jane", "groups": ["a", "b"], "amr": ["pwd", "otp"],
             "department": "platform", "nonce": "secret-ish", "auth_time": 100}),
         );
-        let i = identity_from_claims(&id(), &config(OidcPreset::Generic), &c, 1000).unwrap();
+        let i = identity_from_claims(
+            &id(),
+            &config(OidcPreset::Generic),
+            &c,
+            UnixTime::from_secs(1000),
+        )
+        .unwrap();
         assert_eq!(i.subject, "s1");
         assert_eq!(i.username, "jane");
         assert_eq!(i.email.as_deref(), Some("jane@example.com"));
         assert!(i.email_verified && i.mfa);
         assert_eq!(i.groups, ["a", "b"]);
-        assert_eq!(i.auth_time, 100);
+        assert_eq!(i.auth_time, UnixTime::from_secs(100));
         assert_eq!(i.tags["team"], "platform");
         assert_eq!(i.claims["department"], ClaimValue::One("platform".into()));
         assert!(!i.claims.contains_key("nonce"));
         // Username falls back to email, then sub; a single group string is one group.
         let c = claims(json!({"sub": "s2", "groups": "solo", "acr": "urn:mfa"}));
-        let i = identity_from_claims(&id(), &config(OidcPreset::Generic), &c, 1000).unwrap();
+        let i = identity_from_claims(
+            &id(),
+            &config(OidcPreset::Generic),
+            &c,
+            UnixTime::from_secs(1000),
+        )
+        .unwrap();
         assert_eq!(i.username, "s2");
         assert_eq!(i.groups, ["solo"]);
         assert!(i.mfa, "a configured acr counts as MFA");
@@ -756,19 +771,19 @@ mod tests {
         let unverified =
             claims(json!({"sub": "g", "email": "a@example.com", "email_verified": false}));
         assert!(matches!(
-            identity_from_claims(&id(), &cfg, &unverified, 0),
+            identity_from_claims(&id(), &cfg, &unverified, UnixTime::EPOCH),
             Err(UpstreamError::NotAllowed(_))
         ));
         cfg.allowed_domains = vec!["example.com".into()];
         let personal = claims(json!({"sub": "g", "email": "a@gmail.com", "email_verified": true}));
-        assert!(identity_from_claims(&id(), &cfg, &personal, 0).is_err());
+        assert!(identity_from_claims(&id(), &cfg, &personal, UnixTime::EPOCH).is_err());
         // The email domain alone is not enough for Google: hd decides.
         let spoof = claims(json!({"sub": "g", "email": "a@example.com", "email_verified": true}));
-        assert!(identity_from_claims(&id(), &cfg, &spoof, 0).is_err());
+        assert!(identity_from_claims(&id(), &cfg, &spoof, UnixTime::EPOCH).is_err());
         let member = claims(
             json!({"sub": "g", "email": "a@example.com", "email_verified": true, "hd": "example.com"}),
         );
-        assert!(identity_from_claims(&id(), &cfg, &member, 0).is_ok());
+        assert!(identity_from_claims(&id(), &cfg, &member, UnixTime::EPOCH).is_ok());
     }
 
     #[test]
@@ -776,22 +791,35 @@ mod tests {
         let mut cfg = config(OidcPreset::Generic);
         cfg.allowed_domains = vec!["example.com".into()];
         let ok = claims(json!({"sub": "x", "email": "x@Example.COM"}));
-        assert!(identity_from_claims(&id(), &cfg, &ok, 0).is_ok());
+        assert!(identity_from_claims(&id(), &cfg, &ok, UnixTime::EPOCH).is_ok());
         let unverified =
             claims(json!({"sub": "x", "email": "x@example.com", "email_verified": false}));
-        assert!(identity_from_claims(&id(), &cfg, &unverified, 0).is_err());
+        assert!(identity_from_claims(&id(), &cfg, &unverified, UnixTime::EPOCH).is_err());
         let other = claims(json!({"sub": "x", "email": "x@evil.example"}));
-        assert!(identity_from_claims(&id(), &cfg, &other, 0).is_err());
+        assert!(identity_from_claims(&id(), &cfg, &other, UnixTime::EPOCH).is_err());
         let mut cfg = config(OidcPreset::Microsoft);
         cfg.allowed_tenants = vec!["t-1".into()];
         assert!(
-            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m", "tid": "T-1"})), 0)
-                .is_ok()
+            identity_from_claims(
+                &id(),
+                &cfg,
+                &claims(json!({"sub": "m", "tid": "T-1"})),
+                UnixTime::EPOCH
+            )
+            .is_ok()
         );
         assert!(
-            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m", "tid": "t-2"})), 0)
+            identity_from_claims(
+                &id(),
+                &cfg,
+                &claims(json!({"sub": "m", "tid": "t-2"})),
+                UnixTime::EPOCH
+            )
+            .is_err()
+        );
+        assert!(
+            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m"})), UnixTime::EPOCH)
                 .is_err()
         );
-        assert!(identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m"})), 0).is_err());
     }
 }

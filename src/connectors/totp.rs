@@ -5,8 +5,9 @@
 //! returns the step that matched, so the caller can record it and refuse the same code a
 //! second time (RFC 6238 §5.2); see [`crate::signin`].
 //!
-//! May import: `secret`.
+//! May import: `secret`, `clock` (the `UnixTime` type).
 
+use crate::clock::UnixTime;
 use crate::secret::Secret;
 
 /// Seconds per step.
@@ -60,19 +61,19 @@ impl Totp {
 
     /// The step a code belongs to, if it is right for `now` (± one step); `None` for a
     /// wrong or malformed code.
-    pub fn check(&self, code: &str, now: i64) -> Option<u64> {
+    pub fn check(&self, code: &str, now: UnixTime) -> Option<u64> {
         let code = code.trim();
         if code.len() != usize::from(DIGITS) || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let now = u64::try_from(now).ok()?;
+        let now = u64::try_from(now.secs()).ok()?;
         self.0.check(code, now)
     }
 
     /// The code for a moment (for tests and for showing a check code at enrolment).
-    pub fn code_at(&self, time: i64) -> String {
+    pub fn code_at(&self, time: UnixTime) -> String {
         self.0
-            .generate(u64::try_from(time).unwrap_or(0))
+            .generate(u64::try_from(time.secs()).unwrap_or(0))
             .to_string()
     }
 }
@@ -114,6 +115,8 @@ pub fn terminal_qr(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     // RFC 6238 Appendix B, SHA-1 seed "12345678901234567890" (8-digit vectors, last 6 digits).
@@ -122,22 +125,23 @@ mod tests {
     #[test]
     fn rfc6238_vectors() {
         let t = Totp::from_base32(&Secret::new(RFC_SECRET)).unwrap();
-        assert_eq!(t.code_at(59), "287082");
-        assert_eq!(t.code_at(1_111_111_109), "081804");
-        assert_eq!(t.code_at(1_234_567_890), "005924");
-        assert_eq!(t.code_at(2_000_000_000), "279037");
+        assert_eq!(t.code_at(UnixTime::from_secs(59)), "287082");
+        assert_eq!(t.code_at(UnixTime::from_secs(1_111_111_109)), "081804");
+        assert_eq!(t.code_at(UnixTime::from_secs(1_234_567_890)), "005924");
+        assert_eq!(t.code_at(UnixTime::from_secs(2_000_000_000)), "279037");
     }
 
     #[test]
     fn one_step_of_skew_either_side() {
         let t = Totp::from_base32(&Secret::new(RFC_SECRET)).unwrap();
-        let now = 1_800_000_000;
-        let step = (now / 30) as u64;
+        let now = UnixTime::from_secs(1_800_000_000);
+        let step = (now.secs() / 30) as u64;
+        let (one, two) = (Duration::from_secs(30), Duration::from_secs(60));
         assert_eq!(t.check(&t.code_at(now), now), Some(step));
-        assert_eq!(t.check(&t.code_at(now - 30), now), Some(step - 1));
-        assert_eq!(t.check(&t.code_at(now + 30), now), Some(step + 1));
-        assert_eq!(t.check(&t.code_at(now - 60), now), None);
-        assert_eq!(t.check(&t.code_at(now + 60), now), None);
+        assert_eq!(t.check(&t.code_at(now - one), now), Some(step - 1));
+        assert_eq!(t.check(&t.code_at(now + one), now), Some(step + 1));
+        assert_eq!(t.check(&t.code_at(now - two), now), None);
+        assert_eq!(t.check(&t.code_at(now + two), now), None);
         assert_eq!(t.check("12345", now), None);
         assert_eq!(t.check("+12345", now), None);
         assert_eq!(t.check("", now), None);
@@ -152,7 +156,8 @@ mod tests {
         assert_eq!(e.secret.expose_secret().len(), 32);
         assert!(terminal_qr(uri).is_some_and(|q| q.lines().count() > 10));
         let t = Totp::from_base32(&e.secret).unwrap();
-        assert!(t.check(&t.code_at(1000), 1000).is_some());
+        let at = UnixTime::from_secs(1000);
+        assert!(t.check(&t.code_at(at), at).is_some());
         assert_eq!(format!("{t:?}"), "Totp([redacted])");
     }
 }

@@ -48,13 +48,10 @@ impl OidcProvider {
                 tracing::debug!(client = %claimed, reason = %e, "client assertion refused");
                 OAuthError::InvalidClient
             })?;
-        let remember = u64::try_from(assertion.expires_at() - now + 120).unwrap_or(120);
+        // Until the assertion can no longer verify (its `exp` plus skew), and some.
+        let remember = now.until(assertion.expires_at()) + Duration::from_secs(120);
         let key = keyspace::CLIENT_ASSERTION_JTI.key([&claimed, &digest(assertion.jti())]);
-        if !self
-            .store
-            .put_if_absent(&key, b"1", Duration::from_secs(remember))
-            .await?
-        {
+        if !self.store.put_if_absent(&key, b"1", remember).await? {
             tracing::warn!(client = %claimed, "client assertion replayed");
             return Err(OAuthError::InvalidClient);
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::access::CredentialIssuer;
+use crate::clock::UnixTime;
 use crate::identity::{ClientId, ExternalIdentity};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
@@ -75,7 +76,7 @@ pub struct PendingAuthorization {
     /// Granted scope.
     pub scope: String,
     /// The person must have authenticated at or after this time (`prompt=login`, `max_age`).
-    pub min_auth_time: Option<i64>,
+    pub min_auth_time: Option<UnixTime>,
     /// `prompt=none`: never show a page.
     pub prompt_none: bool,
     /// `login_hint`, passed to the sign-in page and upstream providers.
@@ -138,7 +139,7 @@ impl ErrorBack<'_> {
 
 /// When the person must have signed in: `prompt` and `max_age`.
 struct Freshness {
-    min_auth_time: Option<i64>,
+    min_auth_time: Option<UnixTime>,
     prompt_none: bool,
 }
 
@@ -402,7 +403,7 @@ fn code_flow(
 /// `auth_time`.
 fn freshness(
     p: &AuthorizeParams,
-    now: i64,
+    now: UnixTime,
     back: &ErrorBack<'_>,
 ) -> Result<Freshness, AuthorizeRejection> {
     let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').collect();
@@ -418,8 +419,8 @@ fn freshness(
             .ok()
             .filter(|v: &i64| *v >= 0)
             .ok_or_else(|| back.reject("invalid_request", why))?;
-        let bound = now - max_age;
-        min_auth_time = Some(min_auth_time.map_or(bound, |m: i64| m.max(bound)));
+        let bound = now - Duration::from_secs(max_age.unsigned_abs());
+        min_auth_time = Some(min_auth_time.map_or(bound, |m| m.max(bound)));
     }
     Ok(Freshness {
         min_auth_time,

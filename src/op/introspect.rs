@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::access::AccessTokenClaims;
 use crate::audit::EventKind;
+use crate::clock::UnixTime;
 use crate::identity::{ClientId, RoleName, Subject};
 use crate::op::IntrospectScope;
 use crate::session::{digest, get_json, keyspace};
@@ -28,8 +29,8 @@ pub enum Introspection {
         sub: Subject,
         /// The role.
         role: RoleName,
-        /// Expiry (seconds since the epoch).
-        exp: i64,
+        /// Expiry.
+        exp: UnixTime,
         /// Granted scope.
         scope: String,
     },

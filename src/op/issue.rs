@@ -27,7 +27,7 @@ pub struct TokenResponse {
     /// `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
-    pub expires_in: i64,
+    pub expires_in: u64,
     /// The ID token, when `openid` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
@@ -156,7 +156,7 @@ impl OidcProvider {
             ));
         }
         Ok(TokenResponse {
-            expires_in: role_session.expires_at - self.clock.now(),
+            expires_in: self.clock.now().until(role_session.expires_at).as_secs(),
             access_token: role_session.access_token,
             token_type: "Bearer",
             id_token,

@@ -18,7 +18,7 @@
 //! client's principal `arn:lanyard:iam:::client/<id>`. A reused code or refresh token
 //! (`refresh.reuse`) and every revocation (`revocation`) are written to the audit trail.
 //!
-//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `identity`, `session`.
+//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `identity`, `session`, `clock`.
 
 mod assertion;
 pub mod authorize;
@@ -140,7 +140,7 @@ impl OidcProvider {
 
     /// An audit event of this service.
     fn event(&self, kind: EventKind, client_id: Option<&str>) -> AuditEvent {
-        let mut event = AuditEvent::new(kind, self.clock.now().saturating_mul(1000));
+        let mut event = AuditEvent::new(kind, self.clock.now_ms());
         event.client_id = client_id.map(ClientId::new);
         event
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Attempt;
 use crate::audit::{Door, EventKind};
+use crate::clock::UnixTime;
 use crate::identity::{ClientId, ExternalIdentity, RoleName};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
@@ -43,7 +44,7 @@ pub(super) struct RefreshRecord {
     pub(super) identity: ExternalIdentity,
     pub(super) role: RoleName,
     pub(super) duration_secs: u64,
-    pub(super) expires_at: i64,
+    pub(super) expires_at: UnixTime,
 }
 
 impl OidcProvider {
@@ -80,10 +81,9 @@ impl OidcProvider {
         let expires_at = record.expires_at;
         let result = self.refresh_with(client, record, origin).await;
         if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
-            let left = u64::try_from(expires_at - self.clock.now()).unwrap_or(0);
-            if left > 0 {
-                self.restore_single_use(&rt_key, &used, &bytes, Duration::from_secs(left))
-                    .await;
+            let left = self.clock.now().until(expires_at);
+            if !left.is_zero() {
+                self.restore_single_use(&rt_key, &used, &bytes, left).await;
             }
         }
         result
@@ -185,7 +185,7 @@ impl OidcProvider {
             identity: identity.clone(),
             role: RoleName::new(role),
             duration_secs: x.duration_secs,
-            expires_at: self.clock.now() + i64::try_from(lifetime.as_secs()).unwrap_or(0),
+            expires_at: self.clock.now() + lifetime,
         };
         put_json(
             &*self.store,

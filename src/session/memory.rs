@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::{
     Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
 };
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, UnixTime};
 
 /// Writes between two full sweeps of expired entries, at the least. After a sweep the
 /// next one waits for as many writes as entries were left, so a sweep costs O(1) per
@@ -36,8 +36,8 @@ struct Inner {
 
 struct Entry {
     value: Value,
-    /// Unix seconds at which the entry is gone.
-    expires_at: i64,
+    /// When the entry is gone.
+    expires_at: UnixTime,
 }
 
 enum Value {
@@ -74,9 +74,8 @@ impl MemoryStore {
         format!("{}{key}", self.prefix)
     }
 
-    fn expiry(&self, now: i64, ttl: Duration) -> i64 {
-        let secs = ttl_millis(ttl).div_ceil(1000);
-        now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+    fn expiry(&self, now: UnixTime, ttl: Duration) -> UnixTime {
+        now + Duration::from_secs(ttl_millis(ttl).div_ceil(1000))
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
@@ -91,7 +90,7 @@ impl MemoryStore {
     fn with_write<R>(
         &self,
         key: &str,
-        f: impl FnOnce(&mut HashMap<String, Entry>, String, i64) -> Result<R, StoreError>,
+        f: impl FnOnce(&mut HashMap<String, Entry>, String, UnixTime) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let now = self.clock.now();
         let key = self.key(key);
@@ -105,7 +104,7 @@ impl MemoryStore {
 }
 
 impl Inner {
-    fn note_write(&mut self, now: i64) {
+    fn note_write(&mut self, now: UnixTime) {
         self.writes_since_sweep += 1;
         if self.writes_since_sweep >= self.sweep_after {
             self.entries.retain(|_, e| e.expires_at > now);
@@ -271,7 +270,11 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut inner = self.lock()?;
         inner.note_write(now);
-        fn live<'a>(entries: &'a HashMap<String, Entry>, key: &str, now: i64) -> Option<&'a Value> {
+        fn live<'a>(
+            entries: &'a HashMap<String, Entry>,
+            key: &str,
+            now: UnixTime,
+        ) -> Option<&'a Value> {
             entries
                 .get(key)
                 .filter(|e| e.expires_at > now)
@@ -407,11 +410,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, UnixTime};
 
     #[tokio::test]
     async fn expired_entries_are_purged_so_memory_stays_bounded() {
-        let clock = ManualClock::new(1_000);
+        let clock = ManualClock::new(UnixTime::from_secs(1_000));
         let store = MemoryStore::new("t:", Arc::new(clock.clone()));
         for round in 0..20 {
             for i in 0..1_000 {
@@ -432,7 +435,7 @@ mod tests {
 
     #[test]
     fn debug_shows_no_values() {
-        let store = MemoryStore::new("t:", Arc::new(ManualClock::new(0)));
+        let store = MemoryStore::new("t:", Arc::new(ManualClock::new(UnixTime::EPOCH)));
         let shown = format!("{store:?}");
         assert!(shown.contains("MemoryStore"));
         assert!(shown.contains("entries"));

@@ -48,7 +48,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, UnixTime};
     use crate::session::{AttemptLimit, MemoryStore};
 
     #[derive(Default)]
@@ -64,7 +64,10 @@ mod tests {
     #[tokio::test]
     async fn every_operation_is_observed_under_its_name() {
         let seen = Arc::new(Seen::default());
-        let inner = Arc::new(MemoryStore::new("t:", Arc::new(ManualClock::new(0))));
+        let inner = Arc::new(MemoryStore::new(
+            "t:",
+            Arc::new(ManualClock::new(UnixTime::EPOCH)),
+        ));
         let store = ObservedStore::new(inner, seen.clone());
         let ttl = Duration::from_secs(60);
         store.put("a", b"1", ttl).await.unwrap();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{ManualClock, UnixTime};
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -28,7 +28,7 @@ struct Fixture {
 
 impl Fixture {
     fn memory() -> Self {
-        let clock = ManualClock::new(1_764_350_000);
+        let clock = ManualClock::new(UnixTime::from_secs(1_764_350_000));
         let prefix = format!("test:{}:", random_id().expose_secret());
         Self {
             store: Arc::new(MemoryStore::new(&prefix, Arc::new(clock.clone()))),

@@ -688,7 +688,7 @@ impl<'a> SignIn<'a> {
 
 /// An event of `kind` at `provider` with the request's facts.
 fn event(kind: EventKind, provider: &ProviderId, facts: &RequestFacts) -> AuditEvent {
-    let mut e = AuditEvent::new(kind, facts.now.saturating_mul(1000));
+    let mut e = AuditEvent::new(kind, facts.now.millis());
     e.provider = Some(provider.to_string());
     e.source_ip = facts.source_ip.map(|ip| ip.to_string());
     e.user_agent.clone_from(&facts.user_agent);

@@ -290,7 +290,7 @@ pub fn lock_duration(limits: &SignInLimits, n: i64, allowed: u32) -> Option<Dura
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, UnixTime};
     use crate::connectors::local::{LocalDirectory, hash_password};
     use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
     use crate::session::MemoryStore;
@@ -335,7 +335,7 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn failures_say_why_and_which_locks_they_set() {
-        let clock = ManualClock::new(1_000_000);
+        let clock = ManualClock::new(UnixTime::from_secs(1_000_000));
         let shared: SharedClock = Arc::new(clock.clone());
         let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new("t:", Arc::clone(&shared)));
         let limits = SignInLimits {

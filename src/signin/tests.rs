@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use super::*;
 use crate::audit::{MemorySink, OnFailure};
-use crate::clock::ManualClock;
+use crate::clock::{ManualClock, UnixTime};
 use crate::config::Config;
 use crate::connectors::local::hash_password;
 use crate::session::{MemoryStore, SessionStore};
 
-const NOW: i64 = 1_800_000_000;
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 struct Fixture {
     sso: Sso,
@@ -173,7 +173,7 @@ async fn a_password_sign_in_is_audited_counted_and_establishes_a_fresh_session()
     assert_eq!(e.subject.as_deref(), Some("alice"));
     assert_eq!(e.source_ip.as_deref(), Some("192.0.2.7"));
     assert_eq!(e.user_agent.as_deref(), Some("test-agent/1"));
-    assert_eq!(e.time_ms, NOW * 1000);
+    assert_eq!(e.time_ms, NOW.millis());
     assert_eq!(f.count("corp", "success"), 1);
 
     let first = f.service().establish(signed_in, None).await.unwrap();

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Claim, Sso, SsoError, key_hash};
+use crate::clock::UnixTime;
 use crate::identity::{ProviderId, UpstreamLogin};
 use crate::secret::Secret;
 use crate::session::keyspace::{LOGIN, LOGIN_FORM, LOGIN_TRANSACTION_TTL};
@@ -20,7 +21,7 @@ pub struct LoginTransaction {
     /// A Lanyard path to go back to after sign-in.
     pub return_to: Option<String>,
     /// When it started.
-    pub created_at: i64,
+    pub created_at: UnixTime,
     /// `state`, `nonce` and PKCE verifier of a redirect (OIDC / OAuth 2.0) sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamLogin>,

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, UnixTime};
 use crate::session::{SessionStore, StoreError};
 
 pub use self::login::LoginTransaction;
@@ -94,13 +94,9 @@ fn key_hash(value: &str) -> String {
     crate::session::digest(value)
 }
 
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
 /// The TTL of a record that lives until `expires_at` (at least one second).
-fn until(expires_at: i64, now: i64) -> Duration {
-    Duration::from_secs((expires_at - now).max(1).unsigned_abs())
+fn until(expires_at: UnixTime, now: UnixTime) -> Duration {
+    now.until(expires_at).max(Duration::from_secs(1))
 }
 
 impl Sso {
@@ -165,7 +161,7 @@ mod tests {
             groups: vec!["eng".into()],
             amr: vec!["pwd".into()],
             mfa: false,
-            auth_time: 7,
+            auth_time: UnixTime::from_secs(7),
             tags: BTreeMap::new(),
             claims: BTreeMap::new(),
         }
@@ -177,8 +173,8 @@ mod tests {
     fn stored_records_keep_their_json() {
         let session = SsoSession {
             identity: identity(),
-            created_at: 1,
-            last_seen: 2,
+            created_at: UnixTime::from_secs(1),
+            last_seen: UnixTime::from_secs(2),
             csrf: "c".into(),
             last_role_session: Some(RoleSessionId::new("rs-1")),
         };
@@ -201,10 +197,10 @@ mod tests {
                 "idp:sub".to_owned(),
                 vec!["alice".to_owned()],
             )])),
-            auth_time: 7,
+            auth_time: UnixTime::from_secs(7),
             mfa: false,
-            issued_at: 10,
-            expires_at: 20,
+            issued_at: UnixTime::from_secs(10),
+            expires_at: UnixTime::from_secs(20),
             access_token: "secret.token.value".into(),
             access_token_digest: "d".into(),
             session_policy: None,
@@ -216,13 +212,13 @@ mod tests {
         );
         let token: RoleSessionToken = serde_json::from_str(&json).unwrap();
         assert_eq!(token.id, "rs-1");
-        assert_eq!(token.expires_at, 20);
+        assert_eq!(token.expires_at, UnixTime::from_secs(20));
 
         let txn = LoginTransaction {
             provider: ProviderId::new("corp"),
             csrf: String::new(),
             return_to: Some("/roles".into()),
-            created_at: 3,
+            created_at: UnixTime::from_secs(3),
             upstream: Some(UpstreamLogin {
                 state: "s".into(),
                 nonce: "n".into(),
@@ -243,7 +239,7 @@ mod tests {
             provider: ProviderId::new("corp"),
             csrf: "csrf-secret".into(),
             return_to: None,
-            created_at: 3,
+            created_at: UnixTime::from_secs(3),
             upstream: Some(UpstreamLogin {
                 state: "state-secret".into(),
                 nonce: "nonce-secret".into(),
@@ -253,8 +249,8 @@ mod tests {
         };
         let session = SsoSession {
             identity: identity(),
-            created_at: 1,
-            last_seen: 2,
+            created_at: UnixTime::from_secs(1),
+            last_seen: UnixTime::from_secs(2),
             csrf: "csrf-secret".into(),
             last_role_session: None,
         };

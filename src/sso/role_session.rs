@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use std::time::Duration;
+
 use super::{Sso, SsoError, SsoSession, key_hash, seal, until};
+use crate::clock::UnixTime;
 use crate::identity::{PrincipalKeys, RoleName, RoleSessionId, Subject};
 use crate::secret::Secret;
 use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_MINTED, SSO_ROLE_SESSIONS};
@@ -23,13 +26,13 @@ pub struct RoleSession {
     /// Principal-derived condition keys, for `/v1/authorize`.
     pub principal_keys: PrincipalKeys,
     /// When the person authenticated.
-    pub auth_time: i64,
+    pub auth_time: UnixTime,
     /// Whether a second factor was used.
     pub mfa: bool,
     /// When issued.
-    pub issued_at: i64,
+    pub issued_at: UnixTime,
     /// When the token expires.
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     /// The access token (a bearer credential): only in the value just issued, never
     /// stored (empty in a role session read back from the store).
     #[serde(skip)]
@@ -58,13 +61,13 @@ impl std::fmt::Debug for RoleSession {
 /// then skips the principal keys instead of building them).
 pub trait RoleSessionRecord: DeserializeOwned {
     /// When the role session's token expires.
-    fn expires_at(&self) -> i64;
+    fn expires_at(&self) -> UnixTime;
     /// SHA-256 of the access token issued for the role session, base64url.
     fn access_token_digest(&self) -> &str;
 }
 
 impl RoleSessionRecord for RoleSession {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> UnixTime {
         self.expires_at
     }
 
@@ -80,7 +83,7 @@ pub struct RoleSessionToken {
     /// Role session id.
     pub id: RoleSessionId,
     /// When the token expires.
-    pub expires_at: i64,
+    pub expires_at: UnixTime,
     /// SHA-256 of the access token, base64url.
     #[serde(default)]
     pub access_token_digest: String,
@@ -96,7 +99,7 @@ impl std::fmt::Debug for RoleSessionToken {
 }
 
 impl RoleSessionRecord for RoleSessionToken {
-    fn expires_at(&self) -> i64 {
+    fn expires_at(&self) -> UnixTime {
         self.expires_at
     }
 
@@ -152,13 +155,13 @@ impl Sso {
     }
 
     /// The live role session the SSO session `cookie` names holds for `role`, if it has
-    /// at least `min_left` seconds to run and its token can still be shown: what `GET
+    /// at least `min_left` to run and its token can still be shown: what `GET
     /// /roles` hands out again instead of minting.
     pub async fn held_role_session(
         &self,
         cookie: &str,
         role: &str,
-        min_left: i64,
+        min_left: Duration,
     ) -> Result<Option<RoleSession>, SsoError> {
         let Some(held) = self.held(cookie, role).await? else {
             return Ok(None);
@@ -167,7 +170,7 @@ impl Sso {
             return Ok(None);
         };
         let usable = rs.role == role
-            && rs.expires_at - self.clock.now() >= min_left
+            && self.clock.now().until(rs.expires_at) >= min_left
             && seal::open(cookie, &rs.id, &held.sealed_token).is_some();
         Ok(usable.then_some(rs))
     }

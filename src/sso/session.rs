@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sso, SsoError, key_hash, secs};
+use super::{Sso, SsoError, key_hash};
+use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, RoleSessionId};
 use crate::secret::Secret;
 use crate::session::keyspace::{ROLE_SESSION, SSO_MINTED, SSO_ROLE_SESSIONS, SSO_SESSION};
 use crate::session::random_id;
 
 /// `last_seen` is written back at most this often, to spare the store a write per request.
-const TOUCH_INTERVAL_SECS: i64 = 60;
+const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A signed-in person.
 #[derive(Clone, Serialize, Deserialize)]
@@ -20,9 +21,9 @@ pub struct SsoSession {
     /// Who.
     pub identity: ExternalIdentity,
     /// When they signed in.
-    pub created_at: i64,
+    pub created_at: UnixTime,
     /// When the session was last used.
-    pub last_seen: i64,
+    pub last_seen: UnixTime,
     /// Synchronizer token of the forms of this session.
     pub csrf: String,
     /// The role session issued last, shown on `/credentials`.
@@ -73,7 +74,7 @@ impl Sso {
             self.end(cookie).await?;
             return Ok(None);
         }
-        if now - session.last_seen >= TOUCH_INTERVAL_SECS {
+        if now.since(session.last_seen) >= TOUCH_INTERVAL {
             session.last_seen = now;
             self.save(cookie, &session).await?;
         }
@@ -81,22 +82,17 @@ impl Sso {
     }
 
     /// Whether `session` is within its idle and absolute timeouts at `now`.
-    fn alive(&self, session: &SsoSession, now: i64) -> bool {
-        now < session.created_at.saturating_add(secs(self.absolute))
-            && now < session.last_seen.saturating_add(secs(self.idle))
+    fn alive(&self, session: &SsoSession, now: UnixTime) -> bool {
+        now < session.created_at + self.absolute && now < session.last_seen + self.idle
     }
 
     /// Writes a changed session back, keeping its timeouts.
     pub async fn save(&self, cookie: &str, session: &SsoSession) -> Result<(), SsoError> {
         let now = self.clock.now();
-        let absolute_left = session.created_at.saturating_add(secs(self.absolute)) - now;
-        let ttl = secs(self.idle).min(absolute_left).max(1);
-        self.put(
-            &SSO_SESSION.key([&key_hash(cookie)]),
-            session,
-            Duration::from_secs(ttl.unsigned_abs()),
-        )
-        .await
+        let absolute_left = now.until(session.created_at + self.absolute);
+        let ttl = self.idle.min(absolute_left).max(Duration::from_secs(1));
+        self.put(&SSO_SESSION.key([&key_hash(cookie)]), session, ttl)
+            .await
     }
 
     /// Ends an SSO session and every role session issued in it.

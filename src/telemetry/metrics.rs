@@ -18,12 +18,14 @@
 //! - `lanyard_config_reloads_total{outcome}` (`success`, `restart_needed`, `failure`) and
 //!   `lanyard_config_last_reload_success_timestamp_seconds`.
 //!
-//! May import: `audit` (the `Door` label).
+//! May import: `audit` (the `Door` label), `clock` (the `UnixTime` type).
 
 use std::time::Duration;
 
 use metrics::Label;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::clock::UnixTime;
 
 /// How a config reload ended: the `outcome` label of `lanyard_config_reloads_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,12 +151,12 @@ impl Metrics {
         });
     }
 
-    /// Sets the seconds since `provider`'s signing keys (JWKS or IdP metadata) were last
-    /// fetched or read; set at scrape time.
-    pub fn upstream_keys_age(&self, provider: &str, seconds: i64) {
+    /// Sets how long ago `provider`'s signing keys (JWKS or IdP metadata) were last
+    /// fetched or read, in whole seconds; set at scrape time.
+    pub fn upstream_keys_age(&self, provider: &str, age: Duration) {
         metrics::with_local_recorder(&self.recorder, || {
             metrics::gauge!("lanyard_upstream_keys_age_seconds", "provider" => provider.to_owned())
-                .set(seconds as f64);
+                .set(age.as_secs() as f64);
         });
     }
 
@@ -193,7 +195,7 @@ impl Metrics {
 
     /// Counts a config reload by its outcome; an applied one (and start-up, with
     /// `outcome` `None`) also sets the time of the last good load, in Unix seconds.
-    pub fn config_reload(&self, outcome: Option<ReloadOutcome>, now: i64) {
+    pub fn config_reload(&self, outcome: Option<ReloadOutcome>, now: UnixTime) {
         metrics::with_local_recorder(&self.recorder, || {
             if let Some(outcome) = outcome {
                 metrics::counter!("lanyard_config_reloads_total", "outcome" => outcome.as_str())
@@ -201,7 +203,7 @@ impl Metrics {
             }
             if outcome != Some(ReloadOutcome::Failure) {
                 metrics::gauge!("lanyard_config_last_reload_success_timestamp_seconds")
-                    .set(now as f64);
+                    .set(now.secs() as f64);
             }
         });
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::TokenError;
 use super::jose::{Audience, JoseError, UnverifiedJws, Validation, sign_compact};
 use super::keys::KeySet;
+use crate::clock::UnixTime;
 
 /// The `typ` of an access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -30,8 +31,8 @@ pub struct Expectations {
     /// The header `typ` required (compared case-insensitively, with or without the
     /// `application/` prefix, per RFC 7515 §4.1.9); `None` accepts any.
     pub typ: Option<String>,
-    /// The current time, Unix seconds.
-    pub now: i64,
+    /// The current time.
+    pub now: UnixTime,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
 }
@@ -39,7 +40,7 @@ pub struct Expectations {
 impl Expectations {
     /// The expectations for a Lanyard access token (`typ: at+jwt`) issued by `issuer`
     /// for `audience`, at `now`, with 60 seconds of leeway.
-    pub fn access_token(issuer: &str, audience: Option<&str>, now: i64) -> Self {
+    pub fn access_token(issuer: &str, audience: Option<&str>, now: UnixTime) -> Self {
         Self {
             issuer: issuer.to_owned(),
             audience: audience.map(str::to_owned),

@@ -19,6 +19,7 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer as _;
@@ -34,10 +35,11 @@ use zeroize::Zeroizing;
 
 use super::jose::PublicKeys;
 use super::{Algorithm, TokenError};
+use crate::clock::UnixTime;
 
 /// How long a retired key stays in the JWKS after its successor starts signing: the
-/// longest access-token lifetime (12 h) plus 5 minutes of clock skew, in seconds.
-pub const RETIREMENT_WINDOW_SECS: i64 = 43_200 + 300;
+/// longest access-token lifetime (12 h) plus 5 minutes of clock skew.
+pub const RETIREMENT_WINDOW: Duration = Duration::from_secs(43_200 + 300);
 
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
@@ -51,11 +53,11 @@ const PEM_END: &str = "-----END PRIVATE KEY-----";
 /// with mode 0600 and linked into place, so a reader never sees half a key and an
 /// existing key is never overwritten (a second key of the same algorithm in the same
 /// second is an [`TokenError::Io`] `AlreadyExists`).
-pub fn generate_key(dir: &Path, alg: Algorithm, now: i64) -> Result<PathBuf, TokenError> {
+pub fn generate_key(dir: &Path, alg: Algorithm, now: UnixTime) -> Result<PathBuf, TokenError> {
     let pkcs8 = generate_pkcs8(alg)?;
     let pem = pem_encode(&pkcs8);
     create_dir(dir)?;
-    let path = dir.join(format!("{now}-{alg}.pem"));
+    let path = dir.join(format!("{}-{alg}.pem", now.secs()));
     write_new_private_file(&path, pem.as_bytes())?;
     Ok(path)
 }
@@ -179,13 +181,16 @@ fn pem_body(body: &str, label: &str) -> Result<Zeroizing<Vec<u8>>, String> {
 }
 
 /// `{created}-{alg}.pem` → (created, alg); `None` for any other name.
-fn parse_file_name(name: &str) -> Option<(i64, Algorithm)> {
+fn parse_file_name(name: &str) -> Option<(UnixTime, Algorithm)> {
     let stem = name.strip_suffix(".pem")?;
     let (created, alg) = stem.split_once('-')?;
     if created.is_empty() || !created.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some((created.parse().ok()?, alg.parse().ok()?))
+    Some((
+        UnixTime::from_secs(created.parse().ok()?),
+        alg.parse().ok()?,
+    ))
 }
 
 /// A public key as the members of its JWK (RFC 7518 §6, RFC 8037 §2), base64url.
@@ -326,14 +331,14 @@ impl Signer {
 pub(super) struct Key {
     pub(super) kid: String,
     pub(super) alg: Algorithm,
-    pub(super) created: i64,
+    pub(super) created: UnixTime,
     public: PublicKey,
     pub(super) signer: Signer,
     decoding: DecodingKey,
 }
 
 impl Key {
-    fn load(path: &Path, alg: Algorithm, created: i64) -> Result<Key, TokenError> {
+    fn load(path: &Path, alg: Algorithm, created: UnixTime) -> Result<Key, TokenError> {
         let pem = fs::read(path)
             .map(Zeroizing::new)
             .map_err(|source| TokenError::Io {
@@ -421,7 +426,7 @@ pub struct KeySet {
     /// Published keys, oldest first; `keys[active]` signs.
     pub(super) keys: Vec<Key>,
     active: usize,
-    next_change: Option<i64>,
+    next_change: Option<UnixTime>,
     /// The published keys, for verification.
     pub(super) public: PublicKeys,
 }
@@ -432,7 +437,7 @@ impl KeySet {
     /// Fails when a key file cannot be read or parsed (a broken key is never skipped
     /// silently), or when no key of `alg` was created at or before `now`. Files whose
     /// names are not `{created}-{alg}.pem` are ignored.
-    pub fn load(dir: &Path, alg: Algorithm, now: i64) -> Result<KeySet, TokenError> {
+    pub fn load(dir: &Path, alg: Algorithm, now: UnixTime) -> Result<KeySet, TokenError> {
         let entries = fs::read_dir(dir).map_err(|source| TokenError::Io {
             path: dir.to_owned(),
             source,
@@ -455,7 +460,11 @@ impl KeySet {
     /// Like [`KeySet::load`], but first creates `dir` (mode 0700) and generates a key of
     /// `alg` created at `now` when no key of `alg` is in force: the first start, or a
     /// change of algorithm.
-    pub fn load_or_generate(dir: &Path, alg: Algorithm, now: i64) -> Result<KeySet, TokenError> {
+    pub fn load_or_generate(
+        dir: &Path,
+        alg: Algorithm,
+        now: UnixTime,
+    ) -> Result<KeySet, TokenError> {
         create_dir(dir)?;
         match Self::load(dir, alg, now) {
             Err(TokenError::NoSigningKey { .. }) => {
@@ -477,7 +486,7 @@ impl KeySet {
     fn from_keys(
         dir: &Path,
         alg: Algorithm,
-        now: i64,
+        now: UnixTime,
         mut keys: Vec<Key>,
     ) -> Result<KeySet, TokenError> {
         // Oldest first; the kid breaks ties so the order never depends on the directory.
@@ -494,7 +503,7 @@ impl KeySet {
             .ok_or_else(no_key)?;
 
         // Successors are the keys of the configured algorithm already in force.
-        let successors: Vec<i64> = keys
+        let successors: Vec<UnixTime> = keys
             .iter()
             .filter(|k| k.alg == alg && k.created <= now)
             .map(|k| k.created)
@@ -503,10 +512,10 @@ impl KeySet {
             successors
                 .iter()
                 .find(|&&created| created > key.created)
-                .map(|created| created.saturating_add(RETIREMENT_WINDOW_SECS))
+                .map(|&created| created + RETIREMENT_WINDOW)
         };
-        let mut next_change: Option<i64> = None;
-        let mut note = |at: i64| next_change = Some(next_change.map_or(at, |n| n.min(at)));
+        let mut next_change: Option<UnixTime> = None;
+        let mut note = |at: UnixTime| next_change = Some(next_change.map_or(at, |n| n.min(at)));
         for key in &keys {
             if key.created > now {
                 note(key.created);
@@ -543,8 +552,8 @@ impl KeySet {
     }
 
     /// When this snapshot goes stale (a pre-published key starts signing, or a retired
-    /// key leaves the JWKS), in Unix seconds; `None` when no such change is scheduled.
-    pub fn next_change(&self) -> Option<i64> {
+    /// key leaves the JWKS); `None` when no such change is scheduled.
+    pub fn next_change(&self) -> Option<UnixTime> {
         self.next_change
     }
 
@@ -564,7 +573,7 @@ impl KeySet {
 
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kids: Vec<(&str, Algorithm, i64)> = self
+        let kids: Vec<(&str, Algorithm, UnixTime)> = self
             .keys
             .iter()
             .map(|k| (k.kid.as_str(), k.alg, k.created))
@@ -622,12 +631,15 @@ mod tests {
     fn file_names() {
         assert_eq!(
             parse_file_name("1764350000-ES256.pem"),
-            Some((1_764_350_000, Algorithm::Es256))
+            Some((UnixTime::from_secs(1_764_350_000), Algorithm::Es256))
         );
-        assert_eq!(parse_file_name("1-EdDSA.pem"), Some((1, Algorithm::EdDsa)));
+        assert_eq!(
+            parse_file_name("1-EdDSA.pem"),
+            Some((UnixTime::from_secs(1), Algorithm::EdDsa))
+        );
         assert_eq!(
             parse_file_name("1764350000-RS256.pem"),
-            Some((1_764_350_000, Algorithm::Rs256))
+            Some((UnixTime::from_secs(1_764_350_000), Algorithm::Rs256))
         );
         for bad in [
             "1764350000-ES256.pem.tmp",

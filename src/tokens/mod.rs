@@ -9,7 +9,7 @@
 //! - [`jose`]: the one JOSE module of every trust path (parse, key sets, the
 //!   algorithm-from-key rule, the registered-claims check, the one signing path).
 //!
-//! Time is always passed in (`now`, Unix seconds), never read from the system.
+//! Time is always passed in (`now`, a `UnixTime`), never read from the system.
 //!
 //! May import: `crate::secret`, `crate::clock`; nothing else of ours.
 
@@ -26,7 +26,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use self::jwt::{ACCESS_TOKEN_TYP, Expectations};
-pub use self::keys::{Jwk, Jwks, KeySet, RETIREMENT_WINDOW_SECS, generate_key};
+pub use self::keys::{Jwk, Jwks, KeySet, RETIREMENT_WINDOW, generate_key};
 
 /// A JWS signature algorithm Lanyard signs with (RFC 7518 §3, RFC 8037 for EdDSA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::*;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, UnixTime};
 
 const T0: i64 = 1_764_350_000;
 const ISSUER: &str = "https://lanyard.example.com";
@@ -39,12 +39,20 @@ fn claims(now: i64) -> Claims {
 }
 
 fn expect(now: i64) -> Expectations {
-    Expectations::access_token(ISSUER, Some(AUDIENCE), now)
+    Expectations::access_token(ISSUER, Some(AUDIENCE), at(now))
 }
 
 fn keyset(dir: &Path, alg: Algorithm, now: i64) -> KeySet {
-    KeySet::load_or_generate(dir, alg, now).unwrap()
+    KeySet::load_or_generate(dir, alg, at(now)).unwrap()
 }
+
+/// The instant `secs` seconds after the epoch: the tests count in the claims' numbers.
+fn at(secs: i64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
+
+/// [`RETIREMENT_WINDOW`] in seconds.
+const RETIREMENT_WINDOW_SECS: i64 = RETIREMENT_WINDOW.as_secs() as i64;
 
 /// `header.payload.signature` with each part decoded.
 fn parts(token: &str) -> (serde_json::Value, serde_json::Value, Vec<u8>) {
@@ -106,7 +114,7 @@ fn generate_and_load_each_algorithm() {
     for alg in Algorithm::ALL {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("keys");
-        let path = generate_key(&dir, alg, T0).unwrap();
+        let path = generate_key(&dir, alg, at(T0)).unwrap();
         assert_eq!(path, dir.join(format!("{T0}-{alg}.pem")));
         let pem = std::fs::read_to_string(&path).unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{alg}");
@@ -121,7 +129,7 @@ fn generate_and_load_each_algorithm() {
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 
-        let keys = KeySet::load(&dir, alg, T0).unwrap();
+        let keys = KeySet::load(&dir, alg, at(T0)).unwrap();
         assert_eq!(keys.algorithm(), alg);
         let jwks = keys.jwks();
         assert_eq!(jwks.keys.len(), 1);
@@ -177,7 +185,7 @@ fn generate_and_load_each_algorithm() {
         }
         // Loading again gives the same key id.
         assert_eq!(
-            KeySet::load(&dir, alg, T0 + 5).unwrap().active_kid(),
+            KeySet::load(&dir, alg, at(T0 + 5)).unwrap().active_kid(),
             keys.active_kid()
         );
     }
@@ -222,8 +230,8 @@ fn jwks_json_shape() {
 fn load_or_generate_creates_once_and_reuses() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data").join("keys");
-    let first = KeySet::load_or_generate(&dir, Algorithm::Es256, T0).unwrap();
-    let again = KeySet::load_or_generate(&dir, Algorithm::Es256, T0 + 100).unwrap();
+    let first = KeySet::load_or_generate(&dir, Algorithm::Es256, at(T0)).unwrap();
+    let again = KeySet::load_or_generate(&dir, Algorithm::Es256, at(T0 + 100)).unwrap();
     assert_eq!(first.active_kid(), again.active_kid());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
@@ -231,7 +239,7 @@ fn load_or_generate_creates_once_and_reuses() {
 #[test]
 fn load_without_a_key_in_force_fails_clearly() {
     let tmp = tempfile::tempdir().unwrap();
-    let err = KeySet::load(tmp.path(), Algorithm::Es256, T0).unwrap_err();
+    let err = KeySet::load(tmp.path(), Algorithm::Es256, at(T0)).unwrap_err();
     assert!(matches!(
         err,
         TokenError::NoSigningKey {
@@ -246,14 +254,14 @@ fn load_without_a_key_in_force_fails_clearly() {
     );
 
     // Only a key of another algorithm, or one that starts in the future.
-    generate_key(tmp.path(), Algorithm::EdDsa, T0).unwrap();
-    generate_key(tmp.path(), Algorithm::Es256, T0 + 60).unwrap();
-    let err = KeySet::load(tmp.path(), Algorithm::Es256, T0).unwrap_err();
+    generate_key(tmp.path(), Algorithm::EdDsa, at(T0)).unwrap();
+    generate_key(tmp.path(), Algorithm::Es256, at(T0 + 60)).unwrap();
+    let err = KeySet::load(tmp.path(), Algorithm::Es256, at(T0)).unwrap_err();
     assert!(matches!(err, TokenError::NoSigningKey { .. }));
 
     let missing = tmp.path().join("nope");
     assert!(matches!(
-        KeySet::load(&missing, Algorithm::Es256, T0),
+        KeySet::load(&missing, Algorithm::Es256, at(T0)),
         Err(TokenError::Io { .. })
     ));
 }
@@ -261,9 +269,9 @@ fn load_without_a_key_in_force_fails_clearly() {
 #[test]
 fn never_overwrites_a_key() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = generate_key(tmp.path(), Algorithm::Es256, T0).unwrap();
+    let path = generate_key(tmp.path(), Algorithm::Es256, at(T0)).unwrap();
     let before = std::fs::read(&path).unwrap();
-    let err = generate_key(tmp.path(), Algorithm::Es256, T0).unwrap_err();
+    let err = generate_key(tmp.path(), Algorithm::Es256, at(T0)).unwrap_err();
     match err {
         TokenError::Io { source, .. } => {
             assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
@@ -277,13 +285,13 @@ fn never_overwrites_a_key() {
 #[test]
 fn broken_key_files_are_errors_not_skipped() {
     let tmp = tempfile::tempdir().unwrap();
-    generate_key(tmp.path(), Algorithm::Es256, T0).unwrap();
+    generate_key(tmp.path(), Algorithm::Es256, at(T0)).unwrap();
 
     // A P-256 key under an Ed25519 name.
-    let es = generate_key(tmp.path(), Algorithm::Es256, T0 + 1).unwrap();
+    let es = generate_key(tmp.path(), Algorithm::Es256, at(T0 + 1)).unwrap();
     let mislabeled = tmp.path().join(format!("{}-EdDSA.pem", T0 + 1));
     std::fs::rename(&es, &mislabeled).unwrap();
-    let err = KeySet::load(tmp.path(), Algorithm::Es256, T0 + 10).unwrap_err();
+    let err = KeySet::load(tmp.path(), Algorithm::Es256, at(T0 + 10)).unwrap_err();
     assert!(
         matches!(&err, TokenError::KeyParse { path, .. } if *path == mislabeled),
         "{err:?}"
@@ -308,7 +316,7 @@ fn broken_key_files_are_errors_not_skipped() {
     ] {
         let path = tmp.path().join(format!("{}-ES256.pem", T0 + 2));
         std::fs::write(&path, &contents).unwrap();
-        let err = KeySet::load(tmp.path(), Algorithm::Es256, T0 + 10).unwrap_err();
+        let err = KeySet::load(tmp.path(), Algorithm::Es256, at(T0 + 10)).unwrap_err();
         assert!(matches!(err, TokenError::KeyParse { .. }), "{name}: {err:?}");
         std::fs::remove_file(&path).unwrap();
     }
@@ -316,14 +324,14 @@ fn broken_key_files_are_errors_not_skipped() {
     // Other files are ignored.
     std::fs::write(tmp.path().join("README"), "keys live here").unwrap();
     std::fs::write(tmp.path().join("1-ES256.pem.bak"), "junk").unwrap();
-    KeySet::load(tmp.path(), Algorithm::Es256, T0 + 10).unwrap();
+    KeySet::load(tmp.path(), Algorithm::Es256, at(T0 + 10)).unwrap();
 }
 
 #[test]
 fn debug_shows_key_ids_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = generate_key(tmp.path(), Algorithm::Rs256, T0).unwrap();
-    let keys = KeySet::load(tmp.path(), Algorithm::Rs256, T0).unwrap();
+    let path = generate_key(tmp.path(), Algorithm::Rs256, at(T0)).unwrap();
+    let keys = KeySet::load(tmp.path(), Algorithm::Rs256, at(T0)).unwrap();
     let shown = format!("{keys:?}");
     assert!(shown.contains(keys.active_kid()));
     let pem = std::fs::read_to_string(path).unwrap();
@@ -365,7 +373,7 @@ fn an_application_verifies_with_jsonwebtoken_and_the_jwks_json() {
     use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 
     // The application checks `exp` against its own (real) clock.
-    let now = SystemClock.now();
+    let now = SystemClock.now().secs();
     for alg in Algorithm::ALL {
         let tmp = tempfile::tempdir().unwrap();
         let keys = keyset(tmp.path(), alg, now);
@@ -657,33 +665,34 @@ fn rotation_prepublishes_then_retires() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let t1 = T0 + 86_400;
-    generate_key(dir, Algorithm::Es256, T0).unwrap();
-    generate_key(dir, Algorithm::Es256, t1).unwrap();
+    generate_key(dir, Algorithm::Es256, at(T0)).unwrap();
+    generate_key(dir, Algorithm::Es256, at(t1)).unwrap();
 
     // Before t1: the old key signs, the new one is pre-published.
-    let before = KeySet::load(dir, Algorithm::Es256, t1 - 60).unwrap();
+    let before = KeySet::load(dir, Algorithm::Es256, at(t1 - 60)).unwrap();
     let old_kid = before.active_kid().to_owned();
     assert_eq!(before.jwks().keys.len(), 2);
-    assert_eq!(before.next_change(), Some(t1));
+    assert_eq!(before.next_change(), Some(at(t1)));
     let old_token = before.sign(&claims(t1 - 60), ACCESS_TOKEN_TYP).unwrap();
 
     // From t1: the new key signs; the old one stays published for the window.
-    let after = KeySet::load(dir, Algorithm::Es256, t1).unwrap();
+    let after = KeySet::load(dir, Algorithm::Es256, at(t1)).unwrap();
     let new_kid = after.active_kid().to_owned();
     assert_ne!(new_kid, old_kid);
     let kids: Vec<String> = after.jwks().keys.into_iter().map(|k| k.kid).collect();
     assert_eq!(kids, [old_kid.clone(), new_kid.clone()]);
-    assert_eq!(after.next_change(), Some(t1 + RETIREMENT_WINDOW_SECS));
+    assert_eq!(after.next_change(), Some(at(t1 + RETIREMENT_WINDOW_SECS)));
     let (header, _, _) = parts(&after.sign(&claims(t1), ACCESS_TOKEN_TYP).unwrap());
     assert_eq!(header["kid"], json!(new_kid));
     // Tokens of the old key still verify while it is published.
     after.verify::<Claims>(&old_token, &expect(t1)).unwrap();
 
-    let last_second = KeySet::load(dir, Algorithm::Es256, t1 + RETIREMENT_WINDOW_SECS - 1).unwrap();
+    let last_second =
+        KeySet::load(dir, Algorithm::Es256, at(t1 + RETIREMENT_WINDOW_SECS - 1)).unwrap();
     assert_eq!(last_second.jwks().keys.len(), 2);
 
     // After the window: only the new key.
-    let later = KeySet::load(dir, Algorithm::Es256, t1 + RETIREMENT_WINDOW_SECS).unwrap();
+    let later = KeySet::load(dir, Algorithm::Es256, at(t1 + RETIREMENT_WINDOW_SECS)).unwrap();
     let kids: Vec<String> = later.jwks().keys.into_iter().map(|k| k.kid).collect();
     assert_eq!(kids, [new_kid]);
     assert_eq!(later.next_change(), None);
@@ -703,11 +712,11 @@ fn three_generations_retire_in_order() {
     let dir = tmp.path();
     let (a, b, c) = (T0, T0 + 1_000, T0 + 2_000);
     for t in [a, b, c] {
-        generate_key(dir, Algorithm::EdDsa, t).unwrap();
+        generate_key(dir, Algorithm::EdDsa, at(t)).unwrap();
     }
     // a retires at b + window, b at c + window.
     let count = |now: i64| {
-        KeySet::load(dir, Algorithm::EdDsa, now)
+        KeySet::load(dir, Algorithm::EdDsa, at(now))
             .unwrap()
             .jwks()
             .keys
@@ -735,6 +744,6 @@ fn changing_algorithm_generates_a_key_and_keeps_the_old_one_published() {
     let (header, _, _) = parts(&ed.sign(&claims(t1), ACCESS_TOKEN_TYP).unwrap());
     assert_eq!(header["alg"], "EdDSA");
 
-    let later = KeySet::load(dir, Algorithm::EdDsa, t1 + RETIREMENT_WINDOW_SECS).unwrap();
+    let later = KeySet::load(dir, Algorithm::EdDsa, at(t1 + RETIREMENT_WINDOW_SECS)).unwrap();
     assert_eq!(later.jwks().keys.len(), 1);
 }

@@ -101,13 +101,15 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
 async fn upstream_gauges(state: &AppState) {
     let now = state.clock.now();
     for f in state.connectors.key_facts(now).await {
-        if let Some(age) = f.age_secs {
+        if let Some(age) = f.age {
             state.metrics.upstream_keys_age(f.provider.as_str(), age);
         }
         if let Some(expires) = f.certificate_expiry {
+            // Signed: the gauge goes negative once the certificate has expired.
+            let left = expires.secs().saturating_sub(now.secs());
             state
                 .metrics
-                .upstream_certificate_expiry(f.provider.as_str(), expires - now);
+                .upstream_certificate_expiry(f.provider.as_str(), left);
         }
     }
 }

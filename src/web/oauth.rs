@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::clock::UnixTime;
 use crate::op::{
     AuthorizeNext, AuthorizeParams, AuthorizeRejection, LogoutRequest, OAuthError, PresentedClient,
     TOKEN_EXCHANGE_GRANT,
@@ -330,13 +331,13 @@ struct ExchangeResponse {
     access_token: String,
     issued_token_type: &'static str,
     token_type: &'static str,
-    expires_in: i64,
+    expires_in: u64,
 }
 
 impl ExchangeResponse {
-    fn new(assumed: crate::sts::Assumed, now: i64) -> Self {
+    fn new(assumed: crate::sts::Assumed, now: UnixTime) -> Self {
         Self {
-            expires_in: assumed.session.expires_at - now,
+            expires_in: now.until(assumed.session.expires_at).as_secs(),
             access_token: assumed.session.access_token,
             issued_token_type: crate::sts::ACCESS_TOKEN_TYPE,
             token_type: "Bearer",

@@ -478,7 +478,7 @@ async fn one_role(
     };
     if let ForClient::None = visit.target {
         let cookie = visit.cookie.expose_secret();
-        let min_left = i64::try_from(duration.as_secs() / 2).unwrap_or(i64::MAX);
+        let min_left = Duration::from_secs(duration.as_secs() / 2);
         if let Some(rs) = state
             .sso
             .held_role_session(cookie, &role.name, min_left)
@@ -845,8 +845,8 @@ fn credentials_page(
         rs.role,
         state.config.server.issuer(),
     );
-    let left = u64::try_from(rs.expires_at - state.clock.now()).unwrap_or(0);
-    let length = human_duration(u64::try_from(rs.expires_at - rs.issued_at).unwrap_or(0));
+    let left = state.clock.now().until(rs.expires_at).as_secs();
+    let length = human_duration(rs.issued_at.until(rs.expires_at).as_secs());
     CredentialsPage {
         who: session.identity.username.clone(),
         expires_at,

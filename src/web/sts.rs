@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
 use crate::roles::{RequestFacts, rfc3339, role_arn};
 use crate::secret::Secret;
 use crate::sts::{AssumeRoleRequest, Assumed, StsError};
@@ -92,7 +93,7 @@ pub struct StsCredentials {
     /// RFC 3339, UTC.
     expires_at: String,
     /// Seconds from now, for clients that prefer it.
-    expires_in: i64,
+    expires_in: u64,
 }
 
 /// `assumed_role` of an STS answer.
@@ -118,12 +119,12 @@ pub struct StsResponse {
 }
 
 impl StsResponse {
-    fn new(a: Assumed, now: i64) -> Self {
+    fn new(a: Assumed, now: UnixTime) -> Self {
         let s = a.session;
         Self {
             credentials: StsCredentials {
                 expires_at: rfc3339(s.expires_at),
-                expires_in: s.expires_at - now,
+                expires_in: now.until(s.expires_at).as_secs(),
                 access_token: s.access_token,
                 token_type: "Bearer",
             },

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use crate::harness::{Lanyard, T0, browser, cheap_hash, memory_store, start_with};
+use lanyard::clock::UnixTime;
 
 fn config(keys_dir: &Path) -> String {
     let user = |name: &str, groups: &str, team: &str| {
@@ -98,7 +99,7 @@ machine_role = "shared"
 async fn start() -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
     let text = config(keys.path());
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let mut l = start_with(&text, memory_store(&clock), clock).await;
     l.keep(keys);
     l

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::Query;
 use axum::response::Html;
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 
 use crate::chromium::Page;
 use crate::harness::{
@@ -19,7 +19,7 @@ async fn lanyard(extra: &str) -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
     let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
     text.push_str(extra);
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let mut l = start_public(&text, memory_store(&clock), clock).await;
     l.keep(keys);
     l
@@ -341,7 +341,7 @@ async fn upstream_oidc_provider_in_a_browser() {
         keys.path(),
     );
     // The provider's tokens carry the real time.
-    let clock = ManualClock::new(crate::oidc_interop::real_now());
+    let clock = ManualClock::new(UnixTime::from_secs(crate::oidc_interop::real_now()));
     let mut l = start_public_on(listener, &text, memory_store(&clock), clock).await;
     l.keep(keys);
     assert_eq!(l.url, lanyard_url);
@@ -395,7 +395,7 @@ async fn saml_post_binding_from_another_site_in_a_browser() {
         fixture("sp.crt").display(),
     );
     let text = lanyard_toml(&dir.path().join("keys"), &provider);
-    let clock = ManualClock::new(crate::oidc_interop::real_now());
+    let clock = ManualClock::new(UnixTime::from_secs(crate::oidc_interop::real_now()));
     let l = start_public_on(listener, &text, memory_store(&clock), clock).await;
 
     let page = Page::open("saml_post_binding").await;

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::harness::{Lanyard, T0, config_text, memory_store, start_with};
+use lanyard::clock::UnixTime;
 
 /// `/healthz` answer times over `n` probes, each on a new connection, sorted; a probe
 /// that gets no answer within 5 s counts as 5 s and fails the test afterwards.
@@ -46,7 +47,7 @@ async fn start(limits: &str) -> (Lanyard, tempfile::TempDir) {
         &format!("[sessions]\nstore = \"memory\"\n[limits]\n{limits}"),
         keys.path(),
     );
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     (start_with(&text, memory_store(&clock), clock).await, keys)
 }
 
@@ -144,7 +145,7 @@ async fn graceful_shutdown_ends_with_idle_keep_alive_connections_open() {
     );
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let config = lanyard::config::Config::from_toml(&text, &examples, &|_| None).unwrap();
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let state = lanyard::server::build_state(
         config,
         memory_store(&clock),
@@ -353,7 +354,7 @@ async fn generated_client_secrets_use_a_fast_hash_and_must_be_long() {
     text.push_str(&client("generated", &hash));
     // A short secret given a sha256: hash by hand is refused even when it matches.
     text.push_str(&client("short", &fast_hash(&Secret::new("short-secret"))));
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, memory_store(&clock), clock).await;
     let token = |id: &'static str, secret: String| {
         let url = l.at("/oauth2/token");

@@ -7,7 +7,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::harness::{T0, browser, cheap_hash, csrf_of, memory_store, start_memory, start_with};
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 
 #[tokio::test]
 async fn signin_lists_providers_and_shows_the_password_form() {
@@ -530,7 +530,7 @@ async fn many_roles_get_a_filter_box_that_works_without_javascript() {
             if i % 2 == 0 { "billing" } else { "search" }
         ));
     }
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
     let b = browser();
     let (status, html) = l.picker(&b, "alice").await;
@@ -564,7 +564,7 @@ async fn https_deployments_use_host_prefixed_secure_cookies_and_hsts() {
             "public_url = \"http://127.0.0.1:8080\"",
             "public_url = \"https://sso.example.com\"",
         );
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = crate::harness::start_with(&text, crate::harness::memory_store(&clock), clock).await;
     let r = browser().get(l.at("/auth/corp")).send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -648,7 +648,7 @@ machine_role = "office"
             keys = keys.path().display(),
             hash = cheap_hash("robot-secret"),
         );
-        let clock = ManualClock::new(T0);
+        let clock = ManualClock::new(UnixTime::from_secs(T0));
         let l = start_with(&text, memory_store(&clock), clock).await;
         let c = reqwest::Client::new();
         let t: serde_json::Value = c

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 use serde_json::{Value, json};
 
 use crate::harness::{T0, browser};
@@ -142,7 +142,12 @@ async fn lanyard_for_github(base: &str, extra: &str) -> Broker {
         "[[providers]]\nid = \"gh\"\nkind = \"github\"\nbase_url = \"{base}\"\nclient_id = \"Iv1.test\"\n\
          client_secret = \"gh-secret\"\ntimeout = \"2s\"\n{extra}\n"
     );
-    broker(&provider, &["gh"], ManualClock::new(T0)).await
+    broker(
+        &provider,
+        &["gh"],
+        ManualClock::new(UnixTime::from_secs(T0)),
+    )
+    .await
 }
 
 async fn login(l: &Broker, b: &reqwest::Client) -> reqwest::Response {

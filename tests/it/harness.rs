@@ -7,7 +7,7 @@ use std::sync::Arc;
 use argon2::password_hash::PasswordHasher;
 use argon2::{Argon2, Params};
 use lanyard::audit::Audit;
-use lanyard::clock::{Clock, ManualClock, SharedClock};
+use lanyard::clock::{Clock, ManualClock, SharedClock, UnixTime};
 use lanyard::config::Config;
 use lanyard::session::SessionStore;
 use tokio::sync::oneshot;
@@ -81,7 +81,7 @@ impl Drop for Lanyard {
 pub async fn start_memory() -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
     let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let store = memory_store(&clock);
     let mut l = start_with(&text, store, clock).await;
     l._keys = Some(keys);

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::harness::{T0, cheap_hash, config_text, memory_store, start_public};
+use lanyard::clock::UnixTime;
 
 #[tokio::test]
 async fn openid_client_signs_in_refreshes_and_logs_out() {
@@ -25,7 +26,7 @@ async fn openid_client_signs_in_refreshes_and_logs_out() {
     ));
     // openid-client checks token times against the real clock.
     let now = lanyard::clock::Clock::now(&lanyard::clock::SystemClock);
-    let clock = lanyard::clock::ManualClock::new(now.max(T0));
+    let clock = lanyard::clock::ManualClock::new(now.max(UnixTime::from_secs(T0)));
     let mut l = start_public(&text, memory_store(&clock), clock).await;
     l.keep(keys);
     let issuer = l.url.clone();

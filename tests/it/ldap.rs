@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::harness::{Lanyard, T0, browser, csrf_of, memory_store, start_with};
 use crate::slapd::{BASE, SERVICE_DN, SERVICE_PW, Slapd};
+use lanyard::clock::UnixTime;
 
 const INCORRECT: &str = "The username or password is incorrect.";
 const UNREACHABLE: &str = "The directory cannot be reached right now.";
@@ -82,7 +83,7 @@ pub(crate) fn config(
 }
 
 pub(crate) async fn lanyard(text: &str) -> Lanyard {
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     start_with(text, memory_store(&clock), clock).await
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lanyard::clock::UnixTime;
 use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
 
 use crate::harness::{T0, browser, config_text, memory_store, start_with};
@@ -29,7 +30,7 @@ async fn account_limits_are_shared_by_instances_on_one_redis() {
          [sign_in]\nmax_account_failures = 3\nlockout = \"1s\"\nmax_lockout = \"1m\"\n"
     );
     let text = config_text(&sections, keys.path());
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let a = start_with(&text, redis(&prefix), clock.clone()).await;
     let b = start_with(&text, redis(&prefix), clock.clone()).await;
     // Two failures on A, one on B: the third locks bob everywhere.
@@ -61,7 +62,7 @@ async fn source_address_limits_and_back_off() {
                     [sign_in]\nmax_ip_failures = 4\nmax_account_failures = 100\n\
                     lockout = \"30s\"\nmax_lockout = \"10m\"\n";
     let text = config_text(sections, keys.path());
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, memory_store(&clock), clock.clone()).await;
     // Four failures for four different (mostly unknown) accounts from one address...
     for user in ["u1", "u2", "u3", "carol"] {
@@ -142,7 +143,7 @@ async fn flood(
 ) -> (usize, u16) {
     let keys = tempfile::tempdir().unwrap();
     let text = config_text(sections, keys.path());
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let (log, _guard) = Log::capture();
     let l = Arc::new(start_with(&text, store, clock).await);
     let mut tasks = tokio::task::JoinSet::new();
@@ -189,7 +190,7 @@ fn redis_sections(prefix: &str, limits: &str) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn concurrent_guesses_for_one_account_stop_at_the_allowance_in_memory() {
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let sections = format!("[sessions]\nstore = \"memory\"\n{ACCOUNT_LIMIT}");
     let (checked, right) = flood(&sections, memory_store(&clock), same_user).await;
     assert!(checked <= 5, "{checked} wrong passwords were checked");
@@ -213,7 +214,7 @@ async fn concurrent_guesses_for_one_account_stop_at_the_allowance_on_redis() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn concurrent_guesses_from_one_address_stop_at_the_allowance_in_memory() {
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let sections = format!("[sessions]\nstore = \"memory\"\n{ADDRESS_LIMIT}");
     let (checked, right) = flood(&sections, memory_store(&clock), many_users).await;
     assert!(checked <= 5, "{checked} wrong passwords were checked");
@@ -252,7 +253,7 @@ async fn pending_sign_ins_and_authorizations_are_capped_per_address_and_in_total
         "\n[[clients]]\nid = \"cli\"\npublic = true\nredirect_uris = [\"{CLI_REDIRECT}\"]\n\
          allowed_roles = [\"engineer\"]\n"
     ));
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, memory_store(&clock), clock.clone()).await;
     let client = browser();
     let get = |path: String, from: &'static str| {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use lanyard::clock::UnixTime;
 use lanyard::connectors::totp::Totp;
 use lanyard::secret::Secret;
 
@@ -106,7 +107,7 @@ async fn setup() -> (Lanyard, Totp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (file, totp) = enroll(dir.path());
     let keys = dir.path().join("keys");
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&config(&file, &keys), memory_store(&clock), clock).await;
     (l, totp, dir)
 }
@@ -115,7 +116,8 @@ async fn setup() -> (Lanyard, Totp, tempfile::TempDir) {
 async fn enrolled_user_signs_in_with_a_code_and_gets_mfa_roles() {
     let (l, totp, _dir) = setup().await;
     let b = browser();
-    let (status, body) = sign_in(&l, &b, "root", Some(&totp.code_at(T0))).await;
+    let (status, body) =
+        sign_in(&l, &b, "root", Some(&totp.code_at(UnixTime::from_secs(T0)))).await;
     assert_eq!(status, 303, "{body}");
     let r = b.get(l.at("/roles")).send().await.unwrap();
     let html = r.text().await.unwrap();
@@ -138,7 +140,7 @@ async fn enrolled_user_signs_in_with_a_code_and_gets_mfa_roles() {
 #[tokio::test]
 async fn wrong_missing_and_reused_codes_are_refused_alike() {
     let (l, totp, _dir) = setup().await;
-    let good = totp.code_at(T0);
+    let good = totp.code_at(UnixTime::from_secs(T0));
     let wrong = if good == "000000" { "111111" } else { "000000" };
     for otp in [None, Some(wrong), Some("12345"), Some("abcdef")] {
         let (status, body) = sign_in(&l, &browser(), "root", otp).await;
@@ -158,30 +160,31 @@ async fn wrong_missing_and_reused_codes_are_refused_alike() {
 #[tokio::test]
 async fn one_step_of_clock_skew_is_accepted_either_way() {
     let (l, totp, _dir) = setup().await;
-    let now = T0 + 600;
+    let now = UnixTime::from_secs(T0 + 600);
+    let step = std::time::Duration::from_secs(30);
     l.clock.set(now);
     // The authenticator's clock 30 s behind, then 30 s ahead: both fine (distinct steps).
     assert_eq!(
-        sign_in(&l, &browser(), "root", Some(&totp.code_at(now - 30)))
+        sign_in(&l, &browser(), "root", Some(&totp.code_at(now - step)))
             .await
             .0,
         303
     );
     assert_eq!(
-        sign_in(&l, &browser(), "root", Some(&totp.code_at(now + 30)))
+        sign_in(&l, &browser(), "root", Some(&totp.code_at(now + step)))
             .await
             .0,
         303
     );
     // Two steps off: refused.
     assert_eq!(
-        sign_in(&l, &browser(), "root", Some(&totp.code_at(now - 60)))
+        sign_in(&l, &browser(), "root", Some(&totp.code_at(now - 2 * step)))
             .await
             .0,
         401
     );
     assert_eq!(
-        sign_in(&l, &browser(), "root", Some(&totp.code_at(now + 60)))
+        sign_in(&l, &browser(), "root", Some(&totp.code_at(now + 2 * step)))
             .await
             .0,
         401

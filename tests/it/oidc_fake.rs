@@ -3,7 +3,7 @@
 //! with its own public key, oversized; and a provider that is down, slow or answers
 //! garbage. Each must end on a page naming the provider with a retry link, never a session.
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 use lanyard::tokens::Algorithm;
 use serde_json::json;
 
@@ -13,7 +13,7 @@ use crate::upstream::{
 };
 
 async fn setup(alg: Algorithm, extra: &str) -> (Broker, crate::upstream::Fake) {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let fake = fake_idp(clock.clone(), alg).await;
     let l = broker(
         &fake_provider("fake", &fake.issuer(), extra),
@@ -207,7 +207,7 @@ async fn an_unreachable_provider_and_a_denied_sign_in_explain_themselves() {
         let s = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         s.local_addr().unwrap().port()
     };
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let l = broker(
         &fake_provider("fake", &format!("http://127.0.0.1:{port}"), ""),
         &["fake"],
@@ -296,7 +296,7 @@ async fn callbacks_need_their_own_transaction_once() {
 
 #[tokio::test]
 async fn microsoft_multi_tenant_issuers_are_checked_against_tid_and_allowed_tenants() {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     let provider = format!(
         "[[providers]]\nid = \"entra\"\nkind = \"microsoft\"\ndisplay_name = \"Fake IdP\"\n\
@@ -328,7 +328,7 @@ async fn microsoft_multi_tenant_issuers_are_checked_against_tid_and_allowed_tena
 
 #[tokio::test]
 async fn a_provider_that_does_not_speak_tls_is_named_as_such() {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     // https:// to a plain-HTTP server: the TLS handshake fails.
     let issuer = fake.issuer().replace("http://", "https://");

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -77,7 +77,12 @@ pub(crate) fn provider(op: &Op, extra: &str) -> String {
 }
 
 pub(crate) async fn lanyard_for(op: &Op, extra: &str) -> Broker {
-    broker(&provider(op, extra), &["op"], ManualClock::new(real_now())).await
+    broker(
+        &provider(op, extra),
+        &["op"],
+        ManualClock::new(UnixTime::from_secs(real_now())),
+    )
+    .await
 }
 
 /// Lanyard → the provider's authorization endpoint → its login interaction (as `user`) →
@@ -335,12 +340,18 @@ async fn the_provider_rotating_its_signing_key_does_not_break_sign_in() {
 async fn private_key_jwt_client_authentication_works() {
     // Lanyard's client key (ES256, PKCS#8 PEM) and its public JWKS for the provider.
     let dir = tempfile::tempdir().unwrap();
-    let pem =
-        lanyard::tokens::generate_key(dir.path(), lanyard::tokens::Algorithm::Es256, real_now())
-            .unwrap();
-    let keys =
-        lanyard::tokens::KeySet::load(dir.path(), lanyard::tokens::Algorithm::Es256, real_now())
-            .unwrap();
+    let pem = lanyard::tokens::generate_key(
+        dir.path(),
+        lanyard::tokens::Algorithm::Es256,
+        UnixTime::from_secs(real_now()),
+    )
+    .unwrap();
+    let keys = lanyard::tokens::KeySet::load(
+        dir.path(),
+        lanyard::tokens::Algorithm::Es256,
+        UnixTime::from_secs(real_now()),
+    )
+    .unwrap();
     let jwks = serde_json::to_string(&keys.jwks()).unwrap();
     let op = start_op_with(&[("PKJWT_JWKS", jwks)]).await;
     let provider = format!(
@@ -351,7 +362,12 @@ async fn private_key_jwt_client_authentication_works() {
         pem.display(),
         keys.active_kid()
     );
-    let l = broker(&provider, &["op"], ManualClock::new(real_now())).await;
+    let l = broker(
+        &provider,
+        &["op"],
+        ManualClock::new(UnixTime::from_secs(real_now())),
+    )
+    .await;
     let (b, r) = sign_in(&l, "bob").await;
     let mut roles = roles_after(&l, &b, r).await;
     roles.sort();
@@ -434,7 +450,7 @@ allowed_roles = ["op-alice"]
     let l = broker(
         &format!("{}{extra}", provider(&op, "")),
         &["op"],
-        ManualClock::new(real_now()),
+        ManualClock::new(UnixTime::from_secs(real_now())),
     )
     .await;
     let c = reqwest::Client::new();

@@ -13,12 +13,13 @@ use url::Url;
 use crate::harness::{
     Lanyard, T0, browser, cheap_hash, config_text, continue_url, csrf_of, memory_store, start_with,
 };
+use lanyard::clock::UnixTime;
 
 pub(crate) const GRAFANA_REDIRECT: &str = "https://grafana.example.com/login/generic_oauth";
 const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
 
 async fn start() -> Lanyard {
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     start_on(
         "[sessions]\nstore = \"memory\"\n",
         memory_store(&clock),
@@ -877,13 +878,25 @@ async fn revocation_and_logout_end_sessions() {
 async fn private_key_jwt_clients_sign_single_use_assertions() {
     use lanyard::tokens::{Algorithm as KeyAlg, KeySet, generate_key};
     let client_keys = tempfile::tempdir().unwrap();
-    generate_key(client_keys.path(), KeyAlg::Es256, T0 - 10).unwrap();
-    let client_set = KeySet::load(client_keys.path(), KeyAlg::Es256, T0).unwrap();
+    generate_key(
+        client_keys.path(),
+        KeyAlg::Es256,
+        UnixTime::from_secs(T0 - 10),
+    )
+    .unwrap();
+    let client_set =
+        KeySet::load(client_keys.path(), KeyAlg::Es256, UnixTime::from_secs(T0)).unwrap();
     let jwks = client_keys.path().join("jwks.json");
     std::fs::write(&jwks, serde_json::to_string(&client_set.jwks()).unwrap()).unwrap();
     let other_keys = tempfile::tempdir().unwrap();
-    generate_key(other_keys.path(), KeyAlg::Es256, T0 - 10).unwrap();
-    let other_set = KeySet::load(other_keys.path(), KeyAlg::Es256, T0).unwrap();
+    generate_key(
+        other_keys.path(),
+        KeyAlg::Es256,
+        UnixTime::from_secs(T0 - 10),
+    )
+    .unwrap();
+    let other_set =
+        KeySet::load(other_keys.path(), KeyAlg::Es256, UnixTime::from_secs(T0)).unwrap();
 
     let keys = tempfile::tempdir().unwrap();
     let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
@@ -893,7 +906,7 @@ async fn private_key_jwt_clients_sign_single_use_assertions() {
          {{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = {{ AWS = \"arn:lanyard:iam:::client/robot\" }} }}] }}\n",
         jwks.display()
     ));
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let mut l = start_with(&text, memory_store(&clock), clock).await;
     l.keep(keys);
     let assertion = |set: &KeySet, aud: &str, exp: i64, jti: &str| {

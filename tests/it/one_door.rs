@@ -6,7 +6,7 @@
 //! broker; web identity tokens come from the in-process issuer of `upstream.rs`.
 
 use lanyard::audit::{AuditEvent, Door, EventKind, MemorySink, OnFailure};
-use lanyard::clock::{Clock, ManualClock};
+use lanyard::clock::{Clock, ManualClock, UnixTime};
 use lanyard::tokens::Algorithm;
 use serde_json::{Value, json};
 
@@ -46,7 +46,7 @@ struct Broker {
 /// credentials for `engineer`, whose trust policy names it), `frozen` (client credentials
 /// for `locked`, whose trust policy allows and then denies it), `ci-app` (token exchange).
 async fn broker(on_failure: OnFailure) -> Broker {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     let keys = tempfile::tempdir().unwrap();
     let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
@@ -121,7 +121,7 @@ impl Broker {
     /// A CI job's web identity token for `sub`.
     fn job_token(&self, sub: &str) -> String {
         let s = self.fake.0.lock().unwrap();
-        let now = s.clock.now();
+        let now = s.clock.now().secs();
         let claims = json!({
             "iss": s.issuer, "aud": "sts.lanyard", "sub": sub, "iat": now, "exp": now + 300,
         });

@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 
 use crate::floods::serve_binary;
 use crate::harness::config_text;
+use lanyard::clock::UnixTime;
 
 /// A config with a `client_credentials` client `deployer` (secret `s3cret-for-deployer`)
 /// and `limits` appended to a memory store.
@@ -282,7 +283,7 @@ async fn metrics_are_a_404_outside_the_allowed_networks_without_the_token() {
          bearer_token = \"scrape-me-please-0123456789\"\n",
         keys.path(),
     );
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, memory_store(&clock), clock).await;
     // Loopback is not in `allow` here: no token, or a wrong one, is the ordinary 404.
     assert_eq!(scrape(&l.url, None).await.0, 404);
@@ -311,7 +312,7 @@ async fn metrics_give_the_seconds_until_a_saml_idp_certificate_expires() {
     use crate::saml_support::{lanyard_toml, provider_toml};
     let keys = tempfile::tempdir().unwrap();
     let text = lanyard_toml(keys.path(), &provider_toml(""));
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, memory_store(&clock), clock).await;
     let (status, scrape) = scrape(&l.url, None).await;
     assert_eq!(status, 200);
@@ -359,7 +360,7 @@ async fn metrics_time_store_operations_and_count_a_stopped_redis_as_errors() {
     let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
     let store =
         RedisStore::connect(&redis.url(), "metrics-store:", RedisTimeouts::default()).unwrap();
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, std::sync::Arc::new(store), clock).await;
     let b = crate::harness::browser();
     assert_eq!(l.sign_in(&b, "alice", "alice-pw").await.status(), 303);

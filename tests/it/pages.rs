@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 
 use crate::chromium::Page;
 use crate::harness::{Lanyard, T0, browser, config_text, csrf_of, memory_store, start_public};
@@ -25,7 +25,7 @@ const REASON_PHRASES: &[&str] = &[
 async fn lanyard() -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
     let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let mut l = start_public(&text, memory_store(&clock), clock).await;
     l.keep(keys);
     l

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use lanyard::clock::UnixTime;
 use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
 
 use crate::harness::{T0, browser, config_text, start_with};
@@ -28,7 +29,7 @@ async fn sessions_survive_a_restart_and_are_shared_between_instances() {
         "[sessions]\nstore = \"redis\"\nredis_url = \"{REDIS}\"\nkey_prefix = \"{prefix}\"\n"
     );
     let text = config_text(&store_section, keys.path());
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let a = start_with(&text, redis(&prefix).await, clock.clone()).await;
     let b_instance = start_with(&text, redis(&prefix).await, clock.clone()).await;
     let b = browser();
@@ -103,7 +104,12 @@ async fn an_unreachable_store_gives_503_not_a_panic() {
     );
     let store: Arc<dyn SessionStore> =
         Arc::new(RedisStore::connect(&url, "x:", RedisTimeouts::default()).unwrap());
-    let l = start_with(&text, store, lanyard::clock::ManualClock::new(T0)).await;
+    let l = start_with(
+        &text,
+        store,
+        lanyard::clock::ManualClock::new(UnixTime::from_secs(T0)),
+    )
+    .await;
     let b = browser();
     let ready = b.get(l.at("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);

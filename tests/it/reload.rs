@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use lanyard::clock::{ManualClock, SharedClock};
+use lanyard::clock::{ManualClock, SharedClock, UnixTime};
 use lanyard::config::Config;
 use lanyard::reload::Reloader;
 use lanyard::server::Shared;
@@ -52,7 +52,7 @@ async fn start_live() -> Live {
     assert!(text.contains(AUDITOR_TRUST));
     let path = write_config(dir.path(), &text);
     let (config, text) = Config::load_with_text(&path).unwrap();
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let store = memory_store(&clock);
     let shared = Shared::new(&config, store, Arc::new(clock) as SharedClock).unwrap();
     let limits = config.limits.clone();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
 
 use crate::harness::{Lanyard, T0, browser, csrf_of, token_of};
@@ -25,7 +25,7 @@ async fn on_redis(sessions_extra: &str) -> (Lanyard, String) {
     );
     let shared: Arc<dyn SessionStore> = Arc::new(store);
     (
-        start_on(&section, shared, ManualClock::new(T0)).await,
+        start_on(&section, shared, ManualClock::new(UnixTime::from_secs(T0))).await,
         prefix,
     )
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 
 use crate::harness::{Lanyard, browser, csrf_of, memory_store, start_with, token_of};
 use crate::saml_support::*;
@@ -58,7 +58,7 @@ pub(crate) async fn setup(opts: IdpOptions, source: Source<'_>, extra: &str) -> 
     );
     let keys = dir.path().join("keys");
     let text = lanyard_toml(Path::new(&keys), &provider);
-    let clock = ManualClock::new(real_now());
+    let clock = ManualClock::new(UnixTime::from_secs(real_now()));
     let store = memory_store(&clock);
     let l = start_with(&text, store, clock).await;
     Setup { l, idp, _dir: dir }

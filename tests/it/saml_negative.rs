@@ -2,6 +2,7 @@
 //! programmatically from a validly signed response (signed by libxmlsec1 through samael with
 //! the fixture IdP key) and each refused with a specific, logged reason.
 
+use lanyard::clock::UnixTime;
 use lanyard::connectors::saml::SamlError;
 
 use crate::harness::{T0, browser, start_with};
@@ -16,7 +17,7 @@ fn refuse_with(
     xml: &str,
     check: impl Fn(&SamlError) -> bool,
 ) {
-    match c.verify_xml(xml.as_bytes(), T0) {
+    match c.verify_xml(xml.as_bytes(), UnixTime::from_secs(T0)) {
         Ok(v) => panic!("accepted: {v:?}"),
         Err(e) => {
             eprintln!("refused as expected: {e}");
@@ -33,11 +34,14 @@ fn unsolicited_ok() -> lanyard::connectors::saml::SamlConnector {
 fn the_valid_baseline_is_accepted() {
     let c = unsolicited_ok();
     let v = c
-        .verify_xml(signed(&Shape::valid(T0)).as_bytes(), T0)
+        .verify_xml(
+            signed(&Shape::valid(T0)).as_bytes(),
+            UnixTime::from_secs(T0),
+        )
         .unwrap();
     assert_eq!(v.name_id(), "alice@example.com");
     assert!(v.assertion_signed() && !v.response_signed());
-    let id = c.identity(&v, T0);
+    let id = c.identity(&v, UnixTime::from_secs(T0));
     assert_eq!(id.groups, vec!["engineering".to_owned()]);
     assert_eq!(id.email.as_deref(), Some("alice@example.com"));
     // A signed Response (assertion unsigned) is accepted only when configured so.
@@ -46,7 +50,7 @@ fn the_valid_baseline_is_accepted() {
     let relaxed = connector("allow_idp_initiated = true\nwant_assertions_signed = false");
     assert!(
         relaxed
-            .verify_xml(xml.as_bytes(), T0)
+            .verify_xml(xml.as_bytes(), UnixTime::from_secs(T0))
             .unwrap()
             .response_signed()
     );
@@ -414,7 +418,7 @@ fn expiry_within_the_clock_skew_is_accepted() {
     s.not_on_or_after = T0 - 60; // 60 s late; the default skew is 2 minutes
     assert!(
         unsolicited_ok()
-            .verify_xml(signed(&s).as_bytes(), T0)
+            .verify_xml(signed(&s).as_bytes(), UnixTime::from_secs(T0))
             .is_ok()
     );
 }
@@ -458,7 +462,7 @@ fn oversized_response_is_refused_by_the_validator() {
 async fn lanyard(extra: &str) -> (crate::harness::Lanyard, tempfile::TempDir) {
     let keys = tempfile::tempdir().unwrap();
     let text = lanyard_toml(keys.path(), &provider_toml(extra));
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let store = crate::harness::memory_store(&clock);
     (start_with(&text, store, clock).await, keys)
 }
@@ -545,7 +549,7 @@ async fn a_response_is_accepted_only_from_the_browser_that_started_the_sign_in()
     let keys = tempfile::tempdir().unwrap();
     let text =
         lanyard_toml(keys.path(), &provider_toml("")).replace("http://127.0.0.1:8080", PUBLIC);
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let l = start_with(&text, crate::harness::memory_store(&clock), clock).await;
     // No cookie store: Secure cookies are handled by hand over the loopback http.
     let c = reqwest::Client::builder()
@@ -764,7 +768,7 @@ async fn metadata_refresh_failure_keeps_the_last_good_copy() {
         fixture("sp.key").display(),
         fixture("sp.crt").display(),
     );
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let store = crate::harness::memory_store(&clock);
     let l = start_with(&lanyard_toml(keys.path(), &provider), store, clock).await;
     // Wait for the first fetch, then for at least one failed refresh.
@@ -925,7 +929,7 @@ async fn an_idp_whose_metadata_cannot_be_loaded_is_named_and_reported() {
         fixture("sp.key").display(),
         fixture("sp.crt").display(),
     );
-    let clock = lanyard::clock::ManualClock::new(T0);
+    let clock = lanyard::clock::ManualClock::new(UnixTime::from_secs(T0));
     let store = crate::harness::memory_store(&clock);
     let l = start_with(&lanyard_toml(keys.path(), &provider), store, clock).await;
     let b = browser();

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lanyard::clock::ManualClock;
+use lanyard::clock::{ManualClock, UnixTime};
 use lanyard::session::{Answer, Op, RedisStore, RedisTimeouts, SessionStore, StoreError, keyspace};
 
 use crate::harness::{Lanyard, T0, browser, csrf_of};
@@ -33,7 +33,7 @@ async fn on_redis(url: &str, timeouts: RedisTimeouts) -> (Lanyard, RedisStore, S
         "[sessions]\nstore = \"redis\"\nredis_url = \"{url}\"\nkey_prefix = \"{prefix}\"\n"
     );
     let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
-    let l = start_on(&section, shared, ManualClock::new(T0)).await;
+    let l = start_on(&section, shared, ManualClock::new(UnixTime::from_secs(T0))).await;
     (l, store, prefix)
 }
 
@@ -282,7 +282,7 @@ impl SessionStore for FailOnce {
 
 #[tokio::test]
 async fn a_code_whose_exchange_failed_on_the_store_after_the_take_is_usable_again() {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let store = Arc::new(FailOnce {
         inner: crate::harness::memory_store(&clock),
         armed: std::sync::atomic::AtomicBool::new(false),

@@ -3,7 +3,7 @@
 //! `upstream.rs` (a CI system's OIDC tokens: `sub` names the repository and branch). The
 //! same calls with tokens of the real `oidc-provider` are in `oidc_interop.rs`.
 
-use lanyard::clock::{Clock, ManualClock};
+use lanyard::clock::{Clock, ManualClock, UnixTime};
 use lanyard::tokens::{Algorithm, KeySet};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ pub(crate) async fn setup() -> Sts {
 
 /// [`setup`] with `extra` appended to the config (an `[audit]` section, say).
 pub(crate) async fn setup_with(extra: &str) -> Sts {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
     let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
     let keys = tempfile::tempdir().unwrap();
     let text = format!(
@@ -111,7 +111,7 @@ impl Sts {
     /// `extra` claims are merged in (and may override).
     pub(crate) fn token(&self, sub: &str, extra: Value) -> String {
         let s = self.fake.0.lock().unwrap();
-        let now = s.clock.now();
+        let now = s.clock.now().secs();
         let mut claims = json!({
             "iss": s.issuer, "aud": "sts.lanyard", "sub": sub, "iat": now, "exp": now + 300,
             "repository": "acme/app", "repository_owner": "acme", "ref": "refs/heads/main",
@@ -199,7 +199,7 @@ async fn a_ci_token_is_exchanged_for_role_credentials() {
     assert_eq!(v["credentials"]["expires_in"], 1800);
     assert_eq!(
         v["credentials"]["expires_at"],
-        lanyard::roles::rfc3339(T0 + 1800)
+        lanyard::roles::rfc3339(UnixTime::from_secs(T0 + 1800))
     );
     let access = v["credentials"]["access_token"].as_str().unwrap();
     let claims = claims_of(access);
@@ -321,7 +321,8 @@ async fn tokens_that_must_not_pass_are_refused_with_sts_error_codes() {
     );
     // An issuer Lanyard does not trust, even with a well-formed, self-signed token.
     let dir = tempfile::tempdir().unwrap();
-    let rogue = KeySet::load_or_generate(dir.path(), Algorithm::Rs256, T0).unwrap();
+    let rogue =
+        KeySet::load_or_generate(dir.path(), Algorithm::Rs256, UnixTime::from_secs(T0)).unwrap();
     let forged = rogue
         .sign(
             &json!({"iss": "https://ci.evil.example", "aud": "sts.lanyard", "sub": MAIN,

@@ -245,7 +245,12 @@ impl Fake {
 pub async fn fake_idp(clock: ManualClock, alg: Algorithm) -> Fake {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let keys = KeySet::load_or_generate(d1.path(), alg, clock.now()).unwrap();
-    let other_keys = KeySet::load_or_generate(d2.path(), alg, clock.now() - 1).unwrap();
+    let other_keys = KeySet::load_or_generate(
+        d2.path(),
+        alg,
+        clock.now() - std::time::Duration::from_secs(1),
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let fake = Fake(Arc::new(Mutex::new(FakeState {
@@ -330,7 +335,7 @@ fn b64(v: &Value) -> String {
 }
 
 fn mint(s: &FakeState, access_token: &str) -> String {
-    let now = s.clock.now();
+    let now = s.clock.now().secs();
     let (nonce, _, _) = s.pending.clone().unwrap_or_default();
     let mut claims = s.claims.clone();
     let c = claims.as_object_mut().unwrap();

@@ -19,7 +19,7 @@ use argon2::password_hash::PasswordHasher;
 use base64::Engine as _;
 use clap::Parser;
 use hdrhistogram::Histogram;
-use lanyard::clock::{Clock, SharedClock, SystemClock};
+use lanyard::clock::{Clock, SharedClock, SystemClock, UnixTime};
 use lanyard::config::Config;
 use lanyard::tokens::{Algorithm, KeySet, generate_key};
 
@@ -432,7 +432,7 @@ fn start_idp(keys: &KeySet) -> Result<String, String> {
 /// each with its own `jti` and `sub`, valid for an hour, already JSON-encoded. Minted on
 /// every core before the timed run, so minting is not measured.
 fn sts_bodies(keys: &KeySet, issuer: &str) -> Result<Vec<bytes::Bytes>, String> {
-    let now = SystemClock.now();
+    let now = SystemClock.now().secs();
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -765,7 +765,7 @@ fn start_sts_bound(
                             validation,
                         )
                         .map_err(|_| StatusCode::BAD_REQUEST)?;
-                        let now = SystemClock.now();
+                        let now = SystemClock.now().secs();
                         let jti = lanyard::session::random_id();
                         let claims = serde_json::json!({
                             "iss": own,
@@ -977,11 +977,16 @@ fn run(args: &Args) -> Result<Report, String> {
 
     // Machine limits: raw crypto.
     let crypto_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    generate_key(crypto_dir.path(), Algorithm::Es256, 0).map_err(|e| e.to_string())?;
-    generate_key(crypto_dir.path(), Algorithm::Rs256, 0).map_err(|e| e.to_string())?;
-    let es =
-        Arc::new(KeySet::load(crypto_dir.path(), Algorithm::Es256, 1).map_err(|e| e.to_string())?);
-    let rs = KeySet::load(crypto_dir.path(), Algorithm::Rs256, 1).map_err(|e| e.to_string())?;
+    generate_key(crypto_dir.path(), Algorithm::Es256, UnixTime::EPOCH)
+        .map_err(|e| e.to_string())?;
+    generate_key(crypto_dir.path(), Algorithm::Rs256, UnixTime::EPOCH)
+        .map_err(|e| e.to_string())?;
+    let es = Arc::new(
+        KeySet::load(crypto_dir.path(), Algorithm::Es256, UnixTime::from_secs(1))
+            .map_err(|e| e.to_string())?,
+    );
+    let rs = KeySet::load(crypto_dir.path(), Algorithm::Rs256, UnixTime::from_secs(1))
+        .map_err(|e| e.to_string())?;
     let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 4_102_444_800i64});
     let rs_token = rs.sign(&claims, "JWT").map_err(|e| e.to_string())?;
     let rs_jwks: jsonwebtoken::jwk::JwkSet =

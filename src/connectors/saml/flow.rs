@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, ProviderId};
 use crate::session::keyspace::{LOGIN_TRANSACTION_TTL, SAML_REQUEST, SAML_SEEN};
 use crate::session::{SessionStore, StoreError, digest, put_json, take_json};
@@ -25,7 +26,7 @@ struct PendingRequest {
     csrf: String,
     return_to: Option<String>,
     #[serde(default)]
-    created_at: i64,
+    created_at: UnixTime,
     #[serde(default)]
     saml_request_id: Option<String>,
     /// SHA-256 of the `SameSite=None` cookie set in the browser that started the sign-in
@@ -87,7 +88,7 @@ impl SamlConnector {
         request_id: &str,
         return_to: Option<String>,
         browser_binding: Option<String>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<(), StoreError> {
         let pending = PendingRequest {
             provider: self.id().clone(),
@@ -121,10 +122,10 @@ impl SamlConnector {
         &self,
         store: &dyn SessionStore,
         assertion_id: &str,
-        valid_until: i64,
-        now: i64,
+        valid_until: UnixTime,
+        now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let ttl = Duration::from_secs((valid_until - now).max(1).unsigned_abs());
+        let ttl = now.until(valid_until).max(Duration::from_secs(1));
         let key = SAML_SEEN.key([self.id().as_str(), &digest(assertion_id)]);
         store.put_if_absent(&key, b"1", ttl).await
     }
@@ -135,7 +136,7 @@ impl SamlConnector {
         store: &dyn SessionStore,
         saml_response: &str,
         presenter: Presenter<'_>,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Accepted, AcceptError> {
         let verified = self.verify(saml_response, now)?;
         if !self
@@ -189,7 +190,7 @@ mod tests {
             provider: ProviderId::new("corp"),
             csrf: String::new(),
             return_to: Some("/roles".into()),
-            created_at: 5,
+            created_at: UnixTime::from_secs(5),
             saml_request_id: Some("id-1".into()),
             browser_binding: Some("b".into()),
         };

@@ -9,6 +9,7 @@ use url::Url;
 use super::SamlError;
 use super::keys::SpKeys;
 use super::xml::{self, DSIG, escape};
+use crate::clock::UnixTime;
 
 const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// HTTP-Redirect binding (saml-bindings §3.4).
@@ -101,9 +102,8 @@ pub struct SpDescription<'a> {
     pub want_assertions_signed: bool,
     /// Requested NameID format.
     pub name_id_format: &'a str,
-    /// `validUntil`, seconds since the epoch; `None` for none (the metadata does not
-    /// expire).
-    pub valid_until: Option<i64>,
+    /// `validUntil`; `None` for none (the metadata does not expire).
+    pub valid_until: Option<UnixTime>,
 }
 
 /// A ds:Signature template over the element with `id` (exclusive c14n, RSA-SHA256, SHA-256).

@@ -13,7 +13,8 @@
 //! refreshed on a schedule, and kept when a refresh fails), or from explicit settings.
 //!
 //! Signatures are verified by libxmlsec1 through samael. May import: `identity`,
-//! `session` (its pending requests and replay cache are its own keyspace records).
+//! `session` (its pending requests and replay cache are its own keyspace records), `clock`
+//! (the `UnixTime` type).
 
 mod decrypt;
 mod flow;
@@ -52,6 +53,7 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
 
+use crate::clock::UnixTime;
 use crate::connectors::settings::{IdpSource, SamlSettings};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 
@@ -274,9 +276,9 @@ impl SamlConnector {
             .ok_or(SamlError::NotReady)
     }
 
-    /// When the first of the IdP's signing certificates expires (Unix seconds), while its
-    /// metadata is loaded; certificates that cannot be read are left out.
-    pub fn certificate_expiry(&self) -> Option<i64> {
+    /// When the first of the IdP's signing certificates expires, while its metadata is
+    /// loaded; certificates that cannot be read are left out.
+    pub fn certificate_expiry(&self) -> Option<UnixTime> {
         let idp = self.idp().ok()?;
         idp.certificates
             .iter()
@@ -366,7 +368,7 @@ impl SamlConnector {
     /// Returns the request ID (to store) and the URL.
     pub fn authn_request(
         &self,
-        now: i64,
+        now: UnixTime,
         relay_state: Option<&str>,
     ) -> Result<(String, String), SamlError> {
         let idp = self.idp()?;
@@ -445,7 +447,11 @@ impl SamlConnector {
 
     /// Validates a base64 `SAMLResponse` (signature, structure, conditions). InResponseTo
     /// and replay are the caller's: they need the store.
-    pub fn verify(&self, saml_response: &str, now: i64) -> Result<VerifiedAssertion, SamlError> {
+    pub fn verify(
+        &self,
+        saml_response: &str,
+        now: UnixTime,
+    ) -> Result<VerifiedAssertion, SamlError> {
         if saml_response.len() > validate::MAX_RESPONSE_BYTES * 4 / 3 + 4096 {
             return Err(SamlError::TooLarge);
         }
@@ -458,7 +464,7 @@ impl SamlConnector {
     }
 
     /// Validates a decoded response.
-    pub fn verify_xml(&self, xml: &[u8], now: i64) -> Result<VerifiedAssertion, SamlError> {
+    pub fn verify_xml(&self, xml: &[u8], now: UnixTime) -> Result<VerifiedAssertion, SamlError> {
         let idp = self.idp()?;
         let s = &self.settings;
         let verified = validate::verify_response(
@@ -469,7 +475,7 @@ impl SamlConnector {
                 sp_entity_id: &s.sp_entity_id,
                 acs_url: &s.acs_url,
                 want_assertions_signed: s.want_assertions_signed,
-                clock_skew: i64::try_from(s.clock_skew.as_secs()).unwrap_or(120),
+                clock_skew: s.clock_skew,
                 now,
                 decryption_key: Some(&self.decryption_key),
             },
@@ -481,7 +487,7 @@ impl SamlConnector {
     }
 
     /// The identity a verified assertion describes.
-    pub fn identity(&self, a: &VerifiedAssertion, now: i64) -> ExternalIdentity {
+    pub fn identity(&self, a: &VerifiedAssertion, now: UnixTime) -> ExternalIdentity {
         let map = &self.settings.attributes;
         let find = |names: &[String]| -> Vec<String> {
             for n in names {
@@ -551,7 +557,7 @@ impl SamlConnector {
     }
 
     /// Lanyard's signed SP metadata for this provider.
-    pub fn sp_metadata(&self, now: i64) -> Result<String, SamlError> {
+    pub fn sp_metadata(&self, now: UnixTime) -> Result<String, SamlError> {
         let s = &self.settings;
         metadata::sp_metadata(
             &metadata::SpDescription {
@@ -560,10 +566,7 @@ impl SamlConnector {
                 authn_requests_signed: s.sign_authn_requests,
                 want_assertions_signed: s.want_assertions_signed,
                 name_id_format: &s.name_id_format,
-                valid_until: s
-                    .metadata_valid_for
-                    .and_then(|d| i64::try_from(d.as_secs()).ok())
-                    .map(|d| now.saturating_add(d)),
+                valid_until: s.metadata_valid_for.map(|d| now + d),
             },
             &self.keys,
         )

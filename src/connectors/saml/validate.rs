@@ -26,12 +26,15 @@ use samael::crypto::{
     AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
 };
 
+use std::time::Duration;
+
 use super::SamlError;
 use super::decrypt::decrypt_assertion;
 use super::xml::{
     self, ASSERTION, DSIG, PROTOCOL, XENC, at_most_one, attr, children, descendants, exactly_one,
     time_attr, whole_text,
 };
+use crate::clock::UnixTime;
 
 /// The largest decoded response accepted.
 pub const MAX_RESPONSE_BYTES: usize = 192 * 1024;
@@ -61,10 +64,10 @@ pub struct Expectations<'a> {
     pub acs_url: &'a str,
     /// The assertion itself must be signed.
     pub want_assertions_signed: bool,
-    /// Allowed clock difference, seconds.
-    pub clock_skew: i64,
-    /// Now, seconds since the epoch (the injected clock).
-    pub now: i64,
+    /// Allowed clock difference.
+    pub clock_skew: Duration,
+    /// Now (the injected clock).
+    pub now: UnixTime,
     /// The key that decrypts `EncryptedAssertion`.
     pub decryption_key: Option<&'a PKey<Private>>,
 }
@@ -88,8 +91,8 @@ pub struct VerifiedAssertion {
     name_id: String,
     name_id_format: Option<String>,
     in_response_to: Option<String>,
-    valid_until: i64,
-    authn_instant: Option<i64>,
+    valid_until: UnixTime,
+    authn_instant: Option<UnixTime>,
     authn_context: Option<String>,
     attributes: Vec<SamlAttribute>,
     response_signed: bool,
@@ -116,11 +119,11 @@ impl VerifiedAssertion {
         self.in_response_to.as_deref()
     }
     /// The last second the assertion may be used (the earliest `NotOnOrAfter`, plus skew).
-    pub fn valid_until(&self) -> i64 {
+    pub fn valid_until(&self) -> UnixTime {
         self.valid_until
     }
     /// `AuthnStatement/@AuthnInstant`.
-    pub fn authn_instant(&self) -> Option<i64> {
+    pub fn authn_instant(&self) -> Option<UnixTime> {
         self.authn_instant
     }
     /// `AuthnContextClassRef`.
@@ -504,7 +507,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     }
     let name_id_format = name_id_node.get_attribute("Format");
     let mut first_error = None;
-    let mut confirmed: Option<(Option<String>, i64)> = None;
+    let mut confirmed: Option<(Option<String>, UnixTime)> = None;
     for sc in children(&subject, ASSERTION, "SubjectConfirmation") {
         if sc.get_attribute("Method").as_deref() != Some(BEARER) {
             continue;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::SamlError;
+use crate::clock::UnixTime;
 
 /// SAML 2.0 protocol namespace (saml-core §1.2).
 pub const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -82,8 +83,8 @@ pub fn attr(node: &Node, name: &str) -> Result<String, SamlError> {
         .ok_or_else(|| SamlError::Malformed(format!("{} has no {name} attribute", node.get_name())))
 }
 
-/// An `xs:dateTime` attribute as seconds since the epoch.
-pub fn time_attr(node: &Node, name: &str) -> Result<Option<i64>, SamlError> {
+/// An `xs:dateTime` attribute (whole seconds).
+pub fn time_attr(node: &Node, name: &str) -> Result<Option<UnixTime>, SamlError> {
     match node.get_attribute(name) {
         None => Ok(None),
         Some(v) => parse_time(v.as_str()).map(Some),
@@ -91,15 +92,15 @@ pub fn time_attr(node: &Node, name: &str) -> Result<Option<i64>, SamlError> {
 }
 
 /// An `xs:dateTime` in UTC (saml-core §1.3.3).
-pub fn parse_time(v: &str) -> Result<i64, SamlError> {
+pub fn parse_time(v: &str) -> Result<UnixTime, SamlError> {
     OffsetDateTime::parse(v.trim(), &Rfc3339)
-        .map(OffsetDateTime::unix_timestamp)
+        .map(|t| UnixTime::from_secs(t.unix_timestamp()))
         .map_err(|_| SamlError::Malformed(format!("{v:?} is not an xs:dateTime")))
 }
 
-/// Seconds since the epoch as an `xs:dateTime`.
-pub fn format_time(t: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(t)
+/// A time as an `xs:dateTime`.
+pub fn format_time(t: UnixTime) -> String {
+    OffsetDateTime::from_unix_timestamp(t.secs())
         .ok()
         .and_then(|d| d.format(&Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
@@ -153,12 +154,10 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(parse_time("2026-11-28T00:00:00Z").unwrap(), 1_795_824_000);
-        assert_eq!(
-            parse_time("2026-11-28T00:00:00.123Z").unwrap(),
-            1_795_824_000
-        );
+        let t = UnixTime::from_secs(1_795_824_000);
+        assert_eq!(parse_time("2026-11-28T00:00:00Z").unwrap(), t);
+        assert_eq!(parse_time("2026-11-28T00:00:00.123Z").unwrap(), t);
         assert!(parse_time("yesterday").is_err());
-        assert_eq!(format_time(1_795_824_000), "2026-11-28T00:00:00Z");
+        assert_eq!(format_time(t), "2026-11-28T00:00:00Z");
     }
 }

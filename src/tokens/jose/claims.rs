@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::JoseError;
+use crate::clock::UnixTime;
 
 /// The longest `jti` accepted.
 const MAX_JTI_LEN: usize = 256;
@@ -31,8 +32,8 @@ pub struct Validation<'a> {
     /// The header `typ` required (case-insensitively, with or without `application/`,
     /// RFC 7515 §4.1.9); `None` accepts any.
     pub typ: Option<&'a str>,
-    /// Now, seconds since the epoch (the injected clock).
-    pub now: i64,
+    /// Now (the injected clock).
+    pub now: UnixTime,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub skew: i64,
     /// Whether `iat` must be present.
@@ -48,7 +49,7 @@ pub struct Validation<'a> {
 impl<'a> Validation<'a> {
     /// `iss` = `issuer`, `exp` required, `nbf`/`iat` not in the future, at `now` with
     /// `skew`; every other check off.
-    pub fn new(issuer: Option<&'a str>, now: i64, skew: i64) -> Self {
+    pub fn new(issuer: Option<&'a str>, now: UnixTime, skew: i64) -> Self {
         Self {
             issuer,
             audience: Audience::Unchecked,
@@ -120,9 +121,13 @@ impl<'a> Validation<'a> {
     }
 
     fn check_time(&self, claims: &Map<String, Value>) -> Result<(), JoseError> {
-        let (now, skew) = (self.now, self.skew.max(0));
+        // In seconds: the claims are the sender's numbers, compared with saturating
+        // arithmetic as they come.
+        let (now, skew) = (self.now.secs(), self.skew.max(0));
         let later = now.saturating_add(skew);
-        let exp = numeric_date(claims, "exp")?.ok_or(JoseError::MissingClaim("exp"))?;
+        let exp = numeric_date(claims, "exp")?
+            .ok_or(JoseError::MissingClaim("exp"))?
+            .secs();
         // RFC 7519 §4.1.4: the token is valid only before `exp`.
         if now >= exp.saturating_add(skew) {
             return Err(JoseError::Expired);
@@ -133,10 +138,10 @@ impl<'a> Validation<'a> {
         {
             return Err(JoseError::TooLongLived);
         }
-        if numeric_date(claims, "nbf")?.is_some_and(|nbf| nbf > later) {
+        if numeric_date(claims, "nbf")?.is_some_and(|nbf| nbf.secs() > later) {
             return Err(JoseError::NotYetValid);
         }
-        match numeric_date(claims, "iat")? {
+        match numeric_date(claims, "iat")?.map(UnixTime::secs) {
             None if self.require_iat => Err(JoseError::MissingClaim("iat")),
             Some(iat) if iat > later => Err(JoseError::IssuedInFuture),
             Some(iat)
@@ -165,13 +170,13 @@ pub(super) fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, JoseEr
 pub(super) fn numeric_date(
     claims: &Map<String, Value>,
     name: &'static str,
-) -> Result<Option<i64>, JoseError> {
+) -> Result<Option<UnixTime>, JoseError> {
     let invalid = || JoseError::InvalidClaim(name);
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
-                return Ok(Some(i));
+                return Ok(Some(UnixTime::from_secs(i)));
             }
             let f = n.as_f64().filter(|f| f.is_finite()).ok_or_else(invalid)?;
             if f.abs() >= 9.0e15 {
@@ -179,7 +184,7 @@ pub(super) fn numeric_date(
             }
             // In range: the cast is exact after flooring.
             #[allow(clippy::cast_possible_truncation)]
-            Ok(Some(f.floor() as i64))
+            Ok(Some(UnixTime::from_secs(f.floor() as i64)))
         }
         Some(_) => Err(invalid()),
     }

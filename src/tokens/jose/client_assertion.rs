@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::{Audience, JoseError, PublicKeys, UnverifiedJws, Validation};
+use crate::clock::UnixTime;
 
 /// How long a client assertion may live (RFC 7523 §3 lets the server limit it).
 pub const MAX_LIFETIME_SECS: i64 = 300;
@@ -29,7 +30,7 @@ pub fn claimed_client(jws: &UnverifiedJws<'_>) -> Result<String, JoseError> {
 #[derive(Debug)]
 pub struct VerifiedAssertion {
     jti: String,
-    expires_at: i64,
+    expires_at: UnixTime,
 }
 
 impl VerifiedAssertion {
@@ -42,7 +43,7 @@ impl VerifiedAssertion {
         keys: &PublicKeys,
         client_id: &str,
         audiences: &[String],
-        now: i64,
+        now: UnixTime,
     ) -> Result<Self, JoseError> {
         let rules = Validation {
             audience: Audience::AnyOf(audiences),
@@ -66,8 +67,8 @@ impl VerifiedAssertion {
         &self.jti
     }
 
-    /// Its `exp`, seconds since the epoch: how long to remember the `jti`.
-    pub fn expires_at(&self) -> i64 {
+    /// Its `exp`: how long to remember the `jti`.
+    pub fn expires_at(&self) -> UnixTime {
         self.expires_at
     }
 }

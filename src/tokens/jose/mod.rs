@@ -17,7 +17,7 @@
 //! The rules of each use sit on top: Lanyard's own tokens (`tokens::jwt`), upstream ID and
 //! web identity tokens (`connectors::id_token`), client assertions (`provider`).
 //!
-//! May import: `crate::secret`; nothing else of ours.
+//! May import: `crate::secret`, `crate::clock` (the `UnixTime` type); nothing else of ours.
 
 mod claims;
 pub mod client_assertion;

@@ -5,10 +5,14 @@ use serde_json::{Value, json};
 
 use super::client_assertion::VerifiedAssertion;
 use super::*;
+use crate::clock::UnixTime;
 use crate::secret::Secret;
 use crate::tokens::{Algorithm, KeySet};
 
+/// Now, in the claims' numbers.
 const NOW: i64 = 1_800_000_000;
+/// Now, as the checks take it.
+const AT: UnixTime = UnixTime::from_secs(NOW);
 const ISS: &str = "https://idp.example";
 
 /// A key pair of `alg`: its private key as a [`SigningKey`] with `kid`, and its JWKS.
@@ -21,7 +25,7 @@ struct Pair {
 impl Pair {
     fn new(alg: Algorithm) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let keys = KeySet::load_or_generate(dir.path(), alg, NOW).unwrap();
+        let keys = KeySet::load_or_generate(dir.path(), alg, AT).unwrap();
         let jwks = serde_json::to_value(keys.jwks()).unwrap();
         Pair { dir, keys, jwks }
     }
@@ -53,7 +57,7 @@ fn claims() -> Value {
 fn rules() -> Validation<'static> {
     Validation {
         audience: Audience::Is("app"),
-        ..Validation::new(Some(ISS), NOW, 0)
+        ..Validation::new(Some(ISS), AT, 0)
     }
 }
 
@@ -230,7 +234,7 @@ fn time_claims_with_and_without_skew() {
     let keys = pair.public();
     let at = |claims: &Value, now: i64, skew: i64| {
         let rules = Validation {
-            now,
+            now: UnixTime::from_secs(now),
             skew,
             ..rules()
         };
@@ -277,7 +281,7 @@ fn time_claims_with_and_without_skew() {
     );
     let aged = Validation {
         max_age: Some(60),
-        now: NOW + 61,
+        now: UnixTime::from_secs(NOW + 61),
         ..rules()
     };
     assert_eq!(
@@ -340,7 +344,7 @@ fn issuer_audience_azp_typ_and_jti() {
         ..rules()
     };
     assert_eq!(check(&|c| c["aud"] = json!(["z", "y"]), &any_of), Ok(()));
-    assert_eq!(check(&keep, &Validation::new(Some(ISS), NOW, 0)), Ok(()));
+    assert_eq!(check(&keep, &Validation::new(Some(ISS), AT, 0)), Ok(()));
 
     // azp: needed with several audiences, and must be the party when present.
     let azp = Validation {
@@ -472,8 +476,8 @@ fn client_assertions_follow_rfc_7523() {
             client_assertion::claimed_client(&jws).ok().as_deref(),
             c["sub"].as_str()
         );
-        VerifiedAssertion::verify(&jws, &keys, "robot", &audiences, NOW)
-            .map(|a| (a.jti().to_owned(), a.expires_at()))
+        VerifiedAssertion::verify(&jws, &keys, "robot", &audiences, AT)
+            .map(|a| (a.jti().to_owned(), a.expires_at().secs()))
     };
     assert_eq!(assertion(&|_| {}), Ok(("a-1".to_owned(), NOW + 120)));
     assert_eq!(
