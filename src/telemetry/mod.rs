@@ -2,7 +2,7 @@
 //! with `LANYARD_LOG_FORMAT=json`; the filter from `LANYARD_LOG`, default `info`) and the
 //! shutdown state that `/readyz` reports; Prometheus metrics in [`metrics`].
 //!
-//! May import: nothing of ours.
+//! May import: `audit` (event kinds), `clock` (the `UnixTime` type).
 
 pub mod metrics;
 

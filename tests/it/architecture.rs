@@ -94,10 +94,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tokens",
         ],
     ),
-    ("authz", &["access", "identity", "roles", "sso"]),
+    ("authz", &["access", "clock", "identity", "roles", "sso"]),
     // domain
-    ("connectors", &["identity", "secret", "session", "tokens"]),
-    ("roles", &["identity"]),
+    (
+        "connectors",
+        &["clock", "identity", "secret", "session", "tokens"],
+    ),
+    ("roles", &["clock", "identity"]),
     ("sso", &["clock", "identity", "secret", "session"]),
     (
         "config",
@@ -118,9 +121,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("db", &["secret"]),
     ("tokens", &["clock", "secret"]),
     ("audit", &["clock", "db", "identity"]),
-    ("telemetry", &["audit"]),
-    // leaves
-    ("identity", &[]),
+    ("telemetry", &["audit", "clock"]),
+    // leaves (identity reads only the time type)
+    ("identity", &["clock"]),
     ("secret", &[]),
     ("clock", &[]),
 ];
