@@ -729,18 +729,14 @@ mod tests {
 
     #[test]
     fn claims_map_to_the_normalized_identity() {
+        let generic = config(OidcPreset::Generic);
+        let map = |c| identity_from_claims(&id(), &generic, &c, UnixTime::from_secs(1000));
         let c = claims(
             json!({"sub": "s1", "preferred_username": "jane", "email": "jane@example.com",
             "email_verified": true, "name": "Jane", "groups": ["a", "b"], "amr": ["pwd", "otp"],
             "department": "platform", "nonce": "secret-ish", "auth_time": 100}),
         );
-        let i = identity_from_claims(
-            &id(),
-            &config(OidcPreset::Generic),
-            &c,
-            UnixTime::from_secs(1000),
-        )
-        .unwrap();
+        let i = map(c).unwrap();
         assert_eq!(i.subject, "s1");
         assert_eq!(i.username, "jane");
         assert_eq!(i.email.as_deref(), Some("jane@example.com"));
@@ -752,13 +748,7 @@ mod tests {
         assert!(!i.claims.contains_key("nonce"));
         // Username falls back to email, then sub; a single group string is one group.
         let c = claims(json!({"sub": "s2", "groups": "solo", "acr": "urn:mfa"}));
-        let i = identity_from_claims(
-            &id(),
-            &config(OidcPreset::Generic),
-            &c,
-            UnixTime::from_secs(1000),
-        )
-        .unwrap();
+        let i = map(c).unwrap();
         assert_eq!(i.username, "s2");
         assert_eq!(i.groups, ["solo"]);
         assert!(i.mfa, "a configured acr counts as MFA");
@@ -799,27 +789,9 @@ mod tests {
         assert!(identity_from_claims(&id(), &cfg, &other, UnixTime::EPOCH).is_err());
         let mut cfg = config(OidcPreset::Microsoft);
         cfg.allowed_tenants = vec!["t-1".into()];
-        assert!(
-            identity_from_claims(
-                &id(),
-                &cfg,
-                &claims(json!({"sub": "m", "tid": "T-1"})),
-                UnixTime::EPOCH
-            )
-            .is_ok()
-        );
-        assert!(
-            identity_from_claims(
-                &id(),
-                &cfg,
-                &claims(json!({"sub": "m", "tid": "t-2"})),
-                UnixTime::EPOCH
-            )
-            .is_err()
-        );
-        assert!(
-            identity_from_claims(&id(), &cfg, &claims(json!({"sub": "m"})), UnixTime::EPOCH)
-                .is_err()
-        );
+        let tenant = |c| identity_from_claims(&id(), &cfg, &claims(c), UnixTime::EPOCH);
+        assert!(tenant(json!({"sub": "m", "tid": "T-1"})).is_ok());
+        assert!(tenant(json!({"sub": "m", "tid": "t-2"})).is_err());
+        assert!(tenant(json!({"sub": "m"})).is_err());
     }
 }
