@@ -210,9 +210,12 @@ fn sqlite_pool(path: &Path) -> Result<SqlitePool, DbError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(ACQUIRE_TIMEOUT);
+    // A connection to a local file cannot go stale: pinging it before each use would only
+    // add a round trip to its worker thread.
     Ok(SqlitePoolOptions::new()
         .max_connections(SQLITE_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
         .connect_lazy_with(options))
 }
 

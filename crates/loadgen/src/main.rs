@@ -51,6 +51,36 @@ struct Args {
         default_value = "sts,introspection,code-flow"
     )]
     scenarios: Vec<Scenario>,
+    /// Where the broker keeps its audit trail: `sqlite` (the default a deployment gets, in
+    /// the run's temporary directory), `none` (no trail: what the trail costs), or `file`
+    /// (JSON lines in the run's temporary directory).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    audit: AuditSink,
+}
+
+/// The audit trail of the broker under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditSink {
+    /// The default SQLite database.
+    Sqlite,
+    /// No audit trail.
+    None,
+    /// JSON lines in a file.
+    File,
+}
+
+impl AuditSink {
+    /// The `[audit]` section that selects this sink (`dir` holds the run's files).
+    fn section(self, dir: &std::path::Path) -> String {
+        match self {
+            AuditSink::Sqlite => String::new(),
+            AuditSink::None => "[audit]\ndatabase = \"none\"\n".to_owned(),
+            AuditSink::File => format!(
+                "[audit]\ndatabase = \"none\"\nfile = \"{}\"\n",
+                dir.join("audit.jsonl").display()
+            ),
+        }
+    }
 }
 
 /// A scenario of the table.
@@ -213,7 +243,12 @@ fn config_text(
     redis: &str,
     prefix: &str,
     idp: Option<&str>,
+    audit: AuditSink,
 ) -> Result<String, String> {
+    let audit = keys
+        .parent()
+        .map(|dir| audit.section(dir))
+        .unwrap_or_default();
     Ok(format!(
         r#"
 [server]
@@ -226,7 +261,7 @@ key_prefix = "{prefix}"
 [tokens]
 algorithm = "ES256"
 keys_dir = "{keys}"
-{limits}[[providers]]
+{limits}{audit}[[providers]]
 id = "corp"
 kind = "local"
 [[providers.users]]
@@ -359,7 +394,7 @@ fn start_lanyard(
     idp: Option<&str>,
 ) -> Result<String, String> {
     let (listener, url) = bind_loopback()?;
-    let text = config_text(&url, keys, &args.redis, prefix, idp)?;
+    let text = config_text(&url, keys, &args.redis, prefix, idp, args.audit)?;
     let config = Config::from_toml(&text, keys, &|_| None).map_err(|e| format!("{e:?}"))?;
     spawn_server(
         "lanyard",
@@ -964,12 +999,13 @@ fn run(args: &Args) -> Result<Report, String> {
     let duration = Duration::from_secs(args.seconds);
     let keys = tempfile::tempdir().map_err(|e| e.to_string())?;
     println!(
-        "lanyard-loadgen: {} s per scenario, {} concurrent clients, {} cores",
+        "lanyard-loadgen: {} s per scenario, {} concurrent clients, {} cores, audit trail: {:?}",
         args.seconds,
         args.concurrency,
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
+            .unwrap_or(1),
+        args.audit,
     );
     println!(
         "password hashing for the code flow: argon2id m=8 KiB, t=1, p=1 (the minimum the library accepts)"
