@@ -176,7 +176,7 @@ pub const SAML_SEEN: Kind<2> = Kind {
     value: Value::Flag,
 };
 
-// --- sso: role sessions and the last role --------------------------------------------------
+// --- sso: role sessions, the last role and favourites ------------------------------------
 
 /// A role session, by its id (the `sid` of its tokens; not a credential).
 pub const ROLE_SESSION: Kind<1> = Kind {
@@ -197,6 +197,19 @@ pub const LAST_ROLE: Kind<1> = Kind {
     lifetime: Lifetime::Fixed(LAST_ROLE_TTL),
     single_use: false,
     value: Value::Text("role name"),
+};
+
+/// How long a person's favourite roles are kept after their last change (about 13
+/// months, so a role starred once a year stays starred).
+pub const FAVOURITES_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+
+/// The roles a person starred on the role picker, oldest first.
+pub const FAVOURITES: Kind<1> = Kind {
+    prefix: "favourites:",
+    parts: ["digest of {provider}:{subject}"],
+    lifetime: Lifetime::Fixed(FAVOURITES_TTL),
+    single_use: false,
+    value: Value::Json("Vec<identity::RoleName>"),
 };
 
 // --- store: parking caps and attempt limits ------------------------------------------------
@@ -359,6 +372,7 @@ mod tests {
             (SAML_SEEN.key(["corp", "H"]), "saml-seen:corp:H"),
             (ROLE_SESSION.key(["sid"]), "rs:sid"),
             (LAST_ROLE.key(["H"]), "lastrole:H"),
+            (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),
             (ATTEMPTS.key([&account("H")]), "bf:n:acct:H"),
             (ATTEMPTS_LOCK.key([&account("H")]), "bf:lock:acct:H"),
@@ -399,6 +413,7 @@ mod tests {
             (SAML_SEEN.prefix, SAML_SEEN.single_use),
             (ROLE_SESSION.prefix, ROLE_SESSION.single_use),
             (LAST_ROLE.prefix, LAST_ROLE.single_use),
+            (FAVOURITES.prefix, FAVOURITES.single_use),
             (TOTP_USED.prefix, TOTP_USED.single_use),
             (AUTHZ.prefix, AUTHZ.single_use),
             (CODE.prefix, CODE.single_use),
@@ -425,5 +440,6 @@ mod tests {
         assert_eq!(CODE.lifetime.fixed(), Some(Duration::from_secs(60)));
         assert_eq!(ROLE_SESSION.lifetime.fixed(), None);
         assert_eq!(LAST_ROLE.lifetime.fixed(), Some(LAST_ROLE_TTL));
+        assert_eq!(FAVOURITES.lifetime.fixed(), Some(FAVOURITES_TTL));
     }
 }

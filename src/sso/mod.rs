@@ -6,7 +6,8 @@
 //! - `session`: SSO sessions (idle and absolute timeouts): a signed-in person;
 //! - `role_session`: role sessions (until their token expires) and the role sessions an SSO
 //!   session holds, their tokens sealed for its browser (`seal`);
-//! - `last_role`: the role a person chose last (30 days), for preselection.
+//! - `last_role`: the role a person chose last (30 days), for preselection;
+//! - `favourites`: the roles a person starred on the picker (400 days), listed first.
 //!
 //! Keys come from the store's keyspace ([`crate::session::keyspace`]) and never hold a
 //! bearer secret in clear: an SSO session or a login transaction is stored under the SHA-256
@@ -28,6 +29,7 @@
 //!
 //! May import: `session`, `identity`, `clock`, `secret`.
 
+mod favourites;
 mod last_role;
 mod login;
 mod role_session;
@@ -42,6 +44,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::clock::{SharedClock, UnixTime};
 use crate::session::{SessionStore, StoreError};
 
+pub use self::favourites::MAX_FAVOURITES;
 pub use self::login::LoginTransaction;
 pub use self::role_session::{RoleSession, RoleSessionCap, RoleSessionRecord, RoleSessionToken};
 pub use self::session::SsoSession;

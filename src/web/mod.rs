@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod oauth;
 pub mod pages;
+mod picker;
 pub mod saml;
 pub mod session;
 pub mod sts;
@@ -144,6 +145,7 @@ pub fn app(state: AppState) -> Router {
             post(sts::assume_role::<sts::AssumeRoleWithWebIdentity>),
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
+        .route("/roles/favourites", post(pages::favourite))
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))
         .route("/static/lanyard.css", get(api::stylesheet))

@@ -1,7 +1,7 @@
 //! The browser pages: provider chooser, password form, role picker, credentials, sign-out.
 //! Handlers are thin: extract, call one service, map the result.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,17 +27,18 @@ use crate::signin::{
 use crate::sso::{LOGIN_TRANSACTION_TTL, SsoSession};
 use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
+use crate::web::picker::{Preferences, arrange};
 use crate::web::session::{current_session, enter};
 use crate::web::views::{
-    ContinuePage, CredentialsPage, DurationChoice, NoRolesPage, PasswordPage, ProviderLink,
-    RoleChoice, RoleGroup, RolesPage, SignedOutPage, SigninPage, human_duration,
+    ContinuePage, CredentialsPage, NoRolesPage, PasswordPage, ProviderLink, RolesPage,
+    SignedOutPage, SigninPage, human_duration,
 };
 use crate::web::{AppState, ClientIp, cookies};
 
 /// More roles than this and the picker shows a filter box.
 const FILTER_THRESHOLD: usize = 10;
-/// Durations offered on the picker (each capped by the role's maximum).
-const DURATION_STEPS: &[u64] = &[900, 1800, 3600, 7200, 14_400, 28_800, 43_200];
+/// The longest filter kept, in characters.
+const FILTER_CHARS: usize = 100;
 
 pub(crate) type PageResult = Result<Response, PageError>;
 
@@ -288,9 +289,12 @@ pub async fn password_login(
 /// Query of `GET /roles`.
 #[derive(Debug, Deserialize)]
 pub struct RolesQuery {
+    /// The filter: part of a role's name, description or group.
     q: Option<String>,
     /// A pending OpenID Connect authorization request this visit completes.
     authz: Option<String>,
+    /// The role chosen before the filter was applied (kept chosen while shown).
+    selected: Option<String>,
 }
 
 /// The pending authorization a `/roles` visit belongs to.
@@ -363,12 +367,21 @@ async fn for_client(state: &AppState, authz: Option<&str>) -> Result<ForClient, 
 
 /// Where a `/roles` visit comes back to after signing in.
 fn roles_url(authz: Option<&str>) -> String {
-    match authz {
-        Some(a) => format!(
-            "/roles?authz={}",
-            url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()
-        ),
-        None => "/roles".to_owned(),
+    picker_url(authz.unwrap_or_default(), "", "")
+}
+
+/// The picker's address with its filter `q`, the role chosen and the pending authorization
+/// (each left out when empty).
+fn picker_url(authz: &str, q: &str, selected: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [("authz", authz), ("q", q.trim()), ("selected", selected)] {
+        if !value.is_empty() {
+            query.append_pair(name, value);
+        }
+    }
+    match query.finish() {
+        q if q.is_empty() => "/roles".to_owned(),
+        q => format!("/roles?{q}"),
     }
 }
 
@@ -400,7 +413,12 @@ pub async fn roles(
             needing_mfa,
         } => {
             let listed = (grants.as_slice(), needing_mfa);
-            pick(&state, &session, listed, query.q, &target).await
+            let view = PickerView {
+                filter: query.q.unwrap_or_default(),
+                selected: query.selected,
+                notice: None,
+            };
+            pick(&state, &session, listed, view, &target).await
         }
     }
 }
@@ -494,32 +512,66 @@ async fn one_role(
     finish(visit, session, (grant, duration)).await
 }
 
-/// The picker page for several roles (and the names of those that need MFA).
+/// How a picker is shown: its filter, the role chosen on the page before, a notice.
+struct PickerView {
+    filter: String,
+    selected: Option<String>,
+    /// Said above the list; the page is then a `400` (a form answered with a problem).
+    notice: Option<String>,
+}
+
+/// The picker page for several roles (and the names of those that need MFA): the role
+/// used last first, then the person's favourites, then the groups.
 async fn pick(
     state: &AppState,
     session: &SsoSession,
     (grants, mfa_roles): (&[TrustGrant], Vec<RoleName>),
-    filter: Option<String>,
+    view: PickerView,
     target: &ForClient,
 ) -> PageResult {
     let last = state.sso.last_role(&session.identity).await?;
+    let favourites = state.sso.favourites(&session.identity).await?;
     let roles: Vec<Arc<Role>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
-    let provider = provider_name(state, session.identity.provider.as_str());
-    let mut page = picker(
-        state,
-        session,
-        &roles,
-        last.as_deref(),
-        filter.unwrap_or_default(),
-        who(session),
-        provider,
-    );
-    if let ForClient::Client { id, name, .. } = target {
-        page.authz = id.clone();
-        page.client = Some(name.clone());
-    }
-    page.mfa_roles = mfa_roles;
-    Ok(render(&page)?.into_response())
+    let prefs = Preferences {
+        last: last.as_deref(),
+        favourites: &favourites,
+        selected: view.selected.as_deref(),
+    };
+    let filter: String = view.filter.trim().chars().take(FILTER_CHARS).collect();
+    let default = state.config.tokens.default_duration.as_secs();
+    let arranged = arrange(&roles, prefs, &filter, default);
+    // The role chosen before filtering is carried on (to "Clear" and the stars) even while
+    // the filter hides it, so that clearing the filter brings it back chosen.
+    let selected = view
+        .selected
+        .filter(|s| roles.iter().any(|r| r.name == *s))
+        .or(arranged.selected)
+        .unwrap_or_default();
+    let (authz, client) = match target {
+        ForClient::Client { id, name, .. } => (id.clone(), Some(name.clone())),
+        ForClient::None => (String::new(), None),
+    };
+    let page = RolesPage {
+        who: who(session),
+        provider: provider_name(state, session.identity.provider.as_str()),
+        csrf: session.csrf.clone(),
+        groups: arranged.groups,
+        show_filter: roles.len() > FILTER_THRESHOLD,
+        total: roles.len(),
+        shown: arranged.count,
+        clear_href: picker_url(&authz, "", &selected),
+        selected,
+        filter,
+        notice: view.notice,
+        authz,
+        client,
+        mfa_roles,
+    };
+    let status = match page.notice {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 /// The name the pages greet the person by.
@@ -539,127 +591,42 @@ fn provider_name(state: &AppState, id: &str) -> String {
         .unwrap_or_else(|| id.to_owned())
 }
 
-/// The picker page over the `eligible` roles (`last`: the role chosen last time).
-fn picker(
-    state: &AppState,
-    session: &SsoSession,
-    eligible: &[Arc<Role>],
-    last: Option<&str>,
-    filter: String,
-    who: String,
-    provider: String,
-) -> RolesPage {
-    let filter = filter.trim().chars().take(100).collect::<String>();
-    let shown = shown_roles(eligible, last, &filter.to_lowercase());
-    let default = state.config.tokens.default_duration.as_secs();
-    RolesPage {
-        who,
-        provider,
-        csrf: session.csrf.clone(),
-        durations: duration_choices(eligible, shown.selected.as_deref(), default),
-        groups: shown.groups,
-        show_filter: eligible.len() > FILTER_THRESHOLD,
-        filter,
-        total: eligible.len(),
-        shown: shown.count,
-        authz: String::new(),
-        client: None,
-        mfa_roles: Vec::new(),
-    }
-}
-
-/// The roles a picker's filter lets through, grouped.
-struct ShownRoles {
-    groups: Vec<RoleGroup>,
-    /// The role preselected: the last one chosen if shown, else the first shown.
-    selected: Option<String>,
-    count: usize,
-}
-
-/// The `eligible` roles whose name or description contains `needle` (all when empty).
-fn shown_roles(eligible: &[Arc<Role>], last: Option<&str>, needle: &str) -> ShownRoles {
-    let shown: Vec<&Arc<Role>> = eligible
-        .iter()
-        .filter(|r| {
-            needle.is_empty()
-                || r.name.to_lowercase().contains(needle)
-                || r.description.to_lowercase().contains(needle)
-        })
-        .collect();
-    let selected = last
-        .filter(|l| shown.iter().any(|r| r.name == *l))
-        .map(str::to_owned)
-        .or_else(|| shown.first().map(|r| r.name.to_string()));
-    let mut groups: BTreeMap<String, Vec<RoleChoice>> = BTreeMap::new();
-    for r in &shown {
-        groups
-            .entry(r.group.clone().unwrap_or_else(|| "Roles".to_owned()))
-            .or_default()
-            .push(RoleChoice {
-                name: r.name.to_string(),
-                description: r.description.clone(),
-                max_label: human_duration(CredentialIssuer::max_duration(r)),
-                selected: selected.as_deref() == Some(r.name.as_str()),
-            });
-    }
-    ShownRoles {
-        groups: groups
-            .into_iter()
-            .map(|(name, roles)| RoleGroup { name, roles })
-            .collect(),
-        selected,
-        count: shown.len(),
-    }
-}
-
-/// The lengths offered: the steps up to the longest role's maximum, and the preferred
-/// one (the `selected` role's maximum, at most `default` seconds), preselected.
-fn duration_choices(
-    eligible: &[Arc<Role>],
-    selected: Option<&str>,
-    default: u64,
-) -> Vec<DurationChoice> {
-    let longest = eligible
-        .iter()
-        .map(|r| CredentialIssuer::max_duration(r))
-        .max()
-        .unwrap_or(MIN_SESSION_SECS);
-    let preferred = selected
-        .and_then(|s| eligible.iter().find(|r| r.name == s))
-        .map(|r| CredentialIssuer::max_duration(r))
-        .unwrap_or(longest)
-        .min(default);
-    let mut steps: Vec<u64> = DURATION_STEPS
-        .iter()
-        .copied()
-        .filter(|s| *s <= longest)
-        .collect();
-    if !steps.contains(&preferred) {
-        steps.push(preferred);
-        steps.sort_unstable();
-    }
-    steps
-        .into_iter()
-        .map(|s| DurationChoice {
-            seconds: s,
-            label: human_duration(s),
-            selected: s == preferred,
-        })
-        .collect()
-}
-
 /// The role picker's fields.
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
     /// Absent when the filter showed no role: answered with a plain sentence.
     #[serde(default)]
     role: String,
+    /// A length for whichever role is chosen (older pages and scripts); the chosen role's
+    /// own `duration.<role>` wins.
     #[serde(default)]
     duration: String,
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     authz: String,
+    /// `filter` when the Filter button sent the form: the picker again, filtered by `q`,
+    /// the chosen role kept.
+    #[serde(default)]
+    action: String,
+    /// The filter box.
+    #[serde(default)]
+    q: String,
+    /// The other fields: each role's length, `duration.<role>` (seconds).
+    #[serde(flatten)]
+    lengths: HashMap<String, String>,
+}
+
+impl RoleForm {
+    /// The length asked for the chosen role: its own select's, else the plain `duration`
+    /// field; `None` when neither was sent.
+    fn length(&self) -> Option<&str> {
+        self.lengths
+            .get(&format!("duration.{}", self.role))
+            .map(String::as_str)
+            .filter(|d| !d.trim().is_empty())
+            .or(Some(self.duration.as_str()).filter(|d| !d.trim().is_empty()))
+    }
 }
 
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
@@ -682,6 +649,10 @@ async fn chosen(
         return Ok(to_signin("/roles"));
     };
     let PageForm(form) = form?;
+    if form.action == "filter" {
+        let to = picker_url(&form.authz, &form.q, &form.role);
+        return Ok(Redirect::to(&to).into_response());
+    }
     if form.role.is_empty() {
         let why = "no role was chosen; choose one of the roles on the list";
         return Err(WebError::BadRequest(why.into()).into());
@@ -691,7 +662,8 @@ async fn chosen(
     }
     let target = for_client(state, Some(&form.authz)).await?;
     let attempt = Attempt::new(&facts, Door::Browser, target.client_id());
-    let asked = (form.role.as_str(), form.duration.as_str());
+    let default = default_length(state, &form.role).to_string();
+    let asked = (form.role.as_str(), form.length().unwrap_or(&default));
     let (roles, request) = (&state.roles, (&facts, &attempt));
     let chose = state
         .access
@@ -699,6 +671,9 @@ async fn chosen(
     let choice = match chose.await {
         Ok(c) => c,
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
+        Err(e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds)) => {
+            return length_again(state, &session, (&target, &facts), &form, e).await;
+        }
         Err(e) => return Err(choice_error(e).into()),
     };
     let visit = Visit::new(state, &cookie, &target, &facts);
@@ -709,6 +684,109 @@ async fn chosen(
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
     Ok(response)
+}
+
+/// The length preselected for `role`: `[tokens] default_duration`, capped by the role.
+fn default_length(state: &AppState, role: &str) -> u64 {
+    let default = state.config.tokens.default_duration.as_secs();
+    state
+        .roles
+        .get(role)
+        .map_or(default, |r| default.min(CredentialIssuer::max_duration(r)))
+        .max(MIN_SESSION_SECS)
+}
+
+/// A length no list offers (a hand-made or very old form): the picker again, the role
+/// still chosen and the filter kept, saying which lengths the role grants.
+async fn length_again(
+    state: &AppState,
+    session: &SsoSession,
+    (target, facts): (&ForClient, &RequestFacts),
+    form: &RoleForm,
+    e: ChoiceError,
+) -> PageResult {
+    let Offer::Pick {
+        grants,
+        needing_mfa,
+    } = offer(&state.roles, &session.identity, target.audience(), facts)
+    else {
+        return Err(choice_error(e).into());
+    };
+    let max = state
+        .roles
+        .get(&form.role)
+        .map_or(MAX_SESSION_SECS, |r| CredentialIssuer::max_duration(r));
+    let notice = format!(
+        "The role {} grants sessions of {} to {}: choose a session length from its list.",
+        form.role.chars().take(64).collect::<String>(),
+        human_duration(MIN_SESSION_SECS),
+        human_duration(max),
+    );
+    let view = PickerView {
+        filter: form.q.clone(),
+        selected: Some(form.role.clone()),
+        notice: Some(notice),
+    };
+    pick(state, session, (&grants, needing_mfa), view, target).await
+}
+
+/// The star form of the picker.
+#[derive(Debug, Deserialize)]
+pub struct StarForm {
+    #[serde(default)]
+    csrf: String,
+    /// The role to star (the button of an unstarred role).
+    #[serde(default)]
+    star: String,
+    /// The role whose star to take away.
+    #[serde(default)]
+    unstar: String,
+    /// The picker's filter, the role chosen and the pending authorization, to go back to.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    selected: String,
+    #[serde(default)]
+    authz: String,
+}
+
+/// `POST /roles/favourites`: stars a role (`star`) or takes its star away (`unstar`) for
+/// the signed-in person, then back to the picker as it was.
+pub async fn favourite(
+    Browser(state, _, headers): Browser,
+    form: Result<PageForm<StarForm>, PageError>,
+) -> Response {
+    starred(&state, &headers, form)
+        .await
+        .unwrap_or_else(|e| e.page(Back::Roles))
+}
+
+async fn starred(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<PageForm<StarForm>, PageError>,
+) -> PageResult {
+    let Some((_, session)) = current_session(state, headers).await? else {
+        return Ok(to_signin("/roles"));
+    };
+    let PageForm(form) = form?;
+    if !csrf_matches(&session.csrf, &form.csrf) {
+        return Err(WebError::Csrf.into());
+    }
+    let (name, on) = match form.star.as_str() {
+        "" => (form.unstar.as_str(), false),
+        star => (star, true),
+    };
+    let Some(role) = state.roles.get(name) else {
+        let why = "that role is not on the list; choose one of the roles shown";
+        return Err(WebError::BadRequest(why.into()).into());
+    };
+    state
+        .sso
+        .set_favourite(&session.identity, &role.name, on)
+        .await?;
+    let back = picker_url(&form.authz, &form.q, &form.selected);
+    Ok(Redirect::to(&back).into_response())
 }
 
 /// What the person reads about a refused choice.

@@ -52,12 +52,18 @@ pub struct PasswordPage {
     pub ask_otp: bool,
 }
 
-/// One role on the picker.
+/// One role on the picker: a row with its radio button, its own session lengths (only
+/// those the role grants) and its star.
 pub struct RoleChoice {
+    /// The row's element id (`role-<n>`), which its label points at.
+    pub id: String,
     pub name: String,
     pub description: String,
-    pub max_label: String,
     pub selected: bool,
+    /// Starred by the person: listed under "Favourites", its star filled.
+    pub favourite: bool,
+    /// The lengths this role grants; the select is named `duration.<role>`.
+    pub durations: Vec<DurationChoice>,
 }
 
 /// A heading of roles on the picker.
@@ -81,11 +87,16 @@ pub struct RolesPage {
     pub provider: String,
     pub csrf: String,
     pub groups: Vec<RoleGroup>,
-    pub durations: Vec<DurationChoice>,
     pub show_filter: bool,
     pub filter: String,
     pub total: usize,
     pub shown: usize,
+    /// The role chosen now (empty when none is shown), carried by the star form.
+    pub selected: String,
+    /// The picker without the filter, the chosen role kept ("Clear").
+    pub clear_href: String,
+    /// Said above the list (a length the role does not grant was sent).
+    pub notice: Option<String>,
     /// A pending OpenID Connect authorization this choice completes (empty when none).
     pub authz: String,
     /// The application the person is signing in to, when there is one.

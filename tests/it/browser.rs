@@ -38,7 +38,8 @@ async fn pick(page: &Page, role: &str) {
     page.click(&format!("input[name=role][value=\"{role}\"]"))
         .await;
     page.shot("picker").await;
-    page.click("form[action=\"/roles\"][method=post] button[type=submit]")
+    // The form's own button (a direct child): the rows hold the star buttons.
+    page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
         .await;
 }
 

@@ -114,17 +114,25 @@ async fn last_used_role_is_preselected() {
     let l = start_memory().await;
     let b = browser();
     let (_, html) = l.picker(&b, "alice").await;
+    // The first row by default: Compliance sorts before Engineering.
     assert!(
-        html.contains("value=\"engineer\" required checked"),
-        "first role by default"
+        html.contains("value=\"auditor\" required checked"),
+        "first row by default: {html}"
     );
-    let r = l.choose(&b, &html, "auditor", 900).await;
+    assert!(!html.contains("Last used"));
+    let r = l.choose(&b, &html, "engineer", 900).await;
     assert_eq!(r.status(), 303);
     let (_, html) = l.picker(&browser(), "alice").await;
     assert!(
-        html.contains("value=\"auditor\" required checked"),
+        html.contains("value=\"engineer\" required checked"),
         "{html}"
     );
+    // And listed first, under its own heading.
+    let last = html
+        .find("<legend>Last used</legend>")
+        .expect("a Last used heading");
+    assert!(last < html.find("value=\"engineer\"").unwrap());
+    assert!(last < html.find("<legend>Compliance</legend>").unwrap());
 }
 
 #[tokio::test]
