@@ -265,3 +265,70 @@ fn the_checker_sees_imports_and_skips_tests_and_comments() {
     let found: Vec<String> = uses(&code).into_iter().collect();
     assert_eq!(found, ["roles", "tokens"]);
 }
+
+/// Outside crates that speak HTTP, and the only top-level modules that may name them:
+/// the server stack stops at `web` (DESIGN's "HTTP stops at `web`"), and the outbound client
+/// is the connectors' (they call upstream identity providers). Services and the domain
+/// below take and return plain types.
+const HTTP_CRATES: &[(&str, &[&str])] = &[
+    ("axum", &["web"]),
+    ("askama", &["web"]),
+    ("tower", &["web"]),
+    ("tower_http", &["web"]),
+    ("hyper", &["web"]),
+    ("http", &["web"]),
+    ("reqwest", &["connectors"]),
+];
+
+/// Whether `code` names the outside crate `krate` as a path (`krate::…`, not `my_krate::`).
+fn names_crate(code: &str, krate: &str) -> bool {
+    let path = format!("{krate}::");
+    code.match_indices(&path).any(|(i, _)| {
+        i == 0 || !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+    })
+}
+
+#[test]
+fn http_types_stay_in_web_and_outbound_calls_in_connectors() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut violations = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let module = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if rel.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(file).unwrap());
+        for (krate, may) in HTTP_CRATES {
+            if names_crate(&code, krate) && !may.contains(&module.as_str()) {
+                violations.push(format!(
+                    "{}: `{module}` may not use `{krate}`",
+                    rel.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "HTTP crates outside their modules:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_http_check_names_crates_not_suffixes() {
+    assert!(names_crate("use axum::Router;", "axum"));
+    assert!(names_crate("fn f() -> http::StatusCode {}", "http"));
+    assert!(!names_crate("use tower_http::cors;", "http"));
+    assert!(!names_crate("let x = my_axum::y;", "axum"));
+    assert!(!names_crate("use crate::http::x;", "http"));
+}
