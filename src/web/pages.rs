@@ -653,13 +653,7 @@ async fn chosen(
         let to = picker_url(&form.authz, &form.q, &form.role);
         return Ok(Redirect::to(&to).into_response());
     }
-    if form.role.is_empty() {
-        let why = "no role was chosen; choose one of the roles on the list";
-        return Err(WebError::BadRequest(why.into()).into());
-    }
-    if !csrf_matches(&session.csrf, &form.csrf) {
-        return Err(WebError::Csrf.into());
-    }
+    checked_choice(&session, &form)?;
     let target = for_client(state, Some(&form.authz)).await?;
     let attempt = Attempt::new(&facts, Door::Browser, target.client_id());
     let default = default_length(state, &form.role).to_string();
@@ -684,6 +678,18 @@ async fn chosen(
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
     Ok(response)
+}
+
+/// Refuses a picker submission that names no role or lacks this session's CSRF token.
+fn checked_choice(session: &SsoSession, form: &RoleForm) -> Result<(), WebError> {
+    if form.role.is_empty() {
+        let why = "no role was chosen; choose one of the roles on the list";
+        return Err(WebError::BadRequest(why.into()));
+    }
+    if !csrf_matches(&session.csrf, &form.csrf) {
+        return Err(WebError::Csrf);
+    }
+    Ok(())
 }
 
 /// The length preselected for `role`: `[tokens] default_duration`, capped by the role.

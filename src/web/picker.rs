@@ -72,6 +72,49 @@ pub fn arrange(
     let needle = filter.to_lowercase();
     let shown: Vec<&Arc<Role>> = eligible.iter().filter(|r| matches(r, &needle)).collect();
     let find = |name: &str| shown.iter().copied().find(|r| r.name == *name);
+    let sections = sections(&shown, &prefs);
+    let first = sections.first().and_then(|(_, roles)| roles.first());
+    let selected = [prefs.selected, prefs.last]
+        .into_iter()
+        .flatten()
+        .find_map(find)
+        .or(first.copied())
+        .map(|r| r.name.to_string());
+    let mut n = 0;
+    let groups = sections
+        .into_iter()
+        .map(|(name, roles)| RoleGroup {
+            name,
+            roles: roles
+                .into_iter()
+                .map(|r| {
+                    n += 1;
+                    RoleChoice {
+                        id: format!("role-{n}"),
+                        name: r.name.to_string(),
+                        description: r.description.clone(),
+                        selected: selected.as_deref() == Some(r.name.as_str()),
+                        favourite: prefs.favourites.iter().any(|f| *f == r.name),
+                        durations: duration_choices(CredentialIssuer::max_duration(r), default),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Arranged {
+        groups,
+        selected,
+        count: shown.len(),
+    }
+}
+
+/// The `shown` roles under their headings, each once: the last used, the favourites (in
+/// the order starred), the groups by name, then the ungrouped.
+fn sections<'r>(
+    shown: &[&'r Arc<Role>],
+    prefs: &Preferences<'_>,
+) -> Vec<(String, Vec<&'r Arc<Role>>)> {
+    let find = |name: &str| shown.iter().copied().find(|r| r.name == *name);
     let mut sections: Vec<(String, Vec<&Arc<Role>>)> = Vec::new();
     let mut placed: Vec<&str> = Vec::new();
     if let Some(last) = prefs.last.and_then(find) {
@@ -112,39 +155,7 @@ pub fn arrange(
         };
         sections.push((heading.to_owned(), ungrouped));
     }
-    let first = sections.first().and_then(|(_, roles)| roles.first());
-    let selected = [prefs.selected, prefs.last]
-        .into_iter()
-        .flatten()
-        .find_map(find)
-        .or(first.copied())
-        .map(|r| r.name.to_string());
-    let mut n = 0;
-    let groups = sections
-        .into_iter()
-        .map(|(name, roles)| RoleGroup {
-            name,
-            roles: roles
-                .into_iter()
-                .map(|r| {
-                    n += 1;
-                    RoleChoice {
-                        id: format!("role-{n}"),
-                        name: r.name.to_string(),
-                        description: r.description.clone(),
-                        selected: selected.as_deref() == Some(r.name.as_str()),
-                        favourite: prefs.favourites.iter().any(|f| *f == r.name),
-                        durations: duration_choices(CredentialIssuer::max_duration(r), default),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    Arranged {
-        groups,
-        selected,
-        count: shown.len(),
-    }
+    sections
 }
 
 /// The lengths a role granting at most `max` seconds offers: the steps up to `max`, `max`
