@@ -172,7 +172,7 @@ pub struct AuditEvent {
     /// The subject at that provider (or `client/{id}` for a machine client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// The role.
+    /// The role (for a refusal, the name asked for, which may name no role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleName>,
     /// The role session's name.

@@ -224,14 +224,7 @@ async fn duration_above_the_role_maximum_is_refused() {
     let r = l.choose(&b, &html, "admin", 7200).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/credentials?shortened=1");
-    let text = b
-        .get(l.at("/credentials?shortened=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = l.text(&b, "/credentials?shortened=1").await;
     assert!(
         text.contains("The role admin grants sessions of at most 1 hour"),
         "{text}"

@@ -275,6 +275,17 @@ impl Lanyard {
             .unwrap()
     }
 
+    /// The body of `GET path` with `b`'s cookies, whatever the status.
+    pub async fn text(&self, b: &reqwest::Client, path: &str) -> String {
+        b.get(self.at(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The token on /credentials.
     pub async fn credentials(&self, b: &reqwest::Client) -> (String, String) {
         let r = b.get(self.at("/credentials")).send().await.unwrap();

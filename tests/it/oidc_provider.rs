@@ -877,26 +877,17 @@ async fn revocation_and_logout_end_sessions() {
 #[tokio::test]
 async fn private_key_jwt_clients_sign_single_use_assertions() {
     use lanyard::tokens::{Algorithm as KeyAlg, KeySet, generate_key};
+    // A fresh ES256 key set in its own directory.
+    let key_set = |dir: &std::path::Path| {
+        generate_key(dir, KeyAlg::Es256, UnixTime::from_secs(T0 - 10)).unwrap();
+        KeySet::load(dir, KeyAlg::Es256, UnixTime::from_secs(T0)).unwrap()
+    };
     let client_keys = tempfile::tempdir().unwrap();
-    generate_key(
-        client_keys.path(),
-        KeyAlg::Es256,
-        UnixTime::from_secs(T0 - 10),
-    )
-    .unwrap();
-    let client_set =
-        KeySet::load(client_keys.path(), KeyAlg::Es256, UnixTime::from_secs(T0)).unwrap();
+    let client_set = key_set(client_keys.path());
     let jwks = client_keys.path().join("jwks.json");
     std::fs::write(&jwks, serde_json::to_string(&client_set.jwks()).unwrap()).unwrap();
     let other_keys = tempfile::tempdir().unwrap();
-    generate_key(
-        other_keys.path(),
-        KeyAlg::Es256,
-        UnixTime::from_secs(T0 - 10),
-    )
-    .unwrap();
-    let other_set =
-        KeySet::load(other_keys.path(), KeyAlg::Es256, UnixTime::from_secs(T0)).unwrap();
+    let other_set = key_set(other_keys.path());
 
     let keys = tempfile::tempdir().unwrap();
     let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());

@@ -650,14 +650,7 @@ async fn lengths_and_stars_by_hand() {
     .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/roles?selected=admin");
-    let page = b
-        .get(l.at("/roles"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = l.text(&b, "/roles").await;
     let at = |needle: &str| {
         page.find(needle)
             .unwrap_or_else(|| panic!("{needle}: {page}"))
