@@ -587,7 +587,7 @@ fn token_error(e: &IdTokenError) -> StsError {
 fn upstream_error(e: UpstreamError) -> StsError {
     match e {
         UpstreamError::InvalidIdToken(e) => token_error(&e),
-        UpstreamError::NotAllowed(why) => StsError::IdpRejectedClaim(why),
+        UpstreamError::NotAllowed(why) => StsError::IdpRejectedClaim(why.to_string()),
         other if other.is_provider_failure() => {
             StsError::IdpCommunication(format!("the provider's keys could not be fetched: {other}"))
         }
@@ -604,6 +604,7 @@ mod tests {
     use super::*;
     use crate::clock::{ManualClock, SharedClock, UnixTime};
     use crate::config::Config;
+    use crate::connectors::upstream::NotAllowed;
     use crate::identity::{ClaimValue, ProviderId, ProviderKind};
     use crate::session::{MemoryStore, SessionStore};
     use crate::telemetry::captured_log;
@@ -786,7 +787,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
             "InvalidIdentityToken"
         );
         assert_eq!(
-            upstream_error(UpstreamError::NotAllowed("no".into())).code(),
+            upstream_error(UpstreamError::NotAllowed(NotAllowed::Tenant)).code(),
             "IDPRejectedClaim"
         );
         assert_eq!(

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use url::Url;
 
-use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
+use super::upstream::{Endpoint, Http, NotAllowed, Params, UpstreamError, UpstreamLogin, short};
 use crate::clock::UnixTime;
 use crate::connectors::settings::GithubSettings;
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
@@ -220,14 +220,8 @@ fn identity(
             .iter()
             .any(|o| config.allowed_organizations.contains(o))
     {
-        return Err(UpstreamError::NotAllowed(format!(
-            "only members of the GitHub organization{} {} may sign in here",
-            if config.allowed_organizations.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            config.allowed_organizations.join(", ")
+        return Err(UpstreamError::NotAllowed(NotAllowed::Organization(
+            config.allowed_organizations.clone(),
         )));
     }
     let email = emails

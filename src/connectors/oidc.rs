@@ -23,7 +23,7 @@ use super::id_token::{
     Expectations, IssuerCheck, JwksDocument, PublicKeys, TokenUse, UnverifiedIdToken,
     allowed_algorithms,
 };
-use super::upstream::{Endpoint, Http, Params, UpstreamError, UpstreamLogin, short};
+use super::upstream::{Endpoint, Http, NotAllowed, Params, UpstreamError, UpstreamLogin, short};
 use crate::clock::UnixTime;
 use crate::connectors::settings::{
     OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
@@ -591,9 +591,7 @@ pub fn identity_from_claims(
     let email = claim_str(claims, &config.claims.email).map(str::to_owned);
     let email_verified = claim_bool(claims, "email_verified");
     if config.require_verified_email && (email.is_none() || email_verified != Some(true)) {
-        return Err(UpstreamError::NotAllowed(
-            "the provider has not verified the email address of this account".into(),
-        ));
+        return Err(UpstreamError::NotAllowed(NotAllowed::UnverifiedEmail));
     }
     if !config.allowed_domains.is_empty() {
         let domain = match config.preset {
@@ -608,25 +606,19 @@ pub fn identity_from_claims(
         match domain {
             Some(d) if config.allowed_domains.contains(&d) => {}
             Some(d) => {
-                return Err(UpstreamError::NotAllowed(format!(
-                    "accounts of the domain \"{}\" may not sign in here",
-                    short(&d, 100)
-                )));
+                return Err(UpstreamError::NotAllowed(NotAllowed::Domain(short(
+                    &d, 100,
+                ))));
             }
             None => {
-                return Err(UpstreamError::NotAllowed(
-                    "only accounts with a verified email address of an allowed domain may sign in here"
-                        .into(),
-                ));
+                return Err(UpstreamError::NotAllowed(NotAllowed::NoAllowedDomain));
             }
         }
     }
     if !config.allowed_tenants.is_empty() {
         let tid = claim_str(claims, "tid").map(str::to_lowercase);
         if !tid.is_some_and(|t| config.allowed_tenants.contains(&t)) {
-            return Err(UpstreamError::NotAllowed(
-                "accounts of this Microsoft Entra tenant may not sign in here".into(),
-            ));
+            return Err(UpstreamError::NotAllowed(NotAllowed::Tenant));
         }
     }
     let username = claim_str(claims, &config.claims.username)

@@ -63,6 +63,30 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// Why a valid identity may not sign in through a provider (its settings restrict who may).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAllowed {
+    /// Not a member of any of these GitHub organizations.
+    #[error(
+        "only members of the GitHub organization{} {} may sign in here",
+        if .0.len() == 1 { "" } else { "s" },
+        .0.join(", ")
+    )]
+    Organization(Vec<String>),
+    /// The provider has not verified the account's email address.
+    #[error("the provider has not verified the email address of this account")]
+    UnverifiedEmail,
+    /// The account's domain (shortened) is not an allowed one.
+    #[error("accounts of the domain \"{0}\" may not sign in here")]
+    Domain(String),
+    /// The account has no verified email address of a domain to check.
+    #[error("only accounts with a verified email address of an allowed domain may sign in here")]
+    NoAllowedDomain,
+    /// The Microsoft Entra tenant is not an allowed one.
+    #[error("accounts of this Microsoft Entra tenant may not sign in here")]
+    Tenant,
+}
+
 /// Why a sign-in through an upstream provider failed. Messages are written for the person
 /// signing in (they name no secret, code or token); [`UpstreamError::detail`] adds what the
 /// log needs.
@@ -135,7 +159,7 @@ pub enum UpstreamError {
     UserinfoSubjectMismatch,
     /// The identity is valid but not allowed here (domain, tenant, organization, email).
     #[error("{0}")]
-    NotAllowed(String),
+    NotAllowed(NotAllowed),
     /// Lanyard's own configuration cannot be used (e.g. the client assertion key).
     #[error("the provider is misconfigured in Lanyard")]
     Config(String),

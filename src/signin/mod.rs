@@ -221,8 +221,8 @@ pub enum SignInError {
         provider: Box<ProviderInfo>,
         /// Why.
         error: SamlError,
-        /// The state of the IdP's metadata, in words.
-        idp_state: String,
+        /// The state of the IdP's metadata.
+        idp_state: crate::connectors::saml::IdpState,
     },
     /// Wrong username, password or code, or a locked account or address.
     #[error("the username or password is incorrect")]
@@ -717,7 +717,7 @@ fn saml_refused(info: &ProviderInfo, saml: &SamlConnector, error: SamlError) -> 
     SignInError::Saml {
         provider: Box::new(info.clone()),
         error,
-        idp_state: saml.idp_state().to_string(),
+        idp_state: saml.idp_state(),
     }
 }
 
