@@ -13,6 +13,7 @@ use crate::authz::{Authorizer, AuthzError, Caller, Question};
 use crate::connectors::saml::IdpState;
 use crate::web::error::{ApiError, WebError};
 use crate::web::extract::ApiJson;
+use crate::web::i18n::Msg;
 use crate::web::{AppState, ClientIp};
 
 /// Readiness gives up on the store after this long.
@@ -82,8 +83,8 @@ pub async fn metrics(State(state): State<AppState>, ip: ClientIp, headers: Heade
         _ => false,
     };
     if !(by_network || by_token) {
-        return crate::web::error::PageError(WebError::NotFound("there is no such page".into()))
-            .into_response();
+        let nothing = WebError::NotFound(Msg::new("error-no-such-page"));
+        return crate::web::error::PageError(nothing).into_response();
     }
     upstream_gauges(&state).await;
     (
@@ -225,7 +226,9 @@ pub async fn authorize(
         .access
         .tokens()
         .verify_any_audience(token)
-        .map_err(|e| WebError::Unauthorized(format!("the access token is not valid: {e}")))?;
+        .map_err(|e| {
+            WebError::Unauthorized(Msg::verbatim(format!("the access token is not valid: {e}")))
+        })?;
     // Read after the token is checked: a caller without one learns nothing of the body.
     let ApiJson(body) = body?;
     let caller = Caller {
@@ -282,9 +285,11 @@ impl From<crate::authz::Answer> for AuthorizeResponse {
 
 fn authz_error(e: AuthzError) -> WebError {
     match e {
-        AuthzError::SessionEnded | AuthzError::RoleGone => WebError::Unauthorized(e.to_string()),
+        AuthzError::SessionEnded | AuthzError::RoleGone => {
+            WebError::Unauthorized(Msg::verbatim(e.to_string()))
+        }
         AuthzError::Context(_) | AuthzError::RefusedKey { .. } | AuthzError::InvalidSourceIp => {
-            WebError::BadRequest(e.to_string())
+            WebError::BadRequest(Msg::verbatim(e.to_string()))
         }
         AuthzError::Store(e) => e.into(),
         AuthzError::StoredPolicy(_) => WebError::Internal(e.to_string()),
@@ -293,5 +298,5 @@ fn authz_error(e: AuthzError) -> WebError {
 
 fn bearer(headers: &HeaderMap) -> Result<&str, WebError> {
     crate::web::bearer_token(headers)
-        .ok_or_else(|| WebError::Unauthorized("a bearer token is required".into()))
+        .ok_or_else(|| WebError::Unauthorized(Msg::verbatim("a bearer token is required")))
 }

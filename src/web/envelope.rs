@@ -1,7 +1,9 @@
 //! What every request and response passes through, as one layer: the request id, the
 //! request's tracing span, the id made available to error pages
-//! ([`REQUEST_ID`](crate::web::error::REQUEST_ID)), and the security headers of every
-//! response.
+//! ([`REQUEST_ID`](crate::web::error::REQUEST_ID)), the request's language (negotiated
+//! once from `Accept-Language`, given to handlers and error pages, and announced on HTML
+//! answers with `Content-Language` and `Vary: Accept-Language`), and the security headers
+//! of every response.
 //!
 //! One hand-written service instead of a stack of five middlewares (`SetRequestId`,
 //! `TraceLayer`, `PropagateRequestId` and two `from_fn`): each of those boxed or cloned
@@ -9,7 +11,7 @@
 //! into a map that grew several times. Here a request costs one boxed future, one
 //! `String` for its id and one reservation in the response's header map.
 //!
-//! May import: `web::error`.
+//! May import: `web::error`, `web::i18n`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,6 +28,7 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 
 use crate::web::error::REQUEST_ID;
+use crate::web::i18n::{LOCALE, Locale};
 
 /// The request id header: kept from the request when well formed, set otherwise, and
 /// echoed on the response.
@@ -135,6 +138,8 @@ where
             }
         };
         let echo = HeaderValue::try_from(id.as_str()).ok();
+        let locale = Locale::of(req.headers());
+        req.extensions_mut().insert(locale);
         let is_static = req.uri().path().starts_with("/static/");
         let span = tracing::info_span!(
             "request",
@@ -163,7 +168,7 @@ where
                 );
             }
             let h = response.headers_mut();
-            h.reserve(SECURITY_HEADERS.len() + NO_STORE_HEADERS.len() + 2);
+            h.reserve(SECURITY_HEADERS.len() + NO_STORE_HEADERS.len() + 4);
             for (name, value) in SECURITY_HEADERS {
                 h.insert(name, value);
             }
@@ -178,10 +183,26 @@ where
             if let Some(echo) = echo {
                 h.insert(X_REQUEST_ID, echo);
             }
+            if is_html(h) {
+                h.insert(
+                    header::CONTENT_LANGUAGE,
+                    HeaderValue::from_static(locale.tag()),
+                );
+                h.append(header::VARY, HeaderValue::from_static("accept-language"));
+            }
             Ok(response)
         };
+        let handled = LOCALE.scope(locale, handled);
         Box::pin(REQUEST_ID.scope(id, handled).instrument(span))
     }
+}
+
+/// Whether an answer is a page (HTML), said in the request's language.
+fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Whether a client's `x-request-id` is kept: short, letters, digits and `-` only (it is

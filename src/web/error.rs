@@ -1,17 +1,22 @@
 //! One error type for the web layer. Every error becomes a response with an explicit status:
-//! pages get an HTML page with a plain sentence and a correlation id, JSON APIs get
-//! `{"error", "error_description"}` (OAuth style). 5xx bodies never carry internal text;
-//! the detail goes to the log, once, with the request id.
+//! pages get an HTML page with a plain sentence and a correlation id, in the request's
+//! language (`web::i18n`); JSON APIs get `{"error", "error_description"}` (OAuth style),
+//! always in English (they are machine-facing). 5xx bodies never carry internal text; the
+//! detail goes to the log, once, with the request id.
+//!
+//! May import: `connectors` (upstream and SAML errors), `signin`, `sso`, `web::views`,
+//! `web::i18n`.
 
 use askama::Template;
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::connectors::saml::SamlError;
-use crate::connectors::upstream::UpstreamError;
+use crate::connectors::saml::{IdpState, SamlError};
+use crate::connectors::upstream::{Endpoint, NotAllowed, UpstreamError};
 use crate::signin::SignInError;
 use crate::sso::SsoError;
+use crate::web::i18n::{Locale, Msg};
 use crate::web::views::ErrorPage;
 
 tokio::task_local! {
@@ -26,15 +31,16 @@ pub fn request_id() -> String {
         .unwrap_or_else(|_| "-".to_owned())
 }
 
-/// Something went wrong handling a request.
+/// Something went wrong handling a request. The sentences are [`Msg`]s: said in the page's
+/// language on a page, in English in the log and in JSON.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     /// No such page, provider or role.
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     /// The request is malformed.
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Msg),
     /// The form was not sent by Lanyard's own page, or it expired.
     #[error("the form expired or did not come from this site")]
     Csrf,
@@ -43,10 +49,10 @@ pub enum WebError {
     PayloadTooLarge,
     /// Not allowed.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     /// The bearer token is missing or invalid (APIs only).
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(Msg),
     /// Too many requests of this kind are in progress (an anonymous flood); try later.
     #[error(
         "too many sign-ins are in progress from your network right now; please wait a few \
@@ -71,7 +77,7 @@ pub enum WebError {
         /// Provider display name.
         provider_name: String,
         /// Why, in words safe to show.
-        reason: String,
+        reason: Msg,
     },
     /// A sign-in through an upstream provider failed; the page names the provider and
     /// offers to try again.
@@ -98,12 +104,16 @@ impl From<SsoError> for WebError {
 impl From<SignInError> for WebError {
     fn from(e: SignInError) -> Self {
         match e {
-            SignInError::UnknownProvider(_) | SignInError::NotSaml(_) => {
-                WebError::NotFound(e.to_string())
+            SignInError::UnknownProvider(id) => {
+                WebError::NotFound(Msg::new("error-unknown-provider").arg("provider", short(&id)))
             }
-            SignInError::NoPasswordForm(_) | SignInError::PostOnly => {
-                WebError::BadRequest(e.to_string())
+            SignInError::NotSaml(id) => {
+                WebError::NotFound(Msg::new("error-no-saml-provider").arg("provider", short(&id)))
             }
+            SignInError::NoPasswordForm(provider) => WebError::BadRequest(
+                Msg::new("error-no-password-form").arg("provider", provider.display_name),
+            ),
+            SignInError::PostOnly => WebError::BadRequest(Msg::new("error-saml-post-only")),
             SignInError::Upstream { provider, error } => WebError::Upstream {
                 provider_id: provider.id.to_string(),
                 provider_name: provider.display_name,
@@ -117,24 +127,21 @@ impl From<SignInError> for WebError {
                 SamlError::NotReady => WebError::ProviderUnavailable {
                     provider_id: provider.id.to_string(),
                     provider_name: provider.display_name,
-                    reason: format!(
-                        "Lanyard does not know this identity provider yet: {idp_state}. It \
-                         tries again within a minute"
-                    ),
+                    reason: Msg::new("reason-saml-not-ready")
+                        .arg("state", idp_state_msg(&idp_state)),
                 },
                 SamlError::Config(detail) => WebError::Internal(detail),
-                other => WebError::Forbidden(format!(
-                    "sign-in through {} was refused: the identity provider's answer did not \
-                     pass Lanyard's checks ({})",
-                    provider.display_name,
-                    public_saml_reason(&other)
-                )),
+                other => WebError::Forbidden(
+                    Msg::new("error-saml-refused")
+                        .arg("provider", provider.display_name)
+                        .arg("reason", public_saml_reason(&other)),
+                ),
             },
-            SignInError::Refused { .. } => WebError::Forbidden(e.to_string()),
+            SignInError::Refused { .. } => WebError::Forbidden(Msg::new("password-refused")),
             SignInError::DirectoryUnavailable { provider, .. } => WebError::ProviderUnavailable {
                 provider_id: provider.id.to_string(),
                 provider_name: provider.display_name,
-                reason: "the directory cannot be reached right now".to_owned(),
+                reason: Msg::new("reason-directory-unavailable"),
             },
             SignInError::FormExpired { .. } => WebError::Csrf,
             SignInError::Sso(e) => e.into(),
@@ -143,19 +150,93 @@ impl From<SignInError> for WebError {
     }
 }
 
+/// An identifier from the request, shortened for a sentence.
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// Where a SAML provider's metadata stands, for the person.
+fn idp_state_msg(state: &IdpState) -> Msg {
+    match state {
+        IdpState::Ready => Msg::new("idp-ready"),
+        IdpState::Loading => Msg::new("idp-loading"),
+        IdpState::Failed(detail) => Msg::new("idp-failed").arg("detail", detail),
+    }
+}
+
 /// A short reason for a refused SAML answer, safe to show to the person.
-fn public_saml_reason(e: &SamlError) -> &'static str {
+fn public_saml_reason(e: &SamlError) -> Msg {
     match e {
-        SamlError::Expired(_) | SamlError::NotYetValid(_) => "it is outside its validity period",
-        SamlError::OtherBrowser => {
-            "it answers a sign-in started in another browser; start again here"
+        SamlError::Expired(_) | SamlError::NotYetValid(_) => Msg::new("saml-expired"),
+        SamlError::OtherBrowser => Msg::new("saml-other-browser"),
+        SamlError::Replay | SamlError::InResponseTo(_) => Msg::new("saml-replay"),
+        SamlError::Unsolicited => Msg::new("saml-unsolicited"),
+        SamlError::Status(_) => Msg::new("saml-status"),
+        _ => Msg::new("saml-invalid"),
+    }
+}
+
+/// Why an upstream sign-in failed, for the person (the log has [`UpstreamError::detail`]).
+fn upstream_reason(e: &UpstreamError) -> Msg {
+    match e {
+        UpstreamError::Denied {
+            error,
+            description: None,
+        } => Msg::new("upstream-denied").arg("error", error),
+        UpstreamError::Denied {
+            error,
+            description: Some(d),
+        } => Msg::new("upstream-denied-described")
+            .arg("error", error)
+            .arg("description", d),
+        UpstreamError::UnknownTransaction => Msg::new("upstream-unknown-transaction"),
+        UpstreamError::StateMismatch => Msg::new("upstream-state-mismatch"),
+        UpstreamError::MissingCode => Msg::new("upstream-missing-code"),
+        UpstreamError::Unreachable { endpoint, .. } => {
+            Msg::new("upstream-unreachable").arg("endpoint", endpoint_msg(*endpoint))
         }
-        SamlError::Replay | SamlError::InResponseTo(_) => {
-            "it was already used or answers no pending sign-in; start again"
+        UpstreamError::Tls { endpoint, .. } => {
+            Msg::new("upstream-tls").arg("endpoint", endpoint_msg(*endpoint))
         }
-        SamlError::Unsolicited => "sign-ins started at the identity provider are not accepted",
-        SamlError::Status(_) => "the identity provider did not authenticate you",
-        _ => "it is not valid",
+        UpstreamError::Timeout { endpoint, timeout } => Msg::new("upstream-timeout")
+            .arg("endpoint", endpoint_msg(*endpoint))
+            .arg("seconds", timeout.as_secs()),
+        UpstreamError::Status {
+            endpoint, status, ..
+        } => Msg::new("upstream-status")
+            .arg("endpoint", endpoint_msg(*endpoint))
+            .arg("status", *status),
+        UpstreamError::Malformed { endpoint, .. } => {
+            Msg::new("upstream-malformed").arg("endpoint", endpoint_msg(*endpoint))
+        }
+        UpstreamError::InvalidIdToken(_) => Msg::new("upstream-invalid-id-token"),
+        UpstreamError::UserinfoSubjectMismatch => Msg::new("upstream-userinfo-mismatch"),
+        UpstreamError::NotAllowed(why) => not_allowed(why),
+        UpstreamError::Config(_) => Msg::new("upstream-config"),
+    }
+}
+
+/// Why an identity may not sign in here.
+fn not_allowed(why: &NotAllowed) -> Msg {
+    match why {
+        NotAllowed::Organization(orgs) => Msg::new("upstream-not-in-organization")
+            .arg("count", orgs.len())
+            .arg("organizations", orgs.join(", ")),
+        NotAllowed::UnverifiedEmail => Msg::new("upstream-email-unverified"),
+        NotAllowed::Domain(domain) => Msg::new("upstream-domain-not-allowed").arg("domain", domain),
+        NotAllowed::NoAllowedDomain => Msg::new("upstream-no-allowed-domain"),
+        NotAllowed::Tenant => Msg::new("upstream-tenant-not-allowed"),
+    }
+}
+
+/// Which call to a provider, in words.
+fn endpoint_msg(endpoint: Endpoint) -> Msg {
+    match endpoint {
+        Endpoint::Discovery => Msg::new("endpoint-discovery"),
+        Endpoint::Jwks => Msg::new("endpoint-jwks"),
+        Endpoint::Token => Msg::new("endpoint-token"),
+        Endpoint::Userinfo => Msg::new("endpoint-userinfo"),
+        Endpoint::Api => Msg::new("endpoint-api"),
     }
 }
 
@@ -198,47 +279,52 @@ impl WebError {
     }
 
     /// The page title: what happened, in plain words (never an HTTP reason phrase).
-    fn title(&self) -> String {
+    fn title(&self) -> Msg {
         match self {
-            WebError::NotFound(_) => "That page does not exist".to_owned(),
-            WebError::BadRequest(_) => "Lanyard could not use that request".to_owned(),
-            WebError::Csrf => "That form has expired".to_owned(),
-            WebError::PayloadTooLarge => "That was more than Lanyard accepts".to_owned(),
-            WebError::Forbidden(_) => "Not available to you".to_owned(),
-            WebError::Unauthorized(_) => "You need to sign in".to_owned(),
-            WebError::TooBusy { .. } => "Too many sign-ins in progress".to_owned(),
-            WebError::StoreUnavailable(_) => "Lanyard is briefly unavailable".to_owned(),
-            WebError::Internal(_) => "Something went wrong".to_owned(),
+            WebError::NotFound(_) => Msg::new("error-title-not-found"),
+            WebError::BadRequest(_) => Msg::new("error-title-bad-request"),
+            WebError::Csrf => Msg::new("error-title-csrf"),
+            WebError::PayloadTooLarge => Msg::new("error-title-too-large"),
+            WebError::Forbidden(_) => Msg::new("error-title-forbidden"),
+            WebError::Unauthorized(_) => Msg::new("error-title-unauthorized"),
+            WebError::TooBusy { .. } => Msg::new("error-title-too-busy"),
+            WebError::StoreUnavailable(_) => Msg::new("error-title-store"),
+            WebError::Internal(_) => Msg::new("error-title-internal"),
             WebError::Upstream { provider_name, .. } => {
-                format!("Sign-in with {provider_name} failed")
+                Msg::new("error-title-upstream").arg("provider", provider_name)
             }
             WebError::ProviderUnavailable { provider_name, .. } => {
-                format!("{provider_name} is not available")
+                Msg::new("error-title-provider-unavailable").arg("provider", provider_name)
             }
         }
     }
 
     /// A sentence for the person; never internal detail.
-    fn public_message(&self) -> String {
+    fn public_message(&self) -> Msg {
         match self {
-            WebError::StoreUnavailable(_) => {
-                "Lanyard cannot reach its session store right now. Please try again in a moment."
-                    .to_owned()
-            }
-            WebError::Internal(_) => "Something went wrong on our side.".to_owned(),
-            WebError::Csrf => "This form has expired or was not sent from Lanyard's own page. \
-                               Go back, reload the page and try again."
-                .to_owned(),
-            other => {
-                let mut s = other.to_string();
-                if let Some(first) = s.get_mut(0..1) {
-                    first.make_ascii_uppercase();
-                }
-                if !s.ends_with('.') {
-                    s.push('.');
-                }
-                s
-            }
+            WebError::NotFound(m)
+            | WebError::BadRequest(m)
+            | WebError::Forbidden(m)
+            | WebError::Unauthorized(m) => m.clone(),
+            WebError::Csrf => Msg::new("error-csrf"),
+            WebError::PayloadTooLarge => Msg::new("error-too-large"),
+            WebError::TooBusy { .. } => Msg::new("error-too-busy"),
+            WebError::StoreUnavailable(_) => Msg::new("error-store"),
+            WebError::Internal(_) => Msg::new("error-internal"),
+            WebError::ProviderUnavailable {
+                provider_name,
+                reason,
+                ..
+            } => Msg::new("error-provider-unavailable")
+                .arg("provider", provider_name)
+                .arg("reason", reason.clone()),
+            WebError::Upstream {
+                provider_name,
+                error,
+                ..
+            } => Msg::new("error-upstream")
+                .arg("provider", provider_name)
+                .arg("reason", upstream_reason(error)),
         }
     }
 
@@ -319,22 +405,24 @@ pub enum Back {
 }
 
 impl PageError {
-    /// The error page, with its link back to `back`.
+    /// The error page, with its link back to `back`, in the request's language.
     pub fn page(self, back: Back) -> Response {
         let request_id = request_id();
         self.0.log(&request_id);
         let status = self.0.status();
         let (back_href, back_label) = match back {
-            Back::SignIn => ("/signin", "Back to sign-in"),
-            Back::Roles => ("/roles", "Back to your roles"),
+            Back::SignIn => ("/signin", Msg::new("error-back-signin")),
+            Back::Roles => ("/roles", Msg::new("error-back-roles")),
         };
+        let t = crate::web::i18n::current();
         let page = ErrorPage {
-            title: self.0.title(),
-            message: self.0.public_message(),
+            t,
+            title: t.say(&self.0.title()),
+            message: t.say(&self.0.public_message()),
             request_id,
             retry: self.0.retry(),
             back_href: back_href.to_owned(),
-            back_label: back_label.to_owned(),
+            back_label: t.say(&back_label),
         };
         let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -368,9 +456,10 @@ impl IntoResponse for ApiError {
         let request_id = request_id();
         self.0.log(&request_id);
         let status = self.0.status();
+        let description = self.0.public_message().render(Locale::En);
         let body = serde_json::json!({
             "error": self.0.oauth_code(),
-            "error_description": self.0.public_message(),
+            "error_description": description,
             "request_id": request_id,
         });
         let mut response = (status, Json(body)).into_response();
@@ -378,7 +467,7 @@ impl IntoResponse for ApiError {
         if let WebError::Unauthorized(_) = self.0
             && let Ok(v) = header::HeaderValue::from_str(&format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                self.0.public_message().replace('"', "'")
+                description.replace('"', "'")
             ))
         {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -394,12 +483,12 @@ mod tests {
     #[test]
     fn no_error_page_title_is_a_reason_phrase() {
         let all = [
-            WebError::NotFound("x".into()),
-            WebError::BadRequest("x".into()),
+            WebError::NotFound(Msg::verbatim("x")),
+            WebError::BadRequest(Msg::verbatim("x")),
             WebError::Csrf,
             WebError::PayloadTooLarge,
-            WebError::Forbidden("x".into()),
-            WebError::Unauthorized("x".into()),
+            WebError::Forbidden(Msg::verbatim("x")),
+            WebError::Unauthorized(Msg::verbatim("x")),
             WebError::TooBusy {
                 retry_after: std::time::Duration::from_secs(1),
             },
@@ -407,7 +496,7 @@ mod tests {
             WebError::Internal("x".into()),
         ];
         for e in all {
-            let title = e.title();
+            let title = e.title().to_string();
             let reason = e.status().canonical_reason().unwrap_or("");
             assert!(!title.eq_ignore_ascii_case(reason), "{title}");
             assert!(!title.contains(reason), "{title} contains {reason}");

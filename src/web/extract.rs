@@ -2,7 +2,7 @@
 //! once (STYLE.md item 20), and the facts of a request (client address, user agent, now, transport) that
 //! trust evaluation and the audit trail use.
 //!
-//! May import: `roles` (the facts type), `web::error`, `web::client_ip`.
+//! May import: `roles` (the facts type), `web::error`, `web::client_ip`, `web::i18n`.
 
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::roles::RequestFacts;
 use crate::web::error::{ApiError, PageError, WebError};
+use crate::web::i18n::Msg;
 use crate::web::{AppState, ClientIp};
 
 /// The longest `User-Agent` kept, in characters.
@@ -65,7 +66,7 @@ fn query_rejection(e: &QueryRejection) -> WebError {
     unreadable(
         e.status(),
         &e.body_text(),
-        "the address could not be read; please start again from the sign-in page",
+        Msg::new("error-address-unreadable"),
     )
 }
 
@@ -74,11 +75,12 @@ pub fn form_rejection(e: &FormRejection) -> WebError {
     unreadable(
         e.status(),
         &e.body_text(),
-        "the form could not be read; please go back, reload the page and try again",
+        Msg::new("error-form-unreadable"),
     )
 }
 
-/// What an API says about a JSON body it could not read.
+/// What an API says about a JSON body it could not read (in English: APIs are read by
+/// programs and their developers).
 pub fn json_rejection(e: &JsonRejection) -> WebError {
     let sentence = match e {
         JsonRejection::MissingJsonContentType(_) => {
@@ -86,15 +88,15 @@ pub fn json_rejection(e: &JsonRejection) -> WebError {
         }
         _ => "the body is not the JSON object this endpoint expects",
     };
-    unreadable(e.status(), &e.body_text(), sentence)
+    unreadable(e.status(), &e.body_text(), Msg::verbatim(sentence))
 }
 
-fn unreadable(status: StatusCode, detail: &str, sentence: &str) -> WebError {
+fn unreadable(status: StatusCode, detail: &str, sentence: Msg) -> WebError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return WebError::PayloadTooLarge;
     }
     tracing::info!(detail, "request body unreadable");
-    WebError::BadRequest(sentence.to_owned())
+    WebError::BadRequest(sentence)
 }
 
 impl FromRequestParts<AppState> for RequestFacts {

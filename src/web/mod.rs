@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod oauth;
 pub mod pages;
 mod picker;
@@ -40,6 +41,7 @@ use crate::telemetry::metrics::{Metrics, Outcome};
 pub use crate::web::client_ip::ClientIp;
 use crate::web::envelope::EnvelopeLayer;
 use crate::web::error::{PageError, WebError};
+use crate::web::i18n::Msg;
 
 /// The largest request body accepted (forms and JSON APIs are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -199,14 +201,12 @@ async fn track(
 }
 
 async fn not_found() -> PageError {
-    PageError(WebError::NotFound("there is no such page".into()))
+    PageError(WebError::NotFound(Msg::new("error-no-such-page")))
 }
 
 async fn method_not_allowed() -> Response {
-    let mut r = PageError(WebError::BadRequest(
-        "this method is not allowed here".into(),
-    ))
-    .into_response();
+    let mut r =
+        PageError(WebError::BadRequest(Msg::new("error-method-not-allowed"))).into_response();
     *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     r
 }

@@ -22,6 +22,7 @@ use crate::secret::Secret;
 use crate::sts::TokenExchange;
 use crate::telemetry::metrics::Outcome;
 use crate::web::error::{PageError, WebError, request_id};
+use crate::web::i18n::{Locale, Msg};
 use crate::web::session::current_session;
 use crate::web::views::LogoutConfirmPage;
 use crate::web::{AppState, ClientIp, cookies};
@@ -95,10 +96,10 @@ pub async fn authorize(
     headers: HeaderMap,
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let Query(params) = query.map_err(|e| unusable_request(&e.body_text()))?;
     let pending = match state.oidc.validate_authorize(&params) {
         Ok(p) => p,
-        Err(AuthorizeRejection::Page(message)) => return Err(WebError::BadRequest(message).into()),
+        Err(AuthorizeRejection::Page(message)) => return Err(unusable_request(&message).into()),
         Err(AuthorizeRejection::Redirect(url)) => {
             return Ok(Redirect::to(url.as_str()).into_response());
         }
@@ -127,8 +128,20 @@ pub fn oauth_page(e: OAuthError) -> PageError {
     match e {
         OAuthError::TemporarilyUnavailable(d) => PageError(WebError::StoreUnavailable(d)),
         OAuthError::ServerError(d) => PageError(WebError::Internal(d)),
-        other => PageError(WebError::BadRequest(other.to_string())),
+        other => PageError(unusable_request(&other.to_string())),
     }
+}
+
+/// An application's request that a page cannot go on with: a sentence in the page's
+/// language around the protocol's own (English) description of what is wrong.
+fn unusable_request(detail: &str) -> WebError {
+    let detail: String = detail
+        .trim()
+        .trim_end_matches('.')
+        .chars()
+        .take(300)
+        .collect();
+    WebError::BadRequest(Msg::new("error-application-request").arg("detail", detail))
 }
 
 /// How a form authenticates its client (RFC 6749 §2.3.1 `client_secret_post`, RFC 7523
@@ -406,6 +419,7 @@ pub async fn revoke(
 /// on Lanyard's own sign-out form (a cross-site request cannot sign anyone out).
 pub async fn logout(
     State(state): State<AppState>,
+    t: Locale,
     headers: HeaderMap,
     Query(q): Query<LogoutRequest>,
 ) -> Result<Response, PageError> {
@@ -415,7 +429,10 @@ pub async fn logout(
         if !plan.proves(c.expose_secret()) {
             // Not provably this session's application: let the person decide.
             if let Some(session) = state.sso.load(c.expose_secret()).await? {
-                let page = LogoutConfirmPage { csrf: session.csrf };
+                let page = LogoutConfirmPage {
+                    t,
+                    csrf: session.csrf,
+                };
                 let html = page
                     .render()
                     .map_err(|e| WebError::Internal(format!("template: {e}")))?;

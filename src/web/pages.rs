@@ -1,5 +1,6 @@
 //! The browser pages: provider chooser, password form, role picker, credentials, sign-out.
-//! Handlers are thin: extract, call one service, map the result.
+//! Handlers are thin: extract, call one service, map the result. Each page is said in the
+//! request's language, which handlers take as a [`Locale`] (`web::i18n`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,11 +28,12 @@ use crate::signin::{
 use crate::sso::{LOGIN_TRANSACTION_TTL, SsoSession};
 use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
+use crate::web::i18n::{Locale, Msg, duration};
 use crate::web::picker::{Preferences, arrange};
 use crate::web::session::{current_session, enter};
 use crate::web::views::{
     ContinuePage, CredentialsPage, NoRolesPage, PasswordPage, ProviderLink, RolesPage,
-    SignedOutPage, SigninPage, human_duration,
+    SignedOutPage, SigninPage,
 };
 use crate::web::{AppState, ClientIp, cookies};
 
@@ -78,6 +80,7 @@ pub struct ReturnTo {
 /// offers to continue, since signing in again ends the current session and its tokens.
 pub async fn signin(
     State(state): State<AppState>,
+    t: Locale,
     headers: HeaderMap,
     PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
@@ -91,6 +94,7 @@ pub async fn signin(
     let login_hint = clean_login_hint(q.login_hint.as_deref());
     let continue_to = return_to.clone().unwrap_or_else(|| "/roles".to_owned());
     Ok(render(&SigninPage {
+        t,
         providers: provider_links(&state, return_to, login_hint),
         notice: None,
         signed_in,
@@ -134,18 +138,18 @@ fn provider_links(
 enum FormMessage {
     None,
     /// The last attempt failed (wrong password, directory down).
-    Error(&'static str),
+    Error(Msg),
     /// The form answered was stale or already used: a soft notice.
     Expired,
 }
 
 /// The notice on a fresh form after a stale or used one was submitted.
-pub const FORM_EXPIRED: &str = "That form had expired; please sign in again.";
+pub const FORM_EXPIRED: Msg = Msg::new("password-form-expired");
 
 /// Renders the password form of `prompt` (its transaction id in the hidden `csrf` field)
-/// and sets the browser's `lanyard_browser` cookie the transaction is bound to.
+/// in `t` and sets the browser's `lanyard_browser` cookie the transaction is bound to.
 fn password_page(
-    state: &AppState,
+    (state, t): (&AppState, Locale),
     prompt: PasswordPrompt,
     username: String,
     message: FormMessage,
@@ -153,10 +157,11 @@ fn password_page(
 ) -> PageResult {
     let (error, notice) = match message {
         FormMessage::None => (None, None),
-        FormMessage::Error(e) => (Some(e.to_owned()), None),
-        FormMessage::Expired => (None, Some(FORM_EXPIRED.to_owned())),
+        FormMessage::Error(e) => (Some(t.say(&e)), None),
+        FormMessage::Expired => (None, Some(t.say(&FORM_EXPIRED))),
     };
     let page = PasswordPage {
+        t,
         provider_id: prompt.provider.id.to_string(),
         provider_name: prompt.provider.display_name.clone(),
         csrf: prompt.form_id.expose_secret().to_owned(),
@@ -197,6 +202,7 @@ fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Respons
 /// `GET /auth/{provider}`: starts a sign-in.
 pub async fn start_login(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     Path(provider): Path<String>,
     PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
@@ -213,9 +219,13 @@ pub async fn start_login(
     };
     match signin.begin(&provider, start).await? {
         Begun::Redirect { url, binding } => Ok(to_upstream(&state, &url, binding)),
-        Begun::PasswordForm(prompt) => {
-            password_page(&state, prompt, username, FormMessage::None, StatusCode::OK)
-        }
+        Begun::PasswordForm(prompt) => password_page(
+            (&state, t),
+            prompt,
+            username,
+            FormMessage::None,
+            StatusCode::OK,
+        ),
     }
 }
 
@@ -237,14 +247,12 @@ fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCo
     match e {
         SignInError::Refused { return_to, .. } => Ok((
             return_to,
-            FormMessage::Error("The username or password is incorrect."),
+            FormMessage::Error(Msg::new("password-refused")),
             StatusCode::UNAUTHORIZED,
         )),
         SignInError::DirectoryUnavailable { return_to, .. } => Ok((
             return_to,
-            FormMessage::Error(
-                "The directory cannot be reached right now. Please try again in a moment.",
-            ),
+            FormMessage::Error(Msg::new("password-directory-unavailable")),
             StatusCode::SERVICE_UNAVAILABLE,
         )),
         other => Err(other.into()),
@@ -255,6 +263,7 @@ fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCo
 /// fresh form saying why; a stale, used or foreign form a fresh one with a notice.
 pub async fn password_login(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     Path(provider): Path<String>,
     PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult {
@@ -283,7 +292,7 @@ pub async fn password_login(
         Err(e) => refused_form(e)?,
     };
     let prompt = signin.password_form(&provider, return_to, browser).await?;
-    password_page(&state, prompt, username, message, status)
+    password_page((&state, t), prompt, username, message, status)
 }
 
 /// Query of `GET /roles`.
@@ -343,13 +352,7 @@ async fn for_client(state: &AppState, authz: Option<&str>) -> Result<ForClient, 
         .pending(id)
         .await
         .map_err(crate::web::oauth::oauth_page)?
-        .ok_or_else(|| {
-            WebError::BadRequest(
-                "this sign-in request has expired or was already used; go back to the \
-                 application and start again"
-                    .into(),
-            )
-        })?;
+        .ok_or_else(|| WebError::BadRequest(Msg::new("error-authz-expired")))?;
     let client = state.oidc.clients().get(&pending.client_id);
     let name = client
         .map(|c| c.config.name.clone())
@@ -390,6 +393,7 @@ fn picker_url(authz: &str, q: &str, selected: &str) -> String {
 /// holds for it is shown again, and a `HEAD` changes nothing at all.
 pub async fn roles(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     method: Method,
     Query(query): Query<RolesQuery>,
 ) -> PageResult {
@@ -399,14 +403,14 @@ pub async fn roles(
         return Ok(to_signin(&return_to));
     };
     let target = for_client(&state, query.authz.as_deref()).await?;
-    let visit = Visit::new(&state, &cookie, &target, &facts);
+    let visit = Visit::new(&state, &cookie, &target, (&facts, t));
     match offer(&state.roles, &session.identity, target.audience(), &facts) {
         Offer::SignInAgain => Ok(to_signin(&return_to)),
         // Answering would use up the application's request: not for a HEAD.
         Offer::NoRole { .. } | Offer::Issue(_) if head && target.client_id().is_some() => {
             Ok(StatusCode::OK.into_response())
         }
-        Offer::NoRole { needing_mfa } => no_role(&state, &session, &target, needing_mfa).await,
+        Offer::NoRole { needing_mfa } => no_role(&visit, &session, needing_mfa).await,
         Offer::Issue(grant) => one_role(&visit, &mut session, *grant, head).await,
         Offer::Pick {
             grants,
@@ -417,6 +421,7 @@ pub async fn roles(
                 filter: query.q.unwrap_or_default(),
                 selected: query.selected,
                 notice: None,
+                t,
             };
             pick(&state, &session, listed, view, &target).await
         }
@@ -424,12 +429,13 @@ pub async fn roles(
 }
 
 /// What a role choice is about: the broker's state, the browser's session cookie, who
-/// it is for, and where the request came from.
+/// it is for, where the request came from, and the language of its pages.
 struct Visit<'a> {
     state: &'a AppState,
     cookie: &'a Secret,
     target: &'a ForClient,
     facts: &'a RequestFacts,
+    t: Locale,
 }
 
 impl<'a> Visit<'a> {
@@ -437,36 +443,34 @@ impl<'a> Visit<'a> {
         state: &'a AppState,
         cookie: &'a Secret,
         target: &'a ForClient,
-        facts: &'a RequestFacts,
+        (facts, t): (&'a RequestFacts, Locale),
     ) -> Self {
         Self {
             state,
             cookie,
             target,
             facts,
+            t,
         }
     }
 }
 
 /// No role fits: the application hears `access_denied`; the person sees why.
-async fn no_role(
-    state: &AppState,
-    session: &SsoSession,
-    target: &ForClient,
-    mfa_roles: Vec<RoleName>,
-) -> PageResult {
-    if let ForClient::Client { id, name, .. } = target {
+async fn no_role(visit: &Visit<'_>, session: &SsoSession, mfa_roles: Vec<RoleName>) -> PageResult {
+    let (state, t) = (visit.state, visit.t);
+    if let ForClient::Client { id, name, .. } = visit.target {
         let error = crate::op::OAuthError::AccessDenied(
             "no role this application may receive is available to this person".into(),
         );
         let back = state.oidc.fail(id, &error).await;
         return match back.map_err(crate::web::oauth::oauth_page)? {
-            Some(url) => to_client(name, &url),
-            None => Err(WebError::Forbidden(error.to_string()).into()),
+            Some(url) => to_client(t, name, &url),
+            None => Err(WebError::Forbidden(Msg::new("error-no-role-for-app")).into()),
         };
     }
     let identity = &session.identity;
     let page = NoRolesPage {
+        t,
         who: who(session),
         subject: identity.qualified_subject(),
         provider: provider_name(state, identity.provider.as_str()),
@@ -512,12 +516,14 @@ async fn one_role(
     finish(visit, session, (grant, duration)).await
 }
 
-/// How a picker is shown: its filter, the role chosen on the page before, a notice.
+/// How a picker is shown: its filter, the role chosen on the page before, a notice, its
+/// language.
 struct PickerView {
     filter: String,
     selected: Option<String>,
     /// Said above the list; the page is then a `400` (a form answered with a problem).
-    notice: Option<String>,
+    notice: Option<Msg>,
+    t: Locale,
 }
 
 /// The picker page for several roles (and the names of those that need MFA): the role
@@ -539,7 +545,8 @@ async fn pick(
     };
     let filter: String = view.filter.trim().chars().take(FILTER_CHARS).collect();
     let default = state.config.tokens.default_duration.as_secs();
-    let arranged = arrange(&roles, prefs, &filter, default);
+    let t = view.t;
+    let arranged = arrange(&roles, prefs, &filter, (default, t));
     // The role chosen before filtering is carried on (to "Clear" and the stars) even while
     // the filter hides it, so that clearing the filter brings it back chosen.
     let selected = view
@@ -552,6 +559,7 @@ async fn pick(
         ForClient::None => (String::new(), None),
     };
     let page = RolesPage {
+        t,
         who: who(session),
         provider: provider_name(state, session.identity.provider.as_str()),
         csrf: session.csrf.clone(),
@@ -562,7 +570,7 @@ async fn pick(
         clear_href: picker_url(&authz, "", &selected),
         selected,
         filter,
-        notice: view.notice,
+        notice: view.notice.map(|n| t.say(&n)),
         authz,
         client,
         mfa_roles,
@@ -632,16 +640,17 @@ impl RoleForm {
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
 pub async fn choose_role(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> Response {
-    chosen(&state, facts, &headers, form)
+    chosen(&state, (facts, t), &headers, form)
         .await
         .unwrap_or_else(|e| e.page(Back::Roles))
 }
 
 async fn chosen(
     state: &AppState,
-    facts: RequestFacts,
+    (facts, t): (RequestFacts, Locale),
     headers: &HeaderMap,
     form: Result<PageForm<RoleForm>, PageError>,
 ) -> PageResult {
@@ -666,11 +675,11 @@ async fn chosen(
         Ok(c) => c,
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
         Err(e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds)) => {
-            return length_again(state, &session, (&target, &facts), &form, e).await;
+            return length_again(state, &session, (&target, &facts, t), &form, e).await;
         }
         Err(e) => return Err(choice_error(e).into()),
     };
-    let visit = Visit::new(state, &cookie, &target, &facts);
+    let visit = Visit::new(state, &cookie, &target, (&facts, t));
     let duration = Duration::from_secs(choice.seconds);
     let chosen = (choice.grant, duration);
     let response = finish(&visit, &mut session, chosen).await?;
@@ -683,8 +692,7 @@ async fn chosen(
 /// Refuses a picker submission that names no role or lacks this session's CSRF token.
 fn checked_choice(session: &SsoSession, form: &RoleForm) -> Result<(), WebError> {
     if form.role.is_empty() {
-        let why = "no role was chosen; choose one of the roles on the list";
-        return Err(WebError::BadRequest(why.into()));
+        return Err(WebError::BadRequest(Msg::new("error-no-role-chosen")));
     }
     if !csrf_matches(&session.csrf, &form.csrf) {
         return Err(WebError::Csrf);
@@ -707,7 +715,7 @@ fn default_length(state: &AppState, role: &str) -> u64 {
 async fn length_again(
     state: &AppState,
     session: &SsoSession,
-    (target, facts): (&ForClient, &RequestFacts),
+    (target, facts, t): (&ForClient, &RequestFacts, Locale),
     form: &RoleForm,
     e: ChoiceError,
 ) -> PageResult {
@@ -722,16 +730,15 @@ async fn length_again(
         .roles
         .get(&form.role)
         .map_or(MAX_SESSION_SECS, |r| CredentialIssuer::max_duration(r));
-    let notice = format!(
-        "The role {} grants sessions of {} to {}: choose a session length from its list.",
-        form.role.chars().take(64).collect::<String>(),
-        human_duration(MIN_SESSION_SECS),
-        human_duration(max),
-    );
+    let notice = Msg::new("picker-length-notice")
+        .arg("role", form.role.chars().take(64).collect::<String>())
+        .arg("min", duration(MIN_SESSION_SECS))
+        .arg("max", duration(max));
     let view = PickerView {
         filter: form.q.clone(),
         selected: Some(form.role.clone()),
         notice: Some(notice),
+        t,
     };
     pick(state, session, (&grants, needing_mfa), view, target).await
 }
@@ -784,8 +791,7 @@ async fn starred(
         star => (star, true),
     };
     let Some(role) = state.roles.get(name) else {
-        let why = "that role is not on the list; choose one of the roles shown";
-        return Err(WebError::BadRequest(why.into()).into());
+        return Err(WebError::BadRequest(Msg::new("error-role-not-listed")).into());
     };
     state
         .sso
@@ -798,14 +804,17 @@ async fn starred(
 /// What the person reads about a refused choice.
 fn choice_error(e: ChoiceError) -> WebError {
     match e {
-        ChoiceError::OutOfRange(secs) => WebError::BadRequest(format!(
-            "a session lasts {} to {}; {} is outside that range",
-            human_duration(MIN_SESSION_SECS),
-            human_duration(MAX_SESSION_SECS),
-            human_duration(secs)
-        )),
-        ChoiceError::NotAvailable(_) => WebError::Forbidden(e.to_string()),
-        ChoiceError::NotSeconds | ChoiceError::SignInAgain => WebError::BadRequest(e.to_string()),
+        ChoiceError::OutOfRange(secs) => WebError::BadRequest(
+            Msg::new("error-length-out-of-range")
+                .arg("min", duration(MIN_SESSION_SECS))
+                .arg("max", duration(MAX_SESSION_SECS))
+                .arg("asked", duration(secs)),
+        ),
+        ChoiceError::NotAvailable(role) => {
+            WebError::Forbidden(Msg::new("error-role-not-available").arg("role", role))
+        }
+        ChoiceError::NotSeconds => WebError::BadRequest(Msg::new("error-length-not-seconds")),
+        ChoiceError::SignInAgain => WebError::BadRequest(Msg::new("error-fresh-sign-in")),
     }
 }
 
@@ -835,7 +844,7 @@ async fn finish(
         role = %role.name,
         "authorization code issued"
     );
-    to_client(name, &url)
+    to_client(visit.t, name, &url)
 }
 
 /// Sends the browser on to an application (its redirect URI with a code or an error)
@@ -843,8 +852,9 @@ async fn finish(
 /// POST (`POST /roles`, or `POST /auth/{provider}` → `/roles?authz=…` when the picker is
 /// skipped) is blocked by the page CSP's `form-action 'self'` in Chromium, after the code
 /// was issued and the request used up. The CSP stays as strict as on every other page.
-fn to_client(app: &str, url: &url::Url) -> PageResult {
+fn to_client(t: Locale, app: &str, url: &url::Url) -> PageResult {
     Ok(render(&ContinuePage {
+        t,
         app: app.to_owned(),
         url: url.as_str().to_owned(),
     })?
@@ -862,7 +872,7 @@ async fn issue(
     let cookie = visit.cookie.expose_secret();
     let cap = state.config.sessions.max_role_sessions;
     if let Err(cap) = state.sso.reserve_role_session(cookie, cap).await? {
-        let why = format!("{cap}; sign out and sign in again to get new credentials");
+        let why = Msg::new("error-role-session-cap").arg("count", cap.0);
         return Err(WebError::Forbidden(why).into());
     }
     let request = IssueRequest {
@@ -878,7 +888,11 @@ async fn issue(
         .issue(grant, request)
         .await
         .map_err(|e| match e {
-            IssueError::DurationOutOfRange { .. } => WebError::BadRequest(e.to_string()),
+            IssueError::DurationOutOfRange { min, max } => WebError::BadRequest(
+                Msg::new("error-duration-for-role")
+                    .arg("min", min)
+                    .arg("max", max),
+            ),
             IssueError::Token(e) => WebError::Internal(e.to_string()),
             IssueError::Store(e) => WebError::StoreUnavailable(e.to_string()),
             IssueError::AuditUnavailable(e) => WebError::StoreUnavailable(e.to_string()),
@@ -896,6 +910,7 @@ pub struct CredentialsQuery {
 /// `GET /credentials`: the token just issued.
 pub async fn credentials(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     Query(query): Query<CredentialsQuery>,
 ) -> PageResult {
     let Some((cookie, session)) = current_session(&state, &headers).await? else {
@@ -908,14 +923,14 @@ pub async fn credentials(
     let Some(shown) = shown.await? else {
         return Ok(Redirect::to("/roles").into_response());
     };
-    let page = credentials_page(&state, &session, shown, query.shortened.is_some());
+    let page = credentials_page((&state, t), &session, shown, query.shortened.is_some());
     Ok(render(&page)?.into_response())
 }
 
-/// The credentials page of `shown` (`shortened`: the length chosen was longer than the
-/// role allows).
+/// The credentials page of `shown` in `t` (`shortened`: the length chosen was longer than
+/// the role allows).
 fn credentials_page(
-    state: &AppState,
+    (state, t): (&AppState, Locale),
     session: &SsoSession,
     shown: ShownCredentials,
     shortened: bool,
@@ -930,19 +945,20 @@ fn credentials_page(
         state.config.server.issuer(),
     );
     let left = state.clock.now().until(rs.expires_at).as_secs();
-    let length = human_duration(rs.issued_at.until(rs.expires_at).as_secs());
+    let length = duration(rs.issued_at.until(rs.expires_at).as_secs());
     CredentialsPage {
+        t,
         who: session.identity.username.clone(),
         expires_at,
-        expires_in: format!("in {}", human_duration(left)),
+        expires_in: t.say(&Msg::new("credentials-expires-in").arg("duration", duration(left))),
         exports,
         csrf: session.csrf.clone(),
         multiple_roles: shown.multiple_roles,
         shortened: shortened.then(|| {
-            format!(
-                "The role {} grants sessions of at most {length}, so these credentials last {length}.",
-                rs.role,
-            )
+            let said = Msg::new("credentials-shortened")
+                .arg("role", rs.role.to_string())
+                .arg("length", length);
+            t.say(&said)
         }),
         role: rs.role.into_string(),
         token: rs.access_token,
@@ -959,6 +975,7 @@ pub struct SignoutForm {
 /// `POST /signout`: ends the SSO session and its role sessions.
 pub async fn signout(
     Browser(state, facts, headers): Browser,
+    t: Locale,
     PageForm(form): PageForm<SignoutForm>,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;
@@ -969,7 +986,7 @@ pub async fn signout(
         return Err(WebError::Csrf.into());
     }
     state.signin().sign_out(&cookie, &session, &facts).await?;
-    let mut response = render(&SignedOutPage)?.into_response();
+    let mut response = render(&SignedOutPage { t })?.into_response();
     cookies::clear(response.headers_mut(), cookies::SESSION, secure);
     response.headers_mut().insert(
         header::HeaderName::from_static("clear-site-data"),

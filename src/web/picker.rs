@@ -7,7 +7,10 @@
 //! then the configured groups (alphabetically, each role in config order), then the roles
 //! of no group. Each role is listed once.
 //!
-//! May import: `roles`, `access` (the issuer's duration bound), `identity`, `web::views`.
+//! Headings and session lengths are said in the page's language (`web::i18n`).
+//!
+//! May import: `roles`, `access` (the issuer's duration bound), `identity`, `web::views`,
+//! `web::i18n`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,18 +18,19 @@ use std::sync::Arc;
 use crate::access::CredentialIssuer;
 use crate::identity::RoleName;
 use crate::roles::{MIN_SESSION_SECS, Role};
-use crate::web::views::{DurationChoice, RoleChoice, RoleGroup, human_duration};
+use crate::web::i18n::{Locale, Msg};
+use crate::web::views::{DurationChoice, RoleChoice, RoleGroup};
 
 /// Session lengths offered, each role offering those up to its own maximum.
 pub const DURATION_STEPS: &[u64] = &[900, 1800, 3600, 7200, 14_400, 28_800, 43_200];
 /// The heading of the role used last.
-pub const LAST_USED: &str = "Last used";
+pub const LAST_USED: Msg = Msg::new("picker-last-used");
 /// The heading of the roles the person starred.
-pub const FAVOURITES: &str = "Favourites";
+pub const FAVOURITES: Msg = Msg::new("picker-favourites");
 /// The heading of roles of no group, when other headings are shown.
-pub const OTHER_ROLES: &str = "Other roles";
+pub const OTHER_ROLES: Msg = Msg::new("picker-other-roles");
 /// The heading of roles of no group, when they are all there is.
-pub const ROLES: &str = "Roles";
+pub const ROLES: Msg = Msg::new("picker-roles");
 
 /// What the person brings to the picker.
 #[derive(Debug, Default, Clone, Copy)]
@@ -62,17 +66,18 @@ pub fn matches(role: &Role, needle: &str) -> bool {
 }
 
 /// The `eligible` roles that match `filter`, ordered and grouped for `prefs`, each with
-/// the lengths it grants (`default`: the length preselected, capped by the role).
+/// the lengths it grants (`default`: the length preselected, capped by the role), the
+/// headings and lengths said in `t`.
 pub fn arrange(
     eligible: &[Arc<Role>],
     prefs: Preferences<'_>,
     filter: &str,
-    default: u64,
+    (default, t): (u64, Locale),
 ) -> Arranged {
     let needle = filter.to_lowercase();
     let shown: Vec<&Arc<Role>> = eligible.iter().filter(|r| matches(r, &needle)).collect();
     let find = |name: &str| shown.iter().copied().find(|r| r.name == *name);
-    let sections = sections(&shown, &prefs);
+    let sections = sections(&shown, &prefs, t);
     let first = sections.first().and_then(|(_, roles)| roles.first());
     let selected = [prefs.selected, prefs.last]
         .into_iter()
@@ -95,7 +100,7 @@ pub fn arrange(
                         description: r.description.clone(),
                         selected: selected.as_deref() == Some(r.name.as_str()),
                         favourite: prefs.favourites.iter().any(|f| *f == r.name),
-                        durations: duration_choices(CredentialIssuer::max_duration(r), default),
+                        durations: duration_choices(CredentialIssuer::max_duration(r), default, t),
                     }
                 })
                 .collect(),
@@ -113,12 +118,14 @@ pub fn arrange(
 fn sections<'r>(
     shown: &[&'r Arc<Role>],
     prefs: &Preferences<'_>,
+    t: Locale,
 ) -> Vec<(String, Vec<&'r Arc<Role>>)> {
+    let heading = |m: &Msg| t.say(m);
     let find = |name: &str| shown.iter().copied().find(|r| r.name == *name);
     let mut sections: Vec<(String, Vec<&Arc<Role>>)> = Vec::new();
     let mut placed: Vec<&str> = Vec::new();
     if let Some(last) = prefs.last.and_then(find) {
-        sections.push((LAST_USED.to_owned(), vec![last]));
+        sections.push((heading(&LAST_USED), vec![last]));
         placed.push(last.name.as_str());
     }
     let mut favourites = Vec::new();
@@ -129,7 +136,7 @@ fn sections<'r>(
         }
     }
     if !favourites.is_empty() {
-        sections.push((FAVOURITES.to_owned(), favourites));
+        sections.push((heading(&FAVOURITES), favourites));
     }
     let mut grouped: BTreeMap<(String, String), Vec<&Arc<Role>>> = BTreeMap::new();
     let mut ungrouped = Vec::new();
@@ -148,19 +155,19 @@ fn sections<'r>(
     }
     sections.extend(grouped.into_iter().map(|((_, name), roles)| (name, roles)));
     if !ungrouped.is_empty() {
-        let heading = if sections.is_empty() {
+        let heading_of_rest = if sections.is_empty() {
             ROLES
         } else {
             OTHER_ROLES
         };
-        sections.push((heading.to_owned(), ungrouped));
+        sections.push((heading(&heading_of_rest), ungrouped));
     }
     sections
 }
 
 /// The lengths a role granting at most `max` seconds offers: the steps up to `max`, `max`
-/// itself, and the preferred one (`default`, capped by `max`), preselected.
-pub fn duration_choices(max: u64, default: u64) -> Vec<DurationChoice> {
+/// itself, and the preferred one (`default`, capped by `max`), preselected; labelled in `t`.
+pub fn duration_choices(max: u64, default: u64, t: Locale) -> Vec<DurationChoice> {
     let max = max.max(MIN_SESSION_SECS);
     let preferred = default.clamp(MIN_SESSION_SECS, max);
     let mut steps: Vec<u64> = DURATION_STEPS
@@ -175,7 +182,7 @@ pub fn duration_choices(max: u64, default: u64) -> Vec<DurationChoice> {
         .into_iter()
         .map(|s| DurationChoice {
             seconds: s,
-            label: human_duration(s),
+            label: t.duration(s),
             selected: s == preferred,
         })
         .collect()
@@ -221,13 +228,13 @@ mod tests {
 
     #[test]
     fn groups_alphabetically_then_the_roles_of_no_group() {
-        let a = arrange(&catalog(), Preferences::default(), "", 3600);
+        let a = arrange(&catalog(), Preferences::default(), "", (3600, Locale::En));
         assert_eq!(
             headings(&a),
             [
                 ("Finance", vec!["billing-ro"]),
                 ("platform", vec!["deploy", "breakglass"]),
-                (OTHER_ROLES, vec!["scratch", "search-admin"]),
+                ("Other roles", vec!["scratch", "search-admin"]),
             ]
         );
         assert_eq!(a.selected.as_deref(), Some("billing-ro"), "the first row");
@@ -243,8 +250,8 @@ mod tests {
     #[test]
     fn roles_of_no_group_alone_are_just_roles() {
         let roles = vec![role("a", None, "", 3600), role("b", None, "", 3600)];
-        let a = arrange(&roles, Preferences::default(), "", 3600);
-        assert_eq!(headings(&a), [(ROLES, vec!["a", "b"])]);
+        let a = arrange(&roles, Preferences::default(), "", (3600, Locale::En));
+        assert_eq!(headings(&a), [("Roles", vec!["a", "b"])]);
     }
 
     #[test]
@@ -259,15 +266,15 @@ mod tests {
             favourites: &favourites,
             selected: None,
         };
-        let a = arrange(&catalog(), prefs, "", 3600);
+        let a = arrange(&catalog(), prefs, "", (3600, Locale::En));
         assert_eq!(
             headings(&a),
             [
-                (LAST_USED, vec!["deploy"]),
-                (FAVOURITES, vec!["search-admin"]),
+                ("Last used", vec!["deploy"]),
+                ("Favourites", vec!["search-admin"]),
                 ("Finance", vec!["billing-ro"]),
                 ("platform", vec!["breakglass"]),
-                (OTHER_ROLES, vec!["scratch"]),
+                ("Other roles", vec!["scratch"]),
             ]
         );
         assert_eq!(a.selected.as_deref(), Some("deploy"));
@@ -283,7 +290,7 @@ mod tests {
     #[test]
     fn the_filter_matches_names_descriptions_and_groups_ignoring_case() {
         let shown = |q: &str| {
-            let a = arrange(&catalog(), Preferences::default(), q, 3600);
+            let a = arrange(&catalog(), Preferences::default(), q, (3600, Locale::En));
             let mut names: Vec<String> = a
                 .groups
                 .iter()
@@ -310,7 +317,7 @@ mod tests {
             favourites: &[],
             selected: Some("breakglass"),
         };
-        let a = arrange(&catalog(), prefs, "platform", 3600);
+        let a = arrange(&catalog(), prefs, "platform", (3600, Locale::En));
         assert_eq!(a.selected.as_deref(), Some("breakglass"));
         let checked: Vec<&str> = a
             .groups
@@ -320,9 +327,9 @@ mod tests {
             .collect();
         assert_eq!(checked, ["breakglass"], "exactly one radio is checked");
         // Filtered away: the last used if shown, else the first row.
-        let a = arrange(&catalog(), prefs, "finance", 3600);
+        let a = arrange(&catalog(), prefs, "finance", (3600, Locale::En));
         assert_eq!(a.selected.as_deref(), Some("billing-ro"));
-        let a = arrange(&catalog(), prefs, "nothing like it", 3600);
+        let a = arrange(&catalog(), prefs, "nothing like it", (3600, Locale::En));
         assert_eq!(a.selected, None);
         assert!(a.groups.is_empty());
     }
@@ -330,7 +337,7 @@ mod tests {
     #[test]
     fn each_role_offers_only_the_lengths_it_grants() {
         let offered = |max, default| -> Vec<(u64, bool)> {
-            duration_choices(max, default)
+            duration_choices(max, default, Locale::En)
                 .iter()
                 .map(|d| (d.seconds, d.selected))
                 .collect()
@@ -358,7 +365,7 @@ mod tests {
         );
         assert_eq!(offered(43_200, 3600).len(), DURATION_STEPS.len());
         assert_eq!(offered(900, 3600), [(900, true)]);
-        let labels: Vec<String> = duration_choices(5400, 900)
+        let labels: Vec<String> = duration_choices(5400, 900, Locale::En)
             .into_iter()
             .map(|d| d.label)
             .collect();

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::signin::Answer;
 use crate::web::error::{PageError, WebError};
 use crate::web::extract::{Browser, PageForm};
+use crate::web::i18n::Msg;
 use crate::web::session::enter;
 use crate::web::{AppState, cookies};
 
@@ -54,10 +55,10 @@ pub async fn metadata(
     Path(provider): Path<String>,
 ) -> Result<Response, PageError> {
     let connector = state.connectors.saml(&provider).ok_or_else(|| {
-        WebError::NotFound(format!(
-            "there is no SAML identity provider \"{}\"",
-            provider.chars().take(64).collect::<String>()
-        ))
+        WebError::NotFound(
+            Msg::new("error-no-saml-provider")
+                .arg("provider", provider.chars().take(64).collect::<String>()),
+        )
     })?;
     let xml = connector
         .sp_metadata(state.clock.now())

@@ -1,12 +1,22 @@
 //! The HTML pages (askama templates in `templates/`). Every form carries a hidden `csrf`
-//! field; nothing needs JavaScript.
+//! field; nothing needs JavaScript. Every page has `t`, its language: templates take their
+//! words from it (`{{ t.msg("sign-out") }}`, see `web::i18n`), and `base.html` its `lang`.
+//!
+//! May import: `identity`, `web::i18n`.
 
 use askama::Template;
+
+pub use crate::web::i18n::Locale;
+// The `rich` macro of `templates/i18n.html` matches on it in the generated code.
+#[allow(unused_imports)]
+use crate::web::i18n::Tag;
 
 /// An error page.
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    /// The page's language.
+    pub t: Locale,
     pub title: String,
     pub message: String,
     pub request_id: String,
@@ -29,6 +39,8 @@ pub struct ProviderLink {
 #[derive(Template)]
 #[template(path = "signin.html")]
 pub struct SigninPage {
+    /// The page's language.
+    pub t: Locale,
     pub providers: Vec<ProviderLink>,
     pub notice: Option<String>,
     /// Who is signed in in this browser already, if anyone.
@@ -41,6 +53,8 @@ pub struct SigninPage {
 #[derive(Template)]
 #[template(path = "password.html")]
 pub struct PasswordPage {
+    /// The page's language.
+    pub t: Locale,
     pub provider_id: String,
     pub provider_name: String,
     pub csrf: String,
@@ -83,6 +97,8 @@ pub struct DurationChoice {
 #[derive(Template)]
 #[template(path = "roles.html")]
 pub struct RolesPage {
+    /// The page's language.
+    pub t: Locale,
     pub who: String,
     pub provider: String,
     pub csrf: String,
@@ -109,6 +125,8 @@ pub struct RolesPage {
 #[derive(Template)]
 #[template(path = "no_roles.html")]
 pub struct NoRolesPage {
+    /// The page's language.
+    pub t: Locale,
     pub who: String,
     pub subject: String,
     pub provider: String,
@@ -122,6 +140,8 @@ pub struct NoRolesPage {
 #[derive(Template)]
 #[template(path = "credentials.html")]
 pub struct CredentialsPage {
+    /// The page's language.
+    pub t: Locale,
     pub who: String,
     pub role: String,
     pub expires_at: String,
@@ -138,6 +158,8 @@ pub struct CredentialsPage {
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutConfirmPage {
+    /// The page's language.
+    pub t: Locale,
     pub csrf: String,
 }
 
@@ -148,6 +170,8 @@ pub struct LogoutConfirmPage {
 #[derive(Template)]
 #[template(path = "continue.html")]
 pub struct ContinuePage {
+    /// The page's language.
+    pub t: Locale,
     /// The application's name.
     pub app: String,
     /// Where the browser goes: the client's redirect URI with `code` and `state` (or
@@ -158,16 +182,9 @@ pub struct ContinuePage {
 /// After sign-out.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-pub struct SignedOutPage;
-
-/// `900` → `15 minutes`, `3600` → `1 hour`, `5400` → `1 h 30 min`.
-pub fn human_duration(secs: u64) -> String {
-    let (h, m) = (secs / 3600, (secs % 3600) / 60);
-    match (h, m) {
-        (0, m) => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
-        (h, 0) => format!("{h} hour{}", if h == 1 { "" } else { "s" }),
-        (h, m) => format!("{h} h {m} min"),
-    }
+pub struct SignedOutPage {
+    /// The page's language.
+    pub t: Locale,
 }
 
 #[cfg(test)]
@@ -175,16 +192,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_well() {
-        assert_eq!(human_duration(900), "15 minutes");
-        assert_eq!(human_duration(3600), "1 hour");
-        assert_eq!(human_duration(43200), "12 hours");
-        assert_eq!(human_duration(5400), "1 h 30 min");
-    }
-
-    #[test]
     fn the_hand_over_page_refreshes_to_the_application_and_escapes_it() {
         let html = ContinuePage {
+            t: Locale::En,
             app: "Grafana".into(),
             url: "https://app.example/cb?code=c&state=\"><script>".into(),
         }
@@ -201,6 +211,7 @@ mod tests {
     #[test]
     fn pages_escape_what_they_show() {
         let html = ErrorPage {
+            t: Locale::En,
             title: "Bad".into(),
             message: "<script>alert(1)</script>".into(),
             request_id: "r1".into(),
