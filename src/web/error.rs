@@ -441,6 +441,18 @@ impl IntoResponse for PageError {
     }
 }
 
+/// `text` as a sentence: its first letter capitalized, a full stop at the end (the
+/// messages of the translation files are already; API sentences made in code are not).
+fn sentence(mut text: String) -> String {
+    if let Some(first) = text.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
 /// A [`WebError`] as OAuth-style JSON.
 #[derive(Debug)]
 pub struct ApiError(pub WebError);
@@ -456,7 +468,7 @@ impl IntoResponse for ApiError {
         let request_id = request_id();
         self.0.log(&request_id);
         let status = self.0.status();
-        let description = self.0.public_message().render(Locale::En);
+        let description = sentence(self.0.public_message().render(Locale::En));
         let body = serde_json::json!({
             "error": self.0.oauth_code(),
             "error_description": description,

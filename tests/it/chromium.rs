@@ -179,7 +179,17 @@ impl Page {
     }
 
     /// A browser whose window is `width` x `height`.
-    pub async fn open_sized(name: &str, (width, height): (u32, u32)) -> Page {
+    pub async fn open_sized(name: &str, size: (u32, u32)) -> Page {
+        Self::open_as(name, size, None).await
+    }
+
+    /// A browser set to the language `lang` (`de`, `de-AT`…): its UI language and the
+    /// `Accept-Language` it sends, as a person who set their browser to it.
+    pub async fn open_in(name: &str, lang: &str) -> Page {
+        Self::open_as(name, DESKTOP, Some(lang)).await
+    }
+
+    async fn open_as(name: &str, (width, height): (u32, u32), lang: Option<&str>) -> Page {
         let driver = driver();
         let profile = tempfile::tempdir().unwrap();
         let args = vec![
@@ -198,11 +208,16 @@ impl Page {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let mut options = serde_json::json!({ "binary": CHROMIUM, "args": args });
+        if let Some(lang) = lang {
+            options["args"]
+                .as_array_mut()
+                .unwrap()
+                .push(format!("--lang={lang}").into());
+            options["prefs"] = serde_json::json!({ "intl.accept_languages": lang });
+        }
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": CHROMIUM, "args": args }),
-        );
+        caps.insert("goog:chromeOptions".into(), options);
         caps.insert("pageLoadStrategy".into(), "normal".into());
         let client = tokio::time::timeout(
             Duration::from_secs(60),

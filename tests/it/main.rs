@@ -15,6 +15,7 @@ mod flow;
 mod github;
 mod harness;
 mod interop_rp;
+mod languages;
 mod ldap;
 mod limits;
 mod mfa;
