@@ -224,4 +224,32 @@ mod tests {
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
     }
+
+    #[test]
+    fn translated_pages_escape_their_placeables_and_keep_the_markup_of_the_template() {
+        let html = NoRolesPage {
+            t: Locale::De,
+            who: "<script>alert(1)</script>".into(),
+            subject: "corp:\"x\"".into(),
+            provider: "Corp & Co".into(),
+            groups: String::new(),
+            csrf: "c".into(),
+            mfa_roles: vec![
+                crate::identity::RoleName::new("a<b"),
+                crate::identity::RoleName::new("c"),
+            ],
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("<html lang=\"de\">"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(
+            html.contains("Sie haben sich als <strong>&#60;script&#62;alert(1)&#60;/script&#62;</strong> (<code>corp:&#34;x&#34;</code>) über <strong>Corp &#38; Co</strong> angemeldet"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Die Rollen <code>a&#60;b</code>, <code>c</code> erfordern"),
+            "{html}"
+        );
+    }
 }
