@@ -852,6 +852,55 @@ async fn the_page_asks_to_sign_in_first_and_keeps_the_code() {
     assert!(!page.contains("<script>"));
 }
 
+#[tokio::test]
+async fn bad_input_is_a_plain_4xx() {
+    let l = start().await;
+    let b = signed_in(&l, "alice").await;
+    // Not a form: the page says so in words.
+    let r = b
+        .post(l.at("/device"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The form could not be read"), "{page}");
+    assert!(page.contains("Back to the device sign-in"), "{page}");
+    // Oversized.
+    let big = "B".repeat(200 * 1024);
+    let r = b
+        .post(l.at("/device"))
+        .form(&[("user_code", big.as_str()), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // A long code is cut short, never looked up.
+    let long = "BCDF".repeat(100);
+    let (status, page) = enter(&l, &b, &long).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("a code is 8 letters"), "{page}");
+    // The JSON endpoints answer in OAuth JSON.
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/device_authorization"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_request");
+    let r = reqwest::get(l.at("/oauth2/device_authorization"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let (status, e) = poll(&l, &"x".repeat(5000)).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
+}
+
 /// A device sign-in in Chromium: the tool's link, sign-in with the password form, the code
 /// prefilled, the confirmation, a role and a length chosen, approved; the poll gets tokens
 /// for them. Then a second request: the entry form, a wrong code, the right one typed in
