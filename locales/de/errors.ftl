@@ -21,6 +21,7 @@ error-try-again = Erneut versuchen
 error-reference = Referenz: { $id }
 error-back-signin = Zurück zur Anmeldung
 error-back-roles = Zurück zu Ihren Rollen
+error-back-device = Zurück zur Geräteanmeldung
 
 ## Meldungen
 

@@ -25,6 +25,7 @@ error-try-again = Try again
 error-reference = Reference: { $id }
 error-back-signin = Back to sign-in
 error-back-roles = Back to your roles
+error-back-device = Back to the device sign-in
 
 ## Messages
 

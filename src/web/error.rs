@@ -402,6 +402,8 @@ pub enum Back {
     SignIn,
     /// Signed in: the role picker.
     Roles,
+    /// The device page (`/device`), to enter a code again.
+    Device,
 }
 
 impl PageError {
@@ -413,6 +415,7 @@ impl PageError {
         let (back_href, back_label) = match back {
             Back::SignIn => ("/signin", Msg::new("error-back-signin")),
             Back::Roles => ("/roles", Msg::new("error-back-roles")),
+            Back::Device => ("/device", Msg::new("error-back-device")),
         };
         let t = crate::web::i18n::current();
         let page = ErrorPage {
