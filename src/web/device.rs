@@ -35,7 +35,8 @@ use crate::web::pages::{
     PageResult, asked_length, csrf_matches, default_length, provider_name, render, to_signin, who,
 };
 use crate::web::picker::{Preferences, arrange};
-use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage, human_duration};
+use crate::web::i18n::current as locale;
+use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage};
 
 /// The longest code kept from the query or the form, in characters (a real one has 9).
 const TYPED_CHARS: usize = 20;
@@ -202,6 +203,7 @@ fn entry(
     status: StatusCode,
 ) -> PageResult {
     let page = DeviceEntryPage {
+        t: locale(),
         who: who(session),
         provider: provider_name(state, session.identity.provider.as_str()),
         csrf: session.csrf.clone(),
@@ -258,8 +260,9 @@ impl DeviceVisit<'_> {
             selected,
         };
         let default = state.config.tokens.default_duration.as_secs();
-        let arranged = arrange(&roles, prefs, "", default);
+        let arranged = arrange(&roles, prefs, "", (default, locale()));
         let page = DeviceConfirmPage {
+            t: locale(),
             app: self.pending.client_name.clone(),
             who: who(self.session),
             provider: provider_name(state, identity.provider.as_str()),
@@ -335,10 +338,11 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
         "device sign-in approved"
     );
     let page = DeviceDonePage {
+        t: locale(),
         app: pending.client_name.clone(),
         approved: true,
         role: role.to_string(),
-        length: human_duration(choice.seconds),
+        length: locale().duration(choice.seconds),
     };
     Ok(render(&page)?.into_response())
 }
@@ -363,6 +367,7 @@ async fn deny(visit: &DeviceVisit<'_>) -> PageResult {
         "device sign-in denied"
     );
     let page = DeviceDonePage {
+        t: locale(),
         app: pending.client_name.clone(),
         approved: false,
         role: String::new(),

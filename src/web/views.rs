@@ -184,6 +184,8 @@ pub struct ContinuePage {
 #[derive(Template)]
 #[template(path = "device.html")]
 pub struct DeviceEntryPage {
+    /// The request's language.
+    pub t: Locale,
     pub who: String,
     pub provider: String,
     pub csrf: String,
@@ -198,6 +200,8 @@ pub struct DeviceEntryPage {
 #[derive(Template)]
 #[template(path = "device_confirm.html")]
 pub struct DeviceConfirmPage {
+    /// The request's language.
+    pub t: Locale,
     /// The application's name.
     pub app: String,
     pub who: String,
@@ -216,6 +220,8 @@ pub struct DeviceConfirmPage {
 #[derive(Template)]
 #[template(path = "device_done.html")]
 pub struct DeviceDonePage {
+    /// The request's language.
+    pub t: Locale,
     /// The application's name.
     pub app: String,
     /// Whether the person approved.
