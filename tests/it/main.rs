@@ -13,6 +13,7 @@ mod cli;
 mod floods;
 mod flow;
 mod github;
+mod handoff;
 mod harness;
 mod interop_rp;
 mod ldap;
