@@ -8,7 +8,8 @@
 //!
 //! The typed values are the owners' types: a role is [`crate::roles::Role`], a client
 //! [`crate::op::ClientSettings`], a provider [`crate::connectors::Provider`], the sign-in
-//! limits [`crate::signin::SignInLimits`]; `config` keeps the raw shape, the error collector
+//! limits [`crate::signin::SignInLimits`]; settings no domain module owns (`[server]`,
+//! `[ui]`, …) are typed here; `config` keeps the raw shape, the error collector
 //! and the conversion.
 //!
 //! May import: the types it builds (`roles`, `op`, `connectors`, `signin`, `audit`, `db`,
@@ -28,6 +29,7 @@ mod server;
 mod sessions;
 mod sign_in;
 mod spans;
+mod ui;
 mod upstream;
 
 use std::collections::BTreeMap;
@@ -50,6 +52,7 @@ pub use providers::demo_users;
 pub use server::{MetricsConfig, ServerConfig};
 pub use sessions::{DEFAULT_MAX_ROLE_SESSIONS, SessionsConfig, StoreKind, TokensConfig};
 pub use sign_in::LimitsConfig;
+pub use ui::{Logo, LogoError, LogoKind, Rgb, UiConfig};
 
 /// A validated configuration.
 #[derive(Debug)]
@@ -76,6 +79,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[audit]`: where audit events go.
     pub audit: crate::audit::AuditSettings,
+    /// `[ui]`: the organisation's name, logo and accent colour on the pages.
+    pub ui: UiConfig,
 }
 
 impl Config {
@@ -158,6 +163,7 @@ const SECTIONS: &[&str] = &[
     "limits",
     "metrics",
     "audit",
+    "ui",
 ];
 
 impl Cx<'_> {
@@ -196,6 +202,7 @@ impl Cx<'_> {
         let keys_dir = tokens.as_ref().map(|t| t.keys_dir.clone());
         let keys_dir = keys_dir.unwrap_or_else(|| self.path_of("data/keys"));
         let audit = self.audit(table.remove("audit"), &keys_dir);
+        let ui = self.ui(table.remove("ui"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -208,6 +215,7 @@ impl Cx<'_> {
             limits,
             metrics,
             audit,
+            ui,
         })
     }
 }

@@ -156,6 +156,15 @@ pub struct RawMetrics {
     pub bearer_token_file: Option<String>,
 }
 
+/// `[ui]`: the organisation's name, logo and accent colour on the pages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub name: Option<String>,
+    pub logo: Option<String>,
+    pub accent: Option<String>,
+}
+
 /// `[limits]`: connections, timeouts and caps on anonymous work.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -692,3 +692,96 @@ fn shutdown_delay_and_metrics_access_are_validated() {
         "{p:?}"
     );
 }
+
+#[test]
+fn ui_defaults_to_lanyard_and_reads_a_logo_beside_the_config() {
+    let c = parse(BASE).unwrap();
+    assert_eq!(c.ui, UiConfig::default());
+    assert_eq!(c.ui.name, "Lanyard");
+    let dir = tempfile::tempdir().unwrap();
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 10 10\"/>";
+    std::fs::write(dir.path().join("acme.svg"), svg).unwrap();
+    let text = format!(
+        "{BASE}\n[ui]\nname = \"  Acme Corp \"\nlogo = \"acme.svg\"\naccent = \"#0B6E4F\"\n"
+    );
+    let c = Config::from_toml(&text, dir.path(), &no_env).unwrap();
+    assert_eq!(c.ui.name, "Acme Corp");
+    let logo = c.ui.logo.unwrap();
+    assert_eq!(logo.kind, LogoKind::Svg);
+    assert_eq!(&*logo.bytes, svg.as_bytes());
+    assert_eq!(c.ui.accent, Some(Rgb([0x0b, 0x6e, 0x4f])));
+}
+
+/// Every `[ui]` problem at its key and line: a colour not written `#rrggbb`, a logo that is
+/// too large, not what its name says, of another type, or missing; a blank name.
+#[test]
+fn ui_problems_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    write("big.svg", &vec![b' '; 256 * 1024 + 1]);
+    write("fake.png", b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    write("fake.svg", b"\x89PNG\r\n\x1a\n....");
+    write("logo.gif", b"GIF89a");
+    let cases: &[(&str, String)] = &[
+        (
+            "accent = \"green\"",
+            "ui.accent: \"green\" is not a colour written #rrggbb, such as \"#0b6e4f\"".into(),
+        ),
+        (
+            "accent = \"#0b6e4\"",
+            "ui.accent: \"#0b6e4\" is not a colour".into(),
+        ),
+        (
+            "logo = \"big.svg\"",
+            format!(
+                "ui.logo: {}: is 262145 bytes; a logo may be at most 256 KiB",
+                dir.path().join("big.svg").display()
+            ),
+        ),
+        (
+            "logo = \"fake.png\"",
+            format!(
+                "ui.logo: {}: is named .png but is not a PNG image",
+                dir.path().join("fake.png").display()
+            ),
+        ),
+        (
+            "logo = \"fake.svg\"",
+            format!(
+                "ui.logo: {}: is named .svg but is not an SVG image",
+                dir.path().join("fake.svg").display()
+            ),
+        ),
+        (
+            "logo = \"logo.gif\"",
+            format!(
+                "ui.logo: {}: must be an .svg or .png file",
+                dir.path().join("logo.gif").display()
+            ),
+        ),
+        (
+            "logo = \"missing.png\"",
+            format!(
+                "ui.logo: cannot read {}",
+                dir.path().join("missing.png").display()
+            ),
+        ),
+        ("name = \" \"", "ui.name: must not be empty".into()),
+        (
+            "colour = \"#000000\"",
+            "ui.colour: unknown field `colour`".into(),
+        ),
+    ];
+    for (line, expected) in cases {
+        let text = format!("{BASE}\n[ui]\n{line}\n");
+        let errors = Config::from_toml(&text, dir.path(), &no_env).unwrap_err();
+        assert_eq!(errors.len(), 1, "{line}: {errors:?}");
+        let shown = errors[0].to_string();
+        let at = text.lines().position(|l| l == *line).unwrap() + 1;
+        let expected = format!("line {at}: {expected}");
+        assert!(
+            shown.starts_with(&expected),
+            "{line}:\n  got  {shown}\n  want {expected}"
+        );
+    }
+}

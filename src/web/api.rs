@@ -31,6 +31,20 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `GET /static/lanyard.js`: the pages' one script, embedded and cached like the
+/// stylesheet. Every page works without it; it adds the credentials page's shell tabs,
+/// copy buttons and countdown, and the role picker's filter as you type.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/lanyard.js"),
+    )
+        .into_response()
+}
+
 /// `GET /static/favicon.svg`: Lanyard's icon, embedded like the stylesheet.
 pub async fn favicon() -> Response {
     (

@@ -2,8 +2,8 @@
 //! request's tracing span, the id made available to error pages
 //! ([`REQUEST_ID`](crate::web::error::REQUEST_ID)), the request's language (negotiated
 //! once from `Accept-Language`, given to handlers and error pages, and announced on HTML
-//! answers with `Content-Language` and `Vary: Accept-Language`), and the security headers
-//! of every response.
+//! answers with `Content-Language` and `Vary: Accept-Language`), the pages' branding
+//! ([`ui::current`](crate::web::ui::current)), and the security headers of every response.
 //!
 //! One hand-written service instead of a stack of five middlewares (`SetRequestId`,
 //! `TraceLayer`, `PropagateRequestId` and two `from_fn`): each of those boxed or cloned
@@ -11,13 +11,13 @@
 //! into a map that grew several times. Here a request costs one boxed future, one
 //! `String` for its id and one reservation in the response's header map.
 //!
-//! May import: `web::error`, `web::i18n`.
+//! May import: `web::error`, `web::i18n`, `web::ui`.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -29,6 +29,7 @@ use tracing::Instrument;
 
 use crate::web::error::REQUEST_ID;
 use crate::web::i18n::{LOCALE, Locale};
+use crate::web::ui::{self, Branding};
 
 /// The request id header: kept from the request when well formed, set otherwise, and
 /// echoed on the response.
@@ -37,15 +38,16 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest request id accepted from a client.
 const MAX_REQUEST_ID_LEN: usize = 64;
 
-/// The headers of every response.
-const SECURITY_HEADERS: [(HeaderName, HeaderValue); 6] = [
-    (
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    ),
+/// The Content-Security-Policy of every response that does not bring its own (only the
+/// logo does, [`ui::LOGO_CSP`]). Scripts and styles come only from Lanyard's own files
+/// (`/static/lanyard.js`, `/static/lanyard.css`, `/static/theme.css`): no inline script or
+/// style, no `unsafe-*`, no other origin.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                            img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                            base-uri 'none'";
+
+/// The headers of every response; the CSP is left to a response that sets its own.
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
     (
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -65,7 +67,7 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 6] = [
     ),
 ];
 
-/// The headers of every response but the stylesheet's.
+/// The headers of every response but those of the files under `/static/` (cached).
 const NO_STORE_HEADERS: [(HeaderName, HeaderValue); 2] = [
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     (header::PRAGMA, HeaderValue::from_static("no-cache")),
@@ -78,15 +80,17 @@ const HSTS: (HeaderName, HeaderValue) = (
 );
 
 /// Wraps the router in an [`Envelope`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EnvelopeLayer {
     hsts: bool,
+    branding: Arc<Branding>,
 }
 
 impl EnvelopeLayer {
-    /// `hsts`: send Strict-Transport-Security (Lanyard is served over https).
-    pub fn new(hsts: bool) -> Self {
-        Self { hsts }
+    /// `hsts`: send Strict-Transport-Security (Lanyard is served over https); `branding`:
+    /// the pages' name, logo and theme while this router answers.
+    pub fn new(hsts: bool, branding: Arc<Branding>) -> Self {
+        Self { hsts, branding }
     }
 }
 
@@ -97,6 +101,7 @@ impl<S> Layer<S> for EnvelopeLayer {
         Envelope {
             inner,
             hsts: self.hsts,
+            branding: Arc::clone(&self.branding),
         }
     }
 }
@@ -106,6 +111,7 @@ impl<S> Layer<S> for EnvelopeLayer {
 pub struct Envelope<S> {
     inner: S,
     hsts: bool,
+    branding: Arc<Branding>,
 }
 
 impl<S> Service<Request> for Envelope<S>
@@ -154,6 +160,7 @@ where
             self.inner.call(req)
         };
         let hsts = self.hsts;
+        let branding = Arc::clone(&self.branding);
         let handled = async move {
             let Ok(mut response) = response.await;
             let status = response.status();
@@ -169,6 +176,12 @@ where
             }
             let h = response.headers_mut();
             h.reserve(SECURITY_HEADERS.len() + NO_STORE_HEADERS.len() + 4);
+            if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(PAGE_CSP),
+                );
+            }
             for (name, value) in SECURITY_HEADERS {
                 h.insert(name, value);
             }
@@ -193,7 +206,7 @@ where
             Ok(response)
         };
         let handled = LOCALE.scope(locale, handled);
-        Box::pin(REQUEST_ID.scope(id, handled).instrument(span))
+        Box::pin(ui::scope(branding, REQUEST_ID.scope(id, handled)).instrument(span))
     }
 }
 
@@ -232,6 +245,17 @@ fn new_request_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_csp_allows_lanyards_own_scripts_and_nothing_more() {
+        assert_eq!(
+            PAGE_CSP,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert!(HeaderValue::try_from(PAGE_CSP).is_ok());
+        assert!(!PAGE_CSP.contains("unsafe"));
+    }
 
     #[test]
     fn request_ids_are_unique_and_well_formed() {

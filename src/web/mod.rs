@@ -16,7 +16,9 @@ pub mod pages;
 mod picker;
 pub mod saml;
 pub mod session;
+mod shells;
 pub mod sts;
+pub mod ui;
 pub mod upstream;
 mod views;
 
@@ -124,6 +126,7 @@ impl FromRef<AppState> for Sso {
 /// The router with every route and layer.
 pub fn app(state: AppState) -> Router {
     let hsts = state.config.server.secure_cookies;
+    let branding = Arc::new(ui::Branding::new(&state.config.ui));
     Router::new()
         .route("/", get(pages::root))
         .route("/signin", get(pages::signin))
@@ -152,7 +155,16 @@ pub fn app(state: AppState) -> Router {
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))
         .route("/static/lanyard.css", get(api::stylesheet))
+        .route("/static/lanyard.js", get(api::script))
         .route("/static/favicon.svg", get(api::favicon))
+        .route(
+            "/static/theme.css",
+            get(ui::theme).with_state(Arc::clone(&branding)),
+        )
+        .route(
+            "/static/logo",
+            get(ui::logo).with_state(Arc::clone(&branding)),
+        )
         .route("/.well-known/openid-configuration", get(api::discovery))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/v1/authorize", post(api::authorize))
@@ -178,7 +190,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(EnvelopeLayer::new(hsts))
+        .layer(EnvelopeLayer::new(hsts, branding))
 }
 
 /// Records every routed request in the metrics: its route template (never the raw path,

@@ -31,8 +31,9 @@ use crate::web::extract::{Browser, PageForm, PageQuery};
 use crate::web::i18n::{Locale, Msg, duration};
 use crate::web::picker::{Preferences, arrange};
 use crate::web::session::{current_session, enter};
+use crate::web::shells::Shell;
 use crate::web::views::{
-    ContinuePage, CredentialsPage, NoRolesPage, PasswordPage, ProviderLink, RolesPage,
+    ContinuePage, CredentialsPage, NoRolesPage, PasswordPage, ProviderLink, RolesPage, ShellLines,
     SignedOutPage, SigninPage,
 };
 use crate::web::{AppState, ClientIp, cookies};
@@ -938,8 +939,9 @@ pub async fn credentials(
     Ok(render(&page)?.into_response())
 }
 
-/// The credentials page of `shown` in `t` (`shortened`: the length chosen was longer than
-/// the role allows).
+/// The credentials page of `shown` (`shortened`: the length chosen was longer than the
+/// role allows): the role as the picker names it, the expiry, and for each shell the lines
+/// setting the variables and a call that tests the token.
 fn credentials_page(
     (state, t): (&AppState, Locale),
     session: &SsoSession,
@@ -948,21 +950,38 @@ fn credentials_page(
 ) -> CredentialsPage {
     let rs = shown.role_session;
     let expires_at = crate::roles::rfc3339(rs.expires_at);
-    let exports = format!(
-        "export LANYARD_TOKEN='{}'\nexport LANYARD_TOKEN_EXPIRES='{}'\nexport LANYARD_ROLE='{}'\nexport LANYARD_URL='{}'",
-        rs.access_token,
-        expires_at,
-        rs.role,
-        state.config.server.issuer(),
-    );
+    let issuer = state.config.server.issuer();
+    let vars = [
+        ("LANYARD_TOKEN", rs.access_token.as_str()),
+        ("LANYARD_TOKEN_EXPIRES", expires_at.as_str()),
+        ("LANYARD_ROLE", rs.role.as_str()),
+        ("LANYARD_URL", issuer.as_str()),
+    ];
+    let shells = Shell::ALL
+        .into_iter()
+        .map(|shell| ShellLines {
+            id: shell.id(),
+            label: shell.label(),
+            exports: shell.exports(&vars),
+            test: shell.test_call(&issuer),
+        })
+        .collect();
     let left = state.clock.now().until(rs.expires_at).as_secs();
     let length = duration(rs.issued_at.until(rs.expires_at).as_secs());
+    let description = state
+        .roles
+        .get(rs.role.as_str())
+        .map(|r| r.description.clone())
+        .unwrap_or_default();
     CredentialsPage {
         t,
         who: session.identity.username.clone(),
+        description,
+        expires_at_utc: format!("{} UTC", expires_at.replacen('T', " ", 1).trim_end_matches('Z')),
         expires_at,
         expires_in: t.say(&Msg::new("credentials-expires-in").arg("duration", duration(left))),
-        exports,
+        seconds_left: left,
+        shells,
         csrf: session.csrf.clone(),
         multiple_roles: shown.multiple_roles,
         shortened: shortened.then(|| {

@@ -98,6 +98,7 @@ pub fn arrange(
                         id: format!("role-{n}"),
                         name: r.name.to_string(),
                         description: r.description.clone(),
+                        group: r.group.clone().unwrap_or_default(),
                         selected: selected.as_deref() == Some(r.name.as_str()),
                         favourite: prefs.favourites.iter().any(|f| *f == r.name),
                         durations: duration_choices(CredentialIssuer::max_duration(r), default, t),

@@ -1,8 +1,12 @@
 //! The HTML pages (askama templates in `templates/`). Every form carries a hidden `csrf`
-//! field; nothing needs JavaScript. Every page has `t`, its language: templates take their
-//! words from it (`{{ t.msg("sign-out") }}`, see `web::i18n`), and `base.html` its `lang`.
+//! field; nothing needs JavaScript. `static/lanyard.js` enhances two pages where it runs
+//! (the credentials page's shell tabs, copy buttons and countdown; the role picker's filter
+//! as you type), reading its words from the page, so that they stay in the templates.
+//! `base.html` takes the organisation's name, logo and theme from [`crate::web::ui`]. Every
+//! page has `t`, its language: templates take their words from it
+//! (`{{ t.msg("sign-out") }}`, see `web::i18n`), and `base.html` its `lang`.
 //!
-//! May import: `identity`, `web::i18n`.
+//! May import: `identity`, `web::i18n`, `web::ui`.
 
 use askama::Template;
 
@@ -73,6 +77,9 @@ pub struct RoleChoice {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// The role's configured group (empty when none), which the filter also matches:
+    /// the heading it is listed under may be "Last used" or "Favourites" instead.
+    pub group: String,
     pub selected: bool,
     /// Starred by the person: listed under "Favourites", its star filled.
     pub favourite: bool,
@@ -143,15 +150,37 @@ pub struct CredentialsPage {
     /// The page's language.
     pub t: Locale,
     pub who: String,
+    /// The role's name and description, as the picker shows them.
     pub role: String,
+    pub description: String,
+    /// RFC 3339, for `<time datetime>` (the script shows it in the browser's time zone).
     pub expires_at: String,
+    /// The same instant in words, in UTC (`2026-11-28 01:00:00 UTC`).
+    pub expires_at_utc: String,
+    /// `in 59 minutes`.
     pub expires_in: String,
+    /// Seconds left by Lanyard's clock when the page was made: the script's countdown
+    /// starts from it, so that a browser whose clock is off still counts right.
+    pub seconds_left: u64,
     pub token: String,
-    pub exports: String,
+    /// The lines for each shell, the first shown first.
+    pub shells: Vec<ShellLines>,
     pub csrf: String,
     pub multiple_roles: bool,
     /// Said when the length chosen was longer than the role allows.
     pub shortened: Option<String>,
+}
+
+/// What the credentials page gives one shell.
+pub struct ShellLines {
+    /// `bash`, `fish`, `powershell`: element ids and the remembered choice.
+    pub id: &'static str,
+    /// The shell's name.
+    pub label: &'static str,
+    /// The lines setting every variable.
+    pub exports: String,
+    /// The call proving the token works against this Lanyard.
+    pub test: String,
 }
 
 /// An application asked for sign-out without proving which session it meant.
@@ -258,7 +287,12 @@ mod tests {
         ));
         assert!(html.contains("Continue to Grafana"));
         assert!(!html.contains("\"><script>"));
-        assert!(!html.contains("<script"), "no script on the page");
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "no script on the page but Lanyard's own file"
+        );
+        assert!(html.contains("<script src=\"/static/lanyard.js\" defer></script>"));
     }
 
     #[test]

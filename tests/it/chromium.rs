@@ -56,7 +56,7 @@ fn axe_source() -> &'static str {
 }
 
 /// A Chrome DevTools command sent through chromedriver (`goog/cdp/execute`), for what
-/// WebDriver has no command of its own: the emulated colour scheme.
+/// WebDriver has no command of its own: the emulated colour scheme, and [`Page::cdp`].
 #[derive(Debug)]
 struct Cdp {
     cmd: &'static str,
@@ -438,6 +438,15 @@ impl Page {
             .await
             .unwrap();
         serde_json::from_value(found).unwrap_or_else(|e| panic!("axe's answer: {e}"))
+    }
+
+    /// Sends the Chrome DevTools command `cmd` with `params` to the page (what WebDriver has
+    /// no command for: a time zone, scripts turned off, clipboard permissions); its answer.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
     }
 
     /// Ends the session (and its Chromium).

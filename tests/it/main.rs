@@ -14,6 +14,7 @@ mod device;
 mod floods;
 mod flow;
 mod github;
+mod handoff;
 mod harness;
 mod interop_rp;
 mod languages;
