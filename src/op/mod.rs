@@ -2,7 +2,8 @@
 //! PKCE (OpenID Connect Core 1.0 §3.1, RFC 6749 §4.1, RFC 7636), refresh tokens rotated on
 //! every use with reuse detection (OAuth 2.0 Security BCP §4.14), `client_credentials` for
 //! machine clients, userinfo (Core §5.3), introspection (RFC 7662), revocation (RFC 7009)
-//! and RP-initiated logout (RP-Initiated Logout 1.0).
+//! and RP-initiated logout (RP-Initiated Logout 1.0); and, for `lanyard roles`, the roles a
+//! token's person may take through its client (`GET /v1/roles`).
 //!
 //! Everything single-use (pending authorization requests once completed, codes, refresh
 //! tokens) is taken atomically from the session store, so a replay loses the race. A code
@@ -32,6 +33,7 @@ mod issue;
 pub mod logout;
 mod refresh;
 pub mod settings;
+pub mod token_roles;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +56,7 @@ pub use introspect::Introspection;
 pub use issue::TokenResponse;
 pub use logout::{LogoutPlan, LogoutRequest};
 pub use settings::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
+pub use token_roles::{OfferedRole, TokenRoles};
 
 /// How long a pending authorization request waits for the person to sign in.
 const PENDING_TTL: Duration = keyspace::AUTHZ_TTL;
