@@ -8,6 +8,8 @@
 //! an external credential hook (AWS's `credential_process`). Lanyard's token is a bearer
 //! token for Lanyard and the applications that trust it, not an AWS access key pair, so
 //! only a hook that expects a bearer token in `AccessToken` can use it.
+//!
+//! May import: `clock`, `roles` (time format).
 
 use std::ffi::OsString;
 use std::process::ExitCode;

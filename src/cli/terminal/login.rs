@@ -13,6 +13,9 @@
 //! Either way the tokens are stored for the role the access token names. Signing out
 //! revokes the refresh and the access token (RFC 7009) and forgets them; when Lanyard
 //! cannot be reached they are forgotten all the same, and the person is told.
+//!
+//! May import: `secret`, `clock`, `session` (random values, the PKCE digest), `roles`
+//! (time format), `connectors` (the terminal QR code).
 
 use std::io::IsTerminal;
 use std::path::Path;

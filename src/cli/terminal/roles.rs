@@ -4,6 +4,8 @@
 //! `--filter` nor `--json` is given — as a fuzzy picker whose choice is printed (so that
 //! `lanyard login --role "$(lanyard roles)"` and the like work). A role chosen that has no
 //! stored credentials gets a hint on stderr saying how to sign in for it.
+//!
+//! May import: nothing of ours beyond its siblings.
 
 use std::io::IsTerminal;
 
