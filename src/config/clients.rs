@@ -10,7 +10,9 @@ use super::raw::RawClient;
 use super::roles::check_session_bounds;
 use super::server::is_loopback_host;
 use crate::identity::{ClientId, RoleName};
-use crate::op::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
+use crate::op::{
+    ClientAuth, ClientSettings, DEVICE_CODE_GRANT, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT,
+};
 use crate::roles::{MAX_SESSION_SECS, Role};
 use crate::secret::Secret;
 
@@ -242,11 +244,12 @@ impl Cx<'_> {
                 "refresh_token" => grants.push(GrantType::RefreshToken),
                 "client_credentials" => grants.push(GrantType::ClientCredentials),
                 "token_exchange" | TOKEN_EXCHANGE_GRANT => grants.push(GrantType::TokenExchange),
+                "device_code" | DEVICE_CODE_GRANT => grants.push(GrantType::DeviceCode),
                 other => self.error(
                     format!("{path}.grant_types[{j}]"),
                     format!(
                         "unknown grant type \"{other}\"; use authorization_code, \
-                         refresh_token, client_credentials or token_exchange"
+                         refresh_token, client_credentials, token_exchange or device_code"
                     ),
                 ),
             }

@@ -562,7 +562,7 @@ fn broken_clients_report_exact_problems() {
         ),
         (
             "public = true\ngrant_types = [\"password\"]",
-            "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token, client_credentials or token_exchange",
+            "clients[0].grant_types[0]: unknown grant type \"password\"; use authorization_code, refresh_token, client_credentials, token_exchange or device_code",
         ),
         (
             "public = true\nredirect_uris = [\"https://app.example.com/cb\"]\nintrospect = \"any\"",

@@ -40,7 +40,10 @@ impl OidcProvider {
         let issuer = self.issuer.tokens().issuer();
         let audiences = [issuer.to_owned()]
             .into_iter()
-            .chain(["token", "introspect", "revoke"].map(|e| format!("{issuer}/oauth2/{e}")))
+            .chain(
+                ["token", "introspect", "revoke", "device_authorization"]
+                    .map(|e| format!("{issuer}/oauth2/{e}")),
+            )
             .collect::<Vec<_>>();
         let now = self.clock.now();
         let assertion =

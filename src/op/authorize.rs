@@ -159,13 +159,7 @@ impl OidcProvider {
             state: p.state.as_deref(),
         };
         let code_challenge = code_flow(&client, p, &back)?;
-        let granted: Vec<&str> = p
-            .scope
-            .as_deref()
-            .unwrap_or("openid")
-            .split(' ')
-            .filter(|s| !s.is_empty() && KNOWN_SCOPES.contains(s))
-            .collect();
+        let scope = granted_scope(p.scope.as_deref());
         let freshness = freshness(p, self.clock.now(), &back)?;
         let login_hint = hints(p, &back)?;
         let wants_mfa = p
@@ -178,7 +172,7 @@ impl OidcProvider {
             state: p.state.clone(),
             nonce: p.nonce.clone(),
             code_challenge,
-            scope: granted.join(" "),
+            scope,
             min_auth_time: freshness.min_auth_time,
             prompt_none: freshness.prompt_none,
             login_hint,
@@ -362,6 +356,17 @@ impl OidcProvider {
             with_params(&p.redirect_uri, &params)
         }))
     }
+}
+
+/// The scope granted for the scope asked for (`openid` when none was): the scopes Lanyard
+/// knows, in the order asked; others are left out (RFC 6749 §3.3).
+pub(super) fn granted_scope(asked: Option<&str>) -> String {
+    let granted: Vec<&str> = asked
+        .unwrap_or("openid")
+        .split(' ')
+        .filter(|s| !s.is_empty() && KNOWN_SCOPES.contains(s))
+        .collect();
+    granted.join(" ")
 }
 
 /// The flow's own checks: the client may use it, `response_type=code`,

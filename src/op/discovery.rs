@@ -1,6 +1,7 @@
-//! The OpenID provider's metadata document (OpenID Connect Discovery 1.0 §3).
+//! The OpenID provider's metadata document (OpenID Connect Discovery 1.0 §3, with RFC 8628
+//! §4's `device_authorization_endpoint`).
 
-use crate::op::TOKEN_EXCHANGE_GRANT;
+use crate::op::{DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT};
 
 use super::{ACR_MFA, ACR_PASSWORD, OidcProvider};
 
@@ -15,6 +16,7 @@ impl OidcProvider {
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
             "token_endpoint": format!("{issuer}/oauth2/token"),
+            "device_authorization_endpoint": format!("{issuer}/oauth2/device_authorization"),
             "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
             "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
             "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
@@ -22,7 +24,7 @@ impl OidcProvider {
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE_GRANT],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE_GRANT, DEVICE_CODE_GRANT],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],

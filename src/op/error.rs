@@ -1,5 +1,5 @@
-//! OAuth 2.0 protocol errors (RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6),
-//! carrying the registered error codes.
+//! OAuth 2.0 protocol errors (RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6,
+//! RFC 8628 §3.5), carrying the registered error codes.
 
 /// An error answered to an application in OAuth form.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,19 @@ pub enum OAuthError {
     /// `server_error`.
     #[error("internal error")]
     ServerError(String),
+    /// `authorization_pending` (RFC 8628 §3.5): the person has not answered yet.
+    #[error("the person has not approved the sign-in yet; keep polling")]
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628 §3.5): polled sooner than the interval, which is now
+    /// `interval` seconds.
+    #[error("polled too often; wait {interval} seconds between polls")]
+    SlowDown {
+        /// The interval from now on, in seconds.
+        interval: u64,
+    },
+    /// `expired_token` (RFC 8628 §3.5): the device code expired; start again.
+    #[error("the device code has expired; start the sign-in again")]
+    ExpiredToken,
 }
 
 impl OAuthError {
@@ -66,6 +79,9 @@ impl OAuthError {
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::TemporarilyUnavailable(_) | OAuthError::Busy => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
+            OAuthError::AuthorizationPending => "authorization_pending",
+            OAuthError::SlowDown { .. } => "slow_down",
+            OAuthError::ExpiredToken => "expired_token",
         }
     }
 }

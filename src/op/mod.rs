@@ -1,12 +1,14 @@
 //! Lanyard as an OpenID Connect provider for applications: the authorization code flow with
 //! PKCE (OpenID Connect Core 1.0 §3.1, RFC 6749 §4.1, RFC 7636), refresh tokens rotated on
 //! every use with reuse detection (OAuth 2.0 Security BCP §4.14), `client_credentials` for
-//! machine clients, userinfo (Core §5.3), introspection (RFC 7662), revocation (RFC 7009)
-//! and RP-initiated logout (RP-Initiated Logout 1.0); and, for `lanyard roles`, the roles a
+//! machine clients, the device authorization grant for command-line tools (RFC 8628, see
+//! [`device`]), userinfo (Core §5.3), introspection (RFC 7662), revocation (RFC 7009) and
+//! RP-initiated logout (RP-Initiated Logout 1.0); and, for `lanyard roles`, the roles a
 //! token's person may take through its client (`GET /v1/roles`).
 //!
 //! Everything single-use (pending authorization requests once completed, codes, refresh
-//! tokens) is taken atomically from the session store, so a replay loses the race. A code
+//! tokens, device answers) is taken atomically from the session store, so a replay loses
+//! the race. A code
 //! or refresh token is taken together with leaving its "used" tombstone (one store step,
 //! [`SessionStore::take_leaving`]), which names its token family: whoever comes second,
 //! concurrently or later, finds the tombstone and revokes the family. Revoking marks the
@@ -26,6 +28,7 @@ pub mod authorize;
 mod client_credentials;
 pub mod clients;
 mod code;
+pub mod device;
 mod discovery;
 pub mod error;
 pub mod introspect;
@@ -51,11 +54,16 @@ use crate::tokens::jose::UnverifiedJws;
 
 pub use authorize::{AuthorizeNext, AuthorizeParams, AuthorizeRejection, PendingAuthorization};
 pub use clients::{Client, Clients, PresentedAssertion, PresentedClient};
+pub use device::{
+    CodeEnterer, DeviceApproval, DeviceAuthorization, DeviceLookup, PendingDevice, UserCode,
+};
 pub use error::OAuthError;
 pub use introspect::Introspection;
 pub use issue::TokenResponse;
 pub use logout::{LogoutPlan, LogoutRequest};
-pub use settings::{ClientAuth, ClientSettings, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT};
+pub use settings::{
+    ClientAuth, ClientSettings, DEVICE_CODE_GRANT, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT,
+};
 pub use token_roles::{OfferedRole, TokenRoles};
 
 /// How long a pending authorization request waits for the person to sign in.

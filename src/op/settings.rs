@@ -23,19 +23,26 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8693 token exchange: an upstream provider's JWT for role credentials.
     TokenExchange,
+    /// RFC 8628 device authorization: a person approves a command-line tool's request on
+    /// the `/device` page (config value `device_code`).
+    DeviceCode,
 }
 
 /// RFC 8693's grant type URN.
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
+/// RFC 8628's grant type URN (§3.4), the `grant_type` of a device code poll.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 impl GrantType {
-    /// The RFC 6749 name.
+    /// The `grant_type` on the wire (RFC 6749 names, RFC 8693 and RFC 8628 URNs).
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::TokenExchange => TOKEN_EXCHANGE_GRANT,
+            GrantType::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 }

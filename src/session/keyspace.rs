@@ -352,6 +352,100 @@ pub const CLIENT_ASSERTION_JTI: Kind<2> = Kind {
     value: Value::Flag,
 };
 
+// --- op: the device authorization grant (RFC 8628) ---------------------------------------
+
+/// How long a device authorization request waits for the person (RFC 8628 §3.2
+/// `expires_in`).
+pub const DEVICE_CODE_TTL: Duration = Duration::from_secs(600);
+
+/// How long a device authorization request is kept: its lifetime, and as long again to
+/// answer `expired_token` (RFC 8628 §3.5) rather than "unknown" to a late poll.
+pub const DEVICE_RECORD_TTL: Duration = Duration::from_secs(1200);
+
+/// A device authorization request, under the digest of its device code.
+pub const DEVICE: Kind<1> = Kind {
+    prefix: "device:",
+    parts: ["digest of the device code"],
+    lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    single_use: false,
+    value: Value::Json("op::DeviceRequest"),
+};
+
+/// The lookup of a device authorization request by its user code, taken when the person
+/// approves or denies it (written with [`SessionStore::put_if_absent`], so that a user
+/// code collision never overwrites another request).
+///
+/// [`SessionStore::put_if_absent`]: super::SessionStore::put_if_absent
+pub const DEVICE_USER_CODE: Kind<1> = Kind {
+    prefix: "device-user:",
+    parts: ["digest of the user code (8 letters, no dash)"],
+    lifetime: Lifetime::Fixed(DEVICE_CODE_TTL),
+    single_use: true,
+    value: Value::Text("digest of the device code"),
+};
+
+/// The person's answer to a device authorization request, taken by the poll that
+/// receives it.
+pub const DEVICE_DECISION: Kind<1> = Kind {
+    prefix: "device-done:",
+    parts: ["digest of the device code"],
+    lifetime: Lifetime::UntilExpiry("the device authorization request's record"),
+    single_use: true,
+    value: Value::Json("op::DeviceDecision"),
+};
+
+/// The tombstone of a taken answer: a later poll learns that it was used (or denied).
+pub const DEVICE_DECISION_USED: Kind<1> = Kind {
+    prefix: "device-used:",
+    parts: ["digest of the device code"],
+    lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    single_use: false,
+    value: Value::Json("op::DeviceDecision"),
+};
+
+/// The polling gate of a device code: present while the client must not poll again
+/// (a poll that finds it is answered `slow_down`).
+pub const DEVICE_POLL: Kind<1> = Kind {
+    prefix: "device-poll:",
+    parts: ["digest of the device code"],
+    lifetime: Lifetime::UntilExpiry("the polling interval: 5 s, plus 5 s per slow_down"),
+    single_use: false,
+    value: Value::Flag,
+};
+
+/// How many times a device code's client was told `slow_down`.
+pub const DEVICE_SLOW_DOWN: Kind<1> = Kind {
+    prefix: "device-slow:",
+    parts: ["digest of the device code"],
+    lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    single_use: false,
+    value: Value::Counter,
+};
+
+/// Wrong user codes entered on the device page by one SSO session or one address, in a
+/// fixed window.
+pub const DEVICE_ATTEMPTS: Kind<1> = Kind {
+    prefix: "device-bf:n:",
+    parts: ["who (an SSO session or an address)"],
+    lifetime: Lifetime::Fixed(DEVICE_CODE_TTL),
+    single_use: false,
+    value: Value::Counter,
+};
+
+/// The lock of one SSO session or address after repeated wrong user codes.
+pub const DEVICE_ATTEMPTS_LOCK: Kind<1> = Kind {
+    prefix: "device-bf:lock:",
+    parts: ["who (an SSO session or an address)"],
+    lifetime: Lifetime::UntilExpiry("the lock: 10 min, doubling per further code, up to 1 h"),
+    single_use: false,
+    value: Value::Text("the lock token of the reservation that set it"),
+};
+
+/// The "who" of a user-code limit that is an SSO session: its session ref.
+pub fn sso_session(session_ref: &str) -> String {
+    format!("sso:{session_ref}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +488,20 @@ mod tests {
             (FAMILY_REVOKED.key(["f"]), "family-revoked:f"),
             (FAMILY_REFRESH_TOKEN.key(["f"]), "family-rt:f"),
             (CLIENT_ASSERTION_JTI.key(["app", "H"]), "jti:app:H"),
+            (DEVICE.key(["H"]), "device:H"),
+            (DEVICE_USER_CODE.key(["H"]), "device-user:H"),
+            (DEVICE_DECISION.key(["H"]), "device-done:H"),
+            (DEVICE_DECISION_USED.key(["H"]), "device-used:H"),
+            (DEVICE_POLL.key(["H"]), "device-poll:H"),
+            (DEVICE_SLOW_DOWN.key(["H"]), "device-slow:H"),
+            (
+                DEVICE_ATTEMPTS.key([&sso_session("H")]),
+                "device-bf:n:sso:H",
+            ),
+            (
+                DEVICE_ATTEMPTS_LOCK.key([&address("192.0.2.7".parse().unwrap())]),
+                "device-bf:lock:ip:192.0.2.7",
+            ),
         ];
         for (built, pinned) in keys {
             assert_eq!(built, pinned);
@@ -420,6 +528,12 @@ mod tests {
             (REFRESH_TOKEN.prefix, REFRESH_TOKEN.single_use),
             (CODE_USED.prefix, CODE_USED.single_use),
             (CLIENT_ASSERTION_JTI.prefix, CLIENT_ASSERTION_JTI.single_use),
+            (DEVICE.prefix, DEVICE.single_use),
+            (DEVICE_USER_CODE.prefix, DEVICE_USER_CODE.single_use),
+            (DEVICE_DECISION.prefix, DEVICE_DECISION.single_use),
+            (DEVICE_DECISION_USED.prefix, DEVICE_DECISION_USED.single_use),
+            (DEVICE_POLL.prefix, DEVICE_POLL.single_use),
+            (DEVICE_SLOW_DOWN.prefix, DEVICE_SLOW_DOWN.single_use),
         ];
         let single: Vec<&str> = kinds.iter().filter(|k| k.1).map(|k| k.0).collect();
         assert_eq!(
@@ -433,7 +547,9 @@ mod tests {
                 "authz:",
                 "code:",
                 "rt:",
-                "jti:"
+                "jti:",
+                "device-user:",
+                "device-done:"
             ]
         );
         assert_eq!(LOGIN.lifetime.fixed(), Some(Duration::from_secs(600)));
@@ -441,5 +557,7 @@ mod tests {
         assert_eq!(ROLE_SESSION.lifetime.fixed(), None);
         assert_eq!(LAST_ROLE.lifetime.fixed(), Some(LAST_ROLE_TTL));
         assert_eq!(FAVOURITES.lifetime.fixed(), Some(FAVOURITES_TTL));
+        assert_eq!(DEVICE_USER_CODE.lifetime.fixed(), Some(DEVICE_CODE_TTL));
+        assert_eq!(DEVICE.lifetime.fixed(), Some(DEVICE_RECORD_TTL));
     }
 }

@@ -316,6 +316,8 @@ pub enum Back {
     SignIn,
     /// Signed in: the role picker.
     Roles,
+    /// The device page (`/device`), to enter a code again.
+    Device,
 }
 
 impl PageError {
@@ -327,6 +329,7 @@ impl PageError {
         let (back_href, back_label) = match back {
             Back::SignIn => ("/signin", "Back to sign-in"),
             Back::Roles => ("/roles", "Back to your roles"),
+            Back::Device => ("/device", "Back to the device sign-in"),
         };
         let page = ErrorPage {
             title: self.0.title(),

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod client_ip;
 pub mod cookies;
+pub mod device;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -156,6 +157,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/roles", get(api::roles))
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/oauth2/token", post(oauth::token))
+        .route(
+            "/oauth2/device_authorization",
+            post(oauth::device_authorization),
+        )
+        .route("/device", get(device::device).post(device::answer))
         .route(
             "/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use crate::clock::UnixTime;
 use crate::op::{
-    AuthorizeNext, AuthorizeParams, AuthorizeRejection, LogoutRequest, OAuthError, PresentedClient,
-    TOKEN_EXCHANGE_GRANT,
+    AuthorizeNext, AuthorizeParams, AuthorizeRejection, DEVICE_CODE_GRANT, LogoutRequest,
+    OAuthError, PresentedClient, TOKEN_EXCHANGE_GRANT,
 };
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
@@ -52,15 +52,25 @@ impl IntoResponse for OAuthResponse {
                 tracing::error!(request_id = %request_id(), detail = %detail, "oauth request failed");
                 e.to_string()
             }
+            // A device client polls every few seconds (RFC 8628 §3.4): not worth a line each.
+            OAuthError::AuthorizationPending | OAuthError::SlowDown { .. } => {
+                tracing::debug!(request_id = %request_id(), error = e.code(), "device poll answered");
+                e.to_string()
+            }
             other => {
                 tracing::info!(request_id = %request_id(), error = other.code(), reason = %other, "oauth request refused");
                 other.to_string()
             }
         };
+        let mut body = serde_json::json!({"error": e.code(), "error_description": description});
+        // Beyond RFC 8628 §3.5, which has the client add 5 s itself: the interval to keep.
+        if let (OAuthError::SlowDown { interval }, Some(map)) = (&e, body.as_object_mut()) {
+            map.insert("interval".into(), (*interval).into());
+        }
         let mut response = (
             status,
             axum::Extension(Outcome::OAuthError(e.code())),
-            Json(serde_json::json!({"error": e.code(), "error_description": description})),
+            Json(body),
         )
             .into_response();
         match e {
@@ -182,6 +192,7 @@ pub struct TokenForm {
     requested_token_type: Option<String>,
     actor_token: Option<String>,
     resource: Option<String>,
+    device_code: Option<String>,
     // The fields of [`ClientAuthFields`], spelled out: `#[serde(flatten)]` would buffer
     // every field of the form into an intermediate map first.
     client_id: Option<String>,
@@ -313,6 +324,11 @@ pub async fn token(
         "client_credentials" => {
             Json(state.oidc.client_credentials(&client, &facts).await?).into_response()
         }
+        DEVICE_CODE_GRANT => {
+            let device_code = required(f.device_code, "device_code")?;
+            let response = state.oidc.device_token(&client, &device_code, &facts);
+            Json(response.await?).into_response()
+        }
         TOKEN_EXCHANGE_GRANT => {
             let exchange = exchange_fields!(f);
             let assumed = state.sts.token_exchange(&client, exchange, &facts);
@@ -323,6 +339,56 @@ pub async fn token(
     };
     tracing::info!(client = %client.config.id, grant, "tokens issued");
     Ok(response)
+}
+
+/// The form of `POST /oauth2/device_authorization` (RFC 8628 §3.1): client authentication
+/// as at the token endpoint, `scope`, and Lanyard's `role` (a role to preselect on the
+/// device page). No `Debug`: it holds secrets.
+#[derive(Deserialize)]
+pub struct DeviceAuthorizationForm {
+    scope: Option<String>,
+    role: Option<String>,
+    // As in [`TokenForm`], the fields of [`ClientAuthFields`] without `flatten`.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+/// `POST /oauth2/device_authorization` (RFC 8628 §3.1, §3.2): a device code and a user code
+/// for a client that may use the device grant. Each request parks a record, so it counts
+/// against the cap on pending authorization requests per address.
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Result<Form<DeviceAuthorizationForm>, FormRejection>,
+) -> Response {
+    let f = match form(body) {
+        Ok(f) => f,
+        Err(e) => return OAuthResponse(e).into_response(),
+    };
+    let (scope, role) = (f.scope.clone(), f.role.clone());
+    let client = match authenticate(&state, &headers, client_auth!(f)).await {
+        Ok(c) => c,
+        Err(e) => return OAuthResponse(e).into_response(),
+    };
+    if let Err(e) = crate::web::admit(&state, &state.authorization_cap, ip).await {
+        return crate::web::error::ApiError(e).into_response();
+    }
+    let answer = state
+        .oidc
+        .device_authorization(&client, scope.as_deref(), role.as_deref())
+        .await;
+    match answer {
+        Ok(answer) => {
+            // `Cache-Control: no-store` (the envelope's, on every answer) keeps the device
+            // code out of caches (RFC 8628 §3.2 by RFC 6749 §5.1).
+            tracing::info!(client = %client.config.id, "device authorization started");
+            Json(answer).into_response()
+        }
+        Err(e) => OAuthResponse(e).into_response(),
+    }
 }
 
 /// RFC 8693 §2.2.1's answer.

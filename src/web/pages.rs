@@ -42,17 +42,17 @@ const FILTER_CHARS: usize = 100;
 
 pub(crate) type PageResult = Result<Response, PageError>;
 
-fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+pub(crate) fn render(t: &impl Template) -> Result<Html<String>, PageError> {
     t.render()
         .map(Html)
         .map_err(|e| PageError(WebError::Internal(format!("template: {e}"))))
 }
 
-fn csrf_matches(expected: &str, given: &str) -> bool {
+pub(crate) fn csrf_matches(expected: &str, given: &str) -> bool {
     !expected.is_empty() && Secret::new(expected) == Secret::new(given)
 }
 
-fn to_signin(return_to: &str) -> Response {
+pub(crate) fn to_signin(return_to: &str) -> Response {
     let target = format!(
         "/signin?return_to={}",
         url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
@@ -575,7 +575,7 @@ async fn pick(
 }
 
 /// The name the pages greet the person by.
-fn who(session: &SsoSession) -> String {
+pub(crate) fn who(session: &SsoSession) -> String {
     session
         .identity
         .display_name
@@ -583,7 +583,8 @@ fn who(session: &SsoSession) -> String {
         .unwrap_or_else(|| session.identity.username.clone())
 }
 
-fn provider_name(state: &AppState, id: &str) -> String {
+/// The display name of the provider `id`.
+pub(crate) fn provider_name(state: &AppState, id: &str) -> String {
     state
         .connectors
         .get(id)
@@ -621,12 +622,22 @@ impl RoleForm {
     /// The length asked for the chosen role: its own select's, else the plain `duration`
     /// field; `None` when neither was sent.
     fn length(&self) -> Option<&str> {
-        self.lengths
-            .get(&format!("duration.{}", self.role))
-            .map(String::as_str)
-            .filter(|d| !d.trim().is_empty())
-            .or(Some(self.duration.as_str()).filter(|d| !d.trim().is_empty()))
+        asked_length(&self.lengths, &self.role, &self.duration)
     }
+}
+
+/// The length a picker form asks for `role`: the role's own select (`duration.<role>`),
+/// else the plain `duration` field; `None` when neither was sent.
+pub(crate) fn asked_length<'a>(
+    lengths: &'a HashMap<String, String>,
+    role: &str,
+    duration: &'a str,
+) -> Option<&'a str> {
+    lengths
+        .get(&format!("duration.{role}"))
+        .map(String::as_str)
+        .filter(|d| !d.trim().is_empty())
+        .or(Some(duration).filter(|d| !d.trim().is_empty()))
 }
 
 /// `POST /roles`: issues credentials for the chosen role. Errors link back to the picker.
@@ -693,7 +704,7 @@ fn checked_choice(session: &SsoSession, form: &RoleForm) -> Result<(), WebError>
 }
 
 /// The length preselected for `role`: `[tokens] default_duration`, capped by the role.
-fn default_length(state: &AppState, role: &str) -> u64 {
+pub(crate) fn default_length(state: &AppState, role: &str) -> u64 {
     let default = state.config.tokens.default_duration.as_secs();
     state
         .roles

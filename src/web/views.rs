@@ -155,6 +155,53 @@ pub struct ContinuePage {
     pub url: String,
 }
 
+/// `GET /device`, and `POST /device` with a code that is not pending: the form to enter
+/// the user code a command-line tool shows (RFC 8628 §3.3).
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DeviceEntryPage {
+    pub who: String,
+    pub provider: String,
+    pub csrf: String,
+    /// The code in the field: from the link (`?user_code=`) or as typed.
+    pub user_code: String,
+    /// Why the code entered was not taken (unknown, expired, used, too many tries).
+    pub error: Option<String>,
+}
+
+/// The confirmation of a pending device sign-in: the application, the warning, the roles
+/// it may receive (the role picker's rows, without stars), Approve and Deny.
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirmPage {
+    /// The application's name.
+    pub app: String,
+    pub who: String,
+    pub provider: String,
+    pub csrf: String,
+    /// The user code, `XXXX-XXXX`.
+    pub user_code: String,
+    pub groups: Vec<RoleGroup>,
+    /// Roles not offered because they need a multi-factor sign-in.
+    pub mfa_roles: Vec<crate::identity::RoleName>,
+    /// Why the last answer was not taken (a length the role does not grant, no role chosen).
+    pub notice: Option<String>,
+}
+
+/// The end of a device sign-in: approved (the terminal gets its tokens) or denied.
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub struct DeviceDonePage {
+    /// The application's name.
+    pub app: String,
+    /// Whether the person approved.
+    pub approved: bool,
+    /// The role granted, when approved.
+    pub role: String,
+    /// How long its credentials last, in words.
+    pub length: String,
+}
+
 /// After sign-out.
 #[derive(Template)]
 #[template(path = "signed_out.html")]

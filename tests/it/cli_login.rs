@@ -20,7 +20,7 @@ const CLIENTS: &str = r#"
 id = "lanyard-cli"
 name = "Lanyard command line"
 public = true
-grant_types = ["authorization_code", "refresh_token"]
+grant_types = ["device_code", "authorization_code", "refresh_token"]
 redirect_uris = ["http://127.0.0.1/callback"]
 allowed_roles = ["engineer", "admin", "auditor"]
 

@@ -1,0 +1,405 @@
+//! The device page (`GET, POST /device`; RFC 8628 §3.3): where a signed-in person enters or
+//! confirms the user code a command-line tool shows, chooses a role and a length, and
+//! approves or denies. Handlers are thin: the codes, their limits and the answers belong to
+//! `op::device`; the roles offered come from `access::offer` and are arranged by the role
+//! picker's `web::picker::arrange`, so both pages list the same roles the same way.
+//!
+//! Steps: the entry form (prefilled from `?user_code=`), then the confirmation (the
+//! application, a warning, the roles, Approve / Deny), then a page saying what was done. A
+//! code that is unknown, expired or answered brings the entry form back with a sentence;
+//! so does one refused for too many wrong codes. Every form is CSRF-checked against the SSO
+//! session; a person who is not signed in is sent to sign in and back, the code kept.
+//!
+//! May import: `op`, `access`, `audit`, `roles`, `secret`, `sso`, `web::pages`, `web::picker`,
+//! `web::views`, `web::session`, `web::extract`, `web::error`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::access::Attempt;
+use crate::access::offer::{Audience, ChoiceError, Offer, offer};
+use crate::audit::Door;
+use crate::op::{CodeEnterer, DeviceApproval, DeviceLookup, PendingDevice, UserCode};
+use crate::roles::{RequestFacts, Role};
+use crate::secret::Secret;
+use crate::sso::{Sso, SsoSession};
+use crate::web::AppState;
+use crate::web::error::{Back, PageError, WebError};
+use crate::web::extract::{Browser, PageForm, PageQuery};
+use crate::web::oauth::oauth_page;
+use crate::web::pages::{
+    PageResult, asked_length, csrf_matches, default_length, provider_name, render, to_signin, who,
+};
+use crate::web::picker::{Preferences, arrange};
+use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage, human_duration};
+
+/// The longest code kept from the query or the form, in characters (a real one has 9).
+const TYPED_CHARS: usize = 20;
+
+/// What the entry form says about a code that is not 8 letters of the alphabet.
+pub const MALFORMED: &str = "That is not a code Lanyard gives out: a code is 8 letters, such as BCDF-GHJK. Check the \
+     code your terminal shows and enter it again.";
+/// What the entry form says about a code that is not pending.
+pub const UNKNOWN: &str = "That code is not valid: it may be mistyped, expired (codes last 10 minutes) or already \
+     used. Check the code your terminal shows, or start the sign-in again there.";
+/// What the entry form says when codes are refused for a while.
+pub const LOCKED: &str = "Too many wrong codes were entered, so codes are not accepted for a while. Wait 10 minutes, \
+     then start the sign-in again in your terminal.";
+/// What the entry form says when the code was answered or expired before the approval.
+pub const GONE: &str = "That sign-in has expired or was answered in the meantime. Start the sign-in again in your \
+     terminal.";
+
+/// Query of `GET /device`.
+#[derive(Debug, Deserialize)]
+pub struct DeviceQuery {
+    /// The code from `verification_uri_complete`, to prefill.
+    user_code: Option<String>,
+}
+
+/// The device page's form: the code, what to do (`continue`, `approve`, `deny`), and on
+/// approval the role and its length (the picker's fields).
+#[derive(Debug, Deserialize)]
+pub struct DeviceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_code: String,
+    /// `continue` (the entry form), `approve` or `deny` (the confirmation).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    role: String,
+    /// A length for whichever role is chosen; the chosen role's `duration.<role>` wins.
+    #[serde(default)]
+    duration: String,
+    /// Each role's length, `duration.<role>` (seconds).
+    #[serde(flatten)]
+    lengths: HashMap<String, String>,
+}
+
+/// `GET /device`: the entry form, the code prefilled from `?user_code=`; to sign in first
+/// (and back here, the code kept) without an SSO session.
+pub async fn device(
+    Browser(state, _, headers): Browser,
+    PageQuery(query): PageQuery<DeviceQuery>,
+) -> PageResult {
+    let typed = kept(query.user_code.as_deref().unwrap_or_default());
+    let Some((_, session)) = current(&state, &headers).await? else {
+        return Ok(to_signin(&device_url(&typed)));
+    };
+    let shown = UserCode::parse(&typed).map_or(typed, |c| c.shown());
+    entry(&state, &session, shown, None, StatusCode::OK)
+}
+
+/// `POST /device`: a code entered (`continue`), or the confirmation answered (`approve`,
+/// `deny`). Each looks the code up again, within the wrong-code limits.
+pub async fn answer(
+    Browser(state, facts, headers): Browser,
+    form: Result<PageForm<DeviceForm>, PageError>,
+) -> Response {
+    answered(&state, &facts, &headers, form)
+        .await
+        .unwrap_or_else(|e| e.page(Back::Device))
+}
+
+async fn answered(
+    state: &AppState,
+    facts: &RequestFacts,
+    headers: &HeaderMap,
+    form: Result<PageForm<DeviceForm>, PageError>,
+) -> PageResult {
+    let Some((cookie, session)) = current(state, headers).await? else {
+        let typed = form
+            .map(|PageForm(f)| kept(&f.user_code))
+            .unwrap_or_default();
+        return Ok(to_signin(&device_url(&typed)));
+    };
+    let PageForm(form) = form?;
+    if !csrf_matches(&session.csrf, &form.csrf) {
+        return Err(WebError::Csrf.into());
+    }
+    let typed = kept(&form.user_code);
+    let Some(code) = UserCode::parse(&typed) else {
+        let error = Some(MALFORMED);
+        return entry(state, &session, typed, error, StatusCode::BAD_REQUEST);
+    };
+    let sso_ref = Sso::session_ref(cookie.expose_secret());
+    let enterer = CodeEnterer {
+        sso_ref: &sso_ref,
+        source_ip: facts.source_ip,
+    };
+    let lookup = state.oidc.device_lookup(&code, enterer).await;
+    let pending = match lookup.map_err(oauth_page)? {
+        DeviceLookup::Found(p) => p,
+        DeviceLookup::Unknown => {
+            let error = Some(UNKNOWN);
+            return entry(
+                state,
+                &session,
+                code.shown(),
+                error,
+                StatusCode::BAD_REQUEST,
+            );
+        }
+        DeviceLookup::Locked => {
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return entry(state, &session, code.shown(), Some(LOCKED), status);
+        }
+    };
+    let visit = DeviceVisit {
+        state,
+        facts,
+        session: &session,
+        pending: &pending,
+    };
+    match form.action.as_str() {
+        "approve" => approve(&visit, &sso_ref, &form).await,
+        "deny" => deny(&visit).await,
+        _ => {
+            let selected = pending.role.as_deref();
+            visit.confirm(selected, None, StatusCode::OK).await
+        }
+    }
+}
+
+/// The SSO session of the request, if any.
+async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Secret, SsoSession)>, PageError> {
+    crate::web::session::current_session(state, headers).await
+}
+
+/// What was typed, as kept: at most [`TYPED_CHARS`] characters, no control characters.
+fn kept(typed: &str) -> String {
+    typed
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(TYPED_CHARS)
+        .collect()
+}
+
+/// The device page's address with the code typed (left out when empty).
+fn device_url(typed: &str) -> String {
+    if typed.is_empty() {
+        return "/device".to_owned();
+    }
+    let code: String = url::form_urlencoded::byte_serialize(typed.as_bytes()).collect();
+    format!("/device?user_code={code}")
+}
+
+/// The entry form with `user_code` in its field and `error` above it.
+fn entry(
+    state: &AppState,
+    session: &SsoSession,
+    user_code: String,
+    error: Option<&str>,
+    status: StatusCode,
+) -> PageResult {
+    let page = DeviceEntryPage {
+        who: who(session),
+        provider: provider_name(state, session.identity.provider.as_str()),
+        csrf: session.csrf.clone(),
+        user_code,
+        error: error.map(str::to_owned),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// One answer of the device page: the broker, the request's facts, the person and the
+/// pending request the code names.
+struct DeviceVisit<'a> {
+    state: &'a AppState,
+    facts: &'a RequestFacts,
+    session: &'a SsoSession,
+    pending: &'a PendingDevice,
+}
+
+impl DeviceVisit<'_> {
+    /// Who the roles are offered for: the application's allowed roles.
+    fn audience(&self) -> Audience<'_> {
+        Audience::Client {
+            allowed_roles: &self.pending.allowed_roles,
+            min_auth_time: None,
+        }
+    }
+
+    /// The confirmation: the roles this person may take through this application (the
+    /// picker's offer and arrangement, `selected` chosen if listed), with `notice`.
+    async fn confirm(
+        &self,
+        selected: Option<&str>,
+        notice: Option<String>,
+        status: StatusCode,
+    ) -> PageResult {
+        let state = self.state;
+        let identity = &self.session.identity;
+        let (grants, mfa_roles) = match offer(&state.roles, identity, self.audience(), self.facts) {
+            Offer::Issue(grant) => (vec![*grant], Vec::new()),
+            Offer::Pick {
+                grants,
+                needing_mfa,
+            } => (grants, needing_mfa),
+            Offer::NoRole { needing_mfa } => (Vec::new(), needing_mfa),
+            // No freshness is asked of a device sign-in.
+            Offer::SignInAgain => (Vec::new(), Vec::new()),
+        };
+        let roles: Vec<Arc<Role>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
+        let last = state.sso.last_role(identity).await?;
+        let favourites = state.sso.favourites(identity).await?;
+        let prefs = Preferences {
+            last: last.as_deref(),
+            favourites: &favourites,
+            selected,
+        };
+        let default = state.config.tokens.default_duration.as_secs();
+        let arranged = arrange(&roles, prefs, "", default);
+        let page = DeviceConfirmPage {
+            app: self.pending.client_name.clone(),
+            who: who(self.session),
+            provider: provider_name(state, identity.provider.as_str()),
+            csrf: self.session.csrf.clone(),
+            user_code: self.pending.user_code.shown(),
+            groups: arranged.groups,
+            mfa_roles,
+            notice,
+        };
+        Ok((status, render(&page)?).into_response())
+    }
+}
+
+/// Approve: the role and length chosen are checked as the picker checks them (trust
+/// policy, the application's allowed roles, the role's lengths), then the answer is left
+/// for the tool's next poll, which gets the tokens.
+async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> PageResult {
+    let (state, pending) = (visit.state, visit.pending);
+    if form.role.is_empty() {
+        let notice = "Choose one of the roles to approve, or deny the sign-in.".to_owned();
+        return visit
+            .confirm(None, Some(notice), StatusCode::BAD_REQUEST)
+            .await;
+    }
+    let identity = &visit.session.identity;
+    let attempt = Attempt::new(visit.facts, Door::Device, Some(&pending.client_id));
+    let default = default_length(state, &form.role).to_string();
+    let length = asked_length(&form.lengths, &form.role, &form.duration).unwrap_or(&default);
+    let chose = state.access.choose(
+        &state.roles,
+        identity,
+        visit.audience(),
+        (&form.role, length),
+        (visit.facts, &attempt),
+    );
+    let choice = match chose.await {
+        Ok(c) => c,
+        Err(e) => {
+            let status = match e {
+                ChoiceError::NotAvailable(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let notice = Some(sentence(&e.to_string()));
+            return visit.confirm(Some(&form.role), notice, status).await;
+        }
+    };
+    let role = &choice.grant.role().name;
+    let approval = DeviceApproval {
+        identity,
+        role,
+        duration_secs: choice.seconds,
+        sso_ref,
+        source_ip: visit.facts.source_ip,
+    };
+    let approved = state
+        .oidc
+        .device_approve(&pending.user_code, approval)
+        .await;
+    if !approved.map_err(oauth_page)? {
+        let code = pending.user_code.shown();
+        return entry(
+            state,
+            visit.session,
+            code,
+            Some(GONE),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    tracing::info!(
+        client = %pending.client_id,
+        subject = %identity.qualified_subject(),
+        role = %role,
+        "device sign-in approved"
+    );
+    let page = DeviceDonePage {
+        app: pending.client_name.clone(),
+        approved: true,
+        role: role.to_string(),
+        length: human_duration(choice.seconds),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// Deny: the tool's next poll hears `access_denied`.
+async fn deny(visit: &DeviceVisit<'_>) -> PageResult {
+    let pending = visit.pending;
+    let denied = visit.state.oidc.device_deny(&pending.user_code).await;
+    if !denied.map_err(oauth_page)? {
+        let code = pending.user_code.shown();
+        return entry(
+            visit.state,
+            visit.session,
+            code,
+            Some(GONE),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    tracing::info!(
+        client = %pending.client_id,
+        subject = %visit.session.identity.qualified_subject(),
+        "device sign-in denied"
+    );
+    let page = DeviceDonePage {
+        app: pending.client_name.clone(),
+        approved: false,
+        role: String::new(),
+        length: String::new(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// A refusal's text as a sentence: capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut s = text.to_owned();
+    if let Some(first) = s.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_kept_short_and_printable_and_carried_to_sign_in() {
+        assert_eq!(kept("  bcdf-ghjk\u{7} "), "bcdf-ghjk");
+        assert_eq!(kept(&"x".repeat(100)).len(), TYPED_CHARS);
+        assert_eq!(device_url(""), "/device");
+        assert_eq!(device_url("BCDF-GHJK"), "/device?user_code=BCDF-GHJK");
+        assert_eq!(device_url("a b&c"), "/device?user_code=a+b%26c");
+    }
+
+    #[test]
+    fn refusals_read_as_sentences() {
+        assert_eq!(sentence("the role is gone"), "The role is gone.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), ".");
+    }
+}
