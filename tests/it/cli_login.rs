@@ -675,3 +675,128 @@ async fn v1_roles_lists_the_roles_through_the_tokens_client() {
     let (status, _, _) = v1_roles(&l, narrow["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
 }
+
+/// Keeps Lanyard's clock with real time (whole seconds since now) while the command line
+/// polls: its polls come `interval` real seconds apart, and Lanyard must see them so.
+fn tick_with_real_time(clock: &ManualClock) -> tokio::task::JoinHandle<()> {
+    let (clock, started) = (clock.clone(), std::time::Instant::now());
+    let start = lanyard::clock::Clock::now(&clock).secs();
+    tokio::spawn(async move {
+        loop {
+            let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap();
+            clock.set(UnixTime::from_secs(start + elapsed));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
+/// Waits (up to 20 s) until the page shows `text`.
+async fn wait_for_text(page: &Page, text: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let shown = page.text().await;
+        if shown.contains(text) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waited 20 s for {text:?}; the page says:\n{shown}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `lanyard login` with the device grant: the command prints the page and the code, the
+/// person opens the link that carries the code in Chromium, signs in, keeps the role the
+/// command asked for, picks a length and approves; the command's polls get the tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_device_login_end_to_end() {
+    let l = lanyard().await;
+    let ticking = tick_with_real_time(&l.clock);
+    let cli = Cli::new();
+    let mut login = cli
+        .command(&["login", "--url", &l.url, "--role", "auditor"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (line, rest) = stderr_line(&mut login, |l| l.contains("/device?user_code=")).await;
+    let complete = line.trim().to_owned();
+    assert!(
+        complete.starts_with(&format!("{}/device?", l.url)),
+        "{complete}"
+    );
+    let user_code = query(&complete, "user_code").unwrap();
+
+    let page = Page::open("cli_device_login").await;
+    page.goto(&complete).await;
+    page.wait_for_url("the sign-in page", |u| u.path() == "/signin")
+        .await;
+    page.click("a[href^=\"/auth/corp\"]").await;
+    page.wait_for_url("the password form", |u| u.path() == "/auth/corp")
+        .await;
+    page.fill("username", "alice").await;
+    page.fill("password", "alice-pw").await;
+    page.click("form[method=post] button[type=submit]").await;
+    page.wait_for_url("the device page", |u| u.path() == "/device")
+        .await;
+    page.shot("entry-prefilled").await;
+    page.click("form[action=\"/device\"] button[value=continue]")
+        .await;
+    wait_for_text(&page, "Only continue if you started this").await;
+    assert!(page.text().await.contains(&user_code));
+    let preselected = page
+        .client
+        .execute(
+            "return document.querySelector('input[name=role][value=auditor]').checked;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(preselected, true, "--role auditor is preselected");
+    page.client
+        .find(fantoccini::Locator::Css(
+            "select[name=\"duration.auditor\"]",
+        ))
+        .await
+        .unwrap()
+        .select_by_value("7200")
+        .await
+        .unwrap();
+    page.shot("confirm").await;
+    page.click("button[value=approve]").await;
+    wait_for_text(&page, "return to your terminal").await;
+    page.shot("approved").await;
+    page.close().await;
+
+    let status = tokio::time::timeout(Duration::from_secs(60), login.wait())
+        .await
+        .expect("the command saw the approval within 60 s")
+        .unwrap();
+    let said = rest.await.unwrap();
+    assert!(status.success(), "{said}");
+    assert!(
+        said.contains(&format!("enter the code\n\n    {user_code}\n")),
+        "{said}"
+    );
+    assert!(said.contains(&format!("{}/device\n", l.url)), "{said}");
+    assert!(said.contains("Choose the role auditor there"), "{said}");
+    assert!(
+        !said.contains("scan this"),
+        "no QR code when stderr is no terminal: {said}"
+    );
+    assert!(said.contains("as the role auditor"), "{said}");
+
+    let out = cli.run(&["credentials", "--format", "json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["role"], "auditor");
+    let expires_in = json["expires_in"].as_u64().unwrap();
+    assert!((7100..=7200).contains(&expires_in), "{json}");
+    let token = json["access_token"].as_str().unwrap();
+    assert_eq!(may_deploy(&l, token).await, 200, "a token Lanyard accepts");
+    let out = cli.run(&["roles", "--json"]).await;
+    let roles: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(roles["current"], "auditor");
+    assert_eq!(mode(&cli.file), 0o600);
+    ticking.abort();
+}
