@@ -58,19 +58,13 @@ pub async fn run(path: &Path, options: Options) -> Result<Entry, CliError> {
     let url = {
         let store = Store::open(path)?;
         resolve_url(options.url.as_deref(), &store.tokens).map_err(|e| match e {
-            CliError::LoginNeeded(_) => {
+            CliError::LoginNeeded { .. } => {
                 CliError::Usage("which Lanyard? Pass --url URL or set LANYARD_URL".to_owned())
             }
             other => other,
         })?
     };
     let remote = Remote::discover(&url).await?;
-    if let Some(d) = options.duration {
-        eprintln!(
-            "Choose {} as the session length on the page.",
-            human(d.as_secs())
-        );
-    }
     let answer = if options.browser {
         browser_flow(&remote, &options).await?
     } else {
@@ -144,8 +138,8 @@ async fn device_flow(remote: &Remote, options: &Options) -> Result<TokenAnswer, 
             text.push('\n');
         }
     }
-    if let Some(role) = &options.role {
-        text.push_str(&format!("Choose the role {role} there and approve.\n"));
+    if let Some(choose) = choices(options) {
+        text.push_str(&format!("{choose} there and approve.\n"));
     }
     text.push_str(&format!(
         "Waiting for the approval (the code expires in {})…\n",
@@ -191,6 +185,20 @@ async fn device_flow(remote: &Remote, options: &Options) -> Result<TokenAnswer, 
     }
 }
 
+/// "Choose the role R and the length L", for what was asked on the command line (the page
+/// is where both are chosen).
+fn choices(options: &Options) -> Option<String> {
+    let length = options.duration.map(|d| human(d.as_secs()));
+    match (&options.role, length) {
+        (Some(role), Some(length)) => {
+            Some(format!("Choose the role {role} and the length {length}"))
+        }
+        (Some(role), None) => Some(format!("Choose the role {role}")),
+        (None, Some(length)) => Some(format!("Choose the length {length}")),
+        (None, None) => None,
+    }
+}
+
 fn expired() -> CliError {
     CliError::LoginFailed(
         "the code expired before it was approved: run `lanyard login` again".into(),
@@ -221,8 +229,8 @@ async fn browser_flow(remote: &Remote, options: &Options) -> Result<TokenAnswer,
         text.push_str("Open this page in a browser on this machine to sign in:\n\n");
     }
     text.push_str(&format!("    {url}\n\n"));
-    if let Some(role) = &options.role {
-        text.push_str(&format!("Choose the role {role} there.\n"));
+    if let Some(choose) = choices(options) {
+        text.push_str(&format!("{choose} there.\n"));
     }
     text.push_str(&format!(
         "Waiting for the browser (for up to {})…\n",

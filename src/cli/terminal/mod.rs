@@ -57,8 +57,13 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// There are no usable credentials: sign in (exit code 2).
-    #[error("{0}")]
-    LoginNeeded(String),
+    #[error("{reason}: run `{command}`")]
+    LoginNeeded {
+        /// What is missing or refused.
+        reason: String,
+        /// The command that signs in.
+        command: String,
+    },
     /// Signing in did not succeed.
     #[error("{0}")]
     LoginFailed(String),
@@ -70,7 +75,7 @@ pub enum CliError {
 impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::LoginNeeded(_) => ExitCode::from(EXIT_LOGIN_NEEDED),
+            CliError::LoginNeeded { .. } => ExitCode::from(EXIT_LOGIN_NEEDED),
             _ => ExitCode::from(EXIT_ERROR),
         }
     }
@@ -273,9 +278,10 @@ fn resolve_url(given: Option<&str>, tokens: &store::Tokens) -> Result<String, Cl
     urls.dedup();
     match urls.as_slice() {
         [one] => Ok((*one).to_owned()),
-        [] => Err(CliError::LoginNeeded(
-            "you are not signed in: run `lanyard login --url URL`".into(),
-        )),
+        [] => Err(CliError::LoginNeeded {
+            reason: "you are not signed in".into(),
+            command: "lanyard login --url URL".into(),
+        }),
         _ => Err(CliError::Usage(format!(
             "credentials of several Lanyards are stored ({}): choose one with --url",
             urls.join(", ")
@@ -307,8 +313,8 @@ async fn fresh(target: &Target, select: Select) -> Result<Entry, CliError> {
         }
         match refresh(&mut store, entry.clone()).await {
             Ok(fresh) => return Ok(fresh),
-            Err(CliError::LoginNeeded(why)) if std::io::stdin().is_terminal() => {
-                eprintln!("lanyard: {why}");
+            Err(CliError::LoginNeeded { reason, .. }) if std::io::stdin().is_terminal() => {
+                eprintln!("lanyard: {reason}.");
             }
             Err(e) => return Err(e),
         }
@@ -335,17 +341,20 @@ fn pick(
     select: Select,
 ) -> Result<Entry, CliError> {
     if let Some(role) = role {
-        return tokens.get(url, role).cloned().ok_or_else(|| {
-            CliError::LoginNeeded(format!(
-                "no credentials for the role {role} at {url}: run `lanyard login --role {role}`"
-            ))
-        });
+        return tokens
+            .get(url, role)
+            .cloned()
+            .ok_or_else(|| CliError::LoginNeeded {
+                reason: format!("no credentials for the role {role} are stored for {url}"),
+                command: format!("lanyard login --role {role}"),
+            });
     }
     let stored: Vec<&Entry> = tokens.at(url).collect();
     match (stored.as_slice(), select) {
-        ([], _) => Err(CliError::LoginNeeded(format!(
-            "you are not signed in to {url}: run `lanyard login`"
-        ))),
+        ([], _) => Err(CliError::LoginNeeded {
+            reason: format!("you are not signed in to {url}"),
+            command: "lanyard login".into(),
+        }),
         ([one], _) => Ok((*one).clone()),
         (several, Select::Any) => {
             let now = SystemClock.now();
@@ -366,12 +375,12 @@ fn pick(
 /// Refreshes `entry` (RFC 6749 §6) under the store's lock and stores the rotated tokens.
 /// A refresh token Lanyard no longer accepts is forgotten, and a login is needed.
 async fn refresh(store: &mut Store, entry: Entry) -> Result<Entry, CliError> {
-    let login_needed = |why: &str| {
-        CliError::LoginNeeded(format!(
-            "the credentials for the role {role} at {url} {why}: run `lanyard login --role {role}`",
-            role = entry.role,
-            url = entry.url,
-        ))
+    let login_needed = |why: &str| CliError::LoginNeeded {
+        reason: format!(
+            "the credentials for the role {} at {} {why}",
+            entry.role, entry.url
+        ),
+        command: format!("lanyard login --role {}", entry.role),
     };
     let Some(refresh_token) = entry.refresh_token.clone() else {
         return Err(login_needed("have expired and cannot be refreshed"));

@@ -20,10 +20,10 @@ pub async fn run(entry: &Entry, filter: Option<&str>, json: bool) -> Result<(), 
         .roles(&entry.access_token)
         .await
         .map_err(|e| match e {
-            RemoteError::Unauthorized(why) => CliError::LoginNeeded(format!(
-                "Lanyard refused the stored token ({why}): run `lanyard login --role {}`",
-                entry.role
-            )),
+            RemoteError::Unauthorized(why) => CliError::LoginNeeded {
+                reason: format!("Lanyard refused the stored token ({why})"),
+                command: format!("lanyard login --role {}", entry.role),
+            },
             other => other.into(),
         })?;
     if let Some(f) = filter {
