@@ -47,7 +47,8 @@ use crate::session::keyspace::{
     DEVICE_DECISION_USED, DEVICE_POLL, DEVICE_RECORD_TTL, DEVICE_SLOW_DOWN, DEVICE_USER_CODE,
 };
 use crate::session::{
-    AttemptLimit, Reservation, digest, get_json, put_json, put_json_if_absent, random_id,
+    AttemptLimit, Reservation, SessionStore, StoreError, digest, get_json, put_json,
+    put_json_if_absent, random_id,
 };
 
 use super::authorize::granted_scope;
@@ -312,44 +313,35 @@ impl OidcProvider {
         let device_code = random_id();
         let device_key = digest(device_code.expose_secret());
         let expires_at = self.clock.now() + DEVICE_CODE_LIFETIME;
-        for _ in 0..USER_CODE_TRIES {
-            let user_code = UserCode::generate();
-            let lookup = DEVICE_USER_CODE.key([&user_code.key()]);
-            let free = self
-                .store
-                .put_if_absent(&lookup, device_key.as_bytes(), DEVICE_CODE_LIFETIME)
-                .await?;
-            if !free {
-                tracing::info!("a user code collided with a pending one; another is drawn");
-                continue;
-            }
-            let request = DeviceRequest {
-                client_id: client.config.id.clone(),
-                scope: granted_scope(scope),
-                role,
-                user_code: user_code.shown(),
-                expires_at,
-            };
-            put_json(
-                &*self.store,
-                &DEVICE.key([&device_key]),
-                &request,
-                DEVICE_RECORD_TTL,
-            )
-            .await?;
-            let page = format!("{}/device", self.issuer.tokens().issuer());
-            return Ok(DeviceAuthorization {
-                device_code: device_code.expose_secret().to_owned(),
-                verification_uri_complete: format!("{page}?user_code={}", request.user_code),
-                verification_uri: page,
-                user_code: request.user_code,
-                expires_in: DEVICE_CODE_LIFETIME.as_secs(),
-                interval: POLL_INTERVAL.as_secs(),
-            });
-        }
-        Err(OAuthError::ServerError(
-            "no free user code was found; the pending requests are too many".into(),
-        ))
+        let claimed = claim_user_code(&*self.store, &device_key, UserCode::generate).await?;
+        let Some(user_code) = claimed else {
+            return Err(OAuthError::ServerError(
+                "no free user code was found; the pending requests are too many".into(),
+            ));
+        };
+        let request = DeviceRequest {
+            client_id: client.config.id.clone(),
+            scope: granted_scope(scope),
+            role,
+            user_code: user_code.shown(),
+            expires_at,
+        };
+        put_json(
+            &*self.store,
+            &DEVICE.key([&device_key]),
+            &request,
+            DEVICE_RECORD_TTL,
+        )
+        .await?;
+        let page = format!("{}/device", self.issuer.tokens().issuer());
+        Ok(DeviceAuthorization {
+            device_code: device_code.expose_secret().to_owned(),
+            verification_uri_complete: format!("{page}?user_code={}", request.user_code),
+            verification_uri: page,
+            user_code: request.user_code,
+            expires_in: DEVICE_CODE_LIFETIME.as_secs(),
+            interval: POLL_INTERVAL.as_secs(),
+        })
     }
 
     /// The device page's lookup of `code` entered by `who`, bounded: a wrong code counts
@@ -621,6 +613,29 @@ impl OidcProvider {
     }
 }
 
+/// Draws user codes with `draw` until one is free and claims it for the request stored
+/// under `device_key`: its lookup is written only if absent, so a code another pending
+/// request holds is never overwritten, another is drawn. `None` after
+/// [`USER_CODE_TRIES`] taken codes.
+async fn claim_user_code(
+    store: &dyn SessionStore,
+    device_key: &str,
+    mut draw: impl FnMut() -> UserCode,
+) -> Result<Option<UserCode>, StoreError> {
+    for _ in 0..USER_CODE_TRIES {
+        let user_code = draw();
+        let lookup = DEVICE_USER_CODE.key([&user_code.key()]);
+        if store
+            .put_if_absent(&lookup, device_key.as_bytes(), DEVICE_CODE_LIFETIME)
+            .await?
+        {
+            return Ok(Some(user_code));
+        }
+        tracing::info!("a user code collided with a pending one; another is drawn");
+    }
+    Ok(None)
+}
+
 /// The parts of an approval the poll redeems.
 struct Approved<'a> {
     identity: &'a ExternalIdentity,
@@ -693,6 +708,43 @@ mod tests {
             seen.extend(UserCode::generate().0.bytes());
         }
         assert_eq!(seen.len(), USER_CODE_ALPHABET.len());
+    }
+
+    #[tokio::test]
+    async fn a_user_code_collision_draws_another_and_overwrites_nothing() {
+        use std::sync::Arc;
+
+        use crate::clock::{ManualClock, SharedClock};
+        use crate::session::MemoryStore;
+
+        let clock: SharedClock = Arc::new(ManualClock::new(UnixTime::from_secs(1_800_000_000)));
+        let store = MemoryStore::new("t:", clock);
+        let (taken, free) = (
+            UserCode::parse("BCDF-GHJK").unwrap(),
+            UserCode::parse("LMNP-QRST").unwrap(),
+        );
+        let first = claim_user_code(&store, "first", || taken.clone()).await;
+        assert_eq!(first.unwrap(), Some(taken.clone()));
+        // The second request draws the taken code first, then a free one.
+        let mut draws = [taken.clone(), free.clone()].into_iter();
+        let second = claim_user_code(&store, "second", || draws.next().unwrap()).await;
+        assert_eq!(second.unwrap(), Some(free.clone()));
+        let holder = |code: &UserCode| DEVICE_USER_CODE.key([&code.key()]);
+        let held = store.get(&holder(&taken)).await.unwrap();
+        assert_eq!(held.as_deref(), Some(&b"first"[..]));
+        let held = store.get(&holder(&free)).await.unwrap();
+        assert_eq!(held.as_deref(), Some(&b"second"[..]));
+        // Only taken codes: none, after a bounded number of draws.
+        let mut n = 0;
+        let none = claim_user_code(&store, "third", || {
+            n += 1;
+            taken.clone()
+        })
+        .await;
+        assert_eq!(none.unwrap(), None);
+        assert_eq!(n, USER_CODE_TRIES);
+        let held = store.get(&holder(&taken)).await.unwrap();
+        assert_eq!(held.as_deref(), Some(&b"first"[..]), "still the first's");
     }
 
     #[test]

@@ -385,11 +385,11 @@ pub const DEVICE_USER_CODE: Kind<1> = Kind {
 };
 
 /// The person's answer to a device authorization request, taken by the poll that
-/// receives it.
+/// receives it (a poll after the request's expiry hears `expired_token` instead).
 pub const DEVICE_DECISION: Kind<1> = Kind {
     prefix: "device-done:",
     parts: ["digest of the device code"],
-    lifetime: Lifetime::UntilExpiry("the device authorization request's record"),
+    lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
     single_use: true,
     value: Value::Json("op::DeviceDecision"),
 };

@@ -2,7 +2,7 @@
 //! endpoint's answer and discovery, polling (`authorization_pending`, `slow_down` with a
 //! growing interval, `access_denied`, `expired_token`), approval on the `/device` page
 //! giving tokens for the role chosen exactly once (also to concurrent polls, on the memory
-//! store and on Redis), the refusals (a client without the grant, a role outside the
+//! store and on Redis, with the polling gate and without it, racing on the take itself), the refusals (a client without the grant, a role outside the
 //! client's, forms without CSRF), the bound on wrong user codes, and the whole flow in
 //! Chromium with a screenshot and an axe check of every page state.
 //!
@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lanyard::audit::{Door, EventKind, MemorySink, OnFailure};
 use lanyard::clock::{ManualClock, UnixTime};
-use lanyard::session::{RedisStore, RedisTimeouts, SessionStore};
+use lanyard::session::{Answer, Op, RedisStore, RedisTimeouts, SessionStore, StoreError, keyspace};
 use serde_json::Value;
 
 use crate::chromium::Page;
@@ -560,9 +560,35 @@ async fn signing_out_before_the_poll_ends_the_approval() {
     );
 }
 
+/// A store without the device polling gate: every poll passes it (its write "succeeds"
+/// and stores nothing), so concurrent polls all race on the take of the answer itself.
+struct NoPollingGate(Arc<dyn SessionStore>);
+
+#[async_trait::async_trait]
+impl SessionStore for NoPollingGate {
+    async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
+        if let Op::Put { key, .. } = op
+            && key.starts_with(keyspace::DEVICE_POLL.prefix)
+        {
+            return Ok(Answer::Stored(true));
+        }
+        self.0.run(op).await
+    }
+
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+}
+
 /// Approves a fresh request on `l`, then polls `n` times at once: exactly one poll gets
 /// tokens.
 async fn concurrent_polls_get_tokens_once(l: &Lanyard, n: usize) {
+    approve_and_poll_at_once(l, n).await;
+}
+
+/// Approves a fresh request on `l` and polls `n` times at once; checks that exactly one
+/// poll got tokens and the others none (`slow_down` or `invalid_grant`); the answers.
+async fn approve_and_poll_at_once(l: &Lanyard, n: usize) -> Vec<(u16, Value)> {
     let a = start_device(l, &[]).await;
     let (device_code, user_code) = (
         a["device_code"].as_str().unwrap().to_owned(),
@@ -599,12 +625,47 @@ async fn concurrent_polls_get_tokens_once(l: &Lanyard, n: usize) {
         let e = body["error"].as_str().unwrap();
         assert!(["slow_down", "invalid_grant"].contains(&e), "{body}");
     }
+    answers
 }
 
 #[tokio::test]
 async fn concurrent_polls_get_tokens_once_on_the_memory_store() {
     let l = start().await;
     concurrent_polls_get_tokens_once(&l, 8).await;
+}
+
+#[tokio::test]
+async fn concurrent_polls_past_the_gate_still_get_tokens_once() {
+    for section in ["[sessions]\nstore = \"memory\"\n", "redis"] {
+        let clock = ManualClock::new(UnixTime::from_secs(T0));
+        let (inner, section, prefix): (Arc<dyn SessionStore>, String, Option<String>) = if section
+            == "redis"
+        {
+            let prefix = format!(
+                "lanyard-it:{}:",
+                lanyard::session::random_id().expose_secret()
+            );
+            let url = "redis://127.0.0.1:6379";
+            let store = RedisStore::connect(url, &prefix, RedisTimeouts::default()).unwrap();
+            let section = format!(
+                "[sessions]\nstore = \"redis\"\nredis_url = \"{url}\"\nkey_prefix = \"{prefix}\"\n"
+            );
+            (Arc::new(store), section, Some(prefix))
+        } else {
+            (memory_store(&clock), section.to_owned(), None)
+        };
+        let l = start_on(&section, Arc::new(NoPollingGate(inner)), clock).await;
+        let answers = approve_and_poll_at_once(&l, 16).await;
+        let e: Vec<&str> = answers
+            .iter()
+            .filter(|(s, _)| *s != 200)
+            .map(|(_, b)| b["error"].as_str().unwrap())
+            .collect();
+        assert!(e.iter().all(|e| *e == "invalid_grant"), "{section}: {e:?}");
+        if let Some(prefix) = prefix {
+            crate::single_use::purge(&prefix).await;
+        }
+    }
 }
 
 #[tokio::test]
@@ -850,6 +911,55 @@ async fn the_page_asks_to_sign_in_first_and_keeps_the_code() {
         "{page}"
     );
     assert!(!page.contains("<script>"));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_plain_4xx() {
+    let l = start().await;
+    let b = signed_in(&l, "alice").await;
+    // Not a form: the page says so in words.
+    let r = b
+        .post(l.at("/device"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The form could not be read"), "{page}");
+    assert!(page.contains("Back to the device sign-in"), "{page}");
+    // Oversized.
+    let big = "B".repeat(200 * 1024);
+    let r = b
+        .post(l.at("/device"))
+        .form(&[("user_code", big.as_str()), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // A long code is cut short, never looked up.
+    let long = "BCDF".repeat(100);
+    let (status, page) = enter(&l, &b, &long).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("a code is 8 letters"), "{page}");
+    // The JSON endpoints answer in OAuth JSON.
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/device_authorization"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_request");
+    let r = reqwest::get(l.at("/oauth2/device_authorization"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let (status, e) = poll(&l, &"x".repeat(5000)).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
 }
 
 /// A device sign-in in Chromium: the tool's link, sign-in with the password form, the code
