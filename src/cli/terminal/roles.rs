@@ -1,9 +1,9 @@
 //! `lanyard roles`: the roles the signed-in person may take through the command line's
 //! client (`GET /v1/roles` with a stored token), as a table with the token's role marked
 //! `*`, as JSON (`--json`), or — when stdin and stdout are terminals and neither
-//! `--filter` nor `--json` is given — as a fuzzy picker whose choice is printed (so that
-//! `lanyard login --role "$(lanyard roles)"` and the like work). A role chosen that has no
-//! stored credentials gets a hint on stderr saying how to sign in for it.
+//! `--filter` nor `--json` is given — as a fuzzy picker. The role chosen is printed; when
+//! no credentials are stored for it, the picker offers to sign in for it at once (the
+//! device flow of `lanyard login --role R`).
 //!
 //! May import: nothing of ours beyond its siblings.
 
@@ -37,7 +37,7 @@ pub async fn run(entry: &Entry, filter: Option<&str>, json: bool) -> Result<(), 
     let interactive =
         filter.is_none() && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive && !answer.roles.is_empty() {
-        return pick(&answer, entry);
+        return pick_and_sign_in(&answer, entry).await;
     }
     print(&table(&answer))
 }
@@ -106,8 +106,45 @@ fn table(answer: &RolesAnswer) -> String {
     out
 }
 
-/// The fuzzy picker (on stderr); prints the name chosen.
-fn pick(answer: &RolesAnswer, entry: &Entry) -> Result<(), CliError> {
+/// The fuzzy picker (drawn on stderr); prints the name chosen, and offers to sign in for
+/// it when no credentials are stored for it.
+async fn pick_and_sign_in(answer: &RolesAnswer, entry: &Entry) -> Result<(), CliError> {
+    let Some(role) = pick(answer)? else {
+        return Ok(());
+    };
+    print(&format!("{role}\n"))?;
+    let path = super::store::default_path()?;
+    let stored = super::store::Store::open(&path)?
+        .tokens
+        .get(&entry.url, &role)
+        .is_some();
+    if stored {
+        return Ok(());
+    }
+    let sign_in = dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "No credentials are stored for {role}. Sign in for it now?"
+        ))
+        .default(true)
+        .interact_opt()
+        .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+    if sign_in != Some(true) {
+        eprintln!("To sign in for it later: lanyard login --role {role}");
+        return Ok(());
+    }
+    let options = super::login::Options {
+        url: Some(entry.url.clone()),
+        client_id: entry.client_id.clone(),
+        role: Some(role),
+        duration: None,
+        browser: false,
+        open: true,
+    };
+    super::login::run(&path, options).await.map(|_| ())
+}
+
+/// The fuzzy picker, the token's role first chosen; the name chosen, `None` on Escape.
+fn pick(answer: &RolesAnswer) -> Result<Option<String>, CliError> {
     let items: Vec<String> = answer
         .roles
         .iter()
@@ -127,24 +164,14 @@ fn pick(answer: &RolesAnswer, entry: &Entry) -> Result<(), CliError> {
         .position(|r| r.name == answer.current)
         .unwrap_or(0);
     let chosen = dialoguer::FuzzySelect::new()
-        .with_prompt("Role (type to filter)")
+        .with_prompt("Role (type to filter, Esc to leave)")
         .items(&items)
         .default(current)
         .interact_opt()
         .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-    let Some(i) = chosen else {
-        return Ok(());
-    };
-    let Some(role) = answer.roles.get(i) else {
-        return Ok(());
-    };
-    if role.name != entry.role {
-        eprintln!(
-            "To get credentials for it: lanyard login --role {}",
-            role.name
-        );
-    }
-    print(&format!("{}\n", role.name))
+    Ok(chosen
+        .and_then(|i| answer.roles.get(i))
+        .map(|r| r.name.clone()))
 }
 
 #[cfg(test)]
