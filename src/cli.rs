@@ -1,9 +1,11 @@
 //! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`, `client-secret`,
-//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`.
+//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`; and the
+//! employee's `login`, `credentials`, `exec`, `roles`, `logout` ([`terminal`]).
 //!
 //! May import: everything.
 
 mod audit;
+mod terminal;
 
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -65,6 +67,17 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Sign in from this terminal and keep a role's credentials (a code to approve in any
+    /// browser, or --browser on this machine).
+    Login(terminal::LoginArgs),
+    /// Print a role's stored credentials (refreshed first when about to expire).
+    Credentials(terminal::CredentialsArgs),
+    /// Run a command with a role's credentials in its environment.
+    Exec(terminal::ExecArgs),
+    /// List the roles you may take (the current one marked).
+    Roles(terminal::RolesArgs),
+    /// Revoke and forget stored credentials.
+    Logout(terminal::LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +239,11 @@ pub fn main() -> ExitCode {
                 },
         } => totp_enroll(&user, &issuer, secret_file.as_deref()),
         Command::Audit { command } => audit::run(command),
+        Command::Login(args) => terminal::login(args),
+        Command::Credentials(args) => terminal::credentials(args),
+        Command::Exec(args) => terminal::exec(args),
+        Command::Roles(args) => terminal::roles(args),
+        Command::Logout(args) => terminal::logout(args),
     }
 }
 

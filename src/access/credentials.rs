@@ -201,6 +201,7 @@ impl CredentialIssuer {
             access_token_digest: crate::session::digest(&access_token),
             access_token,
             session_policy,
+            sso_ref: None,
         })
     }
 

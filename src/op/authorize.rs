@@ -16,6 +16,7 @@ use crate::roles::{MIN_SESSION_SECS, Role};
 use crate::session::{digest, get_json, keyspace, put_json, random_id, take_json};
 use crate::sso::Sso;
 
+use super::clients::redirect_uri_matches;
 use super::code::{CodeRecord, is_pkce_value};
 use super::{ACR_MFA, CODE_TTL, Client, OAuthError, OidcProvider, PENDING_TTL, with_params};
 
@@ -65,7 +66,8 @@ pub struct AuthorizeParams {
 pub struct PendingAuthorization {
     /// The client.
     pub client_id: ClientId,
-    /// The exact registered redirect URI.
+    /// The redirect URI as the request named it: a registered one, or a registered loopback
+    /// one with the port the app listens on (RFC 8252 §7.3).
     pub redirect_uri: String,
     /// `state`, returned as given.
     pub state: Option<String>,
@@ -178,8 +180,9 @@ impl OidcProvider {
         })
     }
 
-    /// The request's client and the exact registered redirect URI it names (or the only
-    /// one registered); refused as a page, never redirected.
+    /// The request's client and the registered redirect URI it names (exactly, or a
+    /// loopback one with another port: [`redirect_uri_matches`]), or the only one
+    /// registered; refused as a page, never redirected.
     fn client_and_redirect(
         &self,
         p: &AuthorizeParams,
@@ -193,10 +196,12 @@ impl OidcProvider {
         })?;
         let registered = &client.config.redirect_uris;
         let redirect_uri = match p.redirect_uri.as_deref() {
+            // Kept as given: a loopback URI's port differs from the registered one's
+            // (RFC 8252 §7.3), and the code goes to the port the app listens on.
             Some(given) => registered
                 .iter()
-                .find(|u| u.as_str() == given)
-                .map(|u| u.as_str().to_owned())
+                .any(|u| redirect_uri_matches(u, given))
+                .then(|| given.to_owned())
                 .ok_or_else(|| {
                     AuthorizeRejection::Page(
                         "the redirect_uri is not registered for this application".into(),

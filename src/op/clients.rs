@@ -1,5 +1,7 @@
 //! Registered clients and client authentication (RFC 6749 §2.3: `client_secret_basic`,
-//! `client_secret_post`; public clients by id alone, with PKCE required).
+//! `client_secret_post`; public clients by id alone, with PKCE required), and how a
+//! request's `redirect_uri` is matched against the registered ones ([`redirect_uri_matches`]:
+//! exact, except for the port of a loopback IP literal, RFC 8252 §7.3).
 //!
 //! Client secrets are stored in one of two forms:
 //! - an argon2id hash, for secrets a person chose. Verifying one costs tens of
@@ -230,6 +232,49 @@ impl Clients {
     }
 }
 
+/// Whether a request's `redirect_uri` (`given`, as sent) names the registered URI
+/// `registered`. The comparison is exact (RFC 6749 §3.1.2.3, OAuth 2.0 Security BCP §4.1.3:
+/// simple string comparison), with one exception: for a registered `http` URI whose host is
+/// the loopback IP literal `127.0.0.1` or `[::1]`, any port is accepted (RFC 8252 §7.3: a
+/// native app listens on a port the operating system gives it at the time of the request).
+/// Everything else — scheme, host, path, query — must still be exactly the registered text.
+/// `localhost` gets no such exception (RFC 8252 §8.3: it may resolve elsewhere).
+pub fn redirect_uri_matches(registered: &url::Url, given: &str) -> bool {
+    if registered.as_str() == given {
+        return true;
+    }
+    let loopback = match registered.host() {
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        _ => false,
+    };
+    if registered.scheme() != "http" || !loopback {
+        return false;
+    }
+    let Some(host) = registered.host_str() else {
+        return false;
+    };
+    // The registered text after its authority: path, query (no fragment is registered).
+    let rest = &registered[url::Position::BeforePath..];
+    let Some(after_host) = given.strip_prefix(&format!("http://{host}")) else {
+        return false;
+    };
+    let after_port = match after_host.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            let port = &port_and_rest[..digits];
+            // 1-65535, written without leading zeros (one way to write each port).
+            let valid = !port.starts_with('0') && port.parse::<u16>().is_ok_and(|p| p > 0);
+            if !valid {
+                return false;
+            }
+            &port_and_rest[digits..]
+        }
+        None => after_host,
+    };
+    after_port == rest
+}
+
 /// A hash of a random value nobody knows, checked for unknown client ids.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$bGFueWFyZC1kdW1teQ$3pDRqWrNp6f1vWZ3FmSJ3XhPlIrnl5zJ3yA8x2Ge7kQ";
@@ -258,6 +303,81 @@ mod tests {
         );
         assert_eq!(fast_hash_digest("sha256:short"), None);
         assert_eq!(fast_hash_digest("$argon2id$v=19$x"), None);
+    }
+
+    #[test]
+    fn loopback_redirect_uris_match_any_port_and_nothing_else() {
+        let v4 = url::Url::parse("http://127.0.0.1/callback").unwrap();
+        let v6 = url::Url::parse("http://[::1]/callback").unwrap();
+        let with_port = url::Url::parse("http://127.0.0.1:8400/callback?x=1").unwrap();
+        for (registered, given) in [
+            (&v4, "http://127.0.0.1/callback"),
+            (&v4, "http://127.0.0.1:53124/callback"),
+            (&v4, "http://127.0.0.1:1/callback"),
+            (&v4, "http://127.0.0.1:65535/callback"),
+            (&v6, "http://[::1]:40000/callback"),
+            (&v6, "http://[::1]/callback"),
+            (&with_port, "http://127.0.0.1:9000/callback?x=1"),
+            (&with_port, "http://127.0.0.1/callback?x=1"),
+        ] {
+            assert!(
+                redirect_uri_matches(registered, given),
+                "{registered} {given}"
+            );
+        }
+        for (registered, given) in [
+            // Another host, path, query, scheme or user info.
+            (&v4, "http://127.0.0.2:5000/callback"),
+            (&v4, "http://localhost:5000/callback"),
+            (&v4, "http://[::1]:5000/callback"),
+            (&v6, "http://127.0.0.1:5000/callback"),
+            (&v4, "http://127.0.0.1:5000/callback/"),
+            (&v4, "http://127.0.0.1:5000/Callback"),
+            (&v4, "http://127.0.0.1:5000/callback?x=1"),
+            (&v4, "http://127.0.0.1:5000/callback#f"),
+            (&v4, "https://127.0.0.1:5000/callback"),
+            (&v4, "HTTP://127.0.0.1:5000/callback"),
+            (&v4, "http://user@127.0.0.1:5000/callback"),
+            (&v4, "http://127.0.0.1:5000/other/../callback"),
+            (&v4, "http://127.1:5000/callback"),
+            (&v4, "http://127.0.0.1.evil.example:5000/callback"),
+            (&with_port, "http://127.0.0.1:9000/callback"),
+            // Ports that are not one: empty, zero, leading zeros, too large, signed.
+            (&v4, "http://127.0.0.1:/callback"),
+            (&v4, "http://127.0.0.1:0/callback"),
+            (&v4, "http://127.0.0.1:08080/callback"),
+            (&v4, "http://127.0.0.1:65536/callback"),
+            (&v4, "http://127.0.0.1:+80/callback"),
+        ] {
+            assert!(
+                !redirect_uri_matches(registered, given),
+                "{registered} {given}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_redirect_uris_match_exactly() {
+        let https = url::Url::parse("https://app.example.com/cb").unwrap();
+        assert!(redirect_uri_matches(&https, "https://app.example.com/cb"));
+        assert!(!redirect_uri_matches(
+            &https,
+            "https://app.example.com:8443/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            &https,
+            "https://app.example.com/cb?x"
+        ));
+        // localhost is not a loopback literal: its port is exact too (RFC 8252 §8.3).
+        let localhost = url::Url::parse("http://localhost:8080/cb").unwrap();
+        assert!(redirect_uri_matches(&localhost, "http://localhost:8080/cb"));
+        assert!(!redirect_uri_matches(
+            &localhost,
+            "http://localhost:9090/cb"
+        ));
+        let native = url::Url::parse("com.example.app:/oauth").unwrap();
+        assert!(redirect_uri_matches(&native, "com.example.app:/oauth"));
+        assert!(!redirect_uri_matches(&native, "com.example.app:/oauth2"));
     }
 
     #[tokio::test]

@@ -3,7 +3,8 @@
 //! every use with reuse detection (OAuth 2.0 Security BCP §4.14), `client_credentials` for
 //! machine clients, the device authorization grant for command-line tools (RFC 8628, see
 //! [`device`]), userinfo (Core §5.3), introspection (RFC 7662), revocation (RFC 7009) and
-//! RP-initiated logout (RP-Initiated Logout 1.0).
+//! RP-initiated logout (RP-Initiated Logout 1.0); and, for `lanyard roles`, the roles a
+//! token's person may take through its client (`GET /v1/roles`).
 //!
 //! Everything single-use (pending authorization requests once completed, codes, refresh
 //! tokens, device answers) is taken atomically from the session store, so a replay loses
@@ -35,6 +36,7 @@ mod issue;
 pub mod logout;
 mod refresh;
 pub mod settings;
+pub mod token_roles;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +64,7 @@ pub use logout::{LogoutPlan, LogoutRequest};
 pub use settings::{
     ClientAuth, ClientSettings, DEVICE_CODE_GRANT, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT,
 };
+pub use token_roles::{OfferedRole, TokenRoles};
 
 /// How long a pending authorization request waits for the person to sign in.
 const PENDING_TTL: Duration = keyspace::AUTHZ_TTL;

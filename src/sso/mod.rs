@@ -207,6 +207,7 @@ mod tests {
             access_token: "secret.token.value".into(),
             access_token_digest: "d".into(),
             session_policy: None,
+            sso_ref: None,
         };
         let json = serde_json::to_string(&role_session).unwrap();
         assert_eq!(

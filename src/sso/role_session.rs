@@ -43,6 +43,13 @@ pub struct RoleSession {
     /// A session policy (IAM JSON) set by an STS caller; it must allow as well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_policy: Option<String>,
+    /// The handle ([`Sso::session_ref`]) of the SSO session the role session was issued
+    /// in, when there is one (the picker, the OpenID provider's code and refresh grants):
+    /// the person behind a token, for `GET /v1/roles`. Not a secret (a digest of the
+    /// cookie, as store keys are). Set when the role session is recorded with its SSO
+    /// session; absent for STS and machine clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_ref: Option<String>,
 }
 
 impl std::fmt::Debug for RoleSession {
@@ -261,13 +268,20 @@ impl Sso {
     }
 
     /// Records a role session that belongs to an SSO session known only by its handle (tokens
-    /// issued to an application at the token endpoint).
+    /// issued to an application at the token endpoint); the stored record names that
+    /// handle (`sso_ref`).
     pub async fn add_role_session_by_ref(
         &self,
         session_ref: &str,
         role_session: &RoleSession,
     ) -> Result<(), SsoError> {
-        self.put_role_session(role_session).await?;
+        if role_session.sso_ref.as_deref() == Some(session_ref) {
+            self.put_role_session(role_session).await?;
+        } else {
+            let mut held = role_session.clone();
+            held.sso_ref = Some(session_ref.to_owned());
+            self.put_role_session(&held).await?;
+        }
         let ttl = until(role_session.expires_at, self.clock.now());
         self.store
             .set_add(

@@ -1,4 +1,5 @@
-//! Machine endpoints: discovery, JWKS, health, readiness, and `POST /v1/authorize`.
+//! Machine endpoints: discovery, JWKS, health, readiness, `POST /v1/authorize` and
+//! `GET /v1/roles`.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::{Authorizer, AuthzError, Caller, Question};
 use crate::connectors::saml::IdpState;
+use crate::op::{OAuthError, TokenRoles};
+use crate::roles::RequestFacts;
 use crate::web::error::{ApiError, WebError};
 use crate::web::extract::ApiJson;
 use crate::web::i18n::Msg;
@@ -307,6 +310,29 @@ fn authz_error(e: AuthzError) -> WebError {
         }
         AuthzError::Store(e) => e.into(),
         AuthzError::StoredPolicy(_) => WebError::Internal(e.to_string()),
+    }
+}
+
+/// `GET /v1/roles`: the roles the bearer's person may take through the token's client,
+/// and the token's own role (see [`crate::op::token_roles`]).
+pub async fn roles(
+    State(state): State<AppState>,
+    facts: RequestFacts,
+    headers: HeaderMap,
+) -> Result<Json<TokenRoles>, ApiError> {
+    let token = bearer(&headers)?;
+    let roles = state.oidc.token_roles(token, &facts).await;
+    Ok(Json(roles.map_err(oauth_api_error)?))
+}
+
+/// An OAuth error of a bearer-token API as the API's error: `invalid_token` is 401 with
+/// `WWW-Authenticate` (RFC 6750 §3.1).
+fn oauth_api_error(e: OAuthError) -> WebError {
+    match e {
+        OAuthError::InvalidToken(why) => WebError::Unauthorized(why),
+        OAuthError::TemporarilyUnavailable(detail) => WebError::StoreUnavailable(detail),
+        OAuthError::ServerError(detail) => WebError::Internal(detail),
+        other => WebError::BadRequest(other.to_string()),
     }
 }
 

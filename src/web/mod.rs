@@ -168,6 +168,7 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(api::discovery))
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/v1/authorize", post(api::authorize))
+        .route("/v1/roles", get(api::roles))
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/oauth2/token", post(oauth::token))
         .route(

@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod chromium;
 mod cli;
+mod cli_login;
 mod device;
 mod floods;
 mod flow;
