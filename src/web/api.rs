@@ -329,10 +329,10 @@ pub async fn roles(
 /// `WWW-Authenticate` (RFC 6750 §3.1).
 fn oauth_api_error(e: OAuthError) -> WebError {
     match e {
-        OAuthError::InvalidToken(why) => WebError::Unauthorized(why),
+        OAuthError::InvalidToken(why) => WebError::Unauthorized(Msg::verbatim(why)),
         OAuthError::TemporarilyUnavailable(detail) => WebError::StoreUnavailable(detail),
         OAuthError::ServerError(detail) => WebError::Internal(detail),
-        other => WebError::BadRequest(other.to_string()),
+        other => WebError::BadRequest(Msg::verbatim(other.to_string())),
     }
 }
 
