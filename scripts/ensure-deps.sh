@@ -9,10 +9,11 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 # C toolchain and pkg-config for -sys crates (aws-lc-sys builds with cc).
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-# SAML: samael binds libxmlsec1 through bindgen (libclang) and links libxml2 and OpenSSL.
-for pkg in libclang-dev libxmlsec1-dev libxml2-dev libssl-dev; do
+# The build's Debian packages (SAML's libxmlsec1 through bindgen, libxml2, OpenSSL), from
+# the list the Dockerfile's build stage installs too.
+while read -r pkg; do
   have_pkg "$pkg" || need_apt+=("$pkg")
-done
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$(dirname "$0")/../packaging/build-packages")
 # The tests need a real Redis (the server package also brings redis-cli), and the SAML
 # interop tests a pysaml2 IdP, which signs and encrypts with the xmlsec1 program.
 if [ "${1:-}" = "test" ]; then

@@ -1,10 +1,11 @@
 //! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`, `client-secret`,
-//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`; and the
-//! employee's `login`, `credentials`, `exec`, `roles`, `logout` ([`terminal`]).
+//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`, `health`;
+//! and the employee's `login`, `credentials`, `exec`, `roles`, `logout` ([`terminal`]).
 //!
 //! May import: everything.
 
 mod audit;
+mod health;
 mod terminal;
 
 use std::io::{BufRead, Read};
@@ -78,6 +79,16 @@ enum Command {
     Roles(terminal::RolesArgs),
     /// Revoke and forget stored credentials.
     Logout(terminal::LogoutArgs),
+    /// Ask the running broker whether it is ready (`GET /readyz` on the config's bind
+    /// address): exit 0 when ready, 1 otherwise. The container's health check.
+    Health {
+        /// Config file (its `[server] bind` is asked).
+        #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
+        config: PathBuf,
+        /// Ask this URL instead, e.g. `http://127.0.0.1:8080/readyz`.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +255,7 @@ pub fn main() -> ExitCode {
         Command::Exec(args) => terminal::exec(args),
         Command::Roles(args) => terminal::roles(args),
         Command::Logout(args) => terminal::logout(args),
+        Command::Health { config, url } => health::run(&config, url),
     }
 }
 

@@ -11,6 +11,7 @@ mod browser;
 mod chromium;
 mod cli;
 mod cli_login;
+mod container;
 mod device;
 mod floods;
 mod flow;
