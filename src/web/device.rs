@@ -30,12 +30,12 @@ use crate::sso::{Sso, SsoSession};
 use crate::web::AppState;
 use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
+use crate::web::i18n::current as locale;
 use crate::web::oauth::oauth_page;
 use crate::web::pages::{
     PageResult, asked_length, csrf_matches, default_length, provider_name, render, to_signin, who,
 };
 use crate::web::picker::{Preferences, arrange};
-use crate::web::i18n::current as locale;
 use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage};
 
 /// The longest code kept from the query or the form, in characters (a real one has 9).

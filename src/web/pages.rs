@@ -977,7 +977,10 @@ fn credentials_page(
         t,
         who: session.identity.username.clone(),
         description,
-        expires_at_utc: format!("{} UTC", expires_at.replacen('T', " ", 1).trim_end_matches('Z')),
+        expires_at_utc: format!(
+            "{} UTC",
+            expires_at.replacen('T', " ", 1).trim_end_matches('Z')
+        ),
         expires_at,
         expires_in: t.say(&Msg::new("credentials-expires-in").arg("duration", duration(left))),
         seconds_left: left,
