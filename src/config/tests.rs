@@ -273,6 +273,7 @@ fn every_example_config_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let env = |name: &str| match name {
         "LANYARD_REDIS_URL" => Some("redis://redis:6379".to_owned()),
+        "LANYARD_AUDIT_DB" => Some("postgres://lanyard:pw@postgres:5432/lanyard".to_owned()),
         "LANYARD_LDAP_BIND_PASSWORD" | "LANYARD_AD_BIND_PASSWORD" => Some("bind-pw".to_owned()),
         "LANYARD_ROOT_PASSWORD_HASH" | "DEPLOYER_SECRET_HASH" => {
             Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".to_owned())
