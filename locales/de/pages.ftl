@@ -55,7 +55,80 @@ picker-length-notice = Die Rolle { $role } gewährt Sitzungen von { $min } bis {
 ## Zugangsdaten (Sätze aus dem Rust-Code)
 
 credentials-shortened = Die Rolle { $role } gewährt Sitzungen von höchstens { $length }, daher gelten diese Zugangsdaten { $length } lang.
-credentials-expires-in = in { $duration }
+credentials-countdown = läuft in { $left } ab
+
+## Rollenauswahl (roles.html, role_rows.html)
+
+roles-title = Rolle wählen
+roles-lead = Angemeldet als { $who } über { $provider }.
+roles-for-app = Wählen Sie die Rolle, die Sie in { $app } verwenden möchten.
+roles-filter-label = Rollen filtern
+roles-filter-placeholder = Rolle oder Gruppe
+roles-filter = Filtern
+roles-filter-clear = Zurücksetzen
+roles-shown =
+    { $total ->
+        [one] { $shown } von { $total } Rolle angezeigt.
+       *[other] { $shown } von { $total } Rollen angezeigt.
+    }
+roles-kept-choice = Die Rolle { $role } bleibt ausgewählt, auch wenn der Filter sie ausblendet.
+roles-no-match = Keine Rolle passt zu „{ $filter }“.
+roles-show-all = Alle Rollen anzeigen
+roles-lengths-note = Jede Rolle bietet die Sitzungsdauern an, die sie gewährt.
+roles-continue = Weiter
+roles-get-credentials = Zugangsdaten abrufen
+roles-length-for = Sitzungsdauer für { $role }
+roles-star = { $role } zu den Favoriten hinzufügen
+roles-unstar = { $role } aus den Favoriten entfernen
+
+## Zugangsdaten (credentials.html)
+
+credentials-title = Ihre Zugangsdaten
+credentials-heading = Zugangsdaten für { $role }
+credentials-signed-in = Angemeldet als { $who }.
+credentials-expiry = Gültig bis { $time } – { $countdown }.
+credentials-expired = Diese Zugangsdaten sind abgelaufen – { $again }.
+credentials-choose-again = Rolle erneut wählen
+credentials-paste = In eine Shell einfügen
+credentials-shell = Shell
+credentials-copy = Kopieren
+credentials-copy-lines = (Zeilen für { $shell })
+credentials-copy-test = (Test für { $shell })
+credentials-check = Prüfen Sie dann, ob das Token funktioniert: Lanyard antwortet mit Ihrer Rolle und ihrer Entscheidung für eine Beispielaktion (ein Fehler 401 bedeutet, dass das Token nicht akzeptiert wird).
+credentials-token-only = Nur das Zugriffstoken
+credentials-copy-token = Zugriffstoken kopieren
+credentials-copied = Kopiert
+credentials-copy-failed = Kopieren fehlgeschlagen: Der Text ist markiert, kopieren Sie ihn mit Strg+C oder ⌘C
+credentials-treat = Behandeln Sie dieses Token wie ein Passwort: Wer es besitzt, handelt bis zu seinem Ablauf in dieser Rolle in Ihrem Namen.
+credentials-another-role = Andere Rolle wählen
+
+## Anmeldung auf einem Gerät (device.html, device_confirm.html, device_done.html, Hinweise aus dem Rust-Code)
+
+device-title = Auf Ihrem Gerät anmelden
+device-lead = Angemeldet als { $who } über { $provider }. Geben Sie den Code ein, den Ihr Terminal anzeigt, um es in Ihrem Namen anzumelden.
+device-code-label = Code aus Ihrem Terminal
+device-code-help = 8 Buchstaben, etwa BCDF-GHJK; Kleinbuchstaben, Leerzeichen und ein fehlender Bindestrich sind in Ordnung.
+device-continue = Weiter
+device-malformed = Das ist kein Code, den Lanyard ausgibt: Ein Code besteht aus 8 Buchstaben, etwa BCDF-GHJK. Prüfen Sie den Code, den Ihr Terminal anzeigt, und geben Sie ihn erneut ein.
+device-unknown = Dieser Code ist ungültig: Er ist vielleicht vertippt, abgelaufen (Codes gelten 10 Minuten) oder bereits verwendet. Prüfen Sie den Code, den Ihr Terminal anzeigt, oder starten Sie die Anmeldung dort neu.
+device-locked = Es wurden zu viele falsche Codes eingegeben, daher werden eine Weile keine Codes angenommen. Warten Sie 10 Minuten und starten Sie die Anmeldung dann in Ihrem Terminal neu.
+device-gone = Diese Anmeldung ist abgelaufen oder wurde inzwischen beantwortet. Starten Sie die Anmeldung in Ihrem Terminal neu.
+device-choose-role = Wählen Sie eine der Rollen, um zuzustimmen, oder lehnen Sie die Anmeldung ab.
+device-confirm-title = Bei { $app } anmelden?
+device-confirm-lead = { $app } möchte sich mit dem Code { $code } als { $who } ({ $provider }) anmelden.
+device-confirm-warning = Fahren Sie nur fort, wenn Sie dies gerade eben selbst auf Ihrem eigenen Gerät gestartet haben.
+device-confirm-warning-more = Hat Ihnen jemand diesen Link oder Code geschickt, wählen Sie „Ablehnen“: Mit einer Zustimmung erhält diese Person Ihren Zugang.
+device-confirm-no-role = Ihnen steht keine Rolle zur Verfügung, die { $app } erhalten darf; diese Anmeldung kann daher nur abgelehnt werden.
+device-confirm-choose = Wählen Sie die Rolle, die { $app } erhält, und wie lange ihre Zugangsdaten gelten.
+device-approve = Zustimmen
+device-deny = Ablehnen
+device-approved-title = Angemeldet
+device-approved-heading = { $app } ist angemeldet
+device-approved-lead = Angemeldet. Sie können diesen Tab schließen und zu Ihrem Terminal zurückkehren.
+device-approved-role = Es hat die Rolle { $role }; seine Zugangsdaten gelten { $length } lang.
+device-denied-title = Anmeldung abgelehnt
+device-denied-lead = Sie haben die Anmeldung von { $app } abgelehnt. Das Terminal, das sie angefragt hat, erfährt dies und erhält keinen Zugang.
+device-denied-more = Sie können diesen Tab schließen. Wenn Sie diese Anmeldung nicht gestartet haben, informieren Sie Ihren Administrator.
 
 ## Abmelden (logout.html, signed_out.html)
 

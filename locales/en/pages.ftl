@@ -62,8 +62,96 @@ picker-length-notice = The role { $role } grants sessions of { $min } to { $max 
 
 # $length is a length of time ("1 hour").
 credentials-shortened = The role { $role } grants sessions of at most { $length }, so these credentials last { $length }.
-# $duration is a length of time: the credentials expire "in 1 hour".
-credentials-expires-in = in { $duration }
+# $left is a length of time ("1 hour"), or the literal slot {left} the page script fills
+# with a clock reading ("0:59:30").
+credentials-countdown = expires in { $left }
+
+## Role picker (roles.html, role_rows.html)
+
+roles-title = Choose a role
+# $who is shown in bold.
+roles-lead = Signed in as { $who } through { $provider }.
+# $app is shown in bold.
+roles-for-app = Choose the role to use in { $app }.
+roles-filter-label = Filter roles
+roles-filter-placeholder = role or group
+roles-filter = Filter
+roles-filter-clear = Clear
+# $shown may be the literal slot {shown} the page script fills as the filter changes.
+roles-shown =
+    { $total ->
+        [one] Showing { $shown } of { $total } role.
+       *[other] Showing { $shown } of { $total } roles.
+    }
+# $role is shown in bold (filled in by the page script).
+roles-kept-choice = The role { $role } stays selected, though the filter hides it.
+# $filter is what was typed (filled in by the page script).
+roles-no-match = No role matches “{ $filter }”.
+roles-show-all = Show all roles
+roles-lengths-note = Each role offers the session lengths it grants.
+roles-continue = Continue
+roles-get-credentials = Get credentials
+roles-length-for = Session length for { $role }
+roles-star = Add { $role } to favourites
+roles-unstar = Remove { $role } from favourites
+
+## Credentials page (credentials.html)
+
+credentials-title = Your credentials
+# $role is shown as code.
+credentials-heading = Credentials for { $role }
+# $who is shown in bold.
+credentials-signed-in = Signed in as { $who }.
+# $time is the expiry (a date and time), $countdown the credentials-countdown sentence;
+# the page shows both in markup of their own.
+credentials-expiry = Valid until { $time } — { $countdown }.
+# $again is a link to the role picker, worded by credentials-choose-again.
+credentials-expired = These credentials have expired — { $again }.
+credentials-choose-again = choose a role again
+credentials-paste = Paste into a shell
+credentials-shell = Shell
+credentials-copy = Copy
+# Said to screen readers after credentials-copy; $shell is a shell's name ("bash / zsh").
+credentials-copy-lines = the { $shell } lines
+credentials-copy-test = the { $shell } test
+credentials-check = Then check that the token works: Lanyard answers with your role and its decision for a sample action (an error 401 means the token is not accepted).
+credentials-token-only = Access token only
+credentials-copy-token = Copy the access token
+credentials-copied = Copied
+credentials-copy-failed = Copying failed: the text is selected, copy it with Ctrl+C or ⌘C
+credentials-treat = Treat this token like a password: anyone holding it acts as you in this role until it expires.
+credentials-another-role = Choose another role
+
+## Device sign-in (device.html, device_confirm.html, device_done.html, notices made in Rust)
+
+device-title = Sign in on your device
+# $who is shown in bold.
+device-lead = Signed in as { $who } through { $provider }. Enter the code your terminal shows to sign it in as you.
+device-code-label = Code from your terminal
+device-code-help = 8 letters, such as BCDF-GHJK; lower case, spaces and a missing dash are fine.
+device-continue = Continue
+device-malformed = That is not a code Lanyard gives out: a code is 8 letters, such as BCDF-GHJK. Check the code your terminal shows and enter it again.
+device-unknown = That code is not valid: it may be mistyped, expired (codes last 10 minutes) or already used. Check the code your terminal shows, or start the sign-in again there.
+device-locked = Too many wrong codes were entered, so codes are not accepted for a while. Wait 10 minutes, then start the sign-in again in your terminal.
+device-gone = That sign-in has expired or was answered in the meantime. Start the sign-in again in your terminal.
+device-choose-role = Choose one of the roles to approve, or deny the sign-in.
+device-confirm-title = Sign in to { $app }?
+# $app and $who are shown in bold, $code (the user code) as code.
+device-confirm-lead = { $app } asks to sign in as { $who } ({ $provider }) with the code { $code }.
+device-confirm-warning = Only continue if you started this on your own device just now.
+device-confirm-warning-more = If someone sent you this link or code, choose Deny: approving gives them your access.
+device-confirm-no-role = No role that { $app } may receive is available to you, so this sign-in can only be denied.
+device-confirm-choose = Choose the role { $app } gets, and how long its credentials last.
+device-approve = Approve
+device-deny = Deny
+device-approved-title = Signed in
+device-approved-heading = { $app } is signed in
+device-approved-lead = Signed in. You can close this tab and return to your terminal.
+# $role is shown as code; $length is a length of time ("1 hour").
+device-approved-role = It has the role { $role }; its credentials last { $length }.
+device-denied-title = Sign-in denied
+device-denied-lead = You denied the sign-in of { $app }. The terminal that asked is told so, and gets no access.
+device-denied-more = You can close this tab. If you did not start this sign-in, tell your administrator.
 
 ## Sign-out (logout.html, signed_out.html)
 

@@ -30,10 +30,11 @@ use crate::sso::{Sso, SsoSession};
 use crate::web::AppState;
 use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
-use crate::web::i18n::current as locale;
+use crate::web::i18n::{Msg, current as locale};
 use crate::web::oauth::oauth_page;
 use crate::web::pages::{
-    PageResult, asked_length, csrf_matches, default_length, provider_name, render, to_signin, who,
+    PageResult, asked_length, choice_refused, csrf_matches, default_length, provider_name, render,
+    to_signin, who,
 };
 use crate::web::picker::{Preferences, arrange};
 use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage};
@@ -42,17 +43,15 @@ use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage};
 const TYPED_CHARS: usize = 20;
 
 /// What the entry form says about a code that is not 8 letters of the alphabet.
-pub const MALFORMED: &str = "That is not a code Lanyard gives out: a code is 8 letters, such as BCDF-GHJK. Check the \
-     code your terminal shows and enter it again.";
+pub const MALFORMED: Msg = Msg::new("device-malformed");
 /// What the entry form says about a code that is not pending.
-pub const UNKNOWN: &str = "That code is not valid: it may be mistyped, expired (codes last 10 minutes) or already \
-     used. Check the code your terminal shows, or start the sign-in again there.";
+pub const UNKNOWN: Msg = Msg::new("device-unknown");
 /// What the entry form says when codes are refused for a while.
-pub const LOCKED: &str = "Too many wrong codes were entered, so codes are not accepted for a while. Wait 10 minutes, \
-     then start the sign-in again in your terminal.";
+pub const LOCKED: Msg = Msg::new("device-locked");
 /// What the entry form says when the code was answered or expired before the approval.
-pub const GONE: &str = "That sign-in has expired or was answered in the meantime. Start the sign-in again in your \
-     terminal.";
+pub const GONE: Msg = Msg::new("device-gone");
+/// What the confirmation says when Approve was pressed without a role chosen.
+pub const CHOOSE_ROLE: Msg = Msg::new("device-choose-role");
 
 /// Query of `GET /device`.
 #[derive(Debug, Deserialize)]
@@ -199,7 +198,7 @@ fn entry(
     state: &AppState,
     session: &SsoSession,
     user_code: String,
-    error: Option<&str>,
+    error: Option<Msg>,
     status: StatusCode,
 ) -> PageResult {
     let page = DeviceEntryPage {
@@ -208,7 +207,7 @@ fn entry(
         provider: provider_name(state, session.identity.provider.as_str()),
         csrf: session.csrf.clone(),
         user_code,
-        error: error.map(str::to_owned),
+        error: error.map(|e| locale().say(&e)),
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -282,7 +281,7 @@ impl DeviceVisit<'_> {
 async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> PageResult {
     let (state, pending) = (visit.state, visit.pending);
     if form.role.is_empty() {
-        let notice = "Choose one of the roles to approve, or deny the sign-in.".to_owned();
+        let notice = locale().say(&CHOOSE_ROLE);
         return visit
             .confirm(None, Some(notice), StatusCode::BAD_REQUEST)
             .await;
@@ -305,7 +304,7 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
                 ChoiceError::NotAvailable(_) => StatusCode::FORBIDDEN,
                 _ => StatusCode::BAD_REQUEST,
             };
-            let notice = Some(sentence(&e.to_string()));
+            let notice = Some(locale().say(&choice_refused(&e)));
             return visit.confirm(Some(&form.role), notice, status).await;
         }
     };
@@ -376,18 +375,6 @@ async fn deny(visit: &DeviceVisit<'_>) -> PageResult {
     Ok(render(&page)?.into_response())
 }
 
-/// A refusal's text as a sentence: capitalised, with a full stop.
-fn sentence(text: &str) -> String {
-    let mut s = text.to_owned();
-    if let Some(first) = s.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,12 +386,5 @@ mod tests {
         assert_eq!(device_url(""), "/device");
         assert_eq!(device_url("BCDF-GHJK"), "/device?user_code=BCDF-GHJK");
         assert_eq!(device_url("a b&c"), "/device?user_code=a+b%26c");
-    }
-
-    #[test]
-    fn refusals_read_as_sentences() {
-        assert_eq!(sentence("the role is gone"), "The role is gone.");
-        assert_eq!(sentence("Done."), "Done.");
-        assert_eq!(sentence(""), ".");
     }
 }

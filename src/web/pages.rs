@@ -815,18 +815,24 @@ async fn starred(
 
 /// What the person reads about a refused choice.
 fn choice_error(e: ChoiceError) -> WebError {
+    let said = choice_refused(&e);
     match e {
-        ChoiceError::OutOfRange(secs) => WebError::BadRequest(
-            Msg::new("error-length-out-of-range")
-                .arg("min", duration(MIN_SESSION_SECS))
-                .arg("max", duration(MAX_SESSION_SECS))
-                .arg("asked", duration(secs)),
-        ),
-        ChoiceError::NotAvailable(role) => {
-            WebError::Forbidden(Msg::new("error-role-not-available").arg("role", role))
-        }
-        ChoiceError::NotSeconds => WebError::BadRequest(Msg::new("error-length-not-seconds")),
-        ChoiceError::SignInAgain => WebError::BadRequest(Msg::new("error-fresh-sign-in")),
+        ChoiceError::NotAvailable(_) => WebError::Forbidden(said),
+        _ => WebError::BadRequest(said),
+    }
+}
+
+/// The sentence saying why a choice was refused (the picker's error page, the device
+/// page's notice).
+pub fn choice_refused(e: &ChoiceError) -> Msg {
+    match e {
+        ChoiceError::OutOfRange(secs) => Msg::new("error-length-out-of-range")
+            .arg("min", duration(MIN_SESSION_SECS))
+            .arg("max", duration(MAX_SESSION_SECS))
+            .arg("asked", duration(*secs)),
+        ChoiceError::NotAvailable(role) => Msg::new("error-role-not-available").arg("role", role),
+        ChoiceError::NotSeconds => Msg::new("error-length-not-seconds"),
+        ChoiceError::SignInAgain => Msg::new("error-fresh-sign-in"),
     }
 }
 
@@ -982,7 +988,7 @@ fn credentials_page(
             expires_at.replacen('T', " ", 1).trim_end_matches('Z')
         ),
         expires_at,
-        expires_in: t.say(&Msg::new("credentials-expires-in").arg("duration", duration(left))),
+        expires_in: t.say(&Msg::new("credentials-countdown").arg("left", duration(left))),
         seconds_left: left,
         shells,
         csrf: session.csrf.clone(),

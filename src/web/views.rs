@@ -157,7 +157,7 @@ pub struct CredentialsPage {
     pub expires_at: String,
     /// The same instant in words, in UTC (`2026-11-28 01:00:00 UTC`).
     pub expires_at_utc: String,
-    /// `in 59 minutes`.
+    /// The countdown in the page's language: `expires in 59 minutes` (`läuft in 59 Minuten ab`).
     pub expires_in: String,
     /// Seconds left by Lanyard's clock when the page was made: the script's countdown
     /// starts from it, so that a browser whose clock is off still counts right.

@@ -9,8 +9,24 @@ use crate::chromium::Page;
 use crate::harness::{Lanyard, T0, config_text, csrf_of, memory_store, start_public};
 
 async fn lanyard() -> Lanyard {
+    lanyard_with("").await
+}
+
+/// The quickstart's command-line client, for device sign-ins.
+const CLI_CLIENT: &str = r#"
+[[clients]]
+id = "lanyard-cli"
+name = "Lanyard command line"
+public = true
+grant_types = ["device_code"]
+allowed_roles = ["engineer", "admin", "auditor"]
+"#;
+
+/// Lanyard with `extra` configuration after the harness's.
+async fn lanyard_with(extra: &str) -> Lanyard {
     let keys = tempfile::tempdir().unwrap();
-    let text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    let mut text = config_text("[sessions]\nstore = \"memory\"\n", keys.path());
+    text.push_str(extra);
     let clock = ManualClock::new(UnixTime::from_secs(T0));
     let mut l = start_public(&text, memory_store(&clock), clock).await;
     l.keep(keys);
@@ -189,6 +205,199 @@ async fn json_apis_stay_english() {
     );
 }
 
+/// Asserts that `html` (the page `what`) holds every one of `words` and none of `english`.
+fn says(what: &str, html: &str, words: &[&str], english: &[&str]) {
+    for w in words {
+        assert!(html.contains(w), "{what} lacks {w:?}: {html}");
+    }
+    for e in english {
+        assert!(!html.contains(e), "{what} still says {e:?}: {html}");
+    }
+}
+
+/// English sentences of the picker, the credentials page and the device pages that a
+/// German page must not show (role descriptions come from the configuration and stay).
+const ENGLISH_LEFT: [&str; 16] = [
+    "Get credentials",
+    "Choose",
+    "Sign out",
+    "Sign in",
+    "Showing",
+    "Signed in as",
+    "Session length",
+    "to favourites",
+    "Copy",
+    "Valid until",
+    "expires",
+    "Paste into",
+    "Continue",
+    "terminal",
+    "Approve",
+    "Deny",
+];
+
+/// With `Accept-Language: de`: the role picker, the credentials page after a choice, and
+/// the device pages (entry, a malformed code, confirmation, a refused and a good approval,
+/// a denial) are German throughout, the script's sentences included.
+#[tokio::test]
+async fn the_picker_credentials_and_device_pages_are_german() {
+    let l = lanyard_with(CLI_CLIENT).await;
+    let b = browser_in(Some("de"));
+    assert_eq!(l.sign_in(&b, "alice", "alice-pw").await.status(), 303);
+
+    let (status, lang, _, picker) = page(b.get(l.at("/roles"))).await;
+    assert_eq!((status, lang.as_str()), (200, "de"), "{picker}");
+    says(
+        "the picker",
+        &picker,
+        &[
+            "<title>Rolle wählen",
+            "<h1>Rolle wählen</h1>",
+            "Angemeldet als <strong>alice</strong> über Corp directory.",
+            "Zugangsdaten abrufen",
+            "aria-label=\"Sitzungsdauer für engineer\"",
+            "engineer zu den Favoriten hinzufügen",
+            "Jede Rolle bietet die Sitzungsdauern an",
+            "Keine Rolle passt zu „<span class=\"no-match-filter\"></span>“.",
+            "Alle Rollen anzeigen",
+            ">Abmelden</button>",
+        ],
+        &ENGLISH_LEFT,
+    );
+
+    let chose = l.choose(&b, &picker, "engineer", 3600).await;
+    assert_eq!(chose.status(), 303);
+    let (status, _, _, creds) = page(b.get(l.at("/credentials"))).await;
+    assert_eq!(status, 200, "{creds}");
+    says(
+        "the credentials page",
+        &creds,
+        &[
+            "<title>Ihre Zugangsdaten",
+            "<h1>Zugangsdaten für <code>engineer</code></h1>",
+            "Angemeldet als <strong>alice</strong>.",
+            "Gültig bis <time",
+            "data-template=\"läuft in {left} ab\">läuft in 1 Stunde ab</span>.",
+            "Diese Zugangsdaten sind abgelaufen – <a href=\"/roles\">Rolle erneut wählen</a>.",
+            "In eine Shell einfügen",
+            "<span class=\"copy-label\">Kopieren</span>",
+            "(Zeilen für bash / zsh)",
+            "data-copied=\"Kopiert\"",
+            "Strg+C",
+            "Behandeln Sie dieses Token wie ein Passwort",
+            "Andere Rolle wählen",
+            ">Abmelden</button>",
+        ],
+        &ENGLISH_LEFT,
+    );
+
+    // The device pages.
+    let started = reqwest::Client::new()
+        .post(l.at("/oauth2/device_authorization"))
+        .form(&[("client_id", "lanyard-cli")])
+        .send()
+        .await
+        .unwrap();
+    let started: serde_json::Value = started.json().await.unwrap();
+    let user_code = started["user_code"].as_str().unwrap().to_owned();
+    let path = format!("/device?user_code={user_code}");
+    let (status, _, _, entry) = page(b.get(l.at(&path))).await;
+    assert_eq!(status, 200, "{entry}");
+    says(
+        "the device entry form",
+        &entry,
+        &[
+            "<h1>Auf Ihrem Gerät anmelden</h1>",
+            "Angemeldet als <strong>alice</strong> über Corp directory. Geben Sie den Code ein",
+            ">Code aus Ihrem Terminal</label>",
+            "8 Buchstaben, etwa BCDF-GHJK",
+            ">Weiter</button>",
+        ],
+        &ENGLISH_LEFT,
+    );
+    let csrf = csrf_of(&entry);
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        page(b.post(l.at("/device")).form(&form))
+    };
+    let code = || ("user_code", user_code.clone());
+
+    let (status, _, _, malformed) = post(vec![("user_code", "BCDF".into())]).await;
+    assert_eq!(status, 400);
+    says(
+        "a malformed code",
+        &malformed,
+        &["Das ist kein Code, den Lanyard ausgibt"],
+        &ENGLISH_LEFT,
+    );
+
+    let (status, _, _, confirm) = post(vec![code(), ("action", "continue".into())]).await;
+    assert_eq!(status, 200, "{confirm}");
+    says(
+        "the device confirmation",
+        &confirm,
+        &[
+            "<h1>Bei Lanyard command line anmelden?</h1>",
+            "<strong>Lanyard command line</strong> möchte sich mit dem Code <code class=\"user-code\">",
+            "als <strong>alice</strong> (Corp directory) anmelden.",
+            "Fahren Sie nur fort, wenn",
+            "Wählen Sie die Rolle, die Lanyard command line erhält",
+            "aria-label=\"Sitzungsdauer für auditor\"",
+            ">Zustimmen</button>",
+            ">Ablehnen</button>",
+        ],
+        &ENGLISH_LEFT,
+    );
+
+    let (status, _, _, no_role) = post(vec![code(), ("action", "approve".into())]).await;
+    assert_eq!(status, 400);
+    says(
+        "approval without a role",
+        &no_role,
+        &["Wählen Sie eine der Rollen, um zuzustimmen"],
+        &ENGLISH_LEFT,
+    );
+    let approve = |seconds: &str| {
+        vec![
+            code(),
+            ("action", "approve".into()),
+            ("role", "auditor".into()),
+            ("duration.auditor", seconds.to_owned()),
+        ]
+    };
+    let (status, _, _, too_long) = post(approve("99999")).await;
+    assert_eq!(status, 400);
+    says(
+        "a length out of range",
+        &too_long,
+        &["liegt außerhalb dieses Bereichs"],
+        &ENGLISH_LEFT,
+    );
+
+    let (status, _, _, done) = post(approve("1800")).await;
+    assert_eq!(status, 200, "{done}");
+    says(
+        "the approval",
+        &done,
+        &[
+            "<h1>Lanyard command line ist angemeldet</h1>",
+            "Sie können diesen Tab schließen",
+            "Es hat die Rolle <code>auditor</code>; seine Zugangsdaten gelten 30 Minuten lang.",
+        ],
+        &ENGLISH_LEFT,
+    );
+
+    let (status, _, _, gone) = post(vec![code(), ("action", "deny".into())]).await;
+    assert_eq!(status, 400);
+    says(
+        "an answered code",
+        &gone,
+        &["Dieser Code ist ungültig"],
+        &ENGLISH_LEFT,
+    );
+}
+
 /// Chromium set to German: the sign-in page, a wrong password and the right one, then the
 /// no-role page, all German; axe checks each (a `lang` that matches the text is part of it).
 #[tokio::test]
@@ -240,5 +449,67 @@ async fn a_german_browser_signs_in_in_german() {
     let text = page.text().await;
     assert!(text.contains("Diese Seite gibt es nicht"), "{text}");
     page.shot("fehlerseite").await;
+    page.close().await;
+}
+
+/// Chromium set to German: alice's role picker and, after a choice, the credentials page
+/// with the script's countdown and copy buttons, all German; axe checks each.
+#[tokio::test]
+async fn a_german_browser_picks_a_role_and_gets_credentials_in_german() {
+    let l = lanyard().await;
+    let page = Page::open_in("german_picker", "de").await;
+    page.goto(&l.at("/auth/corp")).await;
+    page.fill("username", "alice").await;
+    page.fill("password", "alice-pw").await;
+    page.click("form[method=post] button[type=submit]").await;
+    page.wait_for_url("the role picker", |u| u.path() == "/roles")
+        .await;
+    let text = page.text().await;
+    for german in [
+        "Rolle wählen",
+        "Angemeldet als alice über Corp directory.",
+        "Zugangsdaten abrufen",
+        "Abmelden",
+    ] {
+        assert!(text.contains(german), "{german:?}: {text}");
+    }
+    for english in [
+        "Get credentials",
+        "Choose",
+        "Sign out",
+        "Showing",
+        "Signed in",
+    ] {
+        assert!(!text.contains(english), "{english:?}: {text}");
+    }
+    page.shot("rollenauswahl").await;
+    page.click("input[name=role][value=\"engineer\"]").await;
+    page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
+        .await;
+    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
+        .await;
+    let text = page.text().await;
+    for german in [
+        "Zugangsdaten für engineer",
+        "Gültig bis",
+        "läuft in ",
+        "In eine Shell einfügen",
+        "Kopieren",
+        "Andere Rolle wählen",
+        "Abmelden",
+    ] {
+        assert!(text.contains(german), "{german:?}: {text}");
+    }
+    for english in [
+        "expires",
+        "Valid until",
+        "Copy",
+        "Choose",
+        "Sign out",
+        "Treat this",
+    ] {
+        assert!(!text.contains(english), "{english:?}: {text}");
+    }
+    page.shot("zugangsdaten").await;
     page.close().await;
 }
