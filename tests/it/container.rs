@@ -270,7 +270,10 @@ fn the_compose_config_is_valid() {
         .args(["check-config", "--config"])
         .arg(&config)
         .env("LANYARD_REDIS_URL", "redis://127.0.0.1:6379")
-        .env("LANYARD_AUDIT_DB", "postgres://lanyard:pw@127.0.0.1:5432/lanyard")
+        .env(
+            "LANYARD_AUDIT_DB",
+            "postgres://lanyard:pw@127.0.0.1:5432/lanyard",
+        )
         .env_remove("LANYARD_CONFIG")
         .output()
         .unwrap();
