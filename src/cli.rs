@@ -172,6 +172,15 @@ struct SimulateArgs {
 /// errors is 2, which `policy simulate` uses for Deny; every command answers 1 instead.
 const EXIT_USAGE: u8 = 1;
 
+/// A single-threaded runtime for a command that makes a few requests (every command but
+/// `serve`), or why none could start.
+fn local_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -124,10 +124,7 @@ pub fn run(command: AuditCommand) -> ExitCode {
 }
 
 fn read(config: &Config, query: &AuditQuery) -> Result<Vec<AuditEvent>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = super::local_runtime()?;
     runtime.block_on(async {
         // Inside the runtime: the database pool starts its maintenance task when opened.
         let audit = Audit::from_settings(&config.audit).map_err(|e| e.to_string())?;

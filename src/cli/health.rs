@@ -29,13 +29,7 @@ pub fn run(config: &Path, url: Option<String>) -> ExitCode {
             }
         },
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let answer = match runtime {
-        Ok(rt) => rt.block_on(probe(&url)),
-        Err(e) => Err(format!("cannot start: {e}")),
-    };
+    let answer = super::local_runtime().and_then(|rt| rt.block_on(probe(&url)));
     match answer {
         Ok((200, body)) => {
             println!("{url}: {body}");

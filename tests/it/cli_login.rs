@@ -74,6 +74,61 @@ impl Cli {
             .unwrap()
     }
 
+    /// Runs `lanyard args…` on a terminal (a pseudo-terminal from util-linux's `script`),
+    /// typing each answer once the screen shows its prompt; everything the terminal showed.
+    async fn on_terminal(&self, args: &[&str], answers: &[(&str, &str)]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let command = std::iter::once(env!("CARGO_BIN_EXE_lanyard"))
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = tokio::process::Command::new("script")
+            .args([
+                "--quiet",
+                "--flush",
+                "--return",
+                "--command",
+                &command,
+                "/dev/null",
+            ])
+            .env("LANYARD_CREDENTIALS_FILE", &self.file)
+            .env("TERM", "xterm")
+            .env_remove("LANYARD_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("util-linux's script");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut screen = String::new();
+        let mut buf = [0u8; 4096];
+        let mut seen = 0;
+        for (prompt, answer) in answers {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            while !screen[seen..].contains(prompt) {
+                let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
+                    .await
+                    .unwrap_or_else(|_| panic!("no {prompt:?} on the terminal:\n{screen}"))
+                    .unwrap();
+                assert!(n > 0, "the command ended before {prompt:?}:\n{screen}");
+                screen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            seen = screen.rfind(prompt).unwrap() + prompt.len();
+            // The picker redraws as it reads; give it its raw mode before typing.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stdin.write_all(answer.as_bytes()).await.unwrap();
+            stdin.flush().await.unwrap();
+        }
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), stdout.read_to_end(&mut rest))
+            .await
+            .expect("the command ended")
+            .unwrap();
+        screen.push_str(&String::from_utf8_lossy(&rest));
+        screen
+    }
+
     fn stored(&self) -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(&self.file).unwrap()).unwrap()
     }
@@ -345,6 +400,20 @@ async fn cli_loopback_login_credentials_exec_roles_refresh_and_logout() {
         table.contains("auditor") && !table.contains("admin"),
         "{table}"
     );
+
+    // On a terminal, `roles` is a fuzzy picker: typing narrows it, Enter prints the role,
+    // and for a role with nothing stored it offers a sign-in (declined here).
+    let screen = cli
+        .on_terminal(
+            &["roles"],
+            &[
+                ("Role (type to filter", "audit"),
+                ("auditor", "\r"),
+                ("Sign in for it now?", "n"),
+            ],
+        )
+        .await;
+    assert!(screen.contains("lanyard login --role auditor"), "{screen}");
 
     // Expiry: Lanyard's clock passes the token's 15 minutes, and so (edited) does the
     // file's; the next command refreshes silently and stores the rotated refresh token.

@@ -89,13 +89,10 @@ pub fn exec(command: &[OsString], env: Vec<(&'static str, String)>) -> ExitCode 
         eprintln!("lanyard: exec needs a command after `--`");
         return ExitCode::from(1);
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::cli::local_runtime() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("lanyard: cannot start the runtime: {e}");
+            eprintln!("lanyard: {e}");
             return ExitCode::from(1);
         }
     };

@@ -238,13 +238,10 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, CliError>>,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("lanyard: cannot start the runtime: {e}");
-            ExitCode::from(EXIT_ERROR)
-        })?;
+    let runtime = crate::cli::local_runtime().map_err(|e| {
+        eprintln!("lanyard: {e}");
+        ExitCode::from(EXIT_ERROR)
+    })?;
     runtime.block_on(command()).map_err(|e| {
         eprintln!("lanyard: {e}");
         e.exit_code()
