@@ -75,8 +75,15 @@ impl Cli {
     }
 
     /// Runs `lanyard args…` on a terminal (a pseudo-terminal from util-linux's `script`),
-    /// typing each answer once the screen shows its prompt; everything the terminal showed.
-    async fn on_terminal(&self, args: &[&str], answers: &[(&str, &str)]) -> String {
+    /// typing each answer once the screen shows its prompt; everything the terminal showed
+    /// until the command ended, or, with `stop_at`, until the screen shows that (the
+    /// command is then stopped).
+    async fn on_terminal(
+        &self,
+        args: &[&str],
+        answers: &[(&str, &str)],
+        stop_at: Option<&str>,
+    ) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let command = std::iter::once(env!("CARGO_BIN_EXE_lanyard"))
             .chain(args.iter().copied())
@@ -104,7 +111,8 @@ impl Cli {
         let mut screen = String::new();
         let mut buf = [0u8; 4096];
         let mut seen = 0;
-        for (prompt, answer) in answers {
+        let stop = stop_at.map(|p| (p, ""));
+        for (prompt, answer) in answers.iter().copied().chain(stop) {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
             while !screen[seen..].contains(prompt) {
                 let n = tokio::time::timeout_at(deadline, stdout.read(&mut buf))
@@ -115,6 +123,9 @@ impl Cli {
                 screen.push_str(&String::from_utf8_lossy(&buf[..n]));
             }
             seen = screen.rfind(prompt).unwrap() + prompt.len();
+            if stop_at == Some(prompt) {
+                return screen;
+            }
             // The picker redraws as it reads; give it its raw mode before typing.
             tokio::time::sleep(Duration::from_millis(200)).await;
             stdin.write_all(answer.as_bytes()).await.unwrap();
@@ -403,16 +414,12 @@ async fn cli_loopback_login_credentials_exec_roles_refresh_and_logout() {
 
     // On a terminal, `roles` is a fuzzy picker: typing narrows it, Enter prints the role,
     // and for a role with nothing stored it offers a sign-in (declined here).
-    let screen = cli
-        .on_terminal(
-            &["roles"],
-            &[
-                ("Role (type to filter", "audit"),
-                ("auditor", "\r"),
-                ("Sign in for it now?", "n"),
-            ],
-        )
-        .await;
+    let answers = [
+        ("Role (type to filter", "audit"),
+        ("auditor", "\r"),
+        ("Sign in for it now?", "n"),
+    ];
+    let screen = cli.on_terminal(&["roles"], &answers, None).await;
     assert!(screen.contains("lanyard login --role auditor"), "{screen}");
 
     // Expiry: Lanyard's clock passes the token's 15 minutes, and so (edited) does the
@@ -743,6 +750,32 @@ async fn v1_roles_lists_the_roles_through_the_tokens_client() {
     l.clock.advance(Duration::from_secs(2 * 3600));
     let (status, _, _) = v1_roles(&l, narrow["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401);
+}
+
+/// On a terminal, `lanyard login` shows the code, the link that carries it, and a QR code
+/// of that link for a phone; piped, no QR code (it would be noise in a log).
+#[tokio::test]
+async fn cli_device_login_shows_a_qr_code_on_a_terminal() {
+    let l = lanyard().await;
+    let cli = Cli::new();
+    let args = ["login", "--url", &l.url];
+    let screen = cli
+        .on_terminal(&args, &[], Some("Waiting for the approval"))
+        .await;
+    assert!(screen.contains("/device?user_code="), "{screen}");
+    assert!(screen.contains("or scan this with a phone"), "{screen}");
+    let blocks = screen
+        .chars()
+        .filter(|c| matches!(c, '█' | '▀' | '▄'))
+        .count();
+    assert!(blocks > 100, "a QR code of half-blocks: {screen}");
+
+    let mut piped = cli.command(&args).stderr(Stdio::piped()).spawn().unwrap();
+    let (_, rest) = stderr_line(&mut piped, |l| l.contains("Waiting for the approval")).await;
+    let _ = piped.kill().await;
+    let all = rest.await.unwrap();
+    assert!(all.contains("/device?user_code="), "{all}");
+    assert!(!all.contains("scan this") && !all.contains('▀'), "{all}");
 }
 
 /// Keeps Lanyard's clock with real time (whole seconds since now) while the command line
