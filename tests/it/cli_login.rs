@@ -343,7 +343,7 @@ async fn cli_loopback_login_credentials_exec_roles_refresh_and_logout() {
         env.contains(&format!("export LANYARD_URL='{}'\n", l.url)),
         "{env}"
     );
-    assert!(env.contains("export LANYARD_TOKEN_EXPIRES_AT='"), "{env}");
+    assert!(env.contains("export LANYARD_TOKEN_EXPIRES='"), "{env}");
     let out = cli
         .run(&[
             "credentials",

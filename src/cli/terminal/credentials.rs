@@ -1,6 +1,6 @@
 //! What `lanyard credentials` prints and `lanyard exec` puts in a command's environment:
 //! `LANYARD_TOKEN` (the bearer token), `LANYARD_ROLE`, `LANYARD_URL` and
-//! `LANYARD_TOKEN_EXPIRES_AT` (RFC 3339).
+//! `LANYARD_TOKEN_EXPIRES` (RFC 3339).
 //!
 //! Formats: `env` (`export NAME='value'` lines for a POSIX shell's `eval`), `json`
 //! (`{access_token, token_type, role, expires_at, expires_in}`), and `credential-process`:
@@ -41,7 +41,7 @@ pub fn environment(entry: &Entry) -> Vec<(&'static str, String)> {
         ("LANYARD_ROLE", entry.role.clone()),
         ("LANYARD_URL", entry.url.clone()),
         (
-            "LANYARD_TOKEN_EXPIRES_AT",
+            "LANYARD_TOKEN_EXPIRES",
             crate::roles::rfc3339(entry.expires_at),
         ),
     ]
@@ -187,7 +187,7 @@ mod tests {
             env,
             "export LANYARD_TOKEN='eyJ.token.sig'\nexport LANYARD_ROLE='engineer'\n\
              export LANYARD_URL='https://sso.example.com'\n\
-             export LANYARD_TOKEN_EXPIRES_AT='2027-01-15T08:00:00Z'\n"
+             export LANYARD_TOKEN_EXPIRES='2027-01-15T08:00:00Z'\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(&render(&entry(), Format::Json, now)).unwrap();
