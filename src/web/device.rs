@@ -230,6 +230,18 @@ impl DeviceVisit<'_> {
         }
     }
 
+    /// The entry form again, for a code answered or expired since it was looked up.
+    fn gone(&self) -> PageResult {
+        let code = self.pending.user_code.shown();
+        entry(
+            self.state,
+            self.session,
+            code,
+            Some(GONE),
+            StatusCode::BAD_REQUEST,
+        )
+    }
+
     /// The confirmation: the roles this person may take through this application (the
     /// picker's offer and arrangement, `selected` chosen if listed), with `notice`.
     async fn confirm(
@@ -321,14 +333,7 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
         .device_approve(&pending.user_code, approval)
         .await;
     if !approved.map_err(oauth_page)? {
-        let code = pending.user_code.shown();
-        return entry(
-            state,
-            visit.session,
-            code,
-            Some(GONE),
-            StatusCode::BAD_REQUEST,
-        );
+        return visit.gone();
     }
     tracing::info!(
         client = %pending.client_id,
@@ -351,14 +356,7 @@ async fn deny(visit: &DeviceVisit<'_>) -> PageResult {
     let pending = visit.pending;
     let denied = visit.state.oidc.device_deny(&pending.user_code).await;
     if !denied.map_err(oauth_page)? {
-        let code = pending.user_code.shown();
-        return entry(
-            visit.state,
-            visit.session,
-            code,
-            Some(GONE),
-            StatusCode::BAD_REQUEST,
-        );
+        return visit.gone();
     }
     tracing::info!(
         client = %pending.client_id,

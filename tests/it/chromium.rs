@@ -322,6 +322,22 @@ impl Page {
             .unwrap();
     }
 
+    /// Waits (up to 20 s) until the page shows `text`.
+    pub async fn wait_for_text(&self, text: &str) {
+        let started = Instant::now();
+        loop {
+            let shown = self.text().await;
+            if shown.contains(text) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "waited 20 s for {text:?}; the page says:\n{shown}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits (up to 20 s) until the location satisfies `ok`; returns it.
     pub async fn wait_for_url(&self, what: &str, ok: impl Fn(&url::Url) -> bool) -> url::Url {
         let started = Instant::now();

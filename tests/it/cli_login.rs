@@ -792,22 +792,6 @@ fn tick_with_real_time(clock: &ManualClock) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Waits (up to 20 s) until the page shows `text`.
-async fn wait_for_text(page: &Page, text: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        let shown = page.text().await;
-        if shown.contains(text) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited 20 s for {text:?}; the page says:\n{shown}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// `lanyard login` with the device grant: the command prints the page and the code, the
 /// person opens the link that carries the code in Chromium, signs in, keeps the role the
 /// command asked for, picks a length and approves; the command's polls get the tokens.
@@ -844,7 +828,8 @@ async fn cli_device_login_end_to_end() {
     page.shot("entry-prefilled").await;
     page.click("form[action=\"/device\"] button[value=continue]")
         .await;
-    wait_for_text(&page, "Only continue if you started this").await;
+    page.wait_for_text("Only continue if you started this")
+        .await;
     assert!(page.text().await.contains(&user_code));
     let preselected = page
         .client
@@ -866,7 +851,7 @@ async fn cli_device_login_end_to_end() {
         .unwrap();
     page.shot("confirm").await;
     page.click("button[value=approve]").await;
-    wait_for_text(&page, "return to your terminal").await;
+    page.wait_for_text("return to your terminal").await;
     page.shot("approved").await;
     page.close().await;
 

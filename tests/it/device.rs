@@ -1005,7 +1005,8 @@ async fn a_device_sign_in_in_a_browser() {
     page.shot("entry-prefilled").await;
     page.click("form[action=\"/device\"] button[value=continue]")
         .await;
-    wait_for_text(&page, "Only continue if you started this").await;
+    page.wait_for_text("Only continue if you started this")
+        .await;
     let text = page.text().await;
     assert!(text.contains("Lanyard command line"), "{text}");
     assert!(text.contains(user_code), "{text}");
@@ -1022,7 +1023,7 @@ async fn a_device_sign_in_in_a_browser() {
         .unwrap();
     page.shot("confirm-chosen").await;
     page.click("button[value=approve]").await;
-    wait_for_text(&page, DONE).await;
+    page.wait_for_text(DONE).await;
     page.shot("approved").await;
 
     let (status, t) = poll(&l, device_code).await;
@@ -1054,32 +1055,17 @@ async fn a_device_sign_in_in_a_browser() {
     page.fill("user_code", wrong).await;
     page.click("form[action=\"/device\"] button[value=continue]")
         .await;
-    wait_for_text(&page, UNKNOWN).await;
+    page.wait_for_text(UNKNOWN).await;
     page.shot("wrong-code").await;
     page.fill("user_code", &user_code.replace('-', " ").to_lowercase())
         .await;
     page.click("form[action=\"/device\"] button[value=continue]")
         .await;
-    wait_for_text(&page, "Only continue if you started this").await;
+    page.wait_for_text("Only continue if you started this")
+        .await;
     page.click("button[value=deny]").await;
-    wait_for_text(&page, "Sign-in denied").await;
+    page.wait_for_text("Sign-in denied").await;
     page.shot("denied").await;
     assert_eq!(error_of(&poll(&l, device_code).await), "access_denied");
     page.close().await;
-}
-
-/// Waits (up to 20 s) until the page shows `text`.
-async fn wait_for_text(page: &Page, text: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        let shown = page.text().await;
-        if shown.contains(text) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "waited 20 s for {text:?}; the page says:\n{shown}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
