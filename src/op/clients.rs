@@ -9,7 +9,9 @@
 //!   most `[limits] client_secret_checks` run at once and `client_secret_queue` wait;
 //!   beyond that the answer is `temporarily_unavailable` with `Retry-After`, at once.
 //!   After a secret verifies, its SHA-256 is remembered in memory and later requests
-//!   compare digests in constant time.
+//!   compare digests in constant time. One client's checks run one at a time: requests
+//!   that arrive while its secret is being verified wait for that check and then compare
+//!   digests, so a burst of grants after a start costs one argon2id run, not one each.
 //! - `sha256:` and the SHA-256 of the secret (base64url), for secrets Lanyard generated
 //!   (`lanyard client-secret`: 256 random bits). A slow hash adds nothing to a secret
 //!   nobody can guess, so the check is one SHA-256 and a constant-time comparison; a
@@ -50,7 +52,10 @@ pub struct PresentedAssertion {
 pub struct Client {
     /// Its configuration.
     pub config: ClientSettings,
+    /// The SHA-256 of the last secret that verified against an argon2id hash.
     verified: Mutex<Option<[u8; 32]>>,
+    /// Held across one argon2id check of this client's secret (one at a time).
+    checking: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Client {
@@ -65,6 +70,12 @@ impl Client {
     /// Whether the client is public (no secret).
     pub fn is_public(&self) -> bool {
         matches!(self.config.auth, ClientAuth::Public)
+    }
+
+    /// Whether `digest` is the SHA-256 of the last secret that verified (constant time).
+    fn verified_as(&self, digest: &[u8; 32]) -> bool {
+        let known = self.verified.lock().ok().and_then(|g| *g);
+        known.is_some_and(|known| bool::from(known.ct_eq(digest)))
     }
 }
 
@@ -114,6 +125,8 @@ const REFUSAL_PACE: std::time::Duration = std::time::Duration::from_secs(1);
 struct HashGate {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    /// argon2id checks started since the start (what the bounds and single flight save).
+    runs: std::sync::atomic::AtomicU64,
 }
 
 impl HashGate {
@@ -121,6 +134,7 @@ impl HashGate {
         Self {
             running: Arc::new(Semaphore::new(running.max(1))),
             admitted: Arc::new(Semaphore::new(running.max(1).saturating_add(queue))),
+            runs: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -139,6 +153,7 @@ impl HashGate {
             .acquire_owned()
             .await
             .map_err(|_| OAuthError::ServerError("the client-secret checks stopped".into()))?;
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let ok = verify(&secret, &hash);
             drop((running, admitted));
@@ -175,10 +190,16 @@ impl Clients {
                     Arc::new(Client {
                         config: c.clone(),
                         verified: Mutex::new(None),
+                        checking: tokio::sync::Mutex::new(()),
                     })
                 })
                 .collect(),
         }
+    }
+
+    /// How many argon2id client-secret checks have started since the start.
+    pub fn hash_checks(&self) -> u64 {
+        self.gate.runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A client by id.
@@ -206,10 +227,14 @@ impl Clients {
                             Err(OAuthError::InvalidClient)
                         };
                     }
-                    let cached = client.verified.lock().ok().and_then(|g| *g);
-                    if let Some(known) = cached
-                        && bool::from(known.ct_eq(&digest))
-                    {
+                    if client.verified_as(&digest) {
+                        return Ok(client);
+                    }
+                    // One check of this client's secret at a time; a request that waited
+                    // for another's check finds its digest remembered when they match.
+                    let this = Arc::clone(&client);
+                    let _one = this.checking.lock().await;
+                    if client.verified_as(&digest) {
                         return Ok(client);
                     }
                     if self.gate.verify(secret, hash.clone()).await? {
@@ -378,6 +403,65 @@ mod tests {
         let native = url::Url::parse("com.example.app:/oauth").unwrap();
         assert!(redirect_uri_matches(&native, "com.example.app:/oauth"));
         assert!(!redirect_uri_matches(&native, "com.example.app:/oauth2"));
+    }
+
+    fn client_with_argon2_secret(secret: &str) -> ClientSettings {
+        use argon2::password_hash::PasswordHasher;
+        let params = argon2::Params::new(256, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let hash = argon.hash_password(secret.as_bytes()).unwrap().to_string();
+        ClientSettings {
+            id: crate::identity::ClientId::new("machine"),
+            name: "Machine".into(),
+            auth: ClientAuth::SecretHash(Secret::new(hash)),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            allowed_roles: Vec::new(),
+            audience: String::new(),
+            assert_source_ip: false,
+            grant_types: Vec::new(),
+            access_token_lifetime: None,
+            refresh_token_lifetime: std::time::Duration::from_secs(60),
+            machine_role: None,
+            introspect: crate::op::settings::IntrospectScope::Own,
+        }
+    }
+
+    fn presented(secret: &str) -> PresentedClient {
+        PresentedClient {
+            id: "machine".into(),
+            secret: Some(Secret::new(secret)),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_grants_runs_one_check_per_client() {
+        let clients = Clients::new(&[client_with_argon2_secret("right")], 8, 64);
+        let burst: Vec<_> = (0..16)
+            .map(|_| clients.authenticate(presented("right")))
+            .collect();
+        let results = futures_join_all(burst).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(
+            clients.hash_checks(),
+            1,
+            "the other 15 waited for the first"
+        );
+        // Wrong secrets are each checked (one at a time), and never remembered.
+        let wrong: Vec<_> = (0..3)
+            .map(|_| clients.authenticate(presented("wrong")))
+            .collect();
+        for r in futures_join_all(wrong).await {
+            assert!(matches!(r, Err(OAuthError::InvalidClient)));
+        }
+        assert_eq!(clients.hash_checks(), 4);
+        assert!(clients.authenticate(presented("right")).await.is_ok());
+        assert_eq!(
+            clients.hash_checks(),
+            4,
+            "the right secret is still remembered"
+        );
     }
 
     #[tokio::test]
