@@ -42,6 +42,7 @@ pub const RESTART_ONLY: &[&str] = &[
     "limits.max_connections",
     "limits.header_read_timeout",
     "limits.shutdown_delay",
+    "limits.password_hashes",
     "[audit]",
 ];
 
@@ -349,6 +350,12 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
         "limits.shutdown_delay",
         &o.shutdown_delay,
         &mut n.shutdown_delay,
+        &mut kept,
+    );
+    keep(
+        "limits.password_hashes",
+        &o.password_hashes,
+        &mut n.password_hashes,
         &mut kept,
     );
     // The trail (database, file, failure policy, retention) was opened at start.

@@ -16,6 +16,7 @@ use crate::identity::ProviderId;
 use crate::op::{Clients, OidcProvider};
 use crate::reload::Reloader;
 use crate::roles::RoleCatalog;
+use crate::secret::hashing::PasswordHashing;
 use crate::session::{
     MemoryStore, ObservedStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
     StoreObserver,
@@ -87,6 +88,8 @@ pub struct Shared {
     pub draining: Draining,
     /// The audit trail.
     pub audit: Audit,
+    /// The bound on argon2id checks (`[limits] password_hashes`, read at start).
+    pub hashing: PasswordHashing,
 }
 
 impl Shared {
@@ -111,6 +114,7 @@ impl Shared {
             metrics,
             draining: Draining::default(),
             audit: Audit::from_settings(&config.audit)?,
+            hashing: PasswordHashing::new(config.limits.password_hashes),
         })
     }
 }
@@ -127,6 +131,7 @@ impl Shared {
         Connectors::rebuild(
             &config.providers,
             &config.server.issuer(),
+            &self.hashing,
             Some(observer),
             reuse,
         )
@@ -217,6 +222,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &config.clients,
+            shared.hashing.clone(),
             config.limits.client_secret_checks,
             config.limits.client_secret_queue,
         )),

@@ -177,6 +177,7 @@ pub struct RawLimits {
     pub max_pending_authorizations: Option<u32>,
     pub client_secret_checks: Option<u32>,
     pub client_secret_queue: Option<u32>,
+    pub password_hashes: Option<u32>,
     pub shutdown_delay: Option<String>,
 }
 

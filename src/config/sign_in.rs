@@ -89,6 +89,11 @@ pub struct LimitsConfig {
     /// Client-secret verifications waiting for a turn; beyond it the token, introspection
     /// and revocation endpoints answer 503 `temporarily_unavailable`.
     pub client_secret_queue: u32,
+    /// argon2id checks (passwords of local directories, client secrets, and the decoys
+    /// for unknown names) running at once in the whole process. Each holds the hash's
+    /// working memory while it runs, and the allocator keeps that memory for the next, so
+    /// this also bounds what a burst of sign-ins leaves resident.
+    pub password_hashes: u32,
     /// On SIGTERM or Ctrl-C, how long `/readyz` answers 503 while the listener still
     /// accepts, so that a load balancer takes the instance out before it stops accepting.
     /// Zero stops accepting at once.
@@ -113,6 +118,7 @@ impl Default for LimitsConfig {
             max_pending_authorizations: 100_000,
             client_secret_checks: half_the_cores(),
             client_secret_queue: 64,
+            password_hashes: 1,
             shutdown_delay: Duration::from_secs(5),
         }
     }
@@ -180,6 +186,12 @@ impl Cx<'_> {
                 "client_secret_queue",
                 raw.client_secret_queue,
                 d.client_secret_queue,
+            ),
+            password_hashes: count(
+                self,
+                "password_hashes",
+                raw.password_hashes,
+                d.password_hashes,
             ),
             shutdown_delay: match raw.shutdown_delay.as_deref() {
                 // Zero is allowed here (tests, or no load balancer in front).

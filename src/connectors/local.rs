@@ -12,20 +12,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, Params};
-use tokio::sync::Semaphore;
 
 use crate::clock::UnixTime;
 use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
 use crate::connectors::totp::{Totp, TotpError};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::Secret;
-
-/// Password checks running at once; more wait, so a burst of logins cannot starve the
-/// rest of the server of CPU.
-const MAX_CONCURRENT_HASHES: usize = 4;
+use crate::secret::hashing::PasswordHashing;
 
 /// The longest password accepted (argon2 itself takes more, but nobody types this much and
 /// hashing huge inputs is a denial-of-service vector).
@@ -81,7 +77,8 @@ pub struct LocalDirectory {
     users: BTreeMap<String, Arc<User>>,
     /// Checked for unknown usernames, with the cost parameters of the real hashes.
     dummy_hash: Secret,
-    limiter: Arc<Semaphore>,
+    /// The process's bound on argon2id checks.
+    hashing: PasswordHashing,
 }
 
 impl std::fmt::Debug for LocalDirectory {
@@ -94,8 +91,13 @@ impl std::fmt::Debug for LocalDirectory {
 }
 
 impl LocalDirectory {
-    /// Prepares the directory: parses every hash and hashes demo passwords.
-    pub fn new(id: ProviderId, config: &LocalDirectorySettings) -> Result<Self, LocalError> {
+    /// Prepares the directory: parses every hash and hashes demo passwords. Passwords are
+    /// checked within `hashing`, the bound the process puts on argon2id checks.
+    pub fn new(
+        id: ProviderId,
+        config: &LocalDirectorySettings,
+        hashing: PasswordHashing,
+    ) -> Result<Self, LocalError> {
         let mut users = BTreeMap::new();
         let mut params: Option<Params> = None;
         for u in &config.users {
@@ -142,7 +144,7 @@ impl LocalDirectory {
             id,
             users,
             dummy_hash: Secret::new(dummy.to_string()),
-            limiter: Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES)),
+            hashing,
         })
     }
 
@@ -198,8 +200,8 @@ impl LocalDirectory {
     }
 
     async fn verify(&self, password: Secret, hash: Secret) -> Result<bool, LocalError> {
-        let _permit = self.limiter.acquire().await.map_err(|_| LocalError::Task)?;
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        self.hashing
+            .verify(password, hash)
             .await
             .map_err(|_| LocalError::Task)
     }
@@ -241,15 +243,6 @@ pub fn hash_password(password: &Secret) -> Result<Secret, LocalError> {
         .map_err(|e| LocalError::Hash(e.to_string()))
 }
 
-fn verify_password(password: &Secret, hash: &Secret) -> bool {
-    match PasswordHash::new(hash.expose_secret()) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +262,7 @@ mod tests {
                     totp: None,
                 }],
             },
+            PasswordHashing::default(),
         )
         .unwrap()
     }
@@ -312,6 +306,7 @@ mod tests {
                     totp: Some(secret.clone()),
                 }],
             },
+            PasswordHashing::default(),
         )
         .unwrap();
         assert!(dir.has_totp());

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::UnixTime;
 use crate::identity::{ProviderId, ProviderKind};
+use crate::secret::hashing::PasswordHashing;
 
 pub use settings::{Provider, ProviderSettings};
 
@@ -58,18 +59,24 @@ pub struct Connectors {
 impl Connectors {
     /// Builds a connector for every provider (hashing demo passwords, so call it once);
     /// `issuer` is Lanyard's public URL, the base of the redirect URIs.
+    /// Local directories check passwords within one check at a time (tests and tools; the
+    /// server passes its own bound to [`Connectors::rebuild`]).
     pub fn new(providers: &[Provider], issuer: &str) -> Result<Self, ConnectorError> {
-        Self::rebuild(providers, issuer, None, |_| None)
+        Self::rebuild(providers, issuer, &PasswordHashing::default(), None, |_| {
+            None
+        })
     }
 
     /// Builds the connectors of `providers`, taking the existing instance that `reuse` offers
     /// for a provider instead of building it anew (a config reload keeps the connector of a
     /// provider whose settings did not change, and with it its discovery, JWKS and
     /// metadata caches).
-    /// New connectors report their upstream calls to `observer`.
+    /// New connectors report their upstream calls to `observer`; local directories check
+    /// passwords within `hashing`.
     pub fn rebuild(
         providers: &[Provider],
         issuer: &str,
+        hashing: &PasswordHashing,
         observer: Option<Arc<dyn UpstreamObserver>>,
         reuse: impl Fn(&Provider) -> Option<Arc<Connector>>,
     ) -> Result<Self, ConnectorError> {
@@ -83,9 +90,11 @@ impl Connectors {
             }
             let timer = CallTimer::new(p.id.clone(), observer.clone());
             let connector = match &p.settings {
-                ProviderSettings::Local(dir) => {
-                    Connector::Local(local::LocalDirectory::new(p.id.clone(), dir)?)
-                }
+                ProviderSettings::Local(dir) => Connector::Local(local::LocalDirectory::new(
+                    p.id.clone(),
+                    dir,
+                    hashing.clone(),
+                )?),
                 ProviderSettings::Ldap(settings) => Connector::Ldap(Box::new(
                     ldap::LdapDirectory::new(p.id.clone(), settings, timer)?,
                 )),

@@ -19,8 +19,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::PasswordVerifier;
-use argon2::password_hash::phc::PasswordHash;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
@@ -29,6 +27,7 @@ use tokio::sync::Semaphore;
 use crate::op::error::OAuthError;
 use crate::op::settings::{ClientAuth, ClientSettings};
 use crate::secret::Secret;
+use crate::secret::hashing::PasswordHashing;
 
 /// How a request presented its client.
 #[derive(Debug)]
@@ -123,15 +122,18 @@ const REFUSAL_PACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// (running or waiting) in all; a check beyond that is refused at once.
 #[derive(Debug)]
 struct HashGate {
+    /// The process's bound on argon2id checks, shared with the local directories.
+    hashing: PasswordHashing,
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
-    /// argon2id checks started since the start (what the bounds and single flight save).
+    /// argon2id checks of client secrets started (what the bounds and single flight save).
     runs: std::sync::atomic::AtomicU64,
 }
 
 impl HashGate {
-    fn new(running: usize, queue: usize) -> Self {
+    fn new(hashing: PasswordHashing, running: usize, queue: usize) -> Self {
         Self {
+            hashing,
             running: Arc::new(Semaphore::new(running.max(1))),
             admitted: Arc::new(Semaphore::new(running.max(1).saturating_add(queue))),
             runs: std::sync::atomic::AtomicU64::new(0),
@@ -153,14 +155,13 @@ impl HashGate {
             .acquire_owned()
             .await
             .map_err(|_| OAuthError::ServerError("the client-secret checks stopped".into()))?;
+        let stopped = |_| OAuthError::ServerError("the client-secret checks stopped".into());
+        let turn = self.hashing.turn().await.map_err(stopped)?;
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
-            let ok = verify(&secret, &hash);
-            drop((running, admitted));
-            ok
-        })
-        .await
-        .map_err(|_| OAuthError::ServerError("a client-secret check failed".into()))
+        self.hashing
+            .verify_in_turn(turn, (running, admitted), secret, hash)
+            .await
+            .map_err(stopped)
     }
 }
 
@@ -173,17 +174,23 @@ pub struct Clients {
 
 impl Default for Clients {
     fn default() -> Self {
-        Self::new(&[], 2, 64)
+        Self::new(&[], PasswordHashing::default(), 2, 64)
     }
 }
 
 impl Clients {
     /// The clients of the configuration; at most `checks` argon2id verifications run at
-    /// once and `queue` more wait (`[limits] client_secret_checks`, `client_secret_queue`).
-    pub fn new(configs: &[ClientSettings], checks: u32, queue: u32) -> Self {
+    /// once and `queue` more wait (`[limits] client_secret_checks`, `client_secret_queue`),
+    /// each also within `hashing`, the process's bound on argon2id checks.
+    pub fn new(
+        configs: &[ClientSettings],
+        hashing: PasswordHashing,
+        checks: u32,
+        queue: u32,
+    ) -> Self {
         let to_usize = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
-            gate: HashGate::new(to_usize(checks), to_usize(queue)),
+            gate: HashGate::new(hashing, to_usize(checks), to_usize(queue)),
             list: configs
                 .iter()
                 .map(|c| {
@@ -303,15 +310,6 @@ pub fn redirect_uri_matches(registered: &url::Url, given: &str) -> bool {
 /// A hash of a random value nobody knows, checked for unknown client ids.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$bGFueWFyZC1kdW1teQ$3pDRqWrNp6f1vWZ3FmSJ3XhPlIrnl5zJ3yA8x2Ge7kQ";
-
-fn verify(secret: &Secret, hash: &Secret) -> bool {
-    match PasswordHash::new(hash.expose_secret()) {
-        Ok(parsed) => argon2::Argon2::default()
-            .verify_password(secret.expose_secret().as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -437,7 +435,12 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_burst_of_grants_runs_one_check_per_client() {
-        let clients = Clients::new(&[client_with_argon2_secret("right")], 8, 64);
+        let clients = Clients::new(
+            &[client_with_argon2_secret("right")],
+            PasswordHashing::new(8),
+            8,
+            64,
+        );
         let burst: Vec<_> = (0..16)
             .map(|_| clients.authenticate(presented("right")))
             .collect();
@@ -466,7 +469,7 @@ mod tests {
 
     #[tokio::test]
     async fn checks_beyond_the_queue_are_refused() {
-        let gate = HashGate::new(1, 1);
+        let gate = HashGate::new(PasswordHashing::new(4), 1, 1);
         let hash = Secret::new(DUMMY_HASH);
         let mut tasks = Vec::new();
         for _ in 0..6 {

@@ -293,6 +293,7 @@ pub(crate) mod tests {
     use crate::clock::{ManualClock, UnixTime};
     use crate::connectors::local::{LocalDirectory, hash_password};
     use crate::connectors::settings::{LocalDirectorySettings, LocalUser, PasswordCredential};
+    use crate::secret::hashing::PasswordHashing;
     use crate::session::MemoryStore;
 
     fn attempt<'a>(
@@ -328,6 +329,7 @@ pub(crate) mod tests {
                         totp: None,
                     }],
                 },
+                PasswordHashing::default(),
             )
             .unwrap(),
         )

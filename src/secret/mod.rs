@@ -1,8 +1,10 @@
 //! One `Secret` type for passwords, client secrets, keys and session ids: a redacted
 //! `Debug`, no `Display`, an explicit [`Secret::expose_secret`], constant-time equality,
-//! and zeroized on drop.
+//! and zeroized on drop; [`hashing`]: the process-wide bound on argon2id checks.
 //!
 //! May import: nothing of ours.
+
+pub mod hashing;
 
 use std::fmt;
 
