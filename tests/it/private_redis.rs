@@ -172,8 +172,14 @@ impl Node {
     /// Starts the process again (after [`Node::kill`]) with the same arguments, as a
     /// machine coming back. Does not wait.
     pub fn respawn(&mut self) {
+        self.respawn_with(&[]);
+    }
+
+    /// [`Node::respawn`] with `extra` arguments this time.
+    pub fn respawn_with(&mut self, extra: &[String]) {
         let child = Command::new("redis-server")
             .args(&self.args)
+            .args(extra)
             .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
