@@ -57,7 +57,10 @@
 //! again"). A take whose replication is not confirmed is thus refused although it removed
 //! the item on the master: single use errs on the side of "used". Scripts are then sent
 //! with `EVAL` (their source) rather than `EVALSHA`, so that the pipeline needs no
-//! second round trip for a script cache miss.
+//! second round trip for a script cache miss. `WAIT` holds the one shared connection
+//! until the replica answers, so writes then cost a replica round trip each (measured on
+//! loopback: roughly a sixth to a third of the writes per second without it; reads are
+//! unaffected).
 
 use std::fmt;
 use std::future::Future;

@@ -680,3 +680,53 @@ async fn rediss_with_a_private_ca() {
         RedisStore::connect(&format!("redis://127.0.0.1:{tls_port}"), "p:", quick()).unwrap();
     assert!(plain.ping().await.is_err());
 }
+
+// --- Throughput (run by hand: `cargo test --test it measure_topologies -- --ignored --nocapture`)
+
+/// put, get and take per second through the store, 16 tasks at once, on each topology.
+async fn throughput(name: &str, store: Arc<RedisStore>) {
+    const TASKS: usize = 16;
+    const EACH: usize = 250;
+    let ttl = Duration::from_secs(60);
+    for op in ["put", "get", "take"] {
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..EACH {
+                        let key = keyspace::CODE.key([&format!("{t}-{i}")]);
+                        match op {
+                            "put" => store.put(&key, b"0123456789abcdef", ttl).await.unwrap(),
+                            "get" => assert!(store.get(&key).await.unwrap().is_some()),
+                            _ => assert!(store.take(&key).await.unwrap().is_some()),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rate = (TASKS * EACH) as f64 / started.elapsed().as_secs_f64();
+        eprintln!("{name:<24} {op:<5} {rate:>8.0}/s");
+    }
+}
+
+#[tokio::test]
+#[ignore = "a measurement, not a test"]
+async fn measure_topologies() {
+    let options = RedisOptions {
+        timeouts: quick(),
+        ..RedisOptions::default()
+    };
+    let single = crate::private_redis::PrivateRedis::start().await;
+    let url = Secret::new(single.url());
+    let store = RedisStore::open(&RedisTopology::Standalone { url }, &prefix(), &options);
+    throughput("standalone", Arc::new(store.unwrap())).await;
+    let cluster = Cluster::start().await;
+    throughput("cluster (3 masters)", Arc::new(cluster.store(&prefix()))).await;
+    let set = SentinelSet::start().await;
+    throughput("sentinel, no WAIT", Arc::new(set.store(&prefix(), 0))).await;
+    throughput("sentinel, WAIT 1", Arc::new(set.store(&prefix(), 1))).await;
+}
