@@ -309,6 +309,28 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
     let same_store = match (&old.sessions.store, &new.sessions.store) {
         (StoreKind::Memory, StoreKind::Memory) => true,
         (StoreKind::Redis { url: a }, StoreKind::Redis { url: b }) => a == b,
+        (
+            StoreKind::RedisSentinel {
+                sentinels: a,
+                master: m,
+                password: p,
+            },
+            StoreKind::RedisSentinel {
+                sentinels: b,
+                master: n,
+                password: q,
+            },
+        ) => a == b && m == n && p == q,
+        (
+            StoreKind::RedisCluster {
+                nodes: a,
+                password: p,
+            },
+            StoreKind::RedisCluster {
+                nodes: b,
+                password: q,
+            },
+        ) => a == b && p == q,
         _ => false,
     };
     if !same_store {
@@ -319,6 +341,18 @@ fn keep_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
         "sessions.key_prefix",
         &old.sessions.key_prefix,
         &mut new.sessions.key_prefix,
+        &mut kept,
+    );
+    keep(
+        "sessions.redis_ca_file",
+        &old.sessions.redis_ca_file,
+        &mut new.sessions.redis_ca_file,
+        &mut kept,
+    );
+    keep(
+        "sessions.redis_replica_acks",
+        &old.sessions.redis_replica_acks,
+        &mut new.sessions.redis_replica_acks,
         &mut kept,
     );
     keep(

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::access::{CredentialIssuer, Issuer};
 use crate::audit::{Audit, AuditError, AuditEvent, EventKind, OnFailure};
 use crate::clock::SharedClock;
-use crate::config::{Config, StoreKind};
+use crate::config::{Config, SessionsConfig, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
 use crate::identity::ProviderId;
 use crate::op::{Clients, OidcProvider};
@@ -18,8 +18,8 @@ use crate::reload::Reloader;
 use crate::roles::RoleCatalog;
 use crate::secret::hashing::PasswordHashing;
 use crate::session::{
-    MemoryStore, ObservedStore, ParkingCap, RedisStore, RedisTimeouts, SessionStore, StoreError,
-    StoreObserver,
+    MemoryStore, ObservedStore, ParkingCap, RedisOptions, RedisStore, RedisTimeouts, RedisTopology,
+    SessionStore, StoreError, StoreObserver,
 };
 use crate::sso::Sso;
 use crate::sts::Sts;
@@ -63,12 +63,47 @@ pub async fn session_store(
 ) -> Result<Arc<dyn SessionStore>, StartError> {
     Ok(match &config.sessions.store {
         StoreKind::Memory => Arc::new(MemoryStore::new(&config.sessions.key_prefix, clock)),
-        StoreKind::Redis { url } => Arc::new(RedisStore::connect(
-            url.expose_secret(),
-            &config.sessions.key_prefix,
-            RedisTimeouts::default(),
-        )?),
+        StoreKind::Redis { url } => redis_store(
+            RedisTopology::Standalone { url: url.clone() },
+            &config.sessions,
+        )?,
+        StoreKind::RedisSentinel {
+            sentinels,
+            master,
+            password,
+        } => redis_store(
+            RedisTopology::Sentinel {
+                sentinels: sentinels.clone(),
+                master: master.clone(),
+                password: password.clone(),
+            },
+            &config.sessions,
+        )?,
+        StoreKind::RedisCluster { nodes, password } => redis_store(
+            RedisTopology::Cluster {
+                nodes: nodes.clone(),
+                password: password.clone(),
+            },
+            &config.sessions,
+        )?,
     })
+}
+
+/// The Redis store on `topology` with the `[sessions]` settings.
+fn redis_store(
+    topology: RedisTopology,
+    sessions: &SessionsConfig,
+) -> Result<Arc<dyn SessionStore>, StartError> {
+    let options = RedisOptions {
+        timeouts: RedisTimeouts::default(),
+        ca_file: sessions.redis_ca_file.clone(),
+        replica_acks: sessions.redis_replica_acks,
+    };
+    Ok(Arc::new(RedisStore::open(
+        &topology,
+        &sessions.key_prefix,
+        &options,
+    )?))
 }
 
 /// What a running broker keeps across config reloads: the session store (timed by the

@@ -27,6 +27,14 @@ pub struct RawSessions {
     pub idle_timeout: Option<String>,
     pub absolute_timeout: Option<String>,
     pub max_role_sessions: Option<u32>,
+    pub redis_mode: Option<String>,
+    pub sentinels: Option<Vec<String>>,
+    pub sentinel_master: Option<String>,
+    pub cluster_nodes: Option<Vec<String>>,
+    pub redis_password: Option<String>,
+    pub redis_password_file: Option<String>,
+    pub redis_ca_file: Option<String>,
+    pub redis_replica_acks: Option<u32>,
 }
 
 /// `[tokens]`.

@@ -786,3 +786,100 @@ fn ui_problems_are_located() {
         );
     }
 }
+
+#[test]
+fn redis_topologies_are_configured_and_checked() {
+    let sentinel = format!(
+        "{BASE}\n[sessions]\nstore = \"redis\"\nredis_mode = \"sentinel\"\n\
+         sentinels = [\"redis://10.0.0.5:26379\", \"redis://10.0.0.6:26379\"]\n\
+         sentinel_master = \"lanyard\"\nredis_password = \"pw\"\n"
+    );
+    let c = parse(&sentinel).unwrap();
+    let StoreKind::RedisSentinel {
+        sentinels,
+        master,
+        password,
+    } = &c.sessions.store
+    else {
+        panic!("expected sentinel")
+    };
+    assert_eq!(sentinels.len(), 2);
+    assert_eq!(master, "lanyard");
+    assert_eq!(password.as_ref().unwrap().expose_secret(), "pw");
+    assert_eq!(c.sessions.redis_replica_acks, 1, "WAIT by default");
+    assert!(!format!("{c:?}").contains("\"pw\""), "no password in Debug");
+
+    let cluster = format!(
+        "{BASE}\n[sessions]\nstore = \"redis\"\nredis_mode = \"cluster\"\n\
+         cluster_nodes = [\"rediss://a:6379\", \"redis://b:6379\"]\n"
+    );
+    let c = parse(&cluster).unwrap();
+    assert!(
+        matches!(&c.sessions.store, StoreKind::RedisCluster { nodes, password: None } if nodes.len() == 2)
+    );
+    assert_eq!(c.sessions.redis_replica_acks, 0);
+    let standalone = format!("{BASE}\n[sessions]\nstore = \"redis\"\nredis_url = \"redis://a\"\n");
+    assert_eq!(parse(&standalone).unwrap().sessions.redis_replica_acks, 0);
+
+    let cases = [
+        (
+            "redis_mode = \"replicated\"\nredis_url = \"redis://a\"",
+            "sessions.redis_mode: unknown mode \"replicated\"; use \"standalone\", \"sentinel\" or \"cluster\"",
+        ),
+        (
+            "redis_mode = \"sentinel\"\nsentinels = [\"redis://a:26379\"]",
+            "sessions.sentinel_master: is required when redis_mode = \"sentinel\"",
+        ),
+        (
+            "redis_mode = \"sentinel\"\nsentinels = []\nsentinel_master = \"m\"",
+            "sessions.sentinels: must list at least one redis:// URL",
+        ),
+        (
+            "redis_mode = \"sentinel\"\nsentinels = [\"http://a\"]\nsentinel_master = \"m\"",
+            "sessions.sentinels[0]: must start with redis:// or rediss://",
+        ),
+        (
+            "redis_mode = \"sentinel\"\nsentinels = [\"rediss://a:26379\"]\nsentinel_master = \"m\"",
+            "sessions.sentinels[0]: TLS (rediss://) is not supported",
+        ),
+        (
+            "redis_mode = \"sentinel\"\nsentinels = [\"redis://a\"]\nsentinel_master = \"m\"\nredis_url = \"redis://b\"",
+            "sessions.redis_url: is only for redis_mode = \"standalone\" (this is \"sentinel\")",
+        ),
+        (
+            "redis_url = \"redis://a\"\ncluster_nodes = [\"redis://b\"]",
+            "sessions.cluster_nodes: is only for redis_mode = \"cluster\" (this is \"standalone\")",
+        ),
+        (
+            "redis_url = \"redis://a\"\nredis_password = \"pw\"",
+            "sessions.redis_password: is for redis_mode = \"sentinel\" or \"cluster\"",
+        ),
+        (
+            "redis_mode = \"cluster\"\ncluster_nodes = [\"redis://a\"]\nredis_replica_acks = 1",
+            "sessions.redis_replica_acks: is not supported with redis_mode = \"cluster\"",
+        ),
+        (
+            "redis_mode = \"cluster\"\ncluster_nodes = [\"redis://a\"]\nkey_prefix = \"{lanyard}:\"",
+            "sessions.key_prefix: must not contain { or } with redis_mode = \"cluster\"",
+        ),
+        (
+            "redis_url = \"rediss://a\"\nredis_ca_file = \"does/not/exist.pem\"",
+            "sessions.redis_ca_file: cannot read ./does/not/exist.pem",
+        ),
+    ];
+    for (lines, expected) in cases {
+        let text = format!("{BASE}\n[sessions]\nstore = \"redis\"\n{lines}\n");
+        let got = problems(&text);
+        assert!(
+            got.iter().any(|g| g.contains(expected)),
+            "expected {expected:?}\n got {got:#?}"
+        );
+    }
+    // Redis settings with the memory store are named, not ignored.
+    let got = problems(&format!("{BASE}\n[sessions]\nredis_mode = \"cluster\"\n"));
+    assert!(
+        got.iter()
+            .any(|g| g.contains("sessions.redis_mode: is only for store = \"redis\"")),
+        "{got:#?}"
+    );
+}

@@ -8,12 +8,29 @@
 //! bearer secret (a cookie, a code, a refresh token, an assertion id) is always its
 //! [`digest`](super::digest), never the secret: the declarations say which.
 //!
+//! **Redis Cluster.** A cluster keeps each key in the slot of its hash tag (`{…}`), and one
+//! `MULTI`/`EXEC` or Lua script may only touch keys of one slot. So every kind declares
+//! which part, if any, is its tag ([`Kind::tag`]), and the kinds one operation touches
+//! together share it: an item and its tombstone (`code:{H}` and `code-used:{H}`, `rt:`,
+//! `device-done:`), an attempt counter and its lock (`bf:n:{acct:H}` and
+//! `bf:lock:{acct:H}`). Records that belong together are tagged alike as well (an SSO
+//! session, its role-session set, held roles and mint counter by the session ref; a device
+//! request and its answer, gate and counters by the device code; a token family), so a
+//! later operation over them can be made atomic in a cluster too. Limits of *different*
+//! subjects (an account and an address) cannot share a slot — an account is tried from
+//! many addresses and an address tries many accounts — so a reservation against several
+//! of them is one script per limit in a cluster (see `redis.rs`). The tags appeared with
+//! cluster support: keys written by earlier versions are not found (a one-time sign-out
+//! of everyone on that upgrade).
+//!
 //! ```
 //! # use lanyard::session::keyspace::{self, Lifetime};
 //! // An authorization code is stored under the digest of the code, for one minute, and
-//! // taken once (its tombstone under `code-used:` remembers the use).
+//! // taken once (its tombstone under `code-used:` remembers the use, in the same slot).
 //! let key = keyspace::CODE.key(["Ew8zm6f0"]);
-//! assert_eq!(key, "code:Ew8zm6f0");
+//! assert_eq!(key, "code:{Ew8zm6f0}");
+//! let used = keyspace::CODE_USED.key(["Ew8zm6f0"]);
+//! assert_eq!(keyspace::slot(&key), keyspace::slot(&used));
 //! assert!(keyspace::CODE.single_use);
 //! assert_eq!(keyspace::CODE.lifetime, Lifetime::Fixed(std::time::Duration::from_secs(60)));
 //! ```
@@ -32,6 +49,12 @@ pub struct Kind<const N: usize> {
     pub prefix: &'static str,
     /// What each key part is, in order (documentation, and the test of the key layout).
     pub parts: [&'static str; N],
+    /// The key part written as a Redis Cluster hash tag (`{…}`), if any: the cluster puts
+    /// a key in the slot of its tag alone, so records of different kinds that one
+    /// operation touches together (an item and its tombstone, a counter and its lock)
+    /// declare the same part as their tag and land in one slot. See the module
+    /// documentation.
+    pub tag: Option<usize>,
     /// How long a record lives.
     pub lifetime: Lifetime,
     /// Whether a record is taken atomically, at most once ([`SessionStore::take`] and
@@ -91,10 +114,50 @@ impl<const N: usize> Kind<N> {
             if i > 0 {
                 key.push(':');
             }
-            key.push_str(part);
+            if self.tag == Some(i) {
+                key.push('{');
+                key.push_str(part);
+                key.push('}');
+            } else {
+                key.push_str(part);
+            }
         }
         key
     }
+}
+
+/// The Redis Cluster slot of `key` (the whole key, store prefix included): CRC16-XMODEM of
+/// its hash tag (the text between the first `{` and the next `}`, when not empty) or of the
+/// whole key, modulo 16384 (Redis Cluster specification, "Keys distribution model").
+pub fn slot(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let hashed = bytes
+        .iter()
+        .position(|&b| b == b'{')
+        .and_then(|open| {
+            let rest = &bytes[open + 1..];
+            let close = rest.iter().position(|&b| b == b'}')?;
+            (close > 0).then(|| &rest[..close])
+        })
+        .unwrap_or(bytes);
+    crc16_xmodem(hashed) % 16384
+}
+
+/// CRC16-CCITT in its XMODEM form (polynomial 0x1021, initial value 0), as Redis Cluster
+/// uses it.
+fn crc16_xmodem(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in bytes {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
 }
 
 /// How long a login transaction (from "start sign-in" to the answer) may take.
@@ -107,6 +170,7 @@ pub const SSO_SESSION: Kind<1> = Kind {
     prefix: "sso:",
     parts: ["session ref (digest of the SSO cookie)"],
     lifetime: Lifetime::Configured("sessions.idle_timeout, bounded by absolute_timeout"),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("sso::SsoSession"),
 };
@@ -116,6 +180,7 @@ pub const SSO_ROLE_SESSIONS: Kind<1> = Kind {
     prefix: "sso-roles:",
     parts: ["session ref"],
     lifetime: Lifetime::Configured("sessions.absolute_timeout, or its longest role session"),
+    tag: Some(0),
     single_use: false,
     value: Value::Set("role session ids"),
 };
@@ -125,6 +190,7 @@ pub const SSO_HELD_ROLE: Kind<2> = Kind {
     prefix: "sso-role:",
     parts: ["session ref", "role name"],
     lifetime: Lifetime::UntilExpiry("the role session's token"),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("sso::HeldRoleSession"),
 };
@@ -134,6 +200,7 @@ pub const SSO_MINTED: Kind<1> = Kind {
     prefix: "sso-minted:",
     parts: ["session ref"],
     lifetime: Lifetime::Configured("sessions.absolute_timeout"),
+    tag: Some(0),
     single_use: false,
     value: Value::Counter,
 };
@@ -145,6 +212,7 @@ pub const LOGIN: Kind<1> = Kind {
     prefix: "login:",
     parts: ["digest of the login cookie"],
     lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    tag: None,
     single_use: true,
     value: Value::Json("sso::LoginTransaction"),
 };
@@ -154,6 +222,7 @@ pub const LOGIN_FORM: Kind<1> = Kind {
     prefix: "login-form:",
     parts: ["digest of the form id"],
     lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    tag: None,
     single_use: true,
     value: Value::Json("sso::LoginTransaction"),
 };
@@ -163,6 +232,7 @@ pub const SAML_REQUEST: Kind<2> = Kind {
     prefix: "saml-req:",
     parts: ["provider id", "digest of the request id"],
     lifetime: Lifetime::Fixed(LOGIN_TRANSACTION_TTL),
+    tag: None,
     single_use: true,
     value: Value::Json("sso::LoginTransaction"),
 };
@@ -172,6 +242,7 @@ pub const SAML_SEEN: Kind<2> = Kind {
     prefix: "saml-seen:",
     parts: ["provider id", "digest of the assertion id"],
     lifetime: Lifetime::UntilExpiry("the assertion"),
+    tag: None,
     single_use: true,
     value: Value::Flag,
 };
@@ -183,6 +254,7 @@ pub const ROLE_SESSION: Kind<1> = Kind {
     prefix: "rs:",
     parts: ["role session id"],
     lifetime: Lifetime::UntilExpiry("the role session's token"),
+    tag: None,
     single_use: false,
     value: Value::Json("sso::RoleSession"),
 };
@@ -195,6 +267,7 @@ pub const LAST_ROLE: Kind<1> = Kind {
     prefix: "lastrole:",
     parts: ["digest of {provider}:{subject}"],
     lifetime: Lifetime::Fixed(LAST_ROLE_TTL),
+    tag: None,
     single_use: false,
     value: Value::Text("role name"),
 };
@@ -208,6 +281,7 @@ pub const FAVOURITES: Kind<1> = Kind {
     prefix: "favourites:",
     parts: ["digest of {provider}:{subject}"],
     lifetime: Lifetime::Fixed(FAVOURITES_TTL),
+    tag: None,
     single_use: false,
     value: Value::Json("Vec<identity::RoleName>"),
 };
@@ -219,6 +293,7 @@ pub const PARKING_CAP: Kind<2> = Kind {
     prefix: "cap:",
     parts: ["what is parked (login, authz)", "address key, or all"],
     lifetime: Lifetime::Configured("the parked records' lifetime"),
+    tag: None,
     single_use: false,
     value: Value::Counter,
 };
@@ -228,6 +303,7 @@ pub const ATTEMPTS: Kind<1> = Kind {
     prefix: "bf:n:",
     parts: ["who (account or address)"],
     lifetime: Lifetime::Configured("sign_in.failure_window"),
+    tag: Some(0),
     single_use: false,
     value: Value::Counter,
 };
@@ -237,6 +313,7 @@ pub const ATTEMPTS_LOCK: Kind<1> = Kind {
     prefix: "bf:lock:",
     parts: ["who (account or address)"],
     lifetime: Lifetime::Configured("sign_in.lockout, doubling up to sign_in.max_lockout"),
+    tag: Some(0),
     single_use: false,
     value: Value::Text("the lock token of the reservation that set it"),
 };
@@ -246,6 +323,7 @@ pub const TOTP_USED: Kind<2> = Kind {
     prefix: "totp-used:",
     parts: ["who (an account)", "time step"],
     lifetime: Lifetime::UntilExpiry("the skew window of the step"),
+    tag: Some(0),
     single_use: true,
     value: Value::Flag,
 };
@@ -270,6 +348,7 @@ pub const AUTHZ: Kind<1> = Kind {
     prefix: "authz:",
     parts: ["authorization request id"],
     lifetime: Lifetime::Fixed(AUTHZ_TTL),
+    tag: None,
     single_use: true,
     value: Value::Json("op::PendingAuthorization"),
 };
@@ -282,6 +361,7 @@ pub const CODE: Kind<1> = Kind {
     prefix: "code:",
     parts: ["digest of the code"],
     lifetime: Lifetime::Fixed(CODE_TTL),
+    tag: Some(0),
     single_use: true,
     value: Value::Json("op::CodeRecord"),
 };
@@ -294,6 +374,7 @@ pub const CODE_USED: Kind<1> = Kind {
     prefix: "code-used:",
     parts: ["digest of the code"],
     lifetime: Lifetime::Fixed(USED_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("op::CodeRecord"),
 };
@@ -303,6 +384,7 @@ pub const REFRESH_TOKEN: Kind<1> = Kind {
     prefix: "rt:",
     parts: ["digest of the refresh token"],
     lifetime: Lifetime::UntilExpiry("the refresh token"),
+    tag: Some(0),
     single_use: true,
     value: Value::Json("op::RefreshRecord"),
 };
@@ -312,6 +394,7 @@ pub const REFRESH_TOKEN_USED: Kind<1> = Kind {
     prefix: "rt-used:",
     parts: ["digest of the refresh token"],
     lifetime: Lifetime::Fixed(USED_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("op::RefreshRecord"),
 };
@@ -321,6 +404,7 @@ pub const FAMILY: Kind<1> = Kind {
     prefix: "family:",
     parts: ["family id"],
     lifetime: Lifetime::Fixed(USED_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Set("role session ids"),
 };
@@ -330,6 +414,7 @@ pub const FAMILY_REVOKED: Kind<1> = Kind {
     prefix: "family-revoked:",
     parts: ["family id"],
     lifetime: Lifetime::Fixed(USED_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Flag,
 };
@@ -339,6 +424,7 @@ pub const FAMILY_REFRESH_TOKEN: Kind<1> = Kind {
     prefix: "family-rt:",
     parts: ["family id"],
     lifetime: Lifetime::UntilExpiry("the refresh token"),
+    tag: Some(0),
     single_use: false,
     value: Value::Text("digest of the refresh token"),
 };
@@ -348,6 +434,7 @@ pub const CLIENT_ASSERTION_JTI: Kind<2> = Kind {
     prefix: "jti:",
     parts: ["client id", "digest of the jti"],
     lifetime: Lifetime::UntilExpiry("the assertion, plus two minutes"),
+    tag: None,
     single_use: true,
     value: Value::Flag,
 };
@@ -367,6 +454,7 @@ pub const DEVICE: Kind<1> = Kind {
     prefix: "device:",
     parts: ["digest of the device code"],
     lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("op::DeviceRequest"),
 };
@@ -380,6 +468,7 @@ pub const DEVICE_USER_CODE: Kind<1> = Kind {
     prefix: "device-user:",
     parts: ["digest of the user code (8 letters, no dash)"],
     lifetime: Lifetime::Fixed(DEVICE_CODE_TTL),
+    tag: None,
     single_use: true,
     value: Value::Text("digest of the device code"),
 };
@@ -390,6 +479,7 @@ pub const DEVICE_DECISION: Kind<1> = Kind {
     prefix: "device-done:",
     parts: ["digest of the device code"],
     lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    tag: Some(0),
     single_use: true,
     value: Value::Json("op::DeviceDecision"),
 };
@@ -399,6 +489,7 @@ pub const DEVICE_DECISION_USED: Kind<1> = Kind {
     prefix: "device-used:",
     parts: ["digest of the device code"],
     lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Json("op::DeviceDecision"),
 };
@@ -409,6 +500,7 @@ pub const DEVICE_POLL: Kind<1> = Kind {
     prefix: "device-poll:",
     parts: ["digest of the device code"],
     lifetime: Lifetime::UntilExpiry("the polling interval: 5 s, plus 5 s per slow_down"),
+    tag: Some(0),
     single_use: false,
     value: Value::Flag,
 };
@@ -418,6 +510,7 @@ pub const DEVICE_SLOW_DOWN: Kind<1> = Kind {
     prefix: "device-slow:",
     parts: ["digest of the device code"],
     lifetime: Lifetime::Fixed(DEVICE_RECORD_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Counter,
 };
@@ -428,6 +521,7 @@ pub const DEVICE_ATTEMPTS: Kind<1> = Kind {
     prefix: "device-bf:n:",
     parts: ["who (an SSO session or an address)"],
     lifetime: Lifetime::Fixed(DEVICE_CODE_TTL),
+    tag: Some(0),
     single_use: false,
     value: Value::Counter,
 };
@@ -437,6 +531,7 @@ pub const DEVICE_ATTEMPTS_LOCK: Kind<1> = Kind {
     prefix: "device-bf:lock:",
     parts: ["who (an SSO session or an address)"],
     lifetime: Lifetime::UntilExpiry("the lock: 10 min, doubling per further code, up to 1 h"),
+    tag: Some(0),
     single_use: false,
     value: Value::Text("the lock token of the reservation that set it"),
 };
@@ -452,14 +547,15 @@ mod tests {
 
     /// Every key layout, byte for byte: a change here orphans the records of a running
     /// Redis (signed-in people signed out, codes and refresh tokens lost, replays of
-    /// assertions and codes no longer recognised).
+    /// assertions and codes no longer recognised). The hash tags (`{…}`) came with Redis
+    /// Cluster support; the README's upgrade notes say so.
     #[test]
     fn key_layouts_are_pinned() {
         let keys = [
-            (SSO_SESSION.key(["H"]), "sso:H"),
-            (SSO_ROLE_SESSIONS.key(["H"]), "sso-roles:H"),
-            (SSO_HELD_ROLE.key(["H", "admin"]), "sso-role:H:admin"),
-            (SSO_MINTED.key(["H"]), "sso-minted:H"),
+            (SSO_SESSION.key(["H"]), "sso:{H}"),
+            (SSO_ROLE_SESSIONS.key(["H"]), "sso-roles:{H}"),
+            (SSO_HELD_ROLE.key(["H", "admin"]), "sso-role:{H}:admin"),
+            (SSO_MINTED.key(["H"]), "sso-minted:{H}"),
             (LOGIN.key(["H"]), "login:H"),
             (LOGIN_FORM.key(["H"]), "login-form:H"),
             (SAML_REQUEST.key(["corp", "H"]), "saml-req:corp:H"),
@@ -468,39 +564,42 @@ mod tests {
             (LAST_ROLE.key(["H"]), "lastrole:H"),
             (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),
-            (ATTEMPTS.key([&account("H")]), "bf:n:acct:H"),
-            (ATTEMPTS_LOCK.key([&account("H")]), "bf:lock:acct:H"),
+            (ATTEMPTS.key([&account("H")]), "bf:n:{acct:H}"),
+            (ATTEMPTS_LOCK.key([&account("H")]), "bf:lock:{acct:H}"),
             (
                 ATTEMPTS.key([&address("192.0.2.7".parse().unwrap())]),
-                "bf:n:ip:192.0.2.7",
+                "bf:n:{ip:192.0.2.7}",
             ),
             (
                 ATTEMPTS_LOCK.key([&address("2001:db8::1:2:3:4".parse().unwrap())]),
-                "bf:lock:ip:2001:db8::/64",
+                "bf:lock:{ip:2001:db8::/64}",
             ),
-            (TOTP_USED.key([&account("H"), "42"]), "totp-used:acct:H:42"),
+            (
+                TOTP_USED.key([&account("H"), "42"]),
+                "totp-used:{acct:H}:42",
+            ),
             (AUTHZ.key(["id"]), "authz:id"),
-            (CODE.key(["H"]), "code:H"),
-            (CODE_USED.key(["H"]), "code-used:H"),
-            (REFRESH_TOKEN.key(["H"]), "rt:H"),
-            (REFRESH_TOKEN_USED.key(["H"]), "rt-used:H"),
-            (FAMILY.key(["f"]), "family:f"),
-            (FAMILY_REVOKED.key(["f"]), "family-revoked:f"),
-            (FAMILY_REFRESH_TOKEN.key(["f"]), "family-rt:f"),
+            (CODE.key(["H"]), "code:{H}"),
+            (CODE_USED.key(["H"]), "code-used:{H}"),
+            (REFRESH_TOKEN.key(["H"]), "rt:{H}"),
+            (REFRESH_TOKEN_USED.key(["H"]), "rt-used:{H}"),
+            (FAMILY.key(["f"]), "family:{f}"),
+            (FAMILY_REVOKED.key(["f"]), "family-revoked:{f}"),
+            (FAMILY_REFRESH_TOKEN.key(["f"]), "family-rt:{f}"),
             (CLIENT_ASSERTION_JTI.key(["app", "H"]), "jti:app:H"),
-            (DEVICE.key(["H"]), "device:H"),
+            (DEVICE.key(["H"]), "device:{H}"),
             (DEVICE_USER_CODE.key(["H"]), "device-user:H"),
-            (DEVICE_DECISION.key(["H"]), "device-done:H"),
-            (DEVICE_DECISION_USED.key(["H"]), "device-used:H"),
-            (DEVICE_POLL.key(["H"]), "device-poll:H"),
-            (DEVICE_SLOW_DOWN.key(["H"]), "device-slow:H"),
+            (DEVICE_DECISION.key(["H"]), "device-done:{H}"),
+            (DEVICE_DECISION_USED.key(["H"]), "device-used:{H}"),
+            (DEVICE_POLL.key(["H"]), "device-poll:{H}"),
+            (DEVICE_SLOW_DOWN.key(["H"]), "device-slow:{H}"),
             (
                 DEVICE_ATTEMPTS.key([&sso_session("H")]),
-                "device-bf:n:sso:H",
+                "device-bf:n:{sso:H}",
             ),
             (
                 DEVICE_ATTEMPTS_LOCK.key([&address("192.0.2.7".parse().unwrap())]),
-                "device-bf:lock:ip:192.0.2.7",
+                "device-bf:lock:{ip:192.0.2.7}",
             ),
         ];
         for (built, pinned) in keys {
@@ -559,5 +658,65 @@ mod tests {
         assert_eq!(FAVOURITES.lifetime.fixed(), Some(FAVOURITES_TTL));
         assert_eq!(DEVICE_USER_CODE.lifetime.fixed(), Some(DEVICE_CODE_TTL));
         assert_eq!(DEVICE.lifetime.fixed(), Some(DEVICE_RECORD_TTL));
+    }
+
+    /// Slots Redis itself computes (`CLUSTER KEYSLOT`), tags included.
+    #[test]
+    fn slots_are_redis_cluster_slots() {
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("bar"), 5061);
+        assert_eq!(slot("123456789"), 0x31C3);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+        assert_eq!(slot("{user1000}.following"), slot("user1000"));
+        // An empty tag does not count: the whole key is hashed.
+        assert_eq!(slot("foo{}{bar}"), crc16_xmodem(b"foo{}{bar}") % 16384);
+        assert_eq!(slot("foo{{bar}}zap"), slot("{bar"));
+    }
+
+    /// Every operation over several keys that Lanyard builds (a take that leaves a
+    /// tombstone; an attempt limit's counter and lock, reserved and released in one
+    /// script) names keys of one slot, whatever the store prefix and the key parts: so it
+    /// stays one atomic step on Redis Cluster.
+    #[test]
+    fn multi_key_operations_stay_in_one_slot() {
+        let secrets = [
+            super::super::digest("a code"),
+            super::super::digest("another"),
+            "Ew8zm6f0-_".to_owned(),
+        ];
+        let whos = [
+            account("Qm9i"),
+            address("192.0.2.7".parse().unwrap()),
+            address("2001:db8::1:2:3:4".parse().unwrap()),
+            sso_session("SGVsbG8"),
+        ];
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for h in &secrets {
+            // SessionStore::take_leaving: op::code, op::refresh, op::device.
+            pairs.push((CODE.key([h]), CODE_USED.key([h])));
+            pairs.push((REFRESH_TOKEN.key([h]), REFRESH_TOKEN_USED.key([h])));
+            pairs.push((DEVICE_DECISION.key([h]), DEVICE_DECISION_USED.key([h])));
+        }
+        for who in &whos {
+            // AttemptLimit { counter, lock }: signin::password and op::device.
+            pairs.push((ATTEMPTS.key([who]), ATTEMPTS_LOCK.key([who])));
+            pairs.push((DEVICE_ATTEMPTS.key([who]), DEVICE_ATTEMPTS_LOCK.key([who])));
+        }
+        for prefix in ["lanyard:", "", "tenant-7:lanyard:"] {
+            for (a, b) in &pairs {
+                let (a, b) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
+                assert_eq!(slot(&a), slot(&b), "{a} and {b} are in different slots");
+            }
+        }
+        // Records of one SSO session share its slot too.
+        let r = "SGVsbG8";
+        let session = slot(&SSO_SESSION.key([r]));
+        for key in [
+            SSO_ROLE_SESSIONS.key([r]),
+            SSO_HELD_ROLE.key([r, "admin"]),
+            SSO_MINTED.key([r]),
+        ] {
+            assert_eq!(slot(&key), session, "{key}");
+        }
     }
 }

@@ -39,7 +39,7 @@ use crate::secret::Secret;
 
 pub use self::memory::MemoryStore;
 pub use self::observed::{ObservedStore, StoreObserver};
-pub use self::redis::{RedisStore, RedisTimeouts};
+pub use self::redis::{RedisOptions, RedisStore, RedisTimeouts, RedisTopology};
 
 /// The key prefix used when the configuration names none.
 pub const DEFAULT_KEY_PREFIX: &str = "lanyard:";

@@ -24,18 +24,69 @@
 //! If `TIME` itself stalls, the script is never sent. Idempotent reads (`GET`,
 //! `SMEMBERS`, `PING`, `TIME`) that fail because the connection broke (Redis restarted)
 //! are retried once on the new connection; writes never are.
+//!
+//! # Topologies ([`RedisTopology`])
+//!
+//! - **Standalone**: the connection manager above, on one URL (`redis://` or `rediss://`).
+//! - **Sentinel**: the sentinels name the master (`SENTINEL MASTERS`, its `ROLE` checked);
+//!   one multiplexed connection to it is kept until an error says it may no longer be the
+//!   master (connection refused or dropped, a timeout, `READONLY`, or too few replica
+//!   acknowledgements), then the next operation asks the sentinels again. The take
+//!   scripts' deadline holds as above, except across a failover that lands between the
+//!   `TIME` read and the script: then the two clocks are two servers' (NTP-close).
+//! - **Cluster**: `redis::cluster_async`, which follows `MOVED`/`ASK` and refreshes the
+//!   slot map itself. Every key of one `MULTI`/`EXEC` or script shares a hash tag (see the
+//!   [keyspace](super::keyspace)), checked here before sending; the deadline scripts read
+//!   `TIME` from the master of their key's slot, so both readings are one server's clock.
+//!   A reservation against limits in different slots is one script per limit, in order;
+//!   when a later limit is locked, the reservations already made are given back (counter
+//!   down, lock deleted if it still holds this token). Each limit alone stays exact (at
+//!   most `allowed` attempts pass before its lock), and between the steps a concurrent
+//!   attempt can only see *more* counted, never less: a failure midway errs on the side
+//!   of refusing.
+//!
+//! # Acknowledged writes and failover
+//!
+//! Redis replicates asynchronously: a master that dies right after answering a write may
+//! take it with it, and the promoted replica never saw it (a signed-in person is signed
+//! out, or, worse, a taken code is usable again). With `replica_acks` set (the default in
+//! Sentinel mode), every write is followed, in the same pipeline on the same connection,
+//! by `WAIT replica_acks <half the response timeout>`, and is reported done only when that
+//! many replicas have it; otherwise the operation fails with
+//! [`StoreError::Unavailable`] (the write may or may not survive: the caller answers "try
+//! again"). A take whose replication is not confirmed is thus refused although it removed
+//! the item on the master: single use errs on the side of "used". Scripts are then sent
+//! with `EVAL` (their source) rather than `EVALSHA`, so that the pipeline needs no
+//! second round trip for a script cache miss. `WAIT` holds the one shared connection
+//! until the replica answers, so writes then cost a replica round trip each (measured on
+//! loopback: roughly a sixth to a third of the writes per second without it; reads are
+//! unaffected).
 
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, RedisError};
+use base64::Engine as _;
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{
+    AsyncConnectionConfig, Cmd, FromRedisValue, RedisConnectionInfo, RedisError, RedisFuture,
+    TlsCertificates, Value,
+};
 
+use super::keyspace::slot;
 use super::{
     Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
 };
+use crate::secret::Secret;
 
 /// [`SessionStore::reserve_attempt`] as one script, so Redis runs it atomically.
 /// KEYS: counter and lock of each limit, in turn. ARGV: the lock token, then per limit
@@ -75,9 +126,11 @@ return out
 /// KEYS: the key. ARGV: the deadline in microseconds of Redis's clock, the expected value.
 /// Answers 1 (taken), 0 (absent or different) or `-1` when past the deadline, having
 /// changed nothing.
-static TAKE_IF_EQUAL_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
+static TAKE_IF_EQUAL_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(TAKE_IF_EQUAL_SOURCE));
+
+/// The source of [`TAKE_IF_EQUAL_SCRIPT`].
+const TAKE_IF_EQUAL_SOURCE: &str = r"
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
   return -1
@@ -86,9 +139,15 @@ if redis.call('GET', KEYS[1]) == ARGV[2] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-",
-    )
-});
+";
+
+/// [`RESERVE_SCRIPT`], its digest computed once.
+static RESERVE: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(RESERVE_SCRIPT));
+
+/// [`RELEASE_SCRIPT`], its digest computed once.
+static RELEASE: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(RELEASE_SCRIPT));
 
 /// [`SessionStore::release_attempt`]. KEYS: counter, lock. ARGV: lock token, reset (0/1).
 const RELEASE_SCRIPT: &str = r"
@@ -133,43 +192,278 @@ impl RedisTimeouts {
     }
 }
 
+/// Where the Redis store's data lives.
+pub enum RedisTopology {
+    /// One server (or a managed endpoint), `redis://…` or `rediss://…`.
+    Standalone {
+        /// The URL; may carry a password.
+        url: Secret,
+    },
+    /// A master and its replicas watched by Redis Sentinel.
+    Sentinel {
+        /// The sentinels' URLs (`redis://[:password@]host:port`, a sentinel's own password).
+        sentinels: Vec<Secret>,
+        /// The name the sentinels monitor the master under.
+        master: String,
+        /// The password of the master and replicas, if they ask for one.
+        password: Option<Secret>,
+    },
+    /// A Redis Cluster.
+    Cluster {
+        /// Some of its nodes' URLs (`redis://` or `rediss://`); the rest is discovered.
+        nodes: Vec<Secret>,
+        /// The nodes' password, if they ask for one.
+        password: Option<Secret>,
+    },
+}
+
+impl fmt::Debug for RedisTopology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // URLs may carry passwords: only the shape is shown.
+        match self {
+            RedisTopology::Standalone { .. } => f.write_str("Standalone"),
+            RedisTopology::Sentinel {
+                sentinels, master, ..
+            } => f
+                .debug_struct("Sentinel")
+                .field("sentinels", &sentinels.len())
+                .field("master", master)
+                .finish_non_exhaustive(),
+            RedisTopology::Cluster { nodes, .. } => f
+                .debug_struct("Cluster")
+                .field("nodes", &nodes.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// How the Redis store talks to its servers, besides where they are.
+#[derive(Debug, Clone, Default)]
+pub struct RedisOptions {
+    /// Connect and answer timeouts.
+    pub timeouts: RedisTimeouts,
+    /// A PEM file of CA certificates trusted for `rediss://`, besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Replicas that must hold a write before it counts as done (`WAIT`); 0 for none.
+    /// See the module documentation.
+    pub replica_acks: u32,
+}
+
 /// The Redis-backed [`SessionStore`]. Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    backend: Backend,
     prefix: String,
     timeouts: RedisTimeouts,
+    replica_acks: u32,
+}
+
+/// The connection (or the means to get one) of each topology.
+#[derive(Clone)]
+enum Backend {
+    Standalone(ConnectionManager),
+    Sentinel(Arc<SentinelMaster>),
+    Cluster(Arc<LazyCluster>),
+}
+
+/// One connection of any topology, for one operation.
+#[derive(Clone)]
+enum Conn {
+    Manager(ConnectionManager),
+    Master(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Manager(c) => c.req_packed_command(cmd),
+            Conn::Master(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Manager(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Master(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Manager(c) => c.get_db(),
+            Conn::Master(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The master a set of sentinels names, and the connection to it while it answers.
+struct SentinelMaster {
+    sentinel: tokio::sync::Mutex<SentinelClient>,
+    current: Mutex<Option<MultiplexedConnection>>,
+    config: AsyncConnectionConfig,
+}
+
+impl SentinelMaster {
+    /// The connection to the master, asking the sentinels which server that is when no
+    /// connection is kept.
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        if let Some(conn) = self.kept() {
+            return Ok(conn);
+        }
+        let mut sentinel = self.sentinel.lock().await;
+        if let Some(conn) = self.kept() {
+            return Ok(conn);
+        }
+        let client = sentinel.async_get_client().await?;
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await?;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn kept(&self) -> Option<MultiplexedConnection> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Drops the kept connection: the next operation asks the sentinels again.
+    fn forget(&self) {
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// A cluster connection, opened on first use (so Lanyard starts while the cluster is
+/// down) and then kept: it reconnects to nodes and refreshes its slot map by itself.
+struct LazyCluster {
+    client: redis::cluster::ClusterClient,
+    conn: tokio::sync::OnceCell<ClusterConnection>,
+}
+
+impl LazyCluster {
+    async fn connection(&self) -> Result<ClusterConnection, RedisError> {
+        self.conn
+            .get_or_try_init(|| self.client.get_async_connection())
+            .await
+            .cloned()
+    }
 }
 
 impl RedisStore {
     /// A store for the Redis at `url` (`redis://[user:password@]host:port[/db]`, or
-    /// `rediss://`… when the build has TLS), whose keys all start with `prefix`.
+    /// `rediss://…`), whose keys all start with `prefix`: [`RedisStore::open`] with a
+    /// standalone topology and no replica acknowledgements.
     ///
     /// Does not connect: the connection is opened on first use and reopened after a
     /// failure, so this succeeds while Redis is down. Must be called inside a Tokio
     /// runtime. Fails only on a URL that cannot be parsed (the message never repeats the
     /// URL, which may hold a password) or outside a runtime.
     pub fn connect(url: &str, prefix: &str, timeouts: RedisTimeouts) -> Result<Self, StoreError> {
+        let options = RedisOptions {
+            timeouts,
+            ..RedisOptions::default()
+        };
+        let url = Secret::new(url);
+        Self::open(&RedisTopology::Standalone { url }, prefix, &options)
+    }
+
+    /// A store on `topology`, whose keys all start with `prefix`.
+    ///
+    /// Connects to nothing yet (see [`RedisStore::connect`]); fails on settings that
+    /// cannot work (a URL that does not parse, an unreadable CA file), with a message that
+    /// never repeats a URL or password.
+    pub fn open(
+        topology: &RedisTopology,
+        prefix: &str,
+        options: &RedisOptions,
+    ) -> Result<Self, StoreError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(StoreError::Backend(
                 "the Redis store must be created inside a Tokio runtime".to_owned(),
             ));
         }
-        let client = redis::Client::open(url)
-            .map_err(|_| StoreError::Backend("the Redis URL is not valid".to_owned()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connect))
-            .set_response_timeout(Some(timeouts.response))
-            // One quick retry per connection attempt; later failures reconnect on use.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| map_error(&e))?;
+        let timeouts = options.timeouts;
+        let certificates = options.ca_file.as_ref().map(trusted_roots).transpose()?;
+        let backend = match topology {
+            RedisTopology::Standalone { url } => {
+                let url = url.expose_secret();
+                let client = match certificates {
+                    Some(certs) => redis::Client::build_with_tls(url, certs),
+                    None => redis::Client::open(url),
+                }
+                .map_err(|_| StoreError::Backend("the Redis URL is not valid".to_owned()))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeouts.connect))
+                    .set_response_timeout(Some(timeouts.response))
+                    // One quick retry per connection attempt; later failures reconnect on use.
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500));
+                Backend::Standalone(
+                    ConnectionManager::new_lazy_with_config(client, config)
+                        .map_err(|e| map_error(&e))?,
+                )
+            }
+            RedisTopology::Sentinel {
+                sentinels,
+                master,
+                password,
+            } => {
+                let mut data = RedisConnectionInfo::default();
+                if let Some(password) = password {
+                    data = data.set_password(password.expose_secret());
+                }
+                let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(data);
+                let urls: Vec<&str> = sentinels.iter().map(Secret::expose_secret).collect();
+                let client =
+                    SentinelClient::build(urls, master, Some(node), SentinelServerType::Master)
+                        .map_err(|_| {
+                            StoreError::Backend("a sentinel URL is not valid".to_owned())
+                        })?;
+                Backend::Sentinel(Arc::new(SentinelMaster {
+                    sentinel: tokio::sync::Mutex::new(client),
+                    current: Mutex::new(None),
+                    config: AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(timeouts.connect))
+                        .set_response_timeout(Some(timeouts.response)),
+                }))
+            }
+            RedisTopology::Cluster { nodes, password } => {
+                let urls: Vec<&str> = nodes.iter().map(Secret::expose_secret).collect();
+                let mut builder = ClusterClientBuilder::new(urls)
+                    .connection_timeout(timeouts.connect)
+                    .response_timeout(timeouts.response);
+                if let Some(password) = password {
+                    builder = builder.password(password.expose_secret());
+                }
+                if let Some(certs) = certificates {
+                    builder = builder.certs(certs);
+                }
+                let client = builder.build().map_err(|_| {
+                    StoreError::Backend("a Redis Cluster node URL is not valid".to_owned())
+                })?;
+                Backend::Cluster(Arc::new(LazyCluster {
+                    client,
+                    conn: tokio::sync::OnceCell::new(),
+                }))
+            }
+        };
         Ok(Self {
-            conn,
+            backend,
             prefix: prefix.to_owned(),
             timeouts,
+            replica_acks: options.replica_acks,
         })
     }
 
@@ -177,25 +471,162 @@ impl RedisStore {
         format!("{}{key}", self.prefix)
     }
 
+    /// A connection for one operation.
+    async fn conn(&self) -> Result<Conn, RedisError> {
+        match &self.backend {
+            Backend::Standalone(c) => Ok(Conn::Manager(c.clone())),
+            Backend::Sentinel(m) => m.connection().await.map(Conn::Master),
+            Backend::Cluster(c) => c.connection().await.map(Conn::Cluster),
+        }
+    }
+
+    /// Maps `e` to a [`StoreError`]; in Sentinel mode, first drops the connection when
+    /// `e` says its server may no longer be the master.
+    ///
+    /// In Sentinel and Cluster mode the answers of a failover in progress (no master
+    /// named yet, `READONLY` from a demoted master, `MASTERDOWN`, `CLUSTERDOWN`,
+    /// `TRYAGAIN`) mean "unavailable for now", like a refused connection.
+    fn failed(&self, e: &RedisError) -> StoreError {
+        if matches!(self.backend, Backend::Standalone(_)) {
+            return map_error(e);
+        }
+        if let Backend::Sentinel(m) = &self.backend {
+            if is_broken_connection(e) || e.is_timeout() || e.code() == Some("READONLY") {
+                m.forget();
+            }
+        }
+        let failing_over = matches!(e.kind(), redis::ErrorKind::MasterNameNotFoundBySentinel)
+            || matches!(
+                e.code(),
+                Some("READONLY" | "MASTERDOWN" | "CLUSTERDOWN" | "TRYAGAIN")
+            );
+        if failing_over {
+            return StoreError::Unavailable(format!("Redis {} (failover)", e.category()));
+        }
+        map_error(e)
+    }
+
     /// Runs one command under the operation deadline.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
-        self.deadline(async move { cmd.query_async(&mut conn).await })
-            .await
+        self.deadline(async move {
+            let mut conn = self.conn().await?;
+            cmd.query_async(&mut conn).await
+        })
+        .await
+    }
+
+    /// Runs one write under the operation deadline, followed by `WAIT` when replica
+    /// acknowledgements are asked (module documentation).
+    async fn write<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        if self.replica_acks == 0 {
+            return self.query(cmd).await;
+        }
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone());
+        self.wait(&mut pipe);
+        let (answer, acks): (T, i64) = self.pipeline(&pipe).await?;
+        self.acknowledged(acks)?;
+        Ok(answer)
+    }
+
+    /// Appends `WAIT` for the configured replicas, half a response timeout at most.
+    fn wait(&self, pipe: &mut redis::Pipeline) {
+        let ms = u64::try_from((self.timeouts.response / 2).as_millis()).unwrap_or(u64::MAX);
+        pipe.cmd("WAIT").arg(self.replica_acks).arg(ms.max(1));
+    }
+
+    /// Whether `acks` replicas are enough; if not, the write is not reported done (and in
+    /// Sentinel mode the master is asked for again: one without its replicas may be a
+    /// demoted or cut-off one).
+    fn acknowledged(&self, acks: i64) -> Result<(), StoreError> {
+        if acks >= i64::from(self.replica_acks) {
+            return Ok(());
+        }
+        if let Backend::Sentinel(m) = &self.backend {
+            m.forget();
+        }
+        Err(StoreError::Unavailable(format!(
+            "the write reached {acks} of the {} Redis replicas asked for",
+            self.replica_acks
+        )))
+    }
+
+    /// Runs a (non-transactional) pipeline under the operation deadline.
+    async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, StoreError> {
+        self.deadline(async move {
+            let mut conn = self.conn().await?;
+            pipe.query_async(&mut conn).await
+        })
+        .await
     }
 
     /// Runs one idempotent read under the operation deadline, once more if the connection
     /// was found broken (a restarted Redis): the connection manager reconnects on that
-    /// failure, so the second attempt goes over a fresh connection.
+    /// failure (in Sentinel mode the master is looked up again), so the second attempt
+    /// goes over a fresh connection.
     async fn read<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
         self.deadline(async move {
+            let mut conn = self.conn().await?;
             match cmd.query_async(&mut conn).await {
-                Err(e) if is_broken_connection(&e) => cmd.query_async(&mut conn).await,
+                Err(e) if is_broken_connection(&e) => {
+                    if let Backend::Sentinel(m) = &self.backend {
+                        m.forget();
+                    }
+                    let mut conn = self.conn().await?;
+                    cmd.query_async(&mut conn).await
+                }
                 other => other,
             }
         })
         .await
+    }
+
+    /// Runs a script with `keys` and `args` under the operation deadline (followed by
+    /// `WAIT` when replica acknowledgements are asked). In a cluster, `keys` must share a
+    /// slot.
+    async fn script<T: FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        source: &str,
+        keys: &[String],
+        args: &[Vec<u8>],
+    ) -> Result<T, StoreError> {
+        self.one_slot(keys)?;
+        if self.replica_acks > 0 {
+            let mut pipe = redis::pipe();
+            pipe.add_command(eval(source, keys, args));
+            self.wait(&mut pipe);
+            let (answer, acks): (T, i64) = self.pipeline(&pipe).await?;
+            self.acknowledged(acks)?;
+            return Ok(answer);
+        }
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg.as_slice());
+        }
+        self.deadline(async move {
+            let mut conn = self.conn().await?;
+            invocation.invoke_async(&mut conn).await
+        })
+        .await
+    }
+
+    /// In a cluster, refuses an operation whose keys are in different slots (Redis would
+    /// answer `CROSSSLOT`; the keyspace's hash tags are meant to make this impossible).
+    fn one_slot(&self, keys: &[String]) -> Result<(), StoreError> {
+        if !matches!(self.backend, Backend::Cluster(_)) {
+            return Ok(());
+        }
+        let mut slots = keys.iter().map(|k| slot(k));
+        match slots.next() {
+            Some(first) if slots.any(|s| s != first) => Err(StoreError::Backend(
+                "the keys of one operation are in different Redis Cluster slots".to_owned(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Takes `key` (and leaves a copy under `tombstone`) with the deadline script; see the
@@ -214,7 +645,12 @@ impl RedisStore {
             None => 0,
         };
         let answer = self
-            .before_deadline(&TAKE_SCRIPT, &keys, &ttl.to_string().into_bytes())
+            .before_deadline(
+                &TAKE_SCRIPT,
+                TAKE_SOURCE,
+                &keys,
+                &ttl.to_string().into_bytes(),
+            )
             .await?;
         match answer {
             redis::Value::Nil => Ok(None),
@@ -223,6 +659,24 @@ impl RedisStore {
                 "unexpected answer from the take script".to_owned(),
             )),
         }
+    }
+
+    /// Reads Redis's clock: in a cluster, the clock of the master of `key`'s slot, the
+    /// server that will run the script on `key`.
+    async fn clock(&self, key: &str) -> Result<(u64, u64), StoreError> {
+        let Backend::Cluster(cluster) = &self.backend else {
+            return self.read(&redis::cmd("TIME")).await;
+        };
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(
+            slot(key),
+            SlotAddr::Master,
+        )));
+        self.deadline(async move {
+            let mut conn = cluster.connection().await?;
+            let value = conn.route_command(redis::cmd("TIME"), route).await?;
+            redis::from_redis_value(value).map_err(RedisError::from)
+        })
+        .await
     }
 
     /// Runs a single-use script under the deadline protocol of the module documentation:
@@ -234,46 +688,84 @@ impl RedisStore {
     async fn before_deadline(
         &self,
         script: &redis::Script,
+        source: &str,
         keys: &[String],
         arg: &[u8],
     ) -> Result<redis::Value, StoreError> {
-        let (secs, micros): (u64, u64) = self.read(&redis::cmd("TIME")).await?;
+        self.one_slot(keys)?;
+        let first = keys.first().map(String::as_str).unwrap_or_default();
+        let (secs, micros) = self.clock(first).await?;
         let read_at = tokio::time::Instant::now();
         let budget = self.timeouts.response;
         let deadline = secs
             .saturating_mul(1_000_000)
             .saturating_add(micros)
             .saturating_add(u64::try_from((budget / 2).as_micros()).unwrap_or(u64::MAX));
-        let mut invocation = script.prepare_invoke();
-        for key in keys {
-            invocation.key(key);
-        }
-        invocation.arg(deadline).arg(arg);
-        let mut conn = self.conn.clone();
-        let answer =
-            tokio::time::timeout_at(read_at + budget, invocation.invoke_async(&mut conn)).await;
         let late = || {
             StoreError::Unavailable(format!(
                 "Redis did not take the item within {} ms",
                 budget.as_millis()
             ))
         };
-        match answer {
-            Err(_) => Err(late()),
-            Ok(Err(e)) => Err(map_error(&e)),
-            Ok(Ok(redis::Value::Int(LATE))) => Err(late()),
-            Ok(Ok(value)) => Ok(value),
-        }
+        let answer = if self.replica_acks > 0 {
+            let args = [deadline.to_string().into_bytes(), arg.to_vec()];
+            let mut pipe = redis::pipe();
+            pipe.add_command(eval(source, keys, &args));
+            self.wait(&mut pipe);
+            let sent = async {
+                let mut conn = self.conn().await?;
+                pipe.query_async::<(Value, i64)>(&mut conn).await
+            };
+            match tokio::time::timeout_at(read_at + budget, sent).await {
+                Err(_) => return Err(late()),
+                Ok(Err(e)) => return Err(self.failed(&e)),
+                Ok(Ok((Value::Int(LATE), _))) => return Err(late()),
+                Ok(Ok((value, acks))) => {
+                    self.acknowledged(acks)?;
+                    value
+                }
+            }
+        } else {
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
+            invocation.arg(deadline).arg(arg);
+            let sent = async {
+                let mut conn = self.conn().await?;
+                invocation.invoke_async(&mut conn).await
+            };
+            match tokio::time::timeout_at(read_at + budget, sent).await {
+                Err(_) => return Err(late()),
+                Ok(Err(e)) => return Err(self.failed(&e)),
+                Ok(Ok(redis::Value::Int(LATE))) => return Err(late()),
+                Ok(Ok(value)) => value,
+            }
+        };
+        Ok(answer)
     }
 
-    /// Runs a `MULTI`/`EXEC` transaction under the operation deadline.
-    async fn transaction<T: FromRedisValue>(
-        &self,
-        pipe: &redis::Pipeline,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
-        self.deadline(async move { pipe.query_async(&mut conn).await })
-            .await
+    /// Runs `cmds` in one `MULTI`/`EXEC` transaction under the operation deadline
+    /// (followed by `WAIT` when replica acknowledgements are asked), answering `EXEC`'s
+    /// replies.
+    async fn transaction(&self, cmds: Vec<Cmd>) -> Result<Vec<Value>, StoreError> {
+        let mut pipe = redis::pipe();
+        if self.replica_acks == 0 {
+            pipe.atomic();
+            for cmd in cmds {
+                pipe.add_command(cmd);
+            }
+            return self.pipeline(&pipe).await;
+        }
+        pipe.cmd("MULTI").ignore();
+        for cmd in cmds {
+            pipe.add_command(cmd).ignore();
+        }
+        pipe.cmd("EXEC");
+        self.wait(&mut pipe);
+        let (replies, acks): (Vec<Value>, i64) = self.pipeline(&pipe).await?;
+        self.acknowledged(acks)?;
+        Ok(replies)
     }
 
     async fn deadline<T>(
@@ -281,11 +773,16 @@ impl RedisStore {
         fut: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeouts.operation(), fut).await {
-            Ok(result) => result.map_err(|e| map_error(&e)),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "no answer from Redis within {} ms",
-                self.timeouts.operation().as_millis()
-            ))),
+            Ok(result) => result.map_err(|e| self.failed(&e)),
+            Err(_) => {
+                if let Backend::Sentinel(m) = &self.backend {
+                    m.forget();
+                }
+                Err(StoreError::Unavailable(format!(
+                    "no answer from Redis within {} ms",
+                    self.timeouts.operation().as_millis()
+                )))
+            }
         }
     }
 
@@ -316,6 +813,43 @@ impl RedisStore {
     }
 }
 
+/// `EVAL source numkeys keys… args…`.
+fn eval(source: &str, keys: &[String], args: &[Vec<u8>]) -> Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(source).arg(keys.len()).arg(keys);
+    for arg in args {
+        cmd.arg(arg.as_slice());
+    }
+    cmd
+}
+
+/// The CA certificates trusted for `rediss://`: the system's roots and those of `file`
+/// (PEM), as one PEM bundle for the redis crate.
+fn trusted_roots(file: &PathBuf) -> Result<TlsCertificates, StoreError> {
+    let mut pem = std::fs::read(file).map_err(|e| {
+        StoreError::Backend(format!(
+            "cannot read the Redis CA file {}: {e}",
+            file.display()
+        ))
+    })?;
+    if !pem.ends_with(b"\n") {
+        pem.push(b'\n');
+    }
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.extend_from_slice(line);
+            pem.push(b'\n');
+        }
+        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+    }
+    Ok(TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem),
+    })
+}
+
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may carry a password: never shown.
@@ -333,9 +867,11 @@ const LATE: i64 = -1;
 /// deadline in microseconds of Redis's clock; `ARGV[2]`: the copy's TTL in milliseconds.
 /// Answers the item (nil when absent) or `-1` when past the deadline, having changed
 /// nothing. Lua numbers are doubles: microseconds since the epoch fit exactly (< 2^53).
-static TAKE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
+static TAKE_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(TAKE_SOURCE));
+
+/// The source of [`TAKE_SCRIPT`].
+const TAKE_SOURCE: &str = r"
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
   return -1
@@ -345,9 +881,7 @@ if v and KEYS[2] then
   redis.call('SET', KEYS[2], v, 'PX', ARGV[2])
 end
 return v
-",
-    )
-});
+";
 
 /// Whether a command failed because the connection broke (worth one retry of a read).
 fn is_broken_connection(e: &RedisError) -> bool {
@@ -391,7 +925,7 @@ impl SessionStore for RedisStore {
                 if if_absent {
                     cmd.arg("NX");
                 }
-                let stored: Option<String> = self.query(&cmd).await?;
+                let stored: Option<String> = self.write(&cmd).await?;
                 Ok(Answer::Stored(stored.is_some()))
             }
             Op::Get { key } => self
@@ -403,7 +937,12 @@ impl SessionStore for RedisStore {
                 .await
                 .map(Answer::Value),
             Op::TakeIfEqual { key, expected } => match self
-                .before_deadline(&TAKE_IF_EQUAL_SCRIPT, &[self.key(key)], expected)
+                .before_deadline(
+                    &TAKE_IF_EQUAL_SCRIPT,
+                    TAKE_IF_EQUAL_SOURCE,
+                    &[self.key(key)],
+                    expected,
+                )
                 .await?
             {
                 redis::Value::Int(deleted) => Ok(Answer::Stored(deleted == 1)),
@@ -414,13 +953,13 @@ impl SessionStore for RedisStore {
             Op::Delete { key } => {
                 let mut cmd = redis::cmd("DEL");
                 cmd.arg(self.key(key));
-                self.query::<()>(&cmd).await?;
+                self.write::<()>(&cmd).await?;
                 Ok(Answer::Stored(true))
             }
             Op::Touch { key, ttl } => {
                 let mut cmd = redis::cmd("PEXPIRE");
                 cmd.arg(self.key(key)).arg(ttl_millis(ttl));
-                let set: i64 = self.query(&cmd).await?;
+                let set: i64 = self.write(&cmd).await?;
                 Ok(Answer::Stored(set == 1))
             }
             Op::Incr { key, ttl } => self.count(key, ttl).await.map(Answer::Count),
@@ -465,19 +1004,21 @@ impl SessionStore for RedisStore {
 impl RedisStore {
     async fn count(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         let key = self.key(key);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("INCR")
-            .arg(&key)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(ttl_millis(ttl))
-            .arg("NX")
-            .ignore();
-        let (count,): (i64,) = self.transaction(&pipe).await?;
-        Ok(count)
+        let mut incr = redis::cmd("INCR");
+        incr.arg(&key);
+        let mut expire = redis::cmd("PEXPIRE");
+        expire.arg(&key).arg(ttl_millis(ttl)).arg("NX");
+        let replies = self.transaction(vec![incr, expire]).await?;
+        match replies.into_iter().next() {
+            Some(count) => redis::from_redis_value(count)
+                .map_err(|_| StoreError::Backend("unexpected answer to INCR".to_owned())),
+            None => Err(StoreError::Backend("unexpected answer to INCR".to_owned())),
+        }
     }
 
+    /// [`SessionStore::reserve_attempt`]: one script over every limit, or, in a cluster
+    /// where the limits are in different slots, one script per limit with the earlier
+    /// reservations given back when a later limit is locked (module documentation).
     async fn reserve(
         &self,
         limits: &[AttemptLimit],
@@ -486,22 +1027,57 @@ impl RedisStore {
         if limits.is_empty() {
             return Ok(Reservation::Granted(Vec::new()));
         }
-        let script = redis::Script::new(RESERVE_SCRIPT);
-        let mut invocation = script.prepare_invoke();
-        invocation.arg(token);
-        for limit in limits {
-            invocation
-                .key(self.key(&limit.counter))
-                .key(self.key(&limit.lock))
-                .arg(limit.allowed)
-                .arg(ttl_millis(limit.window))
-                .arg(ttl_millis(limit.lockout))
-                .arg(ttl_millis(limit.max_lockout));
+        let keys: Vec<String> = limits
+            .iter()
+            .flat_map(|l| [self.key(&l.counter), self.key(&l.lock)])
+            .collect();
+        if matches!(self.backend, Backend::Cluster(_)) && self.one_slot(&keys).is_err() {
+            let mut granted = Vec::with_capacity(limits.len());
+            for (i, limit) in limits.iter().enumerate() {
+                match self
+                    .reserve_in_one_slot(std::slice::from_ref(limit), token)
+                    .await
+                {
+                    Ok(Reservation::Granted(mut one)) => granted.append(&mut one),
+                    other => {
+                        for earlier in &limits[..i] {
+                            self.release(earlier, token, false).await?;
+                        }
+                        return match other {
+                            Ok(Reservation::Locked(_)) => Ok(Reservation::Locked(i)),
+                            Ok(Reservation::Granted(_)) => Err(StoreError::Backend(
+                                "unexpected answer to a reservation".into(),
+                            )),
+                            Err(e) => Err(e),
+                        };
+                    }
+                }
+            }
+            return Ok(Reservation::Granted(granted));
         }
-        let mut conn = self.conn.clone();
-        let answer: Vec<i64> = self
-            .deadline(async move { invocation.invoke_async(&mut conn).await })
-            .await?;
+        self.reserve_in_one_slot(limits, token).await
+    }
+
+    async fn reserve_in_one_slot(
+        &self,
+        limits: &[AttemptLimit],
+        token: &str,
+    ) -> Result<Reservation, StoreError> {
+        let mut keys = Vec::with_capacity(2 * limits.len());
+        let mut args = vec![token.as_bytes().to_vec()];
+        for limit in limits {
+            keys.push(self.key(&limit.counter));
+            keys.push(self.key(&limit.lock));
+            for n in [
+                u64::from(limit.allowed),
+                ttl_millis(limit.window),
+                ttl_millis(limit.lockout),
+                ttl_millis(limit.max_lockout),
+            ] {
+                args.push(n.to_string().into_bytes());
+            }
+        }
+        let answer: Vec<i64> = self.script(&RESERVE, RESERVE_SCRIPT, &keys, &args).await?;
         match answer.as_slice() {
             [locked] if *locked < 0 => usize::try_from(-locked - 1)
                 .map(Reservation::Locked)
@@ -527,31 +1103,22 @@ impl RedisStore {
         token: &str,
         reset: bool,
     ) -> Result<(), StoreError> {
-        let script = redis::Script::new(RELEASE_SCRIPT);
-        let mut invocation = script.prepare_invoke();
-        invocation
-            .key(self.key(&limit.counter))
-            .key(self.key(&limit.lock))
-            .arg(token)
-            .arg(if reset { "1" } else { "0" });
-        let mut conn = self.conn.clone();
-        self.deadline(async move { invocation.invoke_async::<i64>(&mut conn).await })
+        let keys = [self.key(&limit.counter), self.key(&limit.lock)];
+        let args = [
+            token.as_bytes().to_vec(),
+            if reset { b"1".to_vec() } else { b"0".to_vec() },
+        ];
+        self.script::<i64>(&RELEASE, RELEASE_SCRIPT, &keys, &args)
             .await
             .map(|_| ())
     }
 
     async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {
         let key = self.key(key);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SADD")
-            .arg(&key)
-            .arg(member)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(ttl_millis(ttl))
-            .ignore();
-        self.transaction::<()>(&pipe).await
+        let mut add = redis::cmd("SADD");
+        add.arg(&key).arg(member);
+        let mut expire = redis::cmd("PEXPIRE");
+        expire.arg(&key).arg(ttl_millis(ttl));
+        self.transaction(vec![add, expire]).await.map(drop)
     }
 }

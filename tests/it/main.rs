@@ -31,6 +31,7 @@ mod operations;
 mod pages;
 mod private_redis;
 mod redis_store;
+mod redis_topologies;
 mod reload;
 mod role_sessions;
 mod saml_interop;
