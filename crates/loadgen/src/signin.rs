@@ -177,7 +177,9 @@ pub(super) async fn run(
                 turn,
                 move |i| {
                     let base = Arc::clone(&base);
-                    async move { signin(&base, i).await }
+                    // A person per sign-in, across turns too.
+                    let person = t as usize * 100_000_000 + i;
+                    async move { signin(&base, person).await }
                 },
             )
             .await?;
@@ -637,5 +639,54 @@ pub(super) async fn key_kinds(
             return Ok(kinds);
         }
         cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// A short run against the debug `lanyard` beside the test (built by `cargo test
+    /// --workspace`): sign-ins complete without errors, their CPU time and Redis keys are
+    /// measured, and the clean-up leaves no key.
+    #[test]
+    fn a_federated_sign_in_runs_and_its_cost_is_measured() {
+        let args = Args::parse_from([
+            "lanyard-loadgen",
+            "--scenarios",
+            "signin",
+            "--concurrency",
+            "2",
+        ]);
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let prefix = prefix();
+            let runs = run(&args, &prefix, Duration::from_secs(1)).await;
+            super::super::remove_keys(&args.redis, &prefix)
+                .await
+                .expect("clean-up");
+            let runs = runs.expect("the run");
+            assert_eq!(runs.len(), 1);
+            let run = &runs[0];
+            assert!(run.stats.ok > 0, "no sign-in completed");
+            assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_error);
+            assert!(run.cpu > Duration::ZERO);
+            for kind in ["sso", "rs", "code-used", "rt"] {
+                let (keys, bytes) = run.kinds.get(kind).copied().unwrap_or_default();
+                assert!(keys >= run.stats.ok && bytes > 0, "{kind}: {:?}", run.kinds);
+            }
+            assert!(run.bytes_per_signin() > 0.0);
+            let left = key_kinds(&args.redis, &prefix).await.expect("SCAN");
+            assert!(left.is_empty(), "{left:?}");
+        });
+    }
+
+    #[test]
+    fn cpu_time_is_read_from_proc() {
+        let spent = cpu_time(std::process::id()).expect("/proc/self/stat");
+        // This test process has run for some time already, in clock ticks.
+        assert!(spent < Duration::from_secs(3600), "{spent:?}");
     }
 }
