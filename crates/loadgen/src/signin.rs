@@ -244,7 +244,11 @@ async fn start(
     let port = free_port()?;
     let url = format!("http://127.0.0.1:{port}");
     let keys = dir.path().join("keys");
-    let config = dir.path().join("lanyard.toml");
+    // The config in a folder of its own: Lanyard watches the config's folder for changes,
+    // and the audit database and the log are written beside the keys.
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).map_err(|e| e.to_string())?;
+    let config = etc.join("lanyard.toml");
     let text = config_text(&url, port, &keys, args, prefix, upstream)?;
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.path().join("lanyard.log")).map_err(|e| e.to_string())?;
