@@ -39,7 +39,7 @@ use super::{
 const RP_REDIRECT: &str = "http://127.0.0.1:9/cb";
 /// The PKCE verifier of every iteration (RFC 7636 §4.1: 43 characters).
 const PKCE_VERIFIER: &str = "loadgen-pkce-verifier-0123456789abcdefghijkl";
-/// HTTP requests per sign-in, for the table's name and the request rate.
+/// HTTP requests per sign-in without the picker (with it, one more), for the table.
 const REQUESTS: u32 = 8;
 
 /// What scenario (4) measured for one binary.
@@ -172,7 +172,10 @@ pub(super) async fn run(
             let base = Arc::<str>::from(process.url.as_str());
             let before = process.cpu()?;
             let stats = drive(
-                &format!("(4) federated sign-in, OIDC upstream ({REQUESTS} req)"),
+                &format!(
+                    "(4) federated sign-in, OIDC upstream ({} req)",
+                    REQUESTS + u32::from(args.signin_picker)
+                ),
                 args.concurrency,
                 turn,
                 move |i| {
