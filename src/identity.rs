@@ -151,8 +151,94 @@ impl ExternalIdentity {
 /// identity, kept with the role session, and never overridable by a caller's context.
 /// Defined here, with the identity they come from, so that the role sessions that keep them
 /// need nothing above this module; `roles` computes and applies them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+///
+/// Stored compactly: a key whose values are those of a key written before it (in key
+/// order) is written as that key's name, a JSON string, where values are always an array
+/// (`{"idp:groups":["a","b"],"okta:groups":"idp:groups"}`), when the name is the shorter.
+/// An identity's keys repeat a lot (`{provider}:email` is `idp:email`, `{provider}:groups`
+/// is `idp:groups`, …), and a role session keeps them for as long as its token lives.
+/// Records written before (arrays only) read the same.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PrincipalKeys(pub BTreeMap<String, Vec<String>>);
+
+impl Serialize for PrincipalKeys {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        /// The length of `values` as a JSON array (escapes aside).
+        fn json_len(values: &[String]) -> usize {
+            values.iter().map(|v| v.len() + 3).sum::<usize>() + 1
+        }
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        let mut written: Vec<(&str, &Vec<String>)> = Vec::with_capacity(self.0.len());
+        for (key, values) in &self.0 {
+            let same = written
+                .iter()
+                .find(|(_, w)| *w == values)
+                .map(|(k, _)| *k)
+                .filter(|k| k.len() + 2 < json_len(values));
+            match same {
+                Some(earlier) => map.serialize_entry(key, earlier)?,
+                None => {
+                    map.serialize_entry(key, values)?;
+                    written.push((key, values));
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PrincipalKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// A stored value: the values, or the name of the key holding them.
+        enum Stored {
+            Values(Vec<String>),
+            Same(String),
+        }
+        impl<'de> Deserialize<'de> for Stored {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Stored;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an array of strings, or the name of another key")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Stored, E> {
+                        Ok(Stored::Same(v.to_owned()))
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Stored, A::Error> {
+                        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                        while let Some(v) = seq.next_element::<String>()? {
+                            values.push(v);
+                        }
+                        Ok(Stored::Values(values))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        let stored = BTreeMap::<String, Stored>::deserialize(deserializer)?;
+        let mut keys = BTreeMap::new();
+        for (key, value) in &stored {
+            let values = match value {
+                Stored::Values(v) => v.clone(),
+                Stored::Same(other) => match stored.get(other) {
+                    Some(Stored::Values(v)) => v.clone(),
+                    _ => {
+                        return Err(serde::de::Error::custom(
+                            "a principal key names a key without values",
+                        ));
+                    }
+                },
+            };
+            keys.insert(key.clone(), values);
+        }
+        Ok(Self(keys))
+    }
+}
 
 /// What a redirect sign-in (OIDC, OAuth 2.0) binds its upstream answer to, kept in the login
 /// transaction until the callback: RFC 6749 §10.12 `state`, OIDC Core §3.1.2.1 `nonce` and
@@ -297,6 +383,39 @@ identifier!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principal_keys_are_stored_without_repeats_and_old_records_read() {
+        let keys = PrincipalKeys(BTreeMap::from([
+            (
+                "idp:groups".to_owned(),
+                vec!["eng".to_owned(), "ops".to_owned()],
+            ),
+            ("idp:sub".to_owned(), vec!["u".to_owned()]),
+            (
+                "okta:groups".to_owned(),
+                vec!["eng".to_owned(), "ops".to_owned()],
+            ),
+            ("okta:sub".to_owned(), vec!["u".to_owned()]),
+            ("z:empty".to_owned(), vec![]),
+        ]));
+        let json = serde_json::to_string(&keys).unwrap();
+        // A repeat is named when that is shorter; `["u"]` is shorter than `"idp:sub"`.
+        assert_eq!(
+            json,
+            r#"{"idp:groups":["eng","ops"],"idp:sub":["u"],"okta:groups":"idp:groups","okta:sub":["u"],"z:empty":[]}"#
+        );
+        let back: PrincipalKeys = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, keys);
+        // Written before: arrays only.
+        let old = r#"{"idp:groups":["eng","ops"],"okta:groups":["eng","ops"]}"#;
+        let back: PrincipalKeys = serde_json::from_str(old).unwrap();
+        assert_eq!(back.0["okta:groups"], ["eng", "ops"]);
+        // A name must lead to values.
+        for bad in [r#"{"a":"b"}"#, r#"{"a":"b","b":"a"}"#, r#"{"a":1}"#] {
+            assert!(serde_json::from_str::<PrincipalKeys>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn provider_ids() {

@@ -286,7 +286,6 @@ impl OidcProvider {
         &self,
         authz_id: &str,
         session_cookie: &str,
-        identity: &ExternalIdentity,
         role: &Role,
         duration: Duration,
         facts: &RequestFacts,
@@ -311,10 +310,10 @@ impl OidcProvider {
             nonce: pending.nonce.clone(),
             scope: pending.scope.clone(),
             sso_ref: Sso::session_ref(session_cookie),
-            identity: identity.clone(),
             role: role.name.clone(),
             duration_secs: secs,
-            family: Some(random_id().expose_secret().to_owned()),
+            // The family is the code's digest (see `exchange_code`): not stored.
+            family: None,
             source_ip: facts.source_ip,
         };
         put_json(

@@ -5,7 +5,6 @@ use crate::audit::Door;
 use crate::op::{ClientAuth, GrantType};
 use crate::roles::RequestFacts;
 use crate::roles::{Caller, MachineClient};
-use crate::session::random_id;
 
 use super::issue::Exchange;
 use super::{Client, OAuthError, OidcProvider, TokenResponse};
@@ -48,13 +47,13 @@ impl OidcProvider {
         let duration_secs = self
             .default_duration(&client.config.id, grant.role())
             .as_secs();
-        let family = random_id().expose_secret().to_owned();
+        // No family: no code or refresh token can come back to revoke these tokens.
         let exchange = Exchange {
             duration_secs,
             scope: "",
             nonce: None,
             sso_ref: None,
-            family: &family,
+            family: None,
         };
         let mut response = self.respond(client, grant, exchange, attempt).await?;
         response.refresh_token = None;

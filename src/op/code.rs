@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Attempt;
 use crate::audit::Door;
-use crate::identity::{ClientId, ExternalIdentity, RoleName};
+use crate::identity::{ClientId, RoleName};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
-use crate::session::{digest, keyspace, random_id};
+use crate::session::{digest, keyspace};
 
 use super::issue::Exchange;
 use super::{CODE_TTL, Client, OAuthError, OidcProvider, TokenResponse};
@@ -22,24 +22,30 @@ impl std::fmt::Debug for CodeRecord {
     }
 }
 
+/// An authorization code, bound to its client, redirect URI, PKCE challenge and SSO
+/// session. The person is not copied in: the exchange reads them from that SSO session
+/// (which must still be live), so the record (and the tombstone the code leaves for a
+/// day) stays small. Codes minted before kept an `identity`, which is now ignored.
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct CodeRecord {
     pub(super) client_id: ClientId,
     pub(super) redirect_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) code_challenge: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) nonce: Option<String>,
     pub(super) scope: String,
     pub(super) sso_ref: String,
-    pub(super) identity: ExternalIdentity,
     pub(super) role: RoleName,
     pub(super) duration_secs: u64,
-    /// The token family the exchange starts (what a reuse of the code revokes). Absent in
-    /// codes minted before families were named at minting.
-    #[serde(default)]
+    /// The token family the exchange starts (what a reuse of the code revokes), when
+    /// named at minting. Absent, the family is the code's digest (the key part of the code
+    /// and of its tombstone), so that neither carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) family: Option<String>,
     /// The person's address when the role was chosen: the exchange evaluates the role's
     /// trust policy again with it (the token request comes from the application).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) source_ip: Option<std::net::IpAddr>,
 }
 
@@ -62,7 +68,7 @@ impl OidcProvider {
         let Some((record, bytes)) = self.take_single_use::<CodeRecord>(&code_key, &used).await?
         else {
             // A replayed code: revoke what it issued (RFC 6749 §4.1.2).
-            if let Some(family) = self.used_family(&used).await? {
+            if let Some(family) = self.used_family(&used, Some(&key)).await? {
                 self.reuse_detected(client, &family, origin, "authorization code")
                     .await?;
             }
@@ -71,7 +77,7 @@ impl OidcProvider {
             ));
         };
         let result = self
-            .redeem_code(client, record, (redirect_uri, verifier), origin)
+            .redeem_code(client, record, &key, (redirect_uri, verifier), origin)
             .await;
         if matches!(result, Err(OAuthError::TemporarilyUnavailable(_))) {
             self.restore_single_use(&code_key, &used, &bytes, CODE_TTL)
@@ -85,6 +91,7 @@ impl OidcProvider {
         &self,
         client: &Client,
         record: CodeRecord,
+        code_digest: &str,
         (redirect_uri, verifier): (Option<&str>, Option<&str>),
         origin: &RequestFacts,
     ) -> Result<TokenResponse, OAuthError> {
@@ -112,15 +119,17 @@ impl OidcProvider {
             }
             (None, None) => {}
         }
-        if self.sso.load_by_ref(&record.sso_ref).await?.is_none() {
+        // The person, from the SSO session the code is bound to (the same record the code
+        // was minted from: a session's identity never changes under its ref).
+        let Some(session) = self.sso.load_by_ref(&record.sso_ref).await? else {
             return Err(OAuthError::InvalidGrant(
                 "the sign-in session has ended".into(),
             ));
-        }
+        };
         let family = record
             .family
             .clone()
-            .unwrap_or_else(|| random_id().expose_secret().to_owned());
+            .unwrap_or_else(|| code_digest.to_owned());
         // The person's facts from when the role was chosen, at the time of the exchange.
         let facts = RequestFacts {
             source_ip: record.source_ip,
@@ -130,14 +139,14 @@ impl OidcProvider {
         };
         let attempt = Attempt::new(origin, Door::OidcCode, Some(&client.config.id));
         let grant = self
-            .person_grant(client, &record.identity, &record.role, &facts, &attempt)
+            .person_grant(client, &session.identity, &record.role, &facts, &attempt)
             .await?;
         let exchange = Exchange {
             duration_secs: record.duration_secs,
             scope: &record.scope,
             nonce: record.nonce.as_deref(),
             sso_ref: Some(&record.sso_ref),
-            family: &family,
+            family: Some(&family),
         };
         self.respond(client, grant, exchange, attempt).await
     }

@@ -600,7 +600,11 @@ impl OidcProvider {
             scope: &request.scope,
             nonce: None,
             sso_ref: Some(approved.sso_ref),
-            family: &family,
+            // A family only for refresh tokens: nothing else of this grant comes back.
+            family: client
+                .config
+                .allows(GrantType::RefreshToken)
+                .then_some(family.as_str()),
         };
         let response = self.respond(client, grant, exchange, attempt).await?;
         tracing::info!(

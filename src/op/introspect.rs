@@ -200,7 +200,11 @@ impl OidcProvider {
             return Ok(Introspection::Inactive);
         }
         Ok(Introspection::RefreshToken {
-            sub: Subject::new(r.identity.qualified_subject()),
+            sub: match (r.sub, &r.identity) {
+                (Some(sub), _) => sub,
+                (None, Some(i)) => Subject::new(i.qualified_subject()),
+                (None, None) => return Ok(Introspection::Inactive),
+            },
             client_id: r.client_id,
             role: r.role,
             exp: r.expires_at,

@@ -59,7 +59,9 @@ pub(super) struct Exchange<'a> {
     pub(super) scope: &'a str,
     pub(super) nonce: Option<&'a str>,
     pub(super) sso_ref: Option<&'a str>,
-    pub(super) family: &'a str,
+    /// The token family (what a reused code or refresh token revokes); `None` for grants
+    /// with neither (client credentials), which keep no family.
+    pub(super) family: Option<&'a str>,
 }
 
 impl OidcProvider {
@@ -118,13 +120,11 @@ impl OidcProvider {
             .issue(grant, request)
             .await
             .map_err(issue_error)?;
-        self.store
-            .set_add(
-                &keyspace::FAMILY.key([x.family]),
-                &role_session.id,
-                USED_TTL,
-            )
-            .await?;
+        if let Some(family) = x.family {
+            self.store
+                .set_add(&keyspace::FAMILY.key([family]), &role_session.id, USED_TTL)
+                .await?;
+        }
         let scopes: Vec<&str> = x.scope.split(' ').collect();
         let id_token = match &identity {
             Some(i) if scopes.contains(&"openid") => {
@@ -132,23 +132,25 @@ impl OidcProvider {
             }
             _ => None,
         };
-        let refresh_token = match (&identity, x.sso_ref) {
-            (Some(i), Some(_)) if client.config.allows(GrantType::RefreshToken) => Some(
-                self.refresh_token(client, i, &role_session.role, &x)
-                    .await?,
-            ),
+        let refresh_token = match (&identity, x.sso_ref, x.family) {
+            (Some(i), Some(_), Some(family)) if client.config.allows(GrantType::RefreshToken) => {
+                Some(
+                    self.refresh_token(client, i, &role_session.role, (&x, family))
+                        .await?,
+                )
+            }
             _ => None,
         };
         // Recorded first, checked second: a revocation that began before this check is
         // seen here, and one that begins after it finds what was just recorded.
-        if x.sso_ref.is_some()
+        if let (Some(_), Some(family)) = (x.sso_ref, x.family)
             && self
                 .store
-                .get(&keyspace::FAMILY_REVOKED.key([x.family]))
+                .get(&keyspace::FAMILY_REVOKED.key([family]))
                 .await?
                 .is_some()
         {
-            self.revoke_family(x.family, "a code or refresh token was used twice at once")
+            self.revoke_family(family, "a code or refresh token was used twice at once")
                 .await?;
             tracing::warn!(client = %client.config.id, "a code or refresh token was used twice at once: its tokens are revoked");
             return Err(OAuthError::InvalidGrant(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::Attempt;
 use crate::audit::{Door, EventKind};
 use crate::clock::UnixTime;
-use crate::identity::{ClientId, ExternalIdentity, RoleName};
+use crate::identity::{ClientId, ExternalIdentity, RoleName, Subject};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::session::{digest, keyspace, put_json, random_id};
@@ -35,13 +35,22 @@ impl UsedTombstone {
     }
 }
 
+/// A refresh token. The person is not copied in: a refresh reads them from the SSO
+/// session the token is bound to (which must still be live), so only their
+/// `{provider}:{subject}` is kept, for introspection. Tokens issued before kept the whole
+/// `identity`, still read (never written).
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct RefreshRecord {
     pub(super) family: String,
     pub(super) client_id: ClientId,
     pub(super) scope: String,
     pub(super) sso_ref: Option<String>,
-    pub(super) identity: ExternalIdentity,
+    /// `{provider}:{subject}` of the person.
+    #[serde(default)]
+    pub(super) sub: Option<Subject>,
+    /// The person, in tokens issued before `sub` (read only).
+    #[serde(default, skip_serializing)]
+    pub(super) identity: Option<ExternalIdentity>,
     pub(super) role: RoleName,
     pub(super) duration_secs: u64,
     pub(super) expires_at: UnixTime,
@@ -70,7 +79,7 @@ impl OidcProvider {
             .take_single_use::<RefreshRecord>(&rt_key, &used)
             .await?
         else {
-            if let Some(family) = self.used_family(&used).await? {
+            if let Some(family) = self.used_family(&used, None).await? {
                 self.reuse_detected(client, &family, origin, "refresh token")
                     .await?;
             }
@@ -108,15 +117,23 @@ impl OidcProvider {
                 "the refresh token has expired".into(),
             ));
         }
-        if let Some(sso_ref) = &record.sso_ref
-            && self.sso.load_by_ref(sso_ref).await?.is_none()
-        {
-            self.revoke_family(&record.family, "the sign-in session has ended")
-                .await?;
-            return Err(OAuthError::InvalidGrant(
-                "the sign-in session has ended".into(),
-            ));
-        }
+        // The person, from the SSO session the token is bound to (or, for a token issued
+        // before, its own copy).
+        let session = match &record.sso_ref {
+            Some(sso_ref) => self.sso.load_by_ref(sso_ref).await?,
+            None => None,
+        };
+        let identity = match (session, record.identity.clone()) {
+            (Some(s), _) => s.identity,
+            (None, Some(i)) if record.sso_ref.is_none() => i,
+            _ => {
+                self.revoke_family(&record.family, "the sign-in session has ended")
+                    .await?;
+                return Err(OAuthError::InvalidGrant(
+                    "the sign-in session has ended".into(),
+                ));
+            }
+        };
         // The person must still be allowed the role, and the client to receive it: trust is
         // evaluated again, so a changed policy takes effect at the next refresh. The
         // request comes from the application, not the person: no address.
@@ -128,7 +145,7 @@ impl OidcProvider {
         };
         let attempt = Attempt::new(origin, Door::OidcRefresh, Some(&client.config.id));
         let grant = match self
-            .person_grant(client, &record.identity, &record.role, &facts, &attempt)
+            .person_grant(client, &identity, &record.role, &facts, &attempt)
             .await
         {
             Ok(g) => g,
@@ -143,7 +160,7 @@ impl OidcProvider {
             scope: &record.scope,
             nonce: None,
             sso_ref: record.sso_ref.as_deref(),
-            family: &record.family,
+            family: Some(&record.family),
         };
         self.respond(client, grant, exchange, attempt).await
     }
@@ -167,22 +184,23 @@ impl OidcProvider {
         Ok(())
     }
 
-    /// A new refresh token of the exchange's family, replacing the family's current one.
+    /// A new refresh token of `family`, replacing the family's current one.
     pub(super) async fn refresh_token(
         &self,
         client: &Client,
         identity: &ExternalIdentity,
         role: &str,
-        x: &Exchange<'_>,
+        (x, family): (&Exchange<'_>, &str),
     ) -> Result<String, OAuthError> {
         let token = random_id().expose_secret().to_owned();
         let lifetime = client.config.refresh_token_lifetime;
         let record = RefreshRecord {
-            family: x.family.to_owned(),
+            family: family.to_owned(),
             client_id: client.config.id.clone(),
             scope: x.scope.to_owned(),
             sso_ref: x.sso_ref.map(str::to_owned),
-            identity: identity.clone(),
+            sub: Some(Subject::new(identity.qualified_subject())),
+            identity: None,
             role: RoleName::new(role),
             duration_secs: x.duration_secs,
             expires_at: self.clock.now() + lifetime,
@@ -196,7 +214,7 @@ impl OidcProvider {
         .await?;
         self.store
             .put(
-                &keyspace::FAMILY_REFRESH_TOKEN.key([x.family]),
+                &keyspace::FAMILY_REFRESH_TOKEN.key([family]),
                 digest(&token).as_bytes(),
                 lifetime,
             )
@@ -240,14 +258,20 @@ impl OidcProvider {
         }
     }
 
-    /// The family a used code or refresh token's tombstone names.
-    pub(super) async fn used_family(&self, used: &str) -> Result<Option<String>, OAuthError> {
-        Ok(self
-            .store
-            .get(used)
-            .await?
-            .and_then(|b| serde_json::from_slice::<UsedTombstone>(&b).ok())
-            .and_then(UsedTombstone::family))
+    /// The family a used code or refresh token's tombstone names; for a tombstone that
+    /// names none, `unnamed` (a code's digest: see `exchange_code`).
+    pub(super) async fn used_family(
+        &self,
+        used: &str,
+        unnamed: Option<&str>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(bytes) = self.store.get(used).await? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<UsedTombstone>(&bytes)
+            .ok()
+            .and_then(UsedTombstone::family)
+            .or_else(|| unnamed.map(str::to_owned)))
     }
 
     /// Revokes every role session and the current refresh token of a family. The family is

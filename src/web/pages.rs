@@ -853,7 +853,7 @@ async fn finish(
     let (identity, role) = (&session.identity, grant.role());
     let completed = state
         .oidc
-        .complete(id, cookie, identity, role, duration, visit.facts)
+        .complete(id, cookie, role, duration, visit.facts)
         .await;
     let url = completed.map_err(crate::web::oauth::oauth_page)?;
     tracing::info!(

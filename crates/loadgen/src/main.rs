@@ -23,6 +23,8 @@ use lanyard::clock::{Clock, SharedClock, SystemClock, UnixTime};
 use lanyard::config::Config;
 use lanyard::tokens::{Algorithm, KeySet, generate_key};
 
+mod signin;
+
 /// The allocator of the `lanyard` binary, so that Lanyard runs here as it runs there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -56,6 +58,13 @@ struct Args {
     /// (JSON lines in the run's temporary directory).
     #[arg(long, value_enum, default_value = "sqlite")]
     audit: AuditSink,
+    /// The `lanyard` binary scenario (4) runs as its own process (default: the one beside
+    /// this tool). Repeat it to compare binaries side by side (they take turns).
+    #[arg(long)]
+    lanyard_bin: Vec<std::path::PathBuf>,
+    /// Scenario (4) with two roles, so that the person picks one on the role picker.
+    #[arg(long)]
+    signin_picker: bool,
 }
 
 /// The audit trail of the broker under load.
@@ -92,6 +101,9 @@ enum Scenario {
     Introspection,
     /// (3) Authorization code flow.
     CodeFlow,
+    /// (4) Federated sign-in through an upstream OpenID provider, Lanyard in its own
+    /// process: its CPU time and Redis bytes per sign-in.
+    Signin,
 }
 
 /// What one scenario measured.
@@ -1150,6 +1162,21 @@ fn run(args: &Args) -> Result<Report, String> {
                 flow.rate() * 7.0
             ));
             rows.push(flow);
+        }
+
+        if selected(Scenario::Signin) {
+            let prefix = signin::prefix();
+            let runs = signin::run(args, &prefix, duration).await;
+            remove_keys(&args.redis, &prefix).await?;
+            for run in runs? {
+                summary.push(format!(
+                    "(4) {}: Lanyard CPU {:.3} ms per sign-in (goal <= 1 ms), Redis {:.0} B per sign-in (goal <= 1500)",
+                    run.binary.display(),
+                    run.cpu_per_signin().as_secs_f64() * 1000.0,
+                    run.bytes_per_signin()
+                ));
+                rows.push(run.stats);
+            }
         }
 
         println!();
