@@ -407,6 +407,9 @@ struct Load {
     t0: Instant,
     stop: AtomicBool,
     signed_in: AtomicU64,
+    /// Requests answered after HAProxy retried them (the first try found no instance, or,
+    /// for a GET, one that died under it).
+    retried: AtomicU64,
     /// Answers per instance name.
     answers: Mutex<BTreeMap<String, u64>>,
 }
@@ -418,6 +421,7 @@ impl Load {
             t0: Instant::now(),
             stop: AtomicBool::new(false),
             signed_in: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
             answers: Mutex::new(BTreeMap::new()),
         }
     }
@@ -483,6 +487,9 @@ impl Load {
             }
         };
         if body.is_some() {
+            if !retries.is_empty() && retries != "0" {
+                self.retried.fetch_add(1, Ordering::Relaxed);
+            }
             *self
                 .answers
                 .lock()
@@ -693,11 +700,12 @@ async fn sign_ins_survive_a_killed_and_a_restarted_instance_behind_haproxy() {
     let answers = load.answers.lock().unwrap().clone();
     eprintln!(
         "fleet: setup {setup:?}; load {:.1} s: {completed} sign-ins completed, {} failed \
-         {causes:?}; answers per instance {answers:?}; killed l1 at {killed_at:?} (dead at \
+         {causes:?}; answers per instance {answers:?}, {} after retries; killed l1 at {killed_at:?} (dead at \
          {dead_at:?}), SIGTERM \
          l2 at {termed_at:?}, exited {exited_at:?}, back {restarted_at:?}, end {ended_at:?}",
         ended_at.as_secs_f64(),
         failed.len(),
+        load.retried.load(Ordering::Relaxed),
     );
     assert!(
         unexpected.is_empty(),
