@@ -29,6 +29,8 @@ if [ "${1:-}" = "test" ]; then
   # The browser tests drive headless Chromium over WebDriver (tests/it/chromium.rs).
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
   [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+  # The fleet test puts three instances behind a real HAProxy (tests/it/fleet.rs).
+  [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 fi
 
 # Test peers written for Node (openid-client as a relying party).

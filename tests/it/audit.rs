@@ -25,12 +25,12 @@ const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A database of its own on the machine's PostgreSQL, dropped when the test ends (also
 /// when it fails).
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     name: String,
 }
 
 impl PgDatabase {
-    async fn create() -> Self {
+    pub(crate) async fn create() -> Self {
         let name = format!("lanyard_audit_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(PG_ADMIN).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -42,7 +42,12 @@ impl PgDatabase {
     }
 
     fn location(&self) -> Location {
-        Location::parse(&format!("postgres://postgres@127.0.0.1:5432/{}", self.name)).unwrap()
+        Location::parse(&self.url()).unwrap()
+    }
+
+    /// The database's URL (for a config's `[audit] database`).
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 }
 

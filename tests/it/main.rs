@@ -13,6 +13,7 @@ mod cli;
 mod cli_login;
 mod container;
 mod device;
+mod fleet;
 mod floods;
 mod flow;
 mod github;

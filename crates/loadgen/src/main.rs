@@ -9,6 +9,11 @@
 //! ```text
 //! cargo run --release -p lanyard-loadgen -- --seconds 10 --concurrency 32
 //! ```
+//!
+//! With `--fleet 1,3` it runs the sign-in scenario against `lanyard serve` processes
+//! behind HAProxy instead ([`fleet`]).
+
+mod fleet;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -58,13 +63,17 @@ struct Args {
     /// (JSON lines in the run's temporary directory).
     #[arg(long, value_enum, default_value = "sqlite")]
     audit: AuditSink,
-    /// The `lanyard` binary scenario (4) runs as its own process (default: the one beside
-    /// this tool). Repeat it to compare binaries side by side (they take turns).
+    /// The `lanyard` binary scenario (4) and fleet mode run as their own processes
+    /// (default: the one beside this tool). Repeat it to compare binaries side by side in
+    /// scenario (4) (they take turns); fleet mode runs the first.
     #[arg(long)]
     lanyard_bin: Vec<std::path::PathBuf>,
     /// Scenario (4) with two roles, so that the person picks one on the role picker.
     #[arg(long)]
     signin_picker: bool,
+    /// Fleet mode: `lanyard serve` processes behind HAProxy (see the `fleet` module).
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
 }
 
 /// The audit trail of the broker under load.
@@ -974,7 +983,12 @@ where
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let report = if args.fleet.sizes.is_empty() {
+        run(&args)
+    } else {
+        fleet::run(&args)
+    };
+    match report {
         Ok(report) => {
             println!("removed the run's Redis keys ({}*)", report.prefix);
             let failed: u64 = report.rows.iter().map(|r| r.errors).sum();
