@@ -180,7 +180,8 @@ async fn signed_response_and_signed_assertion() {
         ..IdpOptions::default()
     };
     let s = setup(opts, Source::File, "").await;
-    assert_eq!(sign_in(&s, &browser(), "alice").await.status(), 303);
+    let r = sign_in(&s, &browser(), "alice").await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
 }
 
 #[tokio::test]
