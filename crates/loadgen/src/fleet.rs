@@ -41,29 +41,13 @@ impl Drop for Process {
 impl Process {
     /// CPU seconds (user + system) the process has used so far.
     fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(&format!("/proc/{}/stat", self.0.id()))
+        cpu_seconds(self.0.id())
     }
 }
 
-/// User + system CPU seconds of a `/proc/.../stat` file (0 when unreadable).
-fn cpu_seconds(stat: &str) -> f64 {
-    let Ok(text) = std::fs::read_to_string(stat) else {
-        return 0.0;
-    };
-    // The fields after the command name (which is in parentheses and may hold spaces):
-    // state is field 3, utime field 14 and stime field 15 of the whole line.
-    let Some(rest) = text.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
-    (ticks(11) + ticks(12)) / 100.0
+/// User + system CPU seconds of process `pid` so far (0 once it is gone).
+fn cpu_seconds(pid: u32) -> f64 {
+    super::signin::cpu_time(pid).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Runs the sign-in scenario against each fleet size of `args`.
@@ -104,14 +88,7 @@ pub fn run(args: &Args) -> Result<Report, String> {
         .build()
         .map_err(|e| e.to_string())?;
     println!();
-    println!(
-        "| {:<44} | {:>10} | {:>9} | {:>9} | {:>6} |",
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors"
-    );
-    println!(
-        "|{:-<46}|{:->12}|{:->11}|{:->11}|{:->8}|",
-        "", "", "", "", ""
-    );
+    super::print_table_header();
     let mut rows = Vec::new();
     let mut cpu = Vec::new();
     for &size in &args.fleet.sizes {
@@ -240,7 +217,7 @@ async fn measure(
     let cpu_before = (
         instances.iter().map(Process::cpu_seconds).sum::<f64>(),
         haproxy.cpu_seconds(),
-        cpu_seconds("/proc/self/stat"),
+        cpu_seconds(std::process::id()),
     );
     let base = public_url.clone();
     let stats = crate::drive(
@@ -257,7 +234,7 @@ async fn measure(
     let per_signin = (
         (instances.iter().map(Process::cpu_seconds).sum::<f64>() - cpu_before.0) / flows,
         (haproxy.cpu_seconds() - cpu_before.1) / flows,
-        (cpu_seconds("/proc/self/stat") - cpu_before.2) / flows,
+        (cpu_seconds(std::process::id()) - cpu_before.2) / flows,
     );
     drop(haproxy);
     drop(instances);
@@ -307,14 +284,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_seconds_reads_utime_and_stime() {
-        let dir = tempfile::tempdir().expect("dir");
-        let stat = dir.path().join("stat");
-        // pid (comm with spaces) state ppid ... utime(14) stime(15)
-        let line = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
-        std::fs::write(&stat, line).expect("write");
-        let s = cpu_seconds(stat.to_str().expect("utf-8"));
-        assert!((s - 3.0).abs() < 1e-9, "{s}");
-        assert_eq!(cpu_seconds("/nonexistent/stat"), 0.0);
+    fn a_process_that_is_gone_counts_no_cpu() {
+        assert_eq!(cpu_seconds(u32::MAX), 0.0);
     }
 }

@@ -1107,14 +1107,7 @@ fn run(args: &Args) -> Result<Report, String> {
     let measured = runtime.block_on(async {
         let client = http()?;
         println!();
-        println!(
-            "| {:<44} | {:>10} | {:>9} | {:>9} | {:>6} |",
-            "scenario", "req/s", "p50 ms", "p99 ms", "errors"
-        );
-        println!(
-            "|{:-<46}|{:->12}|{:->11}|{:->11}|{:->8}|",
-            "", "", "", "", ""
-        );
+        print_table_header();
 
         let mut summary = Vec::new();
         let mut rows = Vec::new();
@@ -1232,6 +1225,18 @@ async fn remove_keys(redis_url: &str, prefix: &str) -> Result<(), String> {
         }
         cursor = next;
     }
+}
+
+/// The header of the table of scenarios the tool prints.
+fn print_table_header() {
+    println!(
+        "| {:<44} | {:>10} | {:>9} | {:>9} | {:>6} |",
+        "scenario", "req/s", "p50 ms", "p99 ms", "errors"
+    );
+    println!(
+        "|{:-<46}|{:->12}|{:->11}|{:->11}|{:->8}|",
+        "", "", "", "", ""
+    );
 }
 
 #[cfg(test)]

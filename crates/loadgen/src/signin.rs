@@ -112,24 +112,21 @@ impl Process {
 }
 
 /// `utime + stime` of process `pid` (fields 14 and 15 of `/proc/<pid>/stat`, proc(5)).
-fn cpu_time(pid: u32) -> Result<Duration, String> {
+pub(super) fn cpu_time(pid: u32) -> Result<Duration, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    cpu_time_in(&stat).ok_or_else(|| format!("unreadable /proc/{pid}/stat"))
+}
+
+/// `utime + stime` in the text of a `/proc/<pid>/stat` file.
+fn cpu_time_in(stat: &str) -> Option<Duration> {
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    let rest = stat
-        .rfind(')')
-        .map(|i| &stat[i + 1..])
-        .ok_or("unreadable /proc/<pid>/stat")?;
+    let rest = stat.rfind(')').map(|i| &stat[i + 1..])?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // `rest` starts at field 3 (state): utime is field 14, stime field 15.
-    let ticks = |i: usize| -> Result<u64, String> {
-        fields
-            .get(i - 3)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| format!("no field {i} in /proc/{pid}/stat"))
-    };
-    let total = ticks(14)? + ticks(15)?;
+    let ticks = |i: usize| -> Option<u64> { fields.get(i - 3)?.parse().ok() };
+    let total = ticks(14)?.checked_add(ticks(15)?)?;
     let hz = rustix::param::clock_ticks_per_second().max(1);
-    Ok(Duration::from_nanos(
+    Some(Duration::from_nanos(
         total.saturating_mul(1_000_000_000) / hz,
     ))
 }
@@ -688,6 +685,19 @@ mod tests {
             let left = key_kinds(&args.redis, &prefix).await.expect("SCAN");
             assert!(left.is_empty(), "{left:?}");
         });
+    }
+
+    #[test]
+    fn cpu_time_counts_from_after_the_command_name() {
+        // pid (comm with spaces) state ppid ... utime(14) stime(15)
+        let line = "42 (a ) b) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
+        let hz = rustix::param::clock_ticks_per_second();
+        assert_eq!(
+            cpu_time_in(line),
+            Some(Duration::from_nanos(300 * 1_000_000_000 / hz))
+        );
+        assert_eq!(cpu_time_in("42 (x) S 1 2"), None);
+        assert!(cpu_time(u32::MAX).is_err());
     }
 
     #[test]
