@@ -31,8 +31,7 @@ pub struct IdpTrust {
 /// Reads an IdP `EntityDescriptor` (a lone one, not an aggregate).
 pub fn parse_idp_metadata(text: &str) -> Result<IdpTrust, SamlError> {
     super::validate::refuse_dtd(text.as_bytes())?;
-    let doc = libxml::parser::Parser::default()
-        .parse_string(text)
+    let doc = super::with_xmlsec(|| libxml::parser::Parser::default().parse_string(text))
         .map_err(|_| SamlError::Metadata("not well-formed XML".into()))?;
     let root = doc
         .get_root_element()

@@ -31,13 +31,33 @@ mod xml;
 /// that verified as absent. SAML operations take a few hundred microseconds and come at
 /// sign-in rate, so Lanyard runs them one at a time. Everything in the process that calls
 /// samael's xmlsec functions — Lanyard's validator and metadata signer, and tests that sign
-/// responses — goes through this.
+/// responses — goes through this, and so does every parse of a SAML document (libxml2 is
+/// what libxmlsec1 works on, and libxmlsec1's set-up changes libxml2's process-wide
+/// settings).
 pub fn with_xmlsec<T>(f: impl FnOnce() -> T) -> T {
     static XMLSEC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    init_libxml();
     let _guard = XMLSEC
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     f()
+}
+
+/// Initialises libxml2 once per process, before any other use of it.
+///
+/// libxml2 (2.9, Debian 12's) sets up its process-wide state (its mutexes, the string
+/// dictionary, the encoding handlers) on first use, and that set-up must not run in two
+/// threads at once: "call xmlInitParser once before using the library from several
+/// threads". Neither the `libxml` crate nor samael does so before their first parse, and
+/// Lanyard parses SAML documents on any runtime thread, so sign-ins that arrive together
+/// just after a start could run that set-up twice at once. The first parse in the process
+/// is therefore made here, once, while every other caller waits for it to finish
+/// ([`with_xmlsec`] calls it).
+fn init_libxml() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = libxml::parser::Parser::default().parse_string("<lanyard/>");
+    });
 }
 
 use std::collections::BTreeMap;

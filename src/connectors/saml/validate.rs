@@ -178,8 +178,7 @@ fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
         ignore_enc: false,
         encoding: Some("utf-8"),
     };
-    Parser::default()
-        .parse_string_with_options(bytes, options)
+    super::with_xmlsec(|| Parser::default().parse_string_with_options(bytes, options))
         .map_err(|_| SamlError::Malformed("not well-formed XML".into()))
 }
 

@@ -127,7 +127,8 @@ mod tests {
     use super::*;
 
     fn first_child(xml: &str) -> (libxml::tree::Document, Node) {
-        let doc = libxml::parser::Parser::default().parse_string(xml).unwrap();
+        let doc = super::super::with_xmlsec(|| libxml::parser::Parser::default().parse_string(xml))
+            .unwrap();
         let n = doc.get_root_element().unwrap();
         (doc, n)
     }
