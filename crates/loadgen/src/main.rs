@@ -670,12 +670,7 @@ async fn code_flow(base: &str) -> Result<(), String> {
     let r = send(b.get(format!("{base}{roles}"))).await?;
     let html = r.text().await.map_err(|e| e.to_string())?;
     let back = continue_target(&html)?;
-    let code = url::Url::parse(&back)
-        .map_err(|e| e.to_string())?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| format!("no code in {back}"))?;
+    let code = code_in(&back)?;
     let r = send(
         b.post(format!("{base}/oauth2/token"))
             .basic_auth("app", Some("app-secret"))
@@ -1225,6 +1220,16 @@ async fn remove_keys(redis_url: &str, prefix: &str) -> Result<(), String> {
         }
         cursor = next;
     }
+}
+
+/// The `code` of the redirect back to the relying party.
+fn code_in(redirect: &str) -> Result<String, String> {
+    url::Url::parse(redirect)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| format!("no code in {redirect}"))
 }
 
 /// The header of the table of scenarios the tool prints.

@@ -560,12 +560,7 @@ async fn signin(base: &str, n: usize) -> Result<(), String> {
             continue_target(&html)?
         }
     };
-    let code = url::Url::parse(&back)
-        .map_err(|e| e.to_string())?
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| format!("no code in {back}"))?;
+    let code = super::code_in(&back)?;
     let r = send(
         b.post(format!("{base}/oauth2/token"))
             .basic_auth("app", Some("app-secret"))
