@@ -161,6 +161,56 @@ impl ExternalIdentity {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PrincipalKeys(pub BTreeMap<String, Vec<String>>);
 
+impl PrincipalKeys {
+    /// The keys an identity brings: `idp:*`, `{provider}:{claim}`, `aws:PrincipalTag/*`,
+    /// `aws:username`, `aws:userid`, `aws:MultiFactorAuthPresent`.
+    pub fn of(identity: &ExternalIdentity) -> Self {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut one = |k: &str, v: &str| {
+            m.insert(k.to_owned(), vec![v.to_owned()]);
+        };
+        one("idp:provider", identity.provider.as_str());
+        one("idp:sub", &identity.subject);
+        one("idp:username", &identity.username);
+        if let Some(email) = &identity.email {
+            one("idp:email", email);
+        }
+        one(
+            "idp:email_verified",
+            if identity.email_verified {
+                "true"
+            } else {
+                "false"
+            },
+        );
+        one("aws:username", &identity.username);
+        one("aws:userid", &identity.qualified_subject());
+        one(
+            "aws:MultiFactorAuthPresent",
+            if identity.mfa { "true" } else { "false" },
+        );
+        m.insert("idp:groups".to_owned(), identity.groups.clone());
+        m.insert("idp:amr".to_owned(), identity.amr.clone());
+        for (k, v) in &identity.tags {
+            m.insert(format!("aws:PrincipalTag/{k}"), vec![v.clone()]);
+        }
+        for (k, v) in &identity.claims {
+            let values = match v {
+                ClaimValue::One(s) => vec![s.clone()],
+                ClaimValue::Many(list) => list.clone(),
+            };
+            m.insert(format!("{}:{k}", identity.provider), values);
+        }
+        Self(m)
+    }
+
+    /// Whether there are no keys (never the case for an identity's: see
+    /// [`PrincipalKeys::of`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl Serialize for PrincipalKeys {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;

@@ -18,7 +18,7 @@ use lanyard_policy::{
 };
 
 use crate::clock::UnixTime;
-use crate::identity::{ClaimValue, ExternalIdentity, RoleName};
+use crate::identity::{ExternalIdentity, RoleName};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -76,48 +76,6 @@ pub struct RequestFacts {
 pub use crate::identity::PrincipalKeys;
 
 impl PrincipalKeys {
-    /// The keys an identity brings: `idp:*`, `{provider}:{claim}`, `aws:PrincipalTag/*`,
-    /// `aws:username`, `aws:userid`, `aws:MultiFactorAuthPresent`.
-    pub fn of(identity: &ExternalIdentity) -> Self {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut one = |k: &str, v: &str| {
-            m.insert(k.to_owned(), vec![v.to_owned()]);
-        };
-        one("idp:provider", identity.provider.as_str());
-        one("idp:sub", &identity.subject);
-        one("idp:username", &identity.username);
-        if let Some(email) = &identity.email {
-            one("idp:email", email);
-        }
-        one(
-            "idp:email_verified",
-            if identity.email_verified {
-                "true"
-            } else {
-                "false"
-            },
-        );
-        one("aws:username", &identity.username);
-        one("aws:userid", &identity.qualified_subject());
-        one(
-            "aws:MultiFactorAuthPresent",
-            if identity.mfa { "true" } else { "false" },
-        );
-        m.insert("idp:groups".to_owned(), identity.groups.clone());
-        m.insert("idp:amr".to_owned(), identity.amr.clone());
-        for (k, v) in &identity.tags {
-            m.insert(format!("aws:PrincipalTag/{k}"), vec![v.clone()]);
-        }
-        for (k, v) in &identity.claims {
-            let values = match v {
-                ClaimValue::One(s) => vec![s.clone()],
-                ClaimValue::Many(list) => list.clone(),
-            };
-            m.insert(format!("{}:{k}", identity.provider), values);
-        }
-        Self(m)
-    }
-
     /// The keys of a machine client: `aws:username` (its id), `aws:userid` and
     /// `aws:PrincipalArn` (its ARN), `aws:MultiFactorAuthPresent` (`false`).
     pub fn of_client(id: &str) -> Self {

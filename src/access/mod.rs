@@ -71,9 +71,15 @@ pub enum Holder<'a> {
         /// The SSO session, updated with its last role session.
         session: &'a mut SsoSession,
     },
-    /// An SSO session known by its reference (OpenID provider code and refresh grants):
-    /// signing out ends the role session.
-    SsoRef(&'a str),
+    /// An SSO session known by its reference (OpenID provider code, refresh and device
+    /// grants), whose person the grant is for: signing out ends the role session, and
+    /// a reused code or refresh token of its `family` too.
+    SsoRef {
+        /// The SSO session's handle (`Sso::session_ref`).
+        sso_ref: &'a str,
+        /// The token family the role session belongs to, if any.
+        family: Option<&'a str>,
+    },
 }
 
 /// Everything about one issue besides the grant.
@@ -200,7 +206,11 @@ impl Issuer {
             Holder::Browser { cookie, session: s } => {
                 self.sso.add_role_session(cookie, s, &session).await?;
             }
-            Holder::SsoRef(r) => self.sso.add_role_session_by_ref(r, &session).await?,
+            Holder::SsoRef { sso_ref, family } => {
+                self.sso
+                    .add_role_session_by_ref(sso_ref, &session, family)
+                    .await?;
+            }
         }
         let event = self.issued_event(&grant, &attempt, &session);
         if let Err(e) = self.audit.record(event).await {

@@ -316,13 +316,13 @@ impl OidcProvider {
             family: None,
             source_ip: facts.source_ip,
         };
-        put_json(
-            &*self.store,
-            &keyspace::CODE.key([&digest(&code)]),
-            &record,
-            CODE_TTL,
-        )
-        .await?;
+        self.store
+            .put(
+                &keyspace::CODE.key([&digest(&code)]),
+                &record.encode()?,
+                CODE_TTL,
+            )
+            .await?;
         let mut params = vec![
             ("code", code.as_str()),
             ("iss", self.issuer.tokens().issuer()),

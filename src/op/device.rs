@@ -579,11 +579,11 @@ impl OidcProvider {
         approved: Approved<'_>,
         origin: &RequestFacts,
     ) -> Result<TokenResponse, OAuthError> {
-        if self.sso.load_by_ref(approved.sso_ref).await?.is_none() {
+        let Some(session) = self.sso.load_by_ref(approved.sso_ref).await? else {
             return Err(OAuthError::InvalidGrant(
                 "the sign-in session that approved this device has ended".into(),
             ));
-        }
+        };
         let facts = RequestFacts {
             source_ip: approved.source_ip,
             now: self.clock.now(),
@@ -591,8 +591,10 @@ impl OidcProvider {
             user_agent: origin.user_agent.clone(),
         };
         let attempt = Attempt::new(origin, Door::Device, Some(&client.config.id));
+        // The person of that session (whom the approval names too): the role session's
+        // principal keys are read from it (see `sso`).
         let grant = self
-            .person_grant(client, approved.identity, approved.role, &facts, &attempt)
+            .person_grant(client, &session.identity, approved.role, &facts, &attempt)
             .await?;
         let family = random_id().expose_secret().to_owned();
         let exchange = Exchange {

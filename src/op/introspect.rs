@@ -232,7 +232,8 @@ impl OidcProvider {
             get_json::<_, RefreshRecord>(&*self.store, &keyspace::REFRESH_TOKEN.key([&key])).await?
             && r.client_id == client.config.id
         {
-            self.revoke_family(&r.family, "the client revoked the refresh token")
+            let family = (r.family.as_str(), r.sso_ref.as_deref());
+            self.revoke_family(family, "the client revoked the refresh token")
                 .await?;
         }
         Ok(())

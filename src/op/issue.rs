@@ -15,9 +15,7 @@ use crate::session::keyspace;
 use crate::sso::RoleSession;
 use crate::tokens::Algorithm;
 
-use super::{
-    ACR_MFA, ACR_PASSWORD, Client, ID_TOKEN_TYPE, OAuthError, OidcProvider, USED_TTL, issue_error,
-};
+use super::{ACR_MFA, ACR_PASSWORD, Client, ID_TOKEN_TYPE, OAuthError, OidcProvider, issue_error};
 
 /// The answer of the token endpoint (RFC 6749 §5.1). Its `Debug` leaves the tokens out.
 #[derive(Serialize)]
@@ -59,8 +57,9 @@ pub(super) struct Exchange<'a> {
     pub(super) scope: &'a str,
     pub(super) nonce: Option<&'a str>,
     pub(super) sso_ref: Option<&'a str>,
-    /// The token family (what a reused code or refresh token revokes); `None` for grants
-    /// with neither (client credentials), which keep no family.
+    /// The token family (what a reused code or refresh token revokes), kept in the SSO
+    /// session `sso_ref`; `None` for grants with neither (client credentials), which keep
+    /// no family.
     pub(super) family: Option<&'a str>,
 }
 
@@ -113,18 +112,16 @@ impl OidcProvider {
                 scope: (!x.scope.is_empty()).then(|| x.scope.to_owned()),
             }),
             session_policy: None,
-            holder: x.sso_ref.map_or(Holder::Alone, Holder::SsoRef),
+            holder: x.sso_ref.map_or(Holder::Alone, |sso_ref| Holder::SsoRef {
+                sso_ref,
+                family: x.family,
+            }),
         };
         let role_session = self
             .issuer
             .issue(grant, request)
             .await
             .map_err(issue_error)?;
-        if let Some(family) = x.family {
-            self.store
-                .set_add(&keyspace::FAMILY.key([family]), &role_session.id, USED_TTL)
-                .await?;
-        }
         let scopes: Vec<&str> = x.scope.split(' ').collect();
         let id_token = match &identity {
             Some(i) if scopes.contains(&"openid") => {
@@ -133,9 +130,12 @@ impl OidcProvider {
             _ => None,
         };
         let refresh_token = match (&identity, x.sso_ref, x.family) {
-            (Some(i), Some(_), Some(family)) if client.config.allows(GrantType::RefreshToken) => {
+            (Some(i), Some(sso_ref), Some(family))
+                if client.config.allows(GrantType::RefreshToken) =>
+            {
+                let role = &role_session.role;
                 Some(
-                    self.refresh_token(client, i, &role_session.role, (&x, family))
+                    self.refresh_token(client, i, role, (&x, family, sso_ref))
                         .await?,
                 )
             }
@@ -143,15 +143,15 @@ impl OidcProvider {
         };
         // Recorded first, checked second: a revocation that began before this check is
         // seen here, and one that begins after it finds what was just recorded.
-        if let (Some(_), Some(family)) = (x.sso_ref, x.family)
+        if let (Some(sso_ref), Some(family)) = (x.sso_ref, x.family)
             && self
                 .store
                 .get(&keyspace::FAMILY_REVOKED.key([family]))
                 .await?
                 .is_some()
         {
-            self.revoke_family(family, "a code or refresh token was used twice at once")
-                .await?;
+            let why = "a code or refresh token was used twice at once";
+            self.revoke_family((family, Some(sso_ref)), why).await?;
             tracing::warn!(client = %client.config.id, "a code or refresh token was used twice at once: its tokens are revoked");
             return Err(OAuthError::InvalidGrant(
                 "the code or refresh token was used more than once".into(),

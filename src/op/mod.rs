@@ -10,10 +10,14 @@
 //! tokens, device answers) is taken atomically from the session store, so a replay loses
 //! the race. A code
 //! or refresh token is taken together with leaving its "used" tombstone (one store step,
-//! [`SessionStore::take_leaving`]), which names its token family: whoever comes second,
-//! concurrently or later, finds the tombstone and revokes the family. Revoking marks the
-//! family first, and issuing checks that mark after recording what it issued, so tokens
-//! the first user is still issuing when the second revokes are revoked too.
+//! [`SessionStore::take_leaving`], [`SessionStore::take_leaving_head`]), which names its
+//! token family and the SSO session that family is kept in (a code's family is the code's
+//! digest, its tombstone's key; the tombstone is the session ref alone): whoever comes
+//! second, concurrently or later, finds the tombstone and revokes the family. Revoking
+//! marks the family first, and issuing checks that mark after recording what it issued, so
+//! tokens the first user is still issuing when the second revokes are revoked too. A
+//! family's role sessions and current refresh token are fields of its SSO session's
+//! `sso-iss:` hash (see [`keyspace::SSO_ISSUED`]).
 //!
 //! Credentials leave through the one door ([`Issuer`]): every grant carries a trust
 //! decision. A person's role is evaluated again at the code exchange (with the address

@@ -17,42 +17,63 @@ use crate::session::{digest, keyspace, put_json, random_id};
 use super::issue::Exchange;
 use super::{Client, OAuthError, OidcProvider, TokenResponse, USED_TTL};
 
-/// The tombstone a used code or refresh token leaves: a copy of its record, of which only
-/// the family is read (an older format kept the family alone, as a JSON string).
+/// The tombstone a used refresh token (or a code minted by an earlier version) leaves: a
+/// copy of its record, of which only the family and the SSO session are read (an older
+/// format kept the family alone, as a JSON string).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum UsedTombstone {
     Family(String),
-    Record { family: Option<String> },
+    Record {
+        #[serde(alias = "f")]
+        family: Option<String>,
+        #[serde(alias = "o", default)]
+        sso_ref: Option<String>,
+    },
 }
 
-impl UsedTombstone {
-    fn family(self) -> Option<String> {
-        match self {
-            UsedTombstone::Family(f) => Some(f),
-            UsedTombstone::Record { family } => family,
-        }
+/// The family a JSON tombstone names, if any.
+pub(super) fn used_family(tombstone: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<UsedTombstone>(tombstone).ok()? {
+        UsedTombstone::Family(f) => Some(f),
+        UsedTombstone::Record { family, .. } => family,
+    }
+}
+
+/// The family and SSO session a refresh token's tombstone names.
+fn used_refresh_token(tombstone: &[u8]) -> Option<(String, Option<String>)> {
+    match serde_json::from_slice::<UsedTombstone>(tombstone).ok()? {
+        UsedTombstone::Family(f) => Some((f, None)),
+        UsedTombstone::Record { family, sso_ref } => Some((family?, sso_ref)),
     }
 }
 
 /// A refresh token. The person is not copied in: a refresh reads them from the SSO
 /// session the token is bound to (which must still be live), so only their
 /// `{provider}:{subject}` is kept, for introspection. Tokens issued before kept the whole
-/// `identity`, still read (never written).
+/// `identity`, still read (never written). Stored with short field names; the long ones
+/// of tokens issued before read too.
 #[derive(Clone, Serialize, Deserialize)]
 pub(super) struct RefreshRecord {
+    #[serde(rename = "f", alias = "family")]
     pub(super) family: String,
+    #[serde(rename = "c", alias = "client_id")]
     pub(super) client_id: ClientId,
+    #[serde(rename = "sc", alias = "scope")]
     pub(super) scope: String,
+    #[serde(rename = "o", alias = "sso_ref", default)]
     pub(super) sso_ref: Option<String>,
     /// `{provider}:{subject}` of the person.
-    #[serde(default)]
+    #[serde(rename = "s", alias = "sub", default)]
     pub(super) sub: Option<Subject>,
     /// The person, in tokens issued before `sub` (read only).
     #[serde(default, skip_serializing)]
     pub(super) identity: Option<ExternalIdentity>,
+    #[serde(rename = "r", alias = "role")]
     pub(super) role: RoleName,
+    #[serde(rename = "ds", alias = "duration_secs")]
     pub(super) duration_secs: u64,
+    #[serde(rename = "e", alias = "expires_at")]
     pub(super) expires_at: UnixTime,
 }
 
@@ -79,8 +100,10 @@ impl OidcProvider {
             .take_single_use::<RefreshRecord>(&rt_key, &used)
             .await?
         else {
-            if let Some(family) = self.used_family(&used, None).await? {
-                self.reuse_detected(client, &family, origin, "refresh token")
+            let tombstone = self.store.get(&used).await?;
+            if let Some((family, sso_ref)) = tombstone.as_deref().and_then(used_refresh_token) {
+                let what = "refresh token";
+                self.reuse_detected(client, (&family, sso_ref.as_deref()), origin, what)
                     .await?;
             }
             return Err(OAuthError::InvalidGrant(
@@ -105,8 +128,9 @@ impl OidcProvider {
         record: RefreshRecord,
         origin: &RequestFacts,
     ) -> Result<TokenResponse, OAuthError> {
+        let family = (record.family.as_str(), record.sso_ref.as_deref());
         if record.client_id != client.config.id {
-            self.revoke_family(&record.family, "a refresh token came from another client")
+            self.revoke_family(family, "a refresh token came from another client")
                 .await?;
             return Err(OAuthError::InvalidGrant(
                 "the refresh token was issued to another client".into(),
@@ -127,7 +151,7 @@ impl OidcProvider {
             (Some(s), _) => s.identity,
             (None, Some(i)) if record.sso_ref.is_none() => i,
             _ => {
-                self.revoke_family(&record.family, "the sign-in session has ended")
+                self.revoke_family(family, "the sign-in session has ended")
                     .await?;
                 return Err(OAuthError::InvalidGrant(
                     "the sign-in session has ended".into(),
@@ -150,7 +174,7 @@ impl OidcProvider {
         {
             Ok(g) => g,
             Err(e) => {
-                self.revoke_family(&record.family, "the role is no longer available")
+                self.revoke_family(family, "the role is no longer available")
                     .await?;
                 return Err(e);
             }
@@ -170,7 +194,7 @@ impl OidcProvider {
     pub(super) async fn reuse_detected(
         &self,
         client: &Client,
-        family: &str,
+        family: (&str, Option<&str>),
         origin: &RequestFacts,
         what: &str,
     ) -> Result<(), OAuthError> {
@@ -184,13 +208,14 @@ impl OidcProvider {
         Ok(())
     }
 
-    /// A new refresh token of `family`, replacing the family's current one.
+    /// A new refresh token of `family` in the SSO session `sso_ref`, replacing the
+    /// family's current one.
     pub(super) async fn refresh_token(
         &self,
         client: &Client,
         identity: &ExternalIdentity,
         role: &str,
-        (x, family): (&Exchange<'_>, &str),
+        (x, family, sso_ref): (&Exchange<'_>, &str, &str),
     ) -> Result<String, OAuthError> {
         let token = random_id().expose_secret().to_owned();
         let lifetime = client.config.refresh_token_lifetime;
@@ -198,7 +223,7 @@ impl OidcProvider {
             family: family.to_owned(),
             client_id: client.config.id.clone(),
             scope: x.scope.to_owned(),
-            sso_ref: x.sso_ref.map(str::to_owned),
+            sso_ref: Some(sso_ref.to_owned()),
             sub: Some(Subject::new(identity.qualified_subject())),
             identity: None,
             role: RoleName::new(role),
@@ -213,9 +238,10 @@ impl OidcProvider {
         )
         .await?;
         self.store
-            .put(
-                &keyspace::FAMILY_REFRESH_TOKEN.key([family]),
-                digest(&token).as_bytes(),
+            .hash_set(
+                &keyspace::SSO_ISSUED.key([sso_ref]),
+                &keyspace::family_refresh_token_field(family),
+                &digest(&token),
                 lifetime,
             )
             .await?;
@@ -258,45 +284,53 @@ impl OidcProvider {
         }
     }
 
-    /// The family a used code or refresh token's tombstone names; for a tombstone that
-    /// names none, `unnamed` (a code's digest: see `exchange_code`).
-    pub(super) async fn used_family(
-        &self,
-        used: &str,
-        unnamed: Option<&str>,
-    ) -> Result<Option<String>, OAuthError> {
-        let Some(bytes) = self.store.get(used).await? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_slice::<UsedTombstone>(&bytes)
-            .ok()
-            .and_then(UsedTombstone::family)
-            .or_else(|| unnamed.map(str::to_owned)))
-    }
-
-    /// Revokes every role session and the current refresh token of a family. The family is
-    /// marked revoked first: an exchange still issuing into it sees the mark after recording
-    /// its tokens (see [`OidcProvider::respond`]) and revokes them itself.
+    /// Revokes every role session and the current refresh token of a family, kept in the
+    /// SSO session it was issued in (`family.1`; or, for a family started by an earlier
+    /// version, in keys of its own, also read). The family is marked revoked first: an
+    /// exchange still issuing into it sees the mark after recording its tokens (see
+    /// [`OidcProvider::respond`]) and revokes them itself.
     /// Recorded as one `revocation` event saying why.
-    pub(super) async fn revoke_family(&self, family: &str, why: &str) -> Result<(), OAuthError> {
+    pub(super) async fn revoke_family(
+        &self,
+        (family, sso_ref): (&str, Option<&str>),
+        why: &str,
+    ) -> Result<(), OAuthError> {
         self.store
             .put(&keyspace::FAMILY_REVOKED.key([family]), b"1", USED_TTL)
             .await?;
-        let members = self
-            .store
-            .set_members(&keyspace::FAMILY.key([family]))
-            .await?;
-        for id in &members {
-            self.sso.revoke_role_session(id).await?;
+        let mut members = Vec::new();
+        let mut refresh_tokens = Vec::new();
+        if let Some(sso_ref) = sso_ref {
+            let current = keyspace::family_refresh_token_field(family);
+            let issued = keyspace::SSO_ISSUED.key([sso_ref]);
+            for (field, value) in self.store.hash_fields(&issued).await? {
+                if field == current {
+                    refresh_tokens.push(value);
+                } else if value == family {
+                    members.push(field);
+                }
+            }
         }
+        // Families started before `SSO_ISSUED`.
+        members.extend(
+            self.store
+                .set_members(&keyspace::FAMILY.key([family]))
+                .await?,
+        );
         if let Some(current) = self
             .store
             .take(&keyspace::FAMILY_REFRESH_TOKEN.key([family]))
             .await?
             && let Ok(current) = String::from_utf8(current)
         {
+            refresh_tokens.push(current);
+        }
+        for id in &members {
+            self.sso.revoke_role_session(id).await?;
+        }
+        for current in &refresh_tokens {
             self.store
-                .delete(&keyspace::REFRESH_TOKEN.key([&current]))
+                .delete(&keyspace::REFRESH_TOKEN.key([current]))
                 .await?;
         }
         let mut event = self.event(EventKind::Revocation, None);

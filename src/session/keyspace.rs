@@ -14,8 +14,9 @@
 //! together share it: an item and its tombstone (`code:{H}` and `code-used:{H}`, `rt:`,
 //! `device-done:`), an attempt counter and its lock (`bf:n:{acct:H}` and
 //! `bf:lock:{acct:H}`). Records that belong together are tagged alike as well (an SSO
-//! session, its role-session set, held roles and mint counter by the session ref; a device
-//! request and its answer, gate and counters by the device code; a token family), so a
+//! session, the hash of what it issued (its role sessions and token families), held roles
+//! and mint counter by the session ref; a device request and its answer, gate and
+//! counters by the device code; a token family's revocation mark), so a
 //! later operation over them can be made atomic in a cluster too. Limits of *different*
 //! subjects (an account and an address) cannot share a slot — an account is tried from
 //! many addresses and an address tries many accounts — so a reservation against several
@@ -101,6 +102,8 @@ pub enum Value {
     Counter,
     /// A set of strings ([`SessionStore::set_add`](super::SessionStore::set_add)).
     Set(&'static str),
+    /// A hash of strings ([`SessionStore::hash_set`](super::SessionStore::hash_set)).
+    Hash(&'static str),
 }
 
 impl<const N: usize> Kind<N> {
@@ -175,7 +178,34 @@ pub const SSO_SESSION: Kind<1> = Kind {
     value: Value::Json("sso::SsoSession"),
 };
 
-/// The ids of the role sessions issued in an SSO session (ended with it).
+/// What an SSO session issued, one hash per session: a field per role session (its id,
+/// valued with the token family it belongs to, empty for none), and a field per token
+/// family with a refresh token (`rt:{family}`, valued with the digest of the family's
+/// current refresh token). Signing out ends the role sessions; a reused code or refresh
+/// token revokes its family's. One key per SSO session where there were three (a set of
+/// role sessions, and per family a set and its current token).
+pub const SSO_ISSUED: Kind<1> = Kind {
+    prefix: "sso-iss:",
+    parts: ["session ref"],
+    lifetime: Lifetime::Configured(
+        "sessions.absolute_timeout, or its longest role session or refresh token",
+    ),
+    tag: Some(0),
+    single_use: false,
+    value: Value::Hash("role session id → family id; rt:{family id} → refresh token digest"),
+};
+
+/// What the field of [`SSO_ISSUED`] naming a family's current refresh token starts with
+/// (role session ids, base64url, never hold a `:`).
+pub const REFRESH_TOKEN_FIELD_PREFIX: &str = "rt:";
+
+/// The field of [`SSO_ISSUED`] naming a family's current refresh token.
+pub fn family_refresh_token_field(family: &str) -> String {
+    format!("{REFRESH_TOKEN_FIELD_PREFIX}{family}")
+}
+
+/// The ids of the role sessions issued in an SSO session, as earlier versions kept them
+/// (now [`SSO_ISSUED`]): read when such a session ends, no longer written.
 pub const SSO_ROLE_SESSIONS: Kind<1> = Kind {
     prefix: "sso-roles:",
     parts: ["session ref"],
@@ -369,14 +399,16 @@ pub const CODE: Kind<1> = Kind {
 /// How long a used code or refresh token (and a revoked family) is remembered.
 pub const USED_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// The tombstone of a redeemed code, for replay detection.
+/// The tombstone of a redeemed code, for replay detection: the ref of the SSO session the
+/// code was bound to, where its family is (earlier versions left a copy of the code's
+/// record, which names it too).
 pub const CODE_USED: Kind<1> = Kind {
     prefix: "code-used:",
     parts: ["digest of the code"],
     lifetime: Lifetime::Fixed(USED_TTL),
     tag: Some(0),
     single_use: false,
-    value: Value::Json("op::CodeRecord"),
+    value: Value::Text("session ref (or, from earlier versions, an op::CodeRecord)"),
 };
 
 /// A refresh token, under its digest.
@@ -399,7 +431,8 @@ pub const REFRESH_TOKEN_USED: Kind<1> = Kind {
     value: Value::Json("op::RefreshRecord"),
 };
 
-/// The role sessions issued from one code and its refresh tokens (revoked together).
+/// The role sessions issued from one code and its refresh tokens, as earlier versions kept
+/// them (now fields of [`SSO_ISSUED`]): read when revoking a family, no longer written.
 pub const FAMILY: Kind<1> = Kind {
     prefix: "family:",
     parts: ["family id"],
@@ -419,7 +452,8 @@ pub const FAMILY_REVOKED: Kind<1> = Kind {
     value: Value::Flag,
 };
 
-/// The current refresh token of a family.
+/// The current refresh token of a family, as earlier versions kept it (now a field of
+/// [`SSO_ISSUED`]): read when revoking a family, no longer written.
 pub const FAMILY_REFRESH_TOKEN: Kind<1> = Kind {
     prefix: "family-rt:",
     parts: ["family id"],
@@ -553,6 +587,7 @@ mod tests {
     fn key_layouts_are_pinned() {
         let keys = [
             (SSO_SESSION.key(["H"]), "sso:{H}"),
+            (SSO_ISSUED.key(["H"]), "sso-iss:{H}"),
             (SSO_ROLE_SESSIONS.key(["H"]), "sso-roles:{H}"),
             (SSO_HELD_ROLE.key(["H", "admin"]), "sso-role:{H}:admin"),
             (SSO_MINTED.key(["H"]), "sso-minted:{H}"),
@@ -611,6 +646,7 @@ mod tests {
     fn single_use_kinds_and_fixed_lifetimes() {
         let kinds = [
             (SSO_SESSION.prefix, SSO_SESSION.single_use),
+            (SSO_ISSUED.prefix, SSO_ISSUED.single_use),
             (SSO_ROLE_SESSIONS.prefix, SSO_ROLE_SESSIONS.single_use),
             (SSO_HELD_ROLE.prefix, SSO_HELD_ROLE.single_use),
             (SSO_MINTED.prefix, SSO_MINTED.single_use),
@@ -712,6 +748,7 @@ mod tests {
         let r = "SGVsbG8";
         let session = slot(&SSO_SESSION.key([r]));
         for key in [
+            SSO_ISSUED.key([r]),
             SSO_ROLE_SESSIONS.key([r]),
             SSO_HELD_ROLE.key([r, "admin"]),
             SSO_MINTED.key([r]),

@@ -1,7 +1,7 @@
 //! The embedded session store: a map behind a `std` mutex, expiring entries by the
 //! injected clock. For a single instance; sessions do not survive a restart.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -44,6 +44,7 @@ enum Value {
     Bytes(Vec<u8>),
     Counter(i64),
     Set(BTreeSet<String>),
+    Hash(BTreeMap<String, String>),
 }
 
 impl MemoryStore {
@@ -132,7 +133,36 @@ impl SessionStore for MemoryStore {
     async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
         match op {
             Op::Get { key } => self.read(key).map(Answer::Value),
-            Op::Take { key, tombstone } => self.take_value(key, tombstone).map(Answer::Value),
+            Op::Take {
+                key,
+                tombstone,
+                head,
+            } => self.take_value(key, tombstone, head).map(Answer::Value),
+            Op::Replace { key, value, ttl } => self.with_write(key, |entries, key, now| {
+                let mut expires_at = self.expiry(now, ttl);
+                if let Some(old) = entries.get(&key) {
+                    expires_at = expires_at.max(old.expires_at);
+                }
+                let value = Value::Bytes(value.to_vec());
+                entries.insert(key, Entry { value, expires_at });
+                Ok(Answer::Stored(true))
+            }),
+            Op::Extend { key, ttl } => {
+                self.with_write(key, |entries, key, now| match entries.get_mut(&key) {
+                    None => Ok(Answer::Stored(false)),
+                    Some(entry) => {
+                        entry.expires_at = entry.expires_at.max(self.expiry(now, ttl));
+                        Ok(Answer::Stored(true))
+                    }
+                })
+            }
+            Op::HashSet {
+                key,
+                field,
+                value,
+                ttl,
+            } => self.set_field(key, field, value, ttl).map(Answer::Stored),
+            Op::HashFields { key } => self.fields(key).map(Answer::Fields),
             Op::Put {
                 key,
                 value,
@@ -207,11 +237,13 @@ impl MemoryStore {
         }
     }
 
-    /// Takes the value under `key`, leaving a copy under the tombstone if one is given.
+    /// Takes the value under `key`, leaving a copy (or its `head` first bytes) under the
+    /// tombstone if one is given.
     fn take_value(
         &self,
         key: &str,
         tomb: Option<(&str, Duration)>,
+        head: Option<usize>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let key = self.key(key);
@@ -230,7 +262,7 @@ impl MemoryStore {
         inner.entries.remove(&key);
         if let Some((tombstone, ttl)) = tomb {
             let entry = Entry {
-                value: Value::Bytes(value.clone()),
+                value: Value::Bytes(value[..head.unwrap_or(value.len()).min(value.len())].to_vec()),
                 expires_at: self.expiry(now, ttl),
             };
             inner.entries.insert(self.key(tombstone), entry);
@@ -256,7 +288,7 @@ impl MemoryStore {
                     .ok_or_else(|| {
                         StoreError::Backend("value is not an integer or out of range".to_owned())
                     })?,
-                Value::Set(_) => return Err(wrong_type()),
+                Value::Set(_) | Value::Hash(_) => return Err(wrong_type()),
             };
             let next = current.checked_add(1).ok_or_else(|| {
                 StoreError::Backend("increment or decrement would overflow".to_owned())
@@ -291,7 +323,9 @@ impl MemoryStore {
             let count = match live(&inner.entries, &self.key(&limit.counter), now) {
                 None => 0,
                 Some(Value::Counter(n)) => *n,
-                Some(Value::Bytes(_) | Value::Set(_)) => return Err(wrong_type()),
+                Some(Value::Bytes(_) | Value::Set(_) | Value::Hash(_)) => {
+                    return Err(wrong_type());
+                }
             };
             counts.push(count.checked_add(1).ok_or_else(|| {
                 StoreError::Backend("increment or decrement would overflow".to_owned())
@@ -390,7 +424,55 @@ impl MemoryStore {
             Some(e) if e.expires_at <= now => Ok(Vec::new()),
             Some(e) => match &e.value {
                 Value::Set(set) => Ok(set.iter().cloned().collect()),
-                Value::Bytes(_) | Value::Counter(_) => Err(wrong_type()),
+                Value::Bytes(_) | Value::Counter(_) | Value::Hash(_) => Err(wrong_type()),
+            },
+        }
+    }
+
+    fn set_field(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.with_write(key, |entries, key, now| {
+            let expires_at = self.expiry(now, ttl);
+            match entries.get_mut(&key) {
+                None => {
+                    let hash = BTreeMap::from([(field.to_owned(), value.to_owned())]);
+                    entries.insert(
+                        key,
+                        Entry {
+                            value: Value::Hash(hash),
+                            expires_at,
+                        },
+                    );
+                    Ok(true)
+                }
+                Some(Entry {
+                    value: Value::Hash(hash),
+                    expires_at: at,
+                }) => {
+                    hash.insert(field.to_owned(), value.to_owned());
+                    *at = (*at).max(expires_at);
+                    Ok(true)
+                }
+                Some(_) => Err(wrong_type()),
+            }
+        })
+    }
+
+    fn fields(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let now = self.clock.now();
+        let key = self.key(key);
+        let inner = self.lock()?;
+        match inner.entries.get(&key) {
+            None => Ok(Vec::new()),
+            Some(e) if e.expires_at <= now => Ok(Vec::new()),
+            Some(e) => match &e.value {
+                Value::Hash(hash) => Ok(hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect()),
+                Value::Bytes(_) | Value::Counter(_) | Value::Set(_) => Err(wrong_type()),
             },
         }
     }
@@ -401,7 +483,7 @@ fn bytes_of(value: &Value) -> Result<Vec<u8>, StoreError> {
     match value {
         Value::Bytes(b) => Ok(b.clone()),
         Value::Counter(n) => Ok(n.to_string().into_bytes()),
-        Value::Set(_) => Err(wrong_type()),
+        Value::Set(_) | Value::Hash(_) => Err(wrong_type()),
     }
 }
 

@@ -120,6 +120,7 @@ pub trait SessionStore: Send + Sync + 'static {
         self.run(Op::Take {
             key,
             tombstone: None,
+            head: None,
         })
         .await?
         .value()
@@ -138,7 +139,52 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let tombstone = Some((tombstone, ttl));
-        self.run(Op::Take { key, tombstone }).await?.value()
+        let head = None;
+        self.run(Op::Take {
+            key,
+            tombstone,
+            head,
+        })
+        .await?
+        .value()
+    }
+
+    /// [`SessionStore::take_leaving`] that leaves only the first `head` bytes of the taken
+    /// value under `tombstone` (all of it when shorter): for single-use items whose reuse
+    /// needs only a little of what they held, written first (a code's tombstone names
+    /// its SSO session, not the whole code).
+    async fn take_leaving_head(
+        &self,
+        key: &str,
+        tombstone: &str,
+        head: usize,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let tombstone = Some((tombstone, ttl));
+        let head = Some(head);
+        self.run(Op::Take {
+            key,
+            tombstone,
+            head,
+        })
+        .await?
+        .value()
+    }
+
+    /// Stores `value` under `key` like [`SessionStore::put`], except that a key with more
+    /// than `ttl` left keeps its longer TTL: for records that something else may need to
+    /// outlive their own lifetime ([`SessionStore::extend`]).
+    async fn replace(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        self.run(Op::Replace { key, value, ttl })
+            .await?
+            .stored()
+            .map(drop)
+    }
+
+    /// Makes `key` live at least `ttl` from now (a longer TTL it has stays). Returns
+    /// `false` when `key` is absent.
+    async fn extend(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.run(Op::Extend { key, ttl }).await?.stored()
     }
 
     /// Atomically deletes `key` only if it still holds exactly `expected` (compare and
@@ -220,6 +266,36 @@ pub trait SessionStore: Send + Sync + 'static {
         }
     }
 
+    /// Sets `field` of the hash under `key` to `value`, and makes the hash live at least
+    /// `ttl` from now (a longer TTL it has stays: a field written later never shortens
+    /// the life of one written before).
+    async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.run(Op::HashSet {
+            key,
+            field,
+            value,
+            ttl,
+        })
+        .await?
+        .stored()
+        .map(drop)
+    }
+
+    /// The fields of the hash under `key` with their values, sorted by field; empty when
+    /// absent.
+    async fn hash_fields(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        match self.run(Op::HashFields { key }).await? {
+            Answer::Fields(f) => Ok(f),
+            other => Err(other.unexpected()),
+        }
+    }
+
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Op::Ping).await?.stored().map(drop)
@@ -255,6 +331,25 @@ pub enum Op<'a> {
         key: &'a str,
         /// Where to leave a copy of the taken value, and for how long.
         tombstone: Option<(&'a str, Duration)>,
+        /// How much of the value to leave under the tombstone, from its start, instead of
+        /// all of it ([`SessionStore::take_leaving_head`]).
+        head: Option<usize>,
+    },
+    /// [`SessionStore::replace`]: [`Answer::Stored`]`(true)`.
+    Replace {
+        /// The key.
+        key: &'a str,
+        /// The value.
+        value: &'a [u8],
+        /// Its lifetime, unless the key has longer left.
+        ttl: Duration,
+    },
+    /// [`SessionStore::extend`]: [`Answer::Stored`] (whether the key was there).
+    Extend {
+        /// The key.
+        key: &'a str,
+        /// The shortest lifetime it is left with.
+        ttl: Duration,
     },
     /// [`SessionStore::take_if_equal`]: [`Answer::Stored`] (whether it was taken).
     TakeIfEqual {
@@ -312,6 +407,22 @@ pub enum Op<'a> {
         /// The key.
         key: &'a str,
     },
+    /// [`SessionStore::hash_set`]: [`Answer::Stored`]`(true)`.
+    HashSet {
+        /// The key.
+        key: &'a str,
+        /// The field.
+        field: &'a str,
+        /// Its value.
+        value: &'a str,
+        /// The shortest lifetime the hash is left with.
+        ttl: Duration,
+    },
+    /// [`SessionStore::hash_fields`]: [`Answer::Fields`].
+    HashFields {
+        /// The key.
+        key: &'a str,
+    },
     /// [`SessionStore::ping`]: [`Answer::Stored`]`(true)`.
     Ping,
 }
@@ -331,8 +442,19 @@ impl Op<'_> {
                 tombstone: None, ..
             } => "take",
             Op::Take {
-                tombstone: Some(_), ..
+                tombstone: Some(_),
+                head: None,
+                ..
             } => "take_leaving",
+            Op::Take {
+                tombstone: Some(_),
+                head: Some(_),
+                ..
+            } => "take_leaving_head",
+            Op::Replace { .. } => "replace",
+            Op::Extend { .. } => "extend",
+            Op::HashSet { .. } => "hash_set",
+            Op::HashFields { .. } => "hash_fields",
             Op::TakeIfEqual { .. } => "take_if_equal",
             Op::Delete { .. } => "delete",
             Op::Touch { .. } => "touch",
@@ -366,6 +488,8 @@ pub enum Answer {
     Reservation(Reservation),
     /// A set's members, sorted.
     Members(Vec<String>),
+    /// A hash's fields and values, sorted by field.
+    Fields(Vec<(String, String)>),
 }
 
 impl std::fmt::Debug for Answer {
@@ -380,6 +504,7 @@ impl std::fmt::Debug for Answer {
             Answer::Count(n) => f.debug_tuple("Count").field(n).finish(),
             Answer::Reservation(r) => f.debug_tuple("Reservation").field(r).finish(),
             Answer::Members(m) => f.debug_tuple("Members").field(&m.len()).finish(),
+            Answer::Fields(m) => f.debug_tuple("Fields").field(&m.len()).finish(),
         }
     }
 }

@@ -84,6 +84,15 @@ mod tests {
         assert_eq!(store.incr("n", ttl).await.unwrap(), 1);
         store.set_add("s", "m", ttl).await.unwrap();
         assert_eq!(store.set_members("s").await.unwrap(), vec!["m".to_owned()]);
+        store.put("b", b"1", ttl).await.unwrap();
+        store
+            .take_leaving_head("b", "b-used", 1, ttl)
+            .await
+            .unwrap();
+        store.replace("b", b"2", ttl).await.unwrap();
+        assert!(store.extend("b", ttl).await.unwrap());
+        store.hash_set("h", "f", "v", ttl).await.unwrap();
+        assert_eq!(store.hash_fields("h").await.unwrap().len(), 1);
         // A wrong kind of value fails, and is observed as a failure.
         assert!(store.get("s").await.is_err());
         store.ping().await.unwrap();
@@ -115,6 +124,12 @@ mod tests {
                 ("incr", true),
                 ("set_add", true),
                 ("set_members", true),
+                ("put", true),
+                ("take_leaving_head", true),
+                ("replace", true),
+                ("extend", true),
+                ("hash_set", true),
+                ("hash_fields", true),
                 ("get", false),
                 ("ping", true),
                 ("reserve_attempt", true),

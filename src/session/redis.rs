@@ -629,12 +629,13 @@ impl RedisStore {
         }
     }
 
-    /// Takes `key` (and leaves a copy under `tombstone`) with the deadline script; see the
-    /// module documentation.
+    /// Takes `key` (and leaves a copy, or its `head` first bytes, under `tombstone`) with
+    /// the deadline script; see the module documentation.
     async fn take_before_deadline(
         &self,
         key: &str,
         tombstone: Option<(&str, Duration)>,
+        head: Option<usize>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let mut keys = vec![self.key(key)];
         let ttl = match tombstone {
@@ -644,13 +645,14 @@ impl RedisStore {
             }
             None => 0,
         };
+        let ttl = ttl.to_string().into_bytes();
+        let head = head.map(|h| h.to_string().into_bytes());
+        let mut args: Vec<&[u8]> = vec![&ttl];
+        if let Some(head) = &head {
+            args.push(head);
+        }
         let answer = self
-            .before_deadline(
-                &TAKE_SCRIPT,
-                TAKE_SOURCE,
-                &keys,
-                &ttl.to_string().into_bytes(),
-            )
+            .before_deadline(&TAKE_SCRIPT, TAKE_SOURCE, &keys, &args)
             .await?;
         match answer {
             redis::Value::Nil => Ok(None),
@@ -681,7 +683,7 @@ impl RedisStore {
 
     /// Runs a single-use script under the deadline protocol of the module documentation:
     /// reads Redis's clock, passes the deadline (that reading plus half the response
-    /// timeout, in microseconds) as the script's first argument and `arg` as its second,
+    /// timeout, in microseconds) as the script's first argument and `args` after it,
     /// and gives up a response timeout after the reading. A script that answers
     /// [`LATE`] ran past its deadline and changed nothing: that, like giving up, is
     /// [`StoreError::Unavailable`], and the item stays usable.
@@ -690,7 +692,7 @@ impl RedisStore {
         script: &redis::Script,
         source: &str,
         keys: &[String],
-        arg: &[u8],
+        args: &[&[u8]],
     ) -> Result<redis::Value, StoreError> {
         self.one_slot(keys)?;
         let first = keys.first().map(String::as_str).unwrap_or_default();
@@ -708,9 +710,10 @@ impl RedisStore {
             ))
         };
         let answer = if self.replica_acks > 0 {
-            let args = [deadline.to_string().into_bytes(), arg.to_vec()];
+            let mut all = vec![deadline.to_string().into_bytes()];
+            all.extend(args.iter().map(|a| a.to_vec()));
             let mut pipe = redis::pipe();
-            pipe.add_command(eval(source, keys, &args));
+            pipe.add_command(eval(source, keys, &all));
             self.wait(&mut pipe);
             let sent = async {
                 let mut conn = self.conn().await?;
@@ -730,7 +733,10 @@ impl RedisStore {
             for key in keys {
                 invocation.key(key);
             }
-            invocation.arg(deadline).arg(arg);
+            invocation.arg(deadline);
+            for arg in args {
+                invocation.arg(*arg);
+            }
             let sent = async {
                 let mut conn = self.conn().await?;
                 invocation.invoke_async(&mut conn).await
@@ -864,7 +870,8 @@ impl fmt::Debug for RedisStore {
 const LATE: i64 = -1;
 
 /// `KEYS[1]`: the item; `KEYS[2]` (optional): where to leave a copy of it. `ARGV[1]`: the
-/// deadline in microseconds of Redis's clock; `ARGV[2]`: the copy's TTL in milliseconds.
+/// deadline in microseconds of Redis's clock; `ARGV[2]`: the copy's TTL in milliseconds;
+/// `ARGV[3]` (optional): how many bytes of it, from the start, to leave instead.
 /// Answers the item (nil when absent) or `-1` when past the deadline, having changed
 /// nothing. Lua numbers are doubles: microseconds since the epoch fit exactly (< 2^53).
 static TAKE_SCRIPT: std::sync::LazyLock<redis::Script> =
@@ -878,9 +885,48 @@ if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
 end
 local v = redis.call('GETDEL', KEYS[1])
 if v and KEYS[2] then
-  redis.call('SET', KEYS[2], v, 'PX', ARGV[2])
+  local copy = v
+  if ARGV[3] then
+    copy = string.sub(v, 1, tonumber(ARGV[3]))
+  end
+  redis.call('SET', KEYS[2], copy, 'PX', ARGV[2])
 end
 return v
+";
+
+/// [`REPLACE_SCRIPT`], its digest computed once.
+static REPLACE: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(REPLACE_SCRIPT));
+
+/// [`SessionStore::replace`]: `KEYS[1]` gets `ARGV[1]` for `ARGV[2]` milliseconds, or for
+/// the TTL it has left when that is longer (a key without a TTL keeps none).
+const REPLACE_SCRIPT: &str = r"
+local left = redis.call('PTTL', KEYS[1])
+if left == -1 then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+local ttl = tonumber(ARGV[2])
+if left > ttl then
+  ttl = left
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+return 1
+";
+
+/// [`EXTEND_SCRIPT`], its digest computed once.
+static EXTEND: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(EXTEND_SCRIPT));
+
+/// [`SessionStore::extend`]: `KEYS[1]` lives at least `ARGV[1]` milliseconds more; answers
+/// 0 when it is absent. (`PEXPIRE … GT` alone would leave a key without a TTL alone too,
+/// but this says whether the key was there in the same step.)
+const EXTEND_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'GT')
+return 1
 ";
 
 /// Whether a command failed because the connection broke (worth one retry of a read).
@@ -932,16 +978,57 @@ impl SessionStore for RedisStore {
                 .read(redis::cmd("GET").arg(self.key(key)))
                 .await
                 .map(Answer::Value),
-            Op::Take { key, tombstone } => self
-                .take_before_deadline(key, tombstone)
+            Op::Take {
+                key,
+                tombstone,
+                head,
+            } => self
+                .take_before_deadline(key, tombstone, head)
                 .await
                 .map(Answer::Value),
+            Op::Replace { key, value, ttl } => {
+                let keys = [self.key(key)];
+                let args = [value.to_vec(), ttl_millis(ttl).to_string().into_bytes()];
+                self.script::<i64>(&REPLACE, REPLACE_SCRIPT, &keys, &args)
+                    .await
+                    .map(|_| Answer::Stored(true))
+            }
+            Op::Extend { key, ttl } => {
+                let keys = [self.key(key)];
+                let args = [ttl_millis(ttl).to_string().into_bytes()];
+                self.script::<i64>(&EXTEND, EXTEND_SCRIPT, &keys, &args)
+                    .await
+                    .map(|found| Answer::Stored(found == 1))
+            }
+            Op::HashSet {
+                key,
+                field,
+                value,
+                ttl,
+            } => {
+                let key = self.key(key);
+                let mut set = redis::cmd("HSET");
+                set.arg(&key).arg(field).arg(value);
+                // A new hash gets the TTL (NX); one with less left gets it too (GT).
+                let mut start = redis::cmd("PEXPIRE");
+                start.arg(&key).arg(ttl_millis(ttl)).arg("NX");
+                let mut lengthen = redis::cmd("PEXPIRE");
+                lengthen.arg(&key).arg(ttl_millis(ttl)).arg("GT");
+                self.transaction(vec![set, start, lengthen])
+                    .await
+                    .map(|_| Answer::Stored(true))
+            }
+            Op::HashFields { key } => {
+                let fields: std::collections::BTreeMap<String, String> =
+                    self.read(redis::cmd("HGETALL").arg(self.key(key))).await?;
+                Ok(Answer::Fields(fields.into_iter().collect()))
+            }
             Op::TakeIfEqual { key, expected } => match self
                 .before_deadline(
                     &TAKE_IF_EQUAL_SCRIPT,
                     TAKE_IF_EQUAL_SOURCE,
                     &[self.key(key)],
-                    expected,
+                    &[expected],
                 )
                 .await?
             {

@@ -159,6 +159,22 @@ macro_rules! store_suite {
                 super::sets_collect_members_and_refresh_ttl($fixture).await;
             }
             #[tokio::test]
+            async fn take_leaving_head_leaves_the_head() {
+                super::take_leaving_head_leaves_the_head($fixture).await;
+            }
+            #[tokio::test]
+            async fn replace_keeps_a_longer_ttl() {
+                super::replace_keeps_a_longer_ttl($fixture).await;
+            }
+            #[tokio::test]
+            async fn extend_only_lengthens() {
+                super::extend_only_lengthens($fixture).await;
+            }
+            #[tokio::test]
+            async fn hashes_collect_fields_and_refresh_ttl() {
+                super::hashes_collect_fields_and_refresh_ttl($fixture).await;
+            }
+            #[tokio::test]
             async fn wrong_type_is_an_error_not_a_panic() {
                 super::wrong_type_is_an_error_not_a_panic($fixture).await;
             }
@@ -584,6 +600,117 @@ async fn sets_collect_members_and_refresh_ttl(f: Fixture) {
     assert!(s.set_members("other").await.unwrap().is_empty());
     s.delete("roles").await.unwrap();
     assert!(s.set_members("roles").await.unwrap().is_empty());
+    f.finish().await;
+}
+
+async fn take_leaving_head_leaves_the_head(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(
+        s.take_leaving_head("code", "code-used", 5, TTL)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.get("code-used").await.unwrap(), None);
+    s.put("code", b"sso-1 the whole record", TTL).await.unwrap();
+    assert_eq!(
+        s.take_leaving_head("code", "code-used", 5, f.short_ttl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"sso-1 the whole record"[..])
+    );
+    assert_eq!(s.get("code").await.unwrap(), None);
+    assert_eq!(
+        s.get("code-used").await.unwrap().as_deref(),
+        Some(&b"sso-1"[..])
+    );
+    assert_eq!(
+        s.take_leaving_head("code", "code-used", 5, TTL)
+            .await
+            .unwrap(),
+        None
+    );
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("code-used").await.unwrap(), None);
+    // A head longer than the value leaves all of it.
+    s.put("short", b"abc", TTL).await.unwrap();
+    s.take_leaving_head("short", "short-used", 10, TTL)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get("short-used").await.unwrap().as_deref(),
+        Some(&b"abc"[..])
+    );
+    f.finish().await;
+}
+
+async fn replace_keeps_a_longer_ttl(f: Fixture) {
+    let s = &f.store;
+    // A new key gets the TTL given.
+    s.replace("short", b"1", f.short_ttl).await.unwrap();
+    // A key with longer left keeps it, with the new value.
+    s.put("long", b"1", TTL).await.unwrap();
+    s.replace("long", b"2", f.short_ttl).await.unwrap();
+    // A key with less left gets the longer TTL given.
+    s.put("grows", b"1", f.short_ttl).await.unwrap();
+    s.replace("grows", b"2", TTL).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("short").await.unwrap(), None);
+    assert_eq!(s.get("long").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.get("grows").await.unwrap().as_deref(), Some(&b"2"[..]));
+    f.finish().await;
+}
+
+async fn extend_only_lengthens(f: Fixture) {
+    let s = &f.store;
+    assert!(!s.extend("missing", TTL).await.unwrap());
+    assert_eq!(s.get("missing").await.unwrap(), None);
+    s.put("a", b"v", f.short_ttl).await.unwrap();
+    assert!(s.extend("a", TTL).await.unwrap());
+    s.put("b", b"v", TTL).await.unwrap();
+    assert!(s.extend("b", f.short_ttl).await.unwrap());
+    s.put("c", b"v", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert!(s.get("a").await.unwrap().is_some());
+    assert!(s.get("b").await.unwrap().is_some());
+    assert_eq!(s.get("c").await.unwrap(), None);
+    f.finish().await;
+}
+
+async fn hashes_collect_fields_and_refresh_ttl(f: Fixture) {
+    let s = &f.store;
+    assert!(s.hash_fields("h").await.unwrap().is_empty());
+    s.hash_set("h", "rs-b", "f1", f.short_ttl).await.unwrap();
+    s.hash_set("h", "rs-a", "", f.short_ttl).await.unwrap();
+    s.hash_set("h", "rs-b", "f2", f.short_ttl).await.unwrap();
+    let pair = |f: &str, v: &str| (f.to_owned(), v.to_owned());
+    assert_eq!(
+        s.hash_fields("h").await.unwrap(),
+        [pair("rs-a", ""), pair("rs-b", "f2")]
+    );
+    // A set lengthens the TTL, and never shortens it.
+    f.let_part_of_short_ttl_pass().await;
+    s.hash_set("h", "rs-c", "f3", TTL).await.unwrap();
+    s.hash_set("h", "rs-d", "f4", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.hash_fields("h").await.unwrap().len(), 4);
+    s.hash_set("other", "x", "y", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    assert!(s.hash_fields("other").await.unwrap().is_empty());
+    // Not a hash: an error, and a hash is not a string either.
+    s.put("bytes", b"v", TTL).await.unwrap();
+    assert!(matches!(
+        s.hash_set("bytes", "f", "v", TTL).await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(
+        s.hash_fields("bytes").await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(s.get("h").await, Err(StoreError::Backend(_))));
+    s.delete("h").await.unwrap();
+    assert!(s.hash_fields("h").await.unwrap().is_empty());
     f.finish().await;
 }
 

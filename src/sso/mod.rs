@@ -149,7 +149,8 @@ mod tests {
 
     use super::*;
     use crate::identity::{
-        ExternalIdentity, PrincipalKeys, ProviderId, ProviderKind, RoleSessionId, UpstreamLogin,
+        ClaimValue, ExternalIdentity, PrincipalKeys, ProviderId, ProviderKind, RoleSessionId,
+        UpstreamLogin,
     };
 
     fn identity() -> ExternalIdentity {
@@ -170,26 +171,50 @@ mod tests {
         }
     }
 
-    /// The identifier newtypes are strings in storage: records written before them read
-    /// back, and records written now are byte-identical to what the old code wrote.
+    /// The identifier newtypes are strings in storage; SSO sessions and role sessions are
+    /// stored compactly, and the records earlier versions wrote (long field names, every
+    /// field) read back the same.
     #[test]
     fn stored_records_keep_their_json() {
+        let mut person = identity();
+        person.email = Some("alice@example.com".into());
+        person.display_name = Some("Alice".into());
+        person.claims = BTreeMap::from([
+            (
+                "email".to_owned(),
+                ClaimValue::One("alice@example.com".into()),
+            ),
+            ("name".to_owned(), ClaimValue::One("Alice".into())),
+            ("groups".to_owned(), ClaimValue::Many(vec!["eng".into()])),
+            ("sub".to_owned(), ClaimValue::One("alice".into())),
+            ("iss".to_owned(), ClaimValue::One("https://idp".into())),
+            ("amr".to_owned(), ClaimValue::Many(vec!["otp".into()])),
+        ]);
         let session = SsoSession {
-            identity: identity(),
+            identity: person.clone(),
             created_at: UnixTime::from_secs(1),
             last_seen: UnixTime::from_secs(2),
             csrf: "c".into(),
             last_role_session: Some(RoleSessionId::new("rs-1")),
         };
         let json = serde_json::to_string(&session).unwrap();
-        assert!(
-            json.ends_with(
-                r#""created_at":1,"last_seen":2,"csrf":"c","last_role_session":"rs-1"}"#
-            ),
-            "{json}"
+        assert_eq!(
+            json,
+            r#"{"i":{"p":"corp","k":"local","s":"alice","u":"alice","e":"alice@example.com","d":"Alice","g":["eng"],"a":["pwd"],"t":7,"cl":{"amr":["otp"],"iss":"https://idp"},"=":{"email":"e","groups":"g","name":"d","sub":"s"}},"c":1,"l":2,"x":"c","r":"rs-1"}"#
         );
         let back: SsoSession = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.identity, person);
         assert_eq!(back.last_role_session.as_deref(), Some("rs-1"));
+        // As earlier versions wrote it.
+        let earlier = serde_json::json!({
+            "identity": serde_json::to_value(&person).unwrap(),
+            "created_at": 1, "last_seen": 2, "csrf": "c", "last_role_session": null,
+        });
+        let back: SsoSession = serde_json::from_value(earlier).unwrap();
+        assert_eq!(back.identity, person);
+        assert_eq!(back.created_at, UnixTime::from_secs(1));
+        assert_eq!(back.csrf, "c");
+        assert!(back.last_role_session.is_none());
 
         let role_session = RoleSession {
             id: "rs-1".into(),
@@ -212,9 +237,19 @@ mod tests {
         let json = serde_json::to_string(&role_session).unwrap();
         assert_eq!(
             json,
-            r#"{"id":"rs-1","role":"admin","session_name":"alice","subject":"corp:alice","principal_keys":{"idp:sub":["alice"]},"auth_time":7,"mfa":false,"issued_at":10,"expires_at":20,"access_token_digest":"d"}"#
+            r#"{"r":"admin","n":"alice","s":"corp:alice","k":{"idp:sub":["alice"]},"at":7,"i":10,"e":20,"d":"d"}"#
         );
         let token: RoleSessionToken = serde_json::from_str(&json).unwrap();
+        assert_eq!(token.expires_at, UnixTime::from_secs(20));
+        assert_eq!(token.access_token_digest, "d");
+        // As earlier versions wrote it.
+        let earlier = r#"{"id":"rs-1","role":"admin","session_name":"alice","subject":"corp:alice","principal_keys":{"idp:sub":["alice"]},"auth_time":7,"mfa":true,"issued_at":10,"expires_at":20,"access_token_digest":"d","sso_ref":"H"}"#;
+        let back: RoleSession = serde_json::from_str(earlier).unwrap();
+        assert_eq!(back.id, "rs-1");
+        assert_eq!(back.principal_keys, role_session.principal_keys);
+        assert!(back.mfa);
+        assert_eq!(back.sso_ref.as_deref(), Some("H"));
+        let token: RoleSessionToken = serde_json::from_str(earlier).unwrap();
         assert_eq!(token.id, "rs-1");
         assert_eq!(token.expires_at, UnixTime::from_secs(20));
 
@@ -233,6 +268,99 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&txn).unwrap(),
             r#"{"provider":"corp","csrf":"","return_to":"/roles","created_at":3,"upstream":{"state":"s","nonce":"n","pkce_verifier":"v"}}"#
+        );
+    }
+
+    fn role_session(id: &str, expires_at: UnixTime) -> RoleSession {
+        RoleSession {
+            id: id.into(),
+            role: "admin".into(),
+            session_name: "alice".into(),
+            subject: "corp:alice".into(),
+            principal_keys: PrincipalKeys::of(&identity()),
+            auth_time: UnixTime::from_secs(7),
+            mfa: false,
+            issued_at: UnixTime::from_secs(1_000),
+            expires_at,
+            access_token: "secret.token.value".into(),
+            access_token_digest: "d".into(),
+            session_policy: None,
+            sso_ref: None,
+        }
+    }
+
+    /// A role session of an SSO session is stored without its principal keys and read
+    /// back with them, from the session's person: also after the session has timed out
+    /// (its role sessions live on, as before), never after it was signed out of.
+    #[tokio::test]
+    async fn role_sessions_read_their_keys_from_their_sso_session() {
+        use crate::clock::{Clock, ManualClock};
+        use crate::session::keyspace::{ROLE_SESSION, SSO_ISSUED, SSO_ROLE_SESSIONS};
+        use crate::session::{MemoryStore, SessionStore};
+
+        let clock = ManualClock::new(UnixTime::from_secs(1_000));
+        let store: Arc<dyn SessionStore> =
+            Arc::new(MemoryStore::new("t:", Arc::new(clock.clone())));
+        let (idle, absolute) = (Duration::from_secs(600), Duration::from_secs(3_600));
+        let sso = Sso::new(Arc::clone(&store), Arc::new(clock.clone()), idle, absolute);
+        let (cookie, _) = sso.create(identity()).await.unwrap();
+        let sso_ref = Sso::session_ref(cookie.expose_secret());
+        let issued = role_session("rs-1", UnixTime::from_secs(1_000 + 7_200));
+        sso.add_role_session_by_ref(&sso_ref, &issued, Some("fam"))
+            .await
+            .unwrap();
+        let raw = store
+            .get(&ROLE_SESSION.key(["rs-1"]))
+            .await
+            .unwrap()
+            .unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(!raw.contains("idp:") && !raw.contains("secret"), "{raw}");
+        let back = sso.role_session("rs-1").await.unwrap().unwrap();
+        assert_eq!(back.id, "rs-1");
+        assert_eq!(back.principal_keys, issued.principal_keys);
+        assert_eq!(back.sso_ref.as_deref(), Some(sso_ref.as_str()));
+        assert_eq!(
+            store
+                .hash_fields(&SSO_ISSUED.key([&sso_ref]))
+                .await
+                .unwrap(),
+            [("rs-1".to_owned(), "fam".to_owned())]
+        );
+
+        // Idle past the timeout: no longer a sign-in, but its role session works on, with
+        // its keys, until it expires.
+        clock.advance(Duration::from_secs(1_200));
+        assert!(sso.load(cookie.expose_secret()).await.unwrap().is_none());
+        assert!(sso.load_by_ref(&sso_ref).await.unwrap().is_none());
+        let back = sso.role_session("rs-1").await.unwrap().unwrap();
+        assert_eq!(back.principal_keys, issued.principal_keys);
+        clock.advance(Duration::from_secs(6_000));
+        assert!(sso.role_session("rs-1").await.unwrap().is_none());
+
+        // Signing out ends its role sessions, those listed by earlier versions too.
+        let now = clock.now();
+        let (cookie, _) = sso.create(identity()).await.unwrap();
+        let sso_ref = Sso::session_ref(cookie.expose_secret());
+        let issued = role_session("rs-2", now + Duration::from_secs(900));
+        sso.add_role_session_by_ref(&sso_ref, &issued, None)
+            .await
+            .unwrap();
+        let mut earlier = role_session("rs-3", now + Duration::from_secs(900));
+        earlier.sso_ref = Some(sso_ref.clone());
+        sso.put_role_session(&earlier).await.unwrap();
+        let set = SSO_ROLE_SESSIONS.key([&sso_ref]);
+        store.set_add(&set, "rs-3", absolute).await.unwrap();
+        assert!(sso.role_session("rs-3").await.unwrap().is_some());
+        sso.end(cookie.expose_secret()).await.unwrap();
+        assert!(sso.role_session("rs-2").await.unwrap().is_none());
+        assert!(sso.role_session("rs-3").await.unwrap().is_none());
+        assert!(
+            store
+                .hash_fields(&SSO_ISSUED.key([&sso_ref]))
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 

@@ -10,46 +10,87 @@ use super::{Sso, SsoError, SsoSession, key_hash, seal, until};
 use crate::clock::UnixTime;
 use crate::identity::{PrincipalKeys, RoleName, RoleSessionId, Subject};
 use crate::secret::Secret;
-use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_MINTED, SSO_ROLE_SESSIONS};
+use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_ISSUED, SSO_MINTED, SSO_SESSION};
 
 /// Credentials issued for a role: one role session.
+///
+/// Stored compactly: short field names (each reads under its long name too, as records
+/// written before have them), `mfa` only when true, and no `id` (the record's key is the
+/// id; records written before have it).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct RoleSession {
     /// Role session id (`sid` of the token).
+    #[serde(default = "no_id", skip_serializing)]
     pub id: RoleSessionId,
     /// The role.
+    #[serde(rename = "r", alias = "role")]
     pub role: RoleName,
     /// The role session name (`session_name`).
+    #[serde(rename = "n", alias = "session_name")]
     pub session_name: String,
     /// `{provider}:{subject}`.
+    #[serde(rename = "s", alias = "subject")]
     pub subject: Subject,
-    /// Principal-derived condition keys, for `/v1/authorize`.
+    /// Principal-derived condition keys, for `/v1/authorize`. Not stored for a role
+    /// session of an SSO session (`sso_ref`): read back, they are derived from that
+    /// session's person (the same identity they were computed from at issue), so the
+    /// store keeps them once, not once per role session.
+    #[serde(
+        rename = "k",
+        alias = "principal_keys",
+        default,
+        skip_serializing_if = "PrincipalKeys::is_empty"
+    )]
     pub principal_keys: PrincipalKeys,
     /// When the person authenticated.
+    #[serde(rename = "at", alias = "auth_time")]
     pub auth_time: UnixTime,
     /// Whether a second factor was used.
+    #[serde(rename = "m", alias = "mfa", default, skip_serializing_if = "is_false")]
     pub mfa: bool,
     /// When issued.
+    #[serde(rename = "i", alias = "issued_at")]
     pub issued_at: UnixTime,
     /// When the token expires.
+    #[serde(rename = "e", alias = "expires_at")]
     pub expires_at: UnixTime,
     /// The access token (a bearer credential): only in the value just issued, never
     /// stored (empty in a role session read back from the store).
     #[serde(skip)]
     pub access_token: String,
     /// SHA-256 of the access token, base64url: what verification compares with.
-    #[serde(default)]
+    #[serde(rename = "d", alias = "access_token_digest", default)]
     pub access_token_digest: String,
     /// A session policy (IAM JSON) set by an STS caller; it must allow as well.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "p",
+        alias = "session_policy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub session_policy: Option<String>,
     /// The handle ([`Sso::session_ref`]) of the SSO session the role session was issued
     /// in, when there is one (the picker, the OpenID provider's code and refresh grants):
     /// the person behind a token, for `GET /v1/roles`. Not a secret (a digest of the
     /// cookie, as store keys are). Set when the role session is recorded with its SSO
     /// session; absent for STS and machine clients.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "o",
+        alias = "sso_ref",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sso_ref: Option<String>,
+}
+
+/// The `id` of a record read without one (filled in from its key).
+fn no_id() -> RoleSessionId {
+    RoleSessionId::new("")
+}
+
+/// Whether a flag is off (left out of a stored record).
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 impl std::fmt::Debug for RoleSession {
@@ -71,6 +112,15 @@ pub trait RoleSessionRecord: DeserializeOwned {
     fn expires_at(&self) -> UnixTime;
     /// SHA-256 of the access token issued for the role session, base64url.
     fn access_token_digest(&self) -> &str;
+    /// Sets the id, which a record does not repeat (its key is the id).
+    fn set_id(&mut self, id: &str);
+    /// The SSO session whose person this record's principal keys are derived from, when
+    /// they were not stored and this decoding needs them.
+    fn derives_keys_from(&self) -> Option<&str> {
+        None
+    }
+    /// Sets the principal keys derived for [`RoleSessionRecord::derives_keys_from`].
+    fn set_principal_keys(&mut self, _keys: PrincipalKeys) {}
 }
 
 impl RoleSessionRecord for RoleSession {
@@ -81,6 +131,22 @@ impl RoleSessionRecord for RoleSession {
     fn access_token_digest(&self) -> &str {
         &self.access_token_digest
     }
+
+    fn set_id(&mut self, id: &str) {
+        self.id = RoleSessionId::new(id);
+    }
+
+    fn derives_keys_from(&self) -> Option<&str> {
+        // Every identity has keys (`idp:provider` at least): none stored means derived.
+        match &self.sso_ref {
+            Some(sso_ref) if self.principal_keys.is_empty() => Some(sso_ref),
+            _ => None,
+        }
+    }
+
+    fn set_principal_keys(&mut self, keys: PrincipalKeys) {
+        self.principal_keys = keys;
+    }
 }
 
 /// The parts of a stored [`RoleSession`] that tell whether a presented token is its live
@@ -88,11 +154,13 @@ impl RoleSessionRecord for RoleSession {
 #[derive(Deserialize)]
 pub struct RoleSessionToken {
     /// Role session id.
+    #[serde(default = "no_id")]
     pub id: RoleSessionId,
     /// When the token expires.
+    #[serde(rename = "e", alias = "expires_at")]
     pub expires_at: UnixTime,
     /// SHA-256 of the access token, base64url.
-    #[serde(default)]
+    #[serde(rename = "d", alias = "access_token_digest", default)]
     pub access_token_digest: String,
 }
 
@@ -112,6 +180,10 @@ impl RoleSessionRecord for RoleSessionToken {
 
     fn access_token_digest(&self) -> &str {
         &self.access_token_digest
+    }
+
+    fn set_id(&mut self, id: &str) {
+        self.id = RoleSessionId::new(id);
     }
 }
 
@@ -221,7 +293,9 @@ impl Sso {
         role_session: &RoleSession,
     ) -> Result<(), SsoError> {
         let session_ref = Self::session_ref(cookie);
-        self.add_role_session_by_ref(&session_ref, role_session)
+        // Issued for this session's person, as the picker does: the keys are derived.
+        let derived = PrincipalKeys::of(&session.identity) == role_session.principal_keys;
+        self.record_role_session(&session_ref, role_session, None, derived)
             .await?;
         let sealed_token = seal::seal(cookie, &role_session.id, &role_session.access_token)
             .ok_or(SsoError::Corrupt)?;
@@ -258,35 +332,72 @@ impl Sso {
     }
 
     /// A live role session by id, decoded into `R` (see [`RoleSessionRecord`]); `None`
-    /// once expired or signed out.
+    /// once expired or signed out. Principal keys not stored are derived from the person
+    /// of the role session's SSO session; with that record gone too, so is the role
+    /// session.
     pub async fn role_session_as<R: RoleSessionRecord>(
         &self,
         id: &str,
     ) -> Result<Option<R>, SsoError> {
         let record: Option<R> = self.get(&ROLE_SESSION.key([id])).await?;
-        Ok(record.filter(|r| r.expires_at() > self.clock.now()))
+        let Some(mut record) = record.filter(|r| r.expires_at() > self.clock.now()) else {
+            return Ok(None);
+        };
+        record.set_id(id);
+        if let Some(sso_ref) = record.derives_keys_from() {
+            let Some(identity) = self.identity_by_ref(sso_ref).await? else {
+                return Ok(None);
+            };
+            record.set_principal_keys(PrincipalKeys::of(&identity));
+        }
+        Ok(Some(record))
     }
 
-    /// Records a role session that belongs to an SSO session known only by its handle (tokens
-    /// issued to an application at the token endpoint); the stored record names that
-    /// handle (`sso_ref`).
+    /// Records a role session issued in the SSO session with handle `session_ref` (by the
+    /// picker, or to an application at the token endpoint), in token `family` if any: the
+    /// stored record names that handle (`sso_ref`) and keeps no principal keys (they are
+    /// derived from that session's person, whose record is kept as long as the role
+    /// session); the session's [`SSO_ISSUED`] hash lists it with its family. The role
+    /// session must have been issued for that session's person.
     pub async fn add_role_session_by_ref(
         &self,
         session_ref: &str,
         role_session: &RoleSession,
+        family: Option<&str>,
     ) -> Result<(), SsoError> {
-        if role_session.sso_ref.as_deref() == Some(session_ref) {
-            self.put_role_session(role_session).await?;
-        } else {
-            let mut held = role_session.clone();
-            held.sso_ref = Some(session_ref.to_owned());
-            self.put_role_session(&held).await?;
-        }
-        let ttl = until(role_session.expires_at, self.clock.now());
+        self.record_role_session(session_ref, role_session, family, true)
+            .await
+    }
+
+    /// [`Sso::add_role_session_by_ref`]; the principal keys are kept in the record unless
+    /// `derived` (they are those of the SSO session's person).
+    async fn record_role_session(
+        &self,
+        session_ref: &str,
+        role_session: &RoleSession,
+        family: Option<&str>,
+        derived: bool,
+    ) -> Result<(), SsoError> {
+        let now = self.clock.now();
+        let ttl = until(role_session.expires_at, now);
+        // The person's record first: once the role session is readable, so are its keys.
         self.store
-            .set_add(
-                &SSO_ROLE_SESSIONS.key([session_ref]),
+            .extend(&SSO_SESSION.key([session_ref]), ttl)
+            .await?;
+        let mut stored = RoleSession {
+            access_token: String::new(),
+            sso_ref: Some(session_ref.to_owned()),
+            ..role_session.clone()
+        };
+        if derived {
+            stored.principal_keys = PrincipalKeys::default();
+        }
+        self.put_role_session(&stored).await?;
+        self.store
+            .hash_set(
+                &SSO_ISSUED.key([session_ref]),
                 &role_session.id,
+                family.unwrap_or_default(),
                 self.absolute.max(ttl),
             )
             .await?;
