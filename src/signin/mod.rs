@@ -179,13 +179,25 @@ pub struct SignedIn {
     pub return_to: Option<String>,
 }
 
-/// A new SSO session.
-#[derive(Debug)]
+/// A new SSO session. No derived `Debug`: the session holds its CSRF token.
 pub struct Established {
     /// The session cookie's value.
     pub cookie: Secret,
+    /// The session just created (so that the request can go on with it without reading it
+    /// back).
+    pub session: SsoSession,
     /// Where the browser goes next.
     pub go_to: String,
+}
+
+impl std::fmt::Debug for Established {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Established")
+            .field("cookie", &self.cookie)
+            .field("subject", &self.session.identity.qualified_subject())
+            .field("go_to", &self.go_to)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a sign-in could not begin or finish.
@@ -329,6 +341,26 @@ impl<'a> SignIn<'a> {
     /// The provider `id` if people may sign in with it in a browser.
     pub fn provider(&self, id: &str) -> Result<&'a ProviderInfo, SignInError> {
         self.browser_provider(id).map(|(info, _)| info)
+    }
+
+    /// The one provider people may sign in with in a browser, when there is exactly one and
+    /// it signs them in on its own page (OpenID Connect, OAuth2, SAML): nothing to choose
+    /// and no form of Lanyard's to show, so a sign-in can go straight there. `None` with
+    /// several providers, or with a password provider (local, LDAP), whose form is a page
+    /// of its own (`/auth/{provider}`).
+    pub fn sole_upstream(&self) -> Option<&'a ProviderInfo> {
+        let mut browser = self
+            .connectors
+            .providers()
+            .iter()
+            .filter(|p| self.connectors.offers_browser_sign_in(&p.id));
+        let (only, None) = (browser.next()?, browser.next()) else {
+            return None;
+        };
+        match self.connectors.get(only.id.as_str())?.1 {
+            Connector::Oidc(_) | Connector::Github(_) | Connector::Saml(_) => Some(only),
+            Connector::Local(_) | Connector::Ldap(_) => None,
+        }
     }
 
     fn browser_provider(&self, id: &str) -> Result<(&'a ProviderInfo, &'a Connector), SignInError> {
@@ -614,9 +646,10 @@ impl<'a> SignIn<'a> {
         }
         let identity = signed_in.identity;
         tracing::info!(provider = %identity.provider, subject = %identity.subject, "signed in");
-        let (cookie, _) = self.sso.create(identity).await?;
+        let (cookie, session) = self.sso.create(identity).await?;
         Ok(Established {
             cookie,
+            session,
             go_to: signed_in
                 .return_to
                 .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned()),

@@ -404,3 +404,32 @@ async fn wrong_providers_and_kinds_are_no_sign_in_attempts() {
     assert!(f.events().is_empty());
     assert!(!f.metrics.render().contains("lanyard_signins_total"));
 }
+
+/// The providers of a config with `providers` (TOML `[[providers]]` entries).
+fn connectors_of(providers: &str) -> Connectors {
+    let text = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n{providers}"
+    );
+    let config = Config::from_toml(&text, std::path::Path::new("."), &|_| None).unwrap();
+    Connectors::new(&config.providers, &config.server.issuer()).unwrap()
+}
+
+#[test]
+fn only_a_lone_upstream_provider_is_gone_to_straight() {
+    const GITHUB: &str = "[[providers]]\nid = \"gh\"\nkind = \"github\"\n\
+        base_url = \"http://127.0.0.1:9\"\nclient_id = \"Iv1.test\"\nclient_secret = \"s\"\n";
+    const LOCAL: &str = "[[providers]]\nid = \"corp\"\nkind = \"local\"\n";
+    let f = Fixture::new();
+    let sole = |providers: &str| {
+        let connectors = connectors_of(providers);
+        let signin = SignIn {
+            connectors: &connectors,
+            ..f.service()
+        };
+        signin.sole_upstream().map(|p| p.id.to_string())
+    };
+    assert_eq!(sole(GITHUB).as_deref(), Some("gh"));
+    assert_eq!(sole(LOCAL), None, "a password form is a page of its own");
+    assert_eq!(sole(&format!("{LOCAL}{GITHUB}")), None, "a choice to make");
+    assert_eq!(sole(""), None);
+}

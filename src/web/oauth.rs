@@ -19,10 +19,12 @@ use crate::op::{
 };
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
+use crate::signin::{Begun, Start};
 use crate::sts::TokenExchange;
 use crate::telemetry::metrics::Outcome;
 use crate::web::error::{PageError, WebError, request_id};
 use crate::web::i18n::{Locale, Msg};
+use crate::web::pages::to_upstream;
 use crate::web::session::current_session;
 use crate::web::views::LogoutConfirmPage;
 use crate::web::{AppState, ClientIp, cookies};
@@ -99,7 +101,8 @@ impl IntoResponse for OAuthResponse {
 }
 
 /// `GET /oauth2/authorize` (OIDC Core §3.1.2): validates, parks the request, and sends the
-/// person to sign in (if needed) and to the role picker.
+/// person to sign in (if needed: the provider chooser, or with one upstream provider
+/// straight there) and to the role picker.
 pub async fn authorize(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -122,15 +125,53 @@ pub async fn authorize(
         AuthorizeNext::Roles { authz } => format!("/roles?authz={authz}"),
         AuthorizeNext::Client(url) => url.into(),
         AuthorizeNext::SignIn { authz, login_hint } => {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("return_to", &format!("/roles?authz={authz}"));
-            if let Some(hint) = &login_hint {
-                query.append_pair("login_hint", hint);
+            let return_to = format!("/roles?authz={authz}");
+            if state.signin().sole_upstream().is_some() {
+                return upstream_at_once(&state, (ip, &headers), return_to, login_hint).await;
             }
-            format!("/signin?{}", query.finish())
+            chooser(&return_to, login_hint.as_deref())
         }
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+/// The provider chooser's address for a sign-in that goes on to `return_to`.
+fn chooser(return_to: &str, login_hint: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", return_to);
+    if let Some(hint) = login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    format!("/signin?{}", query.finish())
+}
+
+/// With one provider, and that one signing people in on its own page, there is nothing to
+/// choose: the sign-in begins here, as `GET /auth/{provider}` would begin it (the same
+/// login transaction, cookie binding and cap on anonymous parked records), and the browser
+/// goes straight upstream. Dex does the same with one connector.
+async fn upstream_at_once(
+    state: &AppState,
+    (ip, headers): (ClientIp, &HeaderMap),
+    return_to: String,
+    login_hint: Option<String>,
+) -> Result<Response, PageError> {
+    let signin = state.signin();
+    let Some(provider) = signin.sole_upstream() else {
+        return Ok(Redirect::to(&chooser(&return_to, login_hint.as_deref())).into_response());
+    };
+    crate::web::admit(state, &state.login_cap, ip).await?;
+    let secure = state.config.server.secure_cookies;
+    let start = Start {
+        return_to: Some(return_to.clone()),
+        login_hint,
+        browser: cookies::read(headers, cookies::BROWSER, secure),
+        bind_saml_browser: secure,
+    };
+    match signin.begin(provider.id.as_str(), start).await? {
+        Begun::Redirect { url, binding } => Ok(to_upstream(state, &url, binding)),
+        // Not for a provider `sole_upstream` names; the chooser's link leads to the form.
+        Begun::PasswordForm(_) => Ok(Redirect::to(&chooser(&return_to, None)).into_response()),
+    }
 }
 
 /// An OAuth failure on a page-rendering path.

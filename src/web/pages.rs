@@ -183,7 +183,7 @@ fn password_page(
 }
 
 /// Sends the browser upstream, setting the cookie that binds the answer to it.
-fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Response {
+pub(crate) fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Response {
     let mut response = Redirect::to(url).into_response();
     let ttl = i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600);
     let headers = response.headers_mut();
@@ -427,6 +427,46 @@ pub async fn roles(
             pick(&state, &session, listed, view, &target).await
         }
     }
+}
+
+/// What `GET {go_to}` would answer for a session just signed in (its cookie `cookie`) when
+/// `go_to` is the role picker for a pending authorization (`/roles?authz=…`) and exactly
+/// one role fits: the application's code, through the page that continues to it. `None`
+/// when the picker has something to show or say (several roles, none, a fresher sign-in
+/// needed) or `go_to` is anything else: the browser then goes to `go_to` as before. This
+/// saves the browser the round trip through `/roles` after a redirect sign-in for an
+/// application; every check is the picker's own (the same offer, the same completion).
+pub(crate) async fn straight_on(
+    state: &AppState,
+    (facts, t): (&RequestFacts, Locale),
+    go_to: &str,
+    (cookie, session): (&Secret, &mut SsoSession),
+) -> Result<Option<Response>, PageError> {
+    let Some(authz) = picker_authz(go_to) else {
+        return Ok(None);
+    };
+    let target = for_client(state, Some(&authz)).await?;
+    let Offer::Issue(grant) = offer(&state.roles, &session.identity, target.audience(), facts)
+    else {
+        return Ok(None);
+    };
+    let visit = Visit::new(state, cookie, &target, (facts, t));
+    one_role(&visit, session, *grant, false).await.map(Some)
+}
+
+/// The pending authorization of a plain picker address `/roles?authz={id}`; `None` for
+/// any other address (another page, the picker for the person, or the picker with a
+/// filter or a choice, which only the picker shows).
+fn picker_authz(go_to: &str) -> Option<String> {
+    let query = go_to.strip_prefix("/roles?")?;
+    let mut authz = None;
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*name {
+            "authz" if authz.is_none() && !value.is_empty() => authz = Some(value.into_owned()),
+            _ => return None,
+        }
+    }
+    authz
 }
 
 /// What a role choice is about: the broker's state, the browser's session cookie, who
@@ -1032,4 +1072,26 @@ pub async fn signout(
         header::HeaderValue::from_static("\"cookies\""),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_picker_address_goes_straight_on() {
+        assert_eq!(
+            picker_authz("/roles?authz=abc%2Bd").as_deref(),
+            Some("abc+d")
+        );
+        assert_eq!(picker_authz("/roles"), None, "for the person: the picker");
+        assert_eq!(picker_authz("/roles?"), None);
+        assert_eq!(picker_authz("/roles?authz="), None);
+        assert_eq!(picker_authz("/roles?authz=a&authz=b"), None, "ambiguous");
+        assert_eq!(picker_authz("/roles?q=deploy"), None, "a filter is shown");
+        assert_eq!(picker_authz("/roles?authz=a&selected=x"), None);
+        assert_eq!(picker_authz("/credentials?authz=a"), None);
+        assert_eq!(picker_authz("/roles/favourites?authz=a"), None);
+        assert_eq!(picker_authz("/rolesx?authz=a"), None);
+    }
 }

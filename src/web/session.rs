@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::secret::Secret;
-use crate::signin::{SignIn, SignedIn};
+use crate::signin::{Established, SignIn, SignedIn};
 use crate::sso::SsoSession;
 use crate::web::error::PageError;
 use crate::web::{AppState, cookies};
@@ -50,21 +50,37 @@ pub async fn enter(
     headers: &HeaderMap,
     signed_in: SignedIn,
 ) -> Result<Response, PageError> {
+    let established = establish(state, headers, signed_in).await?;
+    let response = Redirect::to(&established.go_to).into_response();
+    Ok(with_session_cookie(state, response, &established.cookie))
+}
+
+/// Establishes the SSO session of a successful sign-in, ending the one this browser held
+/// before; the response that goes on from it takes [`with_session_cookie`].
+pub async fn establish(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: SignedIn,
+) -> Result<Established, PageError> {
     let secure = state.config.server.secure_cookies;
     let previous = cookies::read(headers, cookies::SESSION, secure);
-    let established = state
+    Ok(state
         .signin()
         .establish(signed_in, previous.as_ref())
-        .await?;
-    let mut response = Redirect::to(&established.go_to).into_response();
+        .await?)
+}
+
+/// `response` with the new session's cookie (`cookie`) set and the login cookie cleared.
+pub fn with_session_cookie(state: &AppState, mut response: Response, cookie: &Secret) -> Response {
+    let secure = state.config.server.secure_cookies;
     let max_age = i64::try_from(state.config.sessions.absolute_timeout.as_secs()).unwrap_or(43_200);
     cookies::clear(response.headers_mut(), cookies::LOGIN, secure);
     cookies::set(
         response.headers_mut(),
         cookies::SESSION,
         secure,
-        &established.cookie,
+        cookie,
         max_age,
     );
-    Ok(response)
+    response
 }

@@ -374,6 +374,73 @@ async fn upstream_oidc_provider_in_a_browser() {
     page.close().await;
 }
 
+/// An application on another origin, the `oidc-provider` peer as Lanyard's only provider
+/// and one role the application may receive: `/oauth2/authorize` goes straight to the
+/// provider's login page, and after it the callback continues to the application with
+/// its code (no chooser, no picker), through the page CSP of every Lanyard page.
+#[tokio::test]
+async fn an_application_signs_in_through_the_only_upstream_provider_straight_through() {
+    let app = app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lanyard_url = format!("http://{}", listener.local_addr().unwrap());
+    let op = crate::oidc_interop::start_op_with(&[(
+        "REDIRECT_URI",
+        format!("{lanyard_url}/auth/op/callback"),
+    )])
+    .await;
+    let keys = tempfile::tempdir().unwrap();
+    let mut text = crate::upstream::broker_text(
+        &crate::oidc_interop::provider(&op, "fetch_userinfo = true"),
+        &["op"],
+        keys.path(),
+    );
+    text.push_str(&format!(
+        "\n[[clients]]\nid = \"app\"\nname = \"Example App\"\nsecret_hash = \"{}\"\n\
+         redirect_uris = [\"{}/cb\"]\nallowed_roles = [\"engineer\"]\n",
+        cheap_hash("app-secret"),
+        app.url
+    ));
+    let clock = ManualClock::new(UnixTime::from_secs(crate::oidc_interop::real_now()));
+    let mut l = start_public_on(listener, &text, memory_store(&clock), clock).await;
+    l.keep(keys);
+
+    let page = Page::open("app_via_only_upstream").await;
+    let mut authorize = url::Url::parse(&l.at("/oauth2/authorize")).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "app")
+        .append_pair("redirect_uri", &format!("{}/cb", app.url))
+        .append_pair("scope", "openid email")
+        .append_pair("state", "state-of-alice");
+    page.goto(authorize.as_str()).await;
+    let op_origin = url::Url::parse(&op.issuer).unwrap().origin();
+    page.wait_for_url("the provider's login page", |u| u.origin() == op_origin)
+        .await;
+    page.fill("user", "alice").await;
+    page.click("#login").await;
+    let app_origin = url::Url::parse(&app.url).unwrap().origin();
+    let landed = page
+        .wait_for_url("the application", |u| u.origin() == app_origin)
+        .await;
+    page.shot("application").await;
+    assert_eq!(landed.path(), "/cb");
+    page.close().await;
+    let q = app
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|q| q.get("state").map(String::as_str) == Some("state-of-alice"))
+        .cloned()
+        .expect("the application saw the callback");
+    let tokens = redeem(&l, &app, &q["code"]).await;
+    assert_eq!(
+        role_of(tokens["access_token"].as_str().unwrap()),
+        "engineer"
+    );
+}
+
 /// The pysaml2 IdP on another site (`localhost`, Lanyard on `127.0.0.1`) posts the
 /// response to the ACS with the HTTP-POST binding: a cross-site POST, with the cookies a
 /// browser sends on one (none of Lanyard's `SameSite=Lax` cookies).

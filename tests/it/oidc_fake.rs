@@ -358,3 +358,125 @@ async fn an_applications_login_hint_is_passed_upstream() {
     let r = b.get(l.at("/auth/fake")).send().await.unwrap();
     assert_eq!(crate::upstream::param(&location(&r), "login_hint"), None);
 }
+
+/// An application's sign-in with one upstream provider: `/oauth2/authorize` goes straight
+/// to the provider (nothing to choose), and when one role fits the callback answers the
+/// page that continues to the application with its code (no round trip through `/roles`).
+/// With two roles to choose from, or for a `HEAD`, the callback sends the browser to the
+/// picker as before; the state and PKCE checks stay as they were.
+#[tokio::test]
+async fn an_application_sign_in_goes_straight_through_when_nothing_is_to_choose() {
+    use crate::harness::{cheap_hash, continue_url};
+    use crate::oidc_provider::{pkce, query};
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    let clients = format!(
+        "[[clients]]\nid = \"app\"\nsecret_hash = \"{h}\"\n\
+         redirect_uris = [\"https://app.example/cb\"]\nallowed_roles = [\"engineer\"]\n\
+         [[clients]]\nid = \"wide\"\nsecret_hash = \"{h}\"\n\
+         redirect_uris = [\"https://app.example/cb\"]\nallowed_roles = [\"engineer\", \"mail\"]\n",
+        h = cheap_hash("app-secret")
+    );
+    let providers = format!("{}{clients}", fake_provider("fake", &fake.issuer(), ""));
+    let l = broker(&providers, &["fake"], clock).await;
+    // The browser at the provider's callback, for `client`; its answer.
+    let to_callback = |client: &'static str, challenge: String| {
+        let l = &l;
+        let fake = &fake;
+        async move {
+            let b = browser();
+            let mut url = url::Url::parse(&l.at("/oauth2/authorize")).unwrap();
+            url.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", client)
+                .append_pair("redirect_uri", "https://app.example/cb")
+                .append_pair("scope", "openid email")
+                .append_pair("state", "app-state")
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            let r = b.get(url.as_str()).send().await.unwrap();
+            assert_eq!(r.status(), 303);
+            let upstream = location(&r);
+            assert!(
+                upstream.starts_with(&fake.issuer()),
+                "straight to the provider, no chooser: {upstream}"
+            );
+            let callback = location(&b.get(&upstream).send().await.unwrap());
+            (b, to_lanyard(l, &callback))
+        }
+    };
+
+    // One role fits: the callback continues to the application.
+    let (verifier, challenge) = pkce();
+    let (b, callback) = to_callback("app", challenge).await;
+    let forged = crate::upstream::with_param(&callback, "state", "attacker-state");
+    assert_eq!(b.get(&forged).send().await.unwrap().status(), 400);
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the page, not a redirect off-site");
+    let back = continue_url(&r.text().await.unwrap()).expect("continues to the app");
+    assert!(back.starts_with("https://app.example/cb?"), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some("app-state"));
+    let code = query(&back, "code").unwrap();
+    assert_eq!(b.get(&callback).send().await.unwrap().status(), 400, "once");
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://app.example/cb"),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let tokens: serde_json::Value = r.json().await.unwrap();
+    let payload = tokens["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["role"], "engineer");
+
+    // Two roles to choose from: the picker, as before.
+    let (_, challenge) = pkce();
+    let (b, callback) = to_callback("wide", challenge).await;
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let picker = location(&r);
+    assert!(picker.starts_with("/roles?authz="), "{picker}");
+    let html = b
+        .get(l.at(&picker))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(continue_url(&html).is_none(), "the picker: {html}");
+    assert!(html.contains("value=\"mail\""), "{html}");
+
+    // A HEAD of the callback signs in but does not use up the application's request.
+    let (_, challenge) = pkce();
+    let (b, callback) = to_callback("app", challenge).await;
+    let r = b.head(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let picker = location(&r);
+    assert!(picker.starts_with("/roles?authz="), "{picker}");
+    let html = b
+        .get(l.at(&picker))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(continue_url(&html).is_some(), "{html}");
+}

@@ -1,9 +1,13 @@
 //! Scenario (4), a federated browser sign-in: Lanyard as OpenID provider to a relying party
 //! (this tool), federating to a stand-in upstream OpenID provider (also this tool). One
-//! iteration, with a fresh cookie jar, is the whole flow: `/oauth2/authorize` → `/auth/up`
-//! → the upstream's authorize (auto-approving) → Lanyard's callback (the upstream's token
-//! endpoint answers an RS256 ID token with the nonce) → `/roles` (one role: straight on; a
-//! picker: the first role is posted) → the code → `/oauth2/token` → `/oauth2/userinfo`.
+//! iteration, with a fresh cookie jar, is the whole flow: `/oauth2/authorize` (with one
+//! upstream provider, straight there) → the upstream's authorize (auto-approving) →
+//! Lanyard's callback (the upstream's token endpoint answers an RS256 ID token with the
+//! nonce; with one role, straight on to the page that continues to the application) → the
+//! code → `/oauth2/token` → `/oauth2/userinfo`. With `--signin-picker` the callback sends
+//! the browser to `/roles`, whose first role is posted. Builds that show the chooser
+//! (`/signin` → `/auth/up`) or always pass through `/roles` are followed there too, so that
+//! a before and an after binary run the same sign-in.
 //!
 //! Lanyard runs as its own process (`lanyard serve`, the binary given with
 //! `--lanyard-bin`, a release build for figures), so that its CPU time is its own: the
@@ -39,8 +43,10 @@ use super::{
 const RP_REDIRECT: &str = "http://127.0.0.1:9/cb";
 /// The PKCE verifier of every iteration (RFC 7636 §4.1: 43 characters).
 const PKCE_VERIFIER: &str = "loadgen-pkce-verifier-0123456789abcdefghijkl";
-/// HTTP requests per sign-in without the picker (with it, one more), for the table.
-const REQUESTS: u32 = 8;
+/// HTTP requests per sign-in without the picker (4 of them Lanyard's), for the table; with
+/// the picker, two more (`/roles` and its form). Builds with the chooser and `/roles` on
+/// the way take two more.
+const REQUESTS: u32 = 6;
 
 /// What scenario (4) measured for one binary.
 pub(super) struct SigninRun {
@@ -171,7 +177,7 @@ pub(super) async fn run(
             let stats = drive(
                 &format!(
                     "(4) federated sign-in, OIDC upstream ({} req)",
-                    REQUESTS + u32::from(args.signin_picker)
+                    REQUESTS + 2 * u32::from(args.signin_picker)
                 ),
                 args.concurrency,
                 turn,
@@ -520,27 +526,41 @@ async fn signin(base: &str, n: usize) -> Result<(), String> {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("login_hint", &user);
-    // Lanyard parks the request and sends the browser to sign in.
+    // Lanyard parks the request and sends the browser to sign in: with its one (upstream)
+    // provider straight upstream; a build with the chooser first to `/signin`, whose link
+    // to the one provider is followed.
     let r = send(b.get(authorize.as_str())).await?;
-    let signin = url::Url::parse(&format!("{base}{}", location(&r)?)).map_err(|e| e.to_string())?;
-    let query: Vec<(String, String)> = signin.query_pairs().into_owned().collect();
-    let mut start = url::Url::parse(&format!("{base}/auth/up")).map_err(|e| e.to_string())?;
-    start.query_pairs_mut().extend_pairs(&query);
-    // The chooser's link to the one provider: to the upstream, back to the callback.
-    let r = send(b.get(start.as_str())).await?;
+    let to = location(&r)?;
+    let upstream = if to.starts_with("/signin") {
+        let signin = url::Url::parse(&format!("{base}{to}")).map_err(|e| e.to_string())?;
+        let query: Vec<(String, String)> = signin.query_pairs().into_owned().collect();
+        let mut start = url::Url::parse(&format!("{base}/auth/up")).map_err(|e| e.to_string())?;
+        start.query_pairs_mut().extend_pairs(&query);
+        let r = send(b.get(start.as_str())).await?;
+        location(&r)?
+    } else {
+        to
+    };
+    // The upstream approves at once and sends the browser back to the callback.
+    let r = send(b.get(upstream)).await?;
     let r = send(b.get(location(&r)?)).await?;
-    let r = send(b.get(location(&r)?)).await?;
-    if r.status() != 303 {
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        return Err(format!(
-            "callback answered {status}: {}",
-            &text[..text.len().min(300)]
-        ));
-    }
-    let roles = location(&r)?;
-    let r = send(b.get(format!("{base}{roles}"))).await?;
-    let html = r.text().await.map_err(|e| e.to_string())?;
+    let html = match r.status().as_u16() {
+        // One role: straight on to the application's page.
+        200 => r.text().await.map_err(|e| e.to_string())?,
+        // A build that goes through `/roles` first, or the picker.
+        303 => {
+            let roles = location(&r)?;
+            let r = send(b.get(format!("{base}{roles}"))).await?;
+            r.text().await.map_err(|e| e.to_string())?
+        }
+        status => {
+            let text = r.text().await.unwrap_or_default();
+            return Err(format!(
+                "callback answered {status}: {}",
+                &text[..text.len().min(300)]
+            ));
+        }
+    };
     let back = match continue_target(&html) {
         Ok(back) => back,
         // The picker: the first role, for an hour.
