@@ -232,9 +232,7 @@ impl Sts {
                 tracing::info!(target: "audit", event = "sts.refused", action = ACTION, provider = %provider, reason = %e.detail(), "web identity token refused");
                 upstream_error(e)
             })?;
-        let session = self
-            .issue(ACTION, &identity, &checked, client, facts)
-            .await?;
+        let session = self.issue(ACTION, identity, checked, client, facts).await?;
         Ok(Assumed {
             session,
             provider,
@@ -368,7 +366,7 @@ impl Sts {
             }
         };
         let session = self
-            .issue(ACTION, &accepted.identity, &checked, None, facts)
+            .issue(ACTION, accepted.identity, checked, None, facts)
             .await?;
         Ok(Assumed {
             session,
@@ -383,8 +381,8 @@ impl Sts {
     async fn issue(
         &self,
         action: &'static str,
-        identity: &ExternalIdentity,
-        checked: &Checked,
+        identity: ExternalIdentity,
+        checked: Checked,
         client: Option<ForClient<'_>>,
         facts: &RequestFacts,
     ) -> Result<RoleSession, StsError> {
@@ -395,7 +393,7 @@ impl Sts {
         };
         let client_id = client.map(|c| c.binding.client_id.as_str());
         let attempt = Attempt::new(facts, door, client_id);
-        let caller = Caller::Federated(identity.clone());
+        let caller = Caller::Federated(identity);
         let grant = match self.roles.evaluate(&checked.role, caller, facts) {
             Ok(g) => g,
             Err(refusal) => {
@@ -418,9 +416,9 @@ impl Sts {
         let request = IssueRequest {
             attempt,
             duration: Duration::from_secs(secs),
-            session_name: checked.session_name.clone(),
+            session_name: checked.session_name,
             client: client.map(|c| c.binding.clone()),
-            session_policy: checked.policy.clone(),
+            session_policy: checked.policy,
             holder: Holder::Alone,
         };
         self.issuer
@@ -682,10 +680,9 @@ trust_policy = { Version = "2012-10-17", Statement = [
         };
         const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
         let (log, _guard) = captured_log();
-        let checked = check(&req("audit")).unwrap();
         let fork = ci_identity("repo:acme/app:ref:refs/heads/main", "fork-owner");
         let e = sts
-            .issue(ACTION, &fork, &checked, None, &facts)
+            .issue(ACTION, fork, check(&req("audit")).unwrap(), None, &facts)
             .await
             .unwrap_err();
         // The caller's message names nothing of the policy...
@@ -700,7 +697,7 @@ trust_policy = { Version = "2012-10-17", Statement = [
         // the issue is audited too.
         let member = ci_identity("repo:acme/app:ref:refs/heads/main", "acme");
         let session = sts
-            .issue(ACTION, &member, &checked, None, &facts)
+            .issue(ACTION, member, check(&req("audit")).unwrap(), None, &facts)
             .await
             .unwrap();
         assert_eq!(session.expires_at, NOW + Duration::from_secs(900));
