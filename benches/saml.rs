@@ -1,7 +1,8 @@
 //! SAML response validation cost: Lanyard's full validation of a signed ~5 KB response
-//! (parse, structure checks, xmlsec verification with reduction to the signed subtree,
-//! conditions, attribute extraction) next to a bare libxmlsec1 verification of the same
-//! document. `cargo bench --bench saml`; figures in BENCHMARKS.md.
+//! (parse, structure and signature-shape checks, xmlsec verification keeping the pre-digest
+//! bytes of the signed element, their parse, conditions, attribute extraction) next to a bare
+//! libxmlsec1 verification of the same document. `cargo bench --bench saml`; figures in
+//! BENCHMARKS.md.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -338,6 +338,222 @@ fn comment_inside_signed_name_id_is_refused() {
     });
 }
 
+// ---- the pinned signature shape -----------------------------------------------------
+
+const EXC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED_T: &str =
+    "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>";
+
+/// A response whose assertion carries a signature template passed through `edit` (another
+/// algorithm, transform or reference), signed by xmlsec in place inside the Response as an
+/// IdP would.
+fn signed_with(s: &Shape, edit: &dyn Fn(String) -> String) -> String {
+    sign_in_place(
+        s,
+        edit(sig_template(&s.assertion_id, &pem_body("idp1.crt"))),
+    )
+}
+
+/// The unsigned response with `template` put into its assertion, then signed.
+fn sign_in_place(s: &Shape, template: String) -> String {
+    let unsigned = response(s, &assertion(s, None), None);
+    let xml = unsigned.replacen("<saml:Subject>", &format!("{template}<saml:Subject>"), 1);
+    assert!(xml.contains("<ds:Signature"));
+    strip_decl(
+        &lanyard::connectors::saml::with_xmlsec(|| {
+            use samael::crypto::CryptoProvider;
+            samael::crypto::Crypto::sign_xml(xml, &key_der("idp1.key"))
+        })
+        .unwrap(),
+    )
+}
+
+/// Whether bare xmlsec (no Lanyard rule) verifies `xml` with the IdP certificate.
+fn xmlsec_verifies(xml: &str) -> bool {
+    let pem = std::fs::read(fixture("idp1.crt")).unwrap();
+    let der = openssl::x509::X509::from_pem(&pem)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    use samael::crypto::CryptoProvider;
+    lanyard::connectors::saml::with_xmlsec(|| {
+        samael::crypto::Crypto::verify_signed_xml(xml.as_bytes(), &der.into(), Some("ID"))
+    })
+    .is_ok()
+}
+
+fn refused_as_algorithm(xml: &str) {
+    refuse_with(&unsolicited_ok(), xml, |e| {
+        matches!(e, SamlError::SignatureAlgorithm(_))
+    });
+}
+
+/// The attack an XPath transform allows: the IdP's signature leaves the AttributeStatement
+/// out, so it can be rewritten after signing and xmlsec still verifies. Lanyard refuses any
+/// transform besides enveloped-signature and one canonicalization, signed or tampered.
+#[test]
+fn xpath_transform_is_refused() {
+    let s = Shape::valid(T0);
+    let xml = signed_with(&s, &|t| {
+        t.replace(
+            ENVELOPED_T,
+            &format!(
+                "{ENVELOPED_T}<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\">\
+                 <ds:XPath xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">\
+                 not(ancestor-or-self::saml:AttributeStatement)</ds:XPath></ds:Transform>"
+            ),
+        )
+    });
+    assert!(xml.contains("REC-xpath-19991116"));
+    let tampered = xml.replace(
+        "<saml:AttributeValue>engineering</saml:AttributeValue>",
+        "<saml:AttributeValue>admins</saml:AttributeValue>",
+    );
+    assert!(tampered.contains(">admins<"));
+    assert!(
+        xmlsec_verifies(&tampered),
+        "at the xmlsec level the tampered attributes are outside the signature"
+    );
+    refused_as_algorithm(&xml);
+    refused_as_algorithm(&tampered);
+}
+
+/// A parameter inside an accepted transform (here an XPath child under enveloped-signature)
+/// is refused too.
+#[test]
+fn transform_with_a_parameter_is_refused() {
+    let s = Shape::valid(T0);
+    let xml = signed_with(&s, &|t| {
+        t.replace(
+            ENVELOPED_T,
+            "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\">\
+             <ds:XPath>1</ds:XPath></ds:Transform>",
+        )
+    });
+    refused_as_algorithm(&xml);
+}
+
+/// SHA-1, as the signature method or as the digest method, is refused before xmlsec runs.
+#[test]
+fn sha1_is_refused() {
+    let s = Shape::valid(T0);
+    let sha1_signature = signed_with(&s, &|t| {
+        t.replace(
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        )
+        .replace(
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        )
+    });
+    assert!(sha1_signature.contains("#rsa-sha1"));
+    assert!(xmlsec_verifies(&sha1_signature));
+    refused_as_algorithm(&sha1_signature);
+    let sha1_digest = signed_with(&s, &|t| {
+        t.replace(
+            "http://www.w3.org/2001/04/xmlenc#sha256",
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        )
+    });
+    assert!(xmlsec_verifies(&sha1_digest));
+    refused_as_algorithm(&sha1_digest);
+}
+
+/// Canonicalization with comments is refused: the pinned shape reads values whose comments
+/// the signature does not cover only through the whole-text rule.
+#[test]
+fn canonicalization_with_comments_is_refused() {
+    let s = Shape::valid(T0);
+    let xml = signed_with(&s, &|t| {
+        t.replacen(
+            &format!("<ds:CanonicalizationMethod Algorithm=\"{EXC}\"/>"),
+            &format!("<ds:CanonicalizationMethod Algorithm=\"{EXC}WithComments\"/>"),
+            1,
+        )
+    });
+    assert!(xml.contains("WithComments"));
+    refused_as_algorithm(&xml);
+}
+
+/// Two references (both resolving, both verifying) are refused: the signature must stand
+/// for its parent alone.
+#[test]
+fn two_references_are_refused() {
+    let s = Shape::valid(T0);
+    let xml = signed_with(&s, &|t| {
+        let start = t.find("<ds:Reference").unwrap();
+        let end = t.find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
+        let reference = t[start..end].to_owned();
+        t.replacen(&reference, &format!("{reference}{reference}"), 1)
+    });
+    assert_eq!(xml.matches("<ds:Reference").count(), 2);
+    assert!(xmlsec_verifies(&xml));
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::SignatureReference(_))
+    });
+}
+
+/// A reference to another element's ID (here the Response's, from the assertion's
+/// signature) is refused even though it verifies.
+#[test]
+fn reference_to_another_id_is_refused() {
+    let s = Shape::valid(T0);
+    // The assertion's signature covers the Response, not the assertion.
+    let xml = sign_in_place(&s, sig_template(&s.response_id, &pem_body("idp1.crt")));
+    assert!(xml.contains(&format!("URI=\"#{}\"", s.response_id)));
+    assert!(xmlsec_verifies(&xml));
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::SignatureReference(_))
+    });
+}
+
+/// Anything in the signature besides SignedInfo, SignatureValue and KeyInfo (an Object
+/// that could carry a wrapped copy) is refused, though the signature still verifies.
+#[test]
+fn object_inside_signature_is_refused() {
+    let xml = signed(&Shape::valid(T0)).replacen(
+        "</ds:Signature>",
+        "<ds:Object><x>payload</x></ds:Object></ds:Signature>",
+        1,
+    );
+    assert!(xml.contains("<ds:Object>"));
+    assert!(xmlsec_verifies(&xml));
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::SignatureReference(_))
+    });
+}
+
+/// The shapes IdPs use besides the default stay accepted: enveloped-signature alone
+/// (inclusive c14n applies), inclusive c14n named, and exclusive c14n with an
+/// InclusiveNamespaces prefix list.
+#[test]
+fn other_canonicalizations_are_accepted() {
+    let c = unsolicited_ok();
+    let inclusive = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+    let edits: [&dyn Fn(String) -> String; 3] = [
+        &|t: String| t.replace(&format!("<ds:Transform Algorithm=\"{EXC}\"/>"), ""),
+        &|t: String| t.replace(EXC, inclusive),
+        &|t: String| {
+            t.replace(
+                &format!("<ds:Transform Algorithm=\"{EXC}\"/>"),
+                &format!(
+                    "<ds:Transform Algorithm=\"{EXC}\"><ec:InclusiveNamespaces \
+                     xmlns:ec=\"{EXC}\" PrefixList=\"xs\"/></ds:Transform>"
+                ),
+            )
+        },
+    ];
+    for (i, edit) in edits.iter().enumerate() {
+        let xml = signed_with(&Shape::valid(T0), edit);
+        let v = c
+            .verify_xml(xml.as_bytes(), UnixTime::from_secs(T0))
+            .unwrap_or_else(|e| panic!("shape {i} refused: {e}\n{xml}"));
+        assert_eq!(v.name_id(), "alice@example.com");
+        assert!(v.assertion_signed());
+    }
+}
+
 #[test]
 fn doctype_is_refused() {
     let xml = format!("<!DOCTYPE samlp:Response>{}", signed(&Shape::valid(T0)));

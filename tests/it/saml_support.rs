@@ -93,7 +93,8 @@ fn t(s: i64) -> String {
         .unwrap()
 }
 
-fn sig_template(id: &str, cert: &str) -> String {
+/// A signature template (RSA-SHA256, enveloped + exclusive c14n) referencing `#id`.
+pub fn sig_template(id: &str, cert: &str) -> String {
     format!(
         "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>\
          <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\

@@ -123,6 +123,12 @@ pub enum SamlError {
     /// A signature references another element or sits in the wrong place.
     #[error("signature placement: {0}")]
     SignatureReference(String),
+    /// A signature names an algorithm or transform outside the pinned set: a signature or
+    /// digest method other than SHA-2 RSA/ECDSA, a canonicalization with comments, or a
+    /// transform other than enveloped-signature plus one canonicalization (an XPath or XSLT
+    /// transform could make the signature cover less than its element).
+    #[error("signature algorithm or transform not accepted: {0}")]
+    SignatureAlgorithm(String),
     /// xmlsec did not verify a signature with any trusted certificate.
     #[error("the signature does not verify with the IdP's certificates")]
     BadSignature,

@@ -1,20 +1,35 @@
 //! Validation of a SAML `Response` received at the ACS (saml-core §3.2.2, saml-profiles
 //! §4.1.4.3 Web Browser SSO processing rules), failing closed at every step.
 //!
-//! Order of work:
+//! Order of work (one parse of the received document, one verification, one parse of the
+//! signed bytes):
 //! 1. size limit; DOCTYPE and entity declarations refused before any parser sees the bytes;
 //! 2. the structure of the *received* document: root `samlp:Response`, exactly one
 //!    `Assertion` or `EncryptedAssertion` in the whole document and directly under the root,
-//!    signatures only as a direct child of the Response or of the Assertion, each with one
-//!    `Reference` whose URI is `#` + the ID of its parent, IDs unique;
-//!    and no comment or markup inside the text of a value Lanyard reads (refused with its
-//!    own reason: samael's reduction would otherwise report it as a bad signature);
-//! 3. every signature verified by xmlsec (through samael) against the IdP's certificates,
-//!    with SHA-2 algorithms only, and the document reduced to what the signatures cover;
-//! 4. claims read **only from the reduced (verified) tree** — an element that was not
-//!    signed cannot be read (the defence against XML Signature Wrapping);
-//! 5. `EncryptedAssertion` decrypted with the SP key, then verified in the same way;
-//! 6. Issuer, Audience, Destination/Recipient, status, time windows with the clock skew.
+//!    signatures only as a direct child of the Response or of the Assertion, IDs unique;
+//! 3. each signature pinned to one shape ([`signature_of`]): `SignedInfo`, `SignatureValue`
+//!    and an optional `KeyInfo` only; SHA-2 signature and digest methods; exactly one
+//!    `Reference`, to `#` + the ID of its parent; as transforms enveloped-signature and at
+//!    most one canonicalization without comments (no XPath, XSLT or other transform that
+//!    could make it cover less than the element) — so what it covers is its parent element
+//!    whole, minus the signature itself;
+//! 4. no comment or markup inside the text of a value Lanyard reads (refused with its own
+//!    reason: the canonical form drops comments, so the signature would still verify);
+//! 5. every signature verified by xmlsec (through samael's public API) against the IdP's
+//!    certificates — a key in `KeyInfo` is never trusted — with xmlsec reporting the
+//!    reference as succeeded; what is kept is xmlsec's pre-digest data, the canonical bytes
+//!    it hashed for that reference (samael's `ReduceMode::PreDigest`; no pruning and no
+//!    re-serialization of the document);
+//! 6. claims read **only from those signed bytes**, whose root must be the referenced
+//!    element (same name, same ID) — an element that was not signed cannot be read (the
+//!    defence against XML Signature Wrapping);
+//! 7. `EncryptedAssertion` decrypted with the SP key (taken from the signed bytes when the
+//!    Response is signed), then its assertion checked and verified in the same way;
+//! 8. Issuer, Audience, Destination/Recipient, status, time windows with the clock skew.
+//!
+//! Verification runs on samael's own parse of the same bytes rather than on Lanyard's tree:
+//! samael keeps its xmlsec wrapper private and Lanyard has no `unsafe`. Reading the hashed
+//! bytes instead of a node of Lanyard's tree leaves no room for the two parses to differ.
 //!
 //! InResponseTo and assertion-ID replay need the session store; they are checked by the
 //! caller with the values returned in [`VerifiedAssertion`].
@@ -197,12 +212,95 @@ fn id_of(node: &Node) -> Result<String, SamlError> {
     Ok(id)
 }
 
+/// The enveloped-signature transform (XML-DSig 1.0 §6.6.4).
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+/// Exclusive XML Canonicalization 1.0, without comments.
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+/// Canonicalizations accepted, as `SignedInfo`'s method and as the reference's last
+/// transform: exclusive c14n, inclusive c14n 1.0 and 1.1, all without comments.
+const CANONICALIZATIONS: &[&str] = &[
+    EXC_C14N,
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/2006/12/xml-c14n11",
+];
+
+/// The `Algorithm` of `node`, required to be one of `accepted`; `what` names it in the error.
+fn pinned_algorithm(
+    node: &Node,
+    accepted: &[&str],
+    what: &'static str,
+) -> Result<String, SamlError> {
+    let alg = node.get_attribute("Algorithm").unwrap_or_default();
+    if !accepted.contains(&alg.as_str()) {
+        return Err(SamlError::SignatureAlgorithm(format!("{what} {alg:?}")));
+    }
+    // Only exclusive c14n takes a parameter (its InclusiveNamespaces prefix list); any
+    // other child (an XPath expression, a stylesheet) is refused.
+    for child in node.get_child_elements() {
+        let prefix_list = alg == EXC_C14N && xml::is(&child, EXC_C14N, "InclusiveNamespaces");
+        if !prefix_list {
+            return Err(SamlError::SignatureAlgorithm(format!(
+                "{what} {alg:?} with a {} parameter",
+                child.get_name()
+            )));
+        }
+    }
+    Ok(alg)
+}
+
 /// Checks where signatures sit and what they reference; returns whether `parent` is signed.
+///
+/// A signature is accepted only in the one shape that lets it stand for its parent element
+/// as a whole (XML-DSig 1.0 §4; saml-core §5.4): `SignedInfo`, `SignatureValue`, an
+/// optional `KeyInfo` (never trusted: the key is always one of the IdP's certificates) and
+/// nothing else; SHA-2 signature and digest methods ([`ALLOWED_ALGORITHMS`]); exactly one
+/// `Reference`, whose URI is `#` + the parent's ID; and as its transforms the
+/// enveloped-signature transform, optionally followed by one canonicalization without
+/// comments. An XPath or XSLT transform (which can make a signature cover less than the
+/// element) or a second reference is refused, so the canonical bytes xmlsec digests are the
+/// whole parent element minus its own signature.
 fn signature_of(parent: &Node) -> Result<bool, SamlError> {
     let Some(sig) = at_most_one(parent, DSIG, "Signature")? else {
         return Ok(false);
     };
+    let parts: Vec<String> = sig
+        .get_child_elements()
+        .iter()
+        .map(|p| {
+            if p.get_namespace().is_some_and(|n| n.get_href() == DSIG) {
+                p.get_name()
+            } else {
+                format!("(foreign) {}", p.get_name())
+            }
+        })
+        .collect();
+    if parts != ["SignedInfo", "SignatureValue"]
+        && parts != ["SignedInfo", "SignatureValue", "KeyInfo"]
+    {
+        return Err(SamlError::SignatureReference(format!(
+            "the {} signature holds {parts:?}, not SignedInfo, SignatureValue and KeyInfo",
+            parent.get_name()
+        )));
+    }
     let signed_info = exactly_one(&sig, DSIG, "SignedInfo")?;
+    let signature_methods: Vec<&str> = ALLOWED_ALGORITHMS
+        .iter()
+        .map(AllowedSignatureAlgorithm::signature_uri)
+        .collect();
+    let digest_methods: Vec<&str> = ALLOWED_ALGORITHMS
+        .iter()
+        .map(AllowedSignatureAlgorithm::digest_uri)
+        .collect();
+    pinned_algorithm(
+        &exactly_one(&signed_info, DSIG, "CanonicalizationMethod")?,
+        CANONICALIZATIONS,
+        "CanonicalizationMethod",
+    )?;
+    pinned_algorithm(
+        &exactly_one(&signed_info, DSIG, "SignatureMethod")?,
+        &signature_methods,
+        "SignatureMethod",
+    )?;
     let refs = children(&signed_info, DSIG, "Reference");
     let [reference] = refs.as_slice() else {
         return Err(SamlError::SignatureReference(
@@ -217,6 +315,34 @@ fn signature_of(parent: &Node) -> Result<bool, SamlError> {
             parent.get_name()
         )));
     }
+    let transforms = exactly_one(reference, DSIG, "Transforms")?;
+    let steps = transforms.get_child_elements();
+    let (enveloped, c14n) = match steps.as_slice() {
+        [e] => (e, None),
+        [e, c] => (e, Some(c)),
+        _ => {
+            return Err(SamlError::SignatureAlgorithm(format!(
+                "the {} signature has {} transforms, not enveloped-signature and at most one \
+                 canonicalization",
+                parent.get_name(),
+                steps.len()
+            )));
+        }
+    };
+    if !steps.iter().all(|t| xml::is(t, DSIG, "Transform")) {
+        return Err(SamlError::SignatureAlgorithm(
+            "Transforms holds an element other than Transform".into(),
+        ));
+    }
+    pinned_algorithm(enveloped, &[ENVELOPED], "first Transform")?;
+    if let Some(c) = c14n {
+        pinned_algorithm(c, CANONICALIZATIONS, "second Transform")?;
+    }
+    pinned_algorithm(
+        &exactly_one(reference, DSIG, "DigestMethod")?,
+        &digest_methods,
+        "DigestMethod",
+    )?;
     Ok(true)
 }
 
@@ -249,22 +375,54 @@ fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlEr
     Ok(())
 }
 
-fn verify_and_reduce(xml: &str, certs: &[CertificateDer]) -> Result<Document, SamlError> {
+/// Verifies every signature of `xml` with xmlsec (through samael) against the IdP's
+/// certificates, SHA-2 only, and returns the canonical bytes the verified reference
+/// covers — xmlsec's pre-digest data, exactly what was hashed — parsed. For a document
+/// whose Response and Assertion are both signed, both signatures are verified and the
+/// Response's bytes are returned.
+///
+/// The returned tree's root must be the element `{ns}name` with the ID `id`: the one the
+/// pinned signature ([`signature_of`]) references.
+fn verify_signed(
+    xml: &str,
+    certs: &[CertificateDer],
+    ns: &str,
+    name: &str,
+    id: &str,
+) -> Result<Document, SamlError> {
     if certs.is_empty() {
         return Err(SamlError::Config(
             "no IdP signing certificate is known".into(),
         ));
     }
-    let reduced = super::with_xmlsec(|| {
+    let signed = super::with_xmlsec(|| {
         Crypto::reduce_xml_to_signed_with_allowed_algorithms(
             xml,
             certs,
-            ReduceMode::ValidateAndMarkNoAncestors,
+            ReduceMode::PreDigest,
             Some(ALLOWED_ALGORITHMS),
         )
     })
     .map_err(|_| SamlError::BadSignature)?;
-    parse(reduced.as_bytes())
+    let doc = parse(signed.as_bytes())?;
+    let r = root(&doc)?;
+    if !xml::is(&r, ns, name) || id_of(&r)? != id {
+        return Err(SamlError::SignatureReference(format!(
+            "the verified element is not this {name}"
+        )));
+    }
+    Ok(doc)
+}
+
+/// The one Assertion or EncryptedAssertion directly under a (verified) Response.
+fn only_assertion(response: &Node) -> Result<Node, SamlError> {
+    let mut found = Vec::new();
+    descendants(response, ASSERTION, "Assertion", &mut found);
+    descendants(response, ASSERTION, "EncryptedAssertion", &mut found);
+    match found.as_slice() {
+        [one] if one.get_parent().as_ref() == Some(response) => Ok(one.clone()),
+        other => Err(SamlError::AssertionCount(other.len())),
+    }
 }
 
 /// Validates a decoded SAML response (the XML, not base64).
@@ -339,51 +497,49 @@ pub fn verify_response(
     // on it would read as "signature does not verify"). Read only to refuse.
     refuse_split_text(assertion)?;
 
-    // Verify and keep only what the signatures cover.
-    let verified_doc = if response_signed || plain_assertion_signed {
-        Some(verify_and_reduce(text, exp.idp_certificates)?)
+    // Verify; from here on, claims are read only from the canonical bytes the verified
+    // signature covers (the defence against XML Signature Wrapping).
+    let signed_doc = if response_signed {
+        Some(verify_signed(
+            text,
+            exp.idp_certificates,
+            PROTOCOL,
+            "Response",
+            &response_id,
+        )?)
+    } else if plain_assertion_signed {
+        Some(verify_signed(
+            text,
+            exp.idp_certificates,
+            ASSERTION,
+            "Assertion",
+            &id_of(assertion)?,
+        )?)
     } else {
         None
     };
-    let verified_root = verified_doc.as_ref().map(root).transpose()?;
-
-    // The node the claims are read from: found again *in the verified tree* by its ID.
-    let assertion_id_in_doc = assertion.get_attribute("ID");
-    let verified_assertion_node: Option<Node> = match &verified_root {
-        Some(r) if response_signed => {
-            if !xml::is(r, PROTOCOL, "Response") || id_of(r)? != response_id {
-                return Err(SamlError::SignatureReference(
-                    "the verified element is not this Response".into(),
-                ));
-            }
-            let mut inside = Vec::new();
-            descendants(r, ASSERTION, "Assertion", &mut inside);
-            descendants(r, ASSERTION, "EncryptedAssertion", &mut inside);
-            match inside.as_slice() {
-                [one] => Some(one.clone()),
-                other => return Err(SamlError::AssertionCount(other.len())),
-            }
-        }
-        Some(r) => {
-            if !xml::is(r, ASSERTION, "Assertion") || Some(id_of(r)?) != assertion_id_in_doc {
-                return Err(SamlError::SignatureReference(
-                    "the verified element is not this Assertion".into(),
-                ));
-            }
-            Some(r.clone())
-        }
+    let signed_root = signed_doc.as_ref().map(root).transpose()?;
+    // The assertion as the signature covers it: inside the signed Response, or the signed
+    // Assertion itself. `None` only for an encrypted assertion in an unsigned Response.
+    let signed_assertion = match &signed_root {
+        Some(r) if response_signed => Some(only_assertion(r)?),
+        Some(r) => Some(r.clone()),
         None => None,
     };
 
     // Decrypt when needed; the plaintext assertion is then verified on its own.
-    let (claims_doc, assertion_signed): (Document, bool) = if encrypted {
+    let inner_doc: Document;
+    let (claims, assertion_signed): (Node, bool) = if encrypted {
         let key = exp.decryption_key.ok_or_else(|| {
             SamlError::Decrypt("an encrypted assertion arrived but no SP key is set".into())
         })?;
-        let source = verified_assertion_node.as_ref().unwrap_or(assertion);
+        let source = signed_assertion.as_ref().unwrap_or(assertion);
+        if !xml::is(source, ASSERTION, "EncryptedAssertion") {
+            return Err(SamlError::AssertionCount(0));
+        }
         let plaintext = decrypt_assertion(source, key)?;
-        let inner = parse(plaintext.as_bytes())?;
-        let inner_root = root(&inner)?;
+        let plain = parse(plaintext.as_bytes())?;
+        let inner_root = root(&plain)?;
         if !xml::is(&inner_root, ASSERTION, "Assertion") {
             return Err(SamlError::Decrypt(
                 "the plaintext is not an Assertion".into(),
@@ -396,47 +552,34 @@ pub fn verify_response(
         }
         check_signature_placement(&inner_root, &inner_root)?;
         refuse_split_text(&inner_root)?;
-        let signed = signature_of(&inner_root)?;
-        if signed {
-            let reduced = verify_and_reduce(&plaintext, exp.idp_certificates)?;
-            let r = root(&reduced)?;
-            if !xml::is(&r, ASSERTION, "Assertion") || id_of(&r)? != id_of(&inner_root)? {
-                return Err(SamlError::SignatureReference(
-                    "the verified element is not the decrypted Assertion".into(),
-                ));
-            }
-            (reduced, true)
+        if signature_of(&inner_root)? {
+            inner_doc = verify_signed(
+                &plaintext,
+                exp.idp_certificates,
+                ASSERTION,
+                "Assertion",
+                &id_of(&inner_root)?,
+            )?;
+            (root(&inner_doc)?, true)
         } else if response_signed {
-            (inner, false)
+            inner_doc = plain;
+            (root(&inner_doc)?, false)
         } else {
             return Err(SamlError::Unsigned);
         }
     } else {
-        let Some(doc) = verified_doc else {
+        let Some(a) = signed_assertion else {
             return Err(SamlError::Unsigned);
         };
-        // For a signed Response the verified tree is the Response; the one assertion
-        // inside it is found below.
-        let _ = verified_assertion_node;
-        (doc, plain_assertion_signed || !response_signed)
+        if !xml::is(&a, ASSERTION, "Assertion") {
+            return Err(SamlError::AssertionCount(0));
+        }
+        (a, plain_assertion_signed)
     };
     if exp.want_assertions_signed && !assertion_signed {
         return Err(SamlError::AssertionUnsigned);
     }
-    let a = root(&claims_doc)?;
-    let a = if xml::is(&a, ASSERTION, "Assertion") {
-        a
-    } else {
-        // The verified Response kept as a whole (namespaces declared on it): find the one
-        // assertion inside.
-        let mut inside = Vec::new();
-        descendants(&a, ASSERTION, "Assertion", &mut inside);
-        match inside.as_slice() {
-            [one] => one.clone(),
-            other => return Err(SamlError::AssertionCount(other.len())),
-        }
-    };
-    let mut verified = read_assertion(&a, exp)?;
+    let mut verified = read_assertion(&claims, exp)?;
     if let Some(r) = response_in_response_to
         && verified.in_response_to.as_deref() != Some(r.as_str())
     {
@@ -462,13 +605,18 @@ const TEXT_VALUES: &[&str] = &[
 /// Refuses an assertion (received, not yet verified) in which a value Lanyard reads holds a
 /// comment or markup besides its text ([`SamlError::SplitText`]).
 fn refuse_split_text(assertion: &Node) -> Result<(), SamlError> {
-    for &name in TEXT_VALUES {
-        let mut found = Vec::new();
-        descendants(assertion, ASSERTION, name, &mut found);
-        for node in &found {
+    // One walk over the assertion (not one per name).
+    let mut stack = vec![assertion.clone()];
+    while let Some(node) = stack.pop() {
+        let kids = node.get_child_nodes();
+        let value = node
+            .get_namespace()
+            .is_some_and(|n| n.get_href() == ASSERTION);
+        let name = node.get_name();
+        if let Some(&name) = TEXT_VALUES.iter().find(|&&v| value && v == name) {
             // An AttributeValue of a complex type (a NameID inside) is refused by the
             // reader later with the same reason; here only comments and instructions count.
-            let split = node.get_child_nodes().iter().any(|k| {
+            let split = kids.iter().any(|k| {
                 matches!(
                     k.get_type(),
                     Some(libxml::tree::NodeType::CommentNode | libxml::tree::NodeType::PiNode)
@@ -478,6 +626,10 @@ fn refuse_split_text(assertion: &Node) -> Result<(), SamlError> {
                 return Err(SamlError::SplitText(name));
             }
         }
+        stack.extend(
+            kids.into_iter()
+                .filter(|k| k.get_type() == Some(libxml::tree::NodeType::ElementNode)),
+        );
     }
     Ok(())
 }
