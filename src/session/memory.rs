@@ -302,16 +302,6 @@ impl MemoryStore {
         let now = self.clock.now();
         let mut inner = self.lock()?;
         inner.note_write(now);
-        fn live<'a>(
-            entries: &'a HashMap<String, Entry>,
-            key: &str,
-            now: UnixTime,
-        ) -> Option<&'a Value> {
-            entries
-                .get(key)
-                .filter(|e| e.expires_at > now)
-                .map(|e| &e.value)
-        }
         for (i, limit) in limits.iter().enumerate() {
             if live(&inner.entries, &self.key(&limit.lock), now).is_some() {
                 return Ok(Reservation::Locked(i));
@@ -419,13 +409,10 @@ impl MemoryStore {
         let now = self.clock.now();
         let key = self.key(key);
         let inner = self.lock()?;
-        match inner.entries.get(&key) {
+        match live(&inner.entries, &key, now) {
             None => Ok(Vec::new()),
-            Some(e) if e.expires_at <= now => Ok(Vec::new()),
-            Some(e) => match &e.value {
-                Value::Set(set) => Ok(set.iter().cloned().collect()),
-                Value::Bytes(_) | Value::Counter(_) | Value::Hash(_) => Err(wrong_type()),
-            },
+            Some(Value::Set(set)) => Ok(set.iter().cloned().collect()),
+            Some(Value::Bytes(_) | Value::Counter(_) | Value::Hash(_)) => Err(wrong_type()),
         }
     }
 
@@ -467,13 +454,12 @@ impl MemoryStore {
         let now = self.clock.now();
         let key = self.key(key);
         let inner = self.lock()?;
-        match inner.entries.get(&key) {
+        match live(&inner.entries, &key, now) {
             None => Ok(Vec::new()),
-            Some(e) if e.expires_at <= now => Ok(Vec::new()),
-            Some(e) => match &e.value {
-                Value::Hash(hash) => Ok(hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect()),
-                Value::Bytes(_) | Value::Counter(_) | Value::Set(_) => Err(wrong_type()),
-            },
+            Some(Value::Hash(hash)) => {
+                Ok(hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect())
+            }
+            Some(Value::Bytes(_) | Value::Counter(_) | Value::Set(_)) => Err(wrong_type()),
         }
     }
 }
@@ -485,6 +471,14 @@ fn bytes_of(value: &Value) -> Result<Vec<u8>, StoreError> {
         Value::Counter(n) => Ok(n.to_string().into_bytes()),
         Value::Set(_) | Value::Hash(_) => Err(wrong_type()),
     }
+}
+
+/// The value under `key` (already prefixed) unless it has expired at `now`.
+fn live<'a>(entries: &'a HashMap<String, Entry>, key: &str, now: UnixTime) -> Option<&'a Value> {
+    entries
+        .get(key)
+        .filter(|e| e.expires_at > now)
+        .map(|e| &e.value)
 }
 
 #[cfg(test)]
