@@ -8,10 +8,9 @@ use crate::audit::EventKind;
 use crate::clock::UnixTime;
 use crate::identity::{ClientId, RoleName, Subject};
 use crate::op::IntrospectScope;
-use crate::session::{digest, get_json, keyspace};
+use crate::session::digest;
 use crate::sso::{RoleSession, RoleSessionRecord, RoleSessionToken};
 
-use super::refresh::RefreshRecord;
 use super::{Client, OAuthError, OidcProvider, unverified_claims};
 
 /// The answer of `/oauth2/introspect` (RFC 7662 §2.2). Serialized with `active` first and
@@ -183,12 +182,7 @@ impl OidcProvider {
                 Introspection::Inactive
             });
         }
-        let Some(r) = get_json::<_, RefreshRecord>(
-            &*self.store,
-            &keyspace::REFRESH_TOKEN.key([&digest(token)]),
-        )
-        .await?
-        else {
+        let Some(r) = self.current_refresh_token(token).await? else {
             return Ok(Introspection::Inactive);
         };
         if r.expires_at <= self.clock.now() || !(any || r.client_id == client.config.id) {
@@ -227,9 +221,7 @@ impl OidcProvider {
             }
             return Ok(());
         }
-        let key = digest(token);
-        if let Some(r) =
-            get_json::<_, RefreshRecord>(&*self.store, &keyspace::REFRESH_TOKEN.key([&key])).await?
+        if let Some(r) = self.current_refresh_token(token).await?
             && r.client_id == client.config.id
         {
             let family = (r.family.as_str(), r.sso_ref.as_deref());

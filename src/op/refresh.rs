@@ -1,9 +1,24 @@
-//! Refresh tokens (RFC 6749 §6), rotated on every use, and token families: a used code or
-//! refresh token leaves a tombstone naming its family, and whoever presents it again
-//! revokes the family (OAuth 2.0 Security BCP §4.14).
+//! Refresh tokens (RFC 6749 §6), rotated on every use, and token families: whoever
+//! presents a used code or refresh token again revokes its family (OAuth 2.0 Security BCP
+//! §4.14).
+//!
+//! A refresh token carries its own record: `{record}.{secret}`, the record being the
+//! base64url JSON of a [`RefreshRecord`] (it names the token's SSO session and family), and
+//! the secret 256 random bits. The store keeps only the digest of the whole token, as its
+//! family's current one: the field `rt:{family}` of the SSO session's `sso-iss:` hash. A
+//! token is live only while its digest is that field's value, so the record it carries is
+//! exactly the one issued (a changed byte changes the digest), and rotation is one compare
+//! and set of the field: a used token no longer matches, and whoever presents it revokes
+//! the family. No key and no tombstone per token, where there were two (the record under
+//! its digest, and a copy of it for a day after its use).
+//!
+//! Refresh tokens issued by earlier versions (a random id, the record stored under its
+//! digest) are still read and rotated into the current form.
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Attempt;
@@ -12,10 +27,60 @@ use crate::clock::UnixTime;
 use crate::identity::{ClientId, ExternalIdentity, RoleName, Subject};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
-use crate::session::{digest, keyspace, put_json, random_id};
+use crate::session::{digest, get_json, keyspace, random_id};
 
 use super::issue::Exchange;
 use super::{Client, OAuthError, OidcProvider, TokenResponse, USED_TTL};
+
+/// What the field of a family's current refresh token holds while a refresh that presented
+/// it is under way (never a digest: those are 43 characters).
+const ROTATING: &str = "-";
+
+/// What the field of a family's current refresh token holds once the family is revoked.
+const REVOKED: &str = "revoked";
+
+/// The longest refresh token looked at: a record of a few hundred bytes and its secret.
+const MAX_REFRESH_TOKEN_LEN: usize = 4096;
+
+/// A refresh token of the current form, read from itself: not yet checked against the
+/// store (see [`Carried::parse`]).
+struct Carried {
+    record: RefreshRecord,
+    /// The SSO session the record names.
+    sso_ref: String,
+    /// The digest of the whole token, which its family's field must hold.
+    digest: String,
+}
+
+impl Carried {
+    /// Reads a token of the current form; `None` for anything else (a token of an earlier
+    /// version, or garbage). What it says is believed only once the store holds its digest.
+    fn parse(token: &str) -> Option<Carried> {
+        if token.len() > MAX_REFRESH_TOKEN_LEN {
+            return None;
+        }
+        let (record, secret) = token.split_once('.')?;
+        if secret.len() != 43 || secret.contains('.') {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(record).ok()?;
+        let record: RefreshRecord = serde_json::from_slice(&bytes).ok()?;
+        let sso_ref = record.sso_ref.clone()?;
+        Some(Carried {
+            record,
+            sso_ref,
+            digest: digest(token),
+        })
+    }
+
+    /// The hash and field holding its family's current token.
+    fn place(&self) -> (String, String) {
+        (
+            keyspace::SSO_ISSUED.key([&self.sso_ref]),
+            keyspace::family_refresh_token_field(&self.record.family),
+        )
+    }
+}
 
 /// The tombstone a used refresh token (or a code minted by an earlier version) leaves: a
 /// copy of its record, of which only the family and the SSO session are read (an older
@@ -91,6 +156,9 @@ impl OidcProvider {
                 "this client may not use refresh_token".into(),
             ));
         }
+        if let Some(carried) = Carried::parse(token) {
+            return self.refresh_carried(client, carried, origin).await;
+        }
         let key = digest(token);
         let (rt_key, used) = (
             keyspace::REFRESH_TOKEN.key([&key]),
@@ -119,6 +187,91 @@ impl OidcProvider {
             }
         }
         result
+    }
+
+    /// [`OidcProvider::refresh`] of a token of the current form: its family's field is set
+    /// from its digest to [`ROTATING`] in one step, so of two uses (or two at once) one
+    /// wins and the other revokes the family.
+    async fn refresh_carried(
+        &self,
+        client: &Client,
+        carried: Carried,
+        origin: &RequestFacts,
+    ) -> Result<TokenResponse, OAuthError> {
+        let (issued, field) = carried.place();
+        let held = self
+            .store
+            .hash_swap(&issued, &field, Some(&carried.digest), ROTATING)
+            .await?;
+        match held.as_deref() {
+            Some(current) if current == carried.digest => {}
+            // A family whose token is not this one: this one was used before (or is being
+            // used right now), or was never issued.
+            Some(other) if other != REVOKED => {
+                let family = (
+                    carried.record.family.as_str(),
+                    Some(carried.sso_ref.as_str()),
+                );
+                self.reuse_detected(client, family, origin, "refresh token")
+                    .await?;
+                return Err(OAuthError::InvalidGrant(
+                    "the refresh token is invalid, expired or already used".into(),
+                ));
+            }
+            _ => {
+                return Err(OAuthError::InvalidGrant(
+                    "the refresh token is invalid, expired or already used".into(),
+                ));
+            }
+        }
+        let expires_at = carried.record.expires_at;
+        let result = self.refresh_with(client, carried.record, origin).await;
+        if matches!(result, Err(OAuthError::TemporarilyUnavailable(_)))
+            && !self.clock.now().until(expires_at).is_zero()
+        {
+            self.restore_carried(&issued, &field, &carried.digest).await;
+        }
+        result
+    }
+
+    /// The record of a refresh token that is its family's current one (of either form),
+    /// expired or not; `None` for anything else. Changes nothing (introspection,
+    /// revocation).
+    pub(super) async fn current_refresh_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<RefreshRecord>, OAuthError> {
+        let Some(carried) = Carried::parse(token) else {
+            let key = keyspace::REFRESH_TOKEN.key([&digest(token)]);
+            return Ok(get_json(&*self.store, &key).await?);
+        };
+        let (issued, field) = carried.place();
+        let fields = self.store.hash_fields(&issued).await?;
+        let current = fields
+            .iter()
+            .any(|(f, v)| *f == field && *v == carried.digest);
+        Ok(current.then_some(carried.record))
+    }
+
+    /// Makes a refresh token whose use failed only because the store did current again (the
+    /// client is told to try again with it): its family's field holds [`ROTATING`], or the
+    /// digest of a token the failed attempt recorded but never handed out. A family revoked
+    /// meanwhile stays revoked. Best effort: with the store still down the token stays used.
+    async fn restore_carried(&self, issued: &str, field: &str, digest: &str) {
+        let mut expected = ROTATING.to_owned();
+        for _ in 0..2 {
+            match self
+                .store
+                .hash_swap(issued, field, Some(&expected), digest)
+                .await
+            {
+                Ok(Some(held)) if held == expected => return,
+                Ok(Some(held)) if held != REVOKED && held != digest => expected = held,
+                Ok(_) => return,
+                Err(_) => break,
+            }
+        }
+        tracing::warn!("the session store failed mid-exchange; the refresh token is used up");
     }
 
     /// [`OidcProvider::refresh`] once the refresh token is taken.
@@ -209,7 +362,7 @@ impl OidcProvider {
     }
 
     /// A new refresh token of `family` in the SSO session `sso_ref`, replacing the
-    /// family's current one.
+    /// family's current one (see the module documentation for its form).
     pub(super) async fn refresh_token(
         &self,
         client: &Client,
@@ -217,7 +370,6 @@ impl OidcProvider {
         role: &str,
         (x, family, sso_ref): (&Exchange<'_>, &str, &str),
     ) -> Result<String, OAuthError> {
-        let token = random_id().expose_secret().to_owned();
         let lifetime = client.config.refresh_token_lifetime;
         let record = RefreshRecord {
             family: family.to_owned(),
@@ -230,13 +382,13 @@ impl OidcProvider {
             duration_secs: x.duration_secs,
             expires_at: self.clock.now() + lifetime,
         };
-        put_json(
-            &*self.store,
-            &keyspace::REFRESH_TOKEN.key([&digest(&token)]),
-            &record,
-            lifetime,
-        )
-        .await?;
+        let carried = serde_json::to_vec(&record)
+            .map_err(|_| OAuthError::ServerError("a refresh token could not be encoded".into()))?;
+        let token = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(carried),
+            random_id().expose_secret()
+        );
         self.store
             .hash_set(
                 &keyspace::SSO_ISSUED.key([sso_ref]),
@@ -309,6 +461,13 @@ impl OidcProvider {
                 } else if value == family {
                     members.push(field);
                 }
+            }
+            // The current refresh token, of the current form, ends here; one of an
+            // earlier version with its key below.
+            if !refresh_tokens.is_empty() {
+                self.store
+                    .hash_swap(&issued, &current, None, REVOKED)
+                    .await?;
             }
         }
         // Families started before `SSO_ISSUED`.

@@ -181,7 +181,8 @@ pub const SSO_SESSION: Kind<1> = Kind {
 /// What an SSO session issued, one hash per session: a field per role session (its id,
 /// valued with the token family it belongs to, empty for none), and a field per token
 /// family with a refresh token (`rt:{family}`, valued with the digest of the family's
-/// current refresh token). Signing out ends the role sessions; a reused code or refresh
+/// current refresh token, which carries its own record: see `op::refresh`; `-` while a
+/// refresh presenting it is under way, `revoked` once the family is). Signing out ends the role sessions; a reused code or refresh
 /// token revokes its family's. One key per SSO session where there were three (a set of
 /// role sessions, and per family a set and its current token).
 pub const SSO_ISSUED: Kind<1> = Kind {
@@ -411,7 +412,8 @@ pub const CODE_USED: Kind<1> = Kind {
     value: Value::Text("session ref (or, from earlier versions, an op::CodeRecord)"),
 };
 
-/// A refresh token, under its digest.
+/// A refresh token of an earlier version, under its digest (refresh tokens now carry their
+/// record and are kept as a field of [`SSO_ISSUED`]): read and taken, no longer written.
 pub const REFRESH_TOKEN: Kind<1> = Kind {
     prefix: "rt:",
     parts: ["digest of the refresh token"],
@@ -421,7 +423,8 @@ pub const REFRESH_TOKEN: Kind<1> = Kind {
     value: Value::Json("op::RefreshRecord"),
 };
 
-/// The tombstone of a rotated refresh token, for replay detection.
+/// The tombstone of a rotated refresh token of an earlier version, for replay detection
+/// (see [`REFRESH_TOKEN`]).
 pub const REFRESH_TOKEN_USED: Kind<1> = Kind {
     prefix: "rt-used:",
     parts: ["digest of the refresh token"],

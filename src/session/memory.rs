@@ -162,6 +162,14 @@ impl SessionStore for MemoryStore {
                 value,
                 ttl,
             } => self.set_field(key, field, value, ttl).map(Answer::Stored),
+            Op::HashSwap {
+                key,
+                field,
+                expected,
+                value,
+            } => self
+                .swap_field(key, field, expected, value)
+                .map(|held| Answer::Value(held.map(String::into_bytes))),
             Op::HashFields { key } => self.fields(key).map(Answer::Fields),
             Op::Put {
                 key,
@@ -447,6 +455,32 @@ impl MemoryStore {
                 }
                 Some(_) => Err(wrong_type()),
             }
+        })
+    }
+
+    fn swap_field(
+        &self,
+        key: &str,
+        field: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.with_write(key, |entries, key, _| match entries.get_mut(&key) {
+            None => Ok(None),
+            Some(Entry {
+                value: Value::Hash(hash),
+                ..
+            }) => {
+                let Some(held) = hash.get_mut(field) else {
+                    return Ok(None);
+                };
+                let before = held.clone();
+                if expected.is_none_or(|e| e == before) {
+                    value.clone_into(held);
+                }
+                Ok(Some(before))
+            }
+            Some(_) => Err(wrong_type()),
         })
     }
 

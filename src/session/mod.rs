@@ -287,6 +287,33 @@ pub trait SessionStore: Send + Sync + 'static {
         .map(drop)
     }
 
+    /// Replaces `field` of the hash under `key` with `value` only if it is there and
+    /// holds `expected` (any value when `expected` is `None`), atomically (compare and
+    /// set); answers what the field held, so the swap took place exactly when that is
+    /// `expected`. The hash's TTL is left as it is. For a single-use item kept as a field
+    /// (a family's current refresh token): like [`SessionStore::take`], a swap Lanyard gave
+    /// up waiting for changes nothing when a stalled Redis runs it later.
+    async fn hash_swap(
+        &self,
+        key: &str,
+        field: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let op = Op::HashSwap {
+            key,
+            field,
+            expected,
+            value,
+        };
+        let held = self.run(op).await?.value()?;
+        held.map(|v| {
+            String::from_utf8(v)
+                .map_err(|_| StoreError::Codec("a hash field is not UTF-8".to_owned()))
+        })
+        .transpose()
+    }
+
     /// The fields of the hash under `key` with their values, sorted by field; empty when
     /// absent.
     async fn hash_fields(&self, key: &str) -> Result<Vec<(String, String)>, StoreError> {
@@ -418,6 +445,17 @@ pub enum Op<'a> {
         /// The shortest lifetime the hash is left with.
         ttl: Duration,
     },
+    /// [`SessionStore::hash_swap`]: [`Answer::Value`] (what the field held).
+    HashSwap {
+        /// The key.
+        key: &'a str,
+        /// The field.
+        field: &'a str,
+        /// What the field must hold for the swap (`None`: anything, but it must be there).
+        expected: Option<&'a str>,
+        /// Its new value.
+        value: &'a str,
+    },
     /// [`SessionStore::hash_fields`]: [`Answer::Fields`].
     HashFields {
         /// The key.
@@ -454,6 +492,7 @@ impl Op<'_> {
             Op::Replace { .. } => "replace",
             Op::Extend { .. } => "extend",
             Op::HashSet { .. } => "hash_set",
+            Op::HashSwap { .. } => "hash_swap",
             Op::HashFields { .. } => "hash_fields",
             Op::TakeIfEqual { .. } => "take_if_equal",
             Op::Delete { .. } => "delete",

@@ -92,6 +92,7 @@ mod tests {
         store.replace("b", b"2", ttl).await.unwrap();
         assert!(store.extend("b", ttl).await.unwrap());
         store.hash_set("h", "f", "v", ttl).await.unwrap();
+        store.hash_swap("h", "f", Some("v"), "w").await.unwrap();
         assert_eq!(store.hash_fields("h").await.unwrap().len(), 1);
         // A wrong kind of value fails, and is observed as a failure.
         assert!(store.get("s").await.is_err());
@@ -129,6 +130,7 @@ mod tests {
                 ("replace", true),
                 ("extend", true),
                 ("hash_set", true),
+                ("hash_swap", true),
                 ("hash_fields", true),
                 ("get", false),
                 ("ping", true),

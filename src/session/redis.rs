@@ -141,6 +141,26 @@ end
 return 0
 ";
 
+/// [`SessionStore::hash_swap`], with the deadline of the module documentation. KEYS: the
+/// hash. ARGV: the deadline in microseconds of Redis's clock, the field, its new value,
+/// and the value it must hold (none: any). Answers what the field held (nil when absent)
+/// or `-1` when past the deadline, having changed nothing.
+static HASH_SWAP_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(HASH_SWAP_SOURCE));
+
+/// The source of [`HASH_SWAP_SCRIPT`].
+const HASH_SWAP_SOURCE: &str = r"
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000000 + tonumber(t[2]) > tonumber(ARGV[1]) then
+  return -1
+end
+local v = redis.call('HGET', KEYS[1], ARGV[2])
+if v and (ARGV[4] == nil or v == ARGV[4]) then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+end
+return v
+";
+
 /// [`RESERVE_SCRIPT`], its digest computed once.
 static RESERVE: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(RESERVE_SCRIPT));
@@ -1017,6 +1037,25 @@ impl SessionStore for RedisStore {
                 self.transaction(vec![set, start, lengthen])
                     .await
                     .map(|_| Answer::Stored(true))
+            }
+            Op::HashSwap {
+                key,
+                field,
+                expected,
+                value,
+            } => {
+                let mut args = vec![field.as_bytes(), value.as_bytes()];
+                args.extend(expected.map(str::as_bytes));
+                let answer = self
+                    .before_deadline(&HASH_SWAP_SCRIPT, HASH_SWAP_SOURCE, &[self.key(key)], &args)
+                    .await?;
+                match answer {
+                    redis::Value::Nil => Ok(Answer::Value(None)),
+                    redis::Value::BulkString(bytes) => Ok(Answer::Value(Some(bytes))),
+                    _ => Err(StoreError::Backend(
+                        "unexpected answer from the swap script".to_owned(),
+                    )),
+                }
             }
             Op::HashFields { key } => {
                 let fields: std::collections::BTreeMap<String, String> =

@@ -175,6 +175,14 @@ macro_rules! store_suite {
                 super::hashes_collect_fields_and_refresh_ttl($fixture).await;
             }
             #[tokio::test]
+            async fn hash_swap_compares_and_sets_one_field() {
+                super::hash_swap_compares_and_sets_one_field($fixture).await;
+            }
+            #[tokio::test]
+            async fn hash_swap_has_exactly_one_winner_under_concurrency() {
+                super::hash_swap_has_exactly_one_winner_under_concurrency($fixture).await;
+            }
+            #[tokio::test]
             async fn wrong_type_is_an_error_not_a_panic() {
                 super::wrong_type_is_an_error_not_a_panic($fixture).await;
             }
@@ -711,6 +719,88 @@ async fn hashes_collect_fields_and_refresh_ttl(f: Fixture) {
     assert!(matches!(s.get("h").await, Err(StoreError::Backend(_))));
     s.delete("h").await.unwrap();
     assert!(s.hash_fields("h").await.unwrap().is_empty());
+    f.finish().await;
+}
+
+async fn hash_swap_compares_and_sets_one_field(f: Fixture) {
+    let s = &f.store;
+    let pair = |f: &str, v: &str| (f.to_owned(), v.to_owned());
+    // Absent hash, absent field: nothing to swap, nothing created.
+    assert_eq!(s.hash_swap("h", "rt", Some("a"), "b").await.unwrap(), None);
+    assert_eq!(s.hash_swap("h", "rt", None, "b").await.unwrap(), None);
+    assert!(s.hash_fields("h").await.unwrap().is_empty());
+    s.hash_set("h", "other", "x", f.short_ttl).await.unwrap();
+    assert_eq!(s.hash_swap("h", "rt", None, "b").await.unwrap(), None);
+    assert_eq!(s.hash_fields("h").await.unwrap(), [pair("other", "x")]);
+    // The expected value: swapped, and the answer is what was there.
+    s.hash_set("h", "rt", "a", f.short_ttl).await.unwrap();
+    assert_eq!(
+        s.hash_swap("h", "rt", Some("a"), "b")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a")
+    );
+    // Another value: left alone, and the answer says what it holds.
+    assert_eq!(
+        s.hash_swap("h", "rt", Some("a"), "c")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("b")
+    );
+    // Any value.
+    assert_eq!(
+        s.hash_swap("h", "rt", None, "d").await.unwrap().as_deref(),
+        Some("b")
+    );
+    assert_eq!(
+        s.hash_fields("h").await.unwrap(),
+        [pair("other", "x"), pair("rt", "d")]
+    );
+    // The hash's TTL is not touched: it ends as set.
+    f.let_short_ttl_pass().await;
+    assert!(s.hash_fields("h").await.unwrap().is_empty());
+    // Not a hash: an error.
+    s.put("bytes", b"v", TTL).await.unwrap();
+    assert!(matches!(
+        s.hash_swap("bytes", "f", None, "v").await,
+        Err(StoreError::Backend(_))
+    ));
+    f.finish().await;
+}
+
+async fn hash_swap_has_exactly_one_winner_under_concurrency(f: Fixture) {
+    for round in 0..5 {
+        let key = format!("issued{round}");
+        f.store
+            .hash_set(&key, "rt:f", "current", TTL)
+            .await
+            .unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(32));
+        let mut swappers = tokio::task::JoinSet::new();
+        for i in 0..32 {
+            let store = Arc::clone(&f.store);
+            let start = Arc::clone(&start);
+            let key = key.clone();
+            swappers.spawn(async move {
+                start.wait().await;
+                let mine = format!("next{i}");
+                let held = store.hash_swap(&key, "rt:f", Some("current"), &mine).await;
+                (held.unwrap(), mine)
+            });
+        }
+        let mut winners = Vec::new();
+        while let Some(result) = swappers.join_next().await {
+            let (held, mine) = result.unwrap();
+            if held.as_deref() == Some("current") {
+                winners.push(mine);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}");
+        let fields = f.store.hash_fields(&key).await.unwrap();
+        assert_eq!(fields, [("rt:f".to_owned(), winners[0].clone())]);
+    }
     f.finish().await;
 }
 

@@ -202,6 +202,17 @@ async fn cluster_runs_every_operation_and_keeps_single_use_atomic() {
     assert!(!store.take_if_equal("cmp", b"v2").await.unwrap());
     assert!(store.take_if_equal("cmp", b"v1").await.unwrap());
     assert!(!store.take_if_equal("cmp", b"v1").await.unwrap());
+    // A hash's field, compared and set (a family's current refresh token).
+    let issued = keyspace::SSO_ISSUED.key(["ref-1"]);
+    store.hash_set(&issued, "rt:f", "d1", ttl).await.unwrap();
+    let swapped = store.hash_swap(&issued, "rt:f", Some("d1"), "d2").await;
+    assert_eq!(swapped.unwrap().as_deref(), Some("d1"));
+    let refused = store.hash_swap(&issued, "rt:f", Some("d1"), "d3").await;
+    assert_eq!(refused.unwrap().as_deref(), Some("d2"));
+    assert_eq!(
+        store.hash_fields(&issued).await.unwrap(),
+        [("rt:f".to_owned(), "d2".to_owned())]
+    );
 
     // Keys of one operation in different slots are refused before reaching Redis.
     store.put("a-key", b"1", ttl).await.unwrap();

@@ -120,6 +120,142 @@ async fn simultaneous_reuse_of_a_refresh_token_revokes_the_family() {
     purge(&prefix).await;
 }
 
+/// The keys under the test's prefix.
+async fn keys_under(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut c)
+        .await
+        .unwrap()
+}
+
+/// The record a refresh token carries (`{record}.{secret}`), as JSON.
+fn carried_record(rt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let (record, secret) = rt
+        .split_once('.')
+        .expect("a refresh token of the current form");
+    assert_eq!(secret.len(), 43);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(record)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A refresh token keeps nothing of its own in Redis (only its digest, in its SSO
+/// session's hash); one whose record was altered is refused and, naming a live family,
+/// revokes it; an earlier version's token (its record under its digest) still refreshes
+/// into the current form, and its reuse still revokes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_carry_their_record_and_earlier_ones_still_work() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (l, store, prefix) = on_redis(REDIS, RedisTimeouts::default()).await;
+    let b = browser();
+    let (s, t) = redeem(&l, &code_for(&l, &b).await).await;
+    assert_eq!(s, 200, "{t}");
+    let rt = t["refresh_token"].as_str().unwrap().to_owned();
+    let record = carried_record(&rt);
+    assert_eq!(record["c"], "grafana");
+    assert_eq!(record["r"], "auditor");
+    let keys = keys_under(&prefix).await;
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains("rt:") || k.contains("rt-used:")),
+        "{keys:?}"
+    );
+    let sso_ref = record["o"].as_str().unwrap().to_owned();
+    let family = record["f"].as_str().unwrap().to_owned();
+    let issued = keyspace::SSO_ISSUED.key([&sso_ref]);
+    let field = keyspace::family_refresh_token_field(&family);
+    let current = |fields: Vec<(String, String)>| {
+        fields
+            .into_iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
+    };
+    assert_eq!(
+        current(store.hash_fields(&issued).await.unwrap()),
+        Some(lanyard::session::digest(&rt))
+    );
+    assert_eq!(introspect(&l, &rt).await["active"], true);
+
+    // Altered: the role changed, the secret kept. Refused, and the family is revoked.
+    let mut altered = record.clone();
+    altered["r"] = "admin".into();
+    let secret = rt.split_once('.').unwrap().1;
+    let forged = format!("{}.{secret}", b64.encode(altered.to_string()));
+    let (s, e) = refresh(&l, &forged).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+    assert_eq!(refresh(&l, &rt).await.0, 400, "the family must be revoked");
+    assert_eq!(introspect(&l, &rt).await["active"], false);
+    assert_eq!(
+        introspect(&l, t["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    // Garbage of every shape: refused, nothing else happens.
+    for junk in [
+        "",
+        ".",
+        "a.b",
+        "x".repeat(5000).as_str(),
+        &format!("{}.{secret}", b64.encode("[]")),
+    ] {
+        assert_eq!(refresh(&l, junk).await.0, 400, "{junk:.20}");
+    }
+
+    // An earlier version's token: a random id, its record under its digest, its digest as
+    // the family's current token.
+    let (s, t) = redeem(&l, &code_for(&l, &b).await).await;
+    assert_eq!(s, 200, "{t}");
+    let record = carried_record(t["refresh_token"].as_str().unwrap());
+    let (sso_ref, family) = (record["o"].as_str().unwrap(), record["f"].as_str().unwrap());
+    let earlier = lanyard::session::random_id().expose_secret().to_owned();
+    let earlier_digest = lanyard::session::digest(&earlier);
+    let stored = serde_json::json!({
+        "family": family, "client_id": "grafana", "scope": record["sc"],
+        "sso_ref": sso_ref, "sub": record["s"], "role": "auditor",
+        "duration_secs": record["ds"], "expires_at": record["e"],
+    });
+    let ttl = Duration::from_secs(3600);
+    store
+        .put(
+            &keyspace::REFRESH_TOKEN.key([&earlier_digest]),
+            stored.to_string().as_bytes(),
+            ttl,
+        )
+        .await
+        .unwrap();
+    let (issued, field) = (
+        keyspace::SSO_ISSUED.key([sso_ref]),
+        keyspace::family_refresh_token_field(family),
+    );
+    store
+        .hash_set(&issued, &field, &earlier_digest, ttl)
+        .await
+        .unwrap();
+    assert_eq!(introspect(&l, &earlier).await["active"], true);
+    let (s, next) = refresh(&l, &earlier).await;
+    assert_eq!(s, 200, "{next}");
+    let next_rt = next["refresh_token"].as_str().unwrap();
+    assert_eq!(carried_record(next_rt)["f"], family);
+    // Reused: the family goes, the new-form token with it.
+    assert_eq!(refresh(&l, &earlier).await.0, 400);
+    assert_eq!(refresh(&l, next_rt).await.0, 400);
+    assert_eq!(
+        introspect(&l, next["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    purge(&prefix).await;
+}
+
 /// Short timeouts so a stall is noticed quickly: the take gives up after 500 ms.
 fn quick() -> RedisTimeouts {
     RedisTimeouts {
@@ -151,6 +287,31 @@ async fn a_code_redeemed_during_a_stall_is_still_usable_afterwards() {
             introspect(&l, t["access_token"].as_str().unwrap()).await["active"],
             true
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_used_during_a_stall_is_still_usable_afterwards() {
+    let redis = PrivateRedis::start().await;
+    let (l, _, _) = on_redis(&redis.url(), quick()).await;
+    let b = browser();
+    for mode in ["WRITE", "ALL"] {
+        let (s, t) = redeem(&l, &code_for(&l, &b).await).await;
+        assert_eq!(s, 200, "{mode}: {t}");
+        let rt = t["refresh_token"].as_str().unwrap();
+        redis.pause(1_500, mode).await;
+        let (s, e) = refresh(&l, rt).await;
+        assert_eq!(
+            (s, e["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "{mode}: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(1_800)).await;
+        let (s, next) = refresh(&l, rt).await;
+        assert_eq!(s, 200, "{mode}: the retry must succeed: {next}");
+        // Rotated once: the new one works.
+        let (s, e) = refresh(&l, next["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(s, 200, "{mode}: {e}");
     }
 }
 
