@@ -11,8 +11,10 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod admin;
 pub mod audit;
 pub mod authz;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -14,7 +14,12 @@
 //! `outcome="restart_needed"`. A provider whose entry in the file and whose converted settings are
 //! unchanged keeps its connector, and with it its discovery, JWKS and metadata caches.
 //!
-//! May import: `config`, `connectors`, `server`, `web`, `audit`, `telemetry`.
+//! The admin catalog (roles kept in the database, [`crate::catalog`]) is swapped the same
+//! way: every instance polls the catalog version ([`Reloader::watch_catalog`]) and, when
+//! it changed, assembles a state of the running file config and the database's entities.
+//!
+//! May import: `config`, `catalog`, `db`, `connectors`, `server`, `web`, `audit`,
+//! `telemetry`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::{AuditEvent, EventKind};
+use crate::catalog::Stored;
 use crate::config::{Config, ConfigErrors, StoreKind};
 use crate::connectors::ConnectorError;
 use crate::identity::ProviderId;
@@ -92,6 +98,8 @@ struct Running {
     state: AppState,
     text: String,
     providers: BTreeMap<ProviderId, Fingerprint>,
+    /// The database's entities the state was assembled with.
+    stored: Stored,
 }
 
 /// Reloads one broker's config file and swaps its router.
@@ -112,7 +120,8 @@ impl Reloader {
     ) -> Result<Self, StartError> {
         let connectors = Arc::new(shared.connectors(&config, |_| None)?);
         let providers = fingerprints(&config, text);
-        let state = assemble(config, &shared, connectors);
+        let stored = Stored::default();
+        let state = assemble(Arc::new(config), &stored, &shared, connectors);
         shared.metrics.config_reload(None, shared.clock.now());
         Ok(Self {
             path,
@@ -122,6 +131,7 @@ impl Reloader {
                 state,
                 text: text.to_owned(),
                 providers,
+                stored,
             }),
         })
     }
@@ -176,12 +186,19 @@ impl Reloader {
             .map(|p| p.id.clone())
             .filter(|id| unchanged(id))
             .collect();
-        let state = assemble(config, &self.shared, Arc::new(connectors));
+        let stored = running.stored.clone();
+        let state = assemble(
+            Arc::new(config),
+            &stored,
+            &self.shared,
+            Arc::new(connectors),
+        );
         self.live.store(app(state.clone()));
         *running = Running {
             state,
             text,
             providers,
+            stored,
         };
         Ok(Reloaded {
             restart_needed,
@@ -263,6 +280,85 @@ impl Reloader {
             _debouncer: debouncer,
             task,
         })
+    }
+}
+
+impl Reloader {
+    /// Reads the catalog version from the database and, when it differs from the one the
+    /// running state was assembled with, reads the entities and swaps in a state of the
+    /// running file config and them (the same swap as a file reload; connectors and their
+    /// caches are kept). `Ok(false)` when nothing changed or there is no database.
+    pub async fn refresh_catalog(&self) -> Result<bool, crate::db::DbError> {
+        let Some(db) = self.shared.database.as_deref() else {
+            return Ok(false);
+        };
+        let version = db.catalog_version().await?;
+        let mut running = self.running.lock().await;
+        if running.stored.version == Some(version) {
+            return Ok(false);
+        }
+        let stored = Stored::load(db).await?;
+        let state = assemble(
+            Arc::clone(&running.state.config),
+            &stored,
+            &self.shared,
+            Arc::clone(&running.state.connectors),
+        );
+        self.live.store(app(state.clone()));
+        tracing::info!(
+            catalog_version = stored.version,
+            database_roles = stored.roles.len(),
+            "admin catalog reloaded"
+        );
+        running.state = state;
+        running.stored = stored;
+        Ok(true)
+    }
+
+    /// Polls the catalog version every [`CATALOG_POLL`] (and at once when a write through
+    /// this instance's API wakes it) and reloads the catalog when it changed, so that a
+    /// change made on any instance takes effect on every instance within two polls. A
+    /// database error is logged when it starts and when it ends, and the running catalog
+    /// stays meanwhile. `None` without a database. The poll lasts as long as the guard.
+    pub fn watch_catalog(self: &Arc<Self>) -> Option<CatalogWatch> {
+        self.shared.database.as_ref()?;
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                match me.refresh_catalog().await {
+                    Ok(_) if failing => {
+                        failing = false;
+                        tracing::info!("admin catalog: the database answers again");
+                    }
+                    Ok(_) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "admin catalog: cannot read the database; the running catalog stays");
+                    }
+                    Err(_) => {}
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(CATALOG_POLL) => {}
+                    () = me.shared.catalog_changed.notified() => {}
+                }
+            }
+        });
+        Some(CatalogWatch { task })
+    }
+}
+
+/// How often every instance reads the catalog version.
+pub const CATALOG_POLL: Duration = Duration::from_secs(1);
+
+/// A running poll of the admin catalog; dropping it ends the poll.
+pub struct CatalogWatch {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CatalogWatch {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

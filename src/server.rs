@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::access::{CredentialIssuer, Issuer};
+use crate::admin::Admin;
 use crate::audit::{Audit, AuditError, AuditEvent, EventKind, OnFailure};
+use crate::catalog::Stored;
 use crate::clock::SharedClock;
 use crate::config::{Config, SessionsConfig, StoreKind};
 use crate::connectors::{Connector, ConnectorError, Connectors, UpstreamObserver};
+use crate::db::Database;
 use crate::identity::ProviderId;
 use crate::op::{Clients, OidcProvider};
 use crate::reload::Reloader;
@@ -125,6 +128,12 @@ pub struct Shared {
     pub audit: Audit,
     /// The bound on argon2id checks (`[limits] password_hashes`, read at start).
     pub hashing: PasswordHashing,
+    /// The database of admin-managed entities: the audit trail's (`[audit] database`),
+    /// `None` when it is turned off.
+    pub database: Option<Arc<Database>>,
+    /// Woken by a write through the admin API, so that this instance reloads its catalog
+    /// at once instead of at the next poll.
+    pub catalog_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -142,14 +151,17 @@ impl Shared {
         )?);
         let metrics = Arc::new(Metrics::new());
         let observer = Arc::new(StoreMetrics(Arc::clone(&metrics)));
+        let audit = Audit::from_settings(&config.audit)?;
         Ok(Self {
             store: Arc::new(ObservedStore::new(store, observer)),
             clock,
             keys,
             metrics,
             draining: Draining::default(),
-            audit: Audit::from_settings(&config.audit)?,
+            database: audit.database().cloned(),
+            audit,
             hashing: PasswordHashing::new(config.limits.password_hashes),
+            catalog_changed: Arc::new(tokio::sync::Notify::new()),
         })
     }
 }
@@ -207,7 +219,12 @@ pub fn build_state(
 ) -> Result<AppState, StartError> {
     let shared = Shared::new(&config, store, clock)?;
     let connectors = Arc::new(shared.connectors(&config, |_| None)?);
-    Ok(assemble(config, &shared, connectors))
+    Ok(assemble(
+        Arc::new(config),
+        &Stored::default(),
+        &shared,
+        connectors,
+    ))
 }
 
 /// [`build_state`] with a given audit trail (its sinks and failure policy) in place of
@@ -221,12 +238,22 @@ pub fn build_state_with_audit(
     let mut shared = Shared::new(&config, store, clock)?;
     shared.audit = audit;
     let connectors = Arc::new(shared.connectors(&config, |_| None)?);
-    Ok(assemble(config, &shared, connectors))
+    Ok(assemble(
+        Arc::new(config),
+        &Stored::default(),
+        &shared,
+        connectors,
+    ))
 }
 
-/// The application state of a validated config on a broker's lasting parts, with these
-/// connectors (new ones, or those a reload kept).
-pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) -> AppState {
+/// The application state of a validated config and the database's entities on a broker's
+/// lasting parts, with these connectors (new ones, or those a reload kept).
+pub fn assemble(
+    config: Arc<Config>,
+    stored: &Stored,
+    shared: &Shared,
+    connectors: Arc<Connectors>,
+) -> AppState {
     let clock = Arc::clone(&shared.clock);
     let issuer = config.server.issuer();
     let audience = if config.tokens.audience.is_empty() {
@@ -240,7 +267,7 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         config.sessions.idle_timeout,
         config.sessions.absolute_timeout,
     );
-    let roles = Arc::new(RoleCatalog::new(config.roles.clone()));
+    let roles = Arc::new(RoleCatalog::new(crate::catalog::roles(&config, stored)));
     let issuer = CredentialIssuer::new(
         Arc::clone(&shared.keys),
         issuer,
@@ -295,7 +322,12 @@ pub fn assemble(config: Config, shared: &Shared, connectors: Arc<Connectors>) ->
         draining: shared.draining.clone(),
         metrics: Arc::clone(&shared.metrics),
         audit: shared.audit.clone(),
-        config: Arc::new(config),
+        admin: Admin::new(
+            shared.database.clone(),
+            shared.audit.clone(),
+            Arc::clone(&shared.catalog_changed),
+        ),
+        config,
         clock,
         sso,
         connectors,
@@ -363,6 +395,11 @@ pub async fn run(
         shared.clone(),
     )?);
     start_audit(&shared, had_key).await?;
+    // The database's roles before the first request; the poll keeps them current.
+    if let Err(e) = reloader.refresh_catalog().await {
+        tracing::warn!(error = %e, "admin catalog: cannot read the database; serving the file's roles until it answers");
+    }
+    let _catalog = reloader.watch_catalog();
     print_demo_users(&demo);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

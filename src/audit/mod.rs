@@ -71,11 +71,15 @@ pub enum EventKind {
     /// Events of one source held back in a window (failures anyone can cause), counted.
     #[serde(rename = "audit.summary")]
     AuditSummary,
+    /// An admin created, replaced or deleted an entity through the admin API; `detail`
+    /// holds the entity before and after.
+    #[serde(rename = "admin.changed")]
+    AdminChanged,
 }
 
 impl EventKind {
     /// Every kind, for parsing and listing.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::CredentialsIssued,
         EventKind::CredentialsRefused,
         EventKind::SignInSucceeded,
@@ -88,6 +92,7 @@ impl EventKind {
         EventKind::ConfigReloadFailed,
         EventKind::KeyRotated,
         EventKind::AuditSummary,
+        EventKind::AdminChanged,
     ];
 
     /// The stable name, as stored and queried (`credentials.issued`, …).
@@ -105,6 +110,7 @@ impl EventKind {
             EventKind::ConfigReloadFailed => "config.reload_failed",
             EventKind::KeyRotated => "key.rotated",
             EventKind::AuditSummary => "audit.summary",
+            EventKind::AdminChanged => "admin.changed",
         }
     }
 

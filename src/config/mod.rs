@@ -49,6 +49,7 @@ use raw::{RawPolicy, RawRole};
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use providers::demo_users;
+pub use roles::role_from_document;
 pub use server::{MetricsConfig, ServerConfig};
 pub use sessions::{DEFAULT_MAX_ROLE_SESSIONS, SessionsConfig, StoreKind, TokensConfig};
 pub use sign_in::LimitsConfig;

@@ -8,9 +8,19 @@ use std::time::Duration;
 use lanyard_policy::{Policy, PolicyKind};
 
 use super::Cx;
-use super::raw::RawRole;
+use super::raw::{RawPolicySource, RawRole};
 use crate::identity::RoleName;
 use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role, is_valid_role_name};
+
+/// `field` of the entry at `path` (`roles[1].trust_policy`), or `field` alone when the
+/// entry is the whole document (`trust_policy`, a role sent to the admin API).
+fn at(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
 
 pub(super) fn check_session_bounds(cx: &mut Cx<'_>, path: &str, d: Duration) {
     let secs = d.as_secs();
@@ -31,14 +41,7 @@ impl Cx<'_> {
         let mut out: Vec<Role> = Vec::new();
         for (i, raw) in raws.into_iter().enumerate() {
             let path = format!("roles[{i}]");
-            if !is_valid_role_name(&raw.name) {
-                self.error(
-                    format!("{path}.name"),
-                    format!(
-                        "{:?} is not a valid role name: 1-64 characters of A-Z a-z 0-9 and +=,.@_-",
-                        raw.name
-                    ),
-                );
+            if !self.role_name(&path, &raw.name) {
                 continue;
             }
             if out.iter().any(|r| r.name == raw.name) {
@@ -55,6 +58,20 @@ impl Cx<'_> {
         out
     }
 
+    /// Whether `name` is a valid role name; records the error at `{path}.name` if not.
+    fn role_name(&mut self, path: &str, name: &str) -> bool {
+        let valid = is_valid_role_name(name);
+        if !valid {
+            self.error(
+                at(path, "name"),
+                format!(
+                    "{name:?} is not a valid role name: 1-64 characters of A-Z a-z 0-9 and +=,.@_-"
+                ),
+            );
+        }
+        valid
+    }
+
     /// One role whose name is valid and new.
     fn role(
         &mut self,
@@ -63,21 +80,21 @@ impl Cx<'_> {
         policies: &BTreeMap<String, Arc<Policy>>,
     ) -> Option<Role> {
         let max = self.duration(
-            &format!("{path}.max_session_duration"),
+            &at(path, "max_session_duration"),
             raw.max_session_duration.as_deref(),
             Duration::from_secs(3600),
         );
-        check_session_bounds(self, &format!("{path}.max_session_duration"), max);
+        check_session_bounds(self, &at(path, "max_session_duration"), max);
         let trust = match raw.trust_policy {
             Some(source) => self.policy_source(
-                &format!("{path}.trust_policy"),
+                &at(path, "trust_policy"),
                 source,
                 &format!("{}/trust", raw.name),
                 PolicyKind::Trust,
             ),
             None => {
                 self.error(
-                    format!("{path}.trust_policy"),
+                    at(path, "trust_policy"),
                     "is required: without one nobody may assume the role",
                 );
                 None
@@ -86,7 +103,7 @@ impl Cx<'_> {
         let mut permission_policies = self.named_policies(path, &raw.permission_policies, policies);
         if let Some(source) = raw.inline_policy
             && let Some(p) = self.policy_source(
-                &format!("{path}.inline_policy"),
+                &at(path, "inline_policy"),
                 source,
                 &format!("{}/inline", raw.name),
                 PolicyKind::Identity,
@@ -98,7 +115,7 @@ impl Cx<'_> {
             Some(name) => match policies.get(&name) {
                 Some(p) => Some(Arc::clone(p)),
                 None => {
-                    self.unknown_policy(&format!("{path}.permissions_boundary"), &name, policies);
+                    self.unknown_policy(&at(path, "permissions_boundary"), &name, policies);
                     None
                 }
             },
@@ -126,11 +143,91 @@ impl Cx<'_> {
         for (j, name) in names.iter().enumerate() {
             match policies.get(name) {
                 Some(p) => found.push(Arc::clone(p)),
-                None => {
-                    self.unknown_policy(&format!("{path}.permission_policies[{j}]"), name, policies)
-                }
+                None => self.unknown_policy(
+                    &at(path, &format!("permission_policies[{j}]")),
+                    name,
+                    policies,
+                ),
             }
         }
         found
     }
+}
+
+/// Validates a role kept in the database by the code `check-config` runs for a `[[roles]]`
+/// entry (the same checks, the same messages): `document` is the entry as a JSON object,
+/// `name` the role's name (a `name` in the document must be the same), `policies` the
+/// `[[policies]]` its `permission_policies` and `permissions_boundary` may name. Paths of
+/// errors start at the document (`trust_policy.Statement[0].Condition`). A policy must be
+/// given as a document: a file path names a file on the server, which the database does
+/// not hold.
+pub fn role_from_document(
+    name: &str,
+    document: serde_json::Value,
+    policies: &BTreeMap<String, Arc<Policy>>,
+) -> Result<Role, Vec<super::ConfigError>> {
+    let no_env = |_: &str| -> Option<String> { None };
+    let mut cx = Cx {
+        errors: Vec::new(),
+        base: std::path::Path::new("."),
+        env: &no_env,
+    };
+    let role = role_document(&mut cx, name, document, policies);
+    match role {
+        Some(role) if cx.errors.is_empty() => Ok(role),
+        _ => Err(cx.errors),
+    }
+}
+
+fn role_document(
+    cx: &mut Cx<'_>,
+    name: &str,
+    document: serde_json::Value,
+    policies: &BTreeMap<String, Arc<Policy>>,
+) -> Option<Role> {
+    let serde_json::Value::Object(mut object) = document else {
+        cx.error("", "a role is a JSON object");
+        return None;
+    };
+    match object.get("name") {
+        None => {
+            object.insert("name".to_owned(), serde_json::Value::from(name));
+        }
+        Some(serde_json::Value::String(given)) if given == name => {}
+        Some(_) => {
+            cx.error(
+                "name",
+                format!("must be \"{name}\", the name the role is written under"),
+            );
+            return None;
+        }
+    }
+    let raw: RawRole = match serde_path_to_error::deserialize(serde_json::Value::Object(object)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            cx.error(if path == "." { String::new() } else { path }, message);
+            return None;
+        }
+    };
+    if !cx.role_name("", &raw.name) {
+        return None;
+    }
+    for (field, source) in [
+        ("trust_policy", &raw.trust_policy),
+        ("inline_policy", &raw.inline_policy),
+    ] {
+        if let Some(RawPolicySource::File(_)) = source {
+            cx.error(
+                field,
+                "must be a policy document (a JSON object): a file path is read on the \
+                 server and cannot be stored in the database",
+            );
+        }
+    }
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    cx.role("", raw, policies)
 }

@@ -883,3 +883,64 @@ fn redis_topologies_are_configured_and_checked() {
         "{got:#?}"
     );
 }
+
+#[test]
+fn a_database_role_gets_check_configs_messages_at_paths_from_the_document() {
+    let bad = |max: &str| {
+        format!(
+            "{BASE}\n[[roles]]\nname = \"bad\"\nmax_session_duration = \"{max}\"\n\
+             permission_policies = [\"nope\"]\n\
+             trust_policy = {{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", \
+             Principal = {{ Federated = \"corp\" }}, Action = \"sts:AssumeRole\", \
+             Condition = {{ StringEqual = {{ \"idp:groups\" = \"x\" }} }} }}] }}\n"
+        )
+    };
+    let from_file = parse(&bad("13h")).unwrap_err();
+    let policies = parse(BASE).unwrap().policies;
+    let document = serde_json::json!({
+        "max_session_duration": "13h",
+        "permission_policies": ["nope"],
+        "trust_policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": "corp"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEqual": {"idp:groups": "x"}}}]}
+    });
+    let from_db = role_from_document("bad", document, &policies).unwrap_err();
+    let strip = |e: &ConfigError| {
+        (
+            e.path
+                .strip_prefix("roles[1].")
+                .unwrap_or(&e.path)
+                .to_owned(),
+            e.message.clone(),
+        )
+    };
+    let mut a: Vec<_> = from_file.iter().map(strip).collect();
+    let mut b: Vec<_> = from_db.iter().map(strip).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 3, "{a:#?}");
+    assert!(
+        b.iter()
+            .any(|(p, _)| p == "trust_policy.Statement[0].Condition")
+    );
+
+    // A policy file path, a name other than the role's, an unknown key: refused, located.
+    let path = role_from_document(
+        "ok",
+        serde_json::json!({"trust_policy": "policies/trust.json"}),
+        &policies,
+    )
+    .unwrap_err();
+    assert_eq!(path[0].path, "trust_policy");
+    let named = role_from_document("ok", serde_json::json!({"name": "other"}), &policies);
+    assert_eq!(named.unwrap_err()[0].path, "name");
+    let unknown = role_from_document("ok", serde_json::json!({"trust": {}}), &policies);
+    assert!(
+        unknown.unwrap_err()[0]
+            .message
+            .contains("unknown field `trust`")
+    );
+    let invalid_name = role_from_document("no spaces", serde_json::json!({}), &policies);
+    assert_eq!(invalid_name.unwrap_err()[0].path, "name");
+}

@@ -1,6 +1,6 @@
 //! The database: SQLite (the embedded default, one file under `data/`) or PostgreSQL
-//! (several instances sharing one trail), through sqlx with runtime queries (no database
-//! needed to build), and the schema migrations embedded in the binary.
+//! (several instances sharing one trail and one admin catalog), through sqlx with runtime
+//! queries (no database needed to build), and the schema migrations embedded in the binary.
 //!
 //! Every operation is bounded: a pooled connection is waited for at most
 //! [`ACQUIRE_TIMEOUT`], and a whole operation, waiting included, takes at most
@@ -9,6 +9,7 @@
 //!
 //! May import: `secret`.
 
+mod entities;
 mod events;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ use tokio::sync::OnceCell;
 
 use crate::secret::Secret;
 
+pub use entities::{EntityKind, EntityRow, Precondition, WriteError, Written};
 pub use events::{EventFilter, EventRow};
 
 /// How long an operation waits for a pooled connection (or a new one to be made).
@@ -37,11 +39,18 @@ const POSTGRES_CONNECTIONS: u32 = 8;
 const SQLITE_CONNECTIONS: u32 = 4;
 
 /// The schema, oldest first; the SQL is the same for both backends.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "audit events",
-    include_str!("migrations/0001_audit_events.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "audit events",
+        include_str!("migrations/0001_audit_events.sql"),
+    ),
+    (
+        2,
+        "admin entities",
+        include_str!("migrations/0002_admin_entities.sql"),
+    ),
+];
 
 /// Where the database is.
 #[derive(Clone, PartialEq, Eq)]

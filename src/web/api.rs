@@ -265,7 +265,7 @@ pub async fn authorize(
 }
 
 /// The decision service over this broker's roles, sessions and settings.
-fn authorizer(state: &AppState) -> Authorizer<'_> {
+pub(crate) fn authorizer(state: &AppState) -> Authorizer<'_> {
     Authorizer {
         sso: &state.sso,
         roles: &state.roles,

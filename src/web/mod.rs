@@ -3,6 +3,7 @@
 //!
 //! May import: every domain and service module.
 
+pub mod admin;
 pub mod api;
 pub mod client_ip;
 pub mod cookies;
@@ -98,6 +99,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The audit trail.
     pub audit: crate::audit::Audit,
+    /// Admin operations (the admin API).
+    pub admin: crate::admin::Admin,
 }
 
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
@@ -183,6 +186,14 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth2/introspect", post(oauth::introspect))
         .route("/oauth2/revoke", post(oauth::revoke))
         .route("/oauth2/logout", get(oauth::logout))
+        .route("/admin/api/v1/roles", get(admin::list_roles))
+        .route(
+            "/admin/api/v1/roles/{name}",
+            get(admin::get_role)
+                .put(admin::put_role)
+                .delete(admin::delete_role),
+        )
+        .route("/admin/api/v1/openapi.json", get(admin::openapi))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -16,7 +16,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "server",
             "web",
             "audit",
+            "catalog",
             "config",
+            "db",
             "connectors",
             "identity",
             "telemetry",
@@ -27,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "web",
         &[
             "access",
+            "admin",
             "audit",
             "authz",
             "clock",
@@ -95,12 +98,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("authz", &["access", "clock", "identity", "roles", "sso"]),
+    (
+        "admin",
+        &[
+            "access", "audit", "authz", "clock", "config", "db", "identity", "roles",
+        ],
+    ),
     // domain
     (
         "connectors",
         &["clock", "identity", "secret", "session", "tokens"],
     ),
     ("roles", &["clock", "identity"]),
+    ("catalog", &["config", "db", "roles"]),
     ("sso", &["clock", "identity", "secret", "session"]),
     (
         "config",

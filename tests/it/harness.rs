@@ -67,6 +67,11 @@ pub struct Lanyard {
     shutdown: Option<oneshot::Sender<()>>,
     _keys: Option<tempfile::TempDir>,
     _audit: Option<tempfile::TempDir>,
+    /// What a live Lanyard ([`start_live`]) keeps running: its reloader, catalog poll and
+    /// config directory.
+    _live: Vec<Box<dyn std::any::Any + Send + Sync>>,
+    /// A live Lanyard's reloader and config file ([`start_live`]).
+    pub live: Option<(Arc<lanyard::reload::Reloader>, std::path::PathBuf)>,
 }
 
 impl Drop for Lanyard {
@@ -175,6 +180,50 @@ async fn start_audited_on(
         shutdown: Some(tx),
         _keys: None,
         _audit: audit_dir,
+        _live: Vec::new(),
+        live: None,
+    }
+}
+
+/// Starts Lanyard the way `lanyard serve` runs it: from `text` written to a config file,
+/// served through the reloader (which swaps the state on a file or catalog change), with
+/// the admin catalog read before the first request and polled from then on. Policy files
+/// are read from `examples/`; the `[audit]` section of `text` names the database.
+pub async fn start_live(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lanyard.toml");
+    let text = text.replace(
+        "document_file = \"policies/",
+        &format!("document_file = \"{}/policies/", examples.display()),
+    );
+    std::fs::write(&path, &text).unwrap();
+    let config = Config::load(&path).unwrap();
+    let limits = config.limits.clone();
+    let shared = lanyard::server::Shared::new(&config, store, Arc::new(clock.clone())).unwrap();
+    let reloader =
+        Arc::new(lanyard::reload::Reloader::new(path.clone(), config, &text, shared).unwrap());
+    reloader.refresh_catalog().await.unwrap();
+    let poll = reloader.watch_catalog().expect("a database is configured");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(lanyard::web::serve_live(
+        listener,
+        reloader.router(),
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Lanyard {
+        url: format!("http://{addr}"),
+        clock,
+        shutdown: Some(tx),
+        _keys: None,
+        _audit: None,
+        _live: vec![Box::new(poll), Box::new(dir)],
+        live: Some((reloader, path)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! 127.0.0.1:6379 with a key prefix of their own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+mod admin_api;
 mod architecture;
 mod audit;
 mod authz;

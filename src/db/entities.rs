@@ -1,0 +1,277 @@
+//! The `admin_entities` table and the `admin_catalog` version row: entities admins manage
+//! through the API, each kept as JSON text with a version, and one catalog version bumped
+//! in the transaction of every write (the row every instance polls).
+//!
+//! Writes are compare-and-set on the entity's version (optimistic concurrency): a write
+//! whose precondition no longer holds changes nothing and says what the version is now.
+//! The catalog row is updated first in each write transaction, so writers take turns on
+//! it (a row lock in PostgreSQL, the write lock in SQLite) and never deadlock.
+
+use super::{Database, DbError, Pool, bounded, on_pool};
+
+/// What kind of entity a row holds (the `kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// A role (`[[roles]]`).
+    Role,
+}
+
+impl EntityKind {
+    /// The stable name stored in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Role => "role",
+        }
+    }
+}
+
+/// One entity as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityRow {
+    /// Its name, unique within its kind.
+    pub name: String,
+    /// The entity as JSON text.
+    pub body: String,
+    /// The catalog version of the write that made this state (its `ETag`).
+    pub version: i64,
+    /// When it was written, in milliseconds since the epoch.
+    pub updated_at_ms: i64,
+    /// Who wrote it (the caller's subject).
+    pub updated_by: String,
+}
+
+/// What a write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// No entity of that name (`If-None-Match: *`).
+    Absent,
+    /// The entity at exactly this version (`If-Match`).
+    Version(i64),
+}
+
+/// A write that was committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The entity before the write (`None` for a create).
+    pub before: Option<EntityRow>,
+    /// The new catalog version, which is also the written entity's version.
+    pub version: i64,
+}
+
+/// Why a write changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The precondition does not hold: the entity's version now (`None`: there is none).
+    #[error("the entity changed (its version is now {current:?})")]
+    Stale {
+        /// The entity's version now.
+        current: Option<i64>,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A row as selected: name, body, version, updated_at_ms, updated_by.
+type Selected = (String, String, i64, i64, String);
+
+fn row((name, body, version, updated_at_ms, updated_by): Selected) -> EntityRow {
+    EntityRow {
+        name,
+        body,
+        version,
+        updated_at_ms,
+        updated_by,
+    }
+}
+
+const SELECT_VERSION: &str = "SELECT version FROM admin_catalog WHERE id = 1";
+const BUMP_VERSION: &str =
+    "UPDATE admin_catalog SET version = version + 1 WHERE id = 1 RETURNING version";
+const SELECT_ALL: &str = "SELECT name, body, version, updated_at_ms, updated_by \
+                          FROM admin_entities WHERE kind = $1 ORDER BY name";
+const SELECT_ONE: &str = "SELECT name, body, version, updated_at_ms, updated_by \
+                          FROM admin_entities WHERE kind = $1 AND name = $2";
+const INSERT: &str = "INSERT INTO admin_entities \
+                      (kind, name, body, version, updated_at_ms, updated_by) \
+                      VALUES ($1, $2, $3, $4, $5, $6)";
+const UPDATE: &str = "UPDATE admin_entities SET body = $3, version = $4, updated_at_ms = $5, \
+                      updated_by = $6 WHERE kind = $1 AND name = $2";
+const DELETE: &str = "DELETE FROM admin_entities WHERE kind = $1 AND name = $2";
+
+/// A write to make once the precondition holds.
+enum Change<'a> {
+    Put {
+        body: &'a str,
+        updated_by: &'a str,
+        now_ms: i64,
+    },
+    Delete,
+}
+
+impl Database {
+    /// The catalog version: it changes with every committed write.
+    pub async fn catalog_version(&self) -> Result<i64, DbError> {
+        self.ready().await?;
+        on_pool!(self, p => bounded(sqlx::query_scalar::<_, i64>(SELECT_VERSION).fetch_one(p)).await)
+    }
+
+    /// The catalog version and every entity of `kind`, by name. The version is read
+    /// first: the rows are at least as new as it (a write in between is seen again by the
+    /// next poll, whose version differs).
+    pub async fn entities(&self, kind: EntityKind) -> Result<(i64, Vec<EntityRow>), DbError> {
+        self.ready().await?;
+        on_pool!(self, p => bounded(async {
+            let version = sqlx::query_scalar::<_, i64>(SELECT_VERSION).fetch_one(p).await?;
+            let rows = sqlx::query_as::<_, Selected>(SELECT_ALL)
+                .bind(kind.as_str())
+                .fetch_all(p)
+                .await?;
+            Ok((version, rows.into_iter().map(row).collect()))
+        })
+        .await)
+    }
+
+    /// One entity, if there is one of that kind and name.
+    pub async fn entity(&self, kind: EntityKind, name: &str) -> Result<Option<EntityRow>, DbError> {
+        self.ready().await?;
+        on_pool!(self, p => bounded(
+            sqlx::query_as::<_, Selected>(SELECT_ONE)
+                .bind(kind.as_str())
+                .bind(name)
+                .fetch_optional(p),
+        )
+        .await
+        .map(|r| r.map(row)))
+    }
+
+    /// Creates or replaces an entity when `expect` holds, bumping the catalog version in
+    /// the same transaction; otherwise changes nothing.
+    pub async fn put_entity(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        body: &str,
+        updated_by: &str,
+        now_ms: i64,
+        expect: Precondition,
+    ) -> Result<Written, WriteError> {
+        let change = Change::Put {
+            body,
+            updated_by,
+            now_ms,
+        };
+        self.write(kind, name, expect, change).await
+    }
+
+    /// Deletes an entity when it is at version `expect`, bumping the catalog version in
+    /// the same transaction; otherwise changes nothing.
+    pub async fn delete_entity(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        expect: i64,
+    ) -> Result<Written, WriteError> {
+        self.write(kind, name, Precondition::Version(expect), Change::Delete)
+            .await
+    }
+
+    async fn write(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        expect: Precondition,
+        change: Change<'_>,
+    ) -> Result<Written, WriteError> {
+        self.ready().await?;
+        let outcome = on_pool!(self, p => bounded(async {
+            let mut tx = p.begin().await?;
+            // First the catalog row: writers take turns from here on.
+            let version = sqlx::query_scalar::<_, i64>(BUMP_VERSION)
+                .fetch_one(&mut *tx)
+                .await?;
+            let before = sqlx::query_as::<_, Selected>(SELECT_ONE)
+                .bind(kind.as_str())
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(row);
+            let current = before.as_ref().map(|b| b.version);
+            let holds = match expect {
+                Precondition::Absent => current.is_none(),
+                Precondition::Version(v) => current == Some(v),
+            };
+            if !holds {
+                // Dropping the transaction rolls the version bump back.
+                return Ok(Err(current));
+            }
+            let statement = match (&change, &before) {
+                (Change::Put { .. }, None) => INSERT,
+                (Change::Put { .. }, Some(_)) => UPDATE,
+                (Change::Delete, _) => DELETE,
+            };
+            let mut query = sqlx::query(statement).bind(kind.as_str()).bind(name);
+            if let Change::Put { body, updated_by, now_ms } = &change {
+                query = query.bind(*body).bind(version).bind(*now_ms).bind(*updated_by);
+            }
+            query.execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Ok(Written { before, version }))
+        })
+        .await)?;
+        outcome.map_err(|current| WriteError::Stale { current })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Location;
+
+    #[tokio::test]
+    async fn writes_are_compare_and_set_and_bump_the_catalog_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&Location::Sqlite(dir.path().join("a.db"))).unwrap();
+        let role = EntityKind::Role;
+        assert_eq!(db.catalog_version().await.unwrap(), 0);
+        let put = |body: &'static str, expect| {
+            let db = &db;
+            async move {
+                db.put_entity(role, "eng", body, "corp:alice", 7, expect)
+                    .await
+            }
+        };
+        let created = put("{\"a\":1}", Precondition::Absent).await.unwrap();
+        assert_eq!((created.before, created.version), (None, 1));
+        let again = put("{}", Precondition::Absent).await;
+        assert!(matches!(again, Err(WriteError::Stale { current: Some(1) })));
+        let stale = put("{}", Precondition::Version(9)).await;
+        assert!(matches!(stale, Err(WriteError::Stale { current: Some(1) })));
+        assert_eq!(
+            db.catalog_version().await.unwrap(),
+            1,
+            "refused writes bump nothing"
+        );
+        let replaced = put("{\"a\":2}", Precondition::Version(1)).await.unwrap();
+        assert_eq!(replaced.version, 2);
+        assert_eq!(replaced.before.unwrap().body, "{\"a\":1}");
+        let (version, rows) = db.entities(role).await.unwrap();
+        assert_eq!((version, rows.len()), (2, 1));
+        assert_eq!(rows[0].body, "{\"a\":2}");
+        assert_eq!(rows[0].updated_by, "corp:alice");
+        assert!(matches!(
+            db.delete_entity(role, "eng", 1).await,
+            Err(WriteError::Stale { current: Some(2) })
+        ));
+        let deleted = db.delete_entity(role, "eng", 2).await.unwrap();
+        assert_eq!(deleted.version, 3);
+        assert_eq!(db.entity(role, "eng").await.unwrap(), None);
+        assert!(matches!(
+            db.delete_entity(role, "eng", 2).await,
+            Err(WriteError::Stale { current: None })
+        ));
+        // A new entity of the same name never takes an old version (ETag) again.
+        let recreated = put("{}", Precondition::Absent).await.unwrap();
+        assert_eq!(recreated.version, 4);
+    }
+}
