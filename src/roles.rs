@@ -116,6 +116,9 @@ fn is_multivalued(key: &str) -> bool {
     matches!(key, "idp:groups" | "idp:amr")
 }
 
+/// How many keys [`apply_request_facts`] adds at most.
+const REQUEST_FACT_KEYS: usize = 5;
+
 /// Adds the request facts: `aws:SourceIp`, `aws:CurrentTime`, `aws:EpochTime`,
 /// `aws:SecureTransport`, and `aws:MultiFactorAuthAge` when MFA was used.
 pub fn apply_request_facts(
@@ -221,6 +224,7 @@ impl RoleCatalog {
                     caller: caller.clone(),
                     statements,
                     decided_at: facts.now,
+                    principal_keys: None,
                 })
             })
             .collect()
@@ -244,12 +248,15 @@ impl RoleCatalog {
                 reason: "no role has this name".to_owned(),
             });
         };
-        let context = caller.trust_context(facts);
+        // Built once: for the trust context, then kept in the grant for the role session.
+        let keys = caller.principal_keys();
+        let context = caller.trust_context_with(&keys, facts);
         decide(role, &caller, &context).map(|decided| TrustGrant {
             role: Arc::clone(role),
             caller,
             statements: decided,
             decided_at: facts.now,
+            principal_keys: Some(keys),
         })
     }
 }
@@ -392,8 +399,13 @@ impl Caller {
 
     /// The trust context: the principal keys plus the request facts.
     fn trust_context(&self, facts: &RequestFacts) -> Context {
-        let mut context = Context::new();
-        self.principal_keys().apply(&mut context);
+        self.trust_context_with(&self.principal_keys(), facts)
+    }
+
+    /// [`Caller::trust_context`] with the caller's principal `keys` already built.
+    fn trust_context_with(&self, keys: &PrincipalKeys, facts: &RequestFacts) -> Context {
+        let mut context = Context::with_capacity(keys.0.len() + REQUEST_FACT_KEYS);
+        keys.apply(&mut context);
         match self {
             Caller::Federated(i) => apply_request_facts(&mut context, facts, i.auth_time, i.mfa),
             Caller::Client(_) => apply_request_facts(&mut context, facts, facts.now, false),
@@ -425,9 +437,23 @@ pub struct TrustGrant {
     caller: Caller,
     statements: Vec<String>,
     decided_at: UnixTime,
+    /// The caller's principal keys when the evaluation built them already (one role
+    /// evaluated); the grants of [`RoleCatalog::eligible`] leave them to be built for the
+    /// one role chosen.
+    principal_keys: Option<PrincipalKeys>,
 }
 
 impl TrustGrant {
+    /// The caller's principal keys for the role session, taken from the grant (built once
+    /// per evaluation: the trust context used them, and the role session keeps them).
+    /// A grant that kept none builds them; the keys depend only on the caller, so they are
+    /// the same either way.
+    pub(crate) fn take_principal_keys(&mut self) -> PrincipalKeys {
+        self.principal_keys
+            .take()
+            .unwrap_or_else(|| self.caller.principal_keys())
+    }
+
     /// The role granted.
     pub fn role(&self) -> &Arc<Role> {
         &self.role

@@ -143,10 +143,12 @@ impl CredentialIssuer {
     /// Mints a role session for a grant, to an application when `client` is given (its
     /// `client_id`, `aud` and `scope` go into the token), named `session_name` (the
     /// identity's username, or the client's id, otherwise), with an optional session
-    /// policy kept for `/v1/authorize`. Nothing is stored.
+    /// policy kept for `/v1/authorize`, and the caller's `principal_keys` (from
+    /// [`TrustGrant::take_principal_keys`]). Nothing is stored.
     pub(super) fn mint(
         &self,
         grant: &TrustGrant,
+        principal_keys: crate::roles::PrincipalKeys,
         duration: Duration,
         client: Option<&ClientBinding>,
         session_name: Option<&str>,
@@ -193,7 +195,7 @@ impl CredentialIssuer {
             role: role.name.clone(),
             session_name,
             subject: claims.sub,
-            principal_keys: grant.caller().principal_keys(),
+            principal_keys,
             auth_time: who.auth_time,
             mfa: who.mfa,
             issued_at: now,

@@ -174,7 +174,7 @@ impl Issuer {
     /// [`IssueError::AuditUnavailable`].
     pub async fn issue(
         &self,
-        grant: TrustGrant,
+        mut grant: TrustGrant,
         request: IssueRequest<'_>,
     ) -> Result<RoleSession, IssueError> {
         let IssueRequest {
@@ -185,8 +185,10 @@ impl Issuer {
             session_policy,
             holder,
         } = request;
+        let principal_keys = grant.take_principal_keys();
         let minted = self.tokens.mint(
             &grant,
+            principal_keys,
             duration,
             client.as_ref(),
             session_name.as_deref(),

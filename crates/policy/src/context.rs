@@ -90,6 +90,13 @@ impl Context {
         Self::default()
     }
 
+    /// An empty context with room for `keys` keys (no rehash while they are inserted).
+    pub fn with_capacity(keys: usize) -> Self {
+        Self {
+            map: FxHashMap::with_capacity_and_hasher(keys, Default::default()),
+        }
+    }
+
     /// Sets `key` (case-insensitive) to `value`, returning the previous value.
     pub fn insert(
         &mut self,

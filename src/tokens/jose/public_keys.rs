@@ -6,9 +6,20 @@
 //! ES256; EC P-384: ES384; OKP Ed25519: EdDSA). A token's `alg` the key does not allow is
 //! refused, so neither `none`, nor HMAC keyed with a public key, nor a switch between
 //! asymmetric algorithms can pass.
+//!
+//! **Parsed once**: each key is also kept as an aws-lc-rs [`ParsedPublicKey`] for its
+//! first algorithm (RS256 for an RSA key, ES256, ES384, EdDSA), the algorithm nearly every
+//! token names. Verifying with it spares rebuilding the key (for RSA, the modulus's
+//! Montgomery context) per token, which jsonwebtoken's verification does; the parameters
+//! are those jsonwebtoken's aws-lc-rs backend verifies with, so the same signatures pass.
+//! Other algorithms a key allows go through jsonwebtoken as before.
 
-use jsonwebtoken::DecodingKey;
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{self as aws_sig, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::Engine as _;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
+use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -72,13 +83,87 @@ struct PublicKey {
     alg: Option<JwsAlgorithm>,
     kind: KeyKind,
     key: DecodingKey,
+    /// The key parsed once for its first algorithm (see the module's documentation).
+    parsed: Option<Parsed>,
+}
+
+/// A key parsed once by aws-lc-rs, for one algorithm.
+#[derive(Clone)]
+struct Parsed {
+    alg: JwsAlgorithm,
+    key: Arc<ParsedPublicKey>,
+}
+
+impl Parsed {
+    /// `key` parsed for `alg`, with the parameters jsonwebtoken's aws-lc-rs backend
+    /// verifies `alg` with; `None` for the algorithms left to jsonwebtoken, or a key
+    /// aws-lc-rs does not accept (jsonwebtoken then refuses it per token, as before).
+    fn new(alg: JwsAlgorithm, key: &DecodingKey) -> Option<Self> {
+        let parsed = match (alg, key.kind()) {
+            (JwsAlgorithm::RS256, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+                RsaPublicKeyComponents { n, e }
+                    .to_parsed_public_key(&aws_sig::RSA_PKCS1_2048_8192_SHA256)
+                    .ok()?
+            }
+            (JwsAlgorithm::RS256, DecodingKeyKind::SecretOrDer(der)) => {
+                ParsedPublicKey::new(&aws_sig::RSA_PKCS1_2048_8192_SHA256, der).ok()?
+            }
+            (JwsAlgorithm::ES256, DecodingKeyKind::SecretOrDer(point)) => {
+                ParsedPublicKey::new(&aws_sig::ECDSA_P256_SHA256_FIXED, point).ok()?
+            }
+            (JwsAlgorithm::ES384, DecodingKeyKind::SecretOrDer(point)) => {
+                ParsedPublicKey::new(&aws_sig::ECDSA_P384_SHA384_FIXED, point).ok()?
+            }
+            (JwsAlgorithm::EdDSA, DecodingKeyKind::SecretOrDer(point)) => {
+                ParsedPublicKey::new(&aws_sig::ED25519, point).ok()?
+            }
+            _ => return None,
+        };
+        Some(Self {
+            alg,
+            key: Arc::new(parsed),
+        })
+    }
 }
 
 impl PublicKey {
+    /// A key, parsed once for the first algorithm it allows.
+    fn new(
+        kid: Option<String>,
+        alg: Option<JwsAlgorithm>,
+        kind: KeyKind,
+        key: DecodingKey,
+    ) -> Self {
+        let first = alg.or_else(|| kind.algorithms().first().copied());
+        let parsed = first.and_then(|a| Parsed::new(a, &key));
+        Self {
+            kid,
+            alg,
+            kind,
+            key,
+            parsed,
+        }
+    }
+
     /// The algorithm-from-key rule.
     fn allows(&self, alg: JwsAlgorithm) -> bool {
         self.alg
             .map_or_else(|| self.kind.algorithms().contains(&alg), |a| a == alg)
+    }
+
+    /// Whether `signature` (base64url, as in the token) is this key's signature of
+    /// `message` with `alg` (which the caller checked the key allows).
+    fn verifies(&self, alg: JwsAlgorithm, message: &[u8], signature: &str) -> bool {
+        match &self.parsed {
+            Some(p) if p.alg == alg => {
+                // jsonwebtoken decodes the signature the same way (no padding).
+                match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) {
+                    Ok(sig) => p.key.verify_sig(message, &sig).is_ok(),
+                    Err(_) => false,
+                }
+            }
+            _ => jsonwebtoken::crypto::verify(signature, message, &self.key, alg).unwrap_or(false),
+        }
     }
 
     fn from_jwk(value: &Value) -> Option<PublicKey> {
@@ -110,12 +195,12 @@ impl PublicKey {
                 Some(alg)
             }
         };
-        Some(PublicKey {
-            kid: jwk.common.key_id.clone(),
+        Some(PublicKey::new(
+            jwk.common.key_id.clone(),
             alg,
             kind,
-            key: DecodingKey::from_jwk(&jwk).ok()?,
-        })
+            DecodingKey::from_jwk(&jwk).ok()?,
+        ))
     }
 }
 
@@ -176,12 +261,12 @@ impl PublicKeys {
                     JwsAlgorithm::RS256 => KeyKind::Rsa,
                     _ => return None,
                 };
-                Some(PublicKey {
-                    kid: Some(kid.to_owned()),
-                    alg: Some(alg),
+                Some(PublicKey::new(
+                    Some(kid.to_owned()),
+                    Some(alg),
                     kind,
-                    key: key.clone(),
-                })
+                    key.clone(),
+                ))
             })
             .collect();
         Self { keys }
@@ -242,10 +327,10 @@ impl PublicKeys {
 
     /// Checks the signature of `jws` with the keys that may verify it.
     pub(super) fn verify_signature(&self, jws: &UnverifiedJws<'_>) -> Result<(), JoseError> {
-        let verified = self.candidates(jws)?.into_iter().any(|k| {
-            jsonwebtoken::crypto::verify(jws.signature, jws.message.as_bytes(), &k.key, jws.alg)
-                .unwrap_or(false)
-        });
+        let verified = self
+            .candidates(jws)?
+            .into_iter()
+            .any(|k| k.verifies(jws.alg, jws.message.as_bytes(), jws.signature));
         if verified {
             Ok(())
         } else {

@@ -91,6 +91,43 @@ fn a_good_token_verifies_with_each_algorithm() {
 }
 
 #[test]
+fn keys_parsed_once_refuse_what_jsonwebtoken_refuses() {
+    for alg in Algorithm::ALL {
+        let pair = Pair::new(alg);
+        let token = pair.sign(&claims());
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        // Each key is parsed once for its first algorithm (RS256, ES256, EdDSA).
+        let keys = pair.public();
+        assert!(verify(&token, &keys, &rules()).is_ok(), "{alg:?}");
+        // Another signature byte, a padded signature, another payload: refused.
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        bytes[0] ^= 1;
+        let flipped = format!("{message}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+        let padded = format!("{token}=");
+        let (head, _) = message.split_once('.').unwrap();
+        let mut other = claims();
+        other["sub"] = json!("admin");
+        let forged = format!("{head}.{}.{signature}", b64(&other));
+        for bad in [flipped, padded, forged] {
+            assert_eq!(
+                verify(&bad, &keys, &rules()).unwrap_err(),
+                JoseError::BadSignature,
+                "{alg:?}"
+            );
+            let ours = jsonwebtoken::DecodingKey::from_jwk(
+                &serde_json::from_value(pair.jwks["keys"][0].clone()).unwrap(),
+            )
+            .unwrap();
+            let (m, s) = bad.rsplit_once('.').unwrap();
+            assert!(
+                !jsonwebtoken::crypto::verify(s, m.as_bytes(), &ours, alg.jws()).unwrap_or(false),
+                "{alg:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn alg_confusion_is_refused() {
     let pair = Pair::new(Algorithm::Rs256);
     let keys = pair.public();
