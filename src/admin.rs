@@ -7,21 +7,31 @@
 //! on a resource (`arn:lanyard:iam:::role/{name}`) that the caller's role session must be
 //! allowed by the policy engine, evaluated as `/v1/authorize` evaluates ([`Authorizer`]).
 //!
+//! Second slice: the tools that answer "who gets which role, and why" — the recorded
+//! sign-ins (`[admin] record_claims`, [`Admin::recent_sign_ins`]), the trust simulator
+//! ([`Admin::simulate`]), the impact of a candidate role ([`Admin::impact`]) and the audit
+//! trail ([`Admin::audit_events`]). The simulator asks the trust question through
+//! [`RoleCatalog::explain`], the code the role picker's [`RoleCatalog::eligible`] runs, so
+//! it cannot drift from a real sign-in.
+//!
 //! May import: `access`, `audit`, `authz`, `clock`, `config`, `db`, `identity`, `roles`.
-//! No HTTP types.
+//! The providers' claim mapping reaches the simulator as a [`ClaimsMapper`] (the broker's
+//! connectors, handed in by `web`). No HTTP types.
 
 use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
 use crate::access::AccessTokenClaims;
-use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::audit::{Audit, AuditEvent, AuditQuery, EventKind};
 use crate::authz::{Authorizer, AuthzError, Caller, Question};
 use crate::clock::UnixTime;
 use crate::config::{Config, ConfigError, role_from_document};
 use crate::db::{Database, DbError, EntityKind, EntityRow, WriteError};
 
 pub use crate::db::Precondition;
-use crate::identity::RoleName;
-use crate::roles::{Role, role_arn};
+use crate::identity::{ExternalIdentity, ProviderId, RoleName};
+use crate::roles::{RequestFacts, Role, RoleCatalog, TrustExplanation, explain_roles, role_arn};
 
 /// An admin action, as named in policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +44,13 @@ pub enum Action {
     PutRole,
     /// Delete a role.
     DeleteRole,
+    /// Read a provider's recorded sign-ins (resource [`provider_resource`]).
+    ListRecentSignIns,
+    /// Simulate trust: every role ([`ALL_ROLES`]) or one, and the impact of a candidate
+    /// role.
+    SimulateTrust,
+    /// Read the audit trail (resource [`AUDIT`]).
+    ListAuditEvents,
 }
 
 impl Action {
@@ -44,6 +61,9 @@ impl Action {
             Action::GetRole => "lanyard:GetRole",
             Action::PutRole => "lanyard:PutRole",
             Action::DeleteRole => "lanyard:DeleteRole",
+            Action::ListRecentSignIns => "lanyard:ListRecentSignIns",
+            Action::SimulateTrust => "lanyard:SimulateTrust",
+            Action::ListAuditEvents => "lanyard:ListAuditEvents",
         }
     }
 }
@@ -55,6 +75,17 @@ pub const ALL_ROLES: &str = "arn:lanyard:iam:::role/*";
 pub fn role_resource(name: &str) -> String {
     role_arn(name)
 }
+
+/// The resource of the audit trail.
+pub const AUDIT: &str = "arn:lanyard:iam:::audit";
+
+/// The resource of an action on one provider: `arn:lanyard:iam:::provider/{id}`.
+pub fn provider_resource(id: &str) -> String {
+    format!("arn:lanyard:iam:::provider/{id}")
+}
+
+/// The most audit events one page holds.
+pub const MAX_AUDIT_PAGE: u32 = 1000;
 
 /// Where a role is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +194,18 @@ pub enum AdminError {
     /// A write without `If-Match` (or, to create, `If-None-Match: *`).
     #[error("{0}")]
     PreconditionRequired(&'static str),
+    /// The simulator's claims source is not usable (no such recorded sign-in, not a JWT,
+    /// no such provider, claims the provider would not map).
+    #[error("{message}")]
+    Claims {
+        /// The field at fault (`recorded_sign_in`, `claims`, `jwt`, `provider`).
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The audit trail could not be read.
+    #[error("audit trail: {0}")]
+    Audit(String),
     /// The precondition no longer holds: the role changed (or appeared, or went).
     #[error("the role changed since it was read (its version is now {})", .current.map_or_else(|| "none: it does not exist".to_owned(), |v| v.to_string()))]
     Stale {
@@ -421,4 +464,306 @@ impl Admin {
 
 fn is_file_role(config: &Config, name: &RoleName) -> bool {
     config.roles.iter().any(|r| r.name == *name)
+}
+
+/// A recorded sign-in: the identity as the provider gave it, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedSignIn {
+    /// Its id, for the simulator.
+    pub id: String,
+    /// When, milliseconds since the epoch.
+    pub time_ms: i64,
+    /// The normalized identity with its raw claims.
+    pub identity: ExternalIdentity,
+}
+
+/// Where the simulator takes the identity from.
+#[derive(Debug, Clone)]
+pub enum ClaimsSource {
+    /// A recorded sign-in, by id.
+    Recorded(String),
+    /// Claims pasted as a JSON object, for a provider.
+    Claims {
+        /// The provider the claims are from.
+        provider: String,
+        /// The claims.
+        claims: Map<String, Value>,
+    },
+    /// An upstream JWT, decoded WITHOUT verifying it (only a source of claims); its
+    /// provider named, or found by its `iss`.
+    Jwt {
+        /// The provider, when named.
+        provider: Option<String>,
+        /// The compact JWT.
+        token: String,
+    },
+}
+
+/// How the simulator turns claims nobody verified into an identity: the providers' own
+/// mapping, implemented by the broker's connectors (see `web::admin`).
+pub trait ClaimsMapper: Sync {
+    /// The identity provider `provider` would make of `claims`; `None` when no provider
+    /// has that id, `Err` (a sentence) when the provider would refuse them.
+    fn identity(
+        &self,
+        provider: &str,
+        claims: &Map<String, Value>,
+        now: UnixTime,
+    ) -> Option<Result<ExternalIdentity, String>>;
+
+    /// The provider whose issuer is `iss`, if any.
+    fn provider_of_issuer(&self, iss: &str) -> Option<String>;
+}
+
+/// What the simulator says is not verified about its identity.
+pub const UNVERIFIED_JWT: &str = "the JWT was decoded without verifying its signature, \
+    issuer, audience or expiry: its claims are only a source for this simulation and \
+    prove nothing";
+
+/// The simulator's answer.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The identity simulated.
+    pub identity: ExternalIdentity,
+    /// A warning about the claims source (an unverified JWT).
+    pub warning: Option<&'static str>,
+    /// Every role (or the one asked for), in catalog order, explained.
+    pub roles: Vec<TrustExplanation>,
+}
+
+/// How a candidate role changes one recorded identity's access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Offered with the candidate, not with the role as it is.
+    Gains,
+    /// Offered with the role as it is, not with the candidate.
+    Loses,
+}
+
+/// One recorded identity whose access the candidate changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpactEntry {
+    /// The recorded sign-in.
+    pub recorded: RecordedSignIn,
+    /// Gains or loses the role.
+    pub change: Change,
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// The events, newest first.
+    pub events: Vec<AuditEvent>,
+    /// The cursor of the next page, when this one is full.
+    pub next_cursor: Option<String>,
+}
+
+impl Admin {
+    /// The recorded sign-ins of `provider` still kept (`[admin] record_claims_days`),
+    /// newest first.
+    pub async fn recent_sign_ins(
+        &self,
+        config: &Config,
+        provider: &str,
+        caller: &Allowed<'_>,
+        now_ms: i64,
+    ) -> Result<Vec<RecordedSignIn>, AdminError> {
+        caller.covers(Action::ListRecentSignIns, &provider_resource(provider))?;
+        self.recorded(config, Some(provider), now_ms).await
+    }
+
+    async fn recorded(
+        &self,
+        config: &Config,
+        provider: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<RecordedSignIn>, AdminError> {
+        let since = config.admin.oldest_kept_ms(now_ms);
+        let rows = self.db()?.recorded_sign_ins(provider, since).await?;
+        Ok(rows.into_iter().filter_map(recorded_of_row).collect())
+    }
+
+    /// Every role's trust decision (or `only`'s) for the identity of `source`, explained
+    /// statement by statement, as a sign-in with `facts` would meet it.
+    pub async fn simulate(
+        &self,
+        config: &Config,
+        (roles, connectors): (&RoleCatalog, &dyn ClaimsMapper),
+        source: ClaimsSource,
+        only: Option<&RoleName>,
+        caller: &Allowed<'_>,
+        facts: &RequestFacts,
+    ) -> Result<Simulation, AdminError> {
+        let resource = only.map_or_else(|| ALL_ROLES.to_owned(), |r| role_resource(r));
+        caller.covers(Action::SimulateTrust, &resource)?;
+        if let Some(name) = only
+            && roles.get(name.as_str()).is_none()
+        {
+            return Err(AdminError::NotFound(name.clone()));
+        }
+        let (identity, warning) = self.identity_of(config, connectors, source, facts).await?;
+        let explained = roles.explain(&identity, facts, only.map(RoleName::as_str));
+        Ok(Simulation {
+            identity,
+            warning,
+            roles: explained,
+        })
+    }
+
+    async fn identity_of(
+        &self,
+        config: &Config,
+        connectors: &dyn ClaimsMapper,
+        source: ClaimsSource,
+        facts: &RequestFacts,
+    ) -> Result<(ExternalIdentity, Option<&'static str>), AdminError> {
+        let now_ms = facts.now.secs().saturating_mul(1000);
+        let (provider, claims, warning) = match source {
+            ClaimsSource::Recorded(id) => {
+                let since = config.admin.oldest_kept_ms(now_ms);
+                let row = self.db()?.recorded_sign_in(&id, since).await?;
+                let recorded = row.and_then(recorded_of_row).ok_or(AdminError::Claims {
+                    field: "recorded_sign_in",
+                    message: "no recorded sign-in has this id (or it has expired)".to_owned(),
+                })?;
+                return Ok((recorded.identity, None));
+            }
+            ClaimsSource::Claims { provider, claims } => (provider, claims, None),
+            ClaimsSource::Jwt { provider, token } => {
+                let claims = unverified_jwt_claims(&token)?;
+                let provider = match provider {
+                    Some(p) => p,
+                    None => claims
+                        .get("iss")
+                        .and_then(Value::as_str)
+                        .and_then(|iss| connectors.provider_of_issuer(iss))
+                        .ok_or(AdminError::Claims {
+                            field: "provider",
+                            message: "no OpenID Connect provider has the JWT's issuer; name \
+                                      the provider"
+                                .to_owned(),
+                        })?,
+                };
+                (provider, claims, Some(UNVERIFIED_JWT))
+            }
+        };
+        let identity = connectors
+            .identity(&provider, &claims, facts.now)
+            .ok_or_else(|| AdminError::Claims {
+                field: "provider",
+                message: format!(
+                    "no provider has the id \"{}\"",
+                    provider.chars().take(64).collect::<String>()
+                ),
+            })?
+            .map_err(|e| AdminError::Claims {
+                field: "claims",
+                message: format!("the provider would not sign these claims in: {e}"),
+            })?;
+        Ok((identity, warning))
+    }
+
+    /// Which recorded identities would gain or lose the role `name` if its document were
+    /// `document` (validated as [`Admin::put_role`] validates), compared with the role as
+    /// it is now (a role that does not exist yet is offered to nobody).
+    pub async fn impact(
+        &self,
+        config: &Config,
+        roles: &RoleCatalog,
+        (name, document): (&RoleName, Value),
+        caller: &Allowed<'_>,
+        facts: &RequestFacts,
+    ) -> Result<Vec<ImpactEntry>, AdminError> {
+        caller.covers(Action::SimulateTrust, &role_resource(name))?;
+        if is_file_role(config, name) {
+            return Err(AdminError::ManagedInFile(name.clone()));
+        }
+        let candidate = role_from_document(name.as_str(), document, &config.policies)
+            .map_err(AdminError::Invalid)?;
+        let candidate = [Arc::new(candidate)];
+        let current = roles.get(name.as_str()).map(|r| [Arc::clone(r)]);
+        let now_ms = facts.now.secs().saturating_mul(1000);
+        let mut out = Vec::new();
+        for recorded in self.recorded(config, None, now_ms).await? {
+            let offered = |list: &[Arc<Role>]| {
+                explain_roles(list, &recorded.identity, facts, None)
+                    .iter()
+                    .any(TrustExplanation::offered)
+            };
+            let before = current.as_ref().is_some_and(|c| offered(c));
+            let after = offered(&candidate);
+            let change = match (before, after) {
+                (false, true) => Change::Gains,
+                (true, false) => Change::Loses,
+                _ => continue,
+            };
+            out.push(ImpactEntry { recorded, change });
+        }
+        Ok(out)
+    }
+
+    /// A page of the audit trail matching `query` (its `limit` at most
+    /// [`MAX_AUDIT_PAGE`]), newest first, with the cursor of the next page.
+    pub async fn audit_events(
+        &self,
+        query: &AuditQuery,
+        caller: &Allowed<'_>,
+    ) -> Result<AuditPage, AdminError> {
+        caller.covers(Action::ListAuditEvents, AUDIT)?;
+        let query = AuditQuery {
+            limit: query.limit.clamp(1, MAX_AUDIT_PAGE),
+            ..query.clone()
+        };
+        let events = crate::audit::query(self.db()?, &query)
+            .await
+            .map_err(|e| AdminError::Audit(e.to_string()))?;
+        let next_cursor = (events.len() == query.limit as usize)
+            .then(|| events.last().map(AuditQuery::cursor_of))
+            .flatten();
+        Ok(AuditPage {
+            events,
+            next_cursor,
+        })
+    }
+}
+
+fn recorded_of_row(row: crate::db::RecordedRow) -> Option<RecordedSignIn> {
+    match serde_json::from_str::<ExternalIdentity>(&row.identity) {
+        Ok(identity) => Some(RecordedSignIn {
+            id: row.id,
+            time_ms: row.time_ms,
+            identity,
+        }),
+        Err(e) => {
+            tracing::warn!(id = %row.id, error = %e, "a recorded sign-in cannot be read; skipped");
+            None
+        }
+    }
+}
+
+/// The claims of a compact JWT (JWS), decoded WITHOUT verifying anything: only for the
+/// simulator, which says so in its answer.
+fn unverified_jwt_claims(token: &str) -> Result<Map<String, Value>, AdminError> {
+    use base64::Engine as _;
+    let bad = |why: &str| AdminError::Claims {
+        field: "jwt",
+        message: format!("not a JWT: {why}"),
+    };
+    let mut parts = token.trim().split('.');
+    let (Some(_header), Some(payload)) = (parts.next(), parts.next()) else {
+        return Err(bad("expected header.payload.signature"));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| bad("the payload is not base64url"))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        _ => Err(bad("the payload is not a JSON object")),
+    }
+}
+
+/// The provider id a path names, if it is one (so that a resource ARN is never built from
+/// arbitrary text).
+pub fn provider_id(text: &str) -> Option<ProviderId> {
+    ProviderId::is_valid(text).then(|| ProviderId::new(text))
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_policy::{
-    Context, ContextValue, Decision, Policy, PolicySet, Principal, Request, StatementRef,
+    Context, ContextValue, Decision, Explanation, Policy, PolicySet, Principal, Request,
+    StatementRef,
 };
 
 use crate::clock::UnixTime;
@@ -267,19 +268,7 @@ fn decide(
     caller: &Caller,
     context: &Context,
 ) -> Result<Vec<String>, TrustRefusal> {
-    let arn = role_arn(&role.name);
-    let (principal, action) = caller.policy_principal();
-    let request = Request {
-        principal: Some(principal),
-        action,
-        resource: &arn,
-        context,
-    };
-    let set = PolicySet {
-        resource: Some(&role.trust_policy),
-        ..PolicySet::default()
-    };
-    let decision = lanyard_policy::evaluate(&set, &request);
+    let decision = trust_question(role, caller, context, lanyard_policy::evaluate);
     let statements = decision.statements.iter().map(statement_name).collect();
     if decision.outcome.is_allowed() {
         Ok(statements)
@@ -292,6 +281,80 @@ fn decide(
             reason: decision.reason,
         })
     }
+}
+
+/// Asks `ask` (the engine's `evaluate` or `explain`) the trust question of `role` for
+/// `caller`: the one place the question is built, for real decisions and simulations.
+fn trust_question<R>(
+    role: &Role,
+    caller: &Caller,
+    context: &Context,
+    ask: impl FnOnce(&PolicySet<'_>, &Request<'_>) -> R,
+) -> R {
+    let arn = role_arn(&role.name);
+    let (principal, action) = caller.policy_principal();
+    let request = Request {
+        principal: Some(principal),
+        action,
+        resource: &arn,
+        context,
+    };
+    let set = PolicySet {
+        resource: Some(&role.trust_policy),
+        ..PolicySet::default()
+    };
+    ask(&set, &request)
+}
+
+/// One role's trust decision for an identity, statement by statement (the trust
+/// simulator's answer): made by the code [`RoleCatalog::eligible`] runs, so `offered` is
+/// exactly whether the role picker offers the role.
+#[derive(Debug, Clone)]
+pub struct TrustExplanation {
+    /// The role.
+    pub role: Arc<Role>,
+    /// The decision and every statement of the trust policy, explained.
+    pub explanation: Explanation,
+}
+
+impl TrustExplanation {
+    /// Whether the trust policy allows the identity: the role is offered.
+    pub fn offered(&self) -> bool {
+        self.explanation.decision.is_allowed()
+    }
+}
+
+impl RoleCatalog {
+    /// The trust decision of every role (or of the one named `only`) for `identity`,
+    /// explained, in config order. Same caller, context and question as
+    /// [`RoleCatalog::eligible`].
+    pub fn explain(
+        &self,
+        identity: &ExternalIdentity,
+        facts: &RequestFacts,
+        only: Option<&str>,
+    ) -> Vec<TrustExplanation> {
+        explain_roles(&self.roles, identity, facts, only)
+    }
+}
+
+/// [`RoleCatalog::explain`] over any list of roles (a candidate role not yet saved, too).
+pub fn explain_roles(
+    roles: &[Arc<Role>],
+    identity: &ExternalIdentity,
+    facts: &RequestFacts,
+    only: Option<&str>,
+) -> Vec<TrustExplanation> {
+    let caller = Caller::Federated(identity.clone());
+    let context = caller.trust_context(facts);
+    roles
+        .iter()
+        .filter(|r| only.is_none_or(|name| r.name == name))
+        .map(|r| TrustExplanation {
+            role: Arc::clone(r),
+            explanation: trust_question(r, &caller, &context, lanyard_policy::explain),
+        })
+        .collect()
 }
 
 /// A statement as the audit trail names it: its `Sid`, or its position.
@@ -538,7 +601,7 @@ pub(crate) mod tests {
     use lanyard_policy::PolicyKind;
     use std::time::Duration;
 
-    fn identity(groups: &[&str]) -> ExternalIdentity {
+    pub(crate) fn identity(groups: &[&str]) -> ExternalIdentity {
         ExternalIdentity {
             provider: ProviderId::new("corp"),
             provider_kind: ProviderKind::Local,
@@ -715,5 +778,47 @@ pub(crate) mod tests {
         assert_eq!(keys.0["aws:PrincipalTag/team"], vec!["payments"]);
         assert_eq!(keys.0["idp:email_verified"], vec!["true"]);
         assert_eq!(rfc3339(UnixTime::EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn the_explanation_offers_exactly_what_eligible_offers() {
+        let catalog = RoleCatalog::new(vec![
+            role(
+                "eng",
+                serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "Eng", "Effect": "Allow", "Principal": {"Federated": "corp"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"ForAnyValue:StringEquals": {"idp:groups": ["eng"]}}}]}),
+            ),
+            role(
+                "not-sales",
+                serde_json::json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"Federated": "corp"}, "Action": "sts:AssumeRole"},
+                    {"Sid": "NoSales", "Effect": "Deny", "Principal": {"Federated": "corp"},
+                     "Action": "sts:AssumeRole",
+                     "Condition": {"ForAnyValue:StringEquals": {"idp:groups": ["sales"]}}}]}),
+            ),
+        ]);
+        for groups in [&[][..], &["eng"], &["sales"], &["eng", "sales"]] {
+            let who = identity(groups);
+            let eligible: Vec<String> = catalog
+                .eligible(&who, &facts())
+                .iter()
+                .map(|g| g.role().name.to_string())
+                .collect();
+            let explained = catalog.explain(&who, &facts(), None);
+            let offered: Vec<String> = explained
+                .iter()
+                .filter(|t| t.offered())
+                .map(|t| t.role.name.to_string())
+                .collect();
+            assert_eq!(offered, eligible, "{groups:?}");
+            assert_eq!(explained.len(), 2);
+        }
+        let only = catalog.explain(&identity(&["eng", "sales"]), &facts(), Some("not-sales"));
+        assert_eq!(only.len(), 1);
+        let deny = &only[0].explanation.decision;
+        assert_eq!(deny.outcome, lanyard_policy::Outcome::ExplicitDeny);
+        assert_eq!(deny.statements[0].sid.as_deref(), Some("NoSales"));
     }
 }

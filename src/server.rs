@@ -327,6 +327,7 @@ pub fn assemble(
             shared.audit.clone(),
             Arc::clone(&shared.catalog_changed),
         ),
+        recorder: crate::audit::SignInRecorder::new(shared.database.clone(), config.admin),
         config,
         clock,
         sso,

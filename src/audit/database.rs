@@ -182,8 +182,30 @@ pub struct AuditQuery {
     pub role_session: Option<String>,
     /// Only events at or after this time (milliseconds since the epoch).
     pub since_ms: Option<i64>,
+    /// Only events before this time (milliseconds since the epoch).
+    pub until_ms: Option<i64>,
+    /// Only events after this one, newest first: the time and id of the last event of the
+    /// page before (see [`AuditQuery::cursor_of`]).
+    pub after: Option<(i64, String)>,
     /// At most this many, newest first.
     pub limit: u32,
+}
+
+impl AuditQuery {
+    /// The cursor of the page after `last`, the last event of a page: `{time_ms}.{id}`.
+    pub fn cursor_of(last: &AuditEvent) -> String {
+        format!("{}.{}", last.time_ms, last.id)
+    }
+
+    /// Reads a cursor made by [`AuditQuery::cursor_of`]; `None` if it is not one.
+    pub fn parse_cursor(cursor: &str) -> Option<(i64, String)> {
+        let (time, id) = cursor.split_once('.')?;
+        let time = time.parse().ok()?;
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        id_ok.then(|| (time, id.to_owned()))
+    }
 }
 
 /// The events `query` matches, newest first.
@@ -195,6 +217,8 @@ pub async fn query(db: &Database, query: &AuditQuery) -> Result<Vec<AuditEvent>,
         event: query.event.map(|k| k.as_str().to_owned()),
         role_session: query.role_session.clone(),
         since_ms: query.since_ms,
+        until_ms: query.until_ms,
+        after: query.after.clone(),
         limit: query.limit,
     };
     let records = db.events(&filter).await.map_err(db_error)?;

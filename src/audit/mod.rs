@@ -12,8 +12,10 @@
 //! May import: `db`, `clock`, `identity`.
 
 mod database;
+mod export;
 mod file;
 mod limit;
+mod recorded;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,8 +31,10 @@ use limit::Limiter;
 pub use database::{
     AuditQuery, DatabaseSink, MAX_BATCH, QUEUE_CAPACITY, RETENTION_INTERVAL, prune, query,
 };
+pub use export::{CSV_COLUMNS, csv};
 pub use file::{AuditFile, JsonLinesSink};
 pub use limit::{FULL_EVENTS, MAX_SOURCES, WINDOW_MS};
+pub use recorded::{RECORDED_PER_PROVIDER, RecordClaims, SignInRecorder};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -85,6 +85,8 @@ pub fn run(command: AuditCommand) -> ExitCode {
             event,
             role_session,
             since_ms,
+            until_ms: None,
+            after: None,
             limit,
         })
     })();

@@ -15,6 +15,7 @@
 //! May import: the types it builds (`roles`, `op`, `connectors`, `signin`, `audit`, `db`,
 //! `identity`, `tokens`, `policy`, `secret`).
 
+mod admin;
 mod audit;
 mod clients;
 mod cx;
@@ -82,6 +83,8 @@ pub struct Config {
     pub audit: crate::audit::AuditSettings,
     /// `[ui]`: the organisation's name, logo and accent colour on the pages.
     pub ui: UiConfig,
+    /// `[admin]`: the sign-ins the admin API's simulator keeps.
+    pub admin: crate::audit::RecordClaims,
 }
 
 impl Config {
@@ -165,6 +168,7 @@ const SECTIONS: &[&str] = &[
     "metrics",
     "audit",
     "ui",
+    "admin",
 ];
 
 impl Cx<'_> {
@@ -204,6 +208,7 @@ impl Cx<'_> {
         let keys_dir = keys_dir.unwrap_or_else(|| self.path_of("data/keys"));
         let audit = self.audit(table.remove("audit"), &keys_dir);
         let ui = self.ui(table.remove("ui"));
+        let admin = self.admin(table.remove("admin"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -217,6 +222,7 @@ impl Cx<'_> {
             metrics,
             audit,
             ui,
+            admin,
         })
     }
 }

@@ -944,3 +944,25 @@ fn a_database_role_gets_check_configs_messages_at_paths_from_the_document() {
     let invalid_name = role_from_document("no spaces", serde_json::json!({}), &policies);
     assert_eq!(invalid_name.unwrap_err()[0].path, "name");
 }
+
+#[test]
+fn record_claims_is_off_by_default_reloadable_keys_are_bounded() {
+    let c = parse(BASE).unwrap();
+    assert!(!c.admin.enabled);
+    assert_eq!(c.admin.days, 7);
+    let c = parse(&format!(
+        "{BASE}\n[admin]\nrecord_claims = true\nrecord_claims_days = 3\n"
+    ))
+    .unwrap();
+    assert!(c.admin.enabled);
+    assert_eq!(c.admin.days, 3);
+    let errors = problems(&format!("{BASE}\n[admin]\nrecord_claims_days = 0\n"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("admin.record_claims_days") && e.contains("between 1 and 366")),
+        "{errors:?}"
+    );
+    let errors = problems(&format!("{BASE}\n[admin]\nrecord_claim = true\n"));
+    assert!(errors.iter().any(|e| e.contains("admin")), "{errors:?}");
+}

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clock::UnixTime;
-use crate::identity::{ProviderId, ProviderKind};
+use crate::identity::{ExternalIdentity, ProviderId, ProviderKind};
 use crate::secret::hashing::PasswordHashing;
 
 pub use settings::{Provider, ProviderSettings};
@@ -143,6 +143,31 @@ impl Connectors {
     pub fn get(&self, id: &str) -> Option<(&ProviderInfo, &Connector)> {
         let info = self.order.iter().find(|p| p.id.as_str() == id)?;
         Some((info, &**self.by_id.get(&info.id)?))
+    }
+
+    /// The identity `provider` would make of `claims`, which nobody verified (the trust
+    /// simulator's pasted claims or a JWT decoded without trusting it): an OpenID Connect
+    /// provider maps them with its own claim names and restrictions; any other kind with
+    /// the default claim names ([`oidc::identity_from_untrusted_claims`]). `None` when no
+    /// provider has that id.
+    pub fn identity_of_untrusted(
+        &self,
+        provider: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        now: UnixTime,
+    ) -> Option<Result<ExternalIdentity, upstream::UpstreamError>> {
+        let (info, connector) = self.get(provider)?;
+        Some(match connector {
+            Connector::Oidc(c) => c.identity_of_untrusted(claims, now),
+            _ => oidc::identity_from_untrusted_claims(&info.id, info.kind, claims, now),
+        })
+    }
+
+    /// The OpenID Connect provider whose issuer is `iss`, if any.
+    pub fn provider_of_issuer(&self, iss: &str) -> Option<&ProviderId> {
+        self.order.iter().map(|p| &p.id).find(|id| {
+            matches!(self.by_id.get(*id).map(|c| &**c), Some(Connector::Oidc(c)) if c.is_issuer(iss))
+        })
     }
 
     /// For every provider with upstream signing keys, at `now`: how old the copy of its

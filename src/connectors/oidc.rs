@@ -26,9 +26,9 @@ use super::id_token::{
 use super::upstream::{Endpoint, Http, NotAllowed, Params, UpstreamError, UpstreamLogin, short};
 use crate::clock::UnixTime;
 use crate::connectors::settings::{
-    OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
+    ClaimMapping, OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
 };
-use crate::identity::{ClaimValue, ExternalIdentity, Issuer, ProviderId};
+use crate::identity::{ClaimValue, ExternalIdentity, Issuer, ProviderId, ProviderKind};
 use crate::secret::Secret;
 use crate::session::random_id;
 use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
@@ -416,6 +416,16 @@ impl OidcConnector {
         identity_from_claims(&self.id, &self.config, &claims, now)
     }
 
+    /// The identity this provider would make of `claims` had it verified them, its sign-in
+    /// restrictions included: for the trust simulator, which has claims nobody verified.
+    pub fn identity_of_untrusted(
+        &self,
+        claims: &Map<String, Value>,
+        now: UnixTime,
+    ) -> Result<ExternalIdentity, UpstreamError> {
+        identity_from_claims(&self.id, &self.config, claims, now)
+    }
+
     /// Whether a token claiming `iss` is this provider's: the configured issuer, compared
     /// without a trailing slash (an Entra ID multi-tenant template never matches here; a
     /// workload's token names its tenant's issuer, configured as such).
@@ -583,11 +593,7 @@ pub fn identity_from_claims(
     claims: &Map<String, Value>,
     now: UnixTime,
 ) -> Result<ExternalIdentity, UpstreamError> {
-    let subject = claim_str(claims, "sub")
-        .ok_or(UpstreamError::InvalidIdToken(
-            super::id_token::IdTokenError::MissingClaim("sub"),
-        ))?
-        .to_owned();
+    require_sub(claims)?;
     let email = claim_str(claims, &config.claims.email).map(str::to_owned);
     let email_verified = claim_bool(claims, "email_verified");
     if config.require_verified_email && (email.is_none() || email_verified != Some(true)) {
@@ -621,7 +627,72 @@ pub fn identity_from_claims(
             return Err(UpstreamError::NotAllowed(NotAllowed::Tenant));
         }
     }
-    let username = claim_str(claims, &config.claims.username)
+    Ok(map_identity(
+        provider,
+        &Mapping {
+            kind: config.preset.kind(),
+            claims: &config.claims,
+            principal_tags: &config.principal_tags,
+            mfa_acr_values: &config.mfa_acr_values,
+        },
+        claims,
+        now,
+    ))
+}
+
+/// How claims become an identity: the provider's kind and claim names.
+struct Mapping<'a> {
+    kind: ProviderKind,
+    claims: &'a ClaimMapping,
+    principal_tags: &'a BTreeMap<String, String>,
+    mfa_acr_values: &'a [String],
+}
+
+/// Maps claims that an admin pasted or recorded (the trust simulator's claims source),
+/// NOT verified by anyone, to the identity provider `provider` of `kind` would make of
+/// them with the default claim names (`sub`, `email`, `preferred_username`, `groups`,
+/// `amr`), without the provider's sign-in restrictions. Only `sub` is required.
+pub fn identity_from_untrusted_claims(
+    provider: &ProviderId,
+    kind: ProviderKind,
+    claims: &Map<String, Value>,
+    now: UnixTime,
+) -> Result<ExternalIdentity, UpstreamError> {
+    require_sub(claims)?;
+    Ok(map_identity(
+        provider,
+        &Mapping {
+            kind,
+            claims: &ClaimMapping::default(),
+            principal_tags: &BTreeMap::new(),
+            mfa_acr_values: &[],
+        },
+        claims,
+        now,
+    ))
+}
+
+/// `Ok` when `claims` hold a non-empty `sub`.
+fn require_sub(claims: &Map<String, Value>) -> Result<(), UpstreamError> {
+    match claim_str(claims, "sub") {
+        Some(_) => Ok(()),
+        None => Err(UpstreamError::InvalidIdToken(
+            super::id_token::IdTokenError::MissingClaim("sub"),
+        )),
+    }
+}
+
+/// The identity of `claims` (which hold a `sub`) under `mapping`.
+fn map_identity(
+    provider: &ProviderId,
+    mapping: &Mapping<'_>,
+    claims: &Map<String, Value>,
+    now: UnixTime,
+) -> ExternalIdentity {
+    let subject = claim_str(claims, "sub").unwrap_or_default().to_owned();
+    let email = claim_str(claims, &mapping.claims.email).map(str::to_owned);
+    let email_verified = claim_bool(claims, "email_verified");
+    let username = claim_str(claims, &mapping.claims.username)
         .or(email.as_deref())
         .unwrap_or(&subject)
         .chars()
@@ -631,7 +702,7 @@ pub fn identity_from_claims(
     let amr = claim_list(claims, "amr");
     let acr = claim_str(claims, "acr");
     let mfa = amr.iter().any(|a| MFA_AMR_VALUES.contains(&a.as_str()))
-        || acr.is_some_and(|a| config.mfa_acr_values.iter().any(|m| m == a));
+        || acr.is_some_and(|a| mapping.mfa_acr_values.iter().any(|m| m == a));
     let auth_time = claims
         .get("auth_time")
         .and_then(Value::as_i64)
@@ -639,7 +710,7 @@ pub fn identity_from_claims(
         .filter(|t| *t > UnixTime::EPOCH && *t <= now + Duration::from_secs(300))
         .unwrap_or(now);
     let mut tags = BTreeMap::new();
-    for (tag, claim) in &config.principal_tags {
+    for (tag, claim) in mapping.principal_tags {
         if let Some(v) = claims.get(claim).and_then(scalar) {
             tags.insert(tag.clone(), short(&v, 256));
         }
@@ -662,21 +733,21 @@ pub fn identity_from_claims(
         };
         raw.insert(k.clone(), value);
     }
-    Ok(ExternalIdentity {
+    ExternalIdentity {
         provider: provider.clone(),
-        provider_kind: config.preset.kind(),
+        provider_kind: mapping.kind,
         subject,
         username,
         email_verified: email.is_some() && email_verified.unwrap_or(false),
         email,
-        display_name: claim_str(claims, &config.claims.display_name).map(|s| short(s, 256)),
-        groups: claim_list(claims, &config.claims.groups),
+        display_name: claim_str(claims, &mapping.claims.display_name).map(|s| short(s, 256)),
+        groups: claim_list(claims, &mapping.claims.groups),
         amr,
         mfa,
         auth_time,
         tags,
         claims: raw,
-    })
+    }
 }
 
 #[cfg(test)]

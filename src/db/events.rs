@@ -47,6 +47,11 @@ pub struct EventFilter {
     pub role_session: Option<String>,
     /// Only events at or after this time (milliseconds since the epoch).
     pub since_ms: Option<i64>,
+    /// Only events before this time (milliseconds since the epoch).
+    pub until_ms: Option<i64>,
+    /// Only events after this one in the newest-first order: its time and id (a page's
+    /// cursor, the last event of the page before).
+    pub after: Option<(i64, String)>,
     /// At most this many events.
     pub limit: u32,
 }
@@ -78,6 +83,19 @@ impl EventFilter {
         if let Some(since) = self.since_ms {
             args.push(Arg::Int(since));
             sql.push_str(&format!(" AND time_ms >= ${}", args.len()));
+        }
+        if let Some(until) = self.until_ms {
+            args.push(Arg::Int(until));
+            sql.push_str(&format!(" AND time_ms < ${}", args.len()));
+        }
+        if let Some((time_ms, id)) = &self.after {
+            args.push(Arg::Int(*time_ms));
+            let t = args.len();
+            args.push(Arg::Text(id));
+            sql.push_str(&format!(
+                " AND (time_ms < ${t} OR (time_ms = ${t} AND id < ${}))",
+                args.len()
+            ));
         }
         args.push(Arg::Int(i64::from(self.limit)));
         sql.push_str(&format!(
@@ -205,6 +223,20 @@ mod tests {
                 Arg::Int(10)
             ]
         ));
+        let page = EventFilter {
+            until_ms: Some(99),
+            after: Some((50, "e-1".into())),
+            limit: 2,
+            ..EventFilter::default()
+        };
+        let (sql, args) = page.sql();
+        assert_eq!(
+            sql,
+            "SELECT record FROM audit_events WHERE 1 = 1 AND time_ms < $1 \
+             AND (time_ms < $2 OR (time_ms = $2 AND id < $3)) \
+             ORDER BY time_ms DESC, id DESC LIMIT $4"
+        );
+        assert_eq!(args.len(), 4);
         let empty = EventFilter::default();
         let (sql, args) = empty.sql();
         assert!(sql.ends_with("WHERE 1 = 1 ORDER BY time_ms DESC, id DESC LIMIT $1"));

@@ -11,6 +11,7 @@
 
 mod entities;
 mod events;
+mod recorded;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::secret::Secret;
 
 pub use entities::{EntityKind, EntityRow, Precondition, WriteError, Written};
 pub use events::{EventFilter, EventRow};
+pub use recorded::RecordedRow;
 
 /// How long an operation waits for a pooled connection (or a new one to be made).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -49,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "admin entities",
         include_str!("migrations/0002_admin_entities.sql"),
+    ),
+    (
+        3,
+        "recorded sign-ins",
+        include_str!("migrations/0003_recorded_sign_ins.sql"),
     ),
 ];
 

@@ -23,7 +23,7 @@ pub use password::{
 use serde_json::json;
 pub use settings::SignInLimits;
 
-use crate::audit::{Audit, AuditEvent, EventKind};
+use crate::audit::{Audit, AuditEvent, EventKind, SignInRecorder};
 use crate::clock::SharedClock;
 use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
@@ -335,6 +335,8 @@ pub struct SignIn<'a> {
     pub audit: &'a Audit,
     /// The metrics.
     pub metrics: &'a Metrics,
+    /// Keeps recent sign-ins for the trust simulator (`[admin] record_claims`).
+    pub recorder: &'a SignInRecorder,
 }
 
 impl<'a> SignIn<'a> {
@@ -687,6 +689,8 @@ impl<'a> SignIn<'a> {
                 let mut e = event(EventKind::SignInSucceeded, provider, facts);
                 e.subject = Some(identity.subject.clone());
                 e.detail = json!({ "mfa": identity.mfa, "amr": identity.amr });
+                // Off the sign-in's path: spawned, never waited for.
+                self.recorder.record(identity, self.clock.now_ms());
                 return self.audit.note(e).await;
             }
             Err(error) => error,

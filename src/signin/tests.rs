@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::audit::{MemorySink, OnFailure};
+use crate::audit::{MemorySink, OnFailure, RecordClaims};
 use crate::clock::{ManualClock, UnixTime};
 use crate::config::Config;
 use crate::connectors::local::hash_password;
@@ -18,6 +18,7 @@ struct Fixture {
     audit: Audit,
     captured: MemorySink,
     metrics: Metrics,
+    recorder: SignInRecorder,
 }
 
 impl Fixture {
@@ -54,6 +55,7 @@ impl Fixture {
             audit: captured.audit(OnFailure::Log),
             captured,
             metrics: Metrics::new(),
+            recorder: SignInRecorder::new(None, RecordClaims::default()),
         }
     }
 
@@ -65,6 +67,7 @@ impl Fixture {
             limits: &self.limits,
             audit: &self.audit,
             metrics: &self.metrics,
+            recorder: &self.recorder,
         }
     }
 

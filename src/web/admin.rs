@@ -12,19 +12,25 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use lanyard_policy::{Mismatch, Outcome, StatementEffect, StatementExplanation, StatementRef};
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::admin::{
-    ALL_ROLES, Action, AdminError, Allowed, Precondition, RoleEntry, Source, role_resource,
+    ALL_ROLES, AUDIT, Action, AdminError, Allowed, Change, ClaimsMapper, ClaimsSource,
+    Precondition, RecordedSignIn, RoleEntry, Source, provider_id, provider_resource, role_resource,
 };
+use crate::audit::{AuditEvent, AuditQuery, EventKind};
 use crate::authz::Caller;
-use crate::identity::RoleName;
+use crate::clock::UnixTime;
+use crate::connectors::Connectors;
+use crate::identity::{ExternalIdentity, RoleName};
+use crate::roles::{RequestFacts, TrustExplanation, is_valid_role_name};
 use crate::web::error::request_id;
 use crate::web::{AppState, ClientIp};
 
@@ -33,13 +39,39 @@ use crate::web::{AppState, ClientIp};
 #[openapi(
     info(
         title = "Lanyard admin API",
-        description = "Roles kept in Lanyard's database. Every operation is an IAM action \
-                       (lanyard:ListRoles, lanyard:GetRole, lanyard:PutRole, \
-                       lanyard:DeleteRole) on arn:lanyard:iam:::role/{name}, allowed or \
-                       refused by the caller's role session's policies."
+        description = "Roles kept in Lanyard's database, the recorded sign-ins, the trust \
+                       simulator, change impact and the audit trail. Every operation is an \
+                       IAM action (lanyard:ListRoles, lanyard:GetRole, lanyard:PutRole, \
+                       lanyard:DeleteRole, lanyard:SimulateTrust on \
+                       arn:lanyard:iam:::role/{name}; lanyard:ListRecentSignIns on \
+                       arn:lanyard:iam:::provider/{id}; lanyard:ListAuditEvents on \
+                       arn:lanyard:iam:::audit), allowed or refused by the caller's role \
+                       session's policies."
     ),
-    paths(list_roles, get_role, put_role, delete_role),
-    components(schemas(RoleView, RoleList, ErrorBody, RoleSource)),
+    paths(
+        list_roles,
+        get_role,
+        put_role,
+        delete_role,
+        recent_sign_ins,
+        simulate,
+        impact,
+        audit_events
+    ),
+    components(schemas(
+        RoleView,
+        RoleList,
+        ErrorBody,
+        RoleSource,
+        RecordedSignInView,
+        RecentSignIns,
+        SimulateRequest,
+        RoleVerdict,
+        SimulationView,
+        ImpactView,
+        ImpactList,
+        AuditEvents
+    )),
     modifiers(&BearerToken),
     security(("bearer" = []))
 )]
@@ -126,7 +158,8 @@ pub struct RoleList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A machine-readable code: `invalid_token`, `access_denied`, `not_found`,
-    /// `managed_in_file`, `invalid_role`, `invalid_json`, `precondition_failed`,
+    /// `managed_in_file`, `invalid_role`, `invalid_json`, `invalid_request`,
+    /// `invalid_claims`, `precondition_failed`,
     /// `precondition_required`, `body_too_large`, `unavailable`, `server_error`.
     error: &'static str,
     /// A sentence for the person.
@@ -159,6 +192,10 @@ pub enum AdminApiError {
     InvalidJson(String),
     /// The body is larger than the limit.
     TooLarge,
+    /// A field or parameter that is not valid: its name and what is wrong.
+    BadRequest(&'static str, String),
+    /// No provider has the id in the path.
+    NoProvider,
     /// The operation refused.
     Admin(AdminError),
 }
@@ -194,6 +231,20 @@ impl IntoResponse for AdminApiError {
                     "the body is larger than {} KiB",
                     crate::web::MAX_BODY_BYTES / 1024
                 ),
+                None,
+                vec![],
+            ),
+            AdminApiError::BadRequest(field, why) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                why.clone(),
+                Some((*field).to_owned()),
+                vec![],
+            ),
+            AdminApiError::NoProvider => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no provider has this id".to_owned(),
                 None,
                 vec![],
             ),
@@ -247,7 +298,14 @@ fn admin_error(e: &AdminError) -> Mapped {
             "unavailable",
             e.to_string(),
         ),
-        AdminError::Database(_) | AdminError::Store(_) => plain(
+        AdminError::Claims { field, .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_claims",
+            e.to_string(),
+            Some((*field).to_owned()),
+            vec![],
+        ),
+        AdminError::Database(_) | AdminError::Store(_) | AdminError::Audit(_) => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the database or session store did not answer; try again".to_owned(),
@@ -527,6 +585,488 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<serde_json::Value, A
     serde_json::from_slice(&bytes).map_err(|e| AdminApiError::InvalidJson(e.to_string()))
 }
 
+/// A recorded sign-in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedSignInView {
+    /// Its id: give it to `POST /admin/api/v1/simulate` as `recorded_sign_in`.
+    id: String,
+    /// When, milliseconds since the epoch.
+    time_ms: i64,
+    /// The normalized identity (`provider`, `subject`, `username`, `email`, `groups`,
+    /// `amr`, `mfa`, `auth_time`, `tags`) and its raw upstream `claims`.
+    #[schema(value_type = Object)]
+    identity: serde_json::Value,
+}
+
+impl From<RecordedSignIn> for RecordedSignInView {
+    fn from(r: RecordedSignIn) -> Self {
+        Self {
+            id: r.id,
+            time_ms: r.time_ms,
+            identity: to_json(&r.identity),
+        }
+    }
+}
+
+/// A provider's recorded sign-ins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentSignIns {
+    /// Whether sign-ins are being recorded (`[admin] record_claims`).
+    record_claims: bool,
+    /// How many days a recorded sign-in is kept (`[admin] record_claims_days`).
+    record_claims_days: u32,
+    /// The newest first; one per subject, at most 50 per provider.
+    sign_ins: Vec<RecordedSignInView>,
+}
+
+/// `GET /admin/api/v1/providers/{id}/recent-sign-ins`: the provider's recorded sign-ins
+/// (`lanyard:ListRecentSignIns` on `provider/{id}`).
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/providers/{id}/recent-sign-ins",
+    params(("id" = String, Path, description = "The provider's id")),
+    responses(
+        (status = 200, description = "The recorded sign-ins, newest first", body = RecentSignIns),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "lanyard:ListRecentSignIns is not allowed", body = ErrorBody),
+        (status = 404, description = "No such provider", body = ErrorBody),
+    )
+)]
+pub async fn recent_sign_ins(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<RecentSignIns>, AdminApiError> {
+    let claims = claims(&state, &headers)?;
+    let provider = provider_id(&id).ok_or(AdminApiError::NoProvider)?;
+    let resource = provider_resource(provider.as_str());
+    let caller = allowed(&state, &claims, ip, Action::ListRecentSignIns, &resource).await?;
+    if state.connectors.get(provider.as_str()).is_none() {
+        return Err(AdminApiError::NoProvider);
+    }
+    let sign_ins = state
+        .admin
+        .recent_sign_ins(
+            &state.config,
+            provider.as_str(),
+            &caller,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Json(RecentSignIns {
+        record_claims: state.config.admin.enabled,
+        record_claims_days: state.config.admin.days,
+        sign_ins: sign_ins.into_iter().map(RecordedSignInView::from).collect(),
+    }))
+}
+
+/// The simulator maps claims as the providers do.
+impl ClaimsMapper for Connectors {
+    fn identity(
+        &self,
+        provider: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        now: UnixTime,
+    ) -> Option<Result<ExternalIdentity, String>> {
+        self.identity_of_untrusted(provider, claims, now)
+            .map(|r| r.map_err(|e| e.to_string()))
+    }
+
+    fn provider_of_issuer(&self, iss: &str) -> Option<String> {
+        Connectors::provider_of_issuer(self, iss).map(ToString::to_string)
+    }
+}
+
+/// A simulation: one claims source (`recorded_sign_in`, `claims` with `provider`, or
+/// `jwt`), optionally one role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// The id of a recorded sign-in.
+    #[serde(default)]
+    recorded_sign_in: Option<String>,
+    /// The provider of `claims` (required with them), or of `jwt` (else found by `iss`).
+    #[serde(default)]
+    provider: Option<String>,
+    /// Claims as a JSON object, as the provider would send them (`sub` required).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// An upstream JWT: decoded WITHOUT verifying it, only a source of claims.
+    #[serde(default)]
+    jwt: Option<String>,
+    /// Only this role (then `lanyard:SimulateTrust` on `role/{name}` suffices).
+    #[serde(default)]
+    role: Option<String>,
+    /// The address the simulated sign-in comes from (`aws:SourceIp`); none by default.
+    #[serde(default)]
+    source_ip: Option<String>,
+}
+
+/// One role's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleVerdict {
+    /// The role.
+    role: String,
+    /// Whether the role picker offers it to this identity.
+    offered: bool,
+    /// `Allowed`, `ExplicitDeny` or `ImplicitDeny`.
+    #[schema(value_type = String)]
+    outcome: Outcome,
+    /// The engine's sentence.
+    reason: String,
+    /// The deciding statements (`policy`, `sid`, `index`): the allows of an offer, the
+    /// denies of an explicit deny.
+    #[schema(value_type = Vec<Object>)]
+    deciding: Vec<StatementRef>,
+    /// For a refusal, each `Allow` statement that named this identity's provider and
+    /// action, with the condition that failed in it: `operator`, `key`, `seen` (null when
+    /// the identity lacks the key) and `wanted`.
+    #[schema(value_type = Vec<Object>)]
+    failed_conditions: Vec<serde_json::Value>,
+    /// Every statement of the trust policy: `policy`, `sid`, `index`, `effect`,
+    /// `applies`, and what stopped it, `mismatch` (`element`: `action`, `principal`,
+    /// `resource`, or `condition` with the condition's details).
+    #[schema(value_type = Vec<Object>)]
+    statements: Vec<StatementExplanation>,
+}
+
+impl From<&TrustExplanation> for RoleVerdict {
+    fn from(t: &TrustExplanation) -> Self {
+        let e = &t.explanation;
+        let failed_conditions = e
+            .statements
+            .iter()
+            .filter(|s| s.effect == StatementEffect::Allow)
+            .filter_map(|s| match &s.mismatch {
+                Some(Mismatch::Condition(c)) => Some(serde_json::json!({
+                    "policy": s.statement.policy,
+                    "sid": s.statement.sid,
+                    "index": s.statement.index,
+                    "condition": c,
+                })),
+                _ => None,
+            })
+            .collect();
+        Self {
+            role: t.role.name.to_string(),
+            offered: t.offered(),
+            outcome: e.decision.outcome,
+            reason: e.decision.reason.clone(),
+            deciding: e.decision.statements.clone(),
+            failed_conditions,
+            statements: e.statements.clone(),
+        }
+    }
+}
+
+/// An identity as JSON (it always serializes: strings, lists and maps of strings).
+fn to_json(identity: &ExternalIdentity) -> serde_json::Value {
+    serde_json::to_value(identity).unwrap_or_default()
+}
+
+/// The simulator's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationView {
+    /// The identity simulated, as trust policies see it.
+    #[schema(value_type = Object)]
+    identity: serde_json::Value,
+    /// Set when the claims were not verified (a JWT): they prove nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<&'static str>,
+    /// Every role (or the one asked for), in catalog order.
+    roles: Vec<RoleVerdict>,
+}
+
+/// `POST /admin/api/v1/simulate`: every role's trust decision for an identity, explained
+/// (`lanyard:SimulateTrust` on `role/*`, or on `role/{name}` with `role`).
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/simulate",
+    request_body = SimulateRequest,
+    responses(
+        (status = 200, description = "Every role: offered or not, and why", body = SimulationView),
+        (status = 400, description = "Not JSON, or not exactly one claims source", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "lanyard:SimulateTrust is not allowed", body = ErrorBody),
+        (status = 404, description = "No such role", body = ErrorBody),
+        (status = 422, description = "The claims source is not usable; `path` names it", body = ErrorBody),
+    )
+)]
+pub async fn simulate(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    facts: RequestFacts,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SimulationView>, AdminApiError> {
+    let claims = claims(&state, &headers)?;
+    let request: SimulateRequest = typed_body(body)?;
+    let only = match request.role.as_deref() {
+        Some(name) if is_valid_role_name(name) => Some(RoleName::new(name)),
+        Some(_) => return Err(bad("role", "not a role name")),
+        None => None,
+    };
+    let resource = only
+        .as_ref()
+        .map_or_else(|| ALL_ROLES.to_owned(), |r| role_resource(r));
+    let caller = allowed(&state, &claims, ip, Action::SimulateTrust, &resource).await?;
+    let source = match (request.recorded_sign_in, request.claims, request.jwt) {
+        (Some(id), None, None) => ClaimsSource::Recorded(id),
+        (None, Some(claims), None) => ClaimsSource::Claims {
+            provider: request
+                .provider
+                .ok_or_else(|| bad("provider", "claims need their provider"))?,
+            claims,
+        },
+        (None, None, Some(token)) => ClaimsSource::Jwt {
+            provider: request.provider,
+            token,
+        },
+        _ => {
+            return Err(bad(
+                "",
+                "give exactly one of recorded_sign_in, claims (with provider) or jwt",
+            ));
+        }
+    };
+    let source_ip = match request.source_ip.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.trim()
+                .parse()
+                .map_err(|_| bad("source_ip", "not an IP address"))?,
+        ),
+    };
+    // The simulated sign-in's facts: now, this broker's transport, the address asked for.
+    let facts = RequestFacts {
+        source_ip,
+        user_agent: None,
+        ..facts
+    };
+    let simulation = state
+        .admin
+        .simulate(
+            &state.config,
+            (&state.roles, &*state.connectors),
+            source,
+            only.as_ref(),
+            &caller,
+            &facts,
+        )
+        .await?;
+    Ok(Json(SimulationView {
+        identity: to_json(&simulation.identity),
+        warning: simulation.warning,
+        roles: simulation.roles.iter().map(RoleVerdict::from).collect(),
+    }))
+}
+
+/// One recorded identity the candidate role changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImpactView {
+    /// `gains` or `loses` the role.
+    change: &'static str,
+    /// The recorded sign-in.
+    sign_in: RecordedSignInView,
+}
+
+/// The impact of a candidate role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImpactList {
+    /// The role.
+    role: String,
+    /// The recorded identities that would gain or lose it (the others keep what they
+    /// have).
+    changes: Vec<ImpactView>,
+}
+
+/// `POST /admin/api/v1/roles/{name}/impact`: which recorded identities a candidate
+/// document (validated as `PUT` validates) would give or take the role
+/// (`lanyard:SimulateTrust` on `role/{name}`).
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/roles/{name}/impact",
+    params(("name" = String, Path, description = "The role's name")),
+    request_body(content = Object, description = "The candidate role, as for PUT", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Who gains and who loses the role", body = ImpactList),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "lanyard:SimulateTrust is not allowed", body = ErrorBody),
+        (status = 409, description = "The role is managed in lanyard.toml", body = ErrorBody),
+        (status = 422, description = "The role is not valid; `path` names the field", body = ErrorBody),
+    )
+)]
+pub async fn impact(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(name): Path<RoleName>,
+    facts: RequestFacts,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ImpactList>, AdminApiError> {
+    let claims = claims(&state, &headers)?;
+    let resource = role_resource(&name);
+    let caller = allowed(&state, &claims, ip, Action::SimulateTrust, &resource).await?;
+    let document = json_body(body)?;
+    let facts = RequestFacts {
+        source_ip: None,
+        user_agent: None,
+        ..facts
+    };
+    let changes = state
+        .admin
+        .impact(
+            &state.config,
+            &state.roles,
+            (&name, document),
+            &caller,
+            &facts,
+        )
+        .await?;
+    Ok(Json(ImpactList {
+        role: name.into_string(),
+        changes: changes
+            .into_iter()
+            .map(|c| ImpactView {
+                change: match c.change {
+                    Change::Gains => "gains",
+                    Change::Loses => "loses",
+                },
+                sign_in: c.recorded.into(),
+            })
+            .collect(),
+    }))
+}
+
+/// The filters of `GET /admin/api/v1/audit-events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// The subject (the person at their provider).
+    subject: Option<String>,
+    /// The role.
+    role: Option<String>,
+    /// The provider.
+    provider: Option<String>,
+    /// The event's name (`signin.succeeded`, `credentials.issued`, `admin.changed`, …).
+    event: Option<String>,
+    /// Only events at or after this time, milliseconds since the epoch.
+    from_ms: Option<i64>,
+    /// Only events before this time, milliseconds since the epoch.
+    to_ms: Option<i64>,
+    /// At most this many (1–1000, 100 by default).
+    limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+    /// `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+    format: Option<String>,
+}
+
+/// A page of audit events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvents {
+    /// The events, newest first, as the audit trail keeps them.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<AuditEvent>,
+    /// Give as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// `GET /admin/api/v1/audit-events`: the audit trail, filtered, as JSON or CSV
+/// (`lanyard:ListAuditEvents` on `arn:lanyard:iam:::audit`).
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/audit-events",
+    params(AuditParams),
+    responses(
+        (status = 200, description = "A page of events, newest first: JSON, or CSV with a header line (the next page's cursor then in the X-Next-Cursor header)", body = AuditEvents),
+        (status = 400, description = "A filter that is not valid", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "lanyard:ListAuditEvents is not allowed", body = ErrorBody),
+    )
+)]
+pub async fn audit_events(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Response, AdminApiError> {
+    let claims = claims(&state, &headers)?;
+    let caller = allowed(&state, &claims, ip, Action::ListAuditEvents, AUDIT).await?;
+    let Query(p) = params.map_err(|r| AdminApiError::BadRequest("", r.body_text()))?;
+    let event = match p.event.as_deref() {
+        None => None,
+        Some(name) => Some(
+            EventKind::parse(name).ok_or_else(|| bad("event", "no audit event has this name"))?,
+        ),
+    };
+    let after = match p.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            AuditQuery::parse_cursor(c)
+                .ok_or_else(|| bad("cursor", "not a cursor this API gave"))?,
+        ),
+    };
+    let csv = match p.format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(_) => return Err(bad("format", "must be json or csv")),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv")),
+    };
+    let query = AuditQuery {
+        subject: p.subject,
+        role: p.role,
+        provider: p.provider,
+        event,
+        role_session: None,
+        since_ms: p.from_ms,
+        until_ms: p.to_ms,
+        after,
+        limit: p.limit.unwrap_or(100),
+    };
+    let page = state.admin.audit_events(&query, &caller).await?;
+    if csv {
+        let mut response = (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            )],
+            crate::audit::csv(&page.events),
+        )
+            .into_response();
+        if let Some(next) = page
+            .next_cursor
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            response.headers_mut().insert("x-next-cursor", next);
+        }
+        return Ok(response);
+    }
+    Ok(Json(AuditEvents {
+        events: page.events,
+        next_cursor: page.next_cursor,
+    })
+    .into_response())
+}
+
+fn bad(field: &'static str, why: &str) -> AdminApiError {
+    AdminApiError::BadRequest(field, why.to_owned())
+}
+
+fn typed_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, AdminApiError> {
+    let value = json_body(body)?;
+    serde_json::from_value(value).map_err(|e| AdminApiError::InvalidJson(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,5 +1093,9 @@ mod tests {
         for method in ["get", "put", "delete"] {
             assert!(doc["paths"]["/admin/api/v1/roles/{name}"][method].is_object());
         }
+        assert!(doc["paths"]["/admin/api/v1/roles/{name}/impact"]["post"].is_object());
+        assert!(doc["paths"]["/admin/api/v1/simulate"]["post"].is_object());
+        assert!(doc["paths"]["/admin/api/v1/audit-events"]["get"].is_object());
+        assert!(doc["paths"]["/admin/api/v1/providers/{id}/recent-sign-ins"]["get"].is_object());
     }
 }

@@ -101,6 +101,8 @@ pub struct Services {
     pub audit: crate::audit::Audit,
     /// Admin operations (the admin API).
     pub admin: crate::admin::Admin,
+    /// Keeps recent sign-ins for the admin API's simulator (`[admin] record_claims`).
+    pub recorder: crate::audit::SignInRecorder,
 }
 
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
@@ -193,6 +195,13 @@ pub fn app(state: AppState) -> Router {
                 .put(admin::put_role)
                 .delete(admin::delete_role),
         )
+        .route("/admin/api/v1/roles/{name}/impact", post(admin::impact))
+        .route(
+            "/admin/api/v1/providers/{id}/recent-sign-ins",
+            get(admin::recent_sign_ins),
+        )
+        .route("/admin/api/v1/simulate", post(admin::simulate))
+        .route("/admin/api/v1/audit-events", get(admin::audit_events))
         .route("/admin/api/v1/openapi.json", get(admin::openapi))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -23,6 +23,7 @@ impl AppState {
             limits: &self.config.sign_in,
             audit: &self.audit,
             metrics: &self.metrics,
+            recorder: &self.recorder,
         }
     }
 }

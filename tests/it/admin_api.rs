@@ -47,14 +47,14 @@ async fn start(database: &str) -> (Lanyard, tempfile::TempDir) {
 }
 
 /// A SQLite database in a directory of the test's own.
-fn sqlite() -> (tempfile::TempDir, String) {
+pub(crate) fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("lanyard.db").display());
     (dir, url)
 }
 
 /// An access token of `user`'s role session for `role`.
-async fn token(l: &Lanyard, user: &str, role: &str) -> String {
+pub(crate) async fn token(l: &Lanyard, user: &str, role: &str) -> String {
     let b = browser();
     let (status, html) = l.picker(&b, user).await;
     if status == 200 {
@@ -584,6 +584,35 @@ async fn callers_whose_policies_do_not_allow_the_action_are_refused() {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(carol.get(&format!("{ROLES}/eng-oncall")).await.0, 200);
+    // ... and may simulate and weigh changes to them, not to the others.
+    let post = |path: String, body: Value| {
+        let carol = &carol;
+        async move {
+            carol
+                .send(reqwest::Method::POST, &path, &[], Some(&body))
+                .await
+        }
+    };
+    let pasted = |role: &str| json!({"provider": "corp", "claims": {"sub": "x"}, "role": role});
+    let (status, _, body) = post("/admin/api/v1/simulate".into(), pasted("eng-oncall")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"][0]["offered"], false, "{body}");
+    let all = json!({"provider": "corp", "claims": {"sub": "x"}});
+    assert_eq!(post("/admin/api/v1/simulate".into(), all).await.0, 403);
+    assert_eq!(
+        post("/admin/api/v1/simulate".into(), pasted("admin"))
+            .await
+            .0,
+        403
+    );
+    let (status, _, body) = post(format!("{ROLES}/eng-oncall/impact"), dave_role("y")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        post(format!("{ROLES}/ops-oncall/impact"), dave_role("y"))
+            .await
+            .0,
+        403
+    );
     let (status, _, body) = carol
         .put("ops-oncall", &[("if-none-match", "*")], &dave_role("x"))
         .await;

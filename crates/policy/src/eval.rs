@@ -77,6 +77,17 @@ impl PolicySet<'_> {
     pub fn evaluate(&self, request: &Request<'_>) -> Decision {
         evaluate(self, request)
     }
+
+    /// Every policy of the set: identity policies, the resource policy, the boundary,
+    /// the session policy, in that order.
+    pub(crate) fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.identity
+            .iter()
+            .copied()
+            .chain(self.resource)
+            .chain(self.boundary)
+            .chain(self.session)
+    }
 }
 
 /// The outcome of an evaluation.
@@ -149,16 +160,8 @@ pub fn evaluate(set: &PolicySet<'_>, request: &Request<'_>) -> Decision {
         req: request,
         action: &action,
     };
-    let all = set
-        .identity
-        .iter()
-        .copied()
-        .chain(set.resource)
-        .chain(set.boundary)
-        .chain(set.session);
-
     let mut denies = Vec::new();
-    for p in all {
+    for p in set.policies() {
         ev.collect(p, Effect::Deny, &mut denies);
     }
     if !denies.is_empty() {
@@ -295,7 +298,7 @@ fn more(n: usize) -> String {
     }
 }
 
-fn lower_action(a: &str) -> Cow<'_, str> {
+pub(crate) fn lower_action(a: &str) -> Cow<'_, str> {
     if a.is_ascii() {
         if a.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(a.to_ascii_lowercase())
@@ -307,9 +310,9 @@ fn lower_action(a: &str) -> Cow<'_, str> {
     }
 }
 
-struct Evaluator<'r, 'a> {
-    req: &'r Request<'a>,
-    action: &'r str,
+pub(crate) struct Evaluator<'r, 'a> {
+    pub(crate) req: &'r Request<'a>,
+    pub(crate) action: &'r str,
 }
 
 impl Evaluator<'_, '_> {
@@ -334,7 +337,7 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn action_matches(&self, st: &Statement) -> bool {
+    pub(crate) fn action_matches(&self, st: &Statement) -> bool {
         let ctx = self.req.context;
         let any = |ps: &[Pattern]| {
             ps.iter()
@@ -348,13 +351,22 @@ impl Evaluator<'_, '_> {
 
     /// Principal, resource and conditions (the action is already matched).
     fn applies(&self, st: &Statement) -> bool {
+        self.first_failure(st).is_none()
+    }
+
+    /// What stops `st` from applying, in the order checked: its principal, its resource,
+    /// then its first condition that is not true. `None` when it applies (the action is
+    /// matched by the caller). [`Evaluator::applies`] and [`crate::explain`] both read this,
+    /// so an explanation cannot disagree with the decision.
+    #[inline]
+    pub(crate) fn first_failure(&self, st: &Statement) -> Option<Failure> {
         if let Some(pm) = &st.principal {
             let ok = match pm {
                 PrincipalMatch::Principal(set) => principal_matches(set, self.req.principal),
                 PrincipalMatch::NotPrincipal(set) => !principal_matches(set, self.req.principal),
             };
             if !ok {
-                return false;
+                return Some(Failure::Principal);
             }
         }
         let ctx = self.req.context;
@@ -368,12 +380,25 @@ impl Evaluator<'_, '_> {
                 any_of(ps.iter().map(|p| p.matches(res, ctx))) == Some(false)
             }
         };
-        resource_ok
-            && st
-                .conditions
-                .iter()
-                .all(|c| eval_condition(c, ctx) == Some(true))
+        if !resource_ok {
+            return Some(Failure::Resource);
+        }
+        st.conditions
+            .iter()
+            .position(|c| eval_condition(c, ctx) != Some(true))
+            .map(Failure::Condition)
     }
+}
+
+/// Why a statement whose action matched does not apply (see [`Evaluator::first_failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// `Principal`/`NotPrincipal` does not admit the caller.
+    Principal,
+    /// `Resource`/`NotResource` does not admit the resource.
+    Resource,
+    /// The condition at this position is false (or cannot be decided).
+    Condition(usize),
 }
 
 /// Whether an (applicable) resource-policy statement grants to the caller itself: its

@@ -56,6 +56,7 @@
 mod context;
 mod error;
 mod eval;
+mod explain;
 mod glob;
 mod operator;
 mod policy;
@@ -64,5 +65,8 @@ mod value;
 pub use context::{Context, ContextValue, normalize_key};
 pub use error::{ContextError, ValidationError, ValidationErrors};
 pub use eval::{Decision, Gate, Outcome, PolicySet, Principal, Request, StatementRef, evaluate};
+pub use explain::{
+    Explanation, FailedCondition, Mismatch, StatementEffect, StatementExplanation, explain,
+};
 pub use operator::{KNOWN_OPERATORS, SET_QUALIFIERS};
 pub use policy::{Policy, PolicyKind, PolicyVersion};

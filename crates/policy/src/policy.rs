@@ -158,6 +158,17 @@ pub(crate) struct Condition {
     /// The condition key, lower case.
     pub key: Box<str>,
     pub values: Values,
+    /// The operator, the key and the values as the document wrote them, for explanations
+    /// ([`crate::explain`]).
+    pub source: Box<ConditionSource>,
+}
+
+/// A condition as written: what an explanation shows as "wanted".
+#[derive(Debug, Clone)]
+pub(crate) struct ConditionSource {
+    pub operator: Box<str>,
+    pub key: Box<str>,
+    pub values: Box<[String]>,
 }
 
 #[derive(Debug, Clone)]
@@ -834,13 +845,18 @@ impl Compiler {
                         "policy variables are not allowed in condition keys (only in Resource, NotResource and Condition values)",
                     );
                 }
-                let values = self.condition_values(&key_path, vals);
+                let raw_values = self.condition_values(&key_path, vals);
                 if let Some(op) = op {
-                    if let Some(values) = self.typed_values(op, &values) {
+                    if let Some(values) = self.typed_values(op, &raw_values) {
                         out.push(Condition {
                             op,
                             key: lower(key),
                             values,
+                            source: Box::new(ConditionSource {
+                                operator: op_name.as_str().into(),
+                                key: key.as_str().into(),
+                                values: raw_values.into_iter().map(|(_, v)| v).collect(),
+                            }),
                         });
                     }
                 }
