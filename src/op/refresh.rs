@@ -140,6 +140,10 @@ pub(super) struct RefreshRecord {
     pub(super) duration_secs: u64,
     #[serde(rename = "e", alias = "expires_at")]
     pub(super) expires_at: UnixTime,
+    /// When it was issued (tokens of earlier versions have none: their issue time is taken
+    /// as their expiry less the client's refresh token lifetime).
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub(super) issued_at: Option<UnixTime>,
 }
 
 impl OidcProvider {
@@ -311,6 +315,17 @@ impl OidcProvider {
                 ));
             }
         };
+        // A token issued before its role was killed (the admin API's not-before mark).
+        let issued = record
+            .issued_at
+            .unwrap_or(record.expires_at - client.config.refresh_token_lifetime);
+        if self.sso.role_revoked(&record.role, issued).await? {
+            self.revoke_family(family, "the role's sessions were revoked")
+                .await?;
+            return Err(OAuthError::InvalidGrant(
+                "the role's sessions were revoked".into(),
+            ));
+        }
         // The person must still be allowed the role, and the client to receive it: trust is
         // evaluated again, so a changed policy takes effect at the next refresh. The
         // request comes from the application, not the person: no address.
@@ -381,6 +396,7 @@ impl OidcProvider {
             role: RoleName::new(role),
             duration_secs: x.duration_secs,
             expires_at: self.clock.now() + lifetime,
+            issued_at: Some(self.clock.now()),
         };
         let carried = serde_json::to_vec(&record)
             .map_err(|_| OAuthError::ServerError("a refresh token could not be encoded".into()))?;

@@ -129,6 +129,19 @@ impl<const N: usize> Kind<N> {
     }
 }
 
+impl Kind<1> {
+    /// The key part of a key of this kind (what [`Kind::key`] was given), or `None` for a
+    /// key of another kind: for walks over the keyspace ([`super::SessionStore::scan`]).
+    pub fn part(&self, key: &str) -> Option<String> {
+        let part = key.strip_prefix(self.prefix)?;
+        let part = match self.tag {
+            Some(_) => part.strip_prefix('{')?.strip_suffix('}')?,
+            None => part,
+        };
+        (!part.is_empty() && !part.contains(':')).then(|| part.to_owned())
+    }
+}
+
 /// The Redis Cluster slot of `key` (the whole key, store prefix included): CRC16-XMODEM of
 /// its hash tag (the text between the first `{` and the next `}`, when not empty) or of the
 /// whole key, modulo 16384 (Redis Cluster specification, "Keys distribution model").
@@ -276,6 +289,25 @@ pub const SAML_SEEN: Kind<2> = Kind {
     tag: None,
     single_use: true,
     value: Value::Flag,
+};
+
+// --- sso: revocations ---------------------------------------------------------------------
+
+/// The not-before marks of the admin API's revocations, one hash for all (so that every
+/// check reads it with the record it checks, in one round trip, its key known in advance):
+/// a field `person:{provider}:{subject}` or `role:{name}`, valued with the second of the
+/// revocation. A session of that person, or a role session of that role, issued at or
+/// before that second is refused. Kept as long as the longest session could live after
+/// the last revocation (a mark older than every session refuses nothing).
+pub const REVOKED_BEFORE: Kind<0> = Kind {
+    prefix: "revoked-before",
+    parts: [],
+    lifetime: Lifetime::Configured(
+        "the longest an SSO session, role session or refresh token can live, from the last mark",
+    ),
+    tag: None,
+    single_use: false,
+    value: Value::Hash("person:{provider}:{subject} | role:{name} → seconds since the epoch"),
 };
 
 // --- sso: role sessions, the last role and favourites ------------------------------------
@@ -599,6 +631,7 @@ mod tests {
             (SAML_REQUEST.key(["corp", "H"]), "saml-req:corp:H"),
             (SAML_SEEN.key(["corp", "H"]), "saml-seen:corp:H"),
             (ROLE_SESSION.key(["sid"]), "rs:sid"),
+            (REVOKED_BEFORE.key([]), "revoked-before"),
             (LAST_ROLE.key(["H"]), "lastrole:H"),
             (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),

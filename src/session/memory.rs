@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
+    Answer, AttemptLimit, Op, Reservation, Reserved, ScanPage, SessionStore, StoreError, ttl_millis,
 };
 use crate::clock::{SharedClock, UnixTime};
 
@@ -101,6 +101,43 @@ impl MemoryStore {
             inner.entries.remove(&key);
         }
         f(&mut inner.entries, key, now)
+    }
+}
+
+impl MemoryStore {
+    /// A page of [`SessionStore::scan`]: the next `count` live keys under `prefix` in key
+    /// order after `cursor` (the last key of the page before). Sorting every page is fine
+    /// for the store of one process; Redis walks its own way.
+    fn scan_page(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        count: u32,
+    ) -> Result<ScanPage, StoreError> {
+        let now = self.clock.now();
+        let full = self.key(prefix);
+        let after = cursor.map(|c| self.key(c));
+        let inner = self.lock()?;
+        let mut keys: Vec<&String> = inner
+            .entries
+            .iter()
+            .filter(|(k, e)| {
+                e.expires_at > now
+                    && k.starts_with(&full)
+                    && after.as_ref().is_none_or(|after| *k > after)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort_unstable();
+        let count = usize::try_from(count.max(1)).unwrap_or(usize::MAX);
+        let more = keys.len() > count;
+        keys.truncate(count);
+        let keys: Vec<String> = keys
+            .into_iter()
+            .map(|k| k.strip_prefix(&self.prefix).unwrap_or(k).to_owned())
+            .collect();
+        let next = if more { keys.last().cloned() } else { None };
+        Ok(ScanPage { keys, next })
     }
 }
 
@@ -221,6 +258,16 @@ impl SessionStore for MemoryStore {
                 self.add_member(key, member, ttl).map(Answer::Stored)
             }
             Op::SetMembers { key } => self.members(key).map(Answer::Members),
+            Op::GetWithFields { key, hash } => {
+                let value = self.run(Op::Get { key }).await?.value()?;
+                let fields = self.fields(hash)?;
+                Ok(Answer::ValueAndFields(value, fields))
+            }
+            Op::Scan {
+                prefix,
+                cursor,
+                count,
+            } => self.scan_page(prefix, cursor, count).map(Answer::Page),
             Op::Ping => self.lock().map(|_| Answer::Stored(true)),
         }
     }

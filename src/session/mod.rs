@@ -323,6 +323,45 @@ pub trait SessionStore: Send + Sync + 'static {
         }
     }
 
+    /// The value under `key` and the fields of the hash `hash`, read together (one round
+    /// trip): a record and the marks that may refuse it (see `keyspace::REVOKED_BEFORE`).
+    async fn get_with_fields(
+        &self,
+        key: &str,
+        hash: &str,
+    ) -> Result<(Option<Vec<u8>>, Vec<(String, String)>), StoreError> {
+        match self.run(Op::GetWithFields { key, hash }).await? {
+            Answer::ValueAndFields(value, fields) => Ok((value, fields)),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// One page of a walk over the keys that start with `prefix` (without the store's own
+    /// prefix), for listing records no index leads to (the admin API's sessions). Start
+    /// with `cursor` `None` and pass each page's [`ScanPage::next`] back until it is `None`;
+    /// a page looks at about `count` keys (Redis `SCAN`'s hint: it may give fewer or
+    /// more, and some pages none). Keys present for the whole walk are seen at least
+    /// once; keys written or expiring during it may or may not be. In a Redis Cluster the
+    /// walk visits every master in turn.
+    async fn scan(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        count: u32,
+    ) -> Result<ScanPage, StoreError> {
+        match self
+            .run(Op::Scan {
+                prefix,
+                cursor,
+                count,
+            })
+            .await?
+        {
+            Answer::Page(page) => Ok(page),
+            other => Err(other.unexpected()),
+        }
+    }
+
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Op::Ping).await?.stored().map(drop)
@@ -461,6 +500,22 @@ pub enum Op<'a> {
         /// The key.
         key: &'a str,
     },
+    /// [`SessionStore::get_with_fields`]: [`Answer::ValueAndFields`].
+    GetWithFields {
+        /// The key of the value.
+        key: &'a str,
+        /// The key of the hash.
+        hash: &'a str,
+    },
+    /// [`SessionStore::scan`]: [`Answer::Page`].
+    Scan {
+        /// What the keys start with (without the store's prefix).
+        prefix: &'a str,
+        /// Where the walk stands (`None`: at its start).
+        cursor: Option<&'a str>,
+        /// About how many keys to look at.
+        count: u32,
+    },
     /// [`SessionStore::ping`]: [`Answer::Stored`]`(true)`.
     Ping,
 }
@@ -502,6 +557,8 @@ impl Op<'_> {
             Op::ReleaseAttempt { .. } => "release_attempt",
             Op::SetAdd { .. } => "set_add",
             Op::SetMembers { .. } => "set_members",
+            Op::Scan { .. } => "scan",
+            Op::GetWithFields { .. } => "get_with_fields",
             Op::Ping => "ping",
         }
     }
@@ -529,6 +586,19 @@ pub enum Answer {
     Members(Vec<String>),
     /// A hash's fields and values, sorted by field.
     Fields(Vec<(String, String)>),
+    /// A page of a key walk.
+    Page(ScanPage),
+    /// A value (if any) and a hash's fields, sorted by field.
+    ValueAndFields(Option<Vec<u8>>, Vec<(String, String)>),
+}
+
+/// One page of [`SessionStore::scan`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScanPage {
+    /// The keys found, without the store's prefix.
+    pub keys: Vec<String>,
+    /// Where the walk goes on (an opaque string), or `None` when it is over.
+    pub next: Option<String>,
 }
 
 impl std::fmt::Debug for Answer {
@@ -544,6 +614,12 @@ impl std::fmt::Debug for Answer {
             Answer::Reservation(r) => f.debug_tuple("Reservation").field(r).finish(),
             Answer::Members(m) => f.debug_tuple("Members").field(&m.len()).finish(),
             Answer::Fields(m) => f.debug_tuple("Fields").field(&m.len()).finish(),
+            Answer::Page(p) => f.debug_tuple("Page").field(&p.keys.len()).finish(),
+            Answer::ValueAndFields(v, m) => f
+                .debug_tuple("ValueAndFields")
+                .field(&v.as_ref().map(Vec::len))
+                .field(&m.len())
+                .finish(),
         }
     }
 }

@@ -84,7 +84,7 @@ use redis::{
 
 use super::keyspace::slot;
 use super::{
-    Answer, AttemptLimit, Op, Reservation, Reserved, SessionStore, StoreError, ttl_millis,
+    Answer, AttemptLimit, Op, Reservation, Reserved, ScanPage, SessionStore, StoreError, ttl_millis,
 };
 use crate::secret::Secret;
 
@@ -580,6 +580,28 @@ impl RedisStore {
         .await
     }
 
+    /// Runs a pipeline of idempotent reads as [`RedisStore::read`] runs one: under the
+    /// operation deadline, once more if the connection was found broken.
+    async fn read_pipeline<T: FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        self.deadline(async move {
+            let mut conn = self.conn().await?;
+            match pipe.query_async(&mut conn).await {
+                Err(e) if is_broken_connection(&e) => {
+                    if let Backend::Sentinel(m) = &self.backend {
+                        m.forget();
+                    }
+                    let mut conn = self.conn().await?;
+                    pipe.query_async(&mut conn).await
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
     /// Runs one idempotent read under the operation deadline, once more if the connection
     /// was found broken (a restarted Redis): the connection manager reconnects on that
     /// failure (in Sentinel mode the master is looked up again), so the second attempt
@@ -812,6 +834,116 @@ impl RedisStore {
         }
     }
 
+    /// [`SessionStore::get_with_fields`]: `GET` and `HGETALL` in one pipeline; in a cluster
+    /// (where the two keys may live on different masters) both at once.
+    async fn get_with_fields_at(
+        &self,
+        key: &str,
+        hash: &str,
+    ) -> Result<(Option<Vec<u8>>, Vec<(String, String)>), StoreError> {
+        let mut get = redis::cmd("GET");
+        get.arg(self.key(key));
+        let mut all = redis::cmd("HGETALL");
+        all.arg(self.key(hash));
+        let (value, fields): (Option<Vec<u8>>, std::collections::BTreeMap<String, String>) =
+            if matches!(self.backend, Backend::Cluster(_)) {
+                tokio::try_join!(self.read(&get), self.read(&all))?
+            } else {
+                let mut pipe = redis::pipe();
+                pipe.add_command(get).add_command(all);
+                self.read_pipeline(&pipe).await?
+            };
+        Ok((value, fields.into_iter().collect()))
+    }
+
+    /// A page of [`SessionStore::scan`]: one `SCAN … MATCH {prefix}* COUNT count`. In a
+    /// cluster the cursor is `{shard}:{cursor}`: the walk scans the master of each slot
+    /// range in turn (ordered by their first slot, read with `CLUSTER SLOTS` each page),
+    /// moving to the next master when one's `SCAN` ends.
+    async fn scan_page(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        count: u32,
+    ) -> Result<ScanPage, StoreError> {
+        let bad_cursor = || StoreError::Backend("the scan cursor is not one of ours".to_owned());
+        let pattern = format!("{}*", glob_escape(&self.key(prefix)));
+        let scan = |at: u64| {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(at)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(count.max(1));
+            cmd
+        };
+        let strip = |keys: Vec<String>| -> Vec<String> {
+            keys.into_iter()
+                .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned))
+                .collect()
+        };
+        let Backend::Cluster(cluster) = &self.backend else {
+            let at = match cursor {
+                None => 0,
+                Some(c) => c.parse::<u64>().map_err(|_| bad_cursor())?,
+            };
+            let (next, keys): (u64, Vec<String>) = self.read(&scan(at)).await?;
+            return Ok(ScanPage {
+                keys: strip(keys),
+                next: (next != 0).then(|| next.to_string()),
+            });
+        };
+        let (shard, at) = match cursor {
+            None => (0, 0),
+            Some(c) => {
+                let (shard, at) = c.split_once(':').ok_or_else(bad_cursor)?;
+                (
+                    shard.parse::<usize>().map_err(|_| bad_cursor())?,
+                    at.parse::<u64>().map_err(|_| bad_cursor())?,
+                )
+            }
+        };
+        let masters = self
+            .deadline(async move {
+                let mut conn = cluster.connection().await?;
+                let value = conn
+                    .route_command(
+                        redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+                    )
+                    .await?;
+                redis::from_redis_value::<Vec<Vec<Value>>>(value).map_err(RedisError::from)
+            })
+            .await?;
+        let firsts = master_first_slots(masters);
+        let Some(&slot) = firsts.get(shard) else {
+            return Ok(ScanPage::default());
+        };
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(
+            slot,
+            SlotAddr::Master,
+        )));
+        let cmd = scan(at);
+        let (next, keys): (u64, Vec<String>) = self
+            .deadline(async move {
+                let mut conn = cluster.connection().await?;
+                let value = conn.route_command(cmd, route).await?;
+                redis::from_redis_value(value).map_err(RedisError::from)
+            })
+            .await?;
+        let next = if next != 0 {
+            Some(format!("{shard}:{next}"))
+        } else if shard + 1 < firsts.len() {
+            Some(format!("{}:0", shard + 1))
+        } else {
+            None
+        };
+        Ok(ScanPage {
+            keys: strip(keys),
+            next,
+        })
+    }
+
     /// Deletes every key under this store's prefix (`SCAN` + `DEL`): for tests.
     #[cfg(test)]
     pub(crate) async fn purge_prefix(&self) -> Result<(), StoreError> {
@@ -837,6 +969,54 @@ impl RedisStore {
             cursor = next;
         }
     }
+}
+
+/// The first slot each master serves, in order, from a `CLUSTER SLOTS` answer (one entry
+/// per slot range: first slot, last slot, master `[host, port, id, …]`, replicas…): a
+/// master serving several ranges is named by its lowest.
+fn master_first_slots(ranges: Vec<Vec<Value>>) -> Vec<u16> {
+    let mut firsts: std::collections::BTreeMap<String, u16> = std::collections::BTreeMap::new();
+    for range in ranges {
+        let mut fields = range.into_iter();
+        let (Some(first), Some(_last), Some(master)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let Ok(first) = redis::from_redis_value::<u16>(first) else {
+            continue;
+        };
+        let Ok(master) = redis::from_redis_value::<Vec<Value>>(master) else {
+            continue;
+        };
+        let mut node = master.into_iter();
+        let (Some(host), Some(port)) = (node.next(), node.next()) else {
+            continue;
+        };
+        let (Ok(host), Ok(port)) = (
+            redis::from_redis_value::<String>(host),
+            redis::from_redis_value::<u16>(port),
+        ) else {
+            continue;
+        };
+        let slot = firsts.entry(format!("{host}:{port}")).or_insert(first);
+        *slot = (*slot).min(first);
+    }
+    let mut out: Vec<u16> = firsts.into_values().collect();
+    out.sort_unstable();
+    out
+}
+
+/// `text` with Redis glob's special characters (`*`, `?`, `[`, `]`, `\`) escaped.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `EVAL source numkeys keys… args…`.
@@ -1111,6 +1291,18 @@ impl SessionStore for RedisStore {
                 members.sort_unstable();
                 Ok(Answer::Members(members))
             }
+            Op::GetWithFields { key, hash } => self
+                .get_with_fields_at(key, hash)
+                .await
+                .map(|(v, f)| Answer::ValueAndFields(v, f)),
+            Op::Scan {
+                prefix,
+                cursor,
+                count,
+            } => self
+                .scan_page(prefix, cursor, count)
+                .await
+                .map(Answer::Page),
             Op::Ping => {
                 let answer: String = self.read(&redis::cmd("PING")).await?;
                 if answer == "PONG" {

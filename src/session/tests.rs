@@ -199,6 +199,14 @@ macro_rules! store_suite {
                 super::binary_values_survive($fixture).await;
             }
             #[tokio::test]
+            async fn get_with_fields_reads_a_value_and_a_hash_together() {
+                super::get_with_fields_reads_a_value_and_a_hash_together($fixture).await;
+            }
+            #[tokio::test]
+            async fn scan_walks_every_key_under_a_prefix() {
+                super::scan_walks_every_key_under_a_prefix($fixture).await;
+            }
+            #[tokio::test]
             async fn ping_and_kind() {
                 super::ping_and_kind($fixture).await;
             }
@@ -208,6 +216,90 @@ macro_rules! store_suite {
 
 store_suite!(memory, Fixture::memory());
 store_suite!(redis, Fixture::redis());
+
+async fn get_with_fields_reads_a_value_and_a_hash_together(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(
+        s.get_with_fields("gwf:v", "gwf:h").await.unwrap(),
+        (None, vec![])
+    );
+    s.put("gwf:v", b"record", TTL).await.unwrap();
+    assert_eq!(
+        s.get_with_fields("gwf:v", "gwf:h").await.unwrap(),
+        (Some(b"record".to_vec()), vec![])
+    );
+    s.hash_set("gwf:h", "role:b", "2", TTL).await.unwrap();
+    s.hash_set("gwf:h", "person:a", "1", TTL).await.unwrap();
+    let (value, fields) = s.get_with_fields("gwf:gone", "gwf:h").await.unwrap();
+    assert_eq!(value, None);
+    assert_eq!(
+        fields,
+        vec![
+            ("person:a".to_owned(), "1".to_owned()),
+            ("role:b".to_owned(), "2".to_owned())
+        ]
+    );
+    f.finish().await;
+}
+
+async fn scan_walks_every_key_under_a_prefix(f: Fixture) {
+    let s = &f.store;
+    let mut wanted: Vec<String> = (0..25).map(|i| format!("scan-a:{{k{i:02}}}")).collect();
+    for key in &wanted {
+        s.put(key, b"v", TTL).await.unwrap();
+    }
+    // Neighbours the walk must leave out: another prefix, and one that only starts alike.
+    s.put("scan-b:{k}", b"v", TTL).await.unwrap();
+    s.put("scan-a-more:x", b"v", TTL).await.unwrap();
+    // A glob character in the prefix is matched literally.
+    s.put("scan*:x", b"v", TTL).await.unwrap();
+    // Redis walks the whole (shared) database, whatever the prefix: bigger pages there.
+    let count = if f.redis.is_some() { 1_000 } else { 4 };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.scan("scan-a:", cursor.as_deref(), count).await.unwrap();
+        seen.extend(page.keys);
+        pages += 1;
+        assert!(pages < 100_000, "the walk does not end");
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    if f.redis.is_none() {
+        assert!(pages > 1, "25 keys at 4 a page take several pages");
+    }
+    // Redis may give a key twice during a walk; every key is seen at least once.
+    seen.sort_unstable();
+    seen.dedup();
+    wanted.sort_unstable();
+    assert_eq!(seen, wanted);
+    let glob = s.scan("scan*:", None, count).await.unwrap();
+    let mut keys = glob.keys;
+    let mut next = glob.next;
+    while let Some(c) = next {
+        let page = s.scan("scan*:", Some(&c), count).await.unwrap();
+        keys.extend(page.keys);
+        next = page.next;
+    }
+    assert_eq!(keys, vec!["scan*:x".to_owned()]);
+    // An expired key is not listed.
+    s.put("scan-c:gone", b"v", f.short_ttl).await.unwrap();
+    f.let_short_ttl_pass().await;
+    let mut next = None;
+    loop {
+        let page = s.scan("scan-c:", next.as_deref(), count).await.unwrap();
+        assert!(page.keys.is_empty(), "{:?}", page.keys);
+        match page.next {
+            Some(c) => next = Some(c),
+            None => break,
+        }
+    }
+    assert!(s.scan("scan-a:", Some("not a cursor"), 4).await.is_err() || f.redis.is_none());
+    f.finish().await;
+}
 
 async fn put_get_delete(f: Fixture) {
     let s = &f.store;

@@ -32,6 +32,7 @@
 mod favourites;
 mod last_role;
 mod login;
+mod revocation;
 mod role_session;
 mod seal;
 mod session;
@@ -46,6 +47,7 @@ use crate::session::{SessionStore, StoreError};
 
 pub use self::favourites::MAX_FAVOURITES;
 pub use self::login::LoginTransaction;
+pub use self::revocation::Revoked;
 pub use self::role_session::{RoleSession, RoleSessionCap, RoleSessionRecord, RoleSessionToken};
 pub use self::session::SsoSession;
 pub use crate::session::keyspace::LOGIN_TRANSACTION_TTL;

@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use std::time::Duration;
 
+use super::revocation::{Issued, Marks};
 use super::{Sso, SsoError, SsoSession, key_hash, seal, until};
 use crate::clock::UnixTime;
 use crate::identity::{PrincipalKeys, RoleName, RoleSessionId, Subject};
 use crate::secret::Secret;
-use crate::session::keyspace::{ROLE_SESSION, SSO_HELD_ROLE, SSO_ISSUED, SSO_MINTED, SSO_SESSION};
+use crate::session::keyspace::{
+    REVOKED_BEFORE, ROLE_SESSION, SSO_HELD_ROLE, SSO_ISSUED, SSO_MINTED, SSO_SESSION,
+};
 
 /// Credentials issued for a role: one role session.
 ///
@@ -339,7 +342,23 @@ impl Sso {
         &self,
         id: &str,
     ) -> Result<Option<R>, SsoError> {
-        let record: Option<R> = self.get(&ROLE_SESSION.key([id])).await?;
+        let (bytes, marks) = self
+            .store
+            .get_with_fields(&ROLE_SESSION.key([id]), &REVOKED_BEFORE.key([]))
+            .await?;
+        // Almost always there is no mark: then the record is decoded once, as before.
+        let marks = Marks::new(marks);
+        if let Some(bytes) = bytes.as_deref().filter(|_| !marks.is_empty()) {
+            let issued: Issued = serde_json::from_slice(bytes).map_err(|_| SsoError::Corrupt)?;
+            if marks.refuse_role_session(
+                issued.subject.as_str(),
+                issued.role.as_str(),
+                issued.issued_at,
+            ) {
+                return Ok(None);
+            }
+        }
+        let record: Option<R> = Self::decode(bytes)?;
         let Some(mut record) = record.filter(|r| r.expires_at() > self.clock.now()) else {
             return Ok(None);
         };

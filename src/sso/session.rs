@@ -16,13 +16,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sso, SsoError, key_hash};
+use super::revocation::Marks;
+use super::{RoleSession, Sso, SsoError, key_hash};
 use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, RoleSessionId};
 use crate::secret::Secret;
 use crate::session::keyspace::{
-    REFRESH_TOKEN_FIELD_PREFIX, ROLE_SESSION, SSO_ISSUED, SSO_MINTED, SSO_ROLE_SESSIONS,
-    SSO_SESSION,
+    REFRESH_TOKEN_FIELD_PREFIX, REVOKED_BEFORE, ROLE_SESSION, SSO_ISSUED, SSO_MINTED,
+    SSO_ROLE_SESSIONS, SSO_SESSION,
 };
 use crate::session::random_id;
 
@@ -262,10 +263,7 @@ impl Sso {
     /// A timed-out session's role sessions live on until their own expiry, as they did
     /// when its record expired with it (see the module documentation).
     pub async fn load(&self, cookie: &str) -> Result<Option<SsoSession>, SsoError> {
-        let Some(mut session) = self
-            .get::<SsoSession>(&SSO_SESSION.key([&key_hash(cookie)]))
-            .await?
-        else {
+        let Some(mut session) = self.get_unrevoked(&key_hash(cookie)).await? else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -277,6 +275,12 @@ impl Sso {
             self.save(cookie, &session).await?;
         }
         Ok(Some(session))
+    }
+
+    /// When `session` ends unless used again: its idle or its absolute timeout, whichever
+    /// comes first.
+    pub fn expires_at(&self, session: &SsoSession) -> UnixTime {
+        (session.last_seen + self.idle).min(session.created_at + self.absolute)
     }
 
     /// Whether `session` is within its idle and absolute timeouts at `now`.
@@ -297,24 +301,83 @@ impl Sso {
 
     /// Ends an SSO session and every role session issued in it.
     pub async fn end(&self, cookie: &str) -> Result<(), SsoError> {
-        let session_ref = Self::session_ref(cookie);
-        let issued = SSO_ISSUED.key([&session_ref]);
-        let role_sessions = self.store.hash_fields(&issued).await?.into_iter();
-        let role_sessions = role_sessions.filter_map(|(field, _)| {
-            (!field.starts_with(REFRESH_TOKEN_FIELD_PREFIX)).then_some(field)
-        });
-        // Sessions from before `SSO_ISSUED` kept their role sessions in a set.
-        let set = SSO_ROLE_SESSIONS.key([&session_ref]);
-        let earlier = self.store.set_members(&set).await?;
-        for id in role_sessions.chain(earlier) {
+        self.end_by_ref(&Self::session_ref(cookie)).await
+    }
+
+    /// Ends the SSO session with this handle and every role session issued in it, as
+    /// signing out does (the admin API's revocation).
+    pub async fn end_by_ref(&self, session_ref: &str) -> Result<(), SsoError> {
+        let issued = SSO_ISSUED.key([session_ref]);
+        let set = SSO_ROLE_SESSIONS.key([session_ref]);
+        for id in self.issued_role_session_ids(session_ref).await? {
             self.store.delete(&ROLE_SESSION.key([&id])).await?;
         }
         // The sealed tokens die with their role sessions; their records expire with them.
-        self.store.delete(&SSO_MINTED.key([&session_ref])).await?;
+        self.store.delete(&SSO_MINTED.key([session_ref])).await?;
         self.store.delete(&set).await?;
         self.store.delete(&issued).await?;
-        self.store.delete(&SSO_SESSION.key([&session_ref])).await?;
+        self.store.delete(&SSO_SESSION.key([session_ref])).await?;
         Ok(())
+    }
+
+    /// The ids of the role sessions issued in the SSO session with this handle (live or
+    /// not: their records say).
+    pub(super) async fn issued_role_session_ids(
+        &self,
+        session_ref: &str,
+    ) -> Result<Vec<String>, SsoError> {
+        let issued = SSO_ISSUED.key([session_ref]);
+        let mut ids: Vec<String> = self
+            .store
+            .hash_fields(&issued)
+            .await?
+            .into_iter()
+            .filter_map(|(field, _)| {
+                (!field.starts_with(REFRESH_TOKEN_FIELD_PREFIX)).then_some(field)
+            })
+            .collect();
+        // Sessions from before `SSO_ISSUED` kept their role sessions in a set.
+        let set = SSO_ROLE_SESSIONS.key([session_ref]);
+        ids.extend(self.store.set_members(&set).await?);
+        Ok(ids)
+    }
+
+    /// The live role sessions issued in the SSO session with this handle.
+    pub async fn issued_role_sessions(
+        &self,
+        session_ref: &str,
+    ) -> Result<Vec<RoleSession>, SsoError> {
+        let mut out = Vec::new();
+        for id in self.issued_role_session_ids(session_ref).await? {
+            if let Some(role_session) = self.role_session(&id).await? {
+                out.push(role_session);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of a walk over the live SSO sessions ([`SessionStore::scan`] of their
+    /// keys, about `scan` keys looked at): each with its handle, and where the walk goes on
+    /// (`None`: it is over). There is no index by person or role (it would cost every
+    /// sign-in store bytes): callers filter what a page gives.
+    ///
+    /// [`SessionStore::scan`]: crate::session::SessionStore::scan
+    pub async fn sessions_page(
+        &self,
+        cursor: Option<&str>,
+        scan: u32,
+    ) -> Result<(Vec<(String, SsoSession)>, Option<String>), SsoError> {
+        let page = self.store.scan(SSO_SESSION.prefix, cursor, scan).await?;
+        let mut out = Vec::with_capacity(page.keys.len());
+        for key in page.keys {
+            let Some(session_ref) = SSO_SESSION.part(&key) else {
+                continue;
+            };
+            if let Some(session) = self.load_by_ref(&session_ref).await? {
+                out.push((session_ref, session));
+            }
+        }
+        Ok((out, page.next))
     }
 
     /// A stable, non-secret handle of the SSO session a cookie names (the hash its record is
@@ -326,11 +389,23 @@ impl Sso {
     /// The live SSO session with this handle, if any (same timeouts as [`Sso::load`], but
     /// without extending the idle timeout: a refresh by an application is not a person).
     pub async fn load_by_ref(&self, session_ref: &str) -> Result<Option<SsoSession>, SsoError> {
-        let session = self
-            .get::<SsoSession>(&SSO_SESSION.key([session_ref]))
-            .await?;
+        let session = self.get_unrevoked(session_ref).await?;
         let now = self.clock.now();
         Ok(session.filter(|s| self.alive(s, now)))
+    }
+
+    /// The SSO session with this handle unless a mark revoked its person after it began
+    /// (read with the marks, in one round trip; see `revocation`).
+    async fn get_unrevoked(&self, session_ref: &str) -> Result<Option<SsoSession>, SsoError> {
+        let (record, marks) = self
+            .store
+            .get_with_fields(&SSO_SESSION.key([session_ref]), &REVOKED_BEFORE.key([]))
+            .await?;
+        let marks = Marks::new(marks);
+        let session: Option<SsoSession> = Self::decode(record)?;
+        Ok(session.filter(|s| {
+            marks.is_empty() || !marks.refuse_person(&s.identity.qualified_subject(), s.created_at)
+        }))
     }
 
     /// The person of the SSO session with this handle while its record is kept, live or

@@ -594,6 +594,18 @@ async fn callers_whose_policies_do_not_allow_the_action_are_refused() {
         }
     };
     let pasted = |role: &str| json!({"provider": "corp", "claims": {"sub": "x"}, "role": role});
+    // The simulator evaluates the running catalog, which takes the new role up within 2 s.
+    within(
+        Duration::from_secs(2),
+        "the simulator knows eng-oncall",
+        || async {
+            post("/admin/api/v1/simulate".into(), pasted("eng-oncall"))
+                .await
+                .0
+                != 404
+        },
+    )
+    .await;
     let (status, _, body) = post("/admin/api/v1/simulate".into(), pasted("eng-oncall")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["roles"][0]["offered"], false, "{body}");

@@ -167,6 +167,35 @@ async fn cluster_runs_every_operation_and_keeps_single_use_atomic() {
         );
     }
     assert_eq!(slots.len(), 3, "keys on every master");
+    // A walk over them visits every master (a few keys a page: several pages each).
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .scan(keyspace::SSO_SESSION.prefix, cursor.as_deref(), 4)
+            .await
+            .unwrap();
+        seen.extend(page.keys);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let wanted: BTreeSet<String> = (0..30)
+        .map(|i| keyspace::SSO_SESSION.key([&format!("ref-{i}")]))
+        .collect();
+    assert_eq!(seen, wanted);
+    // A record and the revocation marks, in different slots, read together.
+    let marks = keyspace::REVOKED_BEFORE.key([]);
+    store.hash_set(&marks, "role:x", "1", ttl).await.unwrap();
+    let first = keyspace::SSO_SESSION.key(["ref-0"]);
+    assert_eq!(
+        store.get_with_fields(&first, &marks).await.unwrap(),
+        (
+            Some(b"v0".to_vec()),
+            vec![("role:x".to_owned(), "1".to_owned())]
+        )
+    );
     assert!(store.put_if_absent("x", b"1", ttl).await.unwrap());
     assert!(!store.put_if_absent("x", b"2", ttl).await.unwrap());
     assert!(store.touch("x", ttl).await.unwrap());

@@ -18,6 +18,8 @@
 //! The providers' claim mapping reaches the simulator as a [`ClaimsMapper`] (the broker's
 //! connectors, handed in by `web`). No HTTP types.
 
+pub mod sessions;
+
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -36,6 +38,10 @@ use crate::roles::{RequestFacts, Role, RoleCatalog, TrustExplanation, explain_ro
 /// An admin action, as named in policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// List the SSO sessions and their role sessions (resource [`sessions::ALL_SESSIONS`]).
+    ListSessions,
+    /// End a session, a person's sessions or a role's role sessions.
+    RevokeSessions,
     /// List the roles (resource [`ALL_ROLES`]).
     ListRoles,
     /// Read one role.
@@ -57,6 +63,8 @@ impl Action {
     /// The action's name in a policy (`lanyard:PutRole`).
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::ListSessions => "lanyard:ListSessions",
+            Action::RevokeSessions => "lanyard:RevokeSessions",
             Action::ListRoles => "lanyard:ListRoles",
             Action::GetRole => "lanyard:GetRole",
             Action::PutRole => "lanyard:PutRole",
@@ -182,6 +190,12 @@ pub enum AdminError {
         /// The engine's explanation.
         reason: String,
     },
+    /// The session store failed (a listing or revocation of sessions).
+    #[error("session store: {0}")]
+    SessionStore(crate::sso::SsoError),
+    /// No live SSO session has that handle.
+    #[error("no live session has that id")]
+    SessionNotFound,
     /// No role of that name.
     #[error("no role named \"{0}\"")]
     NotFound(RoleName),

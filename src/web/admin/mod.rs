@@ -10,6 +10,8 @@
 //!
 //! May import: `admin`, `access`, `authz`, `web`.
 
+pub mod sessions;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -305,7 +307,10 @@ fn admin_error(e: &AdminError) -> Mapped {
             Some((*field).to_owned()),
             vec![],
         ),
-        AdminError::Database(_) | AdminError::Store(_) | AdminError::Audit(_) => plain(
+        AdminError::Database(_)
+        | AdminError::Store(_)
+        | AdminError::Audit(_)
+        | AdminError::SessionStore(_) => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the database or session store did not answer; try again".to_owned(),
@@ -317,7 +322,9 @@ fn admin_error(e: &AdminError) -> Mapped {
         ),
         AdminError::Session(_) => plain(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
         AdminError::Refused { .. } => plain(StatusCode::FORBIDDEN, "access_denied", e.to_string()),
-        AdminError::NotFound(_) => plain(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        AdminError::NotFound(_) | AdminError::SessionNotFound => {
+            plain(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
         AdminError::ManagedInFile(_) => {
             plain(StatusCode::CONFLICT, "managed_in_file", e.to_string())
         }
@@ -558,7 +565,7 @@ pub async fn delete_role(
 
 /// `GET /admin/api/v1/openapi.json`: the OpenAPI document of this API.
 pub async fn openapi() -> Response {
-    match AdminApi::openapi().to_json() {
+    match document().to_json() {
         Ok(json) => (
             [(
                 header::CONTENT_TYPE,
@@ -572,6 +579,13 @@ pub async fn openapi() -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The OpenAPI document: [`AdminApi`] and the sessions' paths.
+fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = AdminApi::openapi();
+    doc.merge(sessions::SessionsApi::openapi());
+    doc
 }
 
 fn json_body(body: Result<Bytes, BytesRejection>) -> Result<serde_json::Value, AdminApiError> {
