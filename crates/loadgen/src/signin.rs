@@ -692,10 +692,12 @@ mod tests {
             assert!(run.stats.ok > 0, "no sign-in completed");
             assert_eq!(run.stats.errors, 0, "{:?}", run.stats.first_error);
             assert!(run.cpu > Duration::ZERO);
-            for kind in ["sso", "rs", "code-used", "rt"] {
+            for kind in ["sso", "rs", "code-used", "sso-iss"] {
                 let (keys, bytes) = run.kinds.get(kind).copied().unwrap_or_default();
                 assert!(keys >= run.stats.ok && bytes > 0, "{kind}: {:?}", run.kinds);
             }
+            // A refresh token is a field of `sso-iss:`, not a key of its own.
+            assert!(!run.kinds.contains_key("rt"), "{:?}", run.kinds);
             assert!(run.bytes_per_signin() > 0.0);
             let left = key_kinds(&args.redis, &prefix).await.expect("SCAN");
             assert!(left.is_empty(), "{left:?}");
