@@ -101,7 +101,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "admin",
         &[
-            "access", "audit", "authz", "clock", "config", "db", "identity", "roles",
+            "access", "audit", "authz", "clock", "config", "db", "identity", "roles", "sso",
         ],
     ),
     // domain
