@@ -17,6 +17,7 @@ use lanyard::db::{Database, Location};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::admin_api::token;
 use crate::harness::{
     Lanyard, T0, browser, cheap_hash, config_text, memory_store, start_live, start_with,
 };
@@ -42,21 +43,6 @@ async fn start() -> (Lanyard, tempfile::TempDir, tempfile::TempDir, String) {
     let clock = ManualClock::new(UnixTime::from_secs(T0));
     let l = start_live(&config(keys.path(), &url), memory_store(&clock), clock).await;
     (l, keys, dir, url)
-}
-
-/// An access token of `user`'s role session for `role`, from a sign-in of its own.
-async fn token(l: &Lanyard, user: &str, role: &str) -> String {
-    let b = browser();
-    let (status, html) = l.picker(&b, user).await;
-    if status == 200 {
-        assert_eq!(l.choose(&b, &html, role, 900).await.status(), 303);
-    }
-    let (token, page) = l.credentials(&b).await;
-    assert!(
-        page.contains(&format!("<code>{role}</code>")),
-        "{user} as {role}"
-    );
-    token
 }
 
 /// `method path` with `token` as the bearer: the status and the JSON body (null if none).
