@@ -9,7 +9,11 @@
 //! refuses to write one, but the file may gain the name later), and so is a row that no
 //! longer validates (say, the file dropped a policy it names); both are logged.
 //!
-//! May import: `config`, `db`, `roles`.
+//! Clients kept in the database are merged into the file's the same way ([`clients`]).
+//!
+//! May import: `config`, `db`, `roles`, `op` (the clients' settings type), `clock`.
+
+pub mod clients;
 
 use std::sync::Arc;
 
@@ -24,15 +28,20 @@ pub struct Stored {
     pub version: Option<i64>,
     /// The role rows, by name.
     pub roles: Arc<[EntityRow]>,
+    /// The client rows, by id.
+    pub clients: Arc<[EntityRow]>,
 }
 
 impl Stored {
-    /// Reads the catalog version and every role row.
+    /// Reads the catalog version and every role and client row (each at least as new as
+    /// the version read).
     pub async fn load(db: &Database) -> Result<Stored, DbError> {
         let (version, rows) = db.entities(EntityKind::Role).await?;
+        let (_, clients) = db.entities(EntityKind::Client).await?;
         Ok(Stored {
             version: Some(version),
             roles: rows.into(),
+            clients: clients.into(),
         })
     }
 }

@@ -295,6 +295,7 @@ impl Reloader {
         let version = db.catalog_version().await?;
         let mut running = self.running.lock().await;
         if running.stored.version == Some(version) {
+            self.shared.catalog_applied.send_replace(Some(version));
             return Ok(false);
         }
         let stored = Stored::load(db).await?;
@@ -308,8 +309,10 @@ impl Reloader {
         tracing::info!(
             catalog_version = stored.version,
             database_roles = stored.roles.len(),
+            database_clients = stored.clients.len(),
             "admin catalog reloaded"
         );
+        self.shared.catalog_applied.send_replace(stored.version);
         running.state = state;
         running.stored = stored;
         Ok(true)

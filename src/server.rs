@@ -134,6 +134,11 @@ pub struct Shared {
     /// Woken by a write through the admin API, so that this instance reloads its catalog
     /// at once instead of at the next poll.
     pub catalog_changed: Arc<tokio::sync::Notify>,
+    /// The catalog version this instance's running state was last assembled with or
+    /// found current ([`crate::reload::Reloader::refresh_catalog`]); `None` while nothing
+    /// refreshes the catalog. A write through the admin API waits for its version here
+    /// before it answers (read-your-writes).
+    pub catalog_applied: Arc<tokio::sync::watch::Sender<Option<i64>>>,
 }
 
 impl Shared {
@@ -162,6 +167,7 @@ impl Shared {
             audit,
             hashing: PasswordHashing::new(config.limits.password_hashes),
             catalog_changed: Arc::new(tokio::sync::Notify::new()),
+            catalog_applied: Arc::new(tokio::sync::watch::Sender::new(None)),
         })
     }
 }
@@ -267,7 +273,9 @@ pub fn assemble(
         config.sessions.idle_timeout,
         config.sessions.absolute_timeout,
     );
-    let roles = Arc::new(RoleCatalog::new(crate::catalog::roles(&config, stored)));
+    let roles = crate::catalog::roles(&config, stored);
+    let clients = crate::catalog::clients::clients(&config, &stored.clients, &roles);
+    let roles = Arc::new(RoleCatalog::new(roles));
     let issuer = CredentialIssuer::new(
         Arc::clone(&shared.keys),
         issuer,
@@ -283,7 +291,7 @@ pub fn assemble(
     );
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
-            &config.clients,
+            &clients,
             shared.hashing.clone(),
             config.limits.client_secret_checks,
             config.limits.client_secret_queue,
@@ -326,7 +334,8 @@ pub fn assemble(
             shared.database.clone(),
             shared.audit.clone(),
             Arc::clone(&shared.catalog_changed),
-        ),
+        )
+        .with_catalog_applied(shared.catalog_applied.subscribe()),
         recorder: crate::audit::SignInRecorder::new(shared.database.clone(), config.admin),
         config,
         clock,

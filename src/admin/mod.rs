@@ -14,10 +14,15 @@
 //! [`RoleCatalog::explain`], the code the role picker's [`RoleCatalog::eligible`] runs, so
 //! it cannot drift from a real sign-in.
 //!
-//! May import: `access`, `audit`, `authz`, `clock`, `config`, `db`, `identity`, `roles`.
+//! Clients kept in the database, with secrets Lanyard generates, shows once and rotates
+//! with an overlap: [`clients`].
+//!
+//! May import: `access`, `audit`, `authz`, `catalog`, `clock`, `config`, `db`, `identity`,
+//! `op` (client settings and the secret generator), `roles`, `secret`.
 //! The providers' claim mapping reaches the simulator as a [`ClaimsMapper`] (the broker's
 //! connectors, handed in by `web`). No HTTP types.
 
+pub mod clients;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -57,6 +62,16 @@ pub enum Action {
     SimulateTrust,
     /// Read the audit trail (resource [`AUDIT`]).
     ListAuditEvents,
+    /// List the OpenID clients (resource [`clients::ALL_CLIENTS`]).
+    ListClients,
+    /// Read one client.
+    GetClient,
+    /// Create or replace a client.
+    PutClient,
+    /// Delete a client.
+    DeleteClient,
+    /// Give a client a new secret.
+    RotateClientSecret,
 }
 
 impl Action {
@@ -72,6 +87,11 @@ impl Action {
             Action::ListRecentSignIns => "lanyard:ListRecentSignIns",
             Action::SimulateTrust => "lanyard:SimulateTrust",
             Action::ListAuditEvents => "lanyard:ListAuditEvents",
+            Action::ListClients => "lanyard:ListClients",
+            Action::GetClient => "lanyard:GetClient",
+            Action::PutClient => "lanyard:PutClient",
+            Action::DeleteClient => "lanyard:DeleteClient",
+            Action::RotateClientSecret => "lanyard:RotateClientSecret",
         }
     }
 }
@@ -91,6 +111,10 @@ pub const AUDIT: &str = "arn:lanyard:iam:::audit";
 pub fn provider_resource(id: &str) -> String {
     format!("arn:lanyard:iam:::provider/{id}")
 }
+
+/// How long a write through the admin API waits for this instance's catalog to take it up
+/// before it answers.
+pub const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most audit events one page holds.
 pub const MAX_AUDIT_PAGE: u32 = 1000;
@@ -220,6 +244,9 @@ pub enum AdminError {
     /// The audit trail could not be read.
     #[error("audit trail: {0}")]
     Audit(String),
+    /// An operation on a client refused ([`clients`]).
+    #[error("{0}")]
+    Client(#[from] clients::ClientError),
     /// The precondition no longer holds: the role changed (or appeared, or went).
     #[error("the role changed since it was read (its version is now {})", .current.map_or_else(|| "none: it does not exist".to_owned(), |v| v.to_string()))]
     Stale {
@@ -243,6 +270,8 @@ pub struct Admin {
     db: Option<Arc<Database>>,
     audit: Audit,
     changed: Arc<tokio::sync::Notify>,
+    /// The catalog version this instance runs on (see [`Admin::with_catalog_applied`]).
+    applied: Option<tokio::sync::watch::Receiver<Option<i64>>>,
 }
 
 /// The caller of an admin operation, allowed one action on one resource. Only
@@ -282,7 +311,45 @@ impl Admin {
     /// Admin operations on `db` (none: every operation answers [`AdminError::NoDatabase`]),
     /// recording writes in `audit` and waking `changed` (the catalog poll) after each.
     pub fn new(db: Option<Arc<Database>>, audit: Audit, changed: Arc<tokio::sync::Notify>) -> Self {
-        Self { db, audit, changed }
+        Self {
+            db,
+            audit,
+            changed,
+            applied: None,
+        }
+    }
+
+    /// Lets a write wait until this instance runs on the catalog version it made:
+    /// `applied` follows the version the running state was assembled with (the sender is
+    /// [`crate::reload::Reloader::refresh_catalog`]'s).
+    pub fn with_catalog_applied(
+        mut self,
+        applied: tokio::sync::watch::Receiver<Option<i64>>,
+    ) -> Self {
+        self.applied = Some(applied);
+        self
+    }
+
+    /// Wakes this instance's catalog poll and waits, for at most [`CATCH_UP`], until the
+    /// running state is at catalog `version` or newer, so that the next request through
+    /// this instance sees the write (read-your-writes). Returns at once when nothing
+    /// refreshes the catalog (no live reloader); past the bound, the write takes effect at
+    /// the next poll, and a warning says so.
+    async fn caught_up(&self, version: i64) {
+        self.changed.notify_one();
+        let Some(mut applied) = self.applied.clone() else {
+            return;
+        };
+        if applied.borrow().is_none() {
+            return;
+        }
+        let reached = applied.wait_for(|v| v.is_some_and(|v| v >= version));
+        if tokio::time::timeout(CATCH_UP, reached).await.is_err() {
+            tracing::warn!(
+                catalog_version = version,
+                "the admin catalog was not refreshed in time; the change takes effect at the next poll"
+            );
+        }
     }
 
     fn db(&self) -> Result<&Database, AdminError> {

@@ -48,6 +48,7 @@ use crate::signin::SignInLimits;
 use cx::Cx;
 use raw::{RawPolicy, RawRole};
 
+pub use clients::{client_from_document, is_valid_client_id};
 pub use errors::{ConfigError, ConfigErrors};
 pub use providers::demo_users;
 pub use roles::role_from_document;

@@ -14,7 +14,7 @@ use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role, is_valid_role_name}
 
 /// `field` of the entry at `path` (`roles[1].trust_policy`), or `field` alone when the
 /// entry is the whole document (`trust_policy`, a role sent to the admin API).
-fn at(path: &str, field: &str) -> String {
+pub(super) fn at(path: &str, field: &str) -> String {
     if path.is_empty() {
         field.to_owned()
     } else {

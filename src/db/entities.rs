@@ -14,6 +14,8 @@ use super::{Database, DbError, Pool, bounded, on_pool};
 pub enum EntityKind {
     /// A role (`[[roles]]`).
     Role,
+    /// An OpenID client (`[[clients]]`), with the hashes of its generated secrets.
+    Client,
 }
 
 impl EntityKind {
@@ -21,6 +23,7 @@ impl EntityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::Role => "role",
+            EntityKind::Client => "client",
         }
     }
 }

@@ -16,6 +16,10 @@
 //!   (`lanyard client-secret`: 256 random bits). A slow hash adds nothing to a secret
 //!   nobody can guess, so the check is one SHA-256 and a constant-time comparison; a
 //!   presented secret shorter than a generated one is refused without looking further.
+//! - for a client kept in the database (the admin API), the digests of the secrets Lanyard
+//!   generated for it ([`ClientAuth::GeneratedSecrets`]), each with the time it stops
+//!   working: after a rotation the previous secret keeps working until the end of its
+//!   overlap, which is checked here, at each request, against the time of the request.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,8 +28,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use crate::clock::UnixTime;
 use crate::op::error::OAuthError;
-use crate::op::settings::{ClientAuth, ClientSettings};
+use crate::op::settings::{ClientAuth, ClientSettings, GeneratedSecret};
 use crate::secret::Secret;
 use crate::secret::hashing::PasswordHashing;
 
@@ -112,6 +117,22 @@ pub fn fast_hash_digest(hash: &str) -> Option<[u8; 32]> {
     let encoded = hash.strip_prefix(FAST_HASH_PREFIX)?;
     let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
     <[u8; 32]>::try_from(bytes.as_slice()).ok()
+}
+
+/// Whether `presented` is one of `secrets` that still works at `now`: one SHA-256, and a
+/// constant-time comparison with each (a presented secret shorter than a generated one is
+/// refused without looking further).
+fn generated_secret_works(secrets: &[GeneratedSecret], presented: &str, now: UnixTime) -> bool {
+    if presented.len() < GENERATED_SECRET_CHARS {
+        return false;
+    }
+    let digest = sha256(presented);
+    let mut works = false;
+    for s in secrets {
+        // Every digest is compared, whichever matches.
+        works |= bool::from(s.digest.ct_eq(&digest)) && s.works_at(now);
+    }
+    works
 }
 
 /// How long a client-secret check refused for want of room waits before it is answered
@@ -214,16 +235,25 @@ impl Clients {
         self.list.iter().find(|c| c.config.id == id)
     }
 
-    /// Authenticates a client at the token, introspection or revocation endpoint.
+    /// Authenticates a client at the token, introspection or revocation endpoint, at
+    /// `now` (a generated secret past the end of its overlap no longer works).
     pub async fn authenticate(
         &self,
         presented: PresentedClient,
+        now: UnixTime,
     ) -> Result<Arc<Client>, OAuthError> {
         let client = self.get(&presented.id).cloned();
         match (client, presented.secret) {
             (Some(client), None) if client.is_public() => Ok(client),
             (Some(client), Some(secret)) => match &client.config.auth {
                 ClientAuth::Public | ClientAuth::PrivateKeyJwt(_) => Err(OAuthError::InvalidClient),
+                ClientAuth::GeneratedSecrets(secrets) => {
+                    if generated_secret_works(secrets, secret.expose_secret(), now) {
+                        Ok(client)
+                    } else {
+                        Err(OAuthError::InvalidClient)
+                    }
+                }
                 ClientAuth::SecretHash(hash) => {
                     let digest = sha256(secret.expose_secret());
                     if let Some(expected) = fast_hash_digest(hash.expose_secret()) {
@@ -442,7 +472,7 @@ mod tests {
             64,
         );
         let burst: Vec<_> = (0..16)
-            .map(|_| clients.authenticate(presented("right")))
+            .map(|_| clients.authenticate(presented("right"), UnixTime::EPOCH))
             .collect();
         let results = futures_join_all(burst).await;
         assert!(results.iter().all(Result::is_ok));
@@ -453,18 +483,63 @@ mod tests {
         );
         // Wrong secrets are each checked (one at a time), and never remembered.
         let wrong: Vec<_> = (0..3)
-            .map(|_| clients.authenticate(presented("wrong")))
+            .map(|_| clients.authenticate(presented("wrong"), UnixTime::EPOCH))
             .collect();
         for r in futures_join_all(wrong).await {
             assert!(matches!(r, Err(OAuthError::InvalidClient)));
         }
         assert_eq!(clients.hash_checks(), 4);
-        assert!(clients.authenticate(presented("right")).await.is_ok());
+        assert!(
+            clients
+                .authenticate(presented("right"), UnixTime::EPOCH)
+                .await
+                .is_ok()
+        );
         assert_eq!(
             clients.hash_checks(),
             4,
             "the right secret is still remembered"
         );
+    }
+
+    #[tokio::test]
+    async fn generated_secrets_work_until_the_end_of_their_overlap() {
+        let (current, current_hash) = generate_secret();
+        let (previous, previous_hash) = generate_secret();
+        let digest = |h: &str| fast_hash_digest(h).unwrap();
+        let end = UnixTime::from_secs(1_000);
+        let mut settings = client_with_argon2_secret("unused");
+        settings.auth = ClientAuth::GeneratedSecrets(
+            vec![
+                GeneratedSecret {
+                    digest: digest(&previous_hash),
+                    not_after: Some(end),
+                },
+                GeneratedSecret {
+                    digest: digest(&current_hash),
+                    not_after: None,
+                },
+            ]
+            .into(),
+        );
+        let clients = Clients::new(&[settings], PasswordHashing::new(1), 1, 1);
+        let at = |secret: &Secret, secs: i64| {
+            clients.authenticate(presented(secret.expose_secret()), UnixTime::from_secs(secs))
+        };
+        assert!(at(&current, 0).await.is_ok());
+        assert!(at(&previous, 999).await.is_ok(), "within the overlap");
+        assert!(
+            matches!(at(&previous, 1_000).await, Err(OAuthError::InvalidClient)),
+            "at the end of the overlap"
+        );
+        assert!(
+            at(&current, 1_000_000).await.is_ok(),
+            "the current one lasts"
+        );
+        let short = &current.expose_secret()[..GENERATED_SECRET_CHARS - 1];
+        assert!(at(&Secret::new(short), 0).await.is_err());
+        assert!(at(&Secret::new("x".repeat(43)), 0).await.is_err());
+        assert_eq!(clients.hash_checks(), 0, "no argon2id check for these");
     }
 
     #[tokio::test]

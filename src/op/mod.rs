@@ -66,7 +66,8 @@ pub use introspect::Introspection;
 pub use issue::TokenResponse;
 pub use logout::{LogoutPlan, LogoutRequest};
 pub use settings::{
-    ClientAuth, ClientSettings, DEVICE_CODE_GRANT, GrantType, IntrospectScope, TOKEN_EXCHANGE_GRANT,
+    ClientAuth, ClientSettings, DEVICE_CODE_GRANT, GeneratedSecret, GrantType, IntrospectScope,
+    TOKEN_EXCHANGE_GRANT,
 };
 pub use token_roles::{OfferedRole, TokenRoles};
 

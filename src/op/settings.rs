@@ -1,13 +1,15 @@
 //! The settings of a registered client: how it authenticates, which grants it may use, where
 //! it may be sent back to, which roles it may receive. Built by `config` from `[[clients]]`.
 //!
-//! May import: `tokens` (a `private_key_jwt` client's keys), `secret`.
+//! May import: `tokens` (a `private_key_jwt` client's keys), `secret`, `clock` (when a
+//! generated secret stops working).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
+use crate::clock::UnixTime;
 use crate::identity::{ClientId, RoleName};
 use crate::secret::Secret;
 use crate::tokens::jose::PublicKeys;
@@ -52,11 +54,41 @@ impl GrantType {
 pub enum ClientAuth {
     /// A confidential client: its secret's argon2id hash.
     SecretHash(Secret),
+    /// A client kept in the database (the admin API): the secrets Lanyard generated for
+    /// it, each checked by its SHA-256 ([`crate::op::clients::fast_hash`]); the current one
+    /// and those still in their overlap after a rotation.
+    GeneratedSecrets(Arc<[GeneratedSecret]>),
     /// A public client (a SPA or a CLI): no secret, PKCE required.
     Public,
     /// `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9): a JWT signed with one of these
     /// public keys. HMAC keys are refused.
     PrivateKeyJwt(Arc<PublicKeys>),
+}
+
+/// A secret Lanyard generated for a client: the SHA-256 of the secret (256 random bits, so
+/// a fast hash is enough), and when it stops working.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GeneratedSecret {
+    /// The SHA-256 of the secret.
+    pub digest: [u8; 32],
+    /// The first instant at which it no longer works (`None`: until a rotation replaces it).
+    pub not_after: Option<UnixTime>,
+}
+
+impl GeneratedSecret {
+    /// Whether the secret still works at `now`.
+    pub fn works_at(&self, now: UnixTime) -> bool {
+        self.not_after.is_none_or(|end| now < end)
+    }
+}
+
+impl std::fmt::Debug for GeneratedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedSecret")
+            .field("digest", &"[redacted]")
+            .field("not_after", &self.not_after)
+            .finish()
+    }
 }
 
 /// Which tokens a client may introspect (`introspect`).

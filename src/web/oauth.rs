@@ -339,7 +339,10 @@ async fn authenticate(
             state
                 .oidc
                 .clients()
-                .authenticate(presented_client(headers, client_id, client_secret)?)
+                .authenticate(
+                    presented_client(headers, client_id, client_secret)?,
+                    state.clock.now(),
+                )
                 .await
         }
     }

@@ -101,7 +101,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "admin",
         &[
-            "access", "audit", "authz", "clock", "config", "db", "identity", "roles", "sso",
+            "access", "audit", "authz", "catalog", "clock", "config", "db", "identity", "op",
+            "roles", "secret", "sso",
         ],
     ),
     // domain
@@ -110,7 +111,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["clock", "identity", "secret", "session", "tokens"],
     ),
     ("roles", &["clock", "identity"]),
-    ("catalog", &["config", "db", "roles"]),
+    ("catalog", &["clock", "config", "db", "op", "roles"]),
     ("sso", &["clock", "identity", "secret", "session"]),
     (
         "config",

@@ -10,6 +10,7 @@
 //!
 //! May import: `admin`, `access`, `authz`, `web`.
 
+pub mod clients;
 pub mod sessions;
 
 use axum::Json;
@@ -41,14 +42,17 @@ use crate::web::{AppState, ClientIp};
 #[openapi(
     info(
         title = "Lanyard admin API",
-        description = "Roles kept in Lanyard's database, the recorded sign-ins, the trust \
+        description = "Roles and OpenID clients kept in Lanyard's database, the recorded \
+                       sign-ins, the trust \
                        simulator, change impact and the audit trail. Every operation is an \
                        IAM action (lanyard:ListRoles, lanyard:GetRole, lanyard:PutRole, \
                        lanyard:DeleteRole, lanyard:SimulateTrust on \
                        arn:lanyard:iam:::role/{name}; lanyard:ListRecentSignIns on \
                        arn:lanyard:iam:::provider/{id}; lanyard:ListAuditEvents on \
-                       arn:lanyard:iam:::audit), allowed or refused by the caller's role \
-                       session's policies."
+                       arn:lanyard:iam:::audit; lanyard:ListClients, lanyard:GetClient, \
+                       lanyard:PutClient, lanyard:DeleteClient, lanyard:RotateClientSecret \
+                       on arn:lanyard:iam:::client/{id}), allowed or refused by the caller's \
+                       role session's policies."
     ),
     paths(
         list_roles,
@@ -160,8 +164,9 @@ pub struct RoleList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A machine-readable code: `invalid_token`, `access_denied`, `not_found`,
-    /// `managed_in_file`, `invalid_role`, `invalid_json`, `invalid_request`,
-    /// `invalid_claims`, `precondition_failed`,
+    /// `managed_in_file`, `invalid_role`, `invalid_client`, `invalid_json`,
+    /// `invalid_request`, `invalid_claims`, `invalid_overlap`, `public_client`,
+    /// `too_many_secrets`, `precondition_failed`,
     /// `precondition_required`, `body_too_large`, `unavailable`, `server_error`.
     error: &'static str,
     /// A sentence for the person.
@@ -338,6 +343,7 @@ fn admin_error(e: &AdminError) -> Mapped {
             "precondition_failed",
             e.to_string(),
         ),
+        AdminError::Client(e) => clients::client_error(e),
         AdminError::Invalid(problems) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_role",
@@ -585,6 +591,7 @@ pub async fn openapi() -> Response {
 fn document() -> utoipa::openapi::OpenApi {
     let mut doc = AdminApi::openapi();
     doc.merge(sessions::SessionsApi::openapi());
+    doc.merge(clients::ClientsApi::openapi());
     doc
 }
 
