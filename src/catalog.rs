@@ -1,23 +1,34 @@
-//! One catalog of roles: those of `lanyard.toml` and those admins keep in the database,
-//! validated into the one set the running broker uses (trust evaluation, the role picker,
-//! STS, `/v1/authorize`).
+//! One catalog of providers, managed policies and roles: those of `lanyard.toml` and those
+//! admins keep in the database, validated into the one set the running broker uses
+//! (connectors, trust evaluation, the role picker, STS, `/v1/authorize`).
 //!
 //! The database's entities are read as [`Stored`] (the catalog version and the rows); each
 //! time a state is assembled they are validated against the file's config by the code
-//! `check-config` runs for a `[[roles]]` entry ([`crate::config::role_from_document`]). A
-//! name the file defines is the file's: a database row of that name is left out (the API
-//! refuses to write one, but the file may gain the name later), and so is a row that no
-//! longer validates (say, the file dropped a policy it names); both are logged.
+//! `check-config` runs for a `[[providers]]`, `[[policies]]` or `[[roles]]` entry
+//! ([`crate::config::provider_from_document`], [`crate::config::policy_from_document`],
+//! [`crate::config::role_from_document`]). A role of the database may name the file's
+//! policies and the database's. An id or name the file defines is the file's: a database
+//! row of that id or name is left out (the API refuses to write one, but the file may gain
+//! it later), and so is a row that no longer validates (say, a role naming a policy that
+//! is gone); both are logged.
 //!
-//! Clients kept in the database are merged into the file's the same way ([`clients`]).
+//! [`Refresh`] is how a write through the admin API asks this instance to take the
+//! catalog up at once, and waits until it has (read-your-writes). Clients kept in the
+//! database are merged into the file's the same way ([`clients`]).
 //!
-//! May import: `config`, `db`, `roles`, `op` (the clients' settings type), `clock`.
+//! May import: `config`, `connectors`, `db`, `roles`, `op` (the clients' settings type),
+//! `clock`.
 
 pub mod clients;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::{Config, role_from_document};
+use lanyard_policy::Policy;
+
+use crate::config::{Config, policy_from_document, provider_from_document, role_from_document};
+use crate::connectors::Provider;
 use crate::db::{Database, DbError, EntityKind, EntityRow};
 use crate::roles::Role;
 
@@ -26,6 +37,10 @@ use crate::roles::Role;
 pub struct Stored {
     /// The catalog version read (`None`: never read, or no database).
     pub version: Option<i64>,
+    /// The provider rows, by id.
+    pub providers: Arc<[EntityRow]>,
+    /// The managed policy rows, by name.
+    pub policies: Arc<[EntityRow]>,
     /// The role rows, by name.
     pub roles: Arc<[EntityRow]>,
     /// The client rows, by id.
@@ -33,48 +48,212 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Reads the catalog version and every role and client row (each at least as new as
-    /// the version read).
+    /// Reads the catalog version and every provider, policy, role and client row. The
+    /// version is the one read first: the rows are at least as new as it, and a write in
+    /// between is read again by the next poll, whose version differs.
     pub async fn load(db: &Database) -> Result<Stored, DbError> {
-        let (version, rows) = db.entities(EntityKind::Role).await?;
+        let (version, providers) = db.entities(EntityKind::Provider).await?;
+        let (_, policies) = db.entities(EntityKind::Policy).await?;
+        let (_, roles) = db.entities(EntityKind::Role).await?;
         let (_, clients) = db.entities(EntityKind::Client).await?;
         Ok(Stored {
             version: Some(version),
-            roles: rows.into(),
+            providers: providers.into(),
+            policies: policies.into(),
+            roles: roles.into(),
             clients: clients.into(),
         })
     }
 }
 
-/// The file's roles, then every database role that validates and whose name the file
-/// does not define.
+/// The document of a row (JSON text written by the admin API).
+fn document(row: &EntityRow) -> Result<serde_json::Value, Vec<String>> {
+    serde_json::from_str(&row.body)
+        .map_err(|e| vec![format!("the stored document is not JSON: {e}")])
+}
+
+/// Logs why a row of `kind` is left out of the catalog.
+fn left_out(kind: EntityKind, row: &EntityRow, problems: &[String]) {
+    for problem in problems {
+        tracing::error!(kind = kind.as_str(), name = %row.name, "an entity of the database is left out: {problem}");
+    }
+}
+
+fn shadowed(kind: EntityKind, row: &EntityRow) {
+    tracing::warn!(
+        kind = kind.as_str(),
+        name = %row.name,
+        "an entity of the database has the name of one in lanyard.toml; the file's is used"
+    );
+}
+
+/// Every database provider that validates and whose id the file does not define, with the
+/// row it was read from (its body identifies its settings, secrets included).
+pub fn database_providers<'a>(
+    config: &Config,
+    stored: &'a Stored,
+) -> Vec<(Provider, &'a EntityRow)> {
+    let mut out = Vec::new();
+    for row in stored.providers.iter() {
+        if config.providers.iter().any(|p| p.id.as_str() == row.name) {
+            shadowed(EntityKind::Provider, row);
+            continue;
+        }
+        match database_provider(config, row) {
+            Ok(provider) => out.push((provider, row)),
+            Err(problems) => left_out(EntityKind::Provider, row, &problems),
+        }
+    }
+    out
+}
+
+/// One database row as a provider, validated; the problems, each with its path, otherwise.
+pub fn database_provider(config: &Config, row: &EntityRow) -> Result<Provider, Vec<String>> {
+    provider_from_document(&row.name, document(row)?, &config.server.public_url)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+/// The file's policies, then every database policy that validates and whose name the file
+/// does not define: the policies roles of the database may name.
+pub fn policies(config: &Config, stored: &Stored) -> BTreeMap<String, Arc<Policy>> {
+    let mut out = config.policies.clone();
+    for row in stored.policies.iter() {
+        if config.policies.contains_key(&row.name) {
+            shadowed(EntityKind::Policy, row);
+            continue;
+        }
+        let policy = document(row).and_then(|d| {
+            policy_from_document(&row.name, d)
+                .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+        });
+        match policy {
+            Ok(policy) => {
+                out.insert(row.name.clone(), policy);
+            }
+            Err(problems) => left_out(EntityKind::Policy, row, &problems),
+        }
+    }
+    out
+}
+
+/// The file's roles, then every database role that validates (against [`policies`]) and
+/// whose name the file does not define.
 pub fn roles(config: &Config, stored: &Stored) -> Vec<Role> {
+    let policies = policies(config, stored);
     let mut roles = config.roles.clone();
     for row in stored.roles.iter() {
         if config.roles.iter().any(|r| r.name.as_str() == row.name) {
-            tracing::warn!(
-                role = %row.name,
-                "a role of the database has the name of a role in lanyard.toml; the file's is used"
-            );
+            shadowed(EntityKind::Role, row);
             continue;
         }
-        match database_role(config, row) {
+        match database_role(&policies, row) {
             Ok(role) => roles.push(role),
-            Err(problems) => {
-                for problem in problems {
-                    tracing::error!(role = %row.name, "a role of the database is left out: {problem}");
-                }
-            }
+            Err(problems) => left_out(EntityKind::Role, row, &problems),
         }
     }
     roles
 }
 
-/// One database row as a role, validated against `config`'s policies; the problems, each
-/// with its path, otherwise.
-pub fn database_role(config: &Config, row: &EntityRow) -> Result<Role, Vec<String>> {
-    let document: serde_json::Value = serde_json::from_str(&row.body)
-        .map_err(|e| vec![format!("the stored document is not JSON: {e}")])?;
-    role_from_document(&row.name, document, &config.policies)
+/// One database row as a role, validated against `policies`; the problems, each with its
+/// path, otherwise.
+pub fn database_role(
+    policies: &BTreeMap<String, Arc<Policy>>,
+    row: &EntityRow,
+) -> Result<Role, Vec<String>> {
+    role_from_document(&row.name, document(row)?, policies)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+/// How a write through the admin API gets this instance's catalog refreshed before it
+/// answers: the writer wakes the catalog poll ([`Refresh::request`]) and waits until a
+/// catalog at least as new as its write is serving ([`Refresh::until_applied`]); the poll
+/// says which version it applied ([`Refresh::applied`]).
+#[derive(Debug)]
+pub struct Refresh {
+    wake: tokio::sync::Notify,
+    applied: tokio::sync::watch::Sender<i64>,
+    polled: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Refresh {
+    fn default() -> Self {
+        Self {
+            wake: tokio::sync::Notify::new(),
+            applied: tokio::sync::watch::Sender::new(0),
+            polled: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl Refresh {
+    /// A catalog poll runs from now on (until then, writers do not wait for one).
+    pub fn polled(&self) {
+        self.polled
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Wakes the catalog poll.
+    pub fn request(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Returns when [`Refresh::request`] was called (at once if it was since the last time).
+    pub async fn requested(&self) {
+        self.wake.notified().await;
+    }
+
+    /// The catalog of `version` is serving.
+    pub fn applied(&self, version: i64) {
+        self.applied.send_if_modified(|v| {
+            let newer = version > *v;
+            if newer {
+                *v = version;
+            }
+            newer
+        });
+    }
+
+    /// Waits at most `within` until a catalog of `version` or newer is serving; `false`
+    /// when it was not in time (the database is slow). Without a poll there is nothing to
+    /// wait for: `true` at once.
+    pub async fn until_applied(&self, version: i64, within: Duration) -> bool {
+        if !self.polled.load(std::sync::atomic::Ordering::Acquire) {
+            return true;
+        }
+        let mut rx = self.applied.subscribe();
+        matches!(
+            tokio::time::timeout(within, rx.wait_for(|v| *v >= version)).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_writer_waits_for_the_poll_to_apply_its_version_only_while_one_runs() {
+        let refresh = Arc::new(Refresh::default());
+        let short = Duration::from_millis(50);
+        assert!(
+            refresh.until_applied(5, short).await,
+            "no poll: nothing to wait for"
+        );
+        refresh.polled();
+        assert!(!refresh.until_applied(5, short).await, "not applied yet");
+        let poll = {
+            let refresh = Arc::clone(&refresh);
+            tokio::spawn(async move {
+                refresh.requested().await;
+                refresh.applied(4);
+                refresh.applied(6);
+            })
+        };
+        refresh.request();
+        assert!(refresh.until_applied(5, Duration::from_secs(5)).await);
+        poll.await.unwrap();
+        refresh.applied(3);
+        assert!(refresh.until_applied(6, short).await, "versions only go up");
+    }
 }

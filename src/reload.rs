@@ -14,9 +14,13 @@
 //! `outcome="restart_needed"`. A provider whose entry in the file and whose converted settings are
 //! unchanged keeps its connector, and with it its discovery, JWKS and metadata caches.
 //!
-//! The admin catalog (roles kept in the database, [`crate::catalog`]) is swapped the same
-//! way: every instance polls the catalog version ([`Reloader::watch_catalog`]) and, when
-//! it changed, assembles a state of the running file config and the database's entities.
+//! The admin catalog (providers, policies and roles kept in the database,
+//! [`crate::catalog`]) is swapped the same way: every instance polls the catalog version
+//! ([`Reloader::watch_catalog`]) and, when it changed, assembles a state of the running
+//! file config and the database's entities. A database provider keeps its connector while
+//! its stored document and settings are unchanged, as a file provider does; one whose
+//! connector cannot be set up is left out and logged (the file's providers and the other
+//! database providers still serve).
 //!
 //! May import: `config`, `catalog`, `db`, `connectors`, `server`, `web`, `audit`,
 //! `telemetry`.
@@ -27,9 +31,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::{AuditEvent, EventKind};
-use crate::catalog::Stored;
+use crate::catalog::{Stored, database_providers};
 use crate::config::{Config, ConfigErrors, StoreKind};
-use crate::connectors::ConnectorError;
+use crate::connectors::{Connector, ConnectorError, Connectors};
 use crate::identity::ProviderId;
 use crate::server::{Shared, StartError, assemble};
 use crate::telemetry::metrics::ReloadOutcome;
@@ -85,12 +89,91 @@ pub struct Reloaded {
     pub kept_connectors: Vec<ProviderId>,
 }
 
-/// What identifies a provider's settings: its entry in the file (secrets as written,
-/// `${VAR}` or a `*_file` path) and its converted settings (secrets redacted).
+/// What identifies a provider's settings: its entry as written (in the file: secrets as
+/// written, `${VAR}` or a `*_file` path; in the database: its document, secrets included)
+/// and its converted settings (secrets redacted).
 #[derive(PartialEq)]
 struct Fingerprint {
-    entry: Option<toml::Value>,
+    entry: Entry,
     settings: String,
+}
+
+/// A provider's entry as written.
+#[derive(PartialEq)]
+enum Entry {
+    /// Its `[[providers]]` entry in the file.
+    File(Option<toml::Value>),
+    /// Its document in the database.
+    Database(String),
+}
+
+/// The connectors of a state, and what identifies each provider's settings.
+struct Built {
+    connectors: Arc<Connectors>,
+    providers: BTreeMap<ProviderId, Fingerprint>,
+    kept: Vec<ProviderId>,
+}
+
+/// The connectors of the file's providers (`config`, whose text is `text`) and of the
+/// database's (`stored`), keeping each of `old` whose fingerprint is unchanged. A file
+/// provider that cannot be set up refuses the whole; a database provider that cannot is
+/// left out and logged.
+fn build_connectors(
+    shared: &Shared,
+    config: &Config,
+    text: &str,
+    stored: &Stored,
+    old: Option<(&Connectors, &BTreeMap<ProviderId, Fingerprint>)>,
+) -> Result<Built, ConnectorError> {
+    let mut prints = fingerprints(config, text);
+    let same = |id: &ProviderId, print: &Fingerprint| {
+        old.is_some_and(|(_, prints)| prints.get(id) == Some(print))
+    };
+    let kept_of = |id: &ProviderId, print: &Fingerprint| {
+        old.filter(|_| same(id, print))
+            .and_then(|(connectors, _)| connectors.instance(id))
+    };
+    let mut providers = config.providers.clone();
+    let mut ready: BTreeMap<ProviderId, Arc<Connector>> = BTreeMap::new();
+    for (provider, row) in database_providers(config, stored) {
+        let print = Fingerprint {
+            entry: Entry::Database(row.body.clone()),
+            settings: format!("{provider:?}"),
+        };
+        let connector = match kept_of(&provider.id, &print) {
+            Some(kept) => kept,
+            None => {
+                let one = shared.connectors_of(config, std::slice::from_ref(&provider), |_| None);
+                match one.map(|c| c.instance(&provider.id)) {
+                    Ok(Some(c)) => c,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::error!(provider = %provider.id, "a provider of the database is left out: its connector cannot be set up: {e}");
+                        continue;
+                    }
+                }
+            }
+        };
+        ready.insert(provider.id.clone(), connector);
+        prints.insert(provider.id.clone(), print);
+        providers.push(provider);
+    }
+    let connectors = shared.connectors_of(config, &providers, |p| {
+        ready
+            .get(&p.id)
+            .cloned()
+            .or_else(|| prints.get(&p.id).and_then(|print| kept_of(&p.id, print)))
+    })?;
+    let kept = providers
+        .iter()
+        .map(|p| p.id.clone())
+        .filter(|id| prints.get(id).is_some_and(|print| same(id, print)))
+        .collect();
+    Ok(Built {
+        connectors: Arc::new(connectors),
+        providers: prints,
+        kept,
+    })
 }
 
 /// The config the broker runs on now.
@@ -118,10 +201,10 @@ impl Reloader {
         text: &str,
         shared: Shared,
     ) -> Result<Self, StartError> {
-        let connectors = Arc::new(shared.connectors(&config, |_| None)?);
-        let providers = fingerprints(&config, text);
         let stored = Stored::default();
-        let state = assemble(Arc::new(config), &stored, &shared, connectors);
+        let built = build_connectors(&shared, &config, text, &stored, None)?;
+        let providers = built.providers;
+        let state = assemble(Arc::new(config), &stored, &shared, built.connectors);
         shared.metrics.config_reload(None, shared.clock.now());
         Ok(Self {
             path,
@@ -139,6 +222,11 @@ impl Reloader {
     /// The router slot to serve from ([`crate::web::serve_live`]).
     pub fn router(&self) -> LiveRouter {
         self.live.clone()
+    }
+
+    /// The catalog version the serving state was assembled with (`None`: not read yet).
+    pub async fn catalog_version(&self) -> Option<i64> {
+        self.running.lock().await.stored.version
     }
 
     /// Reads, validates and applies the config file (the entry point of SIGHUP and the file
@@ -166,33 +254,12 @@ impl Reloader {
     fn apply(&self, running: &mut Running) -> Result<Reloaded, ReloadError> {
         let (mut config, text) = Config::load_with_text(&self.path).map_err(ReloadError::Config)?;
         let restart_needed = keep_restart_only(&running.state.config, &mut config);
-        let providers = fingerprints(&config, &text);
-        let old = &running.state.connectors;
-        let unchanged = |id: &ProviderId| {
-            running
-                .providers
-                .get(id)
-                .is_some_and(|f| providers.get(id) == Some(f))
-        };
-        let connectors = self
-            .shared
-            .connectors(&config, |p| {
-                unchanged(&p.id).then(|| old.instance(&p.id)).flatten()
-            })
-            .map_err(ReloadError::Connector)?;
-        let kept_connectors = config
-            .providers
-            .iter()
-            .map(|p| p.id.clone())
-            .filter(|id| unchanged(id))
-            .collect();
         let stored = running.stored.clone();
-        let state = assemble(
-            Arc::new(config),
-            &stored,
-            &self.shared,
-            Arc::new(connectors),
-        );
+        let old = (&*running.state.connectors, &running.providers);
+        let built = build_connectors(&self.shared, &config, &text, &stored, Some(old))
+            .map_err(ReloadError::Connector)?;
+        let (providers, kept_connectors) = (built.providers, built.kept);
+        let state = assemble(Arc::new(config), &stored, &self.shared, built.connectors);
         self.live.store(app(state.clone()));
         *running = Running {
             state,
@@ -295,26 +362,38 @@ impl Reloader {
         let version = db.catalog_version().await?;
         let mut running = self.running.lock().await;
         if running.stored.version == Some(version) {
-            self.shared.catalog_applied.send_replace(Some(version));
+            self.shared.catalog_changed.applied(version);
             return Ok(false);
         }
         let stored = Stored::load(db).await?;
-        let state = assemble(
-            Arc::clone(&running.state.config),
-            &stored,
-            &self.shared,
-            Arc::clone(&running.state.connectors),
-        );
+        let old = (&*running.state.connectors, &running.providers);
+        let config = &running.state.config;
+        let built = match build_connectors(&self.shared, config, &running.text, &stored, Some(old))
+        {
+            Ok(built) => built,
+            Err(e) => {
+                // Only a file provider refuses the whole, and those are kept as running.
+                tracing::error!(error = %e, "admin catalog not reloaded: a provider cannot be set up");
+                return Ok(false);
+            }
+        };
+        let state = assemble(Arc::clone(config), &stored, &self.shared, built.connectors);
         self.live.store(app(state.clone()));
         tracing::info!(
             catalog_version = stored.version,
+            database_providers = stored.providers.len(),
+            database_policies = stored.policies.len(),
             database_roles = stored.roles.len(),
             database_clients = stored.clients.len(),
             "admin catalog reloaded"
         );
-        self.shared.catalog_applied.send_replace(stored.version);
         running.state = state;
+        running.providers = built.providers;
+        let applied = stored.version;
         running.stored = stored;
+        if let Some(version) = applied {
+            self.shared.catalog_changed.applied(version);
+        }
         Ok(true)
     }
 
@@ -325,6 +404,7 @@ impl Reloader {
     /// stays meanwhile. `None` without a database. The poll lasts as long as the guard.
     pub fn watch_catalog(self: &Arc<Self>) -> Option<CatalogWatch> {
         self.shared.database.as_ref()?;
+        self.shared.catalog_changed.polled();
         let me = Arc::clone(self);
         let task = tokio::spawn(async move {
             let mut failing = false;
@@ -343,7 +423,7 @@ impl Reloader {
                 }
                 tokio::select! {
                     () = tokio::time::sleep(CATALOG_POLL) => {}
-                    () = me.shared.catalog_changed.notified() => {}
+                    () = me.shared.catalog_changed.requested() => {}
                 }
             }
         });
@@ -515,6 +595,7 @@ fn fingerprints(config: &Config, text: &str) -> BTreeMap<ProviderId, Fingerprint
                 .find(|e| e.get("id").and_then(toml::Value::as_str) == Some(p.id.as_str()))
                 .cloned();
             let settings = format!("{p:?}");
+            let entry = Entry::File(entry);
             (p.id.clone(), Fingerprint { entry, settings })
         })
         .collect()

@@ -19,7 +19,7 @@ use lanyard_policy::{
 };
 
 use crate::clock::UnixTime;
-use crate::identity::{ExternalIdentity, RoleName};
+use crate::identity::{ExternalIdentity, ProviderKind, RoleName};
 
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
@@ -374,6 +374,27 @@ pub fn could_trust_client(role: &Role, client_id: &str) -> bool {
         CLIENT_TRUST_ACTION,
         &role_arn(&role.name),
     )
+}
+
+/// Whether `role`'s trust policy has an `Allow` statement that could admit identities of
+/// the provider `id` (`{"Federated": id}`, or a principal matching every caller) under
+/// some conditions, with the action of any provider kind: the roles that deleting the
+/// provider leaves trusting nobody through it.
+pub fn could_trust_provider(role: &Role, id: &str) -> bool {
+    [
+        ProviderKind::Local,
+        ProviderKind::Ldap,
+        ProviderKind::Oidc,
+        ProviderKind::Saml,
+    ]
+    .iter()
+    .any(|kind| {
+        role.trust_policy.may_allow(
+            Principal::Federated(id),
+            kind.trust_action(),
+            &role_arn(&role.name),
+        )
+    })
 }
 
 /// Who asks to assume a role.

@@ -132,13 +132,8 @@ pub struct Shared {
     /// `None` when it is turned off.
     pub database: Option<Arc<Database>>,
     /// Woken by a write through the admin API, so that this instance reloads its catalog
-    /// at once instead of at the next poll.
-    pub catalog_changed: Arc<tokio::sync::Notify>,
-    /// The catalog version this instance's running state was last assembled with or
-    /// found current ([`crate::reload::Reloader::refresh_catalog`]); `None` while nothing
-    /// refreshes the catalog. A write through the admin API waits for its version here
-    /// before it answers (read-your-writes).
-    pub catalog_applied: Arc<tokio::sync::watch::Sender<Option<i64>>>,
+    /// at once instead of at the next poll (and the write answers once it has).
+    pub catalog_changed: Arc<crate::catalog::Refresh>,
 }
 
 impl Shared {
@@ -166,23 +161,32 @@ impl Shared {
             database: audit.database().cloned(),
             audit,
             hashing: PasswordHashing::new(config.limits.password_hashes),
-            catalog_changed: Arc::new(tokio::sync::Notify::new()),
-            catalog_applied: Arc::new(tokio::sync::watch::Sender::new(None)),
+            catalog_changed: Arc::new(crate::catalog::Refresh::default()),
         })
     }
 }
 
 impl Shared {
-    /// The connectors of `config`, reporting their upstream calls to the metrics; `reuse`
-    /// offers connectors to keep (see [`Connectors::rebuild`]).
+    /// The connectors of `config`'s providers, reporting their upstream calls to the
+    /// metrics; `reuse` offers connectors to keep (see [`Connectors::rebuild`]).
     pub fn connectors(
         &self,
         config: &Config,
         reuse: impl Fn(&crate::connectors::Provider) -> Option<Arc<Connector>>,
     ) -> Result<Connectors, ConnectorError> {
+        self.connectors_of(config, &config.providers, reuse)
+    }
+
+    /// [`Shared::connectors`] of `providers` (the file's and the database's).
+    pub fn connectors_of(
+        &self,
+        config: &Config,
+        providers: &[crate::connectors::Provider],
+        reuse: impl Fn(&crate::connectors::Provider) -> Option<Arc<Connector>>,
+    ) -> Result<Connectors, ConnectorError> {
         let observer = Arc::new(UpstreamMetrics(Arc::clone(&self.metrics)));
         Connectors::rebuild(
-            &config.providers,
+            providers,
             &config.server.issuer(),
             &self.hashing,
             Some(observer),
@@ -334,8 +338,7 @@ pub fn assemble(
             shared.database.clone(),
             shared.audit.clone(),
             Arc::clone(&shared.catalog_changed),
-        )
-        .with_catalog_applied(shared.catalog_applied.subscribe()),
+        ),
         recorder: crate::audit::SignInRecorder::new(shared.database.clone(), config.admin),
         config,
         clock,

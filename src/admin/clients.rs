@@ -11,7 +11,7 @@
 //! rotation only ever shortens what an older secret has left. The end is a time stored with
 //! the hash and checked by the OpenID provider at each request (no timer).
 //!
-//! Every write waits until this instance runs on the catalog it made ([`Admin::caught_up`]),
+//! Every write waits until this instance runs on the catalog it made (`Admin::refreshed`),
 //! so the next request through the same instance already uses the client (every other
 //! instance takes it up at its next catalog poll).
 //!
@@ -326,7 +326,7 @@ impl Admin {
             "after": state(Some(&after)),
         });
         self.client_changed(caller, id, detail, now_ms).await;
-        self.caught_up(written.version).await;
+        self.refreshed(written.version).await;
         Ok(ClientWritten {
             entry: ClientEntry::of_row(&after, now),
             secret: new_secret,
@@ -368,7 +368,7 @@ impl Admin {
         });
         let now_ms = now.millis();
         self.client_changed(caller, id, detail, now_ms).await;
-        self.caught_up(written.version).await;
+        self.refreshed(written.version).await;
         Ok(())
     }
 
@@ -489,7 +489,7 @@ impl Admin {
             "after": {"version": written.version},
         });
         self.client_changed(caller, id, detail, now_ms).await;
-        self.caught_up(written.version).await;
+        self.refreshed(written.version).await;
         Ok(Ok(ClientWritten {
             entry: ClientEntry::of_row(&after, now),
             secret: Some(secret),

@@ -14,8 +14,10 @@
 //! [`RoleCatalog::explain`], the code the role picker's [`RoleCatalog::eligible`] runs, so
 //! it cannot drift from a real sign-in.
 //!
-//! Clients kept in the database, with secrets Lanyard generates, shows once and rotates
-//! with an overlap: [`clients`].
+//! Fourth slice ([`entities`]): providers and managed policies kept in the database, the
+//! same way as roles, through one entity write path (precondition, validation, write,
+//! audit event, catalog refresh) that the roles use too. Clients kept in the database,
+//! with secrets Lanyard generates, shows once and rotates with an overlap: [`clients`].
 //!
 //! May import: `access`, `audit`, `authz`, `catalog`, `clock`, `config`, `db`, `identity`,
 //! `op` (client settings and the secret generator), `roles`, `secret`.
@@ -23,6 +25,7 @@
 //! connectors, handed in by `web`). No HTTP types.
 
 pub mod clients;
+pub mod entities;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -30,15 +33,17 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::access::AccessTokenClaims;
-use crate::audit::{Audit, AuditEvent, AuditQuery, EventKind};
+use crate::audit::{Audit, AuditEvent, AuditQuery};
 use crate::authz::{Authorizer, AuthzError, Caller, Question};
+use crate::catalog::Refresh;
 use crate::clock::UnixTime;
 use crate::config::{Config, ConfigError, role_from_document};
-use crate::db::{Database, DbError, EntityKind, EntityRow, WriteError};
+use crate::db::{Database, DbError, EntityRow};
 
-pub use crate::db::Precondition;
+pub use crate::db::{EntityKind, Precondition};
 use crate::identity::{ExternalIdentity, ProviderId, RoleName};
 use crate::roles::{RequestFacts, Role, RoleCatalog, TrustExplanation, explain_roles, role_arn};
+use entities::{required, without_key};
 
 /// An admin action, as named in policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,22 @@ pub enum Action {
     DeleteClient,
     /// Give a client a new secret.
     RotateClientSecret,
+    /// List the providers (resource [`ALL_PROVIDERS`]).
+    ListProviders,
+    /// Read one provider (resource [`provider_resource`]).
+    GetProvider,
+    /// Create or replace a provider.
+    PutProvider,
+    /// Delete a provider.
+    DeleteProvider,
+    /// List the managed policies (resource [`ALL_POLICIES`]).
+    ListPolicies,
+    /// Read one managed policy (resource [`policy_resource`]).
+    GetPolicy,
+    /// Create or replace a managed policy.
+    PutPolicy,
+    /// Delete a managed policy.
+    DeletePolicy,
 }
 
 impl Action {
@@ -92,6 +113,14 @@ impl Action {
             Action::PutClient => "lanyard:PutClient",
             Action::DeleteClient => "lanyard:DeleteClient",
             Action::RotateClientSecret => "lanyard:RotateClientSecret",
+            Action::ListProviders => "lanyard:ListProviders",
+            Action::GetProvider => "lanyard:GetProvider",
+            Action::PutProvider => "lanyard:PutProvider",
+            Action::DeleteProvider => "lanyard:DeleteProvider",
+            Action::ListPolicies => "lanyard:ListPolicies",
+            Action::GetPolicy => "lanyard:GetPolicy",
+            Action::PutPolicy => "lanyard:PutPolicy",
+            Action::DeletePolicy => "lanyard:DeletePolicy",
         }
     }
 }
@@ -112,14 +141,21 @@ pub fn provider_resource(id: &str) -> String {
     format!("arn:lanyard:iam:::provider/{id}")
 }
 
-/// How long a write through the admin API waits for this instance's catalog to take it up
-/// before it answers.
-pub const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
+/// The resource `lanyard:ListProviders` is evaluated on: every provider.
+pub const ALL_PROVIDERS: &str = "arn:lanyard:iam:::provider/*";
+
+/// The resource `lanyard:ListPolicies` is evaluated on: every managed policy.
+pub const ALL_POLICIES: &str = "arn:lanyard:iam:::policy/*";
+
+/// The resource of an action on one managed policy: `arn:lanyard:iam:::policy/{name}`.
+pub fn policy_resource(name: &str) -> String {
+    format!("arn:lanyard:iam:::policy/{name}")
+}
 
 /// The most audit events one page holds.
 pub const MAX_AUDIT_PAGE: u32 = 1000;
 
-/// Where a role is defined.
+/// Where a role, provider or policy is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// `lanyard.toml`: read-only through the API.
@@ -220,15 +256,25 @@ pub enum AdminError {
     /// No live SSO session has that handle.
     #[error("no live session has that id")]
     SessionNotFound,
-    /// No role of that name.
-    #[error("no role named \"{0}\"")]
-    NotFound(RoleName),
-    /// The role is defined in `lanyard.toml`.
-    #[error("the role \"{0}\" is managed in lanyard.toml and cannot be changed through the API")]
-    ManagedInFile(RoleName),
+    /// No entity of that kind and name.
+    #[error("no {} named \"{}\"", .0.kind.as_str(), .0.name)]
+    NotFound(Entity),
+    /// The entity is defined in `lanyard.toml`.
+    #[error("the {} \"{}\" is managed in lanyard.toml and cannot be changed through the API", .0.kind.as_str(), .0.name)]
+    ManagedInFile(Entity),
     /// The document does not validate; every problem with its path.
-    #[error("the role is not valid: {}", .0.first().map(ToString::to_string).unwrap_or_default())]
-    Invalid(Vec<ConfigError>),
+    #[error("the {} is not valid: {}", .0.as_str(), .1.first().map(ToString::to_string).unwrap_or_default())]
+    Invalid(EntityKind, Vec<ConfigError>),
+    /// Other entities still name this one (a policy named by roles): nothing changed.
+    #[error("the {} \"{}\" is still named by these {}s: {}; change them first", .entity.kind.as_str(), .entity.name, .by_kind.as_str(), .by.join(", "))]
+    InUse {
+        /// The entity to delete.
+        entity: Entity,
+        /// What kind of entity names it.
+        by_kind: EntityKind,
+        /// The names of those that name it.
+        by: Vec<String>,
+    },
     /// A write without `If-Match` (or, to create, `If-None-Match: *`).
     #[error("{0}")]
     PreconditionRequired(&'static str),
@@ -247,19 +293,31 @@ pub enum AdminError {
     /// An operation on a client refused ([`clients`]).
     #[error("{0}")]
     Client(#[from] clients::ClientError),
-    /// The precondition no longer holds: the role changed (or appeared, or went).
-    #[error("the role changed since it was read (its version is now {})", .current.map_or_else(|| "none: it does not exist".to_owned(), |v| v.to_string()))]
+    /// The precondition no longer holds: the entity changed (or appeared, or went).
+    #[error("the {} changed since it was read (its version is now {})", .kind.as_str(), .current.map_or_else(|| "none: it does not exist".to_owned(), |v| v.to_string()))]
     Stale {
-        /// The role's version now.
+        /// What kind of entity.
+        kind: EntityKind,
+        /// The entity's version now.
         current: Option<i64>,
     },
 }
 
-impl From<WriteError> for AdminError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Stale { current } => AdminError::Stale { current },
-            WriteError::Db(e) => AdminError::Database(e),
+/// One entity of the admin catalog: its kind and its name (a provider's id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its name, unique within its kind.
+    pub name: String,
+}
+
+impl Entity {
+    /// The role `name`.
+    pub fn role(name: &RoleName) -> Self {
+        Self {
+            kind: EntityKind::Role,
+            name: name.to_string(),
         }
     }
 }
@@ -269,9 +327,7 @@ impl From<WriteError> for AdminError {
 pub struct Admin {
     db: Option<Arc<Database>>,
     audit: Audit,
-    changed: Arc<tokio::sync::Notify>,
-    /// The catalog version this instance runs on (see [`Admin::with_catalog_applied`]).
-    applied: Option<tokio::sync::watch::Receiver<Option<i64>>>,
+    changed: Arc<Refresh>,
 }
 
 /// The caller of an admin operation, allowed one action on one resource. Only
@@ -309,47 +365,9 @@ impl Allowed<'_> {
 
 impl Admin {
     /// Admin operations on `db` (none: every operation answers [`AdminError::NoDatabase`]),
-    /// recording writes in `audit` and waking `changed` (the catalog poll) after each.
-    pub fn new(db: Option<Arc<Database>>, audit: Audit, changed: Arc<tokio::sync::Notify>) -> Self {
-        Self {
-            db,
-            audit,
-            changed,
-            applied: None,
-        }
-    }
-
-    /// Lets a write wait until this instance runs on the catalog version it made:
-    /// `applied` follows the version the running state was assembled with (the sender is
-    /// [`crate::reload::Reloader::refresh_catalog`]'s).
-    pub fn with_catalog_applied(
-        mut self,
-        applied: tokio::sync::watch::Receiver<Option<i64>>,
-    ) -> Self {
-        self.applied = Some(applied);
-        self
-    }
-
-    /// Wakes this instance's catalog poll and waits, for at most [`CATCH_UP`], until the
-    /// running state is at catalog `version` or newer, so that the next request through
-    /// this instance sees the write (read-your-writes). Returns at once when nothing
-    /// refreshes the catalog (no live reloader); past the bound, the write takes effect at
-    /// the next poll, and a warning says so.
-    async fn caught_up(&self, version: i64) {
-        self.changed.notify_one();
-        let Some(mut applied) = self.applied.clone() else {
-            return;
-        };
-        if applied.borrow().is_none() {
-            return;
-        }
-        let reached = applied.wait_for(|v| v.is_some_and(|v| v >= version));
-        if tokio::time::timeout(CATCH_UP, reached).await.is_err() {
-            tracing::warn!(
-                catalog_version = version,
-                "the admin catalog was not refreshed in time; the change takes effect at the next poll"
-            );
-        }
+    /// recording writes in `audit` and refreshing the catalog through `changed` after each.
+    pub fn new(db: Option<Arc<Database>>, audit: Audit, changed: Arc<Refresh>) -> Self {
+        Self { db, audit, changed }
     }
 
     fn db(&self) -> Result<&Database, AdminError> {
@@ -428,7 +446,7 @@ impl Admin {
         }
         let row = self.db()?.entity(EntityKind::Role, name.as_str()).await?;
         row.map(RoleEntry::of_row)
-            .ok_or_else(|| AdminError::NotFound(name.clone()))
+            .ok_or_else(|| AdminError::NotFound(Entity::role(name)))
     }
 
     /// Creates (`expect` = [`Precondition::Absent`]) or replaces (`expect` = its version)
@@ -444,34 +462,23 @@ impl Admin {
         now_ms: i64,
     ) -> Result<RoleEntry, AdminError> {
         caller.covers(Action::PutRole, &role_resource(name))?;
+        let entity = Entity::role(name);
         if is_file_role(config, name) {
-            return Err(AdminError::ManagedInFile(name.clone()));
+            return Err(AdminError::ManagedInFile(entity));
         }
-        role_from_document(name.as_str(), document.clone(), &config.policies)
-            .map_err(AdminError::Invalid)?;
-        let expect = expect.ok_or(AdminError::PreconditionRequired(
-            "a write needs If-Match with the role's ETag, or If-None-Match: * to create it",
-        ))?;
-        // Kept without `name`: the name is the row's key.
-        let mut document = document;
-        if let Some(object) = document.as_object_mut() {
-            object.remove("name");
-        }
-        let body = document.to_string();
-        let who = caller.who();
-        let db = self.db()?;
-        let written = db
-            .put_entity(EntityKind::Role, name.as_str(), &body, &who, now_ms, expect)
+        let policies = self.policies_now(config).await?;
+        role_from_document(name.as_str(), document.clone(), &policies)
+            .map_err(|e| AdminError::Invalid(EntityKind::Role, e))?;
+        let expect = required(expect)?;
+        let after = self
+            .write(
+                &entity,
+                without_key(document, "name"),
+                expect,
+                caller,
+                now_ms,
+            )
             .await?;
-        let after = EntityRow {
-            name: name.to_string(),
-            body,
-            version: written.version,
-            updated_at_ms: now_ms,
-            updated_by: who,
-        };
-        self.changed(caller, "put", name, written.before, Some(&after), now_ms)
-            .await;
         Ok(RoleEntry::of_row(after))
     }
 
@@ -486,60 +493,11 @@ impl Admin {
         now_ms: i64,
     ) -> Result<(), AdminError> {
         caller.covers(Action::DeleteRole, &role_resource(name))?;
+        let entity = Entity::role(name);
         if is_file_role(config, name) {
-            return Err(AdminError::ManagedInFile(name.clone()));
+            return Err(AdminError::ManagedInFile(entity));
         }
-        let db = self.db()?;
-        let Some(expect) = expect else {
-            // Without a precondition, say 404 for a role that is not there at all.
-            return match db.entity(EntityKind::Role, name.as_str()).await? {
-                None => Err(AdminError::NotFound(name.clone())),
-                Some(_) => Err(AdminError::PreconditionRequired(
-                    "a delete needs If-Match with the role's ETag",
-                )),
-            };
-        };
-        let written = db
-            .delete_entity(EntityKind::Role, name.as_str(), expect)
-            .await?;
-        self.changed(caller, "delete", name, written.before, None, now_ms)
-            .await;
-        Ok(())
-    }
-
-    /// Records the change and wakes this instance's catalog poll.
-    async fn changed(
-        &self,
-        caller: &Allowed<'_>,
-        operation: &str,
-        name: &RoleName,
-        before: Option<EntityRow>,
-        after: Option<&EntityRow>,
-        now_ms: i64,
-    ) {
-        self.changed.notify_one();
-        let state = |row: Option<&EntityRow>| match row {
-            None => serde_json::Value::Null,
-            Some(row) => serde_json::json!({
-                "version": row.version,
-                "document": serde_json::from_str::<serde_json::Value>(&row.body).ok(),
-            }),
-        };
-        let mut event = AuditEvent::new(EventKind::AdminChanged, now_ms);
-        event.subject = Some(caller.claims.sub.to_string());
-        event.provider = Some(caller.claims.idp.to_string());
-        event.role = Some(name.clone());
-        event.role_session = Some(caller.claims.sid.clone());
-        event.detail = serde_json::json!({
-            "kind": EntityKind::Role.as_str(),
-            "name": name.as_str(),
-            "operation": operation,
-            "caller_role": caller.claims.role.as_str(),
-            "before": state(before.as_ref()),
-            "after": state(after),
-        });
-        // The write is committed: a trail that cannot keep the event is logged by `note`.
-        self.audit.note(event).await;
+        self.remove(&entity, expect, caller, now_ms).await.map(drop)
     }
 }
 
@@ -680,7 +638,7 @@ impl Admin {
         if let Some(name) = only
             && roles.get(name.as_str()).is_none()
         {
-            return Err(AdminError::NotFound(name.clone()));
+            return Err(AdminError::NotFound(Entity::role(name)));
         }
         let (identity, warning) = self.identity_of(config, connectors, source, facts).await?;
         let explained = roles.explain(&identity, facts, only.map(RoleName::as_str));
@@ -757,10 +715,11 @@ impl Admin {
     ) -> Result<Vec<ImpactEntry>, AdminError> {
         caller.covers(Action::SimulateTrust, &role_resource(name))?;
         if is_file_role(config, name) {
-            return Err(AdminError::ManagedInFile(name.clone()));
+            return Err(AdminError::ManagedInFile(Entity::role(name)));
         }
-        let candidate = role_from_document(name.as_str(), document, &config.policies)
-            .map_err(AdminError::Invalid)?;
+        let policies = self.policies_now(config).await?;
+        let candidate = role_from_document(name.as_str(), document, &policies)
+            .map_err(|e| AdminError::Invalid(EntityKind::Role, e))?;
         let candidate = [Arc::new(candidate)];
         let current = roles.get(name.as_str()).map(|r| [Arc::clone(r)]);
         let now_ms = facts.now.secs().saturating_mul(1000);

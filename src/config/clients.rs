@@ -7,8 +7,9 @@ use std::time::Duration;
 use url::Url;
 
 use super::Cx;
+use super::cx::at;
 use super::raw::RawClient;
-use super::roles::{at, check_session_bounds};
+use super::roles::check_session_bounds;
 use super::server::is_loopback_host;
 use crate::identity::{ClientId, RoleName};
 use crate::op::{

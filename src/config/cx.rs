@@ -16,8 +16,18 @@ pub(super) struct Cx<'a> {
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
+/// `field` of the entry at `path` (`roles[1].trust_policy`), or `field` alone when the
+/// entry is the whole document (`trust_policy`, an entity sent to the admin API).
+pub(super) fn at(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
 /// `Some("NAME")` when `value` is exactly `${NAME}` with an environment-variable name.
-fn env_reference(value: &str) -> Option<&str> {
+pub(super) fn env_reference(value: &str) -> Option<&str> {
     let name = value.strip_prefix("${")?.strip_suffix('}')?;
     let mut chars = name.chars();
     let first_ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_');

@@ -50,7 +50,8 @@ use raw::{RawPolicy, RawRole};
 
 pub use clients::{client_from_document, is_valid_client_id};
 pub use errors::{ConfigError, ConfigErrors};
-pub use providers::demo_users;
+pub use policies::policy_from_document;
+pub use providers::{PROVIDER_SECRET_FIELDS, demo_users, provider_from_document};
 pub use roles::role_from_document;
 pub use server::{MetricsConfig, ServerConfig};
 pub use sessions::{DEFAULT_MAX_ROLE_SESSIONS, SessionsConfig, StoreKind, TokensConfig};

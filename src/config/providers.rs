@@ -3,8 +3,9 @@
 
 use url::Url;
 
+use super::cx::env_reference;
 use super::raw::{RawLdapProvider, RawLocalProvider, RawSamlProvider};
-use super::{Config, Cx, did_you_mean, upstream};
+use super::{Config, ConfigError, Cx, did_you_mean, upstream};
 use crate::connectors::settings::{
     LocalDirectorySettings, LocalUser, OidcPreset, PasswordCredential, Provider, ProviderSettings,
 };
@@ -279,4 +280,147 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// The fields of a provider document that hold a secret (an OpenID Connect or GitHub
+/// `client_secret`, an LDAP `bind_password`): the admin API never shows them and the audit
+/// trail never records them.
+pub const PROVIDER_SECRET_FIELDS: &[&str] = &["client_secret", "bind_password"];
+
+/// Validates a provider kept in the database by the code `check-config` runs for a
+/// `[[providers]]` entry (the same checks, the same messages): `document` is the entry as
+/// a JSON object, `id` the provider's id (an `id` in the document must be the same),
+/// `public_url` the broker's (a SAML provider's SP endpoints hang off it). Paths of errors
+/// start at the document (`issuer`, `user_search.base_dn`); a JSON `null` member counts as
+/// absent.
+///
+/// Refused here although a file may hold them: the `local` kind (a directory of users and
+/// password hashes stays in lanyard.toml), every `*_file` key (a path on the server, which
+/// the database does not hold) and a secret given as `${ENV_VAR}` (a writer of the
+/// database must not be able to send the server's environment to a provider of their
+/// choosing): a secret of a database provider is given as itself.
+pub fn provider_from_document(
+    id: &str,
+    document: serde_json::Value,
+    public_url: &Url,
+) -> Result<Provider, Vec<ConfigError>> {
+    let no_env = |_: &str| -> Option<String> { None };
+    let mut cx = Cx {
+        errors: Vec::new(),
+        base: std::path::Path::new("."),
+        env: &no_env,
+    };
+    let provider = provider_document(&mut cx, id, document, public_url);
+    // The conversion writes `{path}.field`; the document is the whole entry here.
+    for e in &mut cx.errors {
+        if let Some(rest) = e.path.strip_prefix('.') {
+            e.path = rest.to_owned();
+        }
+    }
+    match provider {
+        Some(provider) if cx.errors.is_empty() => Ok(provider),
+        _ => Err(cx.errors),
+    }
+}
+
+fn provider_document(
+    cx: &mut Cx<'_>,
+    id: &str,
+    document: serde_json::Value,
+    public_url: &Url,
+) -> Option<Provider> {
+    let serde_json::Value::Object(mut object) = document else {
+        cx.error("", "a provider is a JSON object");
+        return None;
+    };
+    match object.get("id") {
+        None => {
+            object.insert("id".to_owned(), serde_json::Value::from(id));
+        }
+        Some(serde_json::Value::String(given)) if given == id => {}
+        Some(_) => {
+            cx.error(
+                "id",
+                format!("must be \"{id}\", the id the provider is written under"),
+            );
+            return None;
+        }
+    }
+    if object.get("kind").and_then(serde_json::Value::as_str) == Some("local") {
+        cx.error(
+            "kind",
+            "a local directory (its users and password hashes) is kept in lanyard.toml; the \
+             database holds federated providers: ldap, oidc, google, microsoft, github, saml",
+        );
+        return None;
+    }
+    for (key, value) in &object {
+        if key.ends_with("_file") {
+            cx.error(
+                key.as_str(),
+                "is a path to a file on the server and cannot be stored in the database",
+            );
+        } else if PROVIDER_SECRET_FIELDS.contains(&key.as_str())
+            && value.as_str().and_then(env_reference).is_some()
+        {
+            cx.error(
+                key.as_str(),
+                "an environment reference is read on the server and cannot be stored in the \
+                 database: give the secret itself (it is kept in the database and never shown)",
+            );
+        }
+    }
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    let table = match toml_of(serde_json::Value::Object(object), "") {
+        Ok(table) => table,
+        Err((path, message)) => {
+            cx.error(path, message);
+            return None;
+        }
+    };
+    cx.provider("", table, Some(public_url))
+}
+
+/// A JSON document as the TOML value a file would give; a `null` member is left out.
+fn toml_of(value: serde_json::Value, path: &str) -> Result<toml::Value, (String, String)> {
+    use serde_json::Value as J;
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    Ok(match value {
+        J::Null => return Err((path.to_owned(), "must not be null".to_owned())),
+        J::Bool(b) => toml::Value::Boolean(b),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => toml::Value::Integer(i),
+            (None, Some(f)) => toml::Value::Float(f),
+            (None, None) => {
+                return Err((path.to_owned(), "is not a number TOML can hold".to_owned()));
+            }
+        },
+        J::String(s) => toml::Value::String(s),
+        J::Array(items) => toml::Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| toml_of(v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(members) => {
+            let mut table = toml::Table::new();
+            for (key, v) in members {
+                if v.is_null() {
+                    continue;
+                }
+                let converted = toml_of(v, &at(&key))?;
+                table.insert(key, converted);
+            }
+            toml::Value::Table(table)
+        }
+    })
 }

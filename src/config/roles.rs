@@ -8,19 +8,10 @@ use std::time::Duration;
 use lanyard_policy::{Policy, PolicyKind};
 
 use super::Cx;
+use super::cx::at;
 use super::raw::{RawPolicySource, RawRole};
 use crate::identity::RoleName;
 use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role, is_valid_role_name};
-
-/// `field` of the entry at `path` (`roles[1].trust_policy`), or `field` alone when the
-/// entry is the whole document (`trust_policy`, a role sent to the admin API).
-pub(super) fn at(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{path}.{field}")
-    }
-}
 
 pub(super) fn check_session_bounds(cx: &mut Cx<'_>, path: &str, d: Duration) {
     let secs = d.as_secs();

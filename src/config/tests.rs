@@ -966,3 +966,115 @@ fn record_claims_is_off_by_default_reloadable_keys_are_bounded() {
     let errors = problems(&format!("{BASE}\n[admin]\nrecord_claim = true\n"));
     assert!(errors.iter().any(|e| e.contains("admin")), "{errors:?}");
 }
+
+/// The problems of `errors` with `prefix` taken off their paths, sorted.
+fn located(errors: &[ConfigError], prefix: &str) -> Vec<(String, String)> {
+    let mut out: Vec<_> = errors
+        .iter()
+        .map(|e| {
+            let path = e.path.strip_prefix(prefix).unwrap_or(&e.path).to_owned();
+            (path, e.message.clone())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_database_provider_gets_check_configs_messages_at_paths_from_the_document() {
+    let from_file = parse(&format!(
+        "{BASE}\n[[providers]]\nid = \"okta\"\nkind = \"oidc\"\nissuer = \"ftp://okta.example\"\n\
+         client_secret = \"s\"\nscopes = [\"openid\", \"bad scope\"]\nclock_skew = \"10m\"\n\
+         claims = {{ username = \"u\" }}\n"
+    ))
+    .unwrap_err();
+    let public_url = url::Url::parse("http://127.0.0.1:8080").unwrap();
+    let document = serde_json::json!({
+        "kind": "oidc", "issuer": "ftp://okta.example", "client_secret": "s",
+        "scopes": ["openid", "bad scope"], "clock_skew": "10m", "claims": {"username": "u"},
+        "display_name": null,
+    });
+    let from_db = provider_from_document("okta", document, &public_url).unwrap_err();
+    let a = located(&from_file, "providers[1].");
+    assert_eq!(a, located(&from_db, ""));
+    let paths: Vec<&str> = a.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["client_id", "clock_skew", "issuer", "scopes[1]"],
+        "{a:#?}"
+    );
+
+    // A valid one converts as the file's would.
+    let ok = serde_json::json!({"kind": "github", "client_id": "x", "client_secret": "y"});
+    let github = provider_from_document("gh", ok, &public_url).unwrap();
+    assert_eq!(
+        (github.id.as_str(), github.kind()),
+        ("gh", ProviderKind::Github)
+    );
+
+    // What the database may not hold, each refused at its path.
+    let refused = |document: serde_json::Value| {
+        provider_from_document("x", document, &public_url).unwrap_err()[0]
+            .path
+            .clone()
+    };
+    assert_eq!(refused(serde_json::json!({"kind": "local"})), "kind");
+    assert_eq!(
+        refused(
+            serde_json::json!({"kind": "github", "client_id": "x", "client_secret_file": "/etc/shadow"})
+        ),
+        "client_secret_file"
+    );
+    assert_eq!(
+        refused(
+            serde_json::json!({"kind": "github", "client_id": "x", "client_secret": "${HOME}"})
+        ),
+        "client_secret"
+    );
+    assert_eq!(
+        refused(serde_json::json!({"id": "y", "kind": "github"})),
+        "id"
+    );
+    assert_eq!(refused(serde_json::json!(["kind"])), "");
+    assert_eq!(
+        refused(serde_json::json!({"kind": "github", "scopes": [null]})),
+        "scopes[0]"
+    );
+}
+
+#[test]
+fn a_database_policy_gets_check_configs_messages_at_paths_from_the_document() {
+    let from_file = parse(&format!(
+        "{BASE}\n[[policies]]\nname = \"p\"\ndocument = {{ Version = \"2012-10-17\", Statement = [\
+         {{ Effect = \"Alow\", Action = \"s3:Get*\", Resource = \"*\" }}] }}\n"
+    ))
+    .unwrap_err();
+    let document = serde_json::json!({"document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Alow", "Action": "s3:Get*", "Resource": "*"}]}});
+    let from_db = policy_from_document("p", document).unwrap_err();
+    let a = located(&from_file, "policies[0].");
+    assert_eq!(a, located(&from_db, ""));
+    assert_eq!(a[0].0, "document.Statement[0].Effect", "{a:#?}");
+
+    let ok = serde_json::json!({"document": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}});
+    assert_eq!(policy_from_document("p", ok).unwrap().statement_count(), 1);
+    let refused = |name: &str, document: serde_json::Value| {
+        policy_from_document(name, document).unwrap_err()[0]
+            .path
+            .clone()
+    };
+    assert_eq!(
+        refused("p", serde_json::json!({"document_file": "p.json"})),
+        "document_file"
+    );
+    assert_eq!(refused("p", serde_json::json!({})), "");
+    assert_eq!(
+        refused("no spaces", serde_json::json!({"document": {}})),
+        "name"
+    );
+    assert_eq!(
+        refused("p", serde_json::json!({"name": "q", "document": {}})),
+        "name"
+    );
+}

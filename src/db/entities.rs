@@ -16,6 +16,10 @@ pub enum EntityKind {
     Role,
     /// An OpenID client (`[[clients]]`), with the hashes of its generated secrets.
     Client,
+    /// An upstream identity provider (`[[providers]]`).
+    Provider,
+    /// A managed policy (`[[policies]]`).
+    Policy,
 }
 
 impl EntityKind {
@@ -24,6 +28,8 @@ impl EntityKind {
         match self {
             EntityKind::Role => "role",
             EntityKind::Client => "client",
+            EntityKind::Provider => "provider",
+            EntityKind::Policy => "policy",
         }
     }
 }

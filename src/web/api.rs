@@ -269,9 +269,10 @@ pub(crate) fn authorizer(state: &AppState) -> Authorizer<'_> {
     Authorizer {
         sso: &state.sso,
         roles: &state.roles,
+        // The file's providers and the database's.
         provider_ids: state
-            .config
-            .providers
+            .connectors
+            .providers()
             .iter()
             .map(|p| p.id.as_str())
             .collect(),

@@ -205,6 +205,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/api/v1/openapi.json", get(admin::openapi))
         .merge(admin::sessions::routes())
         .merge(admin::clients::routes())
+        .merge(admin::entities::routes())
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

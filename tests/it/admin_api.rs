@@ -39,7 +39,7 @@ fn config(keys_dir: &Path, database: &str) -> String {
 }
 
 /// A Lanyard on `database`, and the directory of its keys.
-async fn start(database: &str) -> (Lanyard, tempfile::TempDir) {
+pub(crate) async fn start(database: &str) -> (Lanyard, tempfile::TempDir) {
     let keys = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(UnixTime::from_secs(T0));
     let l = start_live(&config(keys.path(), database), memory_store(&clock), clock).await;
@@ -86,14 +86,14 @@ fn dave_role(description: &str) -> Value {
     })
 }
 
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     l: &'a Lanyard,
-    token: String,
+    pub(crate) token: String,
     http: reqwest::Client,
 }
 
 impl<'a> Api<'a> {
-    fn new(l: &'a Lanyard, token: String) -> Self {
+    pub(crate) fn new(l: &'a Lanyard, token: String) -> Self {
         Self {
             l,
             token,
@@ -101,7 +101,7 @@ impl<'a> Api<'a> {
         }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -133,7 +133,7 @@ impl<'a> Api<'a> {
         (status, etag, body)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Option<String>, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Option<String>, Value) {
         self.send(reqwest::Method::GET, path, &[], None).await
     }
 
@@ -158,7 +158,7 @@ impl<'a> Api<'a> {
 }
 
 /// Polls `done` every 50 ms for at most `within`; returns how long it took.
-async fn within<F, Fut>(within: Duration, what: &str, done: F) -> Duration
+pub(crate) async fn within<F, Fut>(within: Duration, what: &str, done: F) -> Duration
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -111,7 +111,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["clock", "identity", "secret", "session", "tokens"],
     ),
     ("roles", &["clock", "identity"]),
-    ("catalog", &["clock", "config", "db", "op", "roles"]),
+    (
+        "catalog",
+        &["clock", "config", "connectors", "db", "op", "roles"],
+    ),
     ("sso", &["clock", "identity", "secret", "session"]),
     (
         "config",

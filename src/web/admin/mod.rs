@@ -11,6 +11,7 @@
 //! May import: `admin`, `access`, `authz`, `web`.
 
 pub mod clients;
+pub mod entities;
 pub mod sessions;
 
 use axum::Json;
@@ -25,7 +26,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::admin::{
-    ALL_ROLES, AUDIT, Action, AdminError, Allowed, Change, ClaimsMapper, ClaimsSource,
+    ALL_ROLES, AUDIT, Action, AdminError, Allowed, Change, ClaimsMapper, ClaimsSource, EntityKind,
     Precondition, RecordedSignIn, RoleEntry, Source, provider_id, provider_resource, role_resource,
 };
 use crate::audit::{AuditEvent, AuditQuery, EventKind};
@@ -42,17 +43,21 @@ use crate::web::{AppState, ClientIp};
 #[openapi(
     info(
         title = "Lanyard admin API",
-        description = "Roles and OpenID clients kept in Lanyard's database, the recorded \
-                       sign-ins, the trust \
-                       simulator, change impact and the audit trail. Every operation is an \
-                       IAM action (lanyard:ListRoles, lanyard:GetRole, lanyard:PutRole, \
+        description = "Roles, providers, managed policies and OpenID clients kept in \
+                       Lanyard's database, the recorded sign-ins, the trust simulator, change \
+                       impact, sessions and the audit trail. Every operation is an IAM action \
+                       (lanyard:ListRoles, lanyard:GetRole, lanyard:PutRole, \
                        lanyard:DeleteRole, lanyard:SimulateTrust on \
-                       arn:lanyard:iam:::role/{name}; lanyard:ListRecentSignIns on \
-                       arn:lanyard:iam:::provider/{id}; lanyard:ListAuditEvents on \
-                       arn:lanyard:iam:::audit; lanyard:ListClients, lanyard:GetClient, \
-                       lanyard:PutClient, lanyard:DeleteClient, lanyard:RotateClientSecret \
-                       on arn:lanyard:iam:::client/{id}), allowed or refused by the caller's \
-                       role session's policies."
+                       arn:lanyard:iam:::role/{name}; lanyard:ListProviders, \
+                       lanyard:GetProvider, lanyard:PutProvider, lanyard:DeleteProvider, \
+                       lanyard:ListRecentSignIns on arn:lanyard:iam:::provider/{id}; \
+                       lanyard:ListPolicies, lanyard:GetPolicy, lanyard:PutPolicy, \
+                       lanyard:DeletePolicy on arn:lanyard:iam:::policy/{name}; \
+                       lanyard:ListClients, lanyard:GetClient, lanyard:PutClient, \
+                       lanyard:DeleteClient, lanyard:RotateClientSecret on \
+                       arn:lanyard:iam:::client/{id}; lanyard:ListAuditEvents on \
+                       arn:lanyard:iam:::audit), allowed or refused by the caller's role \
+                       session's policies."
     ),
     paths(
         list_roles,
@@ -164,9 +169,9 @@ pub struct RoleList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A machine-readable code: `invalid_token`, `access_denied`, `not_found`,
-    /// `managed_in_file`, `invalid_role`, `invalid_client`, `invalid_json`,
-    /// `invalid_request`, `invalid_claims`, `invalid_overlap`, `public_client`,
-    /// `too_many_secrets`, `precondition_failed`,
+    /// `managed_in_file`, `in_use`, `invalid_role`, `invalid_provider`, `invalid_policy`,
+    /// `invalid_client`, `invalid_json`, `invalid_request`, `invalid_claims`,
+    /// `invalid_overlap`, `public_client`, `too_many_secrets`, `precondition_failed`,
     /// `precondition_required`, `body_too_large`, `unavailable`, `server_error`.
     error: &'static str,
     /// A sentence for the person.
@@ -174,9 +179,12 @@ pub struct ErrorBody {
     /// The JSON path of the field at fault (`trust_policy.Statement[0].Condition`).
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
-    /// Every problem of an invalid role, each with its path.
+    /// Every problem of an invalid document, each with its path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<Problem>,
+    /// For `in_use`: the names of the entities that still name this one (roles).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    in_use_by: Vec<String>,
     /// The request's id, as logged.
     request_id: String,
 }
@@ -203,6 +211,8 @@ pub enum AdminApiError {
     BadRequest(&'static str, String),
     /// No provider has the id in the path.
     NoProvider,
+    /// No policy has the name in the path.
+    NoPolicy,
     /// The operation refused.
     Admin(AdminError),
 }
@@ -255,6 +265,13 @@ impl IntoResponse for AdminApiError {
                 None,
                 vec![],
             ),
+            AdminApiError::NoPolicy => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no policy has this name".to_owned(),
+                None,
+                vec![],
+            ),
             AdminApiError::Admin(e) => admin_error(e),
         };
         if status.is_server_error() {
@@ -262,11 +279,16 @@ impl IntoResponse for AdminApiError {
         } else {
             tracing::info!(request_id, status = status.as_u16(), reason = %description, "admin API request refused");
         }
+        let in_use_by = match &self {
+            AdminApiError::Admin(AdminError::InUse { by, .. }) => by.clone(),
+            _ => Vec::new(),
+        };
         let body = ErrorBody {
             error: code,
             error_description: description,
             path,
             errors,
+            in_use_by,
             request_id,
         };
         let mut response = (status, Json(body)).into_response();
@@ -333,6 +355,7 @@ fn admin_error(e: &AdminError) -> Mapped {
         AdminError::ManagedInFile(_) => {
             plain(StatusCode::CONFLICT, "managed_in_file", e.to_string())
         }
+        AdminError::InUse { .. } => plain(StatusCode::CONFLICT, "in_use", e.to_string()),
         AdminError::PreconditionRequired(_) => plain(
             StatusCode::PRECONDITION_REQUIRED,
             "precondition_required",
@@ -344,9 +367,14 @@ fn admin_error(e: &AdminError) -> Mapped {
             e.to_string(),
         ),
         AdminError::Client(e) => clients::client_error(e),
-        AdminError::Invalid(problems) => (
+        AdminError::Invalid(kind, problems) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_role",
+            match kind {
+                EntityKind::Role => "invalid_role",
+                EntityKind::Provider => "invalid_provider",
+                EntityKind::Policy => "invalid_policy",
+                EntityKind::Client => "invalid_client",
+            },
             e.to_string(),
             problems.first().map(|p| p.path.clone()),
             problems
@@ -592,6 +620,7 @@ fn document() -> utoipa::openapi::OpenApi {
     let mut doc = AdminApi::openapi();
     doc.merge(sessions::SessionsApi::openapi());
     doc.merge(clients::ClientsApi::openapi());
+    doc.merge(entities::EntitiesApi::openapi());
     doc
 }
 
