@@ -475,6 +475,7 @@ pub const SOURCES: [(Locale, &[(&str, &str)]); 2] = [
         &[
             ("pages.ftl", include_str!("../../locales/en/pages.ftl")),
             ("errors.ftl", include_str!("../../locales/en/errors.ftl")),
+            ("admin.ftl", include_str!("../../locales/en/admin.ftl")),
         ],
     ),
     (
@@ -482,6 +483,7 @@ pub const SOURCES: [(Locale, &[(&str, &str)]); 2] = [
         &[
             ("pages.ftl", include_str!("../../locales/de/pages.ftl")),
             ("errors.ftl", include_str!("../../locales/de/errors.ftl")),
+            ("admin.ftl", include_str!("../../locales/de/admin.ftl")),
         ],
     ),
 ];

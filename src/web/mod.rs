@@ -206,6 +206,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::sessions::routes())
         .merge(admin::clients::routes())
         .merge(admin::entities::routes())
+        .merge(admin::console::routes())
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

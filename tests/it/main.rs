@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 mod admin_api;
 mod admin_clients;
+mod admin_console;
 mod admin_providers;
 mod admin_sessions;
 mod admin_simulate;

@@ -11,6 +11,7 @@
 //! May import: `admin`, `access`, `authz`, `web`.
 
 pub mod clients;
+pub mod console;
 pub mod entities;
 pub mod sessions;
 

@@ -281,20 +281,7 @@ pub async fn revoke(
         &revoked_resource(&what),
     )
     .await?;
-    // Kept as long as anything it refuses could live: an SSO session, a role session (12
-    // hours at most), a refresh token.
-    let keep = state
-        .config
-        .clients
-        .iter()
-        .map(|c| c.refresh_token_lifetime)
-        .chain([
-            state.config.sessions.absolute_timeout,
-            std::time::Duration::from_secs(crate::sts::MAX_DURATION_SECS),
-        ])
-        .max()
-        .unwrap_or_default()
-        + std::time::Duration::from_secs(60);
+    let keep = revocation_keep(&state);
     let now = state.clock.now();
     let ended = state
         .admin
@@ -311,4 +298,21 @@ pub async fn revoke(
         revoked_before: now.secs(),
         ended,
     }))
+}
+
+/// How long a revocation mark is kept: as long as anything it refuses could live (an SSO
+/// session, a role session of 12 hours at most, a refresh token), and a minute more.
+pub(crate) fn revocation_keep(state: &AppState) -> std::time::Duration {
+    state
+        .config
+        .clients
+        .iter()
+        .map(|c| c.refresh_token_lifetime)
+        .chain([
+            state.config.sessions.absolute_timeout,
+            std::time::Duration::from_secs(crate::sts::MAX_DURATION_SECS),
+        ])
+        .max()
+        .unwrap_or_default()
+        + std::time::Duration::from_secs(60)
 }

@@ -1,0 +1,178 @@
+# Die Administration (/admin), auf Deutsch.
+
+## Navigation und Layout (admin_nav.html)
+
+admin-nav-label = Administration
+admin-nav-home = Übersicht
+admin-nav-roles = Rollen
+admin-nav-simulate = Vertrauenssimulator
+admin-nav-sessions = Sitzungen
+admin-nav-audit = Audit-Protokoll
+admin-acting-as = Angemeldet als { $who }, tätig mit der Rolle { $role }.
+admin-change-role = Rolle wechseln
+admin-choose-role = Eine andere Rolle wählen
+admin-back-home = Zurück zur Übersicht der Administration
+admin-cancel = Abbrechen
+admin-person-hint = Eine Person schreibt sich Anbieter:Subjekt, etwa corp:alice.
+admin-filter = Filtern
+admin-next-page = Nächste Seite
+
+## Übersicht (admin_home.html)
+
+admin-home-title = Administration
+admin-home-lead = Was Ihre Rolle { $role } hier darf:
+admin-home-roles = die Rollen sehen, die Rollen der Datenbank anlegen und bearbeiten.
+admin-home-simulate = sehen, welche Rollen eine Identität erhält, und warum.
+admin-home-sessions = sehen, wer angemeldet ist, und Sitzungen beenden.
+admin-home-audit = das Audit-Protokoll lesen und exportieren.
+admin-home-not-allowed = Ihre Rolle erlaubt { $action } nicht.
+
+## Ablehnungen (admin_refused.html, admin_no_role.html)
+
+admin-refused-title = Ihre Rolle erlaubt das nicht
+admin-refused-lead = Ihre aktuelle Rolle { $role } darf { $action } auf { $resource } nicht ausführen.
+admin-refused-reason = Die Richtlinienprüfung sagt: { $reason }
+admin-refused-how = Wählen Sie dafür in der Rollenauswahl eine Rolle, deren Richtlinien es erlauben, und kommen Sie dann zurück. Erlaubt es keine Ihrer Rollen, bitten Sie einen Administrator um eine.
+admin-no-role-title = Wählen Sie zuerst eine Rolle
+admin-no-role-lead = Sie sind als { $who } angemeldet, aber die Administration handelt mit der Rolle, die Sie zuletzt in der Rollenauswahl gewählt haben, und Sie haben gerade keine (oder ihre Sitzung ist abgelaufen). Wählen Sie eine Rolle, die Lanyard verwalten darf, und kommen Sie dann zurück.
+
+## Fehler
+
+admin-error-title = Das hat nicht geklappt
+admin-error-title-failed = Etwas ist schiefgegangen
+admin-error-detail = { $detail }
+admin-error-internal = Die Anfrage konnte nicht ausgeführt werden. Mit der Referenz unten findet ein Administrator den Grund im Log.
+admin-error-no-database = Die Administration braucht eine Datenbank ([audit] database in lanyard.toml), und es ist keine eingerichtet.
+admin-error-unavailable = Die Datenbank oder der Sitzungsspeicher hat nicht geantwortet. Bitte versuchen Sie es gleich noch einmal.
+admin-error-no-role = Es gibt keine Rolle namens { $role }.
+admin-error-no-session = Es gibt keine aktive Sitzung mit dieser Kennung; vielleicht ist sie schon beendet.
+admin-error-managed-in-file = Die Rolle { $role } wird in lanyard.toml verwaltet und kann hier nicht geändert werden.
+
+## Rollen
+
+admin-roles-title = Rollen
+admin-col-role = Rolle
+admin-col-description = Beschreibung
+admin-col-source = Wo sie definiert ist
+admin-managed-in-file = verwaltet in lanyard.toml
+admin-in-database = in der Datenbank, Version { $version }
+admin-role-new = Neue Rolle
+admin-role-title = Rolle { $role }
+admin-role-heading = Rolle { $role }
+admin-role-saved = Gespeichert. Jede Lanyard-Instanz verwendet sie innerhalb von zwei Sekunden.
+admin-role-deleted = Die Rolle { $role } wurde gelöscht.
+admin-role-file-lead = Diese Rolle ist in lanyard.toml definiert: Ändern Sie sie dort (und laden Sie neu), nicht hier.
+admin-role-max-session = Längste Sitzung
+admin-role-updated = Version { $version }, zuletzt geändert von { $updated }.
+admin-role-name = Name
+admin-role-name-hint = Buchstaben, Ziffern und + = , . @ _ - (höchstens 64).
+admin-role-bad-name = Der Name einer Rolle besteht aus 1 bis 64 Buchstaben, Ziffern oder + = , . @ _ -.
+admin-role-document = Rollendokument (JSON)
+admin-role-document-hint = Die Form eines [[roles]]-Eintrags von lanyard.toml als JSON: trust_policy (Pflicht), permission_policies, inline_policy, permissions_boundary, max_session_duration, group. Die Beschreibung steht im Feld darüber.
+admin-role-not-json = Das Dokument ist kein JSON-Objekt: { $detail }
+admin-role-not-saved = Es wurde nichts gespeichert:
+admin-role-save = Speichern
+admin-role-delete = Diese Rolle löschen …
+admin-role-stale = Jemand hat diese Rolle geändert, seit Sie sie geöffnet haben.
+admin-role-stale-how = Ihre Änderungen wurden nicht gespeichert. Die Rolle hat jetzt Version { $version }, unten gezeigt. Ihr Text steht noch im Formular: Vergleichen Sie, und speichern Sie erneut, um diese Version zu ersetzen.
+admin-impact-preview = Auswirkung ansehen
+admin-impact-title = Auswirkung dieser Änderung
+admin-impact-none = Niemand, der kürzlich angemeldet war, erhält oder verliert diese Rolle.
+admin-impact-gains = erhält die Rolle
+admin-impact-loses = verliert die Rolle
+admin-impact-note = Gemessen an den Identitäten kürzlich aufgezeichneter Anmeldungen ([admin] record_claims).
+admin-col-person = Person
+admin-col-change = Änderung
+admin-col-seen = Angemeldet
+admin-confirm-title = Änderung bestätigen
+admin-confirm-losing =
+    { $count ->
+        [one] Nach dieser Änderung verliert eine kürzlich angemeldete Person die Rolle { $role }:
+       *[other] Nach dieser Änderung verlieren { $count } kürzlich angemeldete Personen die Rolle { $role }:
+    }
+admin-confirm-unknown = Ihre Rolle darf kein Vertrauen simulieren, daher kann Lanyard nicht sagen, ob diese Änderung jemandem die Rolle { $role } nimmt. Speichern Sie nur, wenn Sie sicher sind.
+admin-confirm-save = Änderung speichern
+admin-delete-title = Die Rolle { $role } löschen
+admin-delete-heading = Die Rolle { $role } löschen?
+admin-delete-lead = Nach dem Löschen kann niemand diese Rolle mehr wählen. Bereits ausgestellte Zugangsdaten gelten, bis sie ablaufen; widerrufen Sie sie auf der Seite der Sitzungen, um sie sofort zu beenden.
+admin-delete-stale = Die Bestätigung zeigt jetzt ihre aktuelle Version.
+admin-delete-confirm = Rolle löschen
+
+## Vertrauenssimulator (admin_simulate.html)
+
+admin-simulate-title = Vertrauenssimulator
+admin-simulate-lead = Sehen Sie, welche Rollen einer Identität angeboten würden, und warum: Wählen Sie eine kürzliche Anmeldung, oder fügen Sie Claims ein.
+admin-simulate-role = Zu simulierende Rollen
+admin-simulate-every-role = Jede Rolle
+admin-simulate-recorded = Eine kürzliche Anmeldung
+admin-simulate-none-recorded = Es ist keine Anmeldung aufgezeichnet, die Ihre Rolle sehen darf ([admin] record_claims).
+admin-simulate-sign-in = Anmeldung
+admin-simulate-run-recorded = Diese Anmeldung simulieren
+admin-simulate-pasted = Eigene Claims
+admin-simulate-provider = Anbieter
+admin-simulate-provider-by-issuer = Über den Aussteller des JWT gefunden
+admin-simulate-claims = Claims (JSON-Objekt)
+admin-simulate-run-claims = Diese Claims simulieren
+admin-simulate-jwt = Oder ein JWT (seine Signatur wird nicht geprüft)
+admin-simulate-run-jwt = Dieses JWT simulieren
+admin-simulate-pick-recorded = Wählen Sie eine aufgezeichnete Anmeldung.
+admin-simulate-pick-provider = Wählen Sie den Anbieter, von dem die Claims stammen.
+admin-simulate-claims-not-json = Die Claims müssen ein JSON-Objekt sein, etwa {"{"}"sub": "alice"{"}"}.
+admin-simulate-no-source = Geben Sie Claims oder ein JWT an, und drücken Sie dann die Schaltfläche daneben.
+admin-simulate-unverified = Das JWT wurde gelesen, ohne Signatur, Aussteller, Zielgruppe oder Ablauf zu prüfen: Seine Claims dienen nur dieser Simulation und beweisen nichts.
+admin-simulate-result = Ergebnis
+admin-simulate-email = E-Mail
+admin-simulate-groups = Gruppen
+admin-simulate-raw-claims = Alle empfangenen Claims
+admin-simulate-offered = angeboten
+admin-simulate-not-offered = nicht angeboten
+admin-simulate-deciding = Entschieden durch:
+admin-simulate-applies = trifft zu
+admin-simulate-no-action = seine Action deckt diese Art der Anmeldung nicht ab
+admin-simulate-no-principal = sein Principal nennt diesen Anbieter nicht
+admin-simulate-no-resource = seine Resource deckt diese Rolle nicht ab
+admin-simulate-condition = eine Bedingung war nicht erfüllt
+admin-simulate-seen = gesehen { $seen }, verlangt { $wanted }
+admin-simulate-missing = die Identität hat diesen Schlüssel nicht; verlangt { $wanted }
+admin-simulate-empty = die Identität hat keine; verlangt { $wanted }
+
+## Sitzungen (admin_sessions.html, admin_revoke.html)
+
+admin-sessions-title = Sitzungen
+admin-col-provider = Anbieter
+admin-col-since = Angemeldet
+admin-col-role-sessions = Rollensitzungen
+admin-col-actions = Widerrufen
+admin-sessions-none = Keine aktive Sitzung passt.
+admin-sessions-ends = endet { $when }
+admin-sessions-revoked =
+    { $count ->
+        [one] Widerrufen: eine Sitzung beendet.
+       *[other] Widerrufen: { $count } Sitzungen beendet.
+    }
+admin-revoke-session-link = Diese Sitzung von { $who } …
+admin-revoke-person-link = Jede Sitzung von { $who } …
+admin-revoke-role-link = Jede Sitzung von { $role } …
+admin-revoke-title = Sitzungen widerrufen
+admin-revoke-session = Die Sitzung { $id } und jede darin ausgestellte Rollensitzung beenden?
+admin-revoke-person = Jede Sitzung von { $person } beenden, auf jeder Lanyard-Instanz?
+admin-revoke-role = Jede Rollensitzung der Rolle { $role } beenden, auf jeder Lanyard-Instanz? Das ist der Notschalter: Jedes dafür ausgestellte Token wird ab sofort abgelehnt.
+admin-revoke-effect = Ihre Tokens werden sofort von /v1/authorize, Introspection und Userinfo abgelehnt. Anschließend können sich die Personen wieder anmelden.
+admin-revoke-reason = Grund (im Audit-Protokoll festgehalten)
+admin-revoke-confirm = Widerrufen
+
+## Audit-Protokoll (admin_audit.html)
+
+admin-audit-title = Audit-Protokoll
+admin-col-event = Ereignis
+admin-col-time = Zeit (UTC)
+admin-col-detail = Einzelheiten
+admin-audit-every-event = Jedes Ereignis
+admin-audit-from = Von
+admin-audit-to = Bis
+admin-audit-time-hint = Zeiten in UTC: ein Tag (2026-11-28) oder eine Minute (2026-11-28T18:00).
+admin-audit-export = Diese Ereignisse exportieren (höchstens 1000):
+admin-audit-none = Kein Ereignis passt.
+admin-audit-bad-event = Kein Audit-Ereignis hat diesen Namen.
+admin-audit-bad-time = Eine Zeit ist ein Tag (2026-11-28) oder eine Minute (2026-11-28T18:00), in UTC.
+admin-audit-bad-cursor = Dieser Seitenlink stammt nicht von Lanyard; beginnen Sie wieder bei der ersten Seite.

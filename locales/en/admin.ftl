@@ -1,0 +1,196 @@
+# The admin console (/admin), in English.
+#
+# Placeables: $role (a role's name), $who (a person's username), $action (an IAM action
+# such as lanyard:PutRole), $resource (an ARN). A placeable a page shows in markup is
+# marked so in the comment above its message.
+
+## Navigation and layout (admin_nav.html)
+
+admin-nav-label = Administration
+admin-nav-home = Overview
+admin-nav-roles = Roles
+admin-nav-simulate = Trust simulator
+admin-nav-sessions = Sessions
+admin-nav-audit = Audit trail
+admin-acting-as = Signed in as { $who }, acting with the role { $role }.
+admin-change-role = Change role
+admin-choose-role = Choose another role
+admin-back-home = Back to the administration overview
+admin-cancel = Cancel
+admin-person-hint = A person is written provider:subject, such as corp:alice.
+admin-filter = Filter
+admin-next-page = Next page
+
+## Overview (admin_home.html)
+
+admin-home-title = Administration
+# $role is shown as code.
+admin-home-lead = What your role { $role } may do here:
+admin-home-roles = see the roles, create and edit the database's roles.
+admin-home-simulate = see which roles an identity gets, and why.
+admin-home-sessions = see who is signed in, and end sessions.
+admin-home-audit = read and export the audit trail.
+# $action is shown as code.
+admin-home-not-allowed = Your role does not allow { $action }.
+
+## Refusals (admin_refused.html, admin_no_role.html)
+
+admin-refused-title = Your role does not allow this
+# $role, $action and $resource are shown as code.
+admin-refused-lead = Your current role { $role } is not allowed { $action } on { $resource }.
+admin-refused-reason = The policy engine said: { $reason }
+admin-refused-how = To do this, choose a role whose policies allow it on the role picker, then come back. If none of your roles does, ask an administrator for one.
+admin-no-role-title = Choose a role first
+# $who is shown in bold.
+admin-no-role-lead = You are signed in as { $who }, but the administration acts with the role you chose last on the role picker, and you have none now (or its session has ended). Choose a role that may administer Lanyard, then come back.
+
+## Errors
+
+admin-error-title = That did not work
+admin-error-title-failed = Something went wrong
+admin-error-detail = { $detail }
+admin-error-internal = The request could not be completed. The reference below helps an administrator find out why in the log.
+admin-error-no-database = The administration needs a database ([audit] database in lanyard.toml), and none is configured.
+admin-error-unavailable = The database or the session store did not answer. Please try again in a moment.
+admin-error-no-role = There is no role named { $role }.
+admin-error-no-session = There is no live session with that id; it may have ended already.
+admin-error-managed-in-file = The role { $role } is managed in lanyard.toml and cannot be changed here.
+
+## Roles (admin_roles.html, admin_role.html, admin_role_confirm.html, admin_role_delete.html)
+
+admin-roles-title = Roles
+admin-col-role = Role
+admin-col-description = Description
+admin-col-source = Where it is defined
+admin-managed-in-file = managed in lanyard.toml
+admin-in-database = in the database, version { $version }
+admin-role-new = New role
+admin-role-title = Role { $role }
+# $role is shown as code.
+admin-role-heading = Role { $role }
+admin-role-saved = Saved. Every Lanyard instance uses it within two seconds.
+admin-role-deleted = The role { $role } was deleted.
+admin-role-file-lead = This role is defined in lanyard.toml: change it there (and reload), not here.
+admin-role-max-session = Longest session
+admin-role-updated = Version { $version }, last changed by { $updated }.
+admin-role-name = Name
+admin-role-name-hint = Letters, digits and + = , . @ _ - (at most 64).
+admin-role-bad-name = A role's name is 1 to 64 letters, digits or + = , . @ _ -.
+admin-role-document = Role document (JSON)
+admin-role-document-hint = The shape of a [[roles]] entry of lanyard.toml as JSON: trust_policy (required), permission_policies, inline_policy, permissions_boundary, max_session_duration, group. The description is the field above.
+admin-role-not-json = The document is not a JSON object: { $detail }
+admin-role-not-saved = Nothing was saved:
+admin-role-save = Save
+admin-role-delete = Delete this role…
+admin-role-stale = Someone changed this role since you opened it.
+admin-role-stale-how = Your changes were not saved. The role is now at version { $version }, shown below. Your text is still in the form: compare, then save again to replace that version.
+admin-impact-preview = Preview impact
+admin-impact-title = Impact of this change
+admin-impact-none = Nobody seen recently gains or loses this role.
+admin-impact-gains = gains the role
+admin-impact-loses = loses the role
+admin-impact-note = Measured on the identities of recently recorded sign-ins ([admin] record_claims).
+admin-col-person = Person
+admin-col-change = Change
+admin-col-seen = Signed in
+admin-confirm-title = Confirm the change
+# $role is shown as code; $count is how many people lose it.
+admin-confirm-losing =
+    { $count ->
+        [one] After this change, one person seen recently loses the role { $role }:
+       *[other] After this change, { $count } people seen recently lose the role { $role }:
+    }
+# $role is shown as code.
+admin-confirm-unknown = Your role may not simulate trust, so Lanyard cannot tell whether this change takes the role { $role } from anyone. Save it only if you are sure.
+admin-confirm-save = Save the change
+admin-delete-title = Delete the role { $role }
+# $role is shown as code.
+admin-delete-heading = Delete the role { $role }?
+admin-delete-lead = Nobody can choose this role any more once it is deleted. Credentials already issued for it last until they expire; revoke them on the sessions page to end them now.
+admin-delete-stale = The confirmation now shows its current version.
+admin-delete-confirm = Delete the role
+
+## Trust simulator (admin_simulate.html)
+
+admin-simulate-title = Trust simulator
+admin-simulate-lead = See which roles an identity would be offered, and why: pick a recent sign-in, or paste claims.
+admin-simulate-role = Roles to simulate
+admin-simulate-every-role = Every role
+admin-simulate-recorded = A recent sign-in
+admin-simulate-none-recorded = No sign-in is recorded that your role may see ([admin] record_claims).
+admin-simulate-sign-in = Sign-in
+admin-simulate-run-recorded = Simulate this sign-in
+admin-simulate-pasted = Claims of your own
+admin-simulate-provider = Provider
+admin-simulate-provider-by-issuer = Found by the JWT's issuer
+admin-simulate-claims = Claims (JSON object)
+admin-simulate-run-claims = Simulate these claims
+admin-simulate-jwt = Or a JWT (its signature is not checked)
+admin-simulate-run-jwt = Simulate this JWT
+admin-simulate-pick-recorded = Choose a recorded sign-in.
+admin-simulate-pick-provider = Choose the provider the claims come from.
+admin-simulate-claims-not-json = The claims must be a JSON object, such as {"{"}"sub": "alice"{"}"}.
+admin-simulate-no-source = Give claims or a JWT, then press the button beside them.
+admin-simulate-unverified = The JWT was decoded without checking its signature, issuer, audience or expiry: its claims only feed this simulation and prove nothing.
+admin-simulate-result = Result
+admin-simulate-email = Email
+admin-simulate-groups = Groups
+admin-simulate-raw-claims = Every claim received
+admin-simulate-offered = offered
+admin-simulate-not-offered = not offered
+admin-simulate-deciding = Decided by:
+admin-simulate-applies = applies
+admin-simulate-no-action = its Action does not cover this provider's kind of sign-in
+admin-simulate-no-principal = its Principal does not name this provider
+admin-simulate-no-resource = its Resource does not cover this role
+admin-simulate-condition = a condition was not true
+# $seen and $wanted are shown as code.
+admin-simulate-seen = saw { $seen }, wanted { $wanted }
+# $wanted is shown as code.
+admin-simulate-missing = the identity has no such key; wanted { $wanted }
+# $wanted is shown as code.
+admin-simulate-empty = the identity has none; wanted { $wanted }
+
+## Sessions (admin_sessions.html, admin_revoke.html)
+
+admin-sessions-title = Sessions
+admin-col-provider = Provider
+admin-col-since = Signed in
+admin-col-role-sessions = Role sessions
+admin-col-actions = Revoke
+admin-sessions-none = No live session matches.
+admin-sessions-ends = ends { $when }
+admin-sessions-revoked =
+    { $count ->
+        [one] Revoked: one session ended.
+       *[other] Revoked: { $count } sessions ended.
+    }
+admin-revoke-session-link = This session of { $who }…
+admin-revoke-person-link = Every session of { $who }…
+admin-revoke-role-link = Every session of { $role }…
+admin-revoke-title = Revoke sessions
+# $id is shown as code.
+admin-revoke-session = End the session { $id } and every role session issued in it?
+# $person is shown as code.
+admin-revoke-person = End every session of { $person }, on every Lanyard instance?
+# $role is shown as code.
+admin-revoke-role = End every role session of the role { $role }, on every Lanyard instance? This is the kill switch: every token issued for it is refused from now on.
+admin-revoke-effect = Their tokens are refused at once by /v1/authorize, introspection and userinfo. People can sign in again afterwards.
+admin-revoke-reason = Reason (kept in the audit trail)
+admin-revoke-confirm = Revoke
+
+## Audit trail (admin_audit.html)
+
+admin-audit-title = Audit trail
+admin-col-event = Event
+admin-col-time = Time (UTC)
+admin-col-detail = Detail
+admin-audit-every-event = Every event
+admin-audit-from = From
+admin-audit-to = Until
+admin-audit-time-hint = Times are UTC: a day (2026-11-28) or a minute (2026-11-28T18:00).
+admin-audit-export = Export these events (at most 1000):
+admin-audit-none = No event matches.
+admin-audit-bad-event = No audit event has that name.
+admin-audit-bad-time = A time is a day (2026-11-28) or a minute (2026-11-28T18:00), in UTC.
+admin-audit-bad-cursor = That page link is not one Lanyard made; start again from the first page.
