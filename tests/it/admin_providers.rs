@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::admin_api::{Api, sqlite, start, token, within};
 use crate::audit::PgDatabase;
 use crate::harness::{Lanyard, browser};
-use crate::upstream::{Fake, fake_idp, fake_login, roles_after};
+use crate::upstream::{Fake, fake_idp, location, roles_after, to_lanyard};
 
 const PROVIDERS: &str = "/admin/api/v1/providers";
 const POLICIES: &str = "/admin/api/v1/policies";
@@ -87,8 +87,13 @@ async fn roles_through(l: &Lanyard, provider: &str) -> Vec<String> {
     if start.status() != 303 {
         return Vec::new();
     }
-    drop(start);
-    let callback = fake_login(l, &b, provider).await;
+    // The sign-in this start began, followed through (not a second start: the provider
+    // may go, or come, between two requests while an instance takes a change up).
+    let back = b.get(location(&start)).send().await.unwrap();
+    let callback = b.get(to_lanyard(l, &location(&back))).send().await.unwrap();
+    if callback.status() != 303 {
+        return Vec::new();
+    }
     roles_after(l, &b, callback).await
 }
 
