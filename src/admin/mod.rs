@@ -93,6 +93,9 @@ pub enum Action {
     PutPolicy,
     /// Delete a managed policy.
     DeletePolicy,
+    /// Fetch and describe an identity provider's metadata or discovery document before
+    /// adding it (resource [`ALL_PROVIDERS`]).
+    InspectProvider,
 }
 
 impl Action {
@@ -121,6 +124,7 @@ impl Action {
             Action::GetPolicy => "lanyard:GetPolicy",
             Action::PutPolicy => "lanyard:PutPolicy",
             Action::DeletePolicy => "lanyard:DeletePolicy",
+            Action::InspectProvider => "lanyard:InspectProvider",
         }
     }
 }

@@ -57,6 +57,7 @@ pub use server::{MetricsConfig, ServerConfig};
 pub use sessions::{DEFAULT_MAX_ROLE_SESSIONS, SessionsConfig, StoreKind, TokensConfig};
 pub use sign_in::LimitsConfig;
 pub use ui::{Logo, LogoError, LogoKind, Rgb, UiConfig};
+pub use upstream::{GITHUB_API_URL, GITHUB_URL, GOOGLE_ISSUER, MICROSOFT_AUTHORITY};
 
 /// A validated configuration.
 #[derive(Debug)]

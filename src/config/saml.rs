@@ -10,7 +10,7 @@ use url::Url;
 use super::Cx;
 use super::raw::{RawSamlAttributes, RawSamlProvider};
 use crate::connectors::settings::{
-    IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings,
+    IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings, SpEndpoints,
 };
 use crate::identity::ProviderId;
 
@@ -147,18 +147,14 @@ impl Cx<'_> {
         let clock_skew = self.saml_clock_skew(path, raw.clock_skew.as_deref());
         let metadata_valid_for = self.metadata_valid_for(path, raw.metadata_valid_for.as_deref());
         let name_id_format = self.name_id_format(path, raw.name_id_format);
-        let base = public_url
-            .map(|u| u.as_str().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let metadata_url = format!("{base}/auth/{id}/metadata");
-        let acs_url = format!("{base}/auth/{id}/callback");
+        let sp = SpEndpoints::of(public_url, &id);
         let want_assertions_signed = raw.want_assertions_signed.unwrap_or(true);
         let (sp_key_file, sp_cert_file) = self.sp_key_files(&id, raw.sp_key_file, raw.sp_cert_file);
         let settings = SamlSettings {
             idp: idp?,
-            sp_entity_id: raw.sp_entity_id.unwrap_or_else(|| metadata_url.clone()),
-            acs_url,
-            metadata_url,
+            sp_entity_id: raw.sp_entity_id.unwrap_or(sp.entity_id),
+            acs_url: sp.acs_url,
+            metadata_url: sp.metadata_url,
             sp_key_file,
             sp_cert_file,
             encryption_key_file: raw.encryption_key_file.map(|f| self.path_of(&f)),

@@ -4,6 +4,7 @@
 //! May import: `identity`, `session` (login transactions), `secret`, `clock`.
 
 pub mod id_token;
+pub mod inspect;
 pub mod ldap;
 pub mod local;
 pub mod oauth2;

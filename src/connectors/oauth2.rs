@@ -79,6 +79,13 @@ struct Team {
     organization: Org,
 }
 
+/// The authorization endpoint's path under GitHub's web URL.
+pub const AUTHORIZE_PATH: &str = "login/oauth/authorize";
+/// The token endpoint's path under GitHub's web URL.
+pub const TOKEN_PATH: &str = "login/oauth/access_token";
+/// The signed-in user's path under GitHub's API URL.
+pub const USER_PATH: &str = "user";
+
 fn join(base: &Url, path: &str) -> Result<Url, UpstreamError> {
     let text = format!("{}/{}", base.as_str().trim_end_matches('/'), path);
     Url::parse(&text).map_err(|e| UpstreamError::Config(format!("URL {text}: {e}")))
@@ -106,7 +113,7 @@ impl GithubConnector {
         login: &UpstreamLogin,
         login_hint: Option<&str>,
     ) -> Result<Url, UpstreamError> {
-        let mut url = join(&self.config.base_url, "login/oauth/authorize")?;
+        let mut url = join(&self.config.base_url, AUTHORIZE_PATH)?;
         if let Some(hint) = login_hint {
             // GitHub's name for it: the account to suggest.
             url.query_pairs_mut().append_pair("login", hint);
@@ -139,7 +146,7 @@ impl GithubConnector {
             ("redirect_uri", self.redirect_uri.to_string()),
             ("code_verifier", login.pkce_verifier.clone()),
         ];
-        let url = join(&self.config.base_url, "login/oauth/access_token")?;
+        let url = join(&self.config.base_url, TOKEN_PATH)?;
         let response: Result<TokenResponse, _> = self
             .http
             .post_form(Endpoint::Token, &url, &form, None)
@@ -164,7 +171,7 @@ impl GithubConnector {
                 });
             }
         };
-        let user: User = self.api(&token, "user").await?;
+        let user: User = self.api(&token, USER_PATH).await?;
         let emails: Vec<Email> = self.api(&token, "user/emails").await.unwrap_or_else(|e| {
             tracing::info!(provider = %self.id, error = %e, "cannot read email addresses (scope user:email?)");
             Vec::new()

@@ -111,6 +111,75 @@ struct ClientAssertion<'a> {
     exp: UnixTime,
 }
 
+/// The discovery document's URL of `issuer` (OpenID Connect Discovery §4):
+/// `{issuer}/.well-known/openid-configuration`.
+pub fn discovery_url(issuer: &Url) -> Url {
+    let mut url = issuer.clone();
+    let path = format!(
+        "{}/.well-known/openid-configuration",
+        url.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
+    url
+}
+
+/// Whether Lanyard talks to an upstream endpoint at `url`: https, or plain http only on a
+/// loopback host (`127.0.0.0/8` or `localhost`, for local development and tests).
+pub fn is_secure_endpoint(url: &Url) -> bool {
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Domain("localhost")));
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
+
+/// Why a discovery document is refused (OpenID Connect Discovery §4.3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiscoveryFault {
+    /// The document names another issuer than the one it was fetched for.
+    #[error("discovered issuer {found:?} is not the configured {expected:?}")]
+    IssuerMismatch {
+        /// The issuer the document names (shortened).
+        found: String,
+        /// The issuer asked for.
+        expected: String,
+    },
+    /// An endpoint is neither https nor on a loopback host.
+    #[error("endpoint {0} is not https")]
+    Insecure(Url),
+}
+
+/// Checks a discovery document fetched for `issuer`: the `issuer` it names must be that
+/// one (for Microsoft Entra ID a tenant's issuer, or the `{tenantid}` template, on the same
+/// host), and every endpoint must pass [`is_secure_endpoint`].
+pub fn check_discovery(
+    issuer: &Url,
+    preset: OidcPreset,
+    m: &ProviderMetadata,
+) -> Result<(), DiscoveryFault> {
+    let configured = issuer.as_str().trim_end_matches('/');
+    let issuer_ok = match preset {
+        // Entra ID: `/organizations/v2.0` or a domain-named tenant discovers an issuer
+        // with the tenant id or the `{tenantid}` template, on the same host.
+        OidcPreset::Microsoft => Url::parse(&m.issuer.replace(TENANT_PLACEHOLDER, "t"))
+            .is_ok_and(|u| u.origin() == issuer.origin()),
+        _ => m.issuer.trim_end_matches('/') == configured,
+    };
+    if !issuer_ok {
+        return Err(DiscoveryFault::IssuerMismatch {
+            found: short(&m.issuer, 200),
+            expected: configured.to_owned(),
+        });
+    }
+    for u in [&m.authorization_endpoint, &m.token_endpoint, &m.jwks_uri]
+        .into_iter()
+        .chain(m.userinfo_endpoint.as_ref())
+    {
+        if !is_secure_endpoint(u) {
+            return Err(DiscoveryFault::Insecure(u.clone()));
+        }
+    }
+    Ok(())
+}
+
 impl OidcConnector {
     /// A connector for `config`; `redirect_uri` is `{public_url}/auth/{id}/callback`.
     pub fn new(
@@ -154,13 +223,7 @@ impl OidcConnector {
     }
 
     fn discovery_url(&self) -> Url {
-        let mut url = self.config.issuer.clone();
-        let path = format!(
-            "{}/.well-known/openid-configuration",
-            url.path().trim_end_matches('/')
-        );
-        url.set_path(&path);
-        url
+        discovery_url(&self.config.issuer)
     }
 
     /// The discovery document, from the cache when fresh.
@@ -209,36 +272,14 @@ impl OidcConnector {
     }
 
     /// OpenID Connect Discovery §4.3: the issuer must be the one configured; endpoints
-    /// must be https (http only on loopback).
+    /// must be https (http only on loopback) ([`check_discovery`]).
     fn check_metadata(&self, m: ProviderMetadata) -> Result<ProviderMetadata, UpstreamError> {
-        let bad = |detail: String| UpstreamError::Malformed {
-            endpoint: Endpoint::Discovery,
-            detail,
-        };
-        let configured = self.config.issuer.as_str().trim_end_matches('/');
-        let issuer_ok = match self.config.preset {
-            // Entra ID: `/organizations/v2.0` or a domain-named tenant discovers an issuer
-            // with the tenant id or the `{tenantid}` template, on the same host.
-            OidcPreset::Microsoft => Url::parse(&m.issuer.replace(TENANT_PLACEHOLDER, "t"))
-                .is_ok_and(|u| u.origin() == self.config.issuer.origin()),
-            _ => m.issuer.trim_end_matches('/') == configured,
-        };
-        if !issuer_ok {
-            return Err(bad(format!(
-                "discovered issuer {:?} is not the configured {configured:?}",
-                short(&m.issuer, 200)
-            )));
-        }
-        for u in [&m.authorization_endpoint, &m.token_endpoint, &m.jwks_uri]
-            .into_iter()
-            .chain(m.userinfo_endpoint.as_ref())
-        {
-            let loopback = matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-                || matches!(u.host(), Some(url::Host::Domain("localhost")));
-            if u.scheme() != "https" && !(u.scheme() == "http" && loopback) {
-                return Err(bad(format!("endpoint {u} is not https")));
+        check_discovery(&self.config.issuer, self.config.preset, &m).map_err(|fault| {
+            UpstreamError::Malformed {
+                endpoint: Endpoint::Discovery,
+                detail: fault.to_string(),
             }
-        }
+        })?;
         Ok(m)
     }
 

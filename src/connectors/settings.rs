@@ -484,6 +484,34 @@ pub struct SamlSettings {
     pub mfa_authn_contexts: Vec<String>,
 }
 
+/// Lanyard's Service Provider URLs towards one SAML provider: what an IdP's admin is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpEndpoints {
+    /// The SP entity id when `sp_entity_id` is not configured: the SP metadata URL.
+    pub entity_id: String,
+    /// The Assertion Consumer Service URL, `{public_url}/auth/{id}/callback`.
+    pub acs_url: String,
+    /// The SP metadata URL, `{public_url}/auth/{id}/metadata`.
+    pub metadata_url: String,
+}
+
+impl SpEndpoints {
+    /// The SP URLs of provider `id` under Lanyard's `public_url` (relative paths when there
+    /// is none): the one place they are derived, for the connector's settings and for an
+    /// admin inspecting an IdP before adding it.
+    pub fn of(public_url: Option<&Url>, id: &ProviderId) -> Self {
+        let base = public_url
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let metadata_url = format!("{base}/auth/{id}/metadata");
+        Self {
+            entity_id: metadata_url.clone(),
+            acs_url: format!("{base}/auth/{id}/callback"),
+            metadata_url,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,8 +240,24 @@ impl Http {
         if let Some(token) = bearer {
             req = req.bearer_auth(token.expose_secret());
         }
-        let body = self.send(endpoint, req).await?;
+        let body = self.send(endpoint, req, MAX_RESPONSE_BYTES).await?;
         parse_json(endpoint, &body)
+    }
+
+    /// `GET url`, the body as bytes, at most `max_bytes` of them (a larger body is
+    /// [`UpstreamError::Malformed`]).
+    pub async fn get_bytes(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        accept: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        let req = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, accept);
+        self.send(endpoint, req, max_bytes).await
     }
 
     /// `POST url` with a form body, optionally with HTTP Basic client authentication
@@ -263,7 +279,7 @@ impl Http {
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             req = req.basic_auth(enc(user), Some(enc(password.expose_secret())));
         }
-        let body = self.send(endpoint, req).await?;
+        let body = self.send(endpoint, req, MAX_RESPONSE_BYTES).await?;
         parse_json(endpoint, &body)
     }
 
@@ -271,9 +287,10 @@ impl Http {
         &self,
         endpoint: Endpoint,
         req: reqwest::RequestBuilder,
+        max_bytes: usize,
     ) -> Result<Vec<u8>, UpstreamError> {
         self.timer
-            .time(endpoint.label(), self.exchange(endpoint, req))
+            .time(endpoint.label(), self.exchange(endpoint, req, max_bytes))
             .await
     }
 
@@ -281,6 +298,7 @@ impl Http {
         &self,
         endpoint: Endpoint,
         req: reqwest::RequestBuilder,
+        max_bytes: usize,
     ) -> Result<Vec<u8>, UpstreamError> {
         let mut resp = req.send().await.map_err(|e| self.classify(endpoint, &e))?;
         let status = resp.status();
@@ -290,10 +308,10 @@ impl Http {
             .await
             .map_err(|e| self.classify(endpoint, &e))?
         {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            if body.len() + chunk.len() > max_bytes {
                 return Err(UpstreamError::Malformed {
                     endpoint,
-                    detail: format!("response larger than {MAX_RESPONSE_BYTES} bytes"),
+                    detail: format!("response larger than {max_bytes} bytes"),
                 });
             }
             body.extend_from_slice(&chunk);

@@ -207,6 +207,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::clients::routes())
         .merge(admin::entities::routes())
         .merge(admin::console::routes())
+        .merge(admin::inspect::routes())
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

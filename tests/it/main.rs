@@ -6,6 +6,7 @@
 mod admin_api;
 mod admin_clients;
 mod admin_console;
+mod admin_inspect;
 mod admin_providers;
 mod admin_sessions;
 mod admin_simulate;

@@ -11,7 +11,8 @@ use super::keys::SpKeys;
 use super::xml::{self, DSIG, escape};
 use crate::clock::UnixTime;
 
-const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+/// SAML metadata namespace (saml-metadata §1.1).
+pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// HTTP-Redirect binding (saml-bindings §3.4).
 pub const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 /// HTTP-POST binding (saml-bindings §3.5).

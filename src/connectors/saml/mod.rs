@@ -21,7 +21,7 @@ mod flow;
 mod keys;
 pub mod metadata;
 pub mod validate;
-mod xml;
+pub(crate) mod xml;
 
 /// Runs `f` while no other thread uses libxmlsec1 (through samael) in this process.
 ///
@@ -85,7 +85,7 @@ pub use validate::{SamlAttribute, VerifiedAssertion};
 /// How long a metadata fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest metadata document accepted.
-const MAX_METADATA_BYTES: usize = 1024 * 1024;
+pub const MAX_METADATA_BYTES: usize = 1024 * 1024;
 /// After a failed refresh, try again this soon (capped by the configured interval).
 const RETRY_AFTER: Duration = Duration::from_secs(60);
 

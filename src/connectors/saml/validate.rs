@@ -178,7 +178,9 @@ pub fn refuse_dtd(bytes: &[u8]) -> Result<(), SamlError> {
     Ok(())
 }
 
-fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
+/// Parses SAML XML hardened: DOCTYPE and entity declarations refused first
+/// ([`refuse_dtd`]), then libxml2 without network access, default DTD or recovery.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
     refuse_dtd(bytes)?;
     let options = ParserOptions {
         recover: false,

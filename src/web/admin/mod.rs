@@ -13,6 +13,7 @@
 pub mod clients;
 pub mod console;
 pub mod entities;
+pub mod inspect;
 pub mod sessions;
 
 use axum::Json;
@@ -622,6 +623,7 @@ fn document() -> utoipa::openapi::OpenApi {
     doc.merge(sessions::SessionsApi::openapi());
     doc.merge(clients::ClientsApi::openapi());
     doc.merge(entities::EntitiesApi::openapi());
+    doc.merge(inspect::InspectApi::openapi());
     doc
 }
 
