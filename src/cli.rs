@@ -1,10 +1,12 @@
 //! The `lanyard` command line (clap): `serve`, `check-config`, `hash-password`, `client-secret`,
-//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`, `health`;
+//! `keys generate`, `policy check`, `policy simulate`, `totp enroll`, `audit query`, `health`,
+//! `export`, `apply`;
 //! and the employee's `login`, `credentials`, `exec`, `roles`, `logout` ([`terminal`]).
 //!
 //! May import: everything.
 
 mod audit;
+mod entities;
 mod health;
 mod terminal;
 
@@ -67,6 +69,28 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Print the entities admins keep in the database (roles written through the admin
+    /// API or console) as TOML in lanyard.toml's shapes, for `apply` and for git.
+    Export {
+        /// Config file (its `[audit] database` is read).
+        #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
+        config: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Make the database's entities match a file (create, replace, delete), after
+    /// validating every entry as check-config does; prints the changes as a diff.
+    Apply {
+        /// The file: `[[roles]]` entries, as `export` writes them.
+        file: PathBuf,
+        /// Config file (its `[audit] database` is written).
+        #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
+        config: PathBuf,
+        /// Print the changes and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Sign in from this terminal and keep a role's credentials (a code to approve in any
     /// browser, or --browser on this machine).
@@ -259,6 +283,12 @@ pub fn main() -> ExitCode {
                 },
         } => totp_enroll(&user, &issuer, secret_file.as_deref()),
         Command::Audit { command } => audit::run(command),
+        Command::Export { config, output } => entities::export(&config, output.as_deref()),
+        Command::Apply {
+            file,
+            config,
+            dry_run,
+        } => entities::apply(&config, &file, dry_run),
         Command::Login(args) => terminal::login(args),
         Command::Credentials(args) => terminal::credentials(args),
         Command::Exec(args) => terminal::exec(args),

@@ -107,6 +107,70 @@ pub enum ClaimValue {
     Many(Vec<String>),
 }
 
+/// What an upstream provider sent for one sign-in, beyond the identity Lanyard made of it.
+/// Gathered only for an admin's test sign-in (the answer to "what does the IdP actually
+/// send?"), never for a real one, and never stored beyond the test's short-lived result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A SAML response.
+    Saml(SamlEvidence),
+    /// An OpenID Connect ID token, and the userinfo answer when one was fetched.
+    Oidc(OidcEvidence),
+    /// A sign-in whose whole answer is the identity (a password checked by Lanyard or a
+    /// directory, or a plain OAuth 2.0 profile).
+    Identity,
+}
+
+/// What a verified SAML assertion said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlEvidence {
+    /// `NameID`.
+    pub name_id: String,
+    /// Its `Format`.
+    pub name_id_format: Option<String>,
+    /// `AuthnContextClassRef`.
+    pub authn_context: Option<String>,
+    /// `AuthnInstant`.
+    pub authn_instant: Option<UnixTime>,
+    /// The end of the assertion's validity (`NotOnOrAfter`).
+    pub valid_until: UnixTime,
+    /// Whether the Response was signed.
+    pub response_signed: bool,
+    /// Whether the Assertion was signed.
+    pub assertion_signed: bool,
+    /// Whether the assertion arrived encrypted.
+    pub encrypted: bool,
+    /// Every attribute: `Name`, `FriendlyName`, values.
+    pub attributes: Vec<(String, Option<String>, Vec<String>)>,
+    /// The IdP certificate whose key verified the signature.
+    pub signer: Option<CertificateFacts>,
+}
+
+/// What identifies an X.509 certificate to a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateFacts {
+    /// The subject, one line.
+    pub subject: String,
+    /// SHA-256 of the DER, hex, colon-separated (as `openssl x509 -fingerprint` prints it).
+    pub sha256: String,
+    /// When it expires.
+    pub not_after: Option<UnixTime>,
+}
+
+/// What a verified OpenID Connect sign-in said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcEvidence {
+    /// The ID token's `alg`.
+    pub alg: String,
+    /// The ID token's `kid`.
+    pub kid: Option<String>,
+    /// Every claim of the ID token.
+    pub id_token: serde_json::Map<String, serde_json::Value>,
+    /// Every claim of the userinfo answer, when it was fetched.
+    pub userinfo: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// An identity as established by a connector. Everything Lanyard decides about a person
 /// (trust evaluation, token claims) starts from here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

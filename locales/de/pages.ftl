@@ -159,3 +159,5 @@ duration-hours =
        *[other] { $hours } Stunden
     }
 duration-hours-minutes = { $hours } Std. { $minutes } Min.
+password-test-sign-in = Test-Anmeldung: Die Antwort dieses Anbieters wird Ihnen in der Admin-Konsole gezeigt. Es wird keine Sitzung angelegt, und Sie bleiben als Sie selbst angemeldet.
+password-test-back = Zurück zu den Identitätsanbietern

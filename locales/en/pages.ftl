@@ -182,3 +182,5 @@ duration-hours =
        *[other] { $hours } hours
     }
 duration-hours-minutes = { $hours } h { $minutes } min
+password-test-sign-in = Test sign-in: what this provider answers is shown to you in the admin console. No session is created and you stay signed in as yourself.
+password-test-back = Back to the identity providers

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::access::AccessTokenClaims;
-use crate::audit::{Audit, AuditEvent, AuditQuery};
+use crate::audit::{Audit, AuditEvent, AuditQuery, EventKind};
 use crate::authz::{Authorizer, AuthzError, Caller, Question};
 use crate::catalog::Refresh;
 use crate::clock::UnixTime;
@@ -96,6 +96,8 @@ pub enum Action {
     /// Fetch and describe an identity provider's metadata or discovery document before
     /// adding it (resource [`ALL_PROVIDERS`]).
     InspectProvider,
+    /// Run a test sign-in through a provider (resource [`provider_resource`]).
+    TestSignIn,
 }
 
 impl Action {
@@ -125,6 +127,7 @@ impl Action {
             Action::PutPolicy => "lanyard:PutPolicy",
             Action::DeletePolicy => "lanyard:DeletePolicy",
             Action::InspectProvider => "lanyard:InspectProvider",
+            Action::TestSignIn => "lanyard:TestSignIn",
         }
     }
 }
@@ -406,6 +409,18 @@ impl Admin {
                 | AuthzError::InvalidSourceIp => AdminError::Internal(e),
             })?;
         if !answer.decision.outcome.is_allowed() {
+            let mut event = AuditEvent::new(EventKind::AdminRefused, now.millis());
+            event.subject = Some(caller.claims.sub.to_string());
+            event.provider = Some(caller.claims.idp.to_string());
+            event.role = Some(caller.claims.role.clone());
+            event.role_session = Some(caller.claims.sid.clone());
+            event.source_ip = caller.ip.map(|ip| ip.to_string());
+            event.reason = Some(answer.decision.reason.clone());
+            event.detail = serde_json::json!({
+                "action": action.as_str(),
+                "resource": resource,
+            });
+            self.audit.note(event).await;
             return Err(AdminError::Refused {
                 action: action.as_str(),
                 resource: resource.to_owned(),
@@ -744,6 +759,33 @@ impl Admin {
             out.push(ImpactEntry { recorded, change });
         }
         Ok(out)
+    }
+
+    /// The last successful and the last failed sign-in through `provider` (a provider's
+    /// health), from the audit trail; test sign-ins count too. Needs the permission the
+    /// caller was allowed for the page that shows it (`covered`).
+    pub async fn last_sign_ins(
+        &self,
+        provider: &str,
+        caller: &Allowed<'_>,
+        covered: (Action, &str),
+    ) -> Result<(Option<AuditEvent>, Option<AuditEvent>), AdminError> {
+        caller.covers(covered.0, covered.1)?;
+        let last = |event| AuditQuery {
+            provider: Some(provider.to_owned()),
+            event: Some(event),
+            limit: 1,
+            ..AuditQuery::default()
+        };
+        let db = self.db()?;
+        let read = |e: crate::audit::AuditError| AdminError::Audit(e.to_string());
+        let ok = crate::audit::query(db, &last(EventKind::SignInSucceeded))
+            .await
+            .map_err(read)?;
+        let failed = crate::audit::query(db, &last(EventKind::SignInFailed))
+            .await
+            .map_err(read)?;
+        Ok((ok.into_iter().next(), failed.into_iter().next()))
     }
 
     /// A page of the audit trail matching `query` (its `limit` at most

@@ -26,7 +26,10 @@ const OTHER_SOURCES: &str = "*";
 fn limited(kind: EventKind) -> bool {
     matches!(
         kind,
-        EventKind::SignInFailed | EventKind::SignInLocked | EventKind::CredentialsRefused
+        EventKind::SignInFailed
+            | EventKind::SignInLocked
+            | EventKind::CredentialsRefused
+            | EventKind::AdminRefused
     )
 }
 

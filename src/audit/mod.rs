@@ -79,11 +79,15 @@ pub enum EventKind {
     /// holds the entity before and after.
     #[serde(rename = "admin.changed")]
     AdminChanged,
+    /// An admin operation (API or console) that the caller's role does not allow: the
+    /// action, the resource and the policy engine's reason.
+    #[serde(rename = "admin.refused")]
+    AdminRefused,
 }
 
 impl EventKind {
     /// Every kind, for parsing and listing.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::CredentialsIssued,
         EventKind::CredentialsRefused,
         EventKind::SignInSucceeded,
@@ -97,6 +101,7 @@ impl EventKind {
         EventKind::KeyRotated,
         EventKind::AuditSummary,
         EventKind::AdminChanged,
+        EventKind::AdminRefused,
     ];
 
     /// The stable name, as stored and queried (`credentials.issued`, …).
@@ -115,6 +120,7 @@ impl EventKind {
             EventKind::KeyRotated => "key.rotated",
             EventKind::AuditSummary => "audit.summary",
             EventKind::AdminChanged => "admin.changed",
+            EventKind::AdminRefused => "admin.refused",
         }
     }
 

@@ -324,6 +324,11 @@ impl VerifiedIdToken {
     pub fn into_claims(self) -> Map<String, Value> {
         self.claims
     }
+
+    /// The `alg` it was signed with, as the JOSE header names it.
+    pub fn alg_name(&self) -> String {
+        format!("{:?}", self.alg)
+    }
 }
 
 #[cfg(test)]

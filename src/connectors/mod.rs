@@ -194,6 +194,19 @@ impl Connectors {
         facts
     }
 
+    /// The upstream signing certificates of `id` that Lanyard trusts now, with their
+    /// expiry: a SAML IdP's (from its metadata); empty for other kinds and while a SAML
+    /// IdP's metadata is not loaded.
+    pub fn signing_certificates(&self, id: &str) -> Vec<crate::identity::CertificateFacts> {
+        let Some(Ok(idp)) = self.saml(id).map(saml::SamlConnector::idp) else {
+            return Vec::new();
+        };
+        idp.certificates
+            .iter()
+            .filter_map(|c| certificate_facts(c.der_data()))
+            .collect()
+    }
+
     /// The SAML connector with this id; `None` for unknown ids and other kinds.
     pub fn saml(&self, id: &str) -> Option<&saml::SamlConnector> {
         match self.get(id)? {
@@ -272,6 +285,33 @@ pub fn certificate_not_after(der: &[u8]) -> Option<UnixTime> {
     Some(UnixTime::from_secs(
         i64::from(d.days) * 86_400 + i64::from(d.secs),
     ))
+}
+
+/// A certificate's subject, SHA-256 fingerprint and expiry, for a person to compare with
+/// what the IdP's admin sees; `None` when the DER is not a certificate.
+pub fn certificate_facts(der: &[u8]) -> Option<crate::identity::CertificateFacts> {
+    let cert = openssl::x509::X509::from_der(der).ok()?;
+    let subject = cert
+        .subject_name()
+        .entries()
+        .map(|e| {
+            let key = e.object().nid().short_name().unwrap_or("?");
+            let value = e.data().to_string().unwrap_or_default();
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let digest = openssl::sha::sha256(der);
+    let sha256 = digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    Some(crate::identity::CertificateFacts {
+        subject,
+        sha256,
+        not_after: certificate_not_after(der),
+    })
 }
 
 /// `{issuer}/auth/{provider}/callback`: the redirect URI to register at the provider

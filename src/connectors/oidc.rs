@@ -28,7 +28,9 @@ use crate::clock::UnixTime;
 use crate::connectors::settings::{
     ClaimMapping, OidcPreset, OidcSettings, TENANT_PLACEHOLDER, UpstreamClientAuth,
 };
-use crate::identity::{ClaimValue, ExternalIdentity, Issuer, ProviderId, ProviderKind};
+use crate::identity::{
+    ClaimValue, ExternalIdentity, Issuer, OidcEvidence, ProviderId, ProviderKind,
+};
 use crate::secret::Secret;
 use crate::session::random_id;
 use crate::tokens::jose::{JwsAlgorithm as Algorithm, SigningKey};
@@ -389,6 +391,22 @@ impl OidcConnector {
         login: &UpstreamLogin,
         now: UnixTime,
     ) -> Result<ExternalIdentity, UpstreamError> {
+        let (identity, _) = self
+            .finish_with(code, callback_iss, login, now, false)
+            .await?;
+        Ok(identity)
+    }
+
+    /// [`OidcConnector::finish`], also keeping what the provider sent when `keep_evidence`
+    /// (an admin's test sign-in): the ID token's header and claims and the userinfo answer.
+    pub async fn finish_with(
+        &self,
+        code: &Secret,
+        callback_iss: Option<&str>,
+        login: &UpstreamLogin,
+        now: UnixTime,
+        keep_evidence: bool,
+    ) -> Result<(ExternalIdentity, Option<OidcEvidence>), UpstreamError> {
         let (metadata, algorithms) = self.metadata(now).await?;
         // RFC 9207: when the provider names itself in the callback, it must be this one.
         if let Some(iss) = callback_iss
@@ -431,8 +449,15 @@ impl OidcConnector {
             skew: i64::try_from(self.config.clock_skew.as_secs()).unwrap_or(60),
             access_token: Some(&tokens.access_token),
         };
+        let kid = unverified.kid().map(str::to_owned);
         let verified = unverified.verify(&keys, &expect)?;
         let subject = verified.subject().to_owned();
+        let mut evidence = keep_evidence.then(|| OidcEvidence {
+            alg: verified.alg_name(),
+            kid,
+            id_token: verified.claims().clone(),
+            userinfo: None,
+        });
         let mut claims = verified.into_claims();
         if self.config.fetch_userinfo
             && let Some(endpoint) = &metadata.userinfo_endpoint
@@ -450,11 +475,15 @@ impl OidcConnector {
             if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
                 return Err(UpstreamError::UserinfoSubjectMismatch);
             }
+            if let Some(e) = evidence.as_mut() {
+                e.userinfo = Some(info.clone());
+            }
             for (k, v) in info {
                 claims.entry(k).or_insert(v);
             }
         }
-        identity_from_claims(&self.id, &self.config, &claims, now)
+        let identity = identity_from_claims(&self.id, &self.config, &claims, now)?;
+        Ok((identity, evidence))
     }
 
     /// The identity this provider would make of `claims` had it verified them, its sign-in

@@ -232,6 +232,92 @@ impl Database {
     }
 }
 
+/// One write of a batch ([`Database::write_all`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchWrite<'a> {
+    /// The entity's kind.
+    pub kind: EntityKind,
+    /// Its name.
+    pub name: &'a str,
+    /// What the write expects to find.
+    pub expect: Precondition,
+    /// The new body; `None` deletes the entity.
+    pub body: Option<&'a str>,
+}
+
+/// Why a batch changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The precondition of write `index` does not hold: the entity's version now.
+    #[error("write {index} found the entity changed (its version is now {current:?})")]
+    Stale {
+        /// Which write of the batch.
+        index: usize,
+        /// The entity's version now.
+        current: Option<i64>,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Database {
+    /// Makes every write of `writes` if all their preconditions hold, in one transaction
+    /// under one new catalog version (the version of every entity written); otherwise
+    /// none. Answers that version and each entity as it was before its write. An empty
+    /// batch changes nothing and answers the current version.
+    pub async fn write_all(
+        &self,
+        writes: &[BatchWrite<'_>],
+        updated_by: &str,
+        now_ms: i64,
+    ) -> Result<(i64, Vec<Option<EntityRow>>), BatchError> {
+        if writes.is_empty() {
+            return Ok((self.catalog_version().await?, Vec::new()));
+        }
+        self.ready().await?;
+        let outcome = on_pool!(self, p => bounded(async {
+            let mut tx = p.begin().await?;
+            let version = sqlx::query_scalar::<_, i64>(BUMP_VERSION)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut befores = Vec::with_capacity(writes.len());
+            for (index, w) in writes.iter().enumerate() {
+                let before = sqlx::query_as::<_, Selected>(SELECT_ONE)
+                    .bind(w.kind.as_str())
+                    .bind(w.name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(row);
+                let current = before.as_ref().map(|b| b.version);
+                let holds = match w.expect {
+                    Precondition::Absent => current.is_none(),
+                    Precondition::Version(v) => current == Some(v),
+                };
+                if !holds {
+                    // Dropping the transaction rolls every write back.
+                    return Ok(Err((index, current)));
+                }
+                let statement = match (w.body, &before) {
+                    (Some(_), None) => INSERT,
+                    (Some(_), Some(_)) => UPDATE,
+                    (None, _) => DELETE,
+                };
+                let mut query = sqlx::query(statement).bind(w.kind.as_str()).bind(w.name);
+                if let Some(body) = w.body {
+                    query = query.bind(body).bind(version).bind(now_ms).bind(updated_by);
+                }
+                query.execute(&mut *tx).await?;
+                befores.push(before);
+            }
+            tx.commit().await?;
+            Ok(Ok((version, befores)))
+        })
+        .await)?;
+        outcome.map_err(|(index, current)| BatchError::Stale { index, current })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +368,71 @@ mod tests {
         // A new entity of the same name never takes an old version (ETag) again.
         let recreated = put("{}", Precondition::Absent).await.unwrap();
         assert_eq!(recreated.version, 4);
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&Location::Sqlite(dir.path().join("a.db"))).unwrap();
+        let role = EntityKind::Role;
+        let put = |name, expect, body| BatchWrite {
+            kind: role,
+            name,
+            expect,
+            body: Some(body),
+        };
+        let (version, befores) = db
+            .write_all(
+                &[
+                    put("a", Precondition::Absent, "{\"a\":1}"),
+                    put("b", Precondition::Absent, "{\"b\":1}"),
+                ],
+                "cli",
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!((version, befores), (1, vec![None, None]));
+        // One stale write: nothing of the batch is written, the version stays.
+        let refused = db
+            .write_all(
+                &[
+                    put("a", Precondition::Version(1), "{\"a\":2}"),
+                    put("b", Precondition::Absent, "{}"),
+                ],
+                "cli",
+                6,
+            )
+            .await;
+        assert!(matches!(
+            refused,
+            Err(BatchError::Stale {
+                index: 1,
+                current: Some(1)
+            })
+        ));
+        assert_eq!(db.catalog_version().await.unwrap(), 1);
+        assert_eq!(
+            db.entity(role, "a").await.unwrap().unwrap().body,
+            "{\"a\":1}"
+        );
+        let delete = BatchWrite {
+            kind: role,
+            name: "b",
+            expect: Precondition::Version(1),
+            body: None,
+        };
+        let (version, befores) = db
+            .write_all(
+                &[put("a", Precondition::Version(1), "{}"), delete],
+                "cli",
+                7,
+            )
+            .await
+            .unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(befores[1].as_ref().unwrap().body, "{\"b\":1}");
+        assert_eq!(db.entity(role, "b").await.unwrap(), None);
+        assert_eq!(db.write_all(&[], "cli", 8).await.unwrap(), (2, vec![]));
     }
 }

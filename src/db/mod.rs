@@ -27,7 +27,9 @@ use tokio::sync::OnceCell;
 
 use crate::secret::Secret;
 
-pub use entities::{EntityKind, EntityRow, Precondition, WriteError, Written};
+pub use entities::{
+    BatchError, BatchWrite, EntityKind, EntityRow, Precondition, WriteError, Written,
+};
 pub use events::{EventFilter, EventRow};
 pub use recorded::RecordedRow;
 

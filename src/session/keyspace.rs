@@ -291,6 +291,22 @@ pub const SAML_SEEN: Kind<2> = Kind {
     value: Value::Flag,
 };
 
+// --- web: admin test sign-ins --------------------------------------------------------------
+
+/// How long the answer of an admin's test sign-in can be looked at.
+pub const TEST_SIGN_IN_TTL: Duration = Duration::from_secs(900);
+
+/// The answer of an admin's test sign-in (what the provider sent), shown to the admin
+/// whose SSO session started it, under the digest of the result's id in its page's URL.
+pub const TEST_SIGN_IN: Kind<1> = Kind {
+    prefix: "test-signin:",
+    parts: ["digest of the result id"],
+    lifetime: Lifetime::Fixed(TEST_SIGN_IN_TTL),
+    tag: None,
+    single_use: false,
+    value: Value::Json("web::admin::test_signin::TestResult"),
+};
+
 // --- sso: revocations ---------------------------------------------------------------------
 
 /// The not-before marks of the admin API's revocations, one hash for all (so that every
@@ -632,6 +648,7 @@ mod tests {
             (SAML_SEEN.key(["corp", "H"]), "saml-seen:corp:H"),
             (ROLE_SESSION.key(["sid"]), "rs:sid"),
             (REVOKED_BEFORE.key([]), "revoked-before"),
+            (TEST_SIGN_IN.key(["H"]), "test-signin:H"),
             (LAST_ROLE.key(["H"]), "lastrole:H"),
             (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),

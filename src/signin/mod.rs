@@ -28,7 +28,7 @@ use crate::clock::SharedClock;
 use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
 use crate::connectors::{Connector, Connectors, ProviderInfo};
-use crate::identity::{ExternalIdentity, ProviderId};
+use crate::identity::{Evidence, ExternalIdentity, ProviderId};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::session::{digest, random_id};
@@ -94,6 +94,9 @@ pub struct Start {
     /// Whether a SAML sign-in binds its pending request to the browser with a cross-site
     /// cookie (only possible over https).
     pub bind_saml_browser: bool,
+    /// An admin's test sign-in: the digest of the admin's SSO session. Its answer comes
+    /// back as [`SignedIn::test`] and must not become a session.
+    pub test_for: Option<String>,
 }
 
 /// A started sign-in.
@@ -130,6 +133,8 @@ pub struct PasswordPrompt {
     pub browser: Secret,
     /// Whether the form asks for a one-time code.
     pub ask_otp: bool,
+    /// Whether it is an admin's test sign-in.
+    pub test: bool,
 }
 
 /// The answer that finishes a sign-in.
@@ -177,6 +182,18 @@ pub struct SignedIn {
     pub identity: ExternalIdentity,
     /// Where they wanted to go (a path on this site).
     pub return_to: Option<String>,
+    /// Set when this was an admin's test sign-in ([`Start::test_for`]): then it is shown
+    /// to that admin and creates no session.
+    pub test: Option<TestSignIn>,
+}
+
+/// The answer of an admin's test sign-in.
+#[derive(Debug)]
+pub struct TestSignIn {
+    /// The digest of the admin's SSO session that started it.
+    pub for_session: String,
+    /// What the provider sent.
+    pub evidence: Evidence,
 }
 
 /// A new SSO session. No derived `Debug`: the session holds its CSRF token.
@@ -242,11 +259,13 @@ pub enum SignInError {
         /// The provider.
         provider: Box<ProviderInfo>,
         /// Why, for the audit trail only.
-        refusal: Refusal,
+        refusal: Box<Refusal>,
         /// The account by its hash ([`account_hash`]).
         account: String,
         /// Where the sign-in wanted to go (for the next form).
         return_to: Option<String>,
+        /// The admin session of a test sign-in (for the next form).
+        test_for: Option<String>,
     },
     /// The directory cannot be reached or is too slow.
     #[error("the directory of {} is unavailable", provider.display_name)]
@@ -255,6 +274,8 @@ pub enum SignInError {
         provider: Box<ProviderInfo>,
         /// Where the sign-in wanted to go (for the next form).
         return_to: Option<String>,
+        /// The admin session of a test sign-in (for the next form).
+        test_for: Option<String>,
     },
     /// The password form was stale, used, or from another browser: nothing was checked.
     #[error("the password form of {} had expired or was already used", provider.display_name)]
@@ -382,12 +403,14 @@ impl<'a> SignIn<'a> {
         let now = self.clock.now();
         let url = match connector {
             Connector::Local(_) | Connector::Ldap(_) => {
-                let prompt = self.password_form(provider, return_to, start.browser);
+                let prompt =
+                    self.password_form_for(provider, (return_to, start.test_for), start.browser);
                 return prompt.await.map(Begun::PasswordForm);
             }
             Connector::Saml(saml) => {
+                let bind = start.bind_saml_browser;
                 return self
-                    .begin_saml(info, saml, return_to, start.bind_saml_browser)
+                    .begin_saml(info, saml, (return_to, start.test_for), bind)
                     .await;
             }
             Connector::Oidc(c) => c.authorization_url(&login, hint.as_deref(), now).await,
@@ -396,7 +419,7 @@ impl<'a> SignIn<'a> {
         .map_err(|error| upstream(info, error))?;
         let (cookie, _) = self
             .sso
-            .begin_login_with(info.id.clone(), return_to, Some(login))
+            .begin_login_with(info.id.clone(), (return_to, start.test_for), Some(login))
             .await?;
         Ok(Begun::Redirect {
             url: url.to_string(),
@@ -413,6 +436,18 @@ impl<'a> SignIn<'a> {
         return_to: Option<String>,
         browser: Option<Secret>,
     ) -> Result<PasswordPrompt, SignInError> {
+        self.password_form_for(provider, (return_to, None), browser)
+            .await
+    }
+
+    /// [`SignIn::password_form`], for an admin's test sign-in when `test_for` is set (the
+    /// fresh form after a refused attempt of a test keeps it: [`SignInError::Refused`]).
+    pub async fn password_form_for(
+        &self,
+        provider: &str,
+        (return_to, test_for): (Option<String>, Option<String>),
+        browser: Option<Secret>,
+    ) -> Result<PasswordPrompt, SignInError> {
         let (info, connector) = self
             .connectors
             .get(provider)
@@ -422,15 +457,21 @@ impl<'a> SignIn<'a> {
         }
         let ask_otp = matches!(connector, Connector::Local(dir) if dir.has_totp());
         let browser = browser.unwrap_or_else(random_id);
+        let test = test_for.is_some();
         let (form_id, _) = self
             .sso
-            .begin_form_login(info.id.clone(), return_to, browser.expose_secret())
+            .begin_form_login(
+                info.id.clone(),
+                (return_to, test_for),
+                browser.expose_secret(),
+            )
             .await?;
         Ok(PasswordPrompt {
             provider: info.clone(),
             form_id,
             browser,
             ask_otp,
+            test,
         })
     }
 
@@ -438,7 +479,7 @@ impl<'a> SignIn<'a> {
         &self,
         info: &ProviderInfo,
         saml: &SamlConnector,
-        return_to: Option<String>,
+        (return_to, test_for): (Option<String>, Option<String>),
         bind_browser: bool,
     ) -> Result<Begun, SignInError> {
         let (request_id, url) = saml
@@ -449,7 +490,10 @@ impl<'a> SignIn<'a> {
             self.sso.store().as_ref(),
             &request_id,
             return_to,
-            binding.as_ref().map(|b| digest(b.expose_secret())),
+            (
+                binding.as_ref().map(|b| digest(b.expose_secret())),
+                test_for,
+            ),
             self.clock.now(),
         )
         .await
@@ -526,9 +570,13 @@ impl<'a> SignIn<'a> {
         };
         let code = params.code_for(&login).map_err(fail)?;
         let now = self.clock.now();
-        let identity = match connector {
-            Connector::Oidc(c) => c.finish(&code, params.iss.as_deref(), &login, now).await,
-            Connector::Github(c) => c.finish(&code, &login, now).await,
+        let keep = txn.test_for.is_some();
+        let (identity, evidence) = match connector {
+            Connector::Oidc(c) => c
+                .finish_with(&code, params.iss.as_deref(), &login, now, keep)
+                .await
+                .map(|(i, e)| (i, e.map(Evidence::Oidc))),
+            Connector::Github(c) => c.finish(&code, &login, now).await.map(|i| (i, None)),
             Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_) => {
                 Err(UpstreamError::UnknownTransaction)
             }
@@ -537,6 +585,7 @@ impl<'a> SignIn<'a> {
         Ok(SignedIn {
             identity,
             return_to: txn.return_to,
+            test: test_sign_in(txn.test_for, evidence),
         })
     }
 
@@ -578,14 +627,17 @@ impl<'a> SignIn<'a> {
             Ok(identity) => Ok(SignedIn {
                 identity,
                 return_to,
+                test: test_sign_in(txn.test_for, None),
             }),
             Err(PasswordError::Refused(refusal)) => Err(SignInError::Refused {
+                test_for: txn.test_for,
                 provider: Box::new(info.clone()),
-                refusal,
+                refusal: Box::new(refusal),
                 account: account_hash(&info.id, answer.username),
                 return_to,
             }),
             Err(PasswordError::DirectoryUnavailable(_)) => Err(SignInError::DirectoryUnavailable {
+                test_for: txn.test_for,
                 provider: Box::new(info.clone()),
                 return_to,
             }),
@@ -632,6 +684,7 @@ impl<'a> SignIn<'a> {
         Ok(SignedIn {
             identity: accepted.identity,
             return_to,
+            test: test_sign_in(accepted.test_for, accepted.evidence.map(Evidence::Saml)),
         })
     }
 
@@ -689,6 +742,10 @@ impl<'a> SignIn<'a> {
                 let mut e = event(EventKind::SignInSucceeded, provider, facts);
                 e.subject = Some(identity.subject.clone());
                 e.detail = json!({ "mfa": identity.mfa, "amr": identity.amr });
+                if signed_in.test.is_some() {
+                    // An admin's test sign-in: in the trail, told apart from a real one.
+                    e.detail["test"] = json!(true);
+                }
                 // Off the sign-in's path: spawned, never waited for.
                 self.recorder.record(identity, self.clock.now_ms());
                 return self.audit.note(e).await;
@@ -721,6 +778,15 @@ impl<'a> SignIn<'a> {
         }
         self.audit.note(failed).await;
     }
+}
+
+/// The test sign-in of the admin session `test_for`, if it is one; a connector that keeps
+/// no evidence of its own answered with the identity alone.
+fn test_sign_in(test_for: Option<String>, evidence: Option<Evidence>) -> Option<TestSignIn> {
+    test_for.map(|for_session| TestSignIn {
+        for_session,
+        evidence: evidence.unwrap_or(Evidence::Identity),
+    })
 }
 
 /// An event of `kind` at `provider` with the request's facts.

@@ -436,3 +436,43 @@ fn only_a_lone_upstream_provider_is_gone_to_straight() {
     assert_eq!(sole(&format!("{LOCAL}{GITHUB}")), None, "a choice to make");
     assert_eq!(sole(""), None);
 }
+
+/// An admin's test sign-in comes back marked with the admin's session, even after a
+/// refused attempt (the fresh form keeps the mark), and is told apart in the trail; a
+/// sign-in started without the mark never carries one.
+#[tokio::test]
+async fn a_test_sign_in_keeps_its_mark_through_the_form_and_is_audited_as_one() {
+    let f = Fixture::new();
+    let browser = random_id();
+    let start = Start {
+        browser: Some(browser.clone()),
+        test_for: Some("admin-session-digest".into()),
+        ..Start::default()
+    };
+    let Begun::PasswordForm(prompt) = f.service().begin("corp", start).await.unwrap() else {
+        panic!("not a form");
+    };
+    let refused = f.password(&prompt, &browser, "wrong").await.unwrap_err();
+    let SignInError::Refused { test_for, .. } = &refused else {
+        panic!("not refused: {refused:?}");
+    };
+    assert_eq!(test_for.as_deref(), Some("admin-session-digest"));
+    let again = f
+        .service()
+        .password_form_for("corp", (None, test_for.clone()), Some(browser.clone()))
+        .await
+        .unwrap();
+    let signed_in = f.password(&again, &browser, "right").await.unwrap();
+    let test = signed_in.test.expect("a test sign-in");
+    assert_eq!(test.for_session, "admin-session-digest");
+    assert_eq!(test.evidence, Evidence::Identity);
+    let events = f.events();
+    let last = events.last().unwrap();
+    assert_eq!(last.event, EventKind::SignInSucceeded);
+    assert_eq!(last.detail["test"], serde_json::json!(true));
+
+    let prompt = f.form(&browser, None).await;
+    let plain = f.password(&prompt, &browser, "right").await.unwrap();
+    assert!(plain.test.is_none());
+    assert!(f.events().last().unwrap().detail.get("test").is_none());
+}

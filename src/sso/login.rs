@@ -29,6 +29,10 @@ pub struct LoginTransaction {
     /// that started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_binding: Option<String>,
+    /// For an admin's test sign-in: the digest of the admin's SSO session that started it.
+    /// Its answer is shown to that admin and creates no session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_for: Option<String>,
 }
 
 impl std::fmt::Debug for LoginTransaction {
@@ -50,7 +54,7 @@ impl Sso {
     pub async fn begin_form_login(
         &self,
         provider: ProviderId,
-        return_to: Option<String>,
+        (return_to, test_for): (Option<String>, Option<String>),
         browser: &str,
     ) -> Result<(Secret, LoginTransaction), SsoError> {
         let id = random_id();
@@ -61,6 +65,7 @@ impl Sso {
             created_at: self.clock.now(),
             upstream: None,
             browser_binding: Some(key_hash(browser)),
+            test_for,
         };
         let key = LOGIN_FORM.key([&key_hash(id.expose_secret())]);
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
@@ -95,7 +100,7 @@ impl Sso {
     pub async fn begin_login_with(
         &self,
         provider: ProviderId,
-        return_to: Option<String>,
+        (return_to, test_for): (Option<String>, Option<String>),
         upstream: Option<UpstreamLogin>,
     ) -> Result<(Secret, LoginTransaction), SsoError> {
         let id = random_id();
@@ -106,6 +111,7 @@ impl Sso {
             created_at: self.clock.now(),
             upstream,
             browser_binding: None,
+            test_for,
         };
         let key = LOGIN.key([&key_hash(id.expose_secret())]);
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;

@@ -266,6 +266,7 @@ mod tests {
                 pkce_verifier: "v".into(),
             }),
             browser_binding: None,
+            test_for: None,
         };
         assert_eq!(
             serde_json::to_string(&txn).unwrap(),
@@ -380,6 +381,7 @@ mod tests {
                 pkce_verifier: "verifier-secret".into(),
             }),
             browser_binding: Some("binding-secret".into()),
+            test_for: Some("admin-ref-secret".into()),
         };
         let session = SsoSession {
             identity: identity(),

@@ -280,7 +280,7 @@ macro_rules! number_args {
         }
     )*};
 }
-number_args!(u16, u32, u64, usize);
+number_args!(u16, u32, u64, usize, i64);
 
 /// A piece of a sentence as a page shows it: text, or a placeable in markup.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -166,6 +166,7 @@ async fn upstream_at_once(
         login_hint,
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
+        test_for: None,
     };
     match signin.begin(provider.id.as_str(), start).await? {
         Begun::Redirect { url, binding } => Ok(to_upstream(state, &url, binding)),

@@ -26,6 +26,7 @@ use crate::signin::{
     safe_return_to,
 };
 use crate::sso::{LOGIN_TRANSACTION_TTL, SsoSession};
+use crate::web::admin::test_signin;
 use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
 use crate::web::i18n::{Locale, Msg, duration};
@@ -170,6 +171,7 @@ fn password_page(
         error,
         notice,
         ask_otp: prompt.ask_otp,
+        test: prompt.test,
     };
     let mut response = (status, render(&page)?).into_response();
     cookies::set(
@@ -182,9 +184,31 @@ fn password_page(
     Ok(response)
 }
 
+/// The password form of an admin's test sign-in, as first shown.
+pub(crate) fn test_password_page(
+    (state, t): (&AppState, Locale),
+    prompt: PasswordPrompt,
+) -> PageResult {
+    password_page(
+        (state, t),
+        prompt,
+        String::new(),
+        FormMessage::None,
+        StatusCode::OK,
+    )
+}
+
 /// Sends the browser upstream, setting the cookie that binds the answer to it.
 pub(crate) fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Response {
-    let mut response = Redirect::to(url).into_response();
+    with_binding(state, Redirect::to(url).into_response(), binding)
+}
+
+/// `response` with the cookie that binds an upstream answer to this browser.
+pub(crate) fn with_binding(
+    state: &AppState,
+    mut response: Response,
+    binding: Option<Binding>,
+) -> Response {
     let ttl = i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600);
     let headers = response.headers_mut();
     match binding {
@@ -217,6 +241,7 @@ pub async fn start_login(
         login_hint: q.login_hint,
         browser: cookies::read(&headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
+        test_for: None,
     };
     match signin.begin(&provider, start).await? {
         Begun::Redirect { url, binding } => Ok(to_upstream(&state, &url, binding)),
@@ -244,15 +269,25 @@ pub struct PasswordForm {
 
 /// What the next password form says after a refused attempt, and where it goes on to;
 /// other errors are pages of their own.
-fn refused_form(e: SignInError) -> Result<(Option<String>, FormMessage, StatusCode), PageError> {
+type Continue = (Option<String>, Option<String>);
+
+fn refused_form(e: SignInError) -> Result<(Continue, FormMessage, StatusCode), PageError> {
     match e {
-        SignInError::Refused { return_to, .. } => Ok((
+        SignInError::Refused {
             return_to,
+            test_for,
+            ..
+        } => Ok((
+            (return_to, test_for),
             FormMessage::Error(Msg::new("password-refused")),
             StatusCode::UNAUTHORIZED,
         )),
-        SignInError::DirectoryUnavailable { return_to, .. } => Ok((
+        SignInError::DirectoryUnavailable {
             return_to,
+            test_for,
+            ..
+        } => Ok((
+            (return_to, test_for),
             FormMessage::Error(Msg::new("password-directory-unavailable")),
             StatusCode::SERVICE_UNAVAILABLE,
         )),
@@ -282,17 +317,22 @@ pub async fn password_login(
         otp: Secret::new(form.otp),
     });
     let signin = state.signin();
-    let (return_to, message, status) = match signin.finish(&provider, answer, &facts).await {
-        Ok(signed_in) => return enter(&state, &headers, signed_in).await,
+    let (next, message, status) = match signin.finish(&provider, answer, &facts).await {
+        Ok(mut signed_in) => {
+            return match test_signin::conclude(&state, &mut signed_in).await? {
+                Some(tested) => Ok(tested),
+                None => enter(&state, &headers, signed_in).await,
+            };
+        }
         // Nothing was checked. The fresh form parks a new transaction, so it counts against
         // the same cap as `GET /auth/…`: anonymous POSTs must not grow the store either.
         Err(SignInError::FormExpired { .. }) => {
             crate::web::admit(&state, &state.login_cap, ClientIp(facts.source_ip)).await?;
-            (None, FormMessage::Expired, StatusCode::BAD_REQUEST)
+            ((None, None), FormMessage::Expired, StatusCode::BAD_REQUEST)
         }
         Err(e) => refused_form(e)?,
     };
-    let prompt = signin.password_form(&provider, return_to, browser).await?;
+    let prompt = signin.password_form_for(&provider, next, browser).await?;
     password_page((&state, t), prompt, username, message, status)
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::signin::Answer;
+use crate::web::admin::test_signin;
 use crate::web::error::{PageError, WebError};
 use crate::web::extract::{Browser, PageForm};
 use crate::web::i18n::Msg;
@@ -41,8 +42,11 @@ pub async fn acs(
         relay_state: form.relay_state.as_deref(),
         binding: binding.as_ref(),
     };
-    let signed_in = state.signin().finish(&provider, answer, &facts).await?;
-    let mut response = enter(&state, &headers, signed_in).await?;
+    let mut signed_in = state.signin().finish(&provider, answer, &facts).await?;
+    let mut response = match test_signin::conclude(&state, &mut signed_in).await? {
+        Some(tested) => tested,
+        None => enter(&state, &headers, signed_in).await?,
+    };
     if binding.is_some() {
         cookies::clear(response.headers_mut(), cookies::SAML_BINDING, secure);
     }

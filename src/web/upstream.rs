@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::connectors::upstream::CallbackParams;
 use crate::signin::Answer;
+use crate::web::admin::test_signin;
 use crate::web::cookies;
 use crate::web::error::PageError;
 use crate::web::extract::Browser;
@@ -40,7 +41,16 @@ pub async fn callback(
         params: params.ok().map(|Query(p)| p),
         login: login.as_ref(),
     };
-    let signed_in = state.signin().finish(&provider, answer, &facts).await?;
+    let mut signed_in = state.signin().finish(&provider, answer, &facts).await?;
+    if let Some(tested) = test_signin::conclude(&state, &mut signed_in).await? {
+        let mut response = tested;
+        cookies::clear(
+            response.headers_mut(),
+            cookies::LOGIN,
+            state.config.server.secure_cookies,
+        );
+        return Ok(response);
+    }
     let mut established = establish(&state, &headers, signed_in).await?;
     let on = match method {
         Method::GET => {

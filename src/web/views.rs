@@ -68,6 +68,8 @@ pub struct PasswordPage {
     pub notice: Option<String>,
     /// Show the one-time code field (the provider has users with TOTP).
     pub ask_otp: bool,
+    /// An admin's test sign-in: says so, and that no session will be created.
+    pub test: bool,
 }
 
 /// One role on the picker: a row with its radio button, its own session lengths (only

@@ -642,6 +642,39 @@ async fn callers_whose_policies_do_not_allow_the_action_are_refused() {
         .delete("eng-oncall", &[("if-match", &etag.unwrap())])
         .await;
     assert_eq!(status, 204);
+
+    // Every refusal is in the audit trail: who, with which role, the action, the resource
+    // and the policy engine's reason.
+    let admin = Api::new(&l, token(&l, "alice", "admin").await);
+    let refusals = "/admin/api/v1/audit-events?event=admin.refused&limit=100";
+    within(
+        Duration::from_secs(5),
+        "the refusals in the trail",
+        || async {
+            let body = admin.get(refusals).await.2;
+            let events = body["events"].as_array().cloned().unwrap_or_default();
+            let by = |who: &str, action: &str, resource: &str| {
+                events.iter().any(|e| {
+                    e["subject"] == who
+                        && e["detail"]["action"] == action
+                        && e["detail"]["resource"] == resource
+                        && e["reason"].as_str().is_some_and(|r| !r.is_empty())
+                })
+            };
+            by("corp:bob", "lanyard:ListRoles", "arn:lanyard:iam:::role/*")
+                && by(
+                    "corp:carol",
+                    "lanyard:PutRole",
+                    "arn:lanyard:iam:::role/ops-oncall",
+                )
+                && by(
+                    "corp:carol",
+                    "lanyard:DeleteRole",
+                    "arn:lanyard:iam:::role/ops-oncall",
+                )
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::identity::{ExternalIdentity, ProviderId};
+use crate::identity::{ExternalIdentity, ProviderId, SamlEvidence};
 use crate::session::keyspace::{LOGIN_TRANSACTION_TTL, SAML_REQUEST, SAML_SEEN};
 use crate::session::{SessionStore, StoreError, digest, put_json, take_json};
 
@@ -33,6 +33,9 @@ struct PendingRequest {
     /// (https deployments); the ACS then requires that cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     browser_binding: Option<String>,
+    /// The admin's test sign-in this request is for (see [`Accepted::test_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test_for: Option<String>,
 }
 
 impl std::fmt::Debug for PendingRequest {
@@ -52,6 +55,11 @@ pub struct Accepted {
     pub return_to: Option<String>,
     /// Whether it was IdP-initiated.
     pub unsolicited: bool,
+    /// For an admin's test sign-in: the digest of the admin's SSO session that started it
+    /// (an IdP-initiated response is never one).
+    pub test_for: Option<String>,
+    /// For a test sign-in: what the assertion said, and which certificate signed it.
+    pub evidence: Option<SamlEvidence>,
 }
 
 /// Who presents the response, which decides whether it must come from the browser that
@@ -87,7 +95,7 @@ impl SamlConnector {
         store: &dyn SessionStore,
         request_id: &str,
         return_to: Option<String>,
-        browser_binding: Option<String>,
+        (browser_binding, test_for): (Option<String>, Option<String>),
         now: UnixTime,
     ) -> Result<(), StoreError> {
         let pending = PendingRequest {
@@ -97,6 +105,7 @@ impl SamlConnector {
             created_at: now,
             saml_request_id: Some(request_id.to_owned()),
             browser_binding,
+            test_for,
         };
         let key = SAML_REQUEST.key([self.id().as_str(), &digest(request_id)]);
         put_json(store, &key, &pending, LOGIN_TRANSACTION_TTL).await
@@ -145,7 +154,7 @@ impl SamlConnector {
         {
             return Err(SamlError::Replay.into());
         }
-        let (return_to, unsolicited) = match verified.in_response_to() {
+        let (return_to, unsolicited, test_for) = match verified.in_response_to() {
             Some(request_id) => {
                 let txn = self.take_request(store, request_id).await?.ok_or_else(|| {
                     SamlError::InResponseTo(
@@ -166,14 +175,19 @@ impl SamlConnector {
                         return Err(SamlError::OtherBrowser.into());
                     }
                 }
-                (txn.return_to, false)
+                (txn.return_to, false, txn.test_for)
             }
-            None => (None, true),
+            None => (None, true, None),
         };
+        let evidence = test_for
+            .is_some()
+            .then(|| self.evidence(&verified, saml_response, now));
         Ok(Accepted {
             identity: self.identity(&verified, now),
             return_to,
             unsolicited,
+            test_for,
+            evidence,
         })
     }
 }
@@ -193,6 +207,7 @@ mod tests {
             created_at: UnixTime::from_secs(5),
             saml_request_id: Some("id-1".into()),
             browser_binding: Some("b".into()),
+            test_for: None,
         };
         let json = serde_json::to_string(&pending).unwrap();
         assert_eq!(

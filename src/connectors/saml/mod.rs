@@ -72,10 +72,11 @@ use flate2::write::DeflateEncoder;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
+use samael::crypto::CertificateDer;
 
 use crate::clock::UnixTime;
 use crate::connectors::settings::{IdpSource, SamlSettings};
-use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind};
+use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind, SamlEvidence};
 
 pub use flow::{AcceptError, Accepted, Presenter};
 pub use keys::SpKeys;
@@ -492,12 +493,23 @@ impl SamlConnector {
     /// Validates a decoded response.
     pub fn verify_xml(&self, xml: &[u8], now: UnixTime) -> Result<VerifiedAssertion, SamlError> {
         let idp = self.idp()?;
+        self.verify_xml_with(xml, now, &idp.entity_id, &idp.certificates)
+    }
+
+    /// [`SamlConnector::verify_xml`] against the signing certificates `certificates`.
+    fn verify_xml_with(
+        &self,
+        xml: &[u8],
+        now: UnixTime,
+        idp_entity_id: &str,
+        certificates: &[CertificateDer],
+    ) -> Result<VerifiedAssertion, SamlError> {
         let s = &self.settings;
         let verified = validate::verify_response(
             xml,
             &validate::Expectations {
-                idp_entity_id: &idp.entity_id,
-                idp_certificates: &idp.certificates,
+                idp_entity_id,
+                idp_certificates: certificates,
                 sp_entity_id: &s.sp_entity_id,
                 acs_url: &s.acs_url,
                 want_assertions_signed: s.want_assertions_signed,
@@ -510,6 +522,46 @@ impl SamlConnector {
             return Err(SamlError::Unsolicited);
         }
         Ok(verified)
+    }
+
+    /// What `verified` (the assertion of `saml_response`) said, for an admin's test
+    /// sign-in, with the certificate that signed it: found by verifying the response again
+    /// against each of the IdP's certificates alone (samael reports only that one of them
+    /// verified), so a test sign-in costs one verification per certificate more.
+    pub fn evidence(
+        &self,
+        verified: &VerifiedAssertion,
+        saml_response: &str,
+        now: UnixTime,
+    ) -> SamlEvidence {
+        let signer = self.idp().ok().and_then(|idp| {
+            let cleaned: String = saml_response
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            let xml = STANDARD.decode(cleaned).ok()?;
+            idp.certificates.iter().find_map(|cert| {
+                self.verify_xml_with(&xml, now, &idp.entity_id, std::slice::from_ref(cert))
+                    .ok()
+                    .and_then(|_| super::certificate_facts(cert.der_data()))
+            })
+        });
+        SamlEvidence {
+            name_id: verified.name_id().to_owned(),
+            name_id_format: verified.name_id_format().map(str::to_owned),
+            authn_context: verified.authn_context().map(str::to_owned),
+            authn_instant: verified.authn_instant(),
+            valid_until: verified.valid_until(),
+            response_signed: verified.response_signed(),
+            assertion_signed: verified.assertion_signed(),
+            encrypted: verified.encrypted(),
+            attributes: verified
+                .attributes()
+                .iter()
+                .map(|a| (a.name.clone(), a.friendly_name.clone(), a.values.clone()))
+                .collect(),
+            signer,
+        }
     }
 
     /// The identity a verified assertion describes.

@@ -15,6 +15,7 @@ pub mod console;
 pub mod entities;
 pub mod inspect;
 pub mod sessions;
+pub mod test_signin;
 
 use axum::Json;
 use axum::body::Bytes;

@@ -13,6 +13,7 @@
 //! May import: `access`, `admin`, `audit`, `authz`, `identity`, `roles`, `sso`, `web`.
 
 mod audit;
+mod providers;
 mod roles;
 mod sessions;
 mod simulate;
@@ -58,6 +59,12 @@ pub fn routes() -> Router<AppState> {
             "/admin/sessions/revoke",
             get(sessions::confirm).post(sessions::revoke),
         )
+        .route("/admin/providers", get(providers::list))
+        .route(
+            "/admin/providers/{id}/test-sign-in",
+            axum::routing::post(providers::start_test),
+        )
+        .route("/admin/test-sign-in/{id}", get(providers::result))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/export", get(audit::export))
 }
@@ -392,6 +399,12 @@ async fn home(
     let areas = [
         ("/admin/roles", "roles", Action::ListRoles, ALL_ROLES),
         (
+            "/admin/providers",
+            "providers",
+            Action::ListProviders,
+            crate::admin::ALL_PROVIDERS,
+        ),
+        (
             "/admin/simulate",
             "simulate",
             Action::SimulateTrust,
@@ -409,6 +422,10 @@ async fn home(
     for (href, area, action, resource) in areas {
         let (name, what) = match area {
             "roles" => (Msg::new("admin-nav-roles"), Msg::new("admin-home-roles")),
+            "providers" => (
+                Msg::new("admin-nav-providers"),
+                Msg::new("admin-home-providers"),
+            ),
             "simulate" => (
                 Msg::new("admin-nav-simulate"),
                 Msg::new("admin-home-simulate"),
