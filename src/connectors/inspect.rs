@@ -18,6 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use url::Url;
 
+use super::CallTimer;
 use super::id_token::{JwksDocument, PublicKeys, allowed_algorithms};
 use super::oidc::{
     DiscoveryFault, ProviderMetadata, check_discovery, discovery_url, is_secure_endpoint,
@@ -27,7 +28,6 @@ use super::saml::xml::{self, DSIG};
 use super::saml::{MAX_METADATA_BYTES, SamlError, validate};
 use super::settings::OidcPreset;
 use super::upstream::{Endpoint, Http, UpstreamError, short};
-use super::{CallTimer, certificate_not_after};
 use crate::clock::UnixTime;
 use crate::identity::ProviderId;
 
@@ -529,27 +529,12 @@ fn fetch_failure(e: &UpstreamError) -> String {
 }
 
 /// A DER certificate's facts at `now`; `None` when it is not a certificate.
-///
-/// A small local helper: the `certificate_facts` the test sign-in work adds to
-/// `connectors` computes the same subject and fingerprint and can replace it.
 fn certificate_facts(der: &[u8], key_use: KeyUse, now: UnixTime) -> Option<CertificateFacts> {
-    let cert = openssl::x509::X509::from_der(der).ok()?;
-    let subject = cert
-        .subject_name()
-        .entries()
-        .map(|e| {
-            let key = e.object().nid().short_name().unwrap_or("?");
-            let value = e.data().to_string().unwrap_or_default();
-            format!("{key}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sha256 = openssl::sha::sha256(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    let not_after = certificate_not_after(der);
+    let crate::identity::CertificateFacts {
+        subject,
+        sha256,
+        not_after,
+    } = super::certificate_facts(der)?;
     let days_left = not_after.map(|at| (at.secs() - now.secs()).div_euclid(86_400));
     Some(CertificateFacts {
         key_use,

@@ -488,11 +488,12 @@ async fn the_console_signs_in_refuses_and_says_how_to_get_access() {
     let home = r.text().await.unwrap();
     assert_eq!(
         home.matches("Your role does not allow").count(),
-        4,
+        5,
         "{home}"
     );
     for path in [
         "/admin/roles",
+        "/admin/providers",
         "/admin/roles/admin",
         "/admin/simulate",
         "/admin/sessions",
