@@ -227,3 +227,6 @@ admin-test-userinfo = Userinfo-Claims wie gesendet
 admin-test-gone = Die Antwort dieser Test-Anmeldung ist nicht mehr da: Sie wird 15 Minuten lang aufbewahrt, und nur für die Sitzung, die den Test ausführte. Starten Sie den Test erneut auf der Seite der Identitätsanbieter.
 admin-test-continue = Test-Anmeldung mit { $provider }
 admin-test-continue-lead = Ihr Browser geht jetzt zu { $provider }, um sich anzumelden. Was der Anbieter antwortet, wird Ihnen hier gezeigt; es wird keine Sitzung angelegt.
+admin-simulate-saml = Oder eine SAML-Antwort, Base64 wie gesendet oder ihr XML (ihre Signatur wird nicht geprüft)
+admin-simulate-run-saml = Diese SAML-Antwort simulieren
+admin-simulate-unverified-saml = Die SAML-Antwort wurde gelesen, ohne Signatur, Aussteller, Zielgruppe, Zeiten oder Wiederholung zu prüfen: Ihre Attribute dienen nur dieser Simulation und beweisen nichts.

@@ -245,3 +245,6 @@ admin-test-userinfo = Userinfo claims as sent
 admin-test-gone = This test sign-in's answer is gone: it is kept for 15 minutes, and only for the session that ran it. Run the test again from the identity providers page.
 admin-test-continue = Test sign-in with { $provider }
 admin-test-continue-lead = Your browser now goes to { $provider } to sign in. What it answers is shown to you here; no session is created.
+admin-simulate-saml = Or a SAML response, base64 as posted or its XML (its signature is not checked)
+admin-simulate-run-saml = Simulate this SAML response
+admin-simulate-unverified-saml = The SAML response was read without verifying its signature, issuer, audience, times or replay: its attributes only feed this simulation and prove nothing.

@@ -555,6 +555,14 @@ pub enum ClaimsSource {
         /// The compact JWT.
         token: String,
     },
+    /// A SAML response (base64 as posted, or its XML), read WITHOUT verifying it (only a
+    /// source of attributes); its provider named, or found by its `Issuer`.
+    Saml {
+        /// The provider, when named.
+        provider: Option<String>,
+        /// The pasted response.
+        response: String,
+    },
 }
 
 /// How the simulator turns claims nobody verified into an identity: the providers' own
@@ -571,12 +579,28 @@ pub trait ClaimsMapper: Sync {
 
     /// The provider whose issuer is `iss`, if any.
     fn provider_of_issuer(&self, iss: &str) -> Option<String>;
+
+    /// The identity a SAML provider would make of a pasted, unverified SAML response: the
+    /// provider named, or the SAML provider whose IdP entity id is the response's
+    /// `Issuer`; with that provider's id. `Err` (a sentence) when the response cannot be
+    /// read or no SAML provider fits.
+    fn saml_identity(
+        &self,
+        provider: Option<&str>,
+        response: &str,
+        now: UnixTime,
+    ) -> Result<ExternalIdentity, String>;
 }
 
 /// What the simulator says is not verified about its identity.
 pub const UNVERIFIED_JWT: &str = "the JWT was decoded without verifying its signature, \
     issuer, audience or expiry: its claims are only a source for this simulation and \
     prove nothing";
+
+/// What the simulator says is not verified about a pasted SAML response.
+pub const UNVERIFIED_SAML: &str = "the SAML response was read without verifying its \
+    signature, issuer, audience, times or replay: its attributes are only a source for this \
+    simulation and prove nothing";
 
 /// The simulator's answer.
 #[derive(Debug, Clone)]
@@ -703,6 +727,15 @@ impl Admin {
                         })?,
                 };
                 (provider, claims, Some(UNVERIFIED_JWT))
+            }
+            ClaimsSource::Saml { provider, response } => {
+                let identity = connectors
+                    .saml_identity(provider.as_deref(), &response, facts.now)
+                    .map_err(|message| AdminError::Claims {
+                        field: "saml_response",
+                        message,
+                    })?;
+                return Ok((identity, Some(UNVERIFIED_SAML)));
             }
         };
         let identity = connectors

@@ -15,7 +15,7 @@ use crate::saml_support::{Idp, IdpOptions, fixture};
 /// The quickstart's directory and roles plus the pysaml2 IdP (on `localhost`, another
 /// site) as provider `idp`, on Lanyard's real address, at the real time (the IdP stamps
 /// it).
-async fn start() -> (Lanyard, Idp, tempfile::TempDir) {
+pub(crate) async fn start() -> (Lanyard, Idp, tempfile::TempDir) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let lanyard_url = format!("http://{}", listener.local_addr().unwrap());
     let idp = Idp::start(IdpOptions {
@@ -234,4 +234,82 @@ async fn a_password_test_sign_in_is_shown_only_to_its_session_and_needs_the_acti
     assert_eq!(r.status(), 403);
     let html = r.text().await.unwrap();
     assert!(html.contains("lanyard:TestSignIn"), "{html}");
+}
+
+/// A SAML response the pysaml2 IdP issued (never posted to Lanyard), pasted into the
+/// simulator: read without verification, its provider found by its `Issuer`, mapped by the
+/// provider's own attribute mapping, and said to prove nothing; in the API and the console.
+#[tokio::test]
+async fn a_pasted_saml_response_is_simulated_unverified() {
+    let (l, idp, _keys) = start().await;
+    let b = browser();
+    let r = b.get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let (saml_response, _) = idp.answer(&location, "alice").await;
+    let admin = crate::admin_api::token(&l, "alice", "admin").await;
+    let simulate = |body: serde_json::Value| {
+        let (l, admin) = (&l, &admin);
+        async move {
+            let r = reqwest::Client::new()
+                .post(l.at("/admin/api/v1/simulate"))
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = simulate(serde_json::json!({ "saml_response": saml_response })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["warning"]
+            .as_str()
+            .unwrap()
+            .contains("without verifying"),
+        "{body}"
+    );
+    let text = body["identity"].to_string();
+    assert!(text.contains("alice-persistent-id"), "{text}");
+    assert!(text.contains("alice@example.com"), "{text}");
+    assert!(!body["roles"].as_array().unwrap().is_empty(), "{body}");
+    // The XML itself, the provider named, does as well.
+    let xml = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &saml_response).unwrap(),
+    )
+    .unwrap();
+    let (status, body) =
+        simulate(serde_json::json!({ "saml_response": xml, "provider": "idp" })).await;
+    assert_eq!(status, 200, "{body}");
+    // Not SAML, or not a SAML provider: 422 naming the field.
+    let (status, body) = simulate(serde_json::json!({ "saml_response": "<x/>" })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["path"], "saml_response", "{body}");
+    let (status, body) =
+        simulate(serde_json::json!({ "saml_response": xml, "provider": "corp" })).await;
+    assert_eq!(status, 422, "{body}");
+
+    // The console's simulator takes it too, with the warning.
+    let console = signed_in(&l, "alice", "admin").await;
+    let page = console.get(l.at("/admin/simulate")).send().await.unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let r = console
+        .post(l.at("/admin/simulate"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("source", "saml"),
+            ("saml", saml_response.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("alice-persistent-id"), "{html}");
+    assert!(
+        html.contains("read without verifying its signature"),
+        "{html}"
+    );
 }

@@ -391,9 +391,12 @@ async fn timed_sign_in(
     took
 }
 
-fn median(mut samples: Vec<std::time::Duration>) -> std::time::Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
+/// The fastest of `samples`: the cost of the path itself. A busy machine only ever adds
+/// time to a sample (another process, a build, the test runner), so the minimum is the
+/// estimate such noise leaves alone, where a median of a few samples can be pushed by it;
+/// a path that does less work (no bind for an unknown user) still shows as faster.
+fn fastest(samples: &[std::time::Duration]) -> std::time::Duration {
+    samples.iter().copied().min().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -412,10 +415,10 @@ async fn unknown_users_and_wrong_passwords_take_as_long_from_the_first_request()
         unknown.push(timed_sign_in(&l, &b, &format!("nobody{i}"), "whatever").await);
         wrong.push(timed_sign_in(&l, &b, "alice", "wrong").await);
     }
-    let (unknown, wrong) = (median(unknown), median(wrong));
+    let (unknown, wrong) = (fastest(&unknown), fastest(&wrong));
     let gap = unknown.abs_diff(wrong);
     assert!(
         gap < std::time::Duration::from_millis(4),
-        "unknown user {unknown:?} vs wrong password {wrong:?} (medians)"
+        "unknown user {unknown:?} vs wrong password {wrong:?} (fastest of 9 each)"
     );
 }

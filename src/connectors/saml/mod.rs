@@ -20,6 +20,7 @@ mod decrypt;
 mod flow;
 mod keys;
 pub mod metadata;
+pub mod unverified;
 pub mod validate;
 pub(crate) mod xml;
 
@@ -566,11 +567,39 @@ impl SamlConnector {
 
     /// The identity a verified assertion describes.
     pub fn identity(&self, a: &VerifiedAssertion, now: UnixTime) -> ExternalIdentity {
+        self.identity_from(
+            (a.name_id(), a.authn_context(), a.authn_instant()),
+            a.attributes(),
+            now,
+        )
+    }
+
+    /// The identity this provider would make of an assertion nobody verified (the trust
+    /// simulator's pasted SAML response), by the mapping of [`SamlConnector::identity`].
+    pub fn identity_of_unverified(
+        &self,
+        a: &unverified::UnverifiedAssertion,
+        now: UnixTime,
+    ) -> ExternalIdentity {
+        self.identity_from(
+            (&a.name_id, a.authn_context.as_deref(), a.authn_instant),
+            &a.attributes,
+            now,
+        )
+    }
+
+    /// The identity of a NameID, AuthnContextClassRef and AuthnInstant with `attributes`,
+    /// mapped by this provider's `[providers.attributes]`.
+    fn identity_from(
+        &self,
+        (name_id, authn_context, authn_instant): (&str, Option<&str>, Option<UnixTime>),
+        attributes: &[SamlAttribute],
+        now: UnixTime,
+    ) -> ExternalIdentity {
         let map = &self.settings.attributes;
         let find = |names: &[String]| -> Vec<String> {
             for n in names {
-                if let Some(attr) = a
-                    .attributes()
+                if let Some(attr) = attributes
                     .iter()
                     .find(|x| &x.name == n || x.friendly_name.as_deref() == Some(n.as_str()))
                     && !attr.values.is_empty()
@@ -581,16 +610,15 @@ impl SamlConnector {
             Vec::new()
         };
         let first = |names: &[String]| find(names).into_iter().next();
-        let username = first(&map.username).unwrap_or_else(|| a.name_id().to_owned());
+        let username = first(&map.username).unwrap_or_else(|| name_id.to_owned());
         let email = first(&map.email);
         let mut groups = find(&map.groups);
         groups.sort();
         groups.dedup();
-        let mfa = a
-            .authn_context()
-            .is_some_and(|c| self.settings.mfa_authn_contexts.iter().any(|m| m == c));
+        let mfa =
+            authn_context.is_some_and(|c| self.settings.mfa_authn_contexts.iter().any(|m| m == c));
         let mut claims = BTreeMap::new();
-        for attr in a.attributes() {
+        for attr in attributes {
             let value = match attr.values.as_slice() {
                 [one] => ClaimValue::One(one.clone()),
                 many => ClaimValue::Many(many.to_vec()),
@@ -600,8 +628,8 @@ impl SamlConnector {
             }
             claims.insert(attr.name.clone(), value);
         }
-        claims.insert("NameID".to_owned(), ClaimValue::One(a.name_id().to_owned()));
-        if let Some(c) = a.authn_context() {
+        claims.insert("NameID".to_owned(), ClaimValue::One(name_id.to_owned()));
+        if let Some(c) = authn_context {
             claims.insert(
                 "AuthnContextClassRef".to_owned(),
                 ClaimValue::One(c.to_owned()),
@@ -616,7 +644,7 @@ impl SamlConnector {
         ExternalIdentity {
             provider: self.id.clone(),
             provider_kind: ProviderKind::Saml,
-            subject: a.name_id().to_owned(),
+            subject: name_id.to_owned(),
             username,
             email,
             email_verified: false,
@@ -628,7 +656,7 @@ impl SamlConnector {
                 vec!["pwd".to_owned()]
             },
             mfa,
-            auth_time: a.authn_instant().unwrap_or(now),
+            auth_time: authn_instant.unwrap_or(now),
             tags,
             claims,
         }

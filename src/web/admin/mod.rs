@@ -730,6 +730,40 @@ impl ClaimsMapper for Connectors {
     fn provider_of_issuer(&self, iss: &str) -> Option<String> {
         Connectors::provider_of_issuer(self, iss).map(ToString::to_string)
     }
+
+    fn saml_identity(
+        &self,
+        provider: Option<&str>,
+        response: &str,
+        now: UnixTime,
+    ) -> Result<ExternalIdentity, String> {
+        let read = crate::connectors::saml::unverified::read(response)
+            .map_err(|e| format!("the SAML response cannot be read: {e}"))?;
+        let connector = match provider {
+            Some(id) => self.saml(id).ok_or_else(|| {
+                format!(
+                    "no SAML provider has the id \"{}\"",
+                    id.chars().take(64).collect::<String>()
+                )
+            })?,
+            None => {
+                let issuer = read
+                    .issuer
+                    .as_deref()
+                    .ok_or("the response names no Issuer; name the provider".to_owned())?;
+                self.saml_providers()
+                    .find(|(_, c)| c.idp().is_ok_and(|idp| idp.entity_id == issuer))
+                    .map(|(_, c)| c)
+                    .ok_or_else(|| {
+                        format!(
+                            "no SAML provider trusts the issuer \"{}\"; name the provider",
+                            issuer.chars().take(200).collect::<String>()
+                        )
+                    })?
+            }
+        };
+        Ok(connector.identity_of_unverified(&read, now))
+    }
 }
 
 /// A simulation: one claims source (`recorded_sign_in`, `claims` with `provider`, or
@@ -750,6 +784,11 @@ pub struct SimulateRequest {
     /// An upstream JWT: decoded WITHOUT verifying it, only a source of claims.
     #[serde(default)]
     jwt: Option<String>,
+    /// A SAML response, base64 as an IdP posts it or its XML: read WITHOUT verifying it,
+    /// only a source of attributes; its provider named in `provider`, else found by the
+    /// response's `Issuer`.
+    #[serde(default)]
+    saml_response: Option<String>,
     /// Only this role (then `lanyard:SimulateTrust` on `role/{name}` suffices).
     #[serde(default)]
     role: Option<String>,
@@ -826,7 +865,7 @@ pub struct SimulationView {
     /// The identity simulated, as trust policies see it.
     #[schema(value_type = Object)]
     identity: serde_json::Value,
-    /// Set when the claims were not verified (a JWT): they prove nothing.
+    /// Set when the claims were not verified (a JWT, a SAML response): they prove nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     warning: Option<&'static str>,
     /// Every role (or the one asked for), in catalog order.
@@ -866,22 +905,32 @@ pub async fn simulate(
         .as_ref()
         .map_or_else(|| ALL_ROLES.to_owned(), |r| role_resource(r));
     let caller = allowed(&state, &claims, ip, Action::SimulateTrust, &resource).await?;
-    let source = match (request.recorded_sign_in, request.claims, request.jwt) {
-        (Some(id), None, None) => ClaimsSource::Recorded(id),
-        (None, Some(claims), None) => ClaimsSource::Claims {
+    let source = match (
+        request.recorded_sign_in,
+        request.claims,
+        request.jwt,
+        request.saml_response,
+    ) {
+        (Some(id), None, None, None) => ClaimsSource::Recorded(id),
+        (None, Some(claims), None, None) => ClaimsSource::Claims {
             provider: request
                 .provider
                 .ok_or_else(|| bad("provider", "claims need their provider"))?,
             claims,
         },
-        (None, None, Some(token)) => ClaimsSource::Jwt {
+        (None, None, Some(token), None) => ClaimsSource::Jwt {
             provider: request.provider,
             token,
+        },
+        (None, None, None, Some(response)) => ClaimsSource::Saml {
+            provider: request.provider,
+            response,
         },
         _ => {
             return Err(bad(
                 "",
-                "give exactly one of recorded_sign_in, claims (with provider) or jwt",
+                "give exactly one of recorded_sign_in, claims (with provider), jwt or \
+                 saml_response",
             ));
         }
     };

@@ -112,9 +112,10 @@ struct SimulatePage {
     roles: Vec<(String, bool)>,
     claims: String,
     jwt: String,
+    saml: String,
     /// Why the last run gave no answer.
     error: Option<String>,
-    /// The unverified-JWT warning.
+    /// The warning about unverified claims (a JWT, a SAML response).
     warning: Option<String>,
     identity: Option<IdentityView>,
     results: Vec<RoleRow>,
@@ -125,7 +126,7 @@ struct SimulatePage {
 pub struct SimulateForm {
     #[serde(default)]
     csrf: String,
-    /// Which source the button pressed names: `recorded`, `claims` or `jwt`.
+    /// Which source the button pressed names: `recorded`, `claims`, `jwt` or `saml`.
     #[serde(default)]
     source: String,
     #[serde(default)]
@@ -136,6 +137,9 @@ pub struct SimulateForm {
     claims: String,
     #[serde(default)]
     jwt: String,
+    /// A pasted SAML response.
+    #[serde(default)]
+    saml: String,
     /// Only this role (empty: every role).
     #[serde(default)]
     role: String,
@@ -223,6 +227,7 @@ async fn page(c: &Console, form: &SimulateForm) -> SimulatePage {
         roles,
         claims: form.claims.clone(),
         jwt: form.jwt.clone(),
+        saml: form.saml.clone(),
         error: None,
         warning: None,
         identity: None,
@@ -291,9 +296,14 @@ pub async fn run(
                 }
                 Err(e) => return Err(c.error(e)),
             };
-            page.warning = simulation
-                .warning
-                .map(|_| c.t.say(&Msg::new("admin-simulate-unverified")));
+            page.warning = simulation.warning.map(|w| {
+                let id = if w == crate::admin::UNVERIFIED_SAML {
+                    "admin-simulate-unverified-saml"
+                } else {
+                    "admin-simulate-unverified"
+                };
+                c.t.say(&Msg::new(id))
+            });
             let identity = &simulation.identity;
             page.identity = Some(IdentityView {
                 person: identity.qualified_subject(),
@@ -335,6 +345,10 @@ fn source_of(form: &SimulateForm) -> Result<ClaimsSource, Msg> {
         "jwt" if !form.jwt.trim().is_empty() => Ok(ClaimsSource::Jwt {
             provider: Some(form.provider.clone()).filter(|p| !p.is_empty()),
             token: form.jwt.trim().to_owned(),
+        }),
+        "saml" if !form.saml.trim().is_empty() => Ok(ClaimsSource::Saml {
+            provider: Some(form.provider.clone()).filter(|p| !p.is_empty()),
+            response: form.saml.trim().to_owned(),
         }),
         _ => Err(Msg::new("admin-simulate-no-source")),
     }
