@@ -11,7 +11,7 @@
 //! id, for that same SSO session only ([`result`]), and sends the browser to its page. The
 //! admin's own session is left as it was.
 //!
-//! May import: `web`, `signin`, `sso`, `session`, `identity`, `clock`.
+//! May import: `web`, `signin`, `session`, `identity`, `clock`.
 
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -45,9 +45,9 @@ pub fn result_path(id: &str) -> String {
 /// Finishes a test sign-in (`signed_in.test` is set) instead of establishing a session:
 /// the answer is kept for the admin session that started it and the browser sent to its
 /// page, which only that session may see. The answer may arrive without the session's
-/// cookie (a SAML IdP posts cross-site, where the `SameSite=Lax` cookie is not sent); the
-/// transaction that carried the mark was bound to this browser. Answers `Ok(None)` for a
-/// sign-in that is no test.
+/// cookie (a SAML IdP posts cross-site, where the `SameSite=Lax` cookie is not sent): the
+/// mark came in the sign-in's single-use transaction, which only the admin's own start
+/// made, and the page checks the session. Answers `Ok(None)` for a sign-in that is no test.
 pub async fn conclude(
     state: &AppState,
     signed_in: &mut SignedIn,

@@ -297,12 +297,12 @@ pub async fn run(
                 Err(e) => return Err(c.error(e)),
             };
             page.warning = simulation.warning.map(|w| {
-                let id = if w == crate::admin::UNVERIFIED_SAML {
-                    "admin-simulate-unverified-saml"
+                let message = if w == crate::admin::UNVERIFIED_SAML {
+                    Msg::new("admin-simulate-unverified-saml")
                 } else {
-                    "admin-simulate-unverified"
+                    Msg::new("admin-simulate-unverified")
                 };
-                c.t.say(&Msg::new(id))
+                c.t.say(&message)
             });
             let identity = &simulation.identity;
             page.identity = Some(IdentityView {
