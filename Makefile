@@ -16,6 +16,9 @@ check: fmt-check
 	@# machine code), so they run side by side: each fills the other's single-threaded
 	@# stretches (type-checking one large crate, linking) on a two-core machine. Clippy
 	@# keeps its own target directory, since cargo locks one directory per build.
+	@# Both cargo runs would otherwise create `target/` at the same moment on a fresh
+	@# clone, and one can fail to find the directory the other is renaming into place.
+	@mkdir -p target/lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target clippy build-tests
 	$(CARGO) test --workspace
 
