@@ -230,3 +230,95 @@ admin-test-continue-lead = Ihr Browser geht jetzt zu { $provider }, um sich anzu
 admin-simulate-saml = Oder eine SAML-Antwort, Base64 wie gesendet oder ihr XML (ihre Signatur wird nicht geprüft)
 admin-simulate-run-saml = Diese SAML-Antwort simulieren
 admin-simulate-unverified-saml = Die SAML-Antwort wurde gelesen, ohne Signatur, Aussteller, Zielgruppe, Zeiten oder Wiederholung zu prüfen: Ihre Attribute dienen nur dieser Simulation und beweisen nichts.
+
+## Identitätsanbieter hinzufügen und bearbeiten (admin_provider_new.html,
+## admin_provider_inspected.html, admin_provider.html, admin_provider_delete.html,
+## admin_provider_handover.html)
+
+admin-provider-add = Identitätsanbieter hinzufügen
+admin-provider-deleted = Der Identitätsanbieter { $provider } wurde gelöscht.
+admin-provider-not-running = nicht in Betrieb
+admin-provider-edit = Bearbeiten
+admin-provider-details = Details
+admin-provider-step-one = Schritt 1 von 2: Geben Sie dem Anbieter eine ID und sagen Sie, woher Lanyard ihn lesen soll. Gespeichert wird erst in Schritt 2.
+admin-provider-not-inspected-lead = Lanyard konnte ihn nicht prüfen:
+admin-provider-id = Anbieter-ID
+admin-provider-id-hint = Steht in URLs, in Vertrauensrichtlinien (Principal Federated) und in Bedingungsschlüsseln wie id:attribut. 1 bis 64 Zeichen aus a-z, 0-9, - und _, beginnend mit einem Buchstaben.
+admin-provider-saml = Ein SAML-2.0-Identitätsanbieter
+admin-provider-metadata-url = Seine Metadaten-URL
+admin-provider-inspect-url = Metadaten-URL prüfen
+admin-provider-metadata-xml = Oder sein Metadaten-XML, eingefügt
+admin-provider-inspect-xml = Eingefügte Metadaten prüfen
+admin-provider-oidc = Ein OpenID-Connect-Anbieter
+admin-provider-issuer = Aussteller
+admin-provider-issuer-hint = https:// (http:// nur auf einer Loopback-Adresse). Sein Discovery-Dokument und seine Schlüssel werden jetzt abgerufen und geprüft.
+admin-provider-inspect-issuer = Discovery-Dokument prüfen
+admin-provider-preset = Eine Vorlage
+admin-provider-preset-name = Anbieter
+admin-provider-use-preset = Diese Vorlage verwenden
+admin-provider-pick-source = Drücken Sie die Schaltfläche neben dem, was Lanyard prüfen soll.
+admin-provider-bad-id = Eine Anbieter-ID besteht aus 1 bis 64 Zeichen aus a-z, 0-9, - und _ und beginnt mit einem Buchstaben.
+admin-provider-id-taken = Einen Anbieter mit der ID { $provider } gibt es bereits: Wählen Sie eine andere ID, oder bearbeiten Sie diesen Anbieter.
+admin-provider-step-two = Schritt 2 von 2: Prüfen Sie, was Lanyard gefunden hat, geben Sie Lanyards Werte an den Administrator des Anbieters weiter, und vervollständigen und speichern Sie dann den Anbieter.
+admin-provider-found-saml = Was die Metadaten sagen
+admin-provider-accepted = Lanyards SAML-Anbindung akzeptiert diese Metadaten.
+admin-provider-refused = Lanyards SAML-Anbindung würde diese Metadaten so nicht akzeptieren: Siehe die Probleme unten.
+admin-provider-entity-id = Entity-ID
+admin-provider-name-id-formats = Angebotene NameID-Formate
+admin-provider-wants-signed = Verlangt signierte AuthnRequests
+admin-provider-sso-endpoints = Single-Sign-on-Endpunkte
+admin-provider-binding = Binding
+admin-provider-location = Adresse
+admin-provider-certificates = Zertifikate
+admin-provider-use = Verwendung
+admin-provider-found-oidc = Was der Anbieter sagt
+admin-provider-discovery-checked = Das Discovery-Dokument und die Signaturschlüssel wurden soeben abgerufen und geprüft.
+admin-provider-preset-known = Eine Vorlage: Lanyard kennt ihre Endpunkte, daher wurde nichts abgerufen.
+admin-provider-discovery = Discovery-Dokument
+admin-provider-algorithms = ID-Token-Algorithmen, die Lanyard von ihm akzeptiert
+admin-provider-keys = Signaturschlüssel
+admin-provider-handover = Für den Administrator des Anbieters
+admin-provider-handover-saml = Geben Sie dies dem Administrator des IdP (oder nur die SP-Metadaten-URL, wenn der IdP sie lesen kann):
+admin-provider-handover-oidc = Registrieren Sie beim Anbieter diese Redirect-URI für Lanyards Client:
+admin-provider-sp-entity-id = Lanyards SP-Entity-ID (die Audience)
+admin-provider-acs = Assertion Consumer Service (HTTP-POST)
+admin-provider-sp-metadata = Lanyards SP-Metadaten
+admin-provider-redirect-uri = Redirect-URI
+admin-provider-form = Der Anbieter
+admin-provider-id-changes = Lanyards Werte oben gelten für diese ID: Sie ändern sich mit ihr.
+admin-provider-display-name = Anzeigename
+admin-provider-client-id = Client-ID
+admin-provider-client-secret = Client-Secret
+admin-provider-secret-hint = Wird in der Datenbank gespeichert und nie wieder angezeigt.
+admin-provider-secret-again = Secrets werden nie angezeigt: Geben Sie das Client-Secret erneut ein.
+admin-provider-attributes = Attributzuordnung
+admin-provider-attributes-hint = Die Attributnamen für jedes Feld, mehrere durch Kommas getrennt und der Reihe nach versucht. Leer: Lanyards Vorgaben (die üblichen Namen von ADFS, Entra ID, eduPerson und LDAP).
+admin-provider-claims = Claim-Zuordnung
+admin-provider-claims-hint = Der Claim für jedes Feld. Leer: preferred_username, email, groups und name.
+admin-provider-save-new = Anbieter hinzufügen
+admin-provider-start-again = Von vorn beginnen
+admin-provider-title = Identitätsanbieter { $provider }
+admin-provider-added = Hinzugefügt. Jede Lanyard-Instanz verwendet ihn innerhalb von zwei Sekunden. Geben Sie Lanyards Werte unten an den Administrator des Anbieters weiter, und führen Sie dann auf der Seite der Identitätsanbieter eine Test-Anmeldung aus.
+admin-provider-saved = Gespeichert. Jede Lanyard-Instanz verwendet ihn innerhalb von zwei Sekunden.
+admin-provider-stale = Jemand hat diesen Anbieter geändert, seit Sie ihn geöffnet haben.
+admin-provider-kind = Art
+admin-provider-file-lead = Dieser Anbieter ist in lanyard.toml definiert: Ändern Sie ihn dort (und laden Sie neu), nicht hier.
+admin-provider-document = Anbieterdokument (JSON)
+admin-provider-document-hint = Die Form eines [[providers]]-Eintrags von lanyard.toml als JSON, ohne seine ID. Secrets erscheinen als ********: Lassen Sie sie so, um das gespeicherte Secret zu behalten, oder geben Sie ein neues ein.
+admin-provider-delete = Diesen Anbieter löschen…
+admin-provider-back = Zurück zu den Identitätsanbietern
+admin-provider-delete-title = Identitätsanbieter { $provider } löschen
+# $provider wird als Code gezeigt.
+admin-provider-delete-heading = Den Identitätsanbieter { $provider } ({ $name }) löschen?
+admin-provider-delete-lead = Sobald er gelöscht ist, kann sich niemand mehr über ihn anmelden, auf jeder Lanyard-Instanz innerhalb von zwei Sekunden. Bereits begonnene Sitzungen laufen weiter, bis sie enden: Widerrufen Sie sie auf der Seite der Sitzungen, um sie sofort zu beenden.
+admin-provider-trusted-by-none = Keine Vertrauensrichtlinie einer Rolle lässt Identitäten dieses Anbieters zu.
+admin-provider-trusted-by =
+    { $count ->
+        [one] Diese Rolle vertraut ihm und lässt über ihn niemanden mehr zu:
+       *[other] Diese { $count } Rollen vertrauen ihm und lassen über ihn niemanden mehr zu:
+    }
+admin-provider-delete-confirm = Anbieter löschen
+admin-provider-none = Es gibt keinen Identitätsanbieter mit der ID { $provider }.
+admin-provider-in-file = Der Identitätsanbieter { $provider } wird in lanyard.toml verwaltet und kann hier nicht geändert werden.
+admin-provider-stale-how = Ihre Änderungen wurden nicht gespeichert. Der Anbieter hat jetzt Version { $version }, unten gezeigt. Ihr Text steht noch im Formular: Vergleichen Sie, und speichern Sie erneut, um diese Version zu ersetzen.
+admin-provider-delete-stale = Die Bestätigung zeigt jetzt seine aktuelle Version.

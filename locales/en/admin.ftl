@@ -248,3 +248,94 @@ admin-test-continue-lead = Your browser now goes to { $provider } to sign in. Wh
 admin-simulate-saml = Or a SAML response, base64 as posted or its XML (its signature is not checked)
 admin-simulate-run-saml = Simulate this SAML response
 admin-simulate-unverified-saml = The SAML response was read without verifying its signature, issuer, audience, times or replay: its attributes only feed this simulation and prove nothing.
+
+## Adding and editing identity providers (admin_provider_new.html, admin_provider_inspected.html,
+## admin_provider.html, admin_provider_delete.html, admin_provider_handover.html)
+
+admin-provider-add = Add an identity provider
+admin-provider-deleted = The identity provider { $provider } was deleted.
+admin-provider-not-running = not running
+admin-provider-edit = Edit
+admin-provider-details = Details
+admin-provider-step-one = Step 1 of 2: give the provider an id and say where Lanyard should read it from. Nothing is saved until step 2.
+admin-provider-not-inspected-lead = Lanyard could not inspect it:
+admin-provider-id = Provider id
+admin-provider-id-hint = Used in URLs, in trust policies (Principal Federated) and in condition keys such as id:attribute. 1 to 64 characters of a-z, 0-9, - and _, starting with a letter.
+admin-provider-saml = A SAML 2.0 identity provider
+admin-provider-metadata-url = Its metadata URL
+admin-provider-inspect-url = Inspect the metadata URL
+admin-provider-metadata-xml = Or its metadata XML, pasted
+admin-provider-inspect-xml = Inspect the pasted metadata
+admin-provider-oidc = An OpenID Connect provider
+admin-provider-issuer = Issuer
+admin-provider-issuer-hint = https:// (http:// only on a loopback address). Its discovery document and keys are fetched and checked now.
+admin-provider-inspect-issuer = Check the discovery document
+admin-provider-preset = A preset
+admin-provider-preset-name = Provider
+admin-provider-use-preset = Use this preset
+admin-provider-pick-source = Press the button beside what Lanyard should inspect.
+admin-provider-bad-id = A provider id is 1 to 64 characters of a-z, 0-9, - and _, starting with a letter.
+admin-provider-id-taken = A provider with the id { $provider } exists already: choose another id, or edit that provider.
+admin-provider-step-two = Step 2 of 2: check what Lanyard found, hand Lanyard's values to the provider's admin, then complete and save the provider.
+admin-provider-found-saml = What the metadata says
+admin-provider-accepted = Lanyard's SAML provider accepts this metadata.
+admin-provider-refused = Lanyard's SAML provider would refuse this metadata as it is: see the problems below.
+admin-provider-entity-id = Entity id
+admin-provider-name-id-formats = NameID formats offered
+admin-provider-wants-signed = Wants signed AuthnRequests
+admin-provider-sso-endpoints = Single sign-on endpoints
+admin-provider-binding = Binding
+admin-provider-location = Location
+admin-provider-certificates = Certificates
+admin-provider-use = Use
+admin-provider-found-oidc = What the provider says
+admin-provider-discovery-checked = The discovery document and signing keys were fetched and checked just now.
+admin-provider-preset-known = A preset: Lanyard knows its endpoints, so nothing was fetched.
+admin-provider-discovery = Discovery document
+admin-provider-algorithms = ID token algorithms Lanyard accepts from it
+admin-provider-keys = Signing keys
+admin-provider-handover = For the provider's admin
+admin-provider-handover-saml = Give these to the IdP's admin (or just the SP metadata URL, to an IdP that reads it):
+admin-provider-handover-oidc = Register this redirect URI for Lanyard's client at the provider:
+admin-provider-sp-entity-id = Lanyard's SP entity id (the Audience)
+admin-provider-acs = Assertion Consumer Service (HTTP-POST)
+admin-provider-sp-metadata = Lanyard's SP metadata
+admin-provider-redirect-uri = Redirect URI
+admin-provider-form = The provider
+admin-provider-id-changes = Lanyard's values above are for this id: they change with it.
+admin-provider-display-name = Display name
+admin-provider-client-id = Client id
+admin-provider-client-secret = Client secret
+admin-provider-secret-hint = Kept in the database and never shown again.
+admin-provider-secret-again = Secrets are never shown: type the client secret again.
+admin-provider-attributes = Attribute mapping
+admin-provider-attributes-hint = The attribute names of each, several separated by commas and tried in order. Empty: Lanyard's defaults (the usual names of ADFS, Entra ID, eduPerson and LDAP).
+admin-provider-claims = Claim mapping
+admin-provider-claims-hint = The claim of each. Empty: preferred_username, email, groups and name.
+admin-provider-save-new = Add the provider
+admin-provider-start-again = Start again
+admin-provider-title = Identity provider { $provider }
+admin-provider-added = Added. Every Lanyard instance uses it within two seconds. Hand Lanyard's values below to the provider's admin, then run a test sign-in from the identity providers page.
+admin-provider-saved = Saved. Every Lanyard instance uses it within two seconds.
+admin-provider-stale = Someone changed this provider since you opened it.
+admin-provider-kind = Kind
+admin-provider-file-lead = This provider is defined in lanyard.toml: change it there (and reload), not here.
+admin-provider-document = Provider document (JSON)
+admin-provider-document-hint = The shape of a [[providers]] entry of lanyard.toml as JSON, without its id. Secrets read as ********: leave them so to keep the stored secret, or type a new one.
+admin-provider-delete = Delete this provider…
+admin-provider-back = Back to the identity providers
+admin-provider-delete-title = Delete the identity provider { $provider }
+# $provider is shown as code.
+admin-provider-delete-heading = Delete the identity provider { $provider } ({ $name })?
+admin-provider-delete-lead = Once it is deleted, nobody can sign in through it any more, on every Lanyard instance within two seconds. Sessions already begun last until they end: revoke them on the sessions page to end them now.
+admin-provider-trusted-by-none = No role's trust policy admits identities of this provider.
+admin-provider-trusted-by =
+    { $count ->
+        [one] This role trusts it, and admits nobody through it any more:
+       *[other] These { $count } roles trust it, and admit nobody through it any more:
+    }
+admin-provider-delete-confirm = Delete the provider
+admin-provider-none = There is no identity provider with the id { $provider }.
+admin-provider-in-file = The identity provider { $provider } is managed in lanyard.toml and cannot be changed here.
+admin-provider-stale-how = Your changes were not saved. The provider is now at version { $version }, shown below. Your text is still in the form: compare, then save again to replace that version.
+admin-provider-delete-stale = The confirmation now shows its current version.

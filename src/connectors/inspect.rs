@@ -118,6 +118,8 @@ pub struct CertificateFacts {
     pub days_left: Option<i64>,
     /// Whether it expired or expires within [`WARN_DAYS`] days.
     pub warning: bool,
+    /// The certificate as PEM text (what a provider's `certificates` takes).
+    pub pem: String,
 }
 
 /// A SAML IdP's metadata, described.
@@ -543,7 +545,21 @@ fn certificate_facts(der: &[u8], key_use: KeyUse, now: UnixTime) -> Option<Certi
         not_after,
         days_left,
         warning: days_left.is_none_or(|d| d < WARN_DAYS),
+        pem: pem_of(der),
     })
+}
+
+/// DER as PEM text: the base64 in lines of 64 characters between the `CERTIFICATE`
+/// markers (RFC 7468 §2).
+fn pem_of(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 #[cfg(test)]
@@ -603,6 +619,16 @@ mod tests {
         assert_eq!(c.days_left, Some(100));
         assert!(!c.warning);
         assert_eq!(c.sha256.len(), 32 * 3 - 1);
+        // The PEM is the fixture's certificate, as a provider's `certificates` takes it.
+        let fixture = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/saml/idp1.crt"),
+        )
+        .unwrap();
+        let body =
+            |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+        assert!(c.pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert!(c.pem.lines().all(|l| l.len() <= 64));
+        assert_eq!(body(&c.pem), body(&fixture));
     }
 
     #[test]

@@ -184,31 +184,13 @@ fn password_page(
     Ok(response)
 }
 
-/// The password form of an admin's test sign-in, as first shown.
-pub(crate) fn test_password_page(
-    (state, t): (&AppState, Locale),
-    prompt: PasswordPrompt,
-) -> PageResult {
-    password_page(
-        (state, t),
-        prompt,
-        String::new(),
-        FormMessage::None,
-        StatusCode::OK,
-    )
-}
-
 /// Sends the browser upstream, setting the cookie that binds the answer to it.
 pub(crate) fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>) -> Response {
     with_binding(state, Redirect::to(url).into_response(), binding)
 }
 
 /// `response` with the cookie that binds an upstream answer to this browser.
-pub(crate) fn with_binding(
-    state: &AppState,
-    mut response: Response,
-    binding: Option<Binding>,
-) -> Response {
+fn with_binding(state: &AppState, mut response: Response, binding: Option<Binding>) -> Response {
     let ttl = i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600);
     let headers = response.headers_mut();
     match binding {
@@ -231,22 +213,42 @@ pub async fn start_login(
     Path(provider): Path<String>,
     PageQuery(q): PageQuery<ReturnTo>,
 ) -> PageResult {
-    let signin = state.signin();
-    signin.provider(&provider)?;
+    state.signin().provider(&provider)?;
     crate::web::admit(&state, &state.login_cap, ClientIp(facts.source_ip)).await?;
-    let secure = state.config.server.secure_cookies;
     let username = clean_login_hint(q.login_hint.as_deref()).unwrap_or_default();
     let start = Start {
         return_to: q.return_to,
         login_hint: q.login_hint,
-        browser: cookies::read(&headers, cookies::BROWSER, secure),
-        bind_saml_browser: secure,
-        test_for: None,
+        ..Start::default()
     };
-    match signin.begin(&provider, start).await? {
-        Begun::Redirect { url, binding } => Ok(to_upstream(&state, &url, binding)),
+    let upstream = |url: &str| Redirect::to(url).into_response();
+    begin_in_browser((&state, t), &headers, &provider, start, username, upstream).await
+}
+
+/// Begins a sign-in through `provider` in the browser that sent `headers` (its password
+/// forms' binding cookie; the SAML answer bound to it where cookies are secure) and
+/// answers with the password form (`username` prefilled) or with `upstream(url)`, given
+/// the cookie that binds the upstream answer to this browser. The flow of
+/// `/auth/{provider}` and of the console's test sign-in, which differ only in `start`
+/// (`return_to` or `test_for`) and in how they send the browser on.
+pub(crate) async fn begin_in_browser(
+    (state, t): (&AppState, Locale),
+    headers: &HeaderMap,
+    provider: &str,
+    start: Start,
+    username: String,
+    upstream: impl FnOnce(&str) -> Response,
+) -> PageResult {
+    let secure = state.config.server.secure_cookies;
+    let start = Start {
+        browser: cookies::read(headers, cookies::BROWSER, secure),
+        bind_saml_browser: secure,
+        ..start
+    };
+    match state.signin().begin(provider, start).await? {
+        Begun::Redirect { url, binding } => Ok(with_binding(state, upstream(&url), binding)),
         Begun::PasswordForm(prompt) => password_page(
-            (&state, t),
+            (state, t),
             prompt,
             username,
             FormMessage::None,

@@ -18,7 +18,7 @@ use crate::harness::{Lanyard, T0, browser, config_text, csrf_of, memory_store, s
 
 /// The test directory and quickstart roles on a SQLite database of the test's own,
 /// recording sign-ins.
-async fn start() -> (Lanyard, tempfile::TempDir, tempfile::TempDir) {
+pub(crate) async fn start() -> (Lanyard, tempfile::TempDir, tempfile::TempDir) {
     let keys = tempfile::tempdir().unwrap();
     let (db_dir, url) = sqlite();
     let text = format!(
@@ -50,7 +50,7 @@ fn dave_document(username: &str) -> String {
 }
 
 /// An admin API call with `token`: status and JSON body.
-async fn api(
+pub(crate) async fn api(
     l: &Lanyard,
     token: &str,
     method: reqwest::Method,
@@ -104,7 +104,7 @@ async fn recorded(l: &Lanyard, admin: &str, user: &str) {
 }
 
 /// What `/v1/authorize` answers `token` (an engineer's action): the status.
-async fn authorize(l: &Lanyard, token: &str) -> u16 {
+pub(crate) async fn authorize(l: &Lanyard, token: &str) -> u16 {
     reqwest::Client::new()
         .post(l.at("/v1/authorize"))
         .bearer_auth(token)
@@ -127,7 +127,7 @@ fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
 }
 
 /// Turns the page's scripts off (from the next page on) or back on.
-async fn scripts(page: &Page, on: bool) {
+pub(crate) async fn scripts(page: &Page, on: bool) {
     page.cdp(
         "Emulation.setScriptExecutionDisabled",
         json!({ "value": !on }),
@@ -137,14 +137,14 @@ async fn scripts(page: &Page, on: bool) {
 
 /// `page.shot` of a page loaded without scripts: axe needs them, so they are on for the
 /// shot only.
-async fn shot(page: &Page, step: &str) {
+pub(crate) async fn shot(page: &Page, step: &str) {
     scripts(page, true).await;
     page.shot(step).await;
     scripts(page, false).await;
 }
 
 /// Chooses `role` on the role picker shown now.
-async fn pick(page: &Page, role: &str) {
+pub(crate) async fn pick(page: &Page, role: &str) {
     page.click(&format!("input[name=role][value=\"{role}\"]"))
         .await;
     page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
@@ -457,7 +457,7 @@ async fn the_console_in_chromium_without_javascript() {
 }
 
 /// A browser signed in as `user` holding `role`.
-async fn signed_in(l: &Lanyard, user: &str, role: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(l: &Lanyard, user: &str, role: &str) -> reqwest::Client {
     let b = browser();
     let (status, html) = l.picker(&b, user).await;
     if status == 200 {

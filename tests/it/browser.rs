@@ -44,7 +44,7 @@ async fn pick(page: &Page, role: &str) {
 }
 
 /// The access token in the export line of the credentials page shown now.
-async fn shown_token(page: &Page) -> String {
+pub(crate) async fn shown_token(page: &Page) -> String {
     let text = page.text().await;
     let marker = "export LANYARD_TOKEN='";
     let start = text.find(marker).expect("the page shows an export line") + marker.len();

@@ -190,6 +190,30 @@ async fn start_audited_on(
 /// the admin catalog read before the first request and polled from then on. Policy files
 /// are read from `examples/`; the `[audit]` section of `text` names the database.
 pub async fn start_live(text: &str, store: Arc<dyn SessionStore>, clock: ManualClock) -> Lanyard {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_live_on(listener, text, store, clock).await
+}
+
+/// [`start_live`] on a listener bound beforehand, whose real address is the `public_url`
+/// (`http://127.0.0.1:8080` in `text` replaced): for a peer that must know Lanyard's URL,
+/// such as an IdP sending a browser back, started in between.
+pub async fn start_live_public_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+) -> Lanyard {
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let text = text.replace("http://127.0.0.1:8080", &url);
+    start_live_on(listener, &text, store, clock).await
+}
+
+async fn start_live_on(
+    listener: tokio::net::TcpListener,
+    text: &str,
+    store: Arc<dyn SessionStore>,
+    clock: ManualClock,
+) -> Lanyard {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lanyard.toml");
@@ -205,7 +229,6 @@ pub async fn start_live(text: &str, store: Arc<dyn SessionStore>, clock: ManualC
         Arc::new(lanyard::reload::Reloader::new(path.clone(), config, &text, shared).unwrap());
     reloader.refresh_catalog().await.unwrap();
     let poll = reloader.watch_catalog().expect("a database is configured");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(lanyard::web::serve_live(

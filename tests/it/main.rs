@@ -7,6 +7,8 @@ mod admin_api;
 mod admin_clients;
 mod admin_console;
 mod admin_inspect;
+mod admin_journey;
+mod admin_provider_pages;
 mod admin_providers;
 mod admin_sessions;
 mod admin_simulate;

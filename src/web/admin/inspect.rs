@@ -67,32 +67,32 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct InspectRequest {
     /// `saml` or `oidc`.
-    kind: String,
+    pub(crate) kind: String,
     /// The id the provider would get: the `lanyard` part of the answer is for it.
     #[serde(default)]
-    id: Option<String>,
+    pub(crate) id: Option<String>,
     /// SAML: the IdP's metadata URL (http or https), fetched now.
     #[serde(default)]
-    metadata_url: Option<String>,
+    pub(crate) metadata_url: Option<String>,
     /// SAML: the IdP's metadata document itself.
     #[serde(default)]
-    metadata_xml: Option<String>,
+    pub(crate) metadata_xml: Option<String>,
     /// OpenID Connect: the issuer (https, or http on a loopback host); its discovery
     /// document and keys are fetched and checked now.
     #[serde(default)]
-    issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// OpenID Connect: `google`, `microsoft` or `github`; nothing is fetched.
     #[serde(default)]
-    preset: Option<String>,
+    pub(crate) preset: Option<String>,
 }
 
 /// A SAML endpoint.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EndpointView {
     /// The binding URI.
-    binding: String,
+    pub(crate) binding: String,
     /// The URL.
-    location: String,
+    pub(crate) location: String,
 }
 
 impl From<ServiceEndpoint> for EndpointView {
@@ -109,17 +109,17 @@ impl From<ServiceEndpoint> for EndpointView {
 pub struct CertificateView {
     /// `signing`, `encryption` or `both` (a `KeyDescriptor` without `use`).
     #[serde(rename = "use")]
-    key_use: &'static str,
+    pub(crate) key_use: &'static str,
     /// Its subject.
-    subject: String,
+    pub(crate) subject: String,
     /// The SHA-256 fingerprint of its DER, colon-separated hex.
-    sha256: String,
+    pub(crate) sha256: String,
     /// When it expires (RFC 3339), if that can be read.
-    not_after: Option<String>,
+    pub(crate) not_after: Option<String>,
     /// Whole days until then, negative once expired.
-    days_left: Option<i64>,
+    pub(crate) days_left: Option<i64>,
     /// Expired, or expires within 30 days.
-    warning: bool,
+    pub(crate) warning: bool,
 }
 
 impl From<CertificateFacts> for CertificateView {
@@ -143,92 +143,92 @@ impl From<CertificateFacts> for CertificateView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SamlHandover {
     /// Lanyard's SP entity id (the `Audience` of the IdP's assertions).
-    sp_entity_id: String,
+    pub(crate) sp_entity_id: String,
     /// The Assertion Consumer Service URL (HTTP-POST binding).
-    acs_url: String,
+    pub(crate) acs_url: String,
     /// Lanyard's SP metadata URL, for IdPs that read it.
-    sp_metadata_url: String,
+    pub(crate) sp_metadata_url: String,
 }
 
 /// A SAML IdP, described.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SamlInspection {
     /// `saml`.
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The IdP's entity id.
-    entity_id: String,
+    pub(crate) entity_id: String,
     /// Its single sign-on endpoints.
-    sso_endpoints: Vec<EndpointView>,
+    pub(crate) sso_endpoints: Vec<EndpointView>,
     /// Its single logout endpoints.
-    slo_endpoints: Vec<EndpointView>,
+    pub(crate) slo_endpoints: Vec<EndpointView>,
     /// The NameID formats it offers.
-    name_id_formats: Vec<String>,
+    pub(crate) name_id_formats: Vec<String>,
     /// Whether it wants signed AuthnRequests.
-    want_authn_requests_signed: bool,
+    pub(crate) want_authn_requests_signed: bool,
     /// Every certificate of its `KeyDescriptor`s.
-    certificates: Vec<CertificateView>,
+    pub(crate) certificates: Vec<CertificateView>,
     /// What Lanyard would refuse or warns about (no HTTP-Redirect SSO endpoint, no signing
     /// certificate, an expired or expiring certificate, an aggregate), one sentence each.
-    problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// Whether Lanyard's SAML provider accepts the document as it is.
-    accepted: bool,
+    pub(crate) accepted: bool,
     /// For the IdP's admin, when `id` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    lanyard: Option<SamlHandover>,
+    pub(crate) lanyard: Option<SamlHandover>,
 }
 
 /// A key of the provider's JWKS.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
     /// `kid`.
-    kid: Option<String>,
+    pub(crate) kid: Option<String>,
     /// `kty`.
-    kty: Option<String>,
+    pub(crate) kty: Option<String>,
     /// `alg`.
-    alg: Option<String>,
+    pub(crate) alg: Option<String>,
 }
 
 /// What to register at the provider for an OpenID Connect provider with the id asked for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OidcHandover {
     /// The redirect URI to register.
-    redirect_uri: String,
+    pub(crate) redirect_uri: String,
 }
 
 /// An OpenID Connect provider, described.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OidcInspection {
     /// `oidc`.
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The preset asked for, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    preset: Option<&'static str>,
+    pub(crate) preset: Option<&'static str>,
     /// Whether the discovery document and keys were fetched and checked now (not for a
     /// preset).
-    checked: bool,
+    pub(crate) checked: bool,
     /// The issuer (none for GitHub, which is OAuth 2.0 only).
-    issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// The discovery document's URL.
-    discovery_url: Option<String>,
+    pub(crate) discovery_url: Option<String>,
     /// `authorization_endpoint`.
-    authorization_endpoint: Option<String>,
+    pub(crate) authorization_endpoint: Option<String>,
     /// `token_endpoint`.
-    token_endpoint: Option<String>,
+    pub(crate) token_endpoint: Option<String>,
     /// `userinfo_endpoint` (GitHub: its user API).
-    userinfo_endpoint: Option<String>,
+    pub(crate) userinfo_endpoint: Option<String>,
     /// `jwks_uri`.
-    jwks_uri: Option<String>,
+    pub(crate) jwks_uri: Option<String>,
     /// `id_token_signing_alg_values_supported`, as advertised.
-    id_token_signing_alg_values_supported: Option<Vec<String>>,
+    pub(crate) id_token_signing_alg_values_supported: Option<Vec<String>>,
     /// The ID token algorithms Lanyard would accept.
-    accepted_algorithms: Vec<String>,
+    pub(crate) accepted_algorithms: Vec<String>,
     /// The keys of its JWKS.
-    keys: Vec<KeyView>,
+    pub(crate) keys: Vec<KeyView>,
     /// What Lanyard would refuse or warns about, one sentence each.
-    problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// For the provider's admin, when `id` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    lanyard: Option<OidcHandover>,
+    pub(crate) lanyard: Option<OidcHandover>,
 }
 
 impl OidcInspection {
@@ -342,6 +342,16 @@ pub async fn inspect_provider(
     allowed(&state, &claims, ip, Action::InspectProvider, ALL_PROVIDERS).await?;
     // Read after the caller is allowed: a refused caller has nothing fetched.
     let request: InspectRequest = typed_body(body)?;
+    Ok(Json(describe(&state, &request).await?))
+}
+
+/// Describes the provider `request` names, with what to hand to its admin when it names
+/// an id: the one inspection of the API and the console's "Add an identity provider".
+/// The caller is allowed `lanyard:InspectProvider` already.
+pub(crate) async fn describe(
+    state: &AppState,
+    request: &InspectRequest,
+) -> Result<Inspection, InspectApiError> {
     let id = match request.id.as_deref() {
         None => None,
         Some(text) => Some(provider_id(text).ok_or_else(|| {
@@ -352,12 +362,11 @@ pub async fn inspect_provider(
         })?),
     };
     let now = state.clock.now();
-    let answer = match request.kind.as_str() {
-        "saml" => Inspection::Saml(saml(&state, &request, id.as_ref(), now).await?),
-        "oidc" => Inspection::Oidc(oidc(&state, &request, id.as_ref()).await?),
+    Ok(match request.kind.as_str() {
+        "saml" => Inspection::Saml(saml(state, request, id.as_ref(), now).await?),
+        "oidc" => Inspection::Oidc(oidc(state, request, id.as_ref()).await?),
         _ => return Err(bad("kind", "must be saml or oidc").into()),
-    };
-    Ok(Json(answer))
+    })
 }
 
 async fn saml(
@@ -408,7 +417,7 @@ async fn saml(
 
 /// The SP's URLs for provider `id`: a configured SAML provider's own (its `sp_entity_id`
 /// may be set), else those the SAML settings derive from the public URL.
-fn saml_handover(state: &AppState, id: &ProviderId) -> SamlHandover {
+pub(crate) fn saml_handover(state: &AppState, id: &ProviderId) -> SamlHandover {
     match state.connectors.saml(id.as_str()) {
         Some(c) => {
             let s = c.settings();

@@ -13,6 +13,7 @@
 //! May import: `access`, `admin`, `audit`, `authz`, `identity`, `roles`, `sso`, `web`.
 
 mod audit;
+mod provider_form;
 mod providers;
 mod roles;
 mod sessions;
@@ -60,6 +61,22 @@ pub fn routes() -> Router<AppState> {
             get(sessions::confirm).post(sessions::revoke),
         )
         .route("/admin/providers", get(providers::list))
+        .route(
+            "/admin/providers/new",
+            get(provider_form::new_form)
+                .post(provider_form::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    provider_form::MAX_PROVIDER_FORM_BYTES,
+                )),
+        )
+        .route(
+            "/admin/providers/{id}",
+            get(provider_form::view).post(provider_form::save),
+        )
+        .route(
+            "/admin/providers/{id}/delete",
+            get(provider_form::delete_confirm).post(provider_form::delete),
+        )
         .route(
             "/admin/providers/{id}/test-sign-in",
             axum::routing::post(providers::start_test),

@@ -1,21 +1,26 @@
-//! The console's identity providers: every running provider with its health — how old its
-//! copy of the provider's keys is (SAML metadata, OIDC JWKS), each signing certificate
-//! with the days until it expires (a warning under 30), and the last successful and failed
-//! sign-in with its reason — and the button that runs a test sign-in through it
+//! The console's identity providers: every provider with its health — how old its copy of
+//! the provider's keys is (SAML metadata, OIDC JWKS), each signing certificate with the
+//! days until it expires (a warning under [`WARN_DAYS`]), and the last successful and
+//! failed sign-in with its reason — a link to its page ([`super::provider_form`]: adding,
+//! editing, deleting), and the button that runs a test sign-in through it
 //! ([`crate::web::admin::test_signin`]), whose answer has a page of its own.
 //!
-//! May import: `admin`, `identity`, `web`.
+//! May import: `admin`, `connectors` (the warning threshold), `identity`, `signin`, `sso`,
+//! `web`.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::{Console, Nav, render, when, when_ms};
-use crate::admin::{ALL_PROVIDERS, Action, provider_resource};
+use crate::admin::{ALL_PROVIDERS, Action, Source, provider_id, provider_resource};
+use crate::connectors::inspect::WARN_DAYS;
 use crate::identity::{CertificateFacts, ClaimValue, Evidence};
-use crate::signin::{Begun, Start};
+use crate::signin::Start;
 use crate::sso::Sso;
 use crate::web::admin::test_signin::{self, TestResult};
 use crate::web::cookies;
@@ -24,9 +29,6 @@ use crate::web::i18n::{Locale, Msg};
 // The `rich` macro of `templates/i18n.html` matches on it in the generated code.
 #[allow(unused_imports)]
 use crate::web::i18n::Tag;
-
-/// Below this many days to expiry, a certificate is flagged.
-const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// A signing certificate on the page.
 pub struct CertRow {
@@ -38,7 +40,7 @@ pub struct CertRow {
     pub expires: String,
     /// Days until then (negative: expired).
     pub days_left: i64,
-    /// Whether it expires within [`EXPIRY_WARNING_DAYS`].
+    /// Whether it expires within [`WARN_DAYS`].
     pub warn: bool,
 }
 
@@ -62,6 +64,23 @@ pub struct ProviderRow {
     pub last_failed: Option<(String, String)>,
     /// Whether the caller may run a test sign-in through it.
     pub can_test: bool,
+    /// Where it is defined, when the database could be read: `lanyard.toml` (read-only)
+    /// or the database (editable on its page).
+    pub source: Option<Source>,
+    /// Whether it runs now (a database provider that does not is listed to be fixed).
+    pub running: bool,
+}
+
+impl ProviderRow {
+    /// Whether it is defined in `lanyard.toml`.
+    pub fn in_file(&self) -> bool {
+        self.source == Some(Source::File)
+    }
+
+    /// Whether it is kept in the database.
+    pub fn in_database(&self) -> bool {
+        self.source == Some(Source::Database)
+    }
 }
 
 /// `GET /admin/providers`.
@@ -74,6 +93,16 @@ struct ListPage {
     providers: Vec<ProviderRow>,
     /// Whether the trail could be read (no database: no last sign-ins).
     trail: bool,
+    /// Whether the caller may add a provider (`lanyard:InspectProvider`).
+    can_add: bool,
+    /// The provider just deleted, if any.
+    deleted: Option<String>,
+}
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    deleted: Option<String>,
 }
 
 fn certificate_row(c: CertificateFacts, now_secs: i64) -> CertRow {
@@ -85,7 +114,7 @@ fn certificate_row(c: CertificateFacts, now_secs: i64) -> CertRow {
         sha256: c.sha256,
         expires: c.not_after.map(when).unwrap_or_default(),
         days_left,
-        warn: c.not_after.is_some() && days_left < EXPIRY_WARNING_DAYS,
+        warn: c.not_after.is_some() && days_left < WARN_DAYS,
     }
 }
 
@@ -100,11 +129,27 @@ fn age(d: std::time::Duration) -> String {
 
 /// `GET /admin/providers`: every provider's health (`lanyard:ListProviders` on
 /// `provider/*`), with a test sign-in button where `lanyard:TestSignIn` allows.
-pub async fn list(Browser(state, facts, headers): Browser, t: Locale) -> Response {
+pub async fn list(
+    Browser(state, facts, headers): Browser,
+    t: Locale,
+    Query(q): Query<ListQuery>,
+) -> Response {
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/providers").await?;
             let caller = c.allow(Action::ListProviders, ALL_PROVIDERS).await?;
+            // Where each is defined; none known without a database.
+            let entries = match c.state.admin.list_providers(&c.state.config, &caller).await {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::info!(error = %e, "providers page: where providers are defined is unknown");
+                    Vec::new()
+                }
+            };
+            let mut sources: BTreeMap<String, Source> = entries
+                .iter()
+                .map(|e| (e.id.to_string(), e.source))
+                .collect();
             let now = c.state.clock.now();
             let key_facts = c.state.connectors.key_facts(now).await;
             let mut providers = Vec::new();
@@ -151,8 +196,33 @@ pub async fn list(Browser(state, facts, headers): Browser, t: Locale) -> Respons
                         && c.try_allow(Action::TestSignIn, &provider_resource(id))
                             .await
                             .is_some(),
+                    source: sources.remove(id),
+                    running: true,
                 });
             }
+            // Database providers that do not run (yet): listed, so that they can be fixed.
+            for e in entries {
+                if sources.remove(e.id.as_str()).is_some() {
+                    providers.push(ProviderRow {
+                        id: e.id.to_string(),
+                        kind: e.kind,
+                        name: e.display_name,
+                        keys_age: String::new(),
+                        has_keys: false,
+                        certificates: Vec::new(),
+                        last_ok: None,
+                        last_failed: None,
+                        can_test: false,
+                        source: Some(e.source),
+                        running: false,
+                    });
+                }
+            }
+            let can_add = c
+                .try_allow(Action::InspectProvider, ALL_PROVIDERS)
+                .await
+                .is_some();
+            let deleted = q.deleted.filter(|d| provider_id(d).is_some());
             Ok(render(
                 StatusCode::OK,
                 &ListPage {
@@ -161,6 +231,8 @@ pub async fn list(Browser(state, facts, headers): Browser, t: Locale) -> Respons
                     csrf: c.csrf(),
                     providers,
                     trail,
+                    can_add,
+                    deleted,
                 },
             ))
         }
@@ -201,46 +273,41 @@ pub async fn start_test(
                 return Err(refused);
             }
             c.allow(Action::TestSignIn, &provider_resource(&id)).await?;
-            let signin = c.state.signin();
-            signin.provider(&id).map_err(|e| c.web_error(e.into()))?;
             let secure = c.state.config.server.secure_cookies;
             let cookie = cookies::read(&headers, cookies::SESSION, secure)
                 .ok_or_else(|| crate::web::pages::to_signin("/admin/providers"))?;
             let start = Start {
-                browser: cookies::read(&headers, cookies::BROWSER, secure),
-                bind_saml_browser: secure,
                 test_for: Some(Sso::session_ref(cookie.expose_secret())),
                 ..Start::default()
             };
-            let begun = signin
-                .begin(&id, start)
-                .await
-                .map_err(|e| c.web_error(e.into()))?;
-            Ok(match begun {
-                Begun::Redirect { url, binding } => {
-                    let name = c
-                        .state
-                        .connectors
-                        .get(&id)
-                        .map(|(info, _)| info.display_name.clone())
-                        .unwrap_or_else(|| id.clone());
-                    // Through a page: a `303` off-site that ends a form POST's redirect
-                    // chain is blocked by the page CSP's `form-action 'self'`.
-                    let page = render(
-                        StatusCode::OK,
-                        &OnToProvider {
-                            t,
-                            provider: name,
-                            url: url.clone(),
-                        },
-                    );
-                    crate::web::pages::with_binding(&c.state, page, binding)
-                }
-                Begun::PasswordForm(prompt) => {
-                    crate::web::pages::test_password_page((&c.state, t), prompt)
-                        .map_err(|e| e.page(crate::web::error::Back::Roles))?
-                }
-            })
+            let name = c
+                .state
+                .connectors
+                .get(&id)
+                .map(|(info, _)| info.display_name.clone())
+                .unwrap_or_else(|| id.clone());
+            // Upstream through a page: a `303` off-site that ends a form POST's redirect
+            // chain is blocked by the page CSP's `form-action 'self'`.
+            let upstream = |url: &str| {
+                render(
+                    StatusCode::OK,
+                    &OnToProvider {
+                        t,
+                        provider: name,
+                        url: url.to_owned(),
+                    },
+                )
+            };
+            crate::web::pages::begin_in_browser(
+                (&c.state, t),
+                &headers,
+                &id,
+                start,
+                String::new(),
+                upstream,
+            )
+            .await
+            .map_err(|e| e.page(crate::web::error::Back::Roles))
         }
         .await,
     )
