@@ -360,6 +360,20 @@ fn provider_document(
                 key.as_str(),
                 "is a path to a file on the server and cannot be stored in the database",
             );
+        } else if key == "certificates"
+            && let Some(items) = value.as_array()
+            && let Some(j) = items.iter().position(|c| {
+                !c.as_str()
+                    .is_some_and(|c| c.trim_start().starts_with("-----BEGIN CERTIFICATE-----"))
+            })
+        {
+            // In lanyard.toml an entry may also name a PEM file; read from the database,
+            // that would let a writer probe the server's files.
+            cx.error(
+                format!("certificates[{j}]"),
+                "must be the PEM text of a certificate: a file path is read on the server \
+                 and cannot be stored in the database",
+            );
         } else if PROVIDER_SECRET_FIELDS.contains(&key.as_str())
             && value.as_str().and_then(env_reference).is_some()
         {

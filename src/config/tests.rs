@@ -1035,6 +1035,14 @@ fn a_database_provider_gets_check_configs_messages_at_paths_from_the_document() 
         refused(serde_json::json!({"id": "y", "kind": "github"})),
         "id"
     );
+    // A SAML certificate that is not PEM text would be read as a path on the server.
+    assert_eq!(
+        refused(
+            serde_json::json!({"kind": "saml", "idp_entity_id": "https://idp",
+            "sso_url": "https://idp/sso", "certificates": ["/etc/hostname"]})
+        ),
+        "certificates[0]"
+    );
     assert_eq!(refused(serde_json::json!(["kind"])), "");
     assert_eq!(
         refused(serde_json::json!({"kind": "github", "scopes": [null]})),
