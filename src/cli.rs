@@ -70,8 +70,9 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
-    /// Print the entities admins keep in the database (roles written through the admin
-    /// API or console) as TOML in lanyard.toml's shapes, for `apply` and for git.
+    /// Print the entities admins keep in the database (managed policies, providers, roles
+    /// and clients written through the admin API or console) as TOML in lanyard.toml's
+    /// shapes, for `apply` and for git. Provider secrets are written as "********".
     Export {
         /// Config file (its `[audit] database` is read).
         #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]
@@ -83,7 +84,8 @@ enum Command {
     /// Make the database's entities match a file (create, replace, delete), after
     /// validating every entry as check-config does; prints the changes as a diff.
     Apply {
-        /// The file: `[[roles]]` entries, as `export` writes them.
+        /// The file: `[[policies]]`, `[[providers]]`, `[[roles]]` and `[[clients]]` entries,
+        /// as `export` writes them.
         file: PathBuf,
         /// Config file (its `[audit] database` is written).
         #[arg(long, env = "LANYARD_CONFIG", default_value = "lanyard.toml")]

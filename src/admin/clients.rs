@@ -11,7 +11,8 @@
 //! rotation only ever shortens what an older secret has left. The end is a time stored with
 //! the hash and checked by the OpenID provider at each request (no timer).
 //!
-//! Every write waits until this instance runs on the catalog it made (`Admin::refreshed`),
+//! Every write records `admin.changed` in its own transaction ([`super::changes`]) and
+//! waits until this instance runs on the catalog it made (`Admin::refreshed`),
 //! so the next request through the same instance already uses the client (every other
 //! instance takes it up at its next catalog poll).
 //!
@@ -24,10 +25,10 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use super::changes::{Actor, Change, ChangeRecord, changed_event, state};
 use super::{Action, Admin, AdminError, Allowed, Precondition, Source};
-use crate::audit::{AuditEvent, EventKind};
 use crate::catalog::Stored;
 use crate::catalog::clients::{StoredClient, StoredSecret, is_public};
 use crate::clock::UnixTime;
@@ -308,25 +309,39 @@ impl Admin {
         let body = stored.to_body();
         let who = caller.who();
         let now_ms = now.millis();
+        let after = |version| EntityRow {
+            name: id.to_string(),
+            body: body.clone(),
+            version,
+            updated_at_ms: now_ms,
+            updated_by: who.clone(),
+        };
+        let mut record = ChangeRecord::new(&self.audit, db);
         let written = db
-            .put_entity(EntityKind::Client, id.as_str(), &body, &who, now_ms, expect)
+            .put_entity(
+                (EntityKind::Client, id.as_str()),
+                &body,
+                (&who, now_ms),
+                expect,
+                |written| {
+                    let change = Change {
+                        kind: EntityKind::Client,
+                        name: id.as_str(),
+                        operation: "put",
+                        before: state(EntityKind::Client, written.before.as_ref()),
+                        after: state(EntityKind::Client, Some(&after(written.version))),
+                    };
+                    let mut extra = Map::new();
+                    extra.insert("secret_generated".into(), new_secret.is_some().into());
+                    let actor = Actor::Session(caller.claims);
+                    record.rows(vec![changed_event(&actor, change, extra, now_ms)])
+                },
+            )
             .await
             .map_err(write_error)?;
-        let after = EntityRow {
-            name: id.to_string(),
-            body,
-            version: written.version,
-            updated_at_ms: now_ms,
-            updated_by: who,
-        };
-        let detail = json!({
-            "operation": "put",
-            "secret_generated": new_secret.is_some(),
-            "before": state(written.before.as_ref()),
-            "after": state(Some(&after)),
-        });
-        self.client_changed(caller, id, detail, now_ms).await;
+        record.committed().await;
         self.refreshed(written.version).await;
+        let after = after(written.version);
         Ok(ClientWritten {
             entry: ClientEntry::of_row(&after, now),
             secret: new_secret,
@@ -357,17 +372,23 @@ impl Admin {
                 .into()),
             };
         };
+        let now_ms = now.millis();
+        let mut record = ChangeRecord::new(&self.audit, db);
         let written = db
-            .delete_entity(EntityKind::Client, id.as_str(), expect)
+            .delete_entity((EntityKind::Client, id.as_str()), expect, |written| {
+                let change = Change {
+                    kind: EntityKind::Client,
+                    name: id.as_str(),
+                    operation: "delete",
+                    before: state(EntityKind::Client, written.before.as_ref()),
+                    after: Value::Null,
+                };
+                let actor = Actor::Session(caller.claims);
+                record.rows(vec![changed_event(&actor, change, Map::new(), now_ms)])
+            })
             .await
             .map_err(write_error)?;
-        let detail = json!({
-            "operation": "delete",
-            "before": state(written.before.as_ref()),
-            "after": Value::Null,
-        });
-        let now_ms = now.millis();
-        self.client_changed(caller, id, detail, now_ms).await;
+        record.committed().await;
         self.refreshed(written.version).await;
         Ok(())
     }
@@ -463,16 +484,37 @@ impl Admin {
         let body = after.to_body();
         let who = caller.who();
         let now_ms = now.millis();
+        let mut record = ChangeRecord::new(&self.audit, db);
         let written = db
             .put_entity(
-                EntityKind::Client,
-                id.as_str(),
+                (EntityKind::Client, id.as_str()),
                 &body,
-                &who,
-                now_ms,
+                (&who, now_ms),
                 Precondition::Version(row.version),
+                |written| {
+                    let change = Change {
+                        kind: EntityKind::Client,
+                        name: id.as_str(),
+                        operation: "rotate_secret",
+                        before: json!({"version": row.version}),
+                        after: json!({"version": written.version}),
+                    };
+                    let extra = json!({
+                        "overlap_seconds": overlap.as_secs(),
+                        "previous_secrets_end_at": previous_end.map(UnixTime::secs),
+                        "secrets_in_use": in_use,
+                    });
+                    let extra = match extra {
+                        Value::Object(extra) => extra,
+                        _ => Map::new(),
+                    };
+                    let actor = Actor::Session(caller.claims);
+                    record.rows(vec![changed_event(&actor, change, extra, now_ms)])
+                },
             )
             .await?;
+        record.committed().await;
+        self.refreshed(written.version).await;
         let after = EntityRow {
             name: id.to_string(),
             body,
@@ -480,55 +522,9 @@ impl Admin {
             updated_at_ms: now_ms,
             updated_by: who,
         };
-        let detail = json!({
-            "operation": "rotate_secret",
-            "overlap_seconds": overlap.as_secs(),
-            "previous_secrets_end_at": previous_end.map(UnixTime::secs),
-            "secrets_in_use": in_use,
-            "before": {"version": row.version},
-            "after": {"version": written.version},
-        });
-        self.client_changed(caller, id, detail, now_ms).await;
-        self.refreshed(written.version).await;
         Ok(Ok(ClientWritten {
             entry: ClientEntry::of_row(&after, now),
             secret: Some(secret),
         }))
-    }
-
-    /// Records a change of a client (`detail` holds the operation, and the state before and
-    /// after: versions and documents, never a secret or a hash).
-    async fn client_changed(
-        &self,
-        caller: &Allowed<'_>,
-        id: &ClientId,
-        detail: Value,
-        now_ms: i64,
-    ) {
-        let mut event = AuditEvent::new(EventKind::AdminChanged, now_ms);
-        event.subject = Some(caller.claims.sub.to_string());
-        event.provider = Some(caller.claims.idp.to_string());
-        event.role_session = Some(caller.claims.sid.clone());
-        event.client_id = Some(id.clone());
-        let mut detail = detail;
-        if let Some(object) = detail.as_object_mut() {
-            object.insert("kind".into(), EntityKind::Client.as_str().into());
-            object.insert("name".into(), id.as_str().into());
-            object.insert("caller_role".into(), caller.claims.role.as_str().into());
-        }
-        event.detail = detail;
-        // The write is committed: a trail that cannot keep the event is logged by `note`.
-        self.audit.note(event).await;
-    }
-}
-
-/// A row's state for the audit trail: its version and document, without its secrets.
-fn state(row: Option<&EntityRow>) -> Value {
-    match row {
-        None => Value::Null,
-        Some(row) => json!({
-            "version": row.version,
-            "document": StoredClient::of_row(row).ok().map(|s| s.document),
-        }),
     }
 }

@@ -2,8 +2,9 @@
 //! every entity of the admin catalog takes (roles too): the precondition is required, the
 //! document is validated by `check-config`'s code before anything is written, the write
 //! is compare-and-set on the entity's version, the audit trail records `admin.changed`
-//! with the entity before and after, and the write answers once this instance serves a
-//! catalog that holds it (read-your-writes; the others take it up at their next poll).
+//! with the entity before and after in the write's own transaction ([`super::changes`]),
+//! and the write answers once this instance serves a catalog that holds it
+//! (read-your-writes; the others take it up at their next poll).
 //!
 //! A provider's secrets (an OpenID Connect or GitHub `client_secret`, an LDAP
 //! `bind_password`: [`PROVIDER_SECRET_FIELDS`]) are kept in the database and never leave
@@ -22,13 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_policy::Policy;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::changes::{Actor, Change, ChangeRecord, changed_event, shown, state};
 use super::{
     ALL_POLICIES, ALL_PROVIDERS, Action, Admin, AdminError, Allowed, Entity, Precondition, Source,
     policy_resource, provider_resource,
 };
-use crate::audit::{AuditEvent, EventKind};
 use crate::config::{
     Config, ConfigError, PROVIDER_SECRET_FIELDS, policy_from_document, provider_from_document,
 };
@@ -58,24 +59,6 @@ pub(super) fn without_key(mut document: Value, key: &str) -> Value {
     document
 }
 
-/// A stored document as the API and the audit trail show it: a provider's secrets
-/// redacted. A row that is not JSON shows as `None`.
-fn shown(kind: EntityKind, body: &str) -> Option<Value> {
-    let mut document = serde_json::from_str::<Value>(body).ok()?;
-    if kind == EntityKind::Provider
-        && let Some(object) = document.as_object_mut()
-    {
-        for field in PROVIDER_SECRET_FIELDS {
-            if let Some(value) = object.get_mut(*field)
-                && value.is_string()
-            {
-                *value = Value::from(REDACTED);
-            }
-        }
-    }
-    Some(document)
-}
-
 impl Admin {
     /// The policies a role may name now: the file's and the database's (read now, so that
     /// a policy written a moment ago may be named at once).
@@ -91,8 +74,9 @@ impl Admin {
         Ok(crate::catalog::policies(config, &stored))
     }
 
-    /// Writes `document` (validated by the caller) as `entity` when `expect` holds,
-    /// records `admin.changed` and waits for the catalog to hold it.
+    /// Writes `document` (validated by the caller) as `entity` when `expect` holds, with
+    /// its `admin.changed` event in the same transaction, and waits for the catalog to hold
+    /// it.
     pub(super) async fn write(
         &self,
         entity: &Entity,
@@ -103,27 +87,43 @@ impl Admin {
     ) -> Result<EntityRow, AdminError> {
         let body = document.to_string();
         let who = caller.who();
-        let written = self
-            .db()?
-            .put_entity(entity.kind, &entity.name, &body, &who, now_ms, expect)
+        let db = self.db()?;
+        let mut record = ChangeRecord::new(&self.audit, db);
+        let after = |version| EntityRow {
+            name: entity.name.clone(),
+            body: body.clone(),
+            version,
+            updated_at_ms: now_ms,
+            updated_by: who.clone(),
+        };
+        let written = db
+            .put_entity(
+                (entity.kind, &entity.name),
+                &body,
+                (&who, now_ms),
+                expect,
+                |written| {
+                    let change = Change {
+                        kind: entity.kind,
+                        name: &entity.name,
+                        operation: "put",
+                        before: state(entity.kind, written.before.as_ref()),
+                        after: state(entity.kind, Some(&after(written.version))),
+                    };
+                    let actor = Actor::Session(caller.claims);
+                    record.rows(vec![changed_event(&actor, change, Map::new(), now_ms)])
+                },
+            )
             .await
             .map_err(|e| stale(entity.kind, e))?;
-        let after = EntityRow {
-            name: entity.name.clone(),
-            body,
-            version: written.version,
-            updated_at_ms: now_ms,
-            updated_by: who,
-        };
-        self.changed(caller, "put", entity, written.before, Some(&after), now_ms)
-            .await;
+        record.committed().await;
         self.refreshed(written.version).await;
-        Ok(after)
+        Ok(after(written.version))
     }
 
-    /// Deletes `entity` at version `expect`, records `admin.changed` and waits for the
-    /// catalog to drop it. Without a precondition: 404 for an entity that is not there at
-    /// all, 428 otherwise. Gives the row deleted.
+    /// Deletes `entity` at version `expect`, with its `admin.changed` event in the same
+    /// transaction, and waits for the catalog to drop it. Without a precondition: 404 for
+    /// an entity that is not there at all, 428 otherwise. Gives the row deleted.
     pub(super) async fn remove(
         &self,
         entity: &Entity,
@@ -140,16 +140,25 @@ impl Admin {
                 )),
             };
         };
+        let mut record = ChangeRecord::new(&self.audit, db);
         let written = db
-            .delete_entity(entity.kind, &entity.name, expect)
+            .delete_entity((entity.kind, &entity.name), expect, |written| {
+                let change = Change {
+                    kind: entity.kind,
+                    name: &entity.name,
+                    operation: "delete",
+                    before: state(entity.kind, written.before.as_ref()),
+                    after: Value::Null,
+                };
+                let actor = Actor::Session(caller.claims);
+                record.rows(vec![changed_event(&actor, change, Map::new(), now_ms)])
+            })
             .await
             .map_err(|e| stale(entity.kind, e))?;
-        let before = written.before.clone();
-        self.changed(caller, "delete", entity, written.before, None, now_ms)
-            .await;
+        record.committed().await;
         self.refreshed(written.version).await;
         // A committed delete had a row at `expect`.
-        before.ok_or(AdminError::Stale {
+        written.before.ok_or(AdminError::Stale {
             kind: entity.kind,
             current: None,
         })
@@ -164,42 +173,6 @@ impl Admin {
                 "the admin catalog was not reloaded within 2 s of a write; it takes effect at the next poll"
             );
         }
-    }
-
-    /// Records the change in the audit trail (documents as [`shown`]: no secrets).
-    async fn changed(
-        &self,
-        caller: &Allowed<'_>,
-        operation: &str,
-        entity: &Entity,
-        before: Option<EntityRow>,
-        after: Option<&EntityRow>,
-        now_ms: i64,
-    ) {
-        let state = |row: Option<&EntityRow>| match row {
-            None => Value::Null,
-            Some(row) => serde_json::json!({
-                "version": row.version,
-                "document": shown(entity.kind, &row.body),
-            }),
-        };
-        let mut event = AuditEvent::new(EventKind::AdminChanged, now_ms);
-        event.subject = Some(caller.claims.sub.to_string());
-        event.provider = Some(caller.claims.idp.to_string());
-        if entity.kind == EntityKind::Role {
-            event.role = Some(RoleName::new(entity.name.clone()));
-        }
-        event.role_session = Some(caller.claims.sid.clone());
-        event.detail = serde_json::json!({
-            "kind": entity.kind.as_str(),
-            "name": entity.name,
-            "operation": operation,
-            "caller_role": caller.claims.role.as_str(),
-            "before": state(before.as_ref()),
-            "after": state(after),
-        });
-        // The write is committed: a trail that cannot keep the event is logged by `note`.
-        self.audit.note(event).await;
     }
 }
 
@@ -616,19 +589,6 @@ fn role_names_policy(row: &EntityRow, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_redacted_in_provider_documents_only() {
-        let body =
-            r#"{"kind":"oidc","client_secret":"s3cret","bind_password":"pw","client_id":"x"}"#;
-        let provider = shown(EntityKind::Provider, body).unwrap();
-        assert_eq!(provider["client_secret"], REDACTED);
-        assert_eq!(provider["bind_password"], REDACTED);
-        assert_eq!(provider["client_id"], "x");
-        assert!(!provider.to_string().contains("s3cret"));
-        let policy = shown(EntityKind::Policy, r#"{"client_secret":"kept"}"#).unwrap();
-        assert_eq!(policy["client_secret"], "kept");
-    }
 
     #[test]
     fn a_role_names_a_policy_by_permission_policies_or_boundary() {

@@ -15,8 +15,9 @@
 //! it cannot drift from a real sign-in.
 //!
 //! Fourth slice ([`entities`]): providers and managed policies kept in the database, the
-//! same way as roles, through one entity write path (precondition, validation, write,
-//! audit event, catalog refresh) that the roles use too. Clients kept in the database,
+//! same way as roles, through one entity write path (precondition, validation, write with
+//! its audit event in one transaction, catalog refresh) that the roles use too; the event
+//! is built by [`changes`], which `lanyard apply` uses as well. Clients kept in the database,
 //! with secrets Lanyard generates, shows once and rotates with an overlap: [`clients`].
 //!
 //! May import: `access`, `audit`, `authz`, `catalog`, `clock`, `config`, `db`, `identity`,
@@ -24,6 +25,7 @@
 //! The providers' claim mapping reaches the simulator as a [`ClaimsMapper`] (the broker's
 //! connectors, handed in by `web`). No HTTP types.
 
+pub mod changes;
 pub mod clients;
 pub mod entities;
 pub mod sessions;
@@ -410,10 +412,8 @@ impl Admin {
             })?;
         if !answer.decision.outcome.is_allowed() {
             let mut event = AuditEvent::new(EventKind::AdminRefused, now.millis());
-            event.subject = Some(caller.claims.sub.to_string());
-            event.provider = Some(caller.claims.idp.to_string());
+            changes::Actor::Session(caller.claims).stamp(&mut event);
             event.role = Some(caller.claims.role.clone());
-            event.role_session = Some(caller.claims.sid.clone());
             event.source_ip = caller.ip.map(|ip| ip.to_string());
             event.reason = Some(answer.decision.reason.clone());
             event.detail = serde_json::json!({

@@ -216,9 +216,7 @@ impl Admin {
         let role_sessions = sso.issued_role_sessions(id.as_str()).await?;
         sso.end_by_ref(id.as_str()).await?;
         let mut event = AuditEvent::new(EventKind::AdminChanged, now_ms);
-        event.subject = Some(caller.claims.sub.to_string());
-        event.provider = Some(caller.claims.idp.to_string());
-        event.role_session = Some(caller.claims.sid.clone());
+        super::changes::Actor::Session(caller.claims).stamp(&mut event);
         event.detail = serde_json::json!({
             "kind": "session",
             "operation": "revoke",
@@ -280,9 +278,7 @@ impl Admin {
             }
         };
         let mut event = AuditEvent::new(EventKind::AdminChanged, now.millis());
-        event.subject = Some(caller.claims.sub.to_string());
-        event.provider = Some(caller.claims.idp.to_string());
-        event.role_session = Some(caller.claims.sid.clone());
+        super::changes::Actor::Session(caller.claims).stamp(&mut event);
         let (operation, target) = match what {
             Revoked::Person(p) => ("revoke_person", serde_json::json!({"person": p})),
             Revoked::Role(r) => {

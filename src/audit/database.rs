@@ -148,10 +148,23 @@ impl AuditSink for DatabaseSink {
     }
 }
 
+/// The row of `event` as the database sink writes it, for a write that inserts its own
+/// record in its transaction ([`crate::db::Database::put_entity`]).
+pub fn event_row(event: &AuditEvent) -> EventRow {
+    // An event is strings, numbers and a JSON value: it always serializes.
+    let record = serde_json::to_string(event).unwrap_or_default();
+    row_fields(event, record)
+}
+
 /// The row of `event`.
 fn row(event: &AuditEvent) -> Result<EventRow, AuditError> {
     let record = serde_json::to_string(event).map_err(|e| sink_error(e.to_string()))?;
-    Ok(EventRow {
+    Ok(row_fields(event, record))
+}
+
+/// The row of `event` with `record` as its whole.
+fn row_fields(event: &AuditEvent, record: String) -> EventRow {
+    EventRow {
         id: event.id.clone(),
         time_ms: event.time_ms,
         event: event.event.as_str().to_owned(),
@@ -164,7 +177,7 @@ fn row(event: &AuditEvent) -> Result<EventRow, AuditError> {
         client_id: event.client_id.as_ref().map(ToString::to_string),
         source_ip: event.source_ip.clone(),
         record,
-    })
+    }
 }
 
 /// Which events to read back; every given field must match exactly.

@@ -9,6 +9,12 @@
 //! Sinks: the log (always), JSON lines to a file or stdout ([`JsonLinesSink`]) and the
 //! database ([`DatabaseSink`], SQLite or PostgreSQL), as `[audit]` says ([`AuditSettings`]).
 //!
+//! A change the trail's own database holds (an admin write to the catalog) keeps its event
+//! in its own transaction instead: the writer inserts the [`event_row`] there, so the change
+//! and its event commit together or not at all, and then hands the event to
+//! [`Audit::note_committed`] for the other sinks (the log, the file), which cannot share
+//! that transaction and get it after the commit.
+//!
 //! May import: `db`, `clock`, `identity`.
 
 mod database;
@@ -29,7 +35,8 @@ use crate::identity::{ClientId, RoleName, RoleSessionId};
 use limit::Limiter;
 
 pub use database::{
-    AuditQuery, DatabaseSink, MAX_BATCH, QUEUE_CAPACITY, RETENTION_INTERVAL, prune, query,
+    AuditQuery, DatabaseSink, MAX_BATCH, QUEUE_CAPACITY, RETENTION_INTERVAL, event_row, prune,
+    query,
 };
 pub use export::{CSV_COLUMNS, csv};
 pub use file::{AuditFile, JsonLinesSink};
@@ -383,6 +390,9 @@ pub struct AuditSettings {
 #[derive(Clone)]
 pub struct Audit {
     sinks: Arc<[Arc<dyn AuditSink>]>,
+    /// Every sink but the database's: where an event goes that the database already holds
+    /// (written in the transaction of the change it records).
+    beside_database: Arc<[Arc<dyn AuditSink>]>,
     on_failure: OnFailure,
     database: Option<Arc<Database>>,
     retention: Option<Duration>,
@@ -403,6 +413,7 @@ impl Audit {
     /// An audit trail over `sinks`.
     pub fn new(sinks: Vec<Arc<dyn AuditSink>>, on_failure: OnFailure) -> Self {
         Self {
+            beside_database: sinks.clone().into(),
             sinks: sinks.into(),
             on_failure,
             database: None,
@@ -428,10 +439,12 @@ impl Audit {
             })?)),
             None => None,
         };
+        let beside_database = sinks.clone();
         if let Some(db) = &database {
             sinks.push(Arc::new(DatabaseSink::new(Arc::clone(db))));
         }
         let mut audit = Self::new(sinks, settings.on_failure);
+        audit.beside_database = beside_database.into();
         audit.database = database;
         audit.retention = settings.retention;
         Ok(audit)
@@ -440,6 +453,26 @@ impl Audit {
     /// The audit database, if one is configured.
     pub fn database(&self) -> Option<&Arc<Database>> {
         self.database.as_ref()
+    }
+
+    /// Whether this trail keeps its events in `db` (its database is `db`): a write to
+    /// `db` then inserts its own record in its transaction ([`event_row`]) and hands the
+    /// event to [`Audit::note_committed`] for the other sinks.
+    pub fn keeps_events_in(&self, db: &Database) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|own| std::ptr::eq(own, db))
+    }
+
+    /// Writes `event`, which the trail's database already holds (inserted in the
+    /// transaction of the change it records, now committed), to every other sink: the
+    /// log and the file. A failed sink is logged: the change it records is made.
+    pub async fn note_committed(&self, event: AuditEvent) {
+        for sink in self.beside_database.iter() {
+            if let Err(e) = sink.write(&event).await {
+                tracing::error!(target: "audit", sink = e.sink, error = %e.message, event = event.event.as_str(), id = %event.id, "audit event not kept");
+            }
+        }
     }
 
     /// What a failed write means.
@@ -628,6 +661,36 @@ mod tests {
         assert_eq!(summaries[0].source_ip.as_deref(), Some("203.0.113.9"));
         assert_eq!(summaries[0].detail["count"], 500 - u64::from(FULL_EVENTS));
         assert_eq!(summaries[0].detail["event"], "signin.failed");
+    }
+
+    #[tokio::test]
+    async fn an_event_its_database_holds_goes_to_the_other_sinks_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AuditSettings {
+            database: Some(Location::Sqlite(dir.path().join("a.db"))),
+            file: Some(AuditFile::Path(dir.path().join("audit.jsonl"))),
+            on_failure: OnFailure::Refuse,
+            retention: None,
+        };
+        let audit = Audit::from_settings(&settings).unwrap();
+        let db = Arc::clone(audit.database().unwrap());
+        let other = Database::open(&Location::Sqlite(dir.path().join("b.db"))).unwrap();
+        assert!(audit.keeps_events_in(&db));
+        assert!(!audit.keeps_events_in(&other));
+        assert!(!MemorySink::new().audit(OnFailure::Log).keeps_events_in(&db));
+
+        let event = AuditEvent::new(EventKind::AdminChanged, 7);
+        audit.note_committed(event.clone()).await;
+        let lines = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        assert!(lines.contains(&event.id), "{lines}");
+        let all = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        assert!(query(&db, &all).await.unwrap().is_empty(), "not twice");
+        // The row the write inserts is the one the database sink would have written.
+        db.insert_event(&event_row(&event)).await.unwrap();
+        assert_eq!(query(&db, &all).await.unwrap(), [event]);
     }
 
     #[tokio::test]

@@ -6,8 +6,15 @@
 //! whose precondition no longer holds changes nothing and says what the version is now.
 //! The catalog row is updated first in each write transaction, so writers take turns on
 //! it (a row lock in PostgreSQL, the write lock in SQLite) and never deadlock.
+//!
+//! Every write takes the audit events that record it (`admin.changed`), made by the caller
+//! from what the write found (the entity before, the new version) once its precondition
+//! holds, and inserts them into `audit_events` in the same transaction: the change and its
+//! record commit together or not at all (a failed insert rolls the write back), so a crash
+//! between the two cannot lose the record.
 
-use super::{Database, DbError, Pool, bounded, on_pool};
+use super::events::insert_event;
+use super::{Database, DbError, EventRow, Pool, bounded, on_pool};
 
 /// What kind of entity a row holds (the `kind` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,35 +161,36 @@ impl Database {
         .map(|r| r.map(row)))
     }
 
-    /// Creates or replaces an entity when `expect` holds, bumping the catalog version in
-    /// the same transaction; otherwise changes nothing.
+    /// Creates or replaces an entity when `expect` holds, bumping the catalog version and
+    /// inserting the audit rows `events` makes of the write in the same transaction;
+    /// otherwise changes nothing (and `events` is not called).
     pub async fn put_entity(
         &self,
-        kind: EntityKind,
-        name: &str,
+        (kind, name): (EntityKind, &str),
         body: &str,
-        updated_by: &str,
-        now_ms: i64,
+        (updated_by, now_ms): (&str, i64),
         expect: Precondition,
+        events: impl FnOnce(&Written) -> Vec<EventRow> + Send,
     ) -> Result<Written, WriteError> {
         let change = Change::Put {
             body,
             updated_by,
             now_ms,
         };
-        self.write(kind, name, expect, change).await
+        self.write(kind, name, expect, change, events).await
     }
 
-    /// Deletes an entity when it is at version `expect`, bumping the catalog version in
-    /// the same transaction; otherwise changes nothing.
+    /// Deletes an entity when it is at version `expect`, bumping the catalog version and
+    /// inserting the audit rows `events` makes of the delete in the same transaction;
+    /// otherwise changes nothing (and `events` is not called).
     pub async fn delete_entity(
         &self,
-        kind: EntityKind,
-        name: &str,
+        (kind, name): (EntityKind, &str),
         expect: i64,
+        events: impl FnOnce(&Written) -> Vec<EventRow> + Send,
     ) -> Result<Written, WriteError> {
-        self.write(kind, name, Precondition::Version(expect), Change::Delete)
-            .await
+        let expect = Precondition::Version(expect);
+        self.write(kind, name, expect, Change::Delete, events).await
     }
 
     async fn write(
@@ -191,6 +199,7 @@ impl Database {
         name: &str,
         expect: Precondition,
         change: Change<'_>,
+        events: impl FnOnce(&Written) -> Vec<EventRow> + Send,
     ) -> Result<Written, WriteError> {
         self.ready().await?;
         let outcome = on_pool!(self, p => bounded(async {
@@ -224,8 +233,13 @@ impl Database {
                 query = query.bind(*body).bind(version).bind(*now_ms).bind(*updated_by);
             }
             query.execute(&mut *tx).await?;
+            let written = Written { before, version };
+            // The record of the change, in its transaction: a failed insert rolls it back.
+            for event in events(&written) {
+                insert_event!(&event).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            Ok(Ok(Written { before, version }))
+            Ok(Ok(written))
         })
         .await)?;
         outcome.map_err(|current| WriteError::Stale { current })
@@ -263,14 +277,15 @@ pub enum BatchError {
 
 impl Database {
     /// Makes every write of `writes` if all their preconditions hold, in one transaction
-    /// under one new catalog version (the version of every entity written); otherwise
-    /// none. Answers that version and each entity as it was before its write. An empty
-    /// batch changes nothing and answers the current version.
+    /// under one new catalog version (the version of every entity written), with the
+    /// audit rows `events` makes of that version and the entities before; otherwise none
+    /// (and `events` is not called). Answers that version and each entity as it was before
+    /// its write. An empty batch changes nothing and answers the current version.
     pub async fn write_all(
         &self,
         writes: &[BatchWrite<'_>],
-        updated_by: &str,
-        now_ms: i64,
+        (updated_by, now_ms): (&str, i64),
+        events: impl FnOnce(i64, &[Option<EntityRow>]) -> Vec<EventRow> + Send,
     ) -> Result<(i64, Vec<Option<EntityRow>>), BatchError> {
         if writes.is_empty() {
             return Ok((self.catalog_version().await?, Vec::new()));
@@ -310,6 +325,9 @@ impl Database {
                 query.execute(&mut *tx).await?;
                 befores.push(before);
             }
+            for event in events(version, &befores) {
+                insert_event!(&event).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(Ok((version, befores)))
         })
@@ -332,7 +350,7 @@ mod tests {
         let put = |body: &'static str, expect| {
             let db = &db;
             async move {
-                db.put_entity(role, "eng", body, "corp:alice", 7, expect)
+                db.put_entity((role, "eng"), body, ("corp:alice", 7), expect, |_| vec![])
                     .await
             }
         };
@@ -354,15 +372,16 @@ mod tests {
         assert_eq!((version, rows.len()), (2, 1));
         assert_eq!(rows[0].body, "{\"a\":2}");
         assert_eq!(rows[0].updated_by, "corp:alice");
+        let delete = |expect| db.delete_entity((role, "eng"), expect, |_| vec![]);
         assert!(matches!(
-            db.delete_entity(role, "eng", 1).await,
+            delete(1).await,
             Err(WriteError::Stale { current: Some(2) })
         ));
-        let deleted = db.delete_entity(role, "eng", 2).await.unwrap();
+        let deleted = delete(2).await.unwrap();
         assert_eq!(deleted.version, 3);
         assert_eq!(db.entity(role, "eng").await.unwrap(), None);
         assert!(matches!(
-            db.delete_entity(role, "eng", 2).await,
+            delete(2).await,
             Err(WriteError::Stale { current: None })
         ));
         // A new entity of the same name never takes an old version (ETag) again.
@@ -387,8 +406,8 @@ mod tests {
                     put("a", Precondition::Absent, "{\"a\":1}"),
                     put("b", Precondition::Absent, "{\"b\":1}"),
                 ],
-                "cli",
-                5,
+                ("cli", 5),
+                |_, _| vec![],
             )
             .await
             .unwrap();
@@ -400,8 +419,8 @@ mod tests {
                     put("a", Precondition::Version(1), "{\"a\":2}"),
                     put("b", Precondition::Absent, "{}"),
                 ],
-                "cli",
-                6,
+                ("cli", 6),
+                |_, _| vec![],
             )
             .await;
         assert!(matches!(
@@ -425,14 +444,107 @@ mod tests {
         let (version, befores) = db
             .write_all(
                 &[put("a", Precondition::Version(1), "{}"), delete],
-                "cli",
-                7,
+                ("cli", 7),
+                |_, _| vec![],
             )
             .await
             .unwrap();
         assert_eq!(version, 2);
         assert_eq!(befores[1].as_ref().unwrap().body, "{\"b\":1}");
         assert_eq!(db.entity(role, "b").await.unwrap(), None);
-        assert_eq!(db.write_all(&[], "cli", 8).await.unwrap(), (2, vec![]));
+        let none = db.write_all(&[], ("cli", 8), |_, _| vec![]).await;
+        assert_eq!(none.unwrap(), (2, vec![]));
+    }
+
+    /// An audit row with `id` recording a change of `name`.
+    fn event(id: &str, name: &str) -> EventRow {
+        EventRow {
+            id: id.to_owned(),
+            time_ms: 9,
+            event: "admin.changed".to_owned(),
+            door: None,
+            provider: Some("corp".to_owned()),
+            subject: Some("alice".to_owned()),
+            role: Some(name.to_owned()),
+            session_name: None,
+            role_session: None,
+            client_id: None,
+            source_ip: None,
+            record: format!("{{\"name\":\"{name}\"}}"),
+        }
+    }
+
+    /// Every stored audit record.
+    async fn records(db: &Database) -> Vec<String> {
+        let filter = super::super::EventFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        db.events(&filter).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_and_its_audit_rows_commit_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&Location::Sqlite(dir.path().join("a.db"))).unwrap();
+        let role = EntityKind::Role;
+        // The rows are made of what the write found: the version it made, no row before.
+        let written = db
+            .put_entity(
+                (role, "a"),
+                "{}",
+                ("corp:alice", 7),
+                Precondition::Absent,
+                |w| {
+                    assert_eq!((w.version, w.before.is_none()), (1, true));
+                    vec![event("e-1", "a")]
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(written.version, 1);
+        assert_eq!(records(&db).await, vec!["{\"name\":\"a\"}".to_owned()]);
+
+        // An audit row the database refuses (its id is taken): the write is rolled back.
+        let refused = db
+            .put_entity(
+                (role, "b"),
+                "{}",
+                ("corp:alice", 8),
+                Precondition::Absent,
+                |_| vec![event("e-1", "b")],
+            )
+            .await;
+        assert!(matches!(refused, Err(WriteError::Db(_))), "{refused:?}");
+        assert_eq!(db.entity(role, "b").await.unwrap(), None);
+        assert_eq!(db.catalog_version().await.unwrap(), 1);
+        let refused = db.delete_entity((role, "a"), 1, |_| vec![event("e-1", "a")]);
+        assert!(matches!(refused.await, Err(WriteError::Db(_))));
+        assert!(db.entity(role, "a").await.unwrap().is_some());
+
+        let put = |name| BatchWrite {
+            kind: role,
+            name,
+            expect: Precondition::Absent,
+            body: Some("{}"),
+        };
+        let refused = db
+            .write_all(&[put("c"), put("d")], ("cli", 9), |version, befores| {
+                assert_eq!((version, befores.len()), (2, 2));
+                vec![event("e-2", "c"), event("e-1", "d")]
+            })
+            .await;
+        assert!(matches!(refused, Err(BatchError::Db(_))), "{refused:?}");
+        assert_eq!(db.entity(role, "c").await.unwrap(), None);
+        assert_eq!(records(&db).await.len(), 1, "no row of the batch is kept");
+        assert_eq!(db.catalog_version().await.unwrap(), 1);
+
+        // A stale precondition: nothing written, and no rows asked for.
+        let stale = db
+            .put_entity((role, "a"), "{}", ("x", 10), Precondition::Absent, |_| {
+                panic!("no rows for a write that does not happen")
+            })
+            .await;
+        assert!(matches!(stale, Err(WriteError::Stale { current: Some(1) })));
     }
 }

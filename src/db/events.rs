@@ -116,6 +116,35 @@ const ROWS_PER_STATEMENT: usize = 512;
 
 const DELETE_BEFORE: &str = "DELETE FROM audit_events WHERE time_ms < $1";
 
+/// One row's `INSERT`, for an event written in the transaction of the change it records
+/// ([`insert_event`]).
+pub(super) const INSERT_ONE: &str = "INSERT INTO audit_events (id, time_ms, event, door, \
+                                     provider, subject, role, session_name, role_session, \
+                                     client_id, source_ip, record) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// The `INSERT` of one [`EventRow`] ([`INSERT_ONE`] with its values bound), for either
+/// backend: executed on a write's transaction, it commits or rolls back with the write.
+macro_rules! insert_event {
+    ($row:expr) => {{
+        let row: &EventRow = $row;
+        sqlx::query(super::events::INSERT_ONE)
+            .bind(row.id.as_str())
+            .bind(row.time_ms)
+            .bind(row.event.as_str())
+            .bind(row.door.as_deref())
+            .bind(row.provider.as_deref())
+            .bind(row.subject.as_deref())
+            .bind(row.role.as_deref())
+            .bind(row.session_name.as_deref())
+            .bind(row.role_session.as_deref())
+            .bind(row.client_id.as_deref())
+            .bind(row.source_ip.as_deref())
+            .bind(row.record.as_str())
+    }};
+}
+pub(super) use insert_event;
+
 impl Database {
     /// Inserts one event; `Ok` once the insert is committed.
     pub async fn insert_event(&self, row: &EventRow) -> Result<(), DbError> {

@@ -371,7 +371,9 @@ async fn crud(database: &str) {
         .collect();
     assert_eq!(ops, ["delete", "put", "put"], "newest first");
     let (delete, replace, create) = (&events[0], &events[1], &events[2]);
-    assert_eq!(create.subject.as_deref(), Some("corp:alice"));
+    // The person as sign-in events record one: the subject and its provider apart.
+    assert_eq!(create.subject.as_deref(), Some("alice"));
+    assert_eq!(create.provider.as_deref(), Some("corp"));
     assert_eq!(create.detail["caller_role"], "admin");
     assert_eq!(create.detail["before"], Value::Null);
     assert_eq!(create.detail["after"]["document"]["description"], "On call");
@@ -654,8 +656,10 @@ async fn callers_whose_policies_do_not_allow_the_action_are_refused() {
             let body = admin.get(refusals).await.2;
             let events = body["events"].as_array().cloned().unwrap_or_default();
             let by = |who: &str, action: &str, resource: &str| {
+                let (provider, subject) = who.split_once(':').unwrap();
                 events.iter().any(|e| {
-                    e["subject"] == who
+                    e["subject"] == subject
+                        && e["provider"] == provider
                         && e["detail"]["action"] == action
                         && e["detail"]["resource"] == resource
                         && e["reason"].as_str().is_some_and(|r| !r.is_empty())

@@ -384,7 +384,8 @@ async fn lifecycle(database: &str) {
         .collect();
     assert_eq!(create.len(), 1, "one write generated a secret");
     assert_eq!(create[0].client_id.as_ref().unwrap().as_str(), "deployer");
-    assert_eq!(create[0].subject.as_deref(), Some("corp:alice"));
+    assert_eq!(create[0].subject.as_deref(), Some("alice"));
+    assert_eq!(create[0].provider.as_deref(), Some("corp"));
     assert_eq!(create[0].detail["before"], Value::Null);
     assert_eq!(create[0].detail["after"]["document"], deployer());
     for e in &events {

@@ -204,7 +204,8 @@ async fn sessions_are_listed_filtered_paged_and_revoked_one_by_one() {
     db.close().await;
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
-    assert_eq!(event.subject.as_deref(), Some("corp:alice"));
+    assert_eq!(event.subject.as_deref(), Some("alice"));
+    assert_eq!(event.provider.as_deref(), Some("corp"));
     assert_eq!(event.detail["kind"], "session");
     assert_eq!(event.detail["operation"], "revoke");
     assert_eq!(event.detail["session"], id);
@@ -363,7 +364,8 @@ async fn revoking_a_person_refuses_every_token_of_theirs_and_no_one_elses() {
     .unwrap();
     db.close().await;
     let event = &events[0];
-    assert_eq!(event.subject.as_deref(), Some("corp:alice"));
+    assert_eq!(event.subject.as_deref(), Some("alice"));
+    assert_eq!(event.provider.as_deref(), Some("corp"));
     assert_eq!(event.detail["operation"], "revoke_person");
     assert_eq!(event.detail["target"]["person"], "corp:bob");
     assert_eq!(event.detail["reason"], "left");

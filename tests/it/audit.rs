@@ -744,3 +744,178 @@ async fn nothing_acknowledged_is_lost_when_the_database_stops() {
     );
     drop(pg);
 }
+
+// ---- admin changes and their events ---------------------------------------------------
+
+/// A role document for the admin API that the quickstart's `dave` may assume.
+fn admin_role(description: &str) -> Value {
+    json!({
+        "description": description,
+        "permission_policies": ["read-only"],
+        "trust_policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": "corp"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"idp:username": "dave"}}
+        }]}
+    })
+}
+
+/// PUT of a new role through the admin API as `admin`: the status.
+async fn put_role(l: &crate::harness::Lanyard, admin: &str, name: &str) -> u16 {
+    reqwest::Client::new()
+        .put(l.at(&format!("/admin/api/v1/roles/{name}")))
+        .bearer_auth(admin)
+        .header("if-none-match", "*")
+        .json(&admin_role("on call"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The `admin.changed` events stored for the role `name`.
+async fn changes_of(location: &Location, name: &str) -> Vec<AuditEvent> {
+    let q = AuditQuery {
+        event: Some(EventKind::AdminChanged),
+        role: Some(name.to_owned()),
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    events_of(location, q).await
+}
+
+#[tokio::test]
+async fn an_admin_change_whose_event_the_database_refuses_is_not_made() {
+    let pg = PgDatabase::create().await;
+    let url = pg.url();
+    let (l, _keys) = crate::admin_api::start(&url).await;
+    let admin = crate::admin_api::token(&l, "alice", "admin").await;
+    assert_eq!(put_role(&l, &admin, "eng-first").await, 201);
+
+    // From now on PostgreSQL itself refuses every admin.changed row.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    for statement in [
+        "CREATE FUNCTION refuse_admin_changed() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'admin.changed refused by the test'; END $$",
+        "CREATE TRIGGER refuse_admin_changed BEFORE INSERT ON audit_events FOR EACH ROW \
+         WHEN (NEW.event = 'admin.changed') EXECUTE FUNCTION refuse_admin_changed()",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    let db = Database::open(&pg.location()).unwrap();
+    let version = db.catalog_version().await.unwrap();
+
+    // Through the API: the write is rolled back with its event.
+    assert_eq!(put_role(&l, &admin, "eng-second").await, 503);
+    let (status, _) = get_with(&l, &admin, "/admin/api/v1/roles/eng-second").await;
+    assert_eq!(status, 404);
+    let r = reqwest::Client::new()
+        .delete(l.at("/admin/api/v1/roles/eng-first"))
+        .bearer_auth(&admin)
+        .header("if-match", format!("\"{version}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "{}", r.text().await.unwrap_or_default());
+    let (status, _) = get_with(&l, &admin, "/admin/api/v1/roles/eng-first").await;
+    assert_eq!(status, 200, "the delete is rolled back");
+
+    // Through `lanyard apply`: the batch is rolled back with its events.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roles.toml");
+    std::fs::write(&file, "").unwrap();
+    let config = l.live.as_ref().unwrap().1.display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .args(["apply", file.to_str().unwrap(), "--config", &config])
+        .env_remove("LANYARD_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(
+        db.entity(lanyard::db::EntityKind::Role, "eng-first")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(db.catalog_version().await.unwrap(), version);
+    assert_eq!(changes_of(&pg.location(), "eng-first").await.len(), 1);
+
+    // The trail accepts the events again: the same writes are made, each with its event.
+    sqlx::query("DROP TRIGGER refuse_admin_changed ON audit_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(put_role(&l, &admin, "eng-second").await, 201);
+    let kept = changes_of(&pg.location(), "eng-second").await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].detail["operation"], "put");
+    db.close().await;
+}
+
+/// GET of an admin API path with `token`: status and JSON body.
+async fn get_with(l: &crate::harness::Lanyard, token: &str, path: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(l.at(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_person_filter_finds_their_sign_ins_and_their_admin_changes() {
+    let (_dir, url) = crate::admin_api::sqlite();
+    let (l, _keys) = crate::admin_api::start(&url).await;
+    // alice signs in through `corp` in a browser and takes the admin role there.
+    let b = crate::harness::browser();
+    let (status, html) = l.picker(&b, "alice").await;
+    if status == 200 {
+        assert_eq!(l.choose(&b, &html, "admin", 900).await.status(), 303);
+    }
+    let (admin, _) = l.credentials(&b).await;
+    assert_eq!(put_role(&l, &admin, "eng-alice").await, 201);
+
+    // The API's filter by person: both kinds of event, with the same subject and provider.
+    let path = "/admin/api/v1/audit-events?provider=corp&subject=alice&limit=100";
+    let started = Instant::now();
+    let events = loop {
+        let (status, body) = get_with(&l, &admin, path).await;
+        assert_eq!(status, 200, "{body}");
+        let events = body["events"].as_array().cloned().unwrap_or_default();
+        let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+        if kinds.contains(&"signin.succeeded") && kinds.contains(&"admin.changed") {
+            break events;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let changed = events
+        .iter()
+        .find(|e| e["event"] == "admin.changed")
+        .unwrap();
+    assert_eq!(changed["detail"]["name"], "eng-alice");
+    assert_eq!(
+        (&changed["subject"], &changed["provider"]),
+        (&json!("alice"), &json!("corp"))
+    );
+
+    // The console's filter by person (`corp:alice`) shows both, the person as before.
+    let page = b
+        .get(l.at("/admin/audit?person=corp%3Aalice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("admin.changed"), "{page}");
+    assert!(page.contains("signin.succeeded"), "{page}");
+    assert!(page.contains("<td>corp:alice</td>"), "{page}");
+    assert!(!page.contains("corp:corp:alice"), "{page}");
+}
