@@ -322,3 +322,136 @@ admin-provider-none = Es gibt keinen Identitätsanbieter mit der ID { $provider 
 admin-provider-in-file = Der Identitätsanbieter { $provider } wird in lanyard.toml verwaltet und kann hier nicht geändert werden.
 admin-provider-stale-how = Ihre Änderungen wurden nicht gespeichert. Der Anbieter hat jetzt Version { $version }, unten gezeigt. Ihr Text steht noch im Formular: Vergleichen Sie, und speichern Sie erneut, um diese Version zu ersetzen.
 admin-provider-delete-stale = Die Bestätigung zeigt jetzt seine aktuelle Version.
+
+## Verwaltete Richtlinien und OpenID-Clients (admin_policies.html, admin_policy*.html,
+## admin_clients.html, admin_client*.html)
+# $policy ist der Name einer verwalteten Richtlinie, $client die ID eines OpenID-Clients,
+# $roles eine Liste von Rollennamen.
+
+admin-nav-policies = Richtlinien
+admin-nav-clients = OpenID-Clients
+admin-col-policy = Richtlinie
+admin-col-used-by = Verwendet von
+admin-policies-title = Verwaltete Richtlinien
+admin-policies-lead = Die Berechtigungsrichtlinien, die Rollen nennen (permission_policies, permissions_boundary). Eine Änderung gilt für jede Rolle, die die Richtlinie nennt.
+admin-policy-new = Neue Richtlinie
+admin-policy-title = Richtlinie { $policy }
+# $policy wird als Code gezeigt.
+admin-policy-heading = Richtlinie { $policy }
+admin-policy-unused = keine Rolle
+admin-policy-saved = Gespeichert. Jede Lanyard-Instanz verwendet sie innerhalb von zwei Sekunden.
+admin-policy-deleted = Die Richtlinie { $policy } wurde gelöscht.
+admin-policy-file-lead = Diese Richtlinie ist in lanyard.toml festgelegt: Ändern Sie sie dort (und laden Sie neu), nicht hier.
+admin-policy-statements = Anweisungen
+# $roles wird als Code gezeigt.
+admin-policy-used-by = Verwendet von den Rollen { $roles }.
+admin-policy-used-by-none = Keine Rolle verwendet diese Richtlinie.
+admin-policy-name = Name
+admin-policy-bad-name = Der Name einer Richtlinie besteht aus 1 bis 64 Buchstaben, Ziffern oder + = , . @ _ -.
+admin-policy-document = Richtliniendokument (IAM-JSON)
+admin-policy-document-hint = Eine IAM-Identitätsrichtlinie: Version und Statement, jede Anweisung mit Effect, Action oder NotAction, Resource oder NotResource und optional Condition. Probleme werden mit ihrem Pfad gezeigt, etwa document.Statement[0].Effect.
+admin-policy-not-json = Die Richtlinie ist kein JSON-Objekt: { $detail }
+admin-policy-stale = Jemand hat diese Richtlinie geändert, seit Sie sie geöffnet haben.
+admin-policy-stale-how = Ihre Änderungen wurden nicht gespeichert. Die Richtlinie hat jetzt die Version { $version }, unten gezeigt. Ihr Text steht noch im Formular: Vergleichen Sie und speichern Sie erneut, um diese Version zu ersetzen.
+admin-policy-managed-in-file = Die Richtlinie { $policy } wird in lanyard.toml verwaltet und kann hier nicht geändert werden.
+admin-policy-not-found = Es gibt keine Richtlinie namens { $policy }.
+# $policy und $roles werden als Code gezeigt.
+admin-policy-confirm-lead = Die Rollen { $roles } verwenden die Richtlinie { $policy }: Was sie nicht mehr erlaubt, verlieren Personen mit diesen Rollen sofort, auf jeder Lanyard-Instanz.
+admin-policy-delete = Diese Richtlinie löschen …
+admin-policy-delete-title = Richtlinie { $policy } löschen
+# $policy wird als Code gezeigt.
+admin-policy-delete-heading = Die Richtlinie { $policy } löschen?
+admin-policy-delete-lead = Keine Rolle verwendet sie, das Löschen nimmt also niemandem etwas. Es lässt sich nicht rückgängig machen; eine Richtlinie gleichen Namens kann neu angelegt werden.
+admin-policy-delete-confirm = Richtlinie löschen
+# $policy wird als Code gezeigt.
+admin-policy-in-use-heading = Die Richtlinie { $policy } wird noch verwendet
+# $policy und $roles werden als Code gezeigt.
+admin-policy-in-use = Die Richtlinie { $policy } kann nicht gelöscht werden, solange Rollen sie nennen: { $roles }. Entfernen Sie sie zuerst aus deren permission_policies oder permissions_boundary und löschen Sie sie dann. Es wurde nichts gelöscht.
+admin-policy-edit-role = Rolle { $role } bearbeiten
+admin-policy-back = Zurück zur Richtlinie { $policy }
+admin-col-client = Client
+admin-col-grant-types = Grant-Typen
+admin-col-secrets = Geheimnisse
+admin-col-created = Erstellt
+admin-col-works-until = Gültig bis (UTC)
+admin-clients-title = OpenID-Clients
+admin-clients-lead = Die Anwendungen, die ihre Benutzer über Lanyard anmelden oder eigene Anmeldedaten erhalten (client_credentials).
+admin-client-new = Neuer Client
+admin-client-title = Client { $client }
+# $client wird als Code gezeigt.
+admin-client-heading = Client { $client }
+admin-client-public = öffentlich, kein Geheimnis
+admin-client-confidential = vertraulich
+admin-client-secrets-count =
+    { $count ->
+        [one] ein Geheimnis in Gebrauch
+       *[other] { $count } Geheimnisse in Gebrauch
+    }
+admin-client-saved = Gespeichert. Jede Lanyard-Instanz verwendet ihn innerhalb von zwei Sekunden.
+admin-client-deleted = Der Client { $client } wurde gelöscht; seine Geheimnisse gelten nicht mehr.
+admin-client-file-lead = Dieser Client ist in lanyard.toml festgelegt: Ändern Sie ihn dort (und laden Sie neu), nicht hier.
+admin-client-id = Client-ID
+admin-client-id-hint = Die client_id, die die Anwendung sendet: 1 bis 128 Buchstaben, Ziffern oder - _ . : (sie lässt sich später nicht ändern).
+admin-client-bad-id = Eine Client-ID besteht aus 1 bis 128 Buchstaben, Ziffern oder - _ . :
+admin-client-name = Angezeigter Name
+admin-client-kind = Art
+admin-client-public-box = Öffentlicher Client (kein Geheimnis; eine Browser- oder native App mit PKCE)
+admin-client-public-hint = Ein vertraulicher Client erhält ein von Lanyard erzeugtes Geheimnis, das nach dem Speichern einmal gezeigt wird.
+admin-client-redirect-uris = Weiterleitungs-URIs
+admin-client-post-logout-uris = Weiterleitungs-URIs nach der Abmeldung
+admin-client-lines-hint = Eine URI pro Zeile: https, http auf einer Loopback-Adresse oder das Reverse-Domain-Schema einer nativen App.
+admin-client-allowed-roles = Erlaubte Rollen
+admin-client-allowed-roles-hint = Eine Rolle pro Zeile: die Rollen, die Personen für diese Anwendung erhalten dürfen.
+admin-client-machine-role = Maschinenrolle
+admin-client-machine-role-hint = Mit client_credentials: die Rolle, die der Client selbst erhält. Ihre Vertrauensrichtlinie muss den ARN des Clients zulassen.
+admin-client-audience = Zielgruppe (Audience)
+admin-client-audience-hint = Das aud der an ihn ausgegebenen Zugriffstoken; leer: seine ID.
+admin-client-access-lifetime = Gültigkeit der Zugriffstoken
+admin-client-refresh-lifetime = Gültigkeit der Refresh-Token
+admin-client-lifetime-hint = Eine Dauer wie 15m, 1h oder 8h; leer für den Standardwert.
+admin-client-introspect = Token, die er prüfen darf (Introspection)
+admin-client-introspect-own = seine eigenen (an ihn ausgegeben oder für seine Zielgruppe)
+admin-client-introspect-any = jedes von Lanyard ausgegebene Token (ein gemeinsamer Ressourcenserver)
+admin-client-source-ip = Quelladresse
+admin-client-source-ip-box = Dem Client vertrauen, die Adresse der bedienten Person zu melden (aws:SourceIp in /v1/authorize)
+admin-client-create = Client anlegen
+admin-client-stale = Jemand hat diesen Client geändert, seit Sie ihn geöffnet haben.
+admin-client-stale-how = Es wurde nichts gespeichert. Der Client hat jetzt die Version { $version }. Ihre Eingaben stehen noch im Formular: Prüfen Sie die Seite des Clients in einem neuen Tab und speichern Sie dann erneut, um diese Version zu ersetzen.
+admin-client-managed-in-file = Der Client { $client } wird in lanyard.toml verwaltet und kann hier nicht geändert werden.
+admin-client-not-found = Es gibt keinen Client mit der ID { $client }.
+admin-client-public-no-secret = Der Client { $client } ist öffentlich: Er hat kein Geheimnis, das ersetzt werden könnte.
+admin-client-too-many-secrets = Dieser Client hat schon fünf Geheimnisse in Gebrauch. Erzeugen Sie ein neues ohne Überlappung, um die anderen sofort zu beenden, oder warten Sie, bis ihre Überlappung endet.
+admin-client-bad-overlap = Die Überlappung ist eine Anzahl Sekunden, höchstens 30 Tage (2592000).
+# $client wird als Code gezeigt.
+admin-client-confirm-lead = Diese Änderung am Client { $client } entfernt:
+admin-client-removes-secrets = er wird öffentlich, und seine Geheimnisse gelten nicht mehr
+admin-client-secrets-title = Geheimnisse
+admin-client-secrets-lead = Die jetzt gültigen Geheimnisse, nach ihrer Erstellung. Geheimnisse werden nach ihrer Erstellung nie wieder gezeigt; nur ihre Hashes werden aufbewahrt.
+admin-client-until-rotation = bis zum nächsten neuen Geheimnis
+admin-client-public-no-secrets = Ein öffentlicher Client hat kein Geheimnis.
+admin-client-overlap = Wenn ein neues Geheimnis erzeugt wird, gelten die bisherigen noch
+admin-client-overlap-hour = 1 Stunde
+admin-client-overlap-day = 24 Stunden (Standard)
+admin-client-overlap-week = 7 Tage
+admin-client-overlap-month = 30 Tage (am längsten)
+admin-client-overlap-none = gar nicht: die bisherigen Geheimnisse sofort beenden
+admin-client-overlap-hint = Die Überlappung lässt die Anwendung ohne Ausfall auf das neue Geheimnis umstellen.
+admin-client-rotate = Neues Geheimnis erzeugen
+admin-client-rotate-confirm-title = Die bisherigen Geheimnisse sofort beenden?
+# $client wird als Code gezeigt.
+admin-client-rotate-confirm-lead = Der Client { $client } erhält ein neues Geheimnis, und jedes bisherige gilt sofort nicht mehr: Die Anwendung schlägt fehl, bis sie das neue verwendet.
+admin-client-rotate-confirm = Neues Geheimnis erzeugen und die anderen beenden
+admin-client-secret-title = Das neue Geheimnis von { $client }
+# $client wird als Code gezeigt.
+admin-client-secret-heading = Das neue Geheimnis des Clients { $client }
+admin-client-secret-once = Kopieren Sie es jetzt: Es wird nicht noch einmal gezeigt. Lanyard bewahrt nur seinen Hash auf.
+admin-client-secret-label = Client-Geheimnis
+admin-client-previous-until = Die bisherigen Geheimnisse gelten noch bis { $when }.
+admin-client-previous-ended = Die bisherigen Geheimnisse gelten nicht mehr.
+admin-client-secret-done = Ich habe es kopiert: zurück zum Client
+admin-client-delete = Diesen Client löschen …
+admin-client-delete-title = Client { $client } löschen
+# $client wird als Code gezeigt.
+admin-client-delete-heading = Den Client { $client } löschen?
+admin-client-delete-lead = Die Anwendung kann keine Personen mehr anmelden und keine Token mehr erhalten: Ihre Geheimnisse gelten sofort nicht mehr. Bereits an sie ausgegebene Token gelten bis zu ihrem Ablauf.
+admin-client-delete-confirm = Client löschen

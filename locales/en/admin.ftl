@@ -339,3 +339,136 @@ admin-provider-none = There is no identity provider with the id { $provider }.
 admin-provider-in-file = The identity provider { $provider } is managed in lanyard.toml and cannot be changed here.
 admin-provider-stale-how = Your changes were not saved. The provider is now at version { $version }, shown below. Your text is still in the form: compare, then save again to replace that version.
 admin-provider-delete-stale = The confirmation now shows its current version.
+
+## Managed policies and OpenID clients (admin_policies.html, admin_policy*.html,
+## admin_clients.html, admin_client*.html)
+# $policy is a managed policy's name; $client an OpenID client's id; $roles a list of role
+# names.
+
+admin-nav-policies = Policies
+admin-nav-clients = OpenID clients
+admin-col-policy = Policy
+admin-col-used-by = Used by
+admin-policies-title = Managed policies
+admin-policies-lead = The permission policies roles name (permission_policies, permissions_boundary). A change takes effect for every role that names the policy.
+admin-policy-new = New policy
+admin-policy-title = Policy { $policy }
+# $policy is shown as code.
+admin-policy-heading = Policy { $policy }
+admin-policy-unused = no role
+admin-policy-saved = Saved. Every Lanyard instance uses it within two seconds.
+admin-policy-deleted = The policy { $policy } was deleted.
+admin-policy-file-lead = This policy is defined in lanyard.toml: change it there (and reload), not here.
+admin-policy-statements = Statements
+# $roles is shown as code.
+admin-policy-used-by = Used by the roles { $roles }.
+admin-policy-used-by-none = No role uses this policy.
+admin-policy-name = Name
+admin-policy-bad-name = A policy's name is 1 to 64 letters, digits or + = , . @ _ -.
+admin-policy-document = Policy document (IAM JSON)
+admin-policy-document-hint = An IAM identity policy: Version and Statement, each statement with Effect, Action or NotAction, Resource or NotResource and an optional Condition. Problems are shown with their path, such as document.Statement[0].Effect.
+admin-policy-not-json = The policy is not a JSON object: { $detail }
+admin-policy-stale = Someone changed this policy since you opened it.
+admin-policy-stale-how = Your changes were not saved. The policy is now at version { $version }, shown below. Your text is still in the form: compare, then save again to replace that version.
+admin-policy-managed-in-file = The policy { $policy } is managed in lanyard.toml and cannot be changed here.
+admin-policy-not-found = There is no policy named { $policy }.
+# $policy and $roles are shown as code.
+admin-policy-confirm-lead = The roles { $roles } use the policy { $policy }: whatever it no longer allows, people holding those roles lose at once, on every Lanyard instance.
+admin-policy-delete = Delete this policy…
+admin-policy-delete-title = Delete the policy { $policy }
+# $policy is shown as code.
+admin-policy-delete-heading = Delete the policy { $policy }?
+admin-policy-delete-lead = No role uses it, so deleting it takes nothing from anyone. It cannot be undone; a policy of the same name can be created again.
+admin-policy-delete-confirm = Delete the policy
+# $policy is shown as code.
+admin-policy-in-use-heading = The policy { $policy } is still in use
+# $policy and $roles are shown as code.
+admin-policy-in-use = The policy { $policy } cannot be deleted while roles name it: { $roles }. Remove it from their permission_policies or permissions_boundary first, then delete it. Nothing was deleted.
+admin-policy-edit-role = Edit the role { $role }
+admin-policy-back = Back to the policy { $policy }
+admin-col-client = Client
+admin-col-grant-types = Grant types
+admin-col-secrets = Secrets
+admin-col-created = Made
+admin-col-works-until = Works until (UTC)
+admin-clients-title = OpenID clients
+admin-clients-lead = The applications that sign their users in through Lanyard, or get credentials of their own (client_credentials).
+admin-client-new = New client
+admin-client-title = Client { $client }
+# $client is shown as code.
+admin-client-heading = Client { $client }
+admin-client-public = public, no secret
+admin-client-confidential = confidential
+admin-client-secrets-count =
+    { $count ->
+        [one] one secret in use
+       *[other] { $count } secrets in use
+    }
+admin-client-saved = Saved. Every Lanyard instance uses it within two seconds.
+admin-client-deleted = The client { $client } was deleted; its secrets no longer work.
+admin-client-file-lead = This client is defined in lanyard.toml: change it there (and reload), not here.
+admin-client-id = Client id
+admin-client-id-hint = The client_id the application sends: 1 to 128 letters, digits or - _ . : (it cannot be changed later).
+admin-client-bad-id = A client id is 1 to 128 letters, digits or - _ . :
+admin-client-name = Name shown to people
+admin-client-kind = Kind
+admin-client-public-box = Public client (no secret; a browser or native app using PKCE)
+admin-client-public-hint = A confidential client gets a secret generated by Lanyard, shown once after saving.
+admin-client-redirect-uris = Redirect URIs
+admin-client-post-logout-uris = Redirect URIs after sign-out
+admin-client-lines-hint = One URI per line: https, http on a loopback address, or a reverse-domain scheme of a native app.
+admin-client-allowed-roles = Allowed roles
+admin-client-allowed-roles-hint = One role per line: the roles people may get for this application.
+admin-client-machine-role = Machine role
+admin-client-machine-role-hint = With client_credentials: the role the client itself gets. Its trust policy must allow the client's ARN.
+admin-client-audience = Audience
+admin-client-audience-hint = The aud of access tokens issued to it; its id when empty.
+admin-client-access-lifetime = Access token lifetime
+admin-client-refresh-lifetime = Refresh token lifetime
+admin-client-lifetime-hint = A duration such as 15m, 1h or 8h; empty for the default.
+admin-client-introspect = Tokens it may introspect
+admin-client-introspect-own = its own (issued to it, or for its audience)
+admin-client-introspect-any = any token Lanyard issued (a shared resource server)
+admin-client-source-ip = Source address
+admin-client-source-ip-box = Trust the client to report the address of the person it serves (aws:SourceIp in /v1/authorize)
+admin-client-create = Create the client
+admin-client-stale = Someone changed this client since you opened it.
+admin-client-stale-how = Nothing was saved. The client is now at version { $version }. Your entries are still in the form: check the client's page in a new tab, then save again to replace that version.
+admin-client-managed-in-file = The client { $client } is managed in lanyard.toml and cannot be changed here.
+admin-client-not-found = There is no client with the id { $client }.
+admin-client-public-no-secret = The client { $client } is public: it has no secret to replace.
+admin-client-too-many-secrets = This client already has five secrets in use. Make a new one with no overlap to end the others now, or wait until their overlap ends.
+admin-client-bad-overlap = The overlap is a number of seconds, at most 30 days (2592000).
+# $client is shown as code.
+admin-client-confirm-lead = This change to the client { $client } takes away:
+admin-client-removes-secrets = it becomes public and its secrets stop working
+admin-client-secrets-title = Secrets
+admin-client-secrets-lead = The secrets that work now, by when they were made. Secrets are never shown again after they are made; only their hashes are kept.
+admin-client-until-rotation = until the next new secret
+admin-client-public-no-secrets = A public client has no secret.
+admin-client-overlap = When a new secret is made, the previous ones keep working for
+admin-client-overlap-hour = 1 hour
+admin-client-overlap-day = 24 hours (the default)
+admin-client-overlap-week = 7 days
+admin-client-overlap-month = 30 days (the longest)
+admin-client-overlap-none = no time: end the previous secrets now
+admin-client-overlap-hint = The overlap lets the application switch to the new secret without an outage.
+admin-client-rotate = Make a new secret
+admin-client-rotate-confirm-title = End the previous secrets now?
+# $client is shown as code.
+admin-client-rotate-confirm-lead = The client { $client } gets a new secret, and every previous secret stops working at once: the application fails until it uses the new one.
+admin-client-rotate-confirm = Make a new secret and end the others
+admin-client-secret-title = The new secret of { $client }
+# $client is shown as code.
+admin-client-secret-heading = The new secret of the client { $client }
+admin-client-secret-once = Copy it now: it will not be shown again. Lanyard keeps only its hash.
+admin-client-secret-label = Client secret
+admin-client-previous-until = The previous secrets keep working until { $when }.
+admin-client-previous-ended = The previous secrets no longer work.
+admin-client-secret-done = I have copied it: back to the client
+admin-client-delete = Delete this client…
+admin-client-delete-title = Delete the client { $client }
+# $client is shown as code.
+admin-client-delete-heading = Delete the client { $client }?
+admin-client-delete-lead = The application can no longer sign people in or get tokens: its secrets stop working at once. Tokens already issued to it last until they expire.
+admin-client-delete-confirm = Delete the client

@@ -11,6 +11,9 @@ use super::raw::{RawPolicy, RawPolicySource};
 use super::{ConfigError, Cx, did_you_mean};
 use crate::roles::is_valid_role_name;
 
+/// The longest description a `[[policies]]` entry may have, in characters.
+const MAX_DESCRIPTION: usize = 1000;
+
 impl Cx<'_> {
     pub(super) fn policy_source(
         &mut self,
@@ -80,6 +83,18 @@ impl Cx<'_> {
 
     /// One `[[policies]]` entry whose name is valid and new.
     fn policy(&mut self, path: &str, raw: RawPolicy) -> Option<Arc<Policy>> {
+        // Shown on the admin console's pages: a sentence or two, not a document.
+        if raw
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        {
+            self.error(
+                at(path, "description"),
+                format!("must be at most {MAX_DESCRIPTION} characters"),
+            );
+            return None;
+        }
         let source = match (raw.document, raw.document_file) {
             (Some(doc), None) => RawPolicySource::Inline(doc),
             (None, Some(file)) => RawPolicySource::File(file),

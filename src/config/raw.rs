@@ -113,6 +113,8 @@ pub struct RawRole {
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     pub name: String,
+    /// What the policy is for (shown in the admin console; no effect on evaluation).
+    pub description: Option<String>,
     pub document: Option<serde_json::Value>,
     pub document_file: Option<String>,
 }

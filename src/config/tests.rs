@@ -1086,3 +1086,22 @@ fn a_database_policy_gets_check_configs_messages_at_paths_from_the_document() {
         "name"
     );
 }
+
+#[test]
+fn a_policy_may_have_a_description_of_at_most_1000_characters() {
+    let document = |description: String| {
+        serde_json::json!({"description": description, "document": {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}})
+    };
+    assert!(policy_from_document("p", document("Read the buckets".into())).is_ok());
+    let long = policy_from_document("p", document("x".repeat(1001))).unwrap_err();
+    assert_eq!(long[0].path, "description", "{long:#?}");
+    assert!(
+        parse(&format!(
+            "{BASE}\n[[policies]]\nname = \"p\"\ndescription = \"Read the buckets\"\n\
+         document = {{ Version = \"2012-10-17\", Statement = [\
+         {{ Effect = \"Allow\", Action = \"s3:Get*\", Resource = \"*\" }}] }}\n"
+        ))
+        .is_ok()
+    );
+}

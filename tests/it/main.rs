@@ -6,6 +6,7 @@
 mod admin_api;
 mod admin_clients;
 mod admin_console;
+mod admin_console_entities;
 mod admin_inspect;
 mod admin_journey;
 mod admin_provider_pages;

@@ -13,6 +13,8 @@
 //! May import: `access`, `admin`, `audit`, `authz`, `identity`, `roles`, `sso`, `web`.
 
 mod audit;
+mod clients;
+mod policies;
 mod provider_form;
 mod providers;
 mod roles;
@@ -84,6 +86,33 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/test-sign-in/{id}", get(providers::result))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/export", get(audit::export))
+        .route(
+            "/admin/policies",
+            get(policies::list).post(policies::create),
+        )
+        .route("/admin/policies/new", get(policies::new_form))
+        .route(
+            "/admin/policies/{name}",
+            get(policies::view).post(policies::save),
+        )
+        .route(
+            "/admin/policies/{name}/delete",
+            get(policies::delete_confirm).post(policies::delete),
+        )
+        .route("/admin/clients", get(clients::list).post(clients::create))
+        .route("/admin/clients/new", get(clients::new_form))
+        .route(
+            "/admin/clients/{id}",
+            get(clients::view).post(clients::save),
+        )
+        .route(
+            "/admin/clients/{id}/secret",
+            axum::routing::post(clients::rotate),
+        )
+        .route(
+            "/admin/clients/{id}/delete",
+            get(clients::delete_confirm).post(clients::delete),
+        )
 }
 
 /// What every console page shows above its content: who acts, with which role.
