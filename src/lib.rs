@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod connectors;
 pub mod db;
+pub mod elevation;
 pub mod identity;
 pub mod op;
 pub mod reload;

@@ -21,6 +21,12 @@ use lanyard_policy::{
 use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, ProviderKind, RoleName};
 
+mod approval;
+
+pub use approval::{
+    APPROVE_ACTION, Approval, ApprovedAccess, MAX_APPROVALS, MAX_TICKET_CHARS, TicketPattern,
+};
+
 /// The shortest session a role may grant (AWS's minimum, 15 minutes).
 pub const MIN_SESSION_SECS: u64 = 900;
 /// The longest session a role may grant (AWS's maximum, 12 hours).
@@ -43,6 +49,9 @@ pub struct Role {
     pub permission_policies: Vec<Arc<Policy>>,
     /// Upper bound of what it may do.
     pub permissions_boundary: Option<Arc<Policy>>,
+    /// When set, the role is assumed only through an approved access request: its trust
+    /// policy says who may ask, this says who decides and for how long.
+    pub approval: Option<Arc<Approval>>,
 }
 
 /// IAM role-name rules.
@@ -204,7 +213,8 @@ impl RoleCatalog {
         self.roles
             .iter()
             .filter(|r| {
-                decide(r, &without, &without_context).is_err()
+                r.approval.is_none()
+                    && decide(r, &without, &without_context).is_err()
                     && decide(r, &with, &with_context).is_ok()
             })
             .cloned()
@@ -212,12 +222,14 @@ impl RoleCatalog {
     }
 
     /// The grants of every role whose trust policy allows this identity, in config order:
-    /// the role picker's list.
+    /// the role picker's list. A role that needs approval is never in it (see
+    /// [`RoleCatalog::requestable`]).
     pub fn eligible(&self, identity: &ExternalIdentity, facts: &RequestFacts) -> Vec<TrustGrant> {
         let caller = Caller::Federated(identity.clone());
         let context = caller.trust_context(facts);
         self.roles
             .iter()
+            .filter(|r| r.approval.is_none())
             .filter_map(|r| {
                 let statements = decide(r, &caller, &context).ok()?;
                 Some(TrustGrant {
@@ -226,6 +238,7 @@ impl RoleCatalog {
                     statements,
                     decided_at: facts.now,
                     principal_keys: None,
+                    approved: None,
                 })
             })
             .collect()
@@ -233,22 +246,76 @@ impl RoleCatalog {
 
     /// The trust decision for one role: a [`TrustGrant`] when the role's trust policy
     /// allows `caller`, a [`TrustRefusal`] with the deciding statements otherwise (also
-    /// when no role has that name).
+    /// when no role has that name, and for a role that needs approval: that one is
+    /// granted only by [`RoleCatalog::evaluate_approved`]).
     pub fn evaluate(
         &self,
         role: &str,
         caller: Caller,
         facts: &RequestFacts,
     ) -> Result<TrustGrant, TrustRefusal> {
-        let Some(role) = self.get(role) else {
-            return Err(TrustRefusal {
-                role: role.chars().take(128).collect(),
-                subject: caller.upstream_subject().to_owned(),
-                provider: caller.provider().map(str::to_owned),
-                statements: Vec::new(),
-                reason: "no role has this name".to_owned(),
-            });
+        let Some(found) = self.get(role) else {
+            return Err(refused_before(role, &caller, "no role has this name"));
         };
+        if found.approval.is_some() {
+            return Err(refused_before(
+                role,
+                &caller,
+                "the role needs an approved access request",
+            ));
+        }
+        Self::grant(found, caller, facts, None)
+    }
+
+    /// The trust decision for a role that needs approval, with the approved request
+    /// `approved` the elevation service found for this caller: refused unless it approves
+    /// this role to this person and is still open, and unless the role's trust policy
+    /// still allows the caller (a change of the policy or of the person's groups since the
+    /// approval counts). The grant's role session ends when the window does.
+    pub fn evaluate_approved(
+        &self,
+        role: &str,
+        caller: Caller,
+        facts: &RequestFacts,
+        approved: &ApprovedAccess,
+    ) -> Result<TrustGrant, TrustRefusal> {
+        let Some(found) = self.get(role) else {
+            return Err(refused_before(role, &caller, "no role has this name"));
+        };
+        let Caller::Federated(identity) = &caller else {
+            return Err(refused_before(
+                role,
+                &caller,
+                "an access request is a person's, not a client's",
+            ));
+        };
+        if found.approval.is_none()
+            || approved.role != role
+            || approved.provider != identity.provider.as_str()
+            || approved.subject != identity.subject
+        {
+            return Err(refused_before(
+                role,
+                &caller,
+                "the access request does not approve this role for this person",
+            ));
+        }
+        if facts.now >= approved.ends {
+            return Err(refused_before(
+                role,
+                &caller,
+                "the access request's approved window has ended",
+            ));
+        }
+        Self::grant(found, caller, facts, Some(approved))
+    }
+
+    fn grant(
+        role: &Arc<Role>,
+        caller: Caller,
+        facts: &RequestFacts,
+        approved: Option<&ApprovedAccess>,
+    ) -> Result<TrustGrant, TrustRefusal> {
         // Built once: for the trust context, then kept in the grant for the role session.
         let keys = caller.principal_keys();
         let context = caller.trust_context_with(&keys, facts);
@@ -258,7 +325,19 @@ impl RoleCatalog {
             statements: decided,
             decided_at: facts.now,
             principal_keys: Some(keys),
+            approved: approved.map(|a| (a.request.clone(), a.ends)),
         })
+    }
+}
+
+/// A refusal made before the trust policy was asked.
+fn refused_before(role: &str, caller: &Caller, reason: &str) -> TrustRefusal {
+    TrustRefusal {
+        role: role.chars().take(128).collect(),
+        subject: caller.upstream_subject().to_owned(),
+        provider: caller.provider().map(str::to_owned),
+        statements: Vec::new(),
+        reason: reason.to_owned(),
     }
 }
 
@@ -525,6 +604,8 @@ pub struct TrustGrant {
     /// evaluated); the grants of [`RoleCatalog::eligible`] leave them to be built for the
     /// one role chosen.
     principal_keys: Option<PrincipalKeys>,
+    /// The approved access request the grant rests on, and when its window closes.
+    approved: Option<(String, UnixTime)>,
 }
 
 impl TrustGrant {
@@ -556,6 +637,14 @@ impl TrustGrant {
     /// When the decision was made.
     pub fn decided_at(&self) -> UnixTime {
         self.decided_at
+    }
+
+    /// The approved access request this grant rests on (its id), and the end of its
+    /// window, which the role session may not outlive.
+    pub fn approved(&self) -> Option<(&str, UnixTime)> {
+        self.approved
+            .as_ref()
+            .map(|(id, ends)| (id.as_str(), *ends))
     }
 
     /// The refusal of this grant for a reason other than trust (the role is not for this
@@ -650,6 +739,7 @@ pub(crate) mod tests {
             trust_policy: Arc::new(Policy::from_value("t", &trust, PolicyKind::Trust).unwrap()),
             permission_policies: vec![],
             permissions_boundary: None,
+            approval: None,
         }
     }
 

@@ -164,7 +164,12 @@ impl CredentialIssuer {
             });
         }
         let now = self.clock.now();
-        let exp = now + Duration::from_secs(secs);
+        // A role held through an approved access request ends with the approved window,
+        // whatever duration was asked for.
+        let exp = match grant.approved() {
+            Some((_, ends)) if ends < now + Duration::from_secs(secs) => ends,
+            _ => now + Duration::from_secs(secs),
+        };
         let sid = RoleSessionId::new(random_id().expose_secret());
         let who = Who::of(grant.caller(), grant.decided_at());
         let session_name = session_name.unwrap_or(&who.name).to_owned();

@@ -278,6 +278,9 @@ impl Issuer {
         event.role_session = Some(session.id.clone());
         event.duration_secs = Some(session.issued_at.until(session.expires_at).as_secs());
         event.statements = grant.statements().to_vec();
+        if let Some((request, _)) = grant.approved() {
+            event.detail = serde_json::json!({ "access_request": request });
+        }
         event
     }
 
@@ -383,6 +386,58 @@ mod tests {
     fn grant(roles: &RoleCatalog) -> TrustGrant {
         let robot = Caller::Client(MachineClient::new("robot", "client_secret"));
         roles.evaluate("ops", robot, &facts()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_role_held_through_an_approved_request_ends_with_its_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, sink, _, _) = issuer(dir.path(), false);
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Federated": "corp"}}]});
+        let mut role = crate::roles::tests::role("prod", trust);
+        role.approval = Some(Arc::new(crate::roles::Approval {
+            approvers: None,
+            approvals: 1,
+            max_duration: Duration::from_secs(3600),
+            require_reason: true,
+            ticket_pattern: None,
+            decision_window: Duration::from_secs(3600),
+            break_glass: true,
+        }));
+        let roles = RoleCatalog::new(vec![role]);
+        let alice = crate::identity::ExternalIdentity {
+            provider: crate::identity::ProviderId::new("corp"),
+            provider_kind: crate::identity::ProviderKind::Local,
+            subject: "alice".into(),
+            username: "alice".into(),
+            email: None,
+            email_verified: false,
+            display_name: None,
+            groups: vec![],
+            amr: vec!["pwd".into()],
+            mfa: false,
+            auth_time: NOW,
+            tags: Default::default(),
+            claims: Default::default(),
+        };
+        let approved = crate::roles::ApprovedAccess {
+            request: "req-1".into(),
+            role: "prod".into(),
+            provider: "corp".into(),
+            subject: "alice".into(),
+            ends: NOW + Duration::from_secs(1200),
+        };
+        let grant = roles
+            .evaluate_approved("prod", Caller::Federated(alice), &facts(), &approved)
+            .unwrap();
+        // An hour asked, 20 minutes left in the window: the session ends with the window.
+        let session = issuer.issue(grant, request(3600)).await.unwrap();
+        assert_eq!(session.expires_at, NOW + Duration::from_secs(1200));
+        let claims = issuer.tokens().verify(&session.access_token).unwrap();
+        assert_eq!(claims.exp, NOW + Duration::from_secs(1200));
+        let events = sink.events();
+        assert_eq!(events[0].duration_secs, Some(1200));
+        assert_eq!(events[0].detail["access_request"], "req-1");
     }
 
     #[tokio::test]

@@ -90,11 +90,28 @@ pub enum EventKind {
     /// action, the resource and the policy engine's reason.
     #[serde(rename = "admin.refused")]
     AdminRefused,
+    /// A person asked for a role that needs approval (`detail.break_glass` when they
+    /// approved it themself).
+    #[serde(rename = "access.requested")]
+    AccessRequested,
+    /// A person approved an access request (`detail.window_opened` when theirs was the
+    /// last approval needed).
+    #[serde(rename = "access.approved")]
+    AccessApproved,
+    /// A person denied an access request.
+    #[serde(rename = "access.denied")]
+    AccessDenied,
+    /// An access request was revoked (or withdrawn by its requester).
+    #[serde(rename = "access.revoked")]
+    AccessRevoked,
+    /// An access request expired: undecided in time, or its approved window ended.
+    #[serde(rename = "access.expired")]
+    AccessExpired,
 }
 
 impl EventKind {
     /// Every kind, for parsing and listing.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::CredentialsIssued,
         EventKind::CredentialsRefused,
         EventKind::SignInSucceeded,
@@ -109,6 +126,11 @@ impl EventKind {
         EventKind::AuditSummary,
         EventKind::AdminChanged,
         EventKind::AdminRefused,
+        EventKind::AccessRequested,
+        EventKind::AccessApproved,
+        EventKind::AccessDenied,
+        EventKind::AccessRevoked,
+        EventKind::AccessExpired,
     ];
 
     /// The stable name, as stored and queried (`credentials.issued`, …).
@@ -128,6 +150,11 @@ impl EventKind {
             EventKind::AuditSummary => "audit.summary",
             EventKind::AdminChanged => "admin.changed",
             EventKind::AdminRefused => "admin.refused",
+            EventKind::AccessRequested => "access.requested",
+            EventKind::AccessApproved => "access.approved",
+            EventKind::AccessDenied => "access.denied",
+            EventKind::AccessRevoked => "access.revoked",
+            EventKind::AccessExpired => "access.expired",
         }
     }
 

@@ -13,7 +13,7 @@
 //! and the conversion.
 //!
 //! May import: the types it builds (`roles`, `op`, `connectors`, `signin`, `audit`, `db`,
-//! `identity`, `tokens`, `policy`, `secret`).
+//! `elevation`, `identity`, `tokens`, `policy`, `secret`).
 
 mod admin;
 mod audit;
@@ -24,6 +24,7 @@ mod ldap;
 mod policies;
 mod providers;
 mod raw;
+mod requests;
 mod roles;
 mod saml;
 mod server;
@@ -88,6 +89,8 @@ pub struct Config {
     pub ui: UiConfig,
     /// `[admin]`: the sign-ins the admin API's simulator keeps.
     pub admin: crate::audit::RecordClaims,
+    /// `[access_requests]`: where notifications of access requests go.
+    pub access_webhooks: Vec<crate::elevation::Webhook>,
 }
 
 impl Config {
@@ -172,6 +175,7 @@ const SECTIONS: &[&str] = &[
     "audit",
     "ui",
     "admin",
+    "access_requests",
 ];
 
 impl Cx<'_> {
@@ -212,6 +216,7 @@ impl Cx<'_> {
         let audit = self.audit(table.remove("audit"), &keys_dir);
         let ui = self.ui(table.remove("ui"));
         let admin = self.admin(table.remove("admin"));
+        let access_webhooks = self.access_requests(table.remove("access_requests"));
         Some(Config {
             server: server?,
             sessions: sessions?,
@@ -226,6 +231,7 @@ impl Cx<'_> {
             audit,
             ui,
             admin,
+            access_webhooks,
         })
     }
 }

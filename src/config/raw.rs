@@ -106,6 +106,21 @@ pub struct RawRole {
     pub inline_policy: Option<RawPolicySource>,
     pub permissions_boundary: Option<String>,
     pub trust_policy: Option<RawPolicySource>,
+    pub approval: Option<RawApproval>,
+}
+
+/// `[roles.approval]`: the role is assumed only through an approved access request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    pub approvers: Option<RawPolicySource>,
+    pub approvals: Option<u32>,
+    pub max_duration: Option<String>,
+    pub require_reason: Option<bool>,
+    pub ticket_pattern: Option<String>,
+    pub decision_window: Option<String>,
+    #[serde(default)]
+    pub break_glass: bool,
 }
 
 /// `[[policies]]`.

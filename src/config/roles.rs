@@ -9,9 +9,17 @@ use lanyard_policy::{Policy, PolicyKind};
 
 use super::Cx;
 use super::cx::at;
-use super::raw::{RawPolicySource, RawRole};
+use super::raw::{RawApproval, RawPolicySource, RawRole};
 use crate::identity::RoleName;
-use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role, is_valid_role_name};
+use crate::roles::{
+    Approval, MAX_APPROVALS, MAX_SESSION_SECS, MIN_SESSION_SECS, Role, TicketPattern,
+    is_valid_role_name,
+};
+
+/// The longest a request may wait for its decision.
+const MAX_DECISION_WINDOW_SECS: u64 = 7 * 24 * 3600;
+/// The shortest.
+const MIN_DECISION_WINDOW_SECS: u64 = 300;
 
 pub(super) fn check_session_bounds(cx: &mut Cx<'_>, path: &str, d: Duration) {
     let secs = d.as_secs();
@@ -112,6 +120,15 @@ impl Cx<'_> {
             },
             None => None,
         };
+        let approval = match raw.approval {
+            Some(a) => Some(Arc::new(self.approval(
+                &at(path, "approval"),
+                &raw.name,
+                a,
+                max,
+            )?)),
+            None => None,
+        };
         Some(Role {
             name: RoleName::new(raw.name),
             description: raw.description.unwrap_or_default(),
@@ -120,6 +137,92 @@ impl Cx<'_> {
             trust_policy: trust?,
             permission_policies,
             permissions_boundary,
+            approval,
+        })
+    }
+
+    /// A role's `approval`: who approves, how many, for how long. `max` is the role's
+    /// `max_session_duration`, which an approved window may not exceed either.
+    fn approval(
+        &mut self,
+        path: &str,
+        role: &str,
+        raw: RawApproval,
+        max: Duration,
+    ) -> Option<Approval> {
+        let before = self.errors.len();
+        let approvers = match raw.approvers {
+            Some(source) => self.policy_source(
+                &at(path, "approvers"),
+                source,
+                &format!("{role}/approvers"),
+                PolicyKind::Trust,
+            ),
+            None if raw.break_glass => None,
+            None => {
+                self.error(
+                    at(path, "approvers"),
+                    "is required: a policy allowing lanyard:ApproveAccessRequest to the                      people who decide (only a break_glass role may have none)",
+                );
+                None
+            }
+        };
+        let approvals = raw.approvals.unwrap_or(1);
+        if !(1..=MAX_APPROVALS).contains(&approvals) {
+            self.error(
+                at(path, "approvals"),
+                format!("must be between 1 and {MAX_APPROVALS}, not {approvals}"),
+            );
+        }
+        let max_duration = self.duration(
+            &at(path, "max_duration"),
+            raw.max_duration.as_deref(),
+            Duration::from_secs(3600).min(max),
+        );
+        check_session_bounds(self, &at(path, "max_duration"), max_duration);
+        if max_duration > max {
+            self.error(
+                at(path, "max_duration"),
+                format!(
+                    "must not be longer than the role's max_session_duration ({} seconds)",
+                    max.as_secs()
+                ),
+            );
+        }
+        let decision_window = self.duration(
+            &at(path, "decision_window"),
+            raw.decision_window.as_deref(),
+            Duration::from_secs(24 * 3600),
+        );
+        if !(MIN_DECISION_WINDOW_SECS..=MAX_DECISION_WINDOW_SECS)
+            .contains(&decision_window.as_secs())
+        {
+            self.error(
+                at(path, "decision_window"),
+                "must be between 5m and 7d (300-604800 seconds)",
+            );
+        }
+        let ticket_pattern = match raw.ticket_pattern.as_deref() {
+            Some(source) => match TicketPattern::new(source) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    self.error(at(path, "ticket_pattern"), e);
+                    None
+                }
+            },
+            None => None,
+        };
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Approval {
+            approvers,
+            approvals,
+            max_duration,
+            require_reason: raw.require_reason.unwrap_or(true),
+            ticket_pattern,
+            decision_window,
+            break_glass: raw.break_glass,
         })
     }
 

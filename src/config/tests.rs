@@ -1104,4 +1104,116 @@ fn a_policy_may_have_a_description_of_at_most_1000_characters() {
         ))
         .is_ok()
     );
+
+/// A role that needs approval, with `extra` lines in its `[roles.approval]`.
+fn approval_role(extra: &str) -> String {
+    format!(
+        r#"{BASE}
+[[roles]]
+name = "prod-admin"
+max_session_duration = "2h"
+trust_policy = {{ Version = "2012-10-17", Statement = [
+  {{ Effect = "Allow", Principal = {{ Federated = "corp" }}, Action = "sts:AssumeRole" }},
+] }}
+[roles.approval]
+{extra}
+"#
+    )
+}
+
+const APPROVERS: &str = r#"approvers = { Version = "2012-10-17", Statement = [
+  { Effect = "Allow", Principal = { Federated = "corp" }, Action = "lanyard:ApproveAccessRequest",
+    Condition = { "ForAnyValue:StringEquals" = { "idp:groups" = "sre-leads" } } },
+] }"#;
+
+#[test]
+fn a_role_that_needs_approval_reads_its_rule_with_defaults() {
+    let c = parse(&approval_role(&format!(
+        "{APPROVERS}\napprovals = 2\nmax_duration = \"30m\"\nticket_pattern = \"OPS-[0-9]+\""
+    )))
+    .unwrap();
+    let rule = c.roles[1].approval.as_ref().unwrap();
+    assert_eq!(rule.approvals, 2);
+    assert_eq!(rule.max_duration, Duration::from_secs(1800));
+    assert!(rule.require_reason);
+    assert_eq!(rule.decision_window, Duration::from_secs(24 * 3600));
+    assert!(!rule.break_glass);
+    let pattern = rule.ticket_pattern.as_ref().unwrap();
+    assert!(pattern.matches("OPS-12"));
+    assert!(!pattern.matches("OPS-12 and more"));
+    assert!(c.roles[0].approval.is_none());
+    // Break-glass alone needs no approvers.
+    let c = parse(&approval_role("break_glass = true")).unwrap();
+    assert!(c.roles[1].approval.as_ref().unwrap().approvers.is_none());
+}
+
+#[test]
+fn a_bad_approval_rule_is_refused_with_its_path() {
+    let cases = [
+        ("approvals = 1", "roles[1].approval.approvers: is required"),
+        (
+            &format!("{APPROVERS}\napprovals = 0") as &str,
+            "roles[1].approval.approvals: must be between 1 and 5, not 0",
+        ),
+        (
+            &format!("{APPROVERS}\nmax_duration = \"3h\""),
+            "roles[1].approval.max_duration: must not be longer than the role's \
+             max_session_duration (7200 seconds)",
+        ),
+        (
+            &format!("{APPROVERS}\ndecision_window = \"30d\""),
+            "roles[1].approval.decision_window: must be between 5m and 7d",
+        ),
+        (
+            &format!("{APPROVERS}\nticket_pattern = \"OPS-[\""),
+            "roles[1].approval.ticket_pattern: is not a regular expression",
+        ),
+        (
+            &format!("{APPROVERS}\napprovers_typo = 1"),
+            "roles[1].approval.approvers_typo: unknown field `approvers_typo`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let found = problems(&approval_role(extra));
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{extra}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn access_request_webhooks_are_read_and_a_json_one_needs_a_secret() {
+    let env = |name: &str| (name == "HOOK_SECRET").then(|| "s3cret".to_owned());
+    let text = format!(
+        "{BASE}\n[access_requests]\nwebhooks = [\n  \
+         {{ url = \"https://hooks.example.com/lanyard\", secret = \"${{HOOK_SECRET}}\" }},\n  \
+         {{ url = \"https://chat.example.com/T0/B0/x\", format = \"chat\" }},\n]\n"
+    );
+    let c = Config::from_toml(&text, Path::new("."), &env).unwrap();
+    assert_eq!(c.access_webhooks.len(), 2);
+    assert_eq!(
+        c.access_webhooks[0].format,
+        crate::elevation::WebhookFormat::Json
+    );
+    assert_eq!(
+        c.access_webhooks[0]
+            .secret
+            .as_ref()
+            .map(|s| s.expose_secret()),
+        Some("s3cret")
+    );
+    // The chat URL is its secret: not in Debug.
+    assert!(!format!("{:?}", c.access_webhooks[1]).contains("T0/B0"));
+    let found = problems(&format!(
+        "{BASE}\n[access_requests]\nwebhooks = [{{ url = \"https://h.example.com/\" }}, \
+         {{ url = \"ftp://h.example.com/\", format = \"xml\", secret = \"x\" }}]\n"
+    ));
+    for expected in [
+        "access_requests.webhooks[0].secret: is required for a JSON webhook",
+        "access_requests.webhooks[1].url: must be an http(s) URL",
+        "access_requests.webhooks[1].format: must be \"json\" or \"chat\"",
+    ] {
+        assert!(found.iter().any(|p| p.contains(expected)), "{found:?}");
+    }
 }

@@ -12,6 +12,7 @@
 mod entities;
 mod events;
 mod recorded;
+mod requests;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use entities::{
 };
 pub use events::{EventFilter, EventRow};
 pub use recorded::RecordedRow;
+pub use requests::{DecideError, DecisionRow, NewRequest, RequestFilter, RequestRow};
 
 /// How long an operation waits for a pooled connection (or a new one to be made).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -58,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "recorded sign-ins",
         include_str!("migrations/0003_recorded_sign_ins.sql"),
+    ),
+    (
+        4,
+        "access requests",
+        include_str!("migrations/0004_access_requests.sql"),
     ),
 ];
 

@@ -35,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "clock",
             "config",
             "connectors",
+            "elevation",
             "identity",
             "op",
             "roles",
@@ -99,6 +100,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("authz", &["access", "clock", "identity", "roles", "sso"]),
     (
+        "elevation",
+        &["audit", "clock", "db", "identity", "roles", "secret"],
+    ),
+    (
         "admin",
         &[
             "access", "audit", "authz", "catalog", "clock", "config", "db", "identity", "op",
@@ -122,6 +127,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "audit",
             "connectors",
             "db",
+            "elevation",
             "identity",
             "op",
             "roles",
