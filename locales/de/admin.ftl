@@ -25,6 +25,8 @@ admin-home-roles = die Rollen sehen, die Rollen der Datenbank anlegen und bearbe
 admin-home-simulate = sehen, welche Rollen eine Identität erhält, und warum.
 admin-home-sessions = sehen, wer angemeldet ist, und Sitzungen beenden.
 admin-home-audit = das Audit-Protokoll lesen und exportieren.
+admin-home-policies = die verwalteten Richtlinien der Rollen sehen, die der Datenbank anlegen und bearbeiten.
+admin-home-clients = die Anwendungen sehen, die Personen über Lanyard anmelden, sie registrieren und ihre Geheimnisse wechseln.
 admin-home-not-allowed = Ihre Rolle erlaubt { $action } nicht.
 
 ## Ablehnungen (admin_refused.html, admin_no_role.html)

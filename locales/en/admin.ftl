@@ -30,6 +30,8 @@ admin-home-roles = see the roles, create and edit the database's roles.
 admin-home-simulate = see which roles an identity gets, and why.
 admin-home-sessions = see who is signed in, and end sessions.
 admin-home-audit = read and export the audit trail.
+admin-home-policies = see the managed policies roles use, create and edit the database's.
+admin-home-clients = see the applications that sign people in through Lanyard, register them and rotate their secrets.
 # $action is shown as code.
 admin-home-not-allowed = Your role does not allow { $action }.
 

@@ -1104,6 +1104,7 @@ fn a_policy_may_have_a_description_of_at_most_1000_characters() {
         ))
         .is_ok()
     );
+}
 
 /// A role that needs approval, with `extra` lines in its `[roles.approval]`.
 fn approval_role(extra: &str) -> String {

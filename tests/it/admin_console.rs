@@ -488,7 +488,7 @@ async fn the_console_signs_in_refuses_and_says_how_to_get_access() {
     let home = r.text().await.unwrap();
     assert_eq!(
         home.matches("Your role does not allow").count(),
-        5,
+        7,
         "{home}"
     );
     for path in [

@@ -462,6 +462,18 @@ async fn home(
             Action::ListSessions,
             ALL_SESSIONS,
         ),
+        (
+            "/admin/policies",
+            "policies",
+            Action::ListPolicies,
+            crate::admin::ALL_POLICIES,
+        ),
+        (
+            "/admin/clients",
+            "clients",
+            Action::ListClients,
+            crate::admin::clients::ALL_CLIENTS,
+        ),
         ("/admin/audit", "audit", Action::ListAuditEvents, AUDIT),
     ];
     let mut out = Vec::new();
@@ -479,6 +491,14 @@ async fn home(
             "sessions" => (
                 Msg::new("admin-nav-sessions"),
                 Msg::new("admin-home-sessions"),
+            ),
+            "policies" => (
+                Msg::new("admin-nav-policies"),
+                Msg::new("admin-home-policies"),
+            ),
+            "clients" => (
+                Msg::new("admin-nav-clients"),
+                Msg::new("admin-home-clients"),
             ),
             _ => (Msg::new("admin-nav-audit"), Msg::new("admin-home-audit")),
         };
