@@ -375,6 +375,33 @@ impl fmt::Debug for UpstreamLogin {
     }
 }
 
+/// A step-up in progress (issue 17): a signed-in person picked a role that needs a fresh
+/// second factor, and is signing in again for it. Carried in the single-use login
+/// transaction (or the pending SAML request) from the start of the fresh sign-in to its
+/// answer, so that the answer can only continue that one choice, in that one SSO session,
+/// for that one person. Defined here, as [`UpstreamLogin`] is, so that the login
+/// transaction (`sso`) and the SAML connector's pending request carry it without
+/// importing each other. Nothing in it is a secret: the session is named by its handle
+/// (the digest of its cookie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpMark {
+    /// The handle of the SSO session that asked for it (`Sso::session_ref`).
+    pub session: String,
+    /// The provider the person signed in with, and must sign in with again.
+    pub provider: ProviderId,
+    /// The person's subject at that provider: the fresh sign-in must name the same one.
+    pub subject: String,
+    /// The role picked.
+    pub role: RoleName,
+    /// The session length picked, in seconds.
+    pub seconds: u64,
+    /// The pending OpenID Connect authorization the choice completes, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authz: Option<String>,
+    /// When the step-up began: the fresh authentication must be later.
+    pub begun_at: UnixTime,
+}
+
 /// Declares an identifier that is a string on the wire and in storage (`serde(transparent)`)
 /// but its own type in code, so a role name cannot be passed where a client id is meant.
 macro_rules! identifier {

@@ -192,15 +192,15 @@ impl RoleCatalog {
         &self.roles
     }
 
-    /// The roles this identity would get had it signed in with a second factor, but does
-    /// not get without: what the role picker names as "needs MFA". Empty when the identity
-    /// already used MFA.
+    /// The roles this identity would get had it just signed in with a second factor, but
+    /// does not get as it is: what the role picker offers with a step-up (issue 17). A
+    /// session without MFA gets the roles that need `aws:MultiFactorAuthPresent`; one whose
+    /// MFA is older than a role's `aws:MultiFactorAuthAge` allows gets that role too (the
+    /// fresh factor is supposed now).
     pub fn needing_mfa(&self, identity: &ExternalIdentity, facts: &RequestFacts) -> Vec<Arc<Role>> {
-        if identity.mfa {
-            return Vec::new();
-        }
         let mut with_mfa = identity.clone();
         with_mfa.mfa = true;
+        with_mfa.auth_time = facts.now;
         if !with_mfa.amr.iter().any(|m| m == "otp") {
             with_mfa.amr.push("otp".to_owned());
         }
@@ -819,6 +819,32 @@ pub(crate) mod tests {
         with.mfa = true;
         assert_eq!(catalog.eligible(&with, &facts()).len(), 1);
         assert!(catalog.needing_mfa(&with, &facts()).is_empty());
+    }
+
+    #[test]
+    fn a_role_that_needs_a_recent_second_factor_asks_an_old_one_again() {
+        let catalog = RoleCatalog::new(vec![role(
+            "prod-write",
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Federated": "corp"}, "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"},
+                              "NumericLessThanEquals": {"aws:MultiFactorAuthAge": "300"}}}]}),
+        )]);
+        // MFA 1000 s ago (facts' now is 2000, the identity's auth_time 1000): too old.
+        let mut old = identity(&["engineering"]);
+        old.mfa = true;
+        assert!(catalog.eligible(&old, &facts()).is_empty());
+        let names: Vec<_> = catalog
+            .needing_mfa(&old, &facts())
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        assert_eq!(names, vec!["prod-write"], "a fresh factor would do");
+        // MFA 100 s ago: granted, nothing to step up to.
+        let mut fresh = old.clone();
+        fresh.auth_time = UnixTime::from_secs(1_900);
+        assert_eq!(catalog.eligible(&fresh, &facts()).len(), 1);
+        assert!(catalog.needing_mfa(&fresh, &facts()).is_empty());
     }
 
     #[test]

@@ -97,3 +97,16 @@ error-fresh-sign-in = Die Anwendung verlangt eine neue Anmeldung.
 error-no-role-for-app = Für diese Person ist keine Rolle verfügbar, die diese Anwendung erhalten darf.
 error-role-session-cap = Für diese Anmeldesitzung wurden bereits { $count } Sätze von Zugangsdaten ausgestellt, mehr sind nicht erlaubt. Melden Sie sich ab und wieder an, um neue Zugangsdaten zu erhalten.
 error-duration-for-role = Die Dauer muss für diese Rolle zwischen { $min } und { $max } Sekunden liegen.
+
+## Step-up MFA per role (issue 17)
+
+error-role-needs-step-up = Die Rolle „{ $role }“ braucht einen frischen zweiten Faktor. Wählen Sie sie in der Rollenauswahl; dort werden Sie gebeten, sich erneut mit einem zweiten Faktor anzumelden.
+step-up-unavailable = { $provider } kann hier keinen zweiten Faktor von Ihnen verlangen, daher sind Rollen, die einen brauchen, darüber nicht verfügbar. Bitten Sie eine Administratorin oder einen Administrator, für Ihr Konto einen Einmalcode einzurichten, oder melden Sie sich bei einem Anbieter mit zweitem Faktor an.
+step-up-other-session = Diese Anmeldung wurde in einer anderen Sitzung begonnen, oder dieser Browser hat sich inzwischen abgemeldet. Es wurde nichts geändert: Wählen Sie die Rolle erneut.
+step-up-other-person = Sie haben sich erneut als eine andere Person angemeldet. Lanyard wechselt nie die Person einer Sitzung: Es wurde nichts geändert, und Sie sind weiterhin wie zuvor angemeldet. Wählen Sie die Rolle erneut und melden Sie sich mit Ihrem eigenen Konto an.
+step-up-no-factor = Die neue Anmeldung hat keinen zweiten Faktor verwendet, daher wurde die Rolle nicht ausgestellt. Wählen Sie die Rolle erneut und bestätigen Sie mit Ihrem zweiten Faktor, wenn Ihr Anbieter danach fragt.
+step-up-not-fresh = Ihr Anbieter hat mit einer früheren Anmeldung statt einer neuen geantwortet, daher wurde die Rolle nicht ausgestellt. Wählen Sie die Rolle erneut; wenn das wieder passiert, bitten Sie eine Administratorin oder einen Administrator, die Einstellungen des Anbieters zu prüfen.
+step-up-expired = Diese Bestätigung ist abgelaufen oder wurde bereits verwendet. Wählen Sie die Rolle in der Rollenauswahl erneut.
+step-up-no-session = Ihre Sitzung ist beendet, daher kann diese Bestätigung nicht verwendet werden. Melden Sie sich erneut an und wählen Sie die Rolle.
+step-up-not-enough = Auch mit dem frischen zweiten Faktor ist die Rolle „{ $role }“ für Sie nicht verfügbar.
+step-up-code-refused = Dieser Code ist falsch oder wurde bereits verwendet. Geben Sie den aktuellen Code aus Ihrer Authenticator-App ein.

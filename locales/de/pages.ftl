@@ -161,3 +161,15 @@ duration-hours =
 duration-hours-minutes = { $hours } Std. { $minutes } Min.
 password-test-sign-in = Test-Anmeldung: Die Antwort dieses Anbieters wird Ihnen in der Admin-Konsole gezeigt. Es wird keine Sitzung angelegt, und Sie bleiben als Sie selbst angemeldet.
 password-test-back = Zurück zu den Identitätsanbietern
+
+## Step-up MFA per role (issue 17)
+
+picker-step-up = Braucht einen zweiten Faktor: Sie werden gebeten, sich erneut anzumelden.
+step-up-code-title = Mit Ihrem Einmalcode bestätigen
+# $role und $who werden fett gezeigt.
+step-up-code-lead = Die Rolle { $role } braucht einen zweiten Faktor. Geben Sie den aktuellen Einmalcode von { $who } aus Ihrer Authenticator-App ein ({ $provider }).
+step-up-code-submit = Bestätigen
+step-up-cancel = Zurück zu den Rollen, ohne diese
+step-up-continue-title = Weiter zu { $provider }
+# $role wird fett gezeigt.
+step-up-continue-lead = Die Rolle { $role } braucht einen zweiten Faktor. Ihr Browser bringt Sie jetzt zu { $provider }, damit Sie sich dort mit einem zweiten Faktor erneut anmelden; danach kommen Sie hierher zurück.

@@ -110,3 +110,16 @@ error-fresh-sign-in = The application asks for a fresh sign-in.
 error-no-role-for-app = No role this application may receive is available to this person.
 error-role-session-cap = This sign-in session has been issued { $count } sets of credentials, the most allowed; sign out and sign in again to get new credentials.
 error-duration-for-role = The duration must be between { $min } and { $max } seconds for this role.
+
+## Step-up MFA per role (issue 17)
+
+error-role-needs-step-up = The role "{ $role }" needs a fresh second factor. Choose it on the role picker, where you will be asked to sign in again with one.
+step-up-unavailable = { $provider } cannot ask you for a second factor here, so roles that need one are not available through it. Ask an administrator to set up a one-time code for your account, or sign in with a provider that uses a second factor.
+step-up-other-session = That sign-in was started in another session, or this browser signed out since. Nothing was changed: choose the role again.
+step-up-other-person = You signed in again as somebody else. Lanyard never switches the person of a session: nothing was changed and you are still signed in as before. Choose the role again and sign in with your own account.
+step-up-no-factor = The fresh sign-in did not use a second factor, so the role was not issued. Choose the role again and confirm with your second factor when your provider asks for it.
+step-up-not-fresh = Your provider answered with an earlier sign-in instead of a fresh one, so the role was not issued. Choose the role again; if this happens again, ask an administrator to check the provider's settings.
+step-up-expired = That confirmation has expired or was already used. Choose the role again on the role picker.
+step-up-no-session = Your session has ended, so this confirmation cannot be used. Sign in again and choose the role.
+step-up-not-enough = Even with the fresh second factor, the role "{ $role }" is not available to you.
+step-up-code-refused = That code is incorrect or was already used. Enter the current code from your authenticator app.

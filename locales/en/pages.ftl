@@ -184,3 +184,15 @@ duration-hours =
 duration-hours-minutes = { $hours } h { $minutes } min
 password-test-sign-in = Test sign-in: what this provider answers is shown to you in the admin console. No session is created and you stay signed in as yourself.
 password-test-back = Back to the identity providers
+
+## Step-up MFA per role (issue 17)
+
+picker-step-up = Needs a second factor: you will be asked to sign in again.
+step-up-code-title = Confirm with your one-time code
+# $role and $who are shown in bold.
+step-up-code-lead = The role { $role } needs a second factor. Enter the current one-time code of { $who } from your authenticator app ({ $provider }).
+step-up-code-submit = Confirm
+step-up-cancel = Back to the roles, without this one
+step-up-continue-title = Continue to { $provider }
+# $role is shown in bold.
+step-up-continue-lead = The role { $role } needs a second factor. Your browser now takes you to { $provider } to sign in again with one; then you come back here.

@@ -53,15 +53,17 @@ impl Audience<'_> {
 pub enum Offer {
     /// Exactly one role fits and no role needs a second factor: go straight on.
     Issue(Box<TrustGrant>),
-    /// Several roles fit: the picker, with the roles that would fit with MFA.
+    /// Several roles fit, or some would with a fresh second factor: the picker, which
+    /// offers the latter with a step-up (a fresh sign-in when picked).
     Pick {
         /// The grants, in config order.
         grants: Vec<TrustGrant>,
-        /// Names of roles that need a second factor this sign-in lacks.
+        /// Names of roles that need a second factor this sign-in lacks (or has used too
+        /// long ago for the role's `aws:MultiFactorAuthAge`).
         needing_mfa: Vec<RoleName>,
     },
-    /// No role fits (`needing_mfa` may name roles a second factor would unlock; with one
-    /// role and such a list, the picker is shown too: see [`Offer::Pick`]).
+    /// No role fits, not even with a fresh second factor (`needing_mfa` is then empty; it
+    /// stays for the pages that name such roles).
     NoRole {
         /// Names of roles that need a second factor this sign-in lacks.
         needing_mfa: Vec<RoleName>,
@@ -87,6 +89,11 @@ pub enum ChoiceError {
     /// The role is not available to this person (or this application).
     #[error("the role \"{0}\" is not available to you")]
     NotAvailable(String),
+    /// The role would be available after a fresh sign-in with a second factor (a step-up):
+    /// nothing was refused yet. Carries the role and the length asked (seconds, already
+    /// checked).
+    #[error("the role needs a fresh second factor")]
+    NeedsStepUp(Box<(RoleName, u64)>),
 }
 
 /// A role the person picked, with the duration granted (never longer than the role
@@ -120,7 +127,7 @@ pub fn offer(
         .map(|r| r.name.clone())
         .collect();
     match grants.len() {
-        0 => Offer::NoRole { needing_mfa },
+        0 if needing_mfa.is_empty() => Offer::NoRole { needing_mfa },
         1 if needing_mfa.is_empty() => match grants.pop() {
             Some(only) => Offer::Issue(Box::new(only)),
             None => Offer::NoRole { needing_mfa },
@@ -164,6 +171,16 @@ impl Issuer {
                 return Err(ChoiceError::NotAvailable(shown));
             }
             Err(refusal) => {
+                // Not refused yet when a fresh second factor would do: the step-up asks
+                // for one, and this is decided again on its answer.
+                if audience.allows(role)
+                    && let Some(r) = roles
+                        .needing_mfa(identity, facts)
+                        .into_iter()
+                        .find(|r| r.name.as_str() == role)
+                {
+                    return Err(ChoiceError::NeedsStepUp(Box::new((r.name.clone(), secs))));
+                }
                 self.refused(attempt, &refusal).await;
                 return Err(ChoiceError::NotAvailable(shown));
             }

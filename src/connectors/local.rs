@@ -188,6 +188,35 @@ impl LocalDirectory {
         })
     }
 
+    /// Whether `username` is a user of this directory with a TOTP secret: who can step up
+    /// with a one-time code (issue 17).
+    pub fn has_totp_for(&self, username: &str) -> bool {
+        self.users.get(username).is_some_and(|u| u.totp.is_some())
+    }
+
+    /// Checks the one-time code `otp` of `username` alone: the step-up of a person already
+    /// signed in with their password (issue 17). On success, the person's identity with
+    /// the second factor, authenticated `now`, and the code's step (for replay protection).
+    pub fn second_factor(
+        &self,
+        username: &str,
+        otp: Option<&str>,
+        now: UnixTime,
+    ) -> Result<LocalSignIn, LocalError> {
+        let user = self
+            .users
+            .get(username)
+            .ok_or(LocalError::InvalidCredentials)?;
+        let totp = user.totp.as_ref().ok_or(LocalError::InvalidCredentials)?;
+        let step = otp
+            .and_then(|code| totp.check(code, now))
+            .ok_or(LocalError::InvalidCredentials)?;
+        Ok(LocalSignIn {
+            identity: self.identity(&user.profile, true, now),
+            totp_step: Some(step),
+        })
+    }
+
     /// Spends what a failed password check costs, without checking anything: the answer to
     /// a locked account, so that it cannot be told from a wrong password by its timing.
     pub async fn decoy(&self) {

@@ -351,6 +351,37 @@ impl OidcConnector {
         login_hint: Option<&str>,
         now: UnixTime,
     ) -> Result<Url, UpstreamError> {
+        self.authorization_url_for(login, login_hint, now, false)
+            .await
+    }
+
+    /// The authorization request of a step-up (issue 17): [`OidcConnector::authorization_url`]
+    /// asking for a fresh authentication, `prompt=login` and `max_age=0` (Core §3.1.2.1; the
+    /// ID token must then carry `auth_time`), with the provider's `mfa_acr_values` as
+    /// `acr_values` (its configured `acr_values` when it has none).
+    pub async fn step_up_url(
+        &self,
+        login: &UpstreamLogin,
+        login_hint: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Url, UpstreamError> {
+        self.authorization_url_for(login, login_hint, now, true)
+            .await
+    }
+
+    /// The `acr` values that mean a second factor (`mfa_acr_values`): a step-up's answer
+    /// must carry one of them when there are any.
+    pub fn mfa_acr_values(&self) -> &[String] {
+        &self.config.mfa_acr_values
+    }
+
+    async fn authorization_url_for(
+        &self,
+        login: &UpstreamLogin,
+        login_hint: Option<&str>,
+        now: UnixTime,
+        step_up: bool,
+    ) -> Result<Url, UpstreamError> {
         let (metadata, _) = self.metadata(now).await?;
         let mut url = metadata.authorization_endpoint.clone();
         {
@@ -363,14 +394,20 @@ impl OidcConnector {
                 .append_pair("nonce", &login.nonce)
                 .append_pair("code_challenge", &login.pkce_challenge())
                 .append_pair("code_challenge_method", "S256");
-            if let Some(prompt) = &self.config.prompt {
+            if step_up {
+                q.append_pair("prompt", "login").append_pair("max_age", "0");
+            } else if let Some(prompt) = &self.config.prompt {
                 q.append_pair("prompt", prompt);
             }
             if let Some(hint) = login_hint {
                 q.append_pair("login_hint", hint);
             }
-            if !self.config.acr_values.is_empty() {
-                q.append_pair("acr_values", &self.config.acr_values.join(" "));
+            let acr_values = match &self.config.mfa_acr_values {
+                mfa if step_up && !mfa.is_empty() => mfa,
+                _ => &self.config.acr_values,
+            };
+            if !acr_values.is_empty() {
+                q.append_pair("acr_values", &acr_values.join(" "));
             }
             // Google shows only accounts of that Workspace domain (a hint; `hd` is checked).
             if self.config.preset == OidcPreset::Google

@@ -307,6 +307,24 @@ pub const TEST_SIGN_IN: Kind<1> = Kind {
     value: Value::Json("web::admin::test_signin::TestResult"),
 };
 
+// --- web: step-up answers (issue 17) -------------------------------------------------------
+
+/// How long the answer of a step-up waits for its browser to come and use it.
+pub const STEP_UP_TTL: Duration = Duration::from_secs(300);
+
+/// The answer of a step-up's fresh sign-in (who came back, for which choice), between the
+/// provider's answer (a SAML IdP posts cross-site, without the SSO session's cookie) and
+/// the browser's next request, which has it; under the digest of the id in that request's
+/// URL, taken once.
+pub const STEP_UP: Kind<1> = Kind {
+    prefix: "step-up:",
+    parts: ["digest of the answer id"],
+    lifetime: Lifetime::Fixed(STEP_UP_TTL),
+    tag: None,
+    single_use: true,
+    value: Value::Json("web::step_up::StepUpAnswer"),
+};
+
 // --- sso: revocations ---------------------------------------------------------------------
 
 /// The not-before marks of the admin API's revocations, one hash for all (so that every
@@ -649,6 +667,7 @@ mod tests {
             (ROLE_SESSION.key(["sid"]), "rs:sid"),
             (REVOKED_BEFORE.key([]), "revoked-before"),
             (TEST_SIGN_IN.key(["H"]), "test-signin:H"),
+            (STEP_UP.key(["H"]), "step-up:H"),
             (LAST_ROLE.key(["H"]), "lastrole:H"),
             (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),

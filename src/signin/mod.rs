@@ -14,6 +14,7 @@
 
 mod password;
 mod settings;
+mod step_up;
 
 use std::sync::Arc;
 
@@ -22,13 +23,14 @@ pub use password::{
 };
 use serde_json::json;
 pub use settings::SignInLimits;
+pub use step_up::{CodePrompt, StepUpBegun, StepUpError, StepUpStart};
 
 use crate::audit::{Audit, AuditEvent, EventKind, SignInRecorder};
 use crate::clock::SharedClock;
 use crate::connectors::saml::{AcceptError, Presenter, SamlConnector, SamlError};
 use crate::connectors::upstream::{CallbackParams, UpstreamError, UpstreamLogin};
 use crate::connectors::{Connector, Connectors, ProviderInfo};
-use crate::identity::{Evidence, ExternalIdentity, ProviderId};
+use crate::identity::{Evidence, ExternalIdentity, ProviderId, StepUpMark};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::session::{digest, random_id};
@@ -185,6 +187,10 @@ pub struct SignedIn {
     /// Set when this was an admin's test sign-in ([`Start::test_for`]): then it is shown
     /// to that admin and creates no session.
     pub test: Option<TestSignIn>,
+    /// Set when this was the fresh sign-in of a step-up ([`SignIn::begin_step_up`]): then
+    /// it continues that choice in the session that asked ([`SignIn::conclude_step_up`])
+    /// and creates no session.
+    pub step_up: Option<StepUpMark>,
 }
 
 /// The answer of an admin's test sign-in.
@@ -586,6 +592,7 @@ impl<'a> SignIn<'a> {
             identity,
             return_to: txn.return_to,
             test: test_sign_in(txn.test_for, evidence),
+            step_up: txn.step_up,
         })
     }
 
@@ -604,10 +611,14 @@ impl<'a> SignIn<'a> {
             .sso
             .take_form_login(answer.form_id, &info.id, browser)
             .await?;
-        let Claim::Taken(txn) = claim else {
-            return Err(SignInError::FormExpired {
-                provider: Box::new(info.clone()),
-            });
+        // A step-up's code form is answered at its own address (`finish_code`), never here.
+        let txn = match claim {
+            Claim::Taken(txn) if txn.step_up.is_none() => txn,
+            _ => {
+                return Err(SignInError::FormExpired {
+                    provider: Box::new(info.clone()),
+                });
+            }
         };
         let service = PasswordSignIn::new(
             Arc::clone(self.sso.store()),
@@ -621,6 +632,7 @@ impl<'a> SignIn<'a> {
             password: &answer.password,
             otp: (!answer.otp.is_empty()).then(|| answer.otp.expose_secret()),
             source_ip: facts.source_ip,
+            code_only: false,
         };
         let return_to = txn.return_to;
         match service.sign_in(attempt).await {
@@ -628,6 +640,7 @@ impl<'a> SignIn<'a> {
                 identity,
                 return_to,
                 test: test_sign_in(txn.test_for, None),
+                step_up: None,
             }),
             Err(PasswordError::Refused(refusal)) => Err(SignInError::Refused {
                 test_for: txn.test_for,
@@ -685,6 +698,7 @@ impl<'a> SignIn<'a> {
             identity: accepted.identity,
             return_to,
             test: test_sign_in(accepted.test_for, accepted.evidence.map(Evidence::Saml)),
+            step_up: accepted.step_up,
         })
     }
 
@@ -696,6 +710,11 @@ impl<'a> SignIn<'a> {
         signed_in: SignedIn,
         previous: Option<&Secret>,
     ) -> Result<Established, SignInError> {
+        if signed_in.step_up.is_some() || signed_in.test.is_some() {
+            return Err(SignInError::Internal(
+                "a test or step-up sign-in never becomes a session of its own".to_owned(),
+            ));
+        }
         if let Some(old) = previous {
             self.sso.end(old.expose_secret()).await?;
         }
@@ -745,6 +764,11 @@ impl<'a> SignIn<'a> {
                 if signed_in.test.is_some() {
                     // An admin's test sign-in: in the trail, told apart from a real one.
                     e.detail["test"] = json!(true);
+                }
+                if let Some(mark) = &signed_in.step_up {
+                    // A step-up's fresh sign-in (issue 17), for the role it asked for.
+                    e.detail["step_up"] = json!(true);
+                    e.detail["role"] = json!(mark.role);
                 }
                 // Off the sign-in's path: spawned, never waited for.
                 self.recorder.record(identity, self.clock.now_ms());

@@ -61,6 +61,9 @@ pub struct Attempt<'a> {
     pub otp: Option<&'a str>,
     /// The client's address.
     pub source_ip: Option<IpAddr>,
+    /// A step-up of a person already signed in (issue 17): the one-time code alone is
+    /// checked (`password` is ignored), with the same limits and replay protection.
+    pub code_only: bool,
 }
 
 /// What failed, for the audit trail; never shown to the person.
@@ -176,6 +179,18 @@ impl PasswordSignIn {
         };
         let now = self.clock.now();
         let checked = match a.connector {
+            Connector::Local(dir) if a.code_only => {
+                match dir.second_factor(a.username, a.otp, now) {
+                    Ok(s) => Ok((s.identity, s.totp_step)),
+                    Err(_) => Err(Refusal::new("wrong one-time code")),
+                }
+            }
+            Connector::Ldap(_) if a.code_only => {
+                give_back(false).await?;
+                return Err(PasswordError::Internal(
+                    "an LDAP directory has no one-time codes".to_owned(),
+                ));
+            }
             Connector::Local(dir) => {
                 match dir.authenticate(a.username, a.password, a.otp, now).await {
                     Ok(s) => Ok((s.identity, s.totp_step)),
@@ -308,6 +323,7 @@ pub(crate) mod tests {
             password,
             otp: None,
             source_ip: Some("192.0.2.7".parse().unwrap()),
+            code_only: false,
         }
     }
 

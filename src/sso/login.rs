@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Claim, Sso, SsoError, key_hash};
 use crate::clock::UnixTime;
-use crate::identity::{ProviderId, UpstreamLogin};
+use crate::identity::{ProviderId, StepUpMark, UpstreamLogin};
 use crate::secret::Secret;
 use crate::session::keyspace::{LOGIN, LOGIN_FORM, LOGIN_TRANSACTION_TTL};
 use crate::session::random_id;
@@ -33,6 +33,10 @@ pub struct LoginTransaction {
     /// Its answer is shown to that admin and creates no session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_for: Option<String>,
+    /// For a step-up (issue 17): the choice it continues, in which SSO session, for whom.
+    /// Its answer never becomes a session of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUpMark>,
 }
 
 impl std::fmt::Debug for LoginTransaction {
@@ -66,6 +70,7 @@ impl Sso {
             upstream: None,
             browser_binding: Some(key_hash(browser)),
             test_for,
+            step_up: None,
         };
         let key = LOGIN_FORM.key([&key_hash(id.expose_secret())]);
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
@@ -112,10 +117,71 @@ impl Sso {
             upstream,
             browser_binding: None,
             test_for,
+            step_up: None,
         };
         let key = LOGIN.key([&key_hash(id.expose_secret())]);
         self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
         Ok((id, txn))
+    }
+
+    /// Starts the fresh sign-in of a step-up ([`StepUpMark`]): a redirect sign-in's
+    /// transaction (`upstream` set, keyed by the returned cookie value, as
+    /// [`Sso::begin_login_with`]) or, without `upstream`, a one-time-code form's (keyed by
+    /// the returned form id and bound to the browser holding `browser`, as
+    /// [`Sso::begin_form_login`]). Single use like every login transaction.
+    pub async fn begin_step_up(
+        &self,
+        mark: StepUpMark,
+        upstream: Option<UpstreamLogin>,
+        browser: &str,
+    ) -> Result<Secret, SsoError> {
+        let id = random_id();
+        let form = upstream.is_none();
+        let txn = LoginTransaction {
+            provider: mark.provider.clone(),
+            csrf: String::new(),
+            return_to: None,
+            created_at: self.clock.now(),
+            upstream,
+            browser_binding: form.then(|| key_hash(browser)),
+            test_for: None,
+            step_up: Some(mark),
+        };
+        let kind = if form { LOGIN_FORM } else { LOGIN };
+        let key = kind.key([&key_hash(id.expose_secret())]);
+        self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
+        Ok(id)
+    }
+
+    /// Takes the one-time code form `id` of a step-up ([`Sso::begin_step_up`]) if it was
+    /// started in the browser holding `browser`; its mark. A mismatch (another browser, a
+    /// form that is no step-up's) leaves it in place ([`Claim::Refused`]).
+    pub async fn take_step_up_form(
+        &self,
+        id: &str,
+        browser: Option<&str>,
+    ) -> Result<Claim<StepUpMark>, SsoError> {
+        let Some(browser) = browser else {
+            return Ok(Claim::Refused);
+        };
+        let binding = Secret::new(key_hash(browser));
+        let claim = self
+            .take_checked(&LOGIN_FORM.key([&key_hash(id)]), |txn| {
+                txn.step_up.is_some()
+                    && txn
+                        .browser_binding
+                        .as_deref()
+                        .is_some_and(|b| Secret::new(b) == binding)
+            })
+            .await?;
+        Ok(match claim {
+            Claim::Taken(LoginTransaction {
+                step_up: Some(mark),
+                ..
+            }) => Claim::Taken(mark),
+            Claim::Taken(_) | Claim::Absent => Claim::Absent,
+            Claim::Refused => Claim::Refused,
+        })
     }
 
     /// Takes a login transaction only if `accept` says it is the one being answered (for a

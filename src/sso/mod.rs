@@ -267,6 +267,7 @@ mod tests {
             }),
             browser_binding: None,
             test_for: None,
+            step_up: None,
         };
         assert_eq!(
             serde_json::to_string(&txn).unwrap(),
@@ -290,6 +291,41 @@ mod tests {
             session_policy: None,
             sso_ref: None,
         }
+    }
+
+    /// A step-up records a second factor in the SSO session (issue 17); a role session
+    /// issued before keeps the `aws:MultiFactorAuthPresent` of its own issue, while its
+    /// other keys still come from the session's person.
+    #[tokio::test]
+    async fn a_role_session_keeps_the_mfa_of_its_issue_after_a_step_up() {
+        use crate::clock::ManualClock;
+        use crate::session::{MemoryStore, SessionStore};
+
+        let clock = ManualClock::new(UnixTime::from_secs(1_000));
+        let store: Arc<dyn SessionStore> =
+            Arc::new(MemoryStore::new("t:", Arc::new(clock.clone())));
+        let (idle, absolute) = (Duration::from_secs(600), Duration::from_secs(3_600));
+        let sso = Sso::new(Arc::clone(&store), Arc::new(clock.clone()), idle, absolute);
+        let (cookie, mut session) = sso.create(identity()).await.unwrap();
+        let sso_ref = Sso::session_ref(cookie.expose_secret());
+        let before = role_session("rs-1", UnixTime::from_secs(2_000));
+        sso.add_role_session_by_ref(&sso_ref, &before, None)
+            .await
+            .unwrap();
+        session.identity.mfa = true;
+        session.identity.amr.push("otp".into());
+        sso.save(cookie.expose_secret(), &session).await.unwrap();
+        let mut after = role_session("rs-2", UnixTime::from_secs(2_000));
+        after.mfa = true;
+        sso.add_role_session_by_ref(&sso_ref, &after, None)
+            .await
+            .unwrap();
+        let key = |rs: &RoleSession| rs.principal_keys.0["aws:MultiFactorAuthPresent"].clone();
+        let old = sso.role_session("rs-1").await.unwrap().unwrap();
+        assert_eq!(key(&old), ["false"]);
+        assert_eq!(old.principal_keys.0["idp:sub"], ["alice"]);
+        let new = sso.role_session("rs-2").await.unwrap().unwrap();
+        assert_eq!(key(&new), ["true"]);
     }
 
     /// A role session of an SSO session is stored without its principal keys and read
@@ -382,6 +418,7 @@ mod tests {
             }),
             browser_binding: Some("binding-secret".into()),
             test_for: Some("admin-ref-secret".into()),
+            step_up: None,
         };
         let session = SsoSession {
             identity: identity(),

@@ -147,7 +147,15 @@ impl RoleSessionRecord for RoleSession {
         }
     }
 
-    fn set_principal_keys(&mut self, keys: PrincipalKeys) {
+    fn set_principal_keys(&mut self, mut keys: PrincipalKeys) {
+        // The SSO session's person may have stepped up with a second factor after this role
+        // session was issued (issue 17): its MFA is that of its own issue, as in AWS.
+        if !self.mfa {
+            keys.0.insert(
+                "aws:MultiFactorAuthPresent".to_owned(),
+                vec!["false".to_owned()],
+            );
+        }
         self.principal_keys = keys;
     }
 }

@@ -18,6 +18,7 @@ mod picker;
 pub mod saml;
 pub mod session;
 mod shells;
+pub mod step_up;
 pub mod sts;
 pub mod ui;
 pub mod upstream;
@@ -157,6 +158,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/roles/favourites", post(pages::favourite))
+        .route("/step-up/code", post(step_up::code))
+        .route("/step-up/{id}", get(step_up::answered))
         .route("/credentials", get(pages::credentials))
         .route("/signout", post(pages::signout))
         .route("/static/lanyard.css", get(api::stylesheet))

@@ -17,8 +17,8 @@ use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
 use crate::audit::Door;
-use crate::identity::RoleName;
-use crate::roles::{MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
+use crate::identity::{ExternalIdentity, RoleName, StepUpMark};
+use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
 use crate::signin::{
@@ -33,6 +33,7 @@ use crate::web::i18n::{Locale, Msg, duration};
 use crate::web::picker::{Preferences, arrange};
 use crate::web::session::{current_session, enter};
 use crate::web::shells::Shell;
+use crate::web::step_up;
 use crate::web::views::{
     ContinuePage, CredentialsPage, NoRolesPage, PasswordPage, ProviderLink, RolesPage, ShellLines,
     SignedOutPage, SigninPage,
@@ -609,18 +610,26 @@ struct PickerView {
     t: Locale,
 }
 
-/// The picker page for several roles (and the names of those that need MFA): the role
-/// used last first, then the person's favourites, then the groups.
+/// The picker page for several roles, those that need a (fresh) second factor among them,
+/// marked (choosing one asks for a step-up): the role used last first, then the person's
+/// favourites, then the groups.
 async fn pick(
     state: &AppState,
     session: &SsoSession,
-    (grants, mfa_roles): (&[TrustGrant], Vec<RoleName>),
+    (grants, step_up): (&[TrustGrant], Vec<RoleName>),
     view: PickerView,
     target: &ForClient,
 ) -> PageResult {
     let last = state.sso.last_role(&session.identity).await?;
     let favourites = state.sso.favourites(&session.identity).await?;
-    let roles: Vec<Arc<Role>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
+    // Config order, the roles granted now and those a step-up would grant alike.
+    let roles: Vec<Arc<Role>> = state
+        .roles
+        .all()
+        .iter()
+        .filter(|r| grants.iter().any(|g| g.role().name == r.name) || step_up.contains(&r.name))
+        .cloned()
+        .collect();
     let prefs = Preferences {
         last: last.as_deref(),
         favourites: &favourites,
@@ -629,7 +638,10 @@ async fn pick(
     let filter: String = view.filter.trim().chars().take(FILTER_CHARS).collect();
     let default = state.config.tokens.default_duration.as_secs();
     let t = view.t;
-    let arranged = arrange(&roles, prefs, &filter, (default, t));
+    let mut arranged = arrange(&roles, prefs, &filter, (default, t));
+    for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
+        row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
+    }
     // The role chosen before filtering is carried on (to "Clear" and the stars) even while
     // the filter hides it, so that clearing the filter brings it back chosen.
     let selected = view
@@ -656,7 +668,6 @@ async fn pick(
         notice: view.notice.map(|n| t.say(&n)),
         authz,
         client,
-        mfa_roles,
     };
     let status = match page.notice {
         Some(_) => StatusCode::BAD_REQUEST,
@@ -768,6 +779,11 @@ async fn chosen(
     let choice = match chose.await {
         Ok(c) => c,
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
+        Err(ChoiceError::NeedsStepUp(asked)) => {
+            let (role, seconds) = *asked;
+            let chosen = (role, seconds, form.authz.as_str());
+            return step_up::begin(state, (headers, t), (&cookie, &session), chosen).await;
+        }
         Err(e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds)) => {
             return length_again(state, &session, (&target, &facts, t), &form, e).await;
         }
@@ -777,6 +793,59 @@ async fn chosen(
     let duration = Duration::from_secs(choice.seconds);
     let chosen = (choice.grant, duration);
     let response = finish(&visit, &mut session, chosen).await?;
+    if choice.shortened && target.client_id().is_none() {
+        return Ok(Redirect::to("/credentials?shortened=1").into_response());
+    }
+    Ok(response)
+}
+
+/// After a step-up was checked and the session's MFA facts updated: the choice it carried
+/// (`mark`) goes on as if just made on the picker. The trust policy decides again, on the
+/// updated person and on the fresh identity (`fresh`) alike; a role still out of reach is
+/// refused with a page, never offered another step-up in a loop.
+pub(crate) async fn continue_step_up(
+    state: &AppState,
+    (facts, t): (&RequestFacts, Locale),
+    (cookie, session): (&Secret, &mut SsoSession),
+    (mark, fresh): (&StepUpMark, &ExternalIdentity),
+) -> PageResult {
+    let authz = mark.authz.clone().unwrap_or_default();
+    let target = for_client(state, Some(&authz)).await?;
+    let attempt = Attempt::new(facts, Door::Browser, target.client_id());
+    let seconds = mark.seconds.to_string();
+    let asked = (mark.role.as_str(), seconds.as_str());
+    let chose = state.access.choose(
+        &state.roles,
+        &session.identity,
+        target.audience(),
+        asked,
+        (facts, &attempt),
+    );
+    let choice = match chose.await {
+        Ok(c) => c,
+        Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&authz)))),
+        Err(e @ ChoiceError::NeedsStepUp(_)) => {
+            let role = mark.role.to_string();
+            tracing::warn!(role = %role, reason = %e, "still short of the role after a step-up");
+            let said = Msg::new("step-up-not-enough").arg("role", role);
+            return Err(WebError::Forbidden(said).into());
+        }
+        Err(e) => return Err(choice_error(e).into()),
+    };
+    // The fresh identity must pass too: what the provider says now, not only what the
+    // session remembers from the first sign-in.
+    let fresh_caller = Caller::Federated(fresh.clone());
+    if let Err(refusal) = state
+        .roles
+        .evaluate(mark.role.as_str(), fresh_caller, facts)
+    {
+        state.access.refused(&attempt, &refusal).await;
+        let said = Msg::new("error-role-not-available").arg("role", mark.role.to_string());
+        return Err(WebError::Forbidden(said).into());
+    }
+    let visit = Visit::new(state, cookie, &target, (facts, t));
+    let duration = Duration::from_secs(choice.seconds);
+    let response = finish(&visit, session, (choice.grant, duration)).await?;
     if choice.shortened && target.client_id().is_none() {
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
@@ -915,6 +984,9 @@ pub fn choice_refused(e: &ChoiceError) -> Msg {
         ChoiceError::NotAvailable(role) => Msg::new("error-role-not-available").arg("role", role),
         ChoiceError::NotSeconds => Msg::new("error-length-not-seconds"),
         ChoiceError::SignInAgain => Msg::new("error-fresh-sign-in"),
+        ChoiceError::NeedsStepUp(asked) => {
+            Msg::new("error-role-needs-step-up").arg("role", asked.0.to_string())
+        }
     }
 }
 

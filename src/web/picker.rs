@@ -102,6 +102,7 @@ pub fn arrange(
                         selected: selected.as_deref() == Some(r.name.as_str()),
                         favourite: prefs.favourites.iter().any(|f| *f == r.name),
                         durations: duration_choices(CredentialIssuer::max_duration(r), default, t),
+                        step_up: false,
                     }
                 })
                 .collect(),

@@ -14,6 +14,7 @@ use crate::web::error::{PageError, WebError};
 use crate::web::extract::{Browser, PageForm};
 use crate::web::i18n::Msg;
 use crate::web::session::enter;
+use crate::web::step_up;
 use crate::web::{AppState, cookies};
 
 /// The largest body the ACS and the SAML STS endpoint accept (a response with an encrypted
@@ -45,7 +46,10 @@ pub async fn acs(
     let mut signed_in = state.signin().finish(&provider, answer, &facts).await?;
     let mut response = match test_signin::conclude(&state, &mut signed_in).await? {
         Some(tested) => tested,
-        None => enter(&state, &headers, signed_in).await?,
+        None => match step_up::conclude(&state, &mut signed_in).await? {
+            Some(stepped) => stepped,
+            None => enter(&state, &headers, signed_in).await?,
+        },
     };
     if binding.is_some() {
         cookies::clear(response.headers_mut(), cookies::SAML_BINDING, secure);

@@ -24,6 +24,7 @@ use crate::web::extract::Browser;
 use crate::web::i18n::Locale;
 use crate::web::pages::straight_on;
 use crate::web::session::{establish, with_session_cookie};
+use crate::web::step_up;
 
 /// `GET /auth/{provider}/callback`: the provider's answer (RFC 6749 §4.1.2). A query that
 /// cannot be read is answered as one without a code. After the sign-in, the browser goes
@@ -50,6 +51,9 @@ pub async fn callback(
             state.config.server.secure_cookies,
         );
         return Ok(response);
+    }
+    if let Some(stepped) = step_up::conclude(&state, &mut signed_in).await? {
+        return Ok(stepped);
     }
     let mut established = establish(&state, &headers, signed_in).await?;
     let on = match method {

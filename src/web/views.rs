@@ -87,6 +87,9 @@ pub struct RoleChoice {
     pub favourite: bool,
     /// The lengths this role grants; the select is named `duration.<role>`.
     pub durations: Vec<DurationChoice>,
+    /// The role needs a (fresh) second factor this session lacks: choosing it asks for a
+    /// fresh sign-in first (a step-up), which the row says.
+    pub step_up: bool,
 }
 
 /// A heading of roles on the picker.
@@ -126,8 +129,39 @@ pub struct RolesPage {
     pub authz: String,
     /// The application the person is signing in to, when there is one.
     pub client: Option<String>,
-    /// Roles not offered because they need a multi-factor sign-in.
-    pub mfa_roles: Vec<crate::identity::RoleName>,
+}
+
+/// A local user's one-time code for a step-up (`POST /step-up/code`).
+#[derive(Template)]
+#[template(path = "step_up_code.html")]
+pub struct StepUpCodePage {
+    /// The page's language.
+    pub t: Locale,
+    pub provider_name: String,
+    /// Who is asked for their code.
+    pub username: String,
+    /// The role the code is for.
+    pub role: String,
+    /// The form's transaction id.
+    pub csrf: String,
+    /// The last code was refused.
+    pub error: Option<String>,
+}
+
+/// On the way to the provider for a step-up: a page that continues there (a redirect
+/// off-site after the picker's POST would be blocked by `form-action 'self'`; see
+/// `ContinuePage`).
+#[derive(Template)]
+#[template(path = "step_up_continue.html")]
+pub struct StepUpContinuePage {
+    /// The page's language.
+    pub t: Locale,
+    /// The provider's display name.
+    pub provider: String,
+    /// The role chosen.
+    pub role: String,
+    /// The provider's authorization or SSO URL.
+    pub url: String,
 }
 
 /// No role fits.

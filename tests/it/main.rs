@@ -53,5 +53,6 @@ mod saml_support;
 mod signin_events;
 mod single_use;
 mod slapd;
+mod step_up;
 mod sts;
 mod upstream;

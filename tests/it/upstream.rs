@@ -147,7 +147,8 @@ pub fn with_param(url: &str, name: &str, value: &str) -> String {
     u.to_string()
 }
 
-/// The roles offered on the picker (or the single role issued), after a callback.
+/// The roles granted on the picker (or the single role issued), after a callback; roles
+/// offered with a step-up (a fresh sign-in with a second factor, issue 17) are not counted.
 pub async fn roles_after(
     l: &Lanyard,
     b: &reqwest::Client,
@@ -165,9 +166,11 @@ pub async fn roles_after(
         200 => {
             let html = r.text().await.unwrap();
             html.match_indices("name=\"role\" value=\"")
-                .map(|(i, m)| {
+                .filter_map(|(i, m)| {
                     let rest = &html[i + m.len()..];
-                    rest[..rest.find('"').unwrap()].to_owned()
+                    let input = &rest[..rest.find('>').unwrap()];
+                    (!input.contains("-step-up"))
+                        .then(|| rest[..rest.find('"').unwrap()].to_owned())
                 })
                 .collect()
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::identity::{ExternalIdentity, ProviderId, SamlEvidence};
+use crate::identity::{ExternalIdentity, ProviderId, SamlEvidence, StepUpMark};
 use crate::session::keyspace::{LOGIN_TRANSACTION_TTL, SAML_REQUEST, SAML_SEEN};
 use crate::session::{SessionStore, StoreError, digest, put_json, take_json};
 
@@ -36,6 +36,9 @@ struct PendingRequest {
     /// The admin's test sign-in this request is for (see [`Accepted::test_for`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     test_for: Option<String>,
+    /// The step-up this request is for (see [`Accepted::step_up`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    step_up: Option<StepUpMark>,
 }
 
 impl std::fmt::Debug for PendingRequest {
@@ -60,6 +63,9 @@ pub struct Accepted {
     pub test_for: Option<String>,
     /// For a test sign-in: what the assertion said, and which certificate signed it.
     pub evidence: Option<SamlEvidence>,
+    /// For a step-up (issue 17): the choice it continues (an IdP-initiated response is
+    /// never one).
+    pub step_up: Option<StepUpMark>,
 }
 
 /// Who presents the response, which decides whether it must come from the browser that
@@ -106,6 +112,31 @@ impl SamlConnector {
             saml_request_id: Some(request_id.to_owned()),
             browser_binding,
             test_for,
+            step_up: None,
+        };
+        let key = SAML_REQUEST.key([self.id().as_str(), &digest(request_id)]);
+        put_json(store, &key, &pending, LOGIN_TRANSACTION_TTL).await
+    }
+
+    /// Records the step-up AuthnRequest `request_id` ([`SamlConnector::step_up_request`])
+    /// for `mark`, as [`SamlConnector::remember_request`] records a sign-in's.
+    pub async fn remember_step_up(
+        &self,
+        store: &dyn SessionStore,
+        request_id: &str,
+        mark: StepUpMark,
+        browser_binding: Option<String>,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let pending = PendingRequest {
+            provider: self.id().clone(),
+            csrf: String::new(),
+            return_to: None,
+            created_at: now,
+            saml_request_id: Some(request_id.to_owned()),
+            browser_binding,
+            test_for: None,
+            step_up: Some(mark),
         };
         let key = SAML_REQUEST.key([self.id().as_str(), &digest(request_id)]);
         put_json(store, &key, &pending, LOGIN_TRANSACTION_TTL).await
@@ -154,7 +185,7 @@ impl SamlConnector {
         {
             return Err(SamlError::Replay.into());
         }
-        let (return_to, unsolicited, test_for) = match verified.in_response_to() {
+        let (return_to, unsolicited, (test_for, step_up)) = match verified.in_response_to() {
             Some(request_id) => {
                 let txn = self.take_request(store, request_id).await?.ok_or_else(|| {
                     SamlError::InResponseTo(
@@ -175,9 +206,9 @@ impl SamlConnector {
                         return Err(SamlError::OtherBrowser.into());
                     }
                 }
-                (txn.return_to, false, txn.test_for)
+                (txn.return_to, false, (txn.test_for, txn.step_up))
             }
-            None => (None, true, None),
+            None => (None, true, (None, None)),
         };
         let evidence = test_for
             .is_some()
@@ -188,6 +219,7 @@ impl SamlConnector {
             unsolicited,
             test_for,
             evidence,
+            step_up,
         })
     }
 }
@@ -208,6 +240,7 @@ mod tests {
             saml_request_id: Some("id-1".into()),
             browser_binding: Some("b".into()),
             test_for: None,
+            step_up: None,
         };
         let json = serde_json::to_string(&pending).unwrap();
         assert_eq!(

@@ -399,6 +399,23 @@ impl SamlConnector {
         now: UnixTime,
         relay_state: Option<&str>,
     ) -> Result<(String, String), SamlError> {
+        self.authn_request_for(now, relay_state, false)
+    }
+
+    /// The AuthnRequest of a step-up (issue 17): [`SamlConnector::authn_request`] with
+    /// `ForceAuthn="true"` (saml-core §3.4.1: the IdP must authenticate the person afresh)
+    /// and a `RequestedAuthnContext` of the provider's MFA class refs
+    /// (`mfa_authn_contexts`; its configured `requested_authn_context` when it has none).
+    pub fn step_up_request(&self, now: UnixTime) -> Result<(String, String), SamlError> {
+        self.authn_request_for(now, None, true)
+    }
+
+    fn authn_request_for(
+        &self,
+        now: UnixTime,
+        relay_state: Option<&str>,
+        step_up: bool,
+    ) -> Result<(String, String), SamlError> {
         let idp = self.idp()?;
         let s = &self.settings;
         let id = format!("_{}", uuid::Uuid::new_v4().simple());
@@ -412,7 +429,7 @@ impl SamlConnector {
             d = xml::escape(idp.sso_url.as_str()),
             acs = xml::escape(&s.acs_url),
             b = metadata::POST_BINDING,
-            force = if s.force_authn {
+            force = if s.force_authn || step_up {
                 " ForceAuthn=\"true\""
             } else {
                 ""
@@ -423,9 +440,13 @@ impl SamlConnector {
             "<samlp:NameIDPolicy Format=\"{}\" AllowCreate=\"true\"/>",
             xml::escape(&s.name_id_format)
         ));
-        if !s.requested_authn_context.is_empty() {
+        let contexts = match &s.mfa_authn_contexts {
+            mfa if step_up && !mfa.is_empty() => mfa,
+            _ => &s.requested_authn_context,
+        };
+        if !contexts.is_empty() {
             xml.push_str("<samlp:RequestedAuthnContext Comparison=\"exact\">");
-            for c in &s.requested_authn_context {
+            for c in contexts {
                 xml.push_str(&format!(
                     "<saml:AuthnContextClassRef>{}</saml:AuthnContextClassRef>",
                     xml::escape(c)

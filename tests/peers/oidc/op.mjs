@@ -7,8 +7,16 @@
 //   GET  /interaction/{uid}?user=NAME  finishes the login prompt as NAME (no password: the
 //                                       test plays the person); consent is pre-granted
 //   GET  /interaction/{uid}            a login page (a field for NAME) for a real browser
+//   ...&otp=CODE                        the second step: when the authorization request asked
+//                                       for acr_values with urn:test:mfa, a person without
+//                                       MFA of their own gets a page asking for a code first,
+//                                       and only with one does the login carry amr otp and
+//                                       acr urn:test:mfa (any 6 digits do: the test plays the
+//                                       person); without that acr asked, a code changes nothing
 //   POST /__test/rotate                 new signing key, published first and used from now on
-//   GET  /__test/stats                  how often the JWKS was fetched
+//   GET  /__test/stats                  how often the JWKS was fetched, and the `prompt`,
+//                                       `max_age` and `acr_values` of the last authorization
+//                                       request
 // With PKJWT_JWKS (a public JWKS) a second client `lanyard-pkjwt` uses private_key_jwt.
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -48,6 +56,7 @@ function newKey() {
 
 let keys = [newKey()];
 let jwksFetches = 0;
+let lastAuthorization = null;
 let current;
 let handler;
 
@@ -112,6 +121,12 @@ function build(issuer) {
   });
   provider.use(async (ctx, next) => {
     if (ctx.path.endsWith('/jwks')) jwksFetches += 1;
+    if (ctx.path === '/auth') {
+      const q = ctx.query;
+      lastAuthorization = {
+        prompt: q.prompt ?? null, max_age: q.max_age ?? null, acr_values: q.acr_values ?? null,
+      };
+    }
     await next();
   });
   return provider;
@@ -126,7 +141,17 @@ function loginPage(res, uid) {
 <button type="submit" id="login">Sign in</button></form>`);
 }
 
-async function interaction(req, res, uid, user) {
+// The second step a real browser sees when MFA was asked for: a one-time code.
+function codePage(res, uid, user) {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(`<!doctype html><title>Test OP second factor</title><h1>Second factor for ${user}</h1>
+<form method="get" action="/interaction/${encodeURIComponent(uid)}">
+<input type="hidden" name="user" value="${user}">
+<label>One-time code <input name="otp" autocomplete="one-time-code"></label>
+<button type="submit" id="verify">Verify</button></form>`);
+}
+
+async function interaction(req, res, uid, user, otp) {
   if (!user) {
     loginPage(res, uid);
     return;
@@ -141,8 +166,18 @@ async function interaction(req, res, uid, user) {
       return;
     }
     if (details.prompt.name !== 'login') throw new Error(`unexpected prompt ${details.prompt.name}`);
+    const asked = String(details.params.acr_values ?? '').split(' ');
+    let { amr, acr } = account;
+    if (asked.includes('urn:test:mfa') && acr !== 'urn:test:mfa') {
+      if (!/^[0-9]{6}$/.test(otp)) {
+        codePage(res, uid, user.replace(/[^a-z]/g, ''));
+        return;
+      }
+      amr = [...amr, 'otp'];
+      acr = 'urn:test:mfa';
+    }
     await current.interactionFinished(req, res, {
-      login: { accountId: user, amr: account.amr, acr: account.acr },
+      login: { accountId: user, amr, acr },
     }, { mergeWithLastSubmission: false });
   } catch (err) {
     res.writeHead(500, { 'content-type': 'text/plain' });
@@ -154,7 +189,7 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   const m = url.pathname.match(/^\/interaction\/([^/]+)$/);
   if (m && req.method === 'GET') {
-    interaction(req, res, m[1], url.searchParams.get('user') ?? '');
+    interaction(req, res, m[1], url.searchParams.get('user') ?? '', url.searchParams.get('otp') ?? '');
     return;
   }
   if (url.pathname === '/__test/rotate' && req.method === 'POST') {
@@ -167,7 +202,7 @@ const server = http.createServer((req, res) => {
   }
   if (url.pathname === '/__test/stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ jwks_fetches: jwksFetches }));
+    res.end(JSON.stringify({ jwks_fetches: jwksFetches, last_authorization: lastAuthorization }));
     return;
   }
   handler(req, res);

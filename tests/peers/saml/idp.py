@@ -15,6 +15,19 @@ It prints "READY <port>" once it listens. Endpoints:
                                         (a "Continue" button; no script)
   GET /idp-initiated?user=NAME&relay_state=...
                                         an unsolicited response (no InResponseTo)
+  GET /__test/last-request              JSON: ForceAuthn and the RequestedAuthnContext class
+                                        refs of the last AuthnRequest
+  GET /__test/ignore-force-authn        from now on, answer from the session even when
+                                        ForceAuthn="true" (a lax IdP, for negative tests)
+
+Sessions and step-up: the login page has a "Stay signed in" box (`remember=1`); with it the
+IdP sets a session cookie, and later AuthnRequests from that browser are answered at once
+(single sign-on, the AuthnInstant of that login) unless they carry ForceAuthn="true", which
+brings the login page back. The login page asks for a one-time code too when the request's
+RequestedAuthnContext names the MFA class; a login with a code (`otp`, any 6 digits: the
+test plays the person) is answered with the MFA class, a login without one with
+PasswordProtectedTransport (unless the user has MFA of their own). The AuthnInstant is the
+time of the login.
 
 Users (groups): alice (engineering, admins; MFA), bob (engineering), carol (finance).
 """
@@ -22,9 +35,12 @@ Users (groups): alice (engineering, admins; MFA), bob (engineering), carol (fina
 import argparse
 import base64
 import html
+import http.cookies
 import http.server
 import json
+import re
 import sys
+import time
 import urllib.parse
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -137,12 +153,18 @@ def main():
         )
         metadata = metadata.replace("<md:KeyDescriptor", kd + "<md:KeyDescriptor", 1)
 
-    def respond(user, in_response_to, relay_state, name_id_policy=None):
+    last_request = {"ForceAuthn": None, "RequestedAuthnContext": []}
+    lax = {"ignore_force_authn": False}
+
+    def respond(user, in_response_to, relay_state, name_id_policy=None, login=None):
         info = USERS[user]
         identity = {k: v for k, v in info.items() if not k.startswith("_")}
+        mfa = info["_mfa"] or bool(login and login["mfa"])
         broker = AuthnBroker()
-        broker.add(authn_context_class_ref(MFA if info["_mfa"] else PASSWORD), "")
-        authn = broker.get_authn_by_accr(MFA if info["_mfa"] else PASSWORD)
+        broker.add(authn_context_class_ref(MFA if mfa else PASSWORD), "")
+        authn = dict(broker.get_authn_by_accr(MFA if mfa else PASSWORD))
+        if login:
+            authn["authn_instant"] = login["instant"]
         resp = idp.create_authn_response(
             identity,
             in_response_to,
@@ -167,15 +189,42 @@ def main():
     def hidden(name, value):
         return f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
 
-    def login_page(q):
+    def login_page(q, ask_code=False):
         fields = "".join(hidden(k, v) for k, v in q.items())
+        code = (
+            '<label>One-time code <input name="otp" autocomplete="one-time-code"></label>'
+            if ask_code
+            else ""
+        )
         return (
             "<!doctype html><title>Test IdP sign-in</title><h1>Test IdP</h1>"
             '<form method="get" action="/sso/redirect">'
             f"{fields}{hidden('binding', 'post')}"
             '<label>User <input name="user" autocomplete="username"></label>'
+            f"{code}"
+            '<label><input type="checkbox" name="remember" value="1" id="remember"> Stay signed in</label>'
             '<button type="submit" id="login">Sign in</button></form>'
         )
+
+    def request_facts(req):
+        msg = req.message
+        force = str(msg.force_authn).lower() == "true" if msg.force_authn is not None else False
+        ctx = msg.requested_authn_context
+        refs = [c.text.strip() for c in ctx.authn_context_class_ref] if ctx is not None else []
+        last_request["ForceAuthn"] = force
+        last_request["RequestedAuthnContext"] = refs
+        return force, refs
+
+    def session_of(headers):
+        jar = http.cookies.SimpleCookie(headers.get("Cookie", ""))
+        morsel = jar.get("idp_session")
+        if morsel is None:
+            return None
+        try:
+            s = json.loads(base64.urlsafe_b64decode(morsel.value.encode()).decode())
+        except Exception:
+            return None
+        return s if s.get("user") in USERS else None
 
     def post_page(body):
         return (
@@ -189,11 +238,13 @@ def main():
         def log_message(self, fmt, *a):
             sys.stderr.write("idp: " + (fmt % a) + "\n")
 
-        def send(self, status, body, ctype):
+        def send(self, status, body, ctype, cookie=None):
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
+            if cookie is not None:
+                self.send_header("Set-Cookie", f"idp_session={cookie}; Path=/; HttpOnly")
             self.end_headers()
             self.wfile.write(data)
 
@@ -203,14 +254,39 @@ def main():
             try:
                 if url.path == "/metadata":
                     return self.send(200, metadata, "application/samlmetadata+xml")
-                if url.path == "/sso/redirect" and "user" not in q:
+                if url.path == "/__test/last-request":
+                    return self.send(200, json.dumps(last_request), "application/json")
+                if url.path == "/__test/ignore-force-authn":
+                    lax["ignore_force_authn"] = True
+                    return self.send(200, "{}", "application/json")
+                if url.path == "/sso/redirect" and "user" not in q and "SAMLRequest" not in q:
                     return self.send(200, login_page(q), "text/html; charset=utf-8")
+                if url.path == "/sso/redirect" and "user" not in q:
+                    req = idp.parse_authn_request(q["SAMLRequest"], BINDING_HTTP_REDIRECT)
+                    force, refs = request_facts(req)
+                    session = session_of(self.headers)
+                    if session is not None and (not force or lax["ignore_force_authn"]):
+                        # Single sign-on: the earlier login answers, with its instant.
+                        body = respond(session["user"], req.message.id, q.get("RelayState"), login=session)
+                        return self.send(200, post_page(body), "text/html; charset=utf-8")
+                    page = login_page(q, ask_code=MFA in refs)
+                    return self.send(200, page, "text/html; charset=utf-8")
                 if url.path == "/sso/redirect":
                     req = idp.parse_authn_request(q["SAMLRequest"], BINDING_HTTP_REDIRECT)
-                    body = respond(q["user"], req.message.id, q.get("RelayState"))
+                    request_facts(req)
+                    user = q["user"]
+                    login = {
+                        "user": user,
+                        "instant": int(time.time()),
+                        "mfa": bool(re.fullmatch(r"[0-9]{6}", q.get("otp", ""))),
+                    }
+                    body = respond(user, req.message.id, q.get("RelayState"), login=login)
+                    cookie = None
+                    if q.get("remember") == "1" and user in USERS:
+                        cookie = base64.urlsafe_b64encode(json.dumps(login).encode()).decode()
                     if q.get("binding") == "post":
-                        return self.send(200, post_page(body), "text/html; charset=utf-8")
-                    return self.send(200, json.dumps(body), "application/json")
+                        return self.send(200, post_page(body), "text/html; charset=utf-8", cookie)
+                    return self.send(200, json.dumps(body), "application/json", cookie)
                 if url.path == "/idp-initiated":
                     body = respond(q["user"], None, q.get("relay_state"))
                     return self.send(200, json.dumps(body), "application/json")

@@ -1,0 +1,696 @@
+//! Step-up MFA per role (issue 17): a role that needs a second factor, or a recent one
+//! (`aws:MultiFactorAuthAge`), is offered to a session that lacks it, marked on the picker;
+//! choosing it signs the person in again — with the `oidc-provider` peer (`prompt=login`,
+//! `max_age=0`, the MFA `acr_values`; the peer asks for a second step only when that acr is
+//! asked), with the pysaml2 IdP in Chromium (`ForceAuthn` and `RequestedAuthnContext`; the
+//! IdP keeps a session and re-prompts only when forced), and with a local user's one-time
+//! code in Chromium (axe-checked). An answer without the second factor, or from another
+//! person, is refused and leaves the session as it was.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lanyard::clock::{ManualClock, UnixTime};
+use lanyard::connectors::totp::Totp;
+use lanyard::secret::Secret;
+
+use crate::chromium::Page;
+use crate::harness::{
+    Lanyard, T0, browser, cheap_hash, continue_url, csrf_of, memory_store, start_public,
+    start_public_on, start_with,
+};
+use crate::oidc_interop::{Op, provider, real_now, start_op};
+use crate::saml_support::{Idp, IdpOptions, fixture, lanyard_toml};
+use crate::upstream::{broker_text, location, param, to_lanyard, with_param};
+
+/// What the picker says of a role that needs a step-up.
+const MARK: &str = "Needs a second factor: you will be asked to sign in again.";
+
+/// A role for `principal` (with `action`) needing group `group`, MFA and `extra` conditions.
+fn role(name: &str, (principal, action): (&str, &str), group: &str, extra: &str) -> String {
+    format!(
+        "[[roles]]\nname = \"{name}\"\ntrust_policy = {{ Version = \"2012-10-17\", Statement = [{{ \
+         Effect = \"Allow\", Principal = {{ Federated = \"{principal}\" }}, Action = \"{action}\", \
+         Condition = {{ {extra}\"ForAnyValue:StringEquals\" = {{ \"idp:groups\" = [\"{group}\"] }} }} }}] }}\n"
+    )
+}
+
+const MFA: &str = "\"Bool\" = { \"aws:MultiFactorAuthPresent\" = \"true\" }, ";
+
+fn claims_of(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+// --- the local directory: a one-time code --------------------------------------------------
+
+/// `root` has TOTP and is in `admins`; `dave` is in `admins` without TOTP. `viewer` needs
+/// nothing more; `breakglass` needs MFA; `prod-write` needs MFA within the last 5 minutes.
+fn local_config(secret_file: &std::path::Path, keys: &std::path::Path) -> String {
+    let local = ("corp", "sts:AssumeRole");
+    let fresh = "\"Bool\" = { \"aws:MultiFactorAuthPresent\" = \"true\" }, \
+                 \"NumericLessThanEquals\" = { \"aws:MultiFactorAuthAge\" = \"300\" }, ";
+    format!(
+        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+         [sessions]\nstore = \"memory\"\n\
+         [tokens]\nalgorithm = \"ES256\"\nkeys_dir = \"{keys}\"\n\
+         [[providers]]\nid = \"corp\"\nkind = \"local\"\ndisplay_name = \"Corp directory\"\n\
+         [[providers.users]]\nusername = \"root\"\npassword_hash = \"{root}\"\n\
+         groups = [\"admins\"]\ntotp_secret_file = \"{secret}\"\n\
+         [[providers.users]]\nusername = \"dave\"\npassword_hash = \"{dave}\"\ngroups = [\"admins\"]\n\
+         {}{}{}",
+        role("viewer", local, "admins", ""),
+        role("breakglass", local, "admins", MFA),
+        role("prod-write", local, "admins", fresh),
+        keys = keys.display(),
+        secret = secret_file.display(),
+        root = cheap_hash("root-pw"),
+        dave = cheap_hash("dave-pw"),
+    )
+}
+
+/// A Lanyard on its real address with [`local_config`], at [`T0`], and root's
+/// authenticator.
+async fn local() -> (Lanyard, Totp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let file = dir.path().join("root.totp");
+    std::fs::write(&file, secret).unwrap();
+    let totp = Totp::from_base32(&Secret::new(secret)).unwrap();
+    let text = local_config(&file, &dir.path().join("keys"));
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
+    let l = start_public(&text, memory_store(&clock), clock).await;
+    (l, totp, dir)
+}
+
+/// A code other than `good`.
+fn wrong(good: &str) -> &'static str {
+    if good == "000000" { "111111" } else { "000000" }
+}
+
+#[tokio::test]
+async fn an_old_second_factor_is_asked_again_with_a_one_time_code_in_chromium() {
+    let (l, totp, _dir) = local().await;
+    let page = Page::open("step_up_code").await;
+    page.goto(&l.at("/auth/corp")).await;
+    page.fill("username", "root").await;
+    page.fill("password", "root-pw").await;
+    page.fill("otp", &totp.code_at(UnixTime::from_secs(T0)))
+        .await;
+    page.click("form[method=post] button[type=submit]").await;
+    page.wait_for_url("the picker", |u| u.path() == "/roles")
+        .await;
+    // Fresh MFA: every role, none marked.
+    let text = page.text().await;
+    assert!(
+        text.contains("prod-write") && !text.contains(MARK),
+        "{text}"
+    );
+
+    // Ten minutes on, the code is too old for prod-write, which is offered with the mark.
+    l.clock.advance(Duration::from_secs(600));
+    page.goto(&l.at("/roles")).await;
+    page.wait_for_text(MARK).await;
+    let html = page.html().await;
+    let at = html
+        .find("value=\"prod-write\"")
+        .expect("prod-write is offered");
+    let row_end = at + html[at..].find("</div>").unwrap();
+    assert!(html[at..row_end].contains(MARK), "marked: {html}");
+    assert!(
+        html.matches(MARK).count() == 1,
+        "only prod-write is marked: {html}"
+    );
+    let problems = page.accessibility_problems().await;
+    assert!(problems.is_empty(), "axe on the picker: {problems:?}");
+
+    page.click("input[name=role][value=\"prod-write\"]").await;
+    page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
+        .await;
+    page.wait_for_text("Confirm with your one-time code").await;
+    let text = page.text().await;
+    assert!(
+        text.contains("prod-write") && text.contains("root"),
+        "{text}"
+    );
+    let problems = page.accessibility_problems().await;
+    assert!(problems.is_empty(), "axe on the code form: {problems:?}");
+    page.shot("code-form").await;
+
+    // A wrong code: the form again, saying so.
+    let now = UnixTime::from_secs(T0 + 600);
+    let good = totp.code_at(now);
+    page.fill("otp", wrong(&good)).await;
+    page.click("form[action=\"/step-up/code\"] button[type=submit]")
+        .await;
+    page.wait_for_text("That code is incorrect").await;
+    let problems = page.accessibility_problems().await;
+    assert!(problems.is_empty(), "axe on the refused code: {problems:?}");
+
+    page.fill("otp", &good).await;
+    page.click("form[action=\"/step-up/code\"] button[type=submit]")
+        .await;
+    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
+        .await;
+    page.wait_for_text("prod-write").await;
+
+    // The session's MFA is fresh again: nothing is marked now.
+    page.goto(&l.at("/roles")).await;
+    page.wait_for_text("breakglass").await;
+    assert!(!page.text().await.contains(MARK));
+    page.close().await;
+}
+
+/// Signs `user` in to the local directory with `otp`; the picker's HTML.
+async fn local_picker(l: &Lanyard, b: &reqwest::Client, user: &str, otp: Option<&str>) -> String {
+    let html = l.text(b, "/auth/corp").await;
+    let csrf = csrf_of(&html);
+    let password = format!("{user}-pw");
+    let mut fields = vec![("username", user), ("password", &password), ("csrf", &csrf)];
+    if let Some(otp) = otp {
+        fields.push(("otp", otp));
+    }
+    let r = b
+        .post(l.at("/auth/corp"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = b.get(l.at("/roles")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_user_without_a_second_factor_is_told_so_and_keeps_the_session() {
+    let (l, _totp, _dir) = local().await;
+    let b = browser();
+    let html = local_picker(&l, &b, "dave", None).await;
+    // breakglass and prod-write are offered, marked; viewer is granted now.
+    assert!(html.contains("value=\"viewer\""), "{html}");
+    assert!(html.contains("value=\"breakglass\""), "{html}");
+    assert_eq!(html.matches(MARK).count(), 2, "{html}");
+    let r = l.choose(&b, &html, "breakglass", 900).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Corp directory cannot ask you for a second factor"),
+        "{page}"
+    );
+    // Nothing changed: the picker is as it was, the granted role still works.
+    let html = l.text(&b, "/roles").await;
+    assert_eq!(html.matches(MARK).count(), 2);
+    assert_eq!(l.choose(&b, &html, "viewer", 900).await.status(), 303);
+}
+
+#[tokio::test]
+async fn a_code_form_is_single_use_and_bound_to_its_browser() {
+    let (l, totp, _dir) = local().await;
+    let b = browser();
+    local_picker(&l, &b, "root", Some(&totp.code_at(UnixTime::from_secs(T0)))).await;
+    l.clock.advance(Duration::from_secs(600));
+    let html = l.text(&b, "/roles").await;
+    let r = l.choose(&b, &html, "prod-write", 900).await;
+    assert_eq!(r.status(), 200);
+    let form = r.text().await.unwrap();
+    let csrf = csrf_of(&form);
+    let good = totp.code_at(UnixTime::from_secs(T0 + 600));
+    // Another browser (no binding cookie, no session) cannot use it.
+    let other = browser();
+    let r = other
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("has expired or was already used")
+    );
+    // Its own browser can, once.
+    let r = b
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let answer = location(&r);
+    assert!(answer.starts_with("/step-up/"), "{answer}");
+    // Another browser's session cannot use the answer (it has none: it is sent to sign
+    // in, and the answer stays for its own browser).
+    let r = other.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = b.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/credentials");
+    let (token, _) = l.credentials(&b).await;
+    let claims = claims_of(&token);
+    assert_eq!(claims["role"], "prod-write");
+    // Used: the same answer and the same form again are refused.
+    let r = b.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = b
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+// --- the oidc-provider peer ------------------------------------------------------------------
+
+/// Lanyard with the peer as provider `op` (userinfo, `mfa_acr_values = ["urn:test:mfa"]`),
+/// the upstream tests' roles, and `ops`: engineering with MFA.
+async fn with_op(op: &Op) -> (Lanyard, tempfile::TempDir) {
+    let keys = tempfile::tempdir().unwrap();
+    let providers = provider(
+        op,
+        "fetch_userinfo = true\nmfa_acr_values = [\"urn:test:mfa\"]",
+    );
+    let text = format!(
+        "{}\n{}",
+        broker_text(&providers, &["op"], keys.path()),
+        role(
+            "ops",
+            ("op", "sts:AssumeRoleWithWebIdentity"),
+            "engineering",
+            MFA
+        ),
+    );
+    let clock = ManualClock::new(UnixTime::from_secs(real_now()));
+    let l = start_with(&text, memory_store(&clock), clock).await;
+    (l, keys)
+}
+
+fn absolute(base: &str, loc: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(loc)
+        .unwrap()
+        .to_string()
+}
+
+/// The provider's authorization request `authorize` → its login (as `user`; `otp` when
+/// its second step asks for one) → the callback URL it sends the browser to.
+async fn at_op(b: &reqwest::Client, authorize: &str, user: &str, otp: Option<&str>) -> String {
+    let r = b.get(authorize).send().await.unwrap();
+    assert!(r.status().is_redirection(), "authorize: {}", r.status());
+    let interaction = with_param(&absolute(authorize, &location(&r)), "user", user);
+    let mut r = b.get(&interaction).send().await.unwrap();
+    if let Some(otp) = otp {
+        assert_eq!(r.status(), 200, "the provider asks for a second step");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Second factor for"), "{page}");
+        r = b
+            .get(with_param(&interaction, "otp", otp))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        r.status().is_redirection(),
+        "login: {} {}",
+        r.status(),
+        r.text().await.unwrap()
+    );
+    let r = b
+        .get(absolute(authorize, &location(&r)))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "resume: {}", r.status());
+    location(&r)
+}
+
+/// Signs `user` in through the peer (password only for bob); the picker's HTML.
+async fn op_picker(l: &Lanyard, b: &reqwest::Client, user: &str) -> String {
+    let start = b.get(l.at("/auth/op")).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let callback = at_op(b, &location(&start), user, None).await;
+    let r = b.get(to_lanyard(l, &callback)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at("/roles")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// Chooses `role`, which needs a step-up: where the page that continues to the provider
+/// sends the browser (a redirect off-site after the POST would be blocked by the CSP).
+async fn step_up_at(l: &Lanyard, b: &reqwest::Client, html: &str, role: &str) -> String {
+    let r = l.choose(b, html, role, 900).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("needs a second factor"), "{page}");
+    continue_url(&page).unwrap_or_else(|| panic!("a page that continues: {page}"))
+}
+
+/// The last authorization request the peer saw: (`prompt`, `max_age`, `acr_values`).
+async fn last_authorization(op: &Op) -> serde_json::Value {
+    let stats: serde_json::Value = reqwest::get(format!("{}/__test/stats", op.issuer))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["last_authorization"].clone()
+}
+
+#[tokio::test]
+async fn through_the_oidc_provider_a_password_session_steps_up_with_the_mfa_acr() {
+    let op = start_op().await;
+    let (l, _keys) = with_op(&op).await;
+    let b = browser();
+    let html = op_picker(&l, &b, "bob").await;
+    assert!(
+        html.contains("value=\"ops\"") && html.contains(MARK),
+        "{html}"
+    );
+
+    let authorize = step_up_at(&l, &b, &html, "ops").await;
+    assert!(authorize.starts_with(&op.issuer), "{authorize}");
+    assert_eq!(param(&authorize, "prompt").as_deref(), Some("login"));
+    assert_eq!(param(&authorize, "max_age").as_deref(), Some("0"));
+    assert_eq!(
+        param(&authorize, "acr_values").as_deref(),
+        Some("urn:test:mfa")
+    );
+    // bob has no MFA of his own: the provider asks for the second step before it answers
+    // with the MFA acr.
+    let callback = at_op(&b, &authorize, "bob", Some("123456")).await;
+    let seen = last_authorization(&op).await;
+    assert_eq!(seen["acr_values"], "urn:test:mfa", "{seen}");
+    assert_eq!(seen["prompt"], "login", "{seen}");
+    assert_eq!(seen["max_age"], "0", "{seen}");
+
+    let r = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let answer = location(&r);
+    assert!(answer.starts_with("/step-up/"), "{answer}");
+    let r = b.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(location(&r), "/credentials");
+    let (token, _) = l.credentials(&b).await;
+    let claims = claims_of(&token);
+    assert_eq!(claims["sub"], "op:bob");
+    assert_eq!(claims["role"], "ops");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]));
+    // The session has its second factor now: nothing is marked any more.
+    let html = l.text(&b, "/roles").await;
+    assert!(
+        html.contains("value=\"ops\"") && !html.contains(MARK),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_without_the_mfa_acr_is_refused() {
+    let op = start_op().await;
+    let (l, _keys) = with_op(&op).await;
+    let b = browser();
+    let html = op_picker(&l, &b, "bob").await;
+    let authorize = step_up_at(&l, &b, &html, "ops").await;
+    // The same request without its acr_values: the provider answers with a password
+    // login (acr urn:test:pwd), still a fresh one (prompt=login).
+    let mut url = url::Url::parse(&authorize).unwrap();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "acr_values")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    let callback = at_op(&b, url.as_str(), "bob", None).await;
+    let r = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at(&location(&r))).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("did not use a second factor"), "{page}");
+    // The session is as it was: still bob, ops still needs the step-up.
+    let html = l.text(&b, "/roles").await;
+    assert!(html.contains(MARK), "{html}");
+}
+
+#[tokio::test]
+async fn a_step_up_that_comes_back_as_another_person_is_refused() {
+    let op = start_op().await;
+    let (l, _keys) = with_op(&op).await;
+    let b = browser();
+    let html = op_picker(&l, &b, "bob").await;
+    let authorize = step_up_at(&l, &b, &html, "ops").await;
+    // At the provider, mallory signs in instead (MFA of her own, in engineering: it answers
+    // at once). Her browser session there is her own; the answer comes back to bob's.
+    let callback = at_op(&browser(), &authorize, "mallory", None).await;
+    let r = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at(&location(&r))).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("as somebody else"), "{page}");
+    // Still bob, without the second factor; no credentials were issued.
+    let html = l.text(&b, "/roles").await;
+    assert!(html.contains("Bob Builder"), "{html}");
+    assert!(!html.contains("Mallory"), "{html}");
+    assert!(html.contains(MARK), "{html}");
+    let r = b.get(l.at("/credentials")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "no credentials");
+}
+
+// --- the pysaml2 IdP -------------------------------------------------------------------------
+
+/// Lanyard on its real address with the pysaml2 IdP (on `localhost`, another site) as
+/// provider `idp`, the SAML tests' roles, `ops` (engineering with MFA) and `ops-fresh`
+/// (engineering with MFA within the last minute).
+async fn with_idp() -> (Lanyard, Idp, tempfile::TempDir) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lanyard_url = format!("http://{}", listener.local_addr().unwrap());
+    let idp = Idp::start(IdpOptions {
+        sign_assertion: true,
+        sp_url: Some(lanyard_url),
+        host: Some("localhost"),
+        ..IdpOptions::default()
+    })
+    .await;
+    let keys = tempfile::tempdir().unwrap();
+    let provider = format!(
+        "[[providers]]\nid = \"idp\"\nkind = \"saml\"\ndisplay_name = \"pysaml2 IdP\"\n\
+         idp_entity_id = \"{}\"\nsso_url = \"{}\"\ncertificates = [\"{}\"]\n\
+         sp_key_file = \"{}\"\nsp_cert_file = \"{}\"\n",
+        idp.entity_id(),
+        idp.url("/sso/redirect"),
+        fixture("idp1.crt").display(),
+        fixture("sp.key").display(),
+        fixture("sp.crt").display(),
+    );
+    let fresh = "\"Bool\" = { \"aws:MultiFactorAuthPresent\" = \"true\" }, \
+                 \"NumericLessThanEquals\" = { \"aws:MultiFactorAuthAge\" = \"60\" }, ";
+    let saml = ("idp", "sts:AssumeRoleWithSAML");
+    let text = format!(
+        "{}\n{}{}",
+        lanyard_toml(keys.path(), &provider),
+        role("ops", saml, "engineering", MFA),
+        role("ops-fresh", saml, "engineering", fresh),
+    );
+    let clock = ManualClock::new(UnixTime::from_secs(real_now()));
+    let l = start_public_on(listener, &text, memory_store(&clock), clock).await;
+    (l, idp, keys)
+}
+
+#[tokio::test]
+async fn through_the_saml_idp_force_authn_is_sent_and_honoured_in_chromium() {
+    let (l, idp, _keys) = with_idp().await;
+    let page = Page::open("step_up_saml").await;
+    page.goto(&l.at("/auth/idp")).await;
+    page.wait_for_url("the IdP's login page", |u| {
+        u.host_str() == Some("localhost") && u.path() == "/sso/redirect"
+    })
+    .await;
+    page.fill("user", "bob").await;
+    page.click("#remember").await;
+    page.click("#login").await;
+    page.wait_for_url("the IdP's continue page", |u| {
+        u.query_pairs().any(|(k, _)| k == "binding")
+    })
+    .await;
+    page.click("#continue").await;
+    page.wait_for_url("the picker", |u| u.path() == "/roles")
+        .await;
+    page.wait_for_text(MARK).await;
+    let problems = page.accessibility_problems().await;
+    assert!(problems.is_empty(), "axe on the picker: {problems:?}");
+
+    // The step-up must come later than the first login (AuthnInstant has whole seconds).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    l.clock.set(UnixTime::from_secs(real_now()));
+
+    page.click("input[name=role][value=\"ops\"]").await;
+    page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
+        .await;
+    // The IdP holds bob's session, yet asks again: the request forces a fresh login and
+    // asks for the MFA class, so the page asks for a code too.
+    page.wait_for_url("the IdP's login page again", |u| {
+        u.host_str() == Some("localhost") && u.path() == "/sso/redirect"
+    })
+    .await;
+    page.wait_for_text("One-time code").await;
+    let seen: serde_json::Value = reqwest::get(idp.url("/__test/last-request"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["ForceAuthn"], true, "{seen}");
+    let contexts = seen["RequestedAuthnContext"].to_string();
+    assert!(
+        contexts.contains("http://schemas.microsoft.com/claims/multipleauthn"),
+        "{seen}"
+    );
+    page.fill("user", "bob").await;
+    page.fill("otp", "123456").await;
+    page.click("#login").await;
+    page.wait_for_url("the IdP's continue page", |u| {
+        u.query_pairs().any(|(k, _)| k == "binding")
+    })
+    .await;
+    page.click("#continue").await;
+    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
+        .await;
+    page.wait_for_text("ops").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_saml_answer_without_the_mfa_class_is_refused() {
+    let (l, idp, _keys) = with_idp().await;
+    let b = browser();
+    let start = b.get(l.at("/auth/idp")).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let acs = |v: serde_json::Value| {
+        [
+            (
+                "SAMLResponse",
+                v["SAMLResponse"].as_str().unwrap().to_owned(),
+            ),
+            ("RelayState", v["RelayState"].as_str().unwrap().to_owned()),
+        ]
+    };
+    let answer = |url: String| {
+        let b = b.clone();
+        async move {
+            b.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let first = answer(format!("{}&user=bob", location(&start))).await;
+    let r = b
+        .post(l.at("/auth/idp/callback"))
+        .form(&acs(first))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = l.text(&b, "/roles").await;
+    assert!(html.contains(MARK), "{html}");
+    let request = step_up_at(&l, &b, &html, "ops").await;
+    assert!(request.starts_with(&idp.url("/sso/redirect")), "{request}");
+    // A fresh login without a code: PasswordProtectedTransport, not the MFA class.
+    let fresh = answer(format!("{request}&user=bob")).await;
+    let r = b
+        .post(l.at("/auth/idp/callback"))
+        .form(&acs(fresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at(&location(&r))).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("did not use a second factor"), "{page}");
+    // The session is as it was.
+    assert!(l.text(&b, "/roles").await.contains(MARK));
+}
+
+#[tokio::test]
+async fn a_saml_answer_from_an_earlier_login_is_refused() {
+    let (l, idp, _keys) = with_idp().await;
+    let b = browser();
+    // bob signs in at the IdP with a code (MFA) and stays signed in there.
+    let start = b.get(l.at("/auth/idp")).send().await.unwrap();
+    let first: serde_json::Value = b
+        .get(format!(
+            "{}&user=bob&otp=123456&remember=1",
+            location(&start)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = |v: &serde_json::Value| {
+        [
+            (
+                "SAMLResponse",
+                v["SAMLResponse"].as_str().unwrap().to_owned(),
+            ),
+            ("RelayState", v["RelayState"].as_str().unwrap().to_owned()),
+        ]
+    };
+    let r = b
+        .post(l.at("/auth/idp/callback"))
+        .form(&form(&first))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // MFA now: ops is granted. Two minutes on, ops-fresh (MFA within a minute) is not.
+    let html = l.text(&b, "/roles").await;
+    assert!(
+        html.contains("value=\"ops-fresh\"") && !html.contains(MARK),
+        "{html}"
+    );
+    l.clock.advance(Duration::from_secs(120));
+    let html = l.text(&b, "/roles").await;
+    assert_eq!(html.matches(MARK).count(), 1, "{html}");
+    // A lax IdP answers the forced request from its session: the old AuthnInstant.
+    reqwest::get(idp.url("/__test/ignore-force-authn"))
+        .await
+        .unwrap();
+    let request = step_up_at(&l, &b, &html, "ops-fresh").await;
+    let r = b.get(&request).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = page.find(&marker).unwrap() + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].to_owned()
+    };
+    let r = b
+        .post(l.at("/auth/idp/callback"))
+        .form(&[
+            ("SAMLResponse", field("SAMLResponse")),
+            ("RelayState", field("RelayState")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at(&location(&r))).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("an earlier sign-in instead of a fresh one"),
+        "{page}"
+    );
+}
