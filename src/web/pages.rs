@@ -191,7 +191,11 @@ pub(crate) fn to_upstream(state: &AppState, url: &str, binding: Option<Binding>)
 }
 
 /// `response` with the cookie that binds an upstream answer to this browser.
-fn with_binding(state: &AppState, mut response: Response, binding: Option<Binding>) -> Response {
+pub(crate) fn with_binding(
+    state: &AppState,
+    mut response: Response,
+    binding: Option<Binding>,
+) -> Response {
     let ttl = i64::try_from(LOGIN_TRANSACTION_TTL.as_secs()).unwrap_or(600);
     let headers = response.headers_mut();
     match binding {

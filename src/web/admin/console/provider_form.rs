@@ -714,6 +714,9 @@ fn pretty(document: &Value) -> String {
 }
 
 /// The provider id of a path, or the page saying there is none.
+// The error is the page answered, as every console step's is (`Page`): it is returned
+// once, straight to the browser, so its size costs nothing.
+#[allow(clippy::result_large_err)]
 fn path_id(c: &Console, text: &str) -> Result<ProviderId, Response> {
     provider_id(text).ok_or_else(|| {
         c.problem(
