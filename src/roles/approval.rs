@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use lanyard_policy::{Context, Policy, PolicySet, Request};
 
-use super::{Caller, RequestFacts, Role, RoleCatalog, TrustRefusal, role_arn, statement_name};
+use super::{
+    Caller, RequestFacts, Role, RoleCatalog, TrustRefusal, refused_before, role_arn, statement_name,
+};
 use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, RoleName};
 
@@ -136,10 +138,10 @@ impl RoleCatalog {
     ) -> Result<Arc<Role>, TrustRefusal> {
         let caller = Caller::Federated(identity.clone());
         let Some(found) = self.get(role) else {
-            return Err(refusal(role, &caller, "no role has this name"));
+            return Err(refused_before(role, &caller, "no role has this name"));
         };
         if found.approval.is_none() {
-            return Err(refusal(
+            return Err(refused_before(
                 role,
                 &caller,
                 "the role is assumed without a request",
@@ -167,7 +169,7 @@ impl RoleCatalog {
             .and_then(|r| r.approval.as_ref())
             .and_then(|a| a.approvers.as_ref());
         let Some(approvers) = approvers else {
-            return Err(refusal(
+            return Err(refused_before(
                 role,
                 &caller,
                 "nobody approves requests for this role",
@@ -179,7 +181,7 @@ impl RoleCatalog {
         if decision.outcome.is_allowed() {
             Ok(statements)
         } else {
-            let mut refused = refusal(role, &caller, &decision.reason);
+            let mut refused = refused_before(role, &caller, &decision.reason);
             refused.statements = statements;
             Err(refused)
         }
@@ -205,14 +207,4 @@ fn approve_question(
         ..PolicySet::default()
     };
     lanyard_policy::evaluate(&set, &request)
-}
-
-fn refusal(role: &str, caller: &Caller, reason: &str) -> TrustRefusal {
-    TrustRefusal {
-        role: role.chars().take(128).collect(),
-        subject: caller.upstream_subject().to_owned(),
-        provider: caller.provider().map(str::to_owned),
-        statements: Vec::new(),
-        reason: reason.to_owned(),
-    }
 }
