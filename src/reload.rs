@@ -429,7 +429,33 @@ impl Reloader {
         });
         Some(CatalogWatch { task })
     }
+
+    /// Closes access requests whose time is up (undecided past their decision expiry,
+    /// approved past their window) every [`EXPIRY_SWEEP`], with the running config's
+    /// webhooks; `None` without a database. Every instance sweeps: closing is one
+    /// conditional update per request, so two instances never both record it.
+    pub fn sweep_requests(self: &Arc<Self>) -> Option<CatalogWatch> {
+        self.shared.database.as_ref()?;
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(EXPIRY_SWEEP).await;
+                let elevation = me.running.lock().await.state.elevation.clone();
+                if let Some(elevation) = elevation
+                    && let Err(e) = elevation.expire_due().await
+                {
+                    tracing::warn!(error = %e, "access requests: cannot close the expired ones; retrying");
+                }
+            }
+        });
+        Some(CatalogWatch { task })
+    }
 }
+
+/// How often access requests past their time are closed (and `access.expired` recorded).
+/// A role session never outlives its approved window whatever the sweep's timing: the
+/// window caps the session when it is minted.
+pub const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 
 /// How often every instance reads the catalog version.
 pub const CATALOG_POLL: Duration = Duration::from_secs(1);

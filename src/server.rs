@@ -340,12 +340,31 @@ pub fn assemble(
             Arc::clone(&shared.catalog_changed),
         ),
         recorder: crate::audit::SignInRecorder::new(shared.database.clone(), config.admin),
+        elevation: elevation(&config, shared),
         config,
         clock,
         sso,
         connectors,
         roles,
     })
+}
+
+/// The elevation service of `config` on the shared database, notifying its
+/// `[access_requests] webhooks`; `None` without a database.
+fn elevation(config: &Config, shared: &Shared) -> Option<Arc<crate::elevation::Elevation>> {
+    let db = shared.database.clone()?;
+    let notifier = crate::elevation::webhooks::Notifier::new(
+        config.access_webhooks.clone(),
+        config.server.public_url.clone(),
+    )
+    .map_err(|e| tracing::error!("access requests are unavailable: {e}"))
+    .ok()?;
+    Some(Arc::new(crate::elevation::Elevation::new(
+        db,
+        shared.audit.clone(),
+        notifier,
+        Arc::clone(&shared.clock),
+    )))
 }
 
 /// Raises the soft limit on open files to the hard limit (each client connection holds
@@ -413,6 +432,7 @@ pub async fn run(
         tracing::warn!(error = %e, "admin catalog: cannot read the database; serving the file's roles until it answers");
     }
     let _catalog = reloader.watch_catalog();
+    let _sweep = reloader.sweep_requests();
     print_demo_users(&demo);
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -26,7 +26,8 @@ use crate::clock::{SharedClock, UnixTime};
 use crate::db::{DbError, DecideError, DecisionRow, NewRequest, RequestFilter, RequestRow};
 use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{
-    ApprovedAccess, MAX_TICKET_CHARS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustRefusal,
+    ApprovedAccess, Caller, MAX_TICKET_CHARS, MIN_SESSION_SECS, RequestFacts, RoleCatalog,
+    TrustGrant, TrustRefusal,
 };
 
 pub use webhooks::{Notifier, Webhook, WebhookFormat};
@@ -542,6 +543,30 @@ impl Elevation {
             subject: open.row.subject,
             ends: UnixTime::from_secs(ends_ms.div_euclid(1000)),
         }))
+    }
+
+    /// The trust decision for `role`, the one rule of every door (the picker, the OpenID
+    /// provider, STS): [`RoleCatalog::evaluate`], and for a role that needs approval,
+    /// [`RoleCatalog::evaluate_approved`] with the person's open approved request (refused
+    /// without one). `Err` only when the database cannot say.
+    pub async fn evaluate(
+        &self,
+        roles: &RoleCatalog,
+        role: &str,
+        caller: Caller,
+        facts: &RequestFacts,
+    ) -> Result<Result<TrustGrant, TrustRefusal>, DbError> {
+        let needs_approval = roles.get(role).is_some_and(|r| r.approval.is_some());
+        let Caller::Federated(person) = &caller else {
+            return Ok(roles.evaluate(role, caller, facts));
+        };
+        if !needs_approval {
+            return Ok(roles.evaluate(role, caller, facts));
+        }
+        match self.approved_for(&RoleName::new(role), person).await? {
+            Some(approved) => Ok(roles.evaluate_approved(role, caller, facts, &approved)),
+            None => Ok(roles.evaluate(role, caller, facts)),
+        }
     }
 
     /// Closes every request whose time is up, recording `access.expired` for each and

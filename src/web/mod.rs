@@ -104,6 +104,9 @@ pub struct Services {
     pub admin: crate::admin::Admin,
     /// Keeps recent sign-ins for the admin API's simulator (`[admin] record_claims`).
     pub recorder: crate::audit::SignInRecorder,
+    /// Access requests for roles that need approval; `None` when there is no database
+    /// (`[audit] database` turned off), and then such roles cannot be requested.
+    pub elevation: Option<Arc<crate::elevation::Elevation>>,
 }
 
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
