@@ -178,10 +178,50 @@ pub fn refuse_dtd(bytes: &[u8]) -> Result<(), SamlError> {
     Ok(())
 }
 
+/// Refuses a document that is not UTF-8 or declares another encoding, so that libxml2's
+/// detection (a missing or UTF-8 declaration, an optional UTF-8 byte-order mark) can only
+/// find UTF-8. The encoding is not named to the parser: the `libxml` crate (0.3) hands
+/// libxml2 a pointer to a name it has already freed, and libxml2 then read the encoding's
+/// name from freed memory — under concurrent sign-ins it once decoded a response with
+/// another character set (`@` read as `Á`).
+pub(crate) fn utf8_only(bytes: &[u8]) -> Result<(), SamlError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| SamlError::Malformed("the document is not UTF-8".into()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(declaration) = text
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>"))
+        .map(|(declaration, _)| declaration)
+    else {
+        return Ok(());
+    };
+    let Some((_, after)) = declaration.split_once("encoding") else {
+        return Ok(());
+    };
+    let value = after
+        .trim_start()
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .and_then(|v| {
+            let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+            v[1..].split_once(quote).map(|(name, _)| name)
+        })
+        .ok_or_else(|| SamlError::Malformed("the XML declaration's encoding is malformed".into()))?;
+    if value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8") {
+        Ok(())
+    } else {
+        Err(SamlError::Malformed(format!(
+            "the document declares the encoding \"{}\"; only UTF-8 is accepted",
+            value.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
 /// Parses SAML XML hardened: DOCTYPE and entity declarations refused first
 /// ([`refuse_dtd`]), then libxml2 without network access, default DTD or recovery.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
     refuse_dtd(bytes)?;
+    utf8_only(bytes)?;
     let options = ParserOptions {
         recover: false,
         no_def_dtd: true,
@@ -193,7 +233,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
         no_implied: false,
         compact: false,
         ignore_enc: false,
-        encoding: Some("utf-8"),
+        // Not named (see `utf8_only`): detection finds UTF-8, the only encoding let in.
+        encoding: None,
     };
     super::with_xmlsec(|| Parser::default().parse_string_with_options(bytes, options))
         .map_err(|_| SamlError::Malformed("not well-formed XML".into()))
@@ -811,6 +852,57 @@ mod tests {
             b"<!doctype r><r/>",
         ] {
             assert!(matches!(refuse_dtd(bad), Err(SamlError::Dtd)));
+        }
+    }
+
+    #[test]
+    fn only_utf8_documents_are_parsed() {
+        for good in [
+            "<a>alice@example.com</a>",
+            "<?xml version='1.0' encoding='UTF-8'?><a>alice@example.com</a>",
+            "<?xml version=\"1.0\" encoding = \"utf-8\" ?><a>alice@example.com</a>",
+            "<?xml version=\"1.0\"?><a>alice@example.com</a>",
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>alice@example.com</a>",
+        ] {
+            let doc = parse(good.as_bytes()).unwrap();
+            let root = doc.get_root_element().unwrap();
+            assert_eq!(root.get_content(), "alice@example.com", "{good}");
+        }
+        for bad in [
+            &b"<?xml version='1.0' encoding='ISO-8859-1'?><a>x</a>"[..],
+            b"<?xml version='1.0' encoding='ISO-646-HU'?><a>alice@example.com</a>",
+            b"<?xml version='1.0' encoding=UTF-8?><a>x</a>",
+            b"<a>caf\xe9</a>",
+            b"\xff\xfe<\x00a\x00/\x00>\x00",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(SamlError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_parses_read_the_same_text() {
+        // The encoding's name was once read from freed memory, and a parse on one thread
+        // while others allocated decoded `@` as `Á`: parses on many threads read UTF-8.
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..300 {
+                        let doc = parse(
+                            b"<?xml version='1.0' encoding='UTF-8'?><a>alice@example.com</a>",
+                        )
+                        .unwrap();
+                        let text = doc.get_root_element().unwrap().get_content();
+                        assert_eq!(text, "alice@example.com");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
         }
     }
 }
