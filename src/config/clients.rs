@@ -141,6 +141,9 @@ fn client_document(
         cx.error("", "a client is a JSON object");
         return None;
     };
+    if cx.reserved("id", id) {
+        return None;
+    }
     match object.get("id") {
         None => {
             object.insert("id".to_owned(), serde_json::Value::from(id));

@@ -34,7 +34,26 @@ pub(super) fn env_reference(value: &str) -> Option<&str> {
     (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
 }
 
+/// The name the console's pages for adding an entity take (`/admin/roles/new`, …): an
+/// entity of the database may not have it, or the console could not open it.
+pub const RESERVED_NAME: &str = "new";
+
 impl Cx<'_> {
+    /// Records an error at `field` when `name`, an entity of the database's, is
+    /// [`RESERVED_NAME`]; whether it was.
+    pub(super) fn reserved(&mut self, field: &str, name: &str) -> bool {
+        let reserved = name == RESERVED_NAME;
+        if reserved {
+            self.error(
+                field,
+                format!(
+                    "\"{RESERVED_NAME}\" is the console's page for adding one; choose another {field}"
+                ),
+            );
+        }
+        reserved
+    }
+
     pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             path: path.into(),

@@ -160,6 +160,9 @@ fn policy_document(
         );
         return None;
     };
+    if cx.reserved("name", name) {
+        return None;
+    }
     match object.get("name") {
         None => {
             object.insert("name".to_owned(), serde_json::Value::from(name));

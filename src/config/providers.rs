@@ -333,6 +333,9 @@ fn provider_document(
         cx.error("", "a provider is a JSON object");
         return None;
     };
+    if cx.reserved("id", id) {
+        return None;
+    }
     match object.get("id") {
         None => {
             object.insert("id".to_owned(), serde_json::Value::from(id));

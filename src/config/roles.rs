@@ -283,6 +283,9 @@ fn role_document(
         cx.error("", "a role is a JSON object");
         return None;
     };
+    if cx.reserved("name", name) {
+        return None;
+    }
     match object.get("name") {
         None => {
             object.insert("name".to_owned(), serde_json::Value::from(name));

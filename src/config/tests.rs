@@ -946,6 +946,37 @@ fn a_database_role_gets_check_configs_messages_at_paths_from_the_document() {
 }
 
 #[test]
+fn new_is_no_name_for_a_database_entity() {
+    let public_url = url::Url::parse("https://lanyard.example.com").unwrap();
+    let policies = std::collections::BTreeMap::new();
+    let role = role_from_document("new", serde_json::json!({}), &policies).unwrap_err();
+    assert_eq!(role[0].path, "name");
+    assert!(role[0].message.contains("console"), "{}", role[0].message);
+    let policy = policy_from_document(
+        "new",
+        serde_json::json!({"document": {"Version": "2012-10-17", "Statement": []}}),
+    )
+    .unwrap_err();
+    assert_eq!(policy[0].path, "name");
+    let provider = provider_from_document(
+        "new",
+        serde_json::json!({"kind": "github", "client_id": "x", "client_secret": "y"}),
+        &public_url,
+    )
+    .unwrap_err();
+    assert_eq!(provider[0].path, "id");
+    let client = client_from_document(
+        "new",
+        serde_json::json!({}),
+        &[],
+        &[],
+        std::time::Duration::from_secs(3600),
+    )
+    .unwrap_err();
+    assert_eq!(client[0].path, "id");
+}
+
+#[test]
 fn record_claims_is_off_by_default_reloadable_keys_are_bounded() {
     let c = parse(BASE).unwrap();
     assert!(!c.admin.enabled);

@@ -206,7 +206,9 @@ pub(crate) fn utf8_only(bytes: &[u8]) -> Result<(), SamlError> {
             let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
             v[1..].split_once(quote).map(|(name, _)| name)
         })
-        .ok_or_else(|| SamlError::Malformed("the XML declaration's encoding is malformed".into()))?;
+        .ok_or_else(|| {
+            SamlError::Malformed("the XML declaration's encoding is malformed".into())
+        })?;
     if value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8") {
         Ok(())
     } else {
