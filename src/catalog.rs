@@ -16,8 +16,11 @@
 //! catalog up at once, and waits until it has (read-your-writes). Clients kept in the
 //! database are merged into the file's the same way ([`clients`]).
 //!
+//! A SAML provider of the database has its SP key pair in the database too
+//! ([`Stored::ensure_sp_keys`]), so that every instance is the same SP towards its IdP.
+//!
 //! May import: `config`, `connectors`, `db`, `roles`, `op` (the clients' settings type),
-//! `clock`.
+//! `clock`, `identity`, `secret`.
 
 pub mod clients;
 
@@ -29,8 +32,11 @@ use lanyard_policy::Policy;
 
 use crate::config::{Config, policy_from_document, provider_from_document, role_from_document};
 use crate::connectors::Provider;
-use crate::db::{Database, DbError, EntityKind, EntityRow};
+use crate::connectors::settings::{ProviderSettings, SpKeySource};
+use crate::db::{Database, DbError, EntityKind, EntityRow, SpKeyRow};
+use crate::identity::ProviderId;
 use crate::roles::Role;
+use crate::secret::Secret;
 
 /// What the database held at one catalog version.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +51,8 @@ pub struct Stored {
     pub roles: Arc<[EntityRow]>,
     /// The client rows, by id.
     pub clients: Arc<[EntityRow]>,
+    /// The SP key pairs of SAML providers, by provider id.
+    pub sp_keys: Arc<BTreeMap<String, SpKeyRow>>,
 }
 
 impl Stored {
@@ -56,13 +64,51 @@ impl Stored {
         let (_, policies) = db.entities(EntityKind::Policy).await?;
         let (_, roles) = db.entities(EntityKind::Role).await?;
         let (_, clients) = db.entities(EntityKind::Client).await?;
+        let sp_keys = db
+            .sp_keys()
+            .await?
+            .into_iter()
+            .map(|k| (k.provider.clone(), k))
+            .collect::<BTreeMap<_, _>>();
         Ok(Stored {
             version: Some(version),
             providers: providers.into(),
             policies: policies.into(),
             roles: roles.into(),
             clients: clients.into(),
+            sp_keys: Arc::new(sp_keys),
         })
+    }
+
+    /// Generates and stores the SP key pair of every SAML provider row that has none yet
+    /// (off the async threads: RSA-3072), keeping whichever pair an instance stored first.
+    /// A provider whose pair cannot be made or stored stays without one, and is left out
+    /// of the catalog until a later read has it.
+    pub async fn ensure_sp_keys(&mut self, db: &Database, now_ms: i64) {
+        let missing: Vec<String> = self
+            .providers
+            .iter()
+            .filter(|row| !self.sp_keys.contains_key(&row.name))
+            .filter(|row| {
+                document(row).is_ok_and(|d| d.get("kind").and_then(|k| k.as_str()) == Some("saml"))
+            })
+            .map(|row| row.name.clone())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let mut keys = (*self.sp_keys).clone();
+        for provider in missing {
+            match keep_sp_key(db, &provider, now_ms).await {
+                Ok(kept) => {
+                    keys.insert(provider, kept);
+                }
+                Err(e) => {
+                    tracing::error!(%provider, "a SAML provider of the database has no SP key pair: {e}");
+                }
+            }
+        }
+        self.sp_keys = Arc::new(keys);
     }
 }
 
@@ -99,12 +145,73 @@ pub fn database_providers<'a>(
             shadowed(EntityKind::Provider, row);
             continue;
         }
-        match database_provider(config, row) {
+        match database_provider(config, row).and_then(|p| with_sp_keys(p, stored)) {
             Ok(provider) => out.push((provider, row)),
             Err(problems) => left_out(EntityKind::Provider, row, &problems),
         }
     }
     out
+}
+
+/// Why a SAML provider of the database has no SP key pair.
+#[derive(Debug, thiserror::Error)]
+pub enum SpKeyError {
+    /// The database failed or did not answer.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The key pair could not be generated.
+    #[error("cannot generate the SP key pair: {0}")]
+    Generate(String),
+}
+
+/// The SP key pair of the SAML provider `provider` of the database: the stored one, or
+/// one generated now (off the async threads: RSA-3072) and stored, unless another
+/// instance stored one first, which is then the answer.
+pub async fn keep_sp_key(
+    db: &Database,
+    provider: &str,
+    now_ms: i64,
+) -> Result<SpKeyRow, SpKeyError> {
+    if let Some(found) = db
+        .sp_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.provider == provider)
+    {
+        return Ok(found);
+    }
+    let cn = crate::connectors::saml::sp_common_name(&ProviderId::new(provider));
+    let (key_pem, cert_pem) =
+        tokio::task::spawn_blocking(move || crate::connectors::saml::generate_pem(&cn))
+            .await
+            .map_err(|e| SpKeyError::Generate(e.to_string()))?
+            .map_err(|e| SpKeyError::Generate(e.to_string()))?;
+    let pair = SpKeyRow {
+        provider: provider.to_owned(),
+        key_pem: Secret::new(key_pem.as_str()),
+        cert_pem,
+    };
+    let kept = db.keep_sp_key(&pair, now_ms).await?;
+    tracing::info!(%provider, "the SP key pair of a SAML provider is in the database");
+    Ok(kept)
+}
+
+/// A SAML provider of the database with its SP key pair from the database (none stored
+/// yet: a problem, the provider waits for [`Stored::ensure_sp_keys`]); any other as it is.
+fn with_sp_keys(mut provider: Provider, stored: &Stored) -> Result<Provider, Vec<String>> {
+    if let ProviderSettings::Saml(settings) = &mut provider.settings {
+        let Some(pair) = stored.sp_keys.get(provider.id.as_str()) else {
+            return Err(vec![
+                "its SP key pair is not in the database yet; it is generated at the next read"
+                    .to_owned(),
+            ]);
+        };
+        settings.sp_keys = SpKeySource::Stored {
+            key_pem: pair.key_pem.clone(),
+            cert_pem: pair.cert_pem.clone(),
+        };
+    }
+    Ok(provider)
 }
 
 /// One database row as a provider, validated; the problems, each with its path, otherwise.

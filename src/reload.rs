@@ -365,7 +365,8 @@ impl Reloader {
             self.shared.catalog_changed.applied(version);
             return Ok(false);
         }
-        let stored = Stored::load(db).await?;
+        let mut stored = Stored::load(db).await?;
+        stored.ensure_sp_keys(db, self.shared.clock.now_ms()).await;
         let old = (&*running.state.connectors, &running.providers);
         let config = &running.state.config;
         let built = match build_connectors(&self.shared, config, &running.text, &stored, Some(old))

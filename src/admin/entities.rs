@@ -30,6 +30,7 @@ use super::{
     ALL_POLICIES, ALL_PROVIDERS, Action, Admin, AdminError, Allowed, Entity, Precondition, Source,
     policy_resource, provider_resource,
 };
+use crate::catalog::SpKeyError;
 use crate::config::{
     Config, ConfigError, PROVIDER_SECRET_FIELDS, policy_from_document, provider_from_document,
 };
@@ -358,8 +359,18 @@ impl Admin {
         }
         let expect = required(expect)?;
         let document = self.keep_secrets(&entity, document, expect).await?;
-        provider_from_document(id.as_str(), document.clone(), &config.server.public_url)
-            .map_err(|e| AdminError::Invalid(EntityKind::Provider, e))?;
+        let provider =
+            provider_from_document(id.as_str(), document.clone(), &config.server.public_url)
+                .map_err(|e| AdminError::Invalid(EntityKind::Provider, e))?;
+        if provider.kind() == ProviderKind::Saml {
+            // Its SP key pair first, so that the catalog taking the write up only reads it.
+            crate::catalog::keep_sp_key(self.db()?, id.as_str(), now_ms)
+                .await
+                .map_err(|e| match e {
+                    SpKeyError::Database(e) => AdminError::Database(e),
+                    SpKeyError::Generate(e) => AdminError::KeyGeneration(e),
+                })?;
+        }
         let after = self
             .write(&entity, without_key(document, "id"), expect, caller, now_ms)
             .await?;

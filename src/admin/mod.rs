@@ -239,6 +239,9 @@ pub enum AdminError {
     /// The database failed or did not answer.
     #[error("database: {0}")]
     Database(#[from] DbError),
+    /// A SAML provider's SP key pair could not be generated.
+    #[error("{0}")]
+    KeyGeneration(String),
     /// The caller's role session ended, or its role is gone.
     #[error("{0}")]
     Session(AuthzError),

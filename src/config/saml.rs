@@ -10,7 +10,7 @@ use url::Url;
 use super::Cx;
 use super::raw::{RawSamlAttributes, RawSamlProvider};
 use crate::connectors::settings::{
-    IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings, SpEndpoints,
+    IdpSource, Provider, ProviderSettings, SamlAttributeMap, SamlSettings, SpEndpoints, SpKeySource,
 };
 use crate::identity::ProviderId;
 
@@ -155,8 +155,10 @@ impl Cx<'_> {
             sp_entity_id: raw.sp_entity_id.unwrap_or(sp.entity_id),
             acs_url: sp.acs_url,
             metadata_url: sp.metadata_url,
-            sp_key_file,
-            sp_cert_file,
+            sp_keys: SpKeySource::Files {
+                key: sp_key_file,
+                cert: sp_cert_file,
+            },
             encryption_key_file: raw.encryption_key_file.map(|f| self.path_of(&f)),
             name_id_format,
             metadata_valid_for,

@@ -441,6 +441,27 @@ pub struct SamlAttributeMap {
     pub display_name: Vec<String>,
 }
 
+/// Where a SAML provider's SP key pair is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpKeySource {
+    /// Files (a provider of lanyard.toml): the key (PEM, PKCS#8) and the certificate (PEM),
+    /// both generated on first start when both are absent.
+    Files {
+        /// The private key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+    },
+    /// The database (a provider of the admin API): generated once by the first instance
+    /// that needs it, so that every instance is the same SP towards the IdP.
+    Stored {
+        /// The private key, PEM.
+        key_pem: Secret,
+        /// The certificate, PEM.
+        cert_pem: String,
+    },
+}
+
 /// A SAML provider.
 #[derive(Debug, Clone)]
 pub struct SamlSettings {
@@ -452,10 +473,8 @@ pub struct SamlSettings {
     pub acs_url: String,
     /// The SP metadata URL.
     pub metadata_url: String,
-    /// SP signing key (PEM, PKCS#8), generated on first start when absent.
-    pub sp_key_file: PathBuf,
-    /// SP certificate (PEM), generated with the key.
-    pub sp_cert_file: PathBuf,
+    /// The SP's signing (and default decryption) key and its certificate.
+    pub sp_keys: SpKeySource,
     /// Key that decrypts `EncryptedAssertion`s; the signing key when not given.
     pub encryption_key_file: Option<PathBuf>,
     /// `NameIDPolicy/@Format` requested and the `NameIDFormat` of the SP metadata

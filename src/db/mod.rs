@@ -13,6 +13,7 @@ mod entities;
 mod events;
 mod recorded;
 mod requests;
+mod sp_keys;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use entities::{
 pub use events::{EventFilter, EventRow};
 pub use recorded::RecordedRow;
 pub use requests::{DecideError, DecisionRow, NewRequest, RequestFilter, RequestRow};
+pub use sp_keys::SpKeyRow;
 
 /// How long an operation waits for a pooled connection (or a new one to be made).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -66,6 +68,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access requests",
         include_str!("migrations/0004_access_requests.sql"),
     ),
+    (5, "SP keys", include_str!("migrations/0005_sp_keys.sql")),
 ];
 
 /// Where the database is.

@@ -666,3 +666,74 @@ async fn the_openapi_document_lists_the_provider_and_policy_paths() {
     }
     assert!(doc["components"]["schemas"]["ProviderView"].is_object());
 }
+
+/// The `X509Certificate` of a SAML SP metadata document.
+fn sp_certificate(metadata: &str) -> String {
+    let start = metadata.find("X509Certificate>").expect("a certificate") + 16;
+    let end = start + metadata[start..].find('<').expect("its end");
+    metadata[start..end].split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn a_saml_provider_of_the_database_is_one_sp_on_every_instance() {
+    let pg = PgDatabase::create().await;
+    let (one, _k1) = start(&pg.url()).await;
+    let (two, _k2) = start(&pg.url()).await;
+    let api = Api::new(&one, token(&one, "alice", "admin").await);
+    let idp_cert = std::fs::read_to_string(crate::saml_support::fixture("idp1.crt")).unwrap();
+    let (status, _, body) = api
+        .put_at(
+            &format!("{PROVIDERS}/partner"),
+            &[("if-none-match", "*")],
+            &json!({
+                "kind": "saml",
+                "display_name": "Partner",
+                "idp_entity_id": crate::saml_support::IDP_ENTITY,
+                "sso_url": "https://idp.test/sso",
+                "certificates": [idp_cert],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let metadata = |l: &Lanyard| {
+        let url = l.at("/auth/partner/metadata");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status() == 200).then_some(r.text().await.unwrap())
+        }
+    };
+    // The writing instance serves the SP at once, the other within two polls; both with
+    // the one key pair the database keeps (a pair per instance would make the IdP refuse
+    // all but one).
+    let first = metadata(&one)
+        .await
+        .expect("served once the write answered");
+    within(
+        Duration::from_secs(2),
+        "the other instance serves the SP",
+        || async { metadata(&two).await.is_some() },
+    )
+    .await;
+    let second = metadata(&two).await.unwrap();
+    assert_eq!(sp_certificate(&first), sp_certificate(&second));
+    assert!(
+        sp_certificate(&first).len() > 500,
+        "an RSA-3072 certificate"
+    );
+    // Nothing was written next to the process for it.
+    assert!(!std::path::Path::new("data/saml/partner-sp.key").exists());
+    // The pair is in the database, the key never in the API's answers.
+    let db = Database::open(&Location::Postgres(lanyard::secret::Secret::new(pg.url()))).unwrap();
+    let keys = db.sp_keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0]
+            .cert_pem
+            .split_whitespace()
+            .collect::<String>()
+            .contains(&sp_certificate(&first))
+    );
+    let (_, _, read) = api.get(&format!("{PROVIDERS}/partner")).await;
+    assert!(!read.to_string().contains("PRIVATE KEY"), "{read}");
+    db.close().await;
+}

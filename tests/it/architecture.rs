@@ -118,7 +118,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("roles", &["clock", "identity"]),
     (
         "catalog",
-        &["clock", "config", "connectors", "db", "op", "roles"],
+        &[
+            "clock",
+            "config",
+            "connectors",
+            "db",
+            "identity",
+            "op",
+            "roles",
+            "secret",
+        ],
     ),
     ("sso", &["clock", "identity", "secret", "session"]),
     (

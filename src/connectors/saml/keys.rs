@@ -1,6 +1,8 @@
 //! The SP's key pair towards one IdP: RSA-3072 (RSA, so that IdPs can encrypt assertions to
-//! it with RSA-OAEP) and a self-signed certificate, generated on first start when the files
-//! are absent (the key written with mode 0600), read back on later starts.
+//! it with RSA-OAEP) and a self-signed certificate. A provider of the file has it in files,
+//! generated on first start when absent (the key written with mode 0600) and read back on
+//! later starts; a provider of the database has it in the database ([`generate_pem`], kept
+//! by the catalog, read with [`SpKeys::from_pem`]).
 
 use std::path::Path;
 
@@ -61,9 +63,26 @@ impl SpKeys {
         }
         let key = read_key(key_file)?;
         let pem = std::fs::read(cert_file).map_err(|e| io(cert_file, e))?;
-        let cert = X509::from_pem(&pem).map_err(|_| io(cert_file, "not a PEM certificate"))?;
-        let cert_der = cert.to_der().map_err(|e| io(cert_file, e))?;
-        let key_der = Zeroizing::new(key.private_key_to_pkcs8().map_err(|e| io(key_file, e))?);
+        Self::of(key, &pem).map_err(|e| io(cert_file, e))
+    }
+
+    /// The key pair kept in the database, as PEM text.
+    pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, SamlError> {
+        let stored = |e: &str| SamlError::Config(format!("the SP key pair in the database: {e}"));
+        let key = PKey::private_key_from_pem(key_pem.as_bytes())
+            .map_err(|_| stored("not a PEM private key"))?;
+        Self::of(key, cert_pem.as_bytes()).map_err(stored)
+    }
+
+    fn of(key: PKey<Private>, cert_pem: &[u8]) -> Result<Self, &'static str> {
+        let cert = X509::from_pem(cert_pem).map_err(|_| "not a PEM certificate")?;
+        let cert_der = cert
+            .to_der()
+            .map_err(|_| "the certificate cannot be encoded")?;
+        let key_der = Zeroizing::new(
+            key.private_key_to_pkcs8()
+                .map_err(|_| "the key cannot be encoded")?,
+        );
         Ok(Self {
             key,
             key_der,
@@ -72,7 +91,37 @@ impl SpKeys {
     }
 }
 
+/// A new SP key pair for the SP named `cn`, as PEM: the private key (PKCS#8) and the
+/// self-signed certificate (ten years). RSA-3072 takes a few hundred milliseconds: call
+/// it off the async threads.
+pub fn generate_pem(cn: &str) -> Result<(Zeroizing<String>, String), SamlError> {
+    let (key, cert) = generate_pair(cn)?;
+    let err = |e: openssl::error::ErrorStack| SamlError::Config(format!("key generation: {e}"));
+    let key_pem = key.private_key_to_pem_pkcs8().map_err(err)?;
+    let key_pem = Zeroizing::new(
+        String::from_utf8(key_pem)
+            .map_err(|_| SamlError::Config("key generation: the PEM is not text".into()))?,
+    );
+    let cert_pem = String::from_utf8(cert.to_pem().map_err(err)?)
+        .map_err(|_| SamlError::Config("key generation: the PEM is not text".into()))?;
+    Ok((key_pem, cert_pem))
+}
+
 fn generate(key_file: &Path, cert_file: &Path, cn: &str) -> Result<(), SamlError> {
+    let (key_pem, cert_pem) = generate_pem(cn)?;
+    if let Some(dir) = key_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    if let Some(dir) = cert_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    }
+    write_private(key_file, key_pem.as_bytes())?;
+    std::fs::write(cert_file, cert_pem).map_err(|e| io(cert_file, e))?;
+    tracing::info!(key = %key_file.display(), cert = %cert_file.display(), "generated a SAML SP key pair");
+    Ok(())
+}
+
+fn generate_pair(cn: &str) -> Result<(PKey<Private>, X509), SamlError> {
     let err = |e: openssl::error::ErrorStack| SamlError::Config(format!("key generation: {e}"));
     let rsa = Rsa::generate(3072).map_err(err)?;
     let key = PKey::from_rsa(rsa).map_err(err)?;
@@ -96,18 +145,7 @@ fn generate(key_file: &Path, cert_file: &Path, cn: &str) -> Result<(), SamlError
     b.set_not_before(&not_before).map_err(err)?;
     b.set_not_after(&not_after).map_err(err)?;
     b.sign(&key, MessageDigest::sha256()).map_err(err)?;
-    let cert = b.build();
-    if let Some(dir) = key_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    }
-    if let Some(dir) = cert_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    }
-    let pem = Zeroizing::new(key.private_key_to_pem_pkcs8().map_err(err)?);
-    write_private(key_file, &pem)?;
-    std::fs::write(cert_file, cert.to_pem().map_err(err)?).map_err(|e| io(cert_file, e))?;
-    tracing::info!(key = %key_file.display(), cert = %cert_file.display(), "generated a SAML SP key pair");
-    Ok(())
+    Ok((key, b.build()))
 }
 
 #[cfg(unix)]

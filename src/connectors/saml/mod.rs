@@ -76,11 +76,11 @@ use openssl::sign::Signer;
 use samael::crypto::CertificateDer;
 
 use crate::clock::UnixTime;
-use crate::connectors::settings::{IdpSource, SamlSettings};
+use crate::connectors::settings::{IdpSource, SamlSettings, SpKeySource};
 use crate::identity::{ClaimValue, ExternalIdentity, ProviderId, ProviderKind, SamlEvidence};
 
 pub use flow::{AcceptError, Accepted, Presenter};
-pub use keys::SpKeys;
+pub use keys::{SpKeys, generate_pem};
 pub use metadata::IdpTrust;
 pub use validate::{SamlAttribute, VerifiedAssertion};
 
@@ -227,6 +227,11 @@ impl std::fmt::Debug for SamlConnector {
     }
 }
 
+/// The common name of the SP's certificate towards the provider `id`.
+pub fn sp_common_name(id: &ProviderId) -> String {
+    format!("lanyard-{id}")
+}
+
 impl SamlConnector {
     /// Sets up the SP (keys generated when absent) and the IdP (metadata file or explicit
     /// now; a metadata URL is fetched by [`SamlConnector::spawn_refresh`]).
@@ -236,11 +241,14 @@ impl SamlConnector {
         settings: &SamlSettings,
         timer: super::CallTimer,
     ) -> Result<Self, SamlError> {
-        let keys = SpKeys::load_or_generate(
-            &settings.sp_key_file,
-            &settings.sp_cert_file,
-            &format!("lanyard-{id}"),
-        )?;
+        let keys = match &settings.sp_keys {
+            SpKeySource::Files { key, cert } => {
+                SpKeys::load_or_generate(key, cert, &sp_common_name(&id))?
+            }
+            SpKeySource::Stored { key_pem, cert_pem } => {
+                SpKeys::from_pem(key_pem.expose_secret(), cert_pem)?
+            }
+        };
         let decryption_key = match &settings.encryption_key_file {
             Some(f) => keys::read_key(f)?,
             None => keys.key.clone(),

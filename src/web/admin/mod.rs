@@ -345,7 +345,7 @@ fn admin_error(e: &AdminError) -> Mapped {
             "unavailable",
             "the database or session store did not answer; try again".to_owned(),
         ),
-        AdminError::Internal(_) => plain(
+        AdminError::Internal(_) | AdminError::KeyGeneration(_) => plain(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
             "the request could not be decided; see the log".to_owned(),

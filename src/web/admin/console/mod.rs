@@ -248,7 +248,7 @@ impl Console {
                 Msg::new("admin-error-unavailable"),
                 &detail,
             ),
-            AdminError::Internal(_) => self.problem(
+            AdminError::Internal(_) | AdminError::KeyGeneration(_) => self.problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Msg::new("admin-error-internal"),
                 &detail,
