@@ -398,6 +398,11 @@ pub struct StepUpMark {
     /// The pending OpenID Connect authorization the choice completes, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authz: Option<String>,
+    /// Set when the application's request `authz` itself asked for the second factor
+    /// (its `acr_values` or `max_age`), before any role was chosen: `role` is then empty
+    /// and `seconds` 0, and the request goes on to the picker after the step-up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub for_authorization: bool,
     /// When the step-up began: the fresh authentication must be later.
     pub begun_at: UnixTime,
 }

@@ -173,3 +173,9 @@ step-up-cancel = Zurück zu den Rollen, ohne diese
 step-up-continue-title = Weiter zu { $provider }
 # $role wird fett gezeigt.
 step-up-continue-lead = Die Rolle { $role } braucht einen zweiten Faktor. Ihr Browser bringt Sie jetzt zu { $provider }, damit Sie sich dort mit einem zweiten Faktor erneut anmelden; danach kommen Sie hierher zurück.
+
+## Step-up für die Anmeldeanfrage einer Anwendung (Issue 17)
+
+# $who wird fett gezeigt.
+op-step-up-code-lead = Die Anwendung, bei der Sie sich anmelden, verlangt einen zweiten Faktor. Geben Sie den aktuellen Einmalcode von { $who } aus Ihrer Authenticator-App ein ({ $provider }).
+op-step-up-code-cancel = Zum Abbrechen schließen Sie diese Seite: die Anwendung bekommt keine Antwort.

@@ -196,3 +196,9 @@ step-up-cancel = Back to the roles, without this one
 step-up-continue-title = Continue to { $provider }
 # $role is shown in bold.
 step-up-continue-lead = The role { $role } needs a second factor. Your browser now takes you to { $provider } to sign in again with one; then you come back here.
+
+## Step-up for an application's authorization request (issue 17)
+
+# $who is shown in bold.
+op-step-up-code-lead = The application you are signing in to asks for a second factor. Enter the current one-time code of { $who } from your authenticator app ({ $provider }).
+op-step-up-code-cancel = To cancel, close this page: the application gets no answer.

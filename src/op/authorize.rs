@@ -1,5 +1,17 @@
 //! Authorization requests (RFC 6749 §4.1.1, OIDC Core §3.1.2): validated, parked until
 //! the person has signed in and chosen a role, then answered with a code or an error.
+//!
+//! A request asking for a second factor (`acr_values` naming [`ACR_MFA`], OIDC Core
+//! §3.1.2.1) of a session without one, or with one older than its `max_age`, is answered
+//! with a step-up ([`AuthorizeNext::StepUp`]): the person's own provider is asked for a
+//! fresh authentication with a second factor, as for a role that needs one (issue 17),
+//! and the request goes on afterwards. This is also how Lanyard honours a resource
+//! server's RFC 9470 challenge (`insufficient_user_authentication` with `acr_values` and
+//! `max_age`): the application sends those values in its next authorization request. A
+//! provider that cannot ask for a second factor ends the request with
+//! `unmet_authentication_requirements` (OpenID Connect Core Unmet Authentication
+//! Requirements 1.0). Other `acr_values` are voluntary (Core §5.5.1.1) and ignored: the
+//! ID token's `acr` says what was achieved.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +31,10 @@ use crate::sso::Sso;
 use super::clients::redirect_uri_matches;
 use super::code::{CodeRecord, is_pkce_value};
 use super::{ACR_MFA, CODE_TTL, Client, OAuthError, OidcProvider, PENDING_TTL, with_params};
+
+/// The path where a sign-in for a request that asks for a second factor comes back to:
+/// the request's requirements are checked again there (`?authz={id}`) before the picker.
+pub const RESUME_PATH: &str = "/oauth2/authorize/resume";
 
 /// The scopes Lanyard grants; others asked for are left out.
 const KNOWN_SCOPES: [&str; 6] = [
@@ -84,10 +100,21 @@ pub struct PendingAuthorization {
     /// `login_hint`, passed to the sign-in page and upstream providers.
     #[serde(default)]
     pub login_hint: Option<String>,
-    /// `acr_values` asked for `mfa`: a session without a second factor signs in again
-    /// (the ID token's `acr` then says what was achieved; OIDC Core §3.1.2.1).
+    /// `acr_values` asked for [`ACR_MFA`]: a session without a second factor (or with
+    /// one older than `min_auth_time`) steps up first; the ID token's `acr` then says what
+    /// was achieved (OIDC Core §3.1.2.1).
     #[serde(default)]
     pub wants_mfa: bool,
+}
+
+impl PendingAuthorization {
+    /// Whether `identity`'s sign-in meets the request: recent enough (`prompt=login`,
+    /// `max_age`) and, when asked, with a second factor (whose time the session's
+    /// `auth_time` is once it has one: a step-up moves it).
+    pub fn met_by(&self, identity: &ExternalIdentity) -> bool {
+        (!self.wants_mfa || identity.mfa)
+            && self.min_auth_time.is_none_or(|m| identity.auth_time >= m)
+    }
 }
 
 /// Why an authorization request was refused.
@@ -107,12 +134,21 @@ pub enum AuthorizeNext {
         /// The parked request's id.
         authz: String,
     },
-    /// Sign in first, then on to the role picker.
+    /// Sign in first, then on to the role picker (through [`RESUME_PATH`] when `resume`).
     SignIn {
         /// The parked request's id.
         authz: String,
         /// The application's `login_hint`.
         login_hint: Option<String>,
+        /// The request asks for a second factor, which a plain sign-in may not bring: the
+        /// sign-in comes back to [`RESUME_PATH`], which steps up when it is still missing.
+        resume: bool,
+    },
+    /// The signed-in person must authenticate again with a second factor at their own
+    /// provider (a step-up), then on to the role picker for the parked request `authz`.
+    StepUp {
+        /// The parked request's id.
+        authz: String,
     },
     /// `prompt=none` without a fresh session: back to the client with `login_required`.
     Client(Url),
@@ -122,6 +158,8 @@ pub enum AuthorizeNext {
 struct ErrorBack<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
+    /// Lanyard's issuer: error responses carry `iss` too (RFC 9207 §2).
+    issuer: &'a str,
 }
 
 impl ErrorBack<'_> {
@@ -132,6 +170,7 @@ impl ErrorBack<'_> {
         if let Some(s) = self.state {
             params.push(("state", s));
         }
+        params.push(("iss", self.issuer));
         match with_params(self.redirect_uri, &params) {
             Some(u) => AuthorizeRejection::Redirect(u),
             None => AuthorizeRejection::Page(description.to_owned()),
@@ -157,15 +196,13 @@ impl OidcProvider {
         let back = ErrorBack {
             redirect_uri: &redirect_uri,
             state: p.state.as_deref(),
+            issuer: self.issuer.tokens().issuer(),
         };
         let code_challenge = code_flow(&client, p, &back)?;
         let scope = granted_scope(p.scope.as_deref());
         let freshness = freshness(p, self.clock.now(), &back)?;
         let login_hint = hints(p, &back)?;
-        let wants_mfa = p
-            .acr_values
-            .as_deref()
-            .is_some_and(|v| v.split(' ').any(|a| a == ACR_MFA));
+        let wants_mfa = asks_for_mfa(p.acr_values.as_deref());
         Ok(PendingAuthorization {
             client_id: client.config.id.clone(),
             redirect_uri,
@@ -218,22 +255,41 @@ impl OidcProvider {
     }
 
     /// After validation: parks the request for the person `identity` (signed in, or not)
-    /// and says where the browser goes. A request asking for `mfa` of a single-factor
-    /// session needs a fresh sign-in (once; what it achieves goes into the ID token's
-    /// `acr`).
+    /// and says where the browser goes ([`OidcProvider::next`]).
     pub async fn start(
         &self,
-        mut pending: PendingAuthorization,
+        pending: PendingAuthorization,
         identity: Option<&ExternalIdentity>,
     ) -> Result<AuthorizeNext, OAuthError> {
-        if pending.wants_mfa && identity.is_some_and(|i| !i.mfa) {
-            let now = self.clock.now();
-            pending.min_auth_time = Some(pending.min_auth_time.map_or(now, |m| m.max(now)));
-        }
-        let min = pending.min_auth_time;
-        let fresh = identity.is_some_and(|i| min.is_none_or(|m| i.auth_time >= m));
         let authz = self.park(&pending).await?;
-        if fresh {
+        self.next(authz, &pending, identity).await
+    }
+
+    /// Where the browser goes after a sign-in for the parked request `authz` (`pending`,
+    /// as [`OidcProvider::pending`] read it) that asks for a second factor
+    /// ([`RESUME_PATH`]): the same decision as [`OidcProvider::start`]'s, on the fresh
+    /// session.
+    pub async fn resume(
+        &self,
+        authz: &str,
+        pending: &PendingAuthorization,
+        identity: &ExternalIdentity,
+    ) -> Result<AuthorizeNext, OAuthError> {
+        self.next(authz.to_owned(), pending, Some(identity)).await
+    }
+
+    /// Where the browser goes for the parked request `authz` (`pending`) and the person
+    /// `identity`: on to the picker when their sign-in meets the request; otherwise a
+    /// step-up when the request asks for a second factor of a signed-in person, a sign-in
+    /// when it asks for a fresher one (or nobody is signed in), and `login_required` to
+    /// the client for `prompt=none`.
+    async fn next(
+        &self,
+        authz: String,
+        pending: &PendingAuthorization,
+        identity: Option<&ExternalIdentity>,
+    ) -> Result<AuthorizeNext, OAuthError> {
+        if identity.is_some_and(|i| pending.met_by(i)) {
             return Ok(AuthorizeNext::Roles { authz });
         }
         if pending.prompt_none {
@@ -242,9 +298,13 @@ impl OidcProvider {
                 url.ok_or_else(|| OAuthError::InvalidRequest("the request expired".into()))?;
             return Ok(AuthorizeNext::Client(url));
         }
+        if pending.wants_mfa && identity.is_some() {
+            return Ok(AuthorizeNext::StepUp { authz });
+        }
         Ok(AuthorizeNext::SignIn {
             authz,
-            login_hint: pending.login_hint,
+            login_hint: pending.login_hint.clone(),
+            resume: pending.wants_mfa,
         })
     }
 
@@ -296,6 +356,17 @@ impl OidcProvider {
                 .ok_or_else(|| {
                     OAuthError::InvalidRequest("the sign-in request expired or was used".into())
                 })?;
+        // The picker checks the freshness itself; the second factor is checked here, on the
+        // session the code is bound to, whatever page led to this (a picker opened before
+        // the step-up, a hand-made form).
+        if pending.wants_mfa {
+            let session = self.sso.load(session_cookie).await?;
+            if !session.is_some_and(|s| pending.met_by(&s.identity)) {
+                return Err(OAuthError::UnmetAuthenticationRequirements(
+                    "the application asks for a second factor this sign-in has not used".into(),
+                ));
+            }
+        }
         let secs = duration.as_secs();
         if !(MIN_SESSION_SECS..=CredentialIssuer::max_duration(role)).contains(&secs) {
             return Err(OAuthError::InvalidRequest(
@@ -335,7 +406,8 @@ impl OidcProvider {
     }
 
     /// An error answer to a parked request, sent back to the client (`access_denied` when
-    /// no role fits, `login_required` for prompt=none).
+    /// no role fits, `login_required` for prompt=none, `unmet_authentication_requirements`
+    /// when the person's provider cannot ask for the second factor asked for).
     pub async fn fail(
         &self,
         authz_id: &str,
@@ -352,6 +424,8 @@ impl OidcProvider {
             if let Some(s) = p.state.as_deref() {
                 params.push(("state", s));
             }
+            // RFC 9207 §2: error responses too (discovery says the parameter is sent).
+            params.push(("iss", self.issuer.tokens().issuer()));
             with_params(&p.redirect_uri, &params)
         }))
     }
@@ -408,6 +482,12 @@ fn code_flow(
     Err(back.reject("invalid_request", why))
 }
 
+/// Whether `acr_values` (space-separated, in order of preference) names [`ACR_MFA`]; the
+/// other values are voluntary (OIDC Core §5.5.1.1) and left aside.
+fn asks_for_mfa(acr_values: Option<&str>) -> bool {
+    acr_values.is_some_and(|v| v.split(' ').any(|a| a == ACR_MFA))
+}
+
 /// `prompt` (`none` alone, or `login`) and `max_age` as the earliest acceptable
 /// `auth_time`.
 fn freshness(
@@ -448,5 +528,70 @@ fn hints(p: &AuthorizeParams, back: &ErrorBack<'_>) -> Result<Option<String>, Au
         None | Some("") => Ok(None),
         Some(h) if h.len() <= 256 && !h.chars().any(char::is_control) => Ok(Some(h.to_owned())),
         Some(_) => Err(back.reject("invalid_request", "login_hint is not acceptable")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{ProviderId, ProviderKind};
+
+    fn person(mfa: bool, auth_time: i64) -> ExternalIdentity {
+        ExternalIdentity {
+            provider: ProviderId::new("corp"),
+            provider_kind: ProviderKind::Local,
+            subject: "root".into(),
+            username: "root".into(),
+            email: None,
+            email_verified: false,
+            display_name: None,
+            groups: vec![],
+            amr: vec!["pwd".into()],
+            mfa,
+            auth_time: UnixTime::from_secs(auth_time),
+            tags: Default::default(),
+            claims: Default::default(),
+        }
+    }
+
+    fn pending(wants_mfa: bool, min_auth_time: Option<i64>) -> PendingAuthorization {
+        PendingAuthorization {
+            client_id: ClientId::new("app"),
+            redirect_uri: "https://app.example/cb".into(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            scope: "openid".into(),
+            min_auth_time: min_auth_time.map(UnixTime::from_secs),
+            prompt_none: false,
+            login_hint: None,
+            wants_mfa,
+        }
+    }
+
+    #[test]
+    fn a_request_for_mfa_is_met_by_a_second_factor_recent_enough() {
+        // No requirement: anyone.
+        assert!(pending(false, None).met_by(&person(false, 100)));
+        // `acr_values=mfa`: a second factor, of any age.
+        assert!(!pending(true, None).met_by(&person(false, 100)));
+        assert!(pending(true, None).met_by(&person(true, 100)));
+        // With `max_age`: a second factor no older than it.
+        assert!(!pending(true, Some(200)).met_by(&person(true, 100)));
+        assert!(pending(true, Some(100)).met_by(&person(true, 100)));
+        assert!(!pending(true, Some(100)).met_by(&person(false, 300)));
+        // `max_age` alone: a recent sign-in, whatever its factors.
+        assert!(pending(false, Some(100)).met_by(&person(false, 150)));
+        assert!(!pending(false, Some(200)).met_by(&person(true, 150)));
+    }
+
+    #[test]
+    fn only_the_mfa_value_asks_for_a_second_factor() {
+        assert!(asks_for_mfa(Some("mfa")));
+        assert!(asks_for_mfa(Some("pwd mfa")));
+        assert!(!asks_for_mfa(Some("pwd")));
+        assert!(!asks_for_mfa(Some("urn:example:gold mfa2")));
+        assert!(!asks_for_mfa(Some("")));
+        assert!(!asks_for_mfa(None));
     }
 }

@@ -1,5 +1,6 @@
 //! OAuth 2.0 protocol errors (RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6,
-//! RFC 8628 §3.5), carrying the registered error codes.
+//! OpenID Connect Core Unmet Authentication Requirements 1.0, RFC 8628 §3.5), carrying the
+//! registered error codes.
 
 /// An error answered to an application in OAuth form.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,11 @@ pub enum OAuthError {
     /// `invalid_target` (RFC 8693 §2.2.2): no token can be issued for the requested role.
     #[error("{0}")]
     InvalidTarget(String),
+    /// `unmet_authentication_requirements` (OpenID Connect Core Unmet Authentication
+    /// Requirements 1.0 §2): the request asked for a second factor (`acr_values`) that the
+    /// person's provider cannot ask for, or that the fresh sign-in did not bring.
+    #[error("{0}")]
+    UnmetAuthenticationRequirements(String),
     /// `login_required` (prompt=none without a session).
     #[error("the person is not signed in")]
     LoginRequired,
@@ -75,6 +81,7 @@ impl OAuthError {
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::AccessDenied(_) => "access_denied",
             OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::UnmetAuthenticationRequirements(_) => "unmet_authentication_requirements",
             OAuthError::LoginRequired => "login_required",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::TemporarilyUnavailable(_) | OAuthError::Busy => "temporarily_unavailable",

@@ -56,7 +56,9 @@ use crate::session::{SessionStore, keyspace};
 use crate::sso::Sso;
 use crate::tokens::jose::UnverifiedJws;
 
-pub use authorize::{AuthorizeNext, AuthorizeParams, AuthorizeRejection, PendingAuthorization};
+pub use authorize::{
+    AuthorizeNext, AuthorizeParams, AuthorizeRejection, PendingAuthorization, RESUME_PATH,
+};
 pub use clients::{Client, Clients, PresentedAssertion, PresentedClient};
 pub use device::{
     CodeEnterer, DeviceApproval, DeviceAuthorization, DeviceLookup, PendingDevice, UserCode,
@@ -79,9 +81,13 @@ const CODE_TTL: Duration = keyspace::CODE_TTL;
 const USED_TTL: Duration = keyspace::USED_TTL;
 /// The `typ` of ID tokens.
 const ID_TOKEN_TYPE: &str = "JWT";
-/// `acr` of a sign-in with a second factor.
+/// `acr` of a sign-in with a second factor (the provider's MFA `acr` or `amr`, a SAML MFA
+/// class ref, a local user's one-time code), and the `acr_values` an application asks for
+/// one with: the session steps up when it lacks one, or when it is older than `max_age`.
+/// Named after RFC 8176's `amr` value, as the ID token's `amr` lists the methods
+/// themselves.
 pub const ACR_MFA: &str = "mfa";
-/// `acr` of a sign-in with a single factor.
+/// `acr` of a sign-in with a single factor (RFC 8176's `pwd`, whatever the one factor was).
 pub const ACR_PASSWORD: &str = "pwd";
 
 /// Appends query parameters to a redirect URI.

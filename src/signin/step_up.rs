@@ -21,6 +21,10 @@
 //!   `aws:MultiFactorAuthAge` is measured from afterwards. The role itself is decided again
 //!   by the caller, by the trust evaluator, on the updated person: the mark alone grants
 //!   nothing.
+//! - An application's authorization request asking for a second factor (`acr_values`,
+//!   `max_age`; `op::authorize`) starts the same step-up before any role is chosen
+//!   ([`StepUpStart::for_authorization`]); its answer is checked the same way, and the
+//!   request goes on to the picker.
 //!
 //! May import: `connectors`, `sso`, `session`, `audit`, `identity`, `roles`, `clock`,
 //! `secret`.
@@ -52,6 +56,9 @@ pub struct StepUpStart<'r> {
     pub seconds: u64,
     /// The pending OpenID Connect authorization the choice completes, if any.
     pub authz: Option<String>,
+    /// The application's request `authz` asks for the second factor itself, before any
+    /// role is chosen (`role` empty, `seconds` 0): see [`StepUpMark::for_authorization`].
+    pub for_authorization: bool,
     /// The browser's binding cookie of forms, when it has one.
     pub browser: Option<Secret>,
     /// Whether a SAML step-up binds its pending request to the browser with a cross-site
@@ -83,6 +90,9 @@ pub struct CodePrompt {
     pub username: String,
     /// The role the code is for.
     pub role: RoleName,
+    /// The application's request the code is for instead, when it asked for the second
+    /// factor itself ([`StepUpMark::for_authorization`]).
+    pub authorization: Option<String>,
     /// The transaction id (the form's hidden field).
     pub form_id: Secret,
     /// The browser's binding cookie (new when it had none).
@@ -148,12 +158,14 @@ impl SignIn<'_> {
             role: start.role,
             seconds: start.seconds,
             authz: start.authz,
+            for_authorization: start.for_authorization,
             begun_at: now,
         };
         tracing::info!(
             provider = %info.id,
             subject = %identity.qualified_subject(),
             role = %mark.role,
+            for_authorization = mark.for_authorization,
             "step-up begun"
         );
         match connector {
@@ -207,6 +219,7 @@ impl SignIn<'_> {
         };
         let browser = browser.unwrap_or_else(random_id);
         let (username, role) = (mark.subject.clone(), mark.role.clone());
+        let authorization = mark.authz.clone().filter(|_| mark.for_authorization);
         let form_id = self
             .sso
             .begin_step_up(mark, None, browser.expose_secret())
@@ -215,6 +228,7 @@ impl SignIn<'_> {
             provider: info.clone(),
             username,
             role,
+            authorization,
             form_id,
             browser,
         })

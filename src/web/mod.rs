@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod oauth;
+pub mod op_step_up;
 pub mod pages;
 mod picker;
 pub mod saml;
@@ -181,6 +182,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/authorize", post(api::authorize))
         .route("/v1/roles", get(api::roles))
         .route("/oauth2/authorize", get(oauth::authorize))
+        .route(crate::op::RESUME_PATH, get(op_step_up::resume))
         .route("/oauth2/token", post(oauth::token))
         .route(
             "/oauth2/device_authorization",

@@ -27,7 +27,7 @@ use crate::web::i18n::{Locale, Msg};
 use crate::web::pages::to_upstream;
 use crate::web::session::current_session;
 use crate::web::views::LogoutConfirmPage;
-use crate::web::{AppState, ClientIp, cookies};
+use crate::web::{AppState, ClientIp, cookies, op_step_up};
 
 /// An [`OAuthError`] as an RFC 6749 §5.2 JSON response.
 #[derive(Debug)]
@@ -102,10 +102,12 @@ impl IntoResponse for OAuthResponse {
 
 /// `GET /oauth2/authorize` (OIDC Core §3.1.2): validates, parks the request, and sends the
 /// person to sign in (if needed: the provider chooser, or with one upstream provider
-/// straight there) and to the role picker.
+/// straight there), or through a step-up when the request asks for a second factor the
+/// session lacks (`web::op_step_up`), and to the role picker.
 pub async fn authorize(
     State(state): State<AppState>,
     ip: ClientIp,
+    t: Locale,
     headers: HeaderMap,
     query: Result<Query<AuthorizeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -120,12 +122,29 @@ pub async fn authorize(
     let session = current_session(&state, &headers).await?;
     crate::web::admit(&state, &state.authorization_cap, ip).await?;
     let identity = session.as_ref().map(|(_, s)| &s.identity);
+    let app = op_step_up::app_name(&state, pending.client_id.as_str());
     let next = state.oidc.start(pending, identity).await;
     let to = match next.map_err(oauth_page)? {
         AuthorizeNext::Roles { authz } => format!("/roles?authz={authz}"),
         AuthorizeNext::Client(url) => url.into(),
-        AuthorizeNext::SignIn { authz, login_hint } => {
-            let return_to = format!("/roles?authz={authz}");
+        AuthorizeNext::StepUp { authz } => {
+            let Some((cookie, session)) = &session else {
+                return Err(WebError::Internal("a step-up without a session".into()).into());
+            };
+            let at = (cookie, session);
+            return op_step_up::begin(&state, (&headers, t), at, (&authz, &app)).await;
+        }
+        AuthorizeNext::SignIn {
+            authz,
+            login_hint,
+            resume,
+        } => {
+            // A request asking for a second factor comes back through its own check,
+            // which steps up when the sign-in did not bring one.
+            let return_to = match resume {
+                true => op_step_up::resume_path(&authz),
+                false => format!("/roles?authz={authz}"),
+            };
             if state.signin().sole_upstream().is_some() {
                 return upstream_at_once(&state, (ip, &headers), return_to, login_hint).await;
             }

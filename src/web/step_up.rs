@@ -13,8 +13,13 @@
 //! updates the session's MFA facts, and the picker's choice goes on as if just made: the
 //! trust policy decides again, on the updated person.
 //!
+//! A step-up an application's authorization request asked for (its `acr_values` or
+//! `max_age`, before any role was chosen) shares the code form and the answer's path; its
+//! own pages and what follows are `web::op_step_up`'s.
+//!
 //! May import: `signin`, `sso`, `session`, `identity`, `roles`, `secret`, `web::pages`,
-//! `web::views`, `web::session`, `web::extract`, `web::error`, `web::i18n`, `web::cookies`.
+//! `web::views`, `web::session`, `web::extract`, `web::error`, `web::i18n`, `web::cookies`,
+//! `web::op_step_up`.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
@@ -34,7 +39,7 @@ use crate::web::i18n::{Locale, Msg};
 use crate::web::pages::{PageResult, continue_step_up, provider_name, render, with_binding};
 use crate::web::session::current_session;
 use crate::web::views::{StepUpCodePage, StepUpContinuePage};
-use crate::web::{AppState, cookies};
+use crate::web::{AppState, cookies, op_step_up};
 
 /// The answer of a step-up's fresh sign-in, kept for the browser's next request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +99,7 @@ pub(crate) async fn begin(
         role,
         seconds,
         authz: (!authz.is_empty()).then(|| authz.to_owned()),
+        for_authorization: false,
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
     };
@@ -123,6 +129,9 @@ fn code_page(
     prompt: CodePrompt,
     error: Option<Msg>,
 ) -> PageResult {
+    if prompt.authorization.is_some() {
+        return op_step_up::code_page((state, t), prompt, error);
+    }
     let status = match error {
         Some(_) => StatusCode::UNAUTHORIZED,
         None => StatusCode::OK,
@@ -229,11 +238,15 @@ async fn answer(
     let Some(StepUpAnswer { mark, identity }) = kept else {
         return Err(WebError::BadRequest(Msg::new("step-up-expired")).into());
     };
-    state
+    let concluded = state
         .signin()
         .conclude_step_up((&cookie, &mut session), (&identity, &mark), facts)
-        .await
-        .map_err(refused)?;
+        .await;
+    if mark.for_authorization {
+        let at = (&cookie, &mut session);
+        return op_step_up::concluded(state, (facts, t), at, &mark, concluded).await;
+    }
+    concluded.map_err(refused)?;
     continue_step_up(
         state,
         (facts, t),
@@ -244,7 +257,7 @@ async fn answer(
 }
 
 /// What the person reads about a step-up that could not begin or was refused.
-fn refused(e: StepUpError) -> PageError {
+pub(crate) fn refused(e: StepUpError) -> PageError {
     match e {
         StepUpError::NoSecondFactor(info) => {
             WebError::Forbidden(Msg::new("step-up-unavailable").arg("provider", info.display_name))

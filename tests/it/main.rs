@@ -40,6 +40,7 @@ mod oidc_fake;
 mod oidc_interop;
 mod oidc_provider;
 mod one_door;
+mod op_step_up;
 mod operations;
 mod pages;
 mod private_redis;
