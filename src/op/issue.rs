@@ -245,7 +245,7 @@ impl OidcProvider {
 /// The refusal of a role that needs an approved access request the person has no open
 /// window of: what to do about it, with the page of requests at `issuer` (Lanyard's public
 /// URL). `lanyard login` shows it as it is.
-pub(crate) fn approval_needed(role: &str, issuer: &str) -> String {
+fn approval_needed(role: &str, issuer: &str) -> String {
     format!(
         "the role \"{role}\" needs an approved access request, and you have none open now: \
          request access at {issuer}/requests"
@@ -277,8 +277,9 @@ mod tests {
 
     const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
-    /// A broker whose role `prod` needs one approval by `lead` (with MFA), for anyone of
-    /// `corp` in `eng`; the client `app` may receive it. A database of its own (SQLite).
+    /// A broker whose role `prod` needs one approval by `lead` (with a fresh second factor,
+    /// as every approver), for anyone of `corp` in `eng`; the client `app` may receive it.
+    /// A database of its own (SQLite).
     fn broker(dir: &std::path::Path, clock: &ManualClock) -> crate::web::AppState {
         let text = format!(
             r#"
