@@ -293,6 +293,8 @@ pub fn assemble(
         (*shared.metrics).clone(),
         Arc::clone(&clock),
     );
+    // Every door that grants a role asks the one trust rule, approval roles included.
+    let elevation = elevation(&config, shared, &sso);
     let oidc = OidcProvider::new(
         Arc::new(Clients::new(
             &clients,
@@ -305,13 +307,15 @@ pub fn assemble(
         Arc::clone(&roles),
         Arc::clone(&clock),
         config.tokens.default_duration,
-    );
+    )
+    .with_elevation(elevation.clone());
     let sts = Sts::new(
         Arc::clone(&connectors),
         Arc::clone(&roles),
         access.clone(),
         config.tokens.default_duration,
-    );
+    )
+    .with_elevation(elevation.clone());
     let limits = &config.limits;
     let login_cap = ParkingCap {
         kind: "login",
@@ -340,7 +344,7 @@ pub fn assemble(
             Arc::clone(&shared.catalog_changed),
         ),
         recorder: crate::audit::SignInRecorder::new(shared.database.clone(), config.admin),
-        elevation: elevation(&config, shared),
+        elevation,
         config,
         clock,
         sso,
@@ -350,8 +354,13 @@ pub fn assemble(
 }
 
 /// The elevation service of `config` on the shared database, notifying its
-/// `[access_requests] webhooks`; `None` without a database.
-fn elevation(config: &Config, shared: &Shared) -> Option<Arc<crate::elevation::Elevation>> {
+/// `[access_requests] webhooks` and ending revoked requests' role sessions in `sso`;
+/// `None` without a database.
+fn elevation(
+    config: &Config,
+    shared: &Shared,
+    sso: &Sso,
+) -> Option<Arc<crate::elevation::Elevation>> {
     let db = shared.database.clone()?;
     let notifier = crate::elevation::webhooks::Notifier::new(
         config.access_webhooks.clone(),
@@ -364,6 +373,7 @@ fn elevation(config: &Config, shared: &Shared) -> Option<Arc<crate::elevation::E
         shared.audit.clone(),
         notifier,
         Arc::clone(&shared.clock),
+        sso.clone(),
     )))
 }
 

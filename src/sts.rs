@@ -18,13 +18,19 @@
 //! A session policy (`policy`) can only narrow what the role grants: it is validated here,
 //! stored with the role session, and `/v1/authorize` requires it to allow as well.
 //!
+//! A role that needs approval (`[roles.approval]`, issue 17) is granted to a person only
+//! within the window of their approved access request ([`crate::elevation::evaluate`]),
+//! and its credentials expire when the window closes, whatever `duration_seconds` asked.
+//!
 //! Errors carry AWS STS's error codes. A refusal by the trust policy is `AccessDenied` with
 //! AWS's fixed message, the same whether the role does not exist or does not trust the
-//! caller; the audit trail (`credentials.refused`) records the deciding statements.
-//! Credentials leave through the one door ([`Issuer`]).
+//! caller; the audit trail (`credentials.refused`) records the deciding statements. The one
+//! refusal that says more is an approval role the caller's trust policy allows but that
+//! has no open approved request: `AccessDenied` naming `/requests`
+//! ([`StsError::ApprovalRequired`]). Credentials leave through the one door ([`Issuer`]).
 //!
-//! May import: `access`, `audit`, `connectors`, `roles`, `sso`, `op` (the client of a
-//! token exchange and its OAuth errors).
+//! May import: `access`, `audit`, `connectors`, `elevation` (approval roles), `roles`,
+//! `sso`, `op` (the client of a token exchange and its OAuth errors).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +106,22 @@ pub enum StsError {
     /// The role's trust policy does not allow this caller, or the role does not exist.
     #[error("Not authorized to perform {0}")]
     AccessDenied(&'static str),
+    /// The role needs an approved access request, its trust policy allows the caller, and
+    /// the caller has no open approved request for it (none yet, or its window ended, or
+    /// it was revoked).
+    #[error(
+        "the role \"{role}\" needs an approved access request, and none is open for you now: \
+         request access at {requests}"
+    )]
+    ApprovalRequired {
+        /// The role.
+        role: String,
+        /// Where access is requested (`{public_url}/requests`).
+        requests: String,
+    },
+    /// Access requests could not be read (the database failed).
+    #[error("access requests cannot be read right now; try again shortly")]
+    RequestsUnavailable,
     /// The provider's discovery document or keys could not be fetched.
     #[error("{0}")]
     IdpCommunication(String),
@@ -124,9 +146,11 @@ impl StsError {
             StsError::InvalidIdentityToken(_) => "InvalidIdentityToken",
             StsError::ExpiredToken(_) => "ExpiredTokenException",
             StsError::IdpRejectedClaim(_) => "IDPRejectedClaim",
-            StsError::AccessDenied(_) => "AccessDenied",
+            StsError::AccessDenied(_) | StsError::ApprovalRequired { .. } => "AccessDenied",
             StsError::IdpCommunication(_) => "IDPCommunicationError",
-            StsError::Store(_) | StsError::AuditUnavailable => "ServiceUnavailable",
+            StsError::Store(_) | StsError::AuditUnavailable | StsError::RequestsUnavailable => {
+                "ServiceUnavailable"
+            }
             StsError::Internal(_) => "InternalFailure",
         }
     }
@@ -139,6 +163,8 @@ pub struct Sts {
     roles: Arc<RoleCatalog>,
     issuer: Issuer,
     default_duration: Duration,
+    /// Access requests, for the roles that need approval (`None` without a database).
+    elevation: Option<Arc<crate::elevation::Elevation>>,
 }
 
 impl std::fmt::Debug for Sts {
@@ -180,7 +206,15 @@ impl Sts {
             roles,
             issuer,
             default_duration,
+            elevation: None,
         }
+    }
+
+    /// The service granting the roles that need approval through `elevation`'s access
+    /// requests (without, it grants none of them).
+    pub fn with_elevation(mut self, elevation: Option<Arc<crate::elevation::Elevation>>) -> Self {
+        self.elevation = elevation;
+        self
     }
 
     /// `AssumeRoleWithWebIdentity`: validates `token` with the JWKS of the provider whose
@@ -283,9 +317,13 @@ impl Sts {
         self.assume_role_with_web_identity(&assume, &subject_token, Some(for_client), facts)
             .await
             .map_err(|e| match e {
-                StsError::AccessDenied(_) => OAuthError::InvalidTarget(e.to_string()),
+                StsError::AccessDenied(_) | StsError::ApprovalRequired { .. } => {
+                    OAuthError::InvalidTarget(e.to_string())
+                }
                 StsError::IdpCommunication(d) => OAuthError::TemporarilyUnavailable(d),
-                StsError::AuditUnavailable => OAuthError::TemporarilyUnavailable(e.to_string()),
+                StsError::AuditUnavailable | StsError::RequestsUnavailable => {
+                    OAuthError::TemporarilyUnavailable(e.to_string())
+                }
                 StsError::Store(e) => e.into(),
                 StsError::Internal(d) => OAuthError::ServerError(d),
                 other => OAuthError::InvalidRequest(other.to_string()),
@@ -393,11 +431,34 @@ impl Sts {
         };
         let client_id = client.map(|c| c.binding.client_id.as_str());
         let attempt = Attempt::new(facts, door, client_id);
-        let caller = Caller::Federated(identity);
-        let grant = match self.roles.evaluate(&checked.role, caller, facts) {
+        let caller = Caller::Federated(identity.clone());
+        let elevation = self.elevation.as_deref();
+        let decided =
+            crate::elevation::evaluate(elevation, &self.roles, &checked.role, caller, facts)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "access requests could not be read");
+                    StsError::RequestsUnavailable
+                })?;
+        let grant = match decided {
             Ok(g) => g,
             Err(refusal) => {
                 self.issuer.refused(&attempt, &refusal).await;
+                let for_client = client
+                    .is_none_or(|c| c.allowed_roles.iter().any(|r| r == checked.role.as_str()));
+                if for_client
+                    && crate::elevation::awaits_approval(
+                        &self.roles,
+                        &checked.role,
+                        &identity,
+                        facts,
+                    )
+                {
+                    return Err(StsError::ApprovalRequired {
+                        role: checked.role,
+                        requests: format!("{}/requests", self.issuer.tokens().issuer()),
+                    });
+                }
                 return Err(StsError::AccessDenied(action));
             }
         };

@@ -209,6 +209,7 @@ impl CredentialIssuer {
             access_token,
             session_policy,
             sso_ref: None,
+            access_request: grant.approved().map(|(id, _)| id.to_owned()),
         })
     }
 

@@ -14,7 +14,14 @@
 //! ([`webhooks`]); the state changes themselves are atomic in the database
 //! ([`crate::db::Database::decide_access_request`]).
 //!
-//! May import: `audit`, `clock`, `db`, `identity`, `roles`, `secret`.
+//! Every door that grants a role (the picker, the OpenID provider's code, device and
+//! refresh grants, STS) asks [`evaluate`], so an approval role is held only within its
+//! window; the role session minted from a request carries the request's id and ends with
+//! the window. [`Elevation::revoke`] marks the request revoked in the session store
+//! before closing it ([`Sso::mark_request_revoked`]), so its role sessions are refused
+//! at once by every instance sharing the store.
+//!
+//! May import: `audit`, `clock`, `db`, `identity`, `roles`, `secret`, `sso`.
 
 pub mod webhooks;
 
@@ -29,6 +36,7 @@ use crate::roles::{
     ApprovedAccess, Caller, MAX_TICKET_CHARS, MIN_SESSION_SECS, RequestFacts, RoleCatalog,
     TrustGrant, TrustRefusal,
 };
+use crate::sso::{Sso, SsoError};
 
 pub use webhooks::{Notifier, Webhook, WebhookFormat};
 
@@ -209,6 +217,10 @@ pub enum DecisionError {
     /// The database failed.
     #[error(transparent)]
     Unavailable(#[from] DbError),
+    /// The session store failed before a revocation could end the request's role
+    /// sessions: nothing was changed; try again.
+    #[error("the request's role sessions could not be ended: {0}")]
+    Sessions(#[from] SsoError),
 }
 
 impl From<DecideError> for DecisionError {
@@ -242,6 +254,7 @@ pub struct Elevation {
     audit: Audit,
     notifier: Notifier,
     clock: SharedClock,
+    sso: Sso,
 }
 
 impl std::fmt::Debug for Elevation {
@@ -261,20 +274,63 @@ fn too_long(text: &str) -> bool {
     text.chars().count() > MAX_TEXT_CHARS
 }
 
+/// How long the revocation mark of the open request `row` must last at `now_ms`: until
+/// its approved window closes, or, undecided, until a window approved at the last moment
+/// would (a minute more for clocks apart).
+fn mark_lifetime(row: &RequestRow, now_ms: i64) -> Duration {
+    let latest = row.ends_ms.unwrap_or(0).max(
+        row.decide_by_ms
+            .saturating_add(row.duration_secs.saturating_mul(1000)),
+    );
+    let left = u64::try_from(latest.saturating_sub(now_ms)).unwrap_or(0);
+    Duration::from_millis(left) + Duration::from_secs(60)
+}
+
+/// The trust decision for `role` at any door: [`Elevation::evaluate`] when there are
+/// access requests (a database), else [`RoleCatalog::evaluate`] (which grants no role that
+/// needs approval). `Err` only when the database cannot say.
+pub async fn evaluate(
+    elevation: Option<&Elevation>,
+    roles: &RoleCatalog,
+    role: &str,
+    caller: Caller,
+    facts: &RequestFacts,
+) -> Result<Result<TrustGrant, TrustRefusal>, DbError> {
+    match elevation {
+        Some(e) => e.evaluate(roles, role, caller, facts).await,
+        None => Ok(roles.evaluate(role, caller, facts)),
+    }
+}
+
+/// Whether a refusal of `role` to `who` is for want of an open approved request: the role
+/// needs approval and its trust policy lets `who` ask for it. Such a refusal may say so
+/// (and point to `/requests`); any other stays the door's plain "not authorized", which
+/// tells nobody the trust policy does not allow whether the role exists.
+pub fn awaits_approval(
+    roles: &RoleCatalog,
+    role: &str,
+    who: &ExternalIdentity,
+    facts: &RequestFacts,
+) -> bool {
+    roles.may_request(role, who, facts).is_ok()
+}
+
 impl Elevation {
     /// The service over the database `db`, recording to `audit`, notifying through
-    /// `notifier`.
+    /// `notifier`, ending revoked requests' role sessions in `sso`'s store.
     pub fn new(
         db: Arc<crate::db::Database>,
         audit: Audit,
         notifier: Notifier,
         clock: SharedClock,
+        sso: Sso,
     ) -> Self {
         Self {
             db,
             audit,
             notifier,
             clock,
+            sso,
         }
     }
 
@@ -450,8 +506,13 @@ impl Elevation {
     }
 
     /// Ends the open request `id` — withdrawn by its requester, or revoked by an approver
-    /// or an admin (`by`, qualified `provider:subject`; the caller checked that they may).
-    /// The caller ends the role sessions it opened.
+    /// or an admin (`by`, qualified `provider:subject`; the caller checked that they may)
+    /// — and with it every role session minted from it, at once and on every instance:
+    /// the request is first marked revoked in the session store (which every role-session
+    /// read consults in the same round trip), then closed in the database (after which no
+    /// door grants the role through it). A store failure changes nothing
+    /// ([`DecisionError::Sessions`]); a database failure after the mark leaves the
+    /// sessions ended and the request open, and trying again closes it.
     pub async fn revoke(
         &self,
         id: &str,
@@ -462,7 +523,14 @@ impl Elevation {
         if too_long(reason) {
             return Err(DecisionError::CommentTooLong);
         }
+        let found = self.get(id).await?.ok_or(DecisionError::NotFound)?;
+        if !found.state.is_open() {
+            return Err(DecisionError::Closed(found.state));
+        }
         let now_ms = self.clock.now_ms();
+        self.sso
+            .mark_request_revoked(id, mark_lifetime(&found.row, now_ms))
+            .await?;
         let row = self
             .db
             .revoke_access_request(id, by, reason, now_ms)

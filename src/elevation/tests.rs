@@ -73,6 +73,7 @@ fn role(name: &str, approvals: u32, break_glass: bool, ticket: Option<&str>) -> 
 
 struct World {
     elevation: Elevation,
+    sso: Sso,
     roles: RoleCatalog,
     clock: Arc<ManualClock>,
     sink: MemorySink,
@@ -85,13 +86,16 @@ fn world() -> World {
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
     let sink = MemorySink::new();
     let notifier = Notifier::new(Vec::new(), "https://sso.example.com/".parse().unwrap()).unwrap();
+    let sso = sso(&clock);
     World {
         elevation: Elevation::new(
             Arc::new(db),
             sink.audit(OnFailure::Log),
             notifier,
             clock.clone(),
+            sso.clone(),
         ),
+        sso,
         roles: RoleCatalog::new(vec![
             role("prod-admin", 1, false, None),
             role("prod-db", 2, false, Some("OPS-[0-9]+")),
@@ -101,6 +105,18 @@ fn world() -> World {
         sink,
         _dir: dir,
     }
+}
+
+/// The SSO service over a memory store on `clock`.
+fn sso(clock: &Arc<ManualClock>) -> Sso {
+    let clock: SharedClock = clock.clone();
+    let store = Arc::new(crate::session::MemoryStore::new("t:", Arc::clone(&clock)));
+    Sso::new(
+        store,
+        clock,
+        Duration::from_secs(3600),
+        Duration::from_secs(36_000),
+    )
 }
 
 impl World {
@@ -443,6 +459,108 @@ async fn an_undecided_request_expires_and_a_revoked_one_grants_nothing() {
     let last = w.sink.events().pop().unwrap();
     assert_eq!(last.event.as_str(), "access.revoked");
     assert_eq!(last.reason.as_deref(), Some("done early"));
+}
+
+/// A role session of `alice` for `prod-admin`, held through `request` if any.
+fn role_session(id: &str, request: Option<&str>, now: UnixTime) -> crate::sso::RoleSession {
+    crate::sso::RoleSession {
+        id: id.into(),
+        role: "prod-admin".into(),
+        session_name: "alice".into(),
+        subject: "corp:alice".into(),
+        principal_keys: crate::roles::PrincipalKeys::of(&alice()),
+        auth_time: now,
+        mfa: false,
+        issued_at: now,
+        expires_at: now + Duration::from_secs(1800),
+        access_token: String::new(),
+        access_token_digest: "d".into(),
+        session_policy: None,
+        sso_ref: None,
+        access_request: request.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn revoking_a_request_ends_its_role_sessions_and_no_other() {
+    let w = world();
+    let alice = alice();
+    let asked = w.ask(&alice, "prod-admin", "").await.unwrap();
+    w.decide(&asked.row.id, &lead("bob"), Verdict::Approve)
+        .await
+        .unwrap();
+    let now = w.clock.now();
+    let id = asked.row.id.as_str();
+    w.sso
+        .put_role_session(&role_session("rs-held", Some(id), now))
+        .await
+        .unwrap();
+    w.sso
+        .put_role_session(&role_session("rs-other", Some("another-request"), now))
+        .await
+        .unwrap();
+    w.sso
+        .put_role_session(&role_session("rs-plain", None, now))
+        .await
+        .unwrap();
+    // A minute later (a mark refuses by request, not by time).
+    w.clock.advance(Duration::from_secs(60));
+    w.elevation.revoke(id, "corp:bob", "").await.unwrap();
+    assert!(w.sso.role_session("rs-held").await.unwrap().is_none());
+    assert!(w.sso.role_session("rs-other").await.unwrap().is_some());
+    assert!(w.sso.role_session("rs-plain").await.unwrap().is_some());
+    // A pending request is revoked (withdrawn) as well; a closed one is not.
+    let pending = w.ask(&alice, "prod-db", "OPS-7").await.unwrap();
+    let withdrawn = w
+        .elevation
+        .revoke(&pending.row.id, "corp:alice", "")
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.state, State::Revoked);
+    assert!(matches!(
+        w.elevation.revoke("no-such-request", "corp:bob", "").await,
+        Err(DecisionError::NotFound)
+    ));
+}
+
+#[test]
+fn a_revocation_mark_lasts_until_a_window_could_have_closed() {
+    let mut row = crate::db::RequestRow {
+        id: "r".into(),
+        role: "prod-admin".into(),
+        provider: "corp".into(),
+        subject: "alice".into(),
+        display_name: String::new(),
+        reason: String::new(),
+        ticket: String::new(),
+        duration_secs: 1800,
+        approvals_needed: 1,
+        break_glass: false,
+        state: "pending".into(),
+        created_ms: 0,
+        decide_by_ms: 10_000,
+        starts_ms: None,
+        ends_ms: None,
+        used_ms: None,
+        closed_ms: None,
+        closed_by: None,
+        close_reason: None,
+        version: 0,
+        decisions: Vec::new(),
+    };
+    // Pending: approved at the last moment, its window would end 1800 s after that.
+    assert_eq!(
+        mark_lifetime(&row, 0),
+        Duration::from_millis(10_000 + 1_800_000) + Duration::from_secs(60)
+    );
+    // Approved early: still the later of the two (never too short).
+    row.ends_ms = Some(500_000);
+    assert_eq!(
+        mark_lifetime(&row, 400_000),
+        Duration::from_millis(1_810_000 - 400_000) + Duration::from_secs(60)
+    );
+    // Past everything: a minute.
+    assert_eq!(mark_lifetime(&row, 9_999_999), Duration::from_secs(60));
 }
 
 #[tokio::test]

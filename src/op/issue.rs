@@ -64,9 +64,12 @@ pub(super) struct Exchange<'a> {
 }
 
 impl OidcProvider {
-    /// The trust decision for a person's role at the token endpoint (code, refresh): the
-    /// role's trust policy must still allow them, and the client must be allowed the role.
-    /// A refusal is audited and answered `invalid_grant`.
+    /// The trust decision for a person's role at the token endpoint (code, device,
+    /// refresh): the role's trust policy must still allow them — for a role that needs
+    /// approval, within the window of their approved access request
+    /// ([`crate::elevation::evaluate`]) — and the client must be allowed the role. A
+    /// refusal is audited and answered `invalid_grant`; for want of an approved request,
+    /// saying so and where to ask for one.
     pub(super) async fn person_grant(
         &self,
         client: &Client,
@@ -75,15 +78,29 @@ impl OidcProvider {
         facts: &RequestFacts,
         attempt: &Attempt,
     ) -> Result<TrustGrant, OAuthError> {
-        let refusal = match self
-            .roles
-            .evaluate(role, Caller::Federated(identity.clone()), facts)
-        {
+        let caller = Caller::Federated(identity.clone());
+        let decided =
+            crate::elevation::evaluate(self.elevation.as_deref(), &self.roles, role, caller, facts)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "access requests could not be read");
+                    OAuthError::TemporarilyUnavailable(
+                        "access requests cannot be read right now; try again shortly".into(),
+                    )
+                })?;
+        let refusal = match decided {
             Ok(g) if client.config.allowed_roles.contains(&g.role().name) => return Ok(g),
             Ok(g) => g.refused("the role is not among the client's allowed_roles"),
             Err(refusal) => refusal,
         };
         self.issuer.refused(attempt, &refusal).await;
+        let allowed = client.config.allowed_roles.iter().any(|r| r == role);
+        if allowed && crate::elevation::awaits_approval(&self.roles, role, identity, facts) {
+            return Err(OAuthError::InvalidGrant(approval_needed(
+                role,
+                self.issuer.tokens().issuer(),
+            )));
+        }
         Err(OAuthError::InvalidGrant(
             "the role is no longer available to this person".into(),
         ))
@@ -225,6 +242,16 @@ impl OidcProvider {
     }
 }
 
+/// The refusal of a role that needs an approved access request the person has no open
+/// window of: what to do about it, with the page of requests at `issuer` (Lanyard's public
+/// URL). `lanyard login` shows it as it is.
+fn approval_needed(role: &str, issuer: &str) -> String {
+    format!(
+        "the role \"{role}\" needs an approved access request, and you have none open now: \
+         request access at {issuer}/requests"
+    )
+}
+
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token, with the
 /// hash of the signing algorithm (SHA-512 for EdDSA/Ed25519).
 fn at_hash(access_token: &str, alg: Algorithm) -> String {
@@ -240,6 +267,206 @@ fn at_hash(access_token: &str, alg: Algorithm) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::Arc;
+
+    use crate::audit::Door;
+    use crate::clock::{Clock, ManualClock, SharedClock, UnixTime};
+    use crate::elevation::{Ask, Verdict};
+    use crate::identity::{ProviderId, ProviderKind};
+
+    const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+    /// A broker whose role `prod` needs one approval by `lead` (with a fresh second factor,
+    /// as every approver), for anyone of `corp` in `eng`; the client `app` may receive it.
+    /// A database of its own (SQLite).
+    fn broker(dir: &std::path::Path, clock: &ManualClock) -> crate::web::AppState {
+        let text = format!(
+            r#"
+[server]
+bind = "127.0.0.1:0"
+public_url = "https://sso.example.com/"
+[sessions]
+store = "memory"
+[tokens]
+keys_dir = "{dir}/keys"
+default_duration = "1h"
+[audit]
+database = "sqlite:{dir}/lanyard.db"
+[[providers]]
+id = "corp"
+kind = "local"
+[[roles]]
+name = "prod"
+max_session_duration = "2h"
+trust_policy = {{ Version = "2012-10-17", Statement = [
+  {{ Effect = "Allow", Principal = {{ Federated = "corp" }}, Action = "sts:AssumeRole",
+    Condition = {{ "ForAnyValue:StringEquals" = {{ "idp:groups" = "eng" }} }} }},
+] }}
+[roles.approval]
+approvers = {{ Version = "2012-10-17", Statement = [
+  {{ Effect = "Allow", Principal = {{ Federated = "corp" }}, Action = "lanyard:ApproveAccessRequest",
+    Condition = {{ StringEquals = {{ "idp:username" = "lead" }} }} }},
+] }}
+max_duration = "1h"
+[[clients]]
+id = "app"
+public = true
+redirect_uris = ["https://app.example.com/cb"]
+allowed_roles = ["prod"]
+"#,
+            dir = dir.display()
+        );
+        let config = crate::config::Config::from_toml(&text, dir, &|_| None).unwrap();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let store = Arc::new(crate::session::MemoryStore::new("t:", Arc::clone(&shared)));
+        crate::server::build_state(config, store, shared).unwrap()
+    }
+
+    fn person(name: &str, groups: &[&str], mfa: bool, at: UnixTime) -> ExternalIdentity {
+        ExternalIdentity {
+            provider: ProviderId::new("corp"),
+            provider_kind: ProviderKind::Local,
+            subject: name.into(),
+            username: name.into(),
+            email: None,
+            email_verified: false,
+            display_name: None,
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            amr: vec!["pwd".into()],
+            mfa,
+            auth_time: at,
+            tags: Default::default(),
+            claims: Default::default(),
+        }
+    }
+
+    fn facts(clock: &ManualClock) -> RequestFacts {
+        RequestFacts {
+            source_ip: None,
+            now: clock.now(),
+            secure_transport: true,
+            user_agent: None,
+        }
+    }
+
+    /// The code, device and refresh grants' trust decision for a role that needs approval:
+    /// refused (saying where to ask) until approved, granted within the window with a
+    /// token that ends with it (a refresh late in the window too), refused once it ends or
+    /// is revoked.
+    #[tokio::test]
+    async fn an_approval_role_is_granted_at_the_token_endpoint_only_within_its_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(NOW);
+        let state = broker(dir.path(), &clock);
+        let (oidc, elevation) = (&state.oidc, state.elevation.clone().unwrap());
+        let client = oidc.clients().get("app").unwrap();
+        let attempt = Attempt::new(&facts(&clock), Door::OidcRefresh, Some("app"));
+        let alice = person("alice", &["eng"], false, NOW);
+        let grant = |who: ExternalIdentity| {
+            let (clock, attempt) = (clock.clone(), attempt.clone());
+            async move {
+                oidc.person_grant(client, &who, "prod", &facts(&clock), &attempt)
+                    .await
+            }
+        };
+        let exchange = |secs| Exchange {
+            duration_secs: secs,
+            scope: "openid",
+            nonce: None,
+            sso_ref: None,
+            family: None,
+        };
+
+        // No request: refused, saying so and where to ask.
+        match grant(alice.clone()).await {
+            Err(OAuthError::InvalidGrant(why)) => {
+                assert!(why.contains("needs an approved access request"), "{why}");
+                assert!(why.contains("https://sso.example.com/requests"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Someone the trust policy does not allow learns nothing about the role.
+        match grant(person("olga", &["sales"], false, NOW)).await {
+            Err(OAuthError::InvalidGrant(why)) => {
+                assert_eq!(why, "the role is no longer available to this person");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let ask = Ask {
+            role: "prod".into(),
+            duration: Duration::from_secs(1800),
+            reason: "deploy".into(),
+            ticket: String::new(),
+            break_glass: false,
+        };
+        let asked = elevation
+            .request(&state.roles, &alice, &facts(&clock), ask.clone())
+            .await
+            .unwrap();
+        assert!(
+            grant(alice.clone()).await.is_err(),
+            "pending grants nothing"
+        );
+        let lead = person("lead", &[], true, clock.now());
+        elevation
+            .decide(
+                &state.roles,
+                &asked.row.id,
+                &lead,
+                &facts(&clock),
+                (Verdict::Approve, ""),
+            )
+            .await
+            .unwrap();
+
+        // Within the window: an hour asked, the 30-minute window given.
+        let g = grant(alice.clone()).await.unwrap();
+        assert_eq!(g.approved().map(|(id, _)| id), Some(asked.row.id.as_str()));
+        let answer = oidc
+            .respond(client, g, exchange(3600), attempt.clone())
+            .await
+            .unwrap();
+        assert_eq!(answer.expires_in, 1800);
+        // A refresh 25 minutes in gets five minutes, not another hour.
+        clock.advance(Duration::from_secs(1500));
+        let g = grant(alice.clone()).await.unwrap();
+        let answer = oidc
+            .respond(client, g, exchange(3600), attempt.clone())
+            .await
+            .unwrap();
+        assert_eq!(answer.expires_in, 300);
+        // The window's end ends it.
+        clock.advance(Duration::from_secs(300));
+        match grant(alice.clone()).await {
+            Err(OAuthError::InvalidGrant(why)) => assert!(why.contains("/requests"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+
+        // Approved again, then revoked: refused at once.
+        let again = elevation
+            .request(&state.roles, &alice, &facts(&clock), ask)
+            .await
+            .unwrap();
+        let lead = person("lead", &[], true, clock.now());
+        elevation
+            .decide(
+                &state.roles,
+                &again.row.id,
+                &lead,
+                &facts(&clock),
+                (Verdict::Approve, ""),
+            )
+            .await
+            .unwrap();
+        assert!(grant(alice.clone()).await.is_ok());
+        elevation
+            .revoke(&again.row.id, "corp:lead", "done")
+            .await
+            .unwrap();
+        assert!(grant(alice).await.is_err());
+    }
 
     #[test]
     fn at_hash_is_the_left_half() {

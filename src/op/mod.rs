@@ -25,7 +25,8 @@
 //! client's principal `arn:lanyard:iam:::client/<id>`. A reused code or refresh token
 //! (`refresh.reuse`) and every revocation (`revocation`) are written to the audit trail.
 //!
-//! May import: `access`, `audit`, `tokens`, `sso`, `roles`, `identity`, `session`, `clock`.
+//! May import: `access`, `audit`, `elevation` (the trust rule of approval roles), `tokens`,
+//! `sso`, `roles`, `identity`, `session`, `clock`.
 
 mod assertion;
 pub mod authorize;
@@ -124,6 +125,8 @@ pub struct OidcProvider {
     roles: Arc<RoleCatalog>,
     clock: SharedClock,
     default_duration: Duration,
+    /// Access requests, for the roles that need approval (`None` without a database).
+    elevation: Option<Arc<crate::elevation::Elevation>>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -152,7 +155,15 @@ impl OidcProvider {
             roles,
             clock,
             default_duration,
+            elevation: None,
         }
+    }
+
+    /// The provider granting the roles that need approval through `elevation`'s access
+    /// requests (without, it grants none of them).
+    pub fn with_elevation(mut self, elevation: Option<Arc<crate::elevation::Elevation>>) -> Self {
+        self.elevation = elevation;
+        self
     }
 
     /// The registered clients.

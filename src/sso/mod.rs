@@ -235,6 +235,7 @@ mod tests {
             access_token_digest: "d".into(),
             session_policy: None,
             sso_ref: None,
+            access_request: None,
         };
         let json = serde_json::to_string(&role_session).unwrap();
         assert_eq!(
@@ -290,6 +291,7 @@ mod tests {
             access_token_digest: "d".into(),
             session_policy: None,
             sso_ref: None,
+            access_request: None,
         }
     }
 

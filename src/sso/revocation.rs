@@ -1,6 +1,8 @@
 //! Not-before marks (the admin API's "revoke every session of a person" and "kill a
 //! role"), like Keycloak's not-before: one hash ([`REVOKED_BEFORE`]) of `person:{p}` and
-//! `role:{r}` fields, each the second of a revocation. Every read of an SSO session or a
+//! `role:{r}` fields, each the second of a revocation; and `request:{id}` fields, one per
+//! revoked access request (issue 17), which refuse every role session minted from that
+//! request whenever it was issued (a revoked request opens nothing again). Every read of an SSO session or a
 //! role session reads the hash with the record, in the same round trip
 //! ([`SessionStore::get_with_fields`]), and refuses a record issued at or before a mark
 //! that concerns it; so a revocation through one instance is refused by every instance
@@ -30,6 +32,13 @@ pub enum Revoked {
     Role(RoleName),
 }
 
+/// The field of the mark of a revoked access request `id` in [`REVOKED_BEFORE`] (kept
+/// apart from [`Revoked`]: an access request is revoked by the elevation service, not
+/// through the admin API's session revocation).
+fn request_field(id: &str) -> String {
+    format!("request:{id}")
+}
+
 impl Revoked {
     /// The mark's field in [`REVOKED_BEFORE`].
     fn field(&self) -> String {
@@ -53,6 +62,9 @@ pub(super) struct Issued {
     /// When it was issued.
     #[serde(rename = "i", alias = "issued_at")]
     pub(super) issued_at: UnixTime,
+    /// The approved access request it was minted from, if any.
+    #[serde(rename = "q", alias = "access_request", default)]
+    pub(super) access_request: Option<String>,
 }
 
 /// The marks read with a record.
@@ -87,6 +99,13 @@ impl Marks {
         !self.0.is_empty() && self.of("person", person).is_some_and(|m| issued_at <= m)
     }
 
+    /// Whether a role session minted from the access request `request` is revoked: the
+    /// request was, at any time (no role session is minted from a revoked request, so one
+    /// that carries its id was minted before the revocation, or raced it).
+    pub(crate) fn refuse_request(&self, request: Option<&str>) -> bool {
+        !self.0.is_empty() && request.is_some_and(|id| self.of("request", id).is_some())
+    }
+
     /// Whether a role session of `person` for `role` issued at `issued_at` is revoked.
     pub(crate) fn refuse_role_session(
         &self,
@@ -115,6 +134,19 @@ impl Sso {
         Ok(self
             .store
             .hash_set(&key, &what.field(), &value, keep)
+            .await?)
+    }
+
+    /// Marks the access request `id` revoked: every role session minted from it is refused
+    /// from now on, by every instance sharing the store (one field of the hash read with
+    /// every role session). `keep` is how long the mark must last: until the request's
+    /// approved window would have closed, after which no role session of it lives anyway.
+    pub async fn mark_request_revoked(&self, id: &str, keep: Duration) -> Result<(), SsoError> {
+        let key = REVOKED_BEFORE.key([]);
+        let value = self.clock.now().secs().to_string();
+        Ok(self
+            .store
+            .hash_set(&key, &request_field(id), &value, keep)
             .await?)
     }
 
@@ -201,5 +233,16 @@ mod tests {
         assert!(marks.refuse_role_session("corp:bob", "admin", at(50)));
         assert!(!marks.refuse_role_session("corp:alice", "broken", at(1)));
         assert!(!Marks::default().refuse_role_session("corp:bob", "engineer", at(1)));
+    }
+
+    #[test]
+    fn a_request_mark_refuses_its_role_sessions_whenever_issued() {
+        let marks = Marks::new(vec![("request:req-1".into(), "100".into())]);
+        assert!(marks.refuse_request(Some("req-1")));
+        assert!(!marks.refuse_request(Some("req-2")));
+        assert!(!marks.refuse_request(Some("req-")));
+        assert!(!marks.refuse_request(None));
+        assert!(!Marks::default().refuse_request(Some("req-1")));
+        assert_eq!(request_field("req-1"), "request:req-1");
     }
 }

@@ -84,6 +84,15 @@ pub struct RoleSession {
         skip_serializing_if = "Option::is_none"
     )]
     pub sso_ref: Option<String>,
+    /// The approved access request the role was held through (issue 17), if any: revoking
+    /// that request refuses this role session at once ([`Sso::mark_request_revoked`]).
+    #[serde(
+        rename = "q",
+        alias = "access_request",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_request: Option<String>,
 }
 
 /// The `id` of a record read without one (filled in from its key).
@@ -362,7 +371,8 @@ impl Sso {
                 issued.subject.as_str(),
                 issued.role.as_str(),
                 issued.issued_at,
-            ) {
+            ) || marks.refuse_request(issued.access_request.as_deref())
+            {
                 return Ok(None);
             }
         }

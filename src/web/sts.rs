@@ -153,9 +153,13 @@ impl From<StsError> for StsRefusal {
             | StsError::PolicyTooLarge
             | StsError::InvalidIdentityToken(_)
             | StsError::ExpiredToken(_) => StatusCode::BAD_REQUEST,
-            StsError::IdpRejectedClaim(_) | StsError::AccessDenied(_) => StatusCode::FORBIDDEN,
+            StsError::IdpRejectedClaim(_)
+            | StsError::AccessDenied(_)
+            | StsError::ApprovalRequired { .. } => StatusCode::FORBIDDEN,
             StsError::IdpCommunication(_) => StatusCode::BAD_GATEWAY,
-            StsError::Store(_) | StsError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            StsError::Store(_) | StsError::AuditUnavailable | StsError::RequestsUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             StsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         StsRefusal(e, status)

@@ -79,7 +79,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "op",
         &[
-            "access", "audit", "clock", "identity", "roles", "secret", "session", "sso", "tokens",
+            "access",
+            "audit",
+            "clock",
+            "elevation",
+            "identity",
+            "roles",
+            "secret",
+            "session",
+            "sso",
+            "tokens",
         ],
     ),
     (
@@ -89,6 +98,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "audit",
             "clock",
             "connectors",
+            "elevation",
             "identity",
             "op",
             "roles",
@@ -101,7 +111,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("authz", &["access", "clock", "identity", "roles", "sso"]),
     (
         "elevation",
-        &["audit", "clock", "db", "identity", "roles", "secret"],
+        &["audit", "clock", "db", "identity", "roles", "secret", "sso"],
     ),
     (
         "admin",

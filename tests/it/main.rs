@@ -25,6 +25,7 @@ mod cli_apply;
 mod cli_login;
 mod container;
 mod device;
+mod elevation;
 mod fleet;
 mod floods;
 mod flow;
