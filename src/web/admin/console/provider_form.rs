@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::roles::Problem;
-use super::{Console, Nav, render, when_ms};
+use super::{Console, Nav, Posted, VersionForm, render, when_ms};
 use crate::admin::entities::ProviderEntry;
 use crate::admin::{
     ALL_PROVIDERS, Action, AdminError, Precondition, Source, provider_id, provider_resource,
@@ -127,6 +127,12 @@ pub struct AddForm {
     client_id: String,
     #[serde(default)]
     client_secret: String,
+}
+
+impl Posted for AddForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// The form as a page shows it again: what was typed, never the secret.
@@ -274,10 +280,7 @@ pub async fn submit(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/providers/new").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             c.allow(Action::InspectProvider, ALL_PROVIDERS).await?;
             let Some(source) = SourceKind::parse(&form.source) else {
                 let problem = Problem {
@@ -796,6 +799,12 @@ pub struct EditForm {
     version: String,
 }
 
+impl Posted for EditForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/providers/{id}`: saves the edit of a database provider at the version
 /// read (`lanyard:PutProvider` on it).
 pub async fn save(
@@ -808,10 +817,7 @@ pub async fn save(
         async {
             let here = format!("/admin/providers/{id}");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let id = path_id(&c, &id)?;
             let caller = c
                 .allow(Action::PutProvider, &provider_resource(id.as_str()))
@@ -1012,36 +1018,24 @@ async fn delete_page(c: &Console, id: &ProviderId, stale: bool) -> Result<Respon
     ))
 }
 
-/// The deletion's form.
-#[derive(Debug, Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-}
-
 /// `POST /admin/providers/{id}/delete`: deletes the provider at the version confirmed
 /// (`lanyard:DeleteProvider` on it).
 pub async fn delete(
     Browser(state, facts, headers): Browser,
     t: Locale,
     Path(id): Path<String>,
-    form: Result<PageForm<DeleteForm>, crate::web::error::PageError>,
+    form: Result<PageForm<VersionForm>, crate::web::error::PageError>,
 ) -> Response {
     super::answer(
         async {
             let here = format!("/admin/providers/{id}/delete");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let id = path_id(&c, &id)?;
             let caller = c
                 .allow(Action::DeleteProvider, &provider_resource(id.as_str()))
                 .await?;
-            let version = form.version.trim().parse::<i64>().unwrap_or(0);
+            let version = form.version();
             let deleted = c
                 .state
                 .admin
