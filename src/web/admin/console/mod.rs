@@ -20,6 +20,7 @@ mod providers;
 mod roles;
 mod sessions;
 mod simulate;
+mod upload;
 
 use askama::Template;
 use axum::Router;
