@@ -120,7 +120,7 @@ pub(crate) async fn authorize(l: &Lanyard, token: &str) -> u16 {
 }
 
 /// The line of `text` holding `needle` (a table row).
-fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+pub(crate) fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
     text.lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line says {needle}: {text}"))

@@ -12,26 +12,12 @@
 //! with the default overlap (both secrets work), and forms without their CSRF token.
 
 use fantoccini::Locator;
-use lanyard::clock::{ManualClock, UnixTime};
 use serde_json::{Value, json};
 
-use crate::admin_api::{sqlite, token};
+use crate::admin_api::token;
+use crate::admin_console::{api, line_with, pick, scripts, shot, signed_in, start};
 use crate::chromium::Page;
-use crate::harness::{Lanyard, T0, browser, config_text, csrf_of, memory_store, start_live};
-
-/// The test directory and quickstart roles (whose `engineer` trusts the client
-/// `deployer`) on a SQLite database of the test's own.
-async fn start() -> (Lanyard, tempfile::TempDir, tempfile::TempDir) {
-    let keys = tempfile::tempdir().unwrap();
-    let (db_dir, url) = sqlite();
-    let text = format!(
-        "{}\n[audit]\ndatabase = \"{url}\"\n",
-        config_text("[sessions]\nstore = \"memory\"\n", keys.path()),
-    );
-    let clock = ManualClock::new(UnixTime::from_secs(T0));
-    let l = start_live(&text, memory_store(&clock), clock).await;
-    (l, keys, db_dir)
-}
+use crate::harness::{Lanyard, csrf_of};
 
 /// An IAM policy reading logs, as the policy form's textarea holds it.
 fn logs_policy() -> String {
@@ -64,30 +50,6 @@ fn role_naming(policy: &str) -> String {
         }
     }))
     .unwrap()
-}
-
-/// An admin API call with `token`: status and JSON body.
-async fn api(
-    l: &Lanyard,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut r = reqwest::Client::new()
-        .request(method, l.at(path))
-        .bearer_auth(token);
-    for (k, v) in headers {
-        r = r.header(*k, *v);
-    }
-    if let Some(b) = body {
-        r = r.json(b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 async fn get(l: &Lanyard, token: &str, path: &str) -> (u16, Value) {
@@ -124,40 +86,6 @@ async fn grant(l: &Lanyard, id: &str, secret: &str) -> u16 {
     assert_eq!(i["active"], true, "{i}");
     assert_eq!(i["role"], "engineer", "{i}");
     status
-}
-
-/// The line of `text` holding `needle` (a table row).
-fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
-    text.lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line says {needle}: {text}"))
-}
-
-/// Turns the page's scripts off (from the next page on) or back on.
-async fn scripts(page: &Page, on: bool) {
-    page.cdp(
-        "Emulation.setScriptExecutionDisabled",
-        json!({ "value": !on }),
-    )
-    .await;
-}
-
-/// `page.shot` of a page loaded without scripts: axe needs them, so they are on for the
-/// shot only.
-async fn shot(page: &Page, step: &str) {
-    scripts(page, true).await;
-    page.shot(step).await;
-    scripts(page, false).await;
-}
-
-/// Chooses `role` on the role picker shown now.
-async fn pick(page: &Page, role: &str) {
-    page.click(&format!("input[name=role][value=\"{role}\"]"))
-        .await;
-    page.click("form[action=\"/roles\"][method=post] > button[type=submit]")
-        .await;
-    page.wait_for_url("the credentials", |u| u.path() == "/credentials")
-        .await;
 }
 
 /// A Chromium page without scripts, signed in as alice with the role `admin`.
@@ -451,16 +379,6 @@ async fn clients_in_chromium_without_javascript() {
     );
     shot(&page, "refused").await;
     page.close().await;
-}
-
-/// A browser signed in as `user` holding `role`.
-async fn signed_in(l: &Lanyard, user: &str, role: &str) -> reqwest::Client {
-    let b = browser();
-    let (status, html) = l.picker(&b, user).await;
-    if status == 200 {
-        assert_eq!(l.choose(&b, &html, role, 900).await.status(), 303);
-    }
-    b
 }
 
 /// Posts `fields` and the form token of `form_page` to `path`: status, headers, body.

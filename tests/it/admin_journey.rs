@@ -1,5 +1,7 @@
 //! Issue 15's "Done when", end to end in Chromium with scripts turned off: an admin signed
-//! in to the console adds the pysaml2 IdP as a SAML provider from its metadata URL, runs a
+//! in to the console uploads the pysaml2 IdP's metadata file through the page's file input
+//! (a file that is not XML said beside the field first) and sees what it says, then adds
+//! the IdP as a SAML provider from its metadata URL, runs a
 //! test sign-in through it and sees its attributes, creates a role whose trust policy
 //! uses one of them (`idp:isMemberOf`), sees the simulator offer it, then bob signs in
 //! through the new provider in a browser of his own and gets the role (a token), and the
@@ -13,6 +15,7 @@ use serde_json::json;
 
 use crate::admin_api::{sqlite, token};
 use crate::admin_console::{authorize, pick, scripts, shot};
+use crate::admin_provider_pages::fingerprint;
 use crate::chromium::Page;
 use crate::harness::{Lanyard, config_text, memory_store, start_live_public_on};
 use crate::saml_support::{Idp, IdpOptions};
@@ -58,6 +61,17 @@ fn idp_engineers() -> String {
         }
     }))
     .unwrap()
+}
+
+/// Chooses `file` in the first step's file input, as a person picking it would.
+async fn choose_file(page: &Page, file: &std::path::Path) {
+    page.client
+        .find(fantoccini::Locator::Css("#metadata_file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
 }
 
 /// Signs in at the pysaml2 IdP's own login page as `user` and posts its answer back.
@@ -107,12 +121,41 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
         .await;
     pick(&page, "admin").await;
 
-    // 1. The IdP added from its metadata URL, in two steps.
+    // 1. The IdP's metadata file uploaded through the page's file input: a file that is
+    // not XML is said beside the field, the IdP's own shows what it says (its entity id and
+    // its certificate's fingerprint) on the second step.
+    let files = tempfile::tempdir().unwrap();
+    let not_xml = files.path().join("logo.xml");
+    std::fs::write(&not_xml, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe").unwrap();
+    let metadata = files.path().join("idp-metadata.xml");
+    std::fs::write(&metadata, idp.metadata().await).unwrap();
     page.goto(&l.at("/admin/providers")).await;
     page.click("a[href=\"/admin/providers/new\"]").await;
     page.wait_for_url("the first step", |u| u.path() == "/admin/providers/new")
         .await;
     shot(&page, "add-provider").await;
+    page.fill("id", "idp").await;
+    choose_file(&page, &not_xml).await;
+    page.click("button[value=saml_file]").await;
+    page.wait_for_text("logo.xml is not a text file in UTF-8")
+        .await;
+    shot(&page, "upload-refused").await;
+    choose_file(&page, &metadata).await;
+    page.click("button[value=saml_file]").await;
+    page.wait_for_text("What the metadata says").await;
+    let text = page.text().await;
+    for want in [
+        idp.entity_id().as_str(),
+        &fingerprint("idp1.crt"),
+        "accepts this metadata",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    shot(&page, "inspected-upload").await;
+
+    // 2. The IdP added from its metadata URL, in two steps.
+    page.click("a[href=\"/admin/providers/new\"]").await;
+    page.wait_for_text("Step 1 of 2").await;
     page.fill("id", "idp").await;
     page.fill("metadata_url", &idp.url("/metadata")).await;
     page.click("button[value=saml_url]").await;
@@ -153,7 +196,7 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
     assert_eq!(body["document"]["metadata_url"], idp.url("/metadata"));
     assert_eq!(body["document"]["display_name"], "pysaml2 IdP");
 
-    // 2. A test sign-in through it, once its metadata is read (fetched in the
+    // 3. A test sign-in through it, once its metadata is read (fetched in the
     // background): what the IdP sent, attributes included.
     let started = Instant::now();
     loop {
@@ -188,7 +231,7 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
     }
     shot(&page, "test-sign-in").await;
 
-    // 3. A role whose trust policy uses the attribute, created on the roles page.
+    // 4. A role whose trust policy uses the attribute, created on the roles page.
     page.goto(&l.at("/admin/roles/new")).await;
     page.fill("name", "idp-engineers").await;
     page.fill("description", "Engineers signed in at the IdP")
@@ -200,7 +243,7 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
     })
     .await;
 
-    // 4. The simulator offers it to bob's claims, and not to carol's.
+    // 5. The simulator offers it to bob's claims, and not to carol's.
     page.goto(&l.at("/admin/simulate")).await;
     page.wait_for_text("Trust simulator").await;
     let text = simulate(
@@ -219,7 +262,7 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
     .await;
     assert!(text.contains("idp-engineers: not offered"), "{text}");
 
-    // 5. bob signs in through the new provider, in a browser of his own, and gets the
+    // 6. bob signs in through the new provider, in a browser of his own, and gets the
     // role: a token.
     let bob = Page::open("admin_journey_bob").await;
     scripts(&bob, false).await;
@@ -238,7 +281,7 @@ async fn an_admin_adds_the_saml_idp_tests_it_grants_a_role_and_revokes_it() {
     assert_eq!(authorize(&l, &token).await, 200, "bob's token works");
     bob.close().await;
 
-    // 6. The admin revokes bob's session, after its confirmation: his token is refused.
+    // 7. The admin revokes bob's session, after its confirmation: his token is refused.
     page.goto(&l.at("/admin/sessions")).await;
     page.fill("person", "idp:bob-persistent-id").await;
     page.click("form.filters button[type=submit]").await;

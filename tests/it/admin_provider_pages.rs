@@ -1,10 +1,12 @@
 //! The console's provider pages without a browser (issue 15): adding a SAML IdP from
-//! pasted metadata (written as the explicit IdP it names), a preset whose client secret is
-//! never shown again and is kept by an edit that leaves `********`, what a form says about
-//! bad input (keeping what was typed), the stale edit that writes nothing, the deletion's
-//! confirmation naming the roles that trust the provider, the file's providers read-only,
-//! and the refusals: no CSRF token, a role without the actions. The journey in Chromium is
-//! `admin_journey`.
+//! pasted metadata (written as the explicit IdP it names), the same from an uploaded
+//! metadata file (multipart: a file too large, not UTF-8, not XML or not metadata refused
+//! with the page saying so, unknown fields and a second file refused), a preset whose
+//! client secret is never shown again and is kept by an edit that leaves `********`, what
+//! a form says about bad input (keeping what was typed), the stale edit that writes
+//! nothing, the deletion's confirmation naming the roles that trust the provider, the
+//! file's providers read-only, and the refusals: no CSRF token, a role without the
+//! actions. The journey in Chromium is `admin_journey`.
 
 use serde_json::{Value, json};
 
@@ -71,6 +73,76 @@ impl<'a> Forms<'a> {
     }
 }
 
+/// The boundary of the multipart bodies the tests post.
+const BOUNDARY: &str = "lanyard-test-7d1f0c";
+
+/// A `multipart/form-data` body (RFC 7578) of the text `fields` and the `files` (field,
+/// file name, content), as a browser sends one.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, file_name, content) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: text/xml\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+impl Forms<'_> {
+    /// Posts the first step as its page does (multipart), with the session's form token
+    /// unless `fields` has one: status and page.
+    async fn upload(
+        &self,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> (u16, String) {
+        let mut fields = fields.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            fields.push(("csrf", &self.csrf));
+        }
+        let r = self
+            .b
+            .post(self.l.at("/admin/providers/new"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(multipart(&fields, files))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+/// The SHA-256 fingerprint of the fixture certificate `name`, as the console shows one.
+pub(crate) fn fingerprint(name: &str) -> String {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(pem_body(name))
+        .unwrap();
+    openssl::sha::sha256(&der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// The admin API's view of provider `id`.
 async fn provider(l: &Lanyard, admin: &str, id: &str) -> (u16, Value) {
     api(
@@ -92,6 +164,12 @@ async fn pasted_metadata_becomes_the_explicit_idp_and_bad_input_is_said_on_the_f
     let (status, page) = alice.get("/admin/providers/new").await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("name=\"metadata_xml\""), "{page}");
+    // The first step is posted as multipart, for its metadata file (the next test).
+    assert!(
+        page.contains("enctype=\"multipart/form-data\"")
+            && page.contains("type=\"file\" accept=\".xml,application/samlmetadata+xml,text/xml\""),
+        "{page}"
+    );
     let xml = metadata("https://idp.example/metadata");
     let fields = |id: &'static str, action: &'static str| {
         vec![
@@ -227,6 +305,136 @@ async fn pasted_metadata_becomes_the_explicit_idp_and_bad_input_is_said_on_the_f
     assert!(page.contains("managed in lanyard.toml"), "{page}");
     let (status, _) = alice.get("/admin/providers/nobody").await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_uploaded_metadata_file_is_read_as_pasted_and_bad_files_are_refused() {
+    let (l, _keys, _db) = start().await;
+    let admin = token(&l, "alice", "admin").await;
+    let alice = Forms::of(&l, "alice", "admin").await;
+    let xml = metadata("https://idp.example/uploaded");
+    let step = |id: &'static str| vec![("id", id), ("source", "saml_file")];
+    let xml_bytes = xml.as_bytes();
+
+    // Without the form's token, or with another: refused, nothing inspected.
+    for csrf in ["", "not-the-token"] {
+        let mut fields = step("uploaded");
+        fields.push(("csrf", csrf));
+        let (status, page) = alice.upload(&fields, &[file(xml_bytes)]).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(!page.contains("https://idp.example/uploaded"), "{page}");
+    }
+
+    // The file read as a pasted document would be: the second step, which carries it on
+    // as the pasted document, and saves the explicit IdP it names.
+    let (status, page) = alice.upload(&step("uploaded"), &[file(xml_bytes)]).await;
+    assert_eq!(status, 200, "{page}");
+    for want in [
+        "https://idp.example/uploaded",
+        "https://idp.example/sso",
+        "CN=lanyard-test-idp1",
+        &fingerprint("idp1.crt"),
+        "accepts this metadata",
+        "name=\"source\" value=\"saml_xml\"",
+    ] {
+        assert!(page.contains(want), "{want} in {page}");
+    }
+    let carried = html_value(&page, "name=\"metadata_xml\"");
+    assert!(carried.contains("EntityDescriptor"), "{carried}");
+    // Saved from the second step, which posts the document on as pasted.
+    let second = [
+        ("id", "uploaded"),
+        ("source", "saml_xml"),
+        ("action", "save"),
+        ("metadata_xml", xml.as_str()),
+    ];
+    let (status, page, location) = alice.post("/admin/providers/new", &second).await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(location, "/admin/providers/uploaded?added=1");
+    let (status, body) = provider(&l, &admin, "uploaded").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["document"]["idp_entity_id"],
+        "https://idp.example/uploaded"
+    );
+
+    // A byte-order mark is no problem.
+    let mut marked = "\u{feff}".as_bytes().to_vec();
+    marked.extend_from_slice(xml_bytes);
+    let (status, page) = alice.upload(&step("marked"), &[file(&marked)]).await;
+    assert_eq!(status, 200, "{page}");
+
+    // Files that are not metadata XML: said beside the file field, what was typed kept.
+    for (content, says) in [
+        (
+            &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe"[..],
+            "is not a text file in UTF-8",
+        ),
+        (&b"id,name\nidp,Corp\n"[..], "is not XML"),
+        (
+            &b"<note>not metadata</note>"[..],
+            "neither an md:EntityDescriptor",
+        ),
+        (&b"<a>\0</a>"[..], "is not a text file in UTF-8"),
+    ] {
+        let (status, page) = alice.upload(&step("bad-file"), &[file(content)]).await;
+        assert_eq!(status, 422, "{page}");
+        assert!(page.contains("id=\"metadata_file-error\""), "{page}");
+        assert!(page.contains(says), "{says} in {page}");
+        assert!(page.contains("value=\"bad-file\""), "{page}");
+    }
+    // No file chosen: the browser sends the field empty, without a name.
+    let (status, page) = alice
+        .upload(&step("no-file"), &[("metadata_file", "", b"")])
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Choose the metadata file first"), "{page}");
+
+    // Larger than the connector takes: a page saying so, in the console, with 413.
+    let mut big = b"<md:EntityDescriptor>".to_vec();
+    big.resize(1024 * 1024 + 1, b' ');
+    let (status, page) = alice.upload(&step("big"), &[file(&big)]).await;
+    assert_eq!(status, 413, "{page}");
+    assert!(page.contains("a file may be at most"), "{page}");
+    assert!(page.contains("href=\"/admin\""), "{page}");
+
+    // A field the page does not send, a field twice, a second file: refused.
+    let mut unknown = step("odd");
+    unknown.push(("role", "admin"));
+    let (status, page) = alice.upload(&unknown, &[file(xml_bytes)]).await;
+    assert_eq!(status, 400, "{page}");
+    let mut twice = step("odd");
+    twice.push(("id", "other"));
+    let (status, page) = alice.upload(&twice, &[file(xml_bytes)]).await;
+    assert_eq!(status, 400, "{page}");
+    let (status, page) = alice
+        .upload(&step("odd"), &[file(xml_bytes), file(xml_bytes)])
+        .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, page) = alice
+        .upload(&step("odd"), &[("metadata_xml", "x.xml", xml_bytes)])
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("could not be read"), "{page}");
+    for id in ["marked", "bad-file", "no-file", "big", "odd"] {
+        assert_eq!(provider(&l, &admin, id).await.0, 404, "{id}");
+    }
+}
+
+/// The file field of the first step holding `content`, as `idp-metadata.xml`.
+fn file(content: &[u8]) -> (&'static str, &'static str, &[u8]) {
+    ("metadata_file", "idp-metadata.xml", content)
+}
+
+/// The value of the first input of `html` with the attribute `attr`.
+fn html_value(html: &str, attr: &str) -> String {
+    let at = html
+        .find(attr)
+        .unwrap_or_else(|| panic!("no {attr}: {html}"));
+    let rest = &html[at..];
+    let start = rest.find("value=\"").unwrap() + "value=\"".len();
+    let end = rest[start..].find('"').unwrap() + start;
+    rest[start..end].to_owned()
 }
 
 #[tokio::test]

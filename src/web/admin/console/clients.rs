@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::roles::Problem;
-use super::{Console, Nav, render, when, when_ms};
+use super::{Console, Nav, Posted, VersionForm, render, when, when_ms};
 use crate::admin::clients::{
     ALL_CLIENTS, ClientEntry, ClientError, ClientWritten, DEFAULT_OVERLAP, MAX_OVERLAP,
     client_resource,
@@ -615,6 +615,12 @@ pub struct ClientForm {
     action: String,
 }
 
+impl Posted for ClientForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/clients`: creates a database client from the new client's form; a
 /// confidential one's secret is shown on the page answering it, once.
 pub async fn create(
@@ -625,10 +631,7 @@ pub async fn create(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/clients/new").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let id = form.id.trim().to_owned();
             let mut page = ClientPage::new(&c, &id);
             page.is_new = true;
@@ -658,10 +661,7 @@ pub async fn save(
         async {
             let here = format!("/admin/clients/{id}");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let client = client_id(&id).ok_or_else(|| not_found(&c, &id))?;
             let entry = read(&c, &client).await?;
             let mut page = ClientPage::of(&c, entry.clone());
@@ -819,6 +819,12 @@ pub struct RotateForm {
     confirm: String,
 }
 
+impl Posted for RotateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// The confirmation of a rotation that ends the previous secrets at once.
 #[derive(Template)]
 #[template(path = "admin_client_rotate.html")]
@@ -843,10 +849,7 @@ pub async fn rotate(
         async {
             let here = format!("/admin/clients/{id}");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let client = client_id(&id).ok_or_else(|| not_found(&c, &id))?;
             let overlap = match form.overlap.trim() {
                 "" => DEFAULT_OVERLAP,
@@ -973,36 +976,24 @@ async fn delete_page(c: &Console, id: &ClientId, stale: bool) -> Result<Response
     ))
 }
 
-/// The deletion's form.
-#[derive(Debug, Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-}
-
 /// `POST /admin/clients/{id}/delete`: deletes the client at the version confirmed
 /// (`lanyard:DeleteClient` on it); its secrets stop working with it.
 pub async fn delete(
     Browser(state, facts, headers): Browser,
     t: Locale,
     Path(id): Path<String>,
-    form: Result<PageForm<DeleteForm>, crate::web::error::PageError>,
+    form: Result<PageForm<VersionForm>, crate::web::error::PageError>,
 ) -> Response {
     super::answer(
         async {
             let here = format!("/admin/clients/{id}/delete");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let client = client_id(&id).ok_or_else(|| not_found(&c, &id))?;
             let caller = c
                 .allow(Action::DeleteClient, &client_resource(&client))
                 .await?;
-            let version = form.version.trim().parse::<i64>().unwrap_or(0);
+            let version = form.version();
             let deleted = c
                 .state
                 .admin

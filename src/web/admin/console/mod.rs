@@ -20,12 +20,14 @@ mod providers;
 mod roles;
 mod sessions;
 mod simulate;
+mod upload;
 
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 
 use super::{AdminApiError, allowed};
 use crate::access::AccessTokenClaims;
@@ -36,6 +38,7 @@ use crate::clock::UnixTime;
 use crate::roles::RequestFacts;
 use crate::sso::SsoSession;
 use crate::web::error::{PageError, WebError, request_id};
+use crate::web::extract::PageForm;
 use crate::web::i18n::{Locale, Msg};
 // The `rich` macro of `templates/i18n.html` matches on it in the generated code.
 #[allow(unused_imports)]
@@ -220,8 +223,26 @@ impl Console {
 
     /// The CSRF error page when `given` is not this session's form token; `None` when it
     /// is.
-    pub fn csrf_refused(&self, given: &str) -> Option<Response> {
+    fn csrf_refused(&self, given: &str) -> Option<Response> {
         (!csrf_matches(&self.session.csrf, given)).then(|| self.web_error(WebError::Csrf))
+    }
+
+    /// A posted form read and its token checked: the form, or the page saying it cannot
+    /// be read or did not come from this session's page.
+    // The error is the page answered, as every console step's is (`Page`).
+    #[allow(clippy::result_large_err)]
+    pub fn posted<T: Posted>(&self, form: Result<PageForm<T>, PageError>) -> Result<T, Response> {
+        let PageForm(form) = form.map_err(|e| self.web_error(e.0))?;
+        self.checked(form)
+    }
+
+    /// `form` when its token is this session's, else the CSRF error page.
+    #[allow(clippy::result_large_err)]
+    pub fn checked<T: Posted>(&self, form: T) -> Result<T, Response> {
+        match self.csrf_refused(form.csrf()) {
+            Some(refused) => Err(refused),
+            None => Ok(form),
+        }
     }
 
     /// The page of an admin error: the refusal page for a refused action, the page asking
@@ -339,6 +360,35 @@ impl Console {
     /// Milliseconds since the epoch now.
     pub fn now_ms(&self) -> i64 {
         self.state.clock.now_ms()
+    }
+}
+
+/// A form a console page posts: it carries the session's form token.
+pub trait Posted {
+    /// The `csrf` field as posted.
+    fn csrf(&self) -> &str;
+}
+
+/// The form of a confirmation that acts on an entity at the version it showed (a
+/// deletion): the form token and that version.
+#[derive(Debug, Deserialize)]
+pub struct VersionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+}
+
+impl VersionForm {
+    /// The version confirmed; 0, which no entity has, when the field is not a number.
+    pub fn version(&self) -> i64 {
+        self.version.trim().parse::<i64>().unwrap_or(0)
+    }
+}
+
+impl Posted for VersionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 

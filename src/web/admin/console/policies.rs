@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::roles::Problem;
-use super::{Console, Nav, render, when_ms};
+use super::{Console, Nav, Posted, VersionForm, render, when_ms};
 use crate::admin::entities::PolicyEntry;
 use crate::admin::{
     ALL_POLICIES, Action, AdminError, Entity, EntityKind, Precondition, Source, policy_resource,
@@ -327,6 +327,12 @@ pub struct PolicyForm {
     action: String,
 }
 
+impl Posted for PolicyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/policies`: creates a database policy from the new policy's form.
 pub async fn create(
     Browser(state, facts, headers): Browser,
@@ -336,10 +342,7 @@ pub async fn create(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/policies/new").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let name = form.name.trim().to_owned();
             submitted(&c, name, form, true).await
         }
@@ -359,10 +362,7 @@ pub async fn save(
         async {
             let here = format!("/admin/policies/{name}");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let name = policy_name(&name).ok_or_else(|| no_such_policy(&c, &name))?;
             submitted(&c, name, form, false).await
         }
@@ -623,36 +623,24 @@ async fn delete_page(
     ))
 }
 
-/// The deletion's form.
-#[derive(Debug, Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-}
-
 /// `POST /admin/policies/{name}/delete`: deletes the policy at the version confirmed
 /// (`lanyard:DeletePolicy` on it); refused with the names of the roles that still name it.
 pub async fn delete(
     Browser(state, facts, headers): Browser,
     t: Locale,
     Path(name): Path<String>,
-    form: Result<PageForm<DeleteForm>, crate::web::error::PageError>,
+    form: Result<PageForm<VersionForm>, crate::web::error::PageError>,
 ) -> Response {
     super::answer(
         async {
             let here = format!("/admin/policies/{name}/delete");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let name = policy_name(&name).ok_or_else(|| no_such_policy(&c, &name))?;
             let caller = c
                 .allow(Action::DeletePolicy, &policy_resource(&name))
                 .await?;
-            let version = form.version.trim().parse::<i64>().unwrap_or(0);
+            let version = form.version();
             let deleted = c
                 .state
                 .admin

@@ -1,16 +1,18 @@
 //! The console's "Add an identity provider" (issue 15) and a provider's own page.
 //!
 //! Adding takes two steps, each a plain form. The first asks for the provider's id and
-//! where to read it from: a SAML IdP's metadata URL or its metadata XML pasted, an OpenID
-//! Connect issuer, or a preset (Google, Microsoft, GitHub). The second shows what the
-//! inspection found — by [`crate::web::admin::inspect::describe`], the code of
+//! where to read it from: a SAML IdP's metadata URL, its metadata XML pasted or uploaded
+//! as a file (the form is `multipart/form-data`, read by [`super::upload`]; the file's
+//! text then goes where pasted text goes), an OpenID Connect issuer, or a preset (Google,
+//! Microsoft, GitHub). The second shows what the inspection found — by
+//! [`crate::web::admin::inspect::describe`], the code of
 //! `POST /admin/api/v1/inspect-provider` (`lanyard:InspectProvider`) — with what to hand
 //! to the IdP's admin, and a form for the rest (display name, attribute or claim mapping,
 //! client id and secret) that becomes the `[[providers]]` document the admin API's
 //! `PUT /admin/api/v1/providers/{id}` takes, written by [`crate::admin::Admin::put_provider`]
-//! (`lanyard:PutProvider`, validated by `check-config`'s code). A pasted metadata document
-//! becomes the explicit `idp_entity_id`, `sso_url` and `certificates` it names, read again
-//! by the same inspection when saved (the database holds no files).
+//! (`lanyard:PutProvider`, validated by `check-config`'s code). A pasted or uploaded
+//! metadata document becomes the explicit `idp_entity_id`, `sso_url` and `certificates` it
+//! names, read again by the same inspection when saved (the database holds no files).
 //!
 //! A provider's page shows its facts and what to hand to its admin; a database provider's
 //! document is edited there (the version read kept in a hidden field, so that a stale
@@ -28,7 +30,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::roles::Problem;
-use super::{Console, Nav, render, when_ms};
+use super::upload::{FormWithFile, Upload, UploadError, WithFile};
+use super::{Console, Nav, Posted, VersionForm, render, when_ms};
 use crate::admin::entities::ProviderEntry;
 use crate::admin::{
     ALL_PROVIDERS, Action, AdminError, Precondition, Source, provider_id, provider_resource,
@@ -50,7 +53,8 @@ use crate::web::i18n::{Locale, Msg};
 use crate::web::i18n::Tag;
 
 /// The largest form of the first and second step: a pasted metadata document of the
-/// connector's largest size, form-encoded (which can triple some characters).
+/// connector's largest size, form-encoded (which can triple some characters), or the
+/// first step's multipart form with a pasted document and an uploaded file of that size.
 pub const MAX_PROVIDER_FORM_BYTES: usize = 3 * MAX_METADATA_BYTES + 64 * 1024;
 
 /// The presets of the first step: `kind` and the name the sign-in page shows.
@@ -67,6 +71,8 @@ enum SourceKind {
     SamlUrl,
     /// A SAML IdP's metadata document, pasted.
     SamlXml,
+    /// A SAML IdP's metadata document, uploaded as a file: read as if pasted.
+    SamlFile,
     /// An OpenID Connect issuer.
     Oidc,
     /// Google, Microsoft or GitHub.
@@ -78,6 +84,7 @@ impl SourceKind {
         match text {
             "saml_url" => Some(Self::SamlUrl),
             "saml_xml" => Some(Self::SamlXml),
+            "saml_file" => Some(Self::SamlFile),
             "oidc" => Some(Self::Oidc),
             "preset" => Some(Self::Preset),
             _ => None,
@@ -85,13 +92,26 @@ impl SourceKind {
     }
 
     fn is_saml(self) -> bool {
-        matches!(self, Self::SamlUrl | Self::SamlXml)
+        matches!(self, Self::SamlUrl | Self::SamlXml | Self::SamlFile)
+    }
+
+    /// The first step's field that a problem reading this source is said beside.
+    fn field(self) -> &'static str {
+        match self {
+            Self::SamlUrl => "metadata_url",
+            Self::SamlXml => "metadata_xml",
+            Self::SamlFile => "metadata_file",
+            Self::Oidc => "issuer",
+            Self::Preset => "preset",
+        }
     }
 }
 
-/// The fields of both steps (the second carries the first's as hidden fields). Not
-/// `Debug`: it holds the client secret.
+/// The fields of both steps (the second carries the first's as hidden fields; the first,
+/// posted as `multipart/form-data`, also the metadata file). A field neither page sends
+/// is refused. Not `Debug`: it holds the client secret.
 #[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AddForm {
     #[serde(default)]
     csrf: String,
@@ -127,6 +147,30 @@ pub struct AddForm {
     client_id: String,
     #[serde(default)]
     client_secret: String,
+    /// The uploaded metadata file's text (not a field: read from the file).
+    #[serde(skip)]
+    uploaded: Option<String>,
+}
+
+impl AddForm {
+    /// The metadata document a SAML source names: the uploaded one or the pasted one.
+    fn metadata_xml(&self, source: SourceKind) -> &str {
+        match (source, &self.uploaded) {
+            (SourceKind::SamlFile, Some(text)) => text,
+            _ => &self.metadata_xml,
+        }
+    }
+}
+
+impl WithFile for AddForm {
+    const FILE: &'static str = "metadata_file";
+    const FILE_LIMIT: usize = MAX_METADATA_BYTES;
+}
+
+impl Posted for AddForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// The form as a page shows it again: what was typed, never the secret.
@@ -185,6 +229,8 @@ struct NewPage {
     csrf: String,
     typed: Typed,
     presets: Vec<(&'static str, &'static str)>,
+    /// The largest metadata file taken, in KiB.
+    file_limit_kib: usize,
     /// Why the last submission could not be inspected.
     problems: Vec<Problem>,
 }
@@ -258,9 +304,19 @@ fn first_step(c: &Console, form: &AddForm, problems: Vec<Problem>, status: Statu
             csrf: c.csrf(),
             typed: Typed::from(form),
             presets: PRESETS.to_vec(),
+            file_limit_kib: AddForm::FILE_LIMIT / 1024,
             problems,
         },
     )
+}
+
+/// The first step again, saying `message` beside `field` (422).
+fn first_step_saying(c: &Console, form: &AddForm, field: &str, message: String) -> Response {
+    let problem = Problem {
+        path: field.to_owned(),
+        message,
+    };
+    first_step(c, form, vec![problem], StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// `POST /admin/providers/new`: the first step's inspection (`lanyard:InspectProvider`),
@@ -269,40 +325,46 @@ fn first_step(c: &Console, form: &AddForm, problems: Vec<Problem>, status: Statu
 pub async fn submit(
     Browser(state, facts, headers): Browser,
     t: Locale,
-    form: Result<PageForm<AddForm>, crate::web::error::PageError>,
+    form: Result<FormWithFile<AddForm>, UploadError>,
 ) -> Response {
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/providers/new").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let (mut form, file) = c.uploaded(form)?;
             c.allow(Action::InspectProvider, ALL_PROVIDERS).await?;
             let Some(source) = SourceKind::parse(&form.source) else {
-                let problem = Problem {
-                    path: "source".to_owned(),
-                    message: c.t.say(&Msg::new("admin-provider-pick-source")),
-                };
-                return Ok(first_step(
+                return Ok(first_step_saying(
                     &c,
                     &form,
-                    vec![problem],
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "source",
+                    c.t.say(&Msg::new("admin-provider-pick-source")),
                 ));
             };
             let Some(id) = provider_id(form.id.trim()) else {
-                let problem = Problem {
-                    path: "id".to_owned(),
-                    message: c.t.say(&Msg::new("admin-provider-bad-id")),
-                };
-                return Ok(first_step(
+                return Ok(first_step_saying(
                     &c,
                     &form,
-                    vec![problem],
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "id",
+                    c.t.say(&Msg::new("admin-provider-bad-id")),
                 ));
             };
+            if source == SourceKind::SamlFile {
+                match file.as_ref().map(metadata_text) {
+                    Some(Ok(text)) => form.uploaded = Some(text),
+                    other => {
+                        let message = match other {
+                            Some(Err(msg)) => msg,
+                            _ => Msg::new("admin-provider-no-file"),
+                        };
+                        return Ok(first_step_saying(
+                            &c,
+                            &form,
+                            source.field(),
+                            c.t.say(&message),
+                        ));
+                    }
+                }
+            }
             if form.action == "save" {
                 save_new(&c, &id, source, &form).await
             } else {
@@ -314,6 +376,23 @@ pub async fn submit(
         }
         .await,
     )
+}
+
+/// The text of an uploaded metadata file: UTF-8 (a byte-order mark dropped) and XML
+/// (markup first), else what to say beside the file field. Whether it is metadata is the
+/// inspection's to say, as for a pasted document.
+fn metadata_text(file: &Upload) -> Result<String, Msg> {
+    let named = |msg: Msg| msg.arg("file", file.name.as_str());
+    let text = std::str::from_utf8(&file.bytes)
+        .map_err(|_| named(Msg::new("admin-provider-file-not-text")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('\0') {
+        return Err(named(Msg::new("admin-provider-file-not-text")));
+    }
+    if !text.trim_start().starts_with('<') {
+        return Err(named(Msg::new("admin-provider-file-not-xml")));
+    }
+    Ok(text.to_owned())
 }
 
 /// The problem of an id that a provider has already (the file's or a running one).
@@ -342,42 +421,20 @@ async fn second_step(
         kind: if source.is_saml() { "saml" } else { "oidc" }.to_owned(),
         id: Some(id.to_string()),
         metadata_url: (source == SourceKind::SamlUrl).then(|| form.metadata_url.trim().to_owned()),
-        metadata_xml: (source == SourceKind::SamlXml).then(|| form.metadata_xml.clone()),
+        metadata_xml: matches!(source, SourceKind::SamlXml | SourceKind::SamlFile)
+            .then(|| form.metadata_xml(source).to_owned()),
         issuer: (source == SourceKind::Oidc).then(|| form.issuer.trim().to_owned()),
         preset: (source == SourceKind::Preset).then(|| form.preset.clone()),
     };
-    let field = match source {
-        SourceKind::SamlUrl => "metadata_url",
-        SourceKind::SamlXml => "metadata_xml",
-        SourceKind::Oidc => "issuer",
-        SourceKind::Preset => "preset",
-    };
+    let field = source.field();
     let inspection = match describe(&c.state, &request).await {
         Ok(i) => i,
         Err(InspectApiError::Inspect(e)) => {
-            let problem = Problem {
-                path: field.to_owned(),
-                message: e.to_string(),
-            };
-            return Ok(first_step(
-                c,
-                form,
-                vec![problem],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+            return Ok(first_step_saying(c, form, field, e.to_string()));
         }
         Err(InspectApiError::Api(AdminApiError::BadRequest(path, why))) => {
             let path = if path.is_empty() { field } else { path };
-            let problem = Problem {
-                path: path.to_owned(),
-                message: why,
-            };
-            return Ok(first_step(
-                c,
-                form,
-                vec![problem],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+            return Ok(first_step_saying(c, form, path, why));
         }
         Err(InspectApiError::Api(AdminApiError::Admin(e))) => return Err(c.error(e)),
         Err(InspectApiError::Api(other)) => {
@@ -390,6 +447,11 @@ async fn second_step(
     };
     let mut typed = Typed::from(form);
     typed.id = id.to_string();
+    if source == SourceKind::SamlFile {
+        // From here on the file's document goes where a pasted one goes.
+        typed.source = "saml_xml".to_owned();
+        typed.metadata_xml = form.metadata_xml(source).to_owned();
+    }
     let (saml, oidc, handover) = match inspection {
         Inspection::Saml(mut s) => {
             let saml = s.lanyard.take();
@@ -437,7 +499,7 @@ async fn second_step(
 /// The `kind` of the document a source makes.
 fn kind_of(source: SourceKind, preset: &str) -> &'static str {
     match source {
-        SourceKind::SamlUrl | SourceKind::SamlXml => "saml",
+        SourceKind::SamlUrl | SourceKind::SamlXml | SourceKind::SamlFile => "saml",
         SourceKind::Oidc => "oidc",
         SourceKind::Preset => PRESETS
             .iter()
@@ -501,13 +563,14 @@ fn document_of(source: SourceKind, form: &AddForm, now: UnixTime) -> Result<Valu
     ];
     match source {
         SourceKind::SamlUrl => text(&mut d, "metadata_url", &form.metadata_url),
-        SourceKind::SamlXml => {
-            let idp = described::describe_saml_metadata(&form.metadata_xml, now).map_err(|e| {
-                Problem {
-                    path: "metadata_xml".to_owned(),
-                    message: e.to_string(),
-                }
-            })?;
+        SourceKind::SamlXml | SourceKind::SamlFile => {
+            let idp =
+                described::describe_saml_metadata(form.metadata_xml(source), now).map_err(|e| {
+                    Problem {
+                        path: source.field().to_owned(),
+                        message: e.to_string(),
+                    }
+                })?;
             let sso = idp
                 .sso_endpoints
                 .iter()
@@ -796,6 +859,12 @@ pub struct EditForm {
     version: String,
 }
 
+impl Posted for EditForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/providers/{id}`: saves the edit of a database provider at the version
 /// read (`lanyard:PutProvider` on it).
 pub async fn save(
@@ -808,10 +877,7 @@ pub async fn save(
         async {
             let here = format!("/admin/providers/{id}");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let id = path_id(&c, &id)?;
             let caller = c
                 .allow(Action::PutProvider, &provider_resource(id.as_str()))
@@ -1012,36 +1078,24 @@ async fn delete_page(c: &Console, id: &ProviderId, stale: bool) -> Result<Respon
     ))
 }
 
-/// The deletion's form.
-#[derive(Debug, Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-}
-
 /// `POST /admin/providers/{id}/delete`: deletes the provider at the version confirmed
 /// (`lanyard:DeleteProvider` on it).
 pub async fn delete(
     Browser(state, facts, headers): Browser,
     t: Locale,
     Path(id): Path<String>,
-    form: Result<PageForm<DeleteForm>, crate::web::error::PageError>,
+    form: Result<PageForm<VersionForm>, crate::web::error::PageError>,
 ) -> Response {
     super::answer(
         async {
             let here = format!("/admin/providers/{id}/delete");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let id = path_id(&c, &id)?;
             let caller = c
                 .allow(Action::DeleteProvider, &provider_resource(id.as_str()))
                 .await?;
-            let version = form.version.trim().parse::<i64>().unwrap_or(0);
+            let version = form.version();
             let deleted = c
                 .state
                 .admin

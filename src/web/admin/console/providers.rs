@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Console, Nav, render, when, when_ms};
+use super::{Console, Nav, Posted, render, when, when_ms};
 use crate::admin::{ALL_PROVIDERS, Action, Source, provider_id, provider_resource};
 use crate::connectors::inspect::WARN_DAYS;
 use crate::identity::{CertificateFacts, ClaimValue, Evidence};
@@ -256,6 +256,12 @@ pub struct TestForm {
     csrf: String,
 }
 
+impl Posted for TestForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/providers/{id}/test-sign-in`: starts a test sign-in through the provider
 /// (`lanyard:TestSignIn` on `provider/{id}`): upstream for a redirect or SAML provider,
 /// the password form for a directory. Its answer comes back to the admin's page, never
@@ -269,9 +275,7 @@ pub async fn start_test(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts.clone(), t, "/admin/providers").await?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            c.checked(form)?;
             c.allow(Action::TestSignIn, &provider_resource(&id)).await?;
             let secure = c.state.config.server.secure_cookies;
             let cookie = cookies::read(&headers, cookies::SESSION, secure)

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Console, Nav, render, when_ms};
+use super::{Console, Nav, Posted, VersionForm, render, when_ms};
 use crate::admin::{
     ALL_ROLES, Action, AdminError, Change, Entity, ImpactEntry, Precondition, RoleEntry, Source,
     role_resource,
@@ -318,6 +318,12 @@ pub struct RoleForm {
     action: String,
 }
 
+impl Posted for RoleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /admin/roles`: creates a database role from the new role's form.
 pub async fn create(
     Browser(state, facts, headers): Browser,
@@ -327,10 +333,7 @@ pub async fn create(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts.clone(), t, "/admin/roles/new").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let name = form.name.trim().to_owned();
             submitted(&c, &facts, name, form, true).await
         }
@@ -350,10 +353,7 @@ pub async fn save(
         async {
             let here = format!("/admin/roles/{name}");
             let c = Console::of(&state, &headers, facts.clone(), t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             submitted(&c, &facts, name, form, false).await
         }
         .await,
@@ -649,34 +649,22 @@ async fn delete_page(c: &Console, name: &RoleName, stale: bool) -> Result<Respon
     ))
 }
 
-/// The deletion's form.
-#[derive(Debug, Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-}
-
 /// `POST /admin/roles/{name}/delete`: deletes the role at the version confirmed
 /// (`lanyard:DeleteRole` on it).
 pub async fn delete(
     Browser(state, facts, headers): Browser,
     t: Locale,
     Path(name): Path<String>,
-    form: Result<PageForm<DeleteForm>, crate::web::error::PageError>,
+    form: Result<PageForm<VersionForm>, crate::web::error::PageError>,
 ) -> Response {
     super::answer(
         async {
             let here = format!("/admin/roles/{name}/delete");
             let c = Console::of(&state, &headers, facts, t, &here).await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let name = role_name(&name).ok_or_else(|| no_such_role(&c, &name))?;
             let caller = c.allow(Action::DeleteRole, &role_resource(&name)).await?;
-            let version = form.version.trim().parse::<i64>().unwrap_or(0);
+            let version = form.version();
             let deleted = c
                 .state
                 .admin

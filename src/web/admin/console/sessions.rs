@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Console, Nav, render, when};
+use super::{Console, Nav, Posted, render, when};
 use crate::admin::Action;
 use crate::admin::AdminError;
 use crate::admin::sessions::{
@@ -169,6 +169,12 @@ pub struct Target {
     reason: String,
 }
 
+impl Posted for Target {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// What a revocation is about.
 enum What {
     Session(SessionRef),
@@ -249,10 +255,7 @@ pub async fn revoke(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts, t, "/admin/sessions").await?;
-            let PageForm(target) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&target.csrf) {
-                return Err(refused);
-            }
+            let target = c.posted(form)?;
             let what = What::of(&target).ok_or_else(|| c.error(AdminError::SessionNotFound))?;
             let caller = c.allow(Action::RevokeSessions, &what.resource()).await?;
             let reason = Some(target.reason.trim()).filter(|r| !r.is_empty());

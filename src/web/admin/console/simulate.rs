@@ -11,7 +11,7 @@ use axum::response::Response;
 use lanyard_policy::{Mismatch, StatementEffect, StatementRef};
 use serde::Deserialize;
 
-use super::{Console, Nav, render, when_ms};
+use super::{Console, Nav, Posted, render, when_ms};
 use crate::admin::{
     ALL_ROLES, Action, AdminError, ClaimsSource, Entity, provider_resource, role_resource,
 };
@@ -145,6 +145,12 @@ pub struct SimulateForm {
     role: String,
 }
 
+impl Posted for SimulateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `GET /admin/simulate`: the simulator's form.
 pub async fn form(Browser(state, facts, headers): Browser, t: Locale) -> Response {
     super::answer(
@@ -245,10 +251,7 @@ pub async fn run(
     super::answer(
         async {
             let c = Console::of(&state, &headers, facts.clone(), t, "/admin/simulate").await?;
-            let PageForm(form) = form.map_err(|e| c.web_error(e.0))?;
-            if let Some(refused) = c.csrf_refused(&form.csrf) {
-                return Err(refused);
-            }
+            let form = c.posted(form)?;
             let only = match form.role.trim() {
                 "" => None,
                 r if is_valid_role_name(r) => Some(RoleName::new(r)),
