@@ -21,6 +21,10 @@
 //!   `aws:MultiFactorAuthAge` is measured from afterwards. The role itself is decided again
 //!   by the caller, by the trust evaluator, on the updated person: the mark alone grants
 //!   nothing.
+//! - The same step-up confirms an approver's second factor before a decision on an access
+//!   request: the mark then names the request ([`StepUpMark::request`]) instead of a role
+//!   choice, and the person goes back to the request's page, where the elevation service
+//!   decides on the updated session.
 //!
 //! May import: `connectors`, `sso`, `session`, `audit`, `identity`, `roles`, `clock`,
 //! `secret`.
@@ -52,6 +56,10 @@ pub struct StepUpStart<'r> {
     pub seconds: u64,
     /// The pending OpenID Connect authorization the choice completes, if any.
     pub authz: Option<String>,
+    /// The access request (its id) the step-up is for instead of a role choice: an
+    /// approver confirms a second factor before deciding on it (`role` is then the
+    /// request's role, `seconds` 0).
+    pub request: Option<String>,
     /// The browser's binding cookie of forms, when it has one.
     pub browser: Option<Secret>,
     /// Whether a SAML step-up binds its pending request to the browser with a cross-site
@@ -83,6 +91,8 @@ pub struct CodePrompt {
     pub username: String,
     /// The role the code is for.
     pub role: RoleName,
+    /// The access request the code is for (deciding on it), if it is not a role choice.
+    pub request: Option<String>,
     /// The transaction id (the form's hidden field).
     pub form_id: Secret,
     /// The browser's binding cookie (new when it had none).
@@ -149,6 +159,7 @@ impl SignIn<'_> {
             seconds: start.seconds,
             authz: start.authz,
             begun_at: now,
+            request: start.request,
         };
         tracing::info!(
             provider = %info.id,
@@ -207,6 +218,7 @@ impl SignIn<'_> {
         };
         let browser = browser.unwrap_or_else(random_id);
         let (username, role) = (mark.subject.clone(), mark.role.clone());
+        let request = mark.request.clone();
         let form_id = self
             .sso
             .begin_step_up(mark, None, browser.expose_secret())
@@ -215,6 +227,7 @@ impl SignIn<'_> {
             provider: info.clone(),
             username,
             role,
+            request,
             form_id,
             browser,
         })
