@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod oauth;
 pub mod pages;
 mod picker;
+pub mod requests;
 pub mod saml;
 pub mod session;
 mod shells;
@@ -161,6 +162,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/roles/favourites", post(pages::favourite))
+        .route("/requests", get(requests::list).post(requests::ask))
+        .route("/requests/{id}", get(requests::show).post(requests::act))
         .route("/step-up/code", post(step_up::code))
         .route("/step-up/{id}", get(step_up::answered))
         .route("/credentials", get(pages::credentials))
