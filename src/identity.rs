@@ -405,6 +405,11 @@ pub struct StepUpMark {
     pub for_authorization: bool,
     /// When the step-up began: the fresh authentication must be later.
     pub begun_at: UnixTime,
+    /// Set when the step-up is for deciding on an access request rather than for a role
+    /// choice: the request's id (a UUID), whose page (`/requests/{id}`) the person goes
+    /// back to. Only the id is kept, so the way back is always a local page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
 }
 
 /// Declares an identifier that is a string on the wire and in storage (`serde(transparent)`)

@@ -4,13 +4,18 @@
 //! of `roles`, so the list shown and the grant issued come from one decision rule; a POST
 //! evaluates the chosen role alone instead of the whole list again.
 //!
+//! Roles that need approval (`[roles.approval]`) are never granted by the evaluator alone:
+//! the picker lists those the person may request ([`RoleCatalog::requestable`]), so a
+//! person who may request one always sees the picker ([`with_requestable`]), and choosing
+//! one takes the elevation service's decision ([`Issuer::choose_approved`]).
+//!
 //! May import: `roles`, `identity`, `audit`, `clock` (the `UnixTime` type).
 
 use crate::access::{Attempt, CredentialIssuer, Issuer};
 use crate::clock::UnixTime;
 use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{
-    Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustGrant,
+    Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, RequestFacts, RoleCatalog, TrustGrant, TrustRefusal,
 };
 
 /// Who a role choice is for.
@@ -139,7 +144,67 @@ pub fn offer(
     }
 }
 
+/// `offer` for a person who may also request roles that need approval (`requestable`):
+/// the picker rather than straight on (or "no role"), so that those can be requested or,
+/// once approved, chosen.
+pub fn with_requestable(offer: Offer, requestable: bool) -> Offer {
+    if !requestable {
+        return offer;
+    }
+    match offer {
+        Offer::Issue(grant) => Offer::Pick {
+            grants: vec![*grant],
+            needing_mfa: Vec::new(),
+        },
+        Offer::NoRole { needing_mfa } => Offer::Pick {
+            grants: Vec::new(),
+            needing_mfa,
+        },
+        other => other,
+    }
+}
+
+/// The session length a picker form asks for (seconds, as typed), checked against the
+/// bounds every role session has.
+pub fn asked_seconds(duration: &str) -> Result<u64, ChoiceError> {
+    let secs: u64 = duration
+        .trim()
+        .parse()
+        .map_err(|_| ChoiceError::NotSeconds)?;
+    if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
+        return Err(ChoiceError::OutOfRange(secs));
+    }
+    Ok(secs)
+}
+
 impl Issuer {
+    /// `POST /roles` for a role that needs approval, chosen by the person for themself:
+    /// `decided` is the elevation service's trust decision on it (the role's trust policy
+    /// with the person's open approved request), `secs` the length asked (from
+    /// [`asked_seconds`]). A refusal is recorded as `credentials.refused`; the role
+    /// session the grant opens never outlives the approved window.
+    pub async fn choose_approved(
+        &self,
+        decided: Result<TrustGrant, TrustRefusal>,
+        secs: u64,
+        attempt: &Attempt,
+    ) -> Result<Choice, ChoiceError> {
+        let grant = match decided {
+            Ok(g) => g,
+            Err(refusal) => {
+                let shown: String = refusal.role.chars().take(64).collect();
+                self.refused(attempt, &refusal).await;
+                return Err(ChoiceError::NotAvailable(shown));
+            }
+        };
+        let max = CredentialIssuer::max_duration(grant.role());
+        Ok(Choice {
+            seconds: secs.min(max),
+            shortened: secs > max,
+            grant,
+        })
+    }
+
     /// `POST /roles`: the grant for `role` with `duration` (seconds, as typed), after the
     /// trust evaluator allowed it for this person and the audience allows it. A refusal
     /// is recorded as `credentials.refused`.
@@ -154,13 +219,7 @@ impl Issuer {
         if !audience.fresh_enough(identity) {
             return Err(ChoiceError::SignInAgain);
         }
-        let secs: u64 = duration
-            .trim()
-            .parse()
-            .map_err(|_| ChoiceError::NotSeconds)?;
-        if !(MIN_SESSION_SECS..=MAX_SESSION_SECS).contains(&secs) {
-            return Err(ChoiceError::OutOfRange(secs));
-        }
+        let secs = asked_seconds(duration)?;
         let shown: String = role.chars().take(64).collect();
         let caller = Caller::Federated(identity.clone());
         let grant = match roles.evaluate(role, caller, facts) {

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use crate::audit::{Audit, AuditEvent, EventKind};
 use crate::clock::{SharedClock, UnixTime};
-use crate::db::{DbError, DecideError, DecisionRow, NewRequest, RequestFilter, RequestRow};
+use crate::db::{DbError, DecideError, DecisionRow, NewRequest, RequestRow};
 use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{
     ApprovedAccess, Caller, MAX_TICKET_CHARS, MIN_SESSION_SECS, RequestFacts, RoleCatalog,
@@ -38,6 +38,9 @@ use crate::roles::{
 };
 use crate::sso::{Sso, SsoError};
 
+/// Which requests [`Elevation::list`] reads (re-exported: callers above the service name
+/// it without reaching into `db`).
+pub use crate::db::RequestFilter;
 pub use webhooks::{Notifier, Webhook, WebhookFormat};
 
 /// How recent an approver's second factor must be, in seconds: a decision is made with a

@@ -25,6 +25,10 @@
 //!   `max_age`; `op::authorize`) starts the same step-up before any role is chosen
 //!   ([`StepUpStart::for_authorization`]); its answer is checked the same way, and the
 //!   request goes on to the picker.
+//! - The same step-up confirms an approver's second factor before a decision on an access
+//!   request: the mark then names the request ([`StepUpMark::request`]) instead of a role
+//!   choice, and the person goes back to the request's page, where the elevation service
+//!   decides on the updated session.
 //!
 //! May import: `connectors`, `sso`, `session`, `audit`, `identity`, `roles`, `clock`,
 //! `secret`.
@@ -59,6 +63,10 @@ pub struct StepUpStart<'r> {
     /// The application's request `authz` asks for the second factor itself, before any
     /// role is chosen (`role` empty, `seconds` 0): see [`StepUpMark::for_authorization`].
     pub for_authorization: bool,
+    /// The access request (its id) the step-up is for instead of a role choice: an
+    /// approver confirms a second factor before deciding on it (`role` is then the
+    /// request's role, `seconds` 0).
+    pub request: Option<String>,
     /// The browser's binding cookie of forms, when it has one.
     pub browser: Option<Secret>,
     /// Whether a SAML step-up binds its pending request to the browser with a cross-site
@@ -93,6 +101,8 @@ pub struct CodePrompt {
     /// The application's request the code is for instead, when it asked for the second
     /// factor itself ([`StepUpMark::for_authorization`]).
     pub authorization: Option<String>,
+    /// The access request the code is for (deciding on it), if it is not a role choice.
+    pub request: Option<String>,
     /// The transaction id (the form's hidden field).
     pub form_id: Secret,
     /// The browser's binding cookie (new when it had none).
@@ -160,6 +170,7 @@ impl SignIn<'_> {
             authz: start.authz,
             for_authorization: start.for_authorization,
             begun_at: now,
+            request: start.request,
         };
         tracing::info!(
             provider = %info.id,
@@ -220,6 +231,7 @@ impl SignIn<'_> {
         let browser = browser.unwrap_or_else(random_id);
         let (username, role) = (mark.subject.clone(), mark.role.clone());
         let authorization = mark.authz.clone().filter(|_| mark.for_authorization);
+        let request = mark.request.clone();
         let form_id = self
             .sso
             .begin_step_up(mark, None, browser.expose_secret())
@@ -229,6 +241,7 @@ impl SignIn<'_> {
             username,
             role,
             authorization,
+            request,
             form_id,
             browser,
         })

@@ -476,6 +476,10 @@ pub const SOURCES: [(Locale, &[(&str, &str)]); 2] = [
             ("pages.ftl", include_str!("../../locales/en/pages.ftl")),
             ("errors.ftl", include_str!("../../locales/en/errors.ftl")),
             ("admin.ftl", include_str!("../../locales/en/admin.ftl")),
+            (
+                "requests.ftl",
+                include_str!("../../locales/en/requests.ftl"),
+            ),
         ],
     ),
     (
@@ -484,6 +488,10 @@ pub const SOURCES: [(Locale, &[(&str, &str)]); 2] = [
             ("pages.ftl", include_str!("../../locales/de/pages.ftl")),
             ("errors.ftl", include_str!("../../locales/de/errors.ftl")),
             ("admin.ftl", include_str!("../../locales/de/admin.ftl")),
+            (
+                "requests.ftl",
+                include_str!("../../locales/de/requests.ftl"),
+            ),
         ],
     ),
 ];

@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod op_step_up;
 pub mod pages;
 mod picker;
+pub mod requests;
 pub mod saml;
 pub mod session;
 mod shells;
@@ -162,6 +163,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/roles", get(pages::roles).post(pages::choose_role))
         .route("/roles/favourites", post(pages::favourite))
+        .route("/requests", get(requests::list).post(requests::ask))
+        .route("/requests/{id}", get(requests::show).post(requests::act))
         .route("/step-up/code", post(step_up::code))
         .route("/step-up/{id}", get(step_up::answered))
         .route("/credentials", get(pages::credentials))

@@ -141,6 +141,7 @@ pub(crate) async fn begin(
         seconds: 0,
         authz: Some(authz.to_owned()),
         for_authorization: true,
+        request: None,
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
     };

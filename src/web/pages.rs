@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::access::offer::{Audience, ChoiceError, Offer, offer};
+use crate::access::offer::{Audience, ChoiceError, Offer, asked_seconds, offer, with_requestable};
 use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
@@ -31,6 +31,7 @@ use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm, PageQuery};
 use crate::web::i18n::{Locale, Msg, duration};
 use crate::web::picker::{Preferences, arrange};
+use crate::web::requests::{Draft, Elevated, elevated, request_rows};
 use crate::web::session::{current_session, enter};
 use crate::web::shells::Shell;
 use crate::web::step_up;
@@ -452,7 +453,9 @@ pub async fn roles(
     };
     let target = for_client(&state, query.authz.as_deref()).await?;
     let visit = Visit::new(&state, &cookie, &target, (&facts, t));
-    match offer(&state.roles, &session.identity, target.audience(), &facts) {
+    let elevated = elevated_for(&state, &session, &target, &facts).await;
+    let offered = offer(&state.roles, &session.identity, target.audience(), &facts);
+    match with_requestable(offered, !elevated.requestable.is_empty()) {
         Offer::SignInAgain => Ok(to_signin(&return_to)),
         // Answering would use up the application's request: not for a HEAD.
         Offer::NoRole { .. } | Offer::Issue(_) if head && target.client_id().is_some() => {
@@ -464,11 +467,12 @@ pub async fn roles(
             grants,
             needing_mfa,
         } => {
-            let listed = (grants.as_slice(), needing_mfa);
+            let listed = (grants.as_slice(), needing_mfa, &elevated);
             let view = PickerView {
                 filter: query.q.unwrap_or_default(),
                 selected: query.selected,
                 notice: None,
+                draft: None,
                 t,
             };
             pick(&state, &session, listed, view, &target).await
@@ -611,7 +615,55 @@ struct PickerView {
     selected: Option<String>,
     /// Said above the list; the page is then a `400` (a form answered with a problem).
     notice: Option<Msg>,
+    /// A "Request access" form answered with a problem: shown again as sent, saying what
+    /// is wrong (the page is then a `400`).
+    draft: Option<Draft>,
     t: Locale,
+}
+
+/// The person's roles that need approval, for the picker: none when the visit is for an
+/// application (an application's roles are granted without a request here).
+async fn elevated_for(
+    state: &AppState,
+    session: &SsoSession,
+    target: &ForClient,
+    facts: &RequestFacts,
+) -> Elevated {
+    match target {
+        ForClient::None => elevated(state, &session.identity, facts).await,
+        ForClient::Client { .. } => Elevated::default(),
+    }
+}
+
+/// The picker for the person with the "Request access" form of `draft` shown again as it
+/// was sent, saying what is wrong (a `400`): where `POST /requests` goes back to when the
+/// elevation service refused the request for one of its fields.
+pub(crate) async fn picker_with_draft(
+    state: &AppState,
+    (facts, t): (&RequestFacts, Locale),
+    session: &SsoSession,
+    draft: Draft,
+) -> PageResult {
+    let target = ForClient::None;
+    let elevated = elevated_for(state, session, &target, facts).await;
+    let offered = offer(&state.roles, &session.identity, Audience::Person, facts);
+    let Offer::Pick {
+        grants,
+        needing_mfa,
+    } = with_requestable(offered, !elevated.requestable.is_empty())
+    else {
+        let said = Msg::new("error-role-not-available").arg("role", draft.role().to_owned());
+        return Err(WebError::Forbidden(said).into());
+    };
+    let view = PickerView {
+        filter: String::new(),
+        selected: None,
+        notice: None,
+        draft: Some(draft),
+        t,
+    };
+    let listed = (grants.as_slice(), needing_mfa, &elevated);
+    pick(state, session, listed, view, &target).await
 }
 
 /// The picker page for several roles, those that need a (fresh) second factor among them,
@@ -620,18 +672,24 @@ struct PickerView {
 async fn pick(
     state: &AppState,
     session: &SsoSession,
-    (grants, step_up): (&[TrustGrant], Vec<RoleName>),
+    (grants, step_up, elevated): (&[TrustGrant], Vec<RoleName>, &Elevated),
     view: PickerView,
     target: &ForClient,
 ) -> PageResult {
     let last = state.sso.last_role(&session.identity).await?;
     let favourites = state.sso.favourites(&session.identity).await?;
-    // Config order, the roles granted now and those a step-up would grant alike.
+    let approved = elevated.approved();
+    // Config order, the roles granted now, those a step-up would grant and those an
+    // approved request opens alike.
     let roles: Vec<Arc<Role>> = state
         .roles
         .all()
         .iter()
-        .filter(|r| grants.iter().any(|g| g.role().name == r.name) || step_up.contains(&r.name))
+        .filter(|r| {
+            grants.iter().any(|g| g.role().name == r.name)
+                || step_up.contains(&r.name)
+                || approved.iter().any(|(a, _)| *a == r.name)
+        })
         .cloned()
         .collect();
     let prefs = Preferences {
@@ -645,7 +703,12 @@ async fn pick(
     let mut arranged = arrange(&roles, prefs, &filter, (default, t));
     for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
         row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
+        row.approved_until = approved
+            .iter()
+            .find(|(r, _)| r.as_str() == row.name)
+            .map(|(_, ends)| crate::web::requests::clock_time(*ends));
     }
+    let requestable = request_rows(elevated, view.draft.as_ref(), (default, t));
     // The role chosen before filtering is carried on (to "Clear" and the stars) even while
     // the filter hides it, so that clearing the filter brings it back chosen.
     let selected = view
@@ -672,10 +735,12 @@ async fn pick(
         notice: view.notice.map(|n| t.say(&n)),
         authz,
         client,
+        requestable,
+        requests_unavailable: elevated.unavailable,
     };
-    let status = match page.notice {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
+    let status = match (&page.notice, &view.draft) {
+        (None, None) => StatusCode::OK,
+        _ => StatusCode::BAD_REQUEST,
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -773,6 +838,14 @@ async fn chosen(
     }
     checked_choice(&session, &form)?;
     let target = for_client(state, Some(&form.authz)).await?;
+    let needs_approval = state
+        .roles
+        .get(&form.role)
+        .is_some_and(|r| r.approval.is_some());
+    if needs_approval && target.client_id().is_none() {
+        let visit = Visit::new(state, &cookie, &target, (&facts, t));
+        return chosen_approved(&visit, &mut session, &form).await;
+    }
     let attempt = Attempt::new(&facts, Door::Browser, target.client_id());
     let default = default_length(state, &form.role).to_string();
     let asked = (form.role.as_str(), form.length().unwrap_or(&default));
@@ -798,6 +871,51 @@ async fn chosen(
     let chosen = (choice.grant, duration);
     let response = finish(&visit, &mut session, chosen).await?;
     if choice.shortened && target.client_id().is_none() {
+        return Ok(Redirect::to("/credentials?shortened=1").into_response());
+    }
+    Ok(response)
+}
+
+/// `POST /roles` for a role that needs approval, chosen by the person for themself: the
+/// elevation service decides (the trust policy with the person's open approved request,
+/// which it marks used), and the role session ends with the approved window.
+async fn chosen_approved(
+    visit: &Visit<'_>,
+    session: &mut SsoSession,
+    form: &RoleForm,
+) -> PageResult {
+    let (state, facts) = (visit.state, visit.facts);
+    let not_available = || {
+        let role: String = form.role.chars().take(64).collect();
+        WebError::Forbidden(Msg::new("error-role-not-available").arg("role", role))
+    };
+    let Some(elevation) = &state.elevation else {
+        return Err(not_available().into());
+    };
+    let default = default_length(state, &form.role).to_string();
+    let secs = match asked_seconds(form.length().unwrap_or(&default)) {
+        Ok(secs) => secs,
+        Err(e) => {
+            return length_again(state, session, (visit.target, facts, visit.t), form, e).await;
+        }
+    };
+    let caller = Caller::Federated(session.identity.clone());
+    let decided = match elevation
+        .evaluate(&state.roles, &form.role, caller, facts)
+        .await
+    {
+        Ok(decided) => decided,
+        Err(e) => return Ok(crate::web::requests::database_unavailable(visit.t, e)),
+    };
+    let attempt = Attempt::new(facts, Door::Browser, None);
+    let choice = state
+        .access
+        .choose_approved(decided, secs, &attempt)
+        .await
+        .map_err(choice_error)?;
+    let duration = Duration::from_secs(choice.seconds);
+    let response = finish(visit, session, (choice.grant, duration)).await?;
+    if choice.shortened {
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
     Ok(response)
@@ -886,10 +1004,12 @@ async fn length_again(
     form: &RoleForm,
     e: ChoiceError,
 ) -> PageResult {
+    let elevated = elevated_for(state, session, target, facts).await;
+    let offered = offer(&state.roles, &session.identity, target.audience(), facts);
     let Offer::Pick {
         grants,
         needing_mfa,
-    } = offer(&state.roles, &session.identity, target.audience(), facts)
+    } = with_requestable(offered, !elevated.requestable.is_empty())
     else {
         return Err(choice_error(e).into());
     };
@@ -905,9 +1025,17 @@ async fn length_again(
         filter: form.q.clone(),
         selected: Some(form.role.clone()),
         notice: Some(notice),
+        draft: None,
         t,
     };
-    pick(state, session, (&grants, needing_mfa), view, target).await
+    pick(
+        state,
+        session,
+        (&grants, needing_mfa, &elevated),
+        view,
+        target,
+    )
+    .await
 }
 
 /// The star form of the picker.

@@ -103,6 +103,7 @@ pub fn arrange(
                         favourite: prefs.favourites.iter().any(|f| *f == r.name),
                         durations: duration_choices(CredentialIssuer::max_duration(r), default, t),
                         step_up: false,
+                        approved_until: None,
                     }
                 })
                 .collect(),

@@ -17,9 +17,14 @@
 //! `max_age`, before any role was chosen) shares the code form and the answer's path; its
 //! own pages and what follows are `web::op_step_up`'s.
 //!
+//! An approver deciding on an access request steps up the same way ([`begin_decision`]):
+//! the answer then sends the browser back to the request's page (`/requests/{id}`, built
+//! from the request's id alone, never from a path the browser sent), where the decision
+//! is taken on the updated session.
+//!
 //! May import: `signin`, `sso`, `session`, `identity`, `roles`, `secret`, `web::pages`,
-//! `web::views`, `web::session`, `web::extract`, `web::error`, `web::i18n`, `web::cookies`,
-//! `web::op_step_up`.
+//! `web::requests`, `web::views`, `web::session`, `web::extract`, `web::error`,
+//! `web::i18n`, `web::cookies`, `web::op_step_up`.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
@@ -37,6 +42,7 @@ use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm};
 use crate::web::i18n::{Locale, Msg};
 use crate::web::pages::{PageResult, continue_step_up, provider_name, render, with_binding};
+use crate::web::requests::request_page;
 use crate::web::session::current_session;
 use crate::web::views::{StepUpCodePage, StepUpContinuePage};
 use crate::web::{AppState, cookies, op_step_up};
@@ -91,15 +97,52 @@ pub(crate) async fn begin(
     (cookie, session): (&Secret, &SsoSession),
     (role, seconds, authz): (RoleName, u64, &str),
 ) -> PageResult {
+    let authz = (!authz.is_empty()).then(|| authz.to_owned());
+    let then = Then::Choice { seconds, authz };
+    start(state, (headers, t), (cookie, session), (role, then)).await
+}
+
+/// Begins a step-up for the approver of the session `cookie`/`session`, whose decision on
+/// the access request `request` (for the role `role`) needs a fresh second factor; the
+/// answer brings the browser back to the request's page.
+pub(crate) async fn begin_decision(
+    state: &AppState,
+    (headers, t): (&HeaderMap, Locale),
+    (cookie, session): (&Secret, &SsoSession),
+    (role, request): (RoleName, String),
+) -> PageResult {
+    let then = Then::Decide(request);
+    start(state, (headers, t), (cookie, session), (role, then)).await
+}
+
+/// What a step-up goes on to once the second factor is confirmed.
+enum Then {
+    /// The picker's choice: its length and the pending authorization it completes.
+    Choice { seconds: u64, authz: Option<String> },
+    /// The decision on the access request of this id, on its page.
+    Decide(String),
+}
+
+async fn start(
+    state: &AppState,
+    (headers, t): (&HeaderMap, Locale),
+    (cookie, session): (&Secret, &SsoSession),
+    (role, then): (RoleName, Then),
+) -> PageResult {
     let secure = state.config.server.secure_cookies;
     let shown = role.to_string();
+    let (seconds, authz, request) = match then {
+        Then::Choice { seconds, authz } => (seconds, authz, None),
+        Then::Decide(id) => (0, None, Some(id)),
+    };
     let start = StepUpStart {
         cookie,
         session,
         role,
         seconds,
-        authz: (!authz.is_empty()).then(|| authz.to_owned()),
+        authz,
         for_authorization: false,
+        request: request.clone(),
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
     };
@@ -113,6 +156,7 @@ pub(crate) async fn begin(
                 provider: provider_name(state, session.identity.provider.as_str()),
                 role: shown,
                 url,
+                request,
             };
             let response = render(&page)?.into_response();
             Ok(with_binding(state, response, binding))
@@ -141,6 +185,7 @@ fn code_page(
         provider_name: prompt.provider.display_name.clone(),
         username: prompt.username.clone(),
         role: prompt.role.to_string(),
+        request: prompt.request.clone(),
         csrf: prompt.form_id.expose_secret().to_owned(),
         error: error.map(|e| t.say(&e)),
     };
@@ -247,6 +292,13 @@ async fn answer(
         return op_step_up::concluded(state, (facts, t), at, &mark, concluded).await;
     }
     concluded.map_err(refused)?;
+    if let Some(request) = &mark.request {
+        // Back to the request's page, where the decision is taken on the updated session.
+        let Some(back) = request_page(request) else {
+            return Err(WebError::BadRequest(Msg::new("step-up-expired")).into());
+        };
+        return Ok(Redirect::to(&format!("{back}?done=confirmed")).into_response());
+    }
     continue_step_up(
         state,
         (facts, t),

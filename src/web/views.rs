@@ -90,6 +90,9 @@ pub struct RoleChoice {
     /// The role needs a (fresh) second factor this session lacks: choosing it asks for a
     /// fresh sign-in first (a step-up), which the row says.
     pub step_up: bool,
+    /// The role is held through an approved access request whose window closes then
+    /// (`HH:MM UTC`): its session ends by then, whatever length is chosen.
+    pub approved_until: Option<String>,
 }
 
 /// A heading of roles on the picker.
@@ -129,6 +132,184 @@ pub struct RolesPage {
     pub authz: String,
     /// The application the person is signing in to, when there is one.
     pub client: Option<String>,
+    /// Roles that need approval which the person may request, each with its request form
+    /// or its pending request (empty for an application's visit).
+    pub requestable: Vec<RequestableRole>,
+    /// The person's access requests could not be read (the database): said once.
+    pub requests_unavailable: bool,
+}
+
+/// A role that needs approval, on the picker: its pending request, or its request form.
+pub struct RequestableRole {
+    /// The element ids' stem (`req-<n>`).
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The page of the person's pending request for it, when there is one.
+    pub waiting: Option<String>,
+    /// Its approved window is open until then: it is chosen above, in the list.
+    pub approved_until: Option<String>,
+    /// The request form, when the role can be requested now.
+    pub form: Option<RequestFormView>,
+}
+
+/// The "Request access" form of one role, with what was sent and what was wrong with it
+/// when it comes back with a problem.
+pub struct RequestFormView {
+    /// The lengths the approval rule allows (its `max_duration` at most).
+    pub durations: Vec<DurationChoice>,
+    /// The rule asks for a reason.
+    pub reason_required: bool,
+    /// The ticket pattern (then a ticket is required).
+    pub ticket_pattern: Option<String>,
+    /// The requester may approve it themself (break-glass) by ticking a box.
+    pub break_glass_optional: bool,
+    /// Only break-glass: nobody approves it but the requester.
+    pub break_glass_only: bool,
+    /// How many people must approve.
+    pub approvals: u32,
+    /// Shown unfolded (it came back with a problem).
+    pub open: bool,
+    pub reason: String,
+    pub ticket: String,
+    pub break_glass: bool,
+    /// A problem with the request as a whole (an open request exists already).
+    pub error: Option<String>,
+    /// Where the open request it names is, for the form-level problem.
+    pub error_href: Option<String>,
+    pub duration_error: Option<String>,
+    pub reason_error: Option<String>,
+    pub ticket_error: Option<String>,
+    pub break_glass_error: Option<String>,
+}
+
+/// One access request in a list.
+pub struct RequestLine {
+    /// Its page.
+    pub href: String,
+    pub role: String,
+    /// Who asks.
+    pub requester: String,
+    /// Why, shortened.
+    pub reason: String,
+    /// Its state (the stable name, for the badge's class) and in words.
+    pub state: String,
+    pub state_label: String,
+    /// Break-glass: the requester approved it.
+    pub break_glass: bool,
+    /// When it was made (UTC).
+    pub created: String,
+    /// How long it asks for, in words.
+    pub length: String,
+}
+
+/// One choice of a filter's select.
+pub struct FilterOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// `GET /requests`: the person's own access requests, and those they may decide on.
+#[derive(Template)]
+#[template(path = "requests.html")]
+pub struct RequestsPage {
+    /// The page's language.
+    pub t: Locale,
+    pub who: String,
+    pub csrf: String,
+    /// The state filter's choices (the first: any state).
+    pub states: Vec<FilterOption>,
+    /// The role filter's choices (the first: any role).
+    pub roles: Vec<FilterOption>,
+    /// Whether a filter is set (a link clears it).
+    pub filtered: bool,
+    pub mine: Vec<RequestLine>,
+    pub to_decide: Vec<RequestLine>,
+    /// The person may request roles that need approval (the picker has the forms).
+    pub may_request: bool,
+}
+
+/// One decision on a request.
+pub struct DecisionLine {
+    pub who: String,
+    pub approved: bool,
+    pub comment: String,
+    pub when: String,
+}
+
+/// One statement of a permission policy, in words.
+pub struct StatementView {
+    pub sid: String,
+    /// `Allow` (else `Deny`).
+    pub allow: bool,
+    /// `NotAction`: every action but these.
+    pub not_action: bool,
+    pub actions: Vec<String>,
+    /// `NotResource`: every resource but these.
+    pub not_resource: bool,
+    /// Empty: every resource.
+    pub resources: Vec<String>,
+    /// Each condition as `operator key: values`.
+    pub conditions: Vec<String>,
+}
+
+/// A permission policy (or the boundary) of the role asked for.
+pub struct PolicyView {
+    pub name: String,
+    /// The permissions boundary: an upper bound, not a grant.
+    pub boundary: bool,
+    pub statements: Vec<StatementView>,
+}
+
+/// `GET /requests/{id}`: one access request, what it would allow, and what this person
+/// may do with it.
+#[derive(Template)]
+#[template(path = "request.html")]
+pub struct RequestPage {
+    /// The page's language.
+    pub t: Locale,
+    pub csrf: String,
+    /// The request's page.
+    pub href: String,
+    pub role: String,
+    pub role_description: String,
+    /// Who asks: their name and `provider:subject`.
+    pub requester: String,
+    pub requester_subject: String,
+    pub reason: String,
+    pub ticket: String,
+    /// The window asked for, in words.
+    pub length: String,
+    pub state: String,
+    pub state_label: String,
+    pub break_glass: bool,
+    pub created: String,
+    /// Until when it waits for its decision (pending requests).
+    pub decide_by: Option<String>,
+    /// The approved window, from and until (UTC).
+    pub window: Option<(String, String)>,
+    /// `1 of 2` approvals.
+    pub approvals: String,
+    pub decisions: Vec<DecisionLine>,
+    /// Who withdrew or revoked it, and why.
+    pub closed_by: Option<String>,
+    pub close_reason: Option<String>,
+    pub policies: Vec<PolicyView>,
+    /// This person made the request.
+    pub own: bool,
+    /// Approve / Deny.
+    pub can_decide: bool,
+    /// Deciding will ask for a fresh second factor first.
+    pub decide_needs_step_up: bool,
+    /// Withdraw (the requester, while open).
+    pub can_withdraw: bool,
+    /// Revoke (an approver, once approved).
+    pub can_revoke: bool,
+    /// The requester's window is open: the role is on the picker.
+    pub assumable: bool,
+    /// Said above the page (the second factor was just confirmed, a decision was taken).
+    pub notice: Option<String>,
 }
 
 /// A local user's one-time code for a step-up (`POST /step-up/code`).
@@ -142,6 +323,8 @@ pub struct StepUpCodePage {
     pub username: String,
     /// The role the code is for.
     pub role: String,
+    /// The access request (its id) the code is for deciding on, instead of a role choice.
+    pub request: Option<String>,
     /// The form's transaction id.
     pub csrf: String,
     /// The last code was refused.
@@ -162,6 +345,9 @@ pub struct StepUpContinuePage {
     pub role: String,
     /// The provider's authorization or SSO URL.
     pub url: String,
+    /// The access request (its id) the step-up is for deciding on, instead of a role
+    /// choice.
+    pub request: Option<String>,
 }
 
 /// No role fits.

@@ -48,6 +48,7 @@ mod private_redis;
 mod redis_store;
 mod redis_topologies;
 mod reload;
+mod requests;
 mod role_sessions;
 mod saml_interop;
 mod saml_negative;

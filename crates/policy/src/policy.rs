@@ -96,6 +96,8 @@ pub struct Policy {
     pub(crate) version: PolicyVersion,
     pub(crate) statements: Box<[Statement]>,
     pub(crate) index: ActionIndex,
+    /// The document as given, for showing to people ([`Policy::document`]).
+    pub(crate) document: std::sync::Arc<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +276,12 @@ impl Policy {
         self.statements.len()
     }
 
+    /// The document as it was given (valid, since it compiled): what a page shows a person
+    /// who must judge what the policy allows. Evaluation never reads it.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
     /// The `Sid` of each statement, in document order.
     pub fn sids(&self) -> impl Iterator<Item = Option<&str>> {
         self.statements.iter().map(|s| s.sid.as_deref())
@@ -431,6 +439,7 @@ impl Compiler {
             version,
             statements: statements.into_boxed_slice(),
             index,
+            document: std::sync::Arc::new(doc.clone()),
         })
     }
 
