@@ -35,7 +35,7 @@ pub enum Audience<'a> {
 
 impl Audience<'_> {
     /// Whether the sign-in is recent enough for the application.
-    fn fresh_enough(&self, identity: &ExternalIdentity) -> bool {
+    pub fn fresh_enough(&self, identity: &ExternalIdentity) -> bool {
         match self {
             Audience::Client {
                 min_auth_time: Some(m),
@@ -45,7 +45,8 @@ impl Audience<'_> {
         }
     }
 
-    fn allows(&self, role: &str) -> bool {
+    /// Whether the application may receive `role` (a person may receive any).
+    pub fn allows(&self, role: &str) -> bool {
         match self {
             Audience::Person => true,
             Audience::Client { allowed_roles, .. } => allowed_roles.iter().any(|r| r == role),
@@ -178,19 +179,27 @@ pub fn asked_seconds(duration: &str) -> Result<u64, ChoiceError> {
 }
 
 impl Issuer {
-    /// `POST /roles` for a role that needs approval, chosen by the person for themself:
-    /// `decided` is the elevation service's trust decision on it (the role's trust policy
-    /// with the person's open approved request), `secs` the length asked (from
-    /// [`asked_seconds`]). A refusal is recorded as `credentials.refused`; the role
-    /// session the grant opens never outlives the approved window.
+    /// `POST /roles` (or the device page) for a role that needs approval: `decided` is
+    /// the elevation service's trust decision on it (the role's trust policy with the
+    /// person's open approved request), `secs` the length asked (from [`asked_seconds`]),
+    /// `audience` who receives it (the person, or an application, which must be allowed the
+    /// role). A refusal is recorded as `credentials.refused`; the role session the grant
+    /// opens never outlives the approved window.
     pub async fn choose_approved(
         &self,
         decided: Result<TrustGrant, TrustRefusal>,
         secs: u64,
+        audience: Audience<'_>,
         attempt: &Attempt,
     ) -> Result<Choice, ChoiceError> {
         let grant = match decided {
-            Ok(g) => g,
+            Ok(g) if audience.allows(&g.role().name) => g,
+            Ok(g) => {
+                let refusal = g.refused("the application may not receive this role");
+                let shown: String = refusal.role.chars().take(64).collect();
+                self.refused(attempt, &refusal).await;
+                return Err(ChoiceError::NotAvailable(shown));
+            }
             Err(refusal) => {
                 let shown: String = refusal.role.chars().take(64).collect();
                 self.refused(attempt, &refusal).await;

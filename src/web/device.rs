@@ -262,7 +262,21 @@ impl DeviceVisit<'_> {
             // No freshness is asked of a device sign-in.
             Offer::SignInAgain => (Vec::new(), Vec::new()),
         };
-        let roles: Vec<Arc<Role>> = grants.iter().map(|g| Arc::clone(g.role())).collect();
+        // And the roles an approved access request opens (the application allowed them).
+        let elevated =
+            crate::web::requests::elevated_for_client(state, identity, self.audience(), self.facts)
+                .await;
+        let approved = elevated.approved();
+        let roles: Vec<Arc<Role>> = state
+            .roles
+            .all()
+            .iter()
+            .filter(|r| {
+                grants.iter().any(|g| g.role().name == r.name)
+                    || approved.iter().any(|(a, _)| *a == r.name)
+            })
+            .cloned()
+            .collect();
         let last = state.sso.last_role(identity).await?;
         let favourites = state.sso.favourites(identity).await?;
         let prefs = Preferences {
@@ -302,16 +316,17 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
     let attempt = Attempt::new(visit.facts, Door::Device, Some(&pending.client_id));
     let default = default_length(state, &form.role).to_string();
     let length = asked_length(&form.lengths, &form.role, &form.duration).unwrap_or(&default);
-    let chose = state.access.choose(
-        &state.roles,
+    let chose = crate::web::requests::choose(
+        (state, locale()),
         identity,
         visit.audience(),
         (&form.role, length),
         (visit.facts, &attempt),
     );
     let choice = match chose.await {
-        Ok(c) => c,
-        Err(e) => {
+        Ok(Ok(c)) => c,
+        Err(page) => return Ok(page),
+        Ok(Err(e)) => {
             let status = match e {
                 ChoiceError::NotAvailable(_) => StatusCode::FORBIDDEN,
                 _ => StatusCode::BAD_REQUEST,

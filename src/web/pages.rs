@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::access::offer::{Audience, ChoiceError, Offer, asked_seconds, offer, with_requestable};
+use crate::access::offer::{Audience, ChoiceError, Offer, offer, with_requestable};
 use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
@@ -631,7 +631,11 @@ async fn elevated_for(
 ) -> Elevated {
     match target {
         ForClient::None => elevated(state, &session.identity, facts).await,
-        ForClient::Client { .. } => Elevated::default(),
+        ForClient::Client { .. } => {
+            let audience = target.audience();
+            crate::web::requests::elevated_for_client(state, &session.identity, audience, facts)
+                .await
+        }
     }
 }
 
@@ -708,7 +712,11 @@ async fn pick(
             .find(|(r, _)| r.as_str() == row.name)
             .map(|(_, ends)| crate::web::requests::clock_time(*ends));
     }
-    let requestable = request_rows(elevated, view.draft.as_ref(), (default, t));
+    // Access is requested on the person's own picker, not amid an application's sign-in.
+    let requestable = match target {
+        ForClient::None => request_rows(elevated, view.draft.as_ref(), (default, t)),
+        ForClient::Client { .. } => Vec::new(),
+    };
     // The role chosen before filtering is carried on (to "Clear" and the stars) even while
     // the filter hides it, so that clearing the filter brings it back chosen.
     let selected = view
@@ -838,33 +846,24 @@ async fn chosen(
     }
     checked_choice(&session, &form)?;
     let target = for_client(state, Some(&form.authz)).await?;
-    let needs_approval = state
-        .roles
-        .get(&form.role)
-        .is_some_and(|r| r.approval.is_some());
-    if needs_approval && target.client_id().is_none() {
-        let visit = Visit::new(state, &cookie, &target, (&facts, t));
-        return chosen_approved(&visit, &mut session, &form).await;
-    }
     let attempt = Attempt::new(&facts, Door::Browser, target.client_id());
     let default = default_length(state, &form.role).to_string();
     let asked = (form.role.as_str(), form.length().unwrap_or(&default));
-    let (roles, request) = (&state.roles, (&facts, &attempt));
-    let chose = state
-        .access
-        .choose(roles, &session.identity, target.audience(), asked, request);
+    let request = (&facts, &attempt);
+    let chose = crate::web::requests::choose(
+        (state, t),
+        &session.identity,
+        target.audience(),
+        asked,
+        request,
+    );
     let choice = match chose.await {
-        Ok(c) => c,
-        Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&form.authz)))),
-        Err(ChoiceError::NeedsStepUp(asked)) => {
-            let (role, seconds) = *asked;
-            let chosen = (role, seconds, form.authz.as_str());
-            return step_up::begin(state, (headers, t), (&cookie, &session), chosen).await;
+        Ok(Ok(c)) => c,
+        Err(page) => return Ok(page),
+        Ok(Err(e)) => {
+            let at = (headers, &cookie, &session);
+            return chosen_wrong(state, at, (&target, &facts, t), &form, e).await;
         }
-        Err(e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds)) => {
-            return length_again(state, &session, (&target, &facts, t), &form, e).await;
-        }
-        Err(e) => return Err(choice_error(e).into()),
     };
     let visit = Visit::new(state, &cookie, &target, (&facts, t));
     let duration = Duration::from_secs(choice.seconds);
@@ -876,49 +875,28 @@ async fn chosen(
     Ok(response)
 }
 
-/// `POST /roles` for a role that needs approval, chosen by the person for themself: the
-/// elevation service decides (the trust policy with the person's open approved request,
-/// which it marks used), and the role session ends with the approved window.
-async fn chosen_approved(
-    visit: &Visit<'_>,
-    session: &mut SsoSession,
+/// The answer to a refused choice of the picker: a sign-in for a fresher session, a
+/// step-up for a role that needs a (fresher) second factor, the picker again for a length
+/// out of bounds, a page saying why otherwise.
+async fn chosen_wrong(
+    state: &AppState,
+    (headers, cookie, session): (&HeaderMap, &Secret, &SsoSession),
+    (target, facts, t): (&ForClient, &RequestFacts, Locale),
     form: &RoleForm,
+    e: ChoiceError,
 ) -> PageResult {
-    let (state, facts) = (visit.state, visit.facts);
-    let not_available = || {
-        let role: String = form.role.chars().take(64).collect();
-        WebError::Forbidden(Msg::new("error-role-not-available").arg("role", role))
-    };
-    let Some(elevation) = &state.elevation else {
-        return Err(not_available().into());
-    };
-    let default = default_length(state, &form.role).to_string();
-    let secs = match asked_seconds(form.length().unwrap_or(&default)) {
-        Ok(secs) => secs,
-        Err(e) => {
-            return length_again(state, session, (visit.target, facts, visit.t), form, e).await;
+    match e {
+        ChoiceError::SignInAgain => Ok(to_signin(&roles_url(Some(&form.authz)))),
+        ChoiceError::NeedsStepUp(asked) => {
+            let (role, seconds) = *asked;
+            let chosen = (role, seconds, form.authz.as_str());
+            step_up::begin(state, (headers, t), (cookie, session), chosen).await
         }
-    };
-    let caller = Caller::Federated(session.identity.clone());
-    let decided = match elevation
-        .evaluate(&state.roles, &form.role, caller, facts)
-        .await
-    {
-        Ok(decided) => decided,
-        Err(e) => return Ok(crate::web::requests::database_unavailable(visit.t, e)),
-    };
-    let attempt = Attempt::new(facts, Door::Browser, None);
-    let choice = state
-        .access
-        .choose_approved(decided, secs, &attempt)
-        .await
-        .map_err(choice_error)?;
-    let duration = Duration::from_secs(choice.seconds);
-    let response = finish(visit, session, (choice.grant, duration)).await?;
-    if choice.shortened {
-        return Ok(Redirect::to("/credentials?shortened=1").into_response());
+        e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds) => {
+            length_again(state, session, (target, facts, t), form, e).await
+        }
+        e => Err(choice_error(e).into()),
     }
-    Ok(response)
 }
 
 /// After a step-up was checked and the session's MFA facts updated: the choice it carried

@@ -26,12 +26,14 @@ use lanyard_policy::Policy;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::access::Attempt;
+use crate::access::offer::{Audience, Choice, ChoiceError, asked_seconds};
 use crate::elevation::{
     APPROVER_MFA_MAX_AGE_SECS, AccessRequest, Ask, DecisionError, Elevation, MAX_TEXT_CHARS,
     RequestError, RequestFilter, State, Verdict,
 };
 use crate::identity::{ExternalIdentity, RoleName};
-use crate::roles::{MIN_SESSION_SECS, RequestFacts, Role, RoleCatalog};
+use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, Role, RoleCatalog};
 use crate::secret::Secret;
 use crate::sso::SsoSession;
 use crate::web::AppState;
@@ -96,6 +98,66 @@ impl Elevated {
             .iter()
             .find(|r| r.row.role == role && state(r.state))
     }
+}
+
+/// The choice of `role` (of `length` seconds, as typed) for `identity` through `audience`,
+/// the picker's and the device page's alike: for a role that needs approval, the elevation
+/// service's decision (the person's open approved request, which it marks used) within
+/// the audience's limits; for any other, [`Issuer::choose`](crate::access::Issuer::choose).
+/// `Err`: the page saying the database cannot say (in `t`).
+pub(crate) async fn choose(
+    (state, t): (&AppState, Locale),
+    identity: &ExternalIdentity,
+    audience: Audience<'_>,
+    (role, length): (&str, &str),
+    (facts, attempt): (&RequestFacts, &Attempt),
+) -> Result<Result<Choice, ChoiceError>, Response> {
+    let needs_approval = state.roles.get(role).is_some_and(|r| r.approval.is_some());
+    if !needs_approval {
+        let asked = (role, length);
+        let chose = state
+            .access
+            .choose(&state.roles, identity, audience, asked, (facts, attempt));
+        return Ok(chose.await);
+    }
+    let shown: String = role.chars().take(64).collect();
+    let Some(elevation) = &state.elevation else {
+        return Ok(Err(ChoiceError::NotAvailable(shown)));
+    };
+    if !audience.fresh_enough(identity) {
+        return Ok(Err(ChoiceError::SignInAgain));
+    }
+    let secs = match asked_seconds(length) {
+        Ok(secs) => secs,
+        Err(e) => return Ok(Err(e)),
+    };
+    let caller = Caller::Federated(identity.clone());
+    let decided = elevation
+        .evaluate(&state.roles, role, caller, facts)
+        .await
+        .map_err(|e| database_unavailable(t, e))?;
+    let chose = state
+        .access
+        .choose_approved(decided, secs, audience, attempt);
+    Ok(chose.await)
+}
+
+/// [`elevated`] for an application's sign-in (`audience`): only the roles whose approved
+/// window is open and which the application may receive, to be chosen like any other;
+/// access is requested on the person's own picker, not in the middle of an application's
+/// sign-in.
+pub(crate) async fn elevated_for_client(
+    state: &AppState,
+    identity: &ExternalIdentity,
+    audience: Audience<'_>,
+    facts: &RequestFacts,
+) -> Elevated {
+    let mut found = elevated(state, identity, facts).await;
+    let approved: Vec<RoleName> = found.approved().into_iter().map(|(r, _)| r).collect();
+    found
+        .requestable
+        .retain(|r| approved.contains(&r.name) && audience.allows(&r.name));
+    found
 }
 
 /// The roles needing approval that `identity` may request, and their open requests: empty

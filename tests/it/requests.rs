@@ -26,6 +26,8 @@ use crate::upstream::location;
 /// Ann's and Ben's authenticators (base32).
 const ANN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const BEN_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
+/// The terminal's redirect (a public client, as `lanyard login` is).
+const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
 /// The JSON webhook's signing secret.
 const HOOK_SECRET: &str = "test-webhook-secret";
 
@@ -124,7 +126,10 @@ fn config(keys: &std::path::Path, hook: &str) -> String {
          require_reason = true\nticket_pattern = \"OPS-[0-9]+\"\n\
          [[roles]]\nname = \"prod-db\"\ntrust_policy = {eng}\n\
          [roles.approval]\napprovers = {APPROVERS}\napprovals = 2\nmax_duration = \"1h\"\n\
-         [[access_requests.webhooks]]\nurl = \"{hook}\"\nsecret = \"{HOOK_SECRET}\"\n",
+         [[access_requests.webhooks]]\nurl = \"{hook}\"\nsecret = \"{HOOK_SECRET}\"\n\
+         [[clients]]\nid = \"cli\"\npublic = true\nredirect_uris = [\"{CLI_REDIRECT}\"]\n\
+         grant_types = [\"authorization_code\", \"refresh_token\", \"device_code\"]\n\
+         allowed_roles = [\"viewer\", \"prod-admin\"]\n",
         keys = keys.display(),
         rita = user("rita", "\"engineering\"", None),
         ann = user("ann", "\"engineering\", \"sre-leads\"", Some(ANN_TOTP)),
@@ -621,4 +626,196 @@ async fn refusal_pages_say_where_to_go() {
     assert!(list.contains(&format!("/requests/{id}")), "{list}");
     let list = l.text(&ann, "/requests?state=denied").await;
     assert!(!list.contains(&format!("/requests/{id}")), "{list}");
+}
+
+/// Signs `b` (rita, signed in) in to the public client `cli` with the role `role`; the
+/// token endpoint's answer.
+async fn through_the_client(l: &Lanyard, b: &reqwest::Client, role: &str) -> serde_json::Value {
+    use crate::oidc_provider::{authorize_url, pkce, query, run_authorize, token};
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(
+        l,
+        "cli",
+        CLI_REDIRECT,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let back = run_authorize(l, b, &url, "rita", Some(role)).await;
+    let code = query(&back, "code").unwrap_or_else(|| panic!("a code: {back}"));
+    let (status, answer) = token(
+        l,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CLI_REDIRECT),
+            ("client_id", "cli"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+#[tokio::test]
+async fn an_approved_role_reaches_an_application_only_within_its_window() {
+    let (l, _seen, _keys) = start().await;
+    let rita = signed_in(&l, "rita", None).await;
+    // Not approved: the application is offered the one role rita holds outright, straight on.
+    let answer = through_the_client(&l, &rita, "prod-admin").await;
+    let access = answer["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["role"], "viewer");
+    let id = asked(&l, &rita, "prod-admin").await;
+    let ann = signed_in(&l, "ann", Some(code(&l, ANN_TOTP))).await;
+    assert_eq!(act(&l, &ann, &id, "approve").await.status(), 303);
+    // Approved: the application's picker lists it (no request form amid a sign-in), and
+    // choosing it gives the application a token that ends with the window.
+    l.clock.advance(Duration::from_secs(600));
+    let answer = through_the_client(&l, &rita, "prod-admin").await;
+    let access = answer["access_token"].as_str().unwrap();
+    let claims = claims_of(access);
+    assert_eq!(claims["role"], "prod-admin");
+    assert_eq!(claims["client_id"], "cli");
+    let ends = T0 + 3600;
+    assert_eq!(claims["exp"].as_i64().unwrap(), ends, "{claims}");
+    // A refresh late in the window gets only what is left of it; none after it.
+    let refresh = answer["refresh_token"].as_str().expect("a refresh token");
+    l.clock.advance(Duration::from_secs(2400));
+    let (status, renewed) = crate::oidc_provider::token(
+        &l,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", "cli"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{renewed}");
+    let exp = claims_of(renewed["access_token"].as_str().unwrap())["exp"]
+        .as_i64()
+        .unwrap();
+    assert!(exp <= ends, "exp {exp} after the window's end {ends}");
+    l.clock.advance(Duration::from_secs(700));
+    let next = renewed["refresh_token"].as_str().unwrap_or(refresh);
+    let (status, refused) = crate::oidc_provider::token(
+        &l,
+        None,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", next),
+            ("client_id", "cli"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+    // A role the application may not receive is not offered through it even when approved.
+    let id = asked(&l, &rita, "prod-db").await;
+    let ben = signed_in(&l, "ben", Some(code(&l, BEN_TOTP))).await;
+    let ann = signed_in(&l, "ann", Some(code(&l, ANN_TOTP))).await;
+    assert_eq!(act(&l, &ann, &id, "approve").await.status(), 303);
+    assert_eq!(act(&l, &ben, &id, "approve").await.status(), 303);
+    let (_, challenge) = crate::oidc_provider::pkce();
+    let pkce = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = crate::oidc_provider::authorize_url(&l, "cli", CLI_REDIRECT, &pkce);
+    let r = rita.get(&url).send().await.unwrap();
+    let to = location(&r);
+    let to = if to.starts_with('/') { l.at(&to) } else { to };
+    let picker = rita.get(&to).send().await.unwrap().text().await.unwrap();
+    assert!(!picker.contains("value=\"prod-db\""), "{picker}");
+    assert!(!picker.contains("Request access"), "{picker}");
+}
+
+#[tokio::test]
+async fn an_approved_role_is_chosen_on_the_device_page_for_a_terminal() {
+    let (l, _seen, _keys) = start().await;
+    let rita = signed_in(&l, "rita", None).await;
+    let id = asked(&l, &rita, "prod-admin").await;
+    let ann = signed_in(&l, "ann", Some(code(&l, ANN_TOTP))).await;
+    assert_eq!(act(&l, &ann, &id, "approve").await.status(), 303);
+    l.clock.advance(Duration::from_secs(900));
+    // `lanyard login --role prod-admin` on a machine without a browser: the device grant.
+    let started: serde_json::Value = reqwest::Client::new()
+        .post(l.at("/oauth2/device_authorization"))
+        .form(&[("client_id", "cli"), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = started["user_code"].as_str().expect("a user code");
+    let device_code = started["device_code"].as_str().unwrap();
+    let device = |fields: Vec<(&'static str, String)>| {
+        let (l, rita) = (&l, &rita);
+        async move {
+            let csrf = csrf_of(&l.text(rita, "/device").await);
+            let mut form = vec![("csrf", csrf)];
+            form.extend(fields);
+            let r = rita.post(l.at("/device")).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, confirm) = device(vec![
+        ("user_code", user_code.to_owned()),
+        ("action", "continue".to_owned()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(confirm.contains("value=\"prod-admin\""), "{confirm}");
+    let (status, done) = device(vec![
+        ("user_code", user_code.to_owned()),
+        ("action", "approve".to_owned()),
+        ("role", "prod-admin".to_owned()),
+        ("duration.prod-admin", "3600".to_owned()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+            ("client_id", "cli"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let claims = claims_of(access);
+    assert_eq!(claims["role"], "prod-admin");
+    let ends = T0 + 3600;
+    assert_eq!(claims["exp"].as_i64().unwrap(), ends, "{claims}");
+    // It works, until the request is revoked: then it is refused at once.
+    let authorize = || async {
+        let r = reqwest::Client::new()
+            .post(l.at("/v1/authorize"))
+            .bearer_auth(access)
+            .json(&serde_json::json!({
+                "action": "deploy:StartDeployment",
+                "resource": "arn:lanyard:deploy:::service/api"
+            }))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, decided) = authorize().await;
+    assert_eq!(status, 200, "{decided}");
+    assert!(decided.contains("\"Allow\""), "{decided}");
+    assert_eq!(act(&l, &ann, &id, "revoke").await.status(), 303);
+    let (status, refused) = authorize().await;
+    assert_eq!(status, 401, "{refused}");
 }
