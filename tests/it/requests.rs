@@ -358,6 +358,26 @@ async fn a_request_is_approved_with_a_fresh_code_and_its_role_ends_with_the_wind
     assert_eq!(exp, ends, "an hour asked, the half hour left given");
     rita.goto(&link).await;
     rita.wait_for_text("Approved, in use").await;
+    // The token works for what prod-ops allows, until the window's end; then it is refused.
+    let authorize = || async {
+        let r = reqwest::Client::new()
+            .post(l.at("/v1/authorize"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "action": "deploy:StartDeployment",
+                "resource": "arn:lanyard:deploy:::service/api"
+            }))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, decided) = authorize().await;
+    assert_eq!(status, 200, "{decided}");
+    assert!(decided.contains("\"Allow\""), "{decided}");
+    l.clock.advance(Duration::from_secs(1800));
+    let (status, refused) = authorize().await;
+    assert_eq!(status, 401, "past the window's end: {refused}");
     rita.close().await;
 }
 
