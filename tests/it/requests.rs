@@ -126,6 +126,10 @@ fn config(keys: &std::path::Path, hook: &str) -> String {
          require_reason = true\nticket_pattern = \"OPS-[0-9]+\"\n\
          [[roles]]\nname = \"prod-db\"\ntrust_policy = {eng}\n\
          [roles.approval]\napprovers = {APPROVERS}\napprovals = 2\nmax_duration = \"1h\"\n\
+         [[roles]]\nname = \"prod-glass\"\ndescription = \"Production, in an emergency\"\n\
+         trust_policy = {eng}\n\
+         [roles.approval]\napprovers = {APPROVERS}\napprovals = 1\nmax_duration = \"1h\"\n\
+         break_glass = true\n\
          [[access_requests.webhooks]]\nurl = \"{hook}\"\nsecret = \"{HOOK_SECRET}\"\n\
          [[clients]]\nid = \"cli\"\npublic = true\nredirect_uris = [\"{CLI_REDIRECT}\"]\n\
          grant_types = [\"authorization_code\", \"refresh_token\", \"device_code\"]\n\
@@ -838,4 +842,71 @@ async fn an_approved_role_is_chosen_on_the_device_page_for_a_terminal() {
     assert_eq!(act(&l, &ann, &id, "revoke").await.status(), 303);
     let (status, refused) = authorize().await;
     assert_eq!(status, 401, "{refused}");
+}
+
+#[tokio::test]
+async fn break_glass_opens_the_role_at_once_with_a_reason_and_tells_the_approvers() {
+    let (l, seen, _keys) = start().await;
+    let rita = signed_in(&l, "rita", None).await;
+    let glass = |reason: &'static str| {
+        let (l, rita) = (&l, &rita);
+        async move {
+            let csrf = csrf_of(&l.text(rita, "/roles").await);
+            rita.post(l.at("/requests"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("role", "prod-glass"),
+                    ("duration", "1800"),
+                    ("reason", reason),
+                    ("ticket", ""),
+                    ("break_glass", "on"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The picker offers it as break-glass.
+    let picker = l.text(&rita, "/roles").await;
+    assert!(picker.contains("prod-glass"), "{picker}");
+    // Without a reason: refused on the form, nothing stored.
+    let r = glass("").await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Say why you need this role."), "{page}");
+    // With one: approved by herself at once, the approvers told, the role hers to pick.
+    let r = glass("the database is down and the on-call lead is unreachable").await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let hook = notification(&seen, "access_request.break_glass").await;
+    assert_eq!(hook["request"]["break_glass"], true, "{hook}");
+    assert_eq!(hook["request"]["role"], "prod-glass", "{hook}");
+    let picker = l.text(&rita, "/roles").await;
+    assert!(
+        picker.contains("value=\"prod-glass\""),
+        "assumable: {picker}"
+    );
+    let r = l.choose(&rita, &picker, "prod-glass", 1800).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let (token, _) = l.credentials(&rita).await;
+    let claims = claims_of(&token);
+    assert_eq!(claims["role"], "prod-glass");
+    assert!(claims["exp"].as_i64().unwrap() <= T0 + 1800, "{claims}");
+    // A role without break-glass cannot be approved by its requester that way.
+    let csrf = csrf_of(&l.text(&rita, "/roles").await);
+    let r = rita
+        .post(l.at("/requests"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("role", "prod-admin"),
+            ("duration", "1800"),
+            ("reason", "in a hurry"),
+            ("ticket", "OPS-1"),
+            ("break_glass", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("does not allow break-glass access"), "{page}");
 }
