@@ -231,6 +231,22 @@ async fn act(l: &Lanyard, b: &reqwest::Client, id: &str, action: &str) -> reqwes
         .unwrap()
 }
 
+/// What `/v1/authorize` answers `token` asking to start a deployment (which `prod-ops`
+/// allows): the status and the body.
+async fn deploy(l: &Lanyard, token: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .post(l.at("/v1/authorize"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "action": "deploy:StartDeployment",
+            "resource": "arn:lanyard:deploy:::service/api"
+        }))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 fn claims_of(token: &str) -> serde_json::Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -363,19 +379,7 @@ async fn a_request_is_approved_with_a_fresh_code_and_its_role_ends_with_the_wind
     rita.goto(&link).await;
     rita.wait_for_text("Approved, in use").await;
     // The token works for what prod-ops allows, until the window's end; then it is refused.
-    let authorize = || async {
-        let r = reqwest::Client::new()
-            .post(l.at("/v1/authorize"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({
-                "action": "deploy:StartDeployment",
-                "resource": "arn:lanyard:deploy:::service/api"
-            }))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    };
+    let authorize = || deploy(&l, &token);
     let (status, decided) = authorize().await;
     assert_eq!(status, 200, "{decided}");
     assert!(decided.contains("\"Allow\""), "{decided}");
@@ -823,19 +827,7 @@ async fn an_approved_role_is_chosen_on_the_device_page_for_a_terminal() {
     let ends = T0 + 3600;
     assert_eq!(claims["exp"].as_i64().unwrap(), ends, "{claims}");
     // It works, until the request is revoked: then it is refused at once.
-    let authorize = || async {
-        let r = reqwest::Client::new()
-            .post(l.at("/v1/authorize"))
-            .bearer_auth(access)
-            .json(&serde_json::json!({
-                "action": "deploy:StartDeployment",
-                "resource": "arn:lanyard:deploy:::service/api"
-            }))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    };
+    let authorize = || deploy(&l, access);
     let (status, decided) = authorize().await;
     assert_eq!(status, 200, "{decided}");
     assert!(decided.contains("\"Allow\""), "{decided}");
