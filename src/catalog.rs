@@ -172,12 +172,7 @@ pub async fn keep_sp_key(
     provider: &str,
     now_ms: i64,
 ) -> Result<SpKeyRow, SpKeyError> {
-    if let Some(found) = db
-        .sp_keys()
-        .await?
-        .into_iter()
-        .find(|k| k.provider == provider)
-    {
+    if let Some(found) = db.sp_key(provider).await? {
         return Ok(found);
     }
     let cn = crate::connectors::saml::sp_common_name(&ProviderId::new(provider));

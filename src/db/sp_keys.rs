@@ -44,6 +44,14 @@ impl Database {
         Ok(rows.into_iter().map(row).collect())
     }
 
+    /// The SP key pair of `provider`, if one is stored.
+    pub async fn sp_key(&self, provider: &str) -> Result<Option<SpKeyRow>, DbError> {
+        self.ready().await?;
+        let found: Option<Tuple> = on_pool!(self, p =>
+            bounded(sqlx::query_as(SELECT_ONE).bind(provider).fetch_optional(p)).await)?;
+        Ok(found.map(row))
+    }
+
     /// Stores `pair` unless the provider has one, and answers the provider's pair: `pair`,
     /// or the one another instance stored first.
     pub async fn keep_sp_key(&self, pair: &SpKeyRow, now_ms: i64) -> Result<SpKeyRow, DbError> {
@@ -87,7 +95,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&Location::Sqlite(dir.path().join("k.db"))).unwrap();
         assert!(db.sp_keys().await.unwrap().is_empty());
+        assert!(db.sp_key("idp").await.unwrap().is_none());
         let kept = db.keep_sp_key(&pair("idp", "first"), 1).await.unwrap();
+        assert_eq!(db.sp_key("idp").await.unwrap(), Some(pair("idp", "first")));
         assert_eq!(kept, pair("idp", "first"));
         // A second instance's pair loses to the first; it reads the first back.
         let kept = db.keep_sp_key(&pair("idp", "second"), 2).await.unwrap();
