@@ -798,6 +798,10 @@ async fn an_approved_role_is_chosen_on_the_device_page_for_a_terminal() {
     .await;
     assert_eq!(status, 200, "{confirm}");
     assert!(confirm.contains("value=\"prod-admin\""), "{confirm}");
+    assert!(
+        confirm.contains("Approved: your session ends by"),
+        "the window's end is said, as on the picker: {confirm}"
+    );
     let (status, done) = device(vec![
         ("user_code", user_code.to_owned()),
         ("action", "approve".to_owned()),
