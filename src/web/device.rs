@@ -285,7 +285,8 @@ impl DeviceVisit<'_> {
             selected,
         };
         let default = state.config.tokens.default_duration.as_secs();
-        let arranged = arrange(&roles, prefs, "", (default, locale()));
+        let mut arranged = arrange(&roles, prefs, "", (default, locale()));
+        crate::web::requests::mark_approved(&mut arranged.groups, &approved);
         let page = DeviceConfirmPage {
             t: locale(),
             app: self.pending.client_name.clone(),

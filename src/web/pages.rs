@@ -707,11 +707,8 @@ async fn pick(
     let mut arranged = arrange(&roles, prefs, &filter, (default, t));
     for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
         row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
-        row.approved_until = approved
-            .iter()
-            .find(|(r, _)| r.as_str() == row.name)
-            .map(|(_, ends)| crate::web::requests::clock_time(*ends));
     }
+    crate::web::requests::mark_approved(&mut arranged.groups, &approved);
     // Access is requested on the person's own picker, not amid an application's sign-in.
     let requestable = match target {
         ForClient::None => request_rows(elevated, view.draft.as_ref(), (default, t)),

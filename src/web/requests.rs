@@ -47,7 +47,7 @@ use crate::web::session::current_session;
 use crate::web::step_up;
 use crate::web::views::{
     DecisionLine, ErrorPage, FilterOption, PolicyView, RequestFormView, RequestLine, RequestPage,
-    RequestableRole, RequestsPage, StatementView,
+    RequestableRole, RequestsPage, RoleGroup, StatementView,
 };
 
 /// The most requests each list of `/requests` shows (newest first).
@@ -299,6 +299,18 @@ fn form_view(
         reason_error: said(Field::Reason),
         ticket_error: said(Field::Ticket),
         break_glass_error: said(Field::BreakGlass),
+    }
+}
+
+/// Marks each listed role that an approved access request opens (`approved`: the role and
+/// the window's end in ms) with the time its window closes, so that whoever chooses it, on
+/// the picker or on the device page, is told the session ends with the window.
+pub(crate) fn mark_approved(groups: &mut [RoleGroup], approved: &[(RoleName, i64)]) {
+    for row in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
+        row.approved_until = approved
+            .iter()
+            .find(|(r, _)| r.as_str() == row.name)
+            .map(|(_, ends)| clock_time(*ends));
     }
 }
 

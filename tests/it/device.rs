@@ -84,7 +84,7 @@ async fn start_on(section: &str, store: Arc<dyn SessionStore>, clock: ManualCloc
 
 /// `POST /oauth2/device_authorization` as `client` (`Some(secret)`: HTTP Basic; else the
 /// public `client_id`), with `extra` fields.
-async fn device_authorization(
+pub(crate) async fn device_authorization(
     l: &Lanyard,
     (client, secret): (&str, Option<&str>),
     extra: &[(&str, &str)],
@@ -111,7 +111,7 @@ async fn poll(l: &Lanyard, device_code: &str) -> (u16, Value) {
     poll_as(l, (CLI, None), device_code).await
 }
 
-async fn poll_as(
+pub(crate) async fn poll_as(
     l: &Lanyard,
     (client, secret): (&str, Option<&str>),
     device_code: &str,

@@ -49,6 +49,7 @@ mod redis_store;
 mod redis_topologies;
 mod reload;
 mod requests;
+mod requests_browser;
 mod role_sessions;
 mod saml_interop;
 mod saml_negative;

@@ -26,11 +26,11 @@ use crate::oidc_interop::{Op, provider, real_now, start_op_with};
 use crate::upstream::{location, param, with_param};
 
 /// The client's id and secret.
-const CLIENT: (&str, &str) = ("app", "app-secret");
+pub(crate) const CLIENT: (&str, &str) = ("app", "app-secret");
 
 /// An application's redirect URI: a listener answering every request with a plain page,
 /// so that a browser sent there has somewhere to land (its URL carries the answer).
-async fn redirect_listener() -> String {
+pub(crate) async fn redirect_listener() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callback", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -52,7 +52,7 @@ async fn redirect_listener() -> String {
 }
 
 /// The `[[clients]]` entry of the application, which may receive `roles`.
-fn client_toml(redirect: &str, roles: &[&str]) -> String {
+pub(crate) fn client_toml(redirect: &str, roles: &[&str]) -> String {
     let roles = roles
         .iter()
         .map(|r| format!("\"{r}\""))
@@ -97,18 +97,25 @@ async fn rp(args: Vec<String>) -> serde_json::Value {
 }
 
 /// An authorization request built by openid-client.
-struct Request {
-    url: String,
+pub(crate) struct Request {
+    pub(crate) url: String,
     verifier: String,
     state: String,
     nonce: String,
     max_age: String,
     acr_values_supported: serde_json::Value,
+    /// The application's redirect URI the request names.
+    redirect: String,
 }
 
 impl Request {
     /// openid-client's request to `l` for `acr_values` and `max_age` (empty: left out).
-    async fn new(l: &Lanyard, redirect: &str, acr_values: &str, max_age: &str) -> Request {
+    pub(crate) async fn new(
+        l: &Lanyard,
+        redirect: &str,
+        acr_values: &str,
+        max_age: &str,
+    ) -> Request {
         let args = ["begin", &l.url, CLIENT.0, redirect, acr_values, max_age];
         let seen = rp(args.iter().map(|a| a.to_string()).collect()).await;
         Request {
@@ -118,12 +125,24 @@ impl Request {
             nonce: seen["nonce"].as_str().unwrap().to_owned(),
             max_age: max_age.to_owned(),
             acr_values_supported: seen["acr_values_supported"].clone(),
+            redirect: redirect.to_owned(),
         }
+    }
+
+    /// Waits until `page` is back at the application's redirect URI, then checks the answer
+    /// it brought as [`Request::finish`] does.
+    pub(crate) async fn finish_in(&self, l: &Lanyard, page: &Page) -> serde_json::Value {
+        let back = page
+            .wait_for_url("back at the application", |u| {
+                u.as_str().starts_with(&self.redirect)
+            })
+            .await;
+        self.finish(l, back.as_str()).await
     }
 
     /// openid-client's check of the answer at `callback`: the ID token's claims, or the
     /// error Lanyard answered with.
-    async fn finish(&self, l: &Lanyard, callback: &str) -> serde_json::Value {
+    pub(crate) async fn finish(&self, l: &Lanyard, callback: &str) -> serde_json::Value {
         let args = [
             "finish",
             &l.url,
@@ -249,12 +268,7 @@ async fn an_old_second_factor_is_asked_again_for_an_application_in_chromium() {
     page.fill("otp", &good).await;
     page.click("form[action=\"/step-up/code\"] button[type=submit]")
         .await;
-    let back = page
-        .wait_for_url("back at the application", |u| {
-            u.as_str().starts_with(&redirect)
-        })
-        .await;
-    let claims = request.finish(&l, back.as_str()).await;
+    let claims = request.finish_in(&l, &page).await;
     assert_eq!(claims["sub"], "corp:root", "{claims}");
     assert_eq!(claims["acr"], "mfa", "{claims}");
     assert!(
@@ -268,12 +282,7 @@ async fn an_old_second_factor_is_asked_again_for_an_application_in_chromium() {
     // The second factor is fresh now: asked again, the application gets its answer at once.
     let again = Request::new(&l, &redirect, "mfa", "300").await;
     page.goto(&again.url).await;
-    let back = page
-        .wait_for_url("back at the application", |u| {
-            u.as_str().starts_with(&redirect)
-        })
-        .await;
-    let claims = again.finish(&l, back.as_str()).await;
+    let claims = again.finish_in(&l, &page).await;
     assert_eq!(claims["acr"], "mfa", "{claims}");
     assert_eq!(claims["auth_time"], now.secs(), "not asked again");
     page.close().await;

@@ -24,14 +24,14 @@ use crate::harness::{Lanyard, T0, browser, cheap_hash, csrf_of, memory_store, st
 use crate::upstream::location;
 
 /// Ann's and Ben's authenticators (base32).
-const ANN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub(crate) const ANN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const BEN_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 /// The terminal's redirect (a public client, as `lanyard login` is).
 const CLI_REDIRECT: &str = "http://127.0.0.1:53682/callback";
 /// The JSON webhook's signing secret.
 const HOOK_SECRET: &str = "test-webhook-secret";
 
-type Seen = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
 
 /// A receiver of webhooks on 127.0.0.1: its URL and what it was sent.
 async fn receiver() -> (String, Seen) {
@@ -57,7 +57,7 @@ async fn receiver() -> (String, Seen) {
 
 /// The body of the first notification of `kind` (`access_request.requested`, …), waited
 /// for up to 10 s, after checking its Standard Webhooks signature with the shared secret.
-async fn notification(seen: &Seen, kind: &str) -> serde_json::Value {
+pub(crate) async fn notification(seen: &Seen, kind: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found = seen.lock().unwrap().iter().find_map(|(headers, body)| {
@@ -100,7 +100,8 @@ const APPROVERS: &str = "{ Version = \"2012-10-17\", Statement = [{ Sid = \"SreL
 /// rita (engineering) asks; ann and ben (sre-leads, each with TOTP) approve; carl
 /// (engineering) may ask but not approve. `viewer` is granted to engineering outright;
 /// `prod-admin` needs one approval (a reason, an `OPS-` ticket, at most 1 h); `prod-db`
-/// needs two.
+/// needs two; `prod-glass` (what `prod-ops` allows, like `prod-admin`) may be opened by
+/// its requester as break-glass.
 fn config(keys: &std::path::Path, hook: &str) -> String {
     let user = |name: &str, groups: &str, totp: Option<&str>| {
         format!(
@@ -127,7 +128,7 @@ fn config(keys: &std::path::Path, hook: &str) -> String {
          [[roles]]\nname = \"prod-db\"\ntrust_policy = {eng}\n\
          [roles.approval]\napprovers = {APPROVERS}\napprovals = 2\nmax_duration = \"1h\"\n\
          [[roles]]\nname = \"prod-glass\"\ndescription = \"Production, in an emergency\"\n\
-         trust_policy = {eng}\n\
+         permission_policies = [\"prod-ops\"]\ntrust_policy = {eng}\n\
          [roles.approval]\napprovers = {APPROVERS}\napprovals = 1\nmax_duration = \"1h\"\n\
          break_glass = true\n\
          [[access_requests.webhooks]]\nurl = \"{hook}\"\nsecret = \"{HOOK_SECRET}\"\n\
@@ -144,11 +145,19 @@ fn config(keys: &std::path::Path, hook: &str) -> String {
 }
 
 /// A Lanyard on its real address (the webhook's link), at [`T0`], with the receiver.
-async fn start() -> (Lanyard, Seen, tempfile::TempDir) {
+pub(crate) async fn start() -> (Lanyard, Seen, tempfile::TempDir) {
+    start_at(T0, "").await
+}
+
+/// [`start`] with its clock at `now` (seconds since the epoch) and `extra` config (more
+/// `[[clients]]`, say) after [`config`]'s.
+pub(crate) async fn start_at(now: i64, extra: &str) -> (Lanyard, Seen, tempfile::TempDir) {
     let keys = tempfile::tempdir().unwrap();
     let (hook, seen) = receiver().await;
-    let clock = ManualClock::new(UnixTime::from_secs(T0));
-    let l = start_public(&config(keys.path(), &hook), memory_store(&clock), clock).await;
+    let clock = ManualClock::new(UnixTime::from_secs(now));
+    let mut text = config(keys.path(), &hook);
+    text.push_str(extra);
+    let l = start_public(&text, memory_store(&clock), clock).await;
     (l, seen, keys)
 }
 
@@ -157,13 +166,13 @@ fn totp(secret: &str) -> Totp {
 }
 
 /// The current code of `secret` by Lanyard's clock.
-fn code(l: &Lanyard, secret: &str) -> String {
+pub(crate) fn code(l: &Lanyard, secret: &str) -> String {
     use lanyard::clock::Clock;
     totp(secret).code_at(l.clock.now())
 }
 
 /// A browser signed in as `user` (with `otp` for a user with TOTP).
-async fn signed_in(l: &Lanyard, user: &str, otp: Option<String>) -> reqwest::Client {
+pub(crate) async fn signed_in(l: &Lanyard, user: &str, otp: Option<String>) -> reqwest::Client {
     let b = browser();
     let html = l.text(&b, "/auth/corp").await;
     let csrf = csrf_of(&html);
@@ -206,7 +215,7 @@ async fn ask(
 }
 
 /// Asks for `role` and returns the new request's id.
-async fn asked(l: &Lanyard, b: &reqwest::Client, role: &str) -> String {
+pub(crate) async fn asked(l: &Lanyard, b: &reqwest::Client, role: &str) -> String {
     let r = ask(l, b, role, (3600, "deploy the hotfix", "OPS-7")).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let to = location(&r);
@@ -218,7 +227,12 @@ async fn asked(l: &Lanyard, b: &reqwest::Client, role: &str) -> String {
 }
 
 /// Posts the request page's form with `action` (and `comment`); the response.
-async fn act(l: &Lanyard, b: &reqwest::Client, id: &str, action: &str) -> reqwest::Response {
+pub(crate) async fn act(
+    l: &Lanyard,
+    b: &reqwest::Client,
+    id: &str,
+    action: &str,
+) -> reqwest::Response {
     let csrf = csrf_of(&l.text(b, &format!("/requests/{id}")).await);
     b.post(l.at(&format!("/requests/{id}")))
         .form(&[
@@ -233,7 +247,7 @@ async fn act(l: &Lanyard, b: &reqwest::Client, id: &str, action: &str) -> reqwes
 
 /// What `/v1/authorize` answers `token` asking to start a deployment (which `prod-ops`
 /// allows): the status and the body.
-async fn deploy(l: &Lanyard, token: &str) -> (u16, String) {
+pub(crate) async fn deploy(l: &Lanyard, token: &str) -> (u16, String) {
     let r = reqwest::Client::new()
         .post(l.at("/v1/authorize"))
         .bearer_auth(token)
@@ -247,7 +261,7 @@ async fn deploy(l: &Lanyard, token: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn claims_of(token: &str) -> serde_json::Value {
+pub(crate) fn claims_of(token: &str) -> serde_json::Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
@@ -798,6 +812,10 @@ async fn an_approved_role_is_chosen_on_the_device_page_for_a_terminal() {
     .await;
     assert_eq!(status, 200, "{confirm}");
     assert!(confirm.contains("value=\"prod-admin\""), "{confirm}");
+    assert!(
+        confirm.contains("Approved: your session ends by"),
+        "the window's end is said, as on the picker: {confirm}"
+    );
     let (status, done) = device(vec![
         ("user_code", user_code.to_owned()),
         ("action", "approve".to_owned()),
