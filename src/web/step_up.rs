@@ -157,24 +157,25 @@ struct Wording {
 }
 
 fn wording(next: &StepUpNext) -> Wording {
+    // `Msg::new` names each id where the message catalogue's test finds it.
     match next {
         StepUpNext::Decision { request, .. } => Wording {
-            code_lead: "step-up-code-lead-request",
-            continue_lead: "step-up-continue-lead-request",
+            code_lead: Msg::new("step-up-code-lead-request").id(),
+            continue_lead: Msg::new("step-up-continue-lead-request").id(),
             cancel_href: requests::request_page(request).unwrap_or_else(|| "/requests".into()),
-            cancel: "step-up-cancel-request",
+            cancel: Msg::new("step-up-cancel-request").id(),
         },
         StepUpNext::Device { user_code, .. } => Wording {
-            code_lead: "step-up-code-lead-device",
-            continue_lead: "step-up-continue-lead-device",
+            code_lead: Msg::new("step-up-code-lead-device").id(),
+            continue_lead: Msg::new("step-up-continue-lead-device").id(),
             cancel_href: device::device_url(user_code),
-            cancel: "step-up-cancel-device",
+            cancel: Msg::new("step-up-cancel-device").id(),
         },
         StepUpNext::Role { .. } | StepUpNext::Authorization { .. } => Wording {
-            code_lead: "step-up-code-lead",
-            continue_lead: "step-up-continue-lead",
+            code_lead: Msg::new("step-up-code-lead").id(),
+            continue_lead: Msg::new("step-up-continue-lead").id(),
             cancel_href: "/roles".into(),
-            cancel: "step-up-cancel",
+            cancel: Msg::new("step-up-cancel").id(),
         },
     }
 }
