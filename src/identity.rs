@@ -382,8 +382,13 @@ impl fmt::Debug for UpstreamLogin {
 /// for that one person. Defined here, as [`UpstreamLogin`] is, so that the login
 /// transaction (`sso`) and the SAML connector's pending request carry it without
 /// importing each other. Nothing in it is a secret: the session is named by its handle
-/// (the digest of its cookie).
+/// (the digest of its cookie); the device page's user code is kept out of `Debug`.
+///
+/// Marks written before [`StepUpNext`] existed (the fields `role`, `seconds`, `authz`,
+/// `for_authorization` and `request` side by side) are still read, for one release: a
+/// step-up begun on an older instance of a rolling upgrade ends on a newer one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredMark")]
 pub struct StepUpMark {
     /// The handle of the SSO session that asked for it (`Sso::session_ref`).
     pub session: String,
@@ -391,25 +396,158 @@ pub struct StepUpMark {
     pub provider: ProviderId,
     /// The person's subject at that provider: the fresh sign-in must name the same one.
     pub subject: String,
-    /// The role picked.
-    pub role: RoleName,
-    /// The session length picked, in seconds.
-    pub seconds: u64,
-    /// The pending OpenID Connect authorization the choice completes, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authz: Option<String>,
-    /// Set when the application's request `authz` itself asked for the second factor
-    /// (its `acr_values` or `max_age`), before any role was chosen: `role` is then empty
-    /// and `seconds` 0, and the request goes on to the picker after the step-up.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub for_authorization: bool,
     /// When the step-up began: the fresh authentication must be later.
     pub begun_at: UnixTime,
-    /// Set when the step-up is for deciding on an access request rather than for a role
-    /// choice: the request's id (a UUID), whose page (`/requests/{id}`) the person goes
-    /// back to. Only the id is kept, so the way back is always a local page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<String>,
+    /// What the step-up goes on to once the second factor is confirmed.
+    pub next: StepUpNext,
+}
+
+/// What a confirmed step-up goes on to: exactly one of the flows that may ask for it, each
+/// with only what that flow needs, so that no mark can carry a role choice and an access
+/// request at once. Every way back is built from these fields (a local path), never from
+/// an address the browser sent.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepUpNext {
+    /// The role picker's choice, for the person or for a pending OpenID Connect
+    /// authorization (`authz`, the parked request's id).
+    Role {
+        /// The role picked.
+        role: RoleName,
+        /// The session length picked, in seconds.
+        seconds: u64,
+        /// The pending OpenID Connect authorization the choice completes, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authz: Option<String>,
+    },
+    /// An application's authorization request (`authz`) asked for the second factor itself
+    /// (its `acr_values` or `max_age`) before any role was chosen: it goes on to the picker.
+    Authorization {
+        /// The parked authorization request's id.
+        authz: String,
+    },
+    /// An approver's decision on an access request: back to the request's page
+    /// (`/requests/{id}`), with the comment they had typed.
+    Decision {
+        /// The access request's id (a UUID).
+        request: String,
+        /// The request's role, to say what the second factor is for.
+        role: RoleName,
+        /// The comment typed with the decision, at most [`STEP_UP_COMMENT_CHARS`]
+        /// characters, given back to the form.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        comment: String,
+    },
+    /// The device page's approval (RFC 8628): the pending device sign-in named by its user
+    /// code is approved with the role, if it still fits, once the second factor is fresh.
+    Device {
+        /// The user code as shown (`XXXX-XXXX`).
+        user_code: String,
+        /// The role picked.
+        role: RoleName,
+        /// The session length picked, in seconds.
+        seconds: u64,
+    },
+}
+
+/// The longest decision comment a step-up keeps, in characters: the request page's own
+/// limit (`elevation::MAX_TEXT_CHARS`; a longer one is refused there anyway).
+pub const STEP_UP_COMMENT_CHARS: usize = 1000;
+
+impl StepUpNext {
+    /// The role the second factor is for: the one picked, or the access request's; `None`
+    /// for an application's request, which names none yet.
+    pub fn role(&self) -> Option<&RoleName> {
+        match self {
+            Self::Role { role, .. } | Self::Decision { role, .. } | Self::Device { role, .. } => {
+                Some(role)
+            }
+            Self::Authorization { .. } => None,
+        }
+    }
+}
+
+impl fmt::Debug for StepUpNext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Role {
+                role,
+                seconds,
+                authz,
+            } => f
+                .debug_struct("Role")
+                .field("role", role)
+                .field("seconds", seconds)
+                .field("authz", authz)
+                .finish(),
+            Self::Authorization { authz } => f
+                .debug_struct("Authorization")
+                .field("authz", authz)
+                .finish(),
+            Self::Decision { request, role, .. } => f
+                .debug_struct("Decision")
+                .field("request", request)
+                .field("role", role)
+                .finish_non_exhaustive(),
+            Self::Device { role, seconds, .. } => f
+                .debug_struct("Device")
+                .field("user_code", &"[redacted]")
+                .field("role", role)
+                .field("seconds", seconds)
+                .finish(),
+        }
+    }
+}
+
+/// A [`StepUpMark`] as stored: with `next`, or in the format before it (its fields side by
+/// side), read for one release.
+#[derive(Deserialize)]
+struct StoredMark {
+    session: String,
+    provider: ProviderId,
+    subject: String,
+    begun_at: UnixTime,
+    #[serde(default)]
+    next: Option<StepUpNext>,
+    #[serde(default)]
+    role: Option<RoleName>,
+    #[serde(default)]
+    seconds: u64,
+    #[serde(default)]
+    authz: Option<String>,
+    #[serde(default)]
+    for_authorization: bool,
+    #[serde(default)]
+    request: Option<String>,
+}
+
+impl TryFrom<StoredMark> for StepUpMark {
+    type Error = &'static str;
+
+    fn try_from(m: StoredMark) -> Result<Self, Self::Error> {
+        let next = match (m.next, m.request, m.for_authorization, m.authz, m.role) {
+            (Some(next), ..) => next,
+            (None, Some(request), false, None, Some(role)) => StepUpNext::Decision {
+                request,
+                role,
+                comment: String::new(),
+            },
+            (None, None, true, Some(authz), _) => StepUpNext::Authorization { authz },
+            (None, None, false, authz, Some(role)) => StepUpNext::Role {
+                role,
+                seconds: m.seconds,
+                authz,
+            },
+            _ => return Err("a step-up mark with no (or more than one) way to go on"),
+        };
+        Ok(Self {
+            session: m.session,
+            provider: m.provider,
+            subject: m.subject,
+            begun_at: m.begun_at,
+            next,
+        })
+    }
 }
 
 /// Declares an identifier that is a string on the wire and in storage (`serde(transparent)`)
@@ -534,6 +672,61 @@ identifier!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_up_mark_keeps_one_way_on_and_reads_the_format_before_it() {
+        let mark = StepUpMark {
+            session: "h".into(),
+            provider: ProviderId::new("corp"),
+            subject: "root".into(),
+            begun_at: UnixTime::from_secs(100),
+            next: StepUpNext::Device {
+                user_code: "BCDF-GHJK".into(),
+                role: RoleName::new("prod-write"),
+                seconds: 900,
+            },
+        };
+        let text = serde_json::to_string(&mark).unwrap();
+        assert!(text.contains("\"kind\":\"device\""), "{text}");
+        assert_eq!(serde_json::from_str::<StepUpMark>(&text).unwrap(), mark);
+        assert!(
+            !format!("{mark:?}").contains("BCDF"),
+            "the user code stays out of logs"
+        );
+
+        let old = |extra: &str| {
+            let text = format!(
+                "{{\"session\":\"h\",\"provider\":\"corp\",\"subject\":\"root\",\
+                 \"begun_at\":100{extra}}}"
+            );
+            serde_json::from_str::<StepUpMark>(&text).map(|m| m.next)
+        };
+        assert_eq!(
+            old(",\"role\":\"ops\",\"seconds\":900,\"authz\":\"a1\"").unwrap(),
+            StepUpNext::Role {
+                role: RoleName::new("ops"),
+                seconds: 900,
+                authz: Some("a1".into())
+            }
+        );
+        assert_eq!(
+            old(",\"role\":\"\",\"seconds\":0,\"authz\":\"a1\",\"for_authorization\":true")
+                .unwrap(),
+            StepUpNext::Authorization { authz: "a1".into() }
+        );
+        assert_eq!(
+            old(",\"role\":\"ops\",\"seconds\":0,\"request\":\"r1\"").unwrap(),
+            StepUpNext::Decision {
+                request: "r1".into(),
+                role: RoleName::new("ops"),
+                comment: String::new()
+            }
+        );
+        // What the old format could not mean is refused, not guessed.
+        assert!(old(",\"role\":\"ops\",\"seconds\":0,\"for_authorization\":true").is_err());
+        assert!(old(",\"role\":\"ops\",\"request\":\"r1\",\"authz\":\"a1\"").is_err());
+        assert!(old("").is_err());
+    }
 
     #[test]
     fn principal_keys_are_stored_without_repeats_and_old_records_read() {

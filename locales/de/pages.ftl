@@ -113,6 +113,7 @@ device-malformed = Das ist kein Code, den Lanyard ausgibt: Ein Code besteht aus 
 device-unknown = Dieser Code ist ungültig: Er ist vielleicht vertippt, abgelaufen (Codes gelten 10 Minuten) oder bereits verwendet. Prüfen Sie den Code, den Ihr Terminal anzeigt, oder starten Sie die Anmeldung dort neu.
 device-locked = Es wurden zu viele falsche Codes eingegeben, daher werden eine Weile keine Codes angenommen. Warten Sie 10 Minuten und starten Sie die Anmeldung dann in Ihrem Terminal neu.
 device-gone = Diese Anmeldung ist abgelaufen oder wurde inzwischen beantwortet. Starten Sie die Anmeldung in Ihrem Terminal neu.
+device-gone-step-up = Der Code ist abgelaufen, während Sie Ihren zweiten Faktor bestätigt haben, daher wurde die Anmeldung nicht genehmigt. Ihr zweiter Faktor ist jetzt bestätigt: Starten Sie die Anmeldung in Ihrem Terminal neu und geben Sie den neuen Code ein, den es anzeigt.
 device-choose-role = Wählen Sie eine der Rollen, um zuzustimmen, oder lehnen Sie die Anmeldung ab.
 device-confirm-title = Bei { $app } anmelden?
 device-confirm-lead = { $app } möchte sich mit dem Code { $code } als { $who } ({ $provider }) anmelden.
@@ -173,6 +174,11 @@ step-up-cancel = Zurück zu den Rollen, ohne diese
 step-up-continue-title = Weiter zu { $provider }
 # $role wird fett gezeigt.
 step-up-continue-lead = Die Rolle { $role } braucht einen zweiten Faktor. Ihr Browser bringt Sie jetzt zu { $provider }, damit Sie sich dort mit einem zweiten Faktor erneut anmelden; danach kommen Sie hierher zurück.
+# $role is shown in bold.
+step-up-continue-lead-device = Die Anmeldung Ihres Terminals mit der Rolle { $role } zu genehmigen, braucht einen zweiten Faktor. Ihr Browser bringt Sie jetzt zu { $provider }, damit Sie sich dort mit einem zweiten Faktor erneut anmelden; danach kommen Sie hierher zurück und die Anmeldung wird genehmigt.
+# $role and $who are shown in bold.
+step-up-code-lead-device = Die Anmeldung Ihres Terminals mit der Rolle { $role } zu genehmigen, braucht einen zweiten Faktor. Geben Sie den aktuellen Einmalcode von { $who } aus Ihrer Authenticator-App ein ({ $provider }).
+step-up-cancel-device = Zurück zur Anmeldung Ihres Terminals, ohne diese Rolle
 
 ## Step-up für die Anmeldeanfrage einer Anwendung (Issue 17)
 

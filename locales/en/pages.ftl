@@ -134,6 +134,7 @@ device-malformed = That is not a code Lanyard gives out: a code is 8 letters, su
 device-unknown = That code is not valid: it may be mistyped, expired (codes last 10 minutes) or already used. Check the code your terminal shows, or start the sign-in again there.
 device-locked = Too many wrong codes were entered, so codes are not accepted for a while. Wait 10 minutes, then start the sign-in again in your terminal.
 device-gone = That sign-in has expired or was answered in the meantime. Start the sign-in again in your terminal.
+device-gone-step-up = The code expired while you confirmed your second factor, so the sign-in was not approved. Your second factor is confirmed now: start the sign-in again in your terminal and enter the new code it shows.
 device-choose-role = Choose one of the roles to approve, or deny the sign-in.
 device-confirm-title = Sign in to { $app }?
 # $app and $who are shown in bold, $code (the user code) as code.
@@ -196,6 +197,11 @@ step-up-cancel = Back to the roles, without this one
 step-up-continue-title = Continue to { $provider }
 # $role is shown in bold.
 step-up-continue-lead = The role { $role } needs a second factor. Your browser now takes you to { $provider } to sign in again with one; then you come back here.
+# $role is shown in bold.
+step-up-continue-lead-device = Approving the sign-in of your terminal with the role { $role } needs a second factor. Your browser now takes you to { $provider } to sign in again with one; then you come back here and the sign-in is approved.
+# $role and $who are shown in bold.
+step-up-code-lead-device = Approving the sign-in of your terminal with the role { $role } needs a second factor. Enter the current one-time code of { $who } from your authenticator app ({ $provider }).
+step-up-cancel-device = Back to the sign-in of your terminal, without this role
 
 ## Step-up for an application's authorization request (issue 17)
 

@@ -768,7 +768,7 @@ impl<'a> SignIn<'a> {
                 if let Some(mark) = &signed_in.step_up {
                     // A step-up's fresh sign-in (issue 17), for the role it asked for.
                     e.detail["step_up"] = json!(true);
-                    e.detail["role"] = json!(mark.role);
+                    e.detail["role"] = json!(mark.next.role().map_or("", |r| r.as_str()));
                 }
                 // Off the sign-in's path: spawned, never waited for.
                 self.recorder.record(identity, self.clock.now_ms());

@@ -7,9 +7,10 @@
 //!   with a second factor: an OpenID provider with `prompt=login`, `max_age=0` and its MFA
 //!   `acr_values` (OpenID Connect Core §3.1.2.1), a SAML IdP with `ForceAuthn="true"` and a
 //!   `RequestedAuthnContext` of its MFA class refs (saml-core §3.4.1), a local user with a
-//!   form for their one-time code (RFC 6238). The choice (role, length, pending
-//!   authorization) travels in the fresh sign-in's single-use transaction as a
-//!   [`StepUpMark`], with the SSO session that asked and the person it is for.
+//!   form for their one-time code (RFC 6238). What comes next ([`StepUpNext`]: the role
+//!   choice, the application's request, the decision or the device approval) travels in
+//!   the fresh sign-in's single-use transaction as a [`StepUpMark`], with the SSO session
+//!   that asked and the person it is for.
 //! - The answer comes back through the usual callback, ACS or [`SignIn::finish_code`] as a
 //!   [`SignedIn`] carrying the mark; it never becomes a session of its own.
 //! - [`SignIn::conclude_step_up`] then checks it against the session the browser holds:
@@ -23,12 +24,15 @@
 //!   nothing.
 //! - An application's authorization request asking for a second factor (`acr_values`,
 //!   `max_age`; `op::authorize`) starts the same step-up before any role is chosen
-//!   ([`StepUpStart::for_authorization`]); its answer is checked the same way, and the
+//!   ([`StepUpNext::Authorization`]); its answer is checked the same way, and the
 //!   request goes on to the picker.
 //! - The same step-up confirms an approver's second factor before a decision on an access
-//!   request: the mark then names the request ([`StepUpMark::request`]) instead of a role
-//!   choice, and the person goes back to the request's page, where the elevation service
-//!   decides on the updated session.
+//!   request: the mark then names the request ([`StepUpNext::Decision`], with the comment
+//!   typed) instead of a role choice, and the person goes back to the request's page, where
+//!   the elevation service decides on the updated session.
+//! - The device page (RFC 8628) starts it for a role chosen with Approve
+//!   ([`StepUpNext::Device`], the user code kept): the device sign-in is approved after the
+//!   answer, the trust policy asked again on the updated person.
 //!
 //! May import: `connectors`, `sso`, `session`, `audit`, `identity`, `roles`, `clock`,
 //! `secret`.
@@ -42,7 +46,7 @@ use super::{Binding, SignIn, SignInError, SignedIn, event, saml_refused, upstrea
 use crate::audit::EventKind;
 use crate::connectors::upstream::UpstreamLogin;
 use crate::connectors::{Connector, ProviderInfo};
-use crate::identity::{ExternalIdentity, RoleName, StepUpMark};
+use crate::identity::{ExternalIdentity, StepUpMark, StepUpNext};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::session::{digest, random_id};
@@ -54,19 +58,8 @@ pub struct StepUpStart<'r> {
     pub cookie: &'r Secret,
     /// The SSO session.
     pub session: &'r SsoSession,
-    /// The role picked.
-    pub role: RoleName,
-    /// The length picked, in seconds (already checked).
-    pub seconds: u64,
-    /// The pending OpenID Connect authorization the choice completes, if any.
-    pub authz: Option<String>,
-    /// The application's request `authz` asks for the second factor itself, before any
-    /// role is chosen (`role` empty, `seconds` 0): see [`StepUpMark::for_authorization`].
-    pub for_authorization: bool,
-    /// The access request (its id) the step-up is for instead of a role choice: an
-    /// approver confirms a second factor before deciding on it (`role` is then the
-    /// request's role, `seconds` 0).
-    pub request: Option<String>,
+    /// What the step-up goes on to (a length in it is already checked).
+    pub next: StepUpNext,
     /// The browser's binding cookie of forms, when it has one.
     pub browser: Option<Secret>,
     /// Whether a SAML step-up binds its pending request to the browser with a cross-site
@@ -96,13 +89,8 @@ pub struct CodePrompt {
     pub provider: ProviderInfo,
     /// Who is asked for their code.
     pub username: String,
-    /// The role the code is for.
-    pub role: RoleName,
-    /// The application's request the code is for instead, when it asked for the second
-    /// factor itself ([`StepUpMark::for_authorization`]).
-    pub authorization: Option<String>,
-    /// The access request the code is for (deciding on it), if it is not a role choice.
-    pub request: Option<String>,
+    /// What the code is for (which the form says, and where its cancel link goes).
+    pub next: StepUpNext,
     /// The transaction id (the form's hidden field).
     pub form_id: Secret,
     /// The browser's binding cookie (new when it had none).
@@ -165,18 +153,13 @@ impl SignIn<'_> {
             session: Sso::session_ref(start.cookie.expose_secret()),
             provider: identity.provider.clone(),
             subject: identity.subject.clone(),
-            role: start.role,
-            seconds: start.seconds,
-            authz: start.authz,
-            for_authorization: start.for_authorization,
             begun_at: now,
-            request: start.request,
+            next: start.next,
         };
         tracing::info!(
             provider = %info.id,
             subject = %identity.qualified_subject(),
-            role = %mark.role,
-            for_authorization = mark.for_authorization,
+            next = ?mark.next,
             "step-up begun"
         );
         match connector {
@@ -229,9 +212,7 @@ impl SignIn<'_> {
             return Err(StepUpError::ProviderGone(mark.provider.to_string()));
         };
         let browser = browser.unwrap_or_else(random_id);
-        let (username, role) = (mark.subject.clone(), mark.role.clone());
-        let authorization = mark.authz.clone().filter(|_| mark.for_authorization);
-        let request = mark.request.clone();
+        let (username, next) = (mark.subject.clone(), mark.next.clone());
         let form_id = self
             .sso
             .begin_step_up(mark, None, browser.expose_secret())
@@ -239,9 +220,7 @@ impl SignIn<'_> {
         Ok(CodePrompt {
             provider: info.clone(),
             username,
-            role,
-            authorization,
-            request,
+            next,
             form_id,
             browser,
         })
@@ -351,7 +330,7 @@ impl SignIn<'_> {
             refused.detail = json!({
                 "outcome": "refused",
                 "step_up": true,
-                "role": mark.role,
+                "role": mark.next.role().map_or("", |r| r.as_str()),
                 "session_subject": session.identity.qualified_subject(),
             });
             self.audit.note(refused).await;
@@ -368,7 +347,7 @@ impl SignIn<'_> {
         self.sso.save(cookie.expose_secret(), session).await?;
         tracing::info!(
             subject = %session.identity.qualified_subject(),
-            role = %mark.role,
+            next = ?mark.next,
             "stepped up with a second factor"
         );
         Ok(())

@@ -10,8 +10,18 @@
 //! so does one refused for too many wrong codes. Every form is CSRF-checked against the SSO
 //! session; a person who is not signed in is sent to sign in and back, the code kept.
 //!
-//! May import: `op`, `access`, `audit`, `roles`, `secret`, `sso`, `web::pages`, `web::picker`,
-//! `web::views`, `web::session`, `web::extract`, `web::error`.
+//! A role that needs a (fresher) second factor is offered too, marked as the picker marks
+//! it; Approve with it starts the picker's step-up (`web::step_up::begin_device`, the
+//! sign-in service's checks and single-use transaction), the user code kept in the mark.
+//! After the fresh authentication [`continue_step_up`] looks the code up again (by the
+//! mark, never by an address the browser sent), asks the trust policy again on the
+//! updated session and the fresh identity, and approves; a role still out of reach brings
+//! the confirmation back saying so, and a code that expired meanwhile the entry form
+//! saying that a new one is needed.
+//!
+//! May import: `op`, `access`, `audit`, `roles`, `secret`, `sso`, `identity`, `web::pages`,
+//! `web::picker`, `web::views`, `web::session`, `web::extract`, `web::error`,
+//! `web::step_up`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,8 +33,9 @@ use serde::Deserialize;
 use crate::access::Attempt;
 use crate::access::offer::{Audience, ChoiceError, Offer, offer};
 use crate::audit::Door;
+use crate::identity::{ExternalIdentity, RoleName};
 use crate::op::{CodeEnterer, DeviceApproval, DeviceLookup, PendingDevice, UserCode};
-use crate::roles::{RequestFacts, Role};
+use crate::roles::{Caller, RequestFacts, Role};
 use crate::secret::Secret;
 use crate::sso::{Sso, SsoSession};
 use crate::web::AppState;
@@ -37,6 +48,7 @@ use crate::web::pages::{
     to_signin, who,
 };
 use crate::web::picker::{Preferences, arrange};
+use crate::web::step_up;
 use crate::web::views::{DeviceConfirmPage, DeviceDonePage, DeviceEntryPage};
 
 /// The longest code kept from the query or the form, in characters (a real one has 9).
@@ -52,6 +64,8 @@ pub const LOCKED: Msg = Msg::new("device-locked");
 pub const GONE: Msg = Msg::new("device-gone");
 /// What the confirmation says when Approve was pressed without a role chosen.
 pub const CHOOSE_ROLE: Msg = Msg::new("device-choose-role");
+/// What the entry form says when the code expired (or was answered) during a step-up.
+pub const GONE_DURING_STEP_UP: Msg = Msg::new("device-gone-step-up");
 
 /// Query of `GET /device`.
 #[derive(Debug, Deserialize)]
@@ -157,7 +171,7 @@ async fn answered(
         pending: &pending,
     };
     match form.action.as_str() {
-        "approve" => approve(&visit, &sso_ref, &form).await,
+        "approve" => approve(&visit, (headers, &cookie, &sso_ref), &form).await,
         "deny" => deny(&visit).await,
         _ => {
             let selected = pending.role.as_deref();
@@ -185,7 +199,7 @@ fn kept(typed: &str) -> String {
 }
 
 /// The device page's address with the code typed (left out when empty).
-fn device_url(typed: &str) -> String {
+pub(crate) fn device_url(typed: &str) -> String {
     if typed.is_empty() {
         return "/device".to_owned();
     }
@@ -252,7 +266,7 @@ impl DeviceVisit<'_> {
     ) -> PageResult {
         let state = self.state;
         let identity = &self.session.identity;
-        let (grants, mfa_roles) = match offer(&state.roles, identity, self.audience(), self.facts) {
+        let (grants, step_up) = match offer(&state.roles, identity, self.audience(), self.facts) {
             Offer::Issue(grant) => (vec![*grant], Vec::new()),
             Offer::Pick {
                 grants,
@@ -273,6 +287,7 @@ impl DeviceVisit<'_> {
             .iter()
             .filter(|r| {
                 grants.iter().any(|g| g.role().name == r.name)
+                    || step_up.contains(&r.name)
                     || approved.iter().any(|(a, _)| *a == r.name)
             })
             .cloned()
@@ -287,6 +302,9 @@ impl DeviceVisit<'_> {
         let default = state.config.tokens.default_duration.as_secs();
         let mut arranged = arrange(&roles, prefs, "", (default, locale()));
         crate::web::requests::mark_approved(&mut arranged.groups, &approved);
+        for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
+            row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
+        }
         let page = DeviceConfirmPage {
             t: locale(),
             app: self.pending.client_name.clone(),
@@ -295,7 +313,6 @@ impl DeviceVisit<'_> {
             csrf: self.session.csrf.clone(),
             user_code: self.pending.user_code.shown(),
             groups: arranged.groups,
-            mfa_roles,
             notice,
         };
         Ok((status, render(&page)?).into_response())
@@ -304,8 +321,14 @@ impl DeviceVisit<'_> {
 
 /// Approve: the role and length chosen are checked as the picker checks them (trust
 /// policy, the application's allowed roles, the role's lengths), then the answer is left
-/// for the tool's next poll, which gets the tokens.
-async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> PageResult {
+/// for the tool's next poll, which gets the tokens. A role that needs a (fresher) second
+/// factor starts the step-up for it first (`headers` and `cookie`: the browser's and its
+/// SSO session's).
+async fn approve(
+    visit: &DeviceVisit<'_>,
+    (headers, cookie, sso_ref): (&HeaderMap, &Secret, &str),
+    form: &DeviceForm,
+) -> PageResult {
     let (state, pending) = (visit.state, visit.pending);
     if form.role.is_empty() {
         let notice = locale().say(&CHOOSE_ROLE);
@@ -327,6 +350,13 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
     let choice = match chose.await {
         Ok(Ok(c)) => c,
         Err(page) => return Ok(page),
+        Ok(Err(ChoiceError::NeedsStepUp(asked))) => {
+            let (role, seconds) = *asked;
+            let at = (cookie, visit.session);
+            let code = pending.user_code.shown();
+            let chosen = (role, seconds, code);
+            return step_up::begin_device(state, (headers, locale()), at, chosen).await;
+        }
         Ok(Err(e)) => {
             let status = match e {
                 ChoiceError::NotAvailable(_) => StatusCode::FORBIDDEN,
@@ -336,11 +366,25 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
             return visit.confirm(Some(&form.role), notice, status).await;
         }
     };
-    let role = &choice.grant.role().name;
+    let chosen = (choice.grant, choice.seconds);
+    approved(visit, sso_ref, chosen).await
+}
+
+/// Leaves the approval of the pending device sign-in with the role of `grant` for
+/// `seconds` for the tool's next poll; the page saying so (or the entry form again when
+/// the code was answered or expired since it was looked up).
+async fn approved(
+    visit: &DeviceVisit<'_>,
+    sso_ref: &str,
+    (grant, seconds): (crate::roles::TrustGrant, u64),
+) -> PageResult {
+    let (state, pending) = (visit.state, visit.pending);
+    let identity = &visit.session.identity;
+    let role = &grant.role().name;
     let approval = DeviceApproval {
         identity,
         role,
-        duration_secs: choice.seconds,
+        duration_secs: seconds,
         sso_ref,
         source_ip: visit.facts.source_ip,
     };
@@ -362,9 +406,96 @@ async fn approve(visit: &DeviceVisit<'_>, sso_ref: &str, form: &DeviceForm) -> P
         app: pending.client_name.clone(),
         approved: true,
         role: role.to_string(),
-        length: locale().duration(choice.seconds),
+        length: locale().duration(seconds),
     };
     Ok(render(&page)?.into_response())
+}
+
+/// After a step-up for the device page was checked and the session's MFA facts updated:
+/// the pending device sign-in of `user_code` (kept in the step-up's mark) is looked up
+/// again and approved with `role` for `seconds` if the trust policy, asked again on the
+/// updated session and on the fresh identity (`fresh`), now grants it. A code that expired
+/// or was answered meanwhile brings the entry form saying a new code is needed; a role
+/// still out of reach the confirmation again, saying so (never another step-up in a loop).
+pub(crate) async fn continue_step_up(
+    state: &AppState,
+    facts: &RequestFacts,
+    (cookie, session): (&Secret, &mut SsoSession),
+    ((user_code, role, seconds), fresh): ((&str, RoleName, u64), &ExternalIdentity),
+) -> PageResult {
+    let session = &*session;
+    let gone = |status| {
+        entry(
+            state,
+            session,
+            String::new(),
+            Some(GONE_DURING_STEP_UP),
+            status,
+        )
+    };
+    let Some(code) = UserCode::parse(user_code) else {
+        return gone(StatusCode::BAD_REQUEST);
+    };
+    let sso_ref = Sso::session_ref(cookie.expose_secret());
+    let enterer = CodeEnterer {
+        sso_ref: &sso_ref,
+        source_ip: facts.source_ip,
+    };
+    let lookup = state.oidc.device_lookup(&code, enterer).await;
+    let pending = match lookup.map_err(oauth_page)? {
+        DeviceLookup::Found(p) => p,
+        DeviceLookup::Unknown => return gone(StatusCode::BAD_REQUEST),
+        DeviceLookup::Locked => {
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return entry(state, session, String::new(), Some(LOCKED), status);
+        }
+    };
+    let visit = DeviceVisit {
+        state,
+        facts,
+        session,
+        pending: &pending,
+    };
+    let attempt = Attempt::new(facts, Door::Device, Some(&pending.client_id));
+    let length = seconds.to_string();
+    let chose = crate::web::requests::choose(
+        (state, locale()),
+        &session.identity,
+        visit.audience(),
+        (role.as_str(), &length),
+        (facts, &attempt),
+    );
+    let still_short = |e: &dyn std::fmt::Display| {
+        tracing::warn!(role = %role, reason = %e, "still short of the role after a step-up");
+        locale().say(&Msg::new("step-up-not-enough").arg("role", role.to_string()))
+    };
+    let choice = match chose.await {
+        Ok(Ok(c)) => c,
+        Err(page) => return Ok(page),
+        Ok(Err(e)) => {
+            let notice = match e {
+                ChoiceError::NeedsStepUp(_) => still_short(&e),
+                e => locale().say(&choice_refused(&e)),
+            };
+            let status = StatusCode::FORBIDDEN;
+            return visit
+                .confirm(Some(role.as_str()), Some(notice), status)
+                .await;
+        }
+    };
+    // The fresh identity must pass too: what the provider says now, not only what the
+    // session remembers from the first sign-in.
+    let fresh_caller = Caller::Federated(fresh.clone());
+    if let Err(refusal) = state.roles.evaluate(role.as_str(), fresh_caller, facts) {
+        state.access.refused(&attempt, &refusal).await;
+        let said = Msg::new("error-role-not-available").arg("role", role.to_string());
+        let notice = locale().say(&said);
+        let status = StatusCode::FORBIDDEN;
+        return visit
+            .confirm(Some(role.as_str()), Some(notice), status)
+            .await;
+    }
+    approved(&visit, &sso_ref, (choice.grant, choice.seconds)).await
 }
 
 /// Deny: the tool's next poll hears `access_denied`.

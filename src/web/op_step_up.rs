@@ -30,7 +30,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use crate::identity::{RoleName, StepUpMark};
+use crate::identity::StepUpNext;
 use crate::op::{AuthorizeNext, OAuthError, RESUME_PATH};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
@@ -137,11 +137,9 @@ pub(crate) async fn begin(
         cookie,
         session,
         // No role is chosen yet: the picker comes after the step-up.
-        role: RoleName::new(String::new()),
-        seconds: 0,
-        authz: Some(authz.to_owned()),
-        for_authorization: true,
-        request: None,
+        next: StepUpNext::Authorization {
+            authz: authz.to_owned(),
+        },
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
     };
@@ -191,7 +189,7 @@ pub(crate) fn code_page(
     Ok(response)
 }
 
-/// After the answer of a step-up an application asked for (`mark`) was checked
+/// After the answer of a step-up the application's request `authz` asked for was checked
 /// (`result`): on to the picker for its request; an answer that brought no (fresh)
 /// second factor ends the request at the application with
 /// `unmet_authentication_requirements`; other refusals are the step-up's own pages.
@@ -199,14 +197,9 @@ pub(crate) async fn concluded(
     state: &AppState,
     (facts, t): (&RequestFacts, Locale),
     (cookie, session): (&Secret, &mut SsoSession),
-    mark: &StepUpMark,
+    authz: &str,
     result: Result<(), StepUpError>,
 ) -> PageResult {
-    let Some(authz) = mark.authz.as_deref() else {
-        return Err(
-            WebError::Internal("an application's step-up without its request".into()).into(),
-        );
-    };
     match result {
         Ok(()) => to_picker(state, (facts, t), (cookie, session), authz).await,
         Err(e @ (StepUpError::NoSecondFactorUsed | StepUpError::NotFresh)) => {

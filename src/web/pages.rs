@@ -17,7 +17,7 @@ use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
 use crate::audit::Door;
-use crate::identity::{ExternalIdentity, RoleName, StepUpMark};
+use crate::identity::{ExternalIdentity, RoleName};
 use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
@@ -897,20 +897,20 @@ async fn chosen_wrong(
 }
 
 /// After a step-up was checked and the session's MFA facts updated: the choice it carried
-/// (`mark`) goes on as if just made on the picker. The trust policy decides again, on the
+/// (the role, its length in seconds, the pending authorization or `""`) goes on as if just
+/// made on the picker. The trust policy decides again, on the
 /// updated person and on the fresh identity (`fresh`) alike; a role still out of reach is
 /// refused with a page, never offered another step-up in a loop.
 pub(crate) async fn continue_step_up(
     state: &AppState,
     (facts, t): (&RequestFacts, Locale),
     (cookie, session): (&Secret, &mut SsoSession),
-    (mark, fresh): (&StepUpMark, &ExternalIdentity),
+    ((role, seconds, authz), fresh): ((RoleName, u64, String), &ExternalIdentity),
 ) -> PageResult {
-    let authz = mark.authz.clone().unwrap_or_default();
     let target = for_client(state, Some(&authz)).await?;
     let attempt = Attempt::new(facts, Door::Browser, target.client_id());
-    let seconds = mark.seconds.to_string();
-    let asked = (mark.role.as_str(), seconds.as_str());
+    let seconds = seconds.to_string();
+    let asked = (role.as_str(), seconds.as_str());
     let chose = state.access.choose(
         &state.roles,
         &session.identity,
@@ -922,7 +922,7 @@ pub(crate) async fn continue_step_up(
         Ok(c) => c,
         Err(ChoiceError::SignInAgain) => return Ok(to_signin(&roles_url(Some(&authz)))),
         Err(e @ ChoiceError::NeedsStepUp(_)) => {
-            let role = mark.role.to_string();
+            let role = role.to_string();
             tracing::warn!(role = %role, reason = %e, "still short of the role after a step-up");
             let said = Msg::new("step-up-not-enough").arg("role", role);
             return Err(WebError::Forbidden(said).into());
@@ -932,12 +932,9 @@ pub(crate) async fn continue_step_up(
     // The fresh identity must pass too: what the provider says now, not only what the
     // session remembers from the first sign-in.
     let fresh_caller = Caller::Federated(fresh.clone());
-    if let Err(refusal) = state
-        .roles
-        .evaluate(mark.role.as_str(), fresh_caller, facts)
-    {
+    if let Err(refusal) = state.roles.evaluate(role.as_str(), fresh_caller, facts) {
         state.access.refused(&attempt, &refusal).await;
-        let said = Msg::new("error-role-not-available").arg("role", mark.role.to_string());
+        let said = Msg::new("error-role-not-available").arg("role", role.to_string());
         return Err(WebError::Forbidden(said).into());
     }
     let visit = Visit::new(state, cookie, &target, (facts, t));

@@ -52,6 +52,9 @@ use crate::web::views::{
 
 /// The most requests each list of `/requests` shows (newest first).
 const LIST_LIMIT: u32 = 200;
+// The comment a step-up keeps for the form is bounded as the form's own.
+const _: () = assert!(crate::identity::STEP_UP_COMMENT_CHARS == MAX_TEXT_CHARS);
+
 /// The longest reason a list shows, in characters (the request's page shows it whole).
 const LIST_REASON_CHARS: usize = 120;
 /// The longest ticket kept from a form, in characters (the service checks the rule).
@@ -837,6 +840,34 @@ async fn shown(
     let Some((_, session)) = current_session(state, headers).await? else {
         return Ok(to_signin(&href));
     };
+    page_of(state, (facts, t), &session, (id, done, "")).await
+}
+
+/// The page of the access request `id` after its approver confirmed a second factor for
+/// a decision (`web::step_up`): saying so, with the comment they had typed back in the
+/// form, to decide now on the updated `session`. Every refusal is its page.
+pub(crate) async fn after_step_up(
+    state: &AppState,
+    (facts, t): (&RequestFacts, Locale),
+    session: &SsoSession,
+    (id, comment): (&str, &str),
+) -> Response {
+    page_of(state, (facts, t), session, (id, Some("confirmed"), comment))
+        .await
+        .unwrap_or_else(|e| e.page(t))
+}
+
+/// The page of the access request `id` for the person of `session`, with the notice of
+/// `done` and `comment` in the decision's form.
+async fn page_of(
+    state: &AppState,
+    (facts, t): (&RequestFacts, Locale),
+    session: &SsoSession,
+    (id, done, comment): (&str, Option<&str>, &str),
+) -> Result<Response, Refused> {
+    let Some(href) = request_page(id) else {
+        return Err(Refused::NotFound);
+    };
     let elevation = service(state)?;
     let request = elevation
         .get(id)
@@ -914,6 +945,7 @@ async fn shown(
         can_revoke: approver && open_window,
         assumable: own && open_window,
         notice,
+        comment: comment.to_owned(),
     };
     Ok(Html(
         page.render()
@@ -1070,14 +1102,16 @@ async fn acted(
                 Ok(_) if verdict == Verdict::Approve => "approved",
                 Ok(_) => "denied",
                 Err(DecisionError::StepUpNeeded) => {
-                    return confirm_first(state, (headers, t), (&cookie, &session), &request).await;
+                    let at = (&cookie, &session);
+                    return confirm_first(state, (headers, t), at, (&request, &form.comment)).await;
                 }
                 // Short of the approvers document only for a second factor it asks for:
                 // the step-up brings it, and the decision is asked again.
                 Err(DecisionError::NotApprover(_))
                     if roles_allow_after_step_up(&state.roles, &request, me, facts) =>
                 {
-                    return confirm_first(state, (headers, t), (&cookie, &session), &request).await;
+                    let at = (&cookie, &session);
+                    return confirm_first(state, (headers, t), at, (&request, &form.comment)).await;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -1128,16 +1162,22 @@ fn roles_allow_after_step_up(
             .is_ok()
 }
 
-/// Sends the approver to confirm a fresh second factor, back to the request's page after.
+/// Sends the approver to confirm a fresh second factor, back to the request's page after
+/// with the decision's `comment` in its form again. A comment longer than the form allows
+/// is refused here, as the decision would refuse it.
 async fn confirm_first(
     state: &AppState,
     (headers, t): (&HeaderMap, Locale),
     (cookie, session): (&Secret, &SsoSession),
-    request: &AccessRequest,
+    (request, comment): (&AccessRequest, &str),
 ) -> Result<Response, Refused> {
+    if comment.chars().count() > MAX_TEXT_CHARS {
+        return Err(Refused::TooLong);
+    }
     let role = RoleName::new(request.row.role.clone());
     let id = request.row.id.clone();
-    Ok(step_up::begin_decision(state, (headers, t), (cookie, session), (role, id)).await?)
+    let next = (role, id, comment);
+    Ok(step_up::begin_decision(state, (headers, t), (cookie, session), next).await?)
 }
 
 #[cfg(test)]

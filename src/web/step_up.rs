@@ -18,20 +18,25 @@
 //! own pages and what follows are `web::op_step_up`'s.
 //!
 //! An approver deciding on an access request steps up the same way ([`begin_decision`]):
-//! the answer then sends the browser back to the request's page (`/requests/{id}`, built
-//! from the request's id alone, never from a path the browser sent), where the decision
-//! is taken on the updated session.
+//! the answer then shows the request's page again (`/requests/{id}`, built from the
+//! request's id alone, never from a path the browser sent), the comment typed with the
+//! decision given back to the form, and the decision is taken on the updated session.
+//!
+//! The device page (RFC 8628) steps up the same way for a role chosen with Approve
+//! ([`begin_device`]): the answer goes back to the device flow by the user code kept in the
+//! mark (`web::device::continue_step_up`), which approves the device sign-in if the role
+//! now fits.
 //!
 //! May import: `signin`, `sso`, `session`, `identity`, `roles`, `secret`, `web::pages`,
 //! `web::requests`, `web::views`, `web::session`, `web::extract`, `web::error`,
-//! `web::i18n`, `web::cookies`, `web::op_step_up`.
+//! `web::i18n`, `web::cookies`, `web::op_step_up`, `web::device`.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{ExternalIdentity, RoleName, StepUpMark};
+use crate::identity::{ExternalIdentity, RoleName, STEP_UP_COMMENT_CHARS, StepUpMark, StepUpNext};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::session::keyspace::{STEP_UP, STEP_UP_TTL};
@@ -42,10 +47,9 @@ use crate::web::error::{Back, PageError, WebError};
 use crate::web::extract::{Browser, PageForm};
 use crate::web::i18n::{Locale, Msg};
 use crate::web::pages::{PageResult, continue_step_up, provider_name, render, with_binding};
-use crate::web::requests::request_page;
 use crate::web::session::current_session;
 use crate::web::views::{StepUpCodePage, StepUpContinuePage};
-use crate::web::{AppState, cookies, op_step_up};
+use crate::web::{AppState, cookies, device, op_step_up, requests};
 
 /// The answer of a step-up's fresh sign-in, kept for the browser's next request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,51 +102,97 @@ pub(crate) async fn begin(
     (role, seconds, authz): (RoleName, u64, &str),
 ) -> PageResult {
     let authz = (!authz.is_empty()).then(|| authz.to_owned());
-    let then = Then::Choice { seconds, authz };
-    start(state, (headers, t), (cookie, session), (role, then)).await
+    let next = StepUpNext::Role {
+        role,
+        seconds,
+        authz,
+    };
+    start(state, (headers, t), (cookie, session), next).await
 }
 
 /// Begins a step-up for the approver of the session `cookie`/`session`, whose decision on
-/// the access request `request` (for the role `role`) needs a fresh second factor; the
-/// answer brings the browser back to the request's page.
+/// the access request `request` (for the role `role`, with the comment `comment`) needs a
+/// fresh second factor; the answer brings the browser back to the request's page, the
+/// comment (its first [`STEP_UP_COMMENT_CHARS`] characters) in the form again.
 pub(crate) async fn begin_decision(
     state: &AppState,
     (headers, t): (&HeaderMap, Locale),
     (cookie, session): (&Secret, &SsoSession),
-    (role, request): (RoleName, String),
+    (role, request, comment): (RoleName, String, &str),
 ) -> PageResult {
-    let then = Then::Decide(request);
-    start(state, (headers, t), (cookie, session), (role, then)).await
+    let comment = comment.chars().take(STEP_UP_COMMENT_CHARS).collect();
+    let next = StepUpNext::Decision {
+        request,
+        role,
+        comment,
+    };
+    start(state, (headers, t), (cookie, session), next).await
 }
 
-/// What a step-up goes on to once the second factor is confirmed.
-enum Then {
-    /// The picker's choice: its length and the pending authorization it completes.
-    Choice { seconds: u64, authz: Option<String> },
-    /// The decision on the access request of this id, on its page.
-    Decide(String),
+/// Begins a step-up for the role `role` (length `seconds`) chosen with Approve on the
+/// device page for the pending device sign-in of `user_code` (as shown, `XXXX-XXXX`); the
+/// answer goes back to the device flow by that code.
+pub(crate) async fn begin_device(
+    state: &AppState,
+    (headers, t): (&HeaderMap, Locale),
+    (cookie, session): (&Secret, &SsoSession),
+    (role, seconds, user_code): (RoleName, u64, String),
+) -> PageResult {
+    let next = StepUpNext::Device {
+        user_code,
+        role,
+        seconds,
+    };
+    start(state, (headers, t), (cookie, session), next).await
+}
+
+/// What the pages of a step-up for `next` say it is for, and where their cancel link goes:
+/// the lead's message id for the code form and for the page continuing to the provider,
+/// the cancel link's address (a local path made from the mark's own data) and message id.
+struct Wording {
+    code_lead: &'static str,
+    continue_lead: &'static str,
+    cancel_href: String,
+    cancel: &'static str,
+}
+
+fn wording(next: &StepUpNext) -> Wording {
+    // `Msg::new` names each id where the message catalogue's test finds it.
+    match next {
+        StepUpNext::Decision { request, .. } => Wording {
+            code_lead: Msg::new("step-up-code-lead-request").id(),
+            continue_lead: Msg::new("step-up-continue-lead-request").id(),
+            cancel_href: requests::request_page(request).unwrap_or_else(|| "/requests".into()),
+            cancel: Msg::new("step-up-cancel-request").id(),
+        },
+        StepUpNext::Device { user_code, .. } => Wording {
+            code_lead: Msg::new("step-up-code-lead-device").id(),
+            continue_lead: Msg::new("step-up-continue-lead-device").id(),
+            cancel_href: device::device_url(user_code),
+            cancel: Msg::new("step-up-cancel-device").id(),
+        },
+        StepUpNext::Role { .. } | StepUpNext::Authorization { .. } => Wording {
+            code_lead: Msg::new("step-up-code-lead").id(),
+            continue_lead: Msg::new("step-up-continue-lead").id(),
+            cancel_href: "/roles".into(),
+            cancel: Msg::new("step-up-cancel").id(),
+        },
+    }
 }
 
 async fn start(
     state: &AppState,
     (headers, t): (&HeaderMap, Locale),
     (cookie, session): (&Secret, &SsoSession),
-    (role, then): (RoleName, Then),
+    next: StepUpNext,
 ) -> PageResult {
     let secure = state.config.server.secure_cookies;
-    let shown = role.to_string();
-    let (seconds, authz, request) = match then {
-        Then::Choice { seconds, authz } => (seconds, authz, None),
-        Then::Decide(id) => (0, None, Some(id)),
-    };
+    let shown = next.role().map(ToString::to_string).unwrap_or_default();
+    let said = wording(&next);
     let start = StepUpStart {
         cookie,
         session,
-        role,
-        seconds,
-        authz,
-        for_authorization: false,
-        request: request.clone(),
+        next,
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
     };
@@ -156,7 +206,9 @@ async fn start(
                 provider: provider_name(state, session.identity.provider.as_str()),
                 role: shown,
                 url,
-                request,
+                lead: said.continue_lead,
+                cancel_href: said.cancel_href,
+                cancel: said.cancel,
             };
             let response = render(&page)?.into_response();
             Ok(with_binding(state, response, binding))
@@ -173,19 +225,26 @@ fn code_page(
     prompt: CodePrompt,
     error: Option<Msg>,
 ) -> PageResult {
-    if prompt.authorization.is_some() {
+    if let StepUpNext::Authorization { .. } = prompt.next {
         return op_step_up::code_page((state, t), prompt, error);
     }
     let status = match error {
         Some(_) => StatusCode::UNAUTHORIZED,
         None => StatusCode::OK,
     };
+    let said = wording(&prompt.next);
     let page = StepUpCodePage {
         t,
         provider_name: prompt.provider.display_name.clone(),
         username: prompt.username.clone(),
-        role: prompt.role.to_string(),
-        request: prompt.request.clone(),
+        role: prompt
+            .next
+            .role()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        lead: said.code_lead,
+        cancel_href: said.cancel_href,
+        cancel: said.cancel,
         csrf: prompt.form_id.expose_secret().to_owned(),
         error: error.map(|e| t.say(&e)),
     };
@@ -287,25 +346,39 @@ async fn answer(
         .signin()
         .conclude_step_up((&cookie, &mut session), (&identity, &mark), facts)
         .await;
-    if mark.for_authorization {
-        let at = (&cookie, &mut session);
-        return op_step_up::concluded(state, (facts, t), at, &mark, concluded).await;
+    let at = (&cookie, &mut session);
+    match mark.next {
+        StepUpNext::Authorization { authz } => {
+            op_step_up::concluded(state, (facts, t), at, &authz, concluded).await
+        }
+        StepUpNext::Role {
+            role,
+            seconds,
+            authz,
+        } => {
+            concluded.map_err(refused)?;
+            let chosen = (role, seconds, authz.unwrap_or_default());
+            continue_step_up(state, (facts, t), at, (chosen, &identity)).await
+        }
+        StepUpNext::Decision {
+            request, comment, ..
+        } => {
+            concluded.map_err(refused)?;
+            // The request's page again, the comment in the form, where the decision is
+            // taken on the updated session.
+            let session = &*at.1;
+            Ok(requests::after_step_up(state, (facts, t), session, (&request, &comment)).await)
+        }
+        StepUpNext::Device {
+            user_code,
+            role,
+            seconds,
+        } => {
+            concluded.map_err(refused)?;
+            let chosen = (user_code.as_str(), role, seconds);
+            device::continue_step_up(state, facts, at, (chosen, &identity)).await
+        }
     }
-    concluded.map_err(refused)?;
-    if let Some(request) = &mark.request {
-        // Back to the request's page, where the decision is taken on the updated session.
-        let Some(back) = request_page(request) else {
-            return Err(WebError::BadRequest(Msg::new("step-up-expired")).into());
-        };
-        return Ok(Redirect::to(&format!("{back}?done=confirmed")).into_response());
-    }
-    continue_step_up(
-        state,
-        (facts, t),
-        (&cookie, &mut session),
-        (&mark, &identity),
-    )
-    .await
 }
 
 /// What the person reads about a step-up that could not begin or was refused.

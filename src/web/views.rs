@@ -310,6 +310,8 @@ pub struct RequestPage {
     pub assumable: bool,
     /// Said above the page (the second factor was just confirmed, a decision was taken).
     pub notice: Option<String>,
+    /// The decision's comment given back to the form (typed before a step-up).
+    pub comment: String,
 }
 
 /// A local user's one-time code for a step-up (`POST /step-up/code`).
@@ -323,8 +325,12 @@ pub struct StepUpCodePage {
     pub username: String,
     /// The role the code is for.
     pub role: String,
-    /// The access request (its id) the code is for deciding on, instead of a role choice.
-    pub request: Option<String>,
+    /// The lead's message id: what the code is for (a role, a decision, a device).
+    pub lead: &'static str,
+    /// Where cancelling goes back to (a local path built from the step-up's own data).
+    pub cancel_href: String,
+    /// The cancel link's message id.
+    pub cancel: &'static str,
     /// The form's transaction id.
     pub csrf: String,
     /// The last code was refused.
@@ -345,9 +351,12 @@ pub struct StepUpContinuePage {
     pub role: String,
     /// The provider's authorization or SSO URL.
     pub url: String,
-    /// The access request (its id) the step-up is for deciding on, instead of a role
-    /// choice.
-    pub request: Option<String>,
+    /// The lead's message id: what the step-up is for (a role, a decision, a device).
+    pub lead: &'static str,
+    /// Where cancelling goes back to (a local path built from the step-up's own data).
+    pub cancel_href: String,
+    /// The cancel link's message id.
+    pub cancel: &'static str,
 }
 
 /// No role fits.
@@ -460,9 +469,9 @@ pub struct DeviceConfirmPage {
     pub csrf: String,
     /// The user code, `XXXX-XXXX`.
     pub user_code: String,
+    /// The roles offered, those that need a (fresh) second factor marked (Approve with one
+    /// asks for a step-up first).
     pub groups: Vec<RoleGroup>,
-    /// Roles not offered because they need a multi-factor sign-in.
-    pub mfa_roles: Vec<crate::identity::RoleName>,
     /// Why the last answer was not taken (a length the role does not grant, no role chosen).
     pub notice: Option<String>,
 }

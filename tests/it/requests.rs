@@ -349,9 +349,24 @@ async fn a_request_is_approved_with_a_fresh_code_and_its_role_ends_with_the_wind
     ann.click("form[action=\"/step-up/code\"] button[type=submit]")
         .await;
     ann.wait_for_text("Your second factor is confirmed").await;
-    assert_eq!(ann.url().await.path(), format!("/requests/{id}"));
-    // The comment typed before the step-up is not kept: typed again.
-    ann.fill("comment", "go ahead").await;
+    // The request's page again, shown by the step-up's answer (whose address is single
+    // use), its forms posting to the request's own page, the comment typed before the
+    // step-up given back.
+    assert!(
+        ann.url().await.path().starts_with("/step-up/"),
+        "{}",
+        ann.url().await
+    );
+    let html = ann.html().await;
+    assert!(
+        html.contains(&format!("action=\"/requests/{id}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(">go ahead</textarea>"),
+        "the comment is kept: {html}"
+    );
+    shot(&ann, "request-after-step-up").await;
     ann.click("button[name=action][value=approve]").await;
     ann.wait_for_text("You approved this request").await;
     let text = ann.text().await;
@@ -401,6 +416,79 @@ async fn a_request_is_approved_with_a_fresh_code_and_its_role_ends_with_the_wind
     let (status, refused) = authorize().await;
     assert_eq!(status, 401, "past the window's end: {refused}");
     rita.close().await;
+}
+
+#[tokio::test]
+async fn the_comment_typed_before_a_step_up_is_given_back_and_the_decision_waits_for_it() {
+    let (l, _seen, _keys) = start().await;
+    let rita = signed_in(&l, "rita", None).await;
+    let id = asked(&l, &rita, "prod-admin").await;
+    let ann = signed_in(&l, "ann", Some(code(&l, ANN_TOTP))).await;
+    l.clock.advance(Duration::from_secs(660));
+    let page = format!("/requests/{id}");
+    // A comment longer than the form's limit is refused before any step-up.
+    let csrf = csrf_of(&l.text(&ann, &page).await);
+    let long = "x".repeat(1001);
+    let r = ann
+        .post(l.at(&page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "approve"),
+            ("comment", &long),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(!r.text().await.unwrap().contains("/step-up/code"));
+    // Approve with a comment and a stale second factor: the code form first.
+    let r = act(&l, &ann, &id, "approve").await;
+    assert_eq!(r.status(), 200);
+    let form = r.text().await.unwrap();
+    assert!(
+        form.contains("Deciding on the access request for <strong>prod-admin</strong>"),
+        "{form}"
+    );
+    assert!(form.contains(&format!("href=\"{page}\"")), "cancel: {form}");
+    let csrf = csrf_of(&form);
+    let otp = code(&l, ANN_TOTP);
+    let r = ann
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", otp.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let answer = location(&r);
+    let r = ann.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Your second factor is confirmed"), "{html}");
+    assert!(
+        html.contains(">looks right</textarea>"),
+        "the comment kept: {html}"
+    );
+    assert!(html.contains(&format!("action=\"{page}\"")), "{html}");
+    // Nothing was decided yet: the request waits for the approver's press.
+    let shown = l.text(&rita, &page).await;
+    assert!(!shown.contains("<strong>ann</strong> approved"), "{shown}");
+    let csrf = csrf_of(&html);
+    let r = ann
+        .post(l.at(&page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "approve"),
+            ("comment", "looks right"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let shown = l.text(&rita, &page).await;
+    assert!(
+        shown.contains("<strong>ann</strong> approved") && shown.contains("“looks right”"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use lanyard::clock::{ManualClock, UnixTime};
 use lanyard::connectors::totp::Totp;
 use lanyard::secret::Secret;
 
+use crate::admin_console::scripts;
 use crate::chromium::Page;
 use crate::harness::{
     Lanyard, T0, browser, cheap_hash, continue_url, csrf_of, memory_store, start_public,
@@ -47,6 +48,7 @@ fn claims_of(token: &str) -> serde_json::Value {
 
 /// `root` has TOTP and is in `admins`; `dave` is in `admins` without TOTP. `viewer` needs
 /// nothing more; `breakglass` needs MFA; `prod-write` needs MFA within the last 5 minutes.
+/// The command line (`lanyard-cli`, the device grant) may receive all three.
 fn local_config(secret_file: &std::path::Path, keys: &std::path::Path) -> String {
     let local = ("corp", "sts:AssumeRole");
     let fresh = "\"Bool\" = { \"aws:MultiFactorAuthPresent\" = \"true\" }, \
@@ -59,7 +61,9 @@ fn local_config(secret_file: &std::path::Path, keys: &std::path::Path) -> String
          [[providers.users]]\nusername = \"root\"\npassword_hash = \"{root}\"\n\
          groups = [\"admins\"]\ntotp_secret_file = \"{secret}\"\n\
          [[providers.users]]\nusername = \"dave\"\npassword_hash = \"{dave}\"\ngroups = [\"admins\"]\n\
-         {}{}{}",
+         {}{}{}\
+         [[clients]]\nid = \"lanyard-cli\"\nname = \"Lanyard command line\"\npublic = true\n\
+         grant_types = [\"device_code\"]\nallowed_roles = [\"viewer\", \"breakglass\", \"prod-write\"]\n",
         role("viewer", local, "admins", ""),
         role("breakglass", local, "admins", MFA),
         role("prod-write", local, "admins", fresh),
@@ -692,5 +696,258 @@ async fn a_saml_answer_from_an_earlier_login_is_refused() {
     assert!(
         page.contains("an earlier sign-in instead of a fresh one"),
         "{page}"
+    );
+}
+
+// --- the device page (RFC 8628): a terminal's sign-in approved with a step-up ------------
+
+/// What the device page says once the device is approved.
+const DEVICE_DONE: &str = "Signed in. You can close this tab and return to your terminal.";
+
+/// The axe check of the page shown now (`what` it is): scripts on for it only.
+async fn axe(page: &Page, what: &str) {
+    scripts(page, true).await;
+    let problems = page.accessibility_problems().await;
+    scripts(page, false).await;
+    assert!(problems.is_empty(), "{what}: {problems:?}");
+}
+
+/// `lanyard login`'s start: the device authorization of the public command line client;
+/// its device code and user code.
+async fn device_started(l: &Lanyard) -> (String, String) {
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/device_authorization"))
+        .form(&[("client_id", "lanyard-cli")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let a: serde_json::Value = r.json().await.unwrap();
+    let text = |k: &str| {
+        a[k].as_str()
+            .unwrap_or_else(|| panic!("{k}: {a}"))
+            .to_owned()
+    };
+    (text("device_code"), text("user_code"))
+}
+
+/// One poll of the token endpoint for `device_code`: the status and the answer.
+async fn device_poll(l: &Lanyard, device_code: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+            ("client_id", "lanyard-cli"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// `POST /device` from `b` approving `user_code` with `role` for 900 seconds.
+async fn device_approve(
+    l: &Lanyard,
+    b: &reqwest::Client,
+    user_code: &str,
+    role: &str,
+) -> reqwest::Response {
+    let csrf = csrf_of(&l.text(b, "/device").await);
+    let select = format!("duration.{role}");
+    b.post(l.at("/device"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user_code", user_code),
+            ("action", "approve"),
+            ("role", role),
+            (select.as_str(), "900"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_terminal_sign_in_steps_up_with_a_one_time_code_on_the_device_page_in_chromium() {
+    let (l, totp, _dir) = local().await;
+    let page = Page::open("step_up_device").await;
+    // Pages work without JavaScript: scripts are off but for axe.
+    scripts(&page, false).await;
+    page.goto(&l.at("/auth/corp")).await;
+    page.fill("username", "root").await;
+    page.fill("password", "root-pw").await;
+    page.fill("otp", &totp.code_at(UnixTime::from_secs(T0)))
+        .await;
+    page.click("form[method=post] button[type=submit]").await;
+    page.wait_for_url("the picker", |u| u.path() == "/roles")
+        .await;
+
+    // Ten minutes on, `lanyard login` in a terminal: the code is too old for prod-write.
+    l.clock.advance(Duration::from_secs(600));
+    let (device_code, user_code) = device_started(&l).await;
+    page.goto(&l.at(&format!("/device?user_code={user_code}")))
+        .await;
+    page.wait_for_url("the device page", |u| u.path() == "/device")
+        .await;
+    page.click("form[action=\"/device\"] button[value=continue]")
+        .await;
+    page.wait_for_text("Only continue if you started this")
+        .await;
+    let html = page.html().await;
+    let at = html
+        .find("value=\"prod-write\"")
+        .expect("prod-write is offered on the device page");
+    let row_end = at + html[at..].find("</div>").unwrap();
+    assert!(html[at..row_end].contains(MARK), "marked: {html}");
+    assert_eq!(html.matches(MARK).count(), 1, "only prod-write: {html}");
+    axe(&page, "axe on the confirmation").await;
+
+    page.click("input[name=role][value=\"prod-write\"]").await;
+    page.client
+        .find(fantoccini::Locator::Css(
+            "select[name=\"duration.prod-write\"]",
+        ))
+        .await
+        .unwrap()
+        .select_by_value("900")
+        .await
+        .unwrap();
+    page.click("button[value=approve]").await;
+    page.wait_for_text("Confirm with your one-time code").await;
+    page.wait_for_text("Approving the sign-in of your terminal with the role prod-write")
+        .await;
+    let cancel = format!("a[href=\"/device?user_code={user_code}\"]");
+    assert!(
+        page.client
+            .find(fantoccini::Locator::Css(&cancel))
+            .await
+            .is_ok(),
+        "the cancel link goes back to the device page with the code"
+    );
+    axe(&page, "axe on the code form").await;
+
+    // A wrong code: refused, the form again, the terminal still waiting.
+    let good = totp.code_at(UnixTime::from_secs(T0 + 600));
+    page.fill("otp", wrong(&good)).await;
+    page.click("form[action=\"/step-up/code\"] button[type=submit]")
+        .await;
+    page.wait_for_text("That code is incorrect").await;
+    axe(&page, "axe on the refused code").await;
+    let (status, pending) = device_poll(&l, &device_code).await;
+    assert_eq!(status, 400);
+    assert_eq!(pending["error"], "authorization_pending", "{pending}");
+
+    // The right code: back to the device flow by the code kept, approved with prod-write.
+    page.fill("otp", &good).await;
+    page.click("form[action=\"/step-up/code\"] button[type=submit]")
+        .await;
+    page.wait_for_text(DEVICE_DONE).await;
+    assert!(page.text().await.contains("prod-write"));
+    axe(&page, "axe on the approval").await;
+    // The terminal polls again after its interval.
+    l.clock.advance(Duration::from_secs(11));
+    let (status, tokens) = device_poll(&l, &device_code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(claims["role"], "prod-write");
+    assert_eq!(claims["sub"], "corp:root");
+    assert_eq!(tokens["expires_in"], 900);
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_device_step_up_is_bound_to_its_browser_and_session() {
+    let (l, totp, _dir) = local().await;
+    let b = browser();
+    local_picker(&l, &b, "root", Some(&totp.code_at(UnixTime::from_secs(T0)))).await;
+    l.clock.advance(Duration::from_secs(600));
+    let (device_code, user_code) = device_started(&l).await;
+    let r = device_approve(&l, &b, &user_code, "prod-write").await;
+    assert_eq!(r.status(), 200);
+    let form = r.text().await.unwrap();
+    assert!(form.contains("Confirm with your one-time code"), "{form}");
+    let csrf = csrf_of(&form);
+    let good = totp.code_at(UnixTime::from_secs(T0 + 600));
+    // Another browser cannot use the form.
+    let other = browser();
+    let r = other
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Its own browser can; the answer is refused to another person's session.
+    let r = b
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let answer = location(&r);
+    let dave = browser();
+    local_picker(&l, &dave, "dave", None).await;
+    let r = dave.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("another session"));
+    l.clock.advance(Duration::from_secs(11));
+    let (status, pending) = device_poll(&l, &device_code).await;
+    assert_eq!(
+        (status, pending["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+    // The answer was taken by that refusal: single use, the device is still not approved.
+    let r = b.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    l.clock.advance(Duration::from_secs(11));
+    let (status, pending) = device_poll(&l, &device_code).await;
+    assert_eq!(
+        (status, pending["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+}
+
+#[tokio::test]
+async fn a_device_code_that_expires_during_the_step_up_ends_on_a_clear_page() {
+    let (l, totp, _dir) = local().await;
+    // The terminal starts first; root signs in with a code, which is stale 400 s later.
+    let (device_code, user_code) = device_started(&l).await;
+    let b = browser();
+    local_picker(&l, &b, "root", Some(&totp.code_at(UnixTime::from_secs(T0)))).await;
+    l.clock.advance(Duration::from_secs(400));
+    let r = device_approve(&l, &b, &user_code, "prod-write").await;
+    assert_eq!(r.status(), 200);
+    let csrf = csrf_of(&r.text().await.unwrap());
+    // The device code (10 minutes) expires while the person looks for their code.
+    l.clock.advance(Duration::from_secs(250));
+    let good = totp.code_at(UnixTime::from_secs(T0 + 650));
+    let r = b
+        .post(l.at("/step-up/code"))
+        .form(&[("csrf", csrf.as_str()), ("otp", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = b.get(l.at(&location(&r))).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("The code expired while you confirmed your second factor"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"user_code\""),
+        "the entry form: {page}"
+    );
+    assert!(
+        !page.contains(&user_code),
+        "the old code is not offered again: {page}"
+    );
+    let (status, expired) = device_poll(&l, &device_code).await;
+    assert_eq!(
+        (status, expired["error"].as_str()),
+        (400, Some("expired_token"))
     );
 }
