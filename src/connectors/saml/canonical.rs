@@ -68,15 +68,6 @@ pub fn exactly_one<'a, 'input>(
         .ok_or_else(|| SamlError::Malformed(format!("the {name} element is missing")))
 }
 
-/// Every element `{ns}name` below `node` (and `node` itself), in document order.
-pub fn descendants<'a, 'input>(
-    node: &Node<'a, 'input>,
-    ns: &str,
-    name: &str,
-) -> Vec<Node<'a, 'input>> {
-    node.descendants().filter(|c| is(c, ns, name)).collect()
-}
-
 /// The text of an element that must hold exactly one text node and nothing else (see
 /// [`super::xml::whole_text`]: a comment, a processing instruction or a child element is
 /// refused rather than read around), trimmed.
@@ -199,6 +190,6 @@ mod tests {
         assert!(at_most_one(&r, NS, "a").is_err());
         assert!(at_most_one(&r, NS, "b").unwrap().is_some());
         assert!(exactly_one(&r, NS, "c").is_err());
-        assert_eq!(descendants(&r, "urn:o", "a").len(), 1);
+        assert_eq!(children(&r, "urn:o", "a").len(), 1);
     }
 }

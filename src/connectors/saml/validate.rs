@@ -1,8 +1,8 @@
 //! Validation of a SAML `Response` received at the ACS (saml-core §3.2.2, saml-profiles
 //! §4.1.4.3 Web Browser SSO processing rules), failing closed at every step.
 //!
-//! Order of work (one parse of the received document, one verification, one parse of the
-//! signed bytes):
+//! Order of work (one libxml parse of the received document, one verification, one
+//! `roxmltree` parse of the signed bytes):
 //! 1. size limit; DOCTYPE and entity declarations refused before any parser sees the bytes;
 //! 2. the structure of the *received* document: root `samlp:Response`, exactly one
 //!    `Assertion` or `EncryptedAssertion` in the whole document and directly under the root,
@@ -22,7 +22,9 @@
 //!    re-serialization of the document);
 //! 6. claims read **only from those signed bytes**, whose root must be the referenced
 //!    element (same name, same ID) — an element that was not signed cannot be read (the
-//!    defence against XML Signature Wrapping);
+//!    defence against XML Signature Wrapping). They are canonical XML, read with
+//!    `roxmltree` ([`super::canonical`]): no DTD, no comments, well-formed by construction,
+//!    and an attribute that libxml2 and `roxmltree` could read differently is refused;
 //! 7. `EncryptedAssertion` decrypted with the SP key (taken from the signed bytes when the
 //!    Response is signed), then its assertion checked and verified in the same way;
 //! 8. Issuer, Audience, Destination/Recipient, status, time windows with the clock skew.
