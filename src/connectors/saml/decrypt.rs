@@ -9,17 +9,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use libxml::tree::Node;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Padding;
 use openssl::symm::{Cipher, Crypter, Mode};
+use roxmltree::Node;
 
 use super::SamlError;
-use super::xml::{DSIG, XENC, at_most_one, exactly_one, whole_text};
+use super::canonical::{at_most_one, attribute, exactly_one, whole_text};
+use super::xml::{DSIG, XENC};
 
 const XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
 
-fn cipher_value(node: &Node) -> Result<Vec<u8>, SamlError> {
+fn cipher_value(node: &Node<'_, '_>) -> Result<Vec<u8>, SamlError> {
     let data = exactly_one(node, XENC, "CipherData")?;
     let value = exactly_one(&data, XENC, "CipherValue")?;
     let text: String = whole_text(&value, "CipherValue")?
@@ -31,15 +32,18 @@ fn cipher_value(node: &Node) -> Result<Vec<u8>, SamlError> {
         .map_err(|_| SamlError::Decrypt("a CipherValue is not base64".into()))
 }
 
-fn algorithm(node: &Node) -> Result<String, SamlError> {
+fn algorithm<'a>(node: &Node<'a, '_>) -> Result<&'a str, SamlError> {
     let m = exactly_one(node, XENC, "EncryptionMethod")?;
-    m.get_attribute("Algorithm")
+    attribute(&m, "Algorithm")?
         .ok_or_else(|| SamlError::Decrypt("EncryptionMethod has no Algorithm".into()))
 }
 
 /// Decrypts the assertion inside an `EncryptedAssertion` element; returns its XML text.
-pub fn decrypt_assertion(encrypted: &Node, key: &PKey<Private>) -> Result<String, SamlError> {
-    let data = super::validate::encrypted_data(encrypted)?;
+pub fn decrypt_assertion(
+    encrypted: Node<'_, '_>,
+    key: &PKey<Private>,
+) -> Result<String, SamlError> {
+    let data = super::validate::encrypted_data(&encrypted)?;
     let content_alg = algorithm(&data)?;
     // The EncryptedKey sits in EncryptedData/KeyInfo or next to EncryptedData.
     let key_node = match at_most_one(&data, DSIG, "KeyInfo")?
@@ -48,16 +52,15 @@ pub fn decrypt_assertion(encrypted: &Node, key: &PKey<Private>) -> Result<String
         .flatten()
     {
         Some(k) => k,
-        None => exactly_one(encrypted, XENC, "EncryptedKey")?,
+        None => exactly_one(&encrypted, XENC, "EncryptedKey")?,
     };
     let key_alg = algorithm(&key_node)?;
-    match key_alg.as_str() {
+    match key_alg {
         "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" => {}
         a if a == format!("{XENC11}rsa-oaep") => {
             let method = exactly_one(&key_node, XENC, "EncryptionMethod")?;
             if let Some(mgf) = at_most_one(&method, XENC11, "MGF")?
-                && mgf.get_attribute("Algorithm").as_deref()
-                    != Some("http://www.w3.org/2009/xmlenc11#mgf1sha1")
+                && attribute(&mgf, "Algorithm")? != Some("http://www.w3.org/2009/xmlenc11#mgf1sha1")
             {
                 return Err(SamlError::Decrypt(
                     "only MGF1 with SHA-1 is supported".into(),
@@ -80,7 +83,7 @@ pub fn decrypt_assertion(encrypted: &Node, key: &PKey<Private>) -> Result<String
         .map_err(|_| SamlError::Decrypt("the content key could not be unwrapped".into()))?;
     cek.truncate(n);
     let body = cipher_value(&data)?;
-    let plain = decrypt_content(&content_alg, &cek, &body)?;
+    let plain = decrypt_content(content_alg, &cek, &body)?;
     String::from_utf8(plain).map_err(|_| SamlError::Decrypt("the plaintext is not UTF-8".into()))
 }
 

@@ -16,6 +16,7 @@
 //! `session` (its pending requests and replay cache are its own keyspace records), `clock`
 //! (the `UnixTime` type).
 
+mod canonical;
 mod decrypt;
 mod flow;
 mod keys;

@@ -1,8 +1,8 @@
 //! Validation of a SAML `Response` received at the ACS (saml-core §3.2.2, saml-profiles
 //! §4.1.4.3 Web Browser SSO processing rules), failing closed at every step.
 //!
-//! Order of work (one parse of the received document, one verification, one parse of the
-//! signed bytes):
+//! Order of work (one libxml parse of the received document, one verification, one
+//! `roxmltree` parse of the signed bytes):
 //! 1. size limit; DOCTYPE and entity declarations refused before any parser sees the bytes;
 //! 2. the structure of the *received* document: root `samlp:Response`, exactly one
 //!    `Assertion` or `EncryptedAssertion` in the whole document and directly under the root,
@@ -22,7 +22,9 @@
 //!    re-serialization of the document);
 //! 6. claims read **only from those signed bytes**, whose root must be the referenced
 //!    element (same name, same ID) — an element that was not signed cannot be read (the
-//!    defence against XML Signature Wrapping);
+//!    defence against XML Signature Wrapping). They are canonical XML, read with
+//!    `roxmltree` ([`super::canonical`]): no DTD, no comments, well-formed by construction,
+//!    and an attribute that libxml2 and `roxmltree` could read differently is refused;
 //! 7. `EncryptedAssertion` decrypted with the SP key (taken from the signed bytes when the
 //!    Response is signed), then its assertion checked and verified in the same way;
 //! 8. Issuer, Audience, Destination/Recipient, status, time windows with the clock skew.
@@ -44,10 +46,11 @@ use samael::crypto::{
 use std::time::Duration;
 
 use super::SamlError;
+use super::canonical;
 use super::decrypt::decrypt_assertion;
 use super::xml::{
     self, ASSERTION, DSIG, PROTOCOL, XENC, at_most_one, attr, children, descendants, exactly_one,
-    time_attr, whole_text,
+    whole_text,
 };
 use crate::clock::UnixTime;
 
@@ -422,25 +425,16 @@ fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlEr
 
 /// Verifies every signature of `xml` with xmlsec (through samael) against the IdP's
 /// certificates, SHA-2 only, and returns the canonical bytes the verified reference
-/// covers — xmlsec's pre-digest data, exactly what was hashed — parsed. For a document
-/// whose Response and Assertion are both signed, both signatures are verified and the
-/// Response's bytes are returned.
-///
-/// The returned tree's root must be the element `{ns}name` with the ID `id`: the one the
-/// pinned signature ([`signature_of`]) references.
-fn verify_signed(
-    xml: &str,
-    certs: &[CertificateDer],
-    ns: &str,
-    name: &str,
-    id: &str,
-) -> Result<Document, SamlError> {
+/// covers — xmlsec's pre-digest data, exactly what was hashed. For a document whose
+/// Response and Assertion are both signed, both signatures are verified and the Response's
+/// bytes are returned. The caller reads them with [`signed_root`] only.
+fn verify_signed(xml: &str, certs: &[CertificateDer]) -> Result<String, SamlError> {
     if certs.is_empty() {
         return Err(SamlError::Config(
             "no IdP signing certificate is known".into(),
         ));
     }
-    let signed = super::with_xmlsec(|| {
+    super::with_xmlsec(|| {
         Crypto::reduce_xml_to_signed_with_allowed_algorithms(
             xml,
             certs,
@@ -448,24 +442,39 @@ fn verify_signed(
             Some(ALLOWED_ALGORITHMS),
         )
     })
-    .map_err(|_| SamlError::BadSignature)?;
-    let doc = parse(signed.as_bytes())?;
-    let r = root(&doc)?;
-    if !xml::is(&r, ns, name) || id_of(&r)? != id {
+    .map_err(|_| SamlError::BadSignature)
+}
+
+/// The root of the signed bytes, required to be the element `{ns}name` with the ID `id`:
+/// the one the pinned signature ([`signature_of`]) references.
+fn signed_root<'a, 'input>(
+    doc: &'a roxmltree::Document<'input>,
+    ns: &str,
+    name: &str,
+    id: &str,
+) -> Result<roxmltree::Node<'a, 'input>, SamlError> {
+    let r = doc.root_element();
+    if !canonical::is(&r, ns, name) || canonical::id(&r)? != id {
         return Err(SamlError::SignatureReference(format!(
             "the verified element is not this {name}"
         )));
     }
-    Ok(doc)
+    Ok(r)
 }
 
 /// The one Assertion or EncryptedAssertion directly under a (verified) Response.
-fn only_assertion(response: &Node) -> Result<Node, SamlError> {
-    let mut found = Vec::new();
-    descendants(response, ASSERTION, "Assertion", &mut found);
-    descendants(response, ASSERTION, "EncryptedAssertion", &mut found);
+fn only_assertion<'a, 'input>(
+    response: roxmltree::Node<'a, 'input>,
+) -> Result<roxmltree::Node<'a, 'input>, SamlError> {
+    let found: Vec<_> = response
+        .descendants()
+        .filter(|n| {
+            canonical::is(n, ASSERTION, "Assertion")
+                || canonical::is(n, ASSERTION, "EncryptedAssertion")
+        })
+        .collect();
     match found.as_slice() {
-        [one] if one.get_parent().as_ref() == Some(response) => Ok(one.clone()),
+        [one] if one.parent() == Some(response) => Ok(*one),
         other => Err(SamlError::AssertionCount(other.len())),
     }
 }
@@ -544,45 +553,51 @@ pub fn verify_response(
 
     // Verify; from here on, claims are read only from the canonical bytes the verified
     // signature covers (the defence against XML Signature Wrapping).
-    let signed_doc = if response_signed {
-        Some(verify_signed(
-            text,
-            exp.idp_certificates,
-            PROTOCOL,
-            "Response",
-            &response_id,
-        )?)
+    let target = if response_signed {
+        Some((PROTOCOL, "Response", response_id))
     } else if plain_assertion_signed {
-        Some(verify_signed(
-            text,
-            exp.idp_certificates,
-            ASSERTION,
-            "Assertion",
-            &id_of(assertion)?,
-        )?)
+        Some((ASSERTION, "Assertion", id_of(assertion)?))
     } else {
         None
     };
-    let signed_root = signed_doc.as_ref().map(root).transpose()?;
+    let signed_text = match &target {
+        Some(_) => Some(verify_signed(text, exp.idp_certificates)?),
+        None => None,
+    };
+    let signed_doc = signed_text.as_deref().map(canonical::parse).transpose()?;
+    let signed_top = match (&signed_doc, &target) {
+        (Some(doc), Some((ns, name, id))) => Some(signed_root(doc, ns, name, id)?),
+        _ => None,
+    };
     // The assertion as the signature covers it: inside the signed Response, or the signed
     // Assertion itself. `None` only for an encrypted assertion in an unsigned Response.
-    let signed_assertion = match &signed_root {
+    let signed_assertion = match signed_top {
         Some(r) if response_signed => Some(only_assertion(r)?),
-        Some(r) => Some(r.clone()),
-        None => None,
+        other => other,
     };
 
     // Decrypt when needed; the plaintext assertion is then verified on its own.
-    let inner_doc: Document;
-    let (claims, assertion_signed): (Node, bool) = if encrypted {
+    let received: roxmltree::Document;
+    let plaintext: String;
+    let inner_text: String;
+    let inner_doc: roxmltree::Document;
+    let (claims, assertion_signed) = if encrypted {
         let key = exp.decryption_key.ok_or_else(|| {
             SamlError::Decrypt("an encrypted assertion arrived but no SP key is set".into())
         })?;
-        let source = signed_assertion.as_ref().unwrap_or(assertion);
-        if !xml::is(source, ASSERTION, "EncryptedAssertion") {
+        // In an unsigned Response the EncryptedAssertion is the received one: what it
+        // decrypts to must carry its own signature, checked below.
+        let source = match signed_assertion {
+            Some(a) => a,
+            None => {
+                received = canonical::parse(text)?;
+                only_assertion(received.root_element())?
+            }
+        };
+        if !canonical::is(&source, ASSERTION, "EncryptedAssertion") {
             return Err(SamlError::AssertionCount(0));
         }
-        let plaintext = decrypt_assertion(source, key)?;
+        plaintext = decrypt_assertion(source, key)?;
         let plain = parse(plaintext.as_bytes())?;
         let inner_root = root(&plain)?;
         if !xml::is(&inner_root, ASSERTION, "Assertion") {
@@ -598,17 +613,23 @@ pub fn verify_response(
         check_signature_placement(&inner_root, &inner_root)?;
         refuse_split_text(&inner_root)?;
         if signature_of(&inner_root)? {
-            inner_doc = verify_signed(
-                &plaintext,
-                exp.idp_certificates,
-                ASSERTION,
-                "Assertion",
-                &id_of(&inner_root)?,
-            )?;
-            (root(&inner_doc)?, true)
+            let inner_id = id_of(&inner_root)?;
+            inner_text = verify_signed(&plaintext, exp.idp_certificates)?;
+            inner_doc = canonical::parse(&inner_text)?;
+            (
+                signed_root(&inner_doc, ASSERTION, "Assertion", &inner_id)?,
+                true,
+            )
         } else if response_signed {
-            inner_doc = plain;
-            (root(&inner_doc)?, false)
+            // The ciphertext was signed; its plaintext is read as decrypted.
+            inner_doc = canonical::parse(&plaintext)?;
+            let a = inner_doc.root_element();
+            if !canonical::is(&a, ASSERTION, "Assertion") {
+                return Err(SamlError::Decrypt(
+                    "the plaintext is not an Assertion".into(),
+                ));
+            }
+            (a, false)
         } else {
             return Err(SamlError::Unsigned);
         }
@@ -616,7 +637,7 @@ pub fn verify_response(
         let Some(a) = signed_assertion else {
             return Err(SamlError::Unsigned);
         };
-        if !xml::is(&a, ASSERTION, "Assertion") {
+        if !canonical::is(&a, ASSERTION, "Assertion") {
             return Err(SamlError::AssertionCount(0));
         }
         (a, plain_assertion_signed)
@@ -624,7 +645,7 @@ pub fn verify_response(
     if exp.want_assertions_signed && !assertion_signed {
         return Err(SamlError::AssertionUnsigned);
     }
-    let mut verified = read_assertion(&claims, exp)?;
+    let mut verified = read_assertion(claims, exp)?;
     if let Some(r) = response_in_response_to
         && verified.in_response_to.as_deref() != Some(r.as_str())
     {
@@ -680,12 +701,17 @@ fn refuse_split_text(assertion: &Node) -> Result<(), SamlError> {
 }
 
 /// Reads and checks one verified Assertion element (saml-core §2.3.3, saml-profiles §4.1.4.2).
-fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion, SamlError> {
-    let id = id_of(a)?;
-    if a.get_attribute("Version").as_deref() != Some("2.0") {
+fn read_assertion(
+    a: roxmltree::Node<'_, '_>,
+    exp: &Expectations<'_>,
+) -> Result<VerifiedAssertion, SamlError> {
+    use canonical::{at_most_one, attribute, children, exactly_one, time_attr, whole_text};
+
+    let id = canonical::id(&a)?.to_owned();
+    if attribute(&a, "Version")? != Some("2.0") {
         return Err(SamlError::Malformed("Assertion Version is not 2.0".into()));
     }
-    let issuer = whole_text(&exactly_one(a, ASSERTION, "Issuer")?, "Issuer")?;
+    let issuer = whole_text(&exactly_one(&a, ASSERTION, "Issuer")?, "Issuer")?;
     if issuer != exp.idp_entity_id {
         return Err(SamlError::Issuer(issuer));
     }
@@ -693,7 +719,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     let skew = exp.clock_skew;
 
     // Subject and its bearer confirmation.
-    let subject = exactly_one(a, ASSERTION, "Subject")?;
+    let subject = exactly_one(&a, ASSERTION, "Subject")?;
     let name_id_node = exactly_one(&subject, ASSERTION, "NameID")?;
     let name_id = whole_text(&name_id_node, "NameID")?;
     if name_id.is_empty() || name_id.len() > 512 || name_id.chars().any(char::is_control) {
@@ -701,11 +727,11 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
             "the NameID is empty or not printable".into(),
         ));
     }
-    let name_id_format = name_id_node.get_attribute("Format");
+    let name_id_format = attribute(&name_id_node, "Format")?.map(str::to_owned);
     let mut first_error = None;
     let mut confirmed: Option<(Option<String>, UnixTime)> = None;
     for sc in children(&subject, ASSERTION, "SubjectConfirmation") {
-        if sc.get_attribute("Method").as_deref() != Some(BEARER) {
+        if attribute(&sc, "Method")? != Some(BEARER) {
             continue;
         }
         let Some(data) = at_most_one(&sc, ASSERTION, "SubjectConfirmationData")? else {
@@ -714,9 +740,9 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
             ));
             continue;
         };
-        let recipient = data.get_attribute("Recipient").unwrap_or_default();
+        let recipient = attribute(&data, "Recipient")?.unwrap_or_default();
         if recipient != exp.acs_url {
-            first_error.get_or_insert(SamlError::Recipient(recipient));
+            first_error.get_or_insert(SamlError::Recipient(recipient.to_owned()));
             continue;
         }
         let Some(not_on_or_after) = time_attr(&data, "NotOnOrAfter")? else {
@@ -735,7 +761,10 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
             first_error.get_or_insert(SamlError::NotYetValid(xml::format_time(nb)));
             continue;
         }
-        confirmed = Some((data.get_attribute("InResponseTo"), not_on_or_after));
+        confirmed = Some((
+            attribute(&data, "InResponseTo")?.map(str::to_owned),
+            not_on_or_after,
+        ));
         break;
     }
     let Some((in_response_to, scd_until)) = confirmed else {
@@ -744,7 +773,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     };
 
     // Conditions: time window and audience.
-    let conditions = exactly_one(a, ASSERTION, "Conditions")?;
+    let conditions = exactly_one(&a, ASSERTION, "Conditions")?;
     let mut valid_until = scd_until;
     if let Some(nb) = time_attr(&conditions, "NotBefore")?
         && now + skew < nb
@@ -770,7 +799,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
             return Err(SamlError::Audience(audiences.join(", ")));
         }
     }
-    if let Some(issue_instant) = time_attr(a, "IssueInstant")?
+    if let Some(issue_instant) = time_attr(&a, "IssueInstant")?
         && issue_instant > now + skew
     {
         return Err(SamlError::NotYetValid(xml::format_time(issue_instant)));
@@ -779,7 +808,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
     // Authentication statement.
     let mut authn_instant = None;
     let mut authn_context = None;
-    let statements = children(a, ASSERTION, "AuthnStatement");
+    let statements = children(&a, ASSERTION, "AuthnStatement");
     if statements.is_empty() {
         return Err(SamlError::Malformed(
             "the assertion has no AuthnStatement".into(),
@@ -804,9 +833,9 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
 
     // Attributes.
     let mut attributes = Vec::new();
-    for st in children(a, ASSERTION, "AttributeStatement") {
+    for st in children(&a, ASSERTION, "AttributeStatement") {
         for at in children(&st, ASSERTION, "Attribute") {
-            let name = attr(&at, "Name")?;
+            let name = canonical::required(&at, "Name")?.to_owned();
             let mut values = Vec::new();
             for v in children(&at, ASSERTION, "AttributeValue") {
                 let text = whole_text(&v, "AttributeValue")?;
@@ -816,7 +845,7 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
             }
             attributes.push(SamlAttribute {
                 name,
-                friendly_name: at.get_attribute("FriendlyName"),
+                friendly_name: attribute(&at, "FriendlyName")?.map(str::to_owned),
                 values,
             });
         }
@@ -837,8 +866,10 @@ fn read_assertion(a: &Node, exp: &Expectations<'_>) -> Result<VerifiedAssertion,
 }
 
 /// The EncryptedData element of an EncryptedAssertion.
-pub(super) fn encrypted_data(node: &Node) -> Result<Node, SamlError> {
-    exactly_one(node, XENC, "EncryptedData")
+pub(super) fn encrypted_data<'a, 'input>(
+    node: &roxmltree::Node<'a, 'input>,
+) -> Result<roxmltree::Node<'a, 'input>, SamlError> {
+    canonical::exactly_one(node, XENC, "EncryptedData")
 }
 
 #[cfg(test)]
