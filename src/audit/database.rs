@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::SharedClock;
-use crate::db::{Database, DbError, EventFilter, EventRow, OPERATION_TIMEOUT};
+use crate::db::{Database, DbError, EventFilter, EventRow, EventWriter, OPERATION_TIMEOUT};
 
 use super::{AuditError, AuditEvent, AuditSink, EventKind};
 
@@ -89,9 +89,16 @@ async fn write_batches(
     commits: Arc<AtomicU64>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut rows = Vec::with_capacity(MAX_BATCH);
+    // The writer's own connection, kept between batches (see `insert_events_with`).
+    let mut writer = EventWriter::new();
     while next_batch(&mut queue, &mut batch).await {
-        let rows: Vec<EventRow> = batch.iter().map(|p| p.row.clone()).collect();
-        let result = db.insert_events(&rows).await.map_err(|e| e.to_string());
+        rows.clear();
+        rows.extend(batch.iter_mut().map(|p| std::mem::take(&mut p.row)));
+        let result = db
+            .insert_events_with(&mut writer, &rows)
+            .await
+            .map_err(|e| e.to_string());
         if result.is_ok() {
             commits.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -387,6 +394,45 @@ mod tests {
         assert_eq!(commits.load(Ordering::Relaxed), 0);
         let kept = stored(&db).await;
         assert_eq!(kept.len(), 1, "{kept:?}");
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_batch_the_writer_commits_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir);
+        let taken = AuditEvent::new(EventKind::SignOut, 1);
+        db.insert_event(&row(&taken).unwrap()).await.unwrap();
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let commits = Arc::new(AtomicU64::new(0));
+        let writer = tokio::spawn(write_batches(Arc::clone(&db), rx, Arc::clone(&commits)));
+        // One batch at a time: each waits for its outcome before the next is queued.
+        let (p, r) = pending(&AuditEvent::new(EventKind::SignOut, 2));
+        tx.send(p).await.unwrap();
+        r.await.unwrap().unwrap();
+        let (p, r) = pending(&taken);
+        tx.send(p).await.unwrap();
+        assert!(r.await.unwrap().is_err(), "a stored id is refused");
+        let next = AuditEvent::new(EventKind::SignOut, 3);
+        let (p, r) = pending(&next);
+        tx.send(p).await.unwrap();
+        r.await.unwrap().unwrap();
+        drop(tx);
+        writer.await.unwrap();
+        assert_eq!(commits.load(Ordering::Relaxed), 2);
+        let kept: Vec<i64> = stored(&db).await.iter().map(|e| e.time_ms).collect();
+        assert_eq!(kept, [3, 2, 1]);
+    }
+
+    #[tokio::test]
+    async fn an_answered_write_is_committed_for_every_other_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DatabaseSink::new(sqlite(&dir));
+        let event = AuditEvent::new(EventKind::CredentialsIssued, 5);
+        sink.write(&event).await.unwrap();
+        // A pool of its own on the same file (as `lanyard audit query` would open it)
+        // reads the event at once: the writer's connection holds no open transaction.
+        let reader = sqlite(&dir);
+        assert_eq!(stored(&reader).await, [event]);
     }
 
     #[tokio::test]

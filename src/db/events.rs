@@ -4,7 +4,7 @@
 use super::{Database, DbError, Pool, bounded, on_pool};
 
 /// One event as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventRow {
     /// Unique id.
     pub id: String,
@@ -145,6 +145,52 @@ macro_rules! insert_event {
 }
 pub(super) use insert_event;
 
+/// The multi-row `INSERT` of `$chunk` (a slice of [`EventRow`]s) as a query builder, for
+/// either backend.
+macro_rules! insert_rows {
+    ($chunk:expr) => {{
+        let mut insert = sqlx::QueryBuilder::new(INSERT_HEAD);
+        insert.push_values($chunk, |mut values, row| {
+            values
+                .push_bind(row.id.as_str())
+                .push_bind(row.time_ms)
+                .push_bind(row.event.as_str())
+                .push_bind(row.door.as_deref())
+                .push_bind(row.provider.as_deref())
+                .push_bind(row.subject.as_deref())
+                .push_bind(row.role.as_deref())
+                .push_bind(row.session_name.as_deref())
+                .push_bind(row.role_session.as_deref())
+                .push_bind(row.client_id.as_deref())
+                .push_bind(row.source_ip.as_deref())
+                .push_bind(row.record.as_str());
+        });
+        insert
+    }};
+}
+
+/// The audit writer's own connection to a SQLite trail ([`Database::insert_events_with`]):
+/// empty until the first write, and again after a failed one.
+#[derive(Default)]
+pub struct EventWriter {
+    conn: Option<sqlx::SqliteConnection>,
+}
+
+impl std::fmt::Debug for EventWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventWriter")
+            .field("connected", &self.conn.is_some())
+            .finish()
+    }
+}
+
+impl EventWriter {
+    /// A writer without a connection yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
 impl Database {
     /// Inserts one event; `Ok` once the insert is committed.
     pub async fn insert_event(&self, row: &EventRow) -> Result<(), DbError> {
@@ -160,43 +206,65 @@ impl Database {
     /// writer waits for this call, so each round trip saved is latency every waiting caller
     /// saves. Longer lists are written in one transaction, a statement per chunk.
     pub async fn insert_events(&self, rows: &[EventRow]) -> Result<(), DbError> {
-        /// The multi-row `INSERT` of `chunk`.
-        macro_rules! insert {
-            ($chunk:expr) => {{
-                let mut insert = sqlx::QueryBuilder::new(INSERT_HEAD);
-                insert.push_values($chunk, |mut values, row| {
-                    values
-                        .push_bind(row.id.as_str())
-                        .push_bind(row.time_ms)
-                        .push_bind(row.event.as_str())
-                        .push_bind(row.door.as_deref())
-                        .push_bind(row.provider.as_deref())
-                        .push_bind(row.subject.as_deref())
-                        .push_bind(row.role.as_deref())
-                        .push_bind(row.session_name.as_deref())
-                        .push_bind(row.role_session.as_deref())
-                        .push_bind(row.client_id.as_deref())
-                        .push_bind(row.source_ip.as_deref())
-                        .push_bind(row.record.as_str());
-                });
-                insert
-            }};
-        }
         if rows.is_empty() {
             return Ok(());
         }
         self.ready().await?;
         on_pool!(self, p => bounded(async {
             if rows.len() <= ROWS_PER_STATEMENT {
-                return insert!(rows).build().execute(p).await.map(|_| ());
+                return insert_rows!(rows).build().execute(p).await.map(|_| ());
             }
             let mut tx = p.begin().await?;
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                insert!(chunk).build().execute(&mut *tx).await?;
+                insert_rows!(chunk).build().execute(&mut *tx).await?;
             }
             tx.commit().await
         })
         .await)
+    }
+
+    /// [`Database::insert_events`] through `writer`'s own connection to a SQLite file,
+    /// made on first use and kept: a pooled connection costs, per batch, a hand-off to a
+    /// task that returns it to the pool and a ping to its worker thread on the way back,
+    /// as much again as the `INSERT` itself. A failed or interrupted write drops the
+    /// connection (it may be left inside a transaction); the next one makes a new one.
+    /// PostgreSQL goes through the pool as before, which checks a connection before use
+    /// (a server restart must not fail a batch).
+    pub async fn insert_events_with(
+        &self,
+        writer: &mut EventWriter,
+        rows: &[EventRow],
+    ) -> Result<(), DbError> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return self.insert_events(rows).await;
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.ready().await?;
+        let written = bounded(async {
+            let conn = match &mut writer.conn {
+                Some(conn) => conn,
+                held @ None => held.insert(pool.acquire().await?.detach()),
+            };
+            if rows.len() <= ROWS_PER_STATEMENT {
+                return insert_rows!(rows)
+                    .build()
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ());
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                insert_rows!(chunk).build().execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+        .await;
+        if written.is_err() {
+            writer.conn = None;
+        }
+        written
     }
 
     /// The `record` of every event that `filter` matches, newest first.

@@ -32,7 +32,7 @@ use crate::secret::Secret;
 pub use entities::{
     BatchError, BatchWrite, EntityKind, EntityRow, Precondition, WriteError, Written,
 };
-pub use events::{EventFilter, EventRow};
+pub use events::{EventFilter, EventRow, EventWriter};
 pub use recorded::RecordedRow;
 pub use requests::{DecideError, DecisionRow, NewRequest, RequestFilter, RequestRow};
 pub use sp_keys::SpKeyRow;

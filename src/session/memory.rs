@@ -246,6 +246,16 @@ impl SessionStore for MemoryStore {
                 })
             }
             Op::Incr { key, ttl } => self.count(key, ttl).map(Answer::Count),
+            Op::CountWithin { counters } => {
+                let mut within = 0;
+                for counter in counters {
+                    if self.count(&counter.key, counter.ttl)? > counter.cap {
+                        break;
+                    }
+                    within += 1;
+                }
+                Ok(Answer::Count(within))
+            }
             Op::ReleaseAttempt {
                 limit,
                 lock_token,

@@ -214,6 +214,19 @@ pub trait SessionStore: Send + Sync + 'static {
         }
     }
 
+    /// Counts one more on each of `counters` in turn, as [`SessionStore::incr`] would (a
+    /// new counter gets its `ttl`, an existing one keeps its window), stopping after the
+    /// first whose count goes above its `cap`: the counters after it are not counted.
+    /// Answers how many were counted within their caps (all of them: none refused). One
+    /// round trip to Redis (a script) where the keys share a slot, as outside a cluster;
+    /// each counter's step is atomic, the steps together need not be.
+    async fn count_within(&self, counters: &[CappedCounter]) -> Result<usize, StoreError> {
+        match self.run(Op::CountWithin { counters }).await? {
+            Answer::Count(n) => usize::try_from(n).map_err(|_| Answer::Count(n).unexpected()),
+            other => Err(other.unexpected()),
+        }
+    }
+
     /// Reserves one attempt against every limit in `limits`, atomically (one Redis script,
     /// one critical section in memory): when any limit's lock is held, nothing is counted
     /// and the answer is [`Reservation::Locked`] with that limit's index; otherwise every
@@ -443,6 +456,12 @@ pub enum Op<'a> {
         /// The lifetime of a new counter.
         ttl: Duration,
     },
+    /// [`SessionStore::count_within`]: [`Answer::Count`] (how many were counted within
+    /// their caps).
+    CountWithin {
+        /// The counters, in order.
+        counters: &'a [CappedCounter],
+    },
     /// [`SessionStore::reserve_attempt`]: [`Answer::Reservation`].
     ReserveAttempt {
         /// The limits, in order.
@@ -553,6 +572,7 @@ impl Op<'_> {
             Op::Delete { .. } => "delete",
             Op::Touch { .. } => "touch",
             Op::Incr { .. } => "incr",
+            Op::CountWithin { .. } => "count_within",
             Op::ReserveAttempt { .. } => "reserve_attempt",
             Op::ReleaseAttempt { .. } => "release_attempt",
             Op::SetAdd { .. } => "set_add",
@@ -715,6 +735,18 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
+/// One counter of [`SessionStore::count_within`]: its key, the count above which it
+/// refuses, and the lifetime it starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CappedCounter {
+    /// The counter's key.
+    pub key: String,
+    /// The highest count it admits.
+    pub cap: i64,
+    /// The lifetime of a new counter (its window).
+    pub ttl: Duration,
+}
+
 /// A cap on records anonymous clients can make Lanyard park (login transactions,
 /// authorization requests): so many per client address, and so many in all, started
 /// within `window` (the records' lifetime, so at most twice the cap are ever alive).
@@ -739,14 +771,40 @@ impl ParkingCap {
         store: &dyn SessionStore,
         address: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
-        if let Some(ip) = address {
-            let key = keyspace::PARKING_CAP.key([self.kind, &address_key(ip)]);
-            if store.incr(&key, self.window).await? > i64::from(self.per_address) {
-                return Ok(false);
+        Ok(ParkingCap::admit_all(&[self], store, address)
+            .await?
+            .is_none())
+    }
+
+    /// [`ParkingCap::admit`] for each of `caps` in turn, in one round trip to the store
+    /// where it can: `None` when every cap admitted the record, else the first cap that
+    /// refused (nothing after it is counted).
+    pub async fn admit_all<'c>(
+        caps: &[&'c ParkingCap],
+        store: &dyn SessionStore,
+        address: Option<IpAddr>,
+    ) -> Result<Option<&'c ParkingCap>, StoreError> {
+        let address = address.map(address_key);
+        let mut counters = Vec::with_capacity(2 * caps.len());
+        let mut owners = Vec::with_capacity(2 * caps.len());
+        for &cap in caps {
+            if let Some(address) = &address {
+                counters.push(CappedCounter {
+                    key: keyspace::PARKING_CAP.key([cap.kind, address]),
+                    cap: i64::from(cap.per_address),
+                    ttl: cap.window,
+                });
+                owners.push(cap);
             }
+            counters.push(CappedCounter {
+                key: keyspace::PARKING_CAP.key([cap.kind, "all"]),
+                cap: i64::from(cap.total),
+                ttl: cap.window,
+            });
+            owners.push(cap);
         }
-        let total = keyspace::PARKING_CAP.key([self.kind, "all"]);
-        Ok(store.incr(&total, self.window).await? <= i64::from(self.total))
+        let within = store.count_within(&counters).await?;
+        Ok(owners.get(within).copied())
     }
 }
 

@@ -84,7 +84,8 @@ use redis::{
 
 use super::keyspace::slot;
 use super::{
-    Answer, AttemptLimit, Op, Reservation, Reserved, ScanPage, SessionStore, StoreError, ttl_millis,
+    Answer, AttemptLimit, CappedCounter, Op, Reservation, Reserved, ScanPage, SessionStore,
+    StoreError, ttl_millis,
 };
 use crate::secret::Secret;
 
@@ -160,6 +161,25 @@ if v and (ARGV[4] == nil or v == ARGV[4]) then
 end
 return v
 ";
+
+/// [`SessionStore::count_within`] as one script. KEYS: the counters, in order. ARGV: per
+/// counter its cap and the lifetime of a new counter (milliseconds). Counts each as `INCR`
+/// and `PEXPIRE … NX` would, stopping after the first above its cap; answers how many were
+/// counted within their caps.
+const COUNT_WITHIN_SOURCE: &str = r"
+for i = 1, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i], 'NX')
+  if n > tonumber(ARGV[2 * i - 1]) then
+    return i - 1
+  end
+end
+return #KEYS
+";
+
+/// [`COUNT_WITHIN_SOURCE`], its digest computed once.
+static COUNT_WITHIN: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(COUNT_WITHIN_SOURCE));
 
 /// [`RESERVE_SCRIPT`], its digest computed once.
 static RESERVE: std::sync::LazyLock<redis::Script> =
@@ -1269,6 +1289,9 @@ impl SessionStore for RedisStore {
                 Ok(Answer::Stored(set == 1))
             }
             Op::Incr { key, ttl } => self.count(key, ttl).await.map(Answer::Count),
+            Op::CountWithin { counters } => {
+                self.count_within_caps(counters).await.map(Answer::Count)
+            }
             Op::ReserveAttempt { limits, lock_token } => self
                 .reserve(limits, lock_token)
                 .await
@@ -1332,6 +1355,33 @@ impl RedisStore {
                 .map_err(|_| StoreError::Backend("unexpected answer to INCR".to_owned())),
             None => Err(StoreError::Backend("unexpected answer to INCR".to_owned())),
         }
+    }
+
+    /// [`SessionStore::count_within`]: one script over every counter, or, in a cluster
+    /// where they are in different slots, one counter at a time.
+    async fn count_within_caps(&self, counters: &[CappedCounter]) -> Result<i64, StoreError> {
+        let keys: Vec<String> = counters.iter().map(|c| self.key(&c.key)).collect();
+        if matches!(self.backend, Backend::Cluster(_)) && self.one_slot(&keys).is_err() {
+            let mut within = 0;
+            for counter in counters {
+                if self.count(&counter.key, counter.ttl).await? > counter.cap {
+                    break;
+                }
+                within += 1;
+            }
+            return Ok(within);
+        }
+        let args: Vec<Vec<u8>> = counters
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.cap.to_string().into_bytes(),
+                    ttl_millis(c.ttl).to_string().into_bytes(),
+                ]
+            })
+            .collect();
+        self.script(&COUNT_WITHIN, COUNT_WITHIN_SOURCE, &keys, &args)
+            .await
     }
 
     /// [`SessionStore::reserve_attempt`]: one script over every limit, or, in a cluster

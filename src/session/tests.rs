@@ -151,6 +151,18 @@ macro_rules! store_suite {
                 super::reservations_lock_back_off_and_release($fixture).await;
             }
             #[tokio::test]
+            async fn counting_within_caps_stops_at_the_first_refusal() {
+                super::counting_within_caps_stops_at_the_first_refusal($fixture).await;
+            }
+            #[tokio::test]
+            async fn counting_within_caps_fails_on_a_non_counter() {
+                super::counting_within_caps_fails_on_a_non_counter($fixture).await;
+            }
+            #[tokio::test]
+            async fn parking_caps_admit_in_turn_and_name_the_refusing_one() {
+                super::parking_caps_admit_in_turn_and_name_the_refusing_one($fixture).await;
+            }
+            #[tokio::test]
             async fn incr_of_non_integer_is_an_error() {
                 super::incr_of_non_integer_is_an_error($fixture).await;
             }
@@ -666,6 +678,109 @@ async fn reservations_lock_back_off_and_release(f: Fixture) {
     s.release_attempt(&limit, "f", true).await.unwrap();
     assert_eq!(s.get("n:acct").await.unwrap(), None);
     assert_eq!(s.reserve_attempt(one, "h").await.unwrap(), granted(1, None));
+    f.finish().await;
+}
+
+fn capped(key: &str, cap: i64, ttl: Duration) -> CappedCounter {
+    CappedCounter {
+        key: key.to_owned(),
+        cap,
+        ttl,
+    }
+}
+
+async fn counting_within_caps_stops_at_the_first_refusal(f: Fixture) {
+    let s = &f.store;
+    let counters = [
+        capped("cap:a", 2, f.short_ttl),
+        capped("cap:b", 1, TTL),
+        capped("cap:c", 5, TTL),
+    ];
+    assert_eq!(s.count_within(&counters).await.unwrap(), 3);
+    // `b` goes above its cap of 1: `c` is not counted.
+    assert_eq!(s.count_within(&counters).await.unwrap(), 1);
+    assert_eq!(s.get("cap:a").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.get("cap:b").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.get("cap:c").await.unwrap().as_deref(), Some(&b"1"[..]));
+    // `a` above its cap: nothing after it is counted.
+    assert_eq!(s.count_within(&counters).await.unwrap(), 0);
+    assert_eq!(s.get("cap:b").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.count_within(&[]).await.unwrap(), 0);
+    // Each counter got its own window from its first count, as `incr` gives it.
+    f.let_short_ttl_pass().await;
+    assert_eq!(s.get("cap:a").await.unwrap(), None);
+    assert_eq!(s.get("cap:c").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.incr("cap:a", TTL).await.unwrap(), 1);
+    f.finish().await;
+}
+
+async fn counting_within_caps_fails_on_a_non_counter(f: Fixture) {
+    let s = &f.store;
+    s.put("text", b"not a number", TTL).await.unwrap();
+    let counters = [capped("first", 10, TTL), capped("text", 10, TTL)];
+    let err = s.count_within(&counters).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(!err.to_string().contains("not a number"));
+    // What a failure half-way leaves: the counters before it counted (as separate `incr`s
+    // would), the bad value untouched; the next count goes on from there.
+    assert_eq!(s.get("first").await.unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        s.get("text").await.unwrap().as_deref(),
+        Some(&b"not a number"[..])
+    );
+    assert_eq!(s.incr("first", TTL).await.unwrap(), 2);
+    f.finish().await;
+}
+
+async fn parking_caps_admit_in_turn_and_name_the_refusing_one(f: Fixture) {
+    let s = &*f.store;
+    let authz = ParkingCap {
+        kind: "authz",
+        per_address: 2,
+        total: 100,
+        window: TTL,
+    };
+    let login = ParkingCap {
+        kind: "login",
+        per_address: 1,
+        total: 100,
+        window: TTL,
+    };
+    let ip: IpAddr = "192.0.2.7".parse().unwrap();
+    let both = [&authz, &login];
+    assert_eq!(
+        ParkingCap::admit_all(&both, s, Some(ip)).await.unwrap(),
+        None
+    );
+    // The login cap refuses the second: the authorization cap counted it.
+    let refused = ParkingCap::admit_all(&both, s, Some(ip)).await.unwrap();
+    assert_eq!(refused, Some(&login));
+    // The authorization cap refuses the third: the login cap does not count it.
+    let refused = ParkingCap::admit_all(&both, s, Some(ip)).await.unwrap();
+    assert_eq!(refused, Some(&authz));
+    let count = |key: String| async move { s.get(&key).await.unwrap() };
+    assert_eq!(
+        count(keyspace::PARKING_CAP.key(["login", "all"]))
+            .await
+            .as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        count(keyspace::PARKING_CAP.key(["authz", "all"]))
+            .await
+            .as_deref(),
+        Some(&b"2"[..])
+    );
+    // Another address is counted on its own; one without an address only in total.
+    let other: IpAddr = "192.0.2.8".parse().unwrap();
+    assert!(authz.admit(s, Some(other)).await.unwrap());
+    assert!(login.admit(s, None).await.unwrap());
+    assert_eq!(
+        count(keyspace::PARKING_CAP.key(["login", "all"]))
+            .await
+            .as_deref(),
+        Some(&b"2"[..])
+    );
     f.finish().await;
 }
 

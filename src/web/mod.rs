@@ -114,17 +114,28 @@ pub struct Services {
 /// Counts one more parked record against `cap` for the client at `ip`; beyond the cap,
 /// a 429 answer that asks to retry once the window has passed.
 pub async fn admit(state: &AppState, cap: &ParkingCap, ip: ClientIp) -> Result<(), WebError> {
-    if cap
-        .admit(&**state.sso.store(), ip.0)
+    admit_all(state, &[cap], ip).await
+}
+
+/// [`admit`] against each of `caps` in turn, counted in one round trip to the store (for a
+/// request that parks one record of each kind): beyond any, the 429 of the first that
+/// refused, and the caps after it are not counted.
+pub async fn admit_all(
+    state: &AppState,
+    caps: &[&ParkingCap],
+    ip: ClientIp,
+) -> Result<(), WebError> {
+    let refused = ParkingCap::admit_all(caps, &**state.sso.store(), ip.0)
         .await
-        .map_err(|e| WebError::StoreUnavailable(e.to_string()))?
-    {
-        Ok(())
-    } else {
-        tracing::warn!(kind = cap.kind, client = ?ip.0, "parking cap reached");
-        Err(WebError::TooBusy {
-            retry_after: cap.window,
-        })
+        .map_err(|e| WebError::StoreUnavailable(e.to_string()))?;
+    match refused {
+        None => Ok(()),
+        Some(cap) => {
+            tracing::warn!(kind = cap.kind, client = ?ip.0, "parking cap reached");
+            Err(WebError::TooBusy {
+                retry_after: cap.window,
+            })
+        }
     }
 }
 

@@ -120,7 +120,17 @@ pub async fn authorize(
         }
     };
     let session = current_session(&state, &headers).await?;
-    crate::web::admit(&state, &state.authorization_cap, ip).await?;
+    // Nobody signed in, and one upstream provider: the request goes straight there, which
+    // parks a login transaction too. Both caps are then counted here, in one round trip to
+    // the store and in the order of the two steps.
+    let straight_up =
+        session.is_none() && !pending.prompt_none && state.signin().sole_upstream().is_some();
+    if straight_up {
+        let caps = [&state.authorization_cap, &state.login_cap];
+        crate::web::admit_all(&state, &caps, ip).await?;
+    } else {
+        crate::web::admit(&state, &state.authorization_cap, ip).await?;
+    }
     let identity = session.as_ref().map(|(_, s)| &s.identity);
     let app = op_step_up::app_name(&state, pending.client_id.as_str());
     let next = state.oidc.start(pending, identity).await;
@@ -146,7 +156,8 @@ pub async fn authorize(
                 false => format!("/roles?authz={authz}"),
             };
             if state.signin().sole_upstream().is_some() {
-                return upstream_at_once(&state, (ip, &headers), return_to, login_hint).await;
+                let login = (return_to, login_hint, straight_up);
+                return upstream_at_once(&state, (ip, &headers), login).await;
             }
             chooser(&return_to, login_hint.as_deref())
         }
@@ -167,18 +178,20 @@ fn chooser(return_to: &str, login_hint: Option<&str>) -> String {
 /// With one provider, and that one signing people in on its own page, there is nothing to
 /// choose: the sign-in begins here, as `GET /auth/{provider}` would begin it (the same
 /// login transaction, cookie binding and cap on anonymous parked records), and the browser
-/// goes straight upstream. Dex does the same with one connector.
+/// goes straight upstream. Dex does the same with one connector. `admitted`: the login
+/// cap was already counted (with the authorization cap, by `authorize`).
 async fn upstream_at_once(
     state: &AppState,
     (ip, headers): (ClientIp, &HeaderMap),
-    return_to: String,
-    login_hint: Option<String>,
+    (return_to, login_hint, admitted): (String, Option<String>, bool),
 ) -> Result<Response, PageError> {
     let signin = state.signin();
     let Some(provider) = signin.sole_upstream() else {
         return Ok(Redirect::to(&chooser(&return_to, login_hint.as_deref())).into_response());
     };
-    crate::web::admit(state, &state.login_cap, ip).await?;
+    if !admitted {
+        crate::web::admit(state, &state.login_cap, ip).await?;
+    }
     let secure = state.config.server.secure_cookies;
     let start = Start {
         return_to: Some(return_to.clone()),

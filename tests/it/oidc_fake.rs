@@ -480,3 +480,54 @@ async fn an_application_sign_in_goes_straight_through_when_nothing_is_to_choose(
         .unwrap();
     assert!(continue_url(&html).is_some(), "{html}");
 }
+
+/// Going straight upstream parks an authorization request and a login transaction:
+/// `/oauth2/authorize` counts both caps at once, the authorization's first. A request the
+/// authorization cap refuses is not counted against the login cap, and one it admits is
+/// counted against the login cap once.
+#[tokio::test]
+async fn going_straight_upstream_counts_both_parking_caps_once() {
+    use crate::harness::cheap_hash;
+    use crate::oidc_provider::pkce;
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    let providers = format!(
+        "{}[limits]\nmax_pending_authorizations_per_address = 2\n\
+         max_pending_logins_per_address = 3\n\
+         [[clients]]\nid = \"app\"\nsecret_hash = \"{h}\"\n\
+         redirect_uris = [\"https://app.example/cb\"]\nallowed_roles = [\"engineer\"]\n",
+        fake_provider("fake", &fake.issuer(), ""),
+        h = cheap_hash("app-secret")
+    );
+    let l = &broker(&providers, &["fake"], clock).await;
+    let authorize = move || async move {
+        let mut url = url::Url::parse(&l.at("/oauth2/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", "app")
+            .append_pair("redirect_uri", "https://app.example/cb")
+            .append_pair("scope", "openid")
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &pkce().1)
+            .append_pair("code_challenge_method", "S256");
+        browser().get(url.as_str()).send().await.unwrap()
+    };
+    for _ in 0..2 {
+        let r = authorize().await;
+        assert_eq!(r.status(), 303);
+        assert!(
+            location(&r).starts_with(&fake.issuer()),
+            "straight upstream"
+        );
+    }
+    // The third is refused by the authorization cap…
+    let r = authorize().await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // …and did not count against the login cap: two logins counted so far, one more fits.
+    let b = browser();
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "the third login of this address");
+    let r = b.get(l.at("/auth/fake")).send().await.unwrap();
+    assert_eq!(r.status(), 429, "the fourth is over the login cap");
+}
