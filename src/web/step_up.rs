@@ -374,7 +374,10 @@ async fn answer(
             role,
             seconds,
         } => {
-            concluded.map_err(refused)?;
+            if let Err(e) = concluded {
+                // The way back is the device page, where the code can be entered again.
+                return Ok(refused(e).page(Back::Device));
+            }
             let chosen = (user_code.as_str(), role, seconds);
             device::continue_step_up(state, facts, at, (chosen, &identity)).await
         }

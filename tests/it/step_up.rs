@@ -891,7 +891,10 @@ async fn a_device_step_up_is_bound_to_its_browser_and_session() {
     local_picker(&l, &dave, "dave", None).await;
     let r = dave.get(l.at(&answer)).send().await.unwrap();
     assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("another session"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("another session"), "{page}");
+    // The way back from a device step-up's refusal is the device page, not the picker.
+    assert!(page.contains("href=\"/device\""), "{page}");
     l.clock.advance(Duration::from_secs(11));
     let (status, pending) = device_poll(&l, &device_code).await;
     assert_eq!(
