@@ -11,7 +11,7 @@
 //! session; a person who is not signed in is sent to sign in and back, the code kept.
 //!
 //! A role that needs a (fresher) second factor is offered too, marked as the picker marks
-//! it; Approve with it starts the picker's step-up (`web::step_up::begin_device`, the
+//! it; Approve with it starts the picker's step-up (`web::step_up::begin`, the
 //! sign-in service's checks and single-use transaction), the user code kept in the mark.
 //! After the fresh authentication [`continue_step_up`] looks the code up again (by the
 //! mark, never by an address the browser sent), asks the trust policy again on the
@@ -33,9 +33,9 @@ use serde::Deserialize;
 use crate::access::Attempt;
 use crate::access::offer::{Audience, ChoiceError, Offer, offer};
 use crate::audit::Door;
-use crate::identity::{ExternalIdentity, RoleName};
+use crate::identity::{ExternalIdentity, RoleName, StepUpNext};
 use crate::op::{CodeEnterer, DeviceApproval, DeviceLookup, PendingDevice, UserCode};
-use crate::roles::{Caller, RequestFacts, Role};
+use crate::roles::{RequestFacts, Role};
 use crate::secret::Secret;
 use crate::sso::{Sso, SsoSession};
 use crate::web::AppState;
@@ -44,8 +44,8 @@ use crate::web::extract::{Browser, PageForm, PageQuery};
 use crate::web::i18n::{Msg, current as locale};
 use crate::web::oauth::oauth_page;
 use crate::web::pages::{
-    PageResult, asked_length, choice_refused, csrf_matches, default_length, provider_name, render,
-    to_signin, who,
+    PageResult, asked_length, choice_refused, csrf_matches, default_length, fresh_refused,
+    provider_name, render, to_signin, who,
 };
 use crate::web::picker::{Preferences, arrange};
 use crate::web::step_up;
@@ -142,12 +142,7 @@ async fn answered(
         return entry(state, &session, typed, error, StatusCode::BAD_REQUEST);
     };
     let sso_ref = Sso::session_ref(cookie.expose_secret());
-    let enterer = CodeEnterer {
-        sso_ref: &sso_ref,
-        source_ip: facts.source_ip,
-    };
-    let lookup = state.oidc.device_lookup(&code, enterer).await;
-    let pending = match lookup.map_err(oauth_page)? {
+    let pending = match look_up(state, facts, &sso_ref, &code).await? {
         DeviceLookup::Found(p) => p,
         DeviceLookup::Unknown => {
             let error = Some(UNKNOWN);
@@ -178,6 +173,25 @@ async fn answered(
             visit.confirm(selected, None, StatusCode::OK).await
         }
     }
+}
+
+/// Looks the pending sign-in of `code` up for the SSO session `sso_ref`, within the
+/// wrong-code limits.
+async fn look_up(
+    state: &AppState,
+    facts: &RequestFacts,
+    sso_ref: &str,
+    code: &UserCode,
+) -> Result<DeviceLookup, PageError> {
+    let enterer = CodeEnterer {
+        sso_ref,
+        source_ip: facts.source_ip,
+    };
+    state
+        .oidc
+        .device_lookup(code, enterer)
+        .await
+        .map_err(oauth_page)
 }
 
 /// The SSO session of the request, if any.
@@ -353,9 +367,12 @@ async fn approve(
         Ok(Err(ChoiceError::NeedsStepUp(asked))) => {
             let (role, seconds) = *asked;
             let at = (cookie, visit.session);
-            let code = pending.user_code.shown();
-            let chosen = (role, seconds, code);
-            return step_up::begin_device(state, (headers, locale()), at, chosen).await;
+            let next = StepUpNext::Device {
+                user_code: pending.user_code.shown(),
+                role,
+                seconds,
+            };
+            return step_up::begin(state, (headers, locale()), at, next).await;
         }
         Ok(Err(e)) => {
             let status = match e {
@@ -437,12 +454,7 @@ pub(crate) async fn continue_step_up(
         return gone(StatusCode::BAD_REQUEST);
     };
     let sso_ref = Sso::session_ref(cookie.expose_secret());
-    let enterer = CodeEnterer {
-        sso_ref: &sso_ref,
-        source_ip: facts.source_ip,
-    };
-    let lookup = state.oidc.device_lookup(&code, enterer).await;
-    let pending = match lookup.map_err(oauth_page)? {
+    let pending = match look_up(state, facts, &sso_ref, &code).await? {
         DeviceLookup::Found(p) => p,
         DeviceLookup::Unknown => return gone(StatusCode::BAD_REQUEST),
         DeviceLookup::Locked => {
@@ -483,12 +495,7 @@ pub(crate) async fn continue_step_up(
                 .await;
         }
     };
-    // The fresh identity must pass too: what the provider says now, not only what the
-    // session remembers from the first sign-in.
-    let fresh_caller = Caller::Federated(fresh.clone());
-    if let Err(refusal) = state.roles.evaluate(role.as_str(), fresh_caller, facts) {
-        state.access.refused(&attempt, &refusal).await;
-        let said = Msg::new("error-role-not-available").arg("role", role.to_string());
+    if let Some(said) = fresh_refused(state, (&role, fresh), (facts, &attempt)).await {
         let notice = locale().say(&said);
         let status = StatusCode::FORBIDDEN;
         return visit

@@ -17,7 +17,7 @@ use crate::access::{
     Attempt, CredentialIssuer, Holder, IssueError, IssueRequest, ShownCredentials,
 };
 use crate::audit::Door;
-use crate::identity::{ExternalIdentity, RoleName};
+use crate::identity::{ExternalIdentity, RoleName, StepUpNext};
 use crate::roles::{Caller, MAX_SESSION_SECS, MIN_SESSION_SECS, Role};
 use crate::roles::{RequestFacts, TrustGrant};
 use crate::secret::Secret;
@@ -886,8 +886,13 @@ async fn chosen_wrong(
         ChoiceError::SignInAgain => Ok(to_signin(&roles_url(Some(&form.authz)))),
         ChoiceError::NeedsStepUp(asked) => {
             let (role, seconds) = *asked;
-            let chosen = (role, seconds, form.authz.as_str());
-            step_up::begin(state, (headers, t), (cookie, session), chosen).await
+            let authz = (!form.authz.is_empty()).then(|| form.authz.clone());
+            let next = StepUpNext::Role {
+                role,
+                seconds,
+                authz,
+            };
+            step_up::begin(state, (headers, t), (cookie, session), next).await
         }
         e @ (ChoiceError::OutOfRange(_) | ChoiceError::NotSeconds) => {
             length_again(state, session, (target, facts, t), form, e).await
@@ -929,12 +934,7 @@ pub(crate) async fn continue_step_up(
         }
         Err(e) => return Err(choice_error(e).into()),
     };
-    // The fresh identity must pass too: what the provider says now, not only what the
-    // session remembers from the first sign-in.
-    let fresh_caller = Caller::Federated(fresh.clone());
-    if let Err(refusal) = state.roles.evaluate(role.as_str(), fresh_caller, facts) {
-        state.access.refused(&attempt, &refusal).await;
-        let said = Msg::new("error-role-not-available").arg("role", role.to_string());
+    if let Some(said) = fresh_refused(state, (&role, fresh), (facts, &attempt)).await {
         return Err(WebError::Forbidden(said).into());
     }
     let visit = Visit::new(state, cookie, &target, (facts, t));
@@ -944,6 +944,21 @@ pub(crate) async fn continue_step_up(
         return Ok(Redirect::to("/credentials?shortened=1").into_response());
     }
     Ok(response)
+}
+
+/// After a step-up, the fresh sign-in's identity (`fresh`) must be allowed `role` too:
+/// what the provider says now, not only what the session remembers from the first
+/// sign-in. A refusal is recorded (`credentials.refused`) and answered with what the
+/// person reads; `None` when the role is allowed.
+pub(crate) async fn fresh_refused(
+    state: &AppState,
+    (role, fresh): (&RoleName, &ExternalIdentity),
+    (facts, attempt): (&RequestFacts, &Attempt),
+) -> Option<Msg> {
+    let caller = Caller::Federated(fresh.clone());
+    let refusal = state.roles.evaluate(role.as_str(), caller, facts).err()?;
+    state.access.refused(attempt, &refusal).await;
+    Some(Msg::new("error-role-not-available").arg("role", role.to_string()))
 }
 
 /// Refuses a picker submission that names no role or lacks this session's CSRF token.

@@ -32,7 +32,7 @@ use crate::elevation::{
     APPROVER_MFA_MAX_AGE_SECS, AccessRequest, Ask, DecisionError, Elevation, MAX_TEXT_CHARS,
     RequestError, RequestFilter, State, Verdict,
 };
-use crate::identity::{ExternalIdentity, RoleName};
+use crate::identity::{ExternalIdentity, RoleName, StepUpNext};
 use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, Role, RoleCatalog};
 use crate::secret::Secret;
 use crate::sso::SsoSession;
@@ -1174,10 +1174,12 @@ async fn confirm_first(
     if comment.chars().count() > MAX_TEXT_CHARS {
         return Err(Refused::TooLong);
     }
-    let role = RoleName::new(request.row.role.clone());
-    let id = request.row.id.clone();
-    let next = (role, id, comment);
-    Ok(step_up::begin_decision(state, (headers, t), (cookie, session), next).await?)
+    let next = StepUpNext::Decision {
+        request: request.row.id.clone(),
+        role: RoleName::new(request.row.role.clone()),
+        comment: comment.to_owned(),
+    };
+    Ok(step_up::begin(state, (headers, t), (cookie, session), next).await?)
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{ExternalIdentity, RoleName, STEP_UP_COMMENT_CHARS, StepUpMark, StepUpNext};
+use crate::identity::{ExternalIdentity, StepUpMark, StepUpNext};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
 use crate::session::keyspace::{STEP_UP, STEP_UP_TTL};
@@ -93,59 +93,6 @@ pub async fn conclude(
     Ok(Some(response))
 }
 
-/// Begins a step-up for the role `role` (length `seconds`, for the pending authorization
-/// `authz` when not empty), chosen on the picker by the session `cookie`/`session`.
-pub(crate) async fn begin(
-    state: &AppState,
-    (headers, t): (&HeaderMap, Locale),
-    (cookie, session): (&Secret, &SsoSession),
-    (role, seconds, authz): (RoleName, u64, &str),
-) -> PageResult {
-    let authz = (!authz.is_empty()).then(|| authz.to_owned());
-    let next = StepUpNext::Role {
-        role,
-        seconds,
-        authz,
-    };
-    start(state, (headers, t), (cookie, session), next).await
-}
-
-/// Begins a step-up for the approver of the session `cookie`/`session`, whose decision on
-/// the access request `request` (for the role `role`, with the comment `comment`) needs a
-/// fresh second factor; the answer brings the browser back to the request's page, the
-/// comment (its first [`STEP_UP_COMMENT_CHARS`] characters) in the form again.
-pub(crate) async fn begin_decision(
-    state: &AppState,
-    (headers, t): (&HeaderMap, Locale),
-    (cookie, session): (&Secret, &SsoSession),
-    (role, request, comment): (RoleName, String, &str),
-) -> PageResult {
-    let comment = comment.chars().take(STEP_UP_COMMENT_CHARS).collect();
-    let next = StepUpNext::Decision {
-        request,
-        role,
-        comment,
-    };
-    start(state, (headers, t), (cookie, session), next).await
-}
-
-/// Begins a step-up for the role `role` (length `seconds`) chosen with Approve on the
-/// device page for the pending device sign-in of `user_code` (as shown, `XXXX-XXXX`); the
-/// answer goes back to the device flow by that code.
-pub(crate) async fn begin_device(
-    state: &AppState,
-    (headers, t): (&HeaderMap, Locale),
-    (cookie, session): (&Secret, &SsoSession),
-    (role, seconds, user_code): (RoleName, u64, String),
-) -> PageResult {
-    let next = StepUpNext::Device {
-        user_code,
-        role,
-        seconds,
-    };
-    start(state, (headers, t), (cookie, session), next).await
-}
-
 /// What the pages of a step-up for `next` say it is for, and where their cancel link goes:
 /// the lead's message id for the code form and for the page continuing to the provider,
 /// the cancel link's address (a local path made from the mark's own data) and message id.
@@ -180,7 +127,12 @@ fn wording(next: &StepUpNext) -> Wording {
     }
 }
 
-async fn start(
+/// Begins a step-up for the session `cookie`/`session` that goes on to `next` once the
+/// second factor is confirmed: the picker's role choice, an approver's decision on an
+/// access request (its comment already within the form's limit), or the device page's
+/// approval. The provider's page follows (through a page that continues there), or a local
+/// user's code form.
+pub(crate) async fn begin(
     state: &AppState,
     (headers, t): (&HeaderMap, Locale),
     (cookie, session): (&Secret, &SsoSession),
