@@ -360,13 +360,23 @@ impl Reloader {
             return Ok(false);
         };
         let version = db.catalog_version().await?;
-        let mut running = self.running.lock().await;
-        if running.stored.version == Some(version) {
+        if self.running.lock().await.stored.version == Some(version) {
             self.shared.catalog_changed.applied(version);
             return Ok(false);
         }
+        // Read, and key, outside the lock: a new SAML provider's SP key pair is RSA-3072,
+        // seconds of work, and a reload of the file must not wait for it (nor for the
+        // database's reads).
         let mut stored = Stored::load(db).await?;
         stored.ensure_sp_keys(db, self.shared.clock.now_ms()).await;
+        let mut running = self.running.lock().await;
+        if running.stored.version >= stored.version {
+            // Another refresh applied this version, or a newer one, meanwhile.
+            if let Some(version) = running.stored.version {
+                self.shared.catalog_changed.applied(version);
+            }
+            return Ok(false);
+        }
         let old = (&*running.state.connectors, &running.providers);
         let config = &running.state.config;
         let built = match build_connectors(&self.shared, config, &running.text, &stored, Some(old))
