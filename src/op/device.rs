@@ -375,6 +375,17 @@ impl OidcProvider {
         Ok(DeviceLookup::Found(pending))
     }
 
+    /// The pending sign-in of `code`, looked up again for the session that entered it
+    /// before: the code a step-up's single-use record kept, never typed again. Nothing
+    /// counts against the wrong-code limits (nobody can guess through it), so a code
+    /// that expired during the step-up is no wrong code.
+    pub async fn device_pending_again(
+        &self,
+        code: &UserCode,
+    ) -> Result<Option<PendingDevice>, OAuthError> {
+        Ok(self.pending_device(code).await?.map(|(_, pending)| pending))
+    }
+
     /// The pending request of `code` and its record key, if any is live.
     async fn pending_device(
         &self,

@@ -325,6 +325,18 @@ pub const STEP_UP: Kind<1> = Kind {
     value: Value::Json("web::step_up::StepUpAnswer"),
 };
 
+/// The comment an approver had typed when a decision asked for a step-up, kept for the
+/// request's page the step-up's answer sends the browser to (`/requests/{id}?done=confirmed`),
+/// so that the page can be reloaded; only that SSO session reads it, and only then.
+pub const DECISION_DRAFT: Kind<2> = Kind {
+    prefix: "decision-draft:",
+    parts: ["SSO session ref", "request id"],
+    lifetime: Lifetime::Fixed(STEP_UP_TTL),
+    tag: None,
+    single_use: false,
+    value: Value::Json("the approver's comment (a JSON string)"),
+};
+
 // --- sso: revocations ---------------------------------------------------------------------
 
 /// The not-before marks of the admin API's revocations, one hash for all (so that every
@@ -668,6 +680,7 @@ mod tests {
             (REVOKED_BEFORE.key([]), "revoked-before"),
             (TEST_SIGN_IN.key(["H"]), "test-signin:H"),
             (STEP_UP.key(["H"]), "step-up:H"),
+            (DECISION_DRAFT.key(["H", "id"]), "decision-draft:H:id"),
             (LAST_ROLE.key(["H"]), "lastrole:H"),
             (FAVOURITES.key(["H"]), "favourites:H"),
             (PARKING_CAP.key(["login", "all"]), "cap:login:all"),

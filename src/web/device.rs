@@ -315,7 +315,11 @@ impl DeviceVisit<'_> {
         };
         let default = state.config.tokens.default_duration.as_secs();
         let mut arranged = arrange(&roles, prefs, "", (default, locale()));
-        crate::web::requests::mark_approved(&mut arranged.groups, &approved);
+        crate::web::requests::mark_approved(
+            &mut arranged.groups,
+            &approved,
+            (state.clock.now_ms(), locale()),
+        );
         for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
             row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
         }
@@ -454,13 +458,10 @@ pub(crate) async fn continue_step_up(
         return gone(StatusCode::BAD_REQUEST);
     };
     let sso_ref = Sso::session_ref(cookie.expose_secret());
-    let pending = match look_up(state, facts, &sso_ref, &code).await? {
-        DeviceLookup::Found(p) => p,
-        DeviceLookup::Unknown => return gone(StatusCode::BAD_REQUEST),
-        DeviceLookup::Locked => {
-            let status = StatusCode::TOO_MANY_REQUESTS;
-            return entry(state, session, String::new(), Some(LOCKED), status);
-        }
+    // Entered by this session before the step-up: not counted as a guess again.
+    let again = state.oidc.device_pending_again(&code).await;
+    let Some(pending) = again.map_err(oauth_page)? else {
+        return gone(StatusCode::BAD_REQUEST);
     };
     let visit = DeviceVisit {
         state,

@@ -708,7 +708,7 @@ async fn pick(
     for row in arranged.groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
         row.step_up = step_up.iter().any(|r| r.as_str() == row.name);
     }
-    crate::web::requests::mark_approved(&mut arranged.groups, &approved);
+    crate::web::requests::mark_approved(&mut arranged.groups, &approved, (state.clock.now_ms(), t));
     // Access is requested on the person's own picker, not amid an application's sign-in.
     let requestable = match target {
         ForClient::None => request_rows(elevated, view.draft.as_ref(), (default, t)),

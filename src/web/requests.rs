@@ -35,7 +35,9 @@ use crate::elevation::{
 use crate::identity::{ExternalIdentity, RoleName, StepUpNext};
 use crate::roles::{Caller, MIN_SESSION_SECS, RequestFacts, Role, RoleCatalog};
 use crate::secret::Secret;
-use crate::sso::SsoSession;
+use crate::session::keyspace::{DECISION_DRAFT, STEP_UP_TTL};
+use crate::session::{get_json, put_json};
+use crate::sso::{Sso, SsoSession};
 use crate::web::AppState;
 use crate::web::admin::console::when_ms;
 use crate::web::error::{Back, PageError, WebError, request_id};
@@ -46,8 +48,8 @@ use crate::web::picker::duration_choices;
 use crate::web::session::current_session;
 use crate::web::step_up;
 use crate::web::views::{
-    DecisionLine, ErrorPage, FilterOption, PolicyView, RequestFormView, RequestLine, RequestPage,
-    RequestableRole, RequestsPage, RoleGroup, StatementView,
+    DecisionLine, DurationChoice, ErrorPage, FilterOption, PolicyView, RequestFormView,
+    RequestLine, RequestPage, RequestableRole, RequestsPage, RoleGroup, StatementView,
 };
 
 /// The most requests each list of `/requests` shows (newest first).
@@ -307,13 +309,40 @@ fn form_view(
 
 /// Marks each listed role that an approved access request opens (`approved`: the role and
 /// the window's end in ms) with the time its window closes, so that whoever chooses it, on
-/// the picker or on the device page, is told the session ends with the window.
-pub(crate) fn mark_approved(groups: &mut [RoleGroup], approved: &[(RoleName, i64)]) {
+/// the picker or on the device page, is told the session ends with the window; and offers
+/// it no length that outlasts the window at `now_ms`: the lengths shorter than what is
+/// left, then what is left (in whole minutes, rounded up: the credentials end with the
+/// window), preselected when the length preselected is gone. Never less than the shortest
+/// session: with less left than that, the shortest is offered and cut at the window's end.
+pub(crate) fn mark_approved(
+    groups: &mut [RoleGroup],
+    approved: &[(RoleName, i64)],
+    (now_ms, t): (i64, Locale),
+) {
     for row in groups.iter_mut().flat_map(|g| g.roles.iter_mut()) {
-        row.approved_until = approved
+        let Some(&(_, ends)) = approved.iter().find(|(r, _)| r.as_str() == row.name) else {
+            row.approved_until = None;
+            continue;
+        };
+        row.approved_until = Some(clock_time(ends));
+        let left_ms = u64::try_from(ends.saturating_sub(now_ms)).unwrap_or(0);
+        let left = left_ms
+            .div_ceil(60_000)
+            .saturating_mul(60)
+            .max(MIN_SESSION_SECS);
+        if row.durations.last().is_none_or(|d| d.seconds <= left) {
+            continue;
+        }
+        let preselected_fits = row
+            .durations
             .iter()
-            .find(|(r, _)| r.as_str() == row.name)
-            .map(|(_, ends)| clock_time(*ends));
+            .any(|d| d.selected && d.seconds <= left);
+        row.durations.retain(|d| d.seconds < left);
+        row.durations.push(DurationChoice {
+            seconds: left,
+            label: t.duration(left),
+            selected: !preselected_fits,
+        });
     }
 }
 
@@ -837,24 +866,58 @@ async fn shown(
     let Some(href) = request_page(id) else {
         return Err(Refused::NotFound);
     };
-    let Some((_, session)) = current_session(state, headers).await? else {
+    let Some((cookie, session)) = current_session(state, headers).await? else {
         return Ok(to_signin(&href));
     };
-    page_of(state, (facts, t), &session, (id, done, "")).await
+    // Back from a decision's step-up: the comment typed before it, in the form again.
+    let mut comment = String::new();
+    if done == Some("confirmed") {
+        let key = draft_key(&cookie, id);
+        match get_json::<_, String>(state.sso.store().as_ref(), &key).await {
+            Ok(kept) => comment = kept.unwrap_or_default(),
+            // The page without it: the approver types it again.
+            Err(e) => {
+                tracing::warn!(error = %e, "the comment kept over a step-up could not be read");
+            }
+        }
+    }
+    page_of(state, (facts, t), &session, (id, done, &comment)).await
 }
 
-/// The page of the access request `id` after its approver confirmed a second factor for
-/// a decision (`web::step_up`): saying so, with the comment they had typed back in the
-/// form, to decide now on the updated `session`. Every refusal is its page.
+/// Where the comment of the approver of the SSO session `cookie` on request `id` is kept
+/// over a step-up.
+fn draft_key(cookie: &Secret, id: &str) -> String {
+    DECISION_DRAFT.key([&Sso::session_ref(cookie.expose_secret()), id])
+}
+
+/// After its approver confirmed a second factor for a decision (`web::step_up`): the
+/// request's own page, saying so, with the comment they had typed back in the form (kept
+/// for the page under the session, so that reloading it keeps it), to decide now on the
+/// updated `session`. If the comment cannot be kept, the page is shown at once instead.
 pub(crate) async fn after_step_up(
     state: &AppState,
     (facts, t): (&RequestFacts, Locale),
-    session: &SsoSession,
+    (cookie, session): (&Secret, &SsoSession),
     (id, comment): (&str, &str),
 ) -> Response {
-    page_of(state, (facts, t), session, (id, Some("confirmed"), comment))
-        .await
-        .unwrap_or_else(|e| e.page(t))
+    let Some(href) = request_page(id) else {
+        return Refused::NotFound.page(t);
+    };
+    let kept = if comment.is_empty() {
+        Ok(())
+    } else {
+        let store = state.sso.store();
+        put_json(store.as_ref(), &draft_key(cookie, id), comment, STEP_UP_TTL).await
+    };
+    match kept {
+        Ok(()) => Redirect::to(&format!("{href}?done=confirmed")).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the comment could not be kept over a step-up");
+            page_of(state, (facts, t), session, (id, Some("confirmed"), comment))
+                .await
+                .unwrap_or_else(|e| e.page(t))
+        }
+    }
 }
 
 /// The page of the access request `id` for the person of `session`, with the notice of
@@ -1185,6 +1248,74 @@ async fn confirm_first(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_approved_role_offers_no_length_beyond_its_window() {
+        use crate::web::views::RoleChoice;
+        let t = Locale::default();
+        let row = |name: &str| RoleChoice {
+            id: format!("role-{name}"),
+            name: name.to_owned(),
+            description: String::new(),
+            group: String::new(),
+            selected: false,
+            favourite: false,
+            durations: crate::web::picker::duration_choices(43_200, 28_800, t),
+            step_up: false,
+            approved_until: None,
+        };
+        let rows = |names: &[&str]| {
+            vec![RoleGroup {
+                name: String::new(),
+                roles: names.iter().map(|n| row(n)).collect(),
+            }]
+        };
+        let lengths = |r: &RoleChoice| -> Vec<(u64, bool)> {
+            r.durations
+                .iter()
+                .map(|d| (d.seconds, d.selected))
+                .collect()
+        };
+        let now = 1_700_000_000_000_i64;
+        let approved = [
+            // 44 minutes 30 seconds left.
+            (RoleName::new("prod-admin"), now + 2_670_000),
+            // 5 minutes left.
+            (RoleName::new("prod-db"), now + 300_000),
+            // A whole day: every length fits.
+            (RoleName::new("audit"), now + 86_400_000),
+        ];
+        let mut groups = rows(&["prod-admin", "viewer", "prod-db", "audit"]);
+        mark_approved(&mut groups, &approved, (now, t));
+        let [admin, viewer, db, audit] = &groups[0].roles[..] else {
+            panic!("four rows")
+        };
+        // 15 and 30 minutes, then the 45 minutes left, preselected (8 hours is gone).
+        assert_eq!(lengths(admin), [(900, false), (1800, false), (2700, true)]);
+        assert_eq!(admin.durations[2].label, t.duration(2700));
+        assert!(admin.approved_until.is_some());
+        // Not approved: untouched.
+        assert_eq!(lengths(viewer), lengths(&row("viewer")));
+        assert_eq!(viewer.approved_until, None);
+        // Less than the shortest session left: the shortest, cut at the window's end.
+        assert_eq!(lengths(db), [(900, true)]);
+        assert_eq!(lengths(audit), lengths(&row("audit")));
+
+        // A preselected length that fits stays preselected.
+        let mut groups = rows(&["prod-admin"]);
+        for d in &mut groups[0].roles[0].durations {
+            d.selected = d.seconds == 1800;
+        }
+        mark_approved(&mut groups, &approved[..1], (now, t));
+        assert_eq!(
+            lengths(&groups[0].roles[0]),
+            [(900, false), (1800, true), (2700, false)]
+        );
+        // A window already closed (a page rendered late) leaves the shortest.
+        let mut late = rows(&["prod-admin"]);
+        mark_approved(&mut late, &approved[..1], (now + 3_000_000, t));
+        assert_eq!(lengths(&late[0].roles[0]), [(900, true)]);
+    }
 
     #[test]
     fn only_a_uuid_makes_a_request_page() {

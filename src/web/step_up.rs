@@ -318,8 +318,9 @@ async fn answer(
             concluded.map_err(refused)?;
             // The request's page again, the comment in the form, where the decision is
             // taken on the updated session.
-            let session = &*at.1;
-            Ok(requests::after_step_up(state, (facts, t), session, (&request, &comment)).await)
+            let (cookie, session) = (at.0, &*at.1);
+            let at = (cookie, session);
+            Ok(requests::after_step_up(state, (facts, t), at, (&request, &comment)).await)
         }
         StepUpNext::Device {
             user_code,

@@ -271,6 +271,11 @@ impl Page {
         self.client.goto(url).await.unwrap();
     }
 
+    /// Reloads the page shown (as the browser's reload button does).
+    pub async fn reload(&self) {
+        self.client.refresh().await.unwrap();
+    }
+
     /// The address shown in the location bar.
     pub async fn url(&self) -> url::Url {
         self.client.current_url().await.unwrap()

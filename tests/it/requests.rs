@@ -349,23 +349,28 @@ async fn a_request_is_approved_with_a_fresh_code_and_its_role_ends_with_the_wind
     ann.click("form[action=\"/step-up/code\"] button[type=submit]")
         .await;
     ann.wait_for_text("Your second factor is confirmed").await;
-    // The request's page again, shown by the step-up's answer (whose address is single
-    // use), its forms posting to the request's own page, the comment typed before the
-    // step-up given back.
-    assert!(
-        ann.url().await.path().starts_with("/step-up/"),
+    // The request's own page again (the step-up's single-use answer redirected there), its
+    // forms posting to it, the comment typed before the step-up given back; a reload
+    // keeps both.
+    assert_eq!(
+        ann.url().await.path(),
+        format!("/requests/{id}"),
         "{}",
         ann.url().await
     );
-    let html = ann.html().await;
-    assert!(
-        html.contains(&format!("action=\"/requests/{id}\"")),
-        "{html}"
-    );
-    assert!(
-        html.contains(">go ahead</textarea>"),
-        "the comment is kept: {html}"
-    );
+    for _ in 0..2 {
+        let html = ann.html().await;
+        assert!(
+            html.contains(&format!("action=\"/requests/{id}\"")),
+            "{html}"
+        );
+        assert!(
+            html.contains(">go ahead</textarea>"),
+            "the comment is kept: {html}"
+        );
+        ann.reload().await;
+        ann.wait_for_text("Your second factor is confirmed").await;
+    }
     shot(&ann, "request-after-step-up").await;
     ann.click("button[name=action][value=approve]").await;
     ann.wait_for_text("You approved this request").await;
@@ -460,15 +465,23 @@ async fn the_comment_typed_before_a_step_up_is_given_back_and_the_decision_waits
         .unwrap();
     assert_eq!(r.status(), 303);
     let answer = location(&r);
+    // The answer, used once, sends the browser on to the request's own page.
     let r = ann.get(l.at(&answer)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let html = r.text().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let back = location(&r);
+    assert_eq!(back, format!("{page}?done=confirmed"));
+    let r = ann.get(l.at(&answer)).send().await.unwrap();
+    assert_eq!(r.status(), 400, "the answer is single use");
+    let html = l.text(&ann, &back).await;
     assert!(html.contains("Your second factor is confirmed"), "{html}");
     assert!(
         html.contains(">looks right</textarea>"),
         "the comment kept: {html}"
     );
     assert!(html.contains(&format!("action=\"{page}\"")), "{html}");
+    // Kept for this session only: another approver's page says nothing of it.
+    let other = l.text(&rita, &back).await;
+    assert!(!other.contains("looks right"), "{other}");
     // Nothing was decided yet: the request waits for the approver's press.
     let shown = l.text(&rita, &page).await;
     assert!(!shown.contains("<strong>ann</strong> approved"), "{shown}");

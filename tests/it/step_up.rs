@@ -953,4 +953,31 @@ async fn a_device_code_that_expires_during_the_step_up_ends_on_a_clear_page() {
         (status, expired["error"].as_str()),
         (400, Some("expired_token"))
     );
+    // The expired code was no wrong guess: the session still has all five wrong codes
+    // before the page locks (the sixth look-up).
+    let wrong = "BCDF-GHJK";
+    for i in 0..5 {
+        let (status, page) = device_enter(&l, &b, wrong).await;
+        assert_eq!(status, 400, "wrong code {i}: {page}");
+        assert!(page.contains("name=\"user_code\""), "{page}");
+    }
+    let (status, page) = device_enter(&l, &b, wrong).await;
+    assert_eq!(status, 429, "locked after five: {page}");
+}
+
+/// Types `user_code` into the device page's entry form and presses Continue.
+async fn device_enter(l: &Lanyard, b: &reqwest::Client, user_code: &str) -> (u16, String) {
+    let csrf = csrf_of(&l.text(b, "/device").await);
+    let r = b
+        .post(l.at("/device"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user_code", user_code),
+            ("action", "continue"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
 }
