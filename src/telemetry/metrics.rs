@@ -73,7 +73,16 @@ pub enum Outcome {
 pub struct Metrics {
     recorder: std::sync::Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// The request-duration histograms registered so far, by route template and status
+    /// class ([`status_class`]'s order): a request then records into its handle without
+    /// building the series' key, copying the route into a label and looking the key up
+    /// in the recorder's registry. Routes are templates, so the map stays small; it is
+    /// replaced whole (copy on write) the few times a new series first appears.
+    requests: std::sync::Arc<arc_swap::ArcSwap<RequestHistograms>>,
 }
+
+/// The histograms of [`Metrics::request`], by route template, one per status class.
+type RequestHistograms = std::collections::HashMap<String, [Option<metrics::Histogram>; 5]>;
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,29 +111,53 @@ impl Metrics {
         };
         let recorder = std::sync::Arc::new(builder.build_recorder());
         let handle = recorder.handle();
-        Self { recorder, handle }
+        Self {
+            recorder,
+            handle,
+            requests: std::sync::Arc::default(),
+        }
     }
 
     /// Records one answered request: its route template, status and duration, and what
     /// the handler reported.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration, outcome: Option<&Outcome>) {
-        metrics::with_local_recorder(&*self.recorder, || {
+        self.request_histogram(route, status)
+            .record(elapsed.as_secs_f64());
+        if outcome.is_none() {
+            return;
+        }
+        metrics::with_local_recorder(&*self.recorder, || match outcome {
+            Some(Outcome::StsError(code)) => {
+                metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
+            }
+            Some(Outcome::OAuthError(code)) => {
+                metrics::counter!("lanyard_oauth_errors_total", "code" => *code).increment(1);
+            }
+            None => {}
+        });
+    }
+
+    /// The handle of `lanyard_http_request_duration_seconds{route, status}`, registered
+    /// with the recorder the first time the series is seen.
+    fn request_histogram(&self, route: &str, status: u16) -> metrics::Histogram {
+        let (class, at) = status_class(status);
+        if let Some(Some(h)) = self.requests.load().get(route).map(|row| &row[at]) {
+            return h.clone();
+        }
+        let h = metrics::with_local_recorder(&*self.recorder, || {
             let labels = [
                 Label::new("route", route.to_owned()),
-                Label::new("status", status_class(status)),
+                Label::new("status", class),
             ];
             metrics::histogram!("lanyard_http_request_duration_seconds", labels.iter())
-                .record(elapsed.as_secs_f64());
-            match outcome {
-                Some(Outcome::StsError(code)) => {
-                    metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
-                }
-                Some(Outcome::OAuthError(code)) => {
-                    metrics::counter!("lanyard_oauth_errors_total", "code" => *code).increment(1);
-                }
-                None => {}
-            }
         });
+        self.requests.rcu(|map| {
+            let mut map = RequestHistograms::clone(&**map);
+            let row = map.entry(route.to_owned()).or_default();
+            row[at] = Some(h.clone());
+            map
+        });
+        h
     }
 
     /// Counts credentials issued through `door` for `role`.
@@ -227,14 +260,15 @@ impl Metrics {
     }
 }
 
-/// `2xx`, `4xx`, … (static, so that no label value is allocated per request).
-fn status_class(status: u16) -> &'static str {
+/// `2xx`, `4xx`, … (static, so that no label value is allocated), and its place among
+/// the five classes.
+fn status_class(status: u16) -> (&'static str, usize) {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => ("1xx", 0),
+        200..=299 => ("2xx", 1),
+        300..=399 => ("3xx", 2),
+        400..=499 => ("4xx", 3),
+        _ => ("5xx", 4),
     }
 }
 
@@ -256,6 +290,21 @@ mod tests {
                 .contains("lanyard_sts_errors_total{code=\"InvalidIdentityToken\"} 1")
         );
         assert!(!b.render().contains("lanyard_sts_errors_total"));
+        // The second request of a series records into the handle kept from the first.
+        a.request(
+            "/sts/assume-role-with-saml",
+            404,
+            Duration::from_millis(30),
+            None,
+        );
+        a.request("/healthz", 200, Duration::from_millis(1), None);
+        assert!(a.render().contains(
+            "lanyard_http_request_duration_seconds_count{route=\"/sts/assume-role-with-saml\",status=\"4xx\"} 2"
+        ));
+        assert!(a.render().contains(
+            "lanyard_http_request_duration_seconds_count{route=\"/healthz\",status=\"2xx\"} 1"
+        ));
+        assert!(!b.render().contains("lanyard_http_request_duration_seconds"));
         assert!(a.render().contains(
             "lanyard_http_request_duration_seconds_bucket{route=\"/sts/assume-role-with-saml\",status=\"4xx\",le=\"0.005\"} 1"
         ));
