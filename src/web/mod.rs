@@ -26,8 +26,12 @@ pub mod ui;
 pub mod upstream;
 mod views;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -233,7 +237,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(TrackLayer(Arc::clone(&state.metrics)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -243,27 +247,66 @@ pub fn app(state: AppState) -> Router {
 
 /// Records every routed request in the metrics: its route template (never the raw path,
 /// so that the series stay few), status, duration, and the [`Outcome`] its handler attached.
-async fn track(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let started = std::time::Instant::now();
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let response = next.run(request).await;
-    let route = route
-        .as_ref()
-        .map_or("", axum::extract::MatchedPath::as_str);
-    state.metrics.request(
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-        response.extensions().get::<Outcome>(),
-    );
-    response
+///
+/// A hand-written layer rather than `from_fn_with_state`, which per request took the
+/// request apart and put it together again to extract the state, and boxed a clone of
+/// the route's service besides the future.
+#[derive(Clone)]
+struct TrackLayer(Arc<Metrics>);
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            metrics: Arc::clone(&self.0),
+        }
+    }
+}
+
+/// The service of [`TrackLayer`].
+#[derive(Clone)]
+struct Track<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<axum::extract::Request> for Track<S>
+where
+    S: tower::Service<axum::extract::Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        let started = std::time::Instant::now();
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .cloned();
+        let response = self.inner.call(request);
+        let metrics = Arc::clone(&self.metrics);
+        Box::pin(async move {
+            let Ok(response) = response.await;
+            let route = route
+                .as_ref()
+                .map_or("", axum::extract::MatchedPath::as_str);
+            metrics.request(
+                route,
+                response.status().as_u16(),
+                started.elapsed(),
+                response.extensions().get::<Outcome>(),
+            );
+            Ok(response)
+        })
+    }
 }
 
 async fn not_found() -> PageError {
