@@ -79,7 +79,13 @@ pub struct Metrics {
     /// in the recorder's registry. Routes are templates, so the map stays small; it is
     /// replaced whole (copy on write) the few times a new series first appears.
     requests: std::sync::Arc<arc_swap::ArcSwap<RequestHistograms>>,
+    /// The store-operation histograms registered so far, by operation, kept as
+    /// `requests` is (several operations per request).
+    store_ops: std::sync::Arc<arc_swap::ArcSwap<StoreHistograms>>,
 }
+
+/// The histograms of [`Metrics::store_operation`], by operation.
+type StoreHistograms = std::collections::HashMap<&'static str, metrics::Histogram>;
 
 /// The histograms of [`Metrics::request`], by route template, one per status class.
 type RequestHistograms = std::collections::HashMap<String, [Option<metrics::Histogram>; 5]>;
@@ -115,6 +121,7 @@ impl Metrics {
             recorder,
             handle,
             requests: std::sync::Arc::default(),
+            store_ops: std::sync::Arc::default(),
         }
     }
 
@@ -217,13 +224,30 @@ impl Metrics {
 
     /// Records one session-store operation, counting it as an error unless `ok`.
     pub fn store_operation(&self, op: &'static str, elapsed: Duration, ok: bool) {
-        metrics::with_local_recorder(&self.recorder, || {
-            metrics::histogram!("lanyard_store_operation_duration_seconds", "op" => op)
-                .record(elapsed.as_secs_f64());
-            if !ok {
+        self.store_histogram(op).record(elapsed.as_secs_f64());
+        if !ok {
+            metrics::with_local_recorder(&self.recorder, || {
                 metrics::counter!("lanyard_store_errors_total", "op" => op).increment(1);
-            }
+            });
+        }
+    }
+
+    /// The handle of `lanyard_store_operation_duration_seconds{op}`, registered with the
+    /// recorder the first time the operation is seen.
+    fn store_histogram(&self, op: &'static str) -> metrics::Histogram {
+        if let Some(h) = self.store_ops.load().get(op) {
+            return h.clone();
+        }
+        let h = metrics::with_local_recorder(
+            &*self.recorder,
+            || metrics::histogram!("lanyard_store_operation_duration_seconds", "op" => op),
+        );
+        self.store_ops.rcu(|map| {
+            let mut map = StoreHistograms::clone(&**map);
+            map.insert(op, h.clone());
+            map
         });
+        h
     }
 
     /// Counts a config reload by its outcome; an applied one (and start-up, with
@@ -305,6 +329,20 @@ mod tests {
             "lanyard_http_request_duration_seconds_count{route=\"/healthz\",status=\"2xx\"} 1"
         ));
         assert!(!b.render().contains("lanyard_http_request_duration_seconds"));
+        a.store_operation("get", Duration::from_millis(1), true);
+        a.store_operation("get", Duration::from_millis(2), false);
+        assert!(
+            a.render()
+                .contains("lanyard_store_operation_duration_seconds_count{op=\"get\"} 2")
+        );
+        assert!(
+            a.render()
+                .contains("lanyard_store_errors_total{op=\"get\"} 1")
+        );
+        assert!(
+            !b.render()
+                .contains("lanyard_store_operation_duration_seconds")
+        );
         assert!(a.render().contains(
             "lanyard_http_request_duration_seconds_bucket{route=\"/sts/assume-role-with-saml\",status=\"4xx\",le=\"0.005\"} 1"
         ));
