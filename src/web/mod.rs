@@ -320,6 +320,33 @@ async fn method_not_allowed() -> Response {
     r
 }
 
+/// `value` as an `application/json` answer, written into one buffer of `capacity` bytes:
+/// axum's `Json` starts at 128 bytes and grows its buffer several times for an answer
+/// that carries a token. A value that cannot be written (none of the answers' types can
+/// fail) is a 500 with no detail in the body.
+pub(crate) fn json_sized<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_bytes(body),
+        Err(e) => {
+            tracing::error!(error = %e, "a JSON answer could not be written");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A JSON text already written, as an `application/json` answer.
+pub(crate) fn json_bytes(body: impl Into<axum::body::Body>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
+}
+
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1), if there is one.
 pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
