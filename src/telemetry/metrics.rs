@@ -73,7 +73,22 @@ pub enum Outcome {
 pub struct Metrics {
     recorder: std::sync::Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// The request-duration histograms registered so far, by route template and status
+    /// class ([`status_class`]'s order): a request then records into its handle without
+    /// building the series' key, copying the route into a label and looking the key up
+    /// in the recorder's registry. Routes are templates, so the map stays small; it is
+    /// replaced whole (copy on write) the few times a new series first appears.
+    requests: std::sync::Arc<arc_swap::ArcSwap<RequestHistograms>>,
+    /// The store-operation histograms registered so far, by operation, kept as
+    /// `requests` is (several operations per request).
+    store_ops: std::sync::Arc<arc_swap::ArcSwap<StoreHistograms>>,
 }
+
+/// The histograms of [`Metrics::store_operation`], by operation.
+type StoreHistograms = std::collections::HashMap<&'static str, metrics::Histogram>;
+
+/// The histograms of [`Metrics::request`], by route template, one per status class.
+type RequestHistograms = std::collections::HashMap<String, [Option<metrics::Histogram>; 5]>;
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,29 +117,54 @@ impl Metrics {
         };
         let recorder = std::sync::Arc::new(builder.build_recorder());
         let handle = recorder.handle();
-        Self { recorder, handle }
+        Self {
+            recorder,
+            handle,
+            requests: std::sync::Arc::default(),
+            store_ops: std::sync::Arc::default(),
+        }
     }
 
     /// Records one answered request: its route template, status and duration, and what
     /// the handler reported.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration, outcome: Option<&Outcome>) {
-        metrics::with_local_recorder(&*self.recorder, || {
+        self.request_histogram(route, status)
+            .record(elapsed.as_secs_f64());
+        if outcome.is_none() {
+            return;
+        }
+        metrics::with_local_recorder(&*self.recorder, || match outcome {
+            Some(Outcome::StsError(code)) => {
+                metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
+            }
+            Some(Outcome::OAuthError(code)) => {
+                metrics::counter!("lanyard_oauth_errors_total", "code" => *code).increment(1);
+            }
+            None => {}
+        });
+    }
+
+    /// The handle of `lanyard_http_request_duration_seconds{route, status}`, registered
+    /// with the recorder the first time the series is seen.
+    fn request_histogram(&self, route: &str, status: u16) -> metrics::Histogram {
+        let (class, at) = status_class(status);
+        if let Some(Some(h)) = self.requests.load().get(route).map(|row| &row[at]) {
+            return h.clone();
+        }
+        let h = metrics::with_local_recorder(&*self.recorder, || {
             let labels = [
                 Label::new("route", route.to_owned()),
-                Label::new("status", status_class(status)),
+                Label::new("status", class),
             ];
             metrics::histogram!("lanyard_http_request_duration_seconds", labels.iter())
-                .record(elapsed.as_secs_f64());
-            match outcome {
-                Some(Outcome::StsError(code)) => {
-                    metrics::counter!("lanyard_sts_errors_total", "code" => *code).increment(1);
-                }
-                Some(Outcome::OAuthError(code)) => {
-                    metrics::counter!("lanyard_oauth_errors_total", "code" => *code).increment(1);
-                }
-                None => {}
-            }
         });
+        self.requests.rcu(|map| {
+            let mut map = RequestHistograms::clone(&**map);
+            let row = map.entry(route.to_owned()).or_default();
+            row[at] = Some(h.clone());
+            map
+        });
+        h
     }
 
     /// Counts credentials issued through `door` for `role`.
@@ -184,13 +224,30 @@ impl Metrics {
 
     /// Records one session-store operation, counting it as an error unless `ok`.
     pub fn store_operation(&self, op: &'static str, elapsed: Duration, ok: bool) {
-        metrics::with_local_recorder(&self.recorder, || {
-            metrics::histogram!("lanyard_store_operation_duration_seconds", "op" => op)
-                .record(elapsed.as_secs_f64());
-            if !ok {
+        self.store_histogram(op).record(elapsed.as_secs_f64());
+        if !ok {
+            metrics::with_local_recorder(&self.recorder, || {
                 metrics::counter!("lanyard_store_errors_total", "op" => op).increment(1);
-            }
+            });
+        }
+    }
+
+    /// The handle of `lanyard_store_operation_duration_seconds{op}`, registered with the
+    /// recorder the first time the operation is seen.
+    fn store_histogram(&self, op: &'static str) -> metrics::Histogram {
+        if let Some(h) = self.store_ops.load().get(op) {
+            return h.clone();
+        }
+        let h = metrics::with_local_recorder(
+            &*self.recorder,
+            || metrics::histogram!("lanyard_store_operation_duration_seconds", "op" => op),
+        );
+        self.store_ops.rcu(|map| {
+            let mut map = StoreHistograms::clone(&**map);
+            map.insert(op, h.clone());
+            map
         });
+        h
     }
 
     /// Counts a config reload by its outcome; an applied one (and start-up, with
@@ -227,14 +284,15 @@ impl Metrics {
     }
 }
 
-/// `2xx`, `4xx`, … (static, so that no label value is allocated per request).
-fn status_class(status: u16) -> &'static str {
+/// `2xx`, `4xx`, … (static, so that no label value is allocated), and its place among
+/// the five classes.
+fn status_class(status: u16) -> (&'static str, usize) {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => ("1xx", 0),
+        200..=299 => ("2xx", 1),
+        300..=399 => ("3xx", 2),
+        400..=499 => ("4xx", 3),
+        _ => ("5xx", 4),
     }
 }
 
@@ -256,6 +314,35 @@ mod tests {
                 .contains("lanyard_sts_errors_total{code=\"InvalidIdentityToken\"} 1")
         );
         assert!(!b.render().contains("lanyard_sts_errors_total"));
+        // The second request of a series records into the handle kept from the first.
+        a.request(
+            "/sts/assume-role-with-saml",
+            404,
+            Duration::from_millis(30),
+            None,
+        );
+        a.request("/healthz", 200, Duration::from_millis(1), None);
+        assert!(a.render().contains(
+            "lanyard_http_request_duration_seconds_count{route=\"/sts/assume-role-with-saml\",status=\"4xx\"} 2"
+        ));
+        assert!(a.render().contains(
+            "lanyard_http_request_duration_seconds_count{route=\"/healthz\",status=\"2xx\"} 1"
+        ));
+        assert!(!b.render().contains("lanyard_http_request_duration_seconds"));
+        a.store_operation("get", Duration::from_millis(1), true);
+        a.store_operation("get", Duration::from_millis(2), false);
+        assert!(
+            a.render()
+                .contains("lanyard_store_operation_duration_seconds_count{op=\"get\"} 2")
+        );
+        assert!(
+            a.render()
+                .contains("lanyard_store_errors_total{op=\"get\"} 1")
+        );
+        assert!(
+            !b.render()
+                .contains("lanyard_store_operation_duration_seconds")
+        );
         assert!(a.render().contains(
             "lanyard_http_request_duration_seconds_bucket{route=\"/sts/assume-role-with-saml\",status=\"4xx\",le=\"0.005\"} 1"
         ));

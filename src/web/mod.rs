@@ -26,8 +26,12 @@ pub mod ui;
 pub mod upstream;
 mod views;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -233,7 +237,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .route_layer(TrackLayer(Arc::clone(&state.metrics)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -243,27 +247,66 @@ pub fn app(state: AppState) -> Router {
 
 /// Records every routed request in the metrics: its route template (never the raw path,
 /// so that the series stay few), status, duration, and the [`Outcome`] its handler attached.
-async fn track(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let started = std::time::Instant::now();
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let response = next.run(request).await;
-    let route = route
-        .as_ref()
-        .map_or("", axum::extract::MatchedPath::as_str);
-    state.metrics.request(
-        route,
-        response.status().as_u16(),
-        started.elapsed(),
-        response.extensions().get::<Outcome>(),
-    );
-    response
+///
+/// A hand-written layer rather than `from_fn_with_state`, which per request took the
+/// request apart and put it together again to extract the state, and boxed a clone of
+/// the route's service besides the future.
+#[derive(Clone)]
+struct TrackLayer(Arc<Metrics>);
+
+impl<S> tower::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            metrics: Arc::clone(&self.0),
+        }
+    }
+}
+
+/// The service of [`TrackLayer`].
+#[derive(Clone)]
+struct Track<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<axum::extract::Request> for Track<S>
+where
+    S: tower::Service<axum::extract::Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        let started = std::time::Instant::now();
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .cloned();
+        let response = self.inner.call(request);
+        let metrics = Arc::clone(&self.metrics);
+        Box::pin(async move {
+            let Ok(response) = response.await;
+            let route = route
+                .as_ref()
+                .map_or("", axum::extract::MatchedPath::as_str);
+            metrics.request(
+                route,
+                response.status().as_u16(),
+                started.elapsed(),
+                response.extensions().get::<Outcome>(),
+            );
+            Ok(response)
+        })
+    }
 }
 
 async fn not_found() -> PageError {
@@ -275,6 +318,33 @@ async fn method_not_allowed() -> Response {
         PageError(WebError::BadRequest(Msg::new("error-method-not-allowed"))).into_response();
     *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     r
+}
+
+/// `value` as an `application/json` answer, written into one buffer of `capacity` bytes:
+/// axum's `Json` starts at 128 bytes and grows its buffer several times for an answer
+/// that carries a token. A value that cannot be written (none of the answers' types can
+/// fail) is a 500 with no detail in the body.
+pub(crate) fn json_sized<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => json_bytes(body),
+        Err(e) => {
+            tracing::error!(error = %e, "a JSON answer could not be written");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A JSON text already written, as an `application/json` answer.
+pub(crate) fn json_bytes(body: impl Into<axum::body::Body>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1), if there is one.

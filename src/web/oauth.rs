@@ -616,13 +616,19 @@ pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<RawForm, RawFormRejection>,
-) -> Result<Json<crate::op::Introspection>, OAuthResponse> {
+) -> Result<Response, OAuthResponse> {
     let f = token_only_form(body)?;
     let client = authenticate(&state, &headers, client_auth!(f)).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    Ok(Json(state.oidc.introspect(&client, &token).await?))
+    Ok(match state.oidc.introspect(&client, &token).await? {
+        // Already written as JSON: its text is the body, not copied again.
+        crate::op::Introspection::AccessToken(answer) => {
+            crate::web::json_bytes(Box::<str>::from(answer).into_string())
+        }
+        other => Json(other).into_response(),
+    })
 }
 
 /// `POST /oauth2/revoke` (RFC 7009; 200 even for unknown tokens).

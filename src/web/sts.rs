@@ -236,7 +236,7 @@ pub async fn assume_role<B: StsBody>(
     State(state): State<AppState>,
     facts: RequestFacts,
     request: Result<Json<B>, JsonRejection>,
-) -> Result<Json<StsResponse>, StsRefusal> {
+) -> Result<Response, StsRefusal> {
     let (r, upstream) = body(request)?.into_parts();
     let sts = &state.sts;
     let assumed = match &upstream {
@@ -251,5 +251,8 @@ pub async fn assume_role<B: StsBody>(
                 .await?
         }
     };
-    Ok(Json(StsResponse::new(assumed, facts.now)))
+    let answer = StsResponse::new(assumed, facts.now);
+    // The token and ~300 bytes of names, ids and times.
+    let capacity = answer.credentials.access_token.len() + 512;
+    Ok(crate::web::json_sized(&answer, capacity))
 }

@@ -213,6 +213,13 @@ impl<'a> UnverifiedJws<'a> {
         serde_json::from_slice(&self.payload).map_err(|_| JoseError::Malformed("payload"))
     }
 
+    /// [`UnverifiedJws::untrusted_claims`] for a `T` that borrows its strings from the
+    /// decoded payload instead of copying them (a lookup that needs a few claims, or
+    /// passes them on unchanged). Never trust it either.
+    pub fn untrusted_claims_borrowed<'s, T: Deserialize<'s>>(&'s self) -> Result<T, JoseError> {
+        serde_json::from_slice(&self.payload).map_err(|_| JoseError::Malformed("payload"))
+    }
+
     /// Verifies the signature with a key of `keys` that allows the token's `alg`, then the
     /// registered claims against `rules`.
     pub fn verify(
