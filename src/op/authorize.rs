@@ -25,7 +25,7 @@ use crate::identity::{ClientId, ExternalIdentity};
 use crate::op::GrantType;
 use crate::roles::RequestFacts;
 use crate::roles::{MIN_SESSION_SECS, Role};
-use crate::session::{digest, get_json, keyspace, put_json, random_id, take_json};
+use crate::session::{PendingPut, digest, get_json, keyspace, random_id, take_json};
 use crate::sso::Sso;
 
 use super::clients::redirect_uri_matches;
@@ -310,15 +310,41 @@ impl OidcProvider {
 
     /// Stores a validated request; returns its id (the `authz` parameter of `/roles`).
     pub async fn park(&self, pending: &PendingAuthorization) -> Result<String, OAuthError> {
-        let id = random_id().expose_secret().to_owned();
-        put_json(
-            &*self.store,
-            &keyspace::AUTHZ.key([&id]),
-            pending,
-            PENDING_TTL,
-        )
-        .await?;
+        let (id, parked) = Self::parking(pending)?;
+        self.store
+            .put(&parked.key, &parked.value, parked.ttl)
+            .await?;
         Ok(id)
+    }
+
+    /// A fresh id for `pending` and the record that parks it, not yet stored.
+    fn parking(pending: &PendingAuthorization) -> Result<(String, PendingPut), OAuthError> {
+        let id = random_id().expose_secret().to_owned();
+        let parked = PendingPut::json(keyspace::AUTHZ.key([&id]), pending, PENDING_TTL)?;
+        Ok((id, parked))
+    }
+
+    /// [`OidcProvider::start`] for a request whose person signs in first (nobody is signed
+    /// in, and it is not `prompt=none`): always [`AuthorizeNext::SignIn`], with the record
+    /// that parks the request *not yet stored*. The caller stores it with the sign-in's
+    /// login transaction, in one round trip (`signin::Start::park_with`), before the
+    /// browser is sent anywhere the request's id leads to.
+    pub fn sign_in_first(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<(AuthorizeNext, PendingPut), OAuthError> {
+        if pending.prompt_none {
+            return Err(OAuthError::ServerError(
+                "a prompt=none request never signs in first".into(),
+            ));
+        }
+        let (authz, parked) = Self::parking(pending)?;
+        let next = AuthorizeNext::SignIn {
+            authz,
+            login_hint: pending.login_hint.clone(),
+            resume: pending.wants_mfa,
+        };
+        Ok((next, parked))
     }
 
     /// A parked request, without consuming it.

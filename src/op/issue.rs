@@ -11,7 +11,7 @@ use crate::access::{Attempt, ClientBinding, Holder, IssueRequest};
 use crate::identity::ExternalIdentity;
 use crate::op::GrantType;
 use crate::roles::{Caller, RequestFacts, TrustGrant};
-use crate::session::keyspace;
+use crate::session::{Step, keyspace};
 use crate::sso::RoleSession;
 use crate::tokens::Algorithm;
 
@@ -146,26 +146,19 @@ impl OidcProvider {
             }
             _ => None,
         };
-        let refresh_token = match (&identity, x.sso_ref, x.family) {
+        let refresh = match (&identity, x.sso_ref, x.family) {
             (Some(i), Some(sso_ref), Some(family))
                 if client.config.allows(GrantType::RefreshToken) =>
             {
                 let role = &role_session.role;
-                Some(
-                    self.refresh_token(client, i, role, (&x, family, sso_ref))
-                        .await?,
-                )
+                Some(self.refresh_token(client, i, role, (&x, family, sso_ref))?)
             }
             _ => None,
         };
-        // Recorded first, checked second: a revocation that began before this check is
-        // seen here, and one that begins after it finds what was just recorded.
         if let (Some(sso_ref), Some(family)) = (x.sso_ref, x.family)
             && self
-                .store
-                .get(&keyspace::FAMILY_REVOKED.key([family]))
+                .record_then_check(client, (sso_ref, family), refresh.as_ref())
                 .await?
-                .is_some()
         {
             let why = "a code or refresh token was used twice at once";
             self.revoke_family((family, Some(sso_ref)), why).await?;
@@ -174,6 +167,7 @@ impl OidcProvider {
                 "the code or refresh token was used more than once".into(),
             ));
         }
+        let refresh_token = refresh.map(|(token, _)| token);
         Ok(TokenResponse {
             expires_in: self.clock.now().until(role_session.expires_at).as_secs(),
             access_token: role_session.access_token,
@@ -182,6 +176,34 @@ impl OidcProvider {
             refresh_token,
             scope: x.scope.to_owned(),
         })
+    }
+
+    /// Makes `refresh` (a new token and its digest), if any, the current refresh token
+    /// of `family` in the SSO session `sso_ref`, then reads whether the family is marked
+    /// revoked; one round trip. Recorded first, checked second: a revocation that began
+    /// before this check is seen here, and one that begins after it finds what was just
+    /// recorded. Answers whether the family is revoked.
+    async fn record_then_check(
+        &self,
+        client: &Client,
+        (sso_ref, family): (&str, &str),
+        refresh: Option<&(String, String)>,
+    ) -> Result<bool, OAuthError> {
+        let issued = keyspace::SSO_ISSUED.key([sso_ref]);
+        let field = keyspace::family_refresh_token_field(family);
+        let revoked = keyspace::FAMILY_REVOKED.key([family]);
+        let mut steps = Vec::with_capacity(2);
+        if let Some((_, token_digest)) = refresh {
+            steps.push(Step::HashSet {
+                key: &issued,
+                field: &field,
+                value: token_digest,
+                ttl: client.config.refresh_token_lifetime,
+            });
+        }
+        steps.push(Step::Get { key: &revoked });
+        let values = self.store.batch(&steps).await?;
+        Ok(values.last().is_some_and(Option::is_some))
     }
 
     fn id_token(

@@ -376,15 +376,17 @@ impl OidcProvider {
         Ok(())
     }
 
-    /// A new refresh token of `family` in the SSO session `sso_ref`, replacing the
-    /// family's current one (see the module documentation for its form).
-    pub(super) async fn refresh_token(
+    /// A new refresh token of `family` in the SSO session `sso_ref` (see the module
+    /// documentation for its form), and its digest: the caller makes it the family's
+    /// current one ([`keyspace::family_refresh_token_field`] of the session's
+    /// [`keyspace::SSO_ISSUED`]), for the client's `refresh_token_lifetime` at least.
+    pub(super) fn refresh_token(
         &self,
         client: &Client,
         identity: &ExternalIdentity,
         role: &str,
         (x, family, sso_ref): (&Exchange<'_>, &str, &str),
-    ) -> Result<String, OAuthError> {
+    ) -> Result<(String, String), OAuthError> {
         let lifetime = client.config.refresh_token_lifetime;
         let record = RefreshRecord {
             family: family.to_owned(),
@@ -405,15 +407,8 @@ impl OidcProvider {
             URL_SAFE_NO_PAD.encode(carried),
             random_id().expose_secret()
         );
-        self.store
-            .hash_set(
-                &keyspace::SSO_ISSUED.key([sso_ref]),
-                &keyspace::family_refresh_token_field(family),
-                &digest(&token),
-                lifetime,
-            )
-            .await?;
-        Ok(token)
+        let token_digest = digest(&token);
+        Ok((token, token_digest))
     }
 
     /// Takes a code or refresh token record and, in the same store step, leaves its

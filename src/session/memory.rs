@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    Answer, AttemptLimit, Op, Reservation, Reserved, ScanPage, SessionStore, StoreError, ttl_millis,
+    Answer, AttemptLimit, Op, Reservation, Reserved, ScanPage, SessionStore, Step, StoreError,
+    ttl_millis,
 };
 use crate::clock::{SharedClock, UnixTime};
 
@@ -268,6 +269,18 @@ impl SessionStore for MemoryStore {
                 self.add_member(key, member, ttl).map(Answer::Stored)
             }
             Op::SetMembers { key } => self.members(key).map(Answer::Members),
+            Op::Batch { steps } => {
+                // In order; each step is as atomic as its own operation here.
+                let mut values = Vec::with_capacity(steps.len());
+                for step in steps {
+                    let answer = self.run(step.op()).await?;
+                    values.push(match step {
+                        Step::Get { .. } => answer.value()?,
+                        _ => None,
+                    });
+                }
+                Ok(Answer::Values(values))
+            }
             Op::GetWithFields { key, hash } => {
                 let value = self.run(Op::Get { key }).await?.value()?;
                 let fields = self.fields(hash)?;

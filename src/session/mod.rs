@@ -39,7 +39,7 @@ use crate::secret::Secret;
 
 pub use self::memory::MemoryStore;
 pub use self::observed::{ObservedStore, StoreObserver};
-pub use self::redis::{RedisOptions, RedisStore, RedisTimeouts, RedisTopology};
+pub use self::redis::{CLOCK_REUSE, RedisOptions, RedisStore, RedisTimeouts, RedisTopology};
 
 /// The key prefix used when the configuration names none.
 pub const DEFAULT_KEY_PREFIX: &str = "lanyard:";
@@ -375,6 +375,25 @@ pub trait SessionStore: Send + Sync + 'static {
         }
     }
 
+    /// Carries out `steps` in order, each as its typed method would (a [`Step::Put`] as
+    /// [`SessionStore::put`], …), in one round trip: for the records one request writes
+    /// together (a parked request and its login transaction; a role session, its SSO
+    /// session's longer life and its entry in what that session issued). Answers one entry
+    /// per step: what a [`Step::Get`] read, `None` for the others.
+    ///
+    /// In Redis the steps are one `MULTI`/`EXEC` transaction, so no other client's command
+    /// runs between them, where their keys share a slot (always, outside a cluster); in a
+    /// cluster with keys in different slots they run one at a time, in order, as separate
+    /// calls would. Either way a later step sees what the earlier ones wrote; a step that
+    /// fails (a key holding another kind of value) fails the batch without undoing the
+    /// steps before it, as separate calls would.
+    async fn batch(&self, steps: &[Step<'_>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        match self.run(Op::Batch { steps }).await? {
+            Answer::Values(values) if values.len() == steps.len() => Ok(values),
+            other => Err(other.unexpected()),
+        }
+    }
+
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Op::Ping).await?.stored().map(drop)
@@ -535,6 +554,11 @@ pub enum Op<'a> {
         /// About how many keys to look at.
         count: u32,
     },
+    /// [`SessionStore::batch`]: [`Answer::Values`], one per step.
+    Batch {
+        /// The steps, in order.
+        steps: &'a [Step<'a>],
+    },
     /// [`SessionStore::ping`]: [`Answer::Stored`]`(true)`.
     Ping,
 }
@@ -579,6 +603,7 @@ impl Op<'_> {
             Op::SetMembers { .. } => "set_members",
             Op::Scan { .. } => "scan",
             Op::GetWithFields { .. } => "get_with_fields",
+            Op::Batch { .. } => "batch",
             Op::Ping => "ping",
         }
     }
@@ -610,6 +635,8 @@ pub enum Answer {
     Page(ScanPage),
     /// A value (if any) and a hash's fields, sorted by field.
     ValueAndFields(Option<Vec<u8>>, Vec<(String, String)>),
+    /// One entry per step of a batch: the value a read step found, `None` for the others.
+    Values(Vec<Option<Vec<u8>>>),
 }
 
 /// One page of [`SessionStore::scan`].
@@ -619,6 +646,133 @@ pub struct ScanPage {
     pub keys: Vec<String>,
     /// Where the walk goes on (an opaque string), or `None` when it is over.
     pub next: Option<String>,
+}
+
+/// One step of [`SessionStore::batch`]: what the typed method of the same name does.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum Step<'a> {
+    /// [`SessionStore::put`].
+    Put {
+        /// The key.
+        key: &'a str,
+        /// The value.
+        value: &'a [u8],
+        /// Its lifetime.
+        ttl: Duration,
+    },
+    /// [`SessionStore::extend`] (without saying whether the key was there).
+    Extend {
+        /// The key.
+        key: &'a str,
+        /// The shortest lifetime it is left with.
+        ttl: Duration,
+    },
+    /// [`SessionStore::hash_set`].
+    HashSet {
+        /// The key.
+        key: &'a str,
+        /// The field.
+        field: &'a str,
+        /// Its value.
+        value: &'a str,
+        /// The shortest lifetime the hash is left with.
+        ttl: Duration,
+    },
+    /// [`SessionStore::get`]: its value is the step's entry in the answer.
+    Get {
+        /// The key.
+        key: &'a str,
+    },
+}
+
+impl<'a> Step<'a> {
+    /// The key the step is about.
+    pub fn key(&self) -> &'a str {
+        match *self {
+            Step::Put { key, .. }
+            | Step::Extend { key, .. }
+            | Step::HashSet { key, .. }
+            | Step::Get { key } => key,
+        }
+    }
+
+    /// The step as an operation of its own (what a store without batches runs).
+    pub fn op(&self) -> Op<'a> {
+        match *self {
+            Step::Put { key, value, ttl } => Op::Put {
+                key,
+                value,
+                ttl,
+                if_absent: false,
+            },
+            Step::Extend { key, ttl } => Op::Extend { key, ttl },
+            Step::HashSet {
+                key,
+                field,
+                value,
+                ttl,
+            } => Op::HashSet {
+                key,
+                field,
+                value,
+                ttl,
+            },
+            Step::Get { key } => Op::Get { key },
+        }
+    }
+}
+
+impl std::fmt::Debug for Step<'_> {
+    /// The step's name only: values and keys may carry what they protect.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Step").field(&self.op().name()).finish()
+    }
+}
+
+/// A record made by one layer and stored by another, together with its own records in one
+/// [`SessionStore::batch`] (a parked authorization request, stored with the login
+/// transaction of the sign-in it waits for). No `Debug` of its value: it may be a secret.
+#[derive(Clone)]
+pub struct PendingPut {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: Vec<u8>,
+    /// Its lifetime.
+    pub ttl: Duration,
+}
+
+impl PendingPut {
+    /// The record as JSON under `key` for `ttl`.
+    pub fn json<T: Serialize + ?Sized>(
+        key: String,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            key,
+            value: encode(value)?,
+            ttl,
+        })
+    }
+
+    /// The step that stores it.
+    pub fn step(&self) -> Step<'_> {
+        Step::Put {
+            key: &self.key,
+            value: &self.value,
+            ttl: self.ttl,
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingPut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingPut")
+            .field("bytes", &self.value.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Answer {
@@ -640,6 +794,7 @@ impl std::fmt::Debug for Answer {
                 .field(&v.as_ref().map(Vec::len))
                 .field(&m.len())
                 .finish(),
+            Answer::Values(v) => f.debug_tuple("Values").field(&v.len()).finish(),
         }
     }
 }

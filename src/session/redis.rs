@@ -21,6 +21,15 @@
 //!    script that does run therefore runs before local `t1 + response/2`, and its answer
 //!    has the other half of the response timeout to arrive before Lanyard gives up.
 //!
+//! The reading of step 1 may be shared: the argument holds for any reading taken before
+//! the script is sent, so long as `t1` is the instant *that* reading's answer arrived, and
+//! the script is given up on at `t1 + response`. A standalone store keeps its latest
+//! reading and reuses it for [`CLOCK_REUSE`] (a tenth of a second at most): under load
+//! most takes then cost one round trip instead of two, and a take sent with a reading
+//! `a` old still has `response/2 - a` for its script to run. Any error forgets the
+//! reading (a reconnection may have reached another server, whose clock is another's).
+//! Sentinel and Cluster stores read the clock for every take, as the master may change.
+//!
 //! If `TIME` itself stalls, the script is never sent. Idempotent reads (`GET`,
 //! `SMEMBERS`, `PING`, `TIME`) that fail because the connection broke (Redis restarted)
 //! are retried once on the new connection; writes never are.
@@ -83,7 +92,7 @@ use redis::{
 
 use super::keyspace::slot;
 use super::{
-    Answer, AttemptLimit, CappedCounter, Op, Reservation, Reserved, ScanPage, SessionStore,
+    Answer, AttemptLimit, CappedCounter, Op, Reservation, Reserved, ScanPage, SessionStore, Step,
     StoreError, ttl_millis,
 };
 use crate::secret::Secret;
@@ -295,6 +304,27 @@ pub struct RedisStore {
     prefix: String,
     timeouts: RedisTimeouts,
     replica_acks: u32,
+    /// The latest reading of Redis's clock, shared by takes (standalone only; see the
+    /// module documentation).
+    last_reading: Arc<Mutex<Option<ClockReading>>>,
+}
+
+/// How long a reading of Redis's clock is reused by later takes: a tenth of a second, or an
+/// eighth of the response timeout when that is shorter.
+fn clock_reuse(response: Duration) -> Duration {
+    CLOCK_REUSE.min(response / 8)
+}
+
+/// The longest a standalone store reuses a reading of Redis's clock (see
+/// [`clock_reuse`]).
+pub const CLOCK_REUSE: Duration = Duration::from_millis(100);
+
+/// A reading of Redis's clock: what `TIME` answered, in microseconds, and the local instant
+/// the answer arrived (`r0` and `t1` of the module documentation).
+#[derive(Debug, Clone, Copy)]
+struct ClockReading {
+    micros: u64,
+    at: tokio::time::Instant,
 }
 
 /// The connection (or the means to get one) of each topology.
@@ -503,6 +533,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             timeouts,
             replica_acks: options.replica_acks,
+            last_reading: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -526,6 +557,7 @@ impl RedisStore {
     /// named yet, `READONLY` from a demoted master, `MASTERDOWN`, `CLUSTERDOWN`,
     /// `TRYAGAIN`) mean "unavailable for now", like a refused connection.
     fn failed(&self, e: &RedisError) -> StoreError {
+        self.forget_reading();
         if matches!(self.backend, Backend::Standalone(_)) {
             return map_error(e);
         }
@@ -742,6 +774,47 @@ impl RedisStore {
         .await
     }
 
+    /// A reading of Redis's clock for a take on `key`: a standalone store's latest one if
+    /// it is at most [`clock_reuse`] old, else a fresh one (kept for the next takes).
+    async fn reading(&self, key: &str) -> Result<ClockReading, StoreError> {
+        let standalone = matches!(self.backend, Backend::Standalone(_));
+        let reuse = clock_reuse(self.timeouts.response);
+        if standalone {
+            let kept = *self
+                .last_reading
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(kept) = kept.filter(|r| r.at.elapsed() <= reuse) {
+                return Ok(kept);
+            }
+        }
+        let (secs, micros) = self.clock(key).await?;
+        let reading = ClockReading {
+            micros: secs.saturating_mul(1_000_000).saturating_add(micros),
+            at: tokio::time::Instant::now(),
+        };
+        if standalone {
+            let mut kept = self
+                .last_reading
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Keep the newest reading: one answered later leaves more time to use it.
+            if kept.is_none_or(|k| k.at < reading.at) {
+                *kept = Some(reading);
+            }
+        }
+        Ok(reading)
+    }
+
+    /// Forgets the kept reading of Redis's clock (after any error: the next take reads the
+    /// clock again).
+    fn forget_reading(&self) {
+        *self
+            .last_reading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Runs a single-use script under the deadline protocol of the module documentation:
     /// reads Redis's clock, passes the deadline (that reading plus half the response
     /// timeout, in microseconds) as the script's first argument and `args` after it,
@@ -757,14 +830,15 @@ impl RedisStore {
     ) -> Result<redis::Value, StoreError> {
         self.one_slot(keys)?;
         let first = keys.first().map(String::as_str).unwrap_or_default();
-        let (secs, micros) = self.clock(first).await?;
-        let read_at = tokio::time::Instant::now();
+        let reading = self.reading(first).await?;
+        let read_at = reading.at;
         let budget = self.timeouts.response;
-        let deadline = secs
-            .saturating_mul(1_000_000)
-            .saturating_add(micros)
+        let deadline = reading
+            .micros
             .saturating_add(u64::try_from((budget / 2).as_micros()).unwrap_or(u64::MAX));
         let late = || {
+            // A stalled Redis: the next take reads the clock again.
+            self.forget_reading();
             StoreError::Unavailable(format!(
                 "Redis did not take the item within {} ms",
                 budget.as_millis()
@@ -961,6 +1035,15 @@ impl RedisStore {
             keys: strip(keys),
             next,
         })
+    }
+
+    /// The kept reading of Redis's clock (its value in µs, and when it arrived): for tests.
+    #[cfg(test)]
+    pub(crate) fn kept_reading(&self) -> Option<(u64, tokio::time::Instant)> {
+        self.last_reading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|r| (r.micros, r.at))
     }
 
     /// Deletes every key under this store's prefix (`SCAN` + `DEL`): for tests.
@@ -1365,6 +1448,7 @@ impl RedisStore {
                 members.sort_unstable();
                 Ok(Answer::Members(members))
             }
+            Op::Batch { steps } => self.batch_steps(steps).await.map(Answer::Values),
             Op::GetWithFields { key, hash } => self
                 .get_with_fields_at(key, hash)
                 .await
@@ -1526,6 +1610,83 @@ impl RedisStore {
         self.script::<i64>(&RELEASE, RELEASE_SCRIPT, &keys, &args)
             .await
             .map(|_| ())
+    }
+
+    /// [`SessionStore::batch`]: one `MULTI`/`EXEC` of every step's commands, or, in a
+    /// cluster where the keys are in different slots, one step at a time, in order.
+    async fn batch_steps(&self, steps: &[Step<'_>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if steps.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = steps.iter().map(|s| self.key(s.key())).collect();
+        if matches!(self.backend, Backend::Cluster(_)) && self.one_slot(&keys).is_err() {
+            let mut values = Vec::with_capacity(steps.len());
+            for step in steps {
+                let answer = self.run(step.op()).await?;
+                values.push(match step {
+                    Step::Get { .. } => answer.value()?,
+                    _ => None,
+                });
+            }
+            return Ok(values);
+        }
+        let mut cmds = Vec::with_capacity(steps.len() + 2);
+        // How many commands each step is, to find its replies.
+        let mut sizes = Vec::with_capacity(steps.len());
+        for (step, key) in steps.iter().zip(&keys) {
+            let before = cmds.len();
+            match *step {
+                Step::Put { value, ttl, .. } => {
+                    let mut set = redis::cmd("SET");
+                    set.arg(key).arg(value).arg("PX").arg(ttl_millis(ttl));
+                    cmds.push(set);
+                }
+                // As the extend script, without its answer: a longer TTL (or none) stays.
+                Step::Extend { ttl, .. } => {
+                    let mut lengthen = redis::cmd("PEXPIRE");
+                    lengthen.arg(key).arg(ttl_millis(ttl)).arg("GT");
+                    cmds.push(lengthen);
+                }
+                // As `hash_set`: a new hash gets the TTL (NX), one with less left too (GT).
+                Step::HashSet {
+                    field, value, ttl, ..
+                } => {
+                    let mut set = redis::cmd("HSET");
+                    set.arg(key).arg(field).arg(value);
+                    let mut start = redis::cmd("PEXPIRE");
+                    start.arg(key).arg(ttl_millis(ttl)).arg("NX");
+                    let mut lengthen = redis::cmd("PEXPIRE");
+                    lengthen.arg(key).arg(ttl_millis(ttl)).arg("GT");
+                    cmds.extend([set, start, lengthen]);
+                }
+                Step::Get { .. } => {
+                    let mut get = redis::cmd("GET");
+                    get.arg(key);
+                    cmds.push(get);
+                }
+            }
+            sizes.push(cmds.len() - before);
+        }
+        let replies = self.transaction(cmds).await?;
+        if replies.len() != sizes.iter().sum::<usize>() {
+            return Err(StoreError::Backend(
+                "unexpected answer to a batch".to_owned(),
+            ));
+        }
+        let mut replies = replies.into_iter();
+        let mut values = Vec::with_capacity(steps.len());
+        for (step, size) in steps.iter().zip(sizes) {
+            let mine: Vec<Value> = replies.by_ref().take(size).collect();
+            values.push(match (step, mine.into_iter().next()) {
+                (Step::Get { .. }, Some(reply)) => {
+                    redis::from_redis_value(reply).map_err(|_| {
+                        StoreError::Backend("unexpected answer to GET in a batch".to_owned())
+                    })?
+                }
+                _ => None,
+            });
+        }
+        Ok(values)
     }
 
     async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), StoreError> {

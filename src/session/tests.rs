@@ -222,6 +222,14 @@ macro_rules! store_suite {
             async fn ping_and_kind() {
                 super::ping_and_kind($fixture).await;
             }
+            #[tokio::test]
+            async fn batch_runs_its_steps_in_order() {
+                super::batch_runs_its_steps_in_order($fixture).await;
+            }
+            #[tokio::test]
+            async fn batch_fails_on_a_wrong_type_without_panicking() {
+                super::batch_fails_on_a_wrong_type_without_panicking($fixture).await;
+            }
         }
     };
 }
@@ -251,6 +259,101 @@ async fn get_with_fields_reads_a_value_and_a_hash_together(f: Fixture) {
             ("role:b".to_owned(), "2".to_owned())
         ]
     );
+    f.finish().await;
+}
+
+/// A batch does what its steps would do one by one, in order (a later step sees an earlier
+/// one's write), and answers what its reads found.
+async fn batch_runs_its_steps_in_order(f: Fixture) {
+    let s = &f.store;
+    assert!(s.batch(&[]).await.unwrap().is_empty());
+    s.put("b:short", b"v", f.short_ttl).await.unwrap();
+    s.put("b:long", b"v", TTL).await.unwrap();
+    let parked = PendingPut::json("b:json".to_owned(), &vec!["x"], TTL).unwrap();
+    let steps = [
+        parked.step(),
+        Step::Put {
+            key: "b:new",
+            value: b"record",
+            ttl: f.short_ttl,
+        },
+        Step::Extend {
+            key: "b:short",
+            ttl: TTL,
+        },
+        Step::Extend {
+            key: "b:long",
+            ttl: f.short_ttl,
+        },
+        Step::Extend {
+            key: "b:absent",
+            ttl: TTL,
+        },
+        Step::HashSet {
+            key: "b:h",
+            field: "rs-1",
+            value: "fam",
+            ttl: f.short_ttl,
+        },
+        Step::HashSet {
+            key: "b:h",
+            field: "rt:fam",
+            value: "digest",
+            ttl: TTL,
+        },
+        Step::Get { key: "b:new" },
+        Step::Get { key: "b:absent" },
+    ];
+    let answers = s.batch(&steps).await.unwrap();
+    assert_eq!(
+        answers,
+        [
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(b"record".to_vec()),
+            None
+        ]
+    );
+    let json: Option<Vec<String>> = get_json(&**s, "b:json").await.unwrap();
+    assert_eq!(json, Some(vec!["x".to_owned()]));
+    let pair = |f: &str, v: &str| (f.to_owned(), v.to_owned());
+    assert_eq!(
+        s.hash_fields("b:h").await.unwrap(),
+        [pair("rs-1", "fam"), pair("rt:fam", "digest")]
+    );
+    f.let_short_ttl_pass().await;
+    // Extended, never shortened; an absent key is not created; the hash got the longer TTL.
+    assert!(s.get("b:short").await.unwrap().is_some());
+    assert!(s.get("b:long").await.unwrap().is_some());
+    assert_eq!(s.get("b:absent").await.unwrap(), None);
+    assert_eq!(s.get("b:new").await.unwrap(), None);
+    assert_eq!(s.hash_fields("b:h").await.unwrap().len(), 2);
+    f.finish().await;
+}
+
+/// A step against a key holding another kind of value fails the batch with an error.
+async fn batch_fails_on_a_wrong_type_without_panicking(f: Fixture) {
+    let s = &f.store;
+    s.put("bw:bytes", b"v", TTL).await.unwrap();
+    let steps = [
+        Step::Put {
+            key: "bw:first",
+            value: b"1",
+            ttl: TTL,
+        },
+        Step::HashSet {
+            key: "bw:bytes",
+            field: "f",
+            value: "v",
+            ttl: TTL,
+        },
+    ];
+    assert!(s.batch(&steps).await.is_err());
     f.finish().await;
 }
 
@@ -1125,6 +1228,33 @@ async fn redis_outage_is_unavailable_fast() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Takes reuse a recent reading of Redis's clock, and read it again once that reading is
+/// older than [`CLOCK_REUSE`]: single use holds either way.
+#[tokio::test]
+async fn redis_takes_reuse_a_recent_clock_reading() {
+    let f = Fixture::redis();
+    let Some(redis) = &f.redis else {
+        unreachable!()
+    };
+    let s = &f.store;
+    s.put("clk:a", b"1", TTL).await.unwrap();
+    assert_eq!(s.take("clk:a").await.unwrap().as_deref(), Some(&b"1"[..]));
+    let first = redis.kept_reading().unwrap();
+    s.put("clk:b", b"2", TTL).await.unwrap();
+    assert_eq!(s.take("clk:b").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.take("clk:b").await.unwrap(), None);
+    let second = redis.kept_reading().unwrap();
+    // Reused, unless this machine took longer than CLOCK_REUSE between the two takes.
+    assert!(second == first || second.1 > first.1);
+    tokio::time::sleep(CLOCK_REUSE + Duration::from_millis(20)).await;
+    s.put("clk:c", b"3", TTL).await.unwrap();
+    assert!(s.take_if_equal("clk:c", b"3").await.unwrap());
+    let third = redis.kept_reading().unwrap();
+    assert!(third.1 > second.1, "an old reading is read again");
+    assert!(third.0 >= second.0);
+    f.finish().await;
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ use crate::connectors::{Connector, Connectors, ProviderInfo};
 use crate::identity::{Evidence, ExternalIdentity, ProviderId, StepUpMark};
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
-use crate::session::{digest, random_id};
+use crate::session::{PendingPut, digest, random_id};
 use crate::sso::{Claim, Sso, SsoError, SsoSession};
 use crate::telemetry::metrics::Metrics;
 
@@ -99,6 +99,10 @@ pub struct Start {
     /// An admin's test sign-in: the digest of the admin's SSO session. Its answer comes
     /// back as [`SignedIn::test`] and must not become a session.
     pub test_for: Option<String>,
+    /// A record of another layer that waits for this sign-in (an application's parked
+    /// authorization request, whose id `return_to` names), stored with the login
+    /// transaction in one round trip; before the answer in any case.
+    pub park_with: Option<PendingPut>,
 }
 
 /// A started sign-in.
@@ -407,6 +411,16 @@ impl<'a> SignIn<'a> {
         let hint = clean_login_hint(start.login_hint.as_deref());
         let login = UpstreamLogin::fresh();
         let now = self.clock.now();
+        if let (Some(parked), Connector::Local(_) | Connector::Ldap(_) | Connector::Saml(_)) =
+            (&start.park_with, connector)
+        {
+            // These keep no login transaction of the same shape: stored on its own.
+            let store = self.sso.store();
+            store
+                .put(&parked.key, &parked.value, parked.ttl)
+                .await
+                .map_err(SsoError::from)?;
+        }
         let url = match connector {
             Connector::Local(_) | Connector::Ldap(_) => {
                 let prompt =
@@ -425,7 +439,12 @@ impl<'a> SignIn<'a> {
         .map_err(|error| upstream(info, error))?;
         let (cookie, _) = self
             .sso
-            .begin_login_with(info.id.clone(), (return_to, start.test_for), Some(login))
+            .begin_login_parking(
+                info.id.clone(),
+                (return_to, start.test_for),
+                Some(login),
+                start.park_with.as_ref(),
+            )
             .await?;
         Ok(Begun::Redirect {
             url: url.to_string(),

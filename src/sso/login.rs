@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::identity::{ProviderId, StepUpMark, UpstreamLogin};
 use crate::secret::Secret;
 use crate::session::keyspace::{LOGIN, LOGIN_FORM, LOGIN_TRANSACTION_TTL};
-use crate::session::random_id;
+use crate::session::{PendingPut, Step, random_id};
 
 /// A sign-in in progress. Single use: taken from the store when the answer arrives.
 #[derive(Clone, Serialize, Deserialize)]
@@ -108,6 +108,19 @@ impl Sso {
         (return_to, test_for): (Option<String>, Option<String>),
         upstream: Option<UpstreamLogin>,
     ) -> Result<(Secret, LoginTransaction), SsoError> {
+        self.begin_login_parking(provider, (return_to, test_for), upstream, None)
+            .await
+    }
+
+    /// [`Sso::begin_login_with`] that also stores `parked` (a record of another layer
+    /// waiting for this sign-in), in the same round trip to the store.
+    pub async fn begin_login_parking(
+        &self,
+        provider: ProviderId,
+        (return_to, test_for): (Option<String>, Option<String>),
+        upstream: Option<UpstreamLogin>,
+        parked: Option<&PendingPut>,
+    ) -> Result<(Secret, LoginTransaction), SsoError> {
         let id = random_id();
         let txn = LoginTransaction {
             provider,
@@ -120,7 +133,20 @@ impl Sso {
             step_up: None,
         };
         let key = LOGIN.key([&key_hash(id.expose_secret())]);
-        self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
+        let Some(parked) = parked else {
+            self.put(&key, &txn, LOGIN_TRANSACTION_TTL).await?;
+            return Ok((id, txn));
+        };
+        let bytes = serde_json::to_vec(&txn).map_err(|_| SsoError::Corrupt)?;
+        let steps = [
+            parked.step(),
+            Step::Put {
+                key: &key,
+                value: &bytes,
+                ttl: LOGIN_TRANSACTION_TTL,
+            },
+        ];
+        self.store.batch(&steps).await?;
         Ok((id, txn))
     }
 

@@ -11,6 +11,7 @@ use super::{Sso, SsoError, SsoSession, key_hash, seal, until};
 use crate::clock::UnixTime;
 use crate::identity::{PrincipalKeys, RoleName, RoleSessionId, Subject};
 use crate::secret::Secret;
+use crate::session::Step;
 use crate::session::keyspace::{
     REVOKED_BEFORE, ROLE_SESSION, SSO_HELD_ROLE, SSO_ISSUED, SSO_MINTED, SSO_SESSION,
 };
@@ -417,10 +418,6 @@ impl Sso {
     ) -> Result<(), SsoError> {
         let now = self.clock.now();
         let ttl = until(role_session.expires_at, now);
-        // The person's record first: once the role session is readable, so are its keys.
-        self.store
-            .extend(&SSO_SESSION.key([session_ref]), ttl)
-            .await?;
         let mut stored = RoleSession {
             access_token: String::new(),
             sso_ref: Some(session_ref.to_owned()),
@@ -429,15 +426,29 @@ impl Sso {
         if derived {
             stored.principal_keys = PrincipalKeys::default();
         }
-        self.put_role_session(&stored).await?;
-        self.store
-            .hash_set(
-                &SSO_ISSUED.key([session_ref]),
-                &role_session.id,
-                family.unwrap_or_default(),
-                self.absolute.max(ttl),
-            )
-            .await?;
+        let bytes = serde_json::to_vec(&stored).map_err(|_| SsoError::Corrupt)?;
+        let (person, record) = (
+            SSO_SESSION.key([session_ref]),
+            ROLE_SESSION.key([&role_session.id]),
+        );
+        let issued = SSO_ISSUED.key([session_ref]);
+        // One round trip, in this order: the person's record first (once the role session
+        // is readable, so are its keys), then the role session and its entry.
+        let steps = [
+            Step::Extend { key: &person, ttl },
+            Step::Put {
+                key: &record,
+                value: &bytes,
+                ttl,
+            },
+            Step::HashSet {
+                key: &issued,
+                field: &role_session.id,
+                value: family.unwrap_or_default(),
+                ttl: self.absolute.max(ttl),
+            },
+        ];
+        self.store.batch(&steps).await?;
         Ok(())
     }
 

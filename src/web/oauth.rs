@@ -19,6 +19,7 @@ use crate::op::{
 };
 use crate::roles::RequestFacts;
 use crate::secret::Secret;
+use crate::session::PendingPut;
 use crate::signin::{Begun, Start};
 use crate::sts::TokenExchange;
 use crate::telemetry::metrics::Outcome;
@@ -133,7 +134,14 @@ pub async fn authorize(
     }
     let identity = session.as_ref().map(|(_, s)| &s.identity);
     let app = op_step_up::app_name(&state, pending.client_id.as_str());
-    let next = state.oidc.start(pending, identity).await;
+    // Going straight upstream, the parked request is stored with the login transaction,
+    // in one round trip.
+    let (next, mut parked) = if straight_up {
+        let (next, parked) = state.oidc.sign_in_first(&pending).map_err(oauth_page)?;
+        (Ok(next), Some(parked))
+    } else {
+        (state.oidc.start(pending, identity).await, None)
+    };
     let to = match next.map_err(oauth_page)? {
         AuthorizeNext::Roles { authz } => format!("/roles?authz={authz}"),
         AuthorizeNext::Client(url) => url.into(),
@@ -156,12 +164,20 @@ pub async fn authorize(
                 false => format!("/roles?authz={authz}"),
             };
             if state.signin().sole_upstream().is_some() {
-                let login = (return_to, login_hint, straight_up);
+                let login = (return_to, login_hint, parked.take());
                 return upstream_at_once(&state, (ip, &headers), login).await;
             }
             chooser(&return_to, login_hint.as_deref())
         }
     };
+    if let Some(parked) = parked {
+        // Not stored with a login transaction after all: on its own, before the redirect.
+        let store = state.sso.store();
+        store
+            .put(&parked.key, &parked.value, parked.ttl)
+            .await
+            .map_err(|e| oauth_page(e.into()))?;
+    }
     Ok(Redirect::to(&to).into_response())
 }
 
@@ -178,18 +194,27 @@ fn chooser(return_to: &str, login_hint: Option<&str>) -> String {
 /// With one provider, and that one signing people in on its own page, there is nothing to
 /// choose: the sign-in begins here, as `GET /auth/{provider}` would begin it (the same
 /// login transaction, cookie binding and cap on anonymous parked records), and the browser
-/// goes straight upstream. Dex does the same with one connector. `admitted`: the login
-/// cap was already counted (with the authorization cap, by `authorize`).
+/// goes straight upstream. Dex does the same with one connector. `parked`: the
+/// application's request waiting for this sign-in, not yet stored (`authorize` parked it
+/// with the login cap already counted, with the authorization cap): stored here with the
+/// login transaction.
 async fn upstream_at_once(
     state: &AppState,
     (ip, headers): (ClientIp, &HeaderMap),
-    (return_to, login_hint, admitted): (String, Option<String>, bool),
+    (return_to, login_hint, parked): (String, Option<String>, Option<PendingPut>),
 ) -> Result<Response, PageError> {
     let signin = state.signin();
     let Some(provider) = signin.sole_upstream() else {
+        if let Some(parked) = &parked {
+            let store = state.sso.store();
+            store
+                .put(&parked.key, &parked.value, parked.ttl)
+                .await
+                .map_err(|e| oauth_page(e.into()))?;
+        }
         return Ok(Redirect::to(&chooser(&return_to, login_hint.as_deref())).into_response());
     };
-    if !admitted {
+    if parked.is_none() {
         crate::web::admit(state, &state.login_cap, ip).await?;
     }
     let secure = state.config.server.secure_cookies;
@@ -199,6 +224,7 @@ async fn upstream_at_once(
         browser: cookies::read(headers, cookies::BROWSER, secure),
         bind_saml_browser: secure,
         test_for: None,
+        park_with: parked,
     };
     match signin.begin(provider.id.as_str(), start).await? {
         Begun::Redirect { url, binding } => Ok(to_upstream(state, &url, binding)),

@@ -531,3 +531,118 @@ async fn going_straight_upstream_counts_both_parking_caps_once() {
     let r = b.get(l.at("/auth/fake")).send().await.unwrap();
     assert_eq!(r.status(), 429, "the fourth is over the login cap");
 }
+
+/// A store that records the operations run on it (their names, and the kinds of the keys
+/// of a batch's steps), for counting a request's round trips.
+struct Recording {
+    inner: std::sync::Arc<dyn lanyard::session::SessionStore>,
+    log: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recording {
+    /// The operations since the last call, forgotten.
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+#[async_trait::async_trait]
+impl lanyard::session::SessionStore for Recording {
+    async fn run(
+        &self,
+        op: lanyard::session::Op<'_>,
+    ) -> Result<lanyard::session::Answer, lanyard::session::StoreError> {
+        let name = match op {
+            lanyard::session::Op::Batch { steps } => {
+                let kinds: Vec<&str> = steps
+                    .iter()
+                    .map(|s| s.key().split_once(':').map_or(s.key(), |(k, _)| k))
+                    .collect();
+                format!("batch[{}]", kinds.join(" "))
+            }
+            other => other.name().to_owned(),
+        };
+        self.log.lock().unwrap().push(name);
+        self.inner.run(op).await
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+}
+
+/// An application's sign-in through the only upstream provider, request by request, in
+/// store round trips: `/oauth2/authorize` counts both caps in one and parks the request
+/// with the login transaction in another; the token request records the role session
+/// with its SSO session's longer life and entry in one, and the refresh token with the
+/// family's revocation check in another.
+#[tokio::test]
+async fn a_straight_through_sign_in_batches_what_each_request_writes() {
+    use crate::harness::{cheap_hash, continue_url, memory_store, start_with};
+    use crate::oidc_provider::{pkce, query};
+    use crate::upstream::broker_text;
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
+    let fake = fake_idp(clock.clone(), Algorithm::Rs256).await;
+    let providers = format!(
+        "{}[[clients]]\nid = \"app\"\nsecret_hash = \"{h}\"\n\
+         redirect_uris = [\"https://app.example/cb\"]\nallowed_roles = [\"engineer\"]\n\
+         grant_types = [\"authorization_code\", \"refresh_token\"]\n",
+        fake_provider("fake", &fake.issuer(), ""),
+        h = cheap_hash("app-secret")
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let text = broker_text(&providers, &["fake"], keys.path());
+    let store = std::sync::Arc::new(Recording {
+        inner: memory_store(&clock),
+        log: std::sync::Mutex::new(Vec::new()),
+    });
+    let l = start_with(&text, store.clone(), clock).await;
+    store.take();
+
+    let (verifier, challenge) = pkce();
+    let b = browser();
+    let mut url = url::Url::parse(&l.at("/oauth2/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "app")
+        .append_pair("redirect_uri", "https://app.example/cb")
+        .append_pair("scope", "openid offline_access")
+        .append_pair("state", "app-state")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let r = b.get(url.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(store.take(), ["count_within", "batch[authz login]"]);
+
+    let callback = location(&b.get(location(&r)).send().await.unwrap());
+    store.take();
+    let r = b.get(to_lanyard(&l, &callback)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let back = continue_url(&r.text().await.unwrap()).expect("continues to the app");
+    let code = query(&back, "code").unwrap();
+    store.take();
+
+    let r = reqwest::Client::new()
+        .post(l.at("/oauth2/token"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://app.example/cb"),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let tokens: serde_json::Value = r.json().await.unwrap();
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+    let ops = store.take();
+    assert!(
+        ops.contains(&"batch[sso rs sso-iss]".to_owned())
+            && ops.contains(&"batch[sso-iss family-revoked]".to_owned()),
+        "{ops:?}"
+    );
+    for one_by_one in ["extend", "put", "hash_set"] {
+        assert!(!ops.iter().any(|o| o == one_by_one), "{ops:?}");
+    }
+}

@@ -13,7 +13,7 @@ use lanyard::secret::Secret;
 use lanyard::session::keyspace::{self, slot};
 use lanyard::session::{
     AttemptLimit, RedisOptions, RedisStore, RedisTimeouts, RedisTopology, Reservation,
-    SessionStore, StoreError,
+    SessionStore, Step, StoreError,
 };
 
 use crate::private_redis::{Node, free_port};
@@ -241,6 +241,59 @@ async fn cluster_runs_every_operation_and_keeps_single_use_atomic() {
     assert_eq!(
         store.hash_fields(&issued).await.unwrap(),
         [("rt:f".to_owned(), "d2".to_owned())]
+    );
+
+    // A batch: in one slot (an SSO session and what it issued) one transaction; across
+    // slots (with a role session) one step at a time, in order; either way the same.
+    let person = keyspace::SSO_SESSION.key(["ref-2"]);
+    let issued = keyspace::SSO_ISSUED.key(["ref-2"]);
+    store.put(&person, b"p", ttl).await.unwrap();
+    let role_session = keyspace::ROLE_SESSION.key(["rs-2"]);
+    assert_ne!(
+        slot(&format!("{p}{person}")),
+        slot(&format!("{p}{role_session}"))
+    );
+    for steps in [
+        vec![
+            Step::Extend {
+                key: &person,
+                ttl: ttl * 2,
+            },
+            Step::HashSet {
+                key: &issued,
+                field: "rs-2",
+                value: "fam",
+                ttl,
+            },
+            Step::Get { key: &person },
+        ],
+        vec![
+            Step::Extend {
+                key: &person,
+                ttl: ttl * 2,
+            },
+            Step::Put {
+                key: &role_session,
+                value: b"rs",
+                ttl,
+            },
+            Step::HashSet {
+                key: &issued,
+                field: "rs-2",
+                value: "fam",
+                ttl,
+            },
+            Step::Get { key: &role_session },
+        ],
+    ] {
+        let answers = store.batch(&steps).await.unwrap();
+        assert_eq!(answers.len(), steps.len());
+        assert!(answers[..steps.len() - 1].iter().all(Option::is_none));
+        assert!(answers[steps.len() - 1].is_some());
+    }
+    assert_eq!(
+        store.hash_fields(&issued).await.unwrap(),
+        [("rs-2".to_owned(), "fam".to_owned())]
     );
 
     // Keys of one operation in different slots are refused before reaching Redis.

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard::clock::{ManualClock, UnixTime};
-use lanyard::session::{Answer, Op, RedisStore, RedisTimeouts, SessionStore, StoreError, keyspace};
+use lanyard::session::{
+    Answer, Op, RedisStore, RedisTimeouts, SessionStore, Step, StoreError, keyspace,
+};
 
 use crate::harness::{Lanyard, T0, browser, csrf_of};
 use crate::oidc_provider::{
@@ -428,10 +430,15 @@ struct FailOnce {
 #[async_trait::async_trait]
 impl SessionStore for FailOnce {
     async fn run(&self, op: Op<'_>) -> Result<Answer, StoreError> {
-        if let Op::Put { key, .. } = op
-            && key.starts_with(keyspace::ROLE_SESSION.prefix)
-            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
+        // The role session's put, alone or in the batch that records it with its SSO
+        // session's entries.
+        let puts_role_session = |step: &Step<'_>| matches!(step, Step::Put { key, .. } if key.starts_with(keyspace::ROLE_SESSION.prefix));
+        let targeted = match op {
+            Op::Put { key, .. } => key.starts_with(keyspace::ROLE_SESSION.prefix),
+            Op::Batch { steps } => steps.iter().any(puts_role_session),
+            _ => false,
+        };
+        if targeted && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected".into()));
         }
         self.inner.run(op).await
