@@ -1155,6 +1155,8 @@ mod tests {
             "<a xml:lang=\"en\" xml:space=\"preserve\"> </a>",
             "<a>\u{85}\u{2028}\u{e000}\u{10ffff}</a>",
             "<!-- before --><a/><!-- after --><?pi after?>",
+            "<?xml version=\"1.0\" standalone=\"maybe\"?><a/>",
+            "<?xml version=\"1.0\"?>\n<a>\t</a>",
             // Not namespace-well-formed, yet both read the same tree.
             "<a xmlns:xmlns=\"urn:x\"/>",
             "<a xmlns:p=\"urn:p\"><b xmlns:p=\"urn:q\"><p:c/></b><p:c/></a>",
@@ -1214,6 +1216,7 @@ mod tests {
             "<a><!-- a -- b --></a>",
             "<a><?xml x?></a>",
             "<?xml version=\"1.1\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" encoding=\"UTF-8\"?><a/>",
             "<?xml version=\"2.0\"?><a/>",
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>",
             "<?xml version=\"1.0\"encoding=\"UTF-8\"?><a/>",
@@ -1224,6 +1227,7 @@ mod tests {
             "<a xmlns:x=\"urn:x\" x:ID=\"only\"/>",
             "<a><b xmlns:x=\"urn:x\" x:Destination=\"d\"/></a>",
             "<a xml:id=\"r1\"/>",
+            "<a xmlns:p=\"http://www.w3.org/XML/1998/namespace\" p:id=\"r1\"/>",
             "<a xml:base=\"https://evil.example/\"/>",
             "<a ID=\"r1\"><b Id=\"r1\"/></a>",
         ];
