@@ -554,6 +554,121 @@ fn other_canonicalizations_are_accepted() {
     }
 }
 
+// ---- parser differentials ----------------------------------------------------------
+// Lanyard's structure checks read the received document with roxmltree; xmlsec verifies it
+// on samael's libxml2 parse (recovering from errors). Where the two could read one document
+// differently, the document is refused. Each case below still verifies at the xmlsec level.
+
+/// The valid response with `edit` applied, checked to verify with bare xmlsec and to be
+/// refused by Lanyard as malformed.
+fn differential_refused(edit: &dyn Fn(String) -> String) {
+    let xml = edit(signed(&Shape::valid(T0)));
+    assert!(xmlsec_verifies(&xml), "xmlsec should still verify:\n{xml}");
+    refuse_with(&unsolicited_ok(), &xml, |e| {
+        matches!(e, SamlError::Malformed(_))
+    });
+}
+
+/// libxml2 only warns about an undeclared prefix; roxmltree refuses the document.
+#[test]
+fn an_undeclared_prefix_is_refused() {
+    differential_refused(&|x| x.replacen("<samlp:Status>", "<x:Extensions/><samlp:Status>", 1));
+}
+
+/// libxml2's `xmlGetProp`, which samael's ID registration uses, matches `x:ID` as `ID`
+/// (the first of the two); roxmltree tells them apart.
+#[test]
+fn a_namespaced_twin_of_id_is_refused() {
+    differential_refused(&|x| {
+        x.replacen(
+            "<samlp:Response ",
+            "<samlp:Response xmlns:x=\"urn:x\" x:ID=\"_evil\" ",
+            1,
+        )
+    });
+    differential_refused(&|x| {
+        x.replacen(
+            "<samlp:Response ",
+            "<samlp:Response xmlns:x=\"urn:x\" x:Destination=\"https://evil.example/acs\" ",
+            1,
+        )
+    });
+}
+
+/// xmlsec reads the attributes of a signature namespace-blind: a namespaced attribute
+/// anywhere inside one (here on KeyInfo, which the signature does not cover) is refused.
+#[test]
+fn a_namespaced_attribute_inside_a_signature_is_refused() {
+    differential_refused(&|x| {
+        x.replacen(
+            "<ds:KeyInfo>",
+            "<ds:KeyInfo xmlns:x=\"urn:x\" x:Algorithm=\"urn:evil\">",
+            1,
+        )
+    });
+}
+
+/// libxml2 adds `xml:id` to the document's ID table while parsing; `xml:base` changes how
+/// c14n 1.1 writes URIs. Neither has a use in SAML.
+#[test]
+fn xml_id_and_xml_base_are_refused() {
+    differential_refused(&|x| x.replacen("<samlp:Response ", "<samlp:Response xml:id=\"r-x\" ", 1));
+    differential_refused(&|x| {
+        x.replacen(
+            "<samlp:Response ",
+            "<samlp:Response xml:base=\"https://evil.example/\" ",
+            1,
+        )
+    });
+}
+
+/// `ID` (samael) and `Id` (xmlsec, inside a signature) share libxml2's one ID table: a value
+/// carried twice across them is refused as a duplicate.
+#[test]
+fn an_id_repeated_as_id_is_refused() {
+    differential_refused(&|x| {
+        let id = x
+            .split(" ID=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap();
+        let id = id.to_owned();
+        x.replacen("<ds:KeyInfo>", &format!("<ds:KeyInfo Id=\"{id}\">"), 1)
+    });
+}
+
+/// Nesting is bounded (libxml2 stops at 256; samael walks its tree recursively).
+#[test]
+fn deep_nesting_is_refused() {
+    let depth = 70;
+    let deep = format!(
+        "{}{}",
+        "<x:e xmlns:x=\"urn:x\">".repeat(depth),
+        "</x:e>".repeat(depth)
+    );
+    differential_refused(&|x| x.replacen("<samlp:Status>", &format!("{deep}<samlp:Status>"), 1));
+}
+
+/// XML 1.1 is refused (neither parser implements it; each reads the version differently).
+#[test]
+fn xml_1_1_is_refused() {
+    differential_refused(&|x| format!("<?xml version=\"1.1\"?>{x}"));
+}
+
+/// A UTF-8 byte-order mark and a UTF-8 declaration read the same in both parsers.
+#[test]
+fn a_byte_order_mark_and_a_utf8_declaration_are_accepted() {
+    let xml = format!(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        signed(&Shape::valid(T0))
+    );
+    assert!(xmlsec_verifies(&xml));
+    let v = unsolicited_ok()
+        .verify_xml(xml.as_bytes(), UnixTime::from_secs(T0))
+        .unwrap();
+    assert_eq!(v.name_id(), "alice@example.com");
+}
+
 #[test]
 fn doctype_is_refused() {
     let xml = format!("<!DOCTYPE samlp:Response>{}", signed(&Shape::valid(T0)));

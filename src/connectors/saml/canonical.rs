@@ -1,14 +1,15 @@
-//! Reading what a verified signature covers: strict helpers over `roxmltree` trees of the
-//! canonical bytes xmlsec hashed (and of decrypted assertions), the counterpart of
-//! [`super::xml`]'s helpers over libxml trees.
+//! Reading SAML XML with `roxmltree`: strict helpers over the trees of the received document
+//! (its structure checks, [`super::validate`]), of the canonical bytes xmlsec hashed (the
+//! claims) and of decrypted assertions, the counterpart of [`super::xml`]'s helpers over
+//! libxml trees (which metadata still uses).
 //!
-//! Why a second parser: the signed bytes are canonical XML (XML-C14N §2: no DTD, no CDATA,
-//! no comments in the without-comments forms Lanyard pins, attributes normalised,
-//! namespaces declared where used), well-formed by construction, and only read. `roxmltree`
-//! (pure Rust, no `unsafe`) reads them in a fraction of the time libxml2 and the `libxml`
-//! crate's node wrappers take, and without the process-wide libxml lock
-//! ([`super::with_xmlsec`]). Where the two parsers could still read one attribute
-//! differently, the reading refuses ([`attribute`]).
+//! Why not libxml2, which xmlsec verifies with: `roxmltree` (pure Rust, no `unsafe`) reads a
+//! document in a fraction of the time libxml2 and the `libxml` crate's node wrappers take,
+//! and without the process-wide libxml lock ([`super::with_xmlsec`]). The signed bytes are
+//! canonical XML (XML-C14N §2: no DTD, no CDATA, no comments in the without-comments forms
+//! Lanyard pins, attributes normalised, namespaces declared where used), well-formed by
+//! construction. The received document is not: where the two parsers could read it
+//! differently, [`super::validate`] refuses it, and so does [`attribute`] for one attribute.
 //!
 //! May import: the parent module's error and namespaces only.
 
@@ -82,7 +83,7 @@ pub fn whole_text(node: &Node<'_, '_>, what: &'static str) -> Result<String, Sam
 
 /// The attribute `name` in no namespace. An element that also carries an attribute of that
 /// local name in a namespace (`x:ID` beside `ID`) is refused: libxml2's `xmlGetProp`, which
-/// the structure checks of the received document use, matches either, so the two readings
+/// samael and xmlsec use on the received document, matches either, so the two readings
 /// could disagree.
 pub fn attribute<'a>(node: &Node<'a, '_>, name: &str) -> Result<Option<&'a str>, SamlError> {
     let mut found = None;

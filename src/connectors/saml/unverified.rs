@@ -5,17 +5,17 @@
 //! type of its own, never a [`super::VerifiedAssertion`]), and the simulator says so.
 //!
 //! The reading is as strict as a sign-in's about the document itself: the same size bound,
-//! DOCTYPE refusal, hardened parser and whole-text reads (comment injection refused).
+//! DOCTYPE refusal, the same `roxmltree` reading as a sign-in's structure checks
+//! ([`super::validate::parse_received`]) and whole-text reads (comment injection refused).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use libxml::tree::Node;
+use roxmltree::Node;
 
 use super::SamlError;
-use super::validate::{MAX_RESPONSE_BYTES, SamlAttribute, parse};
-use super::xml::{
-    ASSERTION, PROTOCOL, at_most_one, children, descendants, is, time_attr, whole_text,
-};
+use super::canonical::{at_most_one, attribute, children, is, time_attr, whole_text};
+use super::validate::{MAX_RESPONSE_BYTES, SamlAttribute, parse_received};
+use super::xml::{ASSERTION, PROTOCOL};
 use crate::clock::UnixTime;
 
 /// What a pasted, unverified assertion says.
@@ -52,24 +52,27 @@ pub fn read(pasted: &str) -> Result<UnverifiedAssertion, SamlError> {
     if bytes.len() > MAX_RESPONSE_BYTES {
         return Err(SamlError::TooLarge);
     }
-    let doc = parse(&bytes)?;
-    let root = doc
-        .get_root_element()
-        .ok_or_else(|| SamlError::Malformed("no root element".into()))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| SamlError::Malformed("the document is not UTF-8".into()))?;
+    let doc = parse_received(text)?;
+    let root = doc.root_element();
     let assertion = if is(&root, ASSERTION, "Assertion") {
-        root.clone()
+        root
     } else if is(&root, PROTOCOL, "Response") {
-        let mut encrypted = Vec::new();
-        descendants(&root, ASSERTION, "EncryptedAssertion", &mut encrypted);
-        if !encrypted.is_empty() {
+        if root
+            .descendants()
+            .any(|n| is(&n, ASSERTION, "EncryptedAssertion"))
+        {
             return Err(SamlError::Malformed(
                 "the assertion is encrypted: only a sign-in (or a test sign-in) can read it".into(),
             ));
         }
-        let mut found = Vec::new();
-        descendants(&root, ASSERTION, "Assertion", &mut found);
+        let found: Vec<_> = root
+            .descendants()
+            .filter(|n| is(n, ASSERTION, "Assertion"))
+            .collect();
         match found.as_slice() {
-            [one] => one.clone(),
+            [one] => *one,
             other => return Err(SamlError::AssertionCount(other.len())),
         }
     } else {
@@ -77,7 +80,7 @@ pub fn read(pasted: &str) -> Result<UnverifiedAssertion, SamlError> {
             "neither a SAML Response nor an Assertion".into(),
         ));
     };
-    let issuer_of = |node: &Node| -> Result<Option<String>, SamlError> {
+    let issuer_of = |node: &Node<'_, '_>| -> Result<Option<String>, SamlError> {
         at_most_one(node, ASSERTION, "Issuer")?
             .map(|i| whole_text(&i, "Issuer"))
             .transpose()
@@ -105,7 +108,7 @@ pub fn read(pasted: &str) -> Result<UnverifiedAssertion, SamlError> {
     let mut attributes = Vec::new();
     for st in children(&assertion, ASSERTION, "AttributeStatement") {
         for at in children(&st, ASSERTION, "Attribute") {
-            let Some(name) = at.get_attribute("Name") else {
+            let Some(name) = attribute(&at, "Name")? else {
                 return Err(SamlError::Malformed("an Attribute has no Name".into()));
             };
             let mut values = Vec::new();
@@ -116,8 +119,8 @@ pub fn read(pasted: &str) -> Result<UnverifiedAssertion, SamlError> {
                 }
             }
             attributes.push(SamlAttribute {
-                name,
-                friendly_name: at.get_attribute("FriendlyName"),
+                name: name.to_owned(),
+                friendly_name: attribute(&at, "FriendlyName")?.map(str::to_owned),
                 values,
             });
         }

@@ -1,12 +1,17 @@
 //! Validation of a SAML `Response` received at the ACS (saml-core §3.2.2, saml-profiles
 //! §4.1.4.3 Web Browser SSO processing rules), failing closed at every step.
 //!
-//! Order of work (one libxml parse of the received document, one verification, one
-//! `roxmltree` parse of the signed bytes):
+//! Order of work (one `roxmltree` parse of the received document for the checks, one
+//! verification — samael's own libxml2 parse — and one `roxmltree` parse of the signed
+//! bytes):
 //! 1. size limit; DOCTYPE and entity declarations refused before any parser sees the bytes;
-//! 2. the structure of the *received* document: root `samlp:Response`, exactly one
-//!    `Assertion` or `EncryptedAssertion` in the whole document and directly under the root,
-//!    signatures only as a direct child of the Response or of the Assertion, IDs unique;
+//!    only UTF-8 and XML 1.0 ([`parse_received`]);
+//! 2. the structure of the *received* document, found in one walk ([`survey`]): root
+//!    `samlp:Response`, exactly one `Assertion` or `EncryptedAssertion` in the whole
+//!    document and directly under the root, signatures only as a direct child of the
+//!    Response or of the Assertion, IDs unique, nesting bounded — and refused, whatever
+//!    could read differently in `roxmltree` and in libxml2, which xmlsec verifies on (a
+//!    namespaced twin of an attribute read namespace-blind, `xml:id`, `xml:base`);
 //! 3. each signature pinned to one shape ([`signature_of`]): `SignedInfo`, `SignatureValue`
 //!    and an optional `KeyInfo` only; SHA-2 signature and digest methods; exactly one
 //!    `Reference`, to `#` + the ID of its parent; as transforms enveloped-signature and at
@@ -31,13 +36,15 @@
 //!
 //! Verification runs on samael's own parse of the same bytes rather than on Lanyard's tree:
 //! samael keeps its xmlsec wrapper private and Lanyard has no `unsafe`. Reading the hashed
-//! bytes instead of a node of Lanyard's tree leaves no room for the two parses to differ.
+//! bytes instead of a node of Lanyard's tree leaves no room for the two parses to differ in
+//! the claims; for the structure checks, which do run on Lanyard's parse, every difference
+//! known between the two parsers is refused (see [`survey`] and the tests).
 //!
 //! InResponseTo and assertion-ID replay need the session store; they are checked by the
 //! caller with the values returned in [`VerifiedAssertion`].
 
 use libxml::parser::{Parser, ParserOptions};
-use libxml::tree::{Document, Node};
+use libxml::tree::Document;
 use openssl::pkey::{PKey, Private};
 use samael::crypto::{
     AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
@@ -48,10 +55,7 @@ use std::time::Duration;
 use super::SamlError;
 use super::canonical;
 use super::decrypt::decrypt_assertion;
-use super::xml::{
-    self, ASSERTION, DSIG, PROTOCOL, XENC, at_most_one, attr, children, descendants, exactly_one,
-    whole_text,
-};
+use super::xml::{self, ASSERTION, DSIG, PROTOCOL, XENC};
 use crate::clock::UnixTime;
 
 /// The largest decoded response accepted.
@@ -186,7 +190,11 @@ pub fn refuse_dtd(bytes: &[u8]) -> Result<(), SamlError> {
 /// find UTF-8. The encoding is not named to the parser: the `libxml` crate (0.3) hands
 /// libxml2 a pointer to a name it has already freed, and libxml2 then read the encoding's
 /// name from freed memory — under concurrent sign-ins it once decoded a response with
-/// another character set (`@` read as `Á`).
+/// another character set (`@` read as `Á`). `roxmltree` reads `&str` and ignores the
+/// declaration, so this is also what keeps its reading and libxml2's on the same characters.
+///
+/// A declared XML version other than 1.0 is refused too: neither parser implements XML 1.1
+/// (its other line ends and control characters), and each treats the version differently.
 pub(crate) fn utf8_only(bytes: &[u8]) -> Result<(), SamlError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| SamlError::Malformed("the document is not UTF-8".into()))?;
@@ -198,20 +206,17 @@ pub(crate) fn utf8_only(bytes: &[u8]) -> Result<(), SamlError> {
     else {
         return Ok(());
     };
-    let Some((_, after)) = declaration.split_once("encoding") else {
+    if let Some(version) = pseudo_attribute(declaration, "version")?
+        && version != "1.0"
+    {
+        return Err(SamlError::Malformed(format!(
+            "the document declares XML version \"{}\"; only 1.0 is accepted",
+            version.chars().take(10).collect::<String>()
+        )));
+    }
+    let Some(value) = pseudo_attribute(declaration, "encoding")? else {
         return Ok(());
     };
-    let value = after
-        .trim_start()
-        .strip_prefix('=')
-        .map(str::trim_start)
-        .and_then(|v| {
-            let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
-            v[1..].split_once(quote).map(|(name, _)| name)
-        })
-        .ok_or_else(|| {
-            SamlError::Malformed("the XML declaration's encoding is malformed".into())
-        })?;
     if value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8") {
         Ok(())
     } else {
@@ -220,6 +225,24 @@ pub(crate) fn utf8_only(bytes: &[u8]) -> Result<(), SamlError> {
             value.chars().take(40).collect::<String>()
         )))
     }
+}
+
+/// The value of the pseudo-attribute `name` of an XML declaration (the text between
+/// `<?xml` and `?>`); `None` when absent, an error when it has no quoted value.
+fn pseudo_attribute<'a>(declaration: &'a str, name: &str) -> Result<Option<&'a str>, SamlError> {
+    let Some((_, after)) = declaration.split_once(name) else {
+        return Ok(None);
+    };
+    after
+        .trim_start()
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .and_then(|v| {
+            let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+            v[1..].split_once(quote).map(|(value, _)| value)
+        })
+        .map(Some)
+        .ok_or_else(|| SamlError::Malformed(format!("the XML declaration's {name} is malformed")))
 }
 
 /// Parses SAML XML hardened: DOCTYPE and entity declarations refused first
@@ -245,19 +268,260 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Document, SamlError> {
         .map_err(|_| SamlError::Malformed("not well-formed XML".into()))
 }
 
-fn root(doc: &Document) -> Result<Node, SamlError> {
-    doc.get_root_element()
-        .ok_or_else(|| SamlError::Malformed("no root element".into()))
+/// The most nodes (elements, text, comments, instructions) a received document may hold.
+/// The size bound already limits them; this makes the parser stop early on a flood of
+/// empty elements.
+const MAX_NODES: u32 = 1 << 16;
+
+/// The deepest element nesting accepted in a received document. A SAML response nests about
+/// ten deep (an encrypted assertion's key a little more); libxml2, which samael verifies
+/// with, stops at 256, and samael walks its tree recursively.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// The XML namespace (`xml:` prefix).
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Attribute names read with a namespace-blind lookup on the received document: by
+/// libxml2's `xmlGetProp`/`xmlHasProp` (samael's ID registration reads `ID` so, xmlsec
+/// its `Id`, `URI`, `Algorithm`, `Type` and `PrefixList`) and, before this reading moved to
+/// `roxmltree`, by Lanyard's own structure checks (`Version`, `Destination`,
+/// `InResponseTo`, the status `Value`). An attribute of one of these names in a namespace
+/// is refused wherever it appears ([`survey`]): `roxmltree` tells `x:ID` from `ID`, libxml2
+/// does not, so the two readings could disagree.
+const READ_BLIND: &[&str] = &[
+    "ID",
+    "Id",
+    "URI",
+    "Algorithm",
+    "Type",
+    "PrefixList",
+    "Version",
+    "Destination",
+    "InResponseTo",
+    "Value",
+];
+
+/// Parses a received document — the posted response, or a decrypted assertion — for the
+/// structure checks, with `roxmltree` (pure Rust, no `unsafe`): DOCTYPE and entity
+/// declarations refused first ([`refuse_dtd`]), only UTF-8 and XML 1.0 ([`utf8_only`]),
+/// at most [`MAX_NODES`] nodes, none of the constructs of [`refuse_parser_splits`].
+/// `roxmltree` refuses what is not namespace-well-formed (an
+/// undeclared prefix, which libxml2 only warns about), so a document either parser would
+/// read differently for that reason is refused here.
+pub(crate) fn parse_received(text: &str) -> Result<roxmltree::Document<'_>, SamlError> {
+    refuse_dtd(text.as_bytes())?;
+    utf8_only(text.as_bytes())?;
+    refuse_parser_splits(text)?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(text, options)
+        .map_err(|_| SamlError::Malformed("not well-formed XML".into()))
 }
 
-fn id_of(node: &Node) -> Result<String, SamlError> {
-    let id = attr(node, "ID")?;
-    if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c == '#') {
-        return Err(SamlError::Malformed(
-            "an ID attribute is not an NCName".into(),
-        ));
+/// Refuses two constructs that are not well-formed, that `roxmltree` reads anyway and that
+/// libxml2 (as samael runs it, recovering from errors) reads otherwise:
+/// - a character reference to a code point that is no XML character (`&#xD800;`):
+///   `roxmltree` reads U+FFFD, libxml2 drops it;
+/// - a prefix bound to the empty name (`xmlns:p=""`, allowed in XML 1.1 only): `roxmltree`
+///   unbinds `p`, libxml2 ignores the declaration and keeps the outer binding of `p`.
+///
+/// A scan of the text (so `&#` or `xmlns:` inside a comment counts too: refused the same).
+fn refuse_parser_splits(text: &str) -> Result<(), SamlError> {
+    for (at, _) in text.match_indices("&#") {
+        let rest = &text[at + 2..];
+        let (digits, radix) = match rest.strip_prefix('x') {
+            Some(hex) => (hex, 16),
+            None => (rest, 10),
+        };
+        let value = digits
+            .split_once(';')
+            .filter(|(d, _)| d.len() <= 8)
+            .and_then(|(d, _)| u32::from_str_radix(d, radix).ok());
+        let xml_char = value.is_some_and(|c| {
+            matches!(c, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
+        });
+        if !xml_char {
+            return Err(SamlError::Malformed(
+                "a character reference names no XML character".into(),
+            ));
+        }
     }
-    Ok(id)
+    for (at, _) in text.match_indices("xmlns:") {
+        let rest = text[at + 6..]
+            .trim_start_matches(|c: char| !c.is_whitespace() && c != '=')
+            .trim_start();
+        let Some(value) = rest.strip_prefix('=').map(str::trim_start) else {
+            continue;
+        };
+        if value.starts_with("\"\"") || value.starts_with("''") {
+            return Err(SamlError::Malformed(
+                "a namespace prefix is bound to the empty name".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What one walk over a received tree found: the facts the structure checks need.
+struct Survey<'a, 'input> {
+    /// Every `Assertion` and `EncryptedAssertion`, in document order.
+    assertions: Vec<roxmltree::Node<'a, 'input>>,
+    /// The parent of every `ds:Signature`.
+    signature_parents: Vec<Option<roxmltree::Node<'a, 'input>>>,
+    /// Whether two elements carry the same ID (`ID` or `Id`: one table in libxml2).
+    duplicate_id: bool,
+    /// Each value Lanyard reads ([`TEXT_VALUES`]) that holds a comment or an instruction.
+    split_text: Vec<(roxmltree::Node<'a, 'input>, &'static str)>,
+}
+
+/// Walks the received tree under `root` once, refusing on the spot what the two parsers
+/// (this `roxmltree` reading and samael's libxml2 one) could read differently:
+/// - nesting deeper than [`MAX_DEPTH`];
+/// - an attribute of a [`READ_BLIND`] name in a namespace, and any namespaced attribute
+///   inside a `ds:Signature` (xmlsec reads its attributes namespace-blind);
+/// - `xml:id` (libxml2 adds it to the document's ID table while parsing, where a reference
+///   could find it) and `xml:base` (nothing in SAML uses it; c14n 1.1 rewrites it).
+///
+/// and collecting the rest for the checks to refuse in their order ([`Survey`]).
+fn survey<'a, 'input>(root: roxmltree::Node<'a, 'input>) -> Result<Survey<'a, 'input>, SamlError> {
+    let mut found = Survey {
+        assertions: Vec::new(),
+        signature_parents: Vec::new(),
+        duplicate_id: false,
+        split_text: Vec::new(),
+    };
+    let mut ids = std::collections::HashSet::new();
+    // Pre-order over the elements without recursion: down to the first child, else on to
+    // the next sibling of the nearest ancestor that has one.
+    let mut node = root;
+    let mut depth = 1usize;
+    // The depth of the ds:Signature being walked through, if any.
+    let mut signature_depth: Option<usize> = None;
+    'walk: loop {
+        if depth > MAX_DEPTH {
+            return Err(SamlError::Malformed(format!(
+                "elements nest deeper than {MAX_DEPTH}"
+            )));
+        }
+        if signature_depth.is_some_and(|d| depth <= d) {
+            signature_depth = None;
+        }
+        if signature_depth.is_none() && canonical::is(&node, DSIG, "Signature") {
+            signature_depth = Some(depth);
+            found.signature_parents.push(node.parent_element());
+        }
+        visit(node, signature_depth.is_some(), &mut ids, &mut found)?;
+        if let Some(child) = node.first_element_child() {
+            node = child;
+            depth += 1;
+            continue;
+        }
+        loop {
+            if node == root {
+                break 'walk;
+            }
+            if let Some(next) = node.next_sibling_element() {
+                node = next;
+                continue 'walk;
+            }
+            match node.parent_element() {
+                Some(parent) => {
+                    node = parent;
+                    depth -= 1;
+                }
+                None => break 'walk,
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// [`survey`]'s look at one element; `in_signature` when it is a ds:Signature or inside one.
+fn visit<'a, 'input>(
+    node: roxmltree::Node<'a, 'input>,
+    in_signature: bool,
+    ids: &mut std::collections::HashSet<&'a str>,
+    found: &mut Survey<'a, 'input>,
+) -> Result<(), SamlError> {
+    let name = node.tag_name();
+    for a in node.attributes() {
+        match a.namespace() {
+            None if a.name() == "ID" || a.name() == "Id" => {
+                found.duplicate_id |= !ids.insert(a.value());
+            }
+            None => {}
+            Some(XML_NS) if a.name() == "id" || a.name() == "base" => {
+                return Err(SamlError::Malformed(format!(
+                    "{} carries xml:{}",
+                    name.name(),
+                    a.name()
+                )));
+            }
+            Some(_) if in_signature || READ_BLIND.contains(&a.name()) => {
+                return Err(SamlError::Malformed(format!(
+                    "{} carries {} in a namespace",
+                    name.name(),
+                    a.name()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if name.namespace() == Some(ASSERTION) {
+        match name.name() {
+            "Assertion" | "EncryptedAssertion" => found.assertions.push(node),
+            local => {
+                if let Some(&value) = TEXT_VALUES.iter().find(|&&v| v == local)
+                    && node.children().any(|k| k.is_comment() || k.is_pi())
+                {
+                    found.split_text.push((node, value));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl<'a, 'input> Survey<'a, 'input> {
+    /// Every ds:Signature must be the direct child of `root` (the Response) or of the
+    /// `assertion`; IDs must be unique.
+    fn check_signature_placement(
+        &self,
+        root: roxmltree::Node<'a, 'input>,
+        assertion: roxmltree::Node<'a, 'input>,
+    ) -> Result<(), SamlError> {
+        if self
+            .signature_parents
+            .iter()
+            .any(|p| *p != Some(root) && *p != Some(assertion))
+        {
+            return Err(SamlError::SignatureReference(
+                "a signature sits outside the Response and the Assertion".into(),
+            ));
+        }
+        if self.duplicate_id {
+            return Err(SamlError::Malformed(
+                "two elements carry the same ID".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses an assertion (received, not yet verified) in which a value Lanyard reads
+    /// holds a comment or an instruction besides its text ([`SamlError::SplitText`]).
+    fn refuse_split_text(&self, assertion: roxmltree::Node<'a, 'input>) -> Result<(), SamlError> {
+        match self
+            .split_text
+            .iter()
+            .find(|(n, _)| n.ancestors().any(|a| a == assertion))
+        {
+            Some((_, name)) => Err(SamlError::SplitText(name)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The enveloped-signature transform (XML-DSig 1.0 §6.6.4).
@@ -272,24 +536,31 @@ const CANONICALIZATIONS: &[&str] = &[
     "http://www.w3.org/2006/12/xml-c14n11",
 ];
 
+/// The child elements of `node`, whatever their names.
+fn element_children<'a, 'input>(
+    node: &roxmltree::Node<'a, 'input>,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'input>> {
+    node.children().filter(roxmltree::Node::is_element)
+}
+
 /// The `Algorithm` of `node`, required to be one of `accepted`; `what` names it in the error.
-fn pinned_algorithm(
-    node: &Node,
+fn pinned_algorithm<'a>(
+    node: &roxmltree::Node<'a, '_>,
     accepted: &[&str],
     what: &'static str,
-) -> Result<String, SamlError> {
-    let alg = node.get_attribute("Algorithm").unwrap_or_default();
-    if !accepted.contains(&alg.as_str()) {
+) -> Result<&'a str, SamlError> {
+    let alg = canonical::attribute(node, "Algorithm")?.unwrap_or_default();
+    if !accepted.contains(&alg) {
         return Err(SamlError::SignatureAlgorithm(format!("{what} {alg:?}")));
     }
     // Only exclusive c14n takes a parameter (its InclusiveNamespaces prefix list); any
     // other child (an XPath expression, a stylesheet) is refused.
-    for child in node.get_child_elements() {
-        let prefix_list = alg == EXC_C14N && xml::is(&child, EXC_C14N, "InclusiveNamespaces");
+    for child in element_children(node) {
+        let prefix_list = alg == EXC_C14N && canonical::is(&child, EXC_C14N, "InclusiveNamespaces");
         if !prefix_list {
             return Err(SamlError::SignatureAlgorithm(format!(
                 "{what} {alg:?} with a {} parameter",
-                child.get_name()
+                child.tag_name().name()
             )));
         }
     }
@@ -307,18 +578,19 @@ fn pinned_algorithm(
 /// comments. An XPath or XSLT transform (which can make a signature cover less than the
 /// element) or a second reference is refused, so the canonical bytes xmlsec digests are the
 /// whole parent element minus its own signature.
-fn signature_of(parent: &Node) -> Result<bool, SamlError> {
+fn signature_of(parent: &roxmltree::Node<'_, '_>) -> Result<bool, SamlError> {
+    use canonical::{at_most_one, children, exactly_one};
+
     let Some(sig) = at_most_one(parent, DSIG, "Signature")? else {
         return Ok(false);
     };
-    let parts: Vec<String> = sig
-        .get_child_elements()
-        .iter()
+    let parent_name = parent.tag_name().name();
+    let parts: Vec<String> = element_children(&sig)
         .map(|p| {
-            if p.get_namespace().is_some_and(|n| n.get_href() == DSIG) {
-                p.get_name()
+            if p.tag_name().namespace() == Some(DSIG) {
+                p.tag_name().name().to_owned()
             } else {
-                format!("(foreign) {}", p.get_name())
+                format!("(foreign) {}", p.tag_name().name())
             }
         })
         .collect();
@@ -326,8 +598,8 @@ fn signature_of(parent: &Node) -> Result<bool, SamlError> {
         && parts != ["SignedInfo", "SignatureValue", "KeyInfo"]
     {
         return Err(SamlError::SignatureReference(format!(
-            "the {} signature holds {parts:?}, not SignedInfo, SignatureValue and KeyInfo",
-            parent.get_name()
+            "the {parent_name} signature holds {parts:?}, not SignedInfo, SignatureValue and \
+             KeyInfo"
         )));
     }
     let signed_info = exactly_one(&sig, DSIG, "SignedInfo")?;
@@ -355,29 +627,26 @@ fn signature_of(parent: &Node) -> Result<bool, SamlError> {
             "a signature must carry exactly one Reference".into(),
         ));
     };
-    let uri = reference.get_attribute("URI").unwrap_or_default();
-    let expected = format!("#{}", id_of(parent)?);
-    if uri != expected {
+    let uri = canonical::attribute(reference, "URI")?.unwrap_or_default();
+    if uri.strip_prefix('#') != Some(canonical::id(parent)?) {
         return Err(SamlError::SignatureReference(format!(
-            "the {} signature references {uri:?}, not its own element",
-            parent.get_name()
+            "the {parent_name} signature references {uri:?}, not its own element"
         )));
     }
     let transforms = exactly_one(reference, DSIG, "Transforms")?;
-    let steps = transforms.get_child_elements();
+    let steps: Vec<_> = element_children(&transforms).collect();
     let (enveloped, c14n) = match steps.as_slice() {
         [e] => (e, None),
         [e, c] => (e, Some(c)),
         _ => {
             return Err(SamlError::SignatureAlgorithm(format!(
-                "the {} signature has {} transforms, not enveloped-signature and at most one \
-                 canonicalization",
-                parent.get_name(),
+                "the {parent_name} signature has {} transforms, not enveloped-signature and at \
+                 most one canonicalization",
                 steps.len()
             )));
         }
     };
-    if !steps.iter().all(|t| xml::is(t, DSIG, "Transform")) {
+    if !steps.iter().all(|t| canonical::is(t, DSIG, "Transform")) {
         return Err(SamlError::SignatureAlgorithm(
             "Transforms holds an element other than Transform".into(),
         ));
@@ -392,35 +661,6 @@ fn signature_of(parent: &Node) -> Result<bool, SamlError> {
         "DigestMethod",
     )?;
     Ok(true)
-}
-
-/// Every ds:Signature of the document must be the direct child of the Response or of the
-/// assertion; IDs must be unique.
-fn check_signature_placement(root: &Node, assertion: &Node) -> Result<(), SamlError> {
-    let mut sigs = Vec::new();
-    descendants(root, DSIG, "Signature", &mut sigs);
-    for s in &sigs {
-        let parent = s.get_parent();
-        let ok = parent.as_ref().is_some_and(|p| p == root || p == assertion);
-        if !ok {
-            return Err(SamlError::SignatureReference(
-                "a signature sits outside the Response and the Assertion".into(),
-            ));
-        }
-    }
-    let mut ids = std::collections::BTreeSet::new();
-    let mut stack = vec![root.clone()];
-    while let Some(n) = stack.pop() {
-        if let Some(id) = n.get_attribute("ID")
-            && !ids.insert(id)
-        {
-            return Err(SamlError::Malformed(
-                "two elements carry the same ID".into(),
-            ));
-        }
-        stack.extend(n.get_child_elements());
-    }
-    Ok(())
 }
 
 /// Verifies every signature of `xml` with xmlsec (through samael) against the IdP's
@@ -484,46 +724,48 @@ pub fn verify_response(
     bytes: &[u8],
     exp: &Expectations<'_>,
 ) -> Result<VerifiedAssertion, SamlError> {
+    use canonical::{at_most_one, attribute, exactly_one, whole_text};
+
     if bytes.len() > MAX_RESPONSE_BYTES {
         return Err(SamlError::TooLarge);
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| SamlError::Malformed("the response is not UTF-8".into()))?;
-    let doc = parse(bytes)?;
-    let response = root(&doc)?;
-    if !xml::is(&response, PROTOCOL, "Response") {
+    let received = parse_received(text)?;
+    let response = received.root_element();
+    let found = survey(response)?;
+    if !canonical::is(&response, PROTOCOL, "Response") {
         return Err(SamlError::Malformed(
             "the document is not a samlp:Response".into(),
         ));
     }
-    let response_id = id_of(&response)?;
-    if response.get_attribute("Version").as_deref() != Some("2.0") {
+    let response_id = canonical::id(&response)?;
+    if attribute(&response, "Version")? != Some("2.0") {
         return Err(SamlError::Malformed("Version is not 2.0".into()));
     }
 
     // Exactly one assertion in the whole document, directly under the Response.
-    let mut found = Vec::new();
-    descendants(&response, ASSERTION, "Assertion", &mut found);
-    descendants(&response, ASSERTION, "EncryptedAssertion", &mut found);
-    let [assertion] = found.as_slice() else {
-        return Err(SamlError::AssertionCount(found.len()));
+    let [assertion] = found.assertions.as_slice() else {
+        return Err(SamlError::AssertionCount(found.assertions.len()));
     };
-    if assertion.get_parent().as_ref() != Some(&response) {
-        return Err(SamlError::AssertionCount(found.len()));
+    let assertion = *assertion;
+    if assertion.parent() != Some(response) {
+        return Err(SamlError::AssertionCount(1));
     }
-    let encrypted = xml::is(assertion, ASSERTION, "EncryptedAssertion");
+    let encrypted = canonical::is(&assertion, ASSERTION, "EncryptedAssertion");
 
     // Status and the envelope: read from the received document only to refuse.
     let status = exactly_one(&response, PROTOCOL, "Status")?;
     let code = exactly_one(&status, PROTOCOL, "StatusCode")?;
-    let value = code.get_attribute("Value").unwrap_or_default();
+    let value = attribute(&code, "Value")?.unwrap_or_default();
     if value != SUCCESS {
-        return Err(SamlError::Status(value));
+        return Err(SamlError::Status(value.to_owned()));
     }
-    if let Some(d) = response.get_attribute("Destination")
+    let destination = attribute(&response, "Destination")?;
+    if let Some(d) = destination
         && d != exp.acs_url
     {
-        return Err(SamlError::Destination(d));
+        return Err(SamlError::Destination(d.to_owned()));
     }
     if let Some(issuer) = at_most_one(&response, ASSERTION, "Issuer")? {
         let issuer = whole_text(&issuer, "Issuer")?;
@@ -532,31 +774,31 @@ pub fn verify_response(
         }
     }
 
-    check_signature_placement(&response, assertion)?;
+    found.check_signature_placement(response, assertion)?;
     let response_signed = signature_of(&response)?;
     let plain_assertion_signed = if encrypted {
         false
     } else {
-        signature_of(assertion)?
+        signature_of(&assertion)?
     };
     if !response_signed && !plain_assertion_signed && !encrypted {
         return Err(SamlError::Unsigned);
     }
-    if response_signed && response.get_attribute("Destination").is_none() {
+    if response_signed && destination.is_none() {
         return Err(SamlError::Destination("(missing)".into()));
     }
-    let response_in_response_to = response.get_attribute("InResponseTo");
+    let response_in_response_to = attribute(&response, "InResponseTo")?;
 
     // Comment injection, refused for what it is before the signature check (whose failure
     // on it would read as "signature does not verify"). Read only to refuse.
-    refuse_split_text(assertion)?;
+    found.refuse_split_text(assertion)?;
 
     // Verify; from here on, claims are read only from the canonical bytes the verified
     // signature covers (the defence against XML Signature Wrapping).
     let target = if response_signed {
         Some((PROTOCOL, "Response", response_id))
     } else if plain_assertion_signed {
-        Some((ASSERTION, "Assertion", id_of(assertion)?))
+        Some((ASSERTION, "Assertion", canonical::id(&assertion)?))
     } else {
         None
     };
@@ -577,8 +819,8 @@ pub fn verify_response(
     };
 
     // Decrypt when needed; the plaintext assertion is then verified on its own.
-    let received: roxmltree::Document;
     let plaintext: String;
+    let plain_doc: roxmltree::Document;
     let inner_text: String;
     let inner_doc: roxmltree::Document;
     let (claims, assertion_signed) = if encrypted {
@@ -587,49 +829,35 @@ pub fn verify_response(
         })?;
         // In an unsigned Response the EncryptedAssertion is the received one: what it
         // decrypts to must carry its own signature, checked below.
-        let source = match signed_assertion {
-            Some(a) => a,
-            None => {
-                received = canonical::parse(text)?;
-                only_assertion(received.root_element())?
-            }
-        };
+        let source = signed_assertion.unwrap_or(assertion);
         if !canonical::is(&source, ASSERTION, "EncryptedAssertion") {
             return Err(SamlError::AssertionCount(0));
         }
         plaintext = decrypt_assertion(source, key)?;
-        let plain = parse(plaintext.as_bytes())?;
-        let inner_root = root(&plain)?;
-        if !xml::is(&inner_root, ASSERTION, "Assertion") {
+        plain_doc = parse_received(&plaintext)?;
+        let inner_root = plain_doc.root_element();
+        let inner = survey(inner_root)?;
+        if !canonical::is(&inner_root, ASSERTION, "Assertion") {
             return Err(SamlError::Decrypt(
                 "the plaintext is not an Assertion".into(),
             ));
         }
-        let mut nested = Vec::new();
-        descendants(&inner_root, ASSERTION, "Assertion", &mut nested);
-        if nested.len() != 1 {
-            return Err(SamlError::AssertionCount(nested.len()));
+        if inner.assertions.len() != 1 {
+            return Err(SamlError::AssertionCount(inner.assertions.len()));
         }
-        check_signature_placement(&inner_root, &inner_root)?;
-        refuse_split_text(&inner_root)?;
+        inner.check_signature_placement(inner_root, inner_root)?;
+        inner.refuse_split_text(inner_root)?;
         if signature_of(&inner_root)? {
-            let inner_id = id_of(&inner_root)?;
+            let inner_id = canonical::id(&inner_root)?;
             inner_text = verify_signed(&plaintext, exp.idp_certificates)?;
             inner_doc = canonical::parse(&inner_text)?;
             (
-                signed_root(&inner_doc, ASSERTION, "Assertion", &inner_id)?,
+                signed_root(&inner_doc, ASSERTION, "Assertion", inner_id)?,
                 true,
             )
         } else if response_signed {
             // The ciphertext was signed; its plaintext is read as decrypted.
-            inner_doc = canonical::parse(&plaintext)?;
-            let a = inner_doc.root_element();
-            if !canonical::is(&a, ASSERTION, "Assertion") {
-                return Err(SamlError::Decrypt(
-                    "the plaintext is not an Assertion".into(),
-                ));
-            }
-            (a, false)
+            (inner_root, false)
         } else {
             return Err(SamlError::Unsigned);
         }
@@ -647,7 +875,7 @@ pub fn verify_response(
     }
     let mut verified = read_assertion(claims, exp)?;
     if let Some(r) = response_in_response_to
-        && verified.in_response_to.as_deref() != Some(r.as_str())
+        && verified.in_response_to.as_deref() != Some(r)
     {
         return Err(SamlError::InResponseTo(
             "the Response and the Assertion answer different requests".into(),
@@ -667,38 +895,6 @@ const TEXT_VALUES: &[&str] = &[
     "AuthnContextClassRef",
     "AttributeValue",
 ];
-
-/// Refuses an assertion (received, not yet verified) in which a value Lanyard reads holds a
-/// comment or markup besides its text ([`SamlError::SplitText`]).
-fn refuse_split_text(assertion: &Node) -> Result<(), SamlError> {
-    // One walk over the assertion (not one per name).
-    let mut stack = vec![assertion.clone()];
-    while let Some(node) = stack.pop() {
-        let kids = node.get_child_nodes();
-        let value = node
-            .get_namespace()
-            .is_some_and(|n| n.get_href() == ASSERTION);
-        let name = node.get_name();
-        if let Some(&name) = TEXT_VALUES.iter().find(|&&v| value && v == name) {
-            // An AttributeValue of a complex type (a NameID inside) is refused by the
-            // reader later with the same reason; here only comments and instructions count.
-            let split = kids.iter().any(|k| {
-                matches!(
-                    k.get_type(),
-                    Some(libxml::tree::NodeType::CommentNode | libxml::tree::NodeType::PiNode)
-                )
-            });
-            if split {
-                return Err(SamlError::SplitText(name));
-            }
-        }
-        stack.extend(
-            kids.into_iter()
-                .filter(|k| k.get_type() == Some(libxml::tree::NodeType::ElementNode)),
-        );
-    }
-    Ok(())
-}
 
 /// Reads and checks one verified Assertion element (saml-core §2.3.3, saml-profiles §4.1.4.2).
 fn read_assertion(
@@ -875,6 +1071,220 @@ pub(super) fn encrypted_data<'a, 'input>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dump of a libxml2 tree as samael parses it (default options: recovery on), text
+    /// and CDATA merged as `roxmltree` merges them.
+    fn libxml_dump(node: &libxml::tree::Node, out: &mut String) {
+        use libxml::tree::NodeType;
+        match node.get_type() {
+            Some(NodeType::ElementNode) => {
+                let ns = node
+                    .get_namespace()
+                    .map(|n| n.get_href())
+                    .unwrap_or_default();
+                let mut attrs: Vec<_> = node.get_properties().into_iter().collect();
+                attrs.sort();
+                out.push_str(&format!("<{{{ns}}}{} {attrs:?}>", node.get_name()));
+                for k in node.get_child_nodes() {
+                    libxml_dump(&k, out);
+                }
+                out.push_str("</>");
+            }
+            Some(NodeType::TextNode | NodeType::CDataSectionNode) => {
+                if !out.ends_with('»') {
+                    out.push('«');
+                } else {
+                    out.pop();
+                }
+                out.push_str(&node.get_content());
+                out.push('»');
+            }
+            Some(NodeType::CommentNode) => out.push_str(&format!("C({})", node.get_content())),
+            Some(NodeType::PiNode) => {
+                out.push_str(&format!("P({} {})", node.get_name(), node.get_content()))
+            }
+            other => out.push_str(&format!("?{other:?}")),
+        }
+    }
+
+    /// The same dump of a `roxmltree` tree.
+    fn roxml_dump(node: roxmltree::Node<'_, '_>, out: &mut String) {
+        if node.is_element() {
+            let ns = node.tag_name().namespace().unwrap_or_default();
+            let mut attrs: Vec<_> = node
+                .attributes()
+                .map(|a| (a.name().to_owned(), a.value().to_owned()))
+                .collect();
+            attrs.sort();
+            out.push_str(&format!("<{{{ns}}}{} {attrs:?}>", node.tag_name().name()));
+            for k in node.children() {
+                roxml_dump(k, out);
+            }
+            out.push_str("</>");
+        } else if node.is_text() {
+            out.push_str(&format!("«{}»", node.text().unwrap_or_default()));
+        } else if node.is_comment() {
+            out.push_str(&format!("C({})", node.text().unwrap_or_default()));
+        } else if let Some(pi) = node.pi() {
+            out.push_str(&format!(
+                "P({} {})",
+                pi.target,
+                pi.value.unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Documents that probe where `roxmltree` and libxml2 (as samael runs it, recovering
+    /// from errors) could part: every one that Lanyard's reading accepts must give libxml2
+    /// the same tree, and the ones listed as refused must be refused.
+    #[test]
+    fn what_the_checks_accept_libxml2_reads_the_same() {
+        let accepted = [
+            "<a>alice@example.com</a>",
+            "\u{feff}<a/>",
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+            "<?xml version='1.0' standalone='yes'?><a/>",
+            "<a b=\"x\ny\tz\r\nw\" c=\"&#10;&#9;&#13;\"/>",
+            "<a>x\r\ny\rz</a>",
+            "<a><![CDATA[x]]>y<![CDATA[]]>z</a>",
+            "<a>&lt;&amp;&gt;&quot;&apos;&#x41;&#65;</a>",
+            "<a xmlns=\"urn:x\"><b xmlns=\"\"/><c/></a>",
+            "<a xmlns:p=\"urn:p\"><p:b p:d=\"1\" c=\"2\"/></a>",
+            "<a><?target some value?><!-- a comment --></a>",
+            "<a b='\"' c=\"'\"></a >",
+            "<a xml:lang=\"en\" xml:space=\"preserve\"> </a>",
+            "<a>\u{85}\u{2028}\u{e000}\u{10ffff}</a>",
+            "<!-- before --><a/><!-- after --><?pi after?>",
+            "<?xml version=\"1.0\" standalone=\"maybe\"?><a/>",
+            "<?xml version=\"1.0\"?>\n<a>\t</a>",
+            // Not namespace-well-formed, yet both read the same tree.
+            "<a xmlns:xmlns=\"urn:x\"/>",
+            "<a xmlns:p=\"urn:p\"><b xmlns:p=\"urn:q\"><p:c/></b><p:c/></a>",
+            "<a xml:b=\"1\" xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"/>",
+            "<a xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"/>",
+        ];
+        for doc in accepted {
+            let ours = parse_received(doc).unwrap_or_else(|e| panic!("{doc:?} refused: {e}"));
+            survey(ours.root_element()).unwrap_or_else(|e| panic!("{doc:?} refused: {e}"));
+            let theirs = super::super::with_xmlsec(|| Parser::default().parse_string(doc))
+                .unwrap_or_else(|_| panic!("libxml2 refuses {doc:?}"));
+            let (mut a, mut b) = (String::new(), String::new());
+            roxml_dump(ours.root_element(), &mut a);
+            libxml_dump(&theirs.get_root_element().unwrap(), &mut b);
+            assert_eq!(a, b, "{doc:?}");
+        }
+        let refused = [
+            "",
+            " ",
+            "<a>",
+            "<a></b>",
+            "<a/><b/>",
+            "<a/>text",
+            "<a>x]]>y</a>",
+            "<a>&#0;</a>",
+            "<a>&#1;</a>",
+            "<a>&#xD800;</a>",
+            "<a>&#x110000;</a>",
+            "<a>&#xFFFE;</a>",
+            "<a>&#99999999999;</a>",
+            "<a b=\"&#xDFFF;\"/>",
+            "<a>\u{1}</a>",
+            "<a>\0</a>",
+            "<a/>\0",
+            "<a>\u{fffe}</a>",
+            "<a>&foo;</a>",
+            "<a b=\"1\" b=\"2\"/>",
+            "<a b=\"1\"c=\"2\"/>",
+            "<a b=\"<\"/>",
+            "<a b=c/>",
+            "<1a/>",
+            "</ a>",
+            "<a><p:b/></a>",
+            "<p:a p:b=\"1\"/>",
+            "<a xmlns:p=\"urn:x\" xmlns:q=\"urn:x\" p:b=\"1\" q:b=\"2\"/>",
+            "<a xmlns:p=\"urn:p\" xmlns:p=\"urn:q\"/>",
+            "<a xmlns:xml=\"urn:wrong\"/>",
+            "<a xmlns:p=\"\"/>",
+            "<a xmlns:p=\"urn:p\"><b xmlns:p=\"\"><p:c/></b></a>",
+            "<a xmlns:p=\"urn:p\"><b xmlns:p=\"\" p:d=\"1\"/></a>",
+            "<a xmlns:xmlns=\"urn:x\"><xmlns:b/></a>",
+            "<xmlns:a/>",
+            "<xml:a/>",
+            "<a xmlns=\"http://www.w3.org/2000/xmlns/\"/>",
+            "<a xmlns=\"http://www.w3.org/XML/1998/namespace\"/>",
+            "<a:b:c xmlns:a=\"urn:a\"/>",
+            "<a><!-- a -- b --></a>",
+            "<a><?xml x?></a>",
+            "<?xml version=\"1.1\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" encoding=\"UTF-8\"?><a/>",
+            "<?xml version=\"2.0\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>",
+            "<?xml version=\"1.0\"encoding=\"UTF-8\"?><a/>",
+            " <?xml version=\"1.0\"?><a/>",
+            "<?xml version=\"1.0\"?><?xml version=\"1.0\"?><a/>",
+            "<!DOCTYPE a><a/>",
+            "<a xmlns:x=\"urn:x\" x:ID=\"evil\" ID=\"good\"/>",
+            "<a xmlns:x=\"urn:x\" x:ID=\"only\"/>",
+            "<a><b xmlns:x=\"urn:x\" x:Destination=\"d\"/></a>",
+            "<a xml:id=\"r1\"/>",
+            "<a xmlns:p=\"http://www.w3.org/XML/1998/namespace\" p:id=\"r1\"/>",
+            "<a xml:base=\"https://evil.example/\"/>",
+            "<a ID=\"r1\"><b Id=\"r1\"/></a>",
+        ];
+        for doc in refused {
+            let ours = parse_received(doc).and_then(|d| {
+                let found = survey(d.root_element())?;
+                let root = d.root_element();
+                found.check_signature_placement(root, root)
+            });
+            assert!(ours.is_err(), "{doc:?} accepted");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        let ok = deep(MAX_DEPTH);
+        let doc = parse_received(&ok).unwrap();
+        assert!(survey(doc.root_element()).is_ok());
+        let too_deep = deep(MAX_DEPTH + 1);
+        let doc = parse_received(&too_deep).unwrap();
+        assert!(matches!(
+            survey(doc.root_element()),
+            Err(SamlError::Malformed(m)) if m.contains("nest")
+        ));
+        // Far deeper than libxml2's own limit, within the size bound: refused, no overflow.
+        let far = deep(40_000);
+        let doc = parse_received(&far).unwrap();
+        assert!(survey(doc.root_element()).is_err());
+    }
+
+    #[test]
+    fn namespaced_attributes_inside_a_signature_are_refused() {
+        let sig = |attrs: &str| {
+            format!(
+                "<r xmlns:ds=\"{DSIG}\" xmlns:x=\"urn:x\" ID=\"r\"><ds:Signature><ds:SignedInfo>\
+                 <ds:Reference {attrs}/></ds:SignedInfo></ds:Signature></r>"
+            )
+        };
+        let ok = sig("URI=\"#r\"");
+        let doc = parse_received(&ok).unwrap();
+        let found = survey(doc.root_element()).unwrap();
+        assert_eq!(found.signature_parents, [Some(doc.root_element())]);
+        for bad in ["URI=\"#r\" x:URI=\"#evil\"", "URI=\"#r\" x:Other=\"1\""] {
+            let bad = sig(bad);
+            let doc = parse_received(&bad).unwrap();
+            assert!(
+                matches!(survey(doc.root_element()), Err(SamlError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        // Outside a signature, a namespaced attribute of another name is fine (xsi:type).
+        let typed = "<r xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                     xsi:type=\"xs:string\" ID=\"r\"/>";
+        let doc = parse_received(typed).unwrap();
+        assert!(survey(doc.root_element()).is_ok());
+    }
 
     #[test]
     fn dtd_is_refused_before_parsing() {

@@ -1,5 +1,6 @@
-//! Small, strict helpers over libxml trees: namespace-aware child lookup, whole-text reads
-//! (comment injection refused), and SAML `xs:dateTime` values.
+//! Small helpers over libxml trees (namespace-aware child lookup, for metadata), SAML
+//! `xs:dateTime` values and XML escaping. Responses are read with `roxmltree` instead
+//! ([`super::canonical`]).
 
 use libxml::tree::{Node, NodeType};
 use time::OffsetDateTime;
@@ -32,24 +33,6 @@ pub fn children(node: &Node, ns: &str, name: &str) -> Vec<Node> {
         .collect()
 }
 
-/// The only child `{ns}name`; `None` when absent; an error when repeated.
-pub fn at_most_one(node: &Node, ns: &str, name: &str) -> Result<Option<Node>, SamlError> {
-    let mut found = children(node, ns, name);
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(found.pop()),
-        _ => Err(SamlError::Malformed(format!(
-            "more than one {name} element"
-        ))),
-    }
-}
-
-/// The only child `{ns}name`, required.
-pub fn exactly_one(node: &Node, ns: &str, name: &str) -> Result<Node, SamlError> {
-    at_most_one(node, ns, name)?
-        .ok_or_else(|| SamlError::Malformed(format!("the {name} element is missing")))
-}
-
 /// Every element `{ns}name` below `node` (and `node` itself), in document order.
 pub fn descendants(node: &Node, ns: &str, name: &str, out: &mut Vec<Node>) {
     if is(node, ns, name) {
@@ -57,37 +40,6 @@ pub fn descendants(node: &Node, ns: &str, name: &str, out: &mut Vec<Node>) {
     }
     for c in node.get_child_elements() {
         descendants(&c, ns, name, out);
-    }
-}
-
-/// The text of an element that must hold exactly one text node and nothing else: a
-/// comment, a processing instruction or a child element inside (the comment-injection trick
-/// `alice@example.com<!---->.evil.com`) is refused rather than read around.
-pub fn whole_text(node: &Node, what: &'static str) -> Result<String, SamlError> {
-    let kids = node.get_child_nodes();
-    let mut text = String::new();
-    for k in &kids {
-        match k.get_type() {
-            Some(NodeType::TextNode) | Some(NodeType::CDataSectionNode) if kids.len() == 1 => {
-                text = k.get_content();
-            }
-            _ => return Err(SamlError::SplitText(what)),
-        }
-    }
-    Ok(text.trim().to_owned())
-}
-
-/// A required attribute.
-pub fn attr(node: &Node, name: &str) -> Result<String, SamlError> {
-    node.get_attribute(name)
-        .ok_or_else(|| SamlError::Malformed(format!("{} has no {name} attribute", node.get_name())))
-}
-
-/// An `xs:dateTime` attribute (whole seconds).
-pub fn time_attr(node: &Node, name: &str) -> Result<Option<UnixTime>, SamlError> {
-    match node.get_attribute(name) {
-        None => Ok(None),
-        Some(v) => parse_time(v.as_str()).map(Some),
     }
 }
 
@@ -125,33 +77,6 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn first_child(xml: &str) -> (libxml::tree::Document, Node) {
-        let doc = super::super::with_xmlsec(|| libxml::parser::Parser::default().parse_string(xml))
-            .unwrap();
-        let n = doc.get_root_element().unwrap();
-        (doc, n)
-    }
-
-    #[test]
-    fn whole_text_refuses_comments_and_markup() {
-        let (_d, n) = first_child("<n>alice@example.com</n>");
-        assert_eq!(whole_text(&n, "NameID").unwrap(), "alice@example.com");
-        for bad in [
-            "<n>alice@example.com<!---->.evil.com</n>",
-            "<n>alice@example.com<?pi x?>.evil.com</n>",
-            "<n>alice<b/>@example.com</n>",
-        ] {
-            let (_d, n) = first_child(bad);
-            assert!(
-                matches!(
-                    whole_text(&n, "NameID"),
-                    Err(SamlError::SplitText("NameID"))
-                ),
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn times() {
